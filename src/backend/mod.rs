@@ -1,0 +1,62 @@
+//! The moderation APIs modq speaks. Each backend translates its wire format to `model` types;
+//! everything above this module sees only `Backend`.
+
+pub mod modq;
+
+use async_trait::async_trait;
+
+use crate::model::{Decision, DecisionResult, Item, Lane, Me, QueuePage, ReviewState};
+
+/// Which slice of the queue to fetch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueQuery {
+    pub lane: Option<Lane>,
+    pub state: Option<ReviewState>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// Why a call to the API failed, sorted by what the caller should do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackendError {
+    /// The token was refused: retrying will not help.
+    #[error("the API refused the token: {0}")]
+    Unauthorized(String),
+    /// No connection could be made, or it broke.
+    #[error("cannot reach the API: {0}")]
+    Unreachable(String),
+    #[error("the API did not answer within {0} s")]
+    Timeout(u64),
+    /// 5xx: the server's trouble, worth retrying.
+    #[error("the API failed (HTTP {status}): {message}")]
+    Server { status: u16, message: String },
+    /// 4xx other than 401: this request is wrong and will stay wrong.
+    #[error("the API rejected the request (HTTP {status}): {message}")]
+    Rejected { status: u16, message: String },
+    /// The answer could not be understood.
+    #[error("the API sent an answer modq cannot read: {0}")]
+    Malformed(String),
+}
+
+impl BackendError {
+    /// Network trouble and server errors pass; everything else will fail the same way again.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            BackendError::Unreachable(_) | BackendError::Timeout(_) | BackendError::Server { .. }
+        )
+    }
+}
+
+#[async_trait]
+pub trait Backend: Send + Sync {
+    /// Who the token belongs to; also proves the token works.
+    async fn me(&self) -> Result<Me, BackendError>;
+    async fn queue_page(&self, query: &QueueQuery) -> Result<QueuePage, BackendError>;
+    async fn item(&self, id: &str) -> Result<Item, BackendError>;
+    /// Send a batch; one result per decision, in order.
+    async fn send_decisions(
+        &self,
+        decisions: &[Decision],
+    ) -> Result<Vec<DecisionResult>, BackendError>;
+}

@@ -1,0 +1,183 @@
+//! Client for modq's own moderation API v1 (docs/api.md).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::{StatusCode, Url};
+use serde::de::DeserializeOwned;
+
+use super::{Backend, BackendError, QueueQuery};
+use crate::model::{
+    ApiError, Decision, DecisionBatch, DecisionResult, DecisionResults, Item, Me, QueuePage,
+};
+
+/// Answers larger than this are refused rather than buffered: a broken or hostile server
+/// must not be able to exhaust a moderator's memory.
+pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct ModqClient {
+    http: reqwest::Client,
+    base: Url,
+    token: String,
+}
+
+impl ModqClient {
+    /// `base` is the server's root, e.g. `http://127.0.0.1:8080`.
+    pub fn new(base: &str, token: &str) -> Result<ModqClient, BackendError> {
+        let mut base = Url::parse(base)
+            .map_err(|e| BackendError::Unreachable(format!("{base:?} is not a URL: {e}")))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(BackendError::Unreachable(format!(
+                "{base} must start with http:// or https://"
+            )));
+        }
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .user_agent(concat!("modq/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| BackendError::Unreachable(e.to_string()))?;
+        Ok(ModqClient {
+            http,
+            base,
+            token: token.to_string(),
+        })
+    }
+
+    fn url(&self, path: &str) -> Result<Url, BackendError> {
+        self.base
+            .join(path)
+            .map_err(|e| BackendError::Malformed(format!("bad path {path}: {e}")))
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, BackendError> {
+        let response = request
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let status = response.status();
+        let body = read_limited(response).await?;
+        if status.is_success() {
+            return serde_json::from_slice(&body).map_err(|e| {
+                BackendError::Malformed(format!("{e} (HTTP {status}, {} bytes)", body.len()))
+            });
+        }
+        let message = serde_json::from_slice::<ApiError>(&body)
+            .map(|e| e.message)
+            .unwrap_or_else(|_| format!("HTTP {status} without an error message"));
+        Err(match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => BackendError::Unauthorized(message),
+            s if s.is_server_error() => BackendError::Server {
+                status: s.as_u16(),
+                message,
+            },
+            s => BackendError::Rejected {
+                status: s.as_u16(),
+                message,
+            },
+        })
+    }
+}
+
+fn transport_error(e: reqwest::Error) -> BackendError {
+    if e.is_timeout() {
+        BackendError::Timeout(REQUEST_TIMEOUT.as_secs())
+    } else {
+        // The innermost cause says what actually happened (refused, reset, DNS…).
+        let mut cause: &dyn std::error::Error = &e;
+        while let Some(next) = cause.source() {
+            cause = next;
+        }
+        BackendError::Unreachable(cause.to_string())
+    }
+}
+
+async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, BackendError> {
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn too_large() -> BackendError {
+    BackendError::Malformed(format!(
+        "answer larger than the {} MiB limit",
+        MAX_RESPONSE_BYTES / (1024 * 1024)
+    ))
+}
+
+#[async_trait]
+impl Backend for ModqClient {
+    async fn me(&self) -> Result<Me, BackendError> {
+        self.send(self.http.get(self.url("v1/me")?)).await
+    }
+
+    async fn queue_page(&self, query: &QueueQuery) -> Result<QueuePage, BackendError> {
+        let mut url = self.url("v1/queue")?;
+        {
+            let mut pairs = url.query_pairs_mut();
+            if let Some(lane) = query.lane {
+                pairs.append_pair("lane", lane.as_str());
+            }
+            if let Some(state) = query.state {
+                pairs.append_pair("state", state.as_str());
+            }
+            if let Some(cursor) = &query.cursor {
+                pairs.append_pair("cursor", cursor);
+            }
+            if let Some(limit) = query.limit {
+                pairs.append_pair("limit", &limit.to_string());
+            }
+        }
+        self.send(self.http.get(url)).await
+    }
+
+    async fn item(&self, id: &str) -> Result<Item, BackendError> {
+        let mut url = self.url("v1/items/")?;
+        url.path_segments_mut()
+            .map_err(|_| BackendError::Malformed("base URL cannot take a path".into()))?
+            .pop_if_empty()
+            .push(id);
+        self.send(self.http.get(url)).await
+    }
+
+    async fn send_decisions(
+        &self,
+        decisions: &[Decision],
+    ) -> Result<Vec<DecisionResult>, BackendError> {
+        let batch = DecisionBatch {
+            decisions: decisions.to_vec(),
+        };
+        let answer: DecisionResults = self
+            .send(self.http.post(self.url("v1/decisions")?).json(&batch))
+            .await?;
+        if answer.results.len() != decisions.len() {
+            return Err(BackendError::Malformed(format!(
+                "sent {} decisions, got {} results",
+                decisions.len(),
+                answer.results.len()
+            )));
+        }
+        Ok(answer.results)
+    }
+}

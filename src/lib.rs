@@ -1,0 +1,16 @@
+//! modq: a keyboard-driven terminal workstation for content moderators.
+//!
+//! The flow of one decision: key → keymap → Action → App::update → view, with the decision
+//! journaled in the local outbox (`store`) before anything else and sent by `sync`
+//! through a `backend`. `server` is the reference moderation API (`modq serve`).
+
+pub mod backend;
+pub mod demo;
+pub mod logging;
+pub mod model;
+pub mod profile;
+pub mod server;
+pub mod session;
+pub mod store;
+pub mod sync;
+pub mod tui;

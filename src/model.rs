@@ -1,0 +1,574 @@
+//! Domain types shared by every boundary: the API wire format, the server's storage,
+//! the client's cache and the TUI. Backends translate foreign formats to and from these.
+//!
+//! Fields that later work needs (lane, deadline, reason code, scope, escalation target)
+//! are here from the start so that new screens never need a migration.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use utoipa::ToSchema;
+
+/// What kind of thing was reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    Post,
+    Channel,
+    Account,
+    Media,
+}
+
+/// Who filed a report. Trusted flaggers (e.g. NGO hotlines) and authorities weigh more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReporterType {
+    User,
+    TrustedFlagger,
+    Authority,
+    Automated,
+}
+
+impl ReporterType {
+    /// How much one report from this source raises an item's priority.
+    pub fn weight(self) -> i64 {
+        match self {
+            ReporterType::User => 10,
+            ReporterType::Automated => 15,
+            ReporterType::TrustedFlagger => 40,
+            ReporterType::Authority => 50,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ReporterType::User => "user",
+            ReporterType::TrustedFlagger => "trusted flagger",
+            ReporterType::Authority => "authority",
+            ReporterType::Automated => "automated",
+        }
+    }
+}
+
+/// A priority lane. Declared from most to least urgent: the derived `Ord` is that order.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Lane {
+    Urgent,
+    Authority,
+    TrustedFlagger,
+    Standard,
+    Appeals,
+}
+
+impl Lane {
+    pub const ALL: [Lane; 5] = [
+        Lane::Urgent,
+        Lane::Authority,
+        Lane::TrustedFlagger,
+        Lane::Standard,
+        Lane::Appeals,
+    ];
+
+    /// The lane a report lands in when the reporter did not name one.
+    pub fn for_reporter(reporter: ReporterType) -> Lane {
+        match reporter {
+            ReporterType::Authority => Lane::Authority,
+            ReporterType::TrustedFlagger => Lane::TrustedFlagger,
+            ReporterType::User | ReporterType::Automated => Lane::Standard,
+        }
+    }
+
+    /// Priority every item in this lane starts from.
+    pub fn base_priority(self) -> i64 {
+        match self {
+            Lane::Urgent => 400,
+            Lane::Authority => 200,
+            Lane::TrustedFlagger => 150,
+            Lane::Standard => 0,
+            Lane::Appeals => 0,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lane::Urgent => "urgent",
+            Lane::Authority => "authority",
+            Lane::TrustedFlagger => "trusted_flagger",
+            Lane::Standard => "standard",
+            Lane::Appeals => "appeals",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Lane> {
+        Lane::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+}
+
+/// Where an item stands in review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewState {
+    /// Waiting for a moderator.
+    Open,
+    /// Sent up to a higher tier; waits there.
+    Escalated,
+    /// Taken down (globally or in some countries).
+    TakenDown,
+    /// Reviewed and left up.
+    Kept,
+}
+
+impl ReviewState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewState::Open => "open",
+            ReviewState::Escalated => "escalated",
+            ReviewState::TakenDown => "taken_down",
+            ReviewState::Kept => "kept",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ReviewState> {
+        [
+            ReviewState::Open,
+            ReviewState::Escalated,
+            ReviewState::TakenDown,
+            ReviewState::Kept,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+}
+
+/// Who an escalation goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationTier {
+    Senior,
+    Legal,
+    LawEnforcement,
+    ChildSafety,
+}
+
+/// Where a take down applies: everywhere, or only in the listed ISO 3166-1 alpha-2 countries.
+/// On the wire: the string `"global"` or an array of country codes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub enum Scope {
+    #[default]
+    Global,
+    Countries(Vec<String>),
+}
+
+impl Scope {
+    pub fn label(&self) -> String {
+        match self {
+            Scope::Global => "global".to_string(),
+            Scope::Countries(cs) => cs.join(","),
+        }
+    }
+}
+
+impl utoipa::PartialSchema for Scope {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .description(Some(
+                "Where a take down applies: \"global\", or ISO 3166-1 alpha-2 country codes",
+            ))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["global"])),
+            )
+            .item(
+                ArrayBuilder::new().min_items(Some(1)).items(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .pattern(Some("^[A-Za-z]{2}$")),
+                ),
+            )
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Scope {}
+
+impl Serialize for Scope {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Scope::Global => s.serialize_str("global"),
+            Scope::Countries(cs) => cs.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Scope {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Wire {
+            Word(String),
+            List(Vec<String>),
+        }
+        match Wire::deserialize(d)? {
+            Wire::Word(w) if w == "global" => Ok(Scope::Global),
+            Wire::Word(w) => Err(serde::de::Error::custom(format!(
+                "scope must be \"global\" or a list of country codes, not {w:?}"
+            ))),
+            Wire::List(cs) => {
+                let mut codes = Vec::with_capacity(cs.len());
+                for c in cs {
+                    let valid = c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic());
+                    if !valid {
+                        return Err(serde::de::Error::custom(format!(
+                            "{c:?} is not an ISO 3166-1 alpha-2 country code"
+                        )));
+                    }
+                    codes.push(c.to_ascii_uppercase());
+                }
+                if codes.is_empty() {
+                    return Err(serde::de::Error::custom(
+                        "a country scope needs at least one country",
+                    ));
+                }
+                codes.sort();
+                codes.dedup();
+                Ok(Scope::Countries(codes))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Author {
+    pub id: String,
+    #[serde(default)]
+    pub handle: Option<String>,
+}
+
+/// A piece of media attached to reported content. modq never carries the media itself:
+/// a description and, where a hash list matched, the name of the match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Media {
+    /// image, video, audio, file…
+    pub kind: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Set when the media matched a known-hash list (e.g. "csam-hashlist").
+    #[serde(default)]
+    pub hash_match: Option<String>,
+}
+
+/// The content a report is about, as the platform describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Subject {
+    pub id: String,
+    pub kind: ItemKind,
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub author: Option<Author>,
+    #[serde(default)]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub countries: Vec<String>,
+    #[serde(default)]
+    pub media: Vec<Media>,
+}
+
+/// `POST /v1/reports`: one report about one piece of content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NewReport {
+    pub subject: Subject,
+    #[serde(default = "default_reporter")]
+    pub reporter_type: ReporterType,
+    /// Reason category, e.g. spam, hate, csam.
+    pub category: String,
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// Defaults from the reporter type when absent.
+    #[serde(default)]
+    pub lane: Option<Lane>,
+    #[serde(default)]
+    pub deadline: Option<DateTime<Utc>>,
+    /// When the report was filed; the server's clock when absent.
+    #[serde(default)]
+    pub received_at: Option<DateTime<Utc>>,
+}
+
+fn default_reporter() -> ReporterType {
+    ReporterType::User
+}
+
+/// A report as stored on an item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Report {
+    pub id: i64,
+    pub reporter_type: ReporterType,
+    pub category: String,
+    #[serde(default)]
+    pub comment: Option<String>,
+    pub lane: Lane,
+    #[serde(default)]
+    pub deadline: Option<DateTime<Utc>>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// What happened to an item, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryEvent {
+    Reported,
+    TakeDown,
+    Keep,
+    Escalate,
+    Reversal,
+    Note,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HistoryEntry {
+    pub at: DateTime<Utc>,
+    /// Token name of the moderator, or the reporter type for reports.
+    pub actor: String,
+    pub event: HistoryEvent,
+    #[serde(default)]
+    pub reason_code: Option<String>,
+    #[serde(default)]
+    pub scope: Option<Scope>,
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(default)]
+    pub escalation_target: Option<EscalationTier>,
+}
+
+/// One queue item: a piece of content with every report about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Item {
+    pub id: String,
+    pub kind: ItemKind,
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub author: Option<Author>,
+    #[serde(default)]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub countries: Vec<String>,
+    #[serde(default)]
+    pub media: Vec<Media>,
+    pub reports: Vec<Report>,
+    pub priority: i64,
+    pub lane: Lane,
+    #[serde(default)]
+    pub deadline: Option<DateTime<Utc>>,
+    pub state: ReviewState,
+    /// Where a take down applies, once the item is taken down.
+    #[serde(default)]
+    pub restricted_in: Option<Scope>,
+    #[serde(default)]
+    pub escalation_target: Option<EscalationTier>,
+    pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub history: Vec<HistoryEntry>,
+}
+
+/// `GET /v1/queue` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct QueuePage {
+    pub items: Vec<Item>,
+    /// Pass back as `cursor` for the next page; absent on the last page.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionAction {
+    TakeDown,
+    Keep,
+    Escalate,
+    /// Undo an applied decision; `reverses` names its idempotency key.
+    Reverse,
+}
+
+impl DecisionAction {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionAction::TakeDown => "take_down",
+            DecisionAction::Keep => "keep",
+            DecisionAction::Escalate => "escalate",
+            DecisionAction::Reverse => "reverse",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            DecisionAction::TakeDown => "take down",
+            DecisionAction::Keep => "keep",
+            DecisionAction::Escalate => "escalate",
+            DecisionAction::Reverse => "reverse",
+        }
+    }
+}
+
+/// One moderator decision, as journaled in the client's outbox and sent to the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Decision {
+    /// Made by the client; the server applies each key at most once.
+    pub idempotency_key: String,
+    pub item_id: String,
+    pub action: DecisionAction,
+    #[serde(default)]
+    pub reason_code: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+    /// For take downs; global when absent.
+    #[serde(default)]
+    pub scope: Option<Scope>,
+    #[serde(default)]
+    pub escalation_target: Option<EscalationTier>,
+    /// For `reverse`: the idempotency key of the decision to undo.
+    #[serde(default)]
+    pub reverses: Option<String>,
+    /// When the moderator pressed the key.
+    pub decided_at: DateTime<Utc>,
+}
+
+/// `POST /v1/decisions` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DecisionBatch {
+    pub decisions: Vec<Decision>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionOutcome {
+    /// Recorded now.
+    Applied,
+    /// This idempotency key was applied before; nothing changed.
+    Duplicate,
+    /// The item is no longer in a state this decision applies to.
+    Conflict,
+    NotFound,
+    /// The decision itself is malformed (e.g. a reversal of an unknown key).
+    Invalid,
+}
+
+impl DecisionOutcome {
+    /// Whether the server now holds this decision (so the client may forget it).
+    pub fn is_settled_ok(self) -> bool {
+        matches!(self, DecisionOutcome::Applied | DecisionOutcome::Duplicate)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionOutcome::Applied => "applied",
+            DecisionOutcome::Duplicate => "duplicate",
+            DecisionOutcome::Conflict => "conflict",
+            DecisionOutcome::NotFound => "not_found",
+            DecisionOutcome::Invalid => "invalid",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DecisionResult {
+    pub idempotency_key: String,
+    pub outcome: DecisionOutcome,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// `POST /v1/decisions` answer: one result per decision, in request order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DecisionResults {
+    pub results: Vec<DecisionResult>,
+}
+
+/// `POST /v1/reports` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReportAccepted {
+    pub item_id: String,
+    pub report_id: i64,
+    /// Whether the report merged into an item that already existed.
+    pub merged: bool,
+    pub priority: i64,
+}
+
+/// Every API error body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ApiError {
+    /// Machine-readable: unauthorized, bad_request, not_found, internal…
+    pub error: String,
+    pub message: String,
+}
+
+/// Roles a token can have, from least to most trusted.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Moderator,
+    Senior,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Moderator => "moderator",
+            Role::Senior => "senior",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        [Role::Moderator, Role::Senior, Role::Admin]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}
+
+/// `GET /v1/me`: who the token belongs to, so the client can name its profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    pub name: String,
+    pub role: Role,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_round_trips_both_shapes() {
+        let g: Scope = serde_json::from_str("\"global\"").unwrap();
+        assert_eq!(g, Scope::Global);
+        assert_eq!(serde_json::to_string(&g).unwrap(), "\"global\"");
+        let c: Scope = serde_json::from_str(r#"["de","AT","DE"]"#).unwrap();
+        assert_eq!(c, Scope::Countries(vec!["AT".into(), "DE".into()]));
+        assert_eq!(serde_json::to_string(&c).unwrap(), r#"["AT","DE"]"#);
+    }
+
+    #[test]
+    fn scope_rejects_nonsense() {
+        assert!(serde_json::from_str::<Scope>("\"everywhere\"").is_err());
+        assert!(serde_json::from_str::<Scope>(r#"["Germany"]"#).is_err());
+        assert!(serde_json::from_str::<Scope>("[]").is_err());
+    }
+
+    #[test]
+    fn lanes_order_most_urgent_first() {
+        let mut lanes = vec![Lane::Standard, Lane::Urgent, Lane::Appeals, Lane::Authority];
+        lanes.sort();
+        assert_eq!(
+            lanes,
+            vec![Lane::Urgent, Lane::Authority, Lane::Standard, Lane::Appeals]
+        );
+    }
+}

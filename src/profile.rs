@@ -1,0 +1,158 @@
+//! Where modq keeps things on the moderator's machine, and under which profile.
+//!
+//! A profile is one (API, user) pair: each gets its own cache database, so two accounts or two
+//! servers never share an outbox. Folders are created 0700 and files 0600, because a bastion
+//! host is shared.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use directories::ProjectDirs;
+use sha2::{Digest, Sha256};
+
+/// The folders modq uses; every one can be overridden (tests, operators, the demo).
+#[derive(Debug, Clone)]
+pub struct Dirs {
+    /// Session caches, one database per profile.
+    pub data: PathBuf,
+    /// Log files.
+    pub state: PathBuf,
+    /// `config.toml` (keymap, theme) lives here.
+    pub config: PathBuf,
+}
+
+impl Dirs {
+    /// The XDG locations, or everything under `data_override` when given.
+    pub fn resolve(data_override: Option<&Path>) -> io::Result<Dirs> {
+        if let Some(root) = data_override {
+            return Ok(Dirs {
+                data: root.to_path_buf(),
+                state: root.join("log"),
+                config: root.join("config"),
+            });
+        }
+        let project = ProjectDirs::from("", "", "modq").ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                "no home folder found to keep modq's data in (set HOME or pass --data-dir)",
+            )
+        })?;
+        Ok(Dirs {
+            data: project.data_dir().to_path_buf(),
+            state: project
+                .state_dir()
+                .unwrap_or_else(|| project.cache_dir())
+                .to_path_buf(),
+            config: project.config_dir().to_path_buf(),
+        })
+    }
+
+    /// The cache database of one profile.
+    pub fn profile_db(&self, profile: &Profile) -> PathBuf {
+        self.data
+            .join("profiles")
+            .join(format!("{}.sqlite", profile.slug()))
+    }
+
+    pub fn log_file(&self) -> PathBuf {
+        self.state.join("modq.log")
+    }
+}
+
+/// One (API, user) pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub api: String,
+    pub user: String,
+}
+
+impl Profile {
+    /// Shown in the status bar: `alice@127.0.0.1:8080`.
+    pub fn display(&self) -> String {
+        let host = self
+            .api
+            .split("://")
+            .nth(1)
+            .unwrap_or(&self.api)
+            .trim_end_matches('/');
+        format!("{}@{}", self.user, host)
+    }
+
+    /// A file name: readable, and unique thanks to a hash of the exact pair.
+    pub fn slug(&self) -> String {
+        let readable: String = self
+            .display()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .take(60)
+            .collect();
+        let digest = Sha256::digest(format!("{}\n{}", self.api, self.user).as_bytes());
+        format!("{readable}-{}", &hex::encode(digest)[..12])
+    }
+}
+
+/// Create `dir` and its missing parents, the last one private to this user.
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    fs::create_dir_all(dir)?;
+    set_mode(dir, 0o700)
+}
+
+/// Make sure `path` exists and only this user can read it, before anything is written to it.
+pub fn create_private_file(path: &Path) -> io::Result<()> {
+    if let Some(parent) = path.parent() {
+        create_private_dir(parent)?;
+    }
+    let mut options = fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?;
+    set_mode(path, 0o600)
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_path: &Path, _mode: u32) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_differ_by_api_and_user() {
+        let a = Profile {
+            api: "http://127.0.0.1:8080".into(),
+            user: "alice".into(),
+        };
+        let b = Profile {
+            user: "bob".into(),
+            ..a.clone()
+        };
+        assert_eq!(a.display(), "alice@127.0.0.1:8080");
+        assert_ne!(a.slug(), b.slug());
+        assert!(a.slug().starts_with("alice_127_0_0_1_8080-"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn cache_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a/b/c.sqlite");
+        create_private_file(&file).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&file), 0o600);
+        assert_eq!(mode(file.parent().unwrap()), 0o700);
+    }
+}

@@ -1,0 +1,88 @@
+//! The reference moderation API (`modq serve`): a review queue, idempotent decisions and an
+//! append-only audit log over HTTP, on a [`Storage`] (SQLite by default).
+//!
+//! Layout: `handlers` speak HTTP, `rules` decide what is allowed, `storage` is the
+//! boundary a backend implements, `sqlite` is that backend; `auth`, `error`, `openapi` and
+//! `import` do one thing each.
+
+mod auth;
+mod error;
+mod handlers;
+mod import;
+mod openapi;
+mod rules;
+mod sqlite;
+mod storage;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+
+pub use auth::{add_token, hash_token};
+pub use handlers::Health;
+pub use import::{ImportSummary, import_jsonl};
+pub use openapi::openapi_json;
+pub use rules::{MAX_DECISIONS_PER_BATCH, check_report};
+pub use sqlite::SqliteStorage;
+pub use storage::{
+    Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, QueueQuery, Storage, StorageError, TokenInfo,
+};
+
+/// Largest request body accepted; larger ones get 413.
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// All of API v1.
+pub fn router(storage: Arc<dyn Storage>) -> Router {
+    let with_token = Router::new()
+        .route("/v1/me", get(handlers::me))
+        .route("/v1/queue", get(handlers::queue))
+        .route("/v1/items/{id}", get(handlers::item))
+        .route("/v1/decisions", post(handlers::decisions))
+        .route("/v1/reports", post(handlers::reports))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&storage),
+            auth::require_token,
+        ));
+    Router::new()
+        .route("/v1/health", get(handlers::health))
+        .route("/v1/openapi.json", get(handlers::openapi))
+        .merge(with_token)
+        .fallback(handlers::no_route)
+        .method_not_allowed_fallback(handlers::wrong_method)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(log_request))
+        .with_state(storage)
+}
+
+/// Serves API v1 on `listener` until `shutdown` completes, then finishes open requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    storage: Arc<dyn Storage>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(storage))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// One line per request. The path only: query strings and bodies may carry content.
+async fn log_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    tracing::info!(
+        %method,
+        path = %path.escape_debug(),
+        status = response.status().as_u16(),
+        ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        "request"
+    );
+    response
+}

@@ -1,0 +1,754 @@
+//! The default storage: one SQLite file in WAL mode, one connection behind a mutex.
+//! Each trait method is one transaction; the rules come from [`super::rules`].
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use anyhow::{Context, anyhow};
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::model::{
+    Decision, DecisionAction, DecisionOutcome, DecisionResult, EscalationTier, HistoryEntry,
+    HistoryEvent, Item, ItemKind, Lane, NewReport, QueuePage, Report, ReportAccepted, ReporterType,
+    ReviewState, Role, Scope,
+};
+
+use super::rules::{self, AppliedDecision, ItemStatus, Verdict};
+use super::storage::{Cursor, QueueQuery, Storage, StorageError, TokenInfo};
+
+const SCHEMA_VERSION: i64 = 1;
+const SCHEMA: &str = include_str!("schema.sql");
+
+pub struct SqliteStorage {
+    conn: Mutex<Connection>,
+}
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        StorageError::Backend(anyhow::Error::new(e))
+    }
+}
+
+impl SqliteStorage {
+    /// Opens (creating if needed) the database at `path`. A new file is made readable by its
+    /// owner only: it holds reported content and the audit trail.
+    pub fn open(path: &Path) -> anyhow::Result<SqliteStorage> {
+        create_private(path)
+            .with_context(|| format!("cannot create database file {}", path.display()))?;
+        let conn = Connection::open(path)
+            .with_context(|| format!("cannot open database {}", path.display()))?;
+        configure(&conn).with_context(|| format!("cannot configure {}", path.display()))?;
+        migrate(&conn).with_context(|| format!("cannot set up schema in {}", path.display()))?;
+        Ok(SqliteStorage {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while the lock was held left at most an uncommitted transaction, which
+        // rusqlite rolled back when it was dropped, so the connection is still sound.
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(unix)]
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(not(unix))]
+fn create_private(_path: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+fn configure(conn: &Connection) -> anyhow::Result<()> {
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(anyhow!(
+            "the database refused WAL mode (it is in {mode} mode)"
+        ));
+    }
+    // FULL rather than NORMAL: once the server answers "applied", the client forgets the
+    // decision, so a commit must survive a power cut too. Batches keep the fsyncs few.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(())
+}
+
+fn migrate(conn: &Connection) -> anyhow::Result<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    match version {
+        0 => {
+            let tx = conn.unchecked_transaction()?;
+            tx.execute_batch(SCHEMA)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            tx.commit()?;
+            Ok(())
+        }
+        SCHEMA_VERSION => Ok(()),
+        v => Err(anyhow!(
+            "database schema version {v} is newer than this modq understands ({SCHEMA_VERSION})"
+        )),
+    }
+}
+
+// --- conversions --------------------------------------------------------------------------
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn corrupt(what: &str, detail: impl std::fmt::Display) -> StorageError {
+    StorageError::Backend(anyhow!("stored {what} is unreadable: {detail}"))
+}
+
+fn parse_ts(s: &str) -> Result<DateTime<Utc>, StorageError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| corrupt("timestamp", e))
+}
+
+fn parse_opt_ts(s: Option<&str>) -> Result<Option<DateTime<Utc>>, StorageError> {
+    s.map(parse_ts).transpose()
+}
+
+/// The serde name of a unit enum value (e.g. `trusted_flagger`), as stored.
+fn name_of<T: Serialize + std::fmt::Debug>(v: T) -> Result<String, StorageError> {
+    match serde_json::to_value(&v) {
+        Ok(serde_json::Value::String(s)) => Ok(s),
+        _ => Err(StorageError::Backend(anyhow!(
+            "{v:?} has no plain name to store"
+        ))),
+    }
+}
+
+fn from_name<T: DeserializeOwned>(what: &str, s: &str) -> Result<T, StorageError> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|e| corrupt(what, e))
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<String, StorageError> {
+    serde_json::to_string(v).map_err(|e| StorageError::Backend(anyhow::Error::new(e)))
+}
+
+fn from_json<T: DeserializeOwned>(what: &str, s: &str) -> Result<T, StorageError> {
+    serde_json::from_str(s).map_err(|e| corrupt(what, e))
+}
+
+fn opt_json<T: DeserializeOwned>(what: &str, s: Option<&str>) -> Result<Option<T>, StorageError> {
+    s.map(|s| from_json(what, s)).transpose()
+}
+
+fn opt_tier(s: Option<&str>) -> Result<Option<EscalationTier>, StorageError> {
+    s.map(|s| from_name("escalation target", s)).transpose()
+}
+
+fn parse_lane(s: &str) -> Result<Lane, StorageError> {
+    Lane::parse(s).ok_or_else(|| corrupt("lane", s))
+}
+
+fn parse_state(s: &str) -> Result<ReviewState, StorageError> {
+    ReviewState::parse(s).ok_or_else(|| corrupt("review state", s))
+}
+
+// --- items ----------------------------------------------------------------------------------
+
+const ITEM_COLUMNS: &str = "id, kind, text, author, language, countries, media, priority, lane, \
+                            deadline, state, restricted_in, escalation_target, created_at";
+
+/// An items row as stored, converted after the statement is done with it.
+struct ItemRow {
+    id: String,
+    kind: String,
+    text: Option<String>,
+    author: Option<String>,
+    language: Option<String>,
+    countries: String,
+    media: String,
+    priority: i64,
+    lane: String,
+    deadline: Option<String>,
+    state: String,
+    restricted_in: Option<String>,
+    escalation_target: Option<String>,
+    created_at: String,
+}
+
+fn item_row(r: &Row<'_>) -> rusqlite::Result<ItemRow> {
+    Ok(ItemRow {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        text: r.get(2)?,
+        author: r.get(3)?,
+        language: r.get(4)?,
+        countries: r.get(5)?,
+        media: r.get(6)?,
+        priority: r.get(7)?,
+        lane: r.get(8)?,
+        deadline: r.get(9)?,
+        state: r.get(10)?,
+        restricted_in: r.get(11)?,
+        escalation_target: r.get(12)?,
+        created_at: r.get(13)?,
+    })
+}
+
+impl ItemRow {
+    /// The item without reports and history; [`fill_item`] adds them.
+    fn into_item(self) -> Result<Item, StorageError> {
+        Ok(Item {
+            kind: from_name::<ItemKind>("item kind", &self.kind)?,
+            text: self.text,
+            author: opt_json("author", self.author.as_deref())?,
+            language: self.language,
+            countries: from_json("countries", &self.countries)?,
+            media: from_json("media", &self.media)?,
+            reports: Vec::new(),
+            priority: self.priority,
+            lane: parse_lane(&self.lane)?,
+            deadline: parse_opt_ts(self.deadline.as_deref())?,
+            state: parse_state(&self.state)?,
+            restricted_in: opt_json("scope", self.restricted_in.as_deref())?,
+            escalation_target: opt_tier(self.escalation_target.as_deref())?,
+            created_at: parse_ts(&self.created_at)?,
+            history: Vec::new(),
+            id: self.id,
+        })
+    }
+}
+
+fn load_item(conn: &Connection, id: &str) -> Result<Option<Item>, StorageError> {
+    let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = ?1");
+    let Some(row) = conn.query_row(&sql, [id], item_row).optional()? else {
+        return Ok(None);
+    };
+    let mut item = row.into_item()?;
+    fill_item(conn, &mut item)?;
+    Ok(Some(item))
+}
+
+/// Adds an item's reports and its history (reports and audit rows, oldest first).
+fn fill_item(conn: &Connection, item: &mut Item) -> Result<(), StorageError> {
+    item.reports = load_reports(conn, &item.id)?;
+    let mut history: Vec<HistoryEntry> = item
+        .reports
+        .iter()
+        .map(|r| HistoryEntry {
+            at: r.received_at,
+            actor: r.reporter_type.label().to_string(),
+            event: HistoryEvent::Reported,
+            reason_code: Some(r.category.clone()),
+            scope: None,
+            note: r.comment.clone(),
+            escalation_target: None,
+        })
+        .collect();
+    history.extend(load_decision_history(conn, &item.id)?);
+    // Stable: at equal times a report stays before the decision that followed it.
+    history.sort_by_key(|h| h.at);
+    item.history = history;
+    Ok(())
+}
+
+fn load_reports(conn: &Connection, item_id: &str) -> Result<Vec<Report>, StorageError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, reporter_type, category, comment, lane, deadline, received_at
+         FROM reports WHERE item_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([item_id], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, Option<String>>(5)?,
+            r.get::<_, String>(6)?,
+        ))
+    })?;
+    let mut reports = Vec::new();
+    for row in rows {
+        let (id, reporter, category, comment, lane, deadline, received) = row?;
+        reports.push(Report {
+            id,
+            reporter_type: from_name::<ReporterType>("reporter type", &reporter)?,
+            category,
+            comment,
+            lane: parse_lane(&lane)?,
+            deadline: parse_opt_ts(deadline.as_deref())?,
+            received_at: parse_ts(&received)?,
+        });
+    }
+    Ok(reports)
+}
+
+fn load_decision_history(
+    conn: &Connection,
+    item_id: &str,
+) -> Result<Vec<HistoryEntry>, StorageError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, actor, action, reason_code, scope, note, escalation_target
+         FROM audit WHERE item_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([item_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, Option<String>>(5)?,
+            r.get::<_, Option<String>>(6)?,
+        ))
+    })?;
+    let mut entries = Vec::new();
+    for row in rows {
+        let (at, actor, action, reason_code, scope, note, target) = row?;
+        let event = match from_name::<DecisionAction>("action", &action)? {
+            DecisionAction::TakeDown => HistoryEvent::TakeDown,
+            DecisionAction::Keep => HistoryEvent::Keep,
+            DecisionAction::Escalate => HistoryEvent::Escalate,
+            DecisionAction::Reverse => HistoryEvent::Reversal,
+        };
+        entries.push(HistoryEntry {
+            at: parse_ts(&at)?,
+            actor,
+            event,
+            reason_code,
+            scope: opt_json("scope", scope.as_deref())?,
+            note,
+            escalation_target: opt_tier(target.as_deref())?,
+        });
+    }
+    Ok(entries)
+}
+
+// --- reports ------------------------------------------------------------------------------
+
+fn add_report(
+    tx: &Transaction<'_>,
+    report: &NewReport,
+    now: DateTime<Utc>,
+) -> Result<ReportAccepted, StorageError> {
+    let subject = &report.subject;
+    let received_at = report.received_at.unwrap_or(now);
+    let lane = rules::report_lane(report);
+
+    let existing: Option<String> = tx
+        .query_row(
+            "SELECT countries FROM items WHERE id = ?1",
+            [&subject.id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let merged = existing.is_some();
+    let mut countries: Vec<String> = match &existing {
+        Some(stored) => from_json("countries", stored)?,
+        None => Vec::new(),
+    };
+    for c in &subject.countries {
+        if !countries.contains(c) {
+            countries.push(c.clone());
+        }
+    }
+    if merged {
+        // Content fields come from the first report; later ones add countries only.
+        tx.execute(
+            "UPDATE items SET countries = ?2 WHERE id = ?1",
+            params![subject.id, to_json(&countries)?],
+        )?;
+    } else {
+        // Priority, lane, deadline and created_at are set from the reports just below.
+        tx.execute(
+            "INSERT INTO items (id, kind, text, author, language, countries, media, priority,
+                                lane, deadline, state, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, NULL, ?9, ?10)",
+            params![
+                subject.id,
+                name_of(subject.kind)?,
+                subject.text,
+                subject.author.as_ref().map(to_json).transpose()?,
+                subject.language,
+                to_json(&countries)?,
+                to_json(&subject.media)?,
+                lane.as_str(),
+                ReviewState::Open.as_str(),
+                ts(received_at),
+            ],
+        )?;
+    }
+
+    tx.execute(
+        "INSERT INTO reports (item_id, reporter_type, category, comment, lane, deadline,
+                              received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            subject.id,
+            name_of(report.reporter_type)?,
+            report.category,
+            report.comment,
+            lane.as_str(),
+            report.deadline.map(ts),
+            ts(received_at),
+        ],
+    )?;
+    let report_id = tx.last_insert_rowid();
+    let priority = refresh_aggregates(tx, &subject.id)?;
+    Ok(ReportAccepted {
+        item_id: subject.id.clone(),
+        report_id,
+        merged,
+        priority,
+    })
+}
+
+/// Recomputes what an item derives from all its reports: priority, most urgent lane,
+/// earliest deadline, and first-reported time. Returns the priority.
+fn refresh_aggregates(tx: &Transaction<'_>, item_id: &str) -> Result<i64, StorageError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT lane, reporter_type, deadline, received_at FROM reports WHERE item_id = ?1",
+    )?;
+    let rows = stmt.query_map([item_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, String>(3)?,
+        ))
+    })?;
+    let mut weighed = Vec::new();
+    let mut deadline: Option<DateTime<Utc>> = None;
+    let mut created_at: Option<DateTime<Utc>> = None;
+    for row in rows {
+        let (lane, reporter, report_deadline, received) = row?;
+        weighed.push((
+            parse_lane(&lane)?,
+            from_name::<ReporterType>("reporter type", &reporter)?,
+        ));
+        if let Some(d) = parse_opt_ts(report_deadline.as_deref())? {
+            deadline = Some(deadline.map_or(d, |e| e.min(d)));
+        }
+        let received = parse_ts(&received)?;
+        created_at = Some(created_at.map_or(received, |c| c.min(received)));
+    }
+    let lane = weighed
+        .iter()
+        .map(|(lane, _)| *lane)
+        .min()
+        .ok_or_else(|| StorageError::Backend(anyhow!("item {item_id:?} has no reports")))?;
+    let priority = rules::priority(weighed);
+    tx.execute(
+        "UPDATE items SET priority = ?2, lane = ?3, deadline = ?4,
+                          created_at = COALESCE(?5, created_at)
+         WHERE id = ?1",
+        params![
+            item_id,
+            priority,
+            lane.as_str(),
+            deadline.map(ts),
+            created_at.map(ts)
+        ],
+    )?;
+    Ok(priority)
+}
+
+// --- decisions ----------------------------------------------------------------------------
+
+const APPLIED_COLUMNS: &str = "idempotency_key, item_id, action, actor, at, from_state, \
+                               from_restricted_in, from_escalation_target";
+
+/// An audit row as far as judging later decisions needs it.
+struct AppliedRow {
+    key: String,
+    item_id: String,
+    action: String,
+    actor: String,
+    at: String,
+    from_state: String,
+    from_scope: Option<String>,
+    from_target: Option<String>,
+}
+
+fn applied_row(r: &Row<'_>) -> rusqlite::Result<AppliedRow> {
+    Ok(AppliedRow {
+        key: r.get(0)?,
+        item_id: r.get(1)?,
+        action: r.get(2)?,
+        actor: r.get(3)?,
+        at: r.get(4)?,
+        from_state: r.get(5)?,
+        from_scope: r.get(6)?,
+        from_target: r.get(7)?,
+    })
+}
+
+impl AppliedRow {
+    fn into_applied(self) -> Result<AppliedDecision, StorageError> {
+        Ok(AppliedDecision {
+            idempotency_key: self.key,
+            item_id: self.item_id,
+            action: from_name("action", &self.action)?,
+            actor: self.actor,
+            at: parse_ts(&self.at)?,
+            before: ItemStatus {
+                state: parse_state(&self.from_state)?,
+                restricted_in: opt_json::<Scope>("scope", self.from_scope.as_deref())?,
+                escalation_target: opt_tier(self.from_target.as_deref())?,
+            },
+        })
+    }
+}
+
+fn applied_by_key(
+    tx: &Transaction<'_>,
+    key: &str,
+) -> Result<Option<AppliedDecision>, StorageError> {
+    let sql = format!("SELECT {APPLIED_COLUMNS} FROM audit WHERE idempotency_key = ?1");
+    tx.query_row(&sql, [key], applied_row)
+        .optional()?
+        .map(AppliedRow::into_applied)
+        .transpose()
+}
+
+fn latest_applied(
+    tx: &Transaction<'_>,
+    item_id: &str,
+) -> Result<Option<AppliedDecision>, StorageError> {
+    let sql =
+        format!("SELECT {APPLIED_COLUMNS} FROM audit WHERE item_id = ?1 ORDER BY id DESC LIMIT 1");
+    tx.query_row(&sql, [item_id], applied_row)
+        .optional()?
+        .map(AppliedRow::into_applied)
+        .transpose()
+}
+
+fn item_status(tx: &Transaction<'_>, item_id: &str) -> Result<Option<ItemStatus>, StorageError> {
+    let row = tx
+        .query_row(
+            "SELECT state, restricted_in, escalation_target FROM items WHERE id = ?1",
+            [item_id],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((state, scope, target)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(ItemStatus {
+        state: parse_state(&state)?,
+        restricted_in: opt_json("scope", scope.as_deref())?,
+        escalation_target: opt_tier(target.as_deref())?,
+    }))
+}
+
+fn result(d: &Decision, outcome: DecisionOutcome, message: Option<String>) -> DecisionResult {
+    DecisionResult {
+        idempotency_key: d.idempotency_key.clone(),
+        outcome,
+        message,
+    }
+}
+
+fn apply_one(
+    tx: &Transaction<'_>,
+    actor: &TokenInfo,
+    d: &Decision,
+    now: DateTime<Utc>,
+) -> Result<DecisionResult, StorageError> {
+    if let Err(message) = rules::check_decision_shape(d) {
+        return Ok(result(d, DecisionOutcome::Invalid, Some(message)));
+    }
+    if let Some(earlier) = applied_by_key(tx, &d.idempotency_key)? {
+        let elsewhere = if earlier.item_id == d.item_id {
+            String::new()
+        } else {
+            format!(" on item {:?}", earlier.item_id)
+        };
+        let message = format!("already applied: {}{elsewhere}", earlier.describe());
+        return Ok(result(d, DecisionOutcome::Duplicate, Some(message)));
+    }
+    let Some(current) = item_status(tx, &d.item_id)? else {
+        let message = format!("no item has id {:?}", d.item_id);
+        return Ok(result(d, DecisionOutcome::NotFound, Some(message)));
+    };
+    let latest = latest_applied(tx, &d.item_id)?;
+    let reversed = match &d.reverses {
+        Some(key) => applied_by_key(tx, key)?,
+        None => None,
+    };
+    let after = match rules::judge(actor, d, &current, latest.as_ref(), reversed.as_ref()) {
+        Verdict::Apply { after } => after,
+        Verdict::Refuse { outcome, message } => return Ok(result(d, outcome, Some(message))),
+    };
+
+    tx.execute(
+        "UPDATE items SET state = ?2, restricted_in = ?3, escalation_target = ?4 WHERE id = ?1",
+        params![
+            d.item_id,
+            after.state.as_str(),
+            after.restricted_in.as_ref().map(to_json).transpose()?,
+            after.escalation_target.map(name_of).transpose()?,
+        ],
+    )?;
+    let scope = match d.action {
+        DecisionAction::TakeDown => after.restricted_in.as_ref().map(to_json).transpose()?,
+        _ => None,
+    };
+    let target = match d.action {
+        DecisionAction::Escalate => after.escalation_target.map(name_of).transpose()?,
+        _ => None,
+    };
+    tx.execute(
+        "INSERT INTO audit (at, actor, role, action, item_id, reason_code, scope, note,
+                            escalation_target, reverses, idempotency_key, decided_at,
+                            from_state, from_restricted_in, from_escalation_target, to_state)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        params![
+            ts(now),
+            actor.name,
+            actor.role.as_str(),
+            d.action.as_str(),
+            d.item_id,
+            d.reason_code,
+            scope,
+            d.note,
+            target,
+            d.reverses,
+            d.idempotency_key,
+            ts(d.decided_at),
+            current.state.as_str(),
+            current.restricted_in.as_ref().map(to_json).transpose()?,
+            current.escalation_target.map(name_of).transpose()?,
+            after.state.as_str(),
+        ],
+    )?;
+    Ok(result(d, DecisionOutcome::Applied, None))
+}
+
+// --- the trait ----------------------------------------------------------------------------
+
+impl Storage for SqliteStorage {
+    fn add_reports(
+        &self,
+        reports: &[NewReport],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ReportAccepted>, StorageError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut accepted = Vec::with_capacity(reports.len());
+        for report in reports {
+            rules::check_report(report).map_err(StorageError::Invalid)?;
+            accepted.push(add_report(&tx, report, now)?);
+        }
+        tx.commit()?;
+        Ok(accepted)
+    }
+
+    fn queue_page(&self, query: &QueueQuery) -> Result<QueuePage, StorageError> {
+        let conn = self.conn();
+        // One more row than asked tells whether a next page exists.
+        let fetch = i64::try_from(query.limit.saturating_add(1)).unwrap_or(i64::MAX);
+        let after = query.after.as_ref();
+        let sql = format!(
+            "SELECT {ITEM_COLUMNS} FROM items
+             WHERE state = ?1
+               AND (?2 IS NULL OR lane = ?2)
+               AND (?3 IS NULL
+                    OR priority < ?3
+                    OR (priority = ?3 AND (created_at > ?4 OR (created_at = ?4 AND id > ?5))))
+             ORDER BY priority DESC, created_at ASC, id ASC
+             LIMIT ?6"
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(
+            params![
+                query.state.as_str(),
+                query.lane.map(Lane::as_str),
+                after.map(|c| c.priority),
+                after.map(|c| ts(c.created_at)),
+                after.map(|c| c.id.as_str()),
+                fetch,
+            ],
+            item_row,
+        )?;
+        let mut items = Vec::new();
+        for row in rows {
+            items.push(row?.into_item()?);
+        }
+        drop(stmt);
+
+        let next_cursor = if items.len() > query.limit {
+            items.truncate(query.limit);
+            items.last().map(|i| Cursor::after_item(i).encode())
+        } else {
+            None
+        };
+        for item in &mut items {
+            fill_item(&conn, item)?;
+        }
+        Ok(QueuePage { items, next_cursor })
+    }
+
+    fn item(&self, id: &str) -> Result<Option<Item>, StorageError> {
+        load_item(&self.conn(), id)
+    }
+
+    fn apply_decisions(
+        &self,
+        actor: &TokenInfo,
+        decisions: &[Decision],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<DecisionResult>, StorageError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut results = Vec::with_capacity(decisions.len());
+        for d in decisions {
+            results.push(apply_one(&tx, actor, d, now)?);
+        }
+        tx.commit()?;
+        Ok(results)
+    }
+
+    fn token_lookup(&self, hash: &str) -> Result<Option<TokenInfo>, StorageError> {
+        let conn = self.conn();
+        let row = conn
+            .query_row(
+                "SELECT name, role FROM tokens WHERE hash = ?1",
+                [hash],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+            )
+            .optional()?;
+        let Some((name, role)) = row else {
+            return Ok(None);
+        };
+        let role = Role::parse(&role).ok_or_else(|| corrupt("role", &role))?;
+        Ok(Some(TokenInfo { name, role }))
+    }
+
+    fn add_token(&self, name: &str, role: Role, hash: &str) -> Result<(), StorageError> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO tokens (hash, name, role, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![hash, name, role.as_str(), ts(Utc::now())],
+        )?;
+        Ok(())
+    }
+}

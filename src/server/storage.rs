@@ -1,0 +1,152 @@
+//! The storage boundary of the server: a small synchronous trait, so that handlers stay the
+//! same whether the data lives in SQLite or (later) PostgreSQL. Handlers call it through
+//! `tokio::task::spawn_blocking`.
+//!
+//! What a decision may do is not decided here but in [`super::rules`], so a second
+//! implementation only loads facts and writes outcomes.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use crate::model::{
+    Decision, DecisionResult, Item, Lane, NewReport, QueuePage, ReportAccepted, ReviewState, Role,
+};
+
+/// Whom a bearer token belongs to. The actor of every decision is this name, never a name
+/// the client sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub name: String,
+    pub role: Role,
+}
+
+/// One page request of the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueQuery {
+    /// Only this lane; every lane when absent.
+    pub lane: Option<Lane>,
+    pub state: ReviewState,
+    /// Start after this position; the first page when absent.
+    pub after: Option<Cursor>,
+    /// Already clamped to `1..=MAX_PAGE_LIMIT` by the caller.
+    pub limit: usize,
+}
+
+pub const DEFAULT_PAGE_LIMIT: usize = 50;
+pub const MAX_PAGE_LIMIT: usize = 500;
+
+/// A position in queue order (priority DESC, created_at ASC, id ASC).
+///
+/// Keyset rather than offset, so that reports arriving while a moderator pages through the
+/// queue neither repeat nor skip the items they have not seen yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub priority: i64,
+    pub created_at: DateTime<Utc>,
+    pub id: String,
+}
+
+impl Cursor {
+    pub fn after_item(item: &Item) -> Cursor {
+        Cursor {
+            priority: item.priority,
+            created_at: item.created_at,
+            id: item.id.clone(),
+        }
+    }
+
+    /// Hex of "priority|created_at|id": opaque to clients, who must only pass it back.
+    /// The first two fields never contain `|`, so the id may.
+    pub fn encode(&self) -> String {
+        let created_at = self.created_at.to_rfc3339_opts(SecondsFormat::Micros, true);
+        hex::encode(format!("{}|{created_at}|{}", self.priority, self.id))
+    }
+
+    pub fn decode(text: &str) -> Option<Cursor> {
+        let plain = String::from_utf8(hex::decode(text).ok()?).ok()?;
+        let mut fields = plain.splitn(3, '|');
+        let priority = fields.next()?.parse().ok()?;
+        let created_at = DateTime::parse_from_rfc3339(fields.next()?).ok()?;
+        let id = fields.next()?.to_owned();
+        Some(Cursor {
+            priority,
+            created_at: created_at.with_timezone(&Utc),
+            id,
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The request breaks a rule the storage enforces (e.g. an empty token name).
+    #[error("{0}")]
+    Invalid(String),
+    /// The backend failed; the request may be retried.
+    #[error("storage failed: {0:#}")]
+    Backend(#[from] anyhow::Error),
+}
+
+/// Everything the API needs from its data. Each method is one transaction.
+pub trait Storage: Send + Sync {
+    /// Records reports, merging each into the item for its subject, and answers one receipt
+    /// per report. All or none are stored: a report failing
+    /// [`check_report`](super::rules::check_report) refuses the lot with
+    /// [`StorageError::Invalid`]. `now` stands in for a missing `received_at`.
+    fn add_reports(
+        &self,
+        reports: &[NewReport],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ReportAccepted>, StorageError>;
+
+    /// [`Storage::add_reports`] for one report.
+    fn add_report(
+        &self,
+        report: &NewReport,
+        now: DateTime<Utc>,
+    ) -> Result<ReportAccepted, StorageError> {
+        self.add_reports(std::slice::from_ref(report), now)?
+            .pop()
+            .ok_or_else(|| {
+                StorageError::Backend(anyhow::anyhow!("a report was stored without a receipt"))
+            })
+    }
+
+    fn queue_page(&self, query: &QueueQuery) -> Result<QueuePage, StorageError>;
+
+    /// One item with its reports and full history.
+    fn item(&self, id: &str) -> Result<Option<Item>, StorageError>;
+
+    /// Applies a batch in one transaction and answers one result per decision, in order.
+    /// An idempotency key is applied at most once, ever.
+    fn apply_decisions(
+        &self,
+        actor: &TokenInfo,
+        decisions: &[Decision],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<DecisionResult>, StorageError>;
+
+    /// `hash` is the lowercase hex SHA-256 of the token; plaintext never reaches storage.
+    fn token_lookup(&self, hash: &str) -> Result<Option<TokenInfo>, StorageError>;
+
+    fn add_token(&self, name: &str, role: Role, hash: &str) -> Result<(), StorageError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips_and_rejects_garbage() {
+        let c = Cursor {
+            priority: 170,
+            created_at: DateTime::from_timestamp(1_700_000_000, 123_000).unwrap_or_default(),
+            id: "post|1 with spaces".into(),
+        };
+        assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        assert_eq!(Cursor::decode("zz"), None);
+        assert_eq!(Cursor::decode(&hex::encode("1|2")), None);
+        assert_eq!(
+            Cursor::decode(&hex::encode("x|2026-01-01T00:00:00Z|a")),
+            None
+        );
+    }
+}

@@ -1,0 +1,140 @@
+//! Opening a review session: check the token, find the profile's cache, fetch the first page,
+//! then hand over to the TUI. Every failure here happens before the terminal is taken over,
+//! so it is printed as a plain sentence.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use crate::backend::modq::ModqClient;
+use crate::backend::{Backend, BackendError, QueueQuery};
+use crate::model::{Me, ReviewState};
+use crate::profile::{Dirs, Profile, create_private_file};
+use crate::store::Store;
+use crate::tui::{self, Outcome, app::App, app::AppInit, keymap::KeyMap, theme::Theme};
+
+/// Items per queue page: a screenful many times over, one round trip.
+pub const PAGE_SIZE: u32 = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("{0}")]
+    Api(String),
+    #[error("{0}")]
+    Local(String),
+}
+
+/// Read the token: `--token-file` first, then `MODQ_TOKEN`.
+pub fn read_token(token_file: Option<&Path>) -> Result<String, SessionError> {
+    if let Some(path) = token_file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            SessionError::Local(format!(
+                "cannot read the token file {}: {e}",
+                path.display()
+            ))
+        })?;
+        let token = text.trim().to_string();
+        if token.is_empty() {
+            return Err(SessionError::Local(format!(
+                "the token file {} is empty",
+                path.display()
+            )));
+        }
+        return Ok(token);
+    }
+    match std::env::var("MODQ_TOKEN") {
+        Ok(t) if !t.trim().is_empty() => Ok(t.trim().to_string()),
+        _ => Err(SessionError::Local(
+            "no API token: set MODQ_TOKEN or pass --token-file FILE".into(),
+        )),
+    }
+}
+
+/// Say what went wrong talking to `api`, in words a moderator can act on.
+pub fn explain(api: &str, e: &BackendError) -> String {
+    match e {
+        BackendError::Unauthorized(m) => format!(
+            "The moderation API at {api} refused the token ({m}). Check MODQ_TOKEN or --token-file."
+        ),
+        BackendError::Unreachable(m) => format!(
+            "Cannot reach the moderation API at {api}: {m}. Is the server running, and is the address right?"
+        ),
+        BackendError::Timeout(s) => {
+            format!("The moderation API at {api} did not answer within {s} seconds.")
+        }
+        BackendError::Server { status, message } => format!(
+            "The moderation API at {api} failed (HTTP {status}): {message}. Try again later."
+        ),
+        BackendError::Rejected { status, message } => {
+            format!(
+                "The moderation API at {api} rejected modq's request (HTTP {status}): {message}."
+            )
+        }
+        BackendError::Malformed(m) => format!(
+            "The moderation API at {api} sent an answer modq cannot read: {m}. Is this a modq API v1 server?"
+        ),
+    }
+}
+
+/// Connect, check the token, and open the profile's cache.
+pub async fn connect(
+    api: &str,
+    token: &str,
+    dirs: &Dirs,
+) -> Result<(Arc<dyn Backend>, Me, Profile, std::path::PathBuf), SessionError> {
+    let client = ModqClient::new(api, token).map_err(|e| SessionError::Api(explain(api, &e)))?;
+    let me = client
+        .me()
+        .await
+        .map_err(|e| SessionError::Api(explain(api, &e)))?;
+    let profile = Profile {
+        api: api.trim_end_matches('/').to_string(),
+        user: me.name.clone(),
+    };
+    let db = dirs.profile_db(&profile);
+    create_private_file(&db).map_err(|e| {
+        SessionError::Local(format!(
+            "cannot create the session cache {}: {e}",
+            db.display()
+        ))
+    })?;
+    Ok((Arc::new(client), me, profile, db))
+}
+
+/// Open the TUI on `api` and run it until the moderator quits.
+pub async fn review(api: &str, token: &str, dirs: &Dirs) -> Result<Outcome, SessionError> {
+    let (backend, _me, profile, db) = connect(api, token, dirs).await?;
+    let local = |e: crate::store::StoreError| {
+        SessionError::Local(format!("session cache {}: {e}", db.display()))
+    };
+    let store = Store::open(&db).map_err(local)?;
+    let first_query = QueueQuery {
+        state: Some(ReviewState::Open),
+        limit: Some(PAGE_SIZE),
+        ..QueueQuery::default()
+    };
+    let first_page = backend
+        .queue_page(&first_query)
+        .await
+        .map_err(|e| SessionError::Api(explain(api, &e)))?;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let next_query = QueueQuery {
+        cursor: first_page.next_cursor.clone(),
+        ..first_query
+    };
+    let sync = crate::sync::spawn(backend, &db, next_query, tx).map_err(local)?;
+    let app = App::new(AppInit {
+        profile: profile.display(),
+        api: profile.api.clone(),
+        store,
+        first_page,
+        keymap: KeyMap::default_keymap(),
+        theme: Theme::from_env(),
+        now: chrono::Utc::now(),
+    })
+    .map_err(local)?;
+    tui::run(app, sync, rx)
+        .await
+        .map_err(|e| SessionError::Local(format!("terminal: {e}")))
+}

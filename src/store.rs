@@ -1,0 +1,516 @@
+//! The local session cache of one profile: the outbox journal of decisions and the session's
+//! position. A decision is durable the moment `journal` returns (committed, fsynced).
+//!
+//! Outbox rows move `pending → sending → sent | failed`. `sending` marks a batch that is on
+//! the wire, so that undo never silently drops a decision the server may already hold; a
+//! crash leaves such rows `sending`, and `open` puts them back to `pending` (the idempotency
+//! key makes the resend harmless).
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::model::{Decision, DecisionAction, DecisionOutcome, DecisionResult};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("local cache: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("local cache holds a decision modq cannot read: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxStatus {
+    Pending,
+    Sending,
+    Sent,
+    Failed,
+}
+
+impl OutboxStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            OutboxStatus::Pending => "pending",
+            OutboxStatus::Sending => "sending",
+            OutboxStatus::Sent => "sent",
+            OutboxStatus::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Option<OutboxStatus> {
+        match s {
+            "pending" => Some(OutboxStatus::Pending),
+            "sending" => Some(OutboxStatus::Sending),
+            "sent" => Some(OutboxStatus::Sent),
+            "failed" => Some(OutboxStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub seq: i64,
+    pub decision: Decision,
+    pub status: OutboxStatus,
+    /// The server's word on a failed decision.
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxCounts {
+    /// Not yet acknowledged by the server (pending or on the wire).
+    pub unsent: usize,
+    pub failed: usize,
+    pub sent: usize,
+}
+
+/// What `undo` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Undone {
+    /// The decision had not left the machine: it is gone.
+    Withdrawn(Decision),
+    /// The server may hold it: a reversal is journaled to follow it.
+    Reversed {
+        original: Decision,
+        reversal: Decision,
+    },
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    session TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    body TEXT NOT NULL,
+    status TEXT NOT NULL,
+    message TEXT,
+    undone INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    settled_at TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_status ON outbox(status, seq);
+CREATE TABLE IF NOT EXISTS session_state (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+";
+
+const SET_STATE: &str = "INSERT INTO session_state (key, value) VALUES (?1, ?2)
+     ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+
+/// The `session_state` key of the item the moderator was on.
+pub const POSITION_KEY: &str = "position";
+
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) a profile's cache. The caller makes the file private
+    /// (see `profile::create_private_file`) before the first open.
+    pub fn open(path: &Path) -> Result<Store> {
+        let conn = Connection::open(path)?;
+        // WAL lets the UI and the sync task use their own connections; FULL makes each
+        // committed journal entry survive power loss, which is the whole point of the outbox.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Store { conn })
+    }
+
+    /// Rows left `sending` by a process that died mid-flight go back in line.
+    pub fn requeue_in_flight(&self) -> Result<usize> {
+        Ok(self.conn.execute(
+            "UPDATE outbox SET status = 'pending' WHERE status = 'sending'",
+            [],
+        )?)
+    }
+
+    /// Journal a decision, and with it the item the moderator moves on to (so a restart
+    /// resumes there). Returns once both are committed to disk.
+    pub fn journal(
+        &mut self,
+        session: &str,
+        decision: &Decision,
+        position: Option<&str>,
+    ) -> Result<()> {
+        let body = serde_json::to_string(decision)
+            .map_err(|e| StoreError::Corrupt(format!("cannot encode decision: {e}")))?;
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO outbox (idempotency_key, session, item_id, action, body, status, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",
+            params![
+                decision.idempotency_key,
+                session,
+                decision.item_id,
+                decision.action.as_str(),
+                body,
+                Utc::now().to_rfc3339(),
+            ],
+        )?;
+        if let Some(id) = position {
+            tx.execute(SET_STATE, params![POSITION_KEY, id])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Take up to `limit` pending decisions, oldest first, and mark them `sending`.
+    pub fn claim_batch(&mut self, limit: usize) -> Result<Vec<OutboxEntry>> {
+        let tx = self.conn.transaction()?;
+        let entries = {
+            let mut stmt = tx.prepare(
+                "SELECT seq, body, status, message FROM outbox
+                 WHERE status = 'pending' ORDER BY seq LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit as i64], row_to_raw)?;
+            rows.collect::<std::result::Result<Vec<_>, _>>()?
+        };
+        let entries = entries
+            .into_iter()
+            .map(raw_to_entry)
+            .collect::<Result<Vec<_>>>()?;
+        for e in &entries {
+            tx.execute(
+                "UPDATE outbox SET status = 'sending' WHERE seq = ?1",
+                [e.seq],
+            )?;
+        }
+        tx.commit()?;
+        Ok(entries
+            .into_iter()
+            .map(|mut e| {
+                e.status = OutboxStatus::Sending;
+                e
+            })
+            .collect())
+    }
+
+    /// Put a batch that could not be delivered back in line.
+    pub fn release(&self, keys: &[String]) -> Result<()> {
+        for key in keys {
+            self.conn.execute(
+                "UPDATE outbox SET status = 'pending' WHERE idempotency_key = ?1 AND status = 'sending'",
+                [key],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Record the server's answer for each decision of a batch.
+    pub fn settle(&mut self, results: &[DecisionResult]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let now = Utc::now().to_rfc3339();
+        for r in results {
+            let status = if r.outcome.is_settled_ok() {
+                OutboxStatus::Sent
+            } else {
+                OutboxStatus::Failed
+            };
+            let message = match (&r.message, r.outcome) {
+                (_, DecisionOutcome::Applied | DecisionOutcome::Duplicate) => None,
+                (Some(m), o) => Some(format!("{}: {m}", o.as_str())),
+                (None, o) => Some(o.as_str().to_string()),
+            };
+            tx.execute(
+                "UPDATE outbox SET status = ?1, message = ?2, settled_at = ?3 WHERE idempotency_key = ?4",
+                params![status.as_str(), message, now, r.idempotency_key],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Mark a whole batch failed with one message (the server refused the request itself).
+    pub fn fail(&self, keys: &[String], message: &str) -> Result<()> {
+        for key in keys {
+            self.conn.execute(
+                "UPDATE outbox SET status = 'failed', message = ?1 WHERE idempotency_key = ?2",
+                params![message, key],
+            )?;
+        }
+        Ok(())
+    }
+
+    pub fn counts(&self) -> Result<OutboxCounts> {
+        let mut counts = OutboxCounts::default();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT status, COUNT(*) FROM outbox GROUP BY status")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        for row in rows {
+            let (status, n) = row?;
+            let n = n as usize;
+            match OutboxStatus::parse(&status) {
+                Some(OutboxStatus::Pending | OutboxStatus::Sending) => counts.unsent += n,
+                Some(OutboxStatus::Failed) => counts.failed += n,
+                Some(OutboxStatus::Sent) => counts.sent += n,
+                None => {}
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Items with a decision the server has not confirmed yet: the queue must not offer
+    /// them again, even though the server still lists them as open.
+    pub fn undelivered_items(&self) -> Result<HashSet<String>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT item_id FROM outbox WHERE status IN ('pending', 'sending') AND undone = 0 AND action != 'reverse'",
+        )?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Decisions this session made and has not undone, newest last.
+    pub fn session_decisions(&self, session: &str) -> Result<Vec<OutboxEntry>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, body, status, message FROM outbox
+             WHERE session = ?1 AND undone = 0 AND action != 'reverse' ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([session], row_to_raw)?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()?
+            .into_iter()
+            .map(raw_to_entry)
+            .collect()
+    }
+
+    /// Undo the newest decision of this session that is not undone yet. A decision still
+    /// waiting in the outbox is withdrawn; one that may have reached the server is followed by
+    /// a reversal (made with `reversal_key`), journaled in the same transaction.
+    pub fn undo_last(
+        &mut self,
+        session: &str,
+        reversal_key: String,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Undone>> {
+        let tx = self.conn.transaction()?;
+        let last = tx
+            .query_row(
+                "SELECT seq, body, status, message FROM outbox
+                 WHERE session = ?1 AND undone = 0 AND action != 'reverse'
+                 ORDER BY seq DESC LIMIT 1",
+                [session],
+                row_to_raw,
+            )
+            .optional()?;
+        let Some(raw) = last else {
+            return Ok(None);
+        };
+        let entry = raw_to_entry(raw)?;
+        let undone = match entry.status {
+            OutboxStatus::Pending | OutboxStatus::Failed => {
+                // The guard on status makes this safe against a flush that claimed the row
+                // between our read and this write: the transaction holds the write lock.
+                tx.execute(
+                    "DELETE FROM outbox WHERE seq = ?1 AND status IN ('pending', 'failed')",
+                    [entry.seq],
+                )?;
+                Undone::Withdrawn(entry.decision)
+            }
+            OutboxStatus::Sending | OutboxStatus::Sent => {
+                let reversal = Decision {
+                    idempotency_key: reversal_key,
+                    item_id: entry.decision.item_id.clone(),
+                    action: DecisionAction::Reverse,
+                    reason_code: None,
+                    note: None,
+                    scope: None,
+                    escalation_target: None,
+                    reverses: Some(entry.decision.idempotency_key.clone()),
+                    decided_at: now,
+                };
+                let body = serde_json::to_string(&reversal)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                tx.execute("UPDATE outbox SET undone = 1 WHERE seq = ?1", [entry.seq])?;
+                tx.execute(
+                    "INSERT INTO outbox (idempotency_key, session, item_id, action, body, status, created_at)
+                     VALUES (?1, ?2, ?3, 'reverse', ?4, 'pending', ?5)",
+                    params![
+                        reversal.idempotency_key,
+                        session,
+                        reversal.item_id,
+                        body,
+                        now.to_rfc3339()
+                    ],
+                )?;
+                Undone::Reversed {
+                    original: entry.decision,
+                    reversal,
+                }
+            }
+        };
+        tx.commit()?;
+        Ok(Some(undone))
+    }
+
+    /// Failed decisions, so the moderator can see what the server refused.
+    pub fn failed(&self) -> Result<Vec<OutboxEntry>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, body, status, message FROM outbox WHERE status = 'failed' ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([], row_to_raw)?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()?
+            .into_iter()
+            .map(raw_to_entry)
+            .collect()
+    }
+
+    pub fn get_state(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT value FROM session_state WHERE key = ?1",
+                [key],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn set_state(&self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(SET_STATE, params![key, value])?;
+        Ok(())
+    }
+}
+
+type RawRow = (i64, String, String, Option<String>);
+
+fn row_to_raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+}
+
+fn raw_to_entry((seq, body, status, message): RawRow) -> Result<OutboxEntry> {
+    let decision: Decision = serde_json::from_str(&body)
+        .map_err(|e| StoreError::Corrupt(format!("outbox row {seq}: {e}")))?;
+    let status = OutboxStatus::parse(&status)
+        .ok_or_else(|| StoreError::Corrupt(format!("outbox row {seq}: status {status:?}")))?;
+    Ok(OutboxEntry {
+        seq,
+        decision,
+        status,
+        message,
+    })
+}
+
+/// A fresh idempotency key: 128 random bits, so two clients never collide.
+pub fn new_key() -> String {
+    let bytes: [u8; 16] = rand::random();
+    hex::encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Scope;
+
+    fn decision(item: &str, action: DecisionAction) -> Decision {
+        Decision {
+            idempotency_key: new_key(),
+            item_id: item.into(),
+            action,
+            reason_code: None,
+            note: None,
+            scope: Some(Scope::Global),
+            escalation_target: None,
+            reverses: None,
+            decided_at: Utc::now(),
+        }
+    }
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.sqlite")).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn undo_withdraws_an_unsent_decision() {
+        let (_d, mut s) = store();
+        let d = decision("a", DecisionAction::TakeDown);
+        s.journal("s1", &d, None).unwrap();
+        assert_eq!(s.counts().unwrap().unsent, 1);
+        let undone = s.undo_last("s1", new_key(), Utc::now()).unwrap();
+        assert_eq!(undone, Some(Undone::Withdrawn(d)));
+        assert_eq!(s.counts().unwrap().unsent, 0);
+        assert!(s.undo_last("s1", new_key(), Utc::now()).unwrap().is_none());
+    }
+
+    #[test]
+    fn undo_of_a_decision_on_the_wire_sends_a_reversal_after_it() {
+        let (_d, mut s) = store();
+        let d = decision("a", DecisionAction::Keep);
+        s.journal("s1", &d, None).unwrap();
+        let claimed = s.claim_batch(10).unwrap();
+        assert_eq!(claimed.len(), 1);
+        match s.undo_last("s1", new_key(), Utc::now()).unwrap() {
+            Some(Undone::Reversed { original, reversal }) => {
+                assert_eq!(original, d);
+                assert_eq!(
+                    reversal.reverses.as_deref(),
+                    Some(d.idempotency_key.as_str())
+                );
+            }
+            other => panic!("expected a reversal, got {other:?}"),
+        }
+        // The reversal waits behind the original, which is still on the wire.
+        let next = s.claim_batch(10).unwrap();
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0].decision.action, DecisionAction::Reverse);
+        // And the undone decision no longer counts for this session.
+        assert!(s.session_decisions("s1").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_crash_mid_flight_puts_the_batch_back_in_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
+        {
+            let mut s = Store::open(&path).unwrap();
+            s.journal("s1", &decision("a", DecisionAction::Keep), None)
+                .unwrap();
+            assert_eq!(s.claim_batch(10).unwrap().len(), 1);
+        }
+        let mut s = Store::open(&path).unwrap();
+        assert_eq!(s.requeue_in_flight().unwrap(), 1);
+        assert_eq!(s.claim_batch(10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn settle_keeps_refused_decisions_with_the_reason() {
+        let (_d, mut s) = store();
+        let ok = decision("a", DecisionAction::Keep);
+        let bad = decision("b", DecisionAction::Keep);
+        s.journal("s1", &ok, None).unwrap();
+        s.journal("s1", &bad, None).unwrap();
+        s.claim_batch(10).unwrap();
+        s.settle(&[
+            DecisionResult {
+                idempotency_key: ok.idempotency_key.clone(),
+                outcome: DecisionOutcome::Applied,
+                message: None,
+            },
+            DecisionResult {
+                idempotency_key: bad.idempotency_key.clone(),
+                outcome: DecisionOutcome::Conflict,
+                message: Some("already taken down by bob".into()),
+            },
+        ])
+        .unwrap();
+        let c = s.counts().unwrap();
+        assert_eq!((c.unsent, c.sent, c.failed), (0, 1, 1));
+        let failed = s.failed().unwrap();
+        assert_eq!(
+            failed[0].message.as_deref(),
+            Some("conflict: already taken down by bob")
+        );
+    }
+}

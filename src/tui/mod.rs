@@ -1,0 +1,131 @@
+//! The terminal UI: state (`app`), intents (`action`), keys (`keymap`), drawing (`view`),
+//! and the event loop below that ties them to the terminal and the background sync.
+
+pub mod action;
+pub mod app;
+pub mod keymap;
+pub mod sanitize;
+pub mod theme;
+pub mod view;
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use futures::{FutureExt, StreamExt};
+use tokio::sync::mpsc;
+
+use action::Action;
+use app::{App, Effect};
+
+use crate::store::OutboxCounts;
+use crate::sync::{SyncEvent, SyncHandle};
+
+/// How long quitting may wait to deliver what is still in the outbox.
+const QUIT_GRACE: Duration = Duration::from_secs(2);
+
+/// How a session ended.
+pub struct Outcome {
+    pub decided: usize,
+    pub left: OutboxCounts,
+    /// Why the session had to end, if it did not end by the moderator's choice.
+    pub error: Option<String>,
+}
+
+/// Run the UI until the moderator quits. The terminal is restored on every way out,
+/// including panics (ratatui's hook).
+pub async fn run(
+    mut app: App,
+    sync: SyncHandle,
+    mut events: mpsc::UnboundedReceiver<SyncEvent>,
+) -> io::Result<Outcome> {
+    let mut terminal = ratatui::try_init()?;
+    let result = event_loop(&mut terminal, &mut app, &sync, &mut events).await;
+    ratatui::try_restore()?;
+    let left = sync
+        .shutdown(QUIT_GRACE)
+        .await
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    let error = match result {
+        Ok(()) => app.quit.flatten(),
+        Err(e) => Some(format!("terminal failed: {e}")),
+    };
+    Ok(Outcome {
+        decided: app.decided,
+        left,
+        error,
+    })
+}
+
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    sync: &SyncHandle,
+    events: &mut mpsc::UnboundedReceiver<SyncEvent>,
+) -> io::Result<()> {
+    let mut keys = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut sync_open = true;
+    loop {
+        draw(terminal, app)?;
+        let mut effects = Vec::new();
+        tokio::select! {
+            key = keys.next() => match key {
+                Some(Ok(event)) => effects.extend(on_terminal_event(app, event)),
+                Some(Err(e)) => return Err(e),
+                // The terminal went away (SSH link dropped): leave as if quit.
+                None => { app.update(Action::Quit); }
+            },
+            event = events.recv(), if sync_open => match event {
+                Some(e) => effects.extend(app.update(Action::Sync(e))),
+                None => sync_open = false,
+            },
+            _ = tick.tick() => { app.update(Action::Tick(chrono::Utc::now())); }
+        }
+        // Coalesce: apply everything already waiting, then draw once.
+        loop {
+            match keys.next().now_or_never() {
+                Some(Some(Ok(event))) => {
+                    effects.extend(on_terminal_event(app, event));
+                    continue;
+                }
+                Some(Some(Err(e))) => return Err(e),
+                Some(None) => {
+                    app.update(Action::Quit);
+                }
+                None => {}
+            }
+            match events.try_recv() {
+                Ok(e) => effects.extend(app.update(Action::Sync(e))),
+                Err(_) => break,
+            }
+        }
+        for effect in effects {
+            match effect {
+                Effect::Flush => sync.flush(),
+                Effect::FetchMore => sync.fetch_more(),
+            }
+        }
+        if app.quit.is_some() {
+            return Ok(());
+        }
+    }
+}
+
+fn on_terminal_event(app: &mut App, event: Event) -> Vec<Effect> {
+    match event {
+        Event::Key(key) if key.kind != KeyEventKind::Release => app.handle_key(key),
+        // Resize and everything else: the next draw uses the new size.
+        _ => Vec::new(),
+    }
+}
+
+fn draw(terminal: &mut ratatui::DefaultTerminal, app: &App) -> io::Result<()> {
+    // Synchronized update: the terminal shows the whole frame at once, never half of it.
+    crossterm::queue!(io::stdout(), BeginSynchronizedUpdate)?;
+    terminal.draw(|frame| view::draw(frame, app))?;
+    crossterm::queue!(io::stdout(), EndSynchronizedUpdate)?;
+    io::stdout().flush()
+}

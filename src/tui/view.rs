@@ -1,0 +1,484 @@
+//! Drawing: a pure function of `&App`. It never changes state and never touches the disk or
+//! the network. Every string from an item was sanitized when it entered the App.
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState, Paragraph, Wrap};
+
+use super::action::Action;
+use super::app::{App, Delivery, Entry, Level, Link, Overlay, QueueEnd};
+use crate::model::{DecisionAction, HistoryEvent, Item, Lane, ReviewState};
+
+/// Below this the layout cannot say anything useful; a short notice is drawn instead.
+const MIN_WIDTH: u16 = 30;
+const MIN_HEIGHT: u16 = 6;
+
+pub fn draw(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        draw_too_small(frame, area);
+        return;
+    }
+    let [body, status, hints] = Layout::vertical([
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let list_width = if area.width >= 120 {
+        area.width * 2 / 5
+    } else {
+        (area.width * 2 / 5).max(28)
+    };
+    let [list, detail] =
+        Layout::horizontal([Constraint::Length(list_width), Constraint::Min(1)]).areas(body);
+    draw_queue(frame, app, list);
+    draw_detail(frame, app, detail);
+    draw_status(frame, app, status);
+    draw_hints(frame, app, hints);
+    if app.overlay == Some(Overlay::Help) {
+        draw_help(frame, app, area);
+    }
+}
+
+fn draw_too_small(frame: &mut Frame, area: Rect) {
+    let text = Paragraph::new("modq: window too small")
+        .wrap(Wrap { trim: true })
+        .alignment(Alignment::Center);
+    frame.render_widget(text, area);
+}
+
+fn lane_tag(lane: Lane) -> &'static str {
+    match lane {
+        Lane::Urgent => "URG",
+        Lane::Authority => "AUTH",
+        Lane::TrustedFlagger => "TF",
+        Lane::Standard => "STD",
+        Lane::Appeals => "APP",
+    }
+}
+
+fn decision_mark(entry: &Entry) -> &'static str {
+    match entry.local.as_ref() {
+        None => " ",
+        Some(l) => match (&l.action, &l.delivery) {
+            (_, Delivery::Failed(_)) => "!",
+            (DecisionAction::TakeDown, _) => "✗",
+            (DecisionAction::Keep, _) => "✓",
+            (DecisionAction::Escalate, _) => "↑",
+            (DecisionAction::Reverse, _) => "↺",
+        },
+    }
+}
+
+fn draw_queue(frame: &mut Frame, app: &App, area: Rect) {
+    let theme = &app.theme;
+    let more = match app.queue_end {
+        QueueEnd::Exhausted => "",
+        QueueEnd::More | QueueEnd::Loading => "+",
+    };
+    let title = format!(" Queue {}{} ", app.entries.len(), more);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(title, theme.accent));
+    let items: Vec<ListItem> = app
+        .entries
+        .iter()
+        .map(|e| {
+            let mark_style = match e.local.as_ref().map(|l| (&l.action, &l.delivery)) {
+                Some((_, Delivery::Failed(_))) => theme.error,
+                Some((DecisionAction::TakeDown, _)) => theme.take_down,
+                Some((DecisionAction::Keep, _)) => theme.keep,
+                Some((DecisionAction::Escalate, _)) => theme.escalate,
+                _ => Style::new(),
+            };
+            let pending = match e.local.as_ref().map(|l| &l.delivery) {
+                Some(Delivery::Unsent) => "…",
+                _ => " ",
+            };
+            let lane_style = if e.shown.lane == Lane::Urgent {
+                theme.urgent
+            } else {
+                theme.muted
+            };
+            let category = e
+                .shown
+                .reports
+                .first()
+                .map(|r| r.category.as_str())
+                .unwrap_or("");
+            let snippet: String = e
+                .shown
+                .text
+                .as_deref()
+                .unwrap_or("")
+                .chars()
+                .take(120)
+                .map(|c| if c == '\n' { ' ' } else { c })
+                .collect();
+            let mut spans = vec![
+                Span::styled(decision_mark(e), mark_style),
+                Span::styled(pending, theme.muted),
+                Span::styled(format!("{:<4}", lane_tag(e.shown.lane)), lane_style),
+                Span::raw(format!("{:>4} ", e.shown.priority)),
+                Span::styled(format!("{category} "), theme.accent),
+            ];
+            if let Some(deadline) = e.shown.deadline {
+                let (label, overdue) = countdown(deadline, app.now);
+                let style = if overdue { theme.urgent } else { theme.warning };
+                spans.push(Span::styled(format!("⏱{label} "), style));
+            }
+            spans.push(Span::raw(snippet));
+            ListItem::new(Line::from(spans))
+        })
+        .collect();
+    let mut state = ListState::default();
+    if !app.entries.is_empty() {
+        state.select(Some(app.selected));
+    }
+    let list = List::new(items)
+        .block(block)
+        .highlight_style(theme.selection)
+        .highlight_symbol("▶");
+    frame.render_stateful_widget(list, area, &mut state);
+}
+
+/// `3h 20m`, `2d 4h` or `45s`, and whether the moment has passed.
+fn countdown(deadline: DateTime<Utc>, now: DateTime<Utc>) -> (String, bool) {
+    let secs = (deadline - now).num_seconds();
+    let overdue = secs < 0;
+    let s = secs.unsigned_abs();
+    let text = if s >= 86_400 {
+        format!("{}d{}h", s / 86_400, (s % 86_400) / 3600)
+    } else if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{}m", s / 60)
+    } else {
+        format!("{s}s")
+    };
+    if overdue {
+        (format!("-{text}"), true)
+    } else {
+        (text, false)
+    }
+}
+
+fn ago(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let (text, overdue) = countdown(at, now);
+    if overdue {
+        format!("{} ago", text.trim_start_matches('-'))
+    } else {
+        format!("in {text}")
+    }
+}
+
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
+    let theme = &app.theme;
+    let Some(entry) = app.selected_entry() else {
+        let message = match app.queue_end {
+            QueueEnd::Exhausted => "The queue is empty: nothing to review.",
+            _ => "Loading the queue…",
+        };
+        let p = Paragraph::new(message)
+            .block(Block::default().borders(Borders::ALL))
+            .wrap(Wrap { trim: true });
+        frame.render_widget(p, area);
+        return;
+    };
+    let item = &entry.shown;
+    let heading = |text: &str| Line::from(Span::styled(text.to_string(), theme.accent));
+    let label = |text: &str| Span::styled(format!("{text} "), theme.muted);
+    let mut lines: Vec<Line> = Vec::new();
+
+    let lane_style = if item.lane == Lane::Urgent {
+        theme.urgent
+    } else {
+        Style::new()
+    };
+    lines.push(Line::from(vec![
+        label("kind"),
+        Span::raw(format!("{:?}", item.kind).to_lowercase()),
+        Span::raw("  "),
+        label("lane"),
+        Span::styled(item.lane.as_str(), lane_style),
+        Span::raw("  "),
+        label("priority"),
+        Span::raw(item.priority.to_string()),
+    ]));
+    if let Some(deadline) = item.deadline {
+        let (left, overdue) = countdown(deadline, app.now);
+        let (text, style) = if overdue {
+            (
+                format!("OVERDUE by {}", left.trim_start_matches('-')),
+                theme.urgent,
+            )
+        } else {
+            (format!("in {left}"), theme.warning)
+        };
+        lines.push(Line::from(vec![
+            label("deadline"),
+            Span::raw(format!("{}  ", timestamp(deadline))),
+            Span::styled(text, style),
+        ]));
+    }
+    let author = item
+        .author
+        .as_ref()
+        .map(|a| match &a.handle {
+            Some(h) => format!("{h} ({})", a.id),
+            None => a.id.clone(),
+        })
+        .unwrap_or_else(|| "unknown".into());
+    lines.push(Line::from(vec![label("author"), Span::raw(author)]));
+    lines.push(Line::from(vec![
+        label("language"),
+        Span::raw(item.language.clone().unwrap_or_else(|| "?".into())),
+        Span::raw("  "),
+        label("countries"),
+        Span::raw(if item.countries.is_empty() {
+            "—".to_string()
+        } else {
+            item.countries.join(", ")
+        }),
+    ]));
+    lines.push(state_line(app, entry));
+
+    lines.push(Line::default());
+    lines.push(heading("Content"));
+    match item.text.as_deref() {
+        Some(text) if !text.is_empty() => {
+            lines.extend(text.lines().map(|l| Line::raw(l.to_string())));
+        }
+        _ => lines.push(Line::styled("(no text)", theme.muted)),
+    }
+    for m in &item.media {
+        let mut spans = vec![
+            label("media"),
+            Span::raw(format!(
+                "{}: {}",
+                m.kind,
+                m.description.as_deref().unwrap_or("(no description)")
+            )),
+        ];
+        if let Some(hash) = &m.hash_match {
+            spans.push(Span::styled(
+                format!("  [hash match: {hash}]"),
+                theme.urgent,
+            ));
+        }
+        lines.push(Line::from(spans));
+    }
+
+    lines.push(Line::default());
+    lines.push(heading(&format!("Reports ({})", item.reports.len())));
+    for r in &item.reports {
+        let mut spans = vec![
+            Span::raw("• "),
+            Span::styled(r.reporter_type.label(), theme.accent),
+            Span::raw(format!(
+                " · {} · {} ({})",
+                r.category,
+                timestamp(r.received_at),
+                ago(r.received_at, app.now)
+            )),
+        ];
+        if let Some(d) = r.deadline {
+            spans.push(Span::styled(
+                format!(" · due {}", timestamp(d)),
+                theme.warning,
+            ));
+        }
+        lines.push(Line::from(spans));
+        if let Some(comment) = &r.comment {
+            for l in comment.lines() {
+                lines.push(Line::styled(format!("    {l}"), theme.muted));
+            }
+        }
+    }
+
+    lines.push(Line::default());
+    lines.push(heading("History"));
+    history_lines(item, &mut lines, app);
+
+    let title = Span::styled(format!(" {} ", item.id), theme.accent);
+    let p = Paragraph::new(lines)
+        .block(Block::default().borders(Borders::ALL).title(title))
+        .wrap(Wrap { trim: false });
+    frame.render_widget(p, area);
+}
+
+fn state_line<'a>(app: &App, entry: &Entry) -> Line<'a> {
+    let theme = &app.theme;
+    let label = Span::styled("state ", theme.muted);
+    match &entry.local {
+        Some(local) => {
+            let style = match local.action {
+                DecisionAction::TakeDown => theme.take_down,
+                DecisionAction::Keep => theme.keep,
+                _ => theme.escalate,
+            };
+            let (delivery, dstyle) = match &local.delivery {
+                Delivery::Unsent => ("waiting to be sent".to_string(), theme.muted),
+                Delivery::Sent => ("sent".to_string(), theme.muted),
+                Delivery::Failed(why) => (format!("REFUSED by the server: {why}"), theme.error),
+            };
+            Line::from(vec![
+                label,
+                Span::styled(format!("you decided: {}", local.action.label()), style),
+                Span::raw(" — "),
+                Span::styled(delivery, dstyle),
+            ])
+        }
+        None => {
+            let state = match entry.shown.state {
+                ReviewState::Open => "open",
+                ReviewState::Escalated => "escalated",
+                ReviewState::TakenDown => "taken down",
+                ReviewState::Kept => "kept",
+            };
+            Line::from(vec![label, Span::raw(state)])
+        }
+    }
+}
+
+fn history_lines(item: &Item, lines: &mut Vec<Line>, app: &App) {
+    if item.history.is_empty() {
+        lines.push(Line::styled("(none)", app.theme.muted));
+        return;
+    }
+    for h in &item.history {
+        let what = match h.event {
+            HistoryEvent::Reported => "reported",
+            HistoryEvent::TakeDown => "taken down",
+            HistoryEvent::Keep => "kept",
+            HistoryEvent::Escalate => "escalated",
+            HistoryEvent::Reversal => "decision reversed",
+            HistoryEvent::Note => "note",
+        };
+        let mut text = format!("• {}  {what} by {}", timestamp(h.at), h.actor);
+        if let Some(reason) = &h.reason_code {
+            text.push_str(&format!(" · {reason}"));
+        }
+        if let Some(scope) = &h.scope {
+            text.push_str(&format!(" · scope {}", scope.label()));
+        }
+        if let Some(target) = h.escalation_target {
+            text.push_str(&format!(" · to {target:?}").to_lowercase());
+        }
+        lines.push(Line::raw(text));
+        if let Some(note) = &h.note {
+            lines.push(Line::styled(format!("    {note}"), app.theme.muted));
+        }
+    }
+}
+
+fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
+    let theme = &app.theme;
+    let position = if app.entries.is_empty() {
+        "0/0".to_string()
+    } else {
+        let more = if app.queue_end == QueueEnd::Exhausted {
+            ""
+        } else {
+            "+"
+        };
+        format!("{}/{}{more}", app.selected + 1, app.entries.len())
+    };
+    let (link, link_style) = match &app.link {
+        Link::Online => ("● online".to_string(), theme.keep),
+        Link::Offline(why) => (format!("○ offline: {why}"), theme.warning),
+    };
+    let mut spans = vec![
+        Span::styled(format!(" {} ", app.profile), theme.accent),
+        Span::styled(format!("{} ", app.api), theme.muted),
+        Span::raw(format!("│ {position} │ decided {} │ ", app.decided)),
+        Span::raw(format!("unsent {} ", app.counts.unsent)),
+    ];
+    if app.counts.failed > 0 {
+        spans.push(Span::styled(
+            format!("│ failed {} ", app.counts.failed),
+            theme.error,
+        ));
+    }
+    spans.push(Span::raw("│ "));
+    spans.push(Span::styled(link, link_style));
+    let bar = Paragraph::new(Line::from(spans));
+    frame.render_widget(bar, area);
+}
+
+fn draw_hints(frame: &mut Frame, app: &App, area: Rect) {
+    let theme = &app.theme;
+    let line = match &app.flash {
+        Some(flash) => {
+            let style = match flash.level {
+                Level::Info => Style::new(),
+                Level::Warning => theme.warning,
+                Level::Error => theme.error,
+            };
+            Line::styled(flash.text.clone(), style)
+        }
+        None => {
+            let hint = |action: Action, text: &str| -> Vec<Span<'static>> {
+                match app.keymap.first_key(&action) {
+                    Some(key) => vec![
+                        Span::styled(key, theme.accent),
+                        Span::raw(format!(" {text}  ")),
+                    ],
+                    None => Vec::new(),
+                }
+            };
+            let mut spans = Vec::new();
+            spans.extend(hint(Action::TakeDown, "take down"));
+            spans.extend(hint(Action::Keep, "keep"));
+            spans.extend(hint(Action::Escalate, "escalate"));
+            spans.extend(hint(Action::Undo, "undo"));
+            spans.extend(hint(Action::MoveDown, "next"));
+            spans.extend(hint(Action::Help, "help"));
+            spans.extend(hint(Action::Quit, "quit"));
+            Line::from(spans)
+        }
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn draw_help(frame: &mut Frame, app: &App, area: Rect) {
+    let theme = &app.theme;
+    let rows: Vec<Line> = app
+        .keymap
+        .keys_by_action()
+        .iter()
+        .map(|(action, keys)| {
+            let keys = keys.iter().map(|k| k.label()).collect::<Vec<_>>().join(" ");
+            Line::from(vec![
+                Span::styled(format!("{keys:>16}  "), theme.accent),
+                Span::raw(action.description()),
+            ])
+        })
+        .collect();
+    let width = area.width.saturating_sub(4).min(78);
+    let height = (rows.len() as u16 + 2).min(area.height.saturating_sub(2));
+    let popup = Rect {
+        x: area.x + (area.width.saturating_sub(width)) / 2,
+        y: area.y + (area.height.saturating_sub(height)) / 2,
+        width,
+        height,
+    };
+    let close = app
+        .keymap
+        .first_key(&Action::Help)
+        .unwrap_or_else(|| "esc".into());
+    let block = Block::default().borders(Borders::ALL).title(Span::styled(
+        format!(" Keys — {close} or esc closes "),
+        theme.accent,
+    ));
+    frame.render_widget(Clear, popup);
+    frame.render_widget(Paragraph::new(rows).block(block), popup);
+}
