@@ -2,7 +2,7 @@
 //! then hand over to the TUI. Every failure here happens before the terminal is taken over,
 //! so it is printed as a plain sentence.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -12,6 +12,7 @@ use crate::backend::{Backend, BackendError, QueueQuery};
 use crate::model::{Me, ReviewState};
 use crate::profile::{Dirs, Profile, create_private_file};
 use crate::store::Store;
+use crate::sync::{SyncEvent, SyncHandle};
 use crate::tui::{self, Outcome, app::App, app::AppInit, keymap::KeyMap, theme::Theme};
 
 /// Items per queue page: a screenful many times over, one round trip.
@@ -102,8 +103,23 @@ pub async fn connect(
     Ok((Arc::new(client), me, profile, db))
 }
 
-/// Open the TUI on `api` and run it until the moderator quits.
-pub async fn review(api: &str, token: &str, dirs: &Dirs) -> Result<Outcome, SessionError> {
+/// Everything a review needs, ready to run: the App with its first page, and the background
+/// sync with the channel it reports on.
+pub struct Prepared {
+    pub app: App,
+    pub sync: SyncHandle,
+    pub events: mpsc::UnboundedReceiver<SyncEvent>,
+    /// The profile's cache database.
+    pub db: PathBuf,
+}
+
+/// Connect, open the cache, fetch the first page and start the background sync.
+pub async fn prepare(
+    api: &str,
+    token: &str,
+    dirs: &Dirs,
+    theme: Theme,
+) -> Result<Prepared, SessionError> {
     let (backend, _me, profile, db) = connect(api, token, dirs).await?;
     let local = |e: crate::store::StoreError| {
         SessionError::Local(format!("session cache {}: {e}", db.display()))
@@ -118,7 +134,7 @@ pub async fn review(api: &str, token: &str, dirs: &Dirs) -> Result<Outcome, Sess
         .queue_page(&first_query)
         .await
         .map_err(|e| SessionError::Api(explain(api, &e)))?;
-    let (tx, rx) = mpsc::unbounded_channel();
+    let (tx, events) = mpsc::unbounded_channel();
     let next_query = QueueQuery {
         cursor: first_page.next_cursor.clone(),
         ..first_query
@@ -130,11 +146,22 @@ pub async fn review(api: &str, token: &str, dirs: &Dirs) -> Result<Outcome, Sess
         store,
         first_page,
         keymap: KeyMap::default_keymap(),
-        theme: Theme::from_env(),
+        theme,
         now: chrono::Utc::now(),
     })
     .map_err(local)?;
-    tui::run(app, sync, rx)
+    Ok(Prepared {
+        app,
+        sync,
+        events,
+        db,
+    })
+}
+
+/// Open the TUI on `api` and run it until the moderator quits.
+pub async fn review(api: &str, token: &str, dirs: &Dirs) -> Result<Outcome, SessionError> {
+    let p = prepare(api, token, dirs, Theme::from_env()).await?;
+    tui::run(p.app, p.sync, p.events)
         .await
         .map_err(|e| SessionError::Local(format!("terminal: {e}")))
 }

@@ -68,10 +68,10 @@ impl SyncHandle {
 
     /// Stop the background tasks, then try once more, for at most `grace`, to deliver what is
     /// left. Whatever still fails stays in the outbox for the next start. Returns the counts.
-    pub async fn shutdown(self, grace: Duration) -> Result<OutboxCounts, StoreError> {
+    pub async fn shutdown(mut self, grace: Duration) -> Result<OutboxCounts, StoreError> {
         self.flusher.abort();
         self.prefetcher.abort();
-        let _ = self.flusher.await;
+        let _ = (&mut self.flusher).await;
         let store = self.store.clone();
         let _ = tokio::time::timeout(grace, async {
             // An aborted flush may have left its batch marked as on the wire.
@@ -84,6 +84,13 @@ impl SyncHandle {
             s.counts()
         })
         .await
+    }
+}
+
+impl Drop for SyncHandle {
+    fn drop(&mut self) {
+        self.flusher.abort();
+        self.prefetcher.abort();
     }
 }
 

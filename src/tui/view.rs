@@ -396,12 +396,11 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
         Link::Online => ("● online".to_string(), theme.keep),
         Link::Offline(why) => (format!("○ offline: {why}"), theme.warning),
     };
-    let mut spans = vec![
-        Span::styled(format!(" {} ", app.profile), theme.accent),
-        Span::styled(format!("{} ", app.api), theme.muted),
-        Span::raw(format!("│ {position} │ decided {} │ ", app.decided)),
-        Span::raw(format!("unsent {} ", app.counts.unsent)),
-    ];
+    // What the moderator needs most comes first; profile and API follow where there is room.
+    let mut spans = vec![Span::raw(format!(
+        " {position} │ decided {} │ unsent {} ",
+        app.decided, app.counts.unsent
+    ))];
     if app.counts.failed > 0 {
         spans.push(Span::styled(
             format!("│ failed {} ", app.counts.failed),
@@ -410,8 +409,17 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
     }
     spans.push(Span::raw("│ "));
     spans.push(Span::styled(link, link_style));
-    let bar = Paragraph::new(Line::from(spans));
-    frame.render_widget(bar, area);
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let room = usize::from(area.width).saturating_sub(used);
+    let profile = format!(" │ {}", app.profile);
+    let api = format!(" │ {}", app.api);
+    if room >= profile.chars().count() + api.chars().count() {
+        spans.push(Span::styled(profile, theme.accent));
+        spans.push(Span::styled(api, theme.muted));
+    } else if room >= profile.chars().count() {
+        spans.push(Span::styled(profile, theme.accent));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
 fn draw_hints(frame: &mut Frame, app: &App, area: Rect) {

@@ -1,0 +1,300 @@
+//! A moderator's session for tests: the reference server on 127.0.0.1 with the sample queue,
+//! and the real App, store and background sync connected to it over HTTP. Keys go in as
+//! key events; what the moderator sees comes out of ratatui's TestBackend.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use modq::model::{Item, Role};
+use modq::profile::Dirs;
+use modq::server::{self, SqliteStorage, Storage};
+use modq::session::{self, Prepared};
+use modq::sync::SyncEvent;
+use modq::tui::action::Action;
+use modq::tui::app::{App, Effect, QueueEnd};
+use modq::tui::theme::Theme;
+
+/// The moment the sample queue is written around: snapshots are drawn at this time.
+pub const SAMPLE_NOW: &str = "2026-11-23T12:00:00Z";
+
+pub fn sample_now() -> DateTime<Utc> {
+    SAMPLE_NOW.parse().expect("valid time")
+}
+
+/// The reference server, on a fixed port for its whole life so it can be stopped and
+/// started again at the same address (the profile is tied to the API URL).
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub api: String,
+    pub token: String,
+    pub db: PathBuf,
+    running: Option<(oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>)>,
+    _dir: Arc<tempfile::TempDir>,
+}
+
+impl TestServer {
+    /// A server holding the sample queue, with one moderator token.
+    pub async fn with_sample() -> TestServer {
+        TestServer::with_reports(modq::demo::SAMPLE_QUEUE).await
+    }
+
+    pub async fn with_reports(jsonl: &str) -> TestServer {
+        let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
+        let db = dir.path().join("server.sqlite");
+        let storage = SqliteStorage::open(&db).expect("open server db");
+        server::import_jsonl(&storage, jsonl.as_bytes()).expect("import");
+        let token = server::add_token(&storage, "mod-alice", Role::Moderator).expect("token");
+        drop(storage);
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut s = TestServer {
+            addr,
+            api: format!("http://{addr}"),
+            token,
+            db,
+            running: None,
+            _dir: dir,
+        };
+        s.run_on(listener);
+        s
+    }
+
+    fn run_on(&mut self, listener: TcpListener) {
+        let storage: Arc<dyn Storage> =
+            Arc::new(SqliteStorage::open(&self.db).expect("open server db"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let handle = tokio::spawn(server::serve(listener, storage, async {
+            let _ = stopped.await;
+        }));
+        self.running = Some((stop, handle));
+    }
+
+    /// The API goes down: connections are refused from now on.
+    pub async fn stop(&mut self) {
+        if let Some((stop, handle)) = self.running.take() {
+            let _ = stop.send(());
+            let _ = handle.await;
+        }
+    }
+
+    /// The API comes back at the same address, with the same database.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let mut tries = 0;
+        let listener = loop {
+            match TcpListener::bind(self.addr).await {
+                Ok(l) => break l,
+                Err(e) if tries < 50 => {
+                    tries += 1;
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("cannot rebind {}: {e}", self.addr),
+            }
+        };
+        self.run_on(listener);
+    }
+
+    /// What the server now says about an item (over HTTP, as any client would see it).
+    pub async fn item(&self, id: &str) -> Item {
+        let url = reqwest::Url::parse(&format!("{}/v1/items/", self.api))
+            .and_then(|u| u.join(id))
+            .expect("item url");
+        reqwest::Client::new()
+            .get(url)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("GET item")
+            .json()
+            .await
+            .expect("item JSON")
+    }
+
+    /// Audit rows for an item, read straight from the server's database.
+    pub fn audit_rows(&self, item_id: &str) -> usize {
+        let conn = rusqlite::Connection::open(&self.db).expect("open db");
+        conn.query_row(
+            "SELECT COUNT(*) FROM audit WHERE item_id = ?1",
+            [item_id],
+            |r| r.get::<_, i64>(0),
+        )
+        .expect("count audit") as usize
+    }
+}
+
+/// One moderator at the keyboard.
+pub struct Session {
+    pub app: App,
+    pub prepared_db: PathBuf,
+    sync: Option<modq::sync::SyncHandle>,
+    events: tokio::sync::mpsc::UnboundedReceiver<SyncEvent>,
+}
+
+impl Session {
+    /// Open a session as the TUI would, with the cache under `data`, at the sample's time,
+    /// with monochrome or default colours (snapshots are text, colours do not show).
+    pub async fn open(server: &TestServer, data: &Path) -> Session {
+        let dirs = Dirs::resolve(Some(data)).expect("dirs");
+        let Prepared {
+            mut app,
+            sync,
+            events,
+            db,
+        } = session::prepare(&server.api, &server.token, &dirs, Theme::default_theme())
+            .await
+            .expect("session opens");
+        app.update(Action::Tick(sample_now()));
+        // The port changes from run to run; the screen must not.
+        app.profile = "mod-alice@127.0.0.1:PORT".into();
+        app.api = "http://127.0.0.1:PORT".into();
+        Session {
+            app,
+            prepared_db: db,
+            sync: Some(sync),
+            events,
+        }
+    }
+
+    /// Type keys: each character is one key press; `<down>`, `<up>`, `<esc>` name others.
+    pub fn press(&mut self, keys: &str) {
+        for key in parse_keys(keys) {
+            let effects = self.app.handle_key(key);
+            self.apply(effects);
+        }
+    }
+
+    fn apply(&mut self, effects: Vec<Effect>) {
+        let Some(sync) = &self.sync else { return };
+        for e in effects {
+            match e {
+                Effect::Flush => sync.flush(),
+                Effect::FetchMore => sync.fetch_more(),
+            }
+        }
+    }
+
+    /// Hand the App whatever the background sync reported, until `done` holds.
+    pub async fn wait_until(&mut self, what: &str, done: impl Fn(&App) -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !done(&self.app) {
+            let event = tokio::time::timeout_at(deadline, self.events.recv())
+                .await
+                .unwrap_or_else(|_| panic!("timed out waiting until {what}"))
+                .unwrap_or_else(|| panic!("sync stopped before {what}"));
+            let effects = self.app.update(Action::Sync(event));
+            self.apply(effects);
+        }
+    }
+
+    /// Page through to the end of the queue, as a moderator holding `G` would.
+    pub async fn load_whole_queue(&mut self) {
+        loop {
+            self.press("G");
+            if self.app.queue_end == QueueEnd::Exhausted {
+                return;
+            }
+            let before = self.app.entries.len();
+            self.wait_until("the next page arrives", |app| {
+                app.entries.len() > before || app.queue_end == QueueEnd::Exhausted
+            })
+            .await;
+        }
+    }
+
+    /// Every decision has reached the server.
+    pub async fn wait_delivered(&mut self) {
+        self.wait_until("the outbox is empty", |app| app.counts.unsent == 0)
+            .await;
+    }
+
+    /// The screen as text, one line per row.
+    pub fn screen(&self, width: u16, height: u16) -> String {
+        render(&self.app, width, height)
+    }
+
+    /// Quit as the moderator does: background tasks stop, what is left stays in the outbox.
+    pub async fn quit(mut self) {
+        self.press("q");
+        if let Some(sync) = self.sync.take() {
+            let _ = sync.shutdown(Duration::from_secs(2)).await;
+        }
+    }
+
+    /// The process dies: nothing runs after this point.
+    pub fn crash(mut self) {
+        if let Some(sync) = self.sync.take() {
+            drop(sync);
+        }
+    }
+
+    pub fn selected_id(&self) -> String {
+        self.app
+            .selected_entry()
+            .map(|e| e.id.clone())
+            .unwrap_or_default()
+    }
+}
+
+pub fn render(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
+    terminal
+        .draw(|frame| modq::tui::view::draw(frame, app))
+        .expect("draw");
+    buffer_text(terminal.backend().buffer())
+}
+
+pub fn buffer_text(buffer: &ratatui::buffer::Buffer) -> String {
+    let area = buffer.area;
+    let mut out = String::new();
+    for y in 0..area.height {
+        let mut line = String::new();
+        for x in 0..area.width {
+            line.push_str(buffer[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+pub fn parse_keys(keys: &str) -> Vec<KeyEvent> {
+    let mut out = Vec::new();
+    let mut rest = keys;
+    while let Some(c) = rest.chars().next() {
+        if c == '<'
+            && let Some(end) = rest.find('>')
+        {
+            let code = match &rest[1..end] {
+                "down" => KeyCode::Down,
+                "up" => KeyCode::Up,
+                "esc" => KeyCode::Esc,
+                "enter" => KeyCode::Enter,
+                "home" => KeyCode::Home,
+                "end" => KeyCode::End,
+                other => panic!("unknown key <{other}>"),
+            };
+            out.push(KeyEvent::new(code, KeyModifiers::NONE));
+            rest = &rest[end + 1..];
+            continue;
+        }
+        let mods = if c.is_ascii_uppercase() {
+            KeyModifiers::SHIFT
+        } else {
+            KeyModifiers::NONE
+        };
+        out.push(KeyEvent::new(KeyCode::Char(c), mods));
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}

@@ -1,0 +1,93 @@
+//! A session that ends before its decisions reach the server — the API was down, then the
+//! moderator's process went away — resumes where it was and delivers them exactly once.
+
+mod common;
+
+use common::{Session, TestServer};
+use modq::backend::Backend;
+use modq::backend::modq::ModqClient;
+use modq::model::ReviewState;
+use modq::store::Store;
+
+#[tokio::test]
+async fn decisions_made_while_the_api_was_down_are_delivered_once_after_a_restart() {
+    let mut server = TestServer::with_sample().await;
+    let data = tempfile::tempdir().expect("tempdir");
+
+    // Session one: the API goes down, the moderator keeps working, then the process dies.
+    let mut first = Session::open(&server, data.path()).await;
+    server.stop().await;
+    let decided: Vec<String> = first.app.entries.iter().take(3).map(|e| e.id.clone()).collect();
+    first.press("tae");
+    let resume_at = first.selected_id();
+    assert_eq!(first.app.counts.unsent, 3);
+    first.crash();
+
+    // The API comes back; session two opens on the same profile.
+    server.restart().await;
+    let mut second = Session::open(&server, data.path()).await;
+    assert_eq!(second.selected_id(), resume_at, "resumes at the same position");
+    for id in &decided {
+        assert!(
+            second.app.entries.iter().all(|e| &e.id != id),
+            "{id} was decided already and must not be offered again"
+        );
+    }
+    assert!(second.screen(100, 30).contains("earlier session are being sent"));
+    second.wait_delivered().await;
+
+    assert_eq!(server.item(&decided[0]).await.state, ReviewState::TakenDown);
+    assert_eq!(server.item(&decided[1]).await.state, ReviewState::Kept);
+    assert_eq!(server.item(&decided[2]).await.state, ReviewState::Escalated);
+    for id in &decided {
+        assert_eq!(server.audit_rows(id), 1, "{id} applied exactly once");
+    }
+    second.quit().await;
+
+    // A third start has nothing left to send.
+    let third = Session::open(&server, data.path()).await;
+    assert_eq!(third.app.counts.unsent, 0);
+    assert_eq!(third.selected_id(), resume_at);
+}
+
+#[tokio::test]
+async fn a_batch_the_server_applied_but_never_confirmed_is_not_applied_twice() {
+    let server = TestServer::with_sample().await;
+    let data = tempfile::tempdir().expect("tempdir");
+
+    // A decision is journaled and sent by a process that then dies mid-flight.
+    let mut session = Session::open(&server, data.path()).await;
+    let db = session.prepared_db.clone();
+    let id = session.selected_id();
+    session.crash();
+    {
+        let mut store = Store::open(&db).expect("store");
+        let decision = modq::model::Decision {
+            idempotency_key: modq::store::new_key(),
+            item_id: id.clone(),
+            action: modq::model::DecisionAction::TakeDown,
+            reason_code: None,
+            note: None,
+            scope: None,
+            escalation_target: None,
+            reverses: None,
+            decided_at: chrono::Utc::now(),
+        };
+        store.journal("crashed-session", &decision, None).expect("journal");
+        // The batch goes on the wire and the server applies it…
+        let batch = store.claim_batch(10).expect("claim");
+        let client = ModqClient::new(&server.api, &server.token).expect("client");
+        let decisions: Vec<_> = batch.into_iter().map(|e| e.decision).collect();
+        client.send_decisions(&decisions).await.expect("applied");
+        // …but the process dies before it records the answer: the row stays `sending`.
+    }
+
+    // The next start resends it; the server recognises the key and applies nothing.
+    let mut session = Session::open(&server, data.path()).await;
+    session.wait_delivered().await;
+    assert_eq!(server.audit_rows(&id), 1);
+    assert_eq!(server.item(&id).await.state, ReviewState::TakenDown);
+    let store = Store::open(&db).expect("store");
+    let counts = store.counts().expect("counts");
+    assert_eq!((counts.unsent, counts.failed, counts.sent), (0, 0, 1));
+}

@@ -1,0 +1,314 @@
+//! Scripted moderator sessions against the reference server over real HTTP, asserting on what
+//! the screen shows (ratatui's TestBackend) and on what the server received.
+
+mod common;
+
+use common::{Session, TestServer, render};
+use modq::model::{DecisionOutcome, DecisionResult, EscalationTier, ReviewState, Scope};
+use modq::store::OutboxCounts;
+use modq::sync::SyncEvent;
+use modq::tui::action::Action;
+use modq::tui::app::{Delivery, Link};
+use modq::tui::theme::Theme;
+
+async fn session() -> (TestServer, tempfile::TempDir, Session) {
+    let server = TestServer::with_sample().await;
+    let data = tempfile::tempdir().expect("tempdir");
+    let session = Session::open(&server, data.path()).await;
+    (server, data, session)
+}
+
+#[tokio::test]
+async fn the_first_screen_shows_the_most_urgent_item_in_full() {
+    let (_server, _data, s) = session().await;
+    insta::assert_snapshot!("first_screen_80x24", s.screen(80, 24));
+    insta::assert_snapshot!("first_screen_160x48", s.screen(160, 48));
+    let screen = s.screen(160, 48);
+    for part in [
+        "Reports (",
+        "History",
+        "lane urgent",
+        "priority",
+        "author",
+        "language",
+        "countries",
+        "decided 0",
+        "unsent 0",
+        "● online",
+        "mod-alice@127.0.0.1:PORT",
+        "http://127.0.0.1:PORT",
+    ] {
+        assert!(screen.contains(part), "{part:?} missing from:\n{screen}");
+    }
+}
+
+#[tokio::test]
+async fn a_take_down_moves_on_at_once_and_reaches_the_server_once() {
+    let (server, _data, mut s) = session().await;
+    let first = s.selected_id();
+    s.press("t");
+    // The next item is on screen before the network has answered anything.
+    assert_ne!(s.selected_id(), first);
+    assert_eq!(s.app.decided, 1);
+    assert!(s.screen(80, 24).contains("decided 1 │ unsent 1"));
+    s.wait_delivered().await;
+    assert!(s.screen(80, 24).contains("decided 1 │ unsent 0"));
+
+    let item = server.item(&first).await;
+    assert_eq!(item.state, ReviewState::TakenDown);
+    assert_eq!(item.restricted_in, Some(Scope::Global));
+    assert_eq!(server.audit_rows(&first), 1);
+}
+
+#[tokio::test]
+async fn keep_and_escalate_use_ozones_letters() {
+    let (server, _data, mut s) = session().await;
+    let kept = s.selected_id();
+    s.press("a");
+    let escalated = s.selected_id();
+    s.press("e");
+    s.wait_delivered().await;
+    assert_eq!(server.item(&kept).await.state, ReviewState::Kept);
+    let item = server.item(&escalated).await;
+    assert_eq!(item.state, ReviewState::Escalated);
+    assert_eq!(item.escalation_target, Some(EscalationTier::Senior));
+    let list = s.screen(120, 30);
+    assert!(list.contains("✓"), "kept mark missing:\n{list}");
+    assert!(list.contains("↑"), "escalated mark missing:\n{list}");
+}
+
+#[tokio::test]
+async fn moving_around_the_queue() {
+    let (_server, _data, mut s) = session().await;
+    let ids: Vec<String> = s.app.entries.iter().map(|e| e.id.clone()).collect();
+    s.press("jj");
+    assert_eq!(s.selected_id(), ids[2]);
+    s.press("k");
+    assert_eq!(s.selected_id(), ids[1]);
+    s.press("<down><down><up>");
+    assert_eq!(s.selected_id(), ids[2]);
+    s.press("G");
+    assert_eq!(s.selected_id(), *ids.last().expect("items"));
+    s.press("g");
+    assert_eq!(s.selected_id(), ids[0]);
+    s.press("k");
+    assert_eq!(s.selected_id(), ids[0], "k at the top stays at the top");
+    assert!(s.screen(80, 24).contains(&format!(" 1/{}+ ", ids.len())));
+}
+
+#[tokio::test]
+async fn deciding_twice_on_one_item_is_refused_with_a_hint() {
+    let (server, _data, mut s) = session().await;
+    let first = s.selected_id();
+    s.press("tk");
+    assert_eq!(s.selected_id(), first);
+    s.press("a");
+    assert_eq!(s.selected_id(), first, "a refused decision does not move on");
+    assert!(s.screen(80, 24).contains("Already decided (take down)"));
+    s.wait_delivered().await;
+    assert_eq!(server.item(&first).await.state, ReviewState::TakenDown);
+    assert_eq!(server.audit_rows(&first), 1);
+}
+
+#[tokio::test]
+async fn undo_withdraws_what_was_not_sent_and_reverses_what_was() {
+    let (mut server, _data, mut s) = session().await;
+    let first = s.selected_id();
+    s.press("t");
+    s.wait_delivered().await;
+    assert_eq!(server.item(&first).await.state, ReviewState::TakenDown);
+
+    // Sent already: undo sends a reversal and brings the item back to the cursor.
+    s.press("u");
+    assert_eq!(s.selected_id(), first);
+    assert_eq!(s.app.decided, 0);
+    assert!(s.screen(100, 24).contains("a reversal is on its way"));
+    s.wait_delivered().await;
+    assert_eq!(server.item(&first).await.state, ReviewState::Open);
+
+    // Not sent yet (the API is down): undo simply withdraws it.
+    server.stop().await;
+    s.press("a");
+    assert_eq!(s.app.counts.unsent, 1);
+    s.press("u");
+    assert_eq!(s.app.counts.unsent, 0);
+    assert_eq!(s.selected_id(), first);
+    assert!(s.screen(100, 24).contains("it had not been sent"));
+
+    // Nothing more to undo in this session.
+    s.press("u");
+    s.press("u");
+    assert!(s.screen(100, 24).contains("Nothing to undo"));
+    server.restart().await;
+    assert_eq!(server.item(&first).await.state, ReviewState::Open);
+    assert_eq!(server.audit_rows(&first), 2, "the take down and its reversal");
+}
+
+#[tokio::test]
+async fn repeated_undo_walks_back_through_the_session() {
+    let (mut server, _data, mut s) = session().await;
+    server.stop().await;
+    let ids: Vec<String> = s.app.entries.iter().take(3).map(|e| e.id.clone()).collect();
+    s.press("tae");
+    assert_eq!(s.app.decided, 3);
+    s.press("uu");
+    assert_eq!(s.app.decided, 1);
+    assert_eq!(s.selected_id(), ids[1]);
+    server.restart().await;
+    s.app.update(Action::Sync(SyncEvent::Delivered {
+        results: vec![],
+        counts: OutboxCounts::default(),
+    }));
+    s.quit().await;
+    // Only the first decision survives.
+    assert_eq!(server.audit_rows(&ids[0]), 1);
+    assert_eq!(server.audit_rows(&ids[1]), 0);
+    assert_eq!(server.audit_rows(&ids[2]), 0);
+}
+
+#[tokio::test]
+async fn the_help_overlay_lists_every_key_and_closes() {
+    let (_server, _data, mut s) = session().await;
+    s.press("?");
+    let help = s.screen(80, 24);
+    insta::assert_snapshot!("help_80x24", help);
+    for action in Action::BINDABLE {
+        assert!(
+            help.contains(action.description()),
+            "{action:?} missing from help"
+        );
+    }
+    // Keys under the overlay do nothing…
+    let before = s.selected_id();
+    s.press("jt");
+    assert_eq!(s.selected_id(), before);
+    assert_eq!(s.app.decided, 0);
+    // …and esc closes it.
+    s.press("<esc>");
+    assert!(!s.screen(80, 24).contains("Keys —"));
+}
+
+#[tokio::test]
+async fn an_api_outage_loses_nothing_and_says_so() {
+    let (mut server, _data, mut s) = session().await;
+    server.stop().await;
+    let first = s.selected_id();
+    s.press("t");
+    assert_ne!(s.selected_id(), first, "work goes on while the API is down");
+    s.wait_until("the outage shows", |app| {
+        matches!(app.link, Link::Offline(_))
+    })
+    .await;
+    let screen = s.screen(120, 30);
+    assert!(screen.contains("offline"), "{screen}");
+    assert!(screen.contains("unsent 1"), "{screen}");
+
+    server.restart().await;
+    // The flusher retries on its own (backoff); a new decision also nudges it.
+    s.press("a");
+    s.wait_delivered().await;
+    assert_eq!(s.app.link, Link::Online);
+    assert_eq!(server.item(&first).await.state, ReviewState::TakenDown);
+    assert_eq!(server.audit_rows(&first), 1);
+}
+
+#[tokio::test]
+async fn a_refused_decision_stays_visible_with_the_servers_reason() {
+    let (_server, _data, mut s) = session().await;
+    let first = s.selected_id();
+    s.press("t");
+    let key = match &s.app.entries[0].local {
+        Some(l) => l.key.clone(),
+        None => panic!("no local decision"),
+    };
+    s.app.update(Action::Sync(SyncEvent::Delivered {
+        results: vec![DecisionResult {
+            idempotency_key: key,
+            outcome: DecisionOutcome::Conflict,
+            message: Some("item is kept (decided by mod-bob)".into()),
+        }],
+        counts: OutboxCounts {
+            unsent: 0,
+            failed: 1,
+            sent: 0,
+        },
+    }));
+    assert!(matches!(
+        s.app.entries[0].local.as_ref().map(|l| &l.delivery),
+        Some(Delivery::Failed(_))
+    ));
+    s.press("k");
+    assert_eq!(s.selected_id(), first);
+    let screen = s.screen(120, 30);
+    assert!(screen.contains("REFUSED by the server: conflict"), "{screen}");
+    assert!(screen.contains("failed 1"), "{screen}");
+}
+
+#[tokio::test]
+async fn a_revoked_token_ends_the_session_with_plain_words() {
+    let (_server, _data, mut s) = session().await;
+    s.app
+        .update(Action::Sync(SyncEvent::AuthLost("invalid token".into())));
+    let message = s.app.quit.clone().flatten().expect("session ends with a message");
+    assert!(message.contains("refused the token"), "{message}");
+    assert!(message.contains("kept in the outbox"), "{message}");
+}
+
+#[tokio::test]
+async fn hostile_text_is_shown_never_executed() {
+    let (_server, _data, mut s) = session().await;
+    s.load_whole_queue().await;
+    // Walk the whole queue; every screen must be free of raw control characters.
+    s.press("g");
+    let total = s.app.entries.len();
+    let mut seen_escape_picture = false;
+    for _ in 0..total {
+        let screen = s.screen(120, 40);
+        assert!(
+            !screen.chars().any(|c| c.is_control() && c != '\n'),
+            "raw control character on screen:\n{screen:?}"
+        );
+        for bidi in ['\u{202e}', '\u{2066}', '\u{200b}'] {
+            assert!(!screen.contains(bidi), "raw {bidi:?} on screen");
+        }
+        seen_escape_picture |= screen.contains('␛');
+        s.press("j");
+    }
+    assert!(
+        seen_escape_picture,
+        "the sample's escape-sequence post shows ␛"
+    );
+}
+
+#[tokio::test]
+async fn any_terminal_size_draws_without_panic() {
+    let (_server, _data, mut s) = session().await;
+    s.press("t?");
+    for (w, h) in [
+        (1, 1),
+        (2, 1),
+        (1, 5),
+        (10, 3),
+        (29, 5),
+        (30, 6),
+        (40, 10),
+        (80, 24),
+        (200, 60),
+        (500, 3),
+        (3, 200),
+    ] {
+        let _ = s.screen(w, h);
+    }
+    assert!(s.screen(20, 4).contains("window too"));
+}
+
+#[tokio::test]
+async fn without_colour_the_selection_still_shows() {
+    let (_server, _data, mut s) = session().await;
+    s.app.theme = Theme::monochrome();
+    let screen = render(&s.app, 80, 24);
+    assert!(
+        screen.lines().any(|l| l.starts_with("│▶")),
+        "no ▶ marker:\n{screen}"
+    );
+}
