@@ -106,7 +106,8 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(message) => {
-            eprintln!("modq: {message}");
+            // Messages quote servers and files: one last guard before the terminal.
+            eprintln!("modq: {}", modq::sanitize::clean_short(&message, 2000));
             ExitCode::from(2)
         }
     }

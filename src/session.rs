@@ -55,6 +55,7 @@ pub fn read_token(token_file: Option<&Path>) -> Result<String, SessionError> {
 /// Say what went wrong talking to `api`, in words a moderator can act on.
 pub fn explain(api: &str, e: &BackendError) -> String {
     match e {
+        BackendError::Config(m) => format!("{m}."),
         BackendError::Unauthorized(m) => format!(
             "The moderation API at {api} refused the token ({m}). Check MODQ_TOKEN or --token-file."
         ),

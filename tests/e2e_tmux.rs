@@ -5,10 +5,10 @@
 //!
 //! Every test starts its own tmux server on a private socket (`tmux -L <unique name>`, no
 //! config file), so a user's own tmux sessions are never touched, and a guard kills that
-//! server however the test ends.
+//! server and removes its socket however the test ends.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -28,6 +28,8 @@ const POLL: Duration = Duration::from_millis(100);
 /// A private tmux server with one 100×30 session running `bash --norc`; killed on drop.
 struct Terminal {
     socket: String,
+    /// Where tmux put the socket, removed with the server.
+    socket_path: Option<PathBuf>,
 }
 
 impl Terminal {
@@ -43,7 +45,10 @@ impl Terminal {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
-        let terminal = Terminal { socket };
+        let mut terminal = Terminal {
+            socket,
+            socket_path: None,
+        };
         // A shell with no rc files, no history file and no modq settings from the caller's
         // environment, so the demo really is the demo and nothing is written to $HOME.
         let shell = "env -u MODQ_API -u MODQ_TOKEN -u MODQ_DATA_DIR -u MODQ_LOG \
@@ -59,6 +64,8 @@ impl Terminal {
             "30",
             shell,
         ]);
+        let socket_path = terminal.tmux(&["display-message", "-p", "#{socket_path}"]);
+        terminal.socket_path = Some(PathBuf::from(socket_path.trim()));
         terminal.wait_for("the shell prompt", |screen| screen.contains("e2e$"));
         terminal
     }
@@ -138,7 +145,18 @@ impl Drop for Terminal {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
+        if let Some(path) = &self.socket_path {
+            let _ = std::fs::remove_file(path);
+        }
     }
+}
+
+/// The status the shell printed after modq exited (`modq exited with N`), once it has; the
+/// command line typed at the prompt also holds these words, but not at the start of a line.
+fn exit_status(screen: &str) -> Option<i32> {
+    screen
+        .lines()
+        .find_map(|line| line.strip_prefix("modq exited with ")?.trim().parse().ok())
 }
 
 fn words(screen: &str) -> impl Iterator<Item = &str> {
@@ -297,13 +315,14 @@ fn a_moderator_takes_down_one_demo_item_and_gets_the_terminal_back() {
     terminal.wait_for("the take-down to count", |s| s.contains("decided 1 │"));
 
     terminal.press("q");
-    let screen = terminal.wait_for("modq to exit", |s| s.contains("modq exited with"));
+    let screen = terminal.wait_for("modq to exit", |s| exit_status(s).is_some());
     assert!(
         screen.contains("modq: 1 decisions this session;"),
         "the summary line is missing:\n{screen}"
     );
-    assert!(
-        screen.contains("modq exited with 0"),
+    assert_eq!(
+        exit_status(&screen),
+        Some(0),
         "modq should exit 0 after a plain quit:\n{screen}"
     );
 
@@ -373,12 +392,12 @@ fn an_operator_serves_a_queue_and_a_moderators_take_down_reaches_the_server() {
         s.contains("decided 1 │ unsent 0")
     });
     terminal.press("q");
-    let screen = terminal.wait_for("modq to exit", |s| s.contains("modq exited with"));
+    let screen = terminal.wait_for("modq to exit", |s| exit_status(s).is_some());
     assert!(
         screen.contains("modq: 1 decisions this session; 0 unsent"),
         "the summary line is missing or counts unsent decisions:\n{screen}"
     );
-    assert!(screen.contains("modq exited with 0"), "exit code:\n{screen}");
+    assert_eq!(exit_status(&screen), Some(0), "exit code:\n{screen}");
     assert_terminal_restored(&terminal);
 
     // The server's side: exactly that item is taken down, by alice.
@@ -397,4 +416,30 @@ fn an_operator_serves_a_queue_and_a_moderators_take_down_reaches_the_server() {
     let taken_down: QueuePage = http_get(&server.base, &token, "/v1/queue?state=taken_down");
     let ids: Vec<&str> = taken_down.items.iter().map(|i| i.id.as_str()).collect();
     assert_eq!(ids, [first_id.as_str()], "one key, one take-down");
+
+    // The token came from a file and stays there: not in the session cache, not in the log.
+    assert_nothing_under_holds(&data, &token);
+}
+
+/// Fails if any file under `dir` contains `secret`.
+fn assert_nothing_under_holds(dir: &Path, secret: &str) {
+    let mut folders = vec![dir.to_path_buf()];
+    let mut files = 0;
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).expect("read data dir") {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            files += 1;
+            let bytes = std::fs::read(&path).expect("read cache file");
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{} holds the API token",
+                path.display()
+            );
+        }
+    }
+    assert!(files > 0, "modq wrote nothing under {}", dir.display());
 }

@@ -17,7 +17,13 @@ async fn decisions_made_while_the_api_was_down_are_delivered_once_after_a_restar
     // Session one: the API goes down, the moderator keeps working, then the process dies.
     let mut first = Session::open(&server, data.path()).await;
     server.stop().await;
-    let decided: Vec<String> = first.app.entries.iter().take(3).map(|e| e.id.clone()).collect();
+    let decided: Vec<String> = first
+        .app
+        .entries
+        .iter()
+        .take(3)
+        .map(|e| e.id.clone())
+        .collect();
     first.press("tae");
     let resume_at = first.selected_id();
     assert_eq!(first.app.counts.unsent, 3);
@@ -26,14 +32,22 @@ async fn decisions_made_while_the_api_was_down_are_delivered_once_after_a_restar
     // The API comes back; session two opens on the same profile.
     server.restart().await;
     let mut second = Session::open(&server, data.path()).await;
-    assert_eq!(second.selected_id(), resume_at, "resumes at the same position");
+    assert_eq!(
+        second.selected_id(),
+        resume_at,
+        "resumes at the same position"
+    );
     for id in &decided {
         assert!(
             second.app.entries.iter().all(|e| &e.id != id),
             "{id} was decided already and must not be offered again"
         );
     }
-    assert!(second.screen(100, 30).contains("earlier session are being sent"));
+    assert!(
+        second
+            .screen(100, 30)
+            .contains("earlier session are being sent")
+    );
     second.wait_delivered().await;
 
     assert_eq!(server.item(&decided[0]).await.state, ReviewState::TakenDown);
@@ -56,7 +70,7 @@ async fn a_batch_the_server_applied_but_never_confirmed_is_not_applied_twice() {
     let data = tempfile::tempdir().expect("tempdir");
 
     // A decision is journaled and sent by a process that then dies mid-flight.
-    let mut session = Session::open(&server, data.path()).await;
+    let session = Session::open(&server, data.path()).await;
     let db = session.prepared_db.clone();
     let id = session.selected_id();
     session.crash();
@@ -73,7 +87,9 @@ async fn a_batch_the_server_applied_but_never_confirmed_is_not_applied_twice() {
             reverses: None,
             decided_at: chrono::Utc::now(),
         };
-        store.journal("crashed-session", &decision, None).expect("journal");
+        store
+            .journal("crashed-session", &decision, None)
+            .expect("journal");
         // The batch goes on the wire and the server applies it…
         let batch = store.claim_batch(10).expect("claim");
         let client = ModqClient::new(&server.api, &server.token).expect("client");

@@ -103,7 +103,11 @@ async fn deciding_twice_on_one_item_is_refused_with_a_hint() {
     s.press("tk");
     assert_eq!(s.selected_id(), first);
     s.press("a");
-    assert_eq!(s.selected_id(), first, "a refused decision does not move on");
+    assert_eq!(
+        s.selected_id(),
+        first,
+        "a refused decision does not move on"
+    );
     assert!(s.screen(80, 24).contains("Already decided (take down)"));
     s.wait_delivered().await;
     assert_eq!(server.item(&first).await.state, ReviewState::TakenDown);
@@ -141,7 +145,11 @@ async fn undo_withdraws_what_was_not_sent_and_reverses_what_was() {
     assert!(s.screen(100, 24).contains("Nothing to undo"));
     server.restart().await;
     assert_eq!(server.item(&first).await.state, ReviewState::Open);
-    assert_eq!(server.audit_rows(&first), 2, "the take down and its reversal");
+    assert_eq!(
+        server.audit_rows(&first),
+        2,
+        "the take down and its reversal"
+    );
 }
 
 #[tokio::test]
@@ -240,7 +248,10 @@ async fn a_refused_decision_stays_visible_with_the_servers_reason() {
     s.press("k");
     assert_eq!(s.selected_id(), first);
     let screen = s.screen(120, 30);
-    assert!(screen.contains("REFUSED by the server: conflict"), "{screen}");
+    assert!(
+        screen.contains("REFUSED by the server: conflict"),
+        "{screen}"
+    );
     assert!(screen.contains("failed 1"), "{screen}");
 }
 
@@ -249,7 +260,12 @@ async fn a_revoked_token_ends_the_session_with_plain_words() {
     let (_server, _data, mut s) = session().await;
     s.app
         .update(Action::Sync(SyncEvent::AuthLost("invalid token".into())));
-    let message = s.app.quit.clone().flatten().expect("session ends with a message");
+    let message = s
+        .app
+        .quit
+        .clone()
+        .flatten()
+        .expect("session ends with a message");
     assert!(message.contains("refused the token"), "{message}");
     assert!(message.contains("kept in the outbox"), "{message}");
 }

@@ -19,6 +19,9 @@ pub struct QueueQuery {
 /// Why a call to the API failed, sorted by what the caller should do about it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BackendError {
+    /// modq's own settings are wrong (API URL, token): nothing to retry.
+    #[error("{0}")]
+    Config(String),
     /// The token was refused: retrying will not help.
     #[error("the API refused the token: {0}")]
     Unauthorized(String),

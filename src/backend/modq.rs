@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use reqwest::header::{AUTHORIZATION, HeaderValue};
 use reqwest::{StatusCode, Url};
 use serde::de::DeserializeOwned;
 
@@ -10,29 +11,46 @@ use super::{Backend, BackendError, QueueQuery};
 use crate::model::{
     ApiError, Decision, DecisionBatch, DecisionResult, DecisionResults, Item, Me, QueuePage,
 };
+use crate::sanitize::clean_short;
 
 /// Answers larger than this are refused rather than buffered: a broken or hostile server
 /// must not be able to exhaust a moderator's memory.
 pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Server-sent text in an error is cut to this many characters.
+const MAX_MESSAGE_CHARS: usize = 300;
 
 pub struct ModqClient {
     http: reqwest::Client,
     base: Url,
-    token: String,
+    authorization: HeaderValue,
 }
 
 impl ModqClient {
     /// `base` is the server's root, e.g. `http://127.0.0.1:8080`.
     pub fn new(base: &str, token: &str) -> Result<ModqClient, BackendError> {
-        let mut base = Url::parse(base)
-            .map_err(|e| BackendError::Unreachable(format!("{base:?} is not a URL: {e}")))?;
+        let mut base = Url::parse(base).map_err(|e| {
+            BackendError::Config(format!(
+                "the API address {:?} is not a URL ({e})",
+                clean_short(base, MAX_MESSAGE_CHARS)
+            ))
+        })?;
         if !matches!(base.scheme(), "http" | "https") {
-            return Err(BackendError::Unreachable(format!(
-                "{base} must start with http:// or https://"
+            return Err(BackendError::Config(format!(
+                "the API address {base} must start with http:// or https://"
             )));
         }
+        let mut authorization =
+            HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                BackendError::Config(
+                    "the API token contains characters a token cannot have (a line break, a space \
+                 or a control character?); check MODQ_TOKEN or the token file"
+                        .into(),
+                )
+            })?;
+        // Keeps the token out of reqwest's debug output.
+        authorization.set_sensitive(true);
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
             base.set_path(&path);
@@ -41,12 +59,15 @@ impl ModqClient {
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .user_agent(concat!("modq/", env!("CARGO_PKG_VERSION")))
+            // An API that redirects is misconfigured; following it would send the token to
+            // wherever the redirect points.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| BackendError::Unreachable(e.to_string()))?;
+            .map_err(|e| BackendError::Config(e.to_string()))?;
         Ok(ModqClient {
             http,
             base,
-            token: token.to_string(),
+            authorization,
         })
     }
 
@@ -61,19 +82,34 @@ impl ModqClient {
         request: reqwest::RequestBuilder,
     ) -> Result<T, BackendError> {
         let response = request
-            .bearer_auth(&self.token)
+            .header(AUTHORIZATION, self.authorization.clone())
             .send()
             .await
             .map_err(transport_error)?;
         let status = response.status();
+        let headers = response.headers().clone();
         let body = read_limited(response).await?;
         if status.is_success() {
+            // serde quotes pieces of the input in its messages: clean them like any server text.
             return serde_json::from_slice(&body).map_err(|e| {
-                BackendError::Malformed(format!("{e} (HTTP {status}, {} bytes)", body.len()))
+                BackendError::Malformed(format!(
+                    "{} (HTTP {status}, {} bytes)",
+                    clean_short(&e.to_string(), MAX_MESSAGE_CHARS),
+                    body.len()
+                ))
+            });
+        }
+        if status.is_redirection() {
+            let target = response_location(&headers);
+            return Err(BackendError::Rejected {
+                status: status.as_u16(),
+                message: format!(
+                    "the API redirects to {target}; give modq the final address with --api"
+                ),
             });
         }
         let message = serde_json::from_slice::<ApiError>(&body)
-            .map(|e| e.message)
+            .map(|e| clean_short(&e.message, MAX_MESSAGE_CHARS))
             .unwrap_or_else(|_| format!("HTTP {status} without an error message"));
         Err(match status {
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => BackendError::Unauthorized(message),
@@ -98,8 +134,16 @@ fn transport_error(e: reqwest::Error) -> BackendError {
         while let Some(next) = cause.source() {
             cause = next;
         }
-        BackendError::Unreachable(cause.to_string())
+        BackendError::Unreachable(clean_short(&cause.to_string(), MAX_MESSAGE_CHARS))
     }
+}
+
+fn response_location(headers: &reqwest::header::HeaderMap) -> String {
+    headers
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| clean_short(v, MAX_MESSAGE_CHARS))
+        .unwrap_or_else(|| "an unnamed address".into())
 }
 
 async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, BackendError> {

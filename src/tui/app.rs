@@ -10,12 +10,12 @@ use crossterm::event::KeyEvent;
 
 use super::action::Action;
 use super::keymap::KeyMap;
-use super::sanitize::{clean_line, clean_text};
 use super::theme::Theme;
 use crate::model::{
     Author, Decision, DecisionAction, DecisionOutcome, EscalationTier, HistoryEntry, Item, Media,
     QueuePage, Report, Scope,
 };
+use crate::sanitize::{clean_line, clean_text};
 use crate::store::{OutboxCounts, POSITION_KEY, Store, Undone, new_key};
 use crate::sync::SyncEvent;
 

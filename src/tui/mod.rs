@@ -4,7 +4,6 @@
 pub mod action;
 pub mod app;
 pub mod keymap;
-pub mod sanitize;
 pub mod theme;
 pub mod view;
 

@@ -38,7 +38,10 @@ pub struct TestServer {
     pub api: String,
     pub token: String,
     pub db: PathBuf,
-    running: Option<(oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>)>,
+    running: Option<(
+        oneshot::Sender<()>,
+        tokio::task::JoinHandle<std::io::Result<()>>,
+    )>,
     _dir: Arc<tempfile::TempDir>,
 }
 

@@ -14,6 +14,17 @@ pub const MAX_CHARS: usize = 16 * 1024;
 const MAX_COMBINING_RUN: usize = 4;
 const TAB_WIDTH: usize = 4;
 
+/// For text from a server that ends up in one sentence (error messages): cleaned as a line and
+/// cut to `max` characters, so a hostile or broken server cannot flood the moderator's terminal.
+pub fn clean_short(s: &str, max: usize) -> String {
+    let mut out: String = clean_line(s).chars().take(max + 1).collect();
+    if out.chars().count() > max {
+        out = out.chars().take(max).collect();
+        out.push('…');
+    }
+    out
+}
+
 /// For one-line fields (handles, ids, categories): line breaks become visible too.
 pub fn clean_line(s: &str) -> String {
     clean(s, false)
@@ -166,6 +177,12 @@ mod tests {
             "{}",
             &out[out.len() - 40..]
         );
+    }
+
+    #[test]
+    fn server_messages_are_cut_short() {
+        assert_eq!(clean_short("abcdef", 3), "abc…");
+        assert_eq!(clean_short("a\u{1b}b", 10), "a␛b");
     }
 
     #[test]
