@@ -499,6 +499,61 @@ pub struct ReportAccepted {
     pub priority: i64,
 }
 
+/// `POST /v1/queue/claim`: the next page of the queue, leased to the caller. Items leased to
+/// someone else (and not yet expired) are skipped, so two moderators never review one item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ClaimRequest {
+    #[serde(default)]
+    pub lane: Option<Lane>,
+    /// Defaults to `open`.
+    #[serde(default)]
+    pub state: Option<ReviewState>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// How long the lease lasts unless renewed; the server clamps it (default 300 s).
+    #[serde(default)]
+    pub lease_seconds: Option<u32>,
+}
+
+/// `POST /v1/queue/claim` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ClaimedPage {
+    pub items: Vec<Item>,
+    #[serde(default)]
+    pub next_cursor: Option<String>,
+    /// When the leases on these items run out unless renewed.
+    pub lease_expires_at: DateTime<Utc>,
+    /// The lease length the server granted, in seconds.
+    pub lease_seconds: u32,
+}
+
+/// `POST /v1/leases/renew` and `POST /v1/leases/release` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LeaseRequest {
+    pub item_ids: Vec<String>,
+    /// For renewals; the server clamps it (default 300 s).
+    #[serde(default)]
+    pub lease_seconds: Option<u32>,
+}
+
+/// `POST /v1/leases/renew` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LeaseRenewal {
+    /// Still the caller's, now until `lease_expires_at`.
+    pub renewed: Vec<String>,
+    /// No longer the caller's to review: leased to someone else, decided, or unknown.
+    pub lost: Vec<String>,
+    pub lease_expires_at: DateTime<Utc>,
+}
+
+/// `POST /v1/leases/release` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LeaseRelease {
+    pub released: usize,
+}
+
 /// Every API error body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ApiError {

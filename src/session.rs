@@ -8,11 +8,11 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::backend::modq::ModqClient;
-use crate::backend::{Backend, BackendError, QueueQuery};
-use crate::model::{Me, ReviewState};
+use crate::backend::{Backend, BackendError};
+use crate::model::{ClaimRequest, Me, QueuePage, ReviewState};
 use crate::profile::{Dirs, Profile, create_private_file};
 use crate::store::Store;
-use crate::sync::{SyncEvent, SyncHandle};
+use crate::sync::{SyncEvent, SyncHandle, Window};
 use crate::tui::{self, Outcome, app::App, app::AppInit, keymap::KeyMap, theme::Theme};
 
 /// Items per queue page: a screenful many times over, one round trip.
@@ -126,21 +126,31 @@ pub async fn prepare(
         SessionError::Local(format!("session cache {}: {e}", db.display()))
     };
     let store = Store::open(&db).map_err(local)?;
-    let first_query = QueueQuery {
+    let request = ClaimRequest {
+        lane: None,
         state: Some(ReviewState::Open),
+        cursor: None,
         limit: Some(PAGE_SIZE),
-        ..QueueQuery::default()
+        lease_seconds: None,
     };
-    let first_page = backend
-        .queue_page(&first_query)
+    let first = backend
+        .claim_page(&request)
         .await
         .map_err(|e| SessionError::Api(explain(api, &e)))?;
     let (tx, events) = mpsc::unbounded_channel();
-    let next_query = QueueQuery {
-        cursor: first_page.next_cursor.clone(),
-        ..first_query
+    let window = Window {
+        request: ClaimRequest {
+            cursor: first.next_cursor.clone(),
+            ..request
+        },
+        held: first.items.iter().map(|i| i.id.clone()).collect(),
+        lease_seconds: first.lease_seconds,
     };
-    let sync = crate::sync::spawn(backend, &db, next_query, tx).map_err(local)?;
+    let sync = crate::sync::spawn(backend, &db, window, tx).map_err(local)?;
+    let first_page = QueuePage {
+        items: first.items,
+        next_cursor: first.next_cursor,
+    };
     let app = App::new(AppInit {
         profile: profile.display(),
         api: profile.api.clone(),

@@ -5,7 +5,10 @@ pub mod modq;
 
 use async_trait::async_trait;
 
-use crate::model::{Decision, DecisionResult, Item, Lane, Me, QueuePage, ReviewState};
+use crate::model::{
+    ClaimRequest, ClaimedPage, Decision, DecisionResult, Item, Lane, LeaseRelease, LeaseRenewal,
+    Me, QueuePage, ReviewState,
+};
 
 /// Which slice of the queue to fetch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -55,7 +58,16 @@ impl BackendError {
 pub trait Backend: Send + Sync {
     /// Who the token belongs to; also proves the token works.
     async fn me(&self) -> Result<Me, BackendError>;
+    /// A read of the queue, leasing nothing.
     async fn queue_page(&self, query: &QueueQuery) -> Result<QueuePage, BackendError>;
+    /// The next page of the queue, leased to this moderator.
+    async fn claim_page(&self, request: &ClaimRequest) -> Result<ClaimedPage, BackendError>;
+    async fn renew_leases(
+        &self,
+        item_ids: &[String],
+        lease_seconds: u32,
+    ) -> Result<LeaseRenewal, BackendError>;
+    async fn release_leases(&self, item_ids: &[String]) -> Result<LeaseRelease, BackendError>;
     async fn item(&self, id: &str) -> Result<Item, BackendError>;
     /// Send a batch; one result per decision, in order.
     async fn send_decisions(

@@ -9,7 +9,8 @@ use serde::de::DeserializeOwned;
 
 use super::{Backend, BackendError, QueueQuery};
 use crate::model::{
-    ApiError, Decision, DecisionBatch, DecisionResult, DecisionResults, Item, Me, QueuePage,
+    ApiError, ClaimRequest, ClaimedPage, Decision, DecisionBatch, DecisionResult, DecisionResults,
+    Item, LeaseRelease, LeaseRenewal, LeaseRequest, Me, QueuePage,
 };
 use crate::sanitize::clean_short;
 
@@ -194,6 +195,33 @@ impl Backend for ModqClient {
             }
         }
         self.send(self.http.get(url)).await
+    }
+
+    async fn claim_page(&self, request: &ClaimRequest) -> Result<ClaimedPage, BackendError> {
+        self.send(self.http.post(self.url("v1/queue/claim")?).json(request))
+            .await
+    }
+
+    async fn renew_leases(
+        &self,
+        item_ids: &[String],
+        lease_seconds: u32,
+    ) -> Result<LeaseRenewal, BackendError> {
+        let body = LeaseRequest {
+            item_ids: item_ids.to_vec(),
+            lease_seconds: Some(lease_seconds),
+        };
+        self.send(self.http.post(self.url("v1/leases/renew")?).json(&body))
+            .await
+    }
+
+    async fn release_leases(&self, item_ids: &[String]) -> Result<LeaseRelease, BackendError> {
+        let body = LeaseRequest {
+            item_ids: item_ids.to_vec(),
+            lease_seconds: None,
+        };
+        self.send(self.http.post(self.url("v1/leases/release")?).json(&body))
+            .await
     }
 
     async fn item(&self, id: &str) -> Result<Item, BackendError> {

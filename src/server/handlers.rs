@@ -11,12 +11,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::model::{
-    ApiError, DecisionBatch, DecisionResults, Item, Lane, Me, NewReport, QueuePage, ReportAccepted,
-    ReviewState,
+    ApiError, ClaimRequest, ClaimedPage, DecisionBatch, DecisionResults, Item, Lane, LeaseRelease,
+    LeaseRenewal, LeaseRequest, Me, NewReport, QueuePage, ReportAccepted, ReviewState,
 };
 
 use super::error::{Failure, Json, Path, Query};
-use super::rules::{self, MAX_DECISIONS_PER_BATCH};
+use super::rules::{self, MAX_DECISIONS_PER_BATCH, MAX_LEASE_IDS};
 use super::storage::{
     Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, QueueQuery, Storage, StorageError, TokenInfo,
 };
@@ -129,25 +129,33 @@ impl QueueParams {
                 ))
             })?,
         };
-        let after = match nonempty(self.cursor) {
-            None => None,
-            Some(s) => Some(Cursor::decode(&s).ok_or_else(|| {
-                Failure::bad_request(
-                    "this cursor is not one the server made; pass back next_cursor unchanged, \
-                     or omit it to start from the first page",
-                )
-            })?),
-        };
-        let limit = self.limit.map_or(DEFAULT_PAGE_LIMIT, |n| {
-            usize::try_from(n).map_or(MAX_PAGE_LIMIT, |n| n.clamp(1, MAX_PAGE_LIMIT))
-        });
         Ok(QueueQuery {
             lane,
             state,
-            after,
-            limit,
+            after: decode_cursor(self.cursor)?,
+            limit: page_limit(self.limit),
         })
     }
+}
+
+/// The position a `cursor` parameter names; the start when absent or empty.
+fn decode_cursor(cursor: Option<String>) -> Result<Option<Cursor>, Failure> {
+    match cursor.filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => Cursor::decode(&s).map(Some).ok_or_else(|| {
+            Failure::bad_request(
+                "this cursor is not one the server made; pass back next_cursor unchanged, \
+                 or omit it to start from the first page",
+            )
+        }),
+    }
+}
+
+/// A requested page size: the default when absent, else clamped to `1..=MAX_PAGE_LIMIT`.
+fn page_limit(limit: Option<u64>) -> usize {
+    limit.map_or(DEFAULT_PAGE_LIMIT, |n| {
+        usize::try_from(n).map_or(MAX_PAGE_LIMIT, |n| n.clamp(1, MAX_PAGE_LIMIT))
+    })
 }
 
 /// One page of the queue, most urgent first: priority descending, then oldest first.
@@ -169,6 +177,117 @@ pub async fn queue(
     let query = params.into_query()?;
     let page = blocking(&storage, move |s| s.queue_page(&query)).await?;
     Ok(axum::Json(page))
+}
+
+/// Leases the next page of the queue to the caller.
+///
+/// Walks the queue as `GET /v1/queue` does (same order, filters and cursor), skipping items
+/// leased to someone else until their lease runs out, and leases each item it returns to
+/// the token's holder. Items the caller already holds are returned again, their lease
+/// extended. Only `open` (the default) items can be claimed, and `escalated` ones by seniors
+/// and admins.
+#[utoipa::path(
+    post,
+    path = "/v1/queue/claim",
+    tag = "leases",
+    request_body = ClaimRequest,
+    responses(
+        (status = 200, description = "Up to `limit` items, each now leased to the caller", body = ClaimedPage),
+        (status = 400, description = "Malformed body, a state the caller cannot claim, or a cursor the server did not make", body = ApiError),
+        (status = 401, description = "Missing or unknown token", body = ApiError),
+        (status = 413, description = "Body larger than 2 MiB", body = ApiError),
+    )
+)]
+pub async fn claim(
+    State(storage): State<Arc<dyn Storage>>,
+    Extension(actor): Extension<TokenInfo>,
+    Json(request): Json<ClaimRequest>,
+) -> Answer<axum::Json<ClaimedPage>> {
+    let state = request.state.unwrap_or(ReviewState::Open);
+    rules::check_claim(&actor, state).map_err(Failure::bad_request)?;
+    let query = QueueQuery {
+        lane: request.lane,
+        state,
+        after: decode_cursor(request.cursor)?,
+        limit: page_limit(request.limit.map(u64::from)),
+    };
+    let lease_seconds = rules::lease_seconds(request.lease_seconds);
+    let now = Utc::now();
+    let page = blocking(&storage, move |s| {
+        s.claim(&actor.name, &query, lease_seconds, now)
+    })
+    .await?;
+    Ok(axum::Json(page))
+}
+
+/// Refuses a lease request naming more items than one request may.
+fn check_lease_ids(request: &LeaseRequest) -> Result<(), Failure> {
+    let count = request.item_ids.len();
+    if count > MAX_LEASE_IDS {
+        return Err(Failure::bad_request(format!(
+            "a lease request names at most {MAX_LEASE_IDS} items; this one names {count}"
+        )));
+    }
+    Ok(())
+}
+
+/// Extends the caller's leases.
+///
+/// An item is `renewed` while the caller still holds its lease (even one just expired, as
+/// long as nobody claimed the item meanwhile) and it is undecided; otherwise it is `lost`:
+/// decided, claimed by someone else, released, never leased to the caller, or unknown.
+#[utoipa::path(
+    post,
+    path = "/v1/leases/renew",
+    tag = "leases",
+    request_body = LeaseRequest,
+    responses(
+        (status = 200, description = "Which leases were renewed and which are lost", body = LeaseRenewal),
+        (status = 400, description = "Malformed body, or more than 1000 item ids", body = ApiError),
+        (status = 401, description = "Missing or unknown token", body = ApiError),
+        (status = 413, description = "Body larger than 2 MiB", body = ApiError),
+    )
+)]
+pub async fn renew_leases(
+    State(storage): State<Arc<dyn Storage>>,
+    Extension(actor): Extension<TokenInfo>,
+    Json(request): Json<LeaseRequest>,
+) -> Answer<axum::Json<LeaseRenewal>> {
+    check_lease_ids(&request)?;
+    let lease_seconds = rules::lease_seconds(request.lease_seconds);
+    let now = Utc::now();
+    let renewal = blocking(&storage, move |s| {
+        s.renew_leases(&actor.name, &request.item_ids, lease_seconds, now)
+    })
+    .await?;
+    Ok(axum::Json(renewal))
+}
+
+/// Gives up the caller's leases, so others can claim the items at once. Leases held by
+/// anyone else are left alone. `lease_seconds` is ignored.
+#[utoipa::path(
+    post,
+    path = "/v1/leases/release",
+    tag = "leases",
+    request_body = LeaseRequest,
+    responses(
+        (status = 200, description = "How many of the caller's leases were deleted", body = LeaseRelease),
+        (status = 400, description = "Malformed body, or more than 1000 item ids", body = ApiError),
+        (status = 401, description = "Missing or unknown token", body = ApiError),
+        (status = 413, description = "Body larger than 2 MiB", body = ApiError),
+    )
+)]
+pub async fn release_leases(
+    State(storage): State<Arc<dyn Storage>>,
+    Extension(actor): Extension<TokenInfo>,
+    Json(request): Json<LeaseRequest>,
+) -> Answer<axum::Json<LeaseRelease>> {
+    check_lease_ids(&request)?;
+    let released = blocking(&storage, move |s| {
+        s.release_leases(&actor.name, &request.item_ids)
+    })
+    .await?;
+    Ok(axum::Json(LeaseRelease { released }))
 }
 
 /// One item with its reports and full history.

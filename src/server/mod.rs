@@ -1,5 +1,5 @@
-//! The reference moderation API (`modq serve`): a review queue, idempotent decisions and an
-//! append-only audit log over HTTP, on a [`Storage`] (SQLite by default).
+//! The reference moderation API (`modq serve`): a review queue with leases, idempotent
+//! decisions and an append-only audit log over HTTP, on a [`Storage`] (SQLite by default).
 //!
 //! Layout: `handlers` speak HTTP, `rules` decide what is allowed, `storage` is the
 //! boundary a backend implements, `sqlite` is that backend; `auth`, `error`, `openapi` and
@@ -28,7 +28,10 @@ pub use auth::{add_token, hash_token};
 pub use handlers::Health;
 pub use import::{ImportSummary, import_jsonl};
 pub use openapi::openapi_json;
-pub use rules::{MAX_DECISIONS_PER_BATCH, check_report};
+pub use rules::{
+    DEFAULT_LEASE_SECONDS, MAX_DECISIONS_PER_BATCH, MAX_LEASE_IDS, MAX_LEASE_SECONDS,
+    MIN_LEASE_SECONDS, check_report,
+};
 pub use sqlite::SqliteStorage;
 pub use storage::{
     Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, QueueQuery, Storage, StorageError, TokenInfo,
@@ -42,6 +45,9 @@ pub fn router(storage: Arc<dyn Storage>) -> Router {
     let with_token = Router::new()
         .route("/v1/me", get(handlers::me))
         .route("/v1/queue", get(handlers::queue))
+        .route("/v1/queue/claim", post(handlers::claim))
+        .route("/v1/leases/renew", post(handlers::renew_leases))
+        .route("/v1/leases/release", post(handlers::release_leases))
         .route("/v1/items/{id}", get(handlers::item))
         .route("/v1/decisions", post(handlers::decisions))
         .route("/v1/reports", post(handlers::reports))

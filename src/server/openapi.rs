@@ -6,9 +6,10 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::model::{
-    ApiError, Author, Decision, DecisionAction, DecisionBatch, DecisionOutcome, DecisionResult,
-    DecisionResults, EscalationTier, HistoryEntry, HistoryEvent, Item, ItemKind, Lane, Me, Media,
-    NewReport, QueuePage, Report, ReportAccepted, ReporterType, ReviewState, Role, Scope, Subject,
+    ApiError, Author, ClaimRequest, ClaimedPage, Decision, DecisionAction, DecisionBatch,
+    DecisionOutcome, DecisionResult, DecisionResults, EscalationTier, HistoryEntry, HistoryEvent,
+    Item, ItemKind, Lane, LeaseRelease, LeaseRenewal, LeaseRequest, Me, Media, NewReport,
+    QueuePage, Report, ReportAccepted, ReporterType, ReviewState, Role, Scope, Subject,
 };
 
 use super::handlers;
@@ -19,7 +20,8 @@ use super::handlers;
         title = "modq moderation API",
         version = "1.0.0",
         description = "The reference moderation API of modq: a review queue of reported \
-                       content, idempotent moderator decisions, and an append-only audit log. \
+                       content with leases, so that two moderators never review one item at \
+                       once, idempotent moderator decisions, and an append-only audit log. \
                        Every /v1 route except /v1/health and /v1/openapi.json needs \
                        `Authorization: Bearer <token>`. Every error body is an ApiError."
     ),
@@ -28,15 +30,19 @@ use super::handlers;
         handlers::openapi,
         handlers::me,
         handlers::queue,
+        handlers::claim,
+        handlers::renew_leases,
+        handlers::release_leases,
         handlers::item,
         handlers::decisions,
         handlers::reports,
     ),
     components(schemas(
-        ApiError, Author, Decision, DecisionAction, DecisionBatch, DecisionOutcome,
-        DecisionResult, DecisionResults, EscalationTier, handlers::Health, HistoryEntry,
-        HistoryEvent, Item, ItemKind, Lane, Me, Media, NewReport, QueuePage, Report,
-        ReportAccepted, ReporterType, ReviewState, Role, Scope, Subject,
+        ApiError, Author, ClaimRequest, ClaimedPage, Decision, DecisionAction, DecisionBatch,
+        DecisionOutcome, DecisionResult, DecisionResults, EscalationTier, handlers::Health,
+        HistoryEntry, HistoryEvent, Item, ItemKind, Lane, LeaseRelease, LeaseRenewal,
+        LeaseRequest, Me, Media, NewReport, QueuePage, Report, ReportAccepted, ReporterType,
+        ReviewState, Role, Scope, Subject,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -44,6 +50,7 @@ use super::handlers;
         (name = "meta", description = "Health and this document"),
         (name = "auth", description = "Who a token belongs to"),
         (name = "queue", description = "Reading the review queue"),
+        (name = "leases", description = "Claiming queue items to review, so that no two moderators review one item at once"),
         (name = "decisions", description = "Moderator decisions"),
         (name = "reports", description = "Filing reports"),
     )

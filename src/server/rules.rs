@@ -2,7 +2,7 @@
 //! is, and which decisions apply to an item in which state by whom. Pure functions over
 //! facts the storage loads, so a second storage cannot drift from the first.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 
 use crate::model::{
     Decision, DecisionAction, DecisionOutcome, EscalationTier, Lane, NewReport, ReporterType,
@@ -15,6 +15,12 @@ pub const MAX_SUBJECT_ID_CHARS: usize = 256;
 pub const MAX_CATEGORY_CHARS: usize = 128;
 pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 256;
 pub const MAX_DECISIONS_PER_BATCH: usize = 1000;
+/// Most item ids in one renew or release request.
+pub const MAX_LEASE_IDS: usize = 1000;
+/// Lease length when the client names none, and the bounds a requested one is clamped to.
+pub const DEFAULT_LEASE_SECONDS: u32 = 300;
+pub const MIN_LEASE_SECONDS: u32 = 10;
+pub const MAX_LEASE_SECONDS: u32 = 3600;
 
 /// Why a report is refused, in words for the person who sent it.
 pub fn check_report(report: &NewReport) -> Result<(), String> {
@@ -275,6 +281,82 @@ fn judge_reversal(
     }
 }
 
+// --- leases -------------------------------------------------------------------------------
+
+/// A lease as stored: who may review the item undisturbed, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub holder: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Lease {
+    /// Whether the lease still counts at `now`; an expired lease is as good as none, and the
+    /// next claim or renewal simply overwrites it.
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at > now
+    }
+}
+
+/// The lease length granted for a requested one: the default when absent, else clamped to
+/// `MIN_LEASE_SECONDS..=MAX_LEASE_SECONDS`.
+pub fn lease_seconds(requested: Option<u32>) -> u32 {
+    requested.map_or(DEFAULT_LEASE_SECONDS, |s| {
+        s.clamp(MIN_LEASE_SECONDS, MAX_LEASE_SECONDS)
+    })
+}
+
+/// When a lease of `seconds` granted at `now` runs out.
+pub fn lease_expiry(now: DateTime<Utc>, seconds: u32) -> DateTime<Utc> {
+    let length = TimeDelta::seconds(i64::from(seconds));
+    now.checked_add_signed(length)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// Whether items in `state` can be leased: those still waiting for a decision. A decided
+/// item is final until reversed, so there is nothing to review undisturbed.
+pub fn leasable(state: ReviewState) -> bool {
+    matches!(state, ReviewState::Open | ReviewState::Escalated)
+}
+
+/// Why `actor` may not claim items in `state`, if so. Decided items cannot be leased, and
+/// escalated ones only by those who can decide them: a moderator's lease would only keep
+/// them from the seniors.
+pub fn check_claim(actor: &TokenInfo, state: ReviewState) -> Result<(), String> {
+    if !leasable(state) {
+        return Err(format!(
+            "only open or escalated items can be claimed, not {} ones; \
+             read decided items with GET /v1/queue",
+            state.as_str()
+        ));
+    }
+    if state == ReviewState::Escalated && actor.role < Role::Senior {
+        return Err(
+            "only a senior or admin can claim escalated items; read them with GET /v1/queue".into(),
+        );
+    }
+    Ok(())
+}
+
+/// Whether a claim by `caller` at `now` must skip an item with this lease: it is someone
+/// else's and still live. The caller's own leases are taken again (and extended).
+pub fn claim_skips(lease: Option<&Lease>, caller: &str, now: DateTime<Utc>) -> bool {
+    lease.is_some_and(|l| l.holder != caller && l.is_live(now))
+}
+
+/// Whether `caller` may renew its lease on an item in `state` (`None`: no such item).
+///
+/// Only a lease the caller still has a row for can be renewed, even an expired one: nobody
+/// else claimed the item meanwhile, and no decision was applied to it (a decision deletes
+/// the item's lease, whoever held it). A renewal never acquires a lease the caller did not
+/// have; that is what a claim is for.
+pub fn may_renew(state: Option<ReviewState>, lease: Option<&Lease>, caller: &str) -> bool {
+    let Some(state) = state else {
+        return false;
+    };
+    leasable(state) && lease.is_some_and(|l| l.holder == caller)
+}
+
 fn tier_label(t: EscalationTier) -> &'static str {
     match t {
         EscalationTier::Senior => "senior",
@@ -463,5 +545,68 @@ mod tests {
         d.reverses = None;
         d.idempotency_key = String::new();
         assert!(check_decision_shape(&d).is_err());
+    }
+
+    fn lease(holder: &str, expires_at: DateTime<Utc>) -> Lease {
+        Lease {
+            holder: holder.into(),
+            expires_at,
+        }
+    }
+
+    #[test]
+    fn lease_length_defaults_and_is_clamped() {
+        assert_eq!(lease_seconds(None), 300);
+        assert_eq!(lease_seconds(Some(0)), 10);
+        assert_eq!(lease_seconds(Some(9)), 10);
+        assert_eq!(lease_seconds(Some(120)), 120);
+        assert_eq!(lease_seconds(Some(3601)), 3600);
+        assert_eq!(lease_seconds(Some(u32::MAX)), 3600);
+        let now = Utc::now();
+        assert_eq!(lease_expiry(now, 300), now + TimeDelta::seconds(300));
+    }
+
+    #[test]
+    fn a_claim_skips_only_live_leases_of_others() {
+        let now = Utc::now();
+        let later = now + TimeDelta::seconds(1);
+        assert!(!claim_skips(None, "al", now));
+        assert!(claim_skips(Some(&lease("bo", later)), "al", now));
+        assert!(!claim_skips(Some(&lease("al", later)), "al", now));
+        // Expired at this very instant counts as expired.
+        assert!(!claim_skips(Some(&lease("bo", now)), "al", now));
+    }
+
+    #[test]
+    fn only_the_holder_renews_and_only_undecided_items() {
+        let now = Utc::now();
+        let past = now - TimeDelta::seconds(1);
+        let open = Some(ReviewState::Open);
+        assert!(may_renew(open, Some(&lease("al", now)), "al"));
+        // Expired but nobody took it over: still the holder's.
+        assert!(may_renew(open, Some(&lease("al", past)), "al"));
+        assert!(may_renew(
+            Some(ReviewState::Escalated),
+            Some(&lease("al", now)),
+            "al"
+        ));
+        assert!(!may_renew(open, Some(&lease("bo", past)), "al"));
+        assert!(!may_renew(open, None, "al"));
+        assert!(!may_renew(None, None, "al"));
+        assert!(!may_renew(
+            Some(ReviewState::Kept),
+            Some(&lease("al", now)),
+            "al"
+        ));
+    }
+
+    #[test]
+    fn only_undecided_items_can_be_claimed_and_escalated_ones_by_seniors() {
+        let al = moderator("al");
+        assert_eq!(check_claim(&al, ReviewState::Open), Ok(()));
+        assert!(check_claim(&al, ReviewState::Escalated).is_err());
+        assert_eq!(check_claim(&senior(), ReviewState::Escalated), Ok(()));
+        assert!(check_claim(&senior(), ReviewState::TakenDown).is_err());
+        assert!(check_claim(&senior(), ReviewState::Kept).is_err());
     }
 }

@@ -11,16 +11,20 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::model::{
-    Decision, DecisionAction, DecisionOutcome, DecisionResult, EscalationTier, HistoryEntry,
-    HistoryEvent, Item, ItemKind, Lane, NewReport, QueuePage, Report, ReportAccepted, ReporterType,
-    ReviewState, Role, Scope,
+    ClaimedPage, Decision, DecisionAction, DecisionOutcome, DecisionResult, EscalationTier,
+    HistoryEntry, HistoryEvent, Item, ItemKind, Lane, LeaseRenewal, NewReport, QueuePage, Report,
+    ReportAccepted, ReporterType, ReviewState, Role, Scope,
 };
 
-use super::rules::{self, AppliedDecision, ItemStatus, Verdict};
+use super::rules::{self, AppliedDecision, ItemStatus, Lease, Verdict};
 use super::storage::{Cursor, QueueQuery, Storage, StorageError, TokenInfo};
 
-const SCHEMA_VERSION: i64 = 1;
-const SCHEMA: &str = include_str!("schema.sql");
+/// Step `i` takes the schema from version `i` to `i + 1`; a new database runs them all.
+const MIGRATIONS: [&str; 2] = [
+    include_str!("schema.sql"),
+    include_str!("schema_2_leases.sql"),
+];
+const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 pub struct SqliteStorage {
     conn: Mutex<Connection>,
@@ -91,19 +95,26 @@ fn configure(conn: &Connection) -> anyhow::Result<()> {
 
 fn migrate(conn: &Connection) -> anyhow::Result<()> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    match version {
-        0 => {
-            let tx = conn.unchecked_transaction()?;
-            tx.execute_batch(SCHEMA)?;
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-            tx.commit()?;
-            Ok(())
+    let done = match usize::try_from(version) {
+        Ok(done) if done <= MIGRATIONS.len() => done,
+        _ => {
+            return Err(anyhow!(
+                "database schema version {version} is not one this modq understands \
+                 (0 to {SCHEMA_VERSION})"
+            ));
         }
-        SCHEMA_VERSION => Ok(()),
-        v => Err(anyhow!(
-            "database schema version {v} is newer than this modq understands ({SCHEMA_VERSION})"
-        )),
+    };
+    if done == MIGRATIONS.len() {
+        return Ok(());
     }
+    // All missing steps in one transaction: a failed upgrade leaves the file as it was.
+    let tx = conn.unchecked_transaction()?;
+    for step in MIGRATIONS.iter().skip(done) {
+        tx.execute_batch(step)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
 }
 
 // --- conversions --------------------------------------------------------------------------
@@ -228,6 +239,57 @@ impl ItemRow {
             id: self.id,
         })
     }
+}
+
+impl ItemRow {
+    /// The queue position just after this row.
+    fn cursor(&self) -> Result<Cursor, StorageError> {
+        Ok(Cursor {
+            priority: self.priority,
+            created_at: parse_ts(&self.created_at)?,
+            id: self.id.clone(),
+        })
+    }
+}
+
+/// The queue walk that listing and claiming share, so their order and filters cannot drift:
+/// `?1` state, `?2` lane or NULL, `?3..?5` the cursor or NULLs, `?6` a row limit (-1: none).
+fn queue_sql() -> String {
+    format!(
+        "SELECT {ITEM_COLUMNS} FROM items
+         WHERE state = ?1
+           AND (?2 IS NULL OR lane = ?2)
+           AND (?3 IS NULL
+                OR priority < ?3
+                OR (priority = ?3 AND (created_at > ?4 OR (created_at = ?4 AND id > ?5))))
+         ORDER BY priority DESC, created_at ASC, id ASC
+         LIMIT ?6"
+    )
+}
+
+/// Runs [`queue_sql`] for `query`, handing each row to `visit` until it answers false.
+fn walk_queue(
+    conn: &Connection,
+    query: &QueueQuery,
+    row_limit: i64,
+    mut visit: impl FnMut(ItemRow) -> Result<bool, StorageError>,
+) -> Result<(), StorageError> {
+    let after = query.after.as_ref();
+    let mut stmt = conn.prepare_cached(&queue_sql())?;
+    let mut rows = stmt.query(params![
+        query.state.as_str(),
+        query.lane.map(Lane::as_str),
+        after.map(|c| c.priority),
+        after.map(|c| ts(c.created_at)),
+        after.map(|c| c.id.as_str()),
+        row_limit,
+    ])?;
+    while let Some(row) = rows.next()? {
+        if !visit(item_row(row)?)? {
+            break;
+        }
+    }
+    Ok(())
 }
 
 fn load_item(conn: &Connection, id: &str) -> Result<Option<Item>, StorageError> {
@@ -640,7 +702,52 @@ fn apply_one(
             after.state.as_str(),
         ],
     )?;
+    // Decided: there is nothing left to review undisturbed, whoever was reviewing it.
+    tx.execute("DELETE FROM leases WHERE item_id = ?1", [&d.item_id])?;
     Ok(result(d, DecisionOutcome::Applied, None))
+}
+
+// --- leases -------------------------------------------------------------------------------
+
+fn lease_of(conn: &Connection, item_id: &str) -> Result<Option<Lease>, StorageError> {
+    let row = conn
+        .prepare_cached("SELECT holder, expires_at FROM leases WHERE item_id = ?1")?
+        .query_row([item_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })
+        .optional()?;
+    row.map(|(holder, expires_at)| {
+        Ok(Lease {
+            holder,
+            expires_at: parse_ts(&expires_at)?,
+        })
+    })
+    .transpose()
+}
+
+/// Gives `holder` the lease on an item, replacing whatever lease was there.
+fn put_lease(
+    tx: &Transaction<'_>,
+    item_id: &str,
+    holder: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    tx.prepare_cached(
+        "INSERT INTO leases (item_id, holder, expires_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (item_id) DO UPDATE SET holder = excluded.holder,
+                                             expires_at = excluded.expires_at",
+    )?
+    .execute(params![item_id, holder, ts(expires_at)])?;
+    Ok(())
+}
+
+/// Each id once, in the order first given.
+fn distinct(ids: &[String]) -> Vec<&str> {
+    let mut seen = std::collections::HashSet::new();
+    ids.iter()
+        .map(String::as_str)
+        .filter(|id| seen.insert(*id))
+        .collect()
 }
 
 // --- the trait ----------------------------------------------------------------------------
@@ -666,34 +773,11 @@ impl Storage for SqliteStorage {
         let conn = self.conn();
         // One more row than asked tells whether a next page exists.
         let fetch = i64::try_from(query.limit.saturating_add(1)).unwrap_or(i64::MAX);
-        let after = query.after.as_ref();
-        let sql = format!(
-            "SELECT {ITEM_COLUMNS} FROM items
-             WHERE state = ?1
-               AND (?2 IS NULL OR lane = ?2)
-               AND (?3 IS NULL
-                    OR priority < ?3
-                    OR (priority = ?3 AND (created_at > ?4 OR (created_at = ?4 AND id > ?5))))
-             ORDER BY priority DESC, created_at ASC, id ASC
-             LIMIT ?6"
-        );
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(
-            params![
-                query.state.as_str(),
-                query.lane.map(Lane::as_str),
-                after.map(|c| c.priority),
-                after.map(|c| ts(c.created_at)),
-                after.map(|c| c.id.as_str()),
-                fetch,
-            ],
-            item_row,
-        )?;
         let mut items = Vec::new();
-        for row in rows {
-            items.push(row?.into_item()?);
-        }
-        drop(stmt);
+        walk_queue(&conn, query, fetch, |row| {
+            items.push(row.into_item()?);
+            Ok(true)
+        })?;
 
         let next_cursor = if items.len() > query.limit {
             items.truncate(query.limit);
@@ -709,6 +793,102 @@ impl Storage for SqliteStorage {
 
     fn item(&self, id: &str) -> Result<Option<Item>, StorageError> {
         load_item(&self.conn(), id)
+    }
+
+    fn claim(
+        &self,
+        holder: &str,
+        query: &QueueQuery,
+        lease_seconds: u32,
+        now: DateTime<Utc>,
+    ) -> Result<ClaimedPage, StorageError> {
+        let expires_at = rules::lease_expiry(now, lease_seconds);
+        let mut conn = self.conn();
+        // IMMEDIATE takes the database's write lock before the first read, so no other
+        // claim (from this process or another) can see an item as free between this walk
+        // and the leases it writes. (PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED instead.)
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut taken: Vec<ItemRow> = Vec::new();
+        let mut last_examined: Option<Cursor> = None;
+        let mut more = false;
+        walk_queue(&tx, query, -1, |row| {
+            let skip = rules::claim_skips(lease_of(&tx, &row.id)?.as_ref(), holder, now);
+            if taken.len() >= query.limit {
+                if !skip {
+                    // A claimable item beyond this page: the next claim starts here.
+                    more = true;
+                    return Ok(false);
+                }
+            } else if !skip {
+                last_examined = Some(row.cursor()?);
+                taken.push(row);
+                return Ok(true);
+            }
+            // Skipped items are passed over for good, so they do not come back next page.
+            last_examined = Some(row.cursor()?);
+            Ok(true)
+        })?;
+        let mut items = Vec::with_capacity(taken.len());
+        for row in taken {
+            put_lease(&tx, &row.id, holder, expires_at)?;
+            let mut item = row.into_item()?;
+            fill_item(&tx, &mut item)?;
+            items.push(item);
+        }
+        tx.commit()?;
+        Ok(ClaimedPage {
+            items,
+            next_cursor: last_examined.filter(|_| more).map(|c| c.encode()),
+            lease_expires_at: expires_at,
+            lease_seconds,
+        })
+    }
+
+    fn renew_leases(
+        &self,
+        holder: &str,
+        item_ids: &[String],
+        lease_seconds: u32,
+        now: DateTime<Utc>,
+    ) -> Result<LeaseRenewal, StorageError> {
+        let expires_at = rules::lease_expiry(now, lease_seconds);
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut renewed = Vec::new();
+        let mut lost = Vec::new();
+        for id in distinct(item_ids) {
+            let state: Option<String> = tx
+                .prepare_cached("SELECT state FROM items WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))
+                .optional()?;
+            let state = state.as_deref().map(parse_state).transpose()?;
+            let lease = lease_of(&tx, id)?;
+            if rules::may_renew(state, lease.as_ref(), holder) {
+                put_lease(&tx, id, holder, expires_at)?;
+                renewed.push(id.to_owned());
+            } else {
+                lost.push(id.to_owned());
+            }
+        }
+        tx.commit()?;
+        Ok(LeaseRenewal {
+            renewed,
+            lost,
+            lease_expires_at: expires_at,
+        })
+    }
+
+    fn release_leases(&self, holder: &str, item_ids: &[String]) -> Result<usize, StorageError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut released = 0;
+        for id in distinct(item_ids) {
+            released += tx
+                .prepare_cached("DELETE FROM leases WHERE item_id = ?1 AND holder = ?2")?
+                .execute([id, holder])?;
+        }
+        tx.commit()?;
+        Ok(released)
     }
 
     fn apply_decisions(
@@ -750,5 +930,60 @@ impl Storage for SqliteStorage {
             params![hash, name, role.as_str(), ts(Utc::now())],
         )?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tables(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_version_1_database_gains_leases_and_keeps_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("modq.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO tokens (hash, name, role, created_at) VALUES ('h', 'al', 'moderator', 'x')",
+                [],
+            )
+            .unwrap();
+        }
+        let storage = SqliteStorage::open(&path).unwrap();
+        let conn = storage.conn();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 2);
+        assert!(tables(&conn).contains(&"leases".to_string()));
+        drop(conn);
+        assert!(storage.token_lookup("h").unwrap().is_some());
+        drop(storage);
+        // Opening again changes nothing.
+        SqliteStorage::open(&path).unwrap();
+    }
+
+    #[test]
+    fn a_newer_database_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("modq.db");
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 3)
+            .unwrap();
+        let error = SqliteStorage::open(&path).err().unwrap();
+        assert!(format!("{error:#}").contains("version 3"), "{error:#}");
     }
 }

@@ -8,7 +8,8 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::model::{
-    Decision, DecisionResult, Item, Lane, NewReport, QueuePage, ReportAccepted, ReviewState, Role,
+    ClaimedPage, Decision, DecisionResult, Item, Lane, LeaseRenewal, NewReport, QueuePage,
+    ReportAccepted, ReviewState, Role,
 };
 
 /// Whom a bearer token belongs to. The actor of every decision is this name, never a name
@@ -115,8 +116,46 @@ pub trait Storage: Send + Sync {
     /// One item with its reports and full history.
     fn item(&self, id: &str) -> Result<Option<Item>, StorageError>;
 
+    /// Leases the next page of the queue to `holder` for `lease_seconds` (already clamped by
+    /// the caller, see [`rules::lease_seconds`](super::rules::lease_seconds)) from `now`.
+    ///
+    /// Walks the queue exactly as [`Storage::queue_page`] does (same filters, order and
+    /// cursor), skipping items whose lease is someone else's and live
+    /// ([`rules::claim_skips`](super::rules::claim_skips)), takes up to `query.limit` items
+    /// and leases each to `holder`, overwriting expired leases and extending the holder's own.
+    /// `next_cursor` points after the last item examined, taken or skipped, and is absent
+    /// when no item past it could be claimed now.
+    ///
+    /// Must be one transaction that no concurrent claim can interleave with: two claimers
+    /// must never both take one item. SQLite gets this from a write transaction begun
+    /// IMMEDIATE; PostgreSQL would walk with `SELECT … FOR UPDATE SKIP LOCKED` on the items
+    /// and their lease rows, so that concurrent claimers pass over each other's rows.
+    fn claim(
+        &self,
+        holder: &str,
+        query: &QueueQuery,
+        lease_seconds: u32,
+        now: DateTime<Utc>,
+    ) -> Result<ClaimedPage, StorageError>;
+
+    /// Extends `holder`'s leases on `item_ids` to `now + lease_seconds`, in one transaction.
+    /// An id is `renewed` when [`rules::may_renew`](super::rules::may_renew) allows it, else
+    /// `lost`. Each id is answered once, in the order first given.
+    fn renew_leases(
+        &self,
+        holder: &str,
+        item_ids: &[String],
+        lease_seconds: u32,
+        now: DateTime<Utc>,
+    ) -> Result<LeaseRenewal, StorageError>;
+
+    /// Deletes `holder`'s lease rows on `item_ids` (live or expired; never anyone else's)
+    /// and answers how many there were.
+    fn release_leases(&self, holder: &str, item_ids: &[String]) -> Result<usize, StorageError>;
+
     /// Applies a batch in one transaction and answers one result per decision, in order.
-    /// An idempotency key is applied at most once, ever.
+    /// An idempotency key is applied at most once, ever. Applying a decision deletes the
+    /// item's lease, whoever held it, in the same transaction.
     fn apply_decisions(
         &self,
         actor: &TokenInfo,

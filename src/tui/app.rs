@@ -17,10 +17,12 @@ use crate::model::{
 };
 use crate::sanitize::{clean_line, clean_text};
 use crate::store::{OutboxCounts, POSITION_KEY, Store, Undone, new_key};
-use crate::sync::SyncEvent;
+use crate::sync::{Fetch, SyncEvent};
 
 /// Ask for the next page when fewer undecided items than this are left below the cursor.
 pub const PREFETCH_LOW_WATER: usize = 40;
+/// With nothing left to review, look for new or released items this often.
+const REFILL_EVERY_SECS: i64 = 30;
 /// How far page up/down jumps.
 const PAGE: usize = 10;
 
@@ -29,8 +31,8 @@ const PAGE: usize = 10;
 pub enum Effect {
     /// New decisions are in the outbox.
     Flush,
-    /// The window of items is running low.
-    FetchMore,
+    /// The window of items is running low (or empty: refill from the top).
+    Fetch(Fetch),
 }
 
 /// Where a decision made in this session stands.
@@ -56,6 +58,16 @@ pub struct Entry {
     /// Every string already passed through the sanitizer: safe to draw.
     pub shown: Item,
     pub local: Option<LocalDecision>,
+    /// Set when the item stopped being this moderator's to review (its lease went to someone
+    /// else, or it was decided elsewhere): why, in words.
+    pub gone: Option<String>,
+}
+
+impl Entry {
+    /// Still waiting for this moderator's decision.
+    pub fn is_open(&self) -> bool {
+        self.local.is_none() && self.gone.is_none()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +123,7 @@ pub struct App {
     pub quit: Option<Option<String>>,
     session: String,
     store: Store,
+    last_refill: DateTime<Utc>,
     index: HashMap<String, usize>,
     in_flight: HashMap<String, String>,
 }
@@ -145,6 +158,7 @@ impl App {
             theme: init.theme,
             quit: None,
             session,
+            last_refill: init.now,
             store: init.store,
             index: HashMap::new(),
             in_flight: HashMap::new(),
@@ -187,10 +201,7 @@ impl App {
                     Vec::new()
                 }
                 Action::Sync(e) => self.on_sync(e),
-                Action::Tick(now) => {
-                    self.now = now;
-                    Vec::new()
-                }
+                Action::Tick(now) => self.tick(now),
                 _ => Vec::new(),
             };
         }
@@ -219,11 +230,24 @@ impl App {
                 Vec::new()
             }
             Action::Sync(e) => self.on_sync(e),
-            Action::Tick(now) => {
-                self.now = now;
-                Vec::new()
-            }
+            Action::Tick(now) => self.tick(now),
         }
+    }
+
+    /// Time passes: deadlines count down; a failed page is retried; an empty window looks
+    /// for items again now and then (others' leases run out, new reports arrive).
+    fn tick(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
+        self.now = now;
+        let nothing_left = !self.entries.iter().any(Entry::is_open);
+        if self.queue_end == QueueEnd::Exhausted
+            && nothing_left
+            && (now - self.last_refill).num_seconds() >= REFILL_EVERY_SECS
+        {
+            self.last_refill = now;
+            self.queue_end = QueueEnd::Loading;
+            return vec![Effect::Fetch(Fetch::FromTop)];
+        }
+        self.prefetch_if_low()
     }
 
     fn select(&mut self, i: usize) -> Vec<Effect> {
@@ -234,11 +258,11 @@ impl App {
     fn prefetch_if_low(&mut self) -> Vec<Effect> {
         let ahead = self.entries[self.selected.min(self.entries.len())..]
             .iter()
-            .filter(|e| e.local.is_none())
+            .filter(|e| e.is_open())
             .count();
         if ahead < PREFETCH_LOW_WATER && self.queue_end == QueueEnd::More {
             self.queue_end = QueueEnd::Loading;
-            vec![Effect::FetchMore]
+            vec![Effect::Fetch(Fetch::Next)]
         } else {
             Vec::new()
         }
@@ -249,6 +273,11 @@ impl App {
             self.flash(Level::Info, "Nothing to decide: the queue is empty".into());
             return Vec::new();
         };
+        if let Some(why) = &entry.gone {
+            let text = format!("Not yours to decide any more: {why}");
+            self.flash(Level::Warning, text);
+            return Vec::new();
+        }
         if let Some(local) = &entry.local {
             let undo = self.keymap.first_key(&Action::Undo).unwrap_or_default();
             let text = format!(
@@ -295,8 +324,9 @@ impl App {
         self.decided += 1;
         self.counts.unsent += 1;
         self.flash = None;
-        if let Some(i) = next {
-            self.selected = i;
+        match next {
+            Some(i) => self.selected = i,
+            None => self.say_window_is_empty(),
         }
         let mut effects = vec![Effect::Flush];
         effects.extend(self.prefetch_if_low());
@@ -304,10 +334,33 @@ impl App {
     }
 
     fn next_undecided_after(&self, i: usize) -> Option<usize> {
-        let undecided = |j: &usize| self.entries[*j].local.is_none();
+        let undecided = |j: &usize| self.entries[*j].is_open();
         (i + 1..self.entries.len())
             .find(undecided)
             .or_else(|| (0..i).find(undecided))
+    }
+
+    /// Every item in memory has a decision: say why no next one is coming.
+    fn say_window_is_empty(&mut self) {
+        let (level, text) = match (&self.queue_end, &self.link) {
+            (QueueEnd::Exhausted, _) => (
+                Level::Info,
+                "Queue done: every item in it has a decision. New reports are checked every 30 s."
+                    .to_string(),
+            ),
+            (_, Link::Offline(why)) => (
+                Level::Warning,
+                format!(
+                    "No more items in memory: the API is unreachable ({why}). \
+                     Your decisions are safe in the outbox."
+                ),
+            ),
+            _ => (
+                Level::Info,
+                "No more items in memory yet: the next page is on its way.".to_string(),
+            ),
+        };
+        self.flash(level, text);
     }
 
     fn undo(&mut self) -> Vec<Effect> {
@@ -395,8 +448,23 @@ impl App {
                 }
                 self.prefetch_if_low()
             }
+            SyncEvent::LeasesLost(ids) => {
+                for id in ids {
+                    let Some(entry) = self.index.get(&id).and_then(|&i| self.entries.get_mut(i))
+                    else {
+                        continue;
+                    };
+                    // Our own decisions end our leases too; only others' doing is news.
+                    if entry.local.is_none() {
+                        entry.gone = Some("another moderator has it, or it was decided".into());
+                    }
+                }
+                Vec::new()
+            }
             SyncEvent::PageFailed(message) => {
-                self.queue_end = QueueEnd::More;
+                if self.queue_end == QueueEnd::Loading {
+                    self.queue_end = QueueEnd::More;
+                }
                 self.flash(
                     Level::Warning,
                     format!("Could not load more items: {message}"),
@@ -437,7 +505,18 @@ impl App {
     ) -> Result<(), crate::store::StoreError> {
         let undelivered = self.store.undelivered_items()?;
         for item in items {
-            if self.index.contains_key(&item.id) || undelivered.contains(&item.id) {
+            if let Some(&i) = self.index.get(&item.id) {
+                // Claimed again (its other holder let go): it is ours to review once more.
+                if let Some(entry) = self.entries.get_mut(i)
+                    && entry.gone.is_some()
+                    && entry.local.is_none()
+                {
+                    entry.gone = None;
+                    entry.shown = sanitize_item(item);
+                }
+                continue;
+            }
+            if undelivered.contains(&item.id) {
                 continue;
             }
             self.index.insert(item.id.clone(), self.entries.len());
@@ -445,6 +524,7 @@ impl App {
                 id: item.id.clone(),
                 shown: sanitize_item(item),
                 local: None,
+                gone: None,
             });
         }
         self.queue_end = if next_cursor.is_some() {

@@ -104,7 +104,7 @@ async fn event_loop(
         for effect in effects {
             match effect {
                 Effect::Flush => sync.flush(),
-                Effect::FetchMore => sync.fetch_more(),
+                Effect::Fetch(what) => sync.fetch(what),
             }
         }
         if app.quit.is_some() {

@@ -63,6 +63,7 @@ fn lane_tag(lane: Lane) -> &'static str {
 
 fn decision_mark(entry: &Entry) -> &'static str {
     match entry.local.as_ref() {
+        None if entry.gone.is_some() => "⊘",
         None => " ",
         Some(l) => match (&l.action, &l.delivery) {
             (_, Delivery::Failed(_)) => "!",
@@ -337,6 +338,16 @@ fn state_line<'a>(app: &App, entry: &Entry) -> Line<'a> {
                 Span::styled(delivery, dstyle),
             ])
         }
+        None if entry.gone.is_some() => Line::from(vec![
+            label,
+            Span::styled(
+                format!(
+                    "not yours any more: {}",
+                    entry.gone.as_deref().unwrap_or_default()
+                ),
+                theme.warning,
+            ),
+        ]),
         None => {
             let state = match entry.shown.state {
                 ReviewState::Open => "open",

@@ -182,7 +182,7 @@ impl Session {
         for e in effects {
             match e {
                 Effect::Flush => sync.flush(),
-                Effect::FetchMore => sync.fetch_more(),
+                Effect::Fetch(what) => sync.fetch(what),
             }
         }
     }

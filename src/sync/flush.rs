@@ -1,16 +1,15 @@
-//! Background work that keeps the network out of the moderator's way: flushing the outbox
-//! (with retry and backoff) and prefetching queue pages. Both report back as `SyncEvent`s;
-//! neither ever blocks the UI.
+//! Flushing the outbox: batches in order, retry with exponential backoff and jitter on
+//! network trouble and 5xx, refusals kept as failed with the server's reason.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc};
-use tokio::task::JoinHandle;
 
-use crate::backend::{Backend, BackendError, QueueQuery};
-use crate::model::{DecisionResult, Item};
+use super::{Held, SyncEvent, with_store};
+use crate::backend::{Backend, BackendError};
+use crate::model::{DecisionOutcome, DecisionResult};
 use crate::store::{OutboxCounts, Store, StoreError};
 
 /// Decisions per request: large enough to clear a backlog quickly, small enough that one
@@ -19,119 +18,16 @@ pub const BATCH_SIZE: usize = 200;
 const BACKOFF_START: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum SyncEvent {
-    /// The server answered a batch.
-    Delivered {
-        results: Vec<DecisionResult>,
-        counts: OutboxCounts,
-    },
-    /// Sending failed in a way worth retrying; the batch is back in the outbox.
-    Offline {
-        error: String,
-        retry_in: Duration,
-        counts: OutboxCounts,
-    },
-    /// The token stopped working: nothing more will get through.
-    AuthLost(String),
-    /// The local cache failed: decisions cannot be trusted to it any more.
-    StoreFailed(String),
-    /// The next page of the queue.
-    Page {
-        items: Vec<Item>,
-        next_cursor: Option<String>,
-    },
-    PageFailed(String),
-}
-
-/// Controls for the background tasks; dropping it stops them.
-pub struct SyncHandle {
-    flush: Arc<Notify>,
-    fetch: mpsc::UnboundedSender<()>,
-    flusher: JoinHandle<()>,
-    prefetcher: JoinHandle<()>,
-    store: Arc<Mutex<Store>>,
-    backend: Arc<dyn Backend>,
-}
-
-impl SyncHandle {
-    /// Something new is in the outbox.
-    pub fn flush(&self) {
-        self.flush.notify_one();
-    }
-
-    /// The window of items is running low.
-    pub fn fetch_more(&self) {
-        // A closed channel means the prefetcher is gone (shutdown): nothing to ask.
-        let _ = self.fetch.send(());
-    }
-
-    /// Stop the background tasks, then try once more, for at most `grace`, to deliver what is
-    /// left. Whatever still fails stays in the outbox for the next start. Returns the counts.
-    pub async fn shutdown(mut self, grace: Duration) -> Result<OutboxCounts, StoreError> {
-        self.flusher.abort();
-        self.prefetcher.abort();
-        let _ = (&mut self.flusher).await;
-        let store = self.store.clone();
-        let _ = tokio::time::timeout(grace, async {
-            // An aborted flush may have left its batch marked as on the wire.
-            let _ = with_store(&store, |s| s.requeue_in_flight()).await;
-            while let Ok(Some(_)) = deliver_one_batch(&*self.backend, &store).await {}
-        })
-        .await;
-        with_store(&self.store, |s| {
-            s.requeue_in_flight()?;
-            s.counts()
-        })
-        .await
-    }
-}
-
-impl Drop for SyncHandle {
-    fn drop(&mut self) {
-        self.flusher.abort();
-        self.prefetcher.abort();
-    }
-}
-
-/// Start the flusher and prefetcher. `cursor` continues the page the caller already has.
-pub fn spawn(
-    backend: Arc<dyn Backend>,
-    store_path: &Path,
-    query: QueueQuery,
-    events: mpsc::UnboundedSender<SyncEvent>,
-) -> Result<SyncHandle, StoreError> {
-    let store = Arc::new(Mutex::new(Store::open(store_path)?));
-    let flush = Arc::new(Notify::new());
-    let (fetch_tx, fetch_rx) = mpsc::unbounded_channel();
-    let flusher = tokio::spawn(run_flusher(
-        backend.clone(),
-        store.clone(),
-        flush.clone(),
-        events.clone(),
-    ));
-    let prefetcher = tokio::spawn(run_prefetcher(backend.clone(), query, fetch_rx, events));
-    // Whatever an earlier session left unsent goes out now.
-    flush.notify_one();
-    Ok(SyncHandle {
-        flush,
-        fetch: fetch_tx,
-        flusher,
-        prefetcher,
-        store,
-        backend,
-    })
-}
-
 /// Flush the outbox of the store at `path` until it is empty or the API fails; used by
 /// headless callers. Returns what is left.
 pub async fn flush_all(backend: &dyn Backend, path: &Path) -> Result<FlushReport, StoreError> {
     let store = Arc::new(Mutex::new(Store::open(path)?));
+    let held = Held::default();
     with_store(&store, |s| s.requeue_in_flight()).await?;
     let mut delivered = 0;
     let mut error = None;
     loop {
-        match deliver_one_batch(backend, &store).await {
+        match deliver_one_batch(backend, &store, &held).await {
             Ok(Some(results)) => delivered += results.len(),
             Ok(None) => break,
             Err(e) => {
@@ -163,9 +59,10 @@ pub enum DeliveryError {
     Store(#[from] StoreError),
 }
 
-async fn run_flusher(
+pub(super) async fn run_flusher(
     backend: Arc<dyn Backend>,
     store: Arc<Mutex<Store>>,
+    held: Held,
     flush: Arc<Notify>,
     events: mpsc::UnboundedSender<SyncEvent>,
 ) {
@@ -187,7 +84,7 @@ async fn run_flusher(
         loop {
             // Settle the batch and tell the UI in one step, so counts match the results.
             let results_before = std::time::Instant::now();
-            let outcome = deliver_one_batch(&*backend, &store).await;
+            let outcome = deliver_one_batch(&*backend, &store, &held).await;
             let counts = with_store(&store, |s| s.counts()).await;
             let counts = match counts {
                 Ok(c) => c,
@@ -248,9 +145,10 @@ fn is_garbled(e: &BackendError) -> bool {
 
 /// Send one batch and settle the server's results in the store; `Ok(None)`: nothing was
 /// waiting. The results go back to the caller for the UI.
-async fn deliver_one_batch(
+pub(super) async fn deliver_one_batch(
     backend: &dyn Backend,
     store: &Arc<Mutex<Store>>,
+    held: &Held,
 ) -> Result<Option<Vec<DecisionResult>>, DeliveryError> {
     let batch = with_store(store, |s| s.claim_batch(BATCH_SIZE)).await?;
     if batch.is_empty() {
@@ -263,6 +161,13 @@ async fn deliver_one_batch(
         .collect();
     match backend.send_decisions(&decisions).await {
         Ok(results) => {
+            // The server drops the lease of every item it applied a decision to.
+            let applied = decisions
+                .iter()
+                .zip(&results)
+                .filter(|(_, r)| r.outcome == DecisionOutcome::Applied)
+                .map(|(d, _)| &d.item_id);
+            held.forget(applied);
             let settled = results.clone();
             with_store(store, move |s| s.settle(&settled)).await?;
             Ok(Some(results))
@@ -281,55 +186,8 @@ async fn deliver_one_batch(
     }
 }
 
-async fn run_prefetcher(
-    backend: Arc<dyn Backend>,
-    mut query: QueueQuery,
-    mut requests: mpsc::UnboundedReceiver<()>,
-    events: mpsc::UnboundedSender<SyncEvent>,
-) {
-    while requests.recv().await.is_some() {
-        // Requests that piled up while a page was loading all want the same page.
-        while requests.try_recv().is_ok() {}
-        if query.cursor.is_none() {
-            // The caller's first page was the last one.
-            continue;
-        }
-        match backend.queue_page(&query).await {
-            Ok(page) => {
-                query.cursor = page.next_cursor.clone();
-                let _ = events.send(SyncEvent::Page {
-                    items: page.items,
-                    next_cursor: page.next_cursor,
-                });
-            }
-            Err(BackendError::Unauthorized(m)) => {
-                let _ = events.send(SyncEvent::AuthLost(m));
-                return;
-            }
-            Err(e) => {
-                let _ = events.send(SyncEvent::PageFailed(e.to_string()));
-            }
-        }
-    }
-}
-
-/// Run a small store operation off the async threads.
-async fn with_store<T: Send + 'static>(
-    store: &Arc<Mutex<Store>>,
-    f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || {
-        // A poisoned lock means another store call panicked mid-way; SQLite's transaction
-        // was rolled back, so the data is still consistent and we may go on.
-        let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut guard)
-    })
-    .await
-    .map_err(|e| StoreError::Corrupt(format!("store task failed: {e}")))?
-}
-
-/// Full jitter: a random wait up to `d`, so many clients coming back do not stampede.
+/// Full jitter: a random wait between half and all of `d`, so many clients coming back do not
+/// stampede.
 fn jitter(d: Duration) -> Duration {
     let max = d.as_millis().max(1) as u64;
     Duration::from_millis(rand::random_range(max / 2..=max))

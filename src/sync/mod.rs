@@ -1,0 +1,207 @@
+//! Background work that keeps the network out of the moderator's way: flushing the outbox
+//! (`flush`), claiming queue pages ahead of the moderator (`prefetch`), and keeping the leases
+//! on those items alive (`leases`). All report back as `SyncEvent`s; none ever blocks the UI.
+
+mod flush;
+mod leases;
+mod prefetch;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
+
+pub use flush::{BATCH_SIZE, DeliveryError, FlushReport, flush_all};
+pub use prefetch::Fetch;
+
+use crate::backend::Backend;
+use crate::model::{ClaimRequest, DecisionResult, Item};
+use crate::store::{OutboxCounts, Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SyncEvent {
+    /// The server answered a batch.
+    Delivered {
+        results: Vec<DecisionResult>,
+        counts: OutboxCounts,
+    },
+    /// Sending failed in a way worth retrying; the batch is back in the outbox.
+    Offline {
+        error: String,
+        retry_in: Duration,
+        counts: OutboxCounts,
+    },
+    /// The token stopped working: nothing more will get through.
+    AuthLost(String),
+    /// The local cache failed: decisions cannot be trusted to it any more.
+    StoreFailed(String),
+    /// The next page of the queue, leased to this moderator.
+    Page {
+        items: Vec<Item>,
+        next_cursor: Option<String>,
+    },
+    PageFailed(String),
+    /// These items are no longer this moderator's to review (another has them, or they were
+    /// decided elsewhere).
+    LeasesLost(Vec<String>),
+}
+
+/// The items this session holds leases on. Shared by the prefetcher (adds what it claims), the
+/// flusher (forgets what was decided: the server dropped the lease) and the lease keeper.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Held(Arc<Mutex<HashSet<String>>>);
+
+impl Held {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        // The set is always valid between operations, so a poisoned lock is still usable.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn add(&self, ids: impl IntoIterator<Item = String>) {
+        self.lock().extend(ids);
+    }
+
+    fn forget<'a>(&self, ids: impl IntoIterator<Item = &'a String>) {
+        let mut set = self.lock();
+        for id in ids {
+            set.remove(id);
+        }
+    }
+
+    fn snapshot(&self) -> Vec<String> {
+        self.lock().iter().cloned().collect()
+    }
+}
+
+/// What the session already has when sync starts.
+pub struct Window {
+    /// Continues after the first page (its cursor), with the same filters.
+    pub request: ClaimRequest,
+    /// Items of the first page, leased already.
+    pub held: Vec<String>,
+    /// Lease length the server granted.
+    pub lease_seconds: u32,
+}
+
+/// Controls for the background tasks; dropping it stops them.
+pub struct SyncHandle {
+    flush: Arc<Notify>,
+    fetch: mpsc::UnboundedSender<Fetch>,
+    tasks: Vec<JoinHandle<()>>,
+    store: Arc<Mutex<Store>>,
+    backend: Arc<dyn Backend>,
+    held: Held,
+}
+
+impl SyncHandle {
+    /// Something new is in the outbox.
+    pub fn flush(&self) {
+        self.flush.notify_one();
+    }
+
+    /// Ask for more items: the next page, or the queue again from the top.
+    pub fn fetch(&self, what: Fetch) {
+        // A closed channel means the prefetcher is gone (shutdown): nothing to ask.
+        let _ = self.fetch.send(what);
+    }
+
+    /// Stop the background tasks, then try once more, for at most `grace`, to deliver what is
+    /// left and to hand back the leases on items nobody decided. Whatever still fails stays in
+    /// the outbox for the next start. Returns the counts.
+    pub async fn shutdown(mut self, grace: Duration) -> Result<OutboxCounts, StoreError> {
+        for task in &self.tasks {
+            task.abort();
+        }
+        for task in &mut self.tasks {
+            let _ = task.await;
+        }
+        let store = self.store.clone();
+        let backend = self.backend.clone();
+        let held = self.held.clone();
+        let _ = tokio::time::timeout(grace, async {
+            // An aborted flush may have left its batch marked as on the wire.
+            let _ = with_store(&store, |s| s.requeue_in_flight()).await;
+            while let Ok(Some(_)) = flush::deliver_one_batch(&*backend, &store, &held).await {}
+            leases::release_undecided(&*backend, &store, &held).await;
+        })
+        .await;
+        with_store(&self.store, |s| {
+            s.requeue_in_flight()?;
+            s.counts()
+        })
+        .await
+    }
+}
+
+impl Drop for SyncHandle {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Start the flusher, the prefetcher and the lease keeper.
+pub fn spawn(
+    backend: Arc<dyn Backend>,
+    store_path: &Path,
+    window: Window,
+    events: mpsc::UnboundedSender<SyncEvent>,
+) -> Result<SyncHandle, StoreError> {
+    let store = Arc::new(Mutex::new(Store::open(store_path)?));
+    let flush = Arc::new(Notify::new());
+    let held = Held::default();
+    held.add(window.held);
+    let (fetch_tx, fetch_rx) = mpsc::unbounded_channel();
+    let tasks = vec![
+        tokio::spawn(flush::run_flusher(
+            backend.clone(),
+            store.clone(),
+            held.clone(),
+            flush.clone(),
+            events.clone(),
+        )),
+        tokio::spawn(prefetch::run_prefetcher(
+            backend.clone(),
+            window.request,
+            held.clone(),
+            fetch_rx,
+            events.clone(),
+        )),
+        tokio::spawn(leases::run_keeper(
+            backend.clone(),
+            held.clone(),
+            window.lease_seconds,
+            events,
+        )),
+    ];
+    // Whatever an earlier session left unsent goes out now.
+    flush.notify_one();
+    Ok(SyncHandle {
+        flush,
+        fetch: fetch_tx,
+        tasks,
+        store,
+        backend,
+        held,
+    })
+}
+
+/// Run a small store operation off the async threads.
+async fn with_store<T: Send + 'static>(
+    store: &Arc<Mutex<Store>>,
+    f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || {
+        // A poisoned lock means another store call panicked mid-way; SQLite's transaction
+        // was rolled back, so the data is still consistent and we may go on.
+        let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    })
+    .await
+    .map_err(|e| StoreError::Corrupt(format!("store task failed: {e}")))?
+}

@@ -1,0 +1,58 @@
+//! Claiming queue pages ahead of the moderator, so the next item is always in memory.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::{Held, SyncEvent};
+use crate::backend::{Backend, BackendError};
+use crate::model::ClaimRequest;
+
+/// What the App asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fetch {
+    /// The page after the last one.
+    Next,
+    /// The queue again from the top: items whose leases ran out elsewhere come back this way.
+    FromTop,
+}
+
+pub(super) async fn run_prefetcher(
+    backend: Arc<dyn Backend>,
+    mut request: ClaimRequest,
+    held: Held,
+    mut asks: mpsc::UnboundedReceiver<Fetch>,
+    events: mpsc::UnboundedSender<SyncEvent>,
+) {
+    while let Some(mut ask) = asks.recv().await {
+        // Asks that piled up while a page was loading want one page; from the top wins.
+        while let Ok(more) = asks.try_recv() {
+            if more == Fetch::FromTop {
+                ask = Fetch::FromTop;
+            }
+        }
+        if ask == Fetch::FromTop {
+            request.cursor = None;
+        } else if request.cursor.is_none() {
+            // The last page was the end of the queue; only a refill from the top follows.
+            continue;
+        }
+        match backend.claim_page(&request).await {
+            Ok(page) => {
+                request.cursor = page.next_cursor.clone();
+                held.add(page.items.iter().map(|i| i.id.clone()));
+                let _ = events.send(SyncEvent::Page {
+                    items: page.items,
+                    next_cursor: page.next_cursor,
+                });
+            }
+            Err(BackendError::Unauthorized(m)) => {
+                let _ = events.send(SyncEvent::AuthLost(m));
+                return;
+            }
+            Err(e) => {
+                let _ = events.send(SyncEvent::PageFailed(e.to_string()));
+            }
+        }
+    }
+}

@@ -1,0 +1,838 @@
+//! Leases over real HTTP (a server on 127.0.0.1 with a fresh SQLite file per test), and
+//! their expiry at the storage level, where the clock is a parameter and no test sleeps.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use modq::model::{
+    ClaimedPage, DecisionOutcome, DecisionResults, LeaseRelease, LeaseRenewal, ReviewState, Role,
+};
+use modq::server::{self, QueueQuery, SqliteStorage, Storage};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+// --- the harness (as in server_api.rs) ----------------------------------------------------
+
+struct Server {
+    client: Client,
+    storage: Arc<SqliteStorage>,
+    dir: TempDir,
+    _stop: oneshot::Sender<()>,
+    _task: JoinHandle<std::io::Result<()>>,
+}
+
+/// What a task needs to talk to the server; cheap to clone into many tasks.
+#[derive(Clone)]
+struct Client {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Server {
+    async fn start() -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let storage =
+            Arc::new(SqliteStorage::open(&dir.path().join("modq.db")).expect("open database"));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let shared: Arc<dyn Storage> = storage.clone();
+        let task = tokio::spawn(server::serve(listener, shared, async {
+            let _ = stopped.await;
+        }));
+        Server {
+            client: Client {
+                base,
+                http: reqwest::Client::new(),
+            },
+            storage,
+            dir,
+            _stop: stop,
+            _task: task,
+        }
+    }
+
+    fn sql(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.dir.path().join("modq.db")).expect("open database directly")
+    }
+
+    fn token(&self, name: &str, role: Role) -> String {
+        server::add_token(self.storage.as_ref(), name, role).expect("add token")
+    }
+
+    fn import(&self, lines: &[Value]) {
+        let text: Vec<String> = lines.iter().map(Value::to_string).collect();
+        server::import_jsonl(self.storage.as_ref(), text.join("\n").as_bytes()).expect("import");
+    }
+
+    /// `count` items p000, p001…, all alike but for their age: queue order is id order.
+    fn import_many(&self, count: u32) -> Vec<String> {
+        let lines: Vec<Value> = (0..count).map(|i| report(&pid(i), i)).collect();
+        self.import(&lines);
+        (0..count).map(pid).collect()
+    }
+
+    fn lease_rows(&self, item_id: &str) -> Vec<String> {
+        let db = self.sql();
+        let mut stmt = db
+            .prepare("SELECT holder FROM leases WHERE item_id = ?1")
+            .expect("prepare");
+        stmt.query_map([item_id], |r| r.get(0))
+            .expect("query")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows")
+    }
+}
+
+impl std::ops::Deref for Server {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl Client {
+    async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("GET");
+        answer(response).await
+    }
+
+    async fn post(&self, path: &str, token: &str, body: &Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("POST");
+        answer(response).await
+    }
+
+    async fn claim(&self, token: &str, body: Value) -> ClaimedPage {
+        let (status, body) = self.post("/v1/queue/claim", token, &body).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        serde_json::from_value(body).expect("a ClaimedPage")
+    }
+
+    /// Claims page after page until the walk reaches the end; every item claimed, in order.
+    async fn claim_to_end(&self, token: &str, limit: u32) -> Vec<String> {
+        let mut claimed = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .claim(token, json!({"limit": limit, "cursor": cursor}))
+                .await;
+            assert!(page.items.len() <= limit as usize);
+            claimed.extend(ids(&page));
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return claimed,
+            }
+        }
+    }
+
+    async fn renew(&self, token: &str, item_ids: &[&str], seconds: Option<u32>) -> LeaseRenewal {
+        let body = json!({"item_ids": item_ids, "lease_seconds": seconds});
+        let (status, body) = self.post("/v1/leases/renew", token, &body).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        serde_json::from_value(body).expect("a LeaseRenewal")
+    }
+
+    async fn release(&self, token: &str, item_ids: &[String]) -> usize {
+        let (status, body) = self
+            .post(
+                "/v1/leases/release",
+                token,
+                &json!({ "item_ids": item_ids }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        serde_json::from_value::<LeaseRelease>(body)
+            .expect("a LeaseRelease")
+            .released
+    }
+
+    async fn decide(&self, token: &str, decisions: Vec<Value>) -> Vec<(DecisionOutcome, String)> {
+        let (status, body) = self
+            .post("/v1/decisions", token, &json!({ "decisions": decisions }))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let results: DecisionResults = serde_json::from_value(body).expect("DecisionResults");
+        results
+            .results
+            .into_iter()
+            .map(|r| (r.outcome, r.message.unwrap_or_default()))
+            .collect()
+    }
+}
+
+async fn answer(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.expect("body");
+    let body = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("HTTP {status}: body is not JSON ({e}): {text:?}"));
+    (status, body)
+}
+
+fn assert_api_error(body: &Value, error: &str) {
+    assert_eq!(body["error"], error, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+}
+
+fn message(body: &Value) -> &str {
+    body["message"].as_str().unwrap_or_default()
+}
+
+fn pid(i: u32) -> String {
+    format!("p{i:03}")
+}
+
+/// A user report on `id`, received `minute` minutes into a day in the past.
+fn report(id: &str, minute: u32) -> Value {
+    json!({
+        "subject": {"id": id, "kind": "post", "text": format!("text of {id}")},
+        "reporter_type": "user",
+        "category": "spam",
+        "received_at": format!("2020-03-01T{:02}:{:02}:00Z", minute / 60, minute % 60),
+    })
+}
+
+fn decision(key: &str, item: &str, action: &str) -> Value {
+    json!({
+        "idempotency_key": key,
+        "item_id": item,
+        "action": action,
+        "reason_code": "spam",
+        "decided_at": "2020-03-01T12:00:00Z",
+    })
+}
+
+fn ids(page: &ClaimedPage) -> Vec<String> {
+    page.items.iter().map(|i| i.id.clone()).collect()
+}
+
+fn set(ids: &[String]) -> HashSet<String> {
+    ids.iter().cloned().collect()
+}
+
+// --- claiming -----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn two_moderators_claim_disjoint_pages_that_cover_the_queue() {
+    let s = Server::start().await;
+    let alice = s.token("alice", Role::Moderator);
+    let bob = s.token("bob", Role::Moderator);
+    let carol = s.token("carol", Role::Moderator);
+    let all = s.import_many(30);
+
+    let a1 = s.claim(&alice, json!({"limit": 10})).await;
+    let b1 = s.claim(&bob, json!({"limit": 10})).await;
+    assert_eq!(ids(&a1), all[0..10]);
+    assert_eq!(ids(&b1), all[10..20], "bob skips alice's items");
+    assert_eq!(a1.lease_seconds, 300);
+    assert!(
+        a1.items
+            .iter()
+            .all(|i| !i.reports.is_empty() && !i.history.is_empty())
+    );
+
+    // Each pages on from their own cursor, past what the other holds.
+    let a2 = s
+        .claim(&alice, json!({"limit": 10, "cursor": a1.next_cursor}))
+        .await;
+    assert_eq!(ids(&a2), all[20..30], "alice skips bob's items");
+    assert_eq!(a2.next_cursor, None, "the walk reached the end");
+    let b2 = s
+        .claim(&bob, json!({"limit": 10, "cursor": b1.next_cursor}))
+        .await;
+    assert!(b2.items.is_empty());
+    assert_eq!(b2.next_cursor, None);
+
+    let alices = set(&[ids(&a1), ids(&a2)].concat());
+    let bobs = set(&ids(&b1));
+    assert!(alices.is_disjoint(&bobs));
+    assert_eq!(&alices | &bobs, set(&all));
+
+    // While those leases are live, a third moderator gets nothing.
+    let c = s.claim(&carol, json!({})).await;
+    assert!(c.items.is_empty());
+    assert_eq!(c.next_cursor, None);
+
+    // The plain queue still lists every item; leases only steer claims.
+    let (status, body) = s.get("/v1/queue?limit=500", &carol).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["items"].as_array().map(Vec::len), Some(30));
+
+    // Claiming again from the start gives alice back her own items, extended.
+    let again = s
+        .claim(&alice, json!({"limit": 10, "lease_seconds": 600}))
+        .await;
+    assert_eq!(ids(&again), all[0..10]);
+    assert_eq!(again.lease_seconds, 600);
+    assert!(again.lease_expires_at > a1.lease_expires_at);
+}
+
+#[tokio::test]
+async fn a_claim_follows_the_lane_filter_and_skipped_items_do_not_come_back() {
+    let s = Server::start().await;
+    let alice = s.token("alice", Role::Moderator);
+    let bob = s.token("bob", Role::Moderator);
+    let all = s.import_many(6);
+    let mut urgent = report("u1", 50);
+    urgent["lane"] = json!("urgent");
+    s.import(&[urgent]);
+
+    let u = s.claim(&alice, json!({"lane": "urgent"})).await;
+    assert_eq!(ids(&u), ["u1"]);
+    assert_eq!(u.next_cursor, None);
+
+    // Bob holds p001 and p003; alice's pages of 2 pass over them for good.
+    let b = s.claim(&bob, json!({"limit": 4, "lane": "standard"})).await;
+    assert_eq!(ids(&b), all[0..4]);
+    assert_eq!(s.release(&bob, &[all[0].clone(), all[2].clone()]).await, 2);
+
+    let a1 = s
+        .claim(&alice, json!({"limit": 2, "lane": "standard"}))
+        .await;
+    assert_eq!(ids(&a1), [all[0].clone(), all[2].clone()]);
+    let a2 = s
+        .claim(
+            &alice,
+            json!({"limit": 2, "lane": "standard", "cursor": a1.next_cursor}),
+        )
+        .await;
+    assert_eq!(ids(&a2), all[4..6]);
+    assert_eq!(a2.next_cursor, None);
+}
+
+#[tokio::test]
+async fn released_items_go_to_the_next_claimer_and_only_the_holder_can_release() {
+    let s = Server::start().await;
+    let alice = s.token("alice", Role::Moderator);
+    let bob = s.token("bob", Role::Moderator);
+    let all = s.import_many(5);
+
+    let a = s.claim(&alice, json!({"limit": 3})).await;
+    assert_eq!(ids(&a), all[0..3]);
+
+    // Bob cannot release alice's leases.
+    assert_eq!(s.release(&bob, &ids(&a)).await, 0);
+    assert_eq!(ids(&s.claim(&bob, json!({})).await), all[3..5]);
+
+    // Alice quits: her items (a repeat counts once, an unknown id not at all) go to bob.
+    let mut mine = ids(&a);
+    mine.push(all[0].clone());
+    mine.push("nope".into());
+    assert_eq!(s.release(&alice, &mine).await, 3);
+    assert_eq!(s.release(&alice, &mine).await, 0, "nothing left to release");
+    let b = s.claim(&bob, json!({})).await;
+    assert_eq!(ids(&b), all, "bob's own leases are included again");
+    assert!(s.lease_rows(&all[0]) == ["bob"]);
+}
+
+#[tokio::test]
+async fn lease_lengths_are_clamped() {
+    let s = Server::start().await;
+    let alice = s.token("alice", Role::Moderator);
+    let all = s.import_many(2);
+
+    let before = Utc::now();
+    let short = s
+        .claim(&alice, json!({"limit": 1, "lease_seconds": 1}))
+        .await;
+    assert_eq!(short.lease_seconds, 10);
+    let granted = short.lease_expires_at - before;
+    assert!(granted >= TimeDelta::seconds(10) && granted < TimeDelta::seconds(15));
+
+    let long = s.renew(&alice, &[&all[0]], Some(1_000_000)).await;
+    assert_eq!(long.renewed, [all[0].clone()]);
+    let granted = long.lease_expires_at - before;
+    assert!(granted >= TimeDelta::seconds(3600) && granted < TimeDelta::seconds(3605));
+
+    let default = s.renew(&alice, &[&all[0]], None).await;
+    let granted = default.lease_expires_at - before;
+    assert!(granted >= TimeDelta::seconds(300) && granted < TimeDelta::seconds(305));
+}
+
+// --- renewing and deciding ----------------------------------------------------------------
+
+#[tokio::test]
+async fn renewal_keeps_live_leases_and_reports_the_lost_ones() {
+    let s = Server::start().await;
+    let alice = s.token("alice", Role::Moderator);
+    let bob = s.token("bob", Role::Moderator);
+    let all = s.import_many(6);
+    let p: Vec<&str> = all.iter().map(String::as_str).collect();
+
+    assert_eq!(ids(&s.claim(&alice, json!({"limit": 4})).await), all[0..4]);
+    assert_eq!(ids(&s.claim(&bob, json!({"limit": 1})).await), all[4..5]);
+
+    // Meanwhile bob decides two of alice's items: kept, and escalated (still undecided for
+    // seniors, but no longer alice's to review).
+    let answers = s
+        .decide(
+            &bob,
+            vec![
+                decision("b1", p[1], "keep"),
+                decision("b2", p[2], "escalate"),
+            ],
+        )
+        .await;
+    assert!(
+        answers.iter().all(|a| a.0 == DecisionOutcome::Applied),
+        "{answers:?}"
+    );
+
+    let r = s
+        .renew(
+            &alice,
+            &[p[0], p[1], p[2], p[3], p[4], p[5], "nope", p[0]],
+            None,
+        )
+        .await;
+    assert_eq!(r.renewed, [p[0], p[3]]);
+    assert_eq!(r.lost, [p[1], p[2], p[4], p[5], "nope"]);
+    assert!(r.lease_expires_at > Utc::now());
+
+    // A renewal never takes a lease: p005 is still free (bob gets his p004 again, too).
+    assert_eq!(ids(&s.claim(&bob, json!({"limit": 2})).await), [p[4], p[5]]);
+    // And after releasing, a renewal is lost.
+    assert_eq!(s.release(&alice, &[all[3].clone()]).await, 1);
+    assert_eq!(s.renew(&alice, &[p[3]], None).await.lost, [p[3]]);
+}
+
+#[tokio::test]
+async fn a_decision_ends_the_lease_and_a_second_decision_names_the_first() {
+    let s = Server::start().await;
+    let alice = s.token("alice", Role::Moderator);
+    let bob = s.token("bob", Role::Moderator);
+    let all = s.import_many(3);
+
+    assert_eq!(ids(&s.claim(&alice, json!({})).await), all);
+    assert_eq!(s.lease_rows(&all[0]), ["alice"]);
+
+    let answers = s
+        .decide(&alice, vec![decision("a1", &all[0], "keep")])
+        .await;
+    assert_eq!(answers[0].0, DecisionOutcome::Applied);
+    assert!(
+        s.lease_rows(&all[0]).is_empty(),
+        "the holder's decision ends it"
+    );
+
+    // Bob decides an item alice holds: applied (a lease only prevents duplicate work).
+    let answers = s
+        .decide(&bob, vec![decision("b1", &all[1], "take_down")])
+        .await;
+    assert_eq!(answers[0].0, DecisionOutcome::Applied, "{answers:?}");
+    assert!(
+        s.lease_rows(&all[1]).is_empty(),
+        "anyone's decision ends it"
+    );
+
+    // Alice's decision comes second: a conflict that says who decided, and when.
+    let answers = s
+        .decide(&alice, vec![decision("a2", &all[1], "keep")])
+        .await;
+    assert_eq!(answers[0].0, DecisionOutcome::Conflict);
+    let text = &answers[0].1;
+    assert!(text.contains("taken_down"), "{text}");
+    assert!(text.contains("take down by bob at "), "{text}");
+    assert!(
+        text.contains(&Utc::now().format("%Y-%m-%d").to_string()),
+        "{text}"
+    );
+
+    // A refused decision leaves the lease alone.
+    let mut undo = decision("b2", &all[2], "reverse");
+    undo["reverses"] = json!("never-sent");
+    assert_eq!(
+        s.decide(&bob, vec![undo]).await[0].0,
+        DecisionOutcome::Invalid
+    );
+    assert_eq!(s.lease_rows(&all[2]), ["alice"]);
+}
+
+#[tokio::test]
+async fn escalated_items_are_claimed_by_seniors_and_decided_items_by_nobody() {
+    let s = Server::start().await;
+    let alice = s.token("alice", Role::Moderator);
+    let sam = s.token("sam", Role::Senior);
+    let all = s.import_many(2);
+    s.decide(
+        &alice,
+        vec![
+            decision("e1", &all[0], "escalate"),
+            decision("k1", &all[1], "keep"),
+        ],
+    )
+    .await;
+
+    let (status, body) = s
+        .post("/v1/queue/claim", &alice, &json!({"state": "escalated"}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(message(&body).contains("senior"), "{body}");
+
+    let page = s.claim(&sam, json!({"state": "escalated"})).await;
+    assert_eq!(ids(&page), [all[0].clone()]);
+    assert_eq!(page.items[0].state, ReviewState::Escalated);
+
+    let (status, body) = s
+        .post("/v1/queue/claim", &sam, &json!({"state": "kept"}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(message(&body).contains("kept"), "{body}");
+}
+
+// --- many claimers at once ----------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn eight_claimers_paging_at_once_never_share_an_item() {
+    let s = Server::start().await;
+    let all = s.import_many(300);
+    let tokens: Vec<String> = (0..8)
+        .map(|i| s.token(&format!("mod{i}"), Role::Moderator))
+        .collect();
+
+    let tasks: Vec<_> = tokens
+        .into_iter()
+        .map(|token| {
+            let client = s.client.clone();
+            tokio::spawn(async move { client.claim_to_end(&token, 20).await })
+        })
+        .collect();
+    let mut seen: HashSet<String> = HashSet::new();
+    for task in tasks {
+        for id in task.await.expect("claimer") {
+            assert!(seen.insert(id.clone()), "{id} was handed to two claimers");
+        }
+    }
+    assert_eq!(seen, set(&all));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn eight_moderators_working_through_the_queue_decide_each_item_once() {
+    let s = Server::start().await;
+    let all = s.import_many(300);
+    let tokens: Vec<String> = (0..8)
+        .map(|i| s.token(&format!("mod{i}"), Role::Moderator))
+        .collect();
+
+    // Each claims a page from the start, decides all of it, and again, until nothing is
+    // left for them. Any item handed to two would end in a conflict for one of them.
+    let tasks: Vec<_> = tokens
+        .into_iter()
+        .enumerate()
+        .map(|(n, token)| {
+            let client = s.client.clone();
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let page = client.claim(&token, json!({"limit": 20})).await;
+                    if page.items.is_empty() {
+                        return mine;
+                    }
+                    let batch = page
+                        .items
+                        .iter()
+                        .map(|i| decision(&format!("{n}-{}", i.id), &i.id, "keep"))
+                        .collect();
+                    let answers = client.decide(&token, batch).await;
+                    assert!(
+                        answers.iter().all(|a| a.0 == DecisionOutcome::Applied),
+                        "{answers:?}"
+                    );
+                    mine.extend(ids(&page));
+                }
+            })
+        })
+        .collect();
+    let mut seen: HashSet<String> = HashSet::new();
+    for task in tasks {
+        for id in task.await.expect("moderator") {
+            assert!(seen.insert(id.clone()), "{id} was handed to two moderators");
+        }
+    }
+    assert_eq!(seen, set(&all));
+    let open: i64 = s
+        .sql()
+        .query_row("SELECT COUNT(*) FROM items WHERE state = 'open'", [], |r| {
+            r.get(0)
+        })
+        .expect("count");
+    assert_eq!(open, 0);
+    let leases: i64 = s
+        .sql()
+        .query_row("SELECT COUNT(*) FROM leases", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(leases, 0, "every decision ended its lease");
+}
+
+// --- bodies and limits --------------------------------------------------------------------
+
+#[tokio::test]
+async fn bad_lease_requests_get_json_errors() {
+    let s = Server::start().await;
+    let token = s.token("alice", Role::Moderator);
+    s.import_many(1);
+
+    for path in ["/v1/queue/claim", "/v1/leases/renew", "/v1/leases/release"] {
+        let response = s
+            .http
+            .post(format!("{}{path}", s.base))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body("{\"item_ids\": [")
+            .send()
+            .await
+            .expect("POST");
+        let (status, body) = answer(response).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+        assert_api_error(&body, "bad_request");
+
+        let (status, body) = s.post(path, "", &json!({"item_ids": []})).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+        assert_api_error(&body, "unauthorized");
+
+        let huge = json!({"item_ids": ["x".repeat(3 * 1024 * 1024)]});
+        let (status, body) = s.post(path, &token, &huge).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{path}");
+        assert_api_error(&body, "payload_too_large");
+
+        let (status, body) = s.get(path, &token).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        assert_api_error(&body, "method_not_allowed");
+    }
+
+    // Wrong shapes and values name what was wrong.
+    for (path, body, needle) in [
+        ("/v1/queue/claim", json!({"lane": "fast"}), "fast"),
+        ("/v1/queue/claim", json!({"limit": -1}), "limit"),
+        ("/v1/queue/claim", json!({"cursor": "zz"}), "cursor"),
+        ("/v1/leases/renew", json!({}), "item_ids"),
+        (
+            "/v1/leases/release",
+            json!({"item_ids": "p000"}),
+            "item_ids",
+        ),
+    ] {
+        let (status, answer) = s.post(path, &token, &body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path} {body}: {answer}");
+        assert_api_error(&answer, "bad_request");
+        assert!(message(&answer).contains(needle), "{path}: {answer}");
+    }
+
+    let many: Vec<String> = (0..1001).map(|i| format!("p{i}")).collect();
+    for path in ["/v1/leases/renew", "/v1/leases/release"] {
+        let (status, body) = s.post(path, &token, &json!({ "item_ids": many })).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+        assert!(message(&body).contains("1000"), "{body}");
+    }
+    // 1000 is allowed.
+    let r = s
+        .renew(
+            &token,
+            &many[..1000].iter().map(String::as_str).collect::<Vec<_>>(),
+            None,
+        )
+        .await;
+    assert_eq!(r.lost.len(), 1000);
+
+    // Limits are clamped as in GET /v1/queue.
+    let page = s.claim(&token, json!({"limit": 0})).await;
+    assert_eq!(page.items.len(), 1);
+}
+
+#[test]
+fn the_openapi_document_describes_the_lease_routes() {
+    let doc: Value = serde_json::from_str(&server::openapi_json()).expect("valid JSON");
+    for path in ["/v1/queue/claim", "/v1/leases/renew", "/v1/leases/release"] {
+        assert!(
+            doc["paths"][path]["post"].is_object(),
+            "{path} is documented"
+        );
+    }
+    for schema in [
+        "ClaimRequest",
+        "ClaimedPage",
+        "LeaseRequest",
+        "LeaseRenewal",
+        "LeaseRelease",
+    ] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "{schema} is documented"
+        );
+    }
+}
+
+// --- expiry, at the storage level ---------------------------------------------------------
+
+/// A storage with `count` open items, and the instant the test calls "now".
+fn storage_with(count: u32) -> (TempDir, SqliteStorage, DateTime<Utc>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let storage = SqliteStorage::open(&dir.path().join("modq.db")).expect("open database");
+    let lines: Vec<String> = (0..count).map(|i| report(&pid(i), i).to_string()).collect();
+    server::import_jsonl(&storage, lines.join("\n").as_bytes()).expect("import");
+    (dir, storage, Utc::now())
+}
+
+fn open_items(limit: usize) -> QueueQuery {
+    QueueQuery {
+        lane: None,
+        state: ReviewState::Open,
+        after: None,
+        limit,
+    }
+}
+
+fn claimed(storage: &SqliteStorage, who: &str, at: DateTime<Utc>) -> Vec<String> {
+    let page = storage.claim(who, &open_items(50), 300, at).expect("claim");
+    assert_eq!(page.lease_expires_at, at + TimeDelta::seconds(300));
+    ids(&page)
+}
+
+fn secs(n: i64) -> TimeDelta {
+    TimeDelta::seconds(n)
+}
+
+#[test]
+fn a_lease_holds_until_it_expires_and_then_goes_to_the_next_claimer() {
+    let (_dir, storage, now) = storage_with(3);
+    let all: Vec<String> = (0..3).map(pid).collect();
+
+    assert_eq!(claimed(&storage, "alice", now), all);
+    assert!(claimed(&storage, "bob", now + secs(299)).is_empty());
+    // At the very instant of expiry, the lease no longer counts.
+    assert_eq!(claimed(&storage, "bob", now + secs(300)), all);
+
+    // Alice comes back late: bob has the items now, so her renewal is lost.
+    let r = storage
+        .renew_leases("alice", &all, 300, now + secs(301))
+        .expect("renew");
+    assert!(r.renewed.is_empty());
+    assert_eq!(r.lost, all);
+    // Nor can she release them.
+    assert_eq!(storage.release_leases("alice", &all).expect("release"), 0);
+}
+
+#[test]
+fn an_expired_lease_nobody_took_can_still_be_renewed() {
+    let (_dir, storage, now) = storage_with(2);
+    let all: Vec<String> = (0..2).map(pid).collect();
+    assert_eq!(claimed(&storage, "alice", now), all);
+
+    let later = now + secs(301);
+    let r = storage
+        .renew_leases("alice", &all[..1], 60, later)
+        .expect("renew");
+    assert_eq!(r.renewed, all[..1]);
+    assert_eq!(r.lease_expires_at, later + secs(60));
+
+    // The renewed one is alice's again; the other, still expired, is bob's for the taking.
+    assert_eq!(claimed(&storage, "bob", later), all[1..]);
+    assert!(claimed(&storage, "carol", later + secs(59)).is_empty());
+    assert_eq!(claimed(&storage, "carol", later + secs(60)), all[..1]);
+}
+
+#[test]
+fn a_claim_passes_over_live_leases_and_takes_over_expired_ones() {
+    let (_dir, storage, now) = storage_with(4);
+    let all: Vec<String> = (0..4).map(pid).collect();
+    // Bob claimed everything 290 s ago, so his leases end in 10 s; he has since renewed
+    // p001 and released p000.
+    let bobs = storage
+        .claim("bob", &open_items(50), 300, now - secs(290))
+        .expect("claim");
+    assert_eq!(ids(&bobs), all);
+    let r = storage
+        .renew_leases("bob", &all[1..2], 300, now)
+        .expect("renew");
+    assert_eq!(r.renewed, all[1..2]);
+    assert_eq!(
+        storage.release_leases("bob", &all[..1]).expect("release"),
+        1
+    );
+
+    let first = storage
+        .claim("alice", &open_items(1), 300, now + secs(20))
+        .expect("claim");
+    assert_eq!(ids(&first), all[..1]);
+    let mut next = open_items(1);
+    next.after = first
+        .next_cursor
+        .as_deref()
+        .and_then(server::Cursor::decode);
+    assert!(next.after.is_some());
+    let second = storage
+        .claim("alice", &next, 300, now + secs(20))
+        .expect("claim");
+    assert_eq!(
+        ids(&second),
+        all[2..3],
+        "p001 skipped, p002's lease expired"
+    );
+    assert!(second.next_cursor.is_some(), "p003 is claimable too");
+    let mut last = open_items(1);
+    last.after = second
+        .next_cursor
+        .as_deref()
+        .and_then(server::Cursor::decode);
+    let third = storage
+        .claim("alice", &last, 300, now + secs(20))
+        .expect("claim");
+    assert_eq!(ids(&third), all[3..]);
+    assert_eq!(third.next_cursor, None);
+}
+
+#[test]
+fn claimers_on_separate_connections_never_share_an_item() {
+    // As if several server processes shared one database file: the in-process mutex no
+    // longer serializes them, only SQLite's write lock does.
+    let (dir, storage, now) = storage_with(300);
+    drop(storage);
+    let path = dir.path().join("modq.db");
+    let threads: Vec<_> = (0..8)
+        .map(|n| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let storage = SqliteStorage::open(&path).expect("open database");
+                let holder = format!("mod{n}");
+                let mut query = open_items(20);
+                let mut mine = Vec::new();
+                loop {
+                    let page = storage.claim(&holder, &query, 300, now).expect("claim");
+                    mine.extend(ids(&page));
+                    match page.next_cursor.as_deref() {
+                        Some(next) => query.after = server::Cursor::decode(next),
+                        None => return mine,
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut seen: HashSet<String> = HashSet::new();
+    for thread in threads {
+        for id in thread.join().expect("claimer") {
+            assert!(seen.insert(id.clone()), "{id} was handed to two claimers");
+        }
+    }
+    assert_eq!(seen, (0..300).map(pid).collect::<HashSet<_>>());
+}
