@@ -93,6 +93,9 @@ CREATE TABLE IF NOT EXISTS outbox (
     status TEXT NOT NULL,
     message TEXT,
     undone INTEGER NOT NULL DEFAULT 0,
+    -- How often the row went on the wire: after one, the server may hold it even though no
+    -- answer came back, so undo must send a reversal instead of just deleting it.
+    attempts INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
     settled_at TEXT
 );
@@ -127,6 +130,15 @@ impl Store {
         Ok(Store { conn })
     }
 
+    /// A write transaction that takes the write lock up front. A deferred one would read first
+    /// and then fail outright (SQLITE_BUSY, no waiting) if the other connection — the UI and
+    /// the sync task each have one — wrote in between.
+    fn write(&mut self) -> Result<rusqlite::Transaction<'_>> {
+        Ok(self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
+    }
+
     /// Rows left `sending` by a process that died mid-flight go back in line.
     pub fn requeue_in_flight(&self) -> Result<usize> {
         Ok(self.conn.execute(
@@ -145,7 +157,7 @@ impl Store {
     ) -> Result<()> {
         let body = serde_json::to_string(decision)
             .map_err(|e| StoreError::Corrupt(format!("cannot encode decision: {e}")))?;
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         tx.execute(
             "INSERT INTO outbox (idempotency_key, session, item_id, action, body, status, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",
@@ -167,7 +179,7 @@ impl Store {
 
     /// Take up to `limit` pending decisions, oldest first, and mark them `sending`.
     pub fn claim_batch(&mut self, limit: usize) -> Result<Vec<OutboxEntry>> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         let entries = {
             let mut stmt = tx.prepare(
                 "SELECT seq, body, status, message FROM outbox
@@ -182,7 +194,7 @@ impl Store {
             .collect::<Result<Vec<_>>>()?;
         for e in &entries {
             tx.execute(
-                "UPDATE outbox SET status = 'sending' WHERE seq = ?1",
+                "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE seq = ?1",
                 [e.seq],
             )?;
         }
@@ -209,7 +221,7 @@ impl Store {
 
     /// Record the server's answer for each decision of a batch.
     pub fn settle(&mut self, results: &[DecisionResult]) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         let now = Utc::now().to_rfc3339();
         for r in results {
             let status = if r.outcome.is_settled_ok() {
@@ -293,7 +305,7 @@ impl Store {
         reversal_key: String,
         now: DateTime<Utc>,
     ) -> Result<Option<Undone>> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         let last = tx
             .query_row(
                 "SELECT seq, body, status, message FROM outbox
@@ -307,32 +319,37 @@ impl Store {
             return Ok(None);
         };
         let entry = raw_to_entry(raw)?;
-        let undone = match entry.status {
-            OutboxStatus::Pending | OutboxStatus::Failed => {
-                // The guard on status makes this safe against a flush that claimed the row
-                // between our read and this write: the transaction holds the write lock.
-                tx.execute(
-                    "DELETE FROM outbox WHERE seq = ?1 AND status IN ('pending', 'failed')",
-                    [entry.seq],
-                )?;
-                Undone::Withdrawn(entry.decision)
-            }
-            OutboxStatus::Sending | OutboxStatus::Sent => {
-                let reversal = Decision {
-                    idempotency_key: reversal_key,
-                    item_id: entry.decision.item_id.clone(),
-                    action: DecisionAction::Reverse,
-                    reason_code: None,
-                    note: None,
-                    scope: None,
-                    escalation_target: None,
-                    reverses: Some(entry.decision.idempotency_key.clone()),
-                    decided_at: now,
-                };
-                let body = serde_json::to_string(&reversal)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                tx.execute("UPDATE outbox SET undone = 1 WHERE seq = ?1", [entry.seq])?;
-                tx.execute(
+        let attempts: i64 = tx.query_row(
+            "SELECT attempts FROM outbox WHERE seq = ?1",
+            [entry.seq],
+            |r| r.get(0),
+        )?;
+        // Refused decisions and ones that never left the machine can simply go; anything that
+        // may have reached the server needs a reversal behind it.
+        let withdraw = entry.status == OutboxStatus::Failed
+            || (entry.status == OutboxStatus::Pending && attempts == 0);
+        let undone = if withdraw {
+            tx.execute(
+                "DELETE FROM outbox WHERE seq = ?1 AND status IN ('pending', 'failed')",
+                [entry.seq],
+            )?;
+            Undone::Withdrawn(entry.decision)
+        } else {
+            let reversal = Decision {
+                idempotency_key: reversal_key,
+                item_id: entry.decision.item_id.clone(),
+                action: DecisionAction::Reverse,
+                reason_code: None,
+                note: None,
+                scope: None,
+                escalation_target: None,
+                reverses: Some(entry.decision.idempotency_key.clone()),
+                decided_at: now,
+            };
+            let body =
+                serde_json::to_string(&reversal).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            tx.execute("UPDATE outbox SET undone = 1 WHERE seq = ?1", [entry.seq])?;
+            tx.execute(
                     "INSERT INTO outbox (idempotency_key, session, item_id, action, body, status, created_at)
                      VALUES (?1, ?2, ?3, 'reverse', ?4, 'pending', ?5)",
                     params![
@@ -343,10 +360,9 @@ impl Store {
                         now.to_rfc3339()
                     ],
                 )?;
-                Undone::Reversed {
-                    original: entry.decision,
-                    reversal,
-                }
+            Undone::Reversed {
+                original: entry.decision,
+                reversal,
             }
         };
         tx.commit()?;
@@ -467,6 +483,24 @@ mod tests {
         assert_eq!(next[0].decision.action, DecisionAction::Reverse);
         // And the undone decision no longer counts for this session.
         assert!(s.session_decisions("s1").unwrap().is_empty());
+    }
+
+    #[test]
+    fn undo_after_an_unanswered_send_reverses_rather_than_forgets() {
+        let (_d, mut s) = store();
+        let d = decision("a", DecisionAction::TakeDown);
+        s.journal("s1", &d, None).unwrap();
+        // On the wire, no answer (timeout, truncated reply): back in line, maybe applied.
+        s.claim_batch(10).unwrap();
+        s.release(std::slice::from_ref(&d.idempotency_key)).unwrap();
+        match s.undo_last("s1", new_key(), Utc::now()).unwrap() {
+            Some(Undone::Reversed { original, .. }) => assert_eq!(original, d),
+            other => panic!("expected a reversal, got {other:?}"),
+        }
+        // The original still goes first, then its reversal.
+        let batch = s.claim_batch(10).unwrap();
+        assert_eq!(batch.len(), 2);
+        assert_eq!(batch[1].decision.action, DecisionAction::Reverse);
     }
 
     #[test]

@@ -4,8 +4,9 @@
 mod common;
 
 use common::{Session, TestServer, render};
-use modq::model::{DecisionOutcome, DecisionResult, EscalationTier, ReviewState, Scope};
-use modq::store::OutboxCounts;
+use modq::backend::Backend;
+use modq::backend::modq::ModqClient;
+use modq::model::{Decision, DecisionAction, DecisionOutcome, EscalationTier, ReviewState, Scope};
 use modq::sync::SyncEvent;
 use modq::tui::action::Action;
 use modq::tui::app::{Delivery, Link};
@@ -163,10 +164,6 @@ async fn repeated_undo_walks_back_through_the_session() {
     assert_eq!(s.app.decided, 1);
     assert_eq!(s.selected_id(), ids[1]);
     server.restart().await;
-    s.app.update(Action::Sync(SyncEvent::Delivered {
-        results: vec![],
-        counts: OutboxCounts::default(),
-    }));
     s.quit().await;
     // Only the first decision survives.
     assert_eq!(server.audit_rows(&ids[0]), 1);
@@ -222,25 +219,27 @@ async fn an_api_outage_loses_nothing_and_says_so() {
 
 #[tokio::test]
 async fn a_refused_decision_stays_visible_with_the_servers_reason() {
-    let (_server, _data, mut s) = session().await;
+    let (server, _data, mut s) = session().await;
     let first = s.selected_id();
-    s.press("t");
-    let key = match &s.app.entries[0].local {
-        Some(l) => l.key.clone(),
-        None => panic!("no local decision"),
+    // Another moderator decides the item first (straight through the API).
+    let bob = ModqClient::new(&server.api, &server.add_moderator("mod-bob")).expect("client");
+    let keep = Decision {
+        idempotency_key: modq::store::new_key(),
+        item_id: first.clone(),
+        action: DecisionAction::Keep,
+        reason_code: None,
+        note: None,
+        scope: None,
+        escalation_target: None,
+        reverses: None,
+        decided_at: common::sample_now(),
     };
-    s.app.update(Action::Sync(SyncEvent::Delivered {
-        results: vec![DecisionResult {
-            idempotency_key: key,
-            outcome: DecisionOutcome::Conflict,
-            message: Some("item is kept (decided by mod-bob)".into()),
-        }],
-        counts: OutboxCounts {
-            unsent: 0,
-            failed: 1,
-            sent: 0,
-        },
-    }));
+    let results = bob.send_decisions(&[keep]).await.expect("bob decides");
+    assert_eq!(results[0].outcome, DecisionOutcome::Applied);
+
+    s.press("t");
+    s.wait_until("the server refuses", |app| app.counts.failed == 1)
+        .await;
     assert!(matches!(
         s.app.entries[0].local.as_ref().map(|l| &l.delivery),
         Some(Delivery::Failed(_))

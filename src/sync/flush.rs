@@ -9,7 +9,7 @@ use tokio::sync::{Notify, mpsc};
 
 use super::{Held, SyncEvent, with_store};
 use crate::backend::{Backend, BackendError};
-use crate::model::{DecisionOutcome, DecisionResult};
+use crate::model::DecisionResult;
 use crate::store::{OutboxCounts, Store, StoreError};
 
 /// Decisions per request: large enough to clear a backlog quickly, small enough that one
@@ -66,12 +66,15 @@ pub(super) async fn run_flusher(
     flush: Arc<Notify>,
     events: mpsc::UnboundedSender<SyncEvent>,
 ) {
-    if let Err(e) = with_store(&store, |s| s.requeue_in_flight()).await {
-        let _ = events.send(SyncEvent::StoreFailed(e.to_string()));
-        return;
-    }
     let mut backoff = BACKOFF_START;
-    let mut retry_at: Option<tokio::time::Instant> = None;
+    // Rows a dead process left on the wire go back in line before anything else.
+    let mut retry_at = match with_store(&store, |s| s.requeue_in_flight()).await {
+        Ok(_) => None,
+        Err(e) => {
+            let _ = events.send(SyncEvent::StoreFailed(e.to_string()));
+            Some(tokio::time::Instant::now() + jitter(backoff))
+        }
+    };
     loop {
         match retry_at {
             Some(at) => tokio::select! {
@@ -82,34 +85,21 @@ pub(super) async fn run_flusher(
         }
         retry_at = None;
         loop {
-            // Settle the batch and tell the UI in one step, so counts match the results.
-            let results_before = std::time::Instant::now();
-            let outcome = deliver_one_batch(&*backend, &store, &held).await;
-            let counts = with_store(&store, |s| s.counts()).await;
-            let counts = match counts {
-                Ok(c) => c,
-                Err(e) => {
-                    let _ = events.send(SyncEvent::StoreFailed(e.to_string()));
-                    return;
-                }
-            };
-            match outcome {
+            let started = std::time::Instant::now();
+            let wait = match deliver_one_batch(&*backend, &store, &held).await {
                 Ok(None) => break,
                 Ok(Some(results)) => {
                     backoff = BACKOFF_START;
                     tracing::debug!(
                         n = results.len(),
-                        ms = results_before.elapsed().as_millis() as u64,
+                        ms = started.elapsed().as_millis() as u64,
                         "batch delivered"
                     );
-                    let _ = events.send(SyncEvent::Delivered { results, counts });
+                    let _ = events.send(SyncEvent::Delivered { results });
+                    continue;
                 }
                 Err(DeliveryError::Backend(BackendError::Unauthorized(m))) => {
                     let _ = events.send(SyncEvent::AuthLost(m));
-                    return;
-                }
-                Err(DeliveryError::Store(e)) => {
-                    let _ = events.send(SyncEvent::StoreFailed(e.to_string()));
                     return;
                 }
                 Err(DeliveryError::Backend(e)) if !e.is_retryable() && !is_garbled(&e) => {
@@ -117,8 +107,8 @@ pub(super) async fn run_flusher(
                     tracing::warn!(error = %e, "batch refused");
                     let _ = events.send(SyncEvent::Delivered {
                         results: Vec::new(),
-                        counts,
                     });
+                    continue;
                 }
                 Err(DeliveryError::Backend(e)) => {
                     let wait = jitter(backoff);
@@ -126,13 +116,20 @@ pub(super) async fn run_flusher(
                     let _ = events.send(SyncEvent::Offline {
                         error: e.to_string(),
                         retry_in: wait,
-                        counts,
                     });
-                    backoff = (backoff * 2).min(BACKOFF_MAX);
-                    retry_at = Some(tokio::time::Instant::now() + wait);
-                    break;
+                    wait
                 }
-            }
+                // A busy or failing disk: the decisions are still in the outbox (or the
+                // transaction rolled back), so trying again later loses nothing.
+                Err(DeliveryError::Store(e)) => {
+                    tracing::warn!(error = %e, "outbox unavailable");
+                    let _ = events.send(SyncEvent::StoreFailed(e.to_string()));
+                    jitter(backoff)
+                }
+            };
+            backoff = (backoff * 2).min(BACKOFF_MAX);
+            retry_at = Some(tokio::time::Instant::now() + wait);
+            break;
         }
     }
 }
@@ -165,7 +162,7 @@ pub(super) async fn deliver_one_batch(
             let applied = decisions
                 .iter()
                 .zip(&results)
-                .filter(|(_, r)| r.outcome == DecisionOutcome::Applied)
+                .filter(|(_, r)| r.outcome.is_settled_ok())
                 .map(|(d, _)| &d.item_id);
             held.forget(applied);
             let settled = results.clone();

@@ -26,17 +26,15 @@ pub enum SyncEvent {
     /// The server answered a batch.
     Delivered {
         results: Vec<DecisionResult>,
-        counts: OutboxCounts,
     },
     /// Sending failed in a way worth retrying; the batch is back in the outbox.
     Offline {
         error: String,
         retry_in: Duration,
-        counts: OutboxCounts,
     },
     /// The token stopped working: nothing more will get through.
     AuthLost(String),
-    /// The local cache failed: decisions cannot be trusted to it any more.
+    /// The outbox could not be read or updated; the flusher tries again with backoff.
     StoreFailed(String),
     /// The next page of the queue, leased to this moderator.
     Page {

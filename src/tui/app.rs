@@ -112,6 +112,8 @@ pub struct App {
     pub queue_end: QueueEnd,
     pub link: Link,
     pub counts: OutboxCounts,
+    /// The local cache failed to read or write: shown until it works again.
+    pub store_trouble: Option<String>,
     /// Decisions this session made and has not undone.
     pub decided: usize,
     pub profile: String,
@@ -150,6 +152,7 @@ impl App {
             queue_end: QueueEnd::More,
             link: Link::Online,
             counts,
+            store_trouble: None,
             decided: 0,
             profile: init.profile,
             api: init.api,
@@ -411,20 +414,17 @@ impl App {
 
     fn on_sync(&mut self, event: SyncEvent) -> Vec<Effect> {
         match event {
-            SyncEvent::Delivered { results, counts } => {
+            SyncEvent::Delivered { results } => {
                 self.link = Link::Online;
-                self.counts = counts;
+                self.store_trouble = None;
+                self.refresh_counts();
                 for r in results {
                     self.settle(r.idempotency_key, r.outcome, r.message);
                 }
                 Vec::new()
             }
-            SyncEvent::Offline {
-                error,
-                retry_in,
-                counts,
-            } => {
-                self.counts = counts;
+            SyncEvent::Offline { error, retry_in } => {
+                self.refresh_counts();
                 self.link = Link::Offline(format!(
                     "{error} — retrying in {}s",
                     retry_in.as_secs().max(1)
@@ -439,7 +439,7 @@ impl App {
                 Vec::new()
             }
             SyncEvent::StoreFailed(message) => {
-                self.flash(Level::Error, format!("Local cache failed: {message}"));
+                self.store_trouble = Some(clean_line(&message));
                 Vec::new()
             }
             SyncEvent::Page { items, next_cursor } => {
@@ -471,6 +471,15 @@ impl App {
                 );
                 Vec::new()
             }
+        }
+    }
+
+    /// The counts come from our own outbox: an event's view of it may predate decisions made
+    /// since, and must never make a waiting decision look sent.
+    fn refresh_counts(&mut self) {
+        match self.store.counts() {
+            Ok(c) => self.counts = c,
+            Err(e) => self.store_trouble = Some(clean_line(&e.to_string())),
         }
     }
 

@@ -418,6 +418,12 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
             theme.error,
         ));
     }
+    if let Some(trouble) = &app.store_trouble {
+        spans.push(Span::styled(
+            format!("│ LOCAL CACHE FAILING: {trouble} "),
+            theme.error,
+        ));
+    }
     spans.push(Span::raw("│ "));
     spans.push(Span::styled(link, link_style));
     let used: usize = spans.iter().map(|s| s.width()).sum();

@@ -82,6 +82,12 @@ impl TestServer {
         self.running = Some((stop, handle));
     }
 
+    /// Another moderator's token for the same server.
+    pub fn add_moderator(&self, name: &str) -> String {
+        let storage = SqliteStorage::open(&self.db).expect("open server db");
+        server::add_token(&storage, name, Role::Moderator).expect("token")
+    }
+
     /// The API goes down: connections are refused from now on.
     pub async fn stop(&mut self) {
         if let Some((stop, handle)) = self.running.take() {
@@ -148,13 +154,18 @@ impl Session {
     /// Open a session as the TUI would, with the cache under `data`, at the sample's time,
     /// with monochrome or default colours (snapshots are text, colours do not show).
     pub async fn open(server: &TestServer, data: &Path) -> Session {
+        Session::open_as(server, &server.token, data).await
+    }
+
+    /// Open a session with another moderator's token.
+    pub async fn open_as(server: &TestServer, token: &str, data: &Path) -> Session {
         let dirs = Dirs::resolve(Some(data)).expect("dirs");
         let Prepared {
             mut app,
             sync,
             events,
             db,
-        } = session::prepare(&server.api, &server.token, &dirs, Theme::default_theme())
+        } = session::prepare(&server.api, token, &dirs, Theme::default_theme())
             .await
             .expect("session opens");
         app.update(Action::Tick(sample_now()));
@@ -213,6 +224,29 @@ impl Session {
             })
             .await;
         }
+    }
+
+    /// Hand the App what the background sync has reported so far, without waiting.
+    pub fn pump(&mut self) {
+        while let Ok(event) = self.events.try_recv() {
+            let effects = self.app.update(Action::Sync(event));
+            self.apply(effects);
+        }
+    }
+
+    /// Wait for the next report from the background sync (or `max`), then hand it over.
+    pub async fn pump_wait(&mut self, max: Duration) {
+        if let Ok(Some(event)) = tokio::time::timeout(max, self.events.recv()).await {
+            let effects = self.app.update(Action::Sync(event));
+            self.apply(effects);
+        }
+        self.pump();
+    }
+
+    /// Let time pass for the App (deadlines, retries, refills).
+    pub fn tick(&mut self, now: DateTime<Utc>) {
+        let effects = self.app.update(Action::Tick(now));
+        self.apply(effects);
     }
 
     /// Every decision has reached the server.
