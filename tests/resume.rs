@@ -107,3 +107,59 @@ async fn a_batch_the_server_applied_but_never_confirmed_is_not_applied_twice() {
     let counts = store.counts().expect("counts");
     assert_eq!((counts.unsent, counts.failed, counts.sent), (0, 0, 1));
 }
+
+/// `modq sync` delivers what a session left behind without opening the TUI, and says (by its
+/// exit code) whether anything is left.
+#[tokio::test]
+async fn modq_sync_flushes_a_left_behind_outbox_headless() {
+    let mut server = TestServer::with_sample().await;
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut session = Session::open(&server, data.path()).await;
+    server.stop().await;
+    let decided: Vec<String> = session
+        .app
+        .entries
+        .iter()
+        .take(2)
+        .map(|e| e.id.clone())
+        .collect();
+    session.press("ta");
+    session.crash();
+
+    let sync = |api: String, token: String, data: std::path::PathBuf| async move {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_modq"))
+            .args(["sync", "--api", &api, "--data-dir"])
+            .arg(data)
+            .env("MODQ_TOKEN", token)
+            .env_remove("MODQ_API")
+            .output()
+            .await
+            .expect("run modq sync")
+    };
+
+    // The API is down: nothing can be sent, and the exit code says so.
+    let down = sync(server.api.clone(), server.token.clone(), data.path().into()).await;
+    assert!(!down.status.success());
+    let said = String::from_utf8_lossy(&down.stderr);
+    assert!(said.contains("Cannot reach"), "{said}");
+
+    server.restart().await;
+    let up = sync(server.api.clone(), server.token.clone(), data.path().into()).await;
+    let said = String::from_utf8_lossy(&up.stdout);
+    assert!(
+        up.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    assert!(said.contains("delivered 2, unsent 0, refused 0"), "{said}");
+    assert_eq!(server.item(&decided[0]).await.state, ReviewState::TakenDown);
+    assert_eq!(server.item(&decided[1]).await.state, ReviewState::Kept);
+    for id in &decided {
+        assert_eq!(server.audit_rows(id), 1);
+    }
+
+    // Nothing left: a second run has nothing to do and still succeeds.
+    let again = sync(server.api.clone(), server.token.clone(), data.path().into()).await;
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("delivered 0, unsent 0"));
+}

@@ -327,3 +327,79 @@ async fn without_colour_the_selection_still_shows() {
         "no ▶ marker:\n{screen}"
     );
 }
+
+#[tokio::test]
+async fn offline_the_moderator_works_through_what_was_prefetched_and_is_told_when_it_ends() {
+    let (mut server, _data, mut s) = session().await;
+    server.stop().await;
+    s.press("t");
+    s.wait_until("the outage shows", |app| {
+        matches!(app.link, Link::Offline(_))
+    })
+    .await;
+    let in_memory = s.app.entries.len();
+    for _ in 1..in_memory {
+        s.press("a");
+    }
+    assert_eq!(
+        s.app.decided, in_memory,
+        "every prefetched item decided offline"
+    );
+    let screen = s.screen(160, 48);
+    assert!(
+        screen.contains("No more items in memory: the API is unreachable"),
+        "{screen}"
+    );
+    assert!(screen.contains(&format!("unsent {in_memory}")), "{screen}");
+    // Back online, the flusher's own retry (backoff) delivers everything.
+    server.restart().await;
+    s.wait_delivered().await;
+}
+
+#[tokio::test]
+async fn two_moderators_never_hold_the_same_item_and_a_quit_hands_items_back() {
+    let server = TestServer::with_sample().await;
+    let (alice_dir, bob_dir) = (
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+    );
+    let alice = Session::open(&server, alice_dir.path()).await;
+    let bob_token = server.add_moderator("mod-bob");
+    let mut bob = Session::open_as(&server, &bob_token, bob_dir.path()).await;
+    let alices: std::collections::HashSet<String> =
+        alice.app.entries.iter().map(|e| e.id.clone()).collect();
+    assert!(bob.app.entries.iter().all(|e| !alices.contains(&e.id)));
+
+    // Alice leaves without deciding: her items go back to the queue, and the next moderator
+    // to open it gets them (they are the most urgent).
+    alice.quit().await;
+    let carol_dir = tempfile::tempdir().expect("tmp");
+    let carol = Session::open_as(
+        &server,
+        &server.add_moderator("mod-carol"),
+        carol_dir.path(),
+    )
+    .await;
+    let carols: std::collections::HashSet<String> =
+        carol.app.entries.iter().map(|e| e.id.clone()).collect();
+    assert_eq!(carols, alices, "Carol gets exactly what Alice handed back");
+    bob.press("t");
+    bob.wait_delivered().await;
+}
+
+#[tokio::test]
+async fn an_item_another_moderator_took_is_marked_and_skipped() {
+    let (_server, _data, mut s) = session().await;
+    let ids: Vec<String> = s.app.entries.iter().take(2).map(|e| e.id.clone()).collect();
+    s.app
+        .update(Action::Sync(SyncEvent::LeasesLost(vec![ids[0].clone()])));
+    let screen = s.screen(120, 30);
+    assert!(screen.contains("⊘"), "{screen}");
+    assert!(screen.contains("not yours any more"), "{screen}");
+    s.press("t");
+    assert_eq!(s.app.decided, 0, "no decision on an item that is not ours");
+    assert!(s.screen(120, 30).contains("Not yours to decide any more"));
+    s.press("j");
+    s.press("t");
+    assert_eq!(s.app.decided, 1);
+}

@@ -200,7 +200,7 @@ impl Session {
 
     /// Hand the App whatever the background sync reported, until `done` holds.
     pub async fn wait_until(&mut self, what: &str, done: impl Fn(&App) -> bool) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
         while !done(&self.app) {
             let event = tokio::time::timeout_at(deadline, self.events.recv())
                 .await
