@@ -52,6 +52,14 @@ pub fn read_token(token_file: Option<&Path>) -> Result<String, SessionError> {
     }
 }
 
+/// `MODQ_LEASE_SECONDS` asks the server for another lease length (it clamps it); unset, the
+/// server's default applies.
+fn lease_seconds_from_env() -> Option<u32> {
+    std::env::var("MODQ_LEASE_SECONDS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+}
+
 /// Say what went wrong talking to `api`, in words a moderator can act on.
 pub fn explain(api: &str, e: &BackendError) -> String {
     match e {
@@ -131,7 +139,7 @@ pub async fn prepare(
         state: Some(ReviewState::Open),
         cursor: None,
         limit: Some(PAGE_SIZE),
-        lease_seconds: None,
+        lease_seconds: lease_seconds_from_env(),
     };
     let first = backend
         .claim_page(&request)
