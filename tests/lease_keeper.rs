@@ -6,7 +6,7 @@ mod common;
 use common::{Session, TestServer};
 use modq::backend::Backend;
 use modq::backend::modq::ModqClient;
-use modq::model::{Decision, DecisionAction};
+use modq::model::DecisionAction;
 
 /// The lease keeper renews what is in the window and reports what was lost. With leases of
 /// 10 s (the server's minimum) it renews every 3 s, so this test waits a few seconds.
@@ -21,17 +21,7 @@ async fn the_lease_keeper_notices_an_item_decided_by_someone_else() {
     unsafe { std::env::remove_var("MODQ_LEASE_SECONDS") };
     let theirs = s.app.entries[3].id.clone();
     let bob = ModqClient::new(&server.api, &server.add_moderator("mod-bob")).expect("client");
-    let keep = Decision {
-        idempotency_key: modq::store::new_key(),
-        item_id: theirs.clone(),
-        action: DecisionAction::Keep,
-        reason_code: None,
-        note: None,
-        scope: None,
-        escalation_target: None,
-        reverses: None,
-        decided_at: common::sample_now(),
-    };
+    let keep = common::decision(&theirs, DecisionAction::Keep);
     bob.send_decisions(&[keep]).await.expect("bob decides");
     s.wait_until("the keeper reports the lost lease", |app| {
         app.entries[3].gone.is_some()

@@ -76,17 +76,7 @@ async fn a_batch_the_server_applied_but_never_confirmed_is_not_applied_twice() {
     session.crash();
     {
         let mut store = Store::open(&db).expect("store");
-        let decision = modq::model::Decision {
-            idempotency_key: modq::store::new_key(),
-            item_id: id.clone(),
-            action: modq::model::DecisionAction::TakeDown,
-            reason_code: None,
-            note: None,
-            scope: None,
-            escalation_target: None,
-            reverses: None,
-            decided_at: chrono::Utc::now(),
-        };
+        let decision = common::decision(&id, modq::model::DecisionAction::TakeDown);
         store
             .journal("crashed-session", &decision, None)
             .expect("journal");

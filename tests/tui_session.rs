@@ -6,7 +6,7 @@ mod common;
 use common::{Session, TestServer, render};
 use modq::backend::Backend;
 use modq::backend::modq::ModqClient;
-use modq::model::{Decision, DecisionAction, DecisionOutcome, EscalationTier, ReviewState, Scope};
+use modq::model::{DecisionAction, DecisionOutcome, EscalationTier, ReviewState, Scope};
 use modq::sync::SyncEvent;
 use modq::tui::action::Action;
 use modq::tui::app::{Delivery, Link};
@@ -223,17 +223,7 @@ async fn a_refused_decision_stays_visible_with_the_servers_reason() {
     let first = s.selected_id();
     // Another moderator decides the item first (straight through the API).
     let bob = ModqClient::new(&server.api, &server.add_moderator("mod-bob")).expect("client");
-    let keep = Decision {
-        idempotency_key: modq::store::new_key(),
-        item_id: first.clone(),
-        action: DecisionAction::Keep,
-        reason_code: None,
-        note: None,
-        scope: None,
-        escalation_target: None,
-        reverses: None,
-        decided_at: common::sample_now(),
-    };
+    let keep = common::decision(&first, DecisionAction::Keep);
     let results = bob.send_decisions(&[keep]).await.expect("bob decides");
     assert_eq!(results[0].outcome, DecisionOutcome::Applied);
 
