@@ -305,10 +305,12 @@ impl App {
         let next = self.next_undecided_after(self.selected);
         let next_id = next.and_then(|i| self.entries.get(i)).map(|e| e.id.clone());
         // Durable first: nothing on screen moves until the outbox holds the decision.
-        if let Err(e) = self
+        let started = std::time::Instant::now();
+        let journaled = self
             .store
-            .journal(&self.session, &decision, next_id.as_deref())
-        {
+            .journal(&self.session, &decision, next_id.as_deref());
+        tracing::debug!(us = started.elapsed().as_micros() as u64, "journaled");
+        if let Err(e) = journaled {
             self.flash(
                 Level::Error,
                 format!("NOT SAVED — the decision was not recorded: {e}"),

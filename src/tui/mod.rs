@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use action::Action;
@@ -83,18 +83,21 @@ async fn event_loop(
             },
             _ = tick.tick() => { app.update(Action::Tick(chrono::Utc::now())); }
         }
-        // Coalesce: apply everything already waiting, then draw once.
+        // Coalesce: apply everything already waiting, then draw once. The key stream is polled
+        // with this task's own waker (a zero timeout), never a no-op one: crossterm keeps the
+        // first waker it is given while its reader thread waits, and a no-op waker there would
+        // leave the next key unnoticed until the tick.
         loop {
-            match keys.next().now_or_never() {
-                Some(Some(Ok(event))) => {
+            match tokio::time::timeout(Duration::ZERO, keys.next()).await {
+                Ok(Some(Ok(event))) => {
                     effects.extend(on_terminal_event(app, event));
                     continue;
                 }
-                Some(Some(Err(e))) => return Err(e),
-                Some(None) => {
+                Ok(Some(Err(e))) => return Err(e),
+                Ok(None) => {
                     app.update(Action::Quit);
                 }
-                None => {}
+                Err(_) => {}
             }
             match events.try_recv() {
                 Ok(e) => effects.extend(app.update(Action::Sync(e))),
