@@ -4,6 +4,7 @@
 pub mod action;
 pub mod app;
 pub mod keymap;
+pub mod panic_guard;
 pub mod theme;
 pub mod view;
 
@@ -40,6 +41,7 @@ pub async fn run(
     mut events: mpsc::UnboundedReceiver<SyncEvent>,
 ) -> io::Result<Outcome> {
     let mut terminal = ratatui::try_init()?;
+    panic_guard::install();
     let result = event_loop(&mut terminal, &mut app, &sync, &mut events).await;
     ratatui::try_restore()?;
     let left = sync
@@ -47,6 +49,11 @@ pub async fn run(
         .await
         .map_err(|e| io::Error::other(e.to_string()))?;
     let error = match result {
+        Ok(()) if panic_guard::tripped() => Some(
+            "modq hit an internal error and stopped (details above and in the log); \
+             your decisions are in the outbox and are sent next time"
+                .to_string(),
+        ),
         Ok(()) => app.quit.flatten(),
         Err(e) => Some(format!("terminal failed: {e}")),
     };
@@ -110,7 +117,7 @@ async fn event_loop(
                 Effect::Fetch(what) => sync.fetch(what),
             }
         }
-        if app.quit.is_some() {
+        if app.quit.is_some() || panic_guard::tripped() {
             return Ok(());
         }
     }
