@@ -85,9 +85,19 @@ fn draw_queue(frame: &mut Frame, app: &App, area: Rect) {
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(title, theme.accent));
+    // Only the rows that fit are built: a frame costs the same with 100 items or a million.
+    // The view keeps no scroll state (drawing is pure), so the window is derived from the
+    // selection: it scrolls once the cursor passes the middle.
+    let rows = usize::from(area.height.saturating_sub(2)).max(1);
+    let offset = app
+        .selected
+        .saturating_sub(rows / 2)
+        .min(app.entries.len().saturating_sub(rows));
     let items: Vec<ListItem> = app
         .entries
         .iter()
+        .skip(offset)
+        .take(rows)
         .map(|e| {
             let mark_style = match e.local.as_ref().map(|l| (&l.action, &l.delivery)) {
                 Some((_, Delivery::Failed(_))) => theme.error,
@@ -138,7 +148,7 @@ fn draw_queue(frame: &mut Frame, app: &App, area: Rect) {
         .collect();
     let mut state = ListState::default();
     if !app.entries.is_empty() {
-        state.select(Some(app.selected));
+        state.select(Some(app.selected - offset));
     }
     let list = List::new(items)
         .block(block)

@@ -1,0 +1,185 @@
+//! Key to next item drawn, and bytes to the terminal per decision.
+//!
+//! `cargo bench --bench decide` prints, for 120x40 and 80x24, the application time from a key
+//! event to the finished frame of the next item (App::update, including the outbox journal's
+//! fsync, plus rendering into the terminal backend), as p50 and p99 over several runs, and the
+//! bytes the real crossterm backend writes per decision (what an SSH link carries).
+
+use std::io::{self, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::{CrosstermBackend, TestBackend};
+
+use modq::backend::Backend;
+use modq::backend::modq::ModqClient;
+use modq::model::{ClaimRequest, QueuePage, Role};
+use modq::server::{self, SqliteStorage, Storage};
+use modq::store::Store;
+use modq::tui::app::{App, AppInit};
+use modq::tui::keymap::KeyMap;
+use modq::tui::theme::Theme;
+
+const RUNS: usize = 5;
+
+/// Counts what the backend writes, and throws it away.
+#[derive(Default, Clone)]
+struct Counter(Arc<AtomicUsize>);
+
+impl Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.fetch_add(buf.len(), Ordering::Relaxed);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The sample queue, claimed once from the reference server over HTTP.
+fn sample_page() -> QueuePage {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = SqliteStorage::open(&dir.path().join("s.sqlite")).expect("db");
+        server::import_jsonl(&storage, modq::demo::SAMPLE_QUEUE.as_bytes()).expect("import");
+        let token = server::add_token(&storage, "bench", Role::Moderator).expect("token");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let api = format!("http://{}", listener.local_addr().expect("addr"));
+        let storage: Arc<dyn Storage> = Arc::new(storage);
+        tokio::spawn(server::serve(listener, storage, std::future::pending()));
+        let client = ModqClient::new(&api, &token).expect("client");
+        let page = client
+            .claim_page(&ClaimRequest {
+                lane: None,
+                state: None,
+                cursor: None,
+                limit: Some(500),
+                lease_seconds: None,
+            })
+            .await
+            .expect("claim");
+        QueuePage {
+            items: page.items,
+            next_cursor: None,
+        }
+    })
+}
+
+fn new_app(page: &QueuePage, dir: &tempfile::TempDir) -> App {
+    let store = Store::open(&dir.path().join("bench.sqlite")).expect("store");
+    App::new(AppInit {
+        profile: "bench@127.0.0.1".into(),
+        api: "http://127.0.0.1".into(),
+        store,
+        first_page: page.clone(),
+        keymap: KeyMap::default_keymap(),
+        theme: Theme::default_theme(),
+        now: chrono::Utc::now(),
+    })
+    .expect("app")
+}
+
+fn key(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn main() {
+    let page = sample_page();
+    let decisions = page.items.len() - 1;
+    println!(
+        "modq decide benchmark: {} items, {decisions} decisions per run, {RUNS} runs",
+        page.items.len()
+    );
+    for (w, h) in [(120u16, 40u16), (80, 24)] {
+        let (mut p50s, mut p99s, mut move_p50s) = (Vec::new(), Vec::new(), Vec::new());
+        let mut bytes = Vec::new();
+        for run in 0..RUNS {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let mut app = new_app(&page, &dir);
+            // Time: into ratatui's in-memory backend, so the figure is modq's own work.
+            let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+            terminal
+                .draw(|f| modq::tui::view::draw(f, &app))
+                .expect("draw");
+            let mut times = Vec::with_capacity(decisions);
+            for i in 0..decisions {
+                let k = ['t', 'a', 'e'][(i + run) % 3];
+                let started = Instant::now();
+                let _effects = app.handle_key(key(k));
+                terminal
+                    .draw(|f| modq::tui::view::draw(f, &app))
+                    .expect("draw");
+                times.push(started.elapsed());
+            }
+            times.sort();
+            p50s.push(percentile(&times, 0.50).as_secs_f64() * 1e6);
+            p99s.push(percentile(&times, 0.99).as_secs_f64() * 1e6);
+
+            // The same walk without deciding (j, then g back): what drawing alone costs, so
+            // the rest of the decision figure is the journal's durable write.
+            let mut moves = Vec::with_capacity(decisions);
+            let dir = tempfile::tempdir().expect("tempdir");
+            let mut app = new_app(&page, &dir);
+            for _ in 0..decisions {
+                let started = Instant::now();
+                let _effects = app.handle_key(key('j'));
+                terminal
+                    .draw(|f| modq::tui::view::draw(f, &app))
+                    .expect("draw");
+                moves.push(started.elapsed());
+            }
+            moves.sort();
+            move_p50s.push(percentile(&moves, 0.50).as_secs_f64() * 1e6);
+
+            // Bytes: the real crossterm backend, writing into a counter.
+            let dir = tempfile::tempdir().expect("tempdir");
+            let mut app = new_app(&page, &dir);
+            let written = Counter::default();
+            let backend = CrosstermBackend::new(written.clone());
+            let mut terminal = Terminal::with_options(
+                backend,
+                ratatui::TerminalOptions {
+                    viewport: ratatui::Viewport::Fixed(ratatui::layout::Rect::new(0, 0, w, h)),
+                },
+            )
+            .expect("terminal");
+            terminal
+                .draw(|f| modq::tui::view::draw(f, &app))
+                .expect("draw");
+            let mut per = Vec::with_capacity(decisions);
+            for i in 0..decisions {
+                let before = written.0.load(Ordering::Relaxed);
+                let _effects = app.handle_key(key(['t', 'a', 'e'][i % 3]));
+                terminal
+                    .draw(|f| modq::tui::view::draw(f, &app))
+                    .expect("draw");
+                per.push((written.0.load(Ordering::Relaxed) - before) as f64);
+            }
+            bytes.push(median(per));
+        }
+        println!(
+            "{w}x{h}: key to next item drawn p50 {:.0} µs, p99 {:.0} µs (medians of {RUNS} runs); \
+             moving without deciding p50 {:.0} µs; bytes to the terminal per decision, median {:.0}",
+            median(p50s),
+            median(p99s),
+            median(move_p50s),
+            median(bytes)
+        );
+    }
+}
