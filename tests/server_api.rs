@@ -9,7 +9,7 @@ use modq::model::{
     DecisionOutcome, DecisionResults, HistoryEvent, Item, Lane, QueuePage, ReportAccepted,
     ReviewState, Role, Scope,
 };
-use modq::server::{self, SqliteStorage, Storage};
+use modq::server::{self, SqliteStorage};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -18,9 +18,20 @@ use tokio::task::JoinHandle;
 
 // --- the harness --------------------------------------------------------------------------
 
+#[path = "common/json_api.rs"]
+mod json_api;
+
+use json_api::{Client, answer, assert_api_error, decision};
+
+impl std::ops::Deref for Server {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
 struct Server {
-    base: String,
-    http: reqwest::Client,
+    client: Client,
     storage: Arc<SqliteStorage>,
     dir: TempDir,
     stop: oneshot::Sender<()>,
@@ -33,24 +44,13 @@ impl Server {
     }
 
     async fn start_in(dir: TempDir) -> Server {
-        let storage =
-            Arc::new(SqliteStorage::open(&dir.path().join("modq.db")).expect("open database"));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("address"));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let shared: Arc<dyn Storage> = storage.clone();
-        let task = tokio::spawn(server::serve(listener, shared, async {
-            let _ = stopped.await;
-        }));
+        let running = json_api::serve_in(dir.path()).await;
         Server {
-            base,
-            http: reqwest::Client::new(),
-            storage,
+            client: running.client,
+            storage: running.storage,
             dir,
-            stop,
-            task,
+            stop: running.stop,
+            task: running.task,
         }
     }
 
@@ -86,43 +86,21 @@ impl Server {
         server::import_jsonl(self.storage.as_ref(), text.join("\n").as_bytes()).expect("import")
     }
 
-    async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("GET");
-        answer(response).await
-    }
-
-    async fn post(&self, path: &str, token: &str, body: &Value) -> (StatusCode, Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .expect("POST");
-        answer(response).await
-    }
-
     async fn queue(&self, query: &str, token: &str) -> QueuePage {
-        let (status, body) = self.get(&format!("/v1/queue{query}"), token).await;
+        let (status, body) = self.client.get(&format!("/v1/queue{query}"), token).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         serde_json::from_value(body).expect("a QueuePage")
     }
 
     async fn item(&self, id: &str, token: &str) -> Item {
-        let (status, body) = self.get(&format!("/v1/items/{id}"), token).await;
+        let (status, body) = self.client.get(&format!("/v1/items/{id}"), token).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         serde_json::from_value(body).expect("an Item")
     }
 
     async fn decide(&self, token: &str, decisions: Vec<Value>) -> Vec<(DecisionOutcome, String)> {
         let (status, body) = self
+            .client
             .post("/v1/decisions", token, &json!({ "decisions": decisions }))
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -145,23 +123,6 @@ impl Server {
     }
 }
 
-async fn answer(response: reqwest::Response) -> (StatusCode, Value) {
-    let status = response.status();
-    let text = response.text().await.expect("body");
-    let body = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("HTTP {status}: body is not JSON ({e}): {text:?}"));
-    (status, body)
-}
-
-/// Asserts an ApiError body with this machine-readable error.
-fn assert_api_error(body: &Value, error: &str) {
-    assert_eq!(body["error"], error, "{body}");
-    assert!(
-        body["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "{body}"
-    );
-}
-
 /// A report as a platform would send it, received `minute` minutes into a day in the past
 /// (so that decisions, stamped with the server's clock, always come after it).
 fn report(id: &str, reporter: &str, minute: u32) -> Value {
@@ -176,16 +137,6 @@ fn report(id: &str, reporter: &str, minute: u32) -> Value {
 
 fn at(minute: u32) -> String {
     format!("2020-03-01T{:02}:{:02}:00Z", minute / 60, minute % 60)
-}
-
-fn decision(key: &str, item: &str, action: &str) -> Value {
-    json!({
-        "idempotency_key": key,
-        "item_id": item,
-        "action": action,
-        "reason_code": "spam",
-        "decided_at": "2020-03-01T12:00:00Z",
-    })
 }
 
 fn ids(page: &QueuePage) -> Vec<String> {

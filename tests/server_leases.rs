@@ -15,7 +15,12 @@ use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-// --- the harness (as in server_api.rs) ----------------------------------------------------
+// --- the harness ---------------------------------------------------------------------------
+
+#[path = "common/json_api.rs"]
+mod json_api;
+
+use json_api::{Client, answer, assert_api_error, decision};
 
 struct Server {
     client: Client,
@@ -25,36 +30,16 @@ struct Server {
     _task: JoinHandle<std::io::Result<()>>,
 }
 
-/// What a task needs to talk to the server; cheap to clone into many tasks.
-#[derive(Clone)]
-struct Client {
-    base: String,
-    http: reqwest::Client,
-}
-
 impl Server {
     async fn start() -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
-        let storage =
-            Arc::new(SqliteStorage::open(&dir.path().join("modq.db")).expect("open database"));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("address"));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let shared: Arc<dyn Storage> = storage.clone();
-        let task = tokio::spawn(server::serve(listener, shared, async {
-            let _ = stopped.await;
-        }));
+        let running = json_api::serve_in(dir.path()).await;
         Server {
-            client: Client {
-                base,
-                http: reqwest::Client::new(),
-            },
-            storage,
+            client: running.client,
+            storage: running.storage,
             dir,
-            _stop: stop,
-            _task: task,
+            _stop: running.stop,
+            _task: running.task,
         }
     }
 
@@ -98,29 +83,6 @@ impl std::ops::Deref for Server {
 }
 
 impl Client {
-    async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("GET");
-        answer(response).await
-    }
-
-    async fn post(&self, path: &str, token: &str, body: &Value) -> (StatusCode, Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .expect("POST");
-        answer(response).await
-    }
-
     async fn claim(&self, token: &str, body: Value) -> ClaimedPage {
         let (status, body) = self.post("/v1/queue/claim", token, &body).await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -179,22 +141,6 @@ impl Client {
     }
 }
 
-async fn answer(response: reqwest::Response) -> (StatusCode, Value) {
-    let status = response.status();
-    let text = response.text().await.expect("body");
-    let body = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("HTTP {status}: body is not JSON ({e}): {text:?}"));
-    (status, body)
-}
-
-fn assert_api_error(body: &Value, error: &str) {
-    assert_eq!(body["error"], error, "{body}");
-    assert!(
-        body["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "{body}"
-    );
-}
-
 fn message(body: &Value) -> &str {
     body["message"].as_str().unwrap_or_default()
 }
@@ -210,16 +156,6 @@ fn report(id: &str, minute: u32) -> Value {
         "reporter_type": "user",
         "category": "spam",
         "received_at": format!("2020-03-01T{:02}:{:02}:00Z", minute / 60, minute % 60),
-    })
-}
-
-fn decision(key: &str, item: &str, action: &str) -> Value {
-    json!({
-        "idempotency_key": key,
-        "item_id": item,
-        "action": action,
-        "reason_code": "spam",
-        "decided_at": "2020-03-01T12:00:00Z",
     })
 }
 
