@@ -57,6 +57,7 @@ fn sample_page() -> QueuePage {
         let page = client
             .claim_page(&ClaimRequest {
                 lane: None,
+                tier: None,
                 state: None,
                 cursor: None,
                 limit: Some(500),

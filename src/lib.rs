@@ -8,6 +8,7 @@ pub mod backend;
 pub mod demo;
 pub mod logging;
 pub mod model;
+pub mod policy;
 pub mod profile;
 pub mod sanitize;
 pub mod server;

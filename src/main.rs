@@ -44,6 +44,38 @@ enum Command {
     Serve(ServeArgs),
     /// Send a profile's unsent decisions without opening the TUI; exits 1 if any are left.
     Sync,
+    /// Transparency reports from the server's audit table (needs --api and a token).
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ReportCommand {
+    /// Statements of reasons (EU DSA Transparency Database format) for take downs in force,
+    /// printed as JSON `{"statements": [...]}`. Needs a senior, specialist or admin token.
+    Sor {
+        /// Only take downs applied on or after this UTC day (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+    },
+    /// The daily transparency report: decisions by action, category, lane and country,
+    /// median time to decision, deadlines met and missed.
+    Daily {
+        /// The UTC day (YYYY-MM-DD); today when absent.
+        #[arg(long, value_name = "DATE")]
+        date: Option<String>,
+        /// csv or json.
+        #[arg(long, value_enum, default_value = "json")]
+        format: ReportFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ReportFormat {
+    Csv,
+    Json,
 }
 
 #[derive(Debug, clap::Args)]
@@ -55,6 +87,10 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+
+    /// Policy catalog (TOML, like assets/policies.toml); the built-in one when absent.
+    #[arg(long, value_name = "FILE")]
+    policies: Option<PathBuf>,
 
     #[command(subcommand)]
     command: Option<ServeCommand>,
@@ -78,7 +114,7 @@ enum ServeCommand {
 enum TokenCommand {
     /// Create a token; it is printed alone on the last line and stored only hashed.
     Add {
-        /// moderator, senior or admin.
+        /// moderator, senior, legal, law_enforcement, child_safety or admin.
         #[arg(long, value_parser = parse_role)]
         role: Role,
         /// Who the token belongs to (recorded as the actor of every decision).
@@ -88,7 +124,11 @@ enum TokenCommand {
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
-    Role::parse(s).ok_or_else(|| format!("{s:?} is not a role: moderator, senior or admin"))
+    Role::parse(s).ok_or_else(|| {
+        format!(
+            "{s:?} is not a role: moderator, senior, legal, law_enforcement, child_safety or admin"
+        )
+    })
 }
 
 fn main() -> ExitCode {
@@ -117,6 +157,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Some(Command::Serve(args)) => serve(args).await,
         Some(Command::Sync) => sync(&cli).await,
+        Some(Command::Report { ref command }) => report(&cli, command).await,
         Some(Command::Demo) => demo(cli.data_dir.as_deref()).await,
         None => match &cli.api {
             Some(api) => {
@@ -201,8 +242,55 @@ async fn sync(cli: &Cli) -> Result<ExitCode, String> {
     })
 }
 
+/// `modq report …`: one read from the API, printed to standard output.
+async fn report(cli: &Cli, command: &ReportCommand) -> Result<ExitCode, String> {
+    let api = cli
+        .api
+        .as_deref()
+        .ok_or("modq report needs --api or MODQ_API")?;
+    let token = session::read_token(cli.token_file.as_deref()).map_err(|e| e.to_string())?;
+    let client = modq::backend::modq::ModqClient::new(api, &token).map_err(|e| e.to_string())?;
+    let out = match command {
+        ReportCommand::Sor { since } => {
+            let statements = client
+                .statements(since.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            pretty(&statements)?
+        }
+        ReportCommand::Daily { date, format } => {
+            let stats = client
+                .daily_stats(date.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            match format {
+                ReportFormat::Json => pretty(&stats)?,
+                ReportFormat::Csv => server::stats::to_csv(&stats),
+            }
+        }
+    };
+    print!("{out}");
+    if !out.ends_with('\n') {
+        println!();
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pretty<T: serde::Serialize>(value: &T) -> Result<String, String> {
+    serde_json::to_string_pretty(value).map_err(|e| e.to_string())
+}
+
 async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
     modq::logging::to_stderr();
+    let policies = match &args.policies {
+        None => modq::policy::PolicyCatalog::builtin(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the policy catalog {}: {e}", path.display()))?;
+            modq::policy::PolicyCatalog::parse(&text)
+                .map_err(|e| format!("the policy catalog {} is invalid: {e:#}", path.display()))?
+        }
+    };
     let storage = SqliteStorage::open(&args.db)
         .map_err(|e| format!("cannot open the database {}: {e:#}", args.db.display()))?;
     match args.command {
@@ -239,7 +327,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
             eprintln!("modq serve: listening on http://{addr}");
             let storage: Arc<dyn Storage> = Arc::new(storage);
-            server::serve(listener, storage, async {
+            server::serve_with_policies(listener, storage, policies, async {
                 let _ = tokio::signal::ctrl_c().await;
             })
             .await

@@ -136,6 +136,7 @@ pub async fn prepare(
     let store = Store::open(&db).map_err(local)?;
     let request = ClaimRequest {
         lane: None,
+        tier: None,
         state: Some(ReviewState::Open),
         cursor: None,
         limit: Some(PAGE_SIZE),

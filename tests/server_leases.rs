@@ -634,6 +634,8 @@ fn open_items(limit: usize) -> QueueQuery {
     QueueQuery {
         lane: None,
         state: ReviewState::Open,
+        tier: None,
+        as_of: Utc::now(),
         after: None,
         limit,
     }

@@ -9,9 +9,11 @@ use serde::de::DeserializeOwned;
 
 use super::{Backend, BackendError, QueueQuery};
 use crate::model::{
-    ApiError, ClaimRequest, ClaimedPage, Decision, DecisionBatch, DecisionResult, DecisionResults,
-    Item, LeaseRelease, LeaseRenewal, LeaseRequest, Me, QueuePage,
+    ApiError, ClaimRequest, ClaimedPage, DailyStats, Decision, DecisionBatch, DecisionResult,
+    DecisionResults, HistoryEntry, Item, LeaseRelease, LeaseRenewal, LeaseRequest, Me, NewNote,
+    QueueCounts, QueuePage, Statements,
 };
+use crate::policy::PolicyCatalog;
 use crate::sanitize::clean_short;
 
 /// Answers larger than this are refused rather than buffered: a broken or hostile server
@@ -169,6 +171,49 @@ fn too_large() -> BackendError {
         "answer larger than the {} MiB limit",
         MAX_RESPONSE_BYTES / (1024 * 1024)
     ))
+}
+
+/// The trust & safety reads and the note, which only modq's own API has.
+impl ModqClient {
+    /// `GET /v1/statements`: statements of reasons for take downs on or after `since`.
+    pub async fn statements(&self, since: Option<&str>) -> Result<Statements, BackendError> {
+        let mut url = self.url("v1/statements")?;
+        if let Some(since) = since {
+            url.query_pairs_mut().append_pair("since", since);
+        }
+        self.send(self.http.get(url)).await
+    }
+
+    /// `GET /v1/stats`: one UTC day's transparency counts (today when `date` is absent).
+    pub async fn daily_stats(&self, date: Option<&str>) -> Result<DailyStats, BackendError> {
+        let mut url = self.url("v1/stats")?;
+        if let Some(date) = date {
+            url.query_pairs_mut().append_pair("date", date);
+        }
+        self.send(self.http.get(url)).await
+    }
+
+    pub async fn policies(&self) -> Result<PolicyCatalog, BackendError> {
+        self.send(self.http.get(self.url("v1/policies")?)).await
+    }
+
+    pub async fn queue_counts(&self) -> Result<QueueCounts, BackendError> {
+        self.send(self.http.get(self.url("v1/queue/counts")?)).await
+    }
+
+    /// `POST /v1/items/{id}/notes`.
+    pub async fn add_note(&self, item_id: &str, note: &str) -> Result<HistoryEntry, BackendError> {
+        let mut url = self.url("v1/items/")?;
+        url.path_segments_mut()
+            .map_err(|_| BackendError::Malformed("base URL cannot take a path".into()))?
+            .pop_if_empty()
+            .push(item_id)
+            .push("notes");
+        let body = NewNote {
+            note: note.to_string(),
+        };
+        self.send(self.http.post(url).json(&body)).await
+    }
 }
 
 #[async_trait]

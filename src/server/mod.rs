@@ -12,17 +12,19 @@ mod import;
 mod openapi;
 mod rules;
 mod sqlite;
+pub mod statements;
+pub mod stats;
 mod storage;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 
 pub use auth::{add_token, hash_token};
 pub use handlers::Health;
@@ -34,18 +36,31 @@ pub use rules::{
 };
 pub use sqlite::SqliteStorage;
 pub use storage::{
-    Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, QueueQuery, Storage, StorageError, TokenInfo,
+    Cursor, DEFAULT_PAGE_LIMIT, DecisionFact, MAX_PAGE_LIMIT, QueueQuery, Storage, StorageError,
+    TakeDownRecord, TokenInfo,
 };
+
+use crate::policy::PolicyCatalog;
 
 /// Largest request body accepted; larger ones get 413.
 pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
-/// All of API v1.
+/// All of API v1, with the built-in policy catalog.
 pub fn router(storage: Arc<dyn Storage>) -> Router {
+    router_with_policies(storage, PolicyCatalog::builtin())
+}
+
+/// All of API v1, citing reasons from `policies`.
+pub fn router_with_policies(storage: Arc<dyn Storage>, policies: PolicyCatalog) -> Router {
     let with_token = Router::new()
         .route("/v1/me", get(handlers::me))
         .route("/v1/queue", get(handlers::queue))
+        .route("/v1/queue/counts", get(handlers::queue_counts))
         .route("/v1/queue/claim", post(handlers::claim))
+        .route("/v1/policies", get(handlers::policies))
+        .route("/v1/items/{id}/notes", post(handlers::add_note))
+        .route("/v1/stats", get(handlers::daily_stats))
+        .route("/v1/statements", get(handlers::statements))
         .route("/v1/leases/renew", post(handlers::renew_leases))
         .route("/v1/leases/release", post(handlers::release_leases))
         .route("/v1/items/{id}", get(handlers::item))
@@ -61,6 +76,7 @@ pub fn router(storage: Arc<dyn Storage>) -> Router {
         .merge(with_token)
         .fallback(handlers::no_route)
         .method_not_allowed_fallback(handlers::wrong_method)
+        .layer(Extension(Arc::new(policies)))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(log_request))
         .with_state(storage)
@@ -72,7 +88,17 @@ pub async fn serve(
     storage: Arc<dyn Storage>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(storage))
+    serve_with_policies(listener, storage, PolicyCatalog::builtin(), shutdown).await
+}
+
+/// [`serve`] with another policy catalog (`modq serve --policies FILE`).
+pub async fn serve_with_policies(
+    listener: tokio::net::TcpListener,
+    storage: Arc<dyn Storage>,
+    policies: PolicyCatalog,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router_with_policies(storage, policies))
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -6,11 +6,14 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::model::{
-    ApiError, Author, ClaimRequest, ClaimedPage, Decision, DecisionAction, DecisionBatch,
-    DecisionOutcome, DecisionResult, DecisionResults, EscalationTier, HistoryEntry, HistoryEvent,
-    Item, ItemKind, Lane, LeaseRelease, LeaseRenewal, LeaseRequest, Me, Media, NewReport,
-    QueuePage, Report, ReportAccepted, ReporterType, ReviewState, Role, Scope, Subject,
+    ApiError, Author, AuthorRecord, ClaimRequest, ClaimedPage, DailyStats, Decision,
+    DecisionAction, DecisionBatch, DecisionOutcome, DecisionResult, DecisionResults,
+    EscalationTier, HistoryEntry, HistoryEvent, Item, ItemKind, Lane, LaneCount, LeaseRelease,
+    LeaseRenewal, LeaseRequest, Me, Media, NewNote, NewReport, QueueCounts, QueuePage, Report,
+    ReportAccepted, ReporterType, ReviewState, Role, Scope, StatementOfReasons, Statements,
+    Subject, Tally, TierCount,
 };
+use crate::policy::{Ground, Policy, PolicyCatalog};
 
 use super::handlers;
 
@@ -34,15 +37,22 @@ use super::handlers;
         handlers::renew_leases,
         handlers::release_leases,
         handlers::item,
+        handlers::add_note,
         handlers::decisions,
         handlers::reports,
+        handlers::policies,
+        handlers::queue_counts,
+        handlers::daily_stats,
+        handlers::statements,
     ),
     components(schemas(
         ApiError, Author, ClaimRequest, ClaimedPage, Decision, DecisionAction, DecisionBatch,
         DecisionOutcome, DecisionResult, DecisionResults, EscalationTier, handlers::Health,
         HistoryEntry, HistoryEvent, Item, ItemKind, Lane, LeaseRelease, LeaseRenewal,
         LeaseRequest, Me, Media, NewReport, QueuePage, Report, ReportAccepted, ReporterType,
-        ReviewState, Role, Scope, Subject,
+        ReviewState, Role, Scope, Subject, AuthorRecord, NewNote, LaneCount, TierCount,
+        QueueCounts, Tally, DailyStats, StatementOfReasons, Statements, Ground, Policy,
+        PolicyCatalog,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -53,6 +63,8 @@ use super::handlers;
         (name = "leases", description = "Claiming queue items to review, so that no two moderators review one item at once"),
         (name = "decisions", description = "Moderator decisions"),
         (name = "reports", description = "Filing reports"),
+        (name = "policies", description = "The reason codes a take down may cite"),
+        (name = "transparency", description = "Daily transparency report and statements of reasons (EU DSA)"),
     )
 )]
 struct ApiDoc;

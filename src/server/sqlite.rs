@@ -11,18 +11,23 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::model::{
-    ClaimedPage, Decision, DecisionAction, DecisionOutcome, DecisionResult, EscalationTier,
-    HistoryEntry, HistoryEvent, Item, ItemKind, Lane, LeaseRenewal, NewReport, QueuePage, Report,
-    ReportAccepted, ReporterType, ReviewState, Role, Scope,
+    AuthorRecord, ClaimedPage, Decision, DecisionAction, DecisionOutcome, DecisionResult,
+    EscalationTier, HistoryEntry, HistoryEvent, Item, ItemKind, Lane, LaneCount, LeaseRenewal,
+    NewReport, QueueCounts, QueuePage, Report, ReportAccepted, ReporterType, ReviewState, Role,
+    Scope, TierCount,
+};
+use crate::policy::PolicyCatalog;
+
+use super::rules::{self, AppliedDecision, Facts, ItemStatus, Lease, Verdict};
+use super::storage::{
+    Cursor, DecisionFact, QueueQuery, Storage, StorageError, TakeDownRecord, TokenInfo,
 };
 
-use super::rules::{self, AppliedDecision, ItemStatus, Lease, Verdict};
-use super::storage::{Cursor, QueueQuery, Storage, StorageError, TokenInfo};
-
 /// Step `i` takes the schema from version `i` to `i + 1`; a new database runs them all.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     include_str!("schema.sql"),
     include_str!("schema_2_leases.sql"),
+    include_str!("schema_4_trust_safety.sql"),
 ];
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -236,15 +241,20 @@ impl ItemRow {
             escalation_target: opt_tier(self.escalation_target.as_deref())?,
             created_at: parse_ts(&self.created_at)?,
             history: Vec::new(),
+            author_record: None,
+            allowed_actions: None,
             id: self.id,
         })
     }
 }
 
 impl ItemRow {
-    /// The queue position just after this row.
-    fn cursor(&self) -> Result<Cursor, StorageError> {
+    /// The queue position just after this row, in a walk begun at `as_of`.
+    fn cursor(&self, as_of: DateTime<Utc>) -> Result<Cursor, StorageError> {
+        let overdue = parse_opt_ts(self.deadline.as_deref())?.is_some_and(|d| d <= as_of);
         Ok(Cursor {
+            as_of,
+            first: self.lane == Lane::Urgent.as_str() || overdue,
             priority: self.priority,
             created_at: parse_ts(&self.created_at)?,
             id: self.id.clone(),
@@ -253,16 +263,28 @@ impl ItemRow {
 }
 
 /// The queue walk that listing and claiming share, so their order and filters cannot drift:
-/// `?1` state, `?2` lane or NULL, `?3..?5` the cursor or NULLs, `?6` a row limit (-1: none).
+/// `?1` state, `?2` lane or NULL, `?3..?5` the cursor or NULLs, `?6` a row limit (-1: none),
+/// `?7` the walk's `as_of`, `?8` the cursor's first-group flag, `?9` tier or NULL.
+///
+/// Urgent-lane and overdue items come first (`first`, see [`super::storage::sorts_first`]).
+/// The flag is an expression of `?7`, so this order cannot use the index for sorting: SQLite
+/// reads the state's rows through `items_queue` and keeps the top `?6` in a sorter.
 fn queue_sql() -> String {
     format!(
-        "SELECT {ITEM_COLUMNS} FROM items
-         WHERE state = ?1
-           AND (?2 IS NULL OR lane = ?2)
-           AND (?3 IS NULL
-                OR priority < ?3
-                OR (priority = ?3 AND (created_at > ?4 OR (created_at = ?4 AND id > ?5))))
-         ORDER BY priority DESC, created_at ASC, id ASC
+        "SELECT {ITEM_COLUMNS} FROM (
+             SELECT {ITEM_COLUMNS},
+                    (lane = 'urgent' OR (deadline IS NOT NULL AND deadline <= ?7)) AS first
+             FROM items
+             WHERE state = ?1
+               AND (?2 IS NULL OR lane = ?2)
+               AND (?9 IS NULL OR escalation_target = ?9))
+         WHERE ?3 IS NULL
+            OR first < ?8
+            OR (first = ?8
+                AND (priority < ?3
+                     OR (priority = ?3
+                         AND (created_at > ?4 OR (created_at = ?4 AND id > ?5)))))
+         ORDER BY first DESC, priority DESC, created_at ASC, id ASC
          LIMIT ?6"
     )
 }
@@ -283,6 +305,9 @@ fn walk_queue(
         after.map(|c| ts(c.created_at)),
         after.map(|c| c.id.as_str()),
         row_limit,
+        ts(query.as_of),
+        after.map(|c| c.first),
+        query.tier.map(EscalationTier::as_str),
     ])?;
     while let Some(row) = rows.next()? {
         if !visit(item_row(row)?)? {
@@ -319,10 +344,77 @@ fn fill_item(conn: &Connection, item: &mut Item) -> Result<(), StorageError> {
         })
         .collect();
     history.extend(load_decision_history(conn, &item.id)?);
+    history.extend(load_notes(conn, &item.id)?);
     // Stable: at equal times a report stays before the decision that followed it.
     history.sort_by_key(|h| h.at);
     item.history = history;
+    item.author_record = match &item.author {
+        Some(author) => Some(author_record(conn, &author.id, &item.id)?),
+        None => None,
+    };
     Ok(())
+}
+
+fn load_notes(conn: &Connection, item_id: &str) -> Result<Vec<HistoryEntry>, StorageError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT at, actor, note FROM notes WHERE item_id = ?1 ORDER BY id")?;
+    let rows = stmt.query_map([item_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut notes = Vec::new();
+    for row in rows {
+        let (at, actor, note) = row?;
+        notes.push(HistoryEntry {
+            at: parse_ts(&at)?,
+            actor,
+            event: HistoryEvent::Note,
+            reason_code: None,
+            scope: None,
+            note: Some(note),
+            escalation_target: None,
+        });
+    }
+    Ok(notes)
+}
+
+/// The author's other items by state. The expression matches the `items_author` index.
+fn author_record(
+    conn: &Connection,
+    author_id: &str,
+    item_id: &str,
+) -> Result<AuthorRecord, StorageError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT state, COUNT(*) FROM items
+         WHERE json_extract(author, '$.id') = ?1 AND id <> ?2
+         GROUP BY state",
+    )?;
+    let rows = stmt.query_map([author_id, item_id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })?;
+    let mut record = AuthorRecord {
+        author_id: author_id.to_owned(),
+        other_items: 0,
+        taken_down: 0,
+        kept: 0,
+        escalated: 0,
+        open: 0,
+    };
+    for row in rows {
+        let (state, count) = row?;
+        let count = u64::try_from(count).unwrap_or_default();
+        record.other_items += count;
+        match parse_state(&state)? {
+            ReviewState::Open => record.open += count,
+            ReviewState::Escalated => record.escalated += count,
+            ReviewState::TakenDown => record.taken_down += count,
+            ReviewState::Kept => record.kept += count,
+        }
+    }
+    Ok(record)
 }
 
 fn load_reports(conn: &Connection, item_id: &str) -> Result<Vec<Report>, StorageError> {
@@ -633,6 +725,7 @@ fn apply_one(
     tx: &Transaction<'_>,
     actor: &TokenInfo,
     d: &Decision,
+    policies: &PolicyCatalog,
     now: DateTime<Utc>,
 ) -> Result<DecisionResult, StorageError> {
     if let Err(message) = rules::check_decision_shape(d) {
@@ -656,8 +749,16 @@ fn apply_one(
         Some(key) => applied_by_key(tx, key)?,
         None => None,
     };
-    let after = match rules::judge(actor, d, &current, latest.as_ref(), reversed.as_ref()) {
-        Verdict::Apply { after } => after,
+    let report_category = leading_category(tx, &d.item_id)?;
+    let facts = Facts {
+        current: &current,
+        latest: latest.as_ref(),
+        reversed: reversed.as_ref(),
+        report_category: report_category.as_deref(),
+        policies,
+    };
+    let (after, reason_code) = match rules::judge(actor, d, &facts) {
+        Verdict::Apply { after, reason_code } => (after, reason_code),
         Verdict::Refuse { outcome, message } => return Ok(result(d, outcome, Some(message))),
     };
 
@@ -670,10 +771,13 @@ fn apply_one(
             after.escalation_target.map(name_of).transpose()?,
         ],
     )?;
+    // A take down records its own scope: what it restricts, which for one widening an
+    // earlier restriction is more than the item's scope before it.
     let scope = match d.action {
-        DecisionAction::TakeDown => after.restricted_in.as_ref().map(to_json).transpose()?,
+        DecisionAction::TakeDown => Some(to_json(&d.scope.clone().unwrap_or_default())?),
         _ => None,
     };
+    let note = d.note.as_deref().filter(|n| !n.trim().is_empty());
     let target = match d.action {
         DecisionAction::Escalate => after.escalation_target.map(name_of).transpose()?,
         _ => None,
@@ -689,9 +793,9 @@ fn apply_one(
             actor.role.as_str(),
             d.action.as_str(),
             d.item_id,
-            d.reason_code,
+            reason_code,
             scope,
-            d.note,
+            note,
             target,
             d.reverses,
             d.idempotency_key,
@@ -705,6 +809,25 @@ fn apply_one(
     // Decided: there is nothing left to review undisturbed, whoever was reviewing it.
     tx.execute("DELETE FROM leases WHERE item_id = ?1", [&d.item_id])?;
     Ok(result(d, DecisionOutcome::Applied, None))
+}
+
+/// The report category of the item's most trusted source; see [`rules::leading_category`].
+fn leading_category(conn: &Connection, item_id: &str) -> Result<Option<String>, StorageError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT reporter_type, category FROM reports WHERE item_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([item_id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut reports = Vec::new();
+    for row in rows {
+        let (reporter, category) = row?;
+        reports.push((
+            from_name::<ReporterType>("reporter type", &reporter)?,
+            category,
+        ));
+    }
+    Ok(rules::leading_category(reports.iter().map(|(r, c)| (*r, c.as_str()))).map(str::to_owned))
 }
 
 // --- leases -------------------------------------------------------------------------------
@@ -781,7 +904,9 @@ impl Storage for SqliteStorage {
 
         let next_cursor = if items.len() > query.limit {
             items.truncate(query.limit);
-            items.last().map(|i| Cursor::after_item(i).encode())
+            items
+                .last()
+                .map(|i| Cursor::after_item(i, query.as_of).encode())
         } else {
             None
         };
@@ -820,12 +945,12 @@ impl Storage for SqliteStorage {
                     return Ok(false);
                 }
             } else if !skip {
-                last_examined = Some(row.cursor()?);
+                last_examined = Some(row.cursor(query.as_of)?);
                 taken.push(row);
                 return Ok(true);
             }
             // Skipped items are passed over for good, so they do not come back next page.
-            last_examined = Some(row.cursor()?);
+            last_examined = Some(row.cursor(query.as_of)?);
             Ok(true)
         })?;
         let mut items = Vec::with_capacity(taken.len());
@@ -895,16 +1020,178 @@ impl Storage for SqliteStorage {
         &self,
         actor: &TokenInfo,
         decisions: &[Decision],
+        policies: &PolicyCatalog,
         now: DateTime<Utc>,
     ) -> Result<Vec<DecisionResult>, StorageError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut results = Vec::with_capacity(decisions.len());
         for d in decisions {
-            results.push(apply_one(&tx, actor, d, now)?);
+            results.push(apply_one(&tx, actor, d, policies, now)?);
         }
         tx.commit()?;
         Ok(results)
+    }
+
+    fn add_note(
+        &self,
+        actor: &TokenInfo,
+        item_id: &str,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<HistoryEntry>, StorageError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if item_status(&tx, item_id)?.is_none() {
+            return Ok(None);
+        }
+        tx.execute(
+            "INSERT INTO notes (item_id, at, actor, role, note) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![item_id, ts(now), actor.name, actor.role.as_str(), note],
+        )?;
+        tx.commit()?;
+        Ok(Some(HistoryEntry {
+            at: now,
+            actor: actor.name.clone(),
+            event: HistoryEvent::Note,
+            reason_code: None,
+            scope: None,
+            note: Some(note.to_owned()),
+            escalation_target: None,
+        }))
+    }
+
+    fn queue_counts(&self, now: DateTime<Utc>) -> Result<QueueCounts, StorageError> {
+        let conn = self.conn();
+        let mut lanes: Vec<LaneCount> = Lane::ALL
+            .into_iter()
+            .map(|lane| LaneCount {
+                lane,
+                open: 0,
+                overdue: 0,
+            })
+            .collect();
+        let mut stmt = conn.prepare_cached(
+            "SELECT lane, COUNT(*), SUM(deadline IS NOT NULL AND deadline <= ?1)
+             FROM items WHERE state = 'open' GROUP BY lane",
+        )?;
+        let rows = stmt.query_map([ts(now)], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (lane, open, overdue) = row?;
+            let lane = parse_lane(&lane)?;
+            if let Some(count) = lanes.iter_mut().find(|c| c.lane == lane) {
+                count.open = u64::try_from(open).unwrap_or_default();
+                count.overdue = u64::try_from(overdue).unwrap_or_default();
+            }
+        }
+        let mut tiers: Vec<TierCount> = EscalationTier::ALL
+            .into_iter()
+            .map(|tier| TierCount { tier, escalated: 0 })
+            .collect();
+        let mut stmt = conn.prepare_cached(
+            "SELECT COALESCE(escalation_target, 'senior'), COUNT(*)
+             FROM items WHERE state = 'escalated' GROUP BY 1",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        for row in rows {
+            let (tier, n) = row?;
+            let tier: EscalationTier = from_name("escalation target", &tier)?;
+            if let Some(count) = tiers.iter_mut().find(|c| c.tier == tier) {
+                count.escalated = u64::try_from(n).unwrap_or_default();
+            }
+        }
+        Ok(QueueCounts {
+            lanes,
+            tiers,
+            as_of: now,
+        })
+    }
+
+    fn decisions_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<DecisionFact>, StorageError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT a.action, a.at, a.reason_code, i.lane, i.countries, i.created_at,
+                    i.deadline, i.id
+             FROM audit a JOIN items i ON i.id = a.item_id
+             WHERE a.at >= ?1 AND a.at < ?2
+             ORDER BY a.id",
+        )?;
+        let rows = stmt.query_map([ts(from), ts(to)], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, Option<String>>(6)?,
+                r.get::<_, String>(7)?,
+            ))
+        })?;
+        let mut facts = Vec::new();
+        for row in rows {
+            let (action, at, reason_code, lane, countries, created, deadline, item_id) = row?;
+            facts.push(DecisionFact {
+                action: from_name("action", &action)?,
+                applied_at: parse_ts(&at)?,
+                reason_code,
+                lane: parse_lane(&lane)?,
+                countries: from_json("countries", &countries)?,
+                reported_at: parse_ts(&created)?,
+                deadline: parse_opt_ts(deadline.as_deref())?,
+                report_category: leading_category(&conn, &item_id)?,
+            });
+        }
+        Ok(facts)
+    }
+
+    fn take_downs_since(&self, since: DateTime<Utc>) -> Result<Vec<TakeDownRecord>, StorageError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT a.id, a.at, a.reason_code, a.scope, a.item_id
+             FROM audit a
+             WHERE a.action = 'take_down' AND a.at >= ?1
+               AND NOT EXISTS (SELECT 1 FROM audit r
+                               WHERE r.reverses = a.idempotency_key AND r.action = 'reverse')
+             ORDER BY a.id",
+        )?;
+        let rows = stmt.query_map([ts(since)], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })?;
+        let mut found = Vec::new();
+        for row in rows {
+            found.push(row?);
+        }
+        drop(stmt);
+        let mut records = Vec::with_capacity(found.len());
+        for (audit_id, at, reason_code, scope, item_id) in found {
+            let item = load_item(&conn, &item_id)?
+                .ok_or_else(|| corrupt("audit row", format!("item {item_id:?} is missing")))?;
+            records.push(TakeDownRecord {
+                audit_id,
+                applied_at: parse_ts(&at)?,
+                reason_code,
+                scope: opt_json::<Scope>("scope", scope.as_deref())?.unwrap_or_default(),
+                item,
+            });
+        }
+        Ok(records)
     }
 
     fn token_lookup(&self, hash: &str) -> Result<Option<TokenInfo>, StorageError> {
@@ -966,7 +1253,7 @@ mod tests {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 2);
+        assert_eq!(version, SCHEMA_VERSION);
         assert!(tables(&conn).contains(&"leases".to_string()));
         drop(conn);
         assert!(storage.token_lookup("h").unwrap().is_some());
@@ -981,9 +1268,9 @@ mod tests {
         let path = dir.path().join("modq.db");
         Connection::open(&path)
             .unwrap()
-            .pragma_update(None, "user_version", 3)
+            .pragma_update(None, "user_version", 99)
             .unwrap();
         let error = SqliteStorage::open(&path).err().unwrap();
-        assert!(format!("{error:#}").contains("version 3"), "{error:#}");
+        assert!(format!("{error:#}").contains("version 99"), "{error:#}");
     }
 }
