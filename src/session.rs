@@ -140,6 +140,7 @@ pub async fn prepare(
         cursor: None,
         limit: Some(PAGE_SIZE),
         lease_seconds: lease_seconds_from_env(),
+        ..ClaimRequest::default()
     };
     let first = backend
         .claim_page(&request)
