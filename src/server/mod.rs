@@ -36,8 +36,8 @@ pub use rules::{
 };
 pub use sqlite::SqliteStorage;
 pub use storage::{
-    Cursor, DEFAULT_PAGE_LIMIT, DecisionFact, MAX_PAGE_LIMIT, QueueQuery, Storage, StorageError,
-    TakeDownRecord, TokenInfo,
+    Cursor, DEFAULT_PAGE_LIMIT, DecisionFact, Group, MAX_PAGE_LIMIT, MAX_SELECTION, QueueQuery,
+    Selected, SortValue, Storage, StorageError, TakeDownRecord, TokenInfo, sorts_first,
 };
 
 use crate::policy::PolicyCatalog;
@@ -57,6 +57,7 @@ pub fn router_with_policies(storage: Arc<dyn Storage>, policies: PolicyCatalog) 
         .route("/v1/queue", get(handlers::queue))
         .route("/v1/queue/counts", get(handlers::queue_counts))
         .route("/v1/queue/claim", post(handlers::claim))
+        .route("/v1/queue/select", post(handlers::select))
         .route("/v1/policies", get(handlers::policies))
         .route("/v1/items/{id}/notes", post(handlers::add_note))
         .route("/v1/stats", get(handlers::daily_stats))

@@ -10,10 +10,11 @@ use crate::model::{
     DecisionAction, DecisionBatch, DecisionOutcome, DecisionResult, DecisionResults,
     EscalationTier, HistoryEntry, HistoryEvent, Item, ItemKind, Lane, LaneCount, LeaseRelease,
     LeaseRenewal, LeaseRequest, Me, Media, NewNote, NewReport, QueueCounts, QueuePage, Report,
-    ReportAccepted, ReporterType, ReviewState, Role, Scope, StatementOfReasons, Statements,
-    Subject, Tally, TierCount,
+    ReportAccepted, ReporterType, ReviewState, Role, Scope, SelectRequest, Selection,
+    StatementOfReasons, Statements, Subject, Tally, TierCount,
 };
 use crate::policy::{Ground, Policy, PolicyCatalog};
+use crate::query::Sort;
 
 use super::handlers;
 
@@ -34,6 +35,7 @@ use super::handlers;
         handlers::me,
         handlers::queue,
         handlers::claim,
+        handlers::select,
         handlers::renew_leases,
         handlers::release_leases,
         handlers::item,
@@ -50,9 +52,9 @@ use super::handlers;
         DecisionOutcome, DecisionResult, DecisionResults, EscalationTier, handlers::Health,
         HistoryEntry, HistoryEvent, Item, ItemKind, Lane, LeaseRelease, LeaseRenewal,
         LeaseRequest, Me, Media, NewReport, QueuePage, Report, ReportAccepted, ReporterType,
-        ReviewState, Role, Scope, Subject, AuthorRecord, NewNote, LaneCount, TierCount,
-        QueueCounts, Tally, DailyStats, StatementOfReasons, Statements, Ground, Policy,
-        PolicyCatalog,
+        ReviewState, Role, Scope, SelectRequest, Selection, Sort, Subject, AuthorRecord, NewNote,
+        LaneCount, TierCount, QueueCounts, Tally, DailyStats, StatementOfReasons, Statements,
+        Ground, Policy, PolicyCatalog,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

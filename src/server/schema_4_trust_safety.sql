@@ -1,5 +1,6 @@
 -- modq server schema, migration 4: trust & safety. Notes join the append-only audit trail;
--- indexes serve the author record, the daily report and the statements export.
+-- indexes serve the daily report and the statements export (the author record reads
+-- schema 3's items_author).
 
 -- A note on an item, outside any decision. Kept apart from `audit` because the audit
 -- table's latest row is the decision in force, which a note must not displace.
@@ -23,10 +24,6 @@ CREATE TRIGGER notes_no_delete BEFORE DELETE ON notes
 BEGIN
     SELECT RAISE(ABORT, 'notes are append-only');
 END;
-
--- The author record: every item by one author. An expression index, so the author stays
--- in one JSON column; queries must spell the expression exactly like this.
-CREATE INDEX items_author ON items (json_extract(author, '$.id'), state);
 
 -- The daily report and the statements export read the audit table by time.
 CREATE INDEX audit_at ON audit (at);

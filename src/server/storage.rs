@@ -5,7 +5,7 @@
 //! What a decision may do is not decided here but in [`super::rules`], so a second
 //! implementation only loads facts and writes outcomes.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::model::{
     ClaimedPage, Decision, DecisionAction, DecisionResult, EscalationTier, HistoryEntry, Item,
@@ -13,6 +13,7 @@ use crate::model::{
     Scope,
 };
 use crate::policy::PolicyCatalog;
+use crate::query::{Query, Sort};
 
 /// Whom a bearer token belongs to. The actor of every decision is this name, never a name
 /// the client sent.
@@ -30,89 +31,124 @@ pub struct QueueQuery {
     pub state: ReviewState,
     /// Only items escalated to this tier; every tier when absent.
     pub tier: Option<EscalationTier>,
-    /// The instant that decides which items are overdue: the first page's, carried in the
-    /// cursor, so that one walk through the queue keeps one order.
+    /// Only items matching this filter (see [`crate::query`]).
+    pub filter: Query,
+    pub sort: Sort,
+    /// The instant that decides which items are overdue in the priority order: the first
+    /// page's, carried in the cursor, so that one walk through the queue keeps one order.
     pub as_of: DateTime<Utc>,
-    /// Start after this position; the first page when absent.
+    /// Start after this position; the first page when absent. Its order is `sort`'s.
     pub after: Option<Cursor>,
     /// Already clamped to `1..=MAX_PAGE_LIMIT` by the caller.
     pub limit: usize,
 }
 
+impl Default for QueueQuery {
+    fn default() -> QueueQuery {
+        QueueQuery {
+            lane: None,
+            state: ReviewState::Open,
+            tier: None,
+            filter: Query::default(),
+            sort: Sort::Priority,
+            as_of: Utc::now(),
+            after: None,
+            limit: DEFAULT_PAGE_LIMIT,
+        }
+    }
+}
+
 pub const DEFAULT_PAGE_LIMIT: usize = 50;
 pub const MAX_PAGE_LIMIT: usize = 500;
+/// Most ids one selection answers (`*` on a filter): a flood, not the whole platform.
+pub const MAX_SELECTION: usize = 200_000;
 
-/// A position in queue order: urgent-lane and overdue items first, then priority DESC,
-/// created_at ASC, id ASC.
+/// One value of a sort key, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum SortValue {
+    Int(i64),
+    Text(String),
+}
+
+/// A position in one queue order: the two sort keys of the last item seen, and its id.
 ///
 /// Keyset rather than offset, so that reports arriving while a moderator pages through the
-/// queue neither repeat nor skip the items they have not seen yet. Overdue depends on the
-/// clock, so the cursor carries the instant (`as_of`) its walk began with: every page of
-/// one walk judges "overdue" at that instant, and an item falling overdue mid-walk does not
-/// jump back to a page already read. A new walk (no cursor) takes the current time.
+/// queue neither repeat nor skip the items they have not seen yet.
+///
+/// The priority order puts urgent-lane and overdue items first ([`sorts_first`]). Overdue
+/// depends on the clock, so that order's cursor also carries the instant its walk began
+/// with (`group`): every page of one walk judges "overdue" at that instant, and an item
+/// falling overdue mid-walk does not jump back to a page already read. A new walk (no
+/// cursor) takes the current time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
+    pub sort: Sort,
+    pub keys: [SortValue; 2],
+    pub id: String,
+    /// Priority order only.
+    pub group: Option<Group>,
+}
+
+/// Where a priority-order cursor stands in the urgent-or-overdue grouping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Group {
     pub as_of: DateTime<Utc>,
     /// Whether the position is in the first group (urgent lane or overdue at `as_of`).
     pub first: bool,
-    pub priority: i64,
-    pub created_at: DateTime<Utc>,
-    pub id: String,
 }
 
-/// Whether an item sorts into the first group at `as_of`. The queue SQL says the same.
-pub fn sorts_first(item: &Item, as_of: DateTime<Utc>) -> bool {
-    item.lane == Lane::Urgent || item.deadline.is_some_and(|d| d <= as_of)
+/// Whether an item sorts into the priority order's first group at `as_of`. The queue SQL
+/// (sqlite.rs `FIRST_GROUP`) says the same.
+pub fn sorts_first(lane: Lane, deadline: Option<DateTime<Utc>>, as_of: DateTime<Utc>) -> bool {
+    lane == Lane::Urgent || deadline.is_some_and(|d| d <= as_of)
 }
 
 impl Cursor {
-    pub fn after_item(item: &Item, as_of: DateTime<Utc>) -> Cursor {
-        Cursor {
-            as_of,
-            first: sorts_first(item, as_of),
-            priority: item.priority,
-            created_at: item.created_at,
-            id: item.id.clone(),
-        }
-    }
-
-    /// Hex of "as_of|first|priority|created_at|id": opaque to clients, who must only pass
-    /// it back. The first four fields never contain `|`, so the id may.
+    /// Hex of a JSON array `[sort, key1, key2, id]`, with `as_of` and the group flag after
+    /// them in the priority order: opaque to clients, who must only pass it back.
     pub fn encode(&self) -> String {
-        let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Micros, true);
-        hex::encode(format!(
-            "{}|{}|{}|{}|{}",
-            stamp(self.as_of),
-            u8::from(self.first),
-            self.priority,
-            stamp(self.created_at),
-            self.id
-        ))
+        let [a, b] = &self.keys;
+        let plain = match &self.group {
+            None => serde_json::to_string(&(self.sort.as_str(), a, b, &self.id)),
+            Some(g) => serde_json::to_string(&(
+                self.sort.as_str(),
+                a,
+                b,
+                &self.id,
+                g.as_of.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                g.first,
+            )),
+        };
+        hex::encode(plain.unwrap_or_default())
     }
 
     pub fn decode(text: &str) -> Option<Cursor> {
         let plain = String::from_utf8(hex::decode(text).ok()?).ok()?;
-        let mut fields = plain.splitn(5, '|');
-        let stamp = |s: &str| {
-            DateTime::parse_from_rfc3339(s)
-                .ok()
-                .map(|t| t.with_timezone(&Utc))
+        type Grouped = (String, SortValue, SortValue, String, String, bool);
+        let (sort, a, b, id, group) = match serde_json::from_str::<Grouped>(&plain) {
+            Ok((sort, a, b, id, as_of, first)) => {
+                let as_of = DateTime::parse_from_rfc3339(&as_of)
+                    .ok()?
+                    .with_timezone(&Utc);
+                (sort, a, b, id, Some(Group { as_of, first }))
+            }
+            Err(_) => {
+                let (sort, a, b, id): (String, SortValue, SortValue, String) =
+                    serde_json::from_str(&plain).ok()?;
+                (sort, a, b, id, None)
+            }
         };
-        let as_of = stamp(fields.next()?)?;
-        let first = match fields.next()? {
-            "0" => false,
-            "1" => true,
-            _ => return None,
-        };
-        let priority = fields.next()?.parse().ok()?;
-        let created_at = stamp(fields.next()?)?;
-        let id = fields.next()?.to_owned();
+        let sort = Sort::parse(&sort)?;
+        // The priority order needs its group, and only it has one.
+        if (sort == Sort::Priority) != group.is_some() {
+            return None;
+        }
         Some(Cursor {
-            as_of,
-            first,
-            priority,
-            created_at,
+            sort,
+            keys: [a, b],
             id,
+            group,
         })
     }
 }
@@ -143,6 +179,17 @@ pub struct DecisionFact {
     pub deadline: Option<DateTime<Utc>>,
     /// See [`rules::leading_category`](super::rules::leading_category).
     pub report_category: Option<String>,
+}
+
+/// `POST /v1/queue/select` answer, as storage gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selected {
+    /// Matching items nobody else holds a live lease on, in queue order.
+    pub ids: Vec<String>,
+    /// Matching items passed over because another moderator is reviewing them.
+    pub leased_elsewhere: usize,
+    /// More matched than [`MAX_SELECTION`].
+    pub truncated: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -222,6 +269,17 @@ pub trait Storage: Send + Sync {
     /// and answers how many there were.
     fn release_leases(&self, holder: &str, item_ids: &[String]) -> Result<usize, StorageError>;
 
+    /// The ids of up to `limit` items matching `query` (its cursor and page limit are
+    /// ignored), skipping items whose live lease is someone other than `holder`'s. Leases
+    /// nothing: deciding them is what the caller does next.
+    fn select(
+        &self,
+        holder: &str,
+        query: &QueueQuery,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Selected, StorageError>;
+
     /// Applies a batch in one transaction and answers one result per decision, in order.
     /// An idempotency key is applied at most once, ever. Applying a decision deletes the
     /// item's lease, whoever held it, in the same transaction.
@@ -268,20 +326,40 @@ mod tests {
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
         let c = Cursor {
-            as_of: DateTime::from_timestamp(1_700_000_500, 0).unwrap_or_default(),
-            first: true,
-            priority: 170,
-            created_at: DateTime::from_timestamp(1_700_000_000, 123_000).unwrap_or_default(),
-            id: "post|1 with spaces".into(),
+            sort: Sort::Deadline,
+            keys: [
+                SortValue::Text("2026-01-01T00:00:00.000000Z".into()),
+                SortValue::Int(-170),
+            ],
+            id: "post|1 with \"quotes\"".into(),
+            group: None,
         };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
-        assert_eq!(Cursor::decode("zz"), None);
-        assert_eq!(Cursor::decode(&hex::encode("1|2")), None);
+        let grouped = Cursor {
+            sort: Sort::Priority,
+            keys: [SortValue::Int(170), SortValue::Text("t".into())],
+            id: "p".into(),
+            group: Some(Group {
+                as_of: DateTime::from_timestamp(1_790_000_000, 5_000).unwrap_or_default(),
+                first: true,
+            }),
+        };
+        assert_eq!(Cursor::decode(&grouped.encode()), Some(grouped.clone()));
+        let ungrouped = Cursor {
+            group: None,
+            ..grouped
+        };
         assert_eq!(
-            Cursor::decode(&hex::encode(
-                "2026-01-01T00:00:00Z|2|1|2026-01-01T00:00:00Z|a"
-            )),
-            None
+            Cursor::decode(&ungrouped.encode()),
+            None,
+            "priority needs its group"
+        );
+        assert_eq!(Cursor::decode("zz"), None);
+        assert_eq!(Cursor::decode(&hex::encode("[1,2]")), None);
+        assert_eq!(
+            Cursor::decode(&hex::encode(r#"["size",1,2,"a"]"#)),
+            None,
+            "unknown sort"
         );
     }
 }
