@@ -325,12 +325,10 @@ async fn child_session() {
     let mut rng = rand::rng();
     let mut clock = chrono::Utc::now();
     let mut out = std::io::stdout();
+    let (answers, _answered) = tokio::sync::mpsc::unbounded_channel();
     let apply = |effects: Vec<Effect>, sync: &modq::sync::SyncHandle| {
         for e in effects {
-            match e {
-                Effect::Flush => sync.flush(),
-                Effect::Fetch(what) => sync.fetch(what),
-            }
+            modq::tui::effects::perform(e, sync, &answers, &mut std::io::sink());
         }
     };
     loop {

@@ -77,11 +77,9 @@ impl Desk {
     }
 
     fn apply(&self, effects: Vec<Effect>) {
+        let (answers, _) = tokio::sync::mpsc::unbounded_channel();
         for effect in effects {
-            match effect {
-                Effect::Flush => self.sync.flush(),
-                Effect::Fetch(what) => self.sync.fetch(what),
-            }
+            modq::tui::effects::perform(effect, &self.sync, &answers, &mut std::io::sink());
         }
     }
 
@@ -194,11 +192,16 @@ impl Desk {
     }
 
     /// The next report of the sync, received but not handed to the App yet.
+    /// The next report of the sync, held back from the App; "a batch is on the wire" reports
+    /// are handed over as they come.
     async fn hold_next_event(&mut self, within: Duration) -> SyncEvent {
-        match tokio::time::timeout(within, self.events.recv()).await {
-            Ok(Some(event)) => event,
-            Ok(None) => panic!("the sync stopped"),
-            Err(_) => panic!("no sync event within {within:?}"),
+        loop {
+            match tokio::time::timeout(within, self.events.recv()).await {
+                Ok(Some(event @ SyncEvent::Sending { .. })) => self.hand_over(event),
+                Ok(Some(event)) => return event,
+                Ok(None) => panic!("the sync stopped"),
+                Err(_) => panic!("no sync event within {within:?}"),
+            }
         }
     }
 

@@ -3,8 +3,10 @@
 
 pub mod action;
 pub mod app;
+pub mod effects;
 pub mod keymap;
 pub mod panic_guard;
+pub mod prompt;
 pub mod theme;
 pub mod view;
 
@@ -71,6 +73,8 @@ async fn event_loop(
     events: &mut mpsc::UnboundedReceiver<SyncEvent>,
 ) -> io::Result<()> {
     let mut keys = EventStream::new();
+    // Answers to effects (a piped command's output) come back as Actions.
+    let (answers, mut answered) = mpsc::unbounded_channel::<Action>();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut sync_open = true;
@@ -88,6 +92,7 @@ async fn event_loop(
                 Some(e) => effects.extend(app.update(Action::Sync(e))),
                 None => sync_open = false,
             },
+            Some(action) = answered.recv() => effects.extend(app.update(action)),
             _ = tick.tick() => { app.update(Action::Tick(chrono::Utc::now())); }
         }
         // Coalesce: apply everything already waiting, then draw once. The key stream is polled
@@ -111,11 +116,9 @@ async fn event_loop(
                 Err(_) => break,
             }
         }
+        let mut out = io::stdout();
         for effect in effects {
-            match effect {
-                Effect::Flush => sync.flush(),
-                Effect::Fetch(what) => sync.fetch(what),
-            }
+            effects::perform(effect, sync, &answers, &mut out);
         }
         if app.quit.is_some() || panic_guard::tripped() {
             return Ok(());
