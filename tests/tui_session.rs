@@ -400,3 +400,66 @@ async fn an_item_another_moderator_took_is_marked_and_skipped() {
     s.press("t");
     assert_eq!(s.app.decided, 1);
 }
+
+#[tokio::test]
+async fn a_decision_the_role_cannot_make_is_marked_and_refused_before_it_is_journaled() {
+    let (server, _data, mut s) = session().await;
+    // Bob sends an item alice has not been handed to the legal tier.
+    let held: Vec<String> = s.app.entries.iter().map(|e| e.id.clone()).collect();
+    let bob = ModqClient::new(&server.api, &server.add_moderator("mod-bob")).expect("client");
+    let everything = bob
+        .queue_page(&modq::backend::QueueQuery {
+            limit: Some(500),
+            ..Default::default()
+        })
+        .await
+        .expect("queue");
+    let other = everything
+        .items
+        .iter()
+        .map(|i| i.id.clone())
+        .rfind(|id| !held.contains(id))
+        .expect("an item outside alice's window");
+    let mut escalate = common::decision(&other, DecisionAction::Escalate);
+    escalate.escalation_target = Some(EscalationTier::Legal);
+    escalate.note = Some("court order attached".into());
+    let answer = bob.send_decisions(&[escalate]).await.expect("sent");
+    assert_eq!(answer[0].outcome, DecisionOutcome::Applied);
+
+    // The item reaches alice's window as the server describes it to her token.
+    let alice = ModqClient::new(&server.api, &server.token).expect("client");
+    let item = alice.item(&other).await.expect("item");
+    assert_eq!(item.allowed_actions, Some(vec![]));
+    s.app.update(Action::Sync(SyncEvent::Page {
+        items: vec![item],
+        next_cursor: None,
+    }));
+    s.press("G");
+    assert_eq!(s.selected_id(), other);
+    let screen = s.screen(160, 48);
+    assert!(screen.contains("✗t take down"), "{screen}");
+    assert!(screen.contains("✗a keep"), "{screen}");
+
+    s.press("t");
+    assert_eq!(s.app.decided, 0, "nothing was journaled");
+    assert_eq!(s.selected_id(), other, "the selection stays");
+    let screen = s.screen(160, 48);
+    assert!(
+        screen.contains("Your role cannot take down this item: it is escalated to legal"),
+        "{screen}"
+    );
+    assert_eq!(server.audit_rows(&other), 1, "only bob's escalation");
+}
+
+#[tokio::test]
+async fn the_item_shows_its_authors_record() {
+    let (_server, _data, s) = session().await;
+    let item = &s.app.entries[0].shown;
+    let record = item
+        .author_record
+        .as_ref()
+        .expect("the server sends the record");
+    let screen = s.screen(160, 48);
+    let expected = modq::tui::context::record_line(record);
+    assert!(screen.contains(&format!("record {expected}")), "{screen}");
+}

@@ -378,6 +378,11 @@ impl App {
             self.flash(Level::Warning, text);
             return Vec::new();
         }
+        // Said now rather than by the server's refusal after the key press.
+        if let Some(why) = super::context::refusal(&entry.shown, action) {
+            self.flash(Level::Warning, why);
+            return Vec::new();
+        }
         if let Some(local) = &entry.local {
             let undo = self.keymap.first_key(&Action::Undo).unwrap_or_default();
             let text = format!(

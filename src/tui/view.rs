@@ -376,6 +376,17 @@ fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
         })
         .unwrap_or_else(|| "unknown".into());
     lines.push(Line::from(vec![label("author"), Span::raw(author)]));
+    if let Some(record) = &item.author_record {
+        let style = if record.taken_down > 0 {
+            theme.warning
+        } else {
+            Style::new()
+        };
+        lines.push(Line::from(vec![
+            label("record"),
+            Span::styled(super::context::record_line(record), style),
+        ]));
+    }
     lines.push(Line::from(vec![
         label("language"),
         Span::raw(item.language.clone().unwrap_or_else(|| "?".into())),
@@ -609,10 +620,30 @@ fn draw_hints(frame: &mut Frame, app: &App, area: Rect) {
                     None => Vec::new(),
                 }
             };
+            // A decision the role cannot make here is marked, so nobody presses it in vain.
+            let selected = app.selected_entry().filter(|_| !app.visible.is_empty());
+            let decision_hint = |action: Action, decision: DecisionAction, text: &str| {
+                let allowed = selected.is_none_or(|e| super::context::allows(&e.shown, decision));
+                match (allowed, app.keymap.first_key(&action)) {
+                    (true, _) => hint(action, text),
+                    (false, Some(key)) => {
+                        vec![Span::styled(format!("✗{key} {text}  "), theme.muted)]
+                    }
+                    (false, None) => Vec::new(),
+                }
+            };
             let mut spans = Vec::new();
-            spans.extend(hint(Action::TakeDown, "take down"));
-            spans.extend(hint(Action::Keep, "keep"));
-            spans.extend(hint(Action::Escalate, "escalate"));
+            spans.extend(decision_hint(
+                Action::TakeDown,
+                DecisionAction::TakeDown,
+                "take down",
+            ));
+            spans.extend(decision_hint(Action::Keep, DecisionAction::Keep, "keep"));
+            spans.extend(decision_hint(
+                Action::Escalate,
+                DecisionAction::Escalate,
+                "escalate",
+            ));
             spans.extend(hint(Action::Undo, "undo"));
             spans.extend(hint(Action::MoveDown, "next"));
             spans.extend(hint(Action::Help, "help"));
