@@ -463,3 +463,58 @@ async fn the_item_shows_its_authors_record() {
     let expected = modq::tui::context::record_line(record);
     assert!(screen.contains(&format!("record {expected}")), "{screen}");
 }
+
+#[tokio::test]
+async fn deadline_countdowns_turn_to_warning_then_urgent_as_they_near() {
+    let (_server, _data, s) = session().await;
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 48)).expect("terminal");
+    terminal
+        .draw(|frame| modq::tui::view::draw(frame, &s.app))
+        .expect("draw");
+    let buffer = terminal.backend().buffer();
+    // The colour of each countdown in the list, by the text after the clock.
+    let mut seen = Vec::new();
+    for y in 0..buffer.area.height {
+        // The selected row is drawn in the selection's colours.
+        if (0..buffer.area.width).any(|x| buffer[(x, y)].symbol() == "▶") {
+            continue;
+        }
+        for x in 0..buffer.area.width {
+            if buffer[(x, y)].symbol() != "⏱" {
+                continue;
+            }
+            let text: String = (x + 1..x + 8)
+                .map(|x| buffer[(x, y)].symbol().to_string())
+                .collect();
+            seen.push((text, buffer[(x, y)].fg));
+        }
+    }
+    // Every countdown of a kind has one colour, and there is at least one of each kind.
+    let colour_of = |pick: &dyn Fn(&str) -> bool| {
+        let colours: std::collections::HashSet<_> = seen
+            .iter()
+            .filter(|(t, _)| pick(t))
+            .map(|(_, c)| *c)
+            .collect();
+        assert_eq!(colours.len(), 1, "{seen:?}");
+        colours.into_iter().next().unwrap_or_default()
+    };
+    let theme = Theme::default_theme();
+    assert_eq!(Some(colour_of(&|t| t.starts_with('-'))), theme.urgent.fg);
+    let left = |t: &str| t.split(' ').next().unwrap_or_default().to_string();
+    // Within the hour ("36m"): urgent; within the day ("7h09m"): warning. (More than a
+    // day left is muted; the `deadline` unit test covers it: no such item is on this page.)
+    assert_eq!(
+        Some(colour_of(
+            &|t| !t.starts_with('-') && !left(t).contains(['h', 'd'])
+        )),
+        theme.urgent.fg
+    );
+    assert_eq!(
+        Some(colour_of(&|t| !t.starts_with('-')
+            && left(t).contains('h')
+            && !left(t).contains('d'))),
+        theme.warning.fg
+    );
+}

@@ -4,6 +4,7 @@
 pub mod action;
 pub mod app;
 pub mod context;
+pub mod deadline;
 pub mod effects;
 pub mod keymap;
 pub mod panic_guard;

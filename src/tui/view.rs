@@ -262,8 +262,8 @@ fn draw_queue(frame: &mut Frame, app: &App, area: Rect) {
                 Span::styled(format!("{category} "), theme.accent),
             ];
             if let Some(deadline) = e.shown.deadline {
-                let (label, overdue) = countdown(deadline, app.now);
-                let style = if overdue { theme.urgent } else { theme.warning };
+                let (label, _) = countdown(deadline, app.now);
+                let style = super::deadline::style(theme, deadline, app.now);
                 spans.push(Span::styled(format!("⏱{label} "), style));
             }
             spans.push(Span::raw(snippet));
@@ -353,13 +353,11 @@ fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
     ]));
     if let Some(deadline) = item.deadline {
         let (left, overdue) = countdown(deadline, app.now);
-        let (text, style) = if overdue {
-            (
-                format!("OVERDUE by {}", left.trim_start_matches('-')),
-                theme.urgent,
-            )
+        let style = super::deadline::style(theme, deadline, app.now);
+        let text = if overdue {
+            format!("OVERDUE by {}", left.trim_start_matches('-'))
         } else {
-            (format!("in {left}"), theme.warning)
+            format!("in {left}")
         };
         lines.push(Line::from(vec![
             label("deadline"),
