@@ -28,6 +28,9 @@ pub enum Action {
     /// Time passed: deadlines count down.
     #[serde(skip)]
     Tick(chrono::DateTime<chrono::Utc>),
+    /// Select the entry at this index (a mouse click). Never bound to a key.
+    #[serde(skip)]
+    Select(usize),
 }
 
 impl Action {
@@ -63,7 +66,7 @@ impl Action {
             Action::Help => "show or hide this help",
             Action::Back => "close the overlay",
             Action::Quit => "quit (unsent decisions are kept and sent next time)",
-            Action::Sync(_) | Action::Tick(_) => "",
+            Action::Sync(_) | Action::Tick(_) | Action::Select(_) => "",
         }
     }
 }

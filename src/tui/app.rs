@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 
 use super::action::Action;
-use super::keymap::KeyMap;
+use super::keymap::{Feed, Key, KeyMap};
 use super::theme::Theme;
 use crate::model::{
     Author, Decision, DecisionAction, DecisionOutcome, EscalationTier, HistoryEntry, Item, Media,
@@ -120,6 +120,8 @@ pub struct App {
     pub api: String,
     pub now: DateTime<Utc>,
     pub keymap: KeyMap,
+    /// The keys typed so far of a multi-key binding (`g` of `g g`), shown in the hint bar.
+    pub pending_keys: Vec<Key>,
     pub theme: Theme,
     /// Set when the session must end; `Some(message)` ends it with an error to print.
     pub quit: Option<Option<String>>,
@@ -158,6 +160,7 @@ impl App {
             api: init.api,
             now: init.now,
             keymap: init.keymap,
+            pending_keys: Vec::new(),
             theme: init.theme,
             quit: None,
             session,
@@ -187,11 +190,14 @@ impl App {
         self.entries.get(self.selected)
     }
 
-    /// Map a key through the keymap and apply it.
+    /// Map a key through the keymap and apply it; a key that starts a sequence waits.
     pub fn handle_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        match self.keymap.action_for(&key) {
-            Some(action) => self.update(action),
-            None => Vec::new(),
+        match self
+            .keymap
+            .feed(&mut self.pending_keys, Key::from_event(&key))
+        {
+            Feed::Matched(action) => self.update(action),
+            Feed::Pending | Feed::NoMatch => Vec::new(),
         }
     }
 
@@ -215,6 +221,7 @@ impl App {
             Action::Last => self.select(self.entries.len().saturating_sub(1)),
             Action::PageDown => self.select(self.selected.saturating_add(PAGE)),
             Action::PageUp => self.select(self.selected.saturating_sub(PAGE)),
+            Action::Select(i) => self.select(i),
             Action::TakeDown => self.decide(DecisionAction::TakeDown),
             Action::Keep => self.decide(DecisionAction::Keep),
             Action::Escalate => self.decide(DecisionAction::Escalate),

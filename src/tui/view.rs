@@ -10,6 +10,7 @@ use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState, Paragra
 
 use super::action::Action;
 use super::app::{App, Delivery, Entry, Level, Link, Overlay, QueueEnd};
+use super::keymap::Sequence;
 use crate::model::{DecisionAction, HistoryEvent, Item, Lane, ReviewState};
 
 /// Below this the layout cannot say anything useful; a short notice is drawn instead.
@@ -18,9 +19,31 @@ const MIN_HEIGHT: u16 = 6;
 
 pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
-    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+    let Some(panes) = panes(area) else {
         draw_too_small(frame, area);
         return;
+    };
+    draw_queue(frame, app, panes.list);
+    draw_detail(frame, app, panes.detail);
+    draw_status(frame, app, panes.status);
+    draw_hints(frame, app, panes.hints);
+    if app.overlay == Some(Overlay::Help) {
+        draw_help(frame, app, area);
+    }
+}
+
+/// Where each part of the screen goes.
+pub struct Panes {
+    pub list: Rect,
+    pub detail: Rect,
+    pub status: Rect,
+    pub hints: Rect,
+}
+
+/// The layout of a frame of `area`; `None` when it is too small for one.
+pub fn panes(area: Rect) -> Option<Panes> {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return None;
     }
     let [body, status, hints] = Layout::vertical([
         Constraint::Min(1),
@@ -35,13 +58,38 @@ pub fn draw(frame: &mut Frame, app: &App) {
     };
     let [list, detail] =
         Layout::horizontal([Constraint::Length(list_width), Constraint::Min(1)]).areas(body);
-    draw_queue(frame, app, list);
-    draw_detail(frame, app, detail);
-    draw_status(frame, app, status);
-    draw_hints(frame, app, hints);
-    if app.overlay == Some(Overlay::Help) {
-        draw_help(frame, app, area);
+    Some(Panes {
+        list,
+        detail,
+        status,
+        hints,
+    })
+}
+
+/// The first entry the list in `list` shows, and how many rows it has. The view keeps no scroll
+/// state (drawing is pure), so the window is derived from the selection: it scrolls once the
+/// cursor passes the middle.
+pub fn list_window(list: Rect, selected: usize, len: usize) -> (usize, usize) {
+    let rows = usize::from(list.height.saturating_sub(2)).max(1);
+    let offset = selected
+        .saturating_sub(rows / 2)
+        .min(len.saturating_sub(rows));
+    (offset, rows)
+}
+
+/// The entry drawn at (`column`, `row`) of a frame of `area`: where a click lands.
+pub fn entry_at(area: Rect, app: &App, column: u16, row: u16) -> Option<usize> {
+    let list = panes(area)?.list;
+    let inside = column > list.x
+        && column < list.right().saturating_sub(1)
+        && row > list.y
+        && row < list.bottom().saturating_sub(1);
+    if !inside {
+        return None;
     }
+    let (offset, _) = list_window(list, app.selected, app.entries.len());
+    let index = offset + usize::from(row - list.y - 1);
+    (index < app.entries.len()).then_some(index)
 }
 
 fn draw_too_small(frame: &mut Frame, area: Rect) {
@@ -86,13 +134,7 @@ fn draw_queue(frame: &mut Frame, app: &App, area: Rect) {
         .borders(Borders::ALL)
         .title(Span::styled(title, theme.accent));
     // Only the rows that fit are built: a frame costs the same with 100 items or a million.
-    // The view keeps no scroll state (drawing is pure), so the window is derived from the
-    // selection: it scrolls once the cursor passes the middle.
-    let rows = usize::from(area.height.saturating_sub(2)).max(1);
-    let offset = app
-        .selected
-        .saturating_sub(rows / 2)
-        .min(app.entries.len().saturating_sub(rows));
+    let (offset, rows) = list_window(area, app.selected, app.entries.len());
     let items: Vec<ListItem> = app
         .entries
         .iter()
@@ -452,6 +494,7 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
 fn draw_hints(frame: &mut Frame, app: &App, area: Rect) {
     let theme = &app.theme;
     let line = match &app.flash {
+        _ if !app.pending_keys.is_empty() => pending_line(app),
         Some(flash) => {
             let style = match flash.level {
                 Level::Info => Style::new(),
@@ -482,6 +525,19 @@ fn draw_hints(frame: &mut Frame, app: &App, area: Rect) {
         }
     };
     frame.render_widget(Paragraph::new(line), area);
+}
+
+/// While a key sequence is being typed: what was typed so far, and what may follow.
+fn pending_line(app: &App) -> Line<'static> {
+    let theme = &app.theme;
+    let typed = Sequence(app.pending_keys.clone()).label();
+    let mut spans = vec![Span::styled(format!("{typed} …  "), theme.accent)];
+    for (rest, action) in app.keymap.continuations(&app.pending_keys) {
+        spans.push(Span::styled(rest.label(), theme.accent));
+        spans.push(Span::raw(format!(" {}  ", action.description())));
+    }
+    spans.push(Span::styled("esc cancels", theme.muted));
+    Line::from(spans)
 }
 
 fn draw_help(frame: &mut Frame, app: &App, area: Rect) {
