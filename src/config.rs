@@ -38,16 +38,26 @@ pub struct Problem {
     pub message: String,
 }
 
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{FILE_NAME}")?;
+impl Problem {
+    /// `line 4, key "t": unknown action …`, without the file's name.
+    pub fn located(&self) -> String {
+        let mut out = String::new();
         if self.line > 0 {
-            write!(f, " line {}", self.line)?;
+            out.push_str(&format!("line {}", self.line));
         }
         if let Some(key) = &self.key {
-            write!(f, ", key {key:?}")?;
+            out.push_str(&format!(", key {key:?}"));
         }
-        write!(f, ": {}", self.message)
+        format!("{}: {}", out.trim_start_matches(", "), self.message)
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            0 => write!(f, "{FILE_NAME}: {}", self.message),
+            _ => write!(f, "{FILE_NAME} {}", self.located()),
+        }
     }
 }
 
@@ -168,12 +178,16 @@ impl Config {
         }
     }
 
-    /// For the message line at start: the first problem, and how many more the log has.
+    /// For the message line at start: how many problems, then the first (the count first, as
+    /// a long message is cut at the screen's edge).
     pub fn summary(&self) -> Option<String> {
         let first = self.problems.first()?;
         Some(match self.problems.len() {
-            1 => format!("{first} (the rest of the config applies)"),
-            n => format!("{first} (and {} more problems, see the log)", n - 1),
+            1 => first.to_string(),
+            n => format!(
+                "{FILE_NAME}: {n} problems (in the log; `modq config check` lists them), first {}",
+                first.located()
+            ),
         })
     }
 }
@@ -540,7 +554,13 @@ mod tests {
             assert!(got.starts_with(want), "{got} should start with {want}");
         }
         let config = Config::parse("theme = \"solarized\"\nmouse = \"yes\"\n", false);
-        assert_eq!(config.summary().map(|s| s.contains("1 more")), Some(true));
+        assert_eq!(
+            config.summary().as_deref(),
+            Some(
+                "config.toml: 2 problems (in the log; `modq config check` lists them), first \
+                 line 1, key \"theme\": the theme is one of \"default\", \"16\", \"mono\""
+            )
+        );
     }
 
     #[test]

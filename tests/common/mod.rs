@@ -174,6 +174,16 @@ impl Session {
 
     /// Open a session with another moderator's token.
     pub async fn open_as(server: &TestServer, token: &str, data: &Path) -> Session {
+        Session::open_with(server, token, data, Config::default()).await
+    }
+
+    /// Open a session with a config, as read from a config file.
+    pub async fn open_with(
+        server: &TestServer,
+        token: &str,
+        data: &Path,
+        config: Config,
+    ) -> Session {
         let dirs = Dirs::resolve(Some(data)).expect("dirs");
         let Prepared {
             mut app,
@@ -181,7 +191,7 @@ impl Session {
             events,
             db,
             ..
-        } = session::prepare(&server.api, token, &dirs, Config::default())
+        } = session::prepare(&server.api, token, &dirs, config)
             .await
             .expect("session opens");
         app.update(Action::Tick(sample_now()));
