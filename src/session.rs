@@ -146,6 +146,7 @@ pub async fn prepare(
         cursor: None,
         limit: Some(PAGE_SIZE),
         lease_seconds: lease_seconds_from_env(),
+        ..ClaimRequest::default()
     };
     let first = backend
         .claim_page(&request)
