@@ -16,7 +16,7 @@ use modq::session::{self, SessionError};
 ///
 /// Without --api (or MODQ_API), modq opens a built-in demo: the reference server runs
 /// in-process on 127.0.0.1 with a sample queue. Keys: j/k move, t take down, a keep,
-/// e escalate, u undo, ? help, q quit.
+/// e escalate, u undo, ? help, q quit. Keys, theme and mouse: `modq config default`.
 #[derive(Debug, Parser)]
 #[command(name = "modq", version, about, long_about)]
 struct Cli {
