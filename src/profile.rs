@@ -11,6 +11,11 @@ use std::path::{Path, PathBuf};
 use directories::ProjectDirs;
 use sha2::{Digest, Sha256};
 
+use crate::sanitize::clean_short;
+
+/// A profile's name on screen is cut to this many characters.
+const MAX_DISPLAY_CHARS: usize = 120;
+
 /// The folders modq uses; every one can be overridden (tests, operators, the demo).
 #[derive(Debug, Clone)]
 pub struct Dirs {
@@ -68,7 +73,8 @@ pub struct Profile {
 }
 
 impl Profile {
-    /// Shown in the status bar: `alice@127.0.0.1:8080`.
+    /// Shown in the status bar: `alice@127.0.0.1:8080`. The user name is the server's word,
+    /// so it is cleaned like any untrusted text.
     pub fn display(&self) -> String {
         let host = self
             .api
@@ -76,7 +82,7 @@ impl Profile {
             .nth(1)
             .unwrap_or(&self.api)
             .trim_end_matches('/');
-        format!("{}@{}", self.user, host)
+        clean_short(&format!("{}@{}", self.user, host), MAX_DISPLAY_CHARS)
     }
 
     /// A file name: readable, and unique thanks to a hash of the exact pair.
