@@ -5,6 +5,7 @@
 //! through a `backend`. `server` is the reference moderation API (`modq serve`).
 
 pub mod backend;
+pub mod credentials;
 pub mod demo;
 pub mod logging;
 pub mod model;
