@@ -10,6 +10,7 @@ pub mod demo;
 pub mod logging;
 pub mod model;
 pub mod profile;
+pub mod query;
 pub mod sanitize;
 pub mod server;
 pub mod session;

@@ -129,6 +129,7 @@ pub async fn prepare_with_limits(
         cursor: None,
         limit: Some(PAGE_SIZE),
         lease_seconds: lease_seconds_from_env(),
+        ..ClaimRequest::default()
     };
     let first = backend
         .claim_page(&request)
