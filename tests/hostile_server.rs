@@ -254,6 +254,8 @@ async fn claim(api: &HostileApi, limits: Limits) -> Result<usize, BackendError> 
         cursor: None,
         limit: Some(100),
         lease_seconds: None,
+        q: None,
+        sort: None,
     };
     tokio::time::timeout(HANG_GUARD, client.claim_page(&request))
         .await
