@@ -96,6 +96,11 @@ struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
 
+    /// Requests per second each token may make (bursts of twice that pass); more get 429.
+    #[arg(long, value_name = "PER_SECOND", default_value_t = server::DEFAULT_RATE_PER_SECOND,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    rate: u32,
+
     #[command(subcommand)]
     command: Option<ServeCommand>,
 }
@@ -341,7 +346,10 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
             eprintln!("modq serve: listening on http://{addr}");
             let storage: Arc<dyn Storage> = Arc::new(storage);
-            server::serve(listener, storage, async {
+            let options = server::ServerOptions {
+                rate_per_second: args.rate,
+            };
+            server::serve_with(listener, storage, options, async {
                 let _ = tokio::signal::ctrl_c().await;
             })
             .await

@@ -160,6 +160,11 @@ impl ModqClient {
             .unwrap_or_else(|_| format!("HTTP {status} without an error message"));
         Err(match status {
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => BackendError::Unauthorized(message),
+            // Rate limited: the request is fine, only early; retried with backoff like a 5xx.
+            StatusCode::TOO_MANY_REQUESTS => BackendError::Server {
+                status: 429,
+                message,
+            },
             s if s.is_server_error() => BackendError::Server {
                 status: s.as_u16(),
                 message,
