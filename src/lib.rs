@@ -6,6 +6,7 @@
 
 pub mod backend;
 pub mod config;
+pub mod credentials;
 pub mod demo;
 pub mod logging;
 pub mod model;

@@ -368,6 +368,11 @@ fn an_operator_serves_a_queue_and_a_moderators_take_down_reaches_the_server() {
         .to_string();
     let token_file = dir.path().join("alice.token");
     std::fs::write(&token_file, format!("{token}\n")).expect("write token file");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600))
+            .expect("chmod 600 the token file");
+    }
     let server = start_server(&db);
 
     let top: QueuePage = http_get(&server.base, &token, "/v1/queue?limit=1");

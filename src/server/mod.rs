@@ -2,13 +2,15 @@
 //! decisions and an append-only audit log over HTTP, on a [`Storage`] (SQLite by default).
 //!
 //! Layout: `handlers` speak HTTP, `rules` decide what is allowed, `storage` is the
-//! boundary a backend implements, `sqlite` is that backend; `auth`, `error`, `openapi` and
-//! `import` do one thing each.
+//! boundary a backend implements, `sqlite` is that backend; `auth`, `limits`, `audit`,
+//! `error`, `openapi` and `import` do one thing each.
 
+mod audit;
 mod auth;
 mod error;
 mod handlers;
 mod import;
+mod limits;
 mod openapi;
 mod rules;
 mod sqlite;
@@ -24,9 +26,11 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 
+pub use audit::{AuditEntry, AuditPage, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT};
 pub use auth::{add_token, hash_token};
 pub use handlers::Health;
 pub use import::{ImportSummary, import_jsonl};
+pub use limits::{DEFAULT_RATE_PER_SECOND, RateLimiter};
 pub use openapi::openapi_json;
 pub use rules::{
     DEFAULT_LEASE_SECONDS, MAX_DECISIONS_PER_BATCH, MAX_LEASE_IDS, MAX_LEASE_SECONDS,
@@ -41,8 +45,28 @@ pub use storage::{
 /// Largest request body accepted; larger ones get 413.
 pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
-/// All of API v1.
+/// How the server protects itself; `Default` is what `modq serve` runs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerOptions {
+    /// Requests per second per token (`modq serve --rate`).
+    pub rate_per_second: u32,
+}
+
+impl Default for ServerOptions {
+    fn default() -> ServerOptions {
+        ServerOptions {
+            rate_per_second: DEFAULT_RATE_PER_SECOND,
+        }
+    }
+}
+
+/// All of API v1, with the default options.
 pub fn router(storage: Arc<dyn Storage>) -> Router {
+    router_with(storage, ServerOptions::default())
+}
+
+/// All of API v1.
+pub fn router_with(storage: Arc<dyn Storage>, options: ServerOptions) -> Router {
     let with_token = Router::new()
         .route("/v1/me", get(handlers::me))
         .route("/v1/queue", get(handlers::queue))
@@ -53,6 +77,12 @@ pub fn router(storage: Arc<dyn Storage>) -> Router {
         .route("/v1/items/{id}", get(handlers::item))
         .route("/v1/decisions", post(handlers::decisions))
         .route("/v1/reports", post(handlers::reports))
+        .route("/v1/audit", get(audit::audit))
+        // The last layer added runs first: the token is known before its rate is counted.
+        .route_layer(middleware::from_fn_with_state(
+            RateLimiter::new(options.rate_per_second),
+            limits::per_token,
+        ))
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&storage),
             auth::require_token,
@@ -74,7 +104,17 @@ pub async fn serve(
     storage: Arc<dyn Storage>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(storage))
+    serve_with(listener, storage, ServerOptions::default(), shutdown).await
+}
+
+/// [`serve`] with other options.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    storage: Arc<dyn Storage>,
+    options: ServerOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router_with(storage, options))
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -39,6 +39,7 @@ use super::handlers;
         handlers::item,
         handlers::decisions,
         handlers::reports,
+        super::audit::audit,
     ),
     components(schemas(
         ApiError, Author, ClaimRequest, ClaimedPage, Decision, DecisionAction, DecisionBatch,
@@ -46,6 +47,7 @@ use super::handlers;
         HistoryEntry, HistoryEvent, Item, ItemKind, Lane, LeaseRelease, LeaseRenewal,
         LeaseRequest, Me, Media, NewReport, QueuePage, Report, ReportAccepted, ReporterType,
         ReviewState, Role, Scope, SelectRequest, Selection, Sort, Subject,
+        super::audit::AuditEntry, super::audit::AuditPage,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -56,6 +58,7 @@ use super::handlers;
         (name = "leases", description = "Claiming queue items to review, so that no two moderators review one item at once"),
         (name = "decisions", description = "Moderator decisions"),
         (name = "reports", description = "Filing reports"),
+        (name = "audit", description = "Reading the audit log (admin tokens only)"),
     )
 )]
 struct ApiDoc;

@@ -556,7 +556,8 @@ impl App {
             SyncEvent::Offline { error, retry_in } => {
                 self.refresh_counts();
                 self.link = Link::Offline(format!(
-                    "{error} — retrying in {}s",
+                    "{} — retrying in {}s",
+                    clean_line(&error),
                     retry_in.as_secs().max(1)
                 ));
                 Vec::new()
@@ -698,7 +699,9 @@ impl App {
         }
     }
 
+    /// Messages quote servers and errors: cleaned like any untrusted text.
     fn flash(&mut self, level: Level, text: String) {
+        let text = clean_line(&text);
         self.flash = Some(Flash { level, text });
     }
 
