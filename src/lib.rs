@@ -5,6 +5,8 @@
 //! through a `backend`. `server` is the reference moderation API (`modq serve`).
 
 pub mod backend;
+pub mod config;
+pub mod credentials;
 pub mod demo;
 pub mod logging;
 pub mod model;

@@ -4,11 +4,15 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use modq::backend::Backend;
+use modq::backend::modq::{Limits, ModqClient};
+use modq::credentials::TokenSource;
 use modq::model::Role;
-use modq::profile::Dirs;
+use modq::profile::{Dirs, Profile};
 use modq::server::{self, SqliteStorage, Storage};
 use modq::session::{self, SessionError};
 
@@ -16,7 +20,7 @@ use modq::session::{self, SessionError};
 ///
 /// Without --api (or MODQ_API), modq opens a built-in demo: the reference server runs
 /// in-process on 127.0.0.1 with a sample queue. Keys: j/k move, t take down, a keep,
-/// e escalate, u undo, ? help, q quit.
+/// e escalate, u undo, ? help, q quit. Keys, theme and mouse: `modq config default`.
 #[derive(Debug, Parser)]
 #[command(name = "modq", version, about, long_about)]
 struct Cli {
@@ -24,9 +28,30 @@ struct Cli {
     #[arg(long, env = "MODQ_API", global = true)]
     api: Option<String>,
 
-    /// File holding the API token (else the MODQ_TOKEN variable is read).
+    /// File holding the API token; it must be private (chmod 600). Else --token-command, else
+    /// the MODQ_TOKEN variable.
     #[arg(long, value_name = "FILE", global = true)]
     token_file: Option<PathBuf>,
+
+    /// Command printing the API token on its first line, run with `sh -c` (like git's
+    /// credential helpers), e.g. `pass show modq/alice`.
+    #[arg(long, value_name = "CMD", env = "MODQ_TOKEN_COMMAND", global = true)]
+    token_command: Option<String>,
+
+    /// Refuse API answers larger than this many MiB.
+    #[arg(long, value_name = "MIB", env = "MODQ_MAX_RESPONSE_MB", global = true,
+          default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    max_response_mb: u32,
+
+    /// Seconds an API request may take before modq calls the API offline and retries.
+    #[arg(long, value_name = "SECS", env = "MODQ_TIMEOUT_SECS", global = true,
+          default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    timeout: u64,
+
+    /// Seconds opening a connection to the API may take.
+    #[arg(long, value_name = "SECS", env = "MODQ_CONNECT_TIMEOUT_SECS", global = true,
+          default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    connect_timeout: u64,
 
     /// Keep session caches and logs here instead of the XDG data and state folders.
     #[arg(long, value_name = "DIR", env = "MODQ_DATA_DIR", global = true)]
@@ -49,6 +74,13 @@ enum Command {
         #[command(subcommand)]
         command: ReportCommand,
     },
+    /// The config file (keys, theme, colours, mouse).
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Delete a profile's local state (its session cache); refuses while decisions are unsent.
+    Purge(PurgeArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -78,6 +110,29 @@ enum ReportFormat {
     Json,
 }
 
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print where modq reads its config file.
+    Path,
+    /// Print the full default config, commented: a starting point to save and edit.
+    Default,
+    /// Read the config file and name each problem in it; exits 1 if there are any.
+    Check,
+}
+
+#[derive(Debug, clap::Args)]
+struct PurgeArgs {
+    /// Whose profile on --api; asked of the server with the token when absent.
+    #[arg(long)]
+    user: Option<String>,
+    /// Every profile on this machine.
+    #[arg(long, conflicts_with = "user")]
+    all: bool,
+    /// Delete even when decisions have not reached the server; they are lost.
+    #[arg(long)]
+    force: bool,
+}
+
 #[derive(Debug, clap::Args)]
 struct ServeArgs {
     /// SQLite database file (created if missing).
@@ -91,6 +146,11 @@ struct ServeArgs {
     /// Policy catalog (TOML, like assets/policies.toml); the built-in one when absent.
     #[arg(long, value_name = "FILE")]
     policies: Option<PathBuf>,
+
+    /// Requests per second each token may make (bursts of twice that pass); more get 429.
+    #[arg(long, value_name = "PER_SECOND", default_value_t = server::DEFAULT_RATE_PER_SECOND,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    rate: u32,
 
     #[command(subcommand)]
     command: Option<ServeCommand>,
@@ -158,16 +218,36 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         Some(Command::Serve(args)) => serve(args).await,
         Some(Command::Sync) => sync(&cli).await,
         Some(Command::Report { ref command }) => report(&cli, command).await,
+        Some(Command::Purge(ref args)) => purge(&cli, args).await,
         Some(Command::Demo) => demo(cli.data_dir.as_deref()).await,
+        Some(Command::Config { command }) => config(command, cli.data_dir.as_deref()),
         None => match &cli.api {
             Some(api) => {
-                let token =
-                    session::read_token(cli.token_file.as_deref()).map_err(|e| e.to_string())?;
+                let token = token(&cli)?;
                 let dirs = dirs(cli.data_dir.as_deref())?;
-                review(api, &token, &dirs).await
+                review(api, &token, &dirs, limits(&cli)).await
             }
             None => demo(cli.data_dir.as_deref()).await,
         },
+    }
+}
+
+fn token(cli: &Cli) -> Result<String, String> {
+    let source = TokenSource {
+        file: cli.token_file.clone(),
+        command: cli.token_command.clone(),
+    };
+    source.read().map_err(|e| e.to_string())
+}
+
+fn limits(cli: &Cli) -> Limits {
+    Limits {
+        max_response_bytes: usize::try_from(cli.max_response_mb)
+            .unwrap_or(usize::MAX / (1024 * 1024))
+            * 1024
+            * 1024,
+        request_timeout: Duration::from_secs(cli.timeout),
+        connect_timeout: Duration::from_secs(cli.connect_timeout),
     }
 }
 
@@ -183,8 +263,32 @@ fn dirs(data_dir: Option<&Path>) -> Result<Dirs, String> {
     Ok(dirs)
 }
 
-async fn review(api: &str, token: &str, dirs: &Dirs) -> Result<ExitCode, String> {
-    let outcome = session::review(api, token, dirs)
+fn config(command: ConfigCommand, data_dir: Option<&Path>) -> Result<ExitCode, String> {
+    let path = || {
+        Dirs::resolve(data_dir)
+            .map(|d| modq::config::path(&d))
+            .map_err(|e| e.to_string())
+    };
+    match command {
+        ConfigCommand::Path => println!("{}", path()?.display()),
+        ConfigCommand::Default => print!("{}", modq::config::default_text()),
+        ConfigCommand::Check => {
+            let path = path()?;
+            let config = modq::config::Config::load(&path, false);
+            for problem in &config.problems {
+                println!("{}", modq::sanitize::clean_line(&problem.to_string()));
+            }
+            if !config.problems.is_empty() {
+                return Ok(ExitCode::FAILURE);
+            }
+            println!("{}: no problems", path.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn review(api: &str, token: &str, dirs: &Dirs, limits: Limits) -> Result<ExitCode, String> {
+    let outcome = session::review(api, token, dirs, limits)
         .await
         .map_err(|e| e.to_string())?;
     let left = outcome.left;
@@ -206,8 +310,20 @@ async fn demo(data_dir: Option<&Path>) -> Result<ExitCode, String> {
     let cache = data_dir
         .map(Path::to_path_buf)
         .unwrap_or_else(|| demo.dir.path().join("cache"));
-    let dirs = dirs(Some(&cache))?;
-    let result = review(&demo.api.clone(), &demo.token.clone(), &dirs).await;
+    let mut dirs = dirs(Some(&cache))?;
+    // The demo is a way to try modq: with the moderator's own keys and theme.
+    if data_dir.is_none()
+        && let Ok(home) = Dirs::resolve(None)
+    {
+        dirs.config = home.config;
+    }
+    let result = review(
+        &demo.api.clone(),
+        &demo.token.clone(),
+        &dirs,
+        Limits::default(),
+    )
+    .await;
     demo.stop().await;
     result
 }
@@ -217,9 +333,9 @@ async fn sync(cli: &Cli) -> Result<ExitCode, String> {
         .api
         .as_deref()
         .ok_or("modq sync needs --api or MODQ_API")?;
-    let token = session::read_token(cli.token_file.as_deref()).map_err(|e| e.to_string())?;
+    let token = token(cli)?;
     let dirs = dirs(cli.data_dir.as_deref())?;
-    let (backend, _me, profile, db) = session::connect(api, &token, &dirs)
+    let (backend, _me, profile, db) = session::connect(api, &token, &dirs, limits(cli))
         .await
         .map_err(|e: SessionError| e.to_string())?;
     let report = modq::sync::flush_all(&*backend, &db)
@@ -248,8 +364,8 @@ async fn report(cli: &Cli, command: &ReportCommand) -> Result<ExitCode, String> 
         .api
         .as_deref()
         .ok_or("modq report needs --api or MODQ_API")?;
-    let token = session::read_token(cli.token_file.as_deref()).map_err(|e| e.to_string())?;
-    let client = modq::backend::modq::ModqClient::new(api, &token).map_err(|e| e.to_string())?;
+    let client = ModqClient::with_limits(api, &token(cli)?, limits(cli))
+        .map_err(|e| session::explain(api, &e))?;
     let out = match command {
         ReportCommand::Sor { since } => {
             let statements = client
@@ -278,6 +394,43 @@ async fn report(cli: &Cli, command: &ReportCommand) -> Result<ExitCode, String> 
 
 fn pretty<T: serde::Serialize>(value: &T) -> Result<String, String> {
     serde_json::to_string_pretty(value).map_err(|e| e.to_string())
+}
+
+async fn purge(cli: &Cli, args: &PurgeArgs) -> Result<ExitCode, String> {
+    let dirs = Dirs::resolve(cli.data_dir.as_deref()).map_err(|e| e.to_string())?;
+    let dbs = if args.all {
+        dirs.profile_dbs().map_err(|e| e.to_string())?
+    } else {
+        let api = cli
+            .api
+            .as_deref()
+            .ok_or("modq purge needs --api (or MODQ_API) to know which profile, or --all")?;
+        let user = match &args.user {
+            Some(user) => user.clone(),
+            None => {
+                let client = ModqClient::with_limits(api, &token(cli)?, limits(cli))
+                    .map_err(|e| session::explain(api, &e))?;
+                client
+                    .me()
+                    .await
+                    .map_err(|e| {
+                        format!(
+                            "{} Or name the profile with --user.",
+                            session::explain(api, &e)
+                        )
+                    })?
+                    .name
+            }
+        };
+        let profile = Profile {
+            api: api.trim_end_matches('/').to_string(),
+            user,
+        };
+        vec![dirs.profile_db(&profile)]
+    };
+    let removed = modq::profile::purge(&dbs, args.force).map_err(|e| e.to_string())?;
+    println!("modq: removed {removed} files of local state.");
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
@@ -327,7 +480,10 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
             eprintln!("modq serve: listening on http://{addr}");
             let storage: Arc<dyn Storage> = Arc::new(storage);
-            server::serve_with_policies(listener, storage, policies, async {
+            let options = server::ServerOptions {
+                rate_per_second: args.rate,
+            };
+            server::serve_with_policies(listener, storage, options, policies, async {
                 let _ = tokio::signal::ctrl_c().await;
             })
             .await

@@ -2,18 +2,21 @@
 //! then hand over to the TUI. Every failure here happens before the terminal is taken over,
 //! so it is printed as a plain sentence.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::backend::modq::ModqClient;
+use crate::backend::modq::{Limits, ModqClient};
 use crate::backend::{Backend, BackendError};
+use crate::config::{self, Config};
 use crate::model::{ClaimRequest, Me, QueuePage, ReviewState};
 use crate::profile::{Dirs, Profile, create_private_file};
+use crate::sanitize::clean_line;
 use crate::store::Store;
 use crate::sync::{SyncEvent, SyncHandle, Window};
-use crate::tui::{self, Outcome, app::App, app::AppInit, keymap::KeyMap, theme::Theme};
+use crate::tui::app::{App, AppInit, Flash, Level};
+use crate::tui::{self, Outcome};
 
 /// Items per queue page: a screenful many times over, one round trip.
 pub const PAGE_SIZE: u32 = 100;
@@ -24,32 +27,6 @@ pub enum SessionError {
     Api(String),
     #[error("{0}")]
     Local(String),
-}
-
-/// Read the token: `--token-file` first, then `MODQ_TOKEN`.
-pub fn read_token(token_file: Option<&Path>) -> Result<String, SessionError> {
-    if let Some(path) = token_file {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            SessionError::Local(format!(
-                "cannot read the token file {}: {e}",
-                path.display()
-            ))
-        })?;
-        let token = text.trim().to_string();
-        if token.is_empty() {
-            return Err(SessionError::Local(format!(
-                "the token file {} is empty",
-                path.display()
-            )));
-        }
-        return Ok(token);
-    }
-    match std::env::var("MODQ_TOKEN") {
-        Ok(t) if !t.trim().is_empty() => Ok(t.trim().to_string()),
-        _ => Err(SessionError::Local(
-            "no API token: set MODQ_TOKEN or pass --token-file FILE".into(),
-        )),
-    }
 }
 
 /// `MODQ_LEASE_SECONDS` asks the server for another lease length (it clamps it); unset, the
@@ -65,13 +42,15 @@ pub fn explain(api: &str, e: &BackendError) -> String {
     match e {
         BackendError::Config(m) => format!("{m}."),
         BackendError::Unauthorized(m) => format!(
-            "The moderation API at {api} refused the token ({m}). Check MODQ_TOKEN or --token-file."
+            "The moderation API at {api} refused the token ({m}). Check MODQ_TOKEN, --token-file or --token-command."
         ),
         BackendError::Unreachable(m) => format!(
             "Cannot reach the moderation API at {api}: {m}. Is the server running, and is the address right?"
         ),
         BackendError::Timeout(s) => {
-            format!("The moderation API at {api} did not answer within {s} seconds.")
+            format!(
+                "The moderation API at {api} did not answer within {s} seconds (--timeout sets how long to wait)."
+            )
         }
         BackendError::Server { status, message } => format!(
             "The moderation API at {api} failed (HTTP {status}): {message}. Try again later."
@@ -92,8 +71,10 @@ pub async fn connect(
     api: &str,
     token: &str,
     dirs: &Dirs,
+    limits: Limits,
 ) -> Result<(Arc<dyn Backend>, Me, Profile, std::path::PathBuf), SessionError> {
-    let client = ModqClient::new(api, token).map_err(|e| SessionError::Api(explain(api, &e)))?;
+    let client = ModqClient::with_limits(api, token, limits)
+        .map_err(|e| SessionError::Api(explain(api, &e)))?;
     let me = client
         .me()
         .await
@@ -120,16 +101,30 @@ pub struct Prepared {
     pub events: mpsc::UnboundedReceiver<SyncEvent>,
     /// The profile's cache database.
     pub db: PathBuf,
+    /// Capture the mouse (the config asked for it).
+    pub mouse: bool,
 }
 
-/// Connect, open the cache, fetch the first page and start the background sync.
+/// Connect, open the cache, fetch the first page and start the background sync. Problems in
+/// the config are shown in the message line: the session runs with defaults for what was bad.
 pub async fn prepare(
     api: &str,
     token: &str,
     dirs: &Dirs,
-    theme: Theme,
+    config: Config,
 ) -> Result<Prepared, SessionError> {
-    let (backend, _me, profile, db) = connect(api, token, dirs).await?;
+    prepare_with_limits(api, token, dirs, config, Limits::default()).await
+}
+
+/// [`prepare`], with other limits on what the API may send and how long to wait for it.
+pub async fn prepare_with_limits(
+    api: &str,
+    token: &str,
+    dirs: &Dirs,
+    config: Config,
+    limits: Limits,
+) -> Result<Prepared, SessionError> {
+    let (backend, _me, profile, db) = connect(api, token, dirs, limits).await?;
     let local = |e: crate::store::StoreError| {
         SessionError::Local(format!("session cache {}: {e}", db.display()))
     };
@@ -161,28 +156,51 @@ pub async fn prepare(
         items: first.items,
         next_cursor: first.next_cursor,
     };
-    let app = App::new(AppInit {
+    let summary = config.summary();
+    let mut app = App::new(AppInit {
         profile: profile.display(),
         api: profile.api.clone(),
         store,
         first_page,
-        keymap: KeyMap::default_keymap(),
-        theme,
+        keymap: config.keymap,
+        theme: config.theme,
         now: chrono::Utc::now(),
     })
     .map_err(local)?;
+    if let Some(text) = summary {
+        app.flash = Some(Flash {
+            level: Level::Warning,
+            text: clean_line(&text),
+        });
+    }
     Ok(Prepared {
         app,
         sync,
         events,
         db,
+        mouse: config.mouse,
     })
 }
 
+/// Read the config file once, logging every problem in it.
+pub fn load_config(dirs: &Dirs) -> Config {
+    let path = config::path(dirs);
+    let config = Config::load(&path, config::no_color_from_env());
+    for problem in &config.problems {
+        tracing::warn!(path = %path.display(), "{problem}");
+    }
+    config
+}
+
 /// Open the TUI on `api` and run it until the moderator quits.
-pub async fn review(api: &str, token: &str, dirs: &Dirs) -> Result<Outcome, SessionError> {
-    let p = prepare(api, token, dirs, Theme::from_env()).await?;
-    tui::run(p.app, p.sync, p.events)
+pub async fn review(
+    api: &str,
+    token: &str,
+    dirs: &Dirs,
+    limits: Limits,
+) -> Result<Outcome, SessionError> {
+    let p = prepare_with_limits(api, token, dirs, load_config(dirs), limits).await?;
+    tui::run(p.app, p.sync, p.events, p.mouse)
         .await
         .map_err(|e| SessionError::Local(format!("terminal: {e}")))
 }

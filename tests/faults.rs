@@ -19,13 +19,13 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use common::{TestServer, parse_keys, render, sample_now};
 use fault_proxy::{Fault, FaultProxy};
+use modq::config::Config;
 use modq::model::{DecisionOutcome, ReviewState};
 use modq::profile::Dirs;
 use modq::session::{self, Prepared};
 use modq::sync::{SyncEvent, SyncHandle};
 use modq::tui::action::Action;
 use modq::tui::app::{App, Delivery, Effect, Level, Link, QueueEnd};
-use modq::tui::theme::Theme;
 
 /// The longest a recovery may take: the first retries come within a second or two.
 const RECOVERY: Duration = Duration::from_secs(10);
@@ -57,7 +57,7 @@ impl Desk {
             sync,
             events,
             ..
-        } = session::prepare(api, token, &dirs, Theme::default_theme())
+        } = session::prepare(api, token, &dirs, Config::default())
             .await
             .expect("the session opens through the proxy");
         app.update(Action::Tick(sample_now()));

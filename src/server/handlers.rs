@@ -47,7 +47,7 @@ fn with_allowed_actions(actor: &TokenInfo, items: &mut [Item]) {
 type Answer<T> = Result<T, Failure>;
 
 /// Runs a storage call on the blocking pool: storage is synchronous and may wait on disk.
-async fn blocking<T, F>(storage: &Arc<dyn Storage>, call: F) -> Answer<T>
+pub(super) async fn blocking<T, F>(storage: &Arc<dyn Storage>, call: F) -> Answer<T>
 where
     T: Send + 'static,
     F: FnOnce(&dyn Storage) -> Result<T, StorageError> + Send + 'static,
@@ -661,13 +661,16 @@ pub async fn decisions(
         (status = 201, description = "Recorded", body = ReportAccepted),
         (status = 400, description = "Malformed or invalid report", body = ApiError),
         (status = 401, description = "Missing or unknown token", body = ApiError),
+        (status = 403, description = "Only admins file reports for others (as a trusted flagger, authority or automated source) or set their lane, deadline or receipt time", body = ApiError),
         (status = 413, description = "Body larger than 2 MiB", body = ApiError),
     )
 )]
 pub async fn reports(
     State(storage): State<Arc<dyn Storage>>,
+    Extension(actor): Extension<TokenInfo>,
     Json(report): Json<NewReport>,
 ) -> Answer<(StatusCode, axum::Json<ReportAccepted>)> {
+    super::auth::check_reporter(&actor, &report)?;
     rules::check_report(&report).map_err(Failure::bad_request)?;
     let now = Utc::now();
     let accepted = blocking(&storage, move |s| s.add_report(&report, now)).await?;

@@ -46,6 +46,7 @@ use super::handlers;
         handlers::queue_counts,
         handlers::daily_stats,
         handlers::statements,
+        super::audit::audit,
     ),
     components(schemas(
         ApiError, Author, ClaimRequest, ClaimedPage, Decision, DecisionAction, DecisionBatch,
@@ -54,7 +55,7 @@ use super::handlers;
         LeaseRequest, Me, Media, NewReport, QueuePage, Report, ReportAccepted, ReporterType,
         ReviewState, Role, Scope, SelectRequest, Selection, Sort, Subject, AuthorRecord, NewNote,
         LaneCount, TierCount, QueueCounts, Tally, DailyStats, StatementOfReasons, Statements,
-        Ground, Policy, PolicyCatalog,
+        Ground, Policy, PolicyCatalog, super::audit::AuditEntry, super::audit::AuditPage,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -67,6 +68,7 @@ use super::handlers;
         (name = "reports", description = "Filing reports"),
         (name = "policies", description = "The reason codes a take down may cite"),
         (name = "transparency", description = "Daily transparency report and statements of reasons (EU DSA)"),
+        (name = "audit", description = "Reading the audit log (admin tokens only)"),
     )
 )]
 struct ApiDoc;

@@ -21,6 +21,7 @@ use crate::model::{
 use crate::policy::PolicyCatalog;
 use crate::query::{self, Likeness, Sort, Term};
 
+use super::audit::{AuditEntry, AuditQuery};
 use super::rules::{self, AppliedDecision, Facts, ItemStatus, Lease, Verdict};
 use super::storage::{
     Cursor, DecisionFact, Group, MAX_SELECTION, QueueQuery, Selected, SortValue, Storage,
@@ -1136,6 +1137,61 @@ fn distinct(ids: &[String]) -> Vec<&str> {
         .collect()
 }
 
+// --- the audit log ------------------------------------------------------------------------
+
+fn read_audit(conn: &Connection, query: &AuditQuery) -> Result<Vec<AuditEntry>, StorageError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, at, actor, role, action, item_id, reason_code, scope, note,
+                escalation_target, reverses, idempotency_key, decided_at, from_state, to_state
+         FROM audit WHERE id > ?1 AND (?2 IS NULL OR item_id = ?2) ORDER BY id LIMIT ?3",
+    )?;
+    let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+    let rows = stmt.query_map(params![query.after_id, query.item, limit], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            [
+                r.get::<_, String>(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ],
+            [
+                r.get::<_, Option<String>>(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+                r.get(10)?,
+            ],
+            [r.get::<_, String>(11)?, r.get(12)?, r.get(13)?, r.get(14)?],
+        ))
+    })?;
+    let mut entries = Vec::new();
+    for row in rows {
+        let (id, [at, actor, role, action, item_id], optional, rest) = row?;
+        let [reason_code, scope, note, target, reverses] = optional;
+        let [idempotency_key, decided_at, from_state, to_state] = rest;
+        entries.push(AuditEntry {
+            id,
+            at: parse_ts(&at)?,
+            actor,
+            role,
+            action: from_name("action", &action)?,
+            item_id,
+            reason_code,
+            scope: opt_json("scope", scope.as_deref())?,
+            note,
+            escalation_target: opt_tier(target.as_deref())?,
+            reverses,
+            idempotency_key,
+            decided_at: parse_ts(&decided_at)?,
+            from_state: parse_state(&from_state)?,
+            to_state: parse_state(&to_state)?,
+        });
+    }
+    Ok(entries)
+}
+
 // --- the trait ----------------------------------------------------------------------------
 
 impl Storage for SqliteStorage {
@@ -1515,6 +1571,10 @@ impl Storage for SqliteStorage {
             params![hash, name, role.as_str(), ts(Utc::now())],
         )?;
         Ok(())
+    }
+
+    fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StorageError> {
+        read_audit(&self.conn(), query)
     }
 }
 

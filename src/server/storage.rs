@@ -15,6 +15,8 @@ use crate::model::{
 use crate::policy::PolicyCatalog;
 use crate::query::{Query, Sort};
 
+use super::audit::{AuditEntry, AuditQuery};
+
 /// Whom a bearer token belongs to. The actor of every decision is this name, never a name
 /// the client sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -317,6 +319,9 @@ pub trait Storage: Send + Sync {
     fn token_lookup(&self, hash: &str) -> Result<Option<TokenInfo>, StorageError>;
 
     fn add_token(&self, name: &str, role: Role, hash: &str) -> Result<(), StorageError>;
+
+    /// Audit entries after `query.after_id`, oldest first, at most `query.limit`.
+    fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StorageError>;
 }
 
 #[cfg(test)]

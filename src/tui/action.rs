@@ -55,6 +55,9 @@ pub enum Action {
         command: String,
         output: String,
     },
+    /// Select the entry at this index (a mouse click). Never bound to a key.
+    #[serde(skip)]
+    Select(usize),
 }
 
 impl Action {
@@ -127,7 +130,7 @@ impl Action {
             Action::Help => "show or hide this help",
             Action::Back => "close the overlay, leave a range, clear the message",
             Action::Quit => "quit (unsent decisions are kept and sent next time)",
-            Action::Sync(_) | Action::Tick(_) | Action::PipeDone { .. } => "",
+            Action::Sync(_) | Action::Tick(_) | Action::PipeDone { .. } | Action::Select(_) => "",
         }
     }
 }

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 
 use super::action::Action;
-use super::keymap::KeyMap;
+use super::keymap::{Feed, Key, KeyMap};
 use super::prompt::Prompt;
 use super::theme::Theme;
 use crate::model::{
@@ -172,6 +172,8 @@ pub struct App {
     pub api: String,
     pub now: DateTime<Utc>,
     pub keymap: KeyMap,
+    /// The keys typed so far of a multi-key binding (`g` of `g g`), shown in the hint bar.
+    pub pending_keys: Vec<Key>,
     pub theme: Theme,
     /// Set when the session must end; `Some(message)` ends it with an error to print.
     pub quit: Option<Option<String>>,
@@ -217,6 +219,7 @@ impl App {
             api: init.api,
             now: init.now,
             keymap: init.keymap,
+            pending_keys: Vec::new(),
             theme: init.theme,
             quit: None,
             session,
@@ -248,14 +251,19 @@ impl App {
     }
 
     /// A key goes to the top layer if there is one (prompts take text, not bindings), else
-    /// through the keymap.
+    /// through the keymap, where a key that starts a sequence waits for the rest.
     pub fn handle_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         if !self.layers.is_empty() {
+            self.pending_keys.clear();
             return self.layer_key(key);
         }
-        match self.keymap.action_for(&key) {
-            Some(action) => self.update(action),
-            None => {
+        match self
+            .keymap
+            .feed(&mut self.pending_keys, Key::from_event(&key))
+        {
+            Feed::Matched(action) => self.update(action),
+            Feed::Pending => Vec::new(),
+            Feed::NoMatch => {
                 self.tag_prefix = false;
                 Vec::new()
             }
@@ -296,6 +304,12 @@ impl App {
             Action::Last => self.move_to_end(true),
             Action::PageDown => self.move_by(PAGE as isize),
             Action::PageUp => self.move_by(-(PAGE as isize)),
+            Action::Select(i) => {
+                if self.visible.binary_search(&i).is_ok() {
+                    self.selected = i;
+                }
+                self.prefetch_if_low()
+            }
             Action::TakeDown => self.decide(DecisionAction::TakeDown),
             Action::Keep => self.decide(DecisionAction::Keep),
             Action::Escalate => self.decide(DecisionAction::Escalate),
@@ -547,7 +561,8 @@ impl App {
             SyncEvent::Offline { error, retry_in } => {
                 self.refresh_counts();
                 self.link = Link::Offline(format!(
-                    "{error} — retrying in {}s",
+                    "{} — retrying in {}s",
+                    clean_line(&error),
                     retry_in.as_secs().max(1)
                 ));
                 Vec::new()
@@ -689,7 +704,9 @@ impl App {
         }
     }
 
+    /// Messages quote servers and errors: cleaned like any untrusted text.
     fn flash(&mut self, level: Level, text: String) {
+        let text = clean_line(&text);
         self.flash = Some(Flash { level, text });
     }
 

@@ -7,6 +7,7 @@ pub mod context;
 pub mod deadline;
 pub mod effects;
 pub mod keymap;
+pub mod mouse;
 pub mod panic_guard;
 pub mod prompt;
 pub mod theme;
@@ -18,6 +19,7 @@ use std::time::Duration;
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use futures::StreamExt;
+use ratatui::layout::Rect;
 use tokio::sync::mpsc;
 
 use action::Action;
@@ -37,17 +39,26 @@ pub struct Outcome {
     pub error: Option<String>,
 }
 
-/// Run the UI until the moderator quits. The terminal is restored on every way out,
-/// including panics (ratatui's hook).
+/// Run the UI until the moderator quits; with `mouse`, mouse events are captured. The terminal
+/// is restored on every way out, including panics (`panic_guard`).
 pub async fn run(
     mut app: App,
     sync: SyncHandle,
     mut events: mpsc::UnboundedReceiver<SyncEvent>,
+    mouse: bool,
 ) -> io::Result<Outcome> {
     let mut terminal = ratatui::try_init()?;
     panic_guard::install();
-    let result = event_loop(&mut terminal, &mut app, &sync, &mut events).await;
-    ratatui::try_restore()?;
+    let captured = if mouse {
+        panic_guard::capture_mouse(&mut io::stdout())
+    } else {
+        Ok(())
+    };
+    let result = match captured {
+        Ok(()) => event_loop(&mut terminal, &mut app, &sync, &mut events).await,
+        Err(e) => Err(e),
+    };
+    panic_guard::restore_terminal()?;
     let left = sync
         .shutdown(QUIT_GRACE)
         .await
@@ -81,11 +92,12 @@ async fn event_loop(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut sync_open = true;
     loop {
-        draw(terminal, app)?;
+        // Clicks are mapped through the layout of the frame on screen.
+        let area = draw(terminal, app)?;
         let mut effects = Vec::new();
         tokio::select! {
             key = keys.next() => match key {
-                Some(Ok(event)) => effects.extend(on_terminal_event(app, event)),
+                Some(Ok(event)) => effects.extend(on_terminal_event(app, area, event)),
                 Some(Err(e)) => return Err(e),
                 // The terminal went away (SSH link dropped): leave as if quit.
                 None => { app.update(Action::Quit); }
@@ -104,7 +116,7 @@ async fn event_loop(
         loop {
             match tokio::time::timeout(Duration::ZERO, keys.next()).await {
                 Ok(Some(Ok(event))) => {
-                    effects.extend(on_terminal_event(app, event));
+                    effects.extend(on_terminal_event(app, area, event));
                     continue;
                 }
                 Ok(Some(Err(e))) => return Err(e),
@@ -128,18 +140,24 @@ async fn event_loop(
     }
 }
 
-fn on_terminal_event(app: &mut App, event: Event) -> Vec<Effect> {
+fn on_terminal_event(app: &mut App, area: Rect, event: Event) -> Vec<Effect> {
     match event {
         Event::Key(key) if key.kind != KeyEventKind::Release => app.handle_key(key),
+        Event::Mouse(m) => match mouse::mouse_action(app, area, m) {
+            Some(action) => app.update(action),
+            None => Vec::new(),
+        },
         // Resize and everything else: the next draw uses the new size.
         _ => Vec::new(),
     }
 }
 
-fn draw(terminal: &mut ratatui::DefaultTerminal, app: &App) -> io::Result<()> {
+/// Draw a frame; returns its area.
+fn draw(terminal: &mut ratatui::DefaultTerminal, app: &App) -> io::Result<Rect> {
     // Synchronized update: the terminal shows the whole frame at once, never half of it.
     crossterm::queue!(io::stdout(), BeginSynchronizedUpdate)?;
-    terminal.draw(|frame| view::draw(frame, app))?;
+    let area = terminal.draw(|frame| view::draw(frame, app))?.area;
     crossterm::queue!(io::stdout(), EndSynchronizedUpdate)?;
-    io::stdout().flush()
+    io::stdout().flush()?;
+    Ok(area)
 }

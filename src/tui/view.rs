@@ -10,6 +10,7 @@ use ratatui::widgets::{Block, Borders, Clear, Gauge, List, ListItem, ListState, 
 
 use super::action::Action;
 use super::app::{App, BulkProgress, Delivery, Entry, Layer, Level, Link, QueueEnd};
+use super::keymap::Sequence;
 use super::prompt::{COMMANDS, Prompt};
 use crate::model::{DecisionAction, HistoryEvent, Item, Lane, ReviewState};
 use crate::tui::app::bulk_count as count;
@@ -20,26 +21,17 @@ const MIN_HEIGHT: u16 = 6;
 
 pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
-    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+    let Some(Panes {
+        list,
+        detail,
+        gauge,
+        status,
+        hints,
+    }) = panes(area, app)
+    else {
         draw_too_small(frame, area);
         return;
-    }
-    // A bulk action in flight gets a row of its own: the moderator keeps working meanwhile.
-    let gauge_rows = u16::from(app.bulk.is_some());
-    let [body, gauge, status, hints] = Layout::vertical([
-        Constraint::Min(1),
-        Constraint::Length(gauge_rows),
-        Constraint::Length(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    let list_width = if area.width >= 120 {
-        area.width * 2 / 5
-    } else {
-        (area.width * 2 / 5).max(28)
     };
-    let [list, detail] =
-        Layout::horizontal([Constraint::Length(list_width), Constraint::Min(1)]).areas(body);
     draw_queue(frame, app, list);
     draw_detail(frame, app, detail);
     if let Some(progress) = &app.bulk {
@@ -151,6 +143,81 @@ fn draw_prompt(frame: &mut Frame, app: &App, prompt: &Prompt, note_area: Rect, a
     frame.render_widget(Paragraph::new(note), note_area);
 }
 
+/// Where each part of the screen goes.
+pub struct Panes {
+    pub list: Rect,
+    pub detail: Rect,
+    /// One row while a bulk action is in flight, else empty.
+    pub gauge: Rect,
+    pub status: Rect,
+    pub hints: Rect,
+}
+
+/// The layout of a frame of `area` for `app`; `None` when it is too small for one.
+pub fn panes(area: Rect, app: &App) -> Option<Panes> {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return None;
+    }
+    // A bulk action in flight gets a row of its own: the moderator keeps working meanwhile.
+    let gauge_rows = u16::from(app.bulk.is_some());
+    let [body, gauge, status, hints] = Layout::vertical([
+        Constraint::Min(1),
+        Constraint::Length(gauge_rows),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let list_width = if area.width >= 120 {
+        area.width * 2 / 5
+    } else {
+        (area.width * 2 / 5).max(28)
+    };
+    let [list, detail] =
+        Layout::horizontal([Constraint::Length(list_width), Constraint::Min(1)]).areas(body);
+    Some(Panes {
+        list,
+        detail,
+        gauge,
+        status,
+        hints,
+    })
+}
+
+/// The first visible position the list in `list` shows, and how many rows it has. The view
+/// keeps no scroll state (drawing is pure), so the window is derived from the selection: it
+/// scrolls once the cursor passes the middle.
+pub fn list_window(list: Rect, position: usize, len: usize) -> (usize, usize) {
+    let rows = usize::from(list.height.saturating_sub(2)).max(1);
+    let offset = position
+        .saturating_sub(rows / 2)
+        .min(len.saturating_sub(rows));
+    (offset, rows)
+}
+
+/// Where the selection is among the visible entries.
+fn position(app: &App) -> usize {
+    app.visible
+        .binary_search(&app.selected)
+        .unwrap_or_else(|i| i.min(app.visible.len().saturating_sub(1)))
+}
+
+/// The entry (an index into `app.entries`) drawn at (`column`, `row`) of a frame of `area`:
+/// where a click lands.
+pub fn entry_at(area: Rect, app: &App, column: u16, row: u16) -> Option<usize> {
+    let list = panes(area, app)?.list;
+    let inside = column > list.x
+        && column < list.right().saturating_sub(1)
+        && row > list.y
+        && row < list.bottom().saturating_sub(1);
+    if !inside {
+        return None;
+    }
+    let (offset, _) = list_window(list, position(app), app.visible.len());
+    app.visible
+        .get(offset + usize::from(row - list.y - 1))
+        .copied()
+}
+
 fn draw_too_small(frame: &mut Frame, area: Rect) {
     let text = Paragraph::new("modq: window too small")
         .wrap(Wrap { trim: true })
@@ -199,16 +266,8 @@ fn draw_queue(frame: &mut Frame, app: &App, area: Rect) {
         .borders(Borders::ALL)
         .title(Span::styled(title, theme.accent));
     // Only the rows that fit are built: a frame costs the same with 100 items or a million.
-    // The view keeps no scroll state (drawing is pure), so the window is derived from the
-    // selection: it scrolls once the cursor passes the middle.
-    let rows = usize::from(area.height.saturating_sub(2)).max(1);
-    let position = app
-        .visible
-        .binary_search(&app.selected)
-        .unwrap_or_else(|i| i.min(app.visible.len().saturating_sub(1)));
-    let offset = position
-        .saturating_sub(rows / 2)
-        .min(app.visible.len().saturating_sub(rows));
+    let position = position(app);
+    let (offset, rows) = list_window(area, position, app.visible.len());
     let range = app.visual_range();
     let items: Vec<ListItem> = app
         .visible
@@ -600,6 +659,7 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
 fn draw_hints(frame: &mut Frame, app: &App, area: Rect) {
     let theme = &app.theme;
     let line = match &app.flash {
+        _ if !app.pending_keys.is_empty() => pending_line(app),
         Some(flash) => {
             let style = match flash.level {
                 Level::Info => Style::new(),
@@ -650,6 +710,19 @@ fn draw_hints(frame: &mut Frame, app: &App, area: Rect) {
         }
     };
     frame.render_widget(Paragraph::new(line), area);
+}
+
+/// While a key sequence is being typed: what was typed so far, and what may follow.
+fn pending_line(app: &App) -> Line<'static> {
+    let theme = &app.theme;
+    let typed = Sequence(app.pending_keys.clone()).label();
+    let mut spans = vec![Span::styled(format!("{typed} …  "), theme.accent)];
+    for (rest, action) in app.keymap.continuations(&app.pending_keys) {
+        spans.push(Span::styled(rest.label(), theme.accent));
+        spans.push(Span::raw(format!(" {}  ", action.description())));
+    }
+    spans.push(Span::styled("esc cancels", theme.muted));
+    Line::from(spans)
 }
 
 fn draw_help(frame: &mut Frame, app: &App, area: Rect, scroll: u16) {

@@ -15,6 +15,7 @@ use ratatui::backend::TestBackend;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use modq::config::Config;
 use modq::model::{Item, Role};
 use modq::profile::Dirs;
 use modq::server::{self, SqliteStorage, Storage};
@@ -22,7 +23,6 @@ use modq::session::{self, Prepared};
 use modq::sync::SyncEvent;
 use modq::tui::action::Action;
 use modq::tui::app::{App, Effect, QueueEnd};
-use modq::tui::theme::Theme;
 
 /// The moment the sample queue is written around: snapshots are drawn at this time.
 pub const SAMPLE_NOW: &str = "2026-11-23T12:00:00Z";
@@ -178,13 +178,24 @@ impl Session {
 
     /// Open a session with another moderator's token.
     pub async fn open_as(server: &TestServer, token: &str, data: &Path) -> Session {
+        Session::open_with(server, token, data, Config::default()).await
+    }
+
+    /// Open a session with a config, as read from a config file.
+    pub async fn open_with(
+        server: &TestServer,
+        token: &str,
+        data: &Path,
+        config: Config,
+    ) -> Session {
         let dirs = Dirs::resolve(Some(data)).expect("dirs");
         let Prepared {
             mut app,
             sync,
             events,
             db,
-        } = session::prepare(&server.api, token, &dirs, Theme::default_theme())
+            ..
+        } = session::prepare(&server.api, token, &dirs, config)
             .await
             .expect("session opens");
         app.update(Action::Tick(sample_now()));
