@@ -83,6 +83,10 @@ impl Server {
     async fn modq(&self, token: &str, args: &[&str]) -> String {
         let token_file = self.dir.path().join("token");
         std::fs::write(&token_file, token).expect("token file");
+        // modq refuses a token file others can read.
+        let mut mode = std::fs::metadata(&token_file).expect("stat").permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut mode, 0o600);
+        std::fs::set_permissions(&token_file, mode).expect("chmod 600");
         let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_modq"))
             .arg("--api")
             .arg(&self.client.base)
