@@ -9,6 +9,7 @@ pub mod effects;
 pub mod keymap;
 pub mod mouse;
 pub mod panic_guard;
+pub mod picker;
 pub mod prompt;
 pub mod theme;
 pub mod view;

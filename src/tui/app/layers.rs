@@ -68,6 +68,7 @@ impl App {
                 Vec::new()
             }
             Layer::Prompt(prompt) => self.prompt_key(prompt, key),
+            Layer::Picker(picker) => self.picker_key(picker, key),
         }
     }
 
