@@ -34,7 +34,7 @@ pub fn perform(
             decisions,
         } => sync.journal_bulk(session, bulk, decisions),
         Effect::Select(request) => sync.select(request),
-        Effect::Refilter { q, sort } => sync.refilter(q, sort),
+        Effect::Refilter { q, sort, state } => sync.refilter(q, sort, state),
         Effect::Release(ids) => sync.release(ids),
         Effect::Pipe { command, input } => {
             let answers = answers.clone();
