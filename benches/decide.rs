@@ -5,10 +5,8 @@
 //! fsync, plus rendering into the terminal backend), as p50 and p99 over several runs, and the
 //! bytes the real crossterm backend writes per decision (what an SSH link carries).
 
-use std::io::{self, Write};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
@@ -23,21 +21,11 @@ use modq::tui::app::{App, AppInit};
 use modq::tui::keymap::KeyMap;
 use modq::tui::theme::Theme;
 
+mod support;
+
+use support::{Counter, median, percentile};
+
 const RUNS: usize = 5;
-
-/// Counts what the backend writes, and throws it away.
-#[derive(Default, Clone)]
-struct Counter(Arc<AtomicUsize>);
-
-impl Write for Counter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.fetch_add(buf.len(), Ordering::Relaxed);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
 
 /// The sample queue, claimed once from the reference server over HTTP.
 fn sample_page() -> QueuePage {
@@ -87,16 +75,6 @@ fn new_app(page: &QueuePage, dir: &tempfile::TempDir) -> App {
 
 fn key(c: char) -> KeyEvent {
     KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
 }
 
 fn main() {
@@ -164,12 +142,12 @@ fn main() {
                 .expect("draw");
             let mut per = Vec::with_capacity(decisions);
             for i in 0..decisions {
-                let before = written.0.load(Ordering::Relaxed);
+                let before = written.get();
                 let _effects = app.handle_key(key(['t', 'a', 'e'][i % 3]));
                 terminal
                     .draw(|f| modq::tui::view::draw(f, &app))
                     .expect("draw");
-                per.push((written.0.load(Ordering::Relaxed) - before) as f64);
+                per.push((written.get() - before) as f64);
             }
             bytes.push(median(per));
         }

@@ -252,19 +252,29 @@ impl ItemRow {
     }
 }
 
-/// The queue walk that listing and claiming share, so their order and filters cannot drift:
-/// `?1` state, `?2` lane or NULL, `?3..?5` the cursor or NULLs, `?6` a row limit (-1: none).
-fn queue_sql() -> String {
-    format!(
-        "SELECT {ITEM_COLUMNS} FROM items
-         WHERE state = ?1
-           AND (?2 IS NULL OR lane = ?2)
-           AND (?3 IS NULL
-                OR priority < ?3
-                OR (priority = ?3 AND (created_at > ?4 OR (created_at = ?4 AND id > ?5))))
-         ORDER BY priority DESC, created_at ASC, id ASC
-         LIMIT ?6"
-    )
+/// The queue walk that listing and claiming share, so their order and filters cannot drift.
+/// Named parameters: `:state`, `:lane` (only with a lane), the cursor `:priority`,
+/// `:created_at`, `:id` (only with a cursor), and `:limit` (-1: none).
+///
+/// Each shape is written so that SQLite seeks to the cursor in `items_queue` or
+/// `items_lane_queue` instead of scanning from the top of the state: the rest of the
+/// cursor's priority band, merged with the lower bands (both index ranges, no sort). A
+/// single `OR`ed condition would be read as a filter, and a page deep into a large queue, or
+/// in a small lane, would cost a walk over every item before it.
+fn queue_sql(lane: bool, cursor: bool) -> String {
+    let lane = if lane { " AND lane = :lane" } else { "" };
+    let arm =
+        |rest: &str| format!("SELECT {ITEM_COLUMNS} FROM items WHERE state = :state{lane}{rest}");
+    let order = "ORDER BY priority DESC, created_at ASC, id ASC LIMIT :limit";
+    if cursor {
+        format!(
+            "{} UNION ALL {} {order}",
+            arm(" AND priority = :priority AND (created_at, id) > (:created_at, :id)"),
+            arm(" AND priority < :priority"),
+        )
+    } else {
+        format!("{} {order}", arm(""))
+    }
 }
 
 /// Runs [`queue_sql`] for `query`, handing each row to `visit` until it answers false.
@@ -275,15 +285,20 @@ fn walk_queue(
     mut visit: impl FnMut(ItemRow) -> Result<bool, StorageError>,
 ) -> Result<(), StorageError> {
     let after = query.after.as_ref();
-    let mut stmt = conn.prepare_cached(&queue_sql())?;
-    let mut rows = stmt.query(params![
-        query.state.as_str(),
-        query.lane.map(Lane::as_str),
-        after.map(|c| c.priority),
-        after.map(|c| ts(c.created_at)),
-        after.map(|c| c.id.as_str()),
-        row_limit,
-    ])?;
+    let mut stmt = conn.prepare_cached(&queue_sql(query.lane.is_some(), after.is_some()))?;
+    let mut bind = |name: &str, value: &dyn rusqlite::ToSql| -> Result<(), StorageError> {
+        if let Some(i) = stmt.parameter_index(name)? {
+            stmt.raw_bind_parameter(i, value)?;
+        }
+        Ok(())
+    };
+    bind(":state", &query.state.as_str())?;
+    bind(":lane", &query.lane.map(Lane::as_str))?;
+    bind(":priority", &after.map(|c| c.priority))?;
+    bind(":created_at", &after.map(|c| ts(c.created_at)))?;
+    bind(":id", &after.map(|c| c.id.as_str()))?;
+    bind(":limit", &row_limit)?;
+    let mut rows = stmt.raw_query();
     while let Some(row) = rows.next()? {
         if !visit(item_row(row)?)? {
             break;
@@ -410,11 +425,8 @@ fn add_report(
     let lane = rules::report_lane(report);
 
     let existing: Option<String> = tx
-        .query_row(
-            "SELECT countries FROM items WHERE id = ?1",
-            [&subject.id],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT countries FROM items WHERE id = ?1")?
+        .query_row([&subject.id], |r| r.get(0))
         .optional()?;
     let merged = existing.is_some();
     let mut countries: Vec<String> = match &existing {
@@ -428,45 +440,43 @@ fn add_report(
     }
     if merged {
         // Content fields come from the first report; later ones add countries only.
-        tx.execute(
-            "UPDATE items SET countries = ?2 WHERE id = ?1",
-            params![subject.id, to_json(&countries)?],
-        )?;
+        tx.prepare_cached("UPDATE items SET countries = ?2 WHERE id = ?1")?
+            .execute(params![subject.id, to_json(&countries)?])?;
     } else {
         // Priority, lane, deadline and created_at are set from the reports just below.
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO items (id, kind, text, author, language, countries, media, priority,
                                 lane, deadline, state, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, NULL, ?9, ?10)",
-            params![
-                subject.id,
-                name_of(subject.kind)?,
-                subject.text,
-                subject.author.as_ref().map(to_json).transpose()?,
-                subject.language,
-                to_json(&countries)?,
-                to_json(&subject.media)?,
-                lane.as_str(),
-                ReviewState::Open.as_str(),
-                ts(received_at),
-            ],
-        )?;
+        )?
+        .execute(params![
+            subject.id,
+            name_of(subject.kind)?,
+            subject.text,
+            subject.author.as_ref().map(to_json).transpose()?,
+            subject.language,
+            to_json(&countries)?,
+            to_json(&subject.media)?,
+            lane.as_str(),
+            ReviewState::Open.as_str(),
+            ts(received_at),
+        ])?;
     }
 
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO reports (item_id, reporter_type, category, comment, lane, deadline,
                               received_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            subject.id,
-            name_of(report.reporter_type)?,
-            report.category,
-            report.comment,
-            lane.as_str(),
-            report.deadline.map(ts),
-            ts(received_at),
-        ],
-    )?;
+    )?
+    .execute(params![
+        subject.id,
+        name_of(report.reporter_type)?,
+        report.category,
+        report.comment,
+        lane.as_str(),
+        report.deadline.map(ts),
+        ts(received_at),
+    ])?;
     let report_id = tx.last_insert_rowid();
     let priority = refresh_aggregates(tx, &subject.id)?;
     Ok(ReportAccepted {
@@ -512,18 +522,18 @@ fn refresh_aggregates(tx: &Transaction<'_>, item_id: &str) -> Result<i64, Storag
         .min()
         .ok_or_else(|| StorageError::Backend(anyhow!("item {item_id:?} has no reports")))?;
     let priority = rules::priority(weighed);
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE items SET priority = ?2, lane = ?3, deadline = ?4,
                           created_at = COALESCE(?5, created_at)
          WHERE id = ?1",
-        params![
-            item_id,
-            priority,
-            lane.as_str(),
-            deadline.map(ts),
-            created_at.map(ts)
-        ],
-    )?;
+    )?
+    .execute(params![
+        item_id,
+        priority,
+        lane.as_str(),
+        deadline.map(ts),
+        created_at.map(ts)
+    ])?;
     Ok(priority)
 }
 
@@ -579,7 +589,8 @@ fn applied_by_key(
     key: &str,
 ) -> Result<Option<AppliedDecision>, StorageError> {
     let sql = format!("SELECT {APPLIED_COLUMNS} FROM audit WHERE idempotency_key = ?1");
-    tx.query_row(&sql, [key], applied_row)
+    tx.prepare_cached(&sql)?
+        .query_row([key], applied_row)
         .optional()?
         .map(AppliedRow::into_applied)
         .transpose()
@@ -591,7 +602,8 @@ fn latest_applied(
 ) -> Result<Option<AppliedDecision>, StorageError> {
     let sql =
         format!("SELECT {APPLIED_COLUMNS} FROM audit WHERE item_id = ?1 ORDER BY id DESC LIMIT 1");
-    tx.query_row(&sql, [item_id], applied_row)
+    tx.prepare_cached(&sql)?
+        .query_row([item_id], applied_row)
         .optional()?
         .map(AppliedRow::into_applied)
         .transpose()
@@ -599,17 +611,14 @@ fn latest_applied(
 
 fn item_status(tx: &Transaction<'_>, item_id: &str) -> Result<Option<ItemStatus>, StorageError> {
     let row = tx
-        .query_row(
-            "SELECT state, restricted_in, escalation_target FROM items WHERE id = ?1",
-            [item_id],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                ))
-            },
-        )
+        .prepare_cached("SELECT state, restricted_in, escalation_target FROM items WHERE id = ?1")?
+        .query_row([item_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })
         .optional()?;
     let Some((state, scope, target)) = row else {
         return Ok(None);
@@ -661,15 +670,15 @@ fn apply_one(
         Verdict::Refuse { outcome, message } => return Ok(result(d, outcome, Some(message))),
     };
 
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE items SET state = ?2, restricted_in = ?3, escalation_target = ?4 WHERE id = ?1",
-        params![
-            d.item_id,
-            after.state.as_str(),
-            after.restricted_in.as_ref().map(to_json).transpose()?,
-            after.escalation_target.map(name_of).transpose()?,
-        ],
-    )?;
+    )?
+    .execute(params![
+        d.item_id,
+        after.state.as_str(),
+        after.restricted_in.as_ref().map(to_json).transpose()?,
+        after.escalation_target.map(name_of).transpose()?,
+    ])?;
     let scope = match d.action {
         DecisionAction::TakeDown => after.restricted_in.as_ref().map(to_json).transpose()?,
         _ => None,
@@ -678,32 +687,33 @@ fn apply_one(
         DecisionAction::Escalate => after.escalation_target.map(name_of).transpose()?,
         _ => None,
     };
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO audit (at, actor, role, action, item_id, reason_code, scope, note,
                             escalation_target, reverses, idempotency_key, decided_at,
                             from_state, from_restricted_in, from_escalation_target, to_state)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-        params![
-            ts(now),
-            actor.name,
-            actor.role.as_str(),
-            d.action.as_str(),
-            d.item_id,
-            d.reason_code,
-            scope,
-            d.note,
-            target,
-            d.reverses,
-            d.idempotency_key,
-            ts(d.decided_at),
-            current.state.as_str(),
-            current.restricted_in.as_ref().map(to_json).transpose()?,
-            current.escalation_target.map(name_of).transpose()?,
-            after.state.as_str(),
-        ],
-    )?;
+    )?
+    .execute(params![
+        ts(now),
+        actor.name,
+        actor.role.as_str(),
+        d.action.as_str(),
+        d.item_id,
+        d.reason_code,
+        scope,
+        d.note,
+        target,
+        d.reverses,
+        d.idempotency_key,
+        ts(d.decided_at),
+        current.state.as_str(),
+        current.restricted_in.as_ref().map(to_json).transpose()?,
+        current.escalation_target.map(name_of).transpose()?,
+        after.state.as_str(),
+    ])?;
     // Decided: there is nothing left to review undisturbed, whoever was reviewing it.
-    tx.execute("DELETE FROM leases WHERE item_id = ?1", [&d.item_id])?;
+    tx.prepare_cached("DELETE FROM leases WHERE item_id = ?1")?
+        .execute([&d.item_id])?;
     Ok(result(d, DecisionOutcome::Applied, None))
 }
 
@@ -910,11 +920,10 @@ impl Storage for SqliteStorage {
     fn token_lookup(&self, hash: &str) -> Result<Option<TokenInfo>, StorageError> {
         let conn = self.conn();
         let row = conn
-            .query_row(
-                "SELECT name, role FROM tokens WHERE hash = ?1",
-                [hash],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
-            )
+            .prepare_cached("SELECT name, role FROM tokens WHERE hash = ?1")?
+            .query_row([hash], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
             .optional()?;
         let Some((name, role)) = row else {
             return Ok(None);
