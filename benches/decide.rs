@@ -44,11 +44,8 @@ fn sample_page() -> QueuePage {
         let client = ModqClient::new(&api, &token).expect("client");
         let page = client
             .claim_page(&ClaimRequest {
-                lane: None,
-                state: None,
-                cursor: None,
                 limit: Some(500),
-                lease_seconds: None,
+                ..ClaimRequest::default()
             })
             .await
             .expect("claim");

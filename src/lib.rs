@@ -5,10 +5,12 @@
 //! through a `backend`. `server` is the reference moderation API (`modq serve`).
 
 pub mod backend;
+pub mod config;
 pub mod demo;
 pub mod logging;
 pub mod model;
 pub mod profile;
+pub mod query;
 pub mod sanitize;
 pub mod server;
 pub mod session;

@@ -16,7 +16,7 @@ use modq::session::{self, SessionError};
 ///
 /// Without --api (or MODQ_API), modq opens a built-in demo: the reference server runs
 /// in-process on 127.0.0.1 with a sample queue. Keys: j/k move, t take down, a keep,
-/// e escalate, u undo, ? help, q quit.
+/// e escalate, u undo, ? help, q quit. Keys, theme and mouse: `modq config default`.
 #[derive(Debug, Parser)]
 #[command(name = "modq", version, about, long_about)]
 struct Cli {
@@ -44,6 +44,21 @@ enum Command {
     Serve(ServeArgs),
     /// Send a profile's unsent decisions without opening the TUI; exits 1 if any are left.
     Sync,
+    /// The config file (keys, theme, colours, mouse).
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print where modq reads its config file.
+    Path,
+    /// Print the full default config, commented: a starting point to save and edit.
+    Default,
+    /// Read the config file and name each problem in it; exits 1 if there are any.
+    Check,
 }
 
 #[derive(Debug, clap::Args)]
@@ -118,6 +133,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         Some(Command::Serve(args)) => serve(args).await,
         Some(Command::Sync) => sync(&cli).await,
         Some(Command::Demo) => demo(cli.data_dir.as_deref()).await,
+        Some(Command::Config { command }) => config(command, cli.data_dir.as_deref()),
         None => match &cli.api {
             Some(api) => {
                 let token =
@@ -140,6 +156,30 @@ fn dirs(data_dir: Option<&Path>) -> Result<Dirs, String> {
         );
     }
     Ok(dirs)
+}
+
+fn config(command: ConfigCommand, data_dir: Option<&Path>) -> Result<ExitCode, String> {
+    let path = || {
+        Dirs::resolve(data_dir)
+            .map(|d| modq::config::path(&d))
+            .map_err(|e| e.to_string())
+    };
+    match command {
+        ConfigCommand::Path => println!("{}", path()?.display()),
+        ConfigCommand::Default => print!("{}", modq::config::default_text()),
+        ConfigCommand::Check => {
+            let path = path()?;
+            let config = modq::config::Config::load(&path, false);
+            for problem in &config.problems {
+                println!("{}", modq::sanitize::clean_line(&problem.to_string()));
+            }
+            if !config.problems.is_empty() {
+                return Ok(ExitCode::FAILURE);
+            }
+            println!("{}: no problems", path.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn review(api: &str, token: &str, dirs: &Dirs) -> Result<ExitCode, String> {
@@ -165,7 +205,13 @@ async fn demo(data_dir: Option<&Path>) -> Result<ExitCode, String> {
     let cache = data_dir
         .map(Path::to_path_buf)
         .unwrap_or_else(|| demo.dir.path().join("cache"));
-    let dirs = dirs(Some(&cache))?;
+    let mut dirs = dirs(Some(&cache))?;
+    // The demo is a way to try modq: with the moderator's own keys and theme.
+    if data_dir.is_none()
+        && let Ok(home) = Dirs::resolve(None)
+    {
+        dirs.config = home.config;
+    }
     let result = review(&demo.api.clone(), &demo.token.clone(), &dirs).await;
     demo.stop().await;
     result

@@ -501,7 +501,7 @@ pub struct ReportAccepted {
 
 /// `POST /v1/queue/claim`: the next page of the queue, leased to the caller. Items leased to
 /// someone else (and not yet expired) are skipped, so two moderators never review one item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ClaimRequest {
     #[serde(default)]
     pub lane: Option<Lane>,
@@ -515,6 +515,12 @@ pub struct ClaimRequest {
     /// How long the lease lasts unless renewed; the server clamps it (default 300 s).
     #[serde(default)]
     pub lease_seconds: Option<u32>,
+    /// Only items matching this filter (docs/api.md, "Filters"); all when absent.
+    #[serde(default)]
+    pub q: Option<String>,
+    /// The queue order; `priority` when absent. A cursor only continues its own order.
+    #[serde(default)]
+    pub sort: Option<crate::query::Sort>,
 }
 
 /// `POST /v1/queue/claim` answer.
@@ -527,6 +533,35 @@ pub struct ClaimedPage {
     pub lease_expires_at: DateTime<Utc>,
     /// The lease length the server granted, in seconds.
     pub lease_seconds: u32,
+}
+
+/// `POST /v1/queue/select`: the ids of every item matching a filter, to act on them in bulk
+/// (a moderator's `*`), including items not yet paged in. Leases nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SelectRequest {
+    #[serde(default)]
+    pub lane: Option<Lane>,
+    /// Defaults to `open`.
+    #[serde(default)]
+    pub state: Option<ReviewState>,
+    #[serde(default)]
+    pub q: Option<String>,
+    #[serde(default)]
+    pub sort: Option<crate::query::Sort>,
+    /// At most this many ids (the server caps it at 200,000).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// `POST /v1/queue/select` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Selection {
+    /// Matching items, in queue order.
+    pub ids: Vec<String>,
+    /// Matching items left out because another moderator holds a live lease on them.
+    pub leased_elsewhere: usize,
+    /// More items matched than `limit` (or the server's cap) allowed.
+    pub truncated: bool,
 }
 
 /// `POST /v1/leases/renew` and `POST /v1/leases/release` body.

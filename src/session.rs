@@ -9,11 +9,14 @@ use tokio::sync::mpsc;
 
 use crate::backend::modq::ModqClient;
 use crate::backend::{Backend, BackendError};
+use crate::config::{self, Config};
 use crate::model::{ClaimRequest, Me, QueuePage, ReviewState};
 use crate::profile::{Dirs, Profile, create_private_file};
+use crate::sanitize::clean_line;
 use crate::store::Store;
 use crate::sync::{SyncEvent, SyncHandle, Window};
-use crate::tui::{self, Outcome, app::App, app::AppInit, keymap::KeyMap, theme::Theme};
+use crate::tui::app::{App, AppInit, Flash, Level};
+use crate::tui::{self, Outcome};
 
 /// Items per queue page: a screenful many times over, one round trip.
 pub const PAGE_SIZE: u32 = 100;
@@ -120,14 +123,17 @@ pub struct Prepared {
     pub events: mpsc::UnboundedReceiver<SyncEvent>,
     /// The profile's cache database.
     pub db: PathBuf,
+    /// Capture the mouse (the config asked for it).
+    pub mouse: bool,
 }
 
-/// Connect, open the cache, fetch the first page and start the background sync.
+/// Connect, open the cache, fetch the first page and start the background sync. Problems in
+/// the config are shown in the message line: the session runs with defaults for what was bad.
 pub async fn prepare(
     api: &str,
     token: &str,
     dirs: &Dirs,
-    theme: Theme,
+    config: Config,
 ) -> Result<Prepared, SessionError> {
     let (backend, _me, profile, db) = connect(api, token, dirs).await?;
     let local = |e: crate::store::StoreError| {
@@ -140,6 +146,7 @@ pub async fn prepare(
         cursor: None,
         limit: Some(PAGE_SIZE),
         lease_seconds: lease_seconds_from_env(),
+        ..ClaimRequest::default()
     };
     let first = backend
         .claim_page(&request)
@@ -159,28 +166,46 @@ pub async fn prepare(
         items: first.items,
         next_cursor: first.next_cursor,
     };
-    let app = App::new(AppInit {
+    let summary = config.summary();
+    let mut app = App::new(AppInit {
         profile: profile.display(),
         api: profile.api.clone(),
         store,
         first_page,
-        keymap: KeyMap::default_keymap(),
-        theme,
+        keymap: config.keymap,
+        theme: config.theme,
         now: chrono::Utc::now(),
     })
     .map_err(local)?;
+    if let Some(text) = summary {
+        app.flash = Some(Flash {
+            level: Level::Warning,
+            text: clean_line(&text),
+        });
+    }
     Ok(Prepared {
         app,
         sync,
         events,
         db,
+        mouse: config.mouse,
     })
+}
+
+/// Read the config file once, logging every problem in it.
+pub fn load_config(dirs: &Dirs) -> Config {
+    let path = config::path(dirs);
+    let config = Config::load(&path, config::no_color_from_env());
+    for problem in &config.problems {
+        tracing::warn!(path = %path.display(), "{problem}");
+    }
+    config
 }
 
 /// Open the TUI on `api` and run it until the moderator quits.
 pub async fn review(api: &str, token: &str, dirs: &Dirs) -> Result<Outcome, SessionError> {
-    let p = prepare(api, token, dirs, Theme::from_env()).await?;
-    tui::run(p.app, p.sync, p.events)
+    let p = prepare(api, token, dirs, load_config(dirs)).await?;
+    tui::run(p.app, p.sync, p.events, p.mouse)
         .await
         .map_err(|e| SessionError::Local(format!("terminal: {e}")))
 }

@@ -80,6 +80,12 @@ pub enum Undone {
         original: Decision,
         reversal: Decision,
     },
+    /// A bulk action, undone as a whole: what never left the machine is gone, what may have
+    /// reached the server is followed by a reversal each.
+    Bulk {
+        withdrawn: Vec<Decision>,
+        reversed: Vec<(Decision, Decision)>,
+    },
 }
 
 const SCHEMA: &str = "
@@ -97,7 +103,9 @@ CREATE TABLE IF NOT EXISTS outbox (
     -- answer came back, so undo must send a reversal instead of just deleting it.
     attempts INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
-    settled_at TEXT
+    settled_at TEXT,
+    -- Decisions made by one bulk action share this id, so one undo takes them all back.
+    bulk TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_status ON outbox(status, seq);
 CREATE TABLE IF NOT EXISTS session_state (
@@ -127,6 +135,7 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        add_bulk_column(&conn)?;
         Ok(Store { conn })
     }
 
@@ -177,6 +186,40 @@ impl Store {
         Ok(())
     }
 
+    /// Journal every decision of one bulk action in one transaction: all are durable when
+    /// this returns, or none is. `bulk` names the group for undo.
+    pub fn journal_bulk(
+        &mut self,
+        session: &str,
+        bulk: &str,
+        decisions: &[Decision],
+    ) -> Result<()> {
+        let now = Utc::now().to_rfc3339();
+        let tx = self.write()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO outbox (idempotency_key, session, item_id, action, body, status,
+                                     created_at, bulk)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7)",
+            )?;
+            for d in decisions {
+                let body = serde_json::to_string(d)
+                    .map_err(|e| StoreError::Corrupt(format!("cannot encode decision: {e}")))?;
+                insert.execute(params![
+                    d.idempotency_key,
+                    session,
+                    d.item_id,
+                    d.action.as_str(),
+                    body,
+                    now,
+                    bulk
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Take up to `limit` pending decisions, oldest first, and mark them `sending`.
     pub fn claim_batch(&mut self, limit: usize) -> Result<Vec<OutboxEntry>> {
         let tx = self.write()?;
@@ -192,11 +235,13 @@ impl Store {
             .into_iter()
             .map(raw_to_entry)
             .collect::<Result<Vec<_>>>()?;
-        for e in &entries {
-            tx.execute(
+        {
+            let mut mark = tx.prepare_cached(
                 "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE seq = ?1",
-                [e.seq],
             )?;
+            for e in &entries {
+                mark.execute([e.seq])?;
+            }
         }
         tx.commit()?;
         Ok(entries
@@ -223,6 +268,9 @@ impl Store {
     pub fn settle(&mut self, results: &[DecisionResult]) -> Result<()> {
         let tx = self.write()?;
         let now = Utc::now().to_rfc3339();
+        let mut update = tx.prepare_cached(
+            "UPDATE outbox SET status = ?1, message = ?2, settled_at = ?3 WHERE idempotency_key = ?4",
+        )?;
         for r in results {
             let status = if r.outcome.is_settled_ok() {
                 OutboxStatus::Sent
@@ -234,11 +282,9 @@ impl Store {
                 (Some(m), o) => Some(format!("{}: {m}", o.as_str())),
                 (None, o) => Some(o.as_str().to_string()),
             };
-            tx.execute(
-                "UPDATE outbox SET status = ?1, message = ?2, settled_at = ?3 WHERE idempotency_key = ?4",
-                params![status.as_str(), message, now, r.idempotency_key],
-            )?;
+            update.execute(params![status.as_str(), message, now, r.idempotency_key])?;
         }
+        drop(update);
         tx.commit()?;
         Ok(())
     }
@@ -319,6 +365,15 @@ impl Store {
             return Ok(None);
         };
         let entry = raw_to_entry(raw)?;
+        let bulk: Option<String> =
+            tx.query_row("SELECT bulk FROM outbox WHERE seq = ?1", [entry.seq], |r| {
+                r.get(0)
+            })?;
+        if let Some(bulk) = bulk {
+            let undone = undo_bulk(&tx, session, &bulk, now)?;
+            tx.commit()?;
+            return Ok(Some(undone));
+        }
         let attempts: i64 = tx.query_row(
             "SELECT attempts FROM outbox WHERE seq = ?1",
             [entry.seq],
@@ -335,17 +390,7 @@ impl Store {
             )?;
             Undone::Withdrawn(entry.decision)
         } else {
-            let reversal = Decision {
-                idempotency_key: reversal_key,
-                item_id: entry.decision.item_id.clone(),
-                action: DecisionAction::Reverse,
-                reason_code: None,
-                note: None,
-                scope: None,
-                escalation_target: None,
-                reverses: Some(entry.decision.idempotency_key.clone()),
-                decided_at: now,
-            };
+            let reversal = reversal_of(&entry.decision, reversal_key, now);
             let body =
                 serde_json::to_string(&reversal).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             tx.execute("UPDATE outbox SET undone = 1 WHERE seq = ?1", [entry.seq])?;
@@ -396,6 +441,92 @@ impl Store {
         self.conn.execute(SET_STATE, params![key, value])?;
         Ok(())
     }
+}
+
+/// Caches made before bulk actions existed gain the column.
+fn add_bulk_column(conn: &Connection) -> Result<()> {
+    let has: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('outbox') WHERE name = 'bulk'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has {
+        conn.execute_batch("ALTER TABLE outbox ADD COLUMN bulk TEXT")?;
+    }
+    conn.execute_batch("CREATE INDEX IF NOT EXISTS outbox_bulk ON outbox(bulk)")?;
+    Ok(())
+}
+
+/// A decision that undoes `original`, journaled behind it.
+fn reversal_of(original: &Decision, key: String, now: DateTime<Utc>) -> Decision {
+    Decision {
+        idempotency_key: key,
+        item_id: original.item_id.clone(),
+        action: DecisionAction::Reverse,
+        reason_code: None,
+        note: None,
+        scope: None,
+        escalation_target: None,
+        reverses: Some(original.idempotency_key.clone()),
+        decided_at: now,
+    }
+}
+
+/// Undo every decision of one bulk action, as `undo_last` does for one.
+fn undo_bulk(
+    tx: &rusqlite::Transaction<'_>,
+    session: &str,
+    bulk: &str,
+    now: DateTime<Utc>,
+) -> Result<Undone> {
+    let rows: Vec<(RawRow, i64)> = tx
+        .prepare(
+            "SELECT seq, body, status, message, attempts FROM outbox
+             WHERE session = ?1 AND bulk = ?2 AND undone = 0 AND action != 'reverse'
+             ORDER BY seq",
+        )?
+        .query_map(params![session, bulk], |r| {
+            Ok((row_to_raw(r)?, r.get::<_, i64>(4)?))
+        })?
+        .collect::<std::result::Result<_, _>>()?;
+    let mut withdrawn = Vec::new();
+    let mut reversed = Vec::new();
+    let reversal_bulk = format!("undo-{bulk}");
+    let created = now.to_rfc3339();
+    let mut delete = tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?;
+    let mut mark = tx.prepare_cached("UPDATE outbox SET undone = 1 WHERE seq = ?1")?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO outbox (idempotency_key, session, item_id, action, body, status,
+                             created_at, bulk)
+         VALUES (?1, ?2, ?3, 'reverse', ?4, 'pending', ?5, ?6)",
+    )?;
+    for (raw, attempts) in rows {
+        let entry = raw_to_entry(raw)?;
+        let never_left = entry.status == OutboxStatus::Failed
+            || (entry.status == OutboxStatus::Pending && attempts == 0);
+        if never_left {
+            delete.execute([entry.seq])?;
+            withdrawn.push(entry.decision);
+        } else {
+            let reversal = reversal_of(&entry.decision, new_key(), now);
+            let body =
+                serde_json::to_string(&reversal).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            mark.execute([entry.seq])?;
+            insert.execute(params![
+                reversal.idempotency_key,
+                session,
+                reversal.item_id,
+                body,
+                created,
+                reversal_bulk
+            ])?;
+            reversed.push((entry.decision, reversal));
+        }
+    }
+    Ok(Undone::Bulk {
+        withdrawn,
+        reversed,
+    })
 }
 
 type RawRow = (i64, String, String, Option<String>);
@@ -501,6 +632,36 @@ mod tests {
         let batch = s.claim_batch(10).unwrap();
         assert_eq!(batch.len(), 2);
         assert_eq!(batch[1].decision.action, DecisionAction::Reverse);
+    }
+
+    #[test]
+    fn one_undo_takes_back_a_whole_bulk_action() {
+        let (_d, mut s) = store();
+        let single = decision("x", DecisionAction::Keep);
+        s.journal("s1", &single, None).unwrap();
+        let bulk: Vec<Decision> = (0..5)
+            .map(|i| decision(&format!("spam-{i}"), DecisionAction::TakeDown))
+            .collect();
+        s.journal_bulk("s1", "b1", &bulk).unwrap();
+        assert_eq!(s.counts().unwrap().unsent, 6);
+        // Two of the five went on the wire (the single keep went first, so three rows).
+        assert_eq!(s.claim_batch(3).unwrap().len(), 3);
+        match s.undo_last("s1", new_key(), Utc::now()).unwrap() {
+            Some(Undone::Bulk {
+                withdrawn,
+                reversed,
+            }) => {
+                assert_eq!(withdrawn, bulk[2..].to_vec());
+                let originals: Vec<Decision> = reversed.iter().map(|(o, _)| o.clone()).collect();
+                assert_eq!(originals, bulk[..2].to_vec());
+            }
+            other => panic!("expected the bulk back, got {other:?}"),
+        }
+        // The single keep is next in line for undo, and the reversals wait to be sent.
+        let rest = s.session_decisions("s1").unwrap();
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].decision, single);
+        assert_eq!(s.claim_batch(10).unwrap().len(), 2, "two reversals");
     }
 
     #[test]

@@ -312,9 +312,11 @@ async fn child_session() {
     let dirs = modq::profile::Dirs::resolve(Some(Path::new(&data))).expect("dirs");
     // The server may be down at this moment (the other variant kills it): wait for it.
     let prepared = loop {
-        match modq::session::prepare(&api, &token, &dirs, modq::tui::theme::Theme::monochrome())
-            .await
-        {
+        let config = modq::config::Config {
+            theme: modq::tui::theme::Theme::monochrome(),
+            ..Default::default()
+        };
+        match modq::session::prepare(&api, &token, &dirs, config).await {
             Ok(p) => break p,
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
@@ -325,12 +327,10 @@ async fn child_session() {
     let mut rng = rand::rng();
     let mut clock = chrono::Utc::now();
     let mut out = std::io::stdout();
+    let (answers, _answered) = tokio::sync::mpsc::unbounded_channel();
     let apply = |effects: Vec<Effect>, sync: &modq::sync::SyncHandle| {
         for e in effects {
-            match e {
-                Effect::Flush => sync.flush(),
-                Effect::Fetch(what) => sync.fetch(what),
-            }
+            modq::tui::effects::perform(e, sync, &answers, &mut std::io::sink());
         }
     };
     loop {

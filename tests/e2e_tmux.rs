@@ -443,3 +443,56 @@ fn assert_nothing_under_holds(dir: &Path, secret: &str) {
     }
     assert!(files > 0, "modq wrote nothing under {}", dir.display());
 }
+
+/// Whether the program in the pane asked the terminal for mouse events.
+fn mouse_captured(terminal: &Terminal) -> bool {
+    terminal
+        .tmux(&["display-message", "-p", "-t", "e2e", "#{mouse_any_flag}"])
+        .trim()
+        == "1"
+}
+
+#[test]
+fn a_config_with_a_mistake_still_starts_and_the_mouse_is_given_back_on_quit() {
+    let data = TempDir::new().expect("temp dir");
+    let config = data.path().join("config").join("config.toml");
+    std::fs::create_dir_all(config.parent().expect("folder")).expect("config folder");
+    std::fs::write(
+        &config,
+        "mouse = true\n[keys]\n\"z z\" = \"take_down\"\nt = \"explode\"\n",
+    )
+    .expect("write config");
+    let terminal = Terminal::open();
+    terminal.run(&format!(
+        "{MODQ} --data-dir {}; echo \"modq exited with $?\"",
+        quoted(data.path())
+    ));
+    let screen = terminal.wait_for("the demo queue with the config's mistake", |s| {
+        s.contains("decided 0 │") && s.contains("config.toml line 4, key \"t\"")
+    });
+    assert!(
+        mouse_captured(&terminal),
+        "mouse = true captures the mouse:\n{screen}"
+    );
+
+    // The good line applies: the sequence decides.
+    terminal.press("z");
+    terminal.wait_for("the hint for the sequence", |s| s.contains("z …"));
+    terminal.press("z");
+    terminal.wait_for("the take-down to count", |s| s.contains("decided 1 │"));
+
+    terminal.press("q");
+    let screen = terminal.wait_for("modq to exit", |s| exit_status(s).is_some());
+    assert_eq!(exit_status(&screen), Some(0), "exit code:\n{screen}");
+    assert!(
+        !mouse_captured(&terminal),
+        "quitting gives the mouse back to the terminal"
+    );
+    assert_terminal_restored(&terminal);
+
+    let log = std::fs::read_to_string(data.path().join("log").join("modq.log")).expect("log");
+    assert!(
+        log.contains("config.toml line 4, key \"t\": unknown action \"explode\""),
+        "the log names the mistake:\n{log}"
+    );
+}

@@ -19,13 +19,13 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use common::{TestServer, parse_keys, render, sample_now};
 use fault_proxy::{Fault, FaultProxy};
+use modq::config::Config;
 use modq::model::{DecisionOutcome, ReviewState};
 use modq::profile::Dirs;
 use modq::session::{self, Prepared};
 use modq::sync::{SyncEvent, SyncHandle};
 use modq::tui::action::Action;
 use modq::tui::app::{App, Delivery, Effect, Level, Link, QueueEnd};
-use modq::tui::theme::Theme;
 
 /// The longest a recovery may take: the first retries come within a second or two.
 const RECOVERY: Duration = Duration::from_secs(10);
@@ -57,7 +57,7 @@ impl Desk {
             sync,
             events,
             ..
-        } = session::prepare(api, token, &dirs, Theme::default_theme())
+        } = session::prepare(api, token, &dirs, Config::default())
             .await
             .expect("the session opens through the proxy");
         app.update(Action::Tick(sample_now()));
@@ -77,11 +77,9 @@ impl Desk {
     }
 
     fn apply(&self, effects: Vec<Effect>) {
+        let (answers, _) = tokio::sync::mpsc::unbounded_channel();
         for effect in effects {
-            match effect {
-                Effect::Flush => self.sync.flush(),
-                Effect::Fetch(what) => self.sync.fetch(what),
-            }
+            modq::tui::effects::perform(effect, &self.sync, &answers, &mut std::io::sink());
         }
     }
 
@@ -194,11 +192,16 @@ impl Desk {
     }
 
     /// The next report of the sync, received but not handed to the App yet.
+    /// The next report of the sync, held back from the App; "a batch is on the wire" reports
+    /// are handed over as they come.
     async fn hold_next_event(&mut self, within: Duration) -> SyncEvent {
-        match tokio::time::timeout(within, self.events.recv()).await {
-            Ok(Some(event)) => event,
-            Ok(None) => panic!("the sync stopped"),
-            Err(_) => panic!("no sync event within {within:?}"),
+        loop {
+            match tokio::time::timeout(within, self.events.recv()).await {
+                Ok(Some(event @ SyncEvent::Sending { .. })) => self.hand_over(event),
+                Ok(Some(event)) => return event,
+                Ok(None) => panic!("the sync stopped"),
+                Err(_) => panic!("no sync event within {within:?}"),
+            }
         }
     }
 

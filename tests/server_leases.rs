@@ -632,10 +632,8 @@ fn storage_with(count: u32) -> (TempDir, SqliteStorage, DateTime<Utc>) {
 
 fn open_items(limit: usize) -> QueueQuery {
     QueueQuery {
-        lane: None,
-        state: ReviewState::Open,
-        after: None,
         limit,
+        ..QueueQuery::default()
     }
 }
 

@@ -175,14 +175,21 @@ async fn repeated_undo_walks_back_through_the_session() {
 async fn the_help_overlay_lists_every_key_and_closes() {
     let (_server, _data, mut s) = session().await;
     s.press("?");
-    let help = s.screen(80, 24);
-    insta::assert_snapshot!("help_80x24", help);
+    insta::assert_snapshot!("help_80x24", s.screen(80, 24));
+    // On a tall screen everything is in view: every key, the commands, the filter syntax.
+    let help = s.screen(100, 80);
     for action in Action::BINDABLE {
         assert!(
             help.contains(action.description()),
             "{action:?} missing from help"
         );
     }
+    for part in [":takedown [reason=CODE]", "cat:", "prio:", "similar:"] {
+        assert!(help.contains(part), "{part:?} missing from help:\n{help}");
+    }
+    // A short screen scrolls to the rest.
+    s.press("jjjjjjjjjjjjjjjjjjjjjjjjjjjjjj");
+    assert!(s.screen(80, 24).contains("Filter (/)"));
     // Keys under the overlay do nothing…
     let before = s.selected_id();
     s.press("jt");

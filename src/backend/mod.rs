@@ -7,8 +7,9 @@ use async_trait::async_trait;
 
 use crate::model::{
     ClaimRequest, ClaimedPage, Decision, DecisionResult, Item, Lane, LeaseRelease, LeaseRenewal,
-    Me, QueuePage, ReviewState,
+    Me, QueuePage, ReviewState, SelectRequest, Selection,
 };
+use crate::query::Sort;
 
 /// Which slice of the queue to fetch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -17,6 +18,9 @@ pub struct QueueQuery {
     pub state: Option<ReviewState>,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
+    /// A filter in the syntax of [`crate::query`].
+    pub q: Option<String>,
+    pub sort: Option<Sort>,
 }
 
 /// Why a call to the API failed, sorted by what the caller should do about it.
@@ -68,6 +72,8 @@ pub trait Backend: Send + Sync {
         lease_seconds: u32,
     ) -> Result<LeaseRenewal, BackendError>;
     async fn release_leases(&self, item_ids: &[String]) -> Result<LeaseRelease, BackendError>;
+    /// The ids of every item matching a filter, for a bulk action; leases nothing.
+    async fn select(&self, request: &SelectRequest) -> Result<Selection, BackendError>;
     async fn item(&self, id: &str) -> Result<Item, BackendError>;
     /// Send a batch; one result per decision, in order.
     async fn send_decisions(

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use super::{Backend, BackendError, QueueQuery};
 use crate::model::{
     ApiError, ClaimRequest, ClaimedPage, Decision, DecisionBatch, DecisionResult, DecisionResults,
-    Item, LeaseRelease, LeaseRenewal, LeaseRequest, Me, QueuePage,
+    Item, LeaseRelease, LeaseRenewal, LeaseRequest, Me, QueuePage, SelectRequest, Selection,
 };
 use crate::sanitize::clean_short;
 
@@ -193,6 +193,12 @@ impl Backend for ModqClient {
             if let Some(limit) = query.limit {
                 pairs.append_pair("limit", &limit.to_string());
             }
+            if let Some(q) = &query.q {
+                pairs.append_pair("q", q);
+            }
+            if let Some(sort) = query.sort {
+                pairs.append_pair("sort", sort.as_str());
+            }
         }
         self.send(self.http.get(url)).await
     }
@@ -221,6 +227,11 @@ impl Backend for ModqClient {
             lease_seconds: None,
         };
         self.send(self.http.post(self.url("v1/leases/release")?).json(&body))
+            .await
+    }
+
+    async fn select(&self, request: &SelectRequest) -> Result<Selection, BackendError> {
+        self.send(self.http.post(self.url("v1/queue/select")?).json(request))
             .await
     }
 

@@ -13,12 +13,15 @@ use utoipa::{IntoParams, ToSchema};
 use crate::model::{
     ApiError, ClaimRequest, ClaimedPage, DecisionBatch, DecisionResults, Item, Lane, LeaseRelease,
     LeaseRenewal, LeaseRequest, Me, NewReport, QueuePage, ReportAccepted, ReviewState,
+    SelectRequest, Selection,
 };
+use crate::query::{Query as Filter, Sort};
 
 use super::error::{Failure, Json, Path, Query};
 use super::rules::{self, MAX_DECISIONS_PER_BATCH, MAX_LEASE_IDS};
 use super::storage::{
-    Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, QueueQuery, Storage, StorageError, TokenInfo,
+    Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, MAX_SELECTION, QueueQuery, Storage, StorageError,
+    TokenInfo,
 };
 
 type Answer<T> = Result<T, Failure>;
@@ -106,6 +109,11 @@ pub struct QueueParams {
     /// Items per page, 1 to 500 (larger values are clamped); 50 when absent.
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
+    /// Only items matching this filter, e.g. `cat:spam lang:ru prio:>50` (docs/api.md).
+    pub q: Option<String>,
+    /// `priority` (default), `age`, `reports` or `deadline`.
+    #[param(value_type = Option<Sort>)]
+    pub sort: Option<String>,
 }
 
 impl QueueParams {
@@ -129,13 +137,28 @@ impl QueueParams {
                 ))
             })?,
         };
+        let sort = match nonempty(self.sort) {
+            None => Sort::Priority,
+            Some(s) => Sort::parse(&s).ok_or_else(|| {
+                Failure::bad_request(format!(
+                    "unknown sort {s:?}; expected one of priority, age, reports, deadline"
+                ))
+            })?,
+        };
         Ok(QueueQuery {
             lane,
             state,
+            filter: parse_filter(self.q.as_deref())?,
+            sort,
             after: decode_cursor(self.cursor)?,
             limit: page_limit(self.limit),
         })
     }
+}
+
+/// A `q` parameter as a filter; everything when absent.
+fn parse_filter(q: Option<&str>) -> Result<Filter, Failure> {
+    Filter::parse(q.unwrap_or("")).map_err(|e| Failure::bad_request(format!("q: {e}")))
 }
 
 /// The position a `cursor` parameter names; the start when absent or empty.
@@ -203,13 +226,16 @@ pub async fn claim(
     Extension(actor): Extension<TokenInfo>,
     Json(request): Json<ClaimRequest>,
 ) -> Answer<axum::Json<ClaimedPage>> {
-    let state = request.state.unwrap_or(ReviewState::Open);
-    rules::check_claim(&actor, state).map_err(Failure::bad_request)?;
     let query = QueueQuery {
-        lane: request.lane,
-        state,
         after: decode_cursor(request.cursor)?,
         limit: page_limit(request.limit.map(u64::from)),
+        ..claimable(
+            &actor,
+            request.lane,
+            request.state,
+            request.q.as_deref(),
+            request.sort,
+        )?
     };
     let lease_seconds = rules::lease_seconds(request.lease_seconds);
     let now = Utc::now();
@@ -218,6 +244,66 @@ pub async fn claim(
     })
     .await?;
     Ok(axum::Json(page))
+}
+
+/// The ids of every item matching a filter, for acting on them in bulk.
+///
+/// Walks the queue as `GET /v1/queue` does (same filter, order and state), without paging,
+/// and leaves out items another moderator holds a live lease on. Leases nothing: the caller
+/// decides the items next, in batches of `POST /v1/decisions`.
+#[utoipa::path(
+    post,
+    path = "/v1/queue/select",
+    tag = "queue",
+    request_body = SelectRequest,
+    responses(
+        (status = 200, description = "Matching item ids in queue order", body = Selection),
+        (status = 400, description = "Malformed body, bad filter, or a state the caller cannot claim", body = ApiError),
+        (status = 401, description = "Missing or unknown token", body = ApiError),
+    )
+)]
+pub async fn select(
+    State(storage): State<Arc<dyn Storage>>,
+    Extension(actor): Extension<TokenInfo>,
+    Json(request): Json<SelectRequest>,
+) -> Answer<axum::Json<Selection>> {
+    let query = claimable(
+        &actor,
+        request.lane,
+        request.state,
+        request.q.as_deref(),
+        request.sort,
+    )?;
+    let limit = request.limit.map_or(MAX_SELECTION, |n| {
+        usize::try_from(n).unwrap_or(MAX_SELECTION)
+    });
+    let now = Utc::now();
+    let selected = blocking(&storage, move |s| s.select(&actor.name, &query, limit, now)).await?;
+    Ok(axum::Json(Selection {
+        ids: selected.ids,
+        leased_elsewhere: selected.leased_elsewhere,
+        truncated: selected.truncated,
+    }))
+}
+
+/// The walk a claim or a selection makes for `actor`: `open` items unless another state is
+/// asked for (and allowed), filtered and ordered as asked, from the top.
+fn claimable(
+    actor: &TokenInfo,
+    lane: Option<Lane>,
+    state: Option<ReviewState>,
+    q: Option<&str>,
+    sort: Option<Sort>,
+) -> Result<QueueQuery, Failure> {
+    let state = state.unwrap_or(ReviewState::Open);
+    rules::check_claim(actor, state).map_err(Failure::bad_request)?;
+    Ok(QueueQuery {
+        lane,
+        state,
+        filter: parse_filter(q)?,
+        sort: sort.unwrap_or_default(),
+        ..QueueQuery::default()
+    })
 }
 
 /// Refuses a lease request naming more items than one request may.

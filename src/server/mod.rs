@@ -34,7 +34,8 @@ pub use rules::{
 };
 pub use sqlite::SqliteStorage;
 pub use storage::{
-    Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, QueueQuery, Storage, StorageError, TokenInfo,
+    Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, MAX_SELECTION, QueueQuery, Selected, SortValue,
+    Storage, StorageError, TokenInfo,
 };
 
 /// Largest request body accepted; larger ones get 413.
@@ -46,6 +47,7 @@ pub fn router(storage: Arc<dyn Storage>) -> Router {
         .route("/v1/me", get(handlers::me))
         .route("/v1/queue", get(handlers::queue))
         .route("/v1/queue/claim", post(handlers::claim))
+        .route("/v1/queue/select", post(handlers::select))
         .route("/v1/leases/renew", post(handlers::renew_leases))
         .route("/v1/leases/release", post(handlers::release_leases))
         .route("/v1/items/{id}", get(handlers::item))

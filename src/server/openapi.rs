@@ -9,8 +9,10 @@ use crate::model::{
     ApiError, Author, ClaimRequest, ClaimedPage, Decision, DecisionAction, DecisionBatch,
     DecisionOutcome, DecisionResult, DecisionResults, EscalationTier, HistoryEntry, HistoryEvent,
     Item, ItemKind, Lane, LeaseRelease, LeaseRenewal, LeaseRequest, Me, Media, NewReport,
-    QueuePage, Report, ReportAccepted, ReporterType, ReviewState, Role, Scope, Subject,
+    QueuePage, Report, ReportAccepted, ReporterType, ReviewState, Role, Scope, SelectRequest,
+    Selection, Subject,
 };
+use crate::query::Sort;
 
 use super::handlers;
 
@@ -31,6 +33,7 @@ use super::handlers;
         handlers::me,
         handlers::queue,
         handlers::claim,
+        handlers::select,
         handlers::renew_leases,
         handlers::release_leases,
         handlers::item,
@@ -42,7 +45,7 @@ use super::handlers;
         DecisionOutcome, DecisionResult, DecisionResults, EscalationTier, handlers::Health,
         HistoryEntry, HistoryEvent, Item, ItemKind, Lane, LeaseRelease, LeaseRenewal,
         LeaseRequest, Me, Media, NewReport, QueuePage, Report, ReportAccepted, ReporterType,
-        ReviewState, Role, Scope, Subject,
+        ReviewState, Role, Scope, SelectRequest, Selection, Sort, Subject,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

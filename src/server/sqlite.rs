@@ -10,20 +10,28 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehav
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use rusqlite::types::Value;
+
 use crate::model::{
-    ClaimedPage, Decision, DecisionAction, DecisionOutcome, DecisionResult, EscalationTier,
+    Author, ClaimedPage, Decision, DecisionAction, DecisionOutcome, DecisionResult, EscalationTier,
     HistoryEntry, HistoryEvent, Item, ItemKind, Lane, LeaseRenewal, NewReport, QueuePage, Report,
     ReportAccepted, ReporterType, ReviewState, Role, Scope,
 };
+use crate::query::{self, Likeness, Sort, Term};
 
 use super::rules::{self, AppliedDecision, ItemStatus, Lease, Verdict};
-use super::storage::{Cursor, QueueQuery, Storage, StorageError, TokenInfo};
+use super::storage::{
+    Cursor, MAX_SELECTION, QueueQuery, Selected, SortValue, Storage, StorageError, TokenInfo,
+};
 
 /// Step `i` takes the schema from version `i` to `i + 1`; a new database runs them all.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     include_str!("schema.sql"),
     include_str!("schema_2_leases.sql"),
+    include_str!("schema_3_search.sql"),
 ];
+/// The version whose script adds the columns [`search_columns`] fills.
+const SEARCH_VERSION: usize = 3;
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 pub struct SqliteStorage {
@@ -112,6 +120,9 @@ fn migrate(conn: &Connection) -> anyhow::Result<()> {
     for step in MIGRATIONS.iter().skip(done) {
         tx.execute_batch(step)?;
     }
+    if done < SEARCH_VERSION {
+        backfill_search_columns(&tx)?;
+    }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
     Ok(())
@@ -178,7 +189,8 @@ fn parse_state(s: &str) -> Result<ReviewState, StorageError> {
 // --- items ----------------------------------------------------------------------------------
 
 const ITEM_COLUMNS: &str = "id, kind, text, author, language, countries, media, priority, lane, \
-                            deadline, state, restricted_in, escalation_target, created_at";
+                            deadline, state, restricted_in, escalation_target, created_at, \
+                            report_count";
 
 /// An items row as stored, converted after the statement is done with it.
 struct ItemRow {
@@ -196,6 +208,7 @@ struct ItemRow {
     restricted_in: Option<String>,
     escalation_target: Option<String>,
     created_at: String,
+    report_count: i64,
 }
 
 fn item_row(r: &Row<'_>) -> rusqlite::Result<ItemRow> {
@@ -214,6 +227,7 @@ fn item_row(r: &Row<'_>) -> rusqlite::Result<ItemRow> {
         restricted_in: r.get(11)?,
         escalation_target: r.get(12)?,
         created_at: r.get(13)?,
+        report_count: r.get(14)?,
     })
 }
 
@@ -242,39 +256,211 @@ impl ItemRow {
 }
 
 impl ItemRow {
-    /// The queue position just after this row.
-    fn cursor(&self) -> Result<Cursor, StorageError> {
-        Ok(Cursor {
-            priority: self.priority,
-            created_at: parse_ts(&self.created_at)?,
+    /// The position just after this row in `sort`'s order.
+    fn cursor(&self, sort: Sort) -> Cursor {
+        let text = |s: &str| SortValue::Text(s.to_owned());
+        let int = SortValue::Int;
+        let deadline = self.deadline.as_deref().unwrap_or(NO_DEADLINE);
+        let keys = match sort {
+            Sort::Priority => [int(self.priority), text(&self.created_at)],
+            Sort::Age => [text(&self.created_at), int(self.priority)],
+            Sort::Reports => [int(self.report_count), int(self.priority)],
+            Sort::Deadline => [text(deadline), int(self.priority)],
+        };
+        Cursor {
+            sort,
+            keys,
             id: self.id.clone(),
-        })
+        }
     }
 }
 
-/// The queue walk that listing and claiming share, so their order and filters cannot drift.
-/// Named parameters: `:state`, `:lane` (only with a lane), the cursor `:priority`,
-/// `:created_at`, `:id` (only with a cursor), and `:limit` (-1: none).
-///
-/// Each shape is written so that SQLite seeks to the cursor in `items_queue` or
-/// `items_lane_queue` instead of scanning from the top of the state: the rest of the
-/// cursor's priority band, merged with the lower bands (both index ranges, no sort). A
-/// single `OR`ed condition would be read as a filter, and a page deep into a large queue, or
-/// in a small lane, would cost a walk over every item before it.
-fn queue_sql(lane: bool, cursor: bool) -> String {
-    let lane = if lane { " AND lane = :lane" } else { "" };
-    let arm =
-        |rest: &str| format!("SELECT {ITEM_COLUMNS} FROM items WHERE state = :state{lane}{rest}");
-    let order = "ORDER BY priority DESC, created_at ASC, id ASC LIMIT :limit";
-    if cursor {
-        format!(
-            "{} UNION ALL {} {order}",
-            arm(" AND priority = :priority AND (created_at, id) > (:created_at, :id)"),
-            arm(" AND priority < :priority"),
-        )
-    } else {
-        format!("{} {order}", arm(""))
+/// Items without a deadline sort after every real one.
+const NO_DEADLINE: &str = "9999-12-31T23:59:59.999999Z";
+
+/// The two sort keys of an order, each an SQL expression and whether it descends; the item
+/// id, ascending, always follows. The expressions match the indexes of schema_3_search.sql.
+fn order_keys(sort: Sort) -> [(&'static str, bool); 2] {
+    match sort {
+        Sort::Priority => [("priority", true), ("created_at", false)],
+        Sort::Age => [("created_at", false), ("priority", true)],
+        Sort::Reports => [("report_count", true), ("priority", true)],
+        Sort::Deadline => [
+            ("COALESCE(deadline, '9999-12-31T23:59:59.999999Z')", false),
+            ("priority", true),
+        ],
     }
+}
+
+fn sql_value(v: &SortValue) -> Value {
+    match v {
+        SortValue::Int(i) => Value::Integer(*i),
+        SortValue::Text(t) => Value::Text(t.clone()),
+    }
+}
+
+/// An SQL condition and the values of its `?` placeholders, in order.
+#[derive(Default)]
+struct Where {
+    sql: Vec<String>,
+    values: Vec<Value>,
+}
+
+impl Where {
+    fn push(&mut self, sql: impl Into<String>, values: impl IntoIterator<Item = Value>) {
+        self.sql.push(sql.into());
+        self.values.extend(values);
+    }
+}
+
+fn text(s: &str) -> Value {
+    Value::Text(s.to_owned())
+}
+
+/// The condition for one filter term, mirroring `query::Term` matching on the client.
+fn term_condition(conn: &Connection, term: &Term, w: &mut Where) -> Result<(), StorageError> {
+    const REPORT: &str = "EXISTS (SELECT 1 FROM reports r WHERE r.item_id = items.id AND";
+    match term {
+        Term::Text(t) => w.push("instr(text_lc, ?) > 0", [text(t)]),
+        Term::Category(c) => w.push(format!("{REPORT} lower(r.category) = ?)"), [text(c)]),
+        Term::From(who) => w.push(
+            "(author_id = ? OR author_handle = ?)",
+            [text(who), text(who)],
+        ),
+        Term::Author(id) => w.push("author_id = ?", [text(id)]),
+        Term::Reporter(t) => w.push(
+            format!("{REPORT} r.reporter_type = ?)"),
+            [text(&name_of(*t)?)],
+        ),
+        Term::Lane(l) => w.push("lane = ?", [text(l.as_str())]),
+        Term::Country(c) => w.push(
+            "EXISTS (SELECT 1 FROM json_each(items.countries) WHERE upper(value) = ?)",
+            [text(c)],
+        ),
+        Term::Language(l) => w.push("lower(language) = ?", [text(l)]),
+        Term::MinPriority(p) => w.push("priority >= ?", [Value::Integer(*p)]),
+        Term::Link(part) => w.push(
+            "EXISTS (SELECT 1 FROM json_each(items.links) WHERE instr(value, ?) > 0)",
+            [text(part)],
+        ),
+        Term::Similar(id) => {
+            let mut any = vec!["id = ?".to_owned()];
+            let mut values = vec![text(id)];
+            if let Some(like) = likeness_of(conn, id)? {
+                if let Some(author) = &like.author_id {
+                    any.push("author_id = ?".into());
+                    values.push(text(author));
+                }
+                if let Some(hash) = &like.text_hash {
+                    any.push("text_hash = ?".into());
+                    values.push(text(hash));
+                }
+                if !like.links.is_empty() {
+                    let marks = vec!["?"; like.links.len()].join(", ");
+                    any.push(format!(
+                        "EXISTS (SELECT 1 FROM json_each(items.links) WHERE value IN ({marks}))"
+                    ));
+                    values.extend(like.links.iter().map(|l| text(l)));
+                }
+            }
+            w.push(format!("({})", any.join(" OR ")), values);
+        }
+    }
+    Ok(())
+}
+
+/// What the item `id` looks like, for `similar:` (`None`: no such item).
+fn likeness_of(conn: &Connection, id: &str) -> Result<Option<Likeness>, StorageError> {
+    let row = conn
+        .prepare_cached("SELECT author_id, text_hash, links FROM items WHERE id = ?1")?
+        .query_row([id], |r| {
+            Ok((
+                r.get::<_, Option<String>>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
+        .optional()?;
+    row.map(|(author_id, text_hash, links)| {
+        Ok(Likeness {
+            author_id,
+            text_hash,
+            links: from_json("links", &links)?,
+        })
+    })
+    .transpose()
+}
+
+/// The queue walk that listing, claiming and selecting share, so their order and filters
+/// cannot drift: the query's state, lane, filter and cursor, in its sort order, at most
+/// `row_limit` rows (-1: no limit).
+fn queue_sql(
+    conn: &Connection,
+    query: &QueueQuery,
+    row_limit: i64,
+) -> Result<(String, Vec<Value>), StorageError> {
+    let mut w = Where::default();
+    w.push("state = ?", [text(query.state.as_str())]);
+    if let Some(lane) = query.lane {
+        w.push("lane = ?", [text(lane.as_str())]);
+    }
+    for term in &query.filter.terms {
+        term_condition(conn, term, &mut w)?;
+    }
+    let [(k1, d1), (k2, d2)] = order_keys(query.sort);
+    let dir = |desc: bool| if desc { "DESC" } else { "ASC" };
+    let order_by =
+        |c1: &str, c2: &str| format!("{c1} {}, {c2} {}, id ASC LIMIT ?", dir(d1), dir(d2));
+    let Some(after) = &query.after else {
+        let sql = format!(
+            "SELECT {ITEM_COLUMNS} FROM items WHERE {} ORDER BY {}",
+            w.sql.join(" AND "),
+            order_by(k1, k2)
+        );
+        w.values.push(Value::Integer(row_limit));
+        return Ok((sql, w.values));
+    };
+    if after.sort != query.sort {
+        return Err(StorageError::Invalid(format!(
+            "this cursor belongs to the {} order, not {}; start again without it",
+            after.sort.as_str(),
+            query.sort.as_str()
+        )));
+    }
+    // Past the cursor in three index ranges, merged in order: the rest of its (k1, k2)
+    // group, the rest of its k1 group, then everything further along k1. SQLite seeks to
+    // each (the sort's index has state, k1, k2, id); one OR'ed condition would be read as a
+    // filter instead, walking every item before the cursor on every page.
+    let further = |desc: bool| if desc { "<" } else { ">" };
+    let [a, b] = &after.keys;
+    let arms = [
+        (
+            format!("{k1} = ? AND {k2} = ? AND id > ?"),
+            vec![sql_value(a), sql_value(b), text(&after.id)],
+        ),
+        (
+            format!("{k1} = ? AND {k2} {} ?", further(d2)),
+            vec![sql_value(a), sql_value(b)],
+        ),
+        (format!("{k1} {} ?", further(d1)), vec![sql_value(a)]),
+    ];
+    let mut sql = Vec::new();
+    let mut values = Vec::new();
+    for (cursor, cursor_values) in arms {
+        sql.push(format!(
+            "SELECT {ITEM_COLUMNS}, {k1} AS sort_1, {k2} AS sort_2 FROM items WHERE {} AND {cursor}",
+            w.sql.join(" AND ")
+        ));
+        values.extend(w.values.iter().cloned());
+        values.extend(cursor_values);
+    }
+    let sql = format!(
+        "{} ORDER BY {}",
+        sql.join(" UNION ALL "),
+        order_by("sort_1", "sort_2")
+    );
+    values.push(Value::Integer(row_limit));
+    Ok((sql, values))
 }
 
 /// Runs [`queue_sql`] for `query`, handing each row to `visit` until it answers false.
@@ -284,25 +470,75 @@ fn walk_queue(
     row_limit: i64,
     mut visit: impl FnMut(ItemRow) -> Result<bool, StorageError>,
 ) -> Result<(), StorageError> {
-    let after = query.after.as_ref();
-    let mut stmt = conn.prepare_cached(&queue_sql(query.lane.is_some(), after.is_some()))?;
-    let mut bind = |name: &str, value: &dyn rusqlite::ToSql| -> Result<(), StorageError> {
-        if let Some(i) = stmt.parameter_index(name)? {
-            stmt.raw_bind_parameter(i, value)?;
-        }
-        Ok(())
-    };
-    bind(":state", &query.state.as_str())?;
-    bind(":lane", &query.lane.map(Lane::as_str))?;
-    bind(":priority", &after.map(|c| c.priority))?;
-    bind(":created_at", &after.map(|c| ts(c.created_at)))?;
-    bind(":id", &after.map(|c| c.id.as_str()))?;
-    bind(":limit", &row_limit)?;
-    let mut rows = stmt.raw_query();
+    let (sql, values) = queue_sql(conn, query, row_limit)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(values))?;
     while let Some(row) = rows.next()? {
         if !visit(item_row(row)?)? {
             break;
         }
+    }
+    Ok(())
+}
+
+/// The derived columns filters read, from an item's content: author id and handle,
+/// lowercased text, text hash and links.
+struct SearchColumns {
+    author_id: Option<String>,
+    author_handle: Option<String>,
+    text_lc: Option<String>,
+    text_hash: Option<String>,
+    links: String,
+}
+
+fn search_columns(
+    text: Option<&str>,
+    author: Option<&Author>,
+) -> Result<SearchColumns, StorageError> {
+    let body = text.unwrap_or("");
+    Ok(SearchColumns {
+        author_id: author.map(|a| a.id.clone()),
+        author_handle: author
+            .and_then(|a| a.handle.as_deref())
+            .map(|h| h.trim_start_matches('@').to_lowercase()),
+        text_lc: text.map(str::to_lowercase),
+        text_hash: query::text_hash(body),
+        links: to_json(&query::links(body))?,
+    })
+}
+
+fn write_search_columns(
+    conn: &Connection,
+    id: &str,
+    text: Option<&str>,
+    author: Option<&Author>,
+) -> Result<(), StorageError> {
+    let c = search_columns(text, author)?;
+    conn.prepare_cached(
+        "UPDATE items SET author_id = ?2, author_handle = ?3, text_lc = ?4, text_hash = ?5,
+                          links = ?6
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        c.author_id,
+        c.author_handle,
+        c.text_lc,
+        c.text_hash,
+        c.links
+    ])?;
+    Ok(())
+}
+
+/// Fills the search columns of every item, for a database that predates them.
+fn backfill_search_columns(conn: &Connection) -> anyhow::Result<()> {
+    let rows: Vec<(String, Option<String>, Option<String>)> = conn
+        .prepare("SELECT id, text, author FROM items")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, text, author) in rows {
+        let author: Option<Author> = opt_json("author", author.as_deref())?;
+        write_search_columns(conn, &id, text.as_deref(), author.as_ref())?;
     }
     Ok(())
 }
@@ -461,6 +697,12 @@ fn add_report(
             ReviewState::Open.as_str(),
             ts(received_at),
         ])?;
+        write_search_columns(
+            tx,
+            &subject.id,
+            subject.text.as_deref(),
+            subject.author.as_ref(),
+        )?;
     }
 
     tx.prepare_cached(
@@ -521,10 +763,11 @@ fn refresh_aggregates(tx: &Transaction<'_>, item_id: &str) -> Result<i64, Storag
         .map(|(lane, _)| *lane)
         .min()
         .ok_or_else(|| StorageError::Backend(anyhow!("item {item_id:?} has no reports")))?;
+    let report_count = i64::try_from(weighed.len()).unwrap_or(i64::MAX);
     let priority = rules::priority(weighed);
     tx.prepare_cached(
         "UPDATE items SET priority = ?2, lane = ?3, deadline = ?4,
-                          created_at = COALESCE(?5, created_at)
+                          created_at = COALESCE(?5, created_at), report_count = ?6
          WHERE id = ?1",
     )?
     .execute(params![
@@ -532,7 +775,8 @@ fn refresh_aggregates(tx: &Transaction<'_>, item_id: &str) -> Result<i64, Storag
         priority,
         lane.as_str(),
         deadline.map(ts),
-        created_at.map(ts)
+        created_at.map(ts),
+        report_count,
     ])?;
     Ok(priority)
 }
@@ -783,20 +1027,22 @@ impl Storage for SqliteStorage {
         let conn = self.conn();
         // One more row than asked tells whether a next page exists.
         let fetch = i64::try_from(query.limit.saturating_add(1)).unwrap_or(i64::MAX);
-        let mut items = Vec::new();
+        let mut rows = Vec::new();
         walk_queue(&conn, query, fetch, |row| {
-            items.push(row.into_item()?);
+            rows.push(row);
             Ok(true)
         })?;
-
-        let next_cursor = if items.len() > query.limit {
-            items.truncate(query.limit);
-            items.last().map(|i| Cursor::after_item(i).encode())
+        let next_cursor = if rows.len() > query.limit {
+            rows.truncate(query.limit);
+            rows.last().map(|r| r.cursor(query.sort).encode())
         } else {
             None
         };
-        for item in &mut items {
-            fill_item(&conn, item)?;
+        let mut items = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut item = row.into_item()?;
+            fill_item(&conn, &mut item)?;
+            items.push(item);
         }
         Ok(QueuePage { items, next_cursor })
     }
@@ -830,12 +1076,12 @@ impl Storage for SqliteStorage {
                     return Ok(false);
                 }
             } else if !skip {
-                last_examined = Some(row.cursor()?);
+                last_examined = Some(row.cursor(query.sort));
                 taken.push(row);
                 return Ok(true);
             }
             // Skipped items are passed over for good, so they do not come back next page.
-            last_examined = Some(row.cursor()?);
+            last_examined = Some(row.cursor(query.sort));
             Ok(true)
         })?;
         let mut items = Vec::with_capacity(taken.len());
@@ -899,6 +1145,38 @@ impl Storage for SqliteStorage {
         }
         tx.commit()?;
         Ok(released)
+    }
+
+    fn select(
+        &self,
+        holder: &str,
+        query: &QueueQuery,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Selected, StorageError> {
+        let conn = self.conn();
+        let limit = limit.min(MAX_SELECTION);
+        let query = QueueQuery {
+            after: None,
+            ..query.clone()
+        };
+        let mut selected = Selected {
+            ids: Vec::new(),
+            leased_elsewhere: 0,
+            truncated: false,
+        };
+        walk_queue(&conn, &query, -1, |row| {
+            if rules::claim_skips(lease_of(&conn, &row.id)?.as_ref(), holder, now) {
+                selected.leased_elsewhere += 1;
+            } else if selected.ids.len() == limit {
+                selected.truncated = true;
+                return Ok(false);
+            } else {
+                selected.ids.push(row.id);
+            }
+            Ok(true)
+        })?;
+        Ok(selected)
     }
 
     fn apply_decisions(
@@ -969,14 +1247,34 @@ mod tests {
                 [],
             )
             .unwrap();
+            conn.execute(
+                "INSERT INTO items (id, kind, text, author, countries, media, priority, lane,
+                                    state, created_at)
+                 VALUES ('p1', 'post', 'Free Crypto for EVERYONE at https://scam.example',
+                         '{\"id\":\"u1\",\"handle\":\"@Spammer\"}', '[]', '[]', 10,
+                         'standard', 'open', '2026-01-01T00:00:00.000000Z')",
+                [],
+            )
+            .unwrap();
         }
         let storage = SqliteStorage::open(&path).unwrap();
         let conn = storage.conn();
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 2);
+        assert_eq!(version, SCHEMA_VERSION);
         assert!(tables(&conn).contains(&"leases".to_string()));
+        // Items stored before filters existed can be found by them.
+        let (handle, links, text_lc): (String, String, String) = conn
+            .query_row(
+                "SELECT author_handle, links, text_lc FROM items WHERE id = 'p1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(handle, "spammer");
+        assert_eq!(links, r#"["scam.example"]"#);
+        assert!(text_lc.starts_with("free crypto for everyone"));
         drop(conn);
         assert!(storage.token_lookup("h").unwrap().is_some());
         drop(storage);
@@ -990,9 +1288,9 @@ mod tests {
         let path = dir.path().join("modq.db");
         Connection::open(&path)
             .unwrap()
-            .pragma_update(None, "user_version", 3)
+            .pragma_update(None, "user_version", 99)
             .unwrap();
         let error = SqliteStorage::open(&path).err().unwrap();
-        assert!(format!("{error:#}").contains("version 3"), "{error:#}");
+        assert!(format!("{error:#}").contains("version 99"), "{error:#}");
     }
 }

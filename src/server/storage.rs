@@ -5,12 +5,13 @@
 //! What a decision may do is not decided here but in [`super::rules`], so a second
 //! implementation only loads facts and writes outcomes.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::model::{
     ClaimedPage, Decision, DecisionResult, Item, Lane, LeaseRenewal, NewReport, QueuePage,
     ReportAccepted, ReviewState, Role,
 };
+use crate::query::{Query, Sort};
 
 /// Whom a bearer token belongs to. The actor of every decision is this name, never a name
 /// the client sent.
@@ -26,54 +27,82 @@ pub struct QueueQuery {
     /// Only this lane; every lane when absent.
     pub lane: Option<Lane>,
     pub state: ReviewState,
-    /// Start after this position; the first page when absent.
+    /// Only items matching this filter (see [`crate::query`]).
+    pub filter: Query,
+    pub sort: Sort,
+    /// Start after this position; the first page when absent. Its order is `sort`'s.
     pub after: Option<Cursor>,
     /// Already clamped to `1..=MAX_PAGE_LIMIT` by the caller.
     pub limit: usize,
 }
 
+impl Default for QueueQuery {
+    fn default() -> QueueQuery {
+        QueueQuery {
+            lane: None,
+            state: ReviewState::Open,
+            filter: Query::default(),
+            sort: Sort::Priority,
+            after: None,
+            limit: DEFAULT_PAGE_LIMIT,
+        }
+    }
+}
+
 pub const DEFAULT_PAGE_LIMIT: usize = 50;
 pub const MAX_PAGE_LIMIT: usize = 500;
+/// Most ids one selection answers (`*` on a filter): a flood, not the whole platform.
+pub const MAX_SELECTION: usize = 200_000;
 
-/// A position in queue order (priority DESC, created_at ASC, id ASC).
+/// One value of a sort key, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum SortValue {
+    Int(i64),
+    Text(String),
+}
+
+/// A position in one queue order: the two sort keys of the last item seen, and its id.
 ///
 /// Keyset rather than offset, so that reports arriving while a moderator pages through the
 /// queue neither repeat nor skip the items they have not seen yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
-    pub priority: i64,
-    pub created_at: DateTime<Utc>,
+    pub sort: Sort,
+    pub keys: [SortValue; 2],
     pub id: String,
 }
 
 impl Cursor {
-    pub fn after_item(item: &Item) -> Cursor {
-        Cursor {
-            priority: item.priority,
-            created_at: item.created_at,
-            id: item.id.clone(),
-        }
-    }
-
-    /// Hex of "priority|created_at|id": opaque to clients, who must only pass it back.
-    /// The first two fields never contain `|`, so the id may.
+    /// Hex of a JSON array `[sort, key1, key2, id]`: opaque to clients, who must only pass
+    /// it back.
     pub fn encode(&self) -> String {
-        let created_at = self.created_at.to_rfc3339_opts(SecondsFormat::Micros, true);
-        hex::encode(format!("{}|{created_at}|{}", self.priority, self.id))
+        let [a, b] = &self.keys;
+        let wire = (self.sort.as_str(), a, b, &self.id);
+        hex::encode(serde_json::to_string(&wire).unwrap_or_default())
     }
 
     pub fn decode(text: &str) -> Option<Cursor> {
         let plain = String::from_utf8(hex::decode(text).ok()?).ok()?;
-        let mut fields = plain.splitn(3, '|');
-        let priority = fields.next()?.parse().ok()?;
-        let created_at = DateTime::parse_from_rfc3339(fields.next()?).ok()?;
-        let id = fields.next()?.to_owned();
+        let (sort, a, b, id): (String, SortValue, SortValue, String) =
+            serde_json::from_str(&plain).ok()?;
         Some(Cursor {
-            priority,
-            created_at: created_at.with_timezone(&Utc),
+            sort: Sort::parse(&sort)?,
+            keys: [a, b],
             id,
         })
     }
+}
+
+/// `POST /v1/queue/select` answer, as storage gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selected {
+    /// Matching items nobody else holds a live lease on, in queue order.
+    pub ids: Vec<String>,
+    /// Matching items passed over because another moderator is reviewing them.
+    pub leased_elsewhere: usize,
+    /// More matched than [`MAX_SELECTION`].
+    pub truncated: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -153,6 +182,17 @@ pub trait Storage: Send + Sync {
     /// and answers how many there were.
     fn release_leases(&self, holder: &str, item_ids: &[String]) -> Result<usize, StorageError>;
 
+    /// The ids of up to `limit` items matching `query` (its cursor and page limit are
+    /// ignored), skipping items whose live lease is someone other than `holder`'s. Leases
+    /// nothing: deciding them is what the caller does next.
+    fn select(
+        &self,
+        holder: &str,
+        query: &QueueQuery,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Selected, StorageError>;
+
     /// Applies a batch in one transaction and answers one result per decision, in order.
     /// An idempotency key is applied at most once, ever. Applying a decision deletes the
     /// item's lease, whoever held it, in the same transaction.
@@ -176,16 +216,20 @@ mod tests {
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
         let c = Cursor {
-            priority: 170,
-            created_at: DateTime::from_timestamp(1_700_000_000, 123_000).unwrap_or_default(),
-            id: "post|1 with spaces".into(),
+            sort: Sort::Deadline,
+            keys: [
+                SortValue::Text("2026-01-01T00:00:00.000000Z".into()),
+                SortValue::Int(-170),
+            ],
+            id: "post|1 with \"quotes\"".into(),
         };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
         assert_eq!(Cursor::decode("zz"), None);
-        assert_eq!(Cursor::decode(&hex::encode("1|2")), None);
+        assert_eq!(Cursor::decode(&hex::encode("[1,2]")), None);
         assert_eq!(
-            Cursor::decode(&hex::encode("x|2026-01-01T00:00:00Z|a")),
-            None
+            Cursor::decode(&hex::encode(r#"["size",1,2,"a"]"#)),
+            None,
+            "unknown sort"
         );
     }
 }

@@ -12,9 +12,9 @@ use crate::backend::{Backend, BackendError};
 use crate::model::DecisionResult;
 use crate::store::{OutboxCounts, Store, StoreError};
 
-/// Decisions per request: large enough to clear a backlog quickly, small enough that one
-/// request stays well under the server's body limit.
-pub const BATCH_SIZE: usize = 200;
+/// Decisions per request: the server's most, so a bulk action of 100,000 is 100 requests;
+/// 1,000 decisions are about 300 KB, well under the server's 2 MiB body limit.
+pub const BATCH_SIZE: usize = 1000;
 const BACKOFF_START: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
@@ -27,7 +27,7 @@ pub async fn flush_all(backend: &dyn Backend, path: &Path) -> Result<FlushReport
     let mut delivered = 0;
     let mut error = None;
     loop {
-        match deliver_one_batch(backend, &store, &held).await {
+        match deliver_one_batch(backend, &store, &held, None).await {
             Ok(Some(results)) => delivered += results.len(),
             Ok(None) => break,
             Err(e) => {
@@ -86,7 +86,7 @@ pub(super) async fn run_flusher(
         retry_at = None;
         loop {
             let started = std::time::Instant::now();
-            let wait = match deliver_one_batch(&*backend, &store, &held).await {
+            let wait = match deliver_one_batch(&*backend, &store, &held, Some(&events)).await {
                 Ok(None) => break,
                 Ok(Some(results)) => {
                     backoff = BACKOFF_START;
@@ -146,6 +146,7 @@ pub(super) async fn deliver_one_batch(
     backend: &dyn Backend,
     store: &Arc<Mutex<Store>>,
     held: &Held,
+    events: Option<&mpsc::UnboundedSender<SyncEvent>>,
 ) -> Result<Option<Vec<DecisionResult>>, DeliveryError> {
     let batch = with_store(store, |s| s.claim_batch(BATCH_SIZE)).await?;
     if batch.is_empty() {
@@ -156,6 +157,9 @@ pub(super) async fn deliver_one_batch(
         .iter()
         .map(|d| d.idempotency_key.clone())
         .collect();
+    if let Some(events) = events {
+        let _ = events.send(SyncEvent::Sending { keys: keys.clone() });
+    }
     match backend.send_decisions(&decisions).await {
         Ok(results) => {
             // The server drops the lease of every item it applied a decision to.

@@ -11,7 +11,7 @@ use crate::backend::{Backend, BackendError};
 use crate::store::Store;
 
 /// The server takes at most this many ids per lease request.
-const IDS_PER_REQUEST: usize = 1000;
+pub(super) const IDS_PER_REQUEST: usize = 1000;
 
 /// Renew every held lease about three times per lease length, so one missed renewal (a slow
 /// or briefly unreachable API) does not lose the items.

@@ -15,10 +15,12 @@ use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
 pub use flush::{BATCH_SIZE, DeliveryError, FlushReport, flush_all};
+use prefetch::Ask;
 pub use prefetch::Fetch;
 
 use crate::backend::Backend;
-use crate::model::{ClaimRequest, DecisionResult, Item};
+use crate::model::{ClaimRequest, Decision, DecisionResult, Item, SelectRequest, Selection};
+use crate::query::Sort;
 use crate::store::{OutboxCounts, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +29,22 @@ pub enum SyncEvent {
     Delivered {
         results: Vec<DecisionResult>,
     },
+    /// A batch is going on the wire.
+    Sending {
+        keys: Vec<String>,
+    },
+    /// A bulk action is durable in the outbox.
+    BulkSaved {
+        bulk: String,
+    },
+    /// A bulk action could not be journaled: none of it is in the outbox.
+    BulkFailed {
+        bulk: String,
+        error: String,
+    },
+    /// Every item matching a filter, for tagging.
+    Selected(Selection),
+    SelectFailed(String),
     /// Sending failed in a way worth retrying; the batch is back in the outbox.
     Offline {
         error: String,
@@ -87,7 +105,8 @@ pub struct Window {
 /// Controls for the background tasks; dropping it stops them.
 pub struct SyncHandle {
     flush: Arc<Notify>,
-    fetch: mpsc::UnboundedSender<Fetch>,
+    fetch: mpsc::UnboundedSender<Ask>,
+    events: mpsc::UnboundedSender<SyncEvent>,
     tasks: Vec<JoinHandle<()>>,
     store: Arc<Mutex<Store>>,
     backend: Arc<dyn Backend>,
@@ -103,7 +122,61 @@ impl SyncHandle {
     /// Ask for more items: the next page, or the queue again from the top.
     pub fn fetch(&self, what: Fetch) {
         // A closed channel means the prefetcher is gone (shutdown): nothing to ask.
-        let _ = self.fetch.send(what);
+        let _ = self.fetch.send(Ask::Fetch(what));
+    }
+
+    /// Claim from the top again, with this filter and order from now on.
+    pub fn refilter(&self, q: Option<String>, sort: Sort) {
+        let _ = self.fetch.send(Ask::Refilter { q, sort });
+    }
+
+    /// Journal a bulk action off the UI thread (one transaction), then send it. Reports
+    /// `BulkSaved` or `BulkFailed`.
+    pub fn journal_bulk(&self, session: String, bulk: String, decisions: Vec<Decision>) {
+        let store = self.store.clone();
+        let flush = self.flush.clone();
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let id = bulk.clone();
+            let saved =
+                with_store(&store, move |s| s.journal_bulk(&session, &id, &decisions)).await;
+            let _ = events.send(match saved {
+                Ok(()) => {
+                    flush.notify_one();
+                    SyncEvent::BulkSaved { bulk }
+                }
+                Err(e) => SyncEvent::BulkFailed {
+                    bulk,
+                    error: e.to_string(),
+                },
+            });
+        });
+    }
+
+    /// Ask the server for every item matching a filter. Reports `Selected` or `SelectFailed`.
+    pub fn select(&self, request: SelectRequest) {
+        let backend = self.backend.clone();
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let _ = events.send(match backend.select(&request).await {
+                Ok(selection) => SyncEvent::Selected(selection),
+                Err(e) => SyncEvent::SelectFailed(e.to_string()),
+            });
+        });
+    }
+
+    /// Hand back the leases on items that left the window.
+    pub fn release(&self, ids: Vec<String>) {
+        self.held.forget(&ids);
+        let backend = self.backend.clone();
+        tokio::spawn(async move {
+            for chunk in ids.chunks(leases::IDS_PER_REQUEST) {
+                if let Err(e) = backend.release_leases(chunk).await {
+                    tracing::info!(error = %e, "leases not released; they will expire");
+                    return;
+                }
+            }
+        });
     }
 
     /// Stop the background tasks, then try once more, for at most `grace`, to deliver what is
@@ -122,7 +195,8 @@ impl SyncHandle {
         let _ = tokio::time::timeout(grace, async {
             // An aborted flush may have left its batch marked as on the wire.
             let _ = with_store(&store, |s| s.requeue_in_flight()).await;
-            while let Ok(Some(_)) = flush::deliver_one_batch(&*backend, &store, &held).await {}
+            while let Ok(Some(_)) = flush::deliver_one_batch(&*backend, &store, &held, None).await {
+            }
             leases::release_undecided(&*backend, &store, &held).await;
         })
         .await;
@@ -173,7 +247,7 @@ pub fn spawn(
             backend.clone(),
             held.clone(),
             window.lease_seconds,
-            events,
+            events.clone(),
         )),
     ];
     // Whatever an earlier session left unsent goes out now.
@@ -181,6 +255,7 @@ pub fn spawn(
     Ok(SyncHandle {
         flush,
         fetch: fetch_tx,
+        events,
         tasks,
         store,
         backend,

@@ -9,7 +9,7 @@ use crate::backend::{Backend, BackendError};
 use crate::model::ClaimRequest;
 
 /// What the App asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Fetch {
     /// The page after the last one.
     Next,
@@ -17,18 +17,36 @@ pub enum Fetch {
     FromTop,
 }
 
+/// What the prefetcher is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Ask {
+    Fetch(Fetch),
+    /// From now on claim with this filter and order, starting from the top.
+    Refilter {
+        q: Option<String>,
+        sort: crate::query::Sort,
+    },
+}
+
 pub(super) async fn run_prefetcher(
     backend: Arc<dyn Backend>,
     mut request: ClaimRequest,
     held: Held,
-    mut asks: mpsc::UnboundedReceiver<Fetch>,
+    mut asks: mpsc::UnboundedReceiver<Ask>,
     events: mpsc::UnboundedSender<SyncEvent>,
 ) {
-    while let Some(mut ask) = asks.recv().await {
+    while let Some(first) = asks.recv().await {
         // Asks that piled up while a page was loading want one page; from the top wins.
-        while let Ok(more) = asks.try_recv() {
-            if more == Fetch::FromTop {
-                ask = Fetch::FromTop;
+        let mut ask = Fetch::Next;
+        for next in std::iter::once(first).chain(std::iter::from_fn(|| asks.try_recv().ok())) {
+            match next {
+                Ask::Fetch(Fetch::Next) => {}
+                Ask::Fetch(Fetch::FromTop) => ask = Fetch::FromTop,
+                Ask::Refilter { q, sort } => {
+                    request.q = q;
+                    request.sort = Some(sort);
+                    ask = Fetch::FromTop;
+                }
             }
         }
         if ask == Fetch::FromTop {

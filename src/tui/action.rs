@@ -18,8 +18,29 @@ pub enum Action {
     Keep,
     Escalate,
     Undo,
+    /// Tag or untag the item and move on.
+    Tag,
+    /// Tag every item matching the filter, also those not fetched yet.
+    TagAll,
+    UntagAll,
+    /// Start a range; the items between it and the cursor count as tagged. Again: keep them.
+    Visual,
+    /// The next decision key applies to every tagged item.
+    TagPrefix,
+    /// Tag every item like this one: same author, link or near-identical text.
+    Similar,
+    Filter,
+    Command,
+    /// Pipe the item as JSON to a shell command and show what it prints.
+    Pipe,
+    /// Copy the item id to the clipboard (OSC 52, works over SSH).
+    Yank,
+    /// Copy the item's first link (or its API address) to the clipboard.
+    YankLink,
+    /// Next sort order: priority, age, reports, deadline.
+    CycleSort,
     Help,
-    /// Close the top layer (help), or nothing.
+    /// Close the top layer, leave a range, or clear the message.
     Back,
     Quit,
     /// The background sync reported something. Never bound to a key.
@@ -28,11 +49,20 @@ pub enum Action {
     /// Time passed: deadlines count down.
     #[serde(skip)]
     Tick(chrono::DateTime<chrono::Utc>),
+    /// A piped command finished. Never bound to a key.
+    #[serde(skip)]
+    PipeDone {
+        command: String,
+        output: String,
+    },
+    /// Select the entry at this index (a mouse click). Never bound to a key.
+    #[serde(skip)]
+    Select(usize),
 }
 
 impl Action {
     /// The actions a moderator can bind, in the order the help overlay lists them.
-    pub const BINDABLE: [Action; 13] = [
+    pub const BINDABLE: [Action; 25] = [
         Action::MoveDown,
         Action::MoveUp,
         Action::First,
@@ -43,10 +73,35 @@ impl Action {
         Action::Keep,
         Action::Escalate,
         Action::Undo,
+        Action::Tag,
+        Action::TagAll,
+        Action::UntagAll,
+        Action::Visual,
+        Action::TagPrefix,
+        Action::Similar,
+        Action::Filter,
+        Action::Command,
+        Action::CycleSort,
+        Action::Pipe,
+        Action::Yank,
+        Action::YankLink,
         Action::Help,
         Action::Back,
         Action::Quit,
     ];
+
+    /// The name the keymap and the command line use (`take_down`).
+    pub fn name(&self) -> String {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::String(s)) => s,
+            _ => String::new(),
+        }
+    }
+
+    /// The bindable action named `name`.
+    pub fn named(name: &str) -> Option<Action> {
+        Action::BINDABLE.into_iter().find(|a| a.name() == name)
+    }
 
     pub fn description(&self) -> &'static str {
         match self {
@@ -59,11 +114,23 @@ impl Action {
             Action::TakeDown => "take down (global, default reason)",
             Action::Keep => "keep: no violation",
             Action::Escalate => "escalate to a senior moderator",
-            Action::Undo => "undo the last decision (repeat to go further back)",
+            Action::Undo => "undo the last decision or bulk action; repeat to go back",
+            Action::Tag => "tag / untag the item and move on",
+            Action::TagAll => "tag all matching the filter, also those not fetched yet",
+            Action::UntagAll => "untag everything",
+            Action::Visual => "start a range (again: tag the range)",
+            Action::TagPrefix => "then t/a/e: decide every tagged item (asks first)",
+            Action::Similar => "tag items with this author, link or near-identical text",
+            Action::Filter => "filter the queue as you type (syntax below)",
+            Action::Command => "command line (tab completes)",
+            Action::CycleSort => "sort by priority, age, reports, deadline",
+            Action::Pipe => "pipe the item as JSON to a shell command",
+            Action::Yank => "copy the item id (OSC 52)",
+            Action::YankLink => "copy the item's link (OSC 52)",
             Action::Help => "show or hide this help",
-            Action::Back => "close the overlay",
+            Action::Back => "close the overlay, leave a range, clear the message",
             Action::Quit => "quit (unsent decisions are kept and sent next time)",
-            Action::Sync(_) | Action::Tick(_) => "",
+            Action::Sync(_) | Action::Tick(_) | Action::PipeDone { .. } | Action::Select(_) => "",
         }
     }
 }

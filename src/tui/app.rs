@@ -3,21 +3,29 @@
 //! A decision is journaled in the local outbox before the state moves on; the network is
 //! reached only through the `Effect`s `update` returns, which the event loop hands to `sync`.
 
-use std::collections::HashMap;
+mod bulk;
+mod layers;
+mod window;
+
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 
 use super::action::Action;
-use super::keymap::KeyMap;
+use super::keymap::{Feed, Key, KeyMap};
+use super::prompt::Prompt;
 use super::theme::Theme;
 use crate::model::{
     Author, Decision, DecisionAction, DecisionOutcome, EscalationTier, HistoryEntry, Item, Media,
-    QueuePage, Report, Scope,
+    QueuePage, Report, Scope, SelectRequest,
 };
+use crate::query::{Query, Sort};
 use crate::sanitize::{clean_line, clean_text};
 use crate::store::{OutboxCounts, POSITION_KEY, Store, Undone, new_key};
 use crate::sync::{Fetch, SyncEvent};
+
+pub use bulk::{BulkPlan, BulkProgress, count as bulk_count};
 
 /// Ask for the next page when fewer undecided items than this are left below the cursor.
 pub const PREFETCH_LOW_WATER: usize = 40;
@@ -26,13 +34,29 @@ const REFILL_EVERY_SECS: i64 = 30;
 /// How far page up/down jumps.
 const PAGE: usize = 10;
 
-/// Work for the event loop, which owns the background tasks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Work for the event loop, which owns the terminal and the background tasks.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     /// New decisions are in the outbox.
     Flush,
     /// The window of items is running low (or empty: refill from the top).
     Fetch(Fetch),
+    /// Journal a bulk action off the UI thread (one transaction), then send it.
+    JournalBulk {
+        session: String,
+        bulk: String,
+        decisions: Vec<Decision>,
+    },
+    /// Ask the server for every item matching a filter, to tag them.
+    Select(SelectRequest),
+    /// The filter or the order changed: claim from the top with them from now on.
+    Refilter { q: Option<String>, sort: Sort },
+    /// These items left the window: hand their leases back.
+    Release(Vec<String>),
+    /// Run `command` with `input` on its stdin; answer with `Action::PipeDone`.
+    Pipe { command: String, input: String },
+    /// Put this text on the terminal's clipboard (OSC 52).
+    Clipboard(String),
 }
 
 /// Where a decision made in this session stands.
@@ -92,9 +116,22 @@ pub struct Flash {
     pub text: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Overlay {
-    Help,
+/// What sits on top of the queue and takes the keys first, topmost last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Layer {
+    /// The keys, commands and filter syntax, scrolled by `scroll` lines.
+    Help {
+        scroll: u16,
+    },
+    /// A bulk action waiting for y/n.
+    Confirm(BulkPlan),
+    Prompt(Prompt),
+    /// What a piped command printed (sanitized), scrolled by `scroll` lines.
+    Output {
+        title: String,
+        text: String,
+        scroll: u16,
+    },
 }
 
 /// Whether the last contact with the API worked.
@@ -105,9 +142,24 @@ pub enum Link {
 }
 
 pub struct App {
+    /// Every item in memory, in the queue's order.
     pub entries: Vec<Entry>,
+    /// Indexes into `entries` of the items the filter shows, in order.
+    pub visible: Vec<usize>,
+    /// Index into `entries`.
     pub selected: usize,
-    pub overlay: Option<Overlay>,
+    pub layers: Vec<Layer>,
+    /// The filter in force and its canonical text.
+    pub filter: Query,
+    pub sort: Sort,
+    /// Ids of tagged items, also ones not in memory (`*` asks the server).
+    pub tagged: HashSet<String>,
+    /// A range started with `V`: the id it started on.
+    pub visual: Option<String>,
+    /// `;` was pressed: the next decision key acts on every tagged item.
+    pub tag_prefix: bool,
+    /// The bulk action being journaled or sent.
+    pub bulk: Option<BulkProgress>,
     pub flash: Option<Flash>,
     pub queue_end: QueueEnd,
     pub link: Link,
@@ -120,6 +172,8 @@ pub struct App {
     pub api: String,
     pub now: DateTime<Utc>,
     pub keymap: KeyMap,
+    /// The keys typed so far of a multi-key binding (`g` of `g g`), shown in the hint bar.
+    pub pending_keys: Vec<Key>,
     pub theme: Theme,
     /// Set when the session must end; `Some(message)` ends it with an error to print.
     pub quit: Option<Option<String>>,
@@ -146,8 +200,15 @@ impl App {
         let counts = init.store.counts()?;
         let mut app = App {
             entries: Vec::new(),
+            visible: Vec::new(),
             selected: 0,
-            overlay: None,
+            layers: Vec::new(),
+            filter: Query::default(),
+            sort: Sort::default(),
+            tagged: HashSet::new(),
+            visual: None,
+            tag_prefix: false,
+            bulk: None,
             flash: None,
             queue_end: QueueEnd::More,
             link: Link::Online,
@@ -158,6 +219,7 @@ impl App {
             api: init.api,
             now: init.now,
             keymap: init.keymap,
+            pending_keys: Vec::new(),
             theme: init.theme,
             quit: None,
             session,
@@ -168,6 +230,7 @@ impl App {
         };
         let resume_at = app.store.get_state(POSITION_KEY)?;
         app.add_page(init.first_page.items, init.first_page.next_cursor)?;
+        app.refresh_visible();
         if let Some(&i) = resume_at.as_ref().and_then(|id| app.index.get(id)) {
             app.selected = i;
         }
@@ -187,44 +250,92 @@ impl App {
         self.entries.get(self.selected)
     }
 
-    /// Map a key through the keymap and apply it.
+    /// A key goes to the top layer if there is one (prompts take text, not bindings), else
+    /// through the keymap, where a key that starts a sequence waits for the rest.
     pub fn handle_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        match self.keymap.action_for(&key) {
-            Some(action) => self.update(action),
-            None => Vec::new(),
+        if !self.layers.is_empty() {
+            self.pending_keys.clear();
+            return self.layer_key(key);
+        }
+        match self
+            .keymap
+            .feed(&mut self.pending_keys, Key::from_event(&key))
+        {
+            Feed::Matched(action) => self.update(action),
+            Feed::Pending => Vec::new(),
+            Feed::NoMatch => {
+                self.tag_prefix = false;
+                Vec::new()
+            }
         }
     }
 
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
-        if self.overlay.is_some() {
-            // The help layer sits on top: it takes every key and closes on help/back/quit.
+        // What is not a key passes under any layer.
+        match action {
+            Action::Sync(e) => return self.on_sync(e),
+            Action::Tick(now) => return self.tick(now),
+            Action::PipeDone { command, output } => return self.show_output(&command, &output),
+            _ => {}
+        }
+        if let Some(Layer::Help { .. }) = self.layers.last() {
+            if matches!(action, Action::Help | Action::Back | Action::Quit) {
+                self.layers.pop();
+            }
+            return Vec::new();
+        }
+        if self.tag_prefix {
+            self.tag_prefix = false;
             return match action {
-                Action::Help | Action::Back | Action::Quit => {
-                    self.overlay = None;
+                Action::TakeDown => self.plan_bulk(DecisionAction::TakeDown),
+                Action::Keep => self.plan_bulk(DecisionAction::Keep),
+                Action::Escalate => self.plan_bulk(DecisionAction::Escalate),
+                Action::Back => Vec::new(),
+                _ => {
+                    self.flash(Level::Info, "Tag prefix cancelled".into());
                     Vec::new()
                 }
-                Action::Sync(e) => self.on_sync(e),
-                Action::Tick(now) => self.tick(now),
-                _ => Vec::new(),
             };
         }
         match action {
-            Action::MoveDown => self.select(self.selected.saturating_add(1)),
-            Action::MoveUp => self.select(self.selected.saturating_sub(1)),
-            Action::First => self.select(0),
-            Action::Last => self.select(self.entries.len().saturating_sub(1)),
-            Action::PageDown => self.select(self.selected.saturating_add(PAGE)),
-            Action::PageUp => self.select(self.selected.saturating_sub(PAGE)),
+            Action::MoveDown => self.move_by(1),
+            Action::MoveUp => self.move_by(-1),
+            Action::First => self.move_to_end(false),
+            Action::Last => self.move_to_end(true),
+            Action::PageDown => self.move_by(PAGE as isize),
+            Action::PageUp => self.move_by(-(PAGE as isize)),
+            Action::Select(i) => {
+                if self.visible.binary_search(&i).is_ok() {
+                    self.selected = i;
+                }
+                self.prefetch_if_low()
+            }
             Action::TakeDown => self.decide(DecisionAction::TakeDown),
             Action::Keep => self.decide(DecisionAction::Keep),
             Action::Escalate => self.decide(DecisionAction::Escalate),
             Action::Undo => self.undo(),
+            Action::Tag => self.toggle_tag(),
+            Action::TagAll => self.tag_matching(None),
+            Action::UntagAll => self.untag_all(),
+            Action::Visual => self.toggle_visual(),
+            Action::TagPrefix => self.start_tag_prefix(),
+            Action::Similar => self.tag_similar(),
+            Action::Filter => self.open_prompt(super::prompt::PromptKind::Filter),
+            Action::Command => self.open_prompt(super::prompt::PromptKind::Command),
+            Action::Pipe => self.open_prompt(super::prompt::PromptKind::Pipe),
+            Action::Yank => self.yank(false),
+            Action::YankLink => self.yank(true),
+            Action::CycleSort => self.set_sort(self.sort.next()),
             Action::Help => {
-                self.overlay = Some(Overlay::Help);
+                self.layers.push(Layer::Help { scroll: 0 });
                 Vec::new()
             }
             Action::Back => {
-                self.flash = None;
+                if self.visual.take().is_some() {
+                    self.flash(Level::Info, "Range dropped".into());
+                } else {
+                    self.flash = None;
+                }
                 Vec::new()
             }
             Action::Quit => {
@@ -232,8 +343,7 @@ impl App {
                 self.quit = Some(None);
                 Vec::new()
             }
-            Action::Sync(e) => self.on_sync(e),
-            Action::Tick(now) => self.tick(now),
+            Action::Sync(_) | Action::Tick(_) | Action::PipeDone { .. } => Vec::new(),
         }
     }
 
@@ -253,15 +363,11 @@ impl App {
         self.prefetch_if_low()
     }
 
-    fn select(&mut self, i: usize) -> Vec<Effect> {
-        self.selected = i.min(self.entries.len().saturating_sub(1));
-        self.prefetch_if_low()
-    }
-
     fn prefetch_if_low(&mut self) -> Vec<Effect> {
-        let ahead = self.entries[self.selected.min(self.entries.len())..]
+        let at = self.position().min(self.visible.len());
+        let ahead = self.visible[at..]
             .iter()
-            .filter(|e| e.is_open())
+            .filter(|&&i| self.entries[i].is_open())
             .count();
         if ahead < PREFETCH_LOW_WATER && self.queue_end == QueueEnd::More {
             self.queue_end = QueueEnd::Loading;
@@ -272,7 +378,12 @@ impl App {
     }
 
     fn decide(&mut self, action: DecisionAction) -> Vec<Effect> {
-        let Some(entry) = self.entries.get(self.selected) else {
+        self.decide_with(action, Details::default())
+    }
+
+    /// Decide the selected item, with a reason, scope, note or tier the defaults do not give.
+    fn decide_with(&mut self, action: DecisionAction, details: Details) -> Vec<Effect> {
+        let Some(entry) = self.selected_entry().filter(|_| !self.visible.is_empty()) else {
             self.flash(Level::Info, "Nothing to decide: the queue is empty".into());
             return Vec::new();
         };
@@ -290,18 +401,7 @@ impl App {
             self.flash(Level::Info, text);
             return Vec::new();
         }
-        let decision = Decision {
-            idempotency_key: new_key(),
-            item_id: entry.id.clone(),
-            action,
-            reason_code: None,
-            note: None,
-            scope: (action == DecisionAction::TakeDown).then_some(Scope::Global),
-            escalation_target: (action == DecisionAction::Escalate)
-                .then_some(EscalationTier::Senior),
-            reverses: None,
-            decided_at: self.now,
-        };
+        let decision = details.decision(&entry.id, action, self.now);
         let next = self.next_undecided_after(self.selected);
         let next_id = next.and_then(|i| self.entries.get(i)).map(|e| e.id.clone());
         // Durable first: nothing on screen moves until the outbox holds the decision.
@@ -338,13 +438,6 @@ impl App {
         effects
     }
 
-    fn next_undecided_after(&self, i: usize) -> Option<usize> {
-        let undecided = |j: &usize| self.entries[*j].is_open();
-        (i + 1..self.entries.len())
-            .find(undecided)
-            .or_else(|| (0..i).find(undecided))
-    }
-
     /// Every item in memory has a decision: say why no next one is coming.
     fn say_window_is_empty(&mut self) {
         let (level, text) = match (&self.queue_end, &self.link) {
@@ -369,8 +462,19 @@ impl App {
     }
 
     fn undo(&mut self) -> Vec<Effect> {
+        if self.bulk.as_ref().is_some_and(|b| !b.saved) {
+            self.flash(
+                Level::Info,
+                "The bulk action is still being saved; undo it in a moment".into(),
+            );
+            return Vec::new();
+        }
         let undone = self.store.undo_last(&self.session, new_key(), Utc::now());
         let (original, reversed) = match undone {
+            Ok(Some(Undone::Bulk {
+                withdrawn,
+                reversed,
+            })) => return self.undo_bulk(withdrawn, reversed),
             Ok(Some(Undone::Withdrawn(d))) => (d, false),
             Ok(Some(Undone::Reversed { original, reversal })) => {
                 self.in_flight
@@ -420,9 +524,33 @@ impl App {
                 self.link = Link::Online;
                 self.store_trouble = None;
                 self.refresh_counts();
+                self.bulk_acknowledged(&results);
                 for r in results {
                     self.settle(r.idempotency_key, r.outcome, r.message);
                 }
+                Vec::new()
+            }
+            SyncEvent::Sending { keys } => {
+                self.bulk_sending(&keys);
+                Vec::new()
+            }
+            SyncEvent::BulkSaved { bulk } => {
+                self.bulk_saved(&bulk);
+                Vec::new()
+            }
+            SyncEvent::BulkFailed { bulk, error } => {
+                self.bulk_failed(&bulk, &error);
+                Vec::new()
+            }
+            SyncEvent::Selected(selection) => {
+                self.tag_selection(selection);
+                Vec::new()
+            }
+            SyncEvent::SelectFailed(message) => {
+                self.flash(
+                    Level::Warning,
+                    format!("Could not ask the server for every match: {message}"),
+                );
                 Vec::new()
             }
             SyncEvent::Offline { error, retry_in } => {
@@ -445,10 +573,16 @@ impl App {
                 Vec::new()
             }
             SyncEvent::Page { items, next_cursor } => {
-                if let Err(e) = self.add_page(items, next_cursor) {
-                    self.flash(Level::Error, format!("Local cache failed: {e}"));
-                }
-                self.prefetch_if_low()
+                let mut effects = match self.add_page(items, next_cursor) {
+                    Ok(effects) => effects,
+                    Err(e) => {
+                        self.flash(Level::Error, format!("Local cache failed: {e}"));
+                        Vec::new()
+                    }
+                };
+                self.refresh_visible();
+                effects.extend(self.prefetch_if_low());
+                effects
             }
             SyncEvent::LeasesLost(ids) => {
                 for id in ids {
@@ -508,14 +642,20 @@ impl App {
     }
 
     /// Add items the window does not have yet; items with a decision still waiting in the
-    /// outbox (from an earlier session) are not offered again.
+    /// outbox (from an earlier session) are not offered again, and items a page claimed under
+    /// an older filter are handed back (the returned effect).
     fn add_page(
         &mut self,
         items: Vec<Item>,
         next_cursor: Option<String>,
-    ) -> Result<(), crate::store::StoreError> {
+    ) -> Result<Vec<Effect>, crate::store::StoreError> {
         let undelivered = self.store.undelivered_items()?;
+        let mut unwanted = Vec::new();
         for item in items {
+            if !self.filter.is_empty() && !self.matches_filter(&item) {
+                unwanted.push(item.id);
+                continue;
+            }
             if let Some(&i) = self.index.get(&item.id) {
                 // Claimed again (its other holder let go): it is ours to review once more.
                 if let Some(entry) = self.entries.get_mut(i)
@@ -543,7 +683,11 @@ impl App {
         } else {
             QueueEnd::Exhausted
         };
-        Ok(())
+        Ok(if unwanted.is_empty() {
+            Vec::new()
+        } else {
+            vec![Effect::Release(unwanted)]
+        })
     }
 
     fn remember_position(&mut self) {
@@ -561,6 +705,33 @@ impl App {
     /// The session id that tags this run's outbox rows.
     pub fn session(&self) -> &str {
         &self.session
+    }
+}
+
+/// What a decision carries beyond its action; `Default` is what one key gives.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Details {
+    pub reason_code: Option<String>,
+    pub scope: Option<Scope>,
+    pub note: Option<String>,
+    pub tier: Option<EscalationTier>,
+}
+
+impl Details {
+    fn decision(&self, item_id: &str, action: DecisionAction, now: DateTime<Utc>) -> Decision {
+        Decision {
+            idempotency_key: new_key(),
+            item_id: item_id.to_string(),
+            action,
+            reason_code: self.reason_code.clone(),
+            note: self.note.clone(),
+            scope: (action == DecisionAction::TakeDown)
+                .then(|| self.scope.clone().unwrap_or(Scope::Global)),
+            escalation_target: (action == DecisionAction::Escalate)
+                .then(|| self.tier.unwrap_or(EscalationTier::Senior)),
+            reverses: None,
+            decided_at: now,
+        }
     }
 }
 

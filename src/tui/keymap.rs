@@ -1,13 +1,20 @@
-//! Keys are data: a TOML table from key names to action names. The default ships in
-//! `assets/keymap.toml`.
+//! Keys are data: a TOML table from key sequences to action names. The default ships in
+//! `assets/keymap.toml`; the moderator's config file (`crate::config`) overrides it per key.
+//!
+//! A binding is a sequence of one or more keys (`j`, `"g g"`, `"ctrl-x ctrl-s"`). The App feeds
+//! keys one at a time through [`KeyMap::feed`], keeping what was typed of a sequence so far.
 
-use std::collections::HashMap;
+use std::borrow::Borrow;
+use std::collections::{HashMap, HashSet};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::Action;
 
 pub const DEFAULT_KEYMAP: &str = include_str!("../../assets/keymap.toml");
+
+/// The value that removes a default binding: `q = "none"`.
+pub const UNBIND: &str = "none";
 
 /// One key with its modifiers, as written in the keymap (`j`, `G`, `ctrl-c`, `down`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -16,11 +23,37 @@ pub struct Key {
     pub mods: KeyModifiers,
 }
 
+/// Key names other than single characters, as the config file spells them.
+const NAMED: [(&str, KeyCode); 16] = [
+    ("space", KeyCode::Char(' ')),
+    ("enter", KeyCode::Enter),
+    ("esc", KeyCode::Esc),
+    ("tab", KeyCode::Tab),
+    ("backtab", KeyCode::BackTab),
+    ("backspace", KeyCode::Backspace),
+    ("up", KeyCode::Up),
+    ("down", KeyCode::Down),
+    ("left", KeyCode::Left),
+    ("right", KeyCode::Right),
+    ("home", KeyCode::Home),
+    ("end", KeyCode::End),
+    ("pageup", KeyCode::PageUp),
+    ("pagedown", KeyCode::PageDown),
+    ("delete", KeyCode::Delete),
+    ("insert", KeyCode::Insert),
+];
+
 impl Key {
-    /// Terminals report `G` as shift+`G`; the shift is already in the letter.
+    pub const ESC: Key = Key {
+        code: KeyCode::Esc,
+        mods: KeyModifiers::NONE,
+    };
+
+    /// Terminals report `G` as shift+`G` and shift-tab as shift+backtab; the shift is already
+    /// in the key.
     pub fn from_event(e: &KeyEvent) -> Key {
         let mut mods = e.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT);
-        if !matches!(e.code, KeyCode::Char(_)) {
+        if !matches!(e.code, KeyCode::Char(_) | KeyCode::BackTab) {
             mods |= e.modifiers & KeyModifiers::SHIFT;
         }
         Key { code: e.code, mods }
@@ -29,7 +62,8 @@ impl Key {
     pub fn parse(s: &str) -> Result<Key, String> {
         let mut mods = KeyModifiers::NONE;
         let mut rest = s;
-        loop {
+        // A lone `-` is the minus key, not an empty modifier.
+        while rest.len() > 1 {
             if let Some(r) = rest.strip_prefix("ctrl-") {
                 mods |= KeyModifiers::CONTROL;
                 rest = r;
@@ -43,34 +77,46 @@ impl Key {
                 break;
             }
         }
-        let code = match rest {
-            "up" => KeyCode::Up,
-            "down" => KeyCode::Down,
-            "left" => KeyCode::Left,
-            "right" => KeyCode::Right,
-            "home" => KeyCode::Home,
-            "end" => KeyCode::End,
-            "pageup" => KeyCode::PageUp,
-            "pagedown" => KeyCode::PageDown,
-            "enter" => KeyCode::Enter,
-            "esc" => KeyCode::Esc,
-            "tab" => KeyCode::Tab,
-            "backtab" => KeyCode::BackTab,
-            "backspace" => KeyCode::Backspace,
-            "space" => KeyCode::Char(' '),
-            other => {
-                let mut chars = other.chars();
-                match (chars.next(), chars.next()) {
-                    (Some(c), None) => KeyCode::Char(c),
-                    _ => return Err(format!("unknown key {s:?}")),
+        let mut chars = rest.chars();
+        let mut code = match (chars.next(), chars.next()) {
+            (Some(c), None) => KeyCode::Char(c),
+            _ => {
+                let lower = rest.to_ascii_lowercase();
+                let function_key = lower
+                    .strip_prefix('f')
+                    .and_then(|n| n.parse::<u8>().ok())
+                    .filter(|n| (1..=12).contains(n));
+                match (NAMED.iter().find(|(name, _)| *name == lower), function_key) {
+                    (Some((_, code)), _) => *code,
+                    (None, Some(n)) => KeyCode::F(n),
+                    (None, None) => {
+                        return Err(format!(
+                            "unknown key name {s:?} (a character, or one of: {}, f1…f12; \
+                             with ctrl-, alt- or shift- in front if wanted)",
+                            NAMED.map(|(n, _)| n).join(" ")
+                        ));
+                    }
                 }
             }
         };
+        // Written `shift-g` or `shift-tab`, the key arrives as `G` or backtab.
+        if mods.contains(KeyModifiers::SHIFT) {
+            match code {
+                KeyCode::Char(c) if c.is_alphabetic() => {
+                    code = KeyCode::Char(c.to_uppercase().next().unwrap_or(c));
+                    mods.remove(KeyModifiers::SHIFT);
+                }
+                KeyCode::Tab | KeyCode::BackTab => {
+                    code = KeyCode::BackTab;
+                    mods.remove(KeyModifiers::SHIFT);
+                }
+                _ => {}
+            }
+        }
         Ok(Key { code, mods })
     }
 
-    /// How the help overlay writes the key.
-    pub fn label(&self) -> String {
+    fn modifier_prefix(&self) -> String {
         let mut out = String::new();
         if self.mods.contains(KeyModifiers::CONTROL) {
             out.push_str("ctrl-");
@@ -81,31 +127,143 @@ impl Key {
         if self.mods.contains(KeyModifiers::SHIFT) {
             out.push_str("shift-");
         }
+        out
+    }
+
+    /// How the config file writes the key; `Key::parse` reads it back.
+    pub fn name(&self) -> String {
+        let mut out = self.modifier_prefix();
+        match (self.code, NAMED.iter().find(|(_, c)| *c == self.code)) {
+            (_, Some((name, _))) => out.push_str(name),
+            (KeyCode::Char(c), None) => out.push(c),
+            (KeyCode::F(n), None) => out.push_str(&format!("f{n}")),
+            (other, None) => out.push_str(&format!("{other}").to_lowercase()),
+        }
+        out
+    }
+
+    /// How the help overlay writes the key.
+    pub fn label(&self) -> String {
+        let mut out = self.modifier_prefix();
         match self.code {
-            KeyCode::Char(' ') => out.push_str("space"),
-            KeyCode::Char(c) => out.push(c),
             KeyCode::Up => out.push('↑'),
             KeyCode::Down => out.push('↓'),
             KeyCode::Left => out.push('←'),
             KeyCode::Right => out.push('→'),
             KeyCode::PageUp => out.push_str("pgup"),
             KeyCode::PageDown => out.push_str("pgdn"),
-            other => out.push_str(&format!("{other}").to_lowercase()),
+            _ => return self.name(),
         }
         out
     }
 }
 
+/// Keys typed one after the other: `g g`, `ctrl-x ctrl-s`; most bindings are one key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Sequence(pub Vec<Key>);
+
+// Hashing a one-field struct hashes the field, so lookups by `&[Key]` agree with the map.
+impl Borrow<[Key]> for Sequence {
+    fn borrow(&self) -> &[Key] {
+        &self.0
+    }
+}
+
+impl Sequence {
+    /// Keys separated by spaces: `"g g"`, `"ctrl-x ctrl-s"`.
+    pub fn parse(s: &str) -> Result<Sequence, String> {
+        let keys = s
+            .split_whitespace()
+            .map(Key::parse)
+            .collect::<Result<Vec<_>, _>>()?;
+        if keys.is_empty() {
+            return Err("an empty key name".into());
+        }
+        Ok(Sequence(keys))
+    }
+
+    pub fn name(&self) -> String {
+        self.0.iter().map(Key::name).collect::<Vec<_>>().join(" ")
+    }
+
+    pub fn label(&self) -> String {
+        self.0.iter().map(Key::label).collect::<Vec<_>>().join(" ")
+    }
+
+    /// One of the two starts the other, so the longer one could never be typed.
+    fn overlaps(&self, other: &Sequence) -> bool {
+        let n = self.0.len().min(other.0.len());
+        self != other && self.0[..n] == other.0[..n]
+    }
+}
+
+/// What a key press did to the sequence being typed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Feed {
+    /// A whole binding was typed.
+    Matched(Action),
+    /// The keys so far start a binding: wait for the next.
+    Pending,
+    /// Nothing starts like this (or esc cancelled): the keys so far are dropped.
+    NoMatch,
+}
+
+/// Where a binding came from: the moderator's own bindings replace defaults they overlap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Default,
+    User,
+}
+
 #[derive(Debug, Clone)]
 pub struct KeyMap {
-    bindings: HashMap<Key, Action>,
-    /// Keys per action, in file order, for the help overlay and the hint bar.
-    keys_by_action: Vec<(Action, Vec<Key>)>,
+    bindings: HashMap<Sequence, (Action, Origin)>,
+    /// Every proper start of a binding, so `feed` knows when to wait.
+    prefixes: HashSet<Vec<Key>>,
+    /// Keys per action, in `Action::BINDABLE` order, for the help overlay and the hint bar.
+    keys_by_action: Vec<(Action, Vec<Sequence>)>,
+}
+
+/// Two keymaps are equal when the same keys do the same things, whoever bound them.
+impl PartialEq for KeyMap {
+    fn eq(&self, other: &KeyMap) -> bool {
+        self.bindings.len() == other.bindings.len()
+            && self
+                .bindings
+                .iter()
+                .all(|(k, (a, _))| other.bindings.get(k).map(|(b, _)| b) == Some(a))
+    }
 }
 
 #[derive(Debug, serde::Deserialize)]
 struct KeymapFile {
     normal: toml::Table,
+}
+
+/// The action a config file names (`"take_down"`), `Ok(None)` for `"none"`.
+pub fn action_named(name: &str) -> Result<Option<Action>, String> {
+    if name == UNBIND {
+        return Ok(None);
+    }
+    Action::BINDABLE
+        .iter()
+        .find(|a| action_name(a) == name)
+        .map(|a| Some(a.clone()))
+        .ok_or_else(|| {
+            let names: Vec<String> = Action::BINDABLE.iter().map(action_name).collect();
+            format!(
+                "unknown action {name:?} (actions: {}, or \"{UNBIND}\" to unbind)",
+                names.join(" ")
+            )
+        })
+}
+
+/// The name the keymap uses for an action (`take_down`).
+pub fn action_name(action: &Action) -> String {
+    match serde_json::to_value(action) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
 }
 
 impl KeyMap {
@@ -114,60 +272,131 @@ impl KeyMap {
         KeyMap::parse(DEFAULT_KEYMAP).unwrap_or_else(|_| KeyMap::empty())
     }
 
-    fn empty() -> KeyMap {
-        let mut bindings = HashMap::new();
-        bindings.insert(
-            Key {
-                code: KeyCode::Char('q'),
-                mods: KeyModifiers::NONE,
-            },
-            Action::Quit,
-        );
-        KeyMap::from_bindings(bindings)
+    fn blank() -> KeyMap {
+        KeyMap {
+            bindings: HashMap::new(),
+            prefixes: HashSet::new(),
+            keys_by_action: Vec::new(),
+        }
     }
 
+    fn empty() -> KeyMap {
+        let mut map = KeyMap::blank();
+        let q = Sequence(vec![Key {
+            code: KeyCode::Char('q'),
+            mods: KeyModifiers::NONE,
+        }]);
+        let _ = map.bind(q, Some(Action::Quit), Origin::Default);
+        map
+    }
+
+    /// A keymap in the shipped format (`[normal]`, one binding a line).
     pub fn parse(text: &str) -> Result<KeyMap, String> {
         let file: KeymapFile = toml::from_str(text).map_err(|e| e.to_string())?;
-        let mut bindings = HashMap::new();
-        for (key, value) in file.normal {
-            let parsed = Key::parse(&key)?;
-            let action: Action = value.try_into().map_err(|e| format!("key {key:?}: {e}"))?;
-            bindings.insert(parsed, action);
+        let mut map = KeyMap::blank();
+        for (keys, value) in file.normal {
+            let sequence = Sequence::parse(&keys)?;
+            let name = value.as_str().unwrap_or_default();
+            let action = action_named(name).map_err(|e| format!("key {keys:?}: {e}"))?;
+            map.bind(sequence, action, Origin::Default)
+                .map_err(|other| format!("keys {keys:?} and {:?} overlap", other.name()))?;
         }
-        Ok(KeyMap::from_bindings(bindings))
+        Ok(map)
     }
 
-    fn from_bindings(bindings: HashMap<Key, Action>) -> KeyMap {
-        let keys_by_action = Action::BINDABLE
+    /// Bind `keys` to `action` (`None` unbinds). A binding replaces the bindings of a weaker
+    /// origin that it overlaps (`"g g"` replaces a default `g`); overlapping one of the same
+    /// origin is refused with the sequence it overlaps, and nothing changes.
+    pub fn bind(
+        &mut self,
+        keys: Sequence,
+        action: Option<Action>,
+        origin: Origin,
+    ) -> Result<(), Sequence> {
+        if let Some((other, _)) = self
+            .bindings
+            .iter()
+            .find(|(k, (_, o))| *o == origin && k.overlaps(&keys))
+        {
+            return Err(other.clone());
+        }
+        self.bindings
+            .retain(|k, _| *k != keys && !k.overlaps(&keys));
+        if let Some(action) = action {
+            self.bindings.insert(keys, (action, origin));
+        }
+        self.reindex();
+        Ok(())
+    }
+
+    fn reindex(&mut self) {
+        self.prefixes = self
+            .bindings
+            .keys()
+            .flat_map(|s| (1..s.0.len()).map(|n| s.0[..n].to_vec()))
+            .collect();
+        self.keys_by_action = Action::BINDABLE
             .iter()
             .map(|action| {
-                let mut keys: Vec<Key> = bindings
+                let mut keys: Vec<Sequence> = self
+                    .bindings
                     .iter()
-                    .filter(|(_, a)| *a == action)
-                    .map(|(k, _)| *k)
+                    .filter(|(_, (a, _))| a == action)
+                    .map(|(k, _)| k.clone())
                     .collect();
-                // Plain letters first: they are what the hint bar shows.
-                keys.sort_by_key(|k| {
+                // Short plain letters first: they are what the hint bar shows.
+                keys.sort_by_key(|s| {
                     (
-                        !k.mods.is_empty(),
-                        !matches!(k.code, KeyCode::Char(_)),
-                        k.label(),
+                        s.0.len(),
+                        s.0.iter().any(|k| !k.mods.is_empty()),
+                        s.0.iter().any(|k| !matches!(k.code, KeyCode::Char(_))),
+                        s.name(),
                     )
                 });
                 (action.clone(), keys)
             })
             .collect();
-        KeyMap {
-            bindings,
-            keys_by_action,
+    }
+
+    /// Take one key press. `pending` holds the keys typed so far of a sequence; it is emptied
+    /// when a binding matches, when nothing starts like this, and by esc.
+    pub fn feed(&self, pending: &mut Vec<Key>, key: Key) -> Feed {
+        if !pending.is_empty() && key == Key::ESC {
+            pending.clear();
+            return Feed::NoMatch;
         }
+        pending.push(key);
+        if let Some((action, _)) = self.bindings.get(pending.as_slice()) {
+            pending.clear();
+            return Feed::Matched(action.clone());
+        }
+        if self.prefixes.contains(pending) {
+            return Feed::Pending;
+        }
+        pending.clear();
+        Feed::NoMatch
     }
 
+    /// The action a single key press is bound to, outside any sequence.
     pub fn action_for(&self, event: &KeyEvent) -> Option<Action> {
-        self.bindings.get(&Key::from_event(event)).cloned()
+        self.bindings
+            .get([Key::from_event(event)].as_slice())
+            .map(|(a, _)| a.clone())
     }
 
-    pub fn keys_by_action(&self) -> &[(Action, Vec<Key>)] {
+    /// The bindings that start with `pending`, for the hint bar while a sequence is typed.
+    pub fn continuations(&self, pending: &[Key]) -> Vec<(Sequence, Action)> {
+        let mut out: Vec<(Sequence, Action)> = self
+            .bindings
+            .iter()
+            .filter(|(k, _)| k.0.len() > pending.len() && k.0.starts_with(pending))
+            .map(|(k, (a, _))| (Sequence(k.0[pending.len()..].to_vec()), a.clone()))
+            .collect();
+        out.sort_by_key(|(k, _)| k.name());
+        out
+    }
+
+    pub fn keys_by_action(&self) -> &[(Action, Vec<Sequence>)] {
         &self.keys_by_action
     }
 
@@ -177,13 +406,21 @@ impl KeyMap {
             .iter()
             .find(|(a, _)| a == action)
             .and_then(|(_, keys)| keys.first())
-            .map(Key::label)
+            .map(Sequence::label)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key(s: &str) -> Key {
+        Key::parse(s).expect("key")
+    }
+
+    fn seq(s: &str) -> Sequence {
+        Sequence::parse(s).expect("sequence")
+    }
 
     #[test]
     fn the_shipped_keymap_parses_and_binds_the_ozone_letters() {
@@ -203,8 +440,116 @@ mod tests {
     #[test]
     fn a_bad_keymap_names_the_culprit() {
         let err = KeyMap::parse("[normal]\nx = \"explode\"\n").unwrap_err();
-        assert!(err.contains("\"x\""), "{err}");
+        assert!(err.contains("\"x\"") && err.contains("explode"), "{err}");
         let err = KeyMap::parse("[normal]\nhyper-x = \"quit\"\n").unwrap_err();
         assert!(err.contains("hyper-x"), "{err}");
+        let err = KeyMap::parse("[normal]\ng = \"first\"\n\"g g\" = \"last\"\n").unwrap_err();
+        assert!(err.contains("overlap"), "{err}");
+    }
+
+    #[test]
+    fn key_names_read_back_as_written() {
+        for name in [
+            "j",
+            "G",
+            "?",
+            "-",
+            "\"",
+            "space",
+            "ctrl-c",
+            "alt-x",
+            "ctrl-alt-pagedown",
+            "f5",
+            "backtab",
+            "shift-up",
+            "delete",
+        ] {
+            assert_eq!(key(name).name(), name);
+        }
+        assert_eq!(key("shift-g"), key("G"));
+        assert_eq!(key("shift-tab"), key("backtab"));
+        assert_eq!(key("PageUp"), key("pageup"));
+        assert!(Key::parse("f13").is_err());
+        assert!(Key::parse("ctrl-").is_err());
+        assert!(Sequence::parse("  ").is_err());
+        assert_eq!(seq("ctrl-x  ctrl-s").name(), "ctrl-x ctrl-s");
+    }
+
+    #[test]
+    fn a_sequence_waits_for_its_next_key_and_esc_or_a_stray_key_drops_it() {
+        let mut map = KeyMap::default_keymap();
+        map.bind(seq("z z"), Some(Action::Help), Origin::User)
+            .expect("z is free");
+        map.bind(seq("ctrl-x ctrl-s"), Some(Action::Quit), Origin::User)
+            .expect("ctrl-x is free");
+        let mut pending = Vec::new();
+        assert_eq!(map.feed(&mut pending, key("z")), Feed::Pending);
+        assert_eq!(pending, vec![key("z")]);
+        assert_eq!(
+            map.feed(&mut pending, key("z")),
+            Feed::Matched(Action::Help)
+        );
+        assert!(pending.is_empty());
+
+        assert_eq!(map.feed(&mut pending, key("ctrl-x")), Feed::Pending);
+        assert_eq!(
+            map.feed(&mut pending, key("ctrl-s")),
+            Feed::Matched(Action::Quit)
+        );
+
+        // A key that continues nothing drops the sequence; it does not act on its own.
+        assert_eq!(map.feed(&mut pending, key("z")), Feed::Pending);
+        assert_eq!(map.feed(&mut pending, key("t")), Feed::NoMatch);
+        assert!(pending.is_empty());
+        assert_eq!(map.feed(&mut pending, key("z")), Feed::Pending);
+        assert_eq!(map.feed(&mut pending, Key::ESC), Feed::NoMatch);
+        assert!(pending.is_empty());
+        // Outside a sequence esc is an ordinary key.
+        assert_eq!(
+            map.feed(&mut pending, Key::ESC),
+            Feed::Matched(Action::Back)
+        );
+        assert_eq!(
+            map.feed(&mut pending, key("t")),
+            Feed::Matched(Action::TakeDown)
+        );
+
+        let hints = map.continuations(&[key("ctrl-x")]);
+        assert_eq!(hints, vec![(seq("ctrl-s"), Action::Quit)]);
+    }
+
+    #[test]
+    fn user_bindings_replace_the_defaults_they_overlap_but_not_each_other() {
+        let mut map = KeyMap::default_keymap();
+        // `g` alone is a default; `g g` replaces it.
+        map.bind(seq("g g"), Some(Action::First), Origin::User)
+            .expect("replaces the default g");
+        let mut pending = Vec::new();
+        assert_eq!(map.feed(&mut pending, key("g")), Feed::Pending);
+        assert_eq!(
+            map.feed(&mut pending, key("g")),
+            Feed::Matched(Action::First)
+        );
+        // Another user binding starting with `g` alone would make `g g` untypable.
+        assert_eq!(
+            map.bind(seq("g"), Some(Action::Last), Origin::User),
+            Err(seq("g g"))
+        );
+        // `none` unbinds.
+        map.bind(seq("q"), None, Origin::User).expect("unbind");
+        assert_eq!(map.feed(&mut pending, key("q")), Feed::NoMatch);
+        assert_eq!(map.first_key(&Action::Quit).as_deref(), Some("ctrl-c"));
+        assert_eq!(map.first_key(&Action::First).as_deref(), Some("home"));
+    }
+
+    #[test]
+    fn action_names_are_the_keymaps() {
+        assert_eq!(action_named("take_down"), Ok(Some(Action::TakeDown)));
+        assert_eq!(action_named("none"), Ok(None));
+        let err = action_named("explode").unwrap_err();
+        assert!(err.contains("take_down"), "{err}");
+        for action in Action::BINDABLE.iter() {
+            assert_eq!(action_named(&action_name(action)), Ok(Some(action.clone())));
+        }
     }
 }

@@ -3,8 +3,11 @@
 
 pub mod action;
 pub mod app;
+pub mod effects;
 pub mod keymap;
+pub mod mouse;
 pub mod panic_guard;
+pub mod prompt;
 pub mod theme;
 pub mod view;
 
@@ -14,6 +17,7 @@ use std::time::Duration;
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use futures::StreamExt;
+use ratatui::layout::Rect;
 use tokio::sync::mpsc;
 
 use action::Action;
@@ -33,17 +37,26 @@ pub struct Outcome {
     pub error: Option<String>,
 }
 
-/// Run the UI until the moderator quits. The terminal is restored on every way out,
-/// including panics (ratatui's hook).
+/// Run the UI until the moderator quits; with `mouse`, mouse events are captured. The terminal
+/// is restored on every way out, including panics (`panic_guard`).
 pub async fn run(
     mut app: App,
     sync: SyncHandle,
     mut events: mpsc::UnboundedReceiver<SyncEvent>,
+    mouse: bool,
 ) -> io::Result<Outcome> {
     let mut terminal = ratatui::try_init()?;
     panic_guard::install();
-    let result = event_loop(&mut terminal, &mut app, &sync, &mut events).await;
-    ratatui::try_restore()?;
+    let captured = if mouse {
+        panic_guard::capture_mouse(&mut io::stdout())
+    } else {
+        Ok(())
+    };
+    let result = match captured {
+        Ok(()) => event_loop(&mut terminal, &mut app, &sync, &mut events).await,
+        Err(e) => Err(e),
+    };
+    panic_guard::restore_terminal()?;
     let left = sync
         .shutdown(QUIT_GRACE)
         .await
@@ -71,15 +84,18 @@ async fn event_loop(
     events: &mut mpsc::UnboundedReceiver<SyncEvent>,
 ) -> io::Result<()> {
     let mut keys = EventStream::new();
+    // Answers to effects (a piped command's output) come back as Actions.
+    let (answers, mut answered) = mpsc::unbounded_channel::<Action>();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut sync_open = true;
     loop {
-        draw(terminal, app)?;
+        // Clicks are mapped through the layout of the frame on screen.
+        let area = draw(terminal, app)?;
         let mut effects = Vec::new();
         tokio::select! {
             key = keys.next() => match key {
-                Some(Ok(event)) => effects.extend(on_terminal_event(app, event)),
+                Some(Ok(event)) => effects.extend(on_terminal_event(app, area, event)),
                 Some(Err(e)) => return Err(e),
                 // The terminal went away (SSH link dropped): leave as if quit.
                 None => { app.update(Action::Quit); }
@@ -88,6 +104,7 @@ async fn event_loop(
                 Some(e) => effects.extend(app.update(Action::Sync(e))),
                 None => sync_open = false,
             },
+            Some(action) = answered.recv() => effects.extend(app.update(action)),
             _ = tick.tick() => { app.update(Action::Tick(chrono::Utc::now())); }
         }
         // Coalesce: apply everything already waiting, then draw once. The key stream is polled
@@ -97,7 +114,7 @@ async fn event_loop(
         loop {
             match tokio::time::timeout(Duration::ZERO, keys.next()).await {
                 Ok(Some(Ok(event))) => {
-                    effects.extend(on_terminal_event(app, event));
+                    effects.extend(on_terminal_event(app, area, event));
                     continue;
                 }
                 Ok(Some(Err(e))) => return Err(e),
@@ -111,11 +128,9 @@ async fn event_loop(
                 Err(_) => break,
             }
         }
+        let mut out = io::stdout();
         for effect in effects {
-            match effect {
-                Effect::Flush => sync.flush(),
-                Effect::Fetch(what) => sync.fetch(what),
-            }
+            effects::perform(effect, sync, &answers, &mut out);
         }
         if app.quit.is_some() || panic_guard::tripped() {
             return Ok(());
@@ -123,18 +138,24 @@ async fn event_loop(
     }
 }
 
-fn on_terminal_event(app: &mut App, event: Event) -> Vec<Effect> {
+fn on_terminal_event(app: &mut App, area: Rect, event: Event) -> Vec<Effect> {
     match event {
         Event::Key(key) if key.kind != KeyEventKind::Release => app.handle_key(key),
+        Event::Mouse(m) => match mouse::mouse_action(app, area, m) {
+            Some(action) => app.update(action),
+            None => Vec::new(),
+        },
         // Resize and everything else: the next draw uses the new size.
         _ => Vec::new(),
     }
 }
 
-fn draw(terminal: &mut ratatui::DefaultTerminal, app: &App) -> io::Result<()> {
+/// Draw a frame; returns its area.
+fn draw(terminal: &mut ratatui::DefaultTerminal, app: &App) -> io::Result<Rect> {
     // Synchronized update: the terminal shows the whole frame at once, never half of it.
     crossterm::queue!(io::stdout(), BeginSynchronizedUpdate)?;
-    terminal.draw(|frame| view::draw(frame, app))?;
+    let area = terminal.draw(|frame| view::draw(frame, app))?.area;
     crossterm::queue!(io::stdout(), EndSynchronizedUpdate)?;
-    io::stdout().flush()
+    io::stdout().flush()?;
+    Ok(area)
 }

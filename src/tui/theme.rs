@@ -1,10 +1,159 @@
-//! Colours, loaded from `assets/theme.toml`; monochrome when `NO_COLOR` is set.
+//! Colours. A theme is a palette (one colour per slot, from `assets/theme*.toml`) turned into
+//! the styles the view draws with. "mono" has no colour at all, and `NO_COLOR` forces it
+//! (`crate::config` decides which palette applies).
 
 use std::str::FromStr;
 
 use ratatui::style::{Color, Modifier, Style};
 
 pub const DEFAULT_THEME: &str = include_str!("../../assets/theme.toml");
+pub const ANSI16_THEME: &str = include_str!("../../assets/theme-16.toml");
+
+/// The themes a config file can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThemeName {
+    /// 256 colours that read on dark and light terminals.
+    Default,
+    /// The 16 ANSI colours only, for old terminals.
+    Ansi16,
+    /// No colour: bold and underline, and the `▶` marker.
+    Mono,
+}
+
+impl ThemeName {
+    pub const ALL: [ThemeName; 3] = [ThemeName::Default, ThemeName::Ansi16, ThemeName::Mono];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThemeName::Default => "default",
+            ThemeName::Ansi16 => "16",
+            ThemeName::Mono => "mono",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ThemeName> {
+        ThemeName::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+/// The colour slots, as the theme files and the config's `[colours]` name them.
+pub const SLOTS: [(&str, &str); 10] = [
+    ("accent", "headings, categories, key names"),
+    ("muted", "labels and secondary text"),
+    ("take_down", "take-down marks"),
+    ("keep", "keep marks, online"),
+    ("escalate", "escalation marks"),
+    ("urgent", "the urgent lane, overdue deadlines"),
+    ("warning", "deadlines to come, offline, warnings"),
+    ("error", "refused decisions, errors"),
+    ("selection_bg", "the selected row's background"),
+    ("selection_fg", "the selected row's text"),
+];
+
+/// One colour per slot; `None` leaves the terminal's own colour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Palette([Option<Color>; SLOTS.len()]);
+
+/// A colour as written in a theme or config file; "none" is no colour.
+pub fn parse_colour(s: &str) -> Result<Option<Color>, String> {
+    if s == "none" {
+        return Ok(None);
+    }
+    Color::from_str(s).map(Some).map_err(|_| {
+        format!(
+            "unknown colour {s:?} (a name such as red or lightcyan, a 256-colour index such as \
+             \"31\", hex such as \"#5f87af\", or \"none\")"
+        )
+    })
+}
+
+/// How a theme or config file writes a colour; `parse_colour` reads it back.
+pub fn colour_name(c: Option<Color>) -> String {
+    match c {
+        None => "none".into(),
+        Some(c) => c.to_string().to_lowercase(),
+    }
+}
+
+impl Palette {
+    /// The palette a theme name stands for. The shipped files are checked by unit tests.
+    pub fn named(name: ThemeName) -> Palette {
+        let none = Palette([None; SLOTS.len()]);
+        match name {
+            ThemeName::Default => Palette::parse(DEFAULT_THEME).unwrap_or(none),
+            ThemeName::Ansi16 => Palette::parse(ANSI16_THEME).unwrap_or(none),
+            ThemeName::Mono => none,
+        }
+    }
+
+    /// A theme file: every slot, nothing else.
+    pub fn parse(text: &str) -> Result<Palette, String> {
+        let table: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut palette = Palette([None; SLOTS.len()]);
+        for (slot, value) in &table {
+            let value = value
+                .as_str()
+                .ok_or_else(|| format!("{slot}: a colour is a string"))?;
+            palette.set(slot, value)?;
+        }
+        match SLOTS.iter().find(|(slot, _)| !table.contains_key(*slot)) {
+            Some((missing, _)) => Err(format!("no colour for {missing}")),
+            None => Ok(palette),
+        }
+    }
+
+    /// Change one slot: `set("accent", "33")`.
+    pub fn set(&mut self, slot: &str, colour: &str) -> Result<(), String> {
+        let i = SLOTS.iter().position(|(s, _)| *s == slot).ok_or_else(|| {
+            let names: Vec<&str> = SLOTS.iter().map(|(s, _)| *s).collect();
+            format!("unknown colour slot {slot:?} (slots: {})", names.join(" "))
+        })?;
+        self.0[i] = parse_colour(colour)?;
+        Ok(())
+    }
+
+    /// Every slot with its colour, in `SLOTS` order.
+    pub fn colours(&self) -> impl Iterator<Item = (&'static str, Option<Color>)> + '_ {
+        SLOTS.iter().map(|(s, _)| *s).zip(self.0.iter().copied())
+    }
+
+    pub fn theme(&self) -> Theme {
+        let [
+            accent,
+            muted,
+            take_down,
+            keep,
+            escalate,
+            urgent,
+            warning,
+            error,
+            selection_bg,
+            selection_fg,
+        ] = self.0;
+        let fg = |c: Option<Color>| match c {
+            Some(c) => Style::new().fg(c),
+            None => Style::new(),
+        };
+        let bold = |c| fg(c).add_modifier(Modifier::BOLD);
+        // Without a background colour the selected row is underlined as well; never REVERSED,
+        // which crossterm's bare SGR reset under NO_COLOR wipes along with the colours.
+        let selection = match selection_bg {
+            Some(bg) => bold(selection_fg).bg(bg),
+            None => bold(selection_fg).add_modifier(Modifier::UNDERLINED),
+        };
+        Theme {
+            accent: bold(accent),
+            muted: fg(muted),
+            take_down: fg(take_down),
+            keep: fg(keep),
+            escalate: fg(escalate),
+            urgent: bold(urgent),
+            warning: fg(warning),
+            error: bold(error),
+            selection,
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Theme {
@@ -19,73 +168,15 @@ pub struct Theme {
     pub selection: Style,
 }
 
-#[derive(serde::Deserialize)]
-struct ThemeFile {
-    accent: String,
-    muted: String,
-    take_down: String,
-    keep: String,
-    escalate: String,
-    urgent: String,
-    warning: String,
-    error: String,
-    selection_bg: String,
-    selection_fg: String,
-}
-
 impl Theme {
-    /// The default theme, or monochrome when the environment asks for no colour.
-    pub fn from_env() -> Theme {
-        if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
-            Theme::monochrome()
-        } else {
-            Theme::default_theme()
-        }
-    }
-
     pub fn default_theme() -> Theme {
-        // The shipped theme is checked by a unit test, so it always parses.
-        Theme::parse(DEFAULT_THEME).unwrap_or_else(|_| Theme::monochrome())
+        Palette::named(ThemeName::Default).theme()
     }
 
-    pub fn parse(text: &str) -> Result<Theme, String> {
-        let f: ThemeFile = toml::from_str(text).map_err(|e| e.to_string())?;
-        let fg = |name: &str| -> Result<Style, String> {
-            Color::from_str(name)
-                .map(|c| Style::new().fg(c))
-                .map_err(|_| format!("unknown colour {name:?}"))
-        };
-        let bg = Color::from_str(&f.selection_bg)
-            .map_err(|_| format!("unknown colour {:?}", f.selection_bg))?;
-        Ok(Theme {
-            accent: fg(&f.accent)?.add_modifier(Modifier::BOLD),
-            muted: fg(&f.muted)?,
-            take_down: fg(&f.take_down)?,
-            keep: fg(&f.keep)?,
-            escalate: fg(&f.escalate)?,
-            urgent: fg(&f.urgent)?.add_modifier(Modifier::BOLD),
-            warning: fg(&f.warning)?,
-            error: fg(&f.error)?.add_modifier(Modifier::BOLD),
-            selection: fg(&f.selection_fg)?.bg(bg).add_modifier(Modifier::BOLD),
-        })
-    }
-
-    /// No colours at all: emphasis by bold and underline, which survive crossterm's NO_COLOR
-    /// handling; the selection also carries a `▶` marker in the list.
+    /// No colours at all: emphasis by bold and underline; the selection also carries a `▶`
+    /// marker in the list.
     pub fn monochrome() -> Theme {
-        let plain = Style::new();
-        let bold = Style::new().add_modifier(Modifier::BOLD);
-        Theme {
-            accent: bold,
-            muted: plain,
-            take_down: bold,
-            keep: plain,
-            escalate: bold,
-            urgent: bold,
-            warning: bold,
-            error: bold,
-            selection: Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
-        }
+        Palette::named(ThemeName::Mono).theme()
     }
 }
 
@@ -93,18 +184,109 @@ impl Theme {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_shipped_theme_parses() {
-        let t = Theme::parse(DEFAULT_THEME).expect("assets/theme.toml must parse");
-        assert_ne!(t, Theme::monochrome());
+    fn is_ansi16(c: Color) -> bool {
+        !matches!(c, Color::Reset | Color::Indexed(_) | Color::Rgb(..))
+    }
+
+    /// The xterm 256-colour palette above the 16 the terminal decides.
+    fn rgb(c: Color) -> Option<(u8, u8, u8)> {
+        match c {
+            Color::Rgb(r, g, b) => Some((r, g, b)),
+            Color::Indexed(i @ 16..=231) => {
+                let level = |v: u8| if v == 0 { 0 } else { 55 + 40 * v };
+                let i = i - 16;
+                Some((level(i / 36), level((i / 6) % 6), level(i % 6)))
+            }
+            Color::Indexed(i @ 232..=255) => {
+                let g = 8 + 10 * (i - 232);
+                Some((g, g, g))
+            }
+            _ => None,
+        }
+    }
+
+    /// WCAG relative luminance and contrast ratio.
+    fn luminance((r, g, b): (u8, u8, u8)) -> f64 {
+        let lin = |v: u8| {
+            let v = f64::from(v) / 255.0;
+            if v <= 0.03928 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+    }
+
+    fn contrast(a: (u8, u8, u8), b: (u8, u8, u8)) -> f64 {
+        let (la, lb) = (luminance(a), luminance(b));
+        (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
     }
 
     #[test]
-    fn monochrome_has_no_colour() {
-        let t = Theme::monochrome();
-        for s in [t.accent, t.take_down, t.selection, t.urgent] {
-            assert_eq!(s.fg, None);
-            assert_eq!(s.bg, None);
+    fn the_default_theme_reads_on_black_and_on_white() {
+        let palette = Palette::parse(DEFAULT_THEME).expect("assets/theme.toml must parse");
+        let (black, white) = ((0, 0, 0), (255, 255, 255));
+        let colour = |slot: &str| {
+            let c = palette
+                .colours()
+                .find(|(s, _)| *s == slot)
+                .and_then(|(_, c)| c)
+                .unwrap_or_else(|| panic!("{slot} has a colour"));
+            // The 16 ANSI colours are whatever the terminal's palette says: no promise there.
+            rgb(c).unwrap_or_else(|| panic!("{slot} = {c} is not a fixed 256-colour or hex"))
+        };
+        for (slot, _) in SLOTS.iter().filter(|(s, _)| !s.starts_with("selection")) {
+            let c = colour(slot);
+            for (bg, name) in [(black, "black"), (white, "white")] {
+                let ratio = contrast(c, bg);
+                assert!(ratio >= 3.5, "{slot} on {name}: {ratio:.2}");
+            }
         }
+        let ratio = contrast(colour("selection_fg"), colour("selection_bg"));
+        assert!(ratio >= 4.5, "selection: {ratio:.2}");
+    }
+
+    #[test]
+    fn the_16_colour_theme_uses_only_the_ansi_colours() {
+        let palette = Palette::parse(ANSI16_THEME).expect("assets/theme-16.toml must parse");
+        for (slot, c) in palette.colours() {
+            assert!(c.is_none_or(is_ansi16), "{slot} = {c:?}");
+        }
+        assert_ne!(palette.theme(), Theme::default_theme());
+    }
+
+    #[test]
+    fn monochrome_has_no_colour_and_no_reverse() {
+        let t = Theme::monochrome();
+        for s in [
+            t.accent,
+            t.muted,
+            t.take_down,
+            t.keep,
+            t.escalate,
+            t.urgent,
+            t.warning,
+            t.error,
+            t.selection,
+        ] {
+            assert_eq!((s.fg, s.bg), (None, None));
+            assert!(!s.add_modifier.contains(Modifier::REVERSED));
+        }
+        assert!(t.selection.add_modifier.contains(Modifier::UNDERLINED));
+    }
+
+    #[test]
+    fn colours_read_back_as_written_and_bad_ones_are_named() {
+        for name in ThemeName::ALL {
+            for (slot, c) in Palette::named(name).colours() {
+                assert_eq!(parse_colour(&colour_name(c)), Ok(c), "{slot}");
+            }
+        }
+        assert!(parse_colour("chartreuse-ish").is_err());
+        let mut p = Palette::named(ThemeName::Default);
+        let err = p.set("acent", "red").unwrap_err();
+        assert!(err.contains("acent") && err.contains("accent"), "{err}");
+        assert!(Palette::parse("accent = \"red\"").is_err(), "slots missing");
     }
 }

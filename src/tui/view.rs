@@ -6,11 +6,14 @@ use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Gauge, List, ListItem, ListState, Paragraph, Wrap};
 
 use super::action::Action;
-use super::app::{App, Delivery, Entry, Level, Link, Overlay, QueueEnd};
+use super::app::{App, BulkProgress, Delivery, Entry, Layer, Level, Link, QueueEnd};
+use super::keymap::Sequence;
+use super::prompt::{COMMANDS, Prompt};
 use crate::model::{DecisionAction, HistoryEvent, Item, Lane, ReviewState};
+use crate::tui::app::bulk_count as count;
 
 /// Below this the layout cannot say anything useful; a short notice is drawn instead.
 const MIN_WIDTH: u16 = 30;
@@ -18,12 +21,148 @@ const MIN_HEIGHT: u16 = 6;
 
 pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
-    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+    let Some(Panes {
+        list,
+        detail,
+        gauge,
+        status,
+        hints,
+    }) = panes(area, app)
+    else {
         draw_too_small(frame, area);
         return;
+    };
+    draw_queue(frame, app, list);
+    draw_detail(frame, app, detail);
+    if let Some(progress) = &app.bulk {
+        draw_gauge(frame, app, progress, gauge);
     }
-    let [body, status, hints] = Layout::vertical([
+    match app.layers.last() {
+        Some(Layer::Prompt(prompt)) => draw_prompt(frame, app, prompt, status, hints),
+        _ => {
+            draw_status(frame, app, status);
+            draw_hints(frame, app, hints);
+        }
+    }
+    match app.layers.last() {
+        Some(Layer::Help { scroll }) => draw_help(frame, app, area, *scroll),
+        Some(Layer::Confirm(plan)) => {
+            let text = format!(
+                "{} {} tagged items? Each goes through the outbox and one u undoes them all.",
+                capitalized(plan.action.label()),
+                count(plan.ids.len())
+            );
+            draw_popup(
+                frame,
+                app,
+                area,
+                " Bulk action — y confirms, n cancels ",
+                text,
+                0,
+            );
+        }
+        Some(Layer::Output {
+            title,
+            text,
+            scroll,
+        }) => draw_popup(
+            frame,
+            app,
+            area,
+            &format!(" {title} — j/k scroll, esc closes "),
+            text.clone(),
+            *scroll,
+        ),
+        Some(Layer::Prompt(_)) | None => {}
+    }
+}
+
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn draw_gauge(frame: &mut Frame, app: &App, progress: &BulkProgress, area: Rect) {
+    let label = if progress.saved {
+        let mut text = format!(
+            "bulk {} · sent {} · acknowledged {} of {}",
+            progress.action.label(),
+            count(progress.sent),
+            count(progress.acknowledged),
+            count(progress.total)
+        );
+        if progress.refused > 0 {
+            text.push_str(&format!(" · refused {}", count(progress.refused)));
+        }
+        text
+    } else {
+        format!(
+            "bulk {} · saving {} decisions to the outbox…",
+            progress.action.label(),
+            count(progress.total)
+        )
+    };
+    let ratio = if progress.total == 0 {
+        1.0
+    } else {
+        progress.acknowledged as f64 / progress.total as f64
+    };
+    let gauge = Gauge::default()
+        .gauge_style(app.theme.accent)
+        .ratio(ratio.clamp(0.0, 1.0))
+        .label(label);
+    frame.render_widget(gauge, area);
+}
+
+/// The prompt in the bottom row; above it, why Enter was refused or what Tab found.
+fn draw_prompt(frame: &mut Frame, app: &App, prompt: &Prompt, note_area: Rect, area: Rect) {
+    let theme = &app.theme;
+    let line = Line::from(vec![
+        Span::styled(prompt.kind.sigil().to_string(), theme.accent),
+        Span::raw(prompt.text.clone()),
+    ]);
+    frame.render_widget(Paragraph::new(line), area);
+    let before: String = prompt.text.chars().take(prompt.cursor).collect();
+    let x = area
+        .x
+        .saturating_add(1)
+        .saturating_add(u16::try_from(Span::raw(before).width()).unwrap_or(u16::MAX));
+    if x < area.right() {
+        frame.set_cursor_position((x, area.y));
+    }
+    let note = match &prompt.note {
+        Some(n) => Line::styled(n.clone(), theme.warning),
+        None => Line::styled(
+            "enter applies · esc cancels · tab completes · ctrl-u clears",
+            theme.muted,
+        ),
+    };
+    frame.render_widget(Paragraph::new(note), note_area);
+}
+
+/// Where each part of the screen goes.
+pub struct Panes {
+    pub list: Rect,
+    pub detail: Rect,
+    /// One row while a bulk action is in flight, else empty.
+    pub gauge: Rect,
+    pub status: Rect,
+    pub hints: Rect,
+}
+
+/// The layout of a frame of `area` for `app`; `None` when it is too small for one.
+pub fn panes(area: Rect, app: &App) -> Option<Panes> {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return None;
+    }
+    // A bulk action in flight gets a row of its own: the moderator keeps working meanwhile.
+    let gauge_rows = u16::from(app.bulk.is_some());
+    let [body, gauge, status, hints] = Layout::vertical([
         Constraint::Min(1),
+        Constraint::Length(gauge_rows),
         Constraint::Length(1),
         Constraint::Length(1),
     ])
@@ -35,13 +174,48 @@ pub fn draw(frame: &mut Frame, app: &App) {
     };
     let [list, detail] =
         Layout::horizontal([Constraint::Length(list_width), Constraint::Min(1)]).areas(body);
-    draw_queue(frame, app, list);
-    draw_detail(frame, app, detail);
-    draw_status(frame, app, status);
-    draw_hints(frame, app, hints);
-    if app.overlay == Some(Overlay::Help) {
-        draw_help(frame, app, area);
+    Some(Panes {
+        list,
+        detail,
+        gauge,
+        status,
+        hints,
+    })
+}
+
+/// The first visible position the list in `list` shows, and how many rows it has. The view
+/// keeps no scroll state (drawing is pure), so the window is derived from the selection: it
+/// scrolls once the cursor passes the middle.
+pub fn list_window(list: Rect, position: usize, len: usize) -> (usize, usize) {
+    let rows = usize::from(list.height.saturating_sub(2)).max(1);
+    let offset = position
+        .saturating_sub(rows / 2)
+        .min(len.saturating_sub(rows));
+    (offset, rows)
+}
+
+/// Where the selection is among the visible entries.
+fn position(app: &App) -> usize {
+    app.visible
+        .binary_search(&app.selected)
+        .unwrap_or_else(|i| i.min(app.visible.len().saturating_sub(1)))
+}
+
+/// The entry (an index into `app.entries`) drawn at (`column`, `row`) of a frame of `area`:
+/// where a click lands.
+pub fn entry_at(area: Rect, app: &App, column: u16, row: u16) -> Option<usize> {
+    let list = panes(area, app)?.list;
+    let inside = column > list.x
+        && column < list.right().saturating_sub(1)
+        && row > list.y
+        && row < list.bottom().saturating_sub(1);
+    if !inside {
+        return None;
     }
+    let (offset, _) = list_window(list, position(app), app.visible.len());
+    app.visible
+        .get(offset + usize::from(row - list.y - 1))
+        .copied()
 }
 
 fn draw_too_small(frame: &mut Frame, area: Rect) {
@@ -81,24 +255,32 @@ fn draw_queue(frame: &mut Frame, app: &App, area: Rect) {
         QueueEnd::Exhausted => "",
         QueueEnd::More | QueueEnd::Loading => "+",
     };
-    let title = format!(" Queue {}{} ", app.entries.len(), more);
+    let mut title = format!(" Queue {}{} ", app.visible.len(), more);
+    if !app.filter.is_empty() {
+        title.push_str(&format!("· {} ", app.filter));
+    }
+    if app.sort != crate::query::Sort::Priority {
+        title.push_str(&format!("· by {} ", app.sort.as_str()));
+    }
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(title, theme.accent));
     // Only the rows that fit are built: a frame costs the same with 100 items or a million.
-    // The view keeps no scroll state (drawing is pure), so the window is derived from the
-    // selection: it scrolls once the cursor passes the middle.
-    let rows = usize::from(area.height.saturating_sub(2)).max(1);
-    let offset = app
-        .selected
-        .saturating_sub(rows / 2)
-        .min(app.entries.len().saturating_sub(rows));
+    let position = position(app);
+    let (offset, rows) = list_window(area, position, app.visible.len());
+    let range = app.visual_range();
     let items: Vec<ListItem> = app
-        .entries
+        .visible
         .iter()
         .skip(offset)
         .take(rows)
+        .filter_map(|&i| app.entries.get(i))
         .map(|e| {
+            let tag = if app.tagged.contains(&e.id) || range.contains(&e.id) {
+                Span::styled("*", theme.accent)
+            } else {
+                Span::raw(" ")
+            };
             let mark_style = match e.local.as_ref().map(|l| (&l.action, &l.delivery)) {
                 Some((_, Delivery::Failed(_))) => theme.error,
                 Some((DecisionAction::TakeDown, _)) => theme.take_down,
@@ -131,6 +313,7 @@ fn draw_queue(frame: &mut Frame, app: &App, area: Rect) {
                 .map(|c| if c == '\n' { ' ' } else { c })
                 .collect();
             let mut spans = vec![
+                tag,
                 Span::styled(decision_mark(e), mark_style),
                 Span::styled(pending, theme.muted),
                 Span::styled(format!("{:<4}", lane_tag(e.shown.lane)), lane_style),
@@ -147,8 +330,8 @@ fn draw_queue(frame: &mut Frame, app: &App, area: Rect) {
         })
         .collect();
     let mut state = ListState::default();
-    if !app.entries.is_empty() {
-        state.select(Some(app.selected - offset));
+    if !app.visible.is_empty() {
+        state.select(Some(position.saturating_sub(offset)));
     }
     let list = List::new(items)
         .block(block)
@@ -193,8 +376,11 @@ fn timestamp(at: DateTime<Utc>) -> String {
 
 fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
     let theme = &app.theme;
-    let Some(entry) = app.selected_entry() else {
+    let Some(entry) = app.selected_entry().filter(|_| !app.visible.is_empty()) else {
         let message = match app.queue_end {
+            QueueEnd::Exhausted if !app.filter.is_empty() => {
+                "Nothing matches the filter. / edits it, :filter clears it."
+            }
             QueueEnd::Exhausted => "The queue is empty: nothing to review.",
             _ => "Loading the queue…",
         };
@@ -403,7 +589,7 @@ fn history_lines(item: &Item, lines: &mut Vec<Line>, app: &App) {
 
 fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
     let theme = &app.theme;
-    let position = if app.entries.is_empty() {
+    let position = if app.visible.is_empty() {
         "0/0".to_string()
     } else {
         let more = if app.queue_end == QueueEnd::Exhausted {
@@ -411,7 +597,11 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
         } else {
             "+"
         };
-        format!("{}/{}{more}", app.selected + 1, app.entries.len())
+        let at = app
+            .visible
+            .binary_search(&app.selected)
+            .map_or(0, |i| i + 1);
+        format!("{at}/{}{more}", app.visible.len())
     };
     let (link, link_style) = match &app.link {
         Link::Online => ("● online".to_string(), theme.keep),
@@ -426,6 +616,14 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
         spans.push(Span::styled(
             format!("│ failed {} ", app.counts.failed),
             theme.error,
+        ));
+    }
+    let tagged = app.targets().len();
+    if tagged > 0 || app.visual.is_some() {
+        let range = if app.visual.is_some() { " (range)" } else { "" };
+        spans.push(Span::styled(
+            format!("│ tagged {}{range} ", count(tagged)),
+            theme.accent,
         ));
     }
     if let Some(trouble) = &app.store_trouble {
@@ -452,6 +650,7 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
 fn draw_hints(frame: &mut Frame, app: &App, area: Rect) {
     let theme = &app.theme;
     let line = match &app.flash {
+        _ if !app.pending_keys.is_empty() => pending_line(app),
         Some(flash) => {
             let style = match flash.level {
                 Level::Info => Style::new(),
@@ -484,9 +683,22 @@ fn draw_hints(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(Paragraph::new(line), area);
 }
 
-fn draw_help(frame: &mut Frame, app: &App, area: Rect) {
+/// While a key sequence is being typed: what was typed so far, and what may follow.
+fn pending_line(app: &App) -> Line<'static> {
     let theme = &app.theme;
-    let rows: Vec<Line> = app
+    let typed = Sequence(app.pending_keys.clone()).label();
+    let mut spans = vec![Span::styled(format!("{typed} …  "), theme.accent)];
+    for (rest, action) in app.keymap.continuations(&app.pending_keys) {
+        spans.push(Span::styled(rest.label(), theme.accent));
+        spans.push(Span::raw(format!(" {}  ", action.description())));
+    }
+    spans.push(Span::styled("esc cancels", theme.muted));
+    Line::from(spans)
+}
+
+fn draw_help(frame: &mut Frame, app: &App, area: Rect, scroll: u16) {
+    let theme = &app.theme;
+    let mut rows: Vec<Line> = app
         .keymap
         .keys_by_action()
         .iter()
@@ -498,22 +710,80 @@ fn draw_help(frame: &mut Frame, app: &App, area: Rect) {
             ])
         })
         .collect();
-    let width = area.width.saturating_sub(4).min(78);
-    let height = (rows.len() as u16 + 2).min(area.height.saturating_sub(2));
+    rows.push(Line::default());
+    rows.push(Line::styled(
+        "Commands (:) — every key's action is a command too, e.g. :take_down",
+        theme.accent,
+    ));
+    rows.extend(
+        COMMANDS
+            .iter()
+            .map(|(_, usage)| Line::raw(format!("  :{usage}"))),
+    );
+    rows.push(Line::default());
+    rows.push(Line::styled(
+        "Filter (/) — terms all match; \"quoted words\" stay together",
+        theme.accent,
+    ));
+    rows.extend(crate::query::KEYS.iter().map(|(key, what)| {
+        Line::from(vec![
+            Span::styled(format!("{key:>16}  "), theme.accent),
+            Span::raw(*what),
+        ])
+    }));
+    rows.push(Line::raw(
+        "     e.g. /cat:spam lang:ru country:DE prio:>50 from:@handle",
+    ));
+    let close = app
+        .keymap
+        .first_key(&Action::Help)
+        .unwrap_or_else(|| "esc".into());
+    draw_popup_lines(
+        frame,
+        app,
+        area,
+        &format!(" Keys — j/k scroll, {close} or esc closes "),
+        rows,
+        scroll,
+    );
+}
+
+/// A centred box over the screen, for text that may be long (it wraps and scrolls).
+fn draw_popup(frame: &mut Frame, app: &App, area: Rect, title: &str, text: String, scroll: u16) {
+    let lines = text.lines().map(|l| Line::raw(l.to_string())).collect();
+    draw_popup_lines(frame, app, area, title, lines, scroll);
+}
+
+fn draw_popup_lines(
+    frame: &mut Frame,
+    app: &App,
+    area: Rect,
+    title: &str,
+    lines: Vec<Line>,
+    scroll: u16,
+) {
+    let width = area.width.saturating_sub(4).min(90);
+    let wanted = u16::try_from(lines.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(2);
+    let height = wanted
+        .min(area.height.saturating_sub(2))
+        .max(3.min(area.height));
     let popup = Rect {
         x: area.x + (area.width.saturating_sub(width)) / 2,
         y: area.y + (area.height.saturating_sub(height)) / 2,
         width,
         height,
     };
-    let close = app
-        .keymap
-        .first_key(&Action::Help)
-        .unwrap_or_else(|| "esc".into());
-    let block = Block::default().borders(Borders::ALL).title(Span::styled(
-        format!(" Keys — {close} or esc closes "),
-        theme.accent,
-    ));
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(title.to_string(), app.theme.accent));
     frame.render_widget(Clear, popup);
-    frame.render_widget(Paragraph::new(rows).block(block), popup);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0)),
+        popup,
+    );
 }

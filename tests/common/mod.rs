@@ -15,6 +15,7 @@ use ratatui::backend::TestBackend;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use modq::config::Config;
 use modq::model::{Item, Role};
 use modq::profile::Dirs;
 use modq::server::{self, SqliteStorage, Storage};
@@ -22,7 +23,6 @@ use modq::session::{self, Prepared};
 use modq::sync::SyncEvent;
 use modq::tui::action::Action;
 use modq::tui::app::{App, Effect, QueueEnd};
-use modq::tui::theme::Theme;
 
 /// The moment the sample queue is written around: snapshots are drawn at this time.
 pub const SAMPLE_NOW: &str = "2026-11-23T12:00:00Z";
@@ -161,8 +161,12 @@ pub fn decision(item_id: &str, action: modq::model::DecisionAction) -> modq::mod
 pub struct Session {
     pub app: App,
     pub prepared_db: PathBuf,
+    /// What modq wrote to the terminal outside of frames (OSC 52 clipboard sequences).
+    pub terminal: Vec<u8>,
     sync: Option<modq::sync::SyncHandle>,
     events: tokio::sync::mpsc::UnboundedReceiver<SyncEvent>,
+    answers: tokio::sync::mpsc::UnboundedSender<Action>,
+    answered: tokio::sync::mpsc::UnboundedReceiver<Action>,
 }
 
 impl Session {
@@ -174,24 +178,39 @@ impl Session {
 
     /// Open a session with another moderator's token.
     pub async fn open_as(server: &TestServer, token: &str, data: &Path) -> Session {
+        Session::open_with(server, token, data, Config::default()).await
+    }
+
+    /// Open a session with a config, as read from a config file.
+    pub async fn open_with(
+        server: &TestServer,
+        token: &str,
+        data: &Path,
+        config: Config,
+    ) -> Session {
         let dirs = Dirs::resolve(Some(data)).expect("dirs");
         let Prepared {
             mut app,
             sync,
             events,
             db,
-        } = session::prepare(&server.api, token, &dirs, Theme::default_theme())
+            ..
+        } = session::prepare(&server.api, token, &dirs, config)
             .await
             .expect("session opens");
         app.update(Action::Tick(sample_now()));
         // The port changes from run to run; the screen must not.
         app.profile = "mod-alice@127.0.0.1:PORT".into();
         app.api = "http://127.0.0.1:PORT".into();
+        let (answers, answered) = tokio::sync::mpsc::unbounded_channel();
         Session {
             app,
             prepared_db: db,
+            terminal: Vec::new(),
             sync: Some(sync),
             events,
+            answers,
+            answered,
         }
     }
 
@@ -203,25 +222,29 @@ impl Session {
         }
     }
 
+    /// Carry out effects as the event loop does.
     fn apply(&mut self, effects: Vec<Effect>) {
         let Some(sync) = &self.sync else { return };
         for e in effects {
-            match e {
-                Effect::Flush => sync.flush(),
-                Effect::Fetch(what) => sync.fetch(what),
-            }
+            modq::tui::effects::perform(e, sync, &self.answers, &mut self.terminal);
         }
     }
 
-    /// Hand the App whatever the background sync reported, until `done` holds.
+    /// Hand the App whatever the background sync (or a piped command) reported, until `done`
+    /// holds.
     pub async fn wait_until(&mut self, what: &str, done: impl Fn(&App) -> bool) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
         while !done(&self.app) {
-            let event = tokio::time::timeout_at(deadline, self.events.recv())
-                .await
-                .unwrap_or_else(|_| panic!("timed out waiting until {what}"))
-                .unwrap_or_else(|| panic!("sync stopped before {what}"));
-            let effects = self.app.update(Action::Sync(event));
+            let action = tokio::time::timeout_at(deadline, async {
+                tokio::select! {
+                    event = self.events.recv() => event.map(Action::Sync),
+                    answer = self.answered.recv() => answer,
+                }
+            })
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting until {what}"))
+            .unwrap_or_else(|| panic!("sync stopped before {what}"));
+            let effects = self.app.update(action);
             self.apply(effects);
         }
     }
@@ -334,6 +357,9 @@ pub fn parse_keys(keys: &str) -> Vec<KeyEvent> {
                 "enter" => KeyCode::Enter,
                 "home" => KeyCode::Home,
                 "end" => KeyCode::End,
+                "space" => KeyCode::Char(' '),
+                "tab" => KeyCode::Tab,
+                "bs" => KeyCode::Backspace,
                 other => panic!("unknown key <{other}>"),
             };
             out.push(KeyEvent::new(code, KeyModifiers::NONE));

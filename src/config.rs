@@ -1,0 +1,575 @@
+//! The moderator's config file, `config.toml` in the XDG config folder: key bindings, theme,
+//! colours, mouse. Read once at start. A mistake in it never stops modq: each one becomes a
+//! [`Problem`] naming the line and the key, and what was bad keeps its default.
+//!
+//! The defaults are not repeated here: they are `assets/keymap.toml` and `assets/theme*.toml`,
+//! and [`default_text`] writes the commented default config from them.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use crate::profile::Dirs;
+use crate::tui::keymap::{KeyMap, Origin, Sequence, UNBIND, action_name, action_named};
+use crate::tui::theme::{Palette, SLOTS, Theme, ThemeName, colour_name};
+
+pub const FILE_NAME: &str = "config.toml";
+
+/// Where modq reads its config: `$XDG_CONFIG_HOME/modq/config.toml`, or
+/// `DIR/config/config.toml` with `--data-dir DIR`.
+pub fn path(dirs: &Dirs) -> PathBuf {
+    dirs.config.join(FILE_NAME)
+}
+
+/// `NO_COLOR` set to anything but the empty string (<https://no-color.org>).
+pub fn no_color_from_env() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// One mistake in the config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based; 0 when the file as a whole is the trouble (unreadable).
+    pub line: usize,
+    /// The key as written on that line, when there is one.
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl Problem {
+    /// `line 4, key "t": unknown action …`, without the file's name.
+    pub fn located(&self) -> String {
+        let mut out = String::new();
+        if self.line > 0 {
+            out.push_str(&format!("line {}", self.line));
+        }
+        if let Some(key) = &self.key {
+            out.push_str(&format!(", key {key:?}"));
+        }
+        format!("{}: {}", out.trim_start_matches(", "), self.message)
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            0 => write!(f, "{FILE_NAME}: {}", self.message),
+            _ => write!(f, "{FILE_NAME} {}", self.located()),
+        }
+    }
+}
+
+/// What the config file asks for, with the defaults wherever it says nothing or is wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub keymap: KeyMap,
+    pub theme: Theme,
+    /// Mouse capture: off unless asked, so the terminal's text selection keeps working.
+    pub mouse: bool,
+    pub problems: Vec<Problem>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            keymap: KeyMap::default_keymap(),
+            theme: Theme::default_theme(),
+            mouse: false,
+            problems: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Read the file at `path`; no file means the defaults. `no_color` forces the mono theme.
+    pub fn load(path: &Path, no_color: bool) -> Config {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Config::parse(&text, no_color),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Config::parse("", no_color),
+            Err(e) => {
+                let mut config = Config::parse("", no_color);
+                config.problems.push(Problem {
+                    line: 0,
+                    key: None,
+                    message: format!("cannot read {}: {e}; using the defaults", path.display()),
+                });
+                config
+            }
+        }
+    }
+
+    pub fn parse(text: &str, no_color: bool) -> Config {
+        let mut reader = Reader {
+            text,
+            problems: Vec::new(),
+        };
+        // Recovery keeps what parsed around a syntax error: one typo costs one line.
+        let (doc, errors) = DeTable::parse_recoverable(text);
+        for e in errors {
+            let line = e.span().map_or(0, |s| reader.line(s.start));
+            let written = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
+            reader.problems.push(Problem {
+                line,
+                key: written.split('=').next().map(|k| k.trim().to_string()),
+                message: format!("not valid TOML: {}", e.message().trim()),
+            });
+        }
+        let syntax_errors = reader.problems.len();
+        let mut theme = ThemeName::Default;
+        let mut mouse = false;
+        let mut keymap = KeyMap::default_keymap();
+        let mut overrides = Vec::new();
+        for (key, value) in by_position(doc.get_ref()) {
+            match key.get_ref().as_ref() {
+                "theme" => {
+                    let names = ThemeName::ALL.map(ThemeName::as_str).join("\", \"");
+                    match value.get_ref().as_str().and_then(ThemeName::parse) {
+                        Some(t) => theme = t,
+                        None => reader.problem(key, format!("the theme is one of \"{names}\"")),
+                    }
+                }
+                "mouse" => match value.get_ref().as_bool() {
+                    Some(on) => mouse = on,
+                    None => reader.problem(key, "mouse is true or false".into()),
+                },
+                "keys" => match value.get_ref().as_table() {
+                    Some(table) => reader.keys(table, &mut keymap),
+                    None => reader.problem(key, "[keys] is a table".into()),
+                },
+                "colours" | "colors" => match value.get_ref().as_table() {
+                    Some(table) => overrides.extend(reader.colours(table)),
+                    None => reader.problem(key, "[colours] is a table".into()),
+                },
+                other => reader.problem(
+                    key,
+                    format!(
+                        "unknown setting {other:?} (settings: theme, mouse, [keys], [colours])"
+                    ),
+                ),
+            }
+        }
+        // No colour means none at all: NO_COLOR and "mono" leave the overrides aside.
+        let theme = if no_color || theme == ThemeName::Mono {
+            Theme::monochrome()
+        } else {
+            let mut palette = Palette::named(theme);
+            for (slot, colour) in overrides {
+                // Checked by `Reader::colours` already.
+                let _ = palette.set(&slot, &colour);
+            }
+            palette.theme()
+        };
+        // What recovery made of a line with a syntax error is not worth a second report.
+        let mut problems = reader.problems;
+        let syntax_lines: Vec<usize> = problems[..syntax_errors].iter().map(|p| p.line).collect();
+        let mut i = 0;
+        problems.retain(|p| {
+            i += 1;
+            i <= syntax_errors || !syntax_lines.contains(&p.line)
+        });
+        problems.sort_by_key(|p| p.line);
+        Config {
+            keymap,
+            theme,
+            mouse,
+            problems,
+        }
+    }
+
+    /// For the message line at start: how many problems, then the first (the count first, as
+    /// a long message is cut at the screen's edge).
+    pub fn summary(&self) -> Option<String> {
+        let first = self.problems.first()?;
+        Some(match self.problems.len() {
+            1 => first.to_string(),
+            n => format!(
+                "{FILE_NAME}: {n} problems (in the log; `modq config check` lists them), first {}",
+                first.located()
+            ),
+        })
+    }
+}
+
+/// A table's entries in the order the file wrote them.
+fn by_position<'a, 'i>(
+    table: &'a DeTable<'i>,
+) -> Vec<(
+    &'a Spanned<toml::de::DeString<'i>>,
+    &'a Spanned<DeValue<'i>>,
+)> {
+    let mut entries: Vec<_> = table.iter().collect();
+    entries.sort_by_key(|(k, _)| k.span().start);
+    entries
+}
+
+struct Reader<'t> {
+    text: &'t str,
+    problems: Vec<Problem>,
+}
+
+impl Reader<'_> {
+    fn line(&self, offset: usize) -> usize {
+        let end = offset.min(self.text.len());
+        self.text.as_bytes()[..end]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1
+    }
+
+    fn problem(&mut self, key: &Spanned<toml::de::DeString<'_>>, message: String) {
+        self.problems.push(Problem {
+            line: self.line(key.span().start),
+            key: Some(key.get_ref().to_string()),
+            message,
+        });
+    }
+
+    /// The moderator's bindings, each replacing the defaults it overlaps.
+    fn keys(&mut self, table: &DeTable<'_>, keymap: &mut KeyMap) {
+        let mut lines: Vec<(Sequence, usize)> = Vec::new();
+        for (key, value) in by_position(table) {
+            let sequence = match Sequence::parse(key.get_ref()) {
+                Ok(s) => s,
+                Err(e) => {
+                    self.problem(key, e);
+                    continue;
+                }
+            };
+            let Some(name) = value.get_ref().as_str() else {
+                self.problem(
+                    key,
+                    "an action is a string, e.g. \"take_down\" or \"none\"".into(),
+                );
+                continue;
+            };
+            let action = match action_named(name) {
+                Ok(a) => a,
+                Err(e) => {
+                    self.problem(key, e);
+                    continue;
+                }
+            };
+            match keymap.bind(sequence.clone(), action, Origin::User) {
+                Ok(()) => lines.push((sequence, self.line(key.span().start))),
+                Err(other) => {
+                    let at = lines
+                        .iter()
+                        .find(|(s, _)| *s == other)
+                        .map_or(0, |(_, line)| *line);
+                    let (short, long) = if other.0.len() < sequence.0.len() {
+                        (other.name(), sequence.name())
+                    } else {
+                        (sequence.name(), other.name())
+                    };
+                    self.problem(
+                        key,
+                        format!(
+                            "overlaps {:?} (line {at}): with {short:?} bound, {long:?} could \
+                             never be typed; this binding is ignored",
+                            other.name()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Colour overrides that are well formed, as (slot, colour).
+    fn colours(&mut self, table: &DeTable<'_>) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut check = Palette::named(ThemeName::Default);
+        for (key, value) in by_position(table) {
+            let Some(colour) = value.get_ref().as_str() else {
+                self.problem(key, "a colour is a string, e.g. \"31\" or \"red\"".into());
+                continue;
+            };
+            match check.set(key.get_ref(), colour) {
+                Ok(()) => out.push((key.get_ref().to_string(), colour.to_string())),
+                Err(e) => self.problem(key, e),
+            }
+        }
+        out
+    }
+}
+
+/// TOML spelling of a key or string: bare when it can be, quoted otherwise.
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+fn toml_key(s: &str) -> String {
+    let bare = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if bare { s.to_string() } else { toml_string(s) }
+}
+
+/// The full, commented default config, written from the shipped keymap and theme: saved as
+/// the config file, it reads back as exactly the defaults.
+pub fn default_text() -> String {
+    let keymap = KeyMap::default_keymap();
+    let palette = Palette::named(ThemeName::Default);
+    let themes = ThemeName::ALL.map(|t| toml_string(t.as_str())).join(" | ");
+    let mut out = format!(
+        "\
+# modq configuration. `modq config default` wrote this; save it where `modq config path` says
+# and change what you like. A setting you delete falls back to its default. A mistake is
+# reported with its line when modq starts (and by `modq config check`), and never stops modq:
+# what was wrong keeps its default.
+
+# Colours: {themes}. \"default\" reads on dark and light terminals (256 colours),
+# \"16\" uses only the 16 ANSI colours (old terminals), \"mono\" no colour at all.
+# NO_COLOR set in the environment always means \"mono\".
+theme = {theme}
+
+# The mouse: the wheel moves through the queue, a click selects an item. Off by default, so
+# the terminal's own text selection (copy and paste, also over SSH) keeps working.
+mouse = false
+
+# Keys: `key = \"action\"`. A key is a character (`j`, `G`, `\"?\"`), or space enter esc tab
+# backtab backspace up down left right home end pageup pagedown delete insert f1…f12, with
+# ctrl-, alt- or shift- in front if wanted. Keys separated by spaces are a sequence, typed one
+# after the other: `\"g g\" = \"first\"`, `\"ctrl-x ctrl-s\" = \"quit\"`; the hint line shows what
+# was typed so far, and esc drops it. Your bindings replace the defaults per key (a sequence
+# also replaces a default bound to its first key); `key = \"{UNBIND}\"` removes a default.
+[keys]
+",
+        theme = toml_string(ThemeName::Default.as_str()),
+    );
+    for (action, keys) in keymap.keys_by_action() {
+        out.push_str(&format!("# {}\n", action.description()));
+        let name = toml_string(&action_name(action));
+        if keys.is_empty() {
+            out.push_str(&format!("# \"<key>\" = {name}\n"));
+        }
+        for keys in keys {
+            out.push_str(&format!("{} = {name}\n", toml_key(&keys.name())));
+        }
+    }
+    out.push_str(
+        "
+# Colours, on top of the theme (not with \"mono\" or NO_COLOR): a name (red, lightred, cyan,
+# gray, darkgray…), a 256-colour index (\"31\"), hex (\"#5f87af\"), or \"none\" for the terminal's
+# own colour. Shown commented out with the \"default\" theme's colours.
+[colours]
+",
+    );
+    for ((slot, colour), (_, what)) in palette.colours().zip(SLOTS) {
+        let line = format!("# {slot} = {}", toml_string(&colour_name(colour)));
+        out.push_str(&format!("{line:<30} # {what}\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::action::Action;
+    use crate::tui::keymap::{Feed, Key};
+
+    fn problems(text: &str) -> Vec<String> {
+        Config::parse(text, false)
+            .problems
+            .iter()
+            .map(Problem::to_string)
+            .collect()
+    }
+
+    fn feed(config: &Config, keys: &str) -> Vec<Feed> {
+        let mut pending = Vec::new();
+        keys.split(' ')
+            .map(|k| {
+                config
+                    .keymap
+                    .feed(&mut pending, Key::parse(k).expect("key"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_printed_default_config_reads_back_as_exactly_the_defaults() {
+        let text = default_text();
+        let config = Config::parse(&text, false);
+        assert_eq!(config.problems, vec![], "{text}");
+        assert_eq!(config, Config::default());
+        assert_eq!(config.keymap, KeyMap::default_keymap());
+        for action in Action::BINDABLE.iter() {
+            assert!(
+                text.contains(&format!("= \"{}\"", action_name(action))),
+                "{action:?}"
+            );
+            assert!(text.contains(action.description()), "{action:?}");
+        }
+        for (slot, _) in SLOTS {
+            assert!(text.contains(&format!("# {slot} = ")), "{slot}");
+        }
+        // Uncommenting the colours changes nothing either.
+        let uncommented = text.replace("# accent = ", "accent = ");
+        assert_eq!(Config::parse(&uncommented, false), Config::default());
+    }
+
+    #[test]
+    fn no_file_is_the_defaults_and_no_color_is_mono() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = Config::load(&dir.path().join(FILE_NAME), false);
+        assert_eq!(config, Config::default());
+        let config = Config::load(&dir.path().join(FILE_NAME), true);
+        assert_eq!(config.theme, Theme::monochrome());
+        // NO_COLOR wins over a theme and colours the file asks for.
+        let asked = "theme = \"16\"\n[colours]\naccent = \"red\"\n";
+        assert_eq!(Config::parse(asked, true).theme, Theme::monochrome());
+        assert_eq!(
+            Config::parse("theme = \"mono\"\n", false).theme,
+            Theme::monochrome()
+        );
+    }
+
+    #[test]
+    fn themes_colours_and_mouse_are_read() {
+        let config = Config::parse(
+            "theme = \"16\"\nmouse = true\n[colours]\naccent = \"#5f87af\"\n",
+            false,
+        );
+        assert_eq!(config.problems, vec![]);
+        assert!(config.mouse);
+        let mut palette = Palette::named(ThemeName::Ansi16);
+        palette.set("accent", "#5f87af").expect("colour");
+        assert_eq!(config.theme, palette.theme());
+        assert_ne!(config.theme, Theme::default_theme());
+    }
+
+    #[test]
+    fn sequences_override_and_unbind_per_key() {
+        let config = Config::parse(
+            "[keys]\n\"g g\" = \"first\"\n\"z z\" = \"help\"\n\"ctrl-x ctrl-s\" = \"quit\"\nq = \"none\"\nx = \"take_down\"\n",
+            false,
+        );
+        assert_eq!(config.problems, vec![]);
+        assert_eq!(
+            feed(&config, "g g"),
+            [Feed::Pending, Feed::Matched(Action::First)]
+        );
+        assert_eq!(
+            feed(&config, "z z"),
+            [Feed::Pending, Feed::Matched(Action::Help)]
+        );
+        assert_eq!(
+            feed(&config, "ctrl-x ctrl-s"),
+            [Feed::Pending, Feed::Matched(Action::Quit)]
+        );
+        assert_eq!(feed(&config, "q"), [Feed::NoMatch]);
+        // Both x and the default t take down; keys the file does not name keep their defaults.
+        assert_eq!(feed(&config, "x"), [Feed::Matched(Action::TakeDown)]);
+        assert_eq!(feed(&config, "t"), [Feed::Matched(Action::TakeDown)]);
+        assert_eq!(feed(&config, "j"), [Feed::Matched(Action::MoveDown)]);
+    }
+
+    #[test]
+    fn a_toml_syntax_error_names_its_line_and_the_rest_still_applies() {
+        let text = "mouse = true\n[keys]\nx = take_down\ny = \"keep\"\n";
+        let config = Config::parse(text, false);
+        let got: Vec<String> = config.problems.iter().map(Problem::to_string).collect();
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(
+            got[0].starts_with("config.toml line 3, key \"x\": not valid TOML"),
+            "{got:?}"
+        );
+        assert!(config.mouse);
+        assert_eq!(feed(&config, "y"), [Feed::Matched(Action::Keep)]);
+        assert_eq!(feed(&config, "x"), [Feed::NoMatch]);
+    }
+
+    #[test]
+    fn an_unknown_key_name_is_named_with_its_line() {
+        let got = problems("[keys]\nj = \"move_down\"\nhyper-x = \"quit\"\n");
+        assert_eq!(got.len(), 1);
+        assert!(
+            got[0].starts_with("config.toml line 3, key \"hyper-x\": unknown key name \"hyper-x\""),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_action_is_named_with_its_line_and_the_key_keeps_its_default() {
+        let text = "\n[keys]\nt = \"explode\"\n";
+        let got = problems(text);
+        assert_eq!(got.len(), 1);
+        assert!(
+            got[0].starts_with("config.toml line 3, key \"t\": unknown action \"explode\""),
+            "{got:?}"
+        );
+        assert!(got[0].contains("take_down"), "lists the actions: {got:?}");
+        let config = Config::parse(text, false);
+        assert_eq!(feed(&config, "t"), [Feed::Matched(Action::TakeDown)]);
+    }
+
+    #[test]
+    fn a_sequence_overlapping_another_binding_is_named_with_both_lines() {
+        let text = "[keys]\n\"z\" = \"help\"\n\"z z\" = \"quit\"\n";
+        let got = problems(text);
+        assert_eq!(
+            got,
+            [
+                "config.toml line 3, key \"z z\": overlaps \"z\" (line 2): with \"z\" bound, \
+              \"z z\" could never be typed; this binding is ignored"
+            ]
+        );
+        let config = Config::parse(text, false);
+        assert_eq!(feed(&config, "z"), [Feed::Matched(Action::Help)]);
+    }
+
+    #[test]
+    fn an_unknown_colour_is_named_with_its_line_and_keeps_the_themes() {
+        let text = "theme = \"default\"\n[colours]\naccent = \"chartreuse-ish\"\nmuted = \"244\"\n";
+        let got = problems(text);
+        assert_eq!(got.len(), 1);
+        assert!(
+            got[0].starts_with(
+                "config.toml line 3, key \"accent\": unknown colour \"chartreuse-ish\""
+            ),
+            "{got:?}"
+        );
+        let mut palette = Palette::named(ThemeName::Default);
+        palette.set("muted", "244").expect("colour");
+        assert_eq!(Config::parse(text, false).theme, palette.theme());
+    }
+
+    #[test]
+    fn other_mistakes_are_named_too() {
+        let got = problems(
+            "theme = \"solarized\"\nmouse = \"yes\"\nfont = \"x\"\n[colours]\nacent = \"red\"\n[keys]\nj = 3\n",
+        );
+        let starts = [
+            "config.toml line 1, key \"theme\": the theme is one of",
+            "config.toml line 2, key \"mouse\": mouse is true or false",
+            "config.toml line 3, key \"font\": unknown setting",
+            "config.toml line 5, key \"acent\": unknown colour slot",
+            "config.toml line 7, key \"j\": an action is a string",
+        ];
+        assert_eq!(got.len(), starts.len(), "{got:?}");
+        for (got, want) in got.iter().zip(starts) {
+            assert!(got.starts_with(want), "{got} should start with {want}");
+        }
+        let config = Config::parse("theme = \"solarized\"\nmouse = \"yes\"\n", false);
+        assert_eq!(
+            config.summary().as_deref(),
+            Some(
+                "config.toml: 2 problems (in the log; `modq config check` lists them), first \
+                 line 1, key \"theme\": the theme is one of \"default\", \"16\", \"mono\""
+            )
+        );
+    }
+
+    #[test]
+    fn an_unreadable_file_is_a_problem_not_a_failure() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // A folder where the file should be cannot be read as text.
+        let config = Config::load(dir.path(), false);
+        assert_eq!(config.problems.len(), 1);
+        assert!(config.problems[0].to_string().contains("cannot read"));
+        assert_eq!(config.keymap, KeyMap::default_keymap());
+    }
+}

@@ -1,0 +1,171 @@
+//! The window of items: which ones the filter shows, in which order, and moving through them.
+//! The filter is applied to the items in memory at once (as the moderator types) and handed
+//! to the server when committed, so pages still to come match it too.
+
+use super::{App, Effect, Entry, Level, QueueEnd};
+use crate::model::Item;
+use crate::query::{Likeness, Query, Sort};
+
+impl App {
+    /// Whether an item (sanitized or raw: filters read text, ids and codes alike) matches
+    /// the filter in force.
+    pub(super) fn matches_filter(&self, item: &Item) -> bool {
+        self.matches(&self.filter, item)
+    }
+
+    pub(super) fn matches(&self, query: &Query, item: &Item) -> bool {
+        let likeness = |id: &str| {
+            self.index
+                .get(id)
+                .and_then(|&i| self.entries.get(i))
+                .map(|e| Likeness::of(&e.shown))
+        };
+        query.matches(item, &likeness)
+    }
+
+    /// Recompute which entries show, keeping the selection where it was if it still shows,
+    /// else on the nearest one after it.
+    pub(super) fn refresh_visible(&mut self) {
+        let query = self.filter.clone();
+        self.show_only(&query);
+    }
+
+    /// Show the entries matching `query` (a preview while typing, or the filter in force).
+    pub(super) fn show_only(&mut self, query: &Query) {
+        self.visible = if query.is_empty() {
+            (0..self.entries.len()).collect()
+        } else {
+            (0..self.entries.len())
+                .filter(|&i| self.matches(query, &self.entries[i].shown))
+                .collect()
+        };
+        if let Some(&first_after) = self
+            .visible
+            .iter()
+            .find(|&&i| i >= self.selected)
+            .or(self.visible.last())
+        {
+            self.selected = first_after;
+        }
+    }
+
+    /// Where the selection is among the visible entries.
+    pub(super) fn position(&self) -> usize {
+        self.visible
+            .binary_search(&self.selected)
+            .unwrap_or_else(|i| i.min(self.visible.len().saturating_sub(1)))
+    }
+
+    pub(super) fn move_by(&mut self, delta: isize) -> Vec<Effect> {
+        if let Some(last) = self.visible.len().checked_sub(1) {
+            let at = self.position().saturating_add_signed(delta).min(last);
+            self.selected = self.visible[at];
+        }
+        self.prefetch_if_low()
+    }
+
+    pub(super) fn move_to_end(&mut self, last: bool) -> Vec<Effect> {
+        let end = if last {
+            self.visible.last()
+        } else {
+            self.visible.first()
+        };
+        if let Some(&i) = end {
+            self.selected = i;
+        }
+        self.prefetch_if_low()
+    }
+
+    /// The next visible entry still waiting for a decision, after `i`, wrapping around.
+    pub(super) fn next_undecided_after(&self, i: usize) -> Option<usize> {
+        let open = |j: &&usize| self.entries[**j].is_open() && **j != i;
+        let at = self.visible.partition_point(|&j| j <= i);
+        self.visible[at..]
+            .iter()
+            .find(open)
+            .or_else(|| self.visible[..at].iter().find(open))
+            .copied()
+    }
+
+    /// Commit a filter: the window keeps what matches (and every decision of this session),
+    /// hands back the leases on the rest, and claims from the top with the new filter.
+    pub(super) fn commit_filter(&mut self, query: Query) -> Vec<Effect> {
+        self.filter = query;
+        let selected_id = self.selected_entry().map(|e| e.id.clone());
+        let (keep, drop): (Vec<Entry>, Vec<Entry>) = std::mem::take(&mut self.entries)
+            .into_iter()
+            .partition(|e| {
+                e.local.is_some() || self.filter.is_empty() || self.matches_filter(&e.shown)
+            });
+        self.entries = keep;
+        self.reindex(selected_id.as_deref());
+        let text = self.filter.to_string();
+        self.flash(
+            Level::Info,
+            if text.is_empty() {
+                "Filter cleared".into()
+            } else {
+                format!("Filter: {text}")
+            },
+        );
+        self.refetch(drop.into_iter().map(|e| e.id).collect())
+    }
+
+    /// Order the window anew and claim from the top in that order.
+    pub(super) fn set_sort(&mut self, sort: Sort) -> Vec<Effect> {
+        self.sort = sort;
+        let selected_id = self.selected_entry().map(|e| e.id.clone());
+        let key = |e: &Entry| {
+            let i = &e.shown;
+            let no_deadline = chrono::DateTime::<chrono::Utc>::MAX_UTC;
+            match sort {
+                Sort::Priority => (-i.priority, i.created_at, 0, e.id.clone()),
+                Sort::Age => (0, i.created_at, -i.priority, e.id.clone()),
+                Sort::Reports => (
+                    -(i.reports.len() as i64),
+                    no_deadline,
+                    -i.priority,
+                    e.id.clone(),
+                ),
+                Sort::Deadline => (
+                    0,
+                    i.deadline.unwrap_or(no_deadline),
+                    -i.priority,
+                    e.id.clone(),
+                ),
+            }
+        };
+        self.entries.sort_by_cached_key(key);
+        self.reindex(selected_id.as_deref());
+        self.flash(Level::Info, format!("Sorted by {}", sort.as_str()));
+        self.refetch(Vec::new())
+    }
+
+    /// After the window's membership or order changed: ask for matching pages from the top,
+    /// and hand back what left.
+    fn refetch(&mut self, released: Vec<String>) -> Vec<Effect> {
+        self.queue_end = QueueEnd::Loading;
+        let q = self.filter.to_string();
+        let mut effects = vec![Effect::Refilter {
+            q: (!q.is_empty()).then_some(q),
+            sort: self.sort,
+        }];
+        if !released.is_empty() {
+            effects.push(Effect::Release(released));
+        }
+        effects
+    }
+
+    fn reindex(&mut self, selected_id: Option<&str>) {
+        self.index = self
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.id.clone(), i))
+            .collect();
+        self.selected = selected_id
+            .and_then(|id| self.index.get(id).copied())
+            .unwrap_or(0);
+        self.refresh_visible();
+    }
+}
