@@ -53,6 +53,7 @@ async fn fetch_pages(client: Arc<ModqClient>, until: Instant) -> Tally {
                 state: Some(ReviewState::Open),
                 cursor: cursor.take(),
                 limit: Some(PAGE),
+                ..QueueQuery::default()
             })
             .await
             .expect("queue page");
@@ -77,6 +78,8 @@ async fn claim_and_decide(client: Arc<ModqClient>, until: Instant) -> Tally {
                 cursor: cursor.take(),
                 limit: Some(PAGE),
                 lease_seconds: None,
+                q: None,
+                sort: None,
             })
             .await
             .expect("claim");

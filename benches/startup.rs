@@ -33,6 +33,7 @@ fn main() {
                 state: Some(ReviewState::Open),
                 cursor: None,
                 limit: Some(1),
+                ..QueueQuery::default()
             })
             .await
             .expect("queue");

@@ -12,7 +12,6 @@ use modq::profile::Dirs;
 use modq::sync::{SyncEvent, SyncHandle};
 use modq::tui::action::Action;
 use modq::tui::app::{App, Effect};
-use modq::tui::theme::Theme;
 
 use super::{median, p50_p99};
 
@@ -61,7 +60,7 @@ pub fn decide(rt: &Runtime, server: &Server, decisions: usize, w: u16, h: u16) -
             &server.api,
             &server.token,
             &dirs,
-            Theme::default_theme(),
+            modq::config::Config::default(),
         ))
         .expect("prepare");
     let mut app = prepared.app;
@@ -72,7 +71,13 @@ pub fn decide(rt: &Runtime, server: &Server, decisions: usize, w: u16, h: u16) -
         .draw(|f| modq::tui::view::draw(f, &app))
         .expect("draw");
     let mut times = Vec::with_capacity(decisions);
-    let mut pages = Pages::default();
+    let _runtime = rt.enter();
+    let (answers, _unanswered) = tokio::sync::mpsc::unbounded_channel();
+    let mut pages = Pages {
+        asked: None,
+        ms: Vec::new(),
+        answers,
+    };
     for i in 0..decisions {
         loop {
             while let Ok(event) = events.try_recv() {
@@ -109,22 +114,20 @@ pub fn decide(rt: &Runtime, server: &Server, decisions: usize, w: u16, h: u16) -
 
 /// Hands effects to the background sync as the event loop does, timing each page from the
 /// ask to its arrival in the App.
-#[derive(Default)]
 struct Pages {
     asked: Option<Instant>,
     ms: Vec<f64>,
+    /// Where answers to effects would go (only piped commands answer; none are run here).
+    answers: tokio::sync::mpsc::UnboundedSender<Action>,
 }
 
 impl Pages {
     fn hand_over(&mut self, sync: &SyncHandle, effects: Vec<Effect>) {
         for effect in effects {
-            match effect {
-                Effect::Flush => sync.flush(),
-                Effect::Fetch(what) => {
-                    self.asked.get_or_insert_with(Instant::now);
-                    sync.fetch(what);
-                }
+            if matches!(effect, Effect::Fetch(_)) {
+                self.asked.get_or_insert_with(Instant::now);
             }
+            modq::tui::effects::perform(effect, sync, &self.answers, &mut std::io::sink());
         }
     }
 
