@@ -5,10 +5,8 @@
 //! fsync, plus rendering into the terminal backend), as p50 and p99 over several runs, and the
 //! bytes the real crossterm backend writes per decision (what an SSH link carries).
 
-use std::io::{self, Write};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
@@ -23,21 +21,11 @@ use modq::tui::app::{App, AppInit};
 use modq::tui::keymap::KeyMap;
 use modq::tui::theme::Theme;
 
+mod support;
+
+use support::{Counter, median, percentile};
+
 const RUNS: usize = 5;
-
-/// Counts what the backend writes, and throws it away.
-#[derive(Default, Clone)]
-struct Counter(Arc<AtomicUsize>);
-
-impl Write for Counter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.fetch_add(buf.len(), Ordering::Relaxed);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
 
 /// The sample queue, claimed once from the reference server over HTTP.
 fn sample_page() -> QueuePage {
@@ -86,14 +74,61 @@ fn key(c: char) -> KeyEvent {
     KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
+/// Where a decision's bytes go at `w`x`h`: each changed cell of every frame is written by the
+/// real crossterm backend, counted per screen area (list, detail, status and hint lines).
+fn bytes_by_area(page: &QueuePage, w: u16, h: u16) {
+    use ratatui::backend::Backend as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut app = new_app(page, &dir);
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    terminal
+        .draw(|f| modq::tui::view::draw(f, &app))
+        .expect("draw");
+    let panes = modq::tui::view::panes(ratatui::layout::Rect::new(0, 0, w, h), &app)
+        .expect("room for the layout");
+    let areas = [panes.list, panes.detail, panes.status, panes.hints];
+    let area_of = |x: u16, y: u16| {
+        let at = ratatui::layout::Position::new(x, y);
+        areas.iter().position(|a| a.contains(at)).unwrap_or(0)
+    };
+    let names = ["list", "detail", "status line", "hint line"];
+    let (mut bytes, mut cells, mut runs) = ([0usize; 4], [0usize; 4], [0usize; 4]);
+    let decisions = page.items.len() - 1;
+    for i in 0..decisions {
+        let before = terminal.backend().buffer().clone();
+        let _effects = app.handle_key(key(['t', 'a', 'e'][i % 3]));
+        terminal
+            .draw(|f| modq::tui::view::draw(f, &app))
+            .expect("draw");
+        let after = terminal.backend().buffer().clone();
+        let diff = before.diff(&after);
+        for (area, name_bytes) in bytes.iter_mut().enumerate() {
+            let mine: Vec<_> = diff
+                .iter()
+                .filter(|(x, y, _)| area_of(*x, *y) == area)
+                .copied()
+                .collect();
+            cells[area] += mine.len();
+            runs[area] += mine
+                .windows(2)
+                .filter(|p| p[1].1 != p[0].1 || p[1].0 != p[0].0 + 1)
+                .count()
+                + usize::from(!mine.is_empty());
+            let written = Counter::default();
+            let mut backend = CrosstermBackend::new(written.clone());
+            backend.draw(mine.into_iter()).expect("draw");
+            *name_bytes += written.get();
+        }
+    }
+    let per = |v: usize| v as f64 / decisions as f64;
+    for (area, name) in names.iter().enumerate() {
+        println!(
+            "  {w}x{h} {name}: {:.0} bytes, {:.0} cells in {:.1} runs per decision (mean)",
+            per(bytes[area]),
+            per(cells[area]),
+            per(runs[area])
+        );
+    }
 }
 
 fn main() {
@@ -161,12 +196,12 @@ fn main() {
                 .expect("draw");
             let mut per = Vec::with_capacity(decisions);
             for i in 0..decisions {
-                let before = written.0.load(Ordering::Relaxed);
+                let before = written.get();
                 let _effects = app.handle_key(key(['t', 'a', 'e'][i % 3]));
                 terminal
                     .draw(|f| modq::tui::view::draw(f, &app))
                     .expect("draw");
-                per.push((written.0.load(Ordering::Relaxed) - before) as f64);
+                per.push((written.get() - before) as f64);
             }
             bytes.push(median(per));
         }
@@ -178,5 +213,6 @@ fn main() {
             median(move_p50s),
             median(bytes)
         );
+        bytes_by_area(&page, w, h);
     }
 }

@@ -437,60 +437,117 @@ fn queue_sql(
         term_condition(conn, term, &mut w)?;
     }
     let [(k1, d1), (k2, d2)] = order_keys(query.sort);
-    if let Some(after) = &query.after {
-        if after.sort != query.sort {
-            return Err(StorageError::Invalid(format!(
-                "this cursor belongs to the {} order, not {}; start again without it",
-                after.sort.as_str(),
-                query.sort.as_str()
-            )));
-        }
-        let further = |desc: bool| if desc { "<" } else { ">" };
-        let [a, b] = &after.keys;
-        let within = format!(
-            "({k1} {f1} ? OR ({k1} = ? AND ({k2} {f2} ? OR ({k2} = ? AND id > ?))))",
-            f1 = further(d1),
-            f2 = further(d2)
-        );
-        let keys = [
-            sql_value(a),
-            sql_value(a),
-            sql_value(b),
-            sql_value(b),
-            text(&after.id),
-        ];
-        match (query.sort, after.group) {
-            (Sort::Priority, Some(group)) => {
-                let as_of = || text(&ts(group.as_of));
-                let first = Value::Integer(i64::from(group.first));
-                let mut values = vec![as_of(), first.clone(), as_of(), first];
-                values.extend(keys);
-                w.push(
-                    format!("({FIRST_GROUP} < ? OR ({FIRST_GROUP} = ? AND {within}))"),
-                    values,
-                );
+    if query.sort == Sort::Priority {
+        // Urgent and overdue first: a group that depends on the time the first page was read,
+        // so no index serves it; each page sorts what matches (see BENCHMARKS.md).
+        if let Some(after) = &query.after {
+            if after.sort != query.sort {
+                return Err(StorageError::Invalid(format!(
+                    "this cursor belongs to the {} order, not {}; start again without it",
+                    after.sort.as_str(),
+                    query.sort.as_str()
+                )));
             }
-            _ => w.push(within, keys),
+            let further = |desc: bool| if desc { "<" } else { ">" };
+            let [a, b] = &after.keys;
+            let within = format!(
+                "({k1} {f1} ? OR ({k1} = ? AND ({k2} {f2} ? OR ({k2} = ? AND id > ?))))",
+                f1 = further(d1),
+                f2 = further(d2)
+            );
+            let keys = [
+                sql_value(a),
+                sql_value(a),
+                sql_value(b),
+                sql_value(b),
+                text(&after.id),
+            ];
+            match (query.sort, after.group) {
+                (Sort::Priority, Some(group)) => {
+                    let as_of = || text(&ts(group.as_of));
+                    let first = Value::Integer(i64::from(group.first));
+                    let mut values = vec![as_of(), first.clone(), as_of(), first];
+                    values.extend(keys);
+                    w.push(
+                        format!("({FIRST_GROUP} < ? OR ({FIRST_GROUP} = ? AND {within}))"),
+                        values,
+                    );
+                }
+                _ => w.push(within, keys),
+            }
         }
+        let dir = |desc: bool| if desc { "DESC" } else { "ASC" };
+        let (group_order, group_values) = match query.sort {
+            Sort::Priority => (
+                format!("{FIRST_GROUP} DESC, "),
+                vec![text(&ts(query.as_of))],
+            ),
+            _ => (String::new(), Vec::new()),
+        };
+        let sql = format!(
+            "SELECT {ITEM_COLUMNS} FROM items WHERE {} \
+             ORDER BY {group_order}{k1} {}, {k2} {}, id ASC LIMIT ?",
+            w.sql.join(" AND "),
+            dir(d1),
+            dir(d2)
+        );
+        w.values.extend(group_values);
+        w.values.push(Value::Integer(row_limit));
+        return Ok((sql, w.values));
     }
     let dir = |desc: bool| if desc { "DESC" } else { "ASC" };
-    let (group_order, group_values) = match query.sort {
-        Sort::Priority => (
-            format!("{FIRST_GROUP} DESC, "),
-            vec![text(&ts(query.as_of))],
-        ),
-        _ => (String::new(), Vec::new()),
+    let order_by =
+        |c1: &str, c2: &str| format!("{c1} {}, {c2} {}, id ASC LIMIT ?", dir(d1), dir(d2));
+    let Some(after) = &query.after else {
+        let sql = format!(
+            "SELECT {ITEM_COLUMNS} FROM items WHERE {} ORDER BY {}",
+            w.sql.join(" AND "),
+            order_by(k1, k2)
+        );
+        w.values.push(Value::Integer(row_limit));
+        return Ok((sql, w.values));
     };
+    if after.sort != query.sort {
+        return Err(StorageError::Invalid(format!(
+            "this cursor belongs to the {} order, not {}; start again without it",
+            after.sort.as_str(),
+            query.sort.as_str()
+        )));
+    }
+    // Past the cursor in three index ranges, merged in order: the rest of its (k1, k2)
+    // group, the rest of its k1 group, then everything further along k1. SQLite seeks to
+    // each (the sort's index has state, k1, k2, id); one OR'ed condition would be read as a
+    // filter instead, walking every item before the cursor on every page.
+    let further = |desc: bool| if desc { "<" } else { ">" };
+    let [a, b] = &after.keys;
+    let arms = [
+        (
+            format!("{k1} = ? AND {k2} = ? AND id > ?"),
+            vec![sql_value(a), sql_value(b), text(&after.id)],
+        ),
+        (
+            format!("{k1} = ? AND {k2} {} ?", further(d2)),
+            vec![sql_value(a), sql_value(b)],
+        ),
+        (format!("{k1} {} ?", further(d1)), vec![sql_value(a)]),
+    ];
+    let mut sql = Vec::new();
+    let mut values = Vec::new();
+    for (cursor, cursor_values) in arms {
+        sql.push(format!(
+            "SELECT {ITEM_COLUMNS}, {k1} AS sort_1, {k2} AS sort_2 FROM items WHERE {} AND {cursor}",
+            w.sql.join(" AND ")
+        ));
+        values.extend(w.values.iter().cloned());
+        values.extend(cursor_values);
+    }
     let sql = format!(
-        "SELECT {ITEM_COLUMNS} FROM items WHERE {} \
-         ORDER BY {group_order}{k1} {}, {k2} {}, id ASC LIMIT ?",
-        w.sql.join(" AND "),
-        dir(d1),
-        dir(d2)
+        "{} ORDER BY {}",
+        sql.join(" UNION ALL "),
+        order_by("sort_1", "sort_2")
     );
-    w.values.extend(group_values);
-    w.values.push(Value::Integer(row_limit));
-    Ok((sql, w.values))
+    values.push(Value::Integer(row_limit));
+    Ok((sql, values))
 }
 
 /// Runs [`queue_sql`] for `query`, handing each row to `visit` until it answers false.
@@ -758,11 +815,8 @@ fn add_report(
     let lane = rules::report_lane(report);
 
     let existing: Option<String> = tx
-        .query_row(
-            "SELECT countries FROM items WHERE id = ?1",
-            [&subject.id],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT countries FROM items WHERE id = ?1")?
+        .query_row([&subject.id], |r| r.get(0))
         .optional()?;
     let merged = existing.is_some();
     let mut countries: Vec<String> = match &existing {
@@ -776,29 +830,27 @@ fn add_report(
     }
     if merged {
         // Content fields come from the first report; later ones add countries only.
-        tx.execute(
-            "UPDATE items SET countries = ?2 WHERE id = ?1",
-            params![subject.id, to_json(&countries)?],
-        )?;
+        tx.prepare_cached("UPDATE items SET countries = ?2 WHERE id = ?1")?
+            .execute(params![subject.id, to_json(&countries)?])?;
     } else {
         // Priority, lane, deadline and created_at are set from the reports just below.
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO items (id, kind, text, author, language, countries, media, priority,
                                 lane, deadline, state, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, NULL, ?9, ?10)",
-            params![
-                subject.id,
-                name_of(subject.kind)?,
-                subject.text,
-                subject.author.as_ref().map(to_json).transpose()?,
-                subject.language,
-                to_json(&countries)?,
-                to_json(&subject.media)?,
-                lane.as_str(),
-                ReviewState::Open.as_str(),
-                ts(received_at),
-            ],
-        )?;
+        )?
+        .execute(params![
+            subject.id,
+            name_of(subject.kind)?,
+            subject.text,
+            subject.author.as_ref().map(to_json).transpose()?,
+            subject.language,
+            to_json(&countries)?,
+            to_json(&subject.media)?,
+            lane.as_str(),
+            ReviewState::Open.as_str(),
+            ts(received_at),
+        ])?;
         write_search_columns(
             tx,
             &subject.id,
@@ -807,20 +859,20 @@ fn add_report(
         )?;
     }
 
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO reports (item_id, reporter_type, category, comment, lane, deadline,
                               received_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            subject.id,
-            name_of(report.reporter_type)?,
-            report.category,
-            report.comment,
-            lane.as_str(),
-            report.deadline.map(ts),
-            ts(received_at),
-        ],
-    )?;
+    )?
+    .execute(params![
+        subject.id,
+        name_of(report.reporter_type)?,
+        report.category,
+        report.comment,
+        lane.as_str(),
+        report.deadline.map(ts),
+        ts(received_at),
+    ])?;
     let report_id = tx.last_insert_rowid();
     let priority = refresh_aggregates(tx, &subject.id)?;
     Ok(ReportAccepted {
@@ -867,19 +919,19 @@ fn refresh_aggregates(tx: &Transaction<'_>, item_id: &str) -> Result<i64, Storag
         .ok_or_else(|| StorageError::Backend(anyhow!("item {item_id:?} has no reports")))?;
     let report_count = i64::try_from(weighed.len()).unwrap_or(i64::MAX);
     let priority = rules::priority(weighed);
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE items SET priority = ?2, lane = ?3, deadline = ?4,
                           created_at = COALESCE(?5, created_at), report_count = ?6
          WHERE id = ?1",
-        params![
-            item_id,
-            priority,
-            lane.as_str(),
-            deadline.map(ts),
-            created_at.map(ts),
-            report_count,
-        ],
-    )?;
+    )?
+    .execute(params![
+        item_id,
+        priority,
+        lane.as_str(),
+        deadline.map(ts),
+        created_at.map(ts),
+        report_count,
+    ])?;
     Ok(priority)
 }
 
@@ -935,7 +987,8 @@ fn applied_by_key(
     key: &str,
 ) -> Result<Option<AppliedDecision>, StorageError> {
     let sql = format!("SELECT {APPLIED_COLUMNS} FROM audit WHERE idempotency_key = ?1");
-    tx.query_row(&sql, [key], applied_row)
+    tx.prepare_cached(&sql)?
+        .query_row([key], applied_row)
         .optional()?
         .map(AppliedRow::into_applied)
         .transpose()
@@ -947,7 +1000,8 @@ fn latest_applied(
 ) -> Result<Option<AppliedDecision>, StorageError> {
     let sql =
         format!("SELECT {APPLIED_COLUMNS} FROM audit WHERE item_id = ?1 ORDER BY id DESC LIMIT 1");
-    tx.query_row(&sql, [item_id], applied_row)
+    tx.prepare_cached(&sql)?
+        .query_row([item_id], applied_row)
         .optional()?
         .map(AppliedRow::into_applied)
         .transpose()
@@ -955,17 +1009,14 @@ fn latest_applied(
 
 fn item_status(tx: &Transaction<'_>, item_id: &str) -> Result<Option<ItemStatus>, StorageError> {
     let row = tx
-        .query_row(
-            "SELECT state, restricted_in, escalation_target FROM items WHERE id = ?1",
-            [item_id],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                ))
-            },
-        )
+        .prepare_cached("SELECT state, restricted_in, escalation_target FROM items WHERE id = ?1")?
+        .query_row([item_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })
         .optional()?;
     let Some((state, scope, target)) = row else {
         return Ok(None);
@@ -1026,15 +1077,15 @@ fn apply_one(
         Verdict::Refuse { outcome, message } => return Ok(result(d, outcome, Some(message))),
     };
 
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE items SET state = ?2, restricted_in = ?3, escalation_target = ?4 WHERE id = ?1",
-        params![
-            d.item_id,
-            after.state.as_str(),
-            after.restricted_in.as_ref().map(to_json).transpose()?,
-            after.escalation_target.map(name_of).transpose()?,
-        ],
-    )?;
+    )?
+    .execute(params![
+        d.item_id,
+        after.state.as_str(),
+        after.restricted_in.as_ref().map(to_json).transpose()?,
+        after.escalation_target.map(name_of).transpose()?,
+    ])?;
     // A take down records its own scope: what it restricts, which for one widening an
     // earlier restriction is more than the item's scope before it.
     let scope = match d.action {
@@ -1046,32 +1097,33 @@ fn apply_one(
         DecisionAction::Escalate => after.escalation_target.map(name_of).transpose()?,
         _ => None,
     };
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO audit (at, actor, role, action, item_id, reason_code, scope, note,
                             escalation_target, reverses, idempotency_key, decided_at,
                             from_state, from_restricted_in, from_escalation_target, to_state)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-        params![
-            ts(now),
-            actor.name,
-            actor.role.as_str(),
-            d.action.as_str(),
-            d.item_id,
-            reason_code,
-            scope,
-            note,
-            target,
-            d.reverses,
-            d.idempotency_key,
-            ts(d.decided_at),
-            current.state.as_str(),
-            current.restricted_in.as_ref().map(to_json).transpose()?,
-            current.escalation_target.map(name_of).transpose()?,
-            after.state.as_str(),
-        ],
-    )?;
+    )?
+    .execute(params![
+        ts(now),
+        actor.name,
+        actor.role.as_str(),
+        d.action.as_str(),
+        d.item_id,
+        reason_code,
+        scope,
+        note,
+        target,
+        d.reverses,
+        d.idempotency_key,
+        ts(d.decided_at),
+        current.state.as_str(),
+        current.restricted_in.as_ref().map(to_json).transpose()?,
+        current.escalation_target.map(name_of).transpose()?,
+        after.state.as_str(),
+    ])?;
     // Decided: there is nothing left to review undisturbed, whoever was reviewing it.
-    tx.execute("DELETE FROM leases WHERE item_id = ?1", [&d.item_id])?;
+    tx.prepare_cached("DELETE FROM leases WHERE item_id = ?1")?
+        .execute([&d.item_id])?;
     Ok(result(d, DecisionOutcome::Applied, None))
 }
 
@@ -1551,11 +1603,10 @@ impl Storage for SqliteStorage {
     fn token_lookup(&self, hash: &str) -> Result<Option<TokenInfo>, StorageError> {
         let conn = self.conn();
         let row = conn
-            .query_row(
-                "SELECT name, role FROM tokens WHERE hash = ?1",
-                [hash],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
-            )
+            .prepare_cached("SELECT name, role FROM tokens WHERE hash = ?1")?
+            .query_row([hash], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
             .optional()?;
         let Some((name, role)) = row else {
             return Ok(None);

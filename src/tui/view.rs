@@ -333,11 +333,15 @@ pub fn panes(area: Rect, app: &App) -> Option<Panes> {
 
 /// The first visible position the list in `list` shows, and how many rows it has. The view
 /// keeps no scroll state (drawing is pure), so the window is derived from the selection: it
-/// scrolls once the cursor passes the middle.
+/// moves in half-screen jumps, keeping at least half a screen above the cursor once it has
+/// passed the middle. Scrolling a row per decision would rewrite every row of the list on
+/// every key (about 3 KB at 120x40, over SSH); a jump does so once per half screen.
 pub fn list_window(list: Rect, position: usize, len: usize) -> (usize, usize) {
     let rows = usize::from(list.height.saturating_sub(2)).max(1);
-    let offset = position
-        .saturating_sub(rows / 2)
+    let step = (rows / 2).max(1);
+    let offset = (position / step)
+        .saturating_sub(1)
+        .saturating_mul(step)
         .min(len.saturating_sub(rows));
     (offset, rows)
 }
@@ -967,4 +971,28 @@ fn draw_popup_lines(
             .scroll((scroll, 0)),
         popup,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deciding_down_the_list_moves_it_in_half_screen_jumps() {
+        // A list pane of 38 rows over 500 items: the moderator decides one item after another.
+        let pane = Rect::new(0, 0, 48, 40);
+        let windows: Vec<usize> = (0..120).map(|p| list_window(pane, p, 500).0).collect();
+        for (position, &offset) in windows.iter().enumerate() {
+            assert!(
+                offset <= position && position < offset + 38,
+                "{position} shown"
+            );
+        }
+        // The window stays put for half a screen of decisions at a time.
+        let jumps = windows.windows(2).filter(|w| w[0] != w[1]).count();
+        assert_eq!(jumps, 120 / 19 - 1, "{windows:?}");
+        assert_eq!(windows[57], 38);
+        // At the end of what is loaded, the last rows stay filled.
+        assert_eq!(list_window(pane, 99, 100).0, 62);
+    }
 }
