@@ -73,13 +73,9 @@ async fn claim_and_decide(client: Arc<ModqClient>, until: Instant) -> Tally {
         let started = Instant::now();
         let page = client
             .claim_page(&ClaimRequest {
-                lane: None,
-                state: None,
                 cursor: cursor.take(),
                 limit: Some(PAGE),
-                lease_seconds: None,
-                q: None,
-                sort: None,
+                ..ClaimRequest::default()
             })
             .await
             .expect("claim");

@@ -6,9 +6,11 @@
 
 pub mod backend;
 pub mod config;
+pub mod credentials;
 pub mod demo;
 pub mod logging;
 pub mod model;
+pub mod policy;
 pub mod profile;
 pub mod query;
 pub mod sanitize;

@@ -4,11 +4,15 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use modq::backend::Backend;
+use modq::backend::modq::{Limits, ModqClient};
+use modq::credentials::TokenSource;
 use modq::model::Role;
-use modq::profile::Dirs;
+use modq::profile::{Dirs, Profile};
 use modq::server::{self, SqliteStorage, Storage};
 use modq::session::{self, SessionError};
 
@@ -24,9 +28,30 @@ struct Cli {
     #[arg(long, env = "MODQ_API", global = true)]
     api: Option<String>,
 
-    /// File holding the API token (else the MODQ_TOKEN variable is read).
+    /// File holding the API token; it must be private (chmod 600). Else --token-command, else
+    /// the MODQ_TOKEN variable.
     #[arg(long, value_name = "FILE", global = true)]
     token_file: Option<PathBuf>,
+
+    /// Command printing the API token on its first line, run with `sh -c` (like git's
+    /// credential helpers), e.g. `pass show modq/alice`.
+    #[arg(long, value_name = "CMD", env = "MODQ_TOKEN_COMMAND", global = true)]
+    token_command: Option<String>,
+
+    /// Refuse API answers larger than this many MiB.
+    #[arg(long, value_name = "MIB", env = "MODQ_MAX_RESPONSE_MB", global = true,
+          default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    max_response_mb: u32,
+
+    /// Seconds an API request may take before modq calls the API offline and retries.
+    #[arg(long, value_name = "SECS", env = "MODQ_TIMEOUT_SECS", global = true,
+          default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    timeout: u64,
+
+    /// Seconds opening a connection to the API may take.
+    #[arg(long, value_name = "SECS", env = "MODQ_CONNECT_TIMEOUT_SECS", global = true,
+          default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    connect_timeout: u64,
 
     /// Keep session caches and logs here instead of the XDG data and state folders.
     #[arg(long, value_name = "DIR", env = "MODQ_DATA_DIR", global = true)]
@@ -44,11 +69,45 @@ enum Command {
     Serve(ServeArgs),
     /// Send a profile's unsent decisions without opening the TUI; exits 1 if any are left.
     Sync,
+    /// Transparency reports from the server's audit table (needs --api and a token).
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
     /// The config file (keys, theme, colours, mouse).
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Delete a profile's local state (its session cache); refuses while decisions are unsent.
+    Purge(PurgeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ReportCommand {
+    /// Statements of reasons (EU DSA Transparency Database format) for take downs in force,
+    /// printed as JSON `{"statements": [...]}`. Needs a senior, specialist or admin token.
+    Sor {
+        /// Only take downs applied on or after this UTC day (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+    },
+    /// The daily transparency report: decisions by action, category, lane and country,
+    /// median time to decision, deadlines met and missed.
+    Daily {
+        /// The UTC day (YYYY-MM-DD); today when absent.
+        #[arg(long, value_name = "DATE")]
+        date: Option<String>,
+        /// csv or json.
+        #[arg(long, value_enum, default_value = "json")]
+        format: ReportFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ReportFormat {
+    Csv,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,6 +121,19 @@ enum ConfigCommand {
 }
 
 #[derive(Debug, clap::Args)]
+struct PurgeArgs {
+    /// Whose profile on --api; asked of the server with the token when absent.
+    #[arg(long)]
+    user: Option<String>,
+    /// Every profile on this machine.
+    #[arg(long, conflicts_with = "user")]
+    all: bool,
+    /// Delete even when decisions have not reached the server; they are lost.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Debug, clap::Args)]
 struct ServeArgs {
     /// SQLite database file (created if missing).
     #[arg(long, value_name = "PATH")]
@@ -70,6 +142,15 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+
+    /// Policy catalog (TOML, like assets/policies.toml); the built-in one when absent.
+    #[arg(long, value_name = "FILE")]
+    policies: Option<PathBuf>,
+
+    /// Requests per second each token may make (bursts of twice that pass); more get 429.
+    #[arg(long, value_name = "PER_SECOND", default_value_t = server::DEFAULT_RATE_PER_SECOND,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    rate: u32,
 
     #[command(subcommand)]
     command: Option<ServeCommand>,
@@ -93,7 +174,7 @@ enum ServeCommand {
 enum TokenCommand {
     /// Create a token; it is printed alone on the last line and stored only hashed.
     Add {
-        /// moderator, senior or admin.
+        /// moderator, senior, legal, law_enforcement, child_safety or admin.
         #[arg(long, value_parser = parse_role)]
         role: Role,
         /// Who the token belongs to (recorded as the actor of every decision).
@@ -103,7 +184,11 @@ enum TokenCommand {
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
-    Role::parse(s).ok_or_else(|| format!("{s:?} is not a role: moderator, senior or admin"))
+    Role::parse(s).ok_or_else(|| {
+        format!(
+            "{s:?} is not a role: moderator, senior, legal, law_enforcement, child_safety or admin"
+        )
+    })
 }
 
 fn main() -> ExitCode {
@@ -132,17 +217,37 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Some(Command::Serve(args)) => serve(args).await,
         Some(Command::Sync) => sync(&cli).await,
+        Some(Command::Report { ref command }) => report(&cli, command).await,
+        Some(Command::Purge(ref args)) => purge(&cli, args).await,
         Some(Command::Demo) => demo(cli.data_dir.as_deref()).await,
         Some(Command::Config { command }) => config(command, cli.data_dir.as_deref()),
         None => match &cli.api {
             Some(api) => {
-                let token =
-                    session::read_token(cli.token_file.as_deref()).map_err(|e| e.to_string())?;
+                let token = token(&cli)?;
                 let dirs = dirs(cli.data_dir.as_deref())?;
-                review(api, &token, &dirs).await
+                review(api, &token, &dirs, limits(&cli)).await
             }
             None => demo(cli.data_dir.as_deref()).await,
         },
+    }
+}
+
+fn token(cli: &Cli) -> Result<String, String> {
+    let source = TokenSource {
+        file: cli.token_file.clone(),
+        command: cli.token_command.clone(),
+    };
+    source.read().map_err(|e| e.to_string())
+}
+
+fn limits(cli: &Cli) -> Limits {
+    Limits {
+        max_response_bytes: usize::try_from(cli.max_response_mb)
+            .unwrap_or(usize::MAX / (1024 * 1024))
+            * 1024
+            * 1024,
+        request_timeout: Duration::from_secs(cli.timeout),
+        connect_timeout: Duration::from_secs(cli.connect_timeout),
     }
 }
 
@@ -182,8 +287,8 @@ fn config(command: ConfigCommand, data_dir: Option<&Path>) -> Result<ExitCode, S
     Ok(ExitCode::SUCCESS)
 }
 
-async fn review(api: &str, token: &str, dirs: &Dirs) -> Result<ExitCode, String> {
-    let outcome = session::review(api, token, dirs)
+async fn review(api: &str, token: &str, dirs: &Dirs, limits: Limits) -> Result<ExitCode, String> {
+    let outcome = session::review(api, token, dirs, limits)
         .await
         .map_err(|e| e.to_string())?;
     let left = outcome.left;
@@ -212,7 +317,13 @@ async fn demo(data_dir: Option<&Path>) -> Result<ExitCode, String> {
     {
         dirs.config = home.config;
     }
-    let result = review(&demo.api.clone(), &demo.token.clone(), &dirs).await;
+    let result = review(
+        &demo.api.clone(),
+        &demo.token.clone(),
+        &dirs,
+        Limits::default(),
+    )
+    .await;
     demo.stop().await;
     result
 }
@@ -222,9 +333,9 @@ async fn sync(cli: &Cli) -> Result<ExitCode, String> {
         .api
         .as_deref()
         .ok_or("modq sync needs --api or MODQ_API")?;
-    let token = session::read_token(cli.token_file.as_deref()).map_err(|e| e.to_string())?;
+    let token = token(cli)?;
     let dirs = dirs(cli.data_dir.as_deref())?;
-    let (backend, _me, profile, db) = session::connect(api, &token, &dirs)
+    let (backend, _me, profile, db) = session::connect(api, &token, &dirs, limits(cli))
         .await
         .map_err(|e: SessionError| e.to_string())?;
     let report = modq::sync::flush_all(&*backend, &db)
@@ -247,8 +358,92 @@ async fn sync(cli: &Cli) -> Result<ExitCode, String> {
     })
 }
 
+/// `modq report …`: one read from the API, printed to standard output.
+async fn report(cli: &Cli, command: &ReportCommand) -> Result<ExitCode, String> {
+    let api = cli
+        .api
+        .as_deref()
+        .ok_or("modq report needs --api or MODQ_API")?;
+    let client = ModqClient::with_limits(api, &token(cli)?, limits(cli))
+        .map_err(|e| session::explain(api, &e))?;
+    let out = match command {
+        ReportCommand::Sor { since } => {
+            let statements = client
+                .statements(since.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            pretty(&statements)?
+        }
+        ReportCommand::Daily { date, format } => {
+            let stats = client
+                .daily_stats(date.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            match format {
+                ReportFormat::Json => pretty(&stats)?,
+                ReportFormat::Csv => server::stats::to_csv(&stats),
+            }
+        }
+    };
+    print!("{out}");
+    if !out.ends_with('\n') {
+        println!();
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pretty<T: serde::Serialize>(value: &T) -> Result<String, String> {
+    serde_json::to_string_pretty(value).map_err(|e| e.to_string())
+}
+
+async fn purge(cli: &Cli, args: &PurgeArgs) -> Result<ExitCode, String> {
+    let dirs = Dirs::resolve(cli.data_dir.as_deref()).map_err(|e| e.to_string())?;
+    let dbs = if args.all {
+        dirs.profile_dbs().map_err(|e| e.to_string())?
+    } else {
+        let api = cli
+            .api
+            .as_deref()
+            .ok_or("modq purge needs --api (or MODQ_API) to know which profile, or --all")?;
+        let user = match &args.user {
+            Some(user) => user.clone(),
+            None => {
+                let client = ModqClient::with_limits(api, &token(cli)?, limits(cli))
+                    .map_err(|e| session::explain(api, &e))?;
+                client
+                    .me()
+                    .await
+                    .map_err(|e| {
+                        format!(
+                            "{} Or name the profile with --user.",
+                            session::explain(api, &e)
+                        )
+                    })?
+                    .name
+            }
+        };
+        let profile = Profile {
+            api: api.trim_end_matches('/').to_string(),
+            user,
+        };
+        vec![dirs.profile_db(&profile)]
+    };
+    let removed = modq::profile::purge(&dbs, args.force).map_err(|e| e.to_string())?;
+    println!("modq: removed {removed} files of local state.");
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
     modq::logging::to_stderr();
+    let policies = match &args.policies {
+        None => modq::policy::PolicyCatalog::builtin(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the policy catalog {}: {e}", path.display()))?;
+            modq::policy::PolicyCatalog::parse(&text)
+                .map_err(|e| format!("the policy catalog {} is invalid: {e:#}", path.display()))?
+        }
+    };
     let storage = SqliteStorage::open(&args.db)
         .map_err(|e| format!("cannot open the database {}: {e:#}", args.db.display()))?;
     match args.command {
@@ -285,7 +480,10 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
             eprintln!("modq serve: listening on http://{addr}");
             let storage: Arc<dyn Storage> = Arc::new(storage);
-            server::serve(listener, storage, async {
+            let options = server::ServerOptions {
+                rate_per_second: args.rate,
+            };
+            server::serve_with_policies(listener, storage, options, policies, async {
                 let _ = tokio::signal::ctrl_c().await;
             })
             .await

@@ -142,14 +142,69 @@ impl ReviewState {
     }
 }
 
-/// Who an escalation goes to.
+/// Who an escalation goes to. Each tier is decided by the role of the same name (and admins).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EscalationTier {
+    /// A senior moderator.
     Senior,
+    /// The legal team: court orders, defamation, copyright disputes.
     Legal,
+    /// The law-enforcement liaison: imminent harm, data preservation, authority requests.
     LawEnforcement,
+    /// Child-safety specialists: CSAM, grooming, hash-list matches.
     ChildSafety,
+}
+
+impl EscalationTier {
+    pub const ALL: [EscalationTier; 4] = [
+        EscalationTier::Senior,
+        EscalationTier::Legal,
+        EscalationTier::LawEnforcement,
+        EscalationTier::ChildSafety,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EscalationTier::Senior => "senior",
+            EscalationTier::Legal => "legal",
+            EscalationTier::LawEnforcement => "law_enforcement",
+            EscalationTier::ChildSafety => "child_safety",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EscalationTier> {
+        EscalationTier::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            EscalationTier::Senior => "senior moderator",
+            EscalationTier::Legal => "legal",
+            EscalationTier::LawEnforcement => "law-enforcement liaison",
+            EscalationTier::ChildSafety => "child-safety specialist",
+        }
+    }
+
+    /// Whether escalating to this tier needs a note: every tier past the senior moderator
+    /// works from the note, not from the queue's context.
+    pub fn needs_note(self) -> bool {
+        self != EscalationTier::Senior
+    }
+
+    /// Where `e` sends an item escalated to `current` (an open item goes to a senior):
+    /// senior to legal, legal and child safety to the law-enforcement liaison, which is the
+    /// last tier.
+    pub fn next(current: Option<EscalationTier>) -> Option<EscalationTier> {
+        match current {
+            None => Some(EscalationTier::Senior),
+            Some(EscalationTier::Senior) => Some(EscalationTier::Legal),
+            Some(EscalationTier::Legal | EscalationTier::ChildSafety) => {
+                Some(EscalationTier::LawEnforcement)
+            }
+            Some(EscalationTier::LawEnforcement) => None,
+        }
+    }
 }
 
 /// Where a take down applies: everywhere, or only in the listed ISO 3166-1 alpha-2 countries.
@@ -373,6 +428,90 @@ pub struct Item {
     pub created_at: DateTime<Utc>,
     #[serde(default)]
     pub history: Vec<HistoryEntry>,
+    /// What this platform already decided about the author's other items.
+    #[serde(default)]
+    pub author_record: Option<AuthorRecord>,
+    /// The decisions the requesting token may make on this item now (by its role, the
+    /// item's state and tier). Absent from servers that do not say; then try and see.
+    #[serde(default)]
+    pub allowed_actions: Option<Vec<DecisionAction>>,
+}
+
+/// The author's record on this platform: their other items, by where each stands now
+/// (a reversed decision no longer counts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuthorRecord {
+    pub author_id: String,
+    /// Other items by this author, whatever their state.
+    pub other_items: u64,
+    pub taken_down: u64,
+    pub kept: u64,
+    pub escalated: u64,
+    /// Other items still waiting for a first decision.
+    pub open: u64,
+}
+
+/// `POST /v1/items/{id}/notes` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NewNote {
+    pub note: String,
+}
+
+/// Open work in one lane, for lane tabs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LaneCount {
+    pub lane: Lane,
+    pub open: u64,
+    /// Of those, how many are past their deadline.
+    pub overdue: u64,
+}
+
+/// Escalated work waiting in one tier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TierCount {
+    pub tier: EscalationTier,
+    pub escalated: u64,
+}
+
+/// `GET /v1/queue/counts` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct QueueCounts {
+    /// Every lane, most urgent first, zeros included.
+    pub lanes: Vec<LaneCount>,
+    /// Every tier, zeros included.
+    pub tiers: Vec<TierCount>,
+    pub as_of: DateTime<Utc>,
+}
+
+/// One bar of a breakdown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Tally {
+    pub key: String,
+    pub count: u64,
+}
+
+/// `GET /v1/stats` answer: one UTC day of decisions from the audit table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DailyStats {
+    /// YYYY-MM-DD (UTC).
+    pub date: String,
+    /// Decisions applied that day, reversals included.
+    pub decisions: u64,
+    pub by_action: Vec<Tally>,
+    /// The reason code of take downs; the item's first report category otherwise.
+    pub by_category: Vec<Tally>,
+    pub by_lane: Vec<Tally>,
+    /// An item shown in several countries counts once in each.
+    pub by_country: Vec<Tally>,
+    /// Median seconds from the item's first report to the decision (reversals excluded).
+    #[serde(default)]
+    pub median_seconds_to_decision: Option<i64>,
+    /// Decisions (reversals excluded) on items with a deadline, made by it.
+    pub deadlines_met: u64,
+    /// … and made after it.
+    pub deadlines_missed: u64,
+    /// Decisions per hour of the day, 24 values.
+    pub by_hour: Vec<u64>,
 }
 
 /// `GET /v1/queue` answer.
@@ -508,6 +647,10 @@ pub struct ClaimRequest {
     /// Defaults to `open`.
     #[serde(default)]
     pub state: Option<ReviewState>,
+    /// With `state: escalated`: only this tier. Absent: the tier of the caller's role (all
+    /// tiers for admins).
+    #[serde(default)]
+    pub tier: Option<EscalationTier>,
     #[serde(default)]
     pub cursor: Option<String>,
     #[serde(default)]
@@ -597,30 +740,63 @@ pub struct ApiError {
     pub message: String,
 }
 
-/// Roles a token can have, from least to most trusted.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
-)]
+/// Roles a token can have. A moderator decides open items; each tier role also decides
+/// items escalated to its tier; an admin decides everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Moderator,
     Senior,
+    Legal,
+    LawEnforcement,
+    ChildSafety,
     Admin,
 }
 
 impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::Moderator,
+        Role::Senior,
+        Role::Legal,
+        Role::LawEnforcement,
+        Role::ChildSafety,
+        Role::Admin,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Moderator => "moderator",
             Role::Senior => "senior",
+            Role::Legal => "legal",
+            Role::LawEnforcement => "law_enforcement",
+            Role::ChildSafety => "child_safety",
             Role::Admin => "admin",
         }
     }
 
     pub fn parse(s: &str) -> Option<Role> {
-        [Role::Moderator, Role::Senior, Role::Admin]
-            .into_iter()
-            .find(|r| r.as_str() == s)
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// The escalation tier this role works; admins work them all, moderators none.
+    pub fn tier(self) -> Option<EscalationTier> {
+        match self {
+            Role::Moderator | Role::Admin => None,
+            Role::Senior => Some(EscalationTier::Senior),
+            Role::Legal => Some(EscalationTier::Legal),
+            Role::LawEnforcement => Some(EscalationTier::LawEnforcement),
+            Role::ChildSafety => Some(EscalationTier::ChildSafety),
+        }
+    }
+
+    /// Whether this role may claim and decide items escalated to `tier`.
+    pub fn decides(self, tier: EscalationTier) -> bool {
+        self == Role::Admin || self.tier() == Some(tier)
+    }
+
+    /// Every role above a moderator: may reverse others' decisions and export statements.
+    pub fn is_lead(self) -> bool {
+        self != Role::Moderator
     }
 }
 
@@ -629,6 +805,58 @@ impl Role {
 pub struct Me {
     pub name: String,
     pub role: Role,
+}
+
+/// A statement of reasons for one take down, in the EU DSA Transparency Database's
+/// submission format (field names and values as its API takes them). It carries no
+/// personal data: no content text, no user names, no moderator notes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StatementOfReasons {
+    /// Platform unique id: `modq-` and the take down's audit row number.
+    pub puid: String,
+    /// `DECISION_VISIBILITY_CONTENT_REMOVED` (global) or `_CONTENT_DISABLED` (some countries).
+    pub decision_visibility: Vec<String>,
+    /// `DECISION_GROUND_ILLEGAL_CONTENT` or `DECISION_GROUND_INCOMPATIBLE_CONTENT`.
+    pub decision_ground: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub illegal_content_legal_ground: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub illegal_content_explanation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incompatible_content_ground: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incompatible_content_explanation: Option<String>,
+    pub decision_facts: String,
+    /// `CONTENT_TYPE_*` values.
+    pub content_type: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type_other: Option<String>,
+    /// A `STATEMENT_CATEGORY_*` value.
+    pub category: String,
+    /// `KEYWORD_*` values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub category_specification: Vec<String>,
+    /// ISO 639-1, upper case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_language: Option<String>,
+    /// EU and EEA country codes where the decision applies.
+    pub territorial_scope: Vec<String>,
+    /// YYYY-MM-DD: the earliest report (modq does not know when the content was posted).
+    pub content_date: String,
+    /// YYYY-MM-DD: when the take down was applied.
+    pub application_date: String,
+    /// `SOURCE_ARTICLE_16`, `SOURCE_TRUSTED_FLAGGER` or `SOURCE_VOLUNTARY`.
+    pub source_type: String,
+    /// `Yes` or `No`.
+    pub automated_detection: String,
+    /// `AUTOMATED_DECISION_NOT_AUTOMATED`: modq's decisions are made by people.
+    pub automated_decision: String,
+}
+
+/// `GET /v1/statements` answer, also the body the Transparency Database's batch endpoint takes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Statements {
+    pub statements: Vec<StatementOfReasons>,
 }
 
 #[cfg(test)]

@@ -11,6 +11,11 @@ use std::path::{Path, PathBuf};
 use directories::ProjectDirs;
 use sha2::{Digest, Sha256};
 
+use crate::sanitize::clean_short;
+
+/// A profile's name on screen is cut to this many characters.
+const MAX_DISPLAY_CHARS: usize = 120;
+
 /// The folders modq uses; every one can be overridden (tests, operators, the demo).
 #[derive(Debug, Clone)]
 pub struct Dirs {
@@ -55,6 +60,25 @@ impl Dirs {
             .join(format!("{}.sqlite", profile.slug()))
     }
 
+    /// Every profile's cache database on this machine.
+    pub fn profile_dbs(&self) -> io::Result<Vec<PathBuf>> {
+        let dir = self.data.join("profiles");
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut dbs = Vec::new();
+        for entry in entries {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "sqlite") {
+                dbs.push(path);
+            }
+        }
+        dbs.sort();
+        Ok(dbs)
+    }
+
     pub fn log_file(&self) -> PathBuf {
         self.state.join("modq.log")
     }
@@ -68,7 +92,8 @@ pub struct Profile {
 }
 
 impl Profile {
-    /// Shown in the status bar: `alice@127.0.0.1:8080`.
+    /// Shown in the status bar: `alice@127.0.0.1:8080`. The user name is the server's word,
+    /// so it is cleaned like any untrusted text.
     pub fn display(&self) -> String {
         let host = self
             .api
@@ -76,7 +101,7 @@ impl Profile {
             .nth(1)
             .unwrap_or(&self.api)
             .trim_end_matches('/');
-        format!("{}@{}", self.user, host)
+        clean_short(&format!("{}@{}", self.user, host), MAX_DISPLAY_CHARS)
     }
 
     /// A file name: readable, and unique thanks to a hash of the exact pair.
@@ -92,10 +117,73 @@ impl Profile {
     }
 }
 
-/// Create `dir` and its missing parents, the last one private to this user.
+/// Create `dir` and its missing parents; `dir` and every parent created here are private to
+/// this user (`~/.local/share/modq` as well as its `profiles`).
 pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let missing: Vec<&Path> = dir.ancestors().take_while(|p| !p.exists()).collect();
     fs::create_dir_all(dir)?;
+    for created in missing {
+        set_mode(created, 0o700)?;
+    }
     set_mode(dir, 0o700)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PurgeError {
+    #[error(
+        "{unsent} decisions in {db} have not reached the server yet and would be lost;          send them with `modq sync`, or purge anyway with --force"
+    )]
+    Unsent { db: String, unsent: usize },
+    #[error("cannot purge {path}: {message}")]
+    Io { path: String, message: String },
+}
+
+/// A cache database and the journal files SQLite keeps beside it.
+pub fn profile_files(db: &Path) -> [PathBuf; 3] {
+    let with = |suffix: &str| {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    [db.to_path_buf(), with("-wal"), with("-shm")]
+}
+
+/// Deletes the profiles' local state (each database with its -wal and -shm) and answers how
+/// many files went. Unless `force`, nothing is deleted while any of them holds decisions the
+/// server has not acknowledged.
+pub fn purge(dbs: &[PathBuf], force: bool) -> Result<usize, PurgeError> {
+    if !force {
+        for db in dbs.iter().filter(|db| db.exists()) {
+            let io = |e: &dyn std::fmt::Display| PurgeError::Io {
+                path: db.display().to_string(),
+                message: e.to_string(),
+            };
+            let unsent = crate::store::Store::open(db)
+                .and_then(|store| store.counts())
+                .map_err(|e| io(&e))?
+                .unsent;
+            if unsent > 0 {
+                return Err(PurgeError::Unsent {
+                    db: db.display().to_string(),
+                    unsent,
+                });
+            }
+        }
+    }
+    let mut removed = 0;
+    for file in dbs.iter().flat_map(|db| profile_files(db)) {
+        match fs::remove_file(&file) {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(PurgeError::Io {
+                    path: file.display().to_string(),
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+    Ok(removed)
 }
 
 /// Make sure `path` exists and only this user can read it, before anything is written to it.

@@ -461,6 +461,8 @@ mod tests {
             escalation_target: None,
             created_at: Utc::now(),
             history: Vec::new(),
+            author_record: None,
+            allowed_actions: None,
         }
     }
 

@@ -62,7 +62,13 @@ fn clean(s: &str, keep_newlines: bool) -> String {
                 column += spaces;
             }
             _ => {
-                if let Some(shown) = placeholder(c, prev, next) {
+                // A mark with nothing before it on its line has nothing to combine with: the
+                // terminal would draw it on the border or drop it, so it is named instead.
+                let unbased = (prev.is_none() || (keep_newlines && prev == Some('\n')))
+                    && c.width() == Some(0);
+                if let Some(shown) = placeholder(c, prev, next)
+                    .or_else(|| unbased.then(|| format!("⟪U+{:04X}⟫", c as u32)))
+                {
                     out.push_str(&shown);
                     column += shown.chars().count();
                     combining_run = 0;
@@ -113,14 +119,34 @@ fn placeholder(c: char, prev: Option<char>, next: Option<char>) -> Option<String
         0x2028 => named("LS"),
         0x2029 => named("PS"),
         0x2060 => named("WJ"),
-        0x2061..=0x2064 => Some(format!("⟪U+{code:04X}⟫")),
+        0x2061..=0x2065 => Some(format!("⟪U+{code:04X}⟫")),
         0xfeff => named("BOM"),
         0x00ad => named("SHY"),
         0x034f => named("CGJ"),
         0x180e => named("MVS"),
         0x115f | 0x1160 | 0x3164 | 0xffa0 => named("FILLER"),
-        0xfff9..=0xfffb => Some(format!("⟪U+{code:04X}⟫")),
+        // The rest of Unicode's invisible format characters (category Cf): number signs that
+        // swallow the digits after them, deprecated shaping controls, interlinear annotation,
+        // shorthand and musical formatting. Invisible, so never shown as they are.
+        0x0600..=0x0605
+        | 0x06dd
+        | 0x070f
+        | 0x0890..=0x0891
+        | 0x08e2
+        | 0x17b4..=0x17b5
+        | 0x206a..=0x206f
+        | 0xfff0..=0xfffb
+        | 0x110bd
+        | 0x110cd
+        | 0x13430..=0x1343f
+        | 0x1bca0..=0x1bca3
+        | 0x1d173..=0x1d17a => Some(format!("⟪U+{code:04X}⟫")),
+        // Noncharacters: not text, and terminals disagree on how wide they are.
+        0xfdd0..=0xfdef => Some(format!("⟪U+{code:04X}⟫")),
+        _ if code & 0xfffe == 0xfffe => Some(format!("⟪U+{code:04X}⟫")),
         0xe0000..=0xe007f => Some(format!("⟪TAG {code:05X}⟫")),
+        // Reserved default-ignorable characters: invisible wherever a font knows them.
+        0xe0080..=0xe00ff | 0xe01f0..=0xe0fff => Some(format!("⟪U+{code:04X}⟫")),
         // Surrogates cannot occur in a Rust `str`; other unassigned or private characters
         // are drawn as the terminal's font chooses, which cannot steer it.
         _ => None,
@@ -189,6 +215,59 @@ mod tests {
     fn zalgo_is_trimmed() {
         let zalgo = format!("a{}", "\u{0301}".repeat(50));
         assert_eq!(clean_line(&zalgo).chars().count(), 1 + MAX_COMBINING_RUN);
+    }
+
+    #[test]
+    fn every_format_character_and_noncharacter_is_named() {
+        assert_eq!(clean_line("\u{0600}123"), "⟪U+0600⟫123");
+        assert_eq!(clean_line("a\u{206a}b"), "a⟪U+206A⟫b");
+        assert_eq!(clean_line("\u{1d173}x"), "⟪U+1D173⟫x");
+        assert_eq!(clean_line("\u{e0041}\u{e0042}"), "⟪TAG E0041⟫⟪TAG E0042⟫");
+        assert_eq!(clean_line("x\u{fffe}\u{10ffff}"), "x⟪U+FFFE⟫⟪U+10FFFF⟫");
+        assert_eq!(clean_line("\u{fdd0}"), "⟪U+FDD0⟫");
+    }
+
+    #[test]
+    fn a_mark_with_nothing_to_combine_with_is_named() {
+        assert_eq!(clean_line("\u{0301}abc"), "⟪U+0301⟫abc");
+        assert_eq!(clean_text("one\n\u{0301}two"), "one\n⟪U+0301⟫two");
+        assert_eq!(clean_line("e\u{0301}"), "e\u{0301}");
+    }
+
+    /// Every Unicode scalar value, alone and after a letter: nothing that could steer a
+    /// terminal or hide text survives, and layout widths stay defined.
+    #[test]
+    fn no_character_passes_raw_if_it_could_steer_or_hide() {
+        let steers = |c: char| {
+            c.is_control()
+                || matches!(c as u32, 0x200b..=0x200f | 0x202a..=0x202e | 0x2060..=0x206f
+                    | 0xfeff | 0x061c | 0x00ad | 0xe0000..=0xe007f)
+        };
+        for code in 0..=0x10ffffu32 {
+            let Some(c) = char::from_u32(code) else {
+                continue;
+            };
+            for out in [clean_line(&c.to_string()), clean_text(&format!("a{c}"))] {
+                assert!(
+                    !out.chars().any(|o| steers(o) && o != '\n'),
+                    "U+{code:04X} passed raw: {out:?}"
+                );
+                assert!(
+                    out.chars().all(|o| o.width().is_some() || o == '\n'),
+                    "U+{code:04X} left a character of no width: {out:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn wide_characters_keep_their_width() {
+        use unicode_width::UnicodeWidthStr;
+        let wide = "漢字ｗｉｄｅ👩\u{200d}💻";
+        assert_eq!(clean_line(wide), wide);
+        assert_eq!(clean_line(wide).width(), wide.width());
+        // A tab becomes spaces to the next stop, counting wide characters as two columns.
+        assert_eq!(clean_line("漢\tx"), "漢  x");
     }
 
     #[test]

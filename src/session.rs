@@ -2,12 +2,12 @@
 //! then hand over to the TUI. Every failure here happens before the terminal is taken over,
 //! so it is printed as a plain sentence.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::backend::modq::ModqClient;
+use crate::backend::modq::{Limits, ModqClient};
 use crate::backend::{Backend, BackendError};
 use crate::config::{self, Config};
 use crate::model::{ClaimRequest, Me, QueuePage, ReviewState};
@@ -29,32 +29,6 @@ pub enum SessionError {
     Local(String),
 }
 
-/// Read the token: `--token-file` first, then `MODQ_TOKEN`.
-pub fn read_token(token_file: Option<&Path>) -> Result<String, SessionError> {
-    if let Some(path) = token_file {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            SessionError::Local(format!(
-                "cannot read the token file {}: {e}",
-                path.display()
-            ))
-        })?;
-        let token = text.trim().to_string();
-        if token.is_empty() {
-            return Err(SessionError::Local(format!(
-                "the token file {} is empty",
-                path.display()
-            )));
-        }
-        return Ok(token);
-    }
-    match std::env::var("MODQ_TOKEN") {
-        Ok(t) if !t.trim().is_empty() => Ok(t.trim().to_string()),
-        _ => Err(SessionError::Local(
-            "no API token: set MODQ_TOKEN or pass --token-file FILE".into(),
-        )),
-    }
-}
-
 /// `MODQ_LEASE_SECONDS` asks the server for another lease length (it clamps it); unset, the
 /// server's default applies.
 fn lease_seconds_from_env() -> Option<u32> {
@@ -68,13 +42,15 @@ pub fn explain(api: &str, e: &BackendError) -> String {
     match e {
         BackendError::Config(m) => format!("{m}."),
         BackendError::Unauthorized(m) => format!(
-            "The moderation API at {api} refused the token ({m}). Check MODQ_TOKEN or --token-file."
+            "The moderation API at {api} refused the token ({m}). Check MODQ_TOKEN, --token-file or --token-command."
         ),
         BackendError::Unreachable(m) => format!(
             "Cannot reach the moderation API at {api}: {m}. Is the server running, and is the address right?"
         ),
         BackendError::Timeout(s) => {
-            format!("The moderation API at {api} did not answer within {s} seconds.")
+            format!(
+                "The moderation API at {api} did not answer within {s} seconds (--timeout sets how long to wait)."
+            )
         }
         BackendError::Server { status, message } => format!(
             "The moderation API at {api} failed (HTTP {status}): {message}. Try again later."
@@ -95,8 +71,10 @@ pub async fn connect(
     api: &str,
     token: &str,
     dirs: &Dirs,
+    limits: Limits,
 ) -> Result<(Arc<dyn Backend>, Me, Profile, std::path::PathBuf), SessionError> {
-    let client = ModqClient::new(api, token).map_err(|e| SessionError::Api(explain(api, &e)))?;
+    let client = ModqClient::with_limits(api, token, limits)
+        .map_err(|e| SessionError::Api(explain(api, &e)))?;
     let me = client
         .me()
         .await
@@ -135,13 +113,25 @@ pub async fn prepare(
     dirs: &Dirs,
     config: Config,
 ) -> Result<Prepared, SessionError> {
-    let (backend, _me, profile, db) = connect(api, token, dirs).await?;
+    prepare_with_limits(api, token, dirs, config, Limits::default()).await
+}
+
+/// [`prepare`], with other limits on what the API may send and how long to wait for it.
+pub async fn prepare_with_limits(
+    api: &str,
+    token: &str,
+    dirs: &Dirs,
+    config: Config,
+    limits: Limits,
+) -> Result<Prepared, SessionError> {
+    let (backend, _me, profile, db) = connect(api, token, dirs, limits).await?;
     let local = |e: crate::store::StoreError| {
         SessionError::Local(format!("session cache {}: {e}", db.display()))
     };
     let store = Store::open(&db).map_err(local)?;
     let request = ClaimRequest {
         lane: None,
+        tier: None,
         state: Some(ReviewState::Open),
         cursor: None,
         limit: Some(PAGE_SIZE),
@@ -162,6 +152,9 @@ pub async fn prepare(
         lease_seconds: first.lease_seconds,
     };
     let sync = crate::sync::spawn(backend, &db, window, tx).map_err(local)?;
+    // The lane tabs' counts and the take-down picker's reasons arrive in the background.
+    sync.counts();
+    sync.policies();
     let first_page = QueuePage {
         items: first.items,
         next_cursor: first.next_cursor,
@@ -203,8 +196,13 @@ pub fn load_config(dirs: &Dirs) -> Config {
 }
 
 /// Open the TUI on `api` and run it until the moderator quits.
-pub async fn review(api: &str, token: &str, dirs: &Dirs) -> Result<Outcome, SessionError> {
-    let p = prepare(api, token, dirs, load_config(dirs)).await?;
+pub async fn review(
+    api: &str,
+    token: &str,
+    dirs: &Dirs,
+    limits: Limits,
+) -> Result<Outcome, SessionError> {
+    let p = prepare_with_limits(api, token, dirs, load_config(dirs), limits).await?;
     tui::run(p.app, p.sync, p.events, p.mouse)
         .await
         .map_err(|e| SessionError::Local(format!("terminal: {e}")))

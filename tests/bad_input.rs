@@ -52,6 +52,7 @@ async fn modq_with(args: &[&str], token: Option<&str>) -> Run {
         .arg(data.path())
         .env_remove("MODQ_API")
         .env_remove("MODQ_TOKEN")
+        .env_remove("MODQ_TOKEN_COMMAND")
         .env_remove("MODQ_DATA_DIR")
         .env_remove("RUST_BACKTRACE")
         .stdin(Stdio::null())
@@ -367,7 +368,7 @@ async fn no_token_at_all_says_where_to_put_one() {
     let run = modq_at(&server.base, None).await;
     assert_refused_plainly(
         &run,
-        "no API token: set MODQ_TOKEN or pass --token-file FILE",
+        "no API token: set MODQ_TOKEN or pass --token-file FILE or --token-command CMD",
     );
     server.stop().await;
 }
@@ -377,7 +378,7 @@ async fn a_missing_or_empty_token_file_is_named() {
     let dir = TempDir::new().expect("temp dir");
     let missing = dir.path().join("no-such.token");
     let empty = dir.path().join("empty.token");
-    std::fs::write(&empty, "\n").expect("write");
+    write_private(&empty, "\n");
     let server = RealServer::start().await;
     for (file, phrase) in [
         (&missing, "cannot read the token file"),
@@ -445,7 +446,7 @@ async fn an_enormous_error_message_is_not_dumped_on_the_terminal() {
 async fn a_token_file_with_two_lines_is_blamed_on_the_token_not_the_network() {
     let dir = TempDir::new().expect("temp dir");
     let token_file = dir.path().join("pasted.token");
-    std::fs::write(&token_file, "first-line\nsecond-line\n").expect("write");
+    write_private(&token_file, "first-line\nsecond-line\n");
     let server = RealServer::start().await;
     let run = modq_with(
         &["--api", &server.base, "--token-file", path_str(&token_file)],
@@ -459,6 +460,13 @@ async fn a_token_file_with_two_lines_is_blamed_on_the_token_not_the_network() {
         run.stderr
     );
     server.stop().await;
+}
+
+/// A token file as the README says to make one: readable by its owner only.
+fn write_private(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).expect("write");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
 }
 
 fn path_str(path: &Path) -> &str {

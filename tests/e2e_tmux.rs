@@ -337,10 +337,10 @@ fn a_moderator_takes_down_one_demo_item_and_gets_the_terminal_back() {
     );
 }
 
-#[test]
-fn an_operator_serves_a_queue_and_a_moderators_take_down_reaches_the_server() {
-    let dir = TempDir::new().expect("temp dir");
-    let db = dir.path().join("modq.sqlite");
+/// The operator's side: import the sample queue, issue alice a token (in a 0600 file), start
+/// `modq serve`.
+fn operator_serves_the_sample(dir: &Path) -> (Served, String, PathBuf) {
+    let db = dir.join("modq.sqlite");
     let db_arg = db.to_str().expect("UTF-8 path");
 
     // The operator's side: import the sample queue, issue alice a token, start the server.
@@ -366,9 +366,21 @@ fn an_operator_serves_a_queue_and_a_moderators_take_down_reaches_the_server() {
         .expect("token add prints the token last")
         .trim()
         .to_string();
-    let token_file = dir.path().join("alice.token");
+    let token_file = dir.join("alice.token");
     std::fs::write(&token_file, format!("{token}\n")).expect("write token file");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600))
+            .expect("chmod 600 the token file");
+    }
     let server = start_server(&db);
+    (server, token, token_file)
+}
+
+#[test]
+fn an_operator_serves_a_queue_and_a_moderators_take_down_reaches_the_server() {
+    let dir = TempDir::new().expect("temp dir");
+    let (server, token, token_file) = operator_serves_the_sample(dir.path());
 
     let top: QueuePage = http_get(&server.base, &token, "/v1/queue?limit=1");
     let first = top.items.first().expect("the imported queue is not empty");
@@ -495,4 +507,53 @@ fn a_config_with_a_mistake_still_starts_and_the_mouse_is_given_back_on_quit() {
         log.contains("config.toml line 4, key \"t\": unknown action \"explode\""),
         "the log names the mistake:\n{log}"
     );
+}
+
+#[test]
+fn a_moderator_filters_tags_every_match_and_takes_them_down_in_one_bulk_action() {
+    let dir = TempDir::new().expect("temp dir");
+    let (server, token, token_file) = operator_serves_the_sample(dir.path());
+    let spam: QueuePage = http_get(&server.base, &token, "/v1/queue?q=cat:spam&limit=500");
+    let expected = spam.items.len();
+    assert!(expected > 50, "the sample has a spam flood");
+
+    let terminal = Terminal::open();
+    terminal.run(&format!(
+        "{MODQ} --api {} --token-file {} --data-dir {}; echo \"modq exited with $?\"",
+        server.base,
+        quoted(&token_file),
+        quoted(&dir.path().join("data"))
+    ));
+    terminal.wait_for("alice's queue", |s| s.contains("decided 0 │ unsent 0"));
+    terminal.press("/");
+    terminal.press("cat:spam");
+    terminal.tmux(&["send-keys", "-t", "e2e", "Enter"]);
+    terminal.wait_for("the filter in the list title", |s| s.contains("· cat:spam"));
+    terminal.press("*");
+    terminal.wait_for("every match tagged", |s| {
+        s.contains(&format!("tagged {expected}"))
+    });
+    // tmux reads a lone `;` as its own command separator: `\;` is the key.
+    terminal.press("\\;");
+    terminal.press("t");
+    terminal.wait_for("the confirmation", |s| {
+        s.contains(&format!("Take down {expected} tagged items?"))
+    });
+    terminal.press("y");
+    terminal.wait_for("the server to acknowledge them all", |s| {
+        s.contains(&format!("{expected} acknowledged by the server"))
+    });
+    terminal.press("q");
+    let screen = terminal.wait_for("modq to exit", |s| exit_status(s).is_some());
+    assert_eq!(exit_status(&screen), Some(0), "exit code:\n{screen}");
+    assert_terminal_restored(&terminal);
+
+    let left: QueuePage = http_get(&server.base, &token, "/v1/queue?q=cat:spam&limit=500");
+    assert!(
+        left.items.is_empty(),
+        "spam left open: {}",
+        left.items.len()
+    );
+    let taken: QueuePage = http_get(&server.base, &token, "/v1/queue?state=taken_down&limit=500");
+    assert_eq!(taken.items.len(), expected, "only the spam was taken down");
 }

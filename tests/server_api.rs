@@ -615,7 +615,7 @@ async fn escalated_items_wait_for_a_senior() {
     s.import(&[report("p1", "user", 0)]);
 
     let mut escalate = decision("e1", "p1", "escalate");
-    escalate["escalation_target"] = json!("legal");
+    escalate["escalation_target"] = json!("senior");
     assert_eq!(
         s.decide(&moderator, vec![escalate]).await[0].0,
         DecisionOutcome::Applied

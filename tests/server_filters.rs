@@ -139,11 +139,14 @@ async fn the_server_and_the_tui_agree_on_every_kind_of_filter() {
 async fn every_order_pages_without_repeats_or_gaps() {
     let f = sample().await;
     for sort in Sort::ALL {
+        // The priority order puts urgent and overdue items first, judged when the walk began.
+        let walk_began = chrono::Utc::now();
+        let first = |i: &Item| server::sorts_first(i.lane, i.deadline, walk_began);
         let got = f.pages("", sort.as_str(), 17).await;
         let unique: HashSet<&str> = got.iter().map(|i| i.id.as_str()).collect();
         assert_eq!(unique.len(), f.all.len(), "{sort:?}: repeats or gaps");
         let key_in_order = |a: &Item, b: &Item| match sort {
-            Sort::Priority => a.priority >= b.priority,
+            Sort::Priority => (first(a), a.priority) >= (first(b), b.priority),
             Sort::Age => a.created_at <= b.created_at,
             Sort::Reports => a.reports.len() >= b.reports.len(),
             Sort::Deadline => match (a.deadline, b.deadline) {

@@ -400,3 +400,121 @@ async fn an_item_another_moderator_took_is_marked_and_skipped() {
     s.press("t");
     assert_eq!(s.app.decided, 1);
 }
+
+#[tokio::test]
+async fn a_decision_the_role_cannot_make_is_marked_and_refused_before_it_is_journaled() {
+    let (server, _data, mut s) = session().await;
+    // Bob sends an item alice has not been handed to the legal tier.
+    let held: Vec<String> = s.app.entries.iter().map(|e| e.id.clone()).collect();
+    let bob = ModqClient::new(&server.api, &server.add_moderator("mod-bob")).expect("client");
+    let everything = bob
+        .queue_page(&modq::backend::QueueQuery {
+            limit: Some(500),
+            ..Default::default()
+        })
+        .await
+        .expect("queue");
+    let other = everything
+        .items
+        .iter()
+        .map(|i| i.id.clone())
+        .rfind(|id| !held.contains(id))
+        .expect("an item outside alice's window");
+    let mut escalate = common::decision(&other, DecisionAction::Escalate);
+    escalate.escalation_target = Some(EscalationTier::Legal);
+    escalate.note = Some("court order attached".into());
+    let answer = bob.send_decisions(&[escalate]).await.expect("sent");
+    assert_eq!(answer[0].outcome, DecisionOutcome::Applied);
+
+    // The item reaches alice's window as the server describes it to her token.
+    let alice = ModqClient::new(&server.api, &server.token).expect("client");
+    let item = alice.item(&other).await.expect("item");
+    assert_eq!(item.allowed_actions, Some(vec![]));
+    s.app.update(Action::Sync(SyncEvent::Page {
+        items: vec![item],
+        next_cursor: None,
+    }));
+    s.press("G");
+    assert_eq!(s.selected_id(), other);
+    let screen = s.screen(160, 48);
+    assert!(screen.contains("✗t take down"), "{screen}");
+    assert!(screen.contains("✗a keep"), "{screen}");
+
+    s.press("t");
+    assert_eq!(s.app.decided, 0, "nothing was journaled");
+    assert_eq!(s.selected_id(), other, "the selection stays");
+    let screen = s.screen(160, 48);
+    assert!(
+        screen.contains("Your role cannot take down this item: it is escalated to legal"),
+        "{screen}"
+    );
+    assert_eq!(server.audit_rows(&other), 1, "only bob's escalation");
+}
+
+#[tokio::test]
+async fn the_item_shows_its_authors_record() {
+    let (_server, _data, s) = session().await;
+    let item = &s.app.entries[0].shown;
+    let record = item
+        .author_record
+        .as_ref()
+        .expect("the server sends the record");
+    let screen = s.screen(160, 48);
+    let expected = modq::tui::context::record_line(record);
+    assert!(screen.contains(&format!("record {expected}")), "{screen}");
+}
+
+#[tokio::test]
+async fn deadline_countdowns_turn_to_warning_then_urgent_as_they_near() {
+    let (_server, _data, s) = session().await;
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 48)).expect("terminal");
+    terminal
+        .draw(|frame| modq::tui::view::draw(frame, &s.app))
+        .expect("draw");
+    let buffer = terminal.backend().buffer();
+    // The colour of each countdown in the list, by the text after the clock.
+    let mut seen = Vec::new();
+    for y in 0..buffer.area.height {
+        // The selected row is drawn in the selection's colours.
+        if (0..buffer.area.width).any(|x| buffer[(x, y)].symbol() == "▶") {
+            continue;
+        }
+        for x in 0..buffer.area.width {
+            if buffer[(x, y)].symbol() != "⏱" {
+                continue;
+            }
+            let text: String = (x + 1..x + 8)
+                .map(|x| buffer[(x, y)].symbol().to_string())
+                .collect();
+            seen.push((text, buffer[(x, y)].fg));
+        }
+    }
+    // Every countdown of a kind has one colour, and there is at least one of each kind.
+    let colour_of = |pick: &dyn Fn(&str) -> bool| {
+        let colours: std::collections::HashSet<_> = seen
+            .iter()
+            .filter(|(t, _)| pick(t))
+            .map(|(_, c)| *c)
+            .collect();
+        assert_eq!(colours.len(), 1, "{seen:?}");
+        colours.into_iter().next().unwrap_or_default()
+    };
+    let theme = Theme::default_theme();
+    assert_eq!(Some(colour_of(&|t| t.starts_with('-'))), theme.urgent.fg);
+    let left = |t: &str| t.split(' ').next().unwrap_or_default().to_string();
+    // Within the hour ("36m"): urgent; within the day ("7h09m"): warning. (More than a
+    // day left is muted; the `deadline` unit test covers it: no such item is on this page.)
+    assert_eq!(
+        Some(colour_of(
+            &|t| !t.starts_with('-') && !left(t).contains(['h', 'd'])
+        )),
+        theme.urgent.fg
+    );
+    assert_eq!(
+        Some(colour_of(&|t| !t.starts_with('-')
+            && left(t).contains('h')
+            && !left(t).contains('d'))),
+        theme.warning.fg
+    );
+}

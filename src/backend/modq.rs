@@ -9,28 +9,74 @@ use serde::de::DeserializeOwned;
 
 use super::{Backend, BackendError, QueueQuery};
 use crate::model::{
-    ApiError, ClaimRequest, ClaimedPage, Decision, DecisionBatch, DecisionResult, DecisionResults,
-    Item, LeaseRelease, LeaseRenewal, LeaseRequest, Me, QueuePage, SelectRequest, Selection,
+    ApiError, ClaimRequest, ClaimedPage, DailyStats, Decision, DecisionBatch, DecisionResult,
+    DecisionResults, HistoryEntry, Item, LeaseRelease, LeaseRenewal, LeaseRequest, Me, NewNote,
+    QueueCounts, QueuePage, SelectRequest, Selection, Statements,
 };
+use crate::policy::PolicyCatalog;
 use crate::sanitize::clean_short;
 
-/// Answers larger than this are refused rather than buffered: a broken or hostile server
-/// must not be able to exhaust a moderator's memory.
+/// Answers larger than this are refused rather than buffered (by default): a broken or
+/// hostile server must not be able to exhaust a moderator's memory.
 pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+/// How long one request may take in all, by default.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long opening a connection may take, by default.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Server-sent text in an error is cut to this many characters.
 const MAX_MESSAGE_CHARS: usize = 300;
+
+/// How much modq accepts from an API and how long it waits for it (`--max-response-mb`,
+/// `--timeout`, `--connect-timeout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Larger answers are refused, whether announced or streamed.
+    pub max_response_bytes: usize,
+    /// A request that has not been answered in full by then fails as a timeout.
+    pub request_timeout: Duration,
+    pub connect_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_response_bytes: MAX_RESPONSE_BYTES,
+            request_timeout: REQUEST_TIMEOUT,
+            connect_timeout: CONNECT_TIMEOUT,
+        }
+    }
+}
+
+impl Limits {
+    /// The cap in words: `16 MiB`, or bytes when it is not a whole number of MiB.
+    fn size_label(&self) -> String {
+        const MIB: usize = 1024 * 1024;
+        if self.max_response_bytes.is_multiple_of(MIB) {
+            format!("{} MiB", self.max_response_bytes / MIB)
+        } else {
+            format!("{} bytes", self.max_response_bytes)
+        }
+    }
+}
 
 pub struct ModqClient {
     http: reqwest::Client,
     base: Url,
     authorization: HeaderValue,
+    limits: Limits,
 }
 
 impl ModqClient {
-    /// `base` is the server's root, e.g. `http://127.0.0.1:8080`.
+    /// `base` is the server's root, e.g. `http://127.0.0.1:8080`; the default limits apply.
     pub fn new(base: &str, token: &str) -> Result<ModqClient, BackendError> {
+        ModqClient::with_limits(base, token, Limits::default())
+    }
+
+    pub fn with_limits(
+        base: &str,
+        token: &str,
+        limits: Limits,
+    ) -> Result<ModqClient, BackendError> {
         let mut base = Url::parse(base).map_err(|e| {
             BackendError::Config(format!(
                 "the API address {:?} is not a URL ({e})",
@@ -57,8 +103,8 @@ impl ModqClient {
             base.set_path(&path);
         }
         let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(limits.connect_timeout)
+            .timeout(limits.request_timeout)
             .user_agent(concat!("modq/", env!("CARGO_PKG_VERSION")))
             // An API that redirects is misconfigured; following it would send the token to
             // wherever the redirect points.
@@ -69,6 +115,7 @@ impl ModqClient {
             http,
             base,
             authorization,
+            limits,
         })
     }
 
@@ -86,12 +133,13 @@ impl ModqClient {
             .header(AUTHORIZATION, self.authorization.clone())
             .send()
             .await
-            .map_err(transport_error)?;
+            .map_err(|e| self.transport_error(e))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = read_limited(response).await?;
+        let body = self.read_limited(response).await?;
         if status.is_success() {
             // serde quotes pieces of the input in its messages: clean them like any server text.
+            // serde_json stops at 128 levels of nesting, so deep JSON is an error, not a crash.
             return serde_json::from_slice(&body).map_err(|e| {
                 BackendError::Malformed(format!(
                     "{} (HTTP {status}, {} bytes)",
@@ -114,6 +162,11 @@ impl ModqClient {
             .unwrap_or_else(|_| format!("HTTP {status} without an error message"));
         Err(match status {
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => BackendError::Unauthorized(message),
+            // Rate limited: the request is fine, only early; retried with backoff like a 5xx.
+            StatusCode::TOO_MANY_REQUESTS => BackendError::Server {
+                status: 429,
+                message,
+            },
             s if s.is_server_error() => BackendError::Server {
                 status: s.as_u16(),
                 message,
@@ -124,18 +177,45 @@ impl ModqClient {
             },
         })
     }
-}
 
-fn transport_error(e: reqwest::Error) -> BackendError {
-    if e.is_timeout() {
-        BackendError::Timeout(REQUEST_TIMEOUT.as_secs())
-    } else {
-        // The innermost cause says what actually happened (refused, reset, DNS…).
-        let mut cause: &dyn std::error::Error = &e;
-        while let Some(next) = cause.source() {
-            cause = next;
+    fn transport_error(&self, e: reqwest::Error) -> BackendError {
+        if e.is_timeout() {
+            BackendError::Timeout(self.limits.request_timeout.as_secs())
+        } else {
+            // The innermost cause says what actually happened (refused, reset, DNS…).
+            let mut cause: &dyn std::error::Error = &e;
+            while let Some(next) = cause.source() {
+                cause = next;
+            }
+            BackendError::Unreachable(clean_short(&cause.to_string(), MAX_MESSAGE_CHARS))
         }
-        BackendError::Unreachable(clean_short(&cause.to_string(), MAX_MESSAGE_CHARS))
+    }
+
+    /// The body, counted as it arrives: a body past the cap is dropped, never buffered.
+    async fn read_limited(&self, mut response: reqwest::Response) -> Result<Vec<u8>, BackendError> {
+        let max = self.limits.max_response_bytes;
+        if response.content_length().is_some_and(|n| n > max as u64) {
+            return Err(self.too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(e))?
+        {
+            if body.len() + chunk.len() > max {
+                return Err(self.too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
+    fn too_large(&self) -> BackendError {
+        BackendError::Malformed(format!(
+            "answer larger than the {} limit (--max-response-mb)",
+            self.limits.size_label()
+        ))
     }
 }
 
@@ -147,28 +227,47 @@ fn response_location(headers: &reqwest::header::HeaderMap) -> String {
         .unwrap_or_else(|| "an unnamed address".into())
 }
 
-async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, BackendError> {
-    if response
-        .content_length()
-        .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
-    {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
-        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-            return Err(too_large());
+/// The trust & safety reads and the note, which only modq's own API has.
+impl ModqClient {
+    /// `GET /v1/statements`: statements of reasons for take downs on or after `since`.
+    pub async fn statements(&self, since: Option<&str>) -> Result<Statements, BackendError> {
+        let mut url = self.url("v1/statements")?;
+        if let Some(since) = since {
+            url.query_pairs_mut().append_pair("since", since);
         }
-        body.extend_from_slice(&chunk);
+        self.send(self.http.get(url)).await
     }
-    Ok(body)
-}
 
-fn too_large() -> BackendError {
-    BackendError::Malformed(format!(
-        "answer larger than the {} MiB limit",
-        MAX_RESPONSE_BYTES / (1024 * 1024)
-    ))
+    /// `GET /v1/stats`: one UTC day's transparency counts (today when `date` is absent).
+    pub async fn daily_stats(&self, date: Option<&str>) -> Result<DailyStats, BackendError> {
+        let mut url = self.url("v1/stats")?;
+        if let Some(date) = date {
+            url.query_pairs_mut().append_pair("date", date);
+        }
+        self.send(self.http.get(url)).await
+    }
+
+    pub async fn policies(&self) -> Result<PolicyCatalog, BackendError> {
+        self.send(self.http.get(self.url("v1/policies")?)).await
+    }
+
+    pub async fn queue_counts(&self) -> Result<QueueCounts, BackendError> {
+        self.send(self.http.get(self.url("v1/queue/counts")?)).await
+    }
+
+    /// `POST /v1/items/{id}/notes`.
+    pub async fn add_note(&self, item_id: &str, note: &str) -> Result<HistoryEntry, BackendError> {
+        let mut url = self.url("v1/items/")?;
+        url.path_segments_mut()
+            .map_err(|_| BackendError::Malformed("base URL cannot take a path".into()))?
+            .pop_if_empty()
+            .push(item_id)
+            .push("notes");
+        let body = NewNote {
+            note: note.to_string(),
+        };
+        self.send(self.http.post(url).json(&body)).await
+    }
 }
 
 #[async_trait]
@@ -228,6 +327,14 @@ impl Backend for ModqClient {
         };
         self.send(self.http.post(self.url("v1/leases/release")?).json(&body))
             .await
+    }
+
+    async fn policies(&self) -> Result<PolicyCatalog, BackendError> {
+        ModqClient::policies(self).await
+    }
+
+    async fn queue_counts(&self) -> Result<QueueCounts, BackendError> {
+        ModqClient::queue_counts(self).await
     }
 
     async fn select(&self, request: &SelectRequest) -> Result<Selection, BackendError> {

@@ -3,15 +3,15 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
-use crate::model::Role;
+use crate::model::{NewReport, ReporterType, Role};
 
 use super::error::Failure;
-use super::storage::{Storage, StorageError};
+use super::storage::{Storage, StorageError, TokenInfo};
 
 const TOKEN_PREFIX: &str = "modq_";
 const MAX_NAME_CHARS: usize = 64;
@@ -77,6 +77,48 @@ pub async fn require_token(
         .into_response(),
         Ok(Err(e)) => Failure::from(e).into_response(),
         Err(e) => Failure::internal(&e).into_response(),
+    }
+}
+
+/// Refuses (403) a token that is not an admin's.
+pub fn require_admin(actor: &TokenInfo, what: &str) -> Result<(), Failure> {
+    if actor.role == Role::Admin {
+        return Ok(());
+    }
+    Err(Failure::new(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        format!(
+            "only an admin token may {what}; this token ({}) is a {}",
+            actor.name,
+            actor.role.as_str()
+        ),
+    ))
+}
+
+/// Who may file a report as what. Anyone may file a report as a user, the way a platform's
+/// report button would. Filing for others — as a trusted flagger, an authority or an
+/// automated classifier — and choosing its lane, deadline or time of receipt are an intake's
+/// job and need an admin token: otherwise any moderator could push items to the top of the
+/// queue or forge an authority's order.
+pub fn check_reporter(actor: &TokenInfo, report: &NewReport) -> Result<(), Failure> {
+    if actor.role == Role::Admin {
+        return Ok(());
+    }
+    let what = if report.reporter_type != ReporterType::User {
+        Some(format!("file a report as {}", report.reporter_type.label()))
+    } else if report.lane.is_some() {
+        Some("choose a report's lane".to_string())
+    } else if report.deadline.is_some() {
+        Some("set a report's deadline".to_string())
+    } else if report.received_at.is_some() {
+        Some("set when a report was received".to_string())
+    } else {
+        None
+    };
+    match what {
+        Some(what) => require_admin(actor, &what),
+        None => Ok(()),
     }
 }
 

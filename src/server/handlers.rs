@@ -10,24 +10,44 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use chrono::{DateTime, NaiveDate};
+
 use crate::model::{
-    ApiError, ClaimRequest, ClaimedPage, DecisionBatch, DecisionResults, Item, Lane, LeaseRelease,
-    LeaseRenewal, LeaseRequest, Me, NewReport, QueuePage, ReportAccepted, ReviewState,
-    SelectRequest, Selection,
+    ApiError, ClaimRequest, ClaimedPage, DailyStats, DecisionBatch, DecisionResults,
+    EscalationTier, HistoryEntry, Item, Lane, LeaseRelease, LeaseRenewal, LeaseRequest, Me,
+    NewNote, NewReport, QueueCounts, QueuePage, ReportAccepted, ReviewState, SelectRequest,
+    Selection, Statements,
 };
+use crate::policy::PolicyCatalog;
 use crate::query::{Query as Filter, Sort};
 
 use super::error::{Failure, Json, Path, Query};
-use super::rules::{self, MAX_DECISIONS_PER_BATCH, MAX_LEASE_IDS};
+use super::rules::{self, ItemStatus, MAX_DECISIONS_PER_BATCH, MAX_LEASE_IDS};
 use super::storage::{
     Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, MAX_SELECTION, QueueQuery, Storage, StorageError,
     TokenInfo,
 };
+use super::{statements, stats};
+
+/// The policy catalog the server was started with, shared by every request.
+pub type Policies = Arc<PolicyCatalog>;
+
+/// Sets what `actor` may do on each item, so clients can show it before a key is pressed.
+fn with_allowed_actions(actor: &TokenInfo, items: &mut [Item]) {
+    for item in items {
+        let status = ItemStatus {
+            state: item.state,
+            restricted_in: item.restricted_in.clone(),
+            escalation_target: item.escalation_target,
+        };
+        item.allowed_actions = Some(rules::allowed_actions(actor, &status, &item.history));
+    }
+}
 
 type Answer<T> = Result<T, Failure>;
 
 /// Runs a storage call on the blocking pool: storage is synchronous and may wait on disk.
-async fn blocking<T, F>(storage: &Arc<dyn Storage>, call: F) -> Answer<T>
+pub(super) async fn blocking<T, F>(storage: &Arc<dyn Storage>, call: F) -> Answer<T>
 where
     T: Send + 'static,
     F: FnOnce(&dyn Storage) -> Result<T, StorageError> + Send + 'static,
@@ -104,6 +124,9 @@ pub struct QueueParams {
     /// Only items in this review state; `open` when absent.
     #[param(value_type = Option<ReviewState>)]
     pub state: Option<String>,
+    /// With `state=escalated`: only items escalated to this tier.
+    #[param(value_type = Option<EscalationTier>)]
+    pub tier: Option<String>,
     /// `next_cursor` of the previous page; the first page when absent.
     pub cursor: Option<String>,
     /// Items per page, 1 to 500 (larger values are clamped); 50 when absent.
@@ -137,6 +160,15 @@ impl QueueParams {
                 ))
             })?,
         };
+        let tier = match nonempty(self.tier) {
+            None => None,
+            Some(s) => Some(EscalationTier::parse(&s).ok_or_else(|| {
+                Failure::bad_request(format!(
+                    "unknown tier {s:?}; expected one of senior, legal, law_enforcement, \
+                     child_safety"
+                ))
+            })?),
+        };
         let sort = match nonempty(self.sort) {
             None => Sort::Priority,
             Some(s) => Sort::parse(&s).ok_or_else(|| {
@@ -145,12 +177,15 @@ impl QueueParams {
                 ))
             })?,
         };
+        let after = decode_cursor(self.cursor)?;
         Ok(QueueQuery {
             lane,
             state,
+            tier,
             filter: parse_filter(self.q.as_deref())?,
             sort,
-            after: decode_cursor(self.cursor)?,
+            as_of: walk_start(after.as_ref()),
+            after,
             limit: page_limit(self.limit),
         })
     }
@@ -174,6 +209,13 @@ fn decode_cursor(cursor: Option<String>) -> Result<Option<Cursor>, Failure> {
     }
 }
 
+/// The instant a queue walk judges "overdue" by: the cursor's, or now for a first page.
+fn walk_start(after: Option<&Cursor>) -> DateTime<Utc> {
+    after
+        .and_then(|c| c.group)
+        .map_or_else(Utc::now, |g| g.as_of)
+}
+
 /// A requested page size: the default when absent, else clamped to `1..=MAX_PAGE_LIMIT`.
 fn page_limit(limit: Option<u64>) -> usize {
     limit.map_or(DEFAULT_PAGE_LIMIT, |n| {
@@ -181,7 +223,8 @@ fn page_limit(limit: Option<u64>) -> usize {
     })
 }
 
-/// One page of the queue, most urgent first: priority descending, then oldest first.
+/// One page of the queue, most urgent first: urgent-lane and overdue items, then priority
+/// descending, then oldest first.
 #[utoipa::path(
     get,
     path = "/v1/queue",
@@ -189,16 +232,18 @@ fn page_limit(limit: Option<u64>) -> usize {
     params(QueueParams),
     responses(
         (status = 200, description = "One page of items with their reports and history", body = QueuePage),
-        (status = 400, description = "Unknown lane or state, or a cursor the server did not make", body = ApiError),
+        (status = 400, description = "Unknown lane, state or tier, or a cursor the server did not make", body = ApiError),
         (status = 401, description = "Missing or unknown token", body = ApiError),
     )
 )]
 pub async fn queue(
     State(storage): State<Arc<dyn Storage>>,
+    Extension(actor): Extension<TokenInfo>,
     Query(params): Query<QueueParams>,
 ) -> Answer<axum::Json<QueuePage>> {
     let query = params.into_query()?;
-    let page = blocking(&storage, move |s| s.queue_page(&query)).await?;
+    let mut page = blocking(&storage, move |s| s.queue_page(&query)).await?;
+    with_allowed_actions(&actor, &mut page.items);
     Ok(axum::Json(page))
 }
 
@@ -207,8 +252,8 @@ pub async fn queue(
 /// Walks the queue as `GET /v1/queue` does (same order, filters and cursor), skipping items
 /// leased to someone else until their lease runs out, and leases each item it returns to
 /// the token's holder. Items the caller already holds are returned again, their lease
-/// extended. Only `open` (the default) items can be claimed, and `escalated` ones by seniors
-/// and admins.
+/// extended. Only `open` (the default) items can be claimed, and `escalated` ones only in a
+/// tier the caller's role decides (`tier`, else the role's own; admins: every tier).
 #[utoipa::path(
     post,
     path = "/v1/queue/claim",
@@ -216,7 +261,7 @@ pub async fn queue(
     request_body = ClaimRequest,
     responses(
         (status = 200, description = "Up to `limit` items, each now leased to the caller", body = ClaimedPage),
-        (status = 400, description = "Malformed body, a state the caller cannot claim, or a cursor the server did not make", body = ApiError),
+        (status = 400, description = "Malformed body, a state or tier the caller cannot claim, or a cursor the server did not make", body = ApiError),
         (status = 401, description = "Missing or unknown token", body = ApiError),
         (status = 413, description = "Body larger than 2 MiB", body = ApiError),
     )
@@ -226,23 +271,27 @@ pub async fn claim(
     Extension(actor): Extension<TokenInfo>,
     Json(request): Json<ClaimRequest>,
 ) -> Answer<axum::Json<ClaimedPage>> {
+    let after = decode_cursor(request.cursor)?;
     let query = QueueQuery {
-        after: decode_cursor(request.cursor)?,
+        as_of: walk_start(after.as_ref()),
+        after,
         limit: page_limit(request.limit.map(u64::from)),
         ..claimable(
             &actor,
             request.lane,
-            request.state,
+            (request.state, request.tier),
             request.q.as_deref(),
             request.sort,
         )?
     };
     let lease_seconds = rules::lease_seconds(request.lease_seconds);
     let now = Utc::now();
-    let page = blocking(&storage, move |s| {
-        s.claim(&actor.name, &query, lease_seconds, now)
+    let holder = actor.name.clone();
+    let mut page = blocking(&storage, move |s| {
+        s.claim(&holder, &query, lease_seconds, now)
     })
     .await?;
+    with_allowed_actions(&actor, &mut page.items);
     Ok(axum::Json(page))
 }
 
@@ -270,7 +319,7 @@ pub async fn select(
     let query = claimable(
         &actor,
         request.lane,
-        request.state,
+        (request.state, None),
         request.q.as_deref(),
         request.sort,
     )?;
@@ -287,19 +336,21 @@ pub async fn select(
 }
 
 /// The walk a claim or a selection makes for `actor`: `open` items unless another state is
-/// asked for (and allowed), filtered and ordered as asked, from the top.
+/// asked for (and allowed; escalated ones in a tier the actor decides), filtered and ordered
+/// as asked, from the top.
 fn claimable(
     actor: &TokenInfo,
     lane: Option<Lane>,
-    state: Option<ReviewState>,
+    (state, tier): (Option<ReviewState>, Option<EscalationTier>),
     q: Option<&str>,
     sort: Option<Sort>,
 ) -> Result<QueueQuery, Failure> {
     let state = state.unwrap_or(ReviewState::Open);
-    rules::check_claim(actor, state).map_err(Failure::bad_request)?;
+    let tier = rules::claim_tier(actor, state, tier).map_err(Failure::bad_request)?;
     Ok(QueueQuery {
         lane,
         state,
+        tier,
         filter: parse_filter(q)?,
         sort: sort.unwrap_or_default(),
         ..QueueQuery::default()
@@ -376,7 +427,9 @@ pub async fn release_leases(
     Ok(axum::Json(LeaseRelease { released }))
 }
 
-/// One item with its reports and full history.
+/// One item with its reports, full history (reports, decisions, escalations, reversals and
+/// notes, with who and when), `restricted_in` once taken down, the author's record, and the
+/// actions this token may take on it.
 #[utoipa::path(
     get,
     path = "/v1/items/{id}",
@@ -390,16 +443,182 @@ pub async fn release_leases(
 )]
 pub async fn item(
     State(storage): State<Arc<dyn Storage>>,
+    Extension(actor): Extension<TokenInfo>,
     Path(id): Path<String>,
 ) -> Answer<axum::Json<Item>> {
     let wanted = id.clone();
     match blocking(&storage, move |s| s.item(&wanted)).await? {
-        Some(item) => Ok(axum::Json(item)),
+        Some(item) => {
+            let mut items = [item];
+            with_allowed_actions(&actor, &mut items);
+            let [item] = items;
+            Ok(axum::Json(item))
+        }
         None => Err(Failure::not_found(format!("no item has id {id:?}"))),
     }
 }
 
+/// Adds a note to an item's history, recorded with the token's name and the server's clock.
+#[utoipa::path(
+    post,
+    path = "/v1/items/{id}/notes",
+    tag = "decisions",
+    params(("id" = String, Path, description = "The item id, percent-encoded")),
+    request_body = NewNote,
+    responses(
+        (status = 201, description = "The note as the history now shows it", body = HistoryEntry),
+        (status = 400, description = "Malformed body, an empty note, or one over 2000 characters", body = ApiError),
+        (status = 401, description = "Missing or unknown token", body = ApiError),
+        (status = 404, description = "No item has this id", body = ApiError),
+    )
+)]
+pub async fn add_note(
+    State(storage): State<Arc<dyn Storage>>,
+    Extension(actor): Extension<TokenInfo>,
+    Path(id): Path<String>,
+    Json(body): Json<NewNote>,
+) -> Answer<(StatusCode, axum::Json<HistoryEntry>)> {
+    let note = body.note.trim().to_string();
+    if note.is_empty() {
+        return Err(Failure::bad_request("a note needs some text"));
+    }
+    rules::check_note(&note).map_err(Failure::bad_request)?;
+    let wanted = id.clone();
+    let now = Utc::now();
+    match blocking(&storage, move |s| s.add_note(&actor, &wanted, &note, now)).await? {
+        Some(entry) => Ok((StatusCode::CREATED, axum::Json(entry))),
+        None => Err(Failure::not_found(format!("no item has id {id:?}"))),
+    }
+}
+
+/// The policy catalog: the reason codes a take down may cite.
+#[utoipa::path(
+    get,
+    path = "/v1/policies",
+    tag = "policies",
+    responses(
+        (status = 200, description = "The catalog", body = PolicyCatalog),
+        (status = 401, description = "Missing or unknown token", body = ApiError),
+    )
+)]
+pub async fn policies(Extension(policies): Extension<Policies>) -> axum::Json<PolicyCatalog> {
+    axum::Json(policies.as_ref().clone())
+}
+
+/// Open items per lane (with how many are overdue) and escalated items per tier, for tabs.
+#[utoipa::path(
+    get,
+    path = "/v1/queue/counts",
+    tag = "queue",
+    responses(
+        (status = 200, description = "Counts now", body = QueueCounts),
+        (status = 401, description = "Missing or unknown token", body = ApiError),
+    )
+)]
+pub async fn queue_counts(
+    State(storage): State<Arc<dyn Storage>>,
+) -> Answer<axum::Json<QueueCounts>> {
+    let now = Utc::now();
+    Ok(axum::Json(
+        blocking(&storage, move |s| s.queue_counts(now)).await?,
+    ))
+}
+
+/// Query string of `GET /v1/stats`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StatsParams {
+    /// The UTC day, YYYY-MM-DD; today when absent.
+    pub date: Option<String>,
+}
+
+/// Query string of `GET /v1/statements`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StatementsParams {
+    /// Take downs applied on or after this UTC day, YYYY-MM-DD; all when absent.
+    pub since: Option<String>,
+}
+
+fn parse_date(name: &str, text: &str) -> Result<NaiveDate, Failure> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+        Failure::bad_request(format!(
+            "{name} must be a date like 2026-11-23, not {text:?}"
+        ))
+    })
+}
+
+/// The daily transparency report: one UTC day of decisions from the audit table.
+#[utoipa::path(
+    get,
+    path = "/v1/stats",
+    tag = "transparency",
+    params(StatsParams),
+    responses(
+        (status = 200, description = "The day's counts", body = DailyStats),
+        (status = 400, description = "A date that is not YYYY-MM-DD", body = ApiError),
+        (status = 401, description = "Missing or unknown token", body = ApiError),
+    )
+)]
+pub async fn daily_stats(
+    State(storage): State<Arc<dyn Storage>>,
+    Query(params): Query<StatsParams>,
+) -> Answer<axum::Json<DailyStats>> {
+    let date = match params.date.filter(|d| !d.is_empty()) {
+        Some(d) => parse_date("date", &d)?,
+        None => Utc::now().date_naive(),
+    };
+    let (from, to) = stats::day_bounds(date);
+    let facts = blocking(&storage, move |s| s.decisions_between(from, to)).await?;
+    Ok(axum::Json(stats::daily(date, &facts)))
+}
+
+/// Statements of reasons for take downs still in force, in the EU DSA Transparency
+/// Database's submission format (`{"statements": [...]}`). Senior, specialist and admin
+/// tokens only.
+#[utoipa::path(
+    get,
+    path = "/v1/statements",
+    tag = "transparency",
+    params(StatementsParams),
+    responses(
+        (status = 200, description = "One statement per take down in force with an EU/EEA scope", body = Statements),
+        (status = 400, description = "A date that is not YYYY-MM-DD", body = ApiError),
+        (status = 401, description = "Missing or unknown token", body = ApiError),
+        (status = 403, description = "A moderator token", body = ApiError),
+    )
+)]
+pub async fn statements(
+    State(storage): State<Arc<dyn Storage>>,
+    Extension(actor): Extension<TokenInfo>,
+    Extension(policies): Extension<Policies>,
+    Query(params): Query<StatementsParams>,
+) -> Answer<axum::Json<Statements>> {
+    if !actor.role.is_lead() {
+        return Err(Failure::forbidden(format!(
+            "statements of reasons are exported by senior, specialist or admin tokens; \
+             this token's role is {}",
+            actor.role.as_str()
+        )));
+    }
+    let since = match params.since.filter(|d| !d.is_empty()) {
+        Some(d) => stats::day_bounds(parse_date("since", &d)?).0,
+        None => DateTime::<Utc>::MIN_UTC,
+    };
+    let records = blocking(&storage, move |s| s.take_downs_since(since)).await?;
+    let statements = records
+        .iter()
+        .filter_map(|td| statements::statement(td, &policies))
+        .collect();
+    Ok(axum::Json(Statements { statements }))
+}
+
 /// Applies a batch of decisions in one transaction, each idempotency key at most once.
+///
+/// A take down's `reason_code` must be a code of `GET /v1/policies` (else `invalid`); without
+/// one, the catalog's default for the item's leading report category is recorded. Escalated
+/// items are decided only by their tier's role or an admin (else `conflict`); an escalation
+/// to any tier but `senior` needs a `note` (else `invalid`).
 #[utoipa::path(
     post,
     path = "/v1/decisions",
@@ -415,6 +634,7 @@ pub async fn item(
 pub async fn decisions(
     State(storage): State<Arc<dyn Storage>>,
     Extension(actor): Extension<TokenInfo>,
+    Extension(policies): Extension<Policies>,
     Json(batch): Json<DecisionBatch>,
 ) -> Answer<axum::Json<DecisionResults>> {
     let count = batch.decisions.len();
@@ -425,7 +645,7 @@ pub async fn decisions(
     }
     let now = Utc::now();
     let results = blocking(&storage, move |s| {
-        s.apply_decisions(&actor, &batch.decisions, now)
+        s.apply_decisions(&actor, &batch.decisions, &policies, now)
     })
     .await?;
     Ok(axum::Json(DecisionResults { results }))
@@ -441,13 +661,16 @@ pub async fn decisions(
         (status = 201, description = "Recorded", body = ReportAccepted),
         (status = 400, description = "Malformed or invalid report", body = ApiError),
         (status = 401, description = "Missing or unknown token", body = ApiError),
+        (status = 403, description = "Only admins file reports for others (as a trusted flagger, authority or automated source) or set their lane, deadline or receipt time", body = ApiError),
         (status = 413, description = "Body larger than 2 MiB", body = ApiError),
     )
 )]
 pub async fn reports(
     State(storage): State<Arc<dyn Storage>>,
+    Extension(actor): Extension<TokenInfo>,
     Json(report): Json<NewReport>,
 ) -> Answer<(StatusCode, axum::Json<ReportAccepted>)> {
+    super::auth::check_reporter(&actor, &report)?;
     rules::check_report(&report).map_err(Failure::bad_request)?;
     let now = Utc::now();
     let accepted = blocking(&storage, move |s| s.add_report(&report, now)).await?;

@@ -2,31 +2,37 @@
 //! decisions and an append-only audit log over HTTP, on a [`Storage`] (SQLite by default).
 //!
 //! Layout: `handlers` speak HTTP, `rules` decide what is allowed, `storage` is the
-//! boundary a backend implements, `sqlite` is that backend; `auth`, `error`, `openapi` and
-//! `import` do one thing each.
+//! boundary a backend implements, `sqlite` is that backend; `auth`, `limits`, `audit`,
+//! `error`, `openapi` and `import` do one thing each.
 
+mod audit;
 mod auth;
 mod error;
 mod handlers;
 mod import;
+mod limits;
 mod openapi;
 mod rules;
 mod sqlite;
+pub mod statements;
+pub mod stats;
 mod storage;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 
+pub use audit::{AuditEntry, AuditPage, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT};
 pub use auth::{add_token, hash_token};
 pub use handlers::Health;
 pub use import::{ImportSummary, import_jsonl};
+pub use limits::{DEFAULT_RATE_PER_SECOND, RateLimiter};
 pub use openapi::openapi_json;
 pub use rules::{
     DEFAULT_LEASE_SECONDS, MAX_DECISIONS_PER_BATCH, MAX_LEASE_IDS, MAX_LEASE_SECONDS,
@@ -34,25 +40,67 @@ pub use rules::{
 };
 pub use sqlite::SqliteStorage;
 pub use storage::{
-    Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, MAX_SELECTION, QueueQuery, Selected, SortValue,
-    Storage, StorageError, TokenInfo,
+    Cursor, DEFAULT_PAGE_LIMIT, DecisionFact, Group, MAX_PAGE_LIMIT, MAX_SELECTION, QueueQuery,
+    Selected, SortValue, Storage, StorageError, TakeDownRecord, TokenInfo, sorts_first,
 };
+
+use crate::policy::PolicyCatalog;
 
 /// Largest request body accepted; larger ones get 413.
 pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
-/// All of API v1.
+/// How the server protects itself; `Default` is what `modq serve` runs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerOptions {
+    /// Requests per second per token (`modq serve --rate`).
+    pub rate_per_second: u32,
+}
+
+impl Default for ServerOptions {
+    fn default() -> ServerOptions {
+        ServerOptions {
+            rate_per_second: DEFAULT_RATE_PER_SECOND,
+        }
+    }
+}
+
+/// All of API v1, with the default options.
 pub fn router(storage: Arc<dyn Storage>) -> Router {
+    router_with(storage, ServerOptions::default())
+}
+
+/// All of API v1, with the built-in policy catalog.
+pub fn router_with(storage: Arc<dyn Storage>, options: ServerOptions) -> Router {
+    router_with_policies(storage, options, PolicyCatalog::builtin())
+}
+
+/// All of API v1, citing reasons from `policies`.
+pub fn router_with_policies(
+    storage: Arc<dyn Storage>,
+    options: ServerOptions,
+    policies: PolicyCatalog,
+) -> Router {
     let with_token = Router::new()
         .route("/v1/me", get(handlers::me))
         .route("/v1/queue", get(handlers::queue))
+        .route("/v1/queue/counts", get(handlers::queue_counts))
         .route("/v1/queue/claim", post(handlers::claim))
         .route("/v1/queue/select", post(handlers::select))
+        .route("/v1/policies", get(handlers::policies))
+        .route("/v1/items/{id}/notes", post(handlers::add_note))
+        .route("/v1/stats", get(handlers::daily_stats))
+        .route("/v1/statements", get(handlers::statements))
         .route("/v1/leases/renew", post(handlers::renew_leases))
         .route("/v1/leases/release", post(handlers::release_leases))
         .route("/v1/items/{id}", get(handlers::item))
         .route("/v1/decisions", post(handlers::decisions))
         .route("/v1/reports", post(handlers::reports))
+        .route("/v1/audit", get(audit::audit))
+        // The last layer added runs first: the token is known before its rate is counted.
+        .route_layer(middleware::from_fn_with_state(
+            RateLimiter::new(options.rate_per_second),
+            limits::per_token,
+        ))
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&storage),
             auth::require_token,
@@ -63,6 +111,7 @@ pub fn router(storage: Arc<dyn Storage>) -> Router {
         .merge(with_token)
         .fallback(handlers::no_route)
         .method_not_allowed_fallback(handlers::wrong_method)
+        .layer(Extension(Arc::new(policies)))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(log_request))
         .with_state(storage)
@@ -74,7 +123,35 @@ pub async fn serve(
     storage: Arc<dyn Storage>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(storage))
+    serve_with(listener, storage, ServerOptions::default(), shutdown).await
+}
+
+/// [`serve`] with other options.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    storage: Arc<dyn Storage>,
+    options: ServerOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_with_policies(
+        listener,
+        storage,
+        options,
+        PolicyCatalog::builtin(),
+        shutdown,
+    )
+    .await
+}
+
+/// [`serve_with`] and another policy catalog (`modq serve --policies FILE`).
+pub async fn serve_with_policies(
+    listener: tokio::net::TcpListener,
+    storage: Arc<dyn Storage>,
+    options: ServerOptions,
+    policies: PolicyCatalog,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router_with_policies(storage, options, policies))
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -6,12 +6,14 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::model::{
-    ApiError, Author, ClaimRequest, ClaimedPage, Decision, DecisionAction, DecisionBatch,
-    DecisionOutcome, DecisionResult, DecisionResults, EscalationTier, HistoryEntry, HistoryEvent,
-    Item, ItemKind, Lane, LeaseRelease, LeaseRenewal, LeaseRequest, Me, Media, NewReport,
-    QueuePage, Report, ReportAccepted, ReporterType, ReviewState, Role, Scope, SelectRequest,
-    Selection, Subject,
+    ApiError, Author, AuthorRecord, ClaimRequest, ClaimedPage, DailyStats, Decision,
+    DecisionAction, DecisionBatch, DecisionOutcome, DecisionResult, DecisionResults,
+    EscalationTier, HistoryEntry, HistoryEvent, Item, ItemKind, Lane, LaneCount, LeaseRelease,
+    LeaseRenewal, LeaseRequest, Me, Media, NewNote, NewReport, QueueCounts, QueuePage, Report,
+    ReportAccepted, ReporterType, ReviewState, Role, Scope, SelectRequest, Selection,
+    StatementOfReasons, Statements, Subject, Tally, TierCount,
 };
+use crate::policy::{Ground, Policy, PolicyCatalog};
 use crate::query::Sort;
 
 use super::handlers;
@@ -37,15 +39,23 @@ use super::handlers;
         handlers::renew_leases,
         handlers::release_leases,
         handlers::item,
+        handlers::add_note,
         handlers::decisions,
         handlers::reports,
+        handlers::policies,
+        handlers::queue_counts,
+        handlers::daily_stats,
+        handlers::statements,
+        super::audit::audit,
     ),
     components(schemas(
         ApiError, Author, ClaimRequest, ClaimedPage, Decision, DecisionAction, DecisionBatch,
         DecisionOutcome, DecisionResult, DecisionResults, EscalationTier, handlers::Health,
         HistoryEntry, HistoryEvent, Item, ItemKind, Lane, LeaseRelease, LeaseRenewal,
         LeaseRequest, Me, Media, NewReport, QueuePage, Report, ReportAccepted, ReporterType,
-        ReviewState, Role, Scope, SelectRequest, Selection, Sort, Subject,
+        ReviewState, Role, Scope, SelectRequest, Selection, Sort, Subject, AuthorRecord, NewNote,
+        LaneCount, TierCount, QueueCounts, Tally, DailyStats, StatementOfReasons, Statements,
+        Ground, Policy, PolicyCatalog, super::audit::AuditEntry, super::audit::AuditPage,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -56,6 +66,9 @@ use super::handlers;
         (name = "leases", description = "Claiming queue items to review, so that no two moderators review one item at once"),
         (name = "decisions", description = "Moderator decisions"),
         (name = "reports", description = "Filing reports"),
+        (name = "policies", description = "The reason codes a take down may cite"),
+        (name = "transparency", description = "Daily transparency report and statements of reasons (EU DSA)"),
+        (name = "audit", description = "Reading the audit log (admin tokens only)"),
     )
 )]
 struct ApiDoc;

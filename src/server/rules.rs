@@ -5,9 +5,10 @@
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 
 use crate::model::{
-    Decision, DecisionAction, DecisionOutcome, EscalationTier, Lane, NewReport, ReporterType,
-    ReviewState, Role, Scope,
+    Decision, DecisionAction, DecisionOutcome, EscalationTier, HistoryEntry, HistoryEvent, Lane,
+    NewReport, ReporterType, ReviewState, Scope,
 };
+use crate::policy::PolicyCatalog;
 
 use super::storage::TokenInfo;
 
@@ -21,6 +22,8 @@ pub const MAX_LEASE_IDS: usize = 1000;
 pub const DEFAULT_LEASE_SECONDS: u32 = 300;
 pub const MIN_LEASE_SECONDS: u32 = 10;
 pub const MAX_LEASE_SECONDS: u32 = 3600;
+/// Longest note, on a decision or on its own.
+pub const MAX_NOTE_CHARS: usize = 2000;
 
 /// Why a report is refused, in words for the person who sent it.
 pub fn check_report(report: &NewReport) -> Result<(), String> {
@@ -100,6 +103,9 @@ impl AppliedDecision {
 pub enum Verdict {
     Apply {
         after: ItemStatus,
+        /// The reason code to record: the one sent, or for a take down without one the
+        /// catalog's default for the item's report category.
+        reason_code: Option<String>,
     },
     Refuse {
         outcome: DecisionOutcome,
@@ -122,6 +128,9 @@ pub fn check_decision_shape(d: &Decision) -> Result<(), String> {
             "idempotency_key is longer than {MAX_IDEMPOTENCY_KEY_CHARS} characters"
         ));
     }
+    if let Some(note) = &d.note {
+        check_note(note)?;
+    }
     match (d.action, &d.reverses) {
         (DecisionAction::Reverse, None) => {
             Err("a reverse decision must name the idempotency key it undoes in `reverses`".into())
@@ -134,50 +143,117 @@ pub fn check_decision_shape(d: &Decision) -> Result<(), String> {
     }
 }
 
-/// Judges one well-shaped decision.
-///
-/// `latest` is the item's most recent applied decision; `reversed` is the applied decision
-/// named by `d.reverses` (looked up only for reversals).
-pub fn judge(
-    actor: &TokenInfo,
-    d: &Decision,
-    current: &ItemStatus,
-    latest: Option<&AppliedDecision>,
-    reversed: Option<&AppliedDecision>,
-) -> Verdict {
-    if d.action == DecisionAction::Reverse {
-        return judge_reversal(actor, d, latest, reversed);
+/// Why a note is refused: too long (empty notes are simply absent).
+pub fn check_note(note: &str) -> Result<(), String> {
+    if note.chars().count() > MAX_NOTE_CHARS {
+        return Err(format!("a note is at most {MAX_NOTE_CHARS} characters"));
     }
-    let senior = actor.role >= Role::Senior;
+    Ok(())
+}
+
+/// The report category an item's default reason comes from: that of its most trusted
+/// source (authority, then trusted flagger, automated, user), the earliest on a tie.
+pub fn leading_category<'a>(
+    reports: impl IntoIterator<Item = (ReporterType, &'a str)>,
+) -> Option<&'a str> {
+    let mut best: Option<(i64, &str)> = None;
+    for (reporter, category) in reports {
+        if best.is_none_or(|(w, _)| reporter.weight() > w) {
+            best = Some((reporter.weight(), category));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// What a judge needs besides the decision and the actor.
+pub struct Facts<'a> {
+    pub current: &'a ItemStatus,
+    /// The item's most recent applied decision.
+    pub latest: Option<&'a AppliedDecision>,
+    /// The applied decision named by `d.reverses` (looked up only for reversals).
+    pub reversed: Option<&'a AppliedDecision>,
+    /// See [`leading_category`].
+    pub report_category: Option<&'a str>,
+    pub policies: &'a PolicyCatalog,
+}
+
+/// Judges one well-shaped decision.
+pub fn judge(actor: &TokenInfo, d: &Decision, facts: &Facts<'_>) -> Verdict {
+    let current = facts.current;
+    let latest = facts.latest;
+    if d.action == DecisionAction::Reverse {
+        return judge_reversal(actor, d, latest, facts.reversed);
+    }
     let decided_by = || match latest {
         Some(l) => format!(" ({})", l.describe()),
         None => String::new(),
     };
+    let note_missing = d.note.as_deref().is_none_or(|n| n.trim().is_empty());
+    let target = d.escalation_target.unwrap_or(EscalationTier::Senior);
+    if d.action == DecisionAction::Escalate && target.needs_note() && note_missing {
+        return refuse(
+            DecisionOutcome::Invalid,
+            format!(
+                "an escalation to {} needs a note saying what they should look at",
+                target.label()
+            ),
+        );
+    }
     match current.state {
         ReviewState::Open => {}
-        ReviewState::Escalated if !senior => {
-            let target = current.escalation_target.unwrap_or(EscalationTier::Senior);
-            return refuse(
-                DecisionOutcome::Conflict,
-                format!(
-                    "item is escalated to {}{}; only a senior or admin can decide escalated items",
-                    tier_label(target),
-                    decided_by()
-                ),
-            );
-        }
         ReviewState::Escalated => {
-            let target = d.escalation_target.unwrap_or(EscalationTier::Senior);
-            if d.action == DecisionAction::Escalate && current.escalation_target == Some(target) {
+            let tier = current.escalation_target.unwrap_or(EscalationTier::Senior);
+            if !actor.role.decides(tier) {
+                return refuse(
+                    DecisionOutcome::Conflict,
+                    format!(
+                        "item is escalated to {}{}; only the {} role or an admin can decide it                          (this token's role is {})",
+                        tier.label(),
+                        decided_by(),
+                        tier.as_str(),
+                        actor.role.as_str()
+                    ),
+                );
+            }
+            if d.action == DecisionAction::Escalate && tier == target {
                 return refuse(
                     DecisionOutcome::Conflict,
                     format!(
                         "item is already escalated to {}{}",
-                        tier_label(target),
+                        tier.label(),
                         decided_by()
                     ),
                 );
             }
+        }
+        ReviewState::TakenDown if d.action == DecisionAction::TakeDown => {
+            // A take down in more countries widens the restriction (e.g. a second court
+            // order); one already covered changes nothing and is refused.
+            let wanted = d.scope.clone().unwrap_or_default();
+            let Some(after) = widen(current.restricted_in.as_ref(), &wanted) else {
+                return refuse(
+                    DecisionOutcome::Conflict,
+                    format!(
+                        "item is already taken down in {}{}",
+                        current
+                            .restricted_in
+                            .as_ref()
+                            .map_or_else(|| "global".to_string(), Scope::label),
+                        decided_by()
+                    ),
+                );
+            };
+            return match take_down_reason(d, facts) {
+                Ok(reason_code) => Verdict::Apply {
+                    after: ItemStatus {
+                        state: ReviewState::TakenDown,
+                        restricted_in: Some(after),
+                        escalation_target: None,
+                    },
+                    reason_code: Some(reason_code),
+                },
+                Err(message) => refuse(DecisionOutcome::Invalid, message),
+            };
         }
         state @ (ReviewState::TakenDown | ReviewState::Kept) => {
             return refuse(
@@ -190,26 +266,118 @@ pub fn judge(
             );
         }
     }
-    let after = match d.action {
-        DecisionAction::TakeDown => ItemStatus {
-            state: ReviewState::TakenDown,
-            restricted_in: Some(d.scope.clone().unwrap_or_default()),
-            escalation_target: None,
+    let (after, reason_code) = match d.action {
+        DecisionAction::TakeDown => match take_down_reason(d, facts) {
+            Ok(code) => (
+                ItemStatus {
+                    state: ReviewState::TakenDown,
+                    restricted_in: Some(d.scope.clone().unwrap_or_default()),
+                    escalation_target: None,
+                },
+                Some(code),
+            ),
+            Err(message) => return refuse(DecisionOutcome::Invalid, message),
         },
-        DecisionAction::Keep => ItemStatus {
-            state: ReviewState::Kept,
-            restricted_in: None,
-            escalation_target: None,
-        },
-        DecisionAction::Escalate => ItemStatus {
-            state: ReviewState::Escalated,
-            restricted_in: None,
-            escalation_target: Some(d.escalation_target.unwrap_or(EscalationTier::Senior)),
-        },
+        DecisionAction::Keep => (
+            ItemStatus {
+                state: ReviewState::Kept,
+                restricted_in: None,
+                escalation_target: None,
+            },
+            d.reason_code.clone(),
+        ),
+        DecisionAction::Escalate => (
+            ItemStatus {
+                state: ReviewState::Escalated,
+                restricted_in: None,
+                escalation_target: Some(target),
+            },
+            d.reason_code.clone(),
+        ),
         // Handled above; kept total rather than unreachable!() so no path can panic.
-        DecisionAction::Reverse => current.clone(),
+        DecisionAction::Reverse => (current.clone(), None),
     };
-    Verdict::Apply { after }
+    Verdict::Apply { after, reason_code }
+}
+
+/// The catalog code a take down cites: the one sent if the catalog has it, else the
+/// default for the item's report category.
+fn take_down_reason(d: &Decision, facts: &Facts<'_>) -> Result<String, String> {
+    match d.reason_code.as_deref().filter(|c| !c.is_empty()) {
+        Some(code) if facts.policies.get(code).is_some() => Ok(code.to_string()),
+        Some(code) => Err(format!(
+            "{code:?} is not a reason code in the policy catalog; GET /v1/policies lists them"
+        )),
+        None => Ok(facts
+            .policies
+            .default_code(facts.report_category.unwrap_or_default())
+            .to_string()),
+    }
+}
+
+/// The scope after a further take down in `wanted`, or `None` when `current` covers it.
+pub fn widen(current: Option<&Scope>, wanted: &Scope) -> Option<Scope> {
+    match (current, wanted) {
+        (Some(Scope::Global), _) => None,
+        (None, w) => Some(w.clone()),
+        (Some(Scope::Countries(_)), Scope::Global) => Some(Scope::Global),
+        (Some(Scope::Countries(have)), Scope::Countries(want)) => {
+            if want.iter().all(|c| have.contains(c)) {
+                return None;
+            }
+            let mut all = have.clone();
+            all.extend(want.iter().cloned());
+            all.sort();
+            all.dedup();
+            Some(Scope::Countries(all))
+        }
+    }
+}
+
+/// The decisions `actor` may make now on an item in `status` whose history is `history`,
+/// so that a client can show what a role cannot do before the key is pressed. Mirrors
+/// [`judge`]: an action listed here is not refused for the actor's role or the item's
+/// state (it may still be refused for its content, e.g. an unknown reason code).
+pub fn allowed_actions(
+    actor: &TokenInfo,
+    status: &ItemStatus,
+    history: &[HistoryEntry],
+) -> Vec<DecisionAction> {
+    let latest = history
+        .iter()
+        .rev()
+        .find(|h| !matches!(h.event, HistoryEvent::Reported | HistoryEvent::Note));
+    let may_reverse = latest.is_some_and(|l| {
+        l.event != HistoryEvent::Reversal && (actor.role.is_lead() || l.actor == actor.name)
+    });
+    let mut actions = Vec::new();
+    match status.state {
+        ReviewState::Open => actions.extend([
+            DecisionAction::TakeDown,
+            DecisionAction::Keep,
+            DecisionAction::Escalate,
+        ]),
+        ReviewState::Escalated => {
+            let tier = status.escalation_target.unwrap_or(EscalationTier::Senior);
+            if actor.role.decides(tier) {
+                actions.extend([
+                    DecisionAction::TakeDown,
+                    DecisionAction::Keep,
+                    DecisionAction::Escalate,
+                ]);
+            }
+        }
+        ReviewState::TakenDown => {
+            if matches!(status.restricted_in, Some(Scope::Countries(_))) {
+                actions.push(DecisionAction::TakeDown);
+            }
+        }
+        ReviewState::Kept => {}
+    }
+    if may_reverse {
+        actions.push(DecisionAction::Reverse);
+    }
+    actions
 }
 
 fn judge_reversal(
@@ -267,17 +435,18 @@ fn judge_reversal(
             );
         }
     }
-    if actor.role < Role::Senior && target.actor != actor.name {
+    if !actor.role.is_lead() && target.actor != actor.name {
         return refuse(
             DecisionOutcome::Conflict,
             format!(
-                "only a senior or admin can reverse another moderator's decision ({})",
+                "only a senior, specialist or admin can reverse another moderator's decision ({})",
                 target.describe()
             ),
         );
     }
     Verdict::Apply {
         after: target.before.clone(),
+        reason_code: d.reason_code.clone(),
     }
 }
 
@@ -319,10 +488,15 @@ pub fn leasable(state: ReviewState) -> bool {
     matches!(state, ReviewState::Open | ReviewState::Escalated)
 }
 
-/// Why `actor` may not claim items in `state`, if so. Decided items cannot be leased, and
-/// escalated ones only by those who can decide them: a moderator's lease would only keep
-/// them from the seniors.
-pub fn check_claim(actor: &TokenInfo, state: ReviewState) -> Result<(), String> {
+/// Which escalated items a claim by `actor` in `state` takes (`Ok(None)`: every tier, or
+/// the state is not escalated), or why it may not claim at all. Decided items cannot be
+/// leased, and escalated ones only by those who can decide them: anyone else's lease would
+/// only keep them from the people who can.
+pub fn claim_tier(
+    actor: &TokenInfo,
+    state: ReviewState,
+    requested: Option<EscalationTier>,
+) -> Result<Option<EscalationTier>, String> {
     if !leasable(state) {
         return Err(format!(
             "only open or escalated items can be claimed, not {} ones; \
@@ -330,12 +504,28 @@ pub fn check_claim(actor: &TokenInfo, state: ReviewState) -> Result<(), String> 
             state.as_str()
         ));
     }
-    if state == ReviewState::Escalated && actor.role < Role::Senior {
-        return Err(
-            "only a senior or admin can claim escalated items; read them with GET /v1/queue".into(),
-        );
+    if state != ReviewState::Escalated {
+        return Ok(None);
     }
-    Ok(())
+    match requested {
+        Some(tier) if actor.role.decides(tier) => Ok(Some(tier)),
+        Some(tier) => Err(format!(
+            "only the {} role or an admin can claim items escalated to {} \
+             (this token's role is {}); read them with GET /v1/queue",
+            tier.as_str(),
+            tier.label(),
+            actor.role.as_str()
+        )),
+        None => match actor.role.tier() {
+            Some(own) => Ok(Some(own)),
+            None if actor.role.decides(EscalationTier::Senior) => Ok(None),
+            None => Err(
+                "a moderator cannot claim escalated items; each tier is claimed by its role \
+                 (senior, legal, law_enforcement, child_safety) or an admin"
+                    .into(),
+            ),
+        },
+    }
 }
 
 /// Whether a claim by `caller` at `now` must skip an item with this lease: it is someone
@@ -357,19 +547,42 @@ pub fn may_renew(state: Option<ReviewState>, lease: Option<&Lease>, caller: &str
     leasable(state) && lease.is_some_and(|l| l.holder == caller)
 }
 
-fn tier_label(t: EscalationTier) -> &'static str {
-    match t {
-        EscalationTier::Senior => "senior",
-        EscalationTier::Legal => "legal",
-        EscalationTier::LawEnforcement => "law enforcement",
-        EscalationTier::ChildSafety => "child safety",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ItemKind, Subject};
+    use crate::model::{ItemKind, Role, Subject};
+
+    fn catalog() -> PolicyCatalog {
+        PolicyCatalog::builtin()
+    }
+
+    fn judged(
+        actor: &TokenInfo,
+        d: &Decision,
+        current: &ItemStatus,
+        latest: Option<&AppliedDecision>,
+        reversed: Option<&AppliedDecision>,
+    ) -> Verdict {
+        let policies = catalog();
+        judge(
+            actor,
+            d,
+            &Facts {
+                current,
+                latest,
+                reversed,
+                report_category: Some("spam"),
+                policies: &policies,
+            },
+        )
+    }
+
+    fn token(name: &str, role: Role) -> TokenInfo {
+        TokenInfo {
+            name: name.into(),
+            role,
+        }
+    }
 
     fn moderator(name: &str) -> TokenInfo {
         TokenInfo {
@@ -468,7 +681,7 @@ mod tests {
 
     #[test]
     fn take_down_of_open_item_defaults_to_global() {
-        let v = judge(
+        let v = judged(
             &moderator("al"),
             &decision(DecisionAction::TakeDown),
             &open(),
@@ -482,7 +695,8 @@ mod tests {
                     state: ReviewState::TakenDown,
                     restricted_in: Some(Scope::Global),
                     escalation_target: None
-                }
+                },
+                reason_code: Some("spam".into()),
             }
         );
     }
@@ -490,7 +704,7 @@ mod tests {
     #[test]
     fn escalated_items_need_a_senior() {
         let latest = applied(DecisionAction::Escalate, "al", open());
-        let v = judge(
+        let v = judged(
             &moderator("al"),
             &decision(DecisionAction::Keep),
             &escalated(),
@@ -499,9 +713,10 @@ mod tests {
         );
         assert!(
             matches!(v, Verdict::Refuse { outcome: DecisionOutcome::Conflict, ref message }
-            if message.contains("senior or admin") && message.contains("escalate by al"))
+            if message.contains("senior role or an admin") && message.contains("escalate by al")),
+            "{v:?}"
         );
-        let v = judge(
+        let v = judged(
             &senior(),
             &decision(DecisionAction::Keep),
             &escalated(),
@@ -521,10 +736,16 @@ mod tests {
             restricted_in: Some(Scope::Global),
             escalation_target: None,
         };
-        let v = judge(&senior(), &d, &current, Some(&latest), Some(&latest));
-        assert_eq!(v, Verdict::Apply { after: escalated() });
+        let v = judged(&senior(), &d, &current, Some(&latest), Some(&latest));
+        assert_eq!(
+            v,
+            Verdict::Apply {
+                after: escalated(),
+                reason_code: None
+            }
+        );
         // A moderator cannot undo a senior's decision.
-        let v = judge(&moderator("al"), &d, &current, Some(&latest), Some(&latest));
+        let v = judged(&moderator("al"), &d, &current, Some(&latest), Some(&latest));
         assert!(matches!(
             v,
             Verdict::Refuse {
@@ -601,12 +822,148 @@ mod tests {
     }
 
     #[test]
-    fn only_undecided_items_can_be_claimed_and_escalated_ones_by_seniors() {
+    fn escalated_items_are_claimed_by_their_tiers_role() {
         let al = moderator("al");
-        assert_eq!(check_claim(&al, ReviewState::Open), Ok(()));
-        assert!(check_claim(&al, ReviewState::Escalated).is_err());
-        assert_eq!(check_claim(&senior(), ReviewState::Escalated), Ok(()));
-        assert!(check_claim(&senior(), ReviewState::TakenDown).is_err());
-        assert!(check_claim(&senior(), ReviewState::Kept).is_err());
+        let legal = token("lee", Role::Legal);
+        let admin = token("ada", Role::Admin);
+        let escalated = ReviewState::Escalated;
+        assert_eq!(claim_tier(&al, ReviewState::Open, None), Ok(None));
+        assert!(claim_tier(&al, escalated, None).is_err());
+        assert_eq!(
+            claim_tier(&senior(), escalated, None),
+            Ok(Some(EscalationTier::Senior))
+        );
+        assert_eq!(
+            claim_tier(&legal, escalated, None),
+            Ok(Some(EscalationTier::Legal))
+        );
+        let refused = claim_tier(&legal, escalated, Some(EscalationTier::ChildSafety));
+        assert!(refused.is_err_and(|m| m.contains("child_safety role")));
+        assert_eq!(claim_tier(&admin, escalated, None), Ok(None));
+        assert_eq!(
+            claim_tier(&admin, escalated, Some(EscalationTier::Legal)),
+            Ok(Some(EscalationTier::Legal))
+        );
+        assert!(claim_tier(&senior(), ReviewState::TakenDown, None).is_err());
+        assert!(claim_tier(&senior(), ReviewState::Kept, None).is_err());
+    }
+
+    #[test]
+    fn only_the_tiers_role_decides_and_specialist_tiers_need_a_note() {
+        let legal_item = ItemStatus {
+            state: ReviewState::Escalated,
+            restricted_in: None,
+            escalation_target: Some(EscalationTier::Legal),
+        };
+        let keep = decision(DecisionAction::Keep);
+        let refused = judged(&senior(), &keep, &legal_item, None, None);
+        assert!(matches!(
+            refused,
+            Verdict::Refuse {
+                outcome: DecisionOutcome::Conflict,
+                ..
+            }
+        ));
+        let applied = judged(&token("lee", Role::Legal), &keep, &legal_item, None, None);
+        assert!(matches!(applied, Verdict::Apply { .. }));
+
+        let mut up = decision(DecisionAction::Escalate);
+        up.escalation_target = Some(EscalationTier::ChildSafety);
+        let refused = judged(&moderator("al"), &up, &open(), None, None);
+        assert!(
+            matches!(refused, Verdict::Refuse { outcome: DecisionOutcome::Invalid, ref message }
+            if message.contains("needs a note"))
+        );
+        up.note = Some("hash match, possible grooming in DMs".into());
+        assert!(matches!(
+            judged(&moderator("al"), &up, &open(), None, None),
+            Verdict::Apply { .. }
+        ));
+        // The senior tier works from the queue; no note needed.
+        let to_senior = decision(DecisionAction::Escalate);
+        assert!(matches!(
+            judged(&moderator("al"), &to_senior, &open(), None, None),
+            Verdict::Apply { .. }
+        ));
+    }
+
+    #[test]
+    fn reasons_come_from_the_catalog() {
+        let mut d = decision(DecisionAction::TakeDown);
+        d.reason_code = Some("made_up".into());
+        assert!(matches!(
+            judged(&moderator("al"), &d, &open(), None, None),
+            Verdict::Refuse { outcome: DecisionOutcome::Invalid, ref message } if message.contains("made_up")
+        ));
+        d.reason_code = Some("copyright".into());
+        assert!(matches!(
+            judged(&moderator("al"), &d, &open(), None, None),
+            Verdict::Apply { reason_code: Some(ref c), .. } if c == "copyright"
+        ));
+        assert_eq!(
+            leading_category([
+                (ReporterType::User, "spam"),
+                (ReporterType::Authority, "hate"),
+                (ReporterType::TrustedFlagger, "terrorism")
+            ]),
+            Some("hate")
+        );
+    }
+
+    #[test]
+    fn a_take_down_in_more_countries_widens_the_scope() {
+        let de = Scope::Countries(vec!["DE".into()]);
+        let fr = Scope::Countries(vec!["FR".into()]);
+        assert_eq!(
+            widen(Some(&de), &fr),
+            Some(Scope::Countries(vec!["DE".into(), "FR".into()]))
+        );
+        assert_eq!(widen(Some(&de), &de), None);
+        assert_eq!(widen(Some(&de), &Scope::Global), Some(Scope::Global));
+        assert_eq!(widen(Some(&Scope::Global), &fr), None);
+    }
+
+    #[test]
+    fn allowed_actions_follow_role_state_and_tier() {
+        let legal_item = ItemStatus {
+            state: ReviewState::Escalated,
+            restricted_in: None,
+            escalation_target: Some(EscalationTier::Legal),
+        };
+        let escalated_by_al = [HistoryEntry {
+            at: Utc::now(),
+            actor: "al".into(),
+            event: HistoryEvent::Escalate,
+            reason_code: None,
+            scope: None,
+            note: Some("court order".into()),
+            escalation_target: Some(EscalationTier::Legal),
+        }];
+        assert_eq!(
+            allowed_actions(&moderator("bo"), &legal_item, &escalated_by_al),
+            vec![]
+        );
+        // Who escalated may take it back.
+        assert_eq!(
+            allowed_actions(&moderator("al"), &legal_item, &escalated_by_al),
+            vec![DecisionAction::Reverse]
+        );
+        assert_eq!(
+            allowed_actions(&token("lee", Role::Legal), &legal_item, &escalated_by_al),
+            vec![
+                DecisionAction::TakeDown,
+                DecisionAction::Keep,
+                DecisionAction::Escalate,
+                DecisionAction::Reverse
+            ]
+        );
+        assert_eq!(
+            allowed_actions(&moderator("bo"), &open(), &[]),
+            vec![
+                DecisionAction::TakeDown,
+                DecisionAction::Keep,
+                DecisionAction::Escalate
+            ]
+        );
     }
 }

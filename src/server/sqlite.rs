@@ -13,22 +13,27 @@ use serde::de::DeserializeOwned;
 use rusqlite::types::Value;
 
 use crate::model::{
-    Author, ClaimedPage, Decision, DecisionAction, DecisionOutcome, DecisionResult, EscalationTier,
-    HistoryEntry, HistoryEvent, Item, ItemKind, Lane, LeaseRenewal, NewReport, QueuePage, Report,
-    ReportAccepted, ReporterType, ReviewState, Role, Scope,
+    Author, AuthorRecord, ClaimedPage, Decision, DecisionAction, DecisionOutcome, DecisionResult,
+    EscalationTier, HistoryEntry, HistoryEvent, Item, ItemKind, Lane, LaneCount, LeaseRenewal,
+    NewReport, QueueCounts, QueuePage, Report, ReportAccepted, ReporterType, ReviewState, Role,
+    Scope, TierCount,
 };
+use crate::policy::PolicyCatalog;
 use crate::query::{self, Likeness, Sort, Term};
 
-use super::rules::{self, AppliedDecision, ItemStatus, Lease, Verdict};
+use super::audit::{AuditEntry, AuditQuery};
+use super::rules::{self, AppliedDecision, Facts, ItemStatus, Lease, Verdict};
 use super::storage::{
-    Cursor, MAX_SELECTION, QueueQuery, Selected, SortValue, Storage, StorageError, TokenInfo,
+    Cursor, DecisionFact, Group, MAX_SELECTION, QueueQuery, Selected, SortValue, Storage,
+    StorageError, TakeDownRecord, TokenInfo,
 };
 
 /// Step `i` takes the schema from version `i` to `i + 1`; a new database runs them all.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     include_str!("schema.sql"),
     include_str!("schema_2_leases.sql"),
     include_str!("schema_3_search.sql"),
+    include_str!("schema_4_trust_safety.sql"),
 ];
 /// The version whose script adds the columns [`search_columns`] fills.
 const SEARCH_VERSION: usize = 3;
@@ -250,14 +255,16 @@ impl ItemRow {
             escalation_target: opt_tier(self.escalation_target.as_deref())?,
             created_at: parse_ts(&self.created_at)?,
             history: Vec::new(),
+            author_record: None,
+            allowed_actions: None,
             id: self.id,
         })
     }
 }
 
 impl ItemRow {
-    /// The position just after this row in `sort`'s order.
-    fn cursor(&self, sort: Sort) -> Cursor {
+    /// The position just after this row in `sort`'s order, in a walk begun at `as_of`.
+    fn cursor(&self, sort: Sort, as_of: DateTime<Utc>) -> Result<Cursor, StorageError> {
         let text = |s: &str| SortValue::Text(s.to_owned());
         let int = SortValue::Int;
         let deadline = self.deadline.as_deref().unwrap_or(NO_DEADLINE);
@@ -267,11 +274,23 @@ impl ItemRow {
             Sort::Reports => [int(self.report_count), int(self.priority)],
             Sort::Deadline => [text(deadline), int(self.priority)],
         };
-        Cursor {
+        let group = match sort {
+            Sort::Priority => Some(Group {
+                as_of,
+                first: super::storage::sorts_first(
+                    parse_lane(&self.lane)?,
+                    parse_opt_ts(self.deadline.as_deref())?,
+                    as_of,
+                ),
+            }),
+            _ => None,
+        };
+        Ok(Cursor {
             sort,
             keys,
             id: self.id.clone(),
-        }
+            group,
+        })
     }
 }
 
@@ -291,6 +310,10 @@ fn order_keys(sort: Sort) -> [(&'static str, bool); 2] {
         ],
     }
 }
+
+/// The priority order's first group: urgent-lane items and those overdue at the walk's
+/// `as_of` (the one placeholder). Mirrors [`super::storage::sorts_first`].
+const FIRST_GROUP: &str = "(lane = 'urgent' OR (deadline IS NOT NULL AND deadline <= ?))";
 
 fn sql_value(v: &SortValue) -> Value {
     match v {
@@ -404,63 +427,70 @@ fn queue_sql(
     if let Some(lane) = query.lane {
         w.push("lane = ?", [text(lane.as_str())]);
     }
+    if let Some(tier) = query.tier {
+        w.push(
+            "COALESCE(escalation_target, 'senior') = ?",
+            [text(tier.as_str())],
+        );
+    }
     for term in &query.filter.terms {
         term_condition(conn, term, &mut w)?;
     }
     let [(k1, d1), (k2, d2)] = order_keys(query.sort);
-    let dir = |desc: bool| if desc { "DESC" } else { "ASC" };
-    let order_by =
-        |c1: &str, c2: &str| format!("{c1} {}, {c2} {}, id ASC LIMIT ?", dir(d1), dir(d2));
-    let Some(after) = &query.after else {
-        let sql = format!(
-            "SELECT {ITEM_COLUMNS} FROM items WHERE {} ORDER BY {}",
-            w.sql.join(" AND "),
-            order_by(k1, k2)
+    if let Some(after) = &query.after {
+        if after.sort != query.sort {
+            return Err(StorageError::Invalid(format!(
+                "this cursor belongs to the {} order, not {}; start again without it",
+                after.sort.as_str(),
+                query.sort.as_str()
+            )));
+        }
+        let further = |desc: bool| if desc { "<" } else { ">" };
+        let [a, b] = &after.keys;
+        let within = format!(
+            "({k1} {f1} ? OR ({k1} = ? AND ({k2} {f2} ? OR ({k2} = ? AND id > ?))))",
+            f1 = further(d1),
+            f2 = further(d2)
         );
-        w.values.push(Value::Integer(row_limit));
-        return Ok((sql, w.values));
+        let keys = [
+            sql_value(a),
+            sql_value(a),
+            sql_value(b),
+            sql_value(b),
+            text(&after.id),
+        ];
+        match (query.sort, after.group) {
+            (Sort::Priority, Some(group)) => {
+                let as_of = || text(&ts(group.as_of));
+                let first = Value::Integer(i64::from(group.first));
+                let mut values = vec![as_of(), first.clone(), as_of(), first];
+                values.extend(keys);
+                w.push(
+                    format!("({FIRST_GROUP} < ? OR ({FIRST_GROUP} = ? AND {within}))"),
+                    values,
+                );
+            }
+            _ => w.push(within, keys),
+        }
+    }
+    let dir = |desc: bool| if desc { "DESC" } else { "ASC" };
+    let (group_order, group_values) = match query.sort {
+        Sort::Priority => (
+            format!("{FIRST_GROUP} DESC, "),
+            vec![text(&ts(query.as_of))],
+        ),
+        _ => (String::new(), Vec::new()),
     };
-    if after.sort != query.sort {
-        return Err(StorageError::Invalid(format!(
-            "this cursor belongs to the {} order, not {}; start again without it",
-            after.sort.as_str(),
-            query.sort.as_str()
-        )));
-    }
-    // Past the cursor in three index ranges, merged in order: the rest of its (k1, k2)
-    // group, the rest of its k1 group, then everything further along k1. SQLite seeks to
-    // each (the sort's index has state, k1, k2, id); one OR'ed condition would be read as a
-    // filter instead, walking every item before the cursor on every page.
-    let further = |desc: bool| if desc { "<" } else { ">" };
-    let [a, b] = &after.keys;
-    let arms = [
-        (
-            format!("{k1} = ? AND {k2} = ? AND id > ?"),
-            vec![sql_value(a), sql_value(b), text(&after.id)],
-        ),
-        (
-            format!("{k1} = ? AND {k2} {} ?", further(d2)),
-            vec![sql_value(a), sql_value(b)],
-        ),
-        (format!("{k1} {} ?", further(d1)), vec![sql_value(a)]),
-    ];
-    let mut sql = Vec::new();
-    let mut values = Vec::new();
-    for (cursor, cursor_values) in arms {
-        sql.push(format!(
-            "SELECT {ITEM_COLUMNS}, {k1} AS sort_1, {k2} AS sort_2 FROM items WHERE {} AND {cursor}",
-            w.sql.join(" AND ")
-        ));
-        values.extend(w.values.iter().cloned());
-        values.extend(cursor_values);
-    }
     let sql = format!(
-        "{} ORDER BY {}",
-        sql.join(" UNION ALL "),
-        order_by("sort_1", "sort_2")
+        "SELECT {ITEM_COLUMNS} FROM items WHERE {} \
+         ORDER BY {group_order}{k1} {}, {k2} {}, id ASC LIMIT ?",
+        w.sql.join(" AND "),
+        dir(d1),
+        dir(d2)
     );
-    values.push(Value::Integer(row_limit));
-    Ok((sql, values))
+    w.values.extend(group_values);
+    w.values.push(Value::Integer(row_limit));
+    Ok((sql, w.values))
 }
 
 /// Runs [`queue_sql`] for `query`, handing each row to `visit` until it answers false.
@@ -570,10 +600,77 @@ fn fill_item(conn: &Connection, item: &mut Item) -> Result<(), StorageError> {
         })
         .collect();
     history.extend(load_decision_history(conn, &item.id)?);
+    history.extend(load_notes(conn, &item.id)?);
     // Stable: at equal times a report stays before the decision that followed it.
     history.sort_by_key(|h| h.at);
     item.history = history;
+    item.author_record = match &item.author {
+        Some(author) => Some(author_record(conn, &author.id, &item.id)?),
+        None => None,
+    };
     Ok(())
+}
+
+fn load_notes(conn: &Connection, item_id: &str) -> Result<Vec<HistoryEntry>, StorageError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT at, actor, note FROM notes WHERE item_id = ?1 ORDER BY id")?;
+    let rows = stmt.query_map([item_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut notes = Vec::new();
+    for row in rows {
+        let (at, actor, note) = row?;
+        notes.push(HistoryEntry {
+            at: parse_ts(&at)?,
+            actor,
+            event: HistoryEvent::Note,
+            reason_code: None,
+            scope: None,
+            note: Some(note),
+            escalation_target: None,
+        });
+    }
+    Ok(notes)
+}
+
+/// The author's other items by state (through the `items_author` index).
+fn author_record(
+    conn: &Connection,
+    author_id: &str,
+    item_id: &str,
+) -> Result<AuthorRecord, StorageError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT state, COUNT(*) FROM items
+         WHERE author_id = ?1 AND id <> ?2
+         GROUP BY state",
+    )?;
+    let rows = stmt.query_map([author_id, item_id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })?;
+    let mut record = AuthorRecord {
+        author_id: author_id.to_owned(),
+        other_items: 0,
+        taken_down: 0,
+        kept: 0,
+        escalated: 0,
+        open: 0,
+    };
+    for row in rows {
+        let (state, count) = row?;
+        let count = u64::try_from(count).unwrap_or_default();
+        record.other_items += count;
+        match parse_state(&state)? {
+            ReviewState::Open => record.open += count,
+            ReviewState::Escalated => record.escalated += count,
+            ReviewState::TakenDown => record.taken_down += count,
+            ReviewState::Kept => record.kept += count,
+        }
+    }
+    Ok(record)
 }
 
 fn load_reports(conn: &Connection, item_id: &str) -> Result<Vec<Report>, StorageError> {
@@ -886,6 +983,7 @@ fn apply_one(
     tx: &Transaction<'_>,
     actor: &TokenInfo,
     d: &Decision,
+    policies: &PolicyCatalog,
     now: DateTime<Utc>,
 ) -> Result<DecisionResult, StorageError> {
     if let Err(message) = rules::check_decision_shape(d) {
@@ -909,8 +1007,16 @@ fn apply_one(
         Some(key) => applied_by_key(tx, key)?,
         None => None,
     };
-    let after = match rules::judge(actor, d, &current, latest.as_ref(), reversed.as_ref()) {
-        Verdict::Apply { after } => after,
+    let report_category = leading_category(tx, &d.item_id)?;
+    let facts = Facts {
+        current: &current,
+        latest: latest.as_ref(),
+        reversed: reversed.as_ref(),
+        report_category: report_category.as_deref(),
+        policies,
+    };
+    let (after, reason_code) = match rules::judge(actor, d, &facts) {
+        Verdict::Apply { after, reason_code } => (after, reason_code),
         Verdict::Refuse { outcome, message } => return Ok(result(d, outcome, Some(message))),
     };
 
@@ -923,10 +1029,13 @@ fn apply_one(
         after.restricted_in.as_ref().map(to_json).transpose()?,
         after.escalation_target.map(name_of).transpose()?,
     ])?;
+    // A take down records its own scope: what it restricts, which for one widening an
+    // earlier restriction is more than the item's scope before it.
     let scope = match d.action {
-        DecisionAction::TakeDown => after.restricted_in.as_ref().map(to_json).transpose()?,
+        DecisionAction::TakeDown => Some(to_json(&d.scope.clone().unwrap_or_default())?),
         _ => None,
     };
+    let note = d.note.as_deref().filter(|n| !n.trim().is_empty());
     let target = match d.action {
         DecisionAction::Escalate => after.escalation_target.map(name_of).transpose()?,
         _ => None,
@@ -943,9 +1052,9 @@ fn apply_one(
         actor.role.as_str(),
         d.action.as_str(),
         d.item_id,
-        d.reason_code,
+        reason_code,
         scope,
-        d.note,
+        note,
         target,
         d.reverses,
         d.idempotency_key,
@@ -959,6 +1068,25 @@ fn apply_one(
     tx.prepare_cached("DELETE FROM leases WHERE item_id = ?1")?
         .execute([&d.item_id])?;
     Ok(result(d, DecisionOutcome::Applied, None))
+}
+
+/// The report category of the item's most trusted source; see [`rules::leading_category`].
+fn leading_category(conn: &Connection, item_id: &str) -> Result<Option<String>, StorageError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT reporter_type, category FROM reports WHERE item_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([item_id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut reports = Vec::new();
+    for row in rows {
+        let (reporter, category) = row?;
+        reports.push((
+            from_name::<ReporterType>("reporter type", &reporter)?,
+            category,
+        ));
+    }
+    Ok(rules::leading_category(reports.iter().map(|(r, c)| (*r, c.as_str()))).map(str::to_owned))
 }
 
 // --- leases -------------------------------------------------------------------------------
@@ -1004,6 +1132,61 @@ fn distinct(ids: &[String]) -> Vec<&str> {
         .collect()
 }
 
+// --- the audit log ------------------------------------------------------------------------
+
+fn read_audit(conn: &Connection, query: &AuditQuery) -> Result<Vec<AuditEntry>, StorageError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, at, actor, role, action, item_id, reason_code, scope, note,
+                escalation_target, reverses, idempotency_key, decided_at, from_state, to_state
+         FROM audit WHERE id > ?1 AND (?2 IS NULL OR item_id = ?2) ORDER BY id LIMIT ?3",
+    )?;
+    let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+    let rows = stmt.query_map(params![query.after_id, query.item, limit], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            [
+                r.get::<_, String>(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ],
+            [
+                r.get::<_, Option<String>>(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+                r.get(10)?,
+            ],
+            [r.get::<_, String>(11)?, r.get(12)?, r.get(13)?, r.get(14)?],
+        ))
+    })?;
+    let mut entries = Vec::new();
+    for row in rows {
+        let (id, [at, actor, role, action, item_id], optional, rest) = row?;
+        let [reason_code, scope, note, target, reverses] = optional;
+        let [idempotency_key, decided_at, from_state, to_state] = rest;
+        entries.push(AuditEntry {
+            id,
+            at: parse_ts(&at)?,
+            actor,
+            role,
+            action: from_name("action", &action)?,
+            item_id,
+            reason_code,
+            scope: opt_json("scope", scope.as_deref())?,
+            note,
+            escalation_target: opt_tier(target.as_deref())?,
+            reverses,
+            idempotency_key,
+            decided_at: parse_ts(&decided_at)?,
+            from_state: parse_state(&from_state)?,
+            to_state: parse_state(&to_state)?,
+        });
+    }
+    Ok(entries)
+}
+
 // --- the trait ----------------------------------------------------------------------------
 
 impl Storage for SqliteStorage {
@@ -1034,7 +1217,10 @@ impl Storage for SqliteStorage {
         })?;
         let next_cursor = if rows.len() > query.limit {
             rows.truncate(query.limit);
-            rows.last().map(|r| r.cursor(query.sort).encode())
+            rows.last()
+                .map(|r| r.cursor(query.sort, query.as_of))
+                .transpose()?
+                .map(|c| c.encode())
         } else {
             None
         };
@@ -1076,12 +1262,12 @@ impl Storage for SqliteStorage {
                     return Ok(false);
                 }
             } else if !skip {
-                last_examined = Some(row.cursor(query.sort));
+                last_examined = Some(row.cursor(query.sort, query.as_of)?);
                 taken.push(row);
                 return Ok(true);
             }
             // Skipped items are passed over for good, so they do not come back next page.
-            last_examined = Some(row.cursor(query.sort));
+            last_examined = Some(row.cursor(query.sort, query.as_of)?);
             Ok(true)
         })?;
         let mut items = Vec::with_capacity(taken.len());
@@ -1183,16 +1369,178 @@ impl Storage for SqliteStorage {
         &self,
         actor: &TokenInfo,
         decisions: &[Decision],
+        policies: &PolicyCatalog,
         now: DateTime<Utc>,
     ) -> Result<Vec<DecisionResult>, StorageError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut results = Vec::with_capacity(decisions.len());
         for d in decisions {
-            results.push(apply_one(&tx, actor, d, now)?);
+            results.push(apply_one(&tx, actor, d, policies, now)?);
         }
         tx.commit()?;
         Ok(results)
+    }
+
+    fn add_note(
+        &self,
+        actor: &TokenInfo,
+        item_id: &str,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<HistoryEntry>, StorageError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if item_status(&tx, item_id)?.is_none() {
+            return Ok(None);
+        }
+        tx.execute(
+            "INSERT INTO notes (item_id, at, actor, role, note) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![item_id, ts(now), actor.name, actor.role.as_str(), note],
+        )?;
+        tx.commit()?;
+        Ok(Some(HistoryEntry {
+            at: now,
+            actor: actor.name.clone(),
+            event: HistoryEvent::Note,
+            reason_code: None,
+            scope: None,
+            note: Some(note.to_owned()),
+            escalation_target: None,
+        }))
+    }
+
+    fn queue_counts(&self, now: DateTime<Utc>) -> Result<QueueCounts, StorageError> {
+        let conn = self.conn();
+        let mut lanes: Vec<LaneCount> = Lane::ALL
+            .into_iter()
+            .map(|lane| LaneCount {
+                lane,
+                open: 0,
+                overdue: 0,
+            })
+            .collect();
+        let mut stmt = conn.prepare_cached(
+            "SELECT lane, COUNT(*), SUM(deadline IS NOT NULL AND deadline <= ?1)
+             FROM items WHERE state = 'open' GROUP BY lane",
+        )?;
+        let rows = stmt.query_map([ts(now)], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (lane, open, overdue) = row?;
+            let lane = parse_lane(&lane)?;
+            if let Some(count) = lanes.iter_mut().find(|c| c.lane == lane) {
+                count.open = u64::try_from(open).unwrap_or_default();
+                count.overdue = u64::try_from(overdue).unwrap_or_default();
+            }
+        }
+        let mut tiers: Vec<TierCount> = EscalationTier::ALL
+            .into_iter()
+            .map(|tier| TierCount { tier, escalated: 0 })
+            .collect();
+        let mut stmt = conn.prepare_cached(
+            "SELECT COALESCE(escalation_target, 'senior'), COUNT(*)
+             FROM items WHERE state = 'escalated' GROUP BY 1",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        for row in rows {
+            let (tier, n) = row?;
+            let tier: EscalationTier = from_name("escalation target", &tier)?;
+            if let Some(count) = tiers.iter_mut().find(|c| c.tier == tier) {
+                count.escalated = u64::try_from(n).unwrap_or_default();
+            }
+        }
+        Ok(QueueCounts {
+            lanes,
+            tiers,
+            as_of: now,
+        })
+    }
+
+    fn decisions_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<DecisionFact>, StorageError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT a.action, a.at, a.reason_code, i.lane, i.countries, i.created_at,
+                    i.deadline, i.id
+             FROM audit a JOIN items i ON i.id = a.item_id
+             WHERE a.at >= ?1 AND a.at < ?2
+             ORDER BY a.id",
+        )?;
+        let rows = stmt.query_map([ts(from), ts(to)], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, Option<String>>(6)?,
+                r.get::<_, String>(7)?,
+            ))
+        })?;
+        let mut facts = Vec::new();
+        for row in rows {
+            let (action, at, reason_code, lane, countries, created, deadline, item_id) = row?;
+            facts.push(DecisionFact {
+                action: from_name("action", &action)?,
+                applied_at: parse_ts(&at)?,
+                reason_code,
+                lane: parse_lane(&lane)?,
+                countries: from_json("countries", &countries)?,
+                reported_at: parse_ts(&created)?,
+                deadline: parse_opt_ts(deadline.as_deref())?,
+                report_category: leading_category(&conn, &item_id)?,
+            });
+        }
+        Ok(facts)
+    }
+
+    fn take_downs_since(&self, since: DateTime<Utc>) -> Result<Vec<TakeDownRecord>, StorageError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT a.id, a.at, a.reason_code, a.scope, a.item_id
+             FROM audit a
+             WHERE a.action = 'take_down' AND a.at >= ?1
+               AND NOT EXISTS (SELECT 1 FROM audit r
+                               WHERE r.reverses = a.idempotency_key AND r.action = 'reverse')
+             ORDER BY a.id",
+        )?;
+        let rows = stmt.query_map([ts(since)], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })?;
+        let mut found = Vec::new();
+        for row in rows {
+            found.push(row?);
+        }
+        drop(stmt);
+        let mut records = Vec::with_capacity(found.len());
+        for (audit_id, at, reason_code, scope, item_id) in found {
+            let item = load_item(&conn, &item_id)?
+                .ok_or_else(|| corrupt("audit row", format!("item {item_id:?} is missing")))?;
+            records.push(TakeDownRecord {
+                audit_id,
+                applied_at: parse_ts(&at)?,
+                reason_code,
+                scope: opt_json::<Scope>("scope", scope.as_deref())?.unwrap_or_default(),
+                item,
+            });
+        }
+        Ok(records)
     }
 
     fn token_lookup(&self, hash: &str) -> Result<Option<TokenInfo>, StorageError> {
@@ -1217,6 +1565,10 @@ impl Storage for SqliteStorage {
             params![hash, name, role.as_str(), ts(Utc::now())],
         )?;
         Ok(())
+    }
+
+    fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StorageError> {
+        read_audit(&self.conn(), query)
     }
 }
 

@@ -8,10 +8,14 @@
 use chrono::{DateTime, Utc};
 
 use crate::model::{
-    ClaimedPage, Decision, DecisionResult, Item, Lane, LeaseRenewal, NewReport, QueuePage,
-    ReportAccepted, ReviewState, Role,
+    ClaimedPage, Decision, DecisionAction, DecisionResult, EscalationTier, HistoryEntry, Item,
+    Lane, LeaseRenewal, NewReport, QueueCounts, QueuePage, ReportAccepted, ReviewState, Role,
+    Scope,
 };
+use crate::policy::PolicyCatalog;
 use crate::query::{Query, Sort};
+
+use super::audit::{AuditEntry, AuditQuery};
 
 /// Whom a bearer token belongs to. The actor of every decision is this name, never a name
 /// the client sent.
@@ -27,9 +31,14 @@ pub struct QueueQuery {
     /// Only this lane; every lane when absent.
     pub lane: Option<Lane>,
     pub state: ReviewState,
+    /// Only items escalated to this tier; every tier when absent.
+    pub tier: Option<EscalationTier>,
     /// Only items matching this filter (see [`crate::query`]).
     pub filter: Query,
     pub sort: Sort,
+    /// The instant that decides which items are overdue in the priority order: the first
+    /// page's, carried in the cursor, so that one walk through the queue keeps one order.
+    pub as_of: DateTime<Utc>,
     /// Start after this position; the first page when absent. Its order is `sort`'s.
     pub after: Option<Cursor>,
     /// Already clamped to `1..=MAX_PAGE_LIMIT` by the caller.
@@ -41,8 +50,10 @@ impl Default for QueueQuery {
         QueueQuery {
             lane: None,
             state: ReviewState::Open,
+            tier: None,
             filter: Query::default(),
             sort: Sort::Priority,
+            as_of: Utc::now(),
             after: None,
             limit: DEFAULT_PAGE_LIMIT,
         }
@@ -66,32 +77,110 @@ pub enum SortValue {
 ///
 /// Keyset rather than offset, so that reports arriving while a moderator pages through the
 /// queue neither repeat nor skip the items they have not seen yet.
+///
+/// The priority order puts urgent-lane and overdue items first ([`sorts_first`]). Overdue
+/// depends on the clock, so that order's cursor also carries the instant its walk began
+/// with (`group`): every page of one walk judges "overdue" at that instant, and an item
+/// falling overdue mid-walk does not jump back to a page already read. A new walk (no
+/// cursor) takes the current time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
     pub sort: Sort,
     pub keys: [SortValue; 2],
     pub id: String,
+    /// Priority order only.
+    pub group: Option<Group>,
+}
+
+/// Where a priority-order cursor stands in the urgent-or-overdue grouping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Group {
+    pub as_of: DateTime<Utc>,
+    /// Whether the position is in the first group (urgent lane or overdue at `as_of`).
+    pub first: bool,
+}
+
+/// Whether an item sorts into the priority order's first group at `as_of`. The queue SQL
+/// (sqlite.rs `FIRST_GROUP`) says the same.
+pub fn sorts_first(lane: Lane, deadline: Option<DateTime<Utc>>, as_of: DateTime<Utc>) -> bool {
+    lane == Lane::Urgent || deadline.is_some_and(|d| d <= as_of)
 }
 
 impl Cursor {
-    /// Hex of a JSON array `[sort, key1, key2, id]`: opaque to clients, who must only pass
-    /// it back.
+    /// Hex of a JSON array `[sort, key1, key2, id]`, with `as_of` and the group flag after
+    /// them in the priority order: opaque to clients, who must only pass it back.
     pub fn encode(&self) -> String {
         let [a, b] = &self.keys;
-        let wire = (self.sort.as_str(), a, b, &self.id);
-        hex::encode(serde_json::to_string(&wire).unwrap_or_default())
+        let plain = match &self.group {
+            None => serde_json::to_string(&(self.sort.as_str(), a, b, &self.id)),
+            Some(g) => serde_json::to_string(&(
+                self.sort.as_str(),
+                a,
+                b,
+                &self.id,
+                g.as_of.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                g.first,
+            )),
+        };
+        hex::encode(plain.unwrap_or_default())
     }
 
     pub fn decode(text: &str) -> Option<Cursor> {
         let plain = String::from_utf8(hex::decode(text).ok()?).ok()?;
-        let (sort, a, b, id): (String, SortValue, SortValue, String) =
-            serde_json::from_str(&plain).ok()?;
+        type Grouped = (String, SortValue, SortValue, String, String, bool);
+        let (sort, a, b, id, group) = match serde_json::from_str::<Grouped>(&plain) {
+            Ok((sort, a, b, id, as_of, first)) => {
+                let as_of = DateTime::parse_from_rfc3339(&as_of)
+                    .ok()?
+                    .with_timezone(&Utc);
+                (sort, a, b, id, Some(Group { as_of, first }))
+            }
+            Err(_) => {
+                let (sort, a, b, id): (String, SortValue, SortValue, String) =
+                    serde_json::from_str(&plain).ok()?;
+                (sort, a, b, id, None)
+            }
+        };
+        let sort = Sort::parse(&sort)?;
+        // The priority order needs its group, and only it has one.
+        if (sort == Sort::Priority) != group.is_some() {
+            return None;
+        }
         Some(Cursor {
-            sort: Sort::parse(&sort)?,
+            sort,
             keys: [a, b],
             id,
+            group,
         })
     }
+}
+
+/// One take down still in force, with the item as it is now: what a statement of reasons
+/// is written from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TakeDownRecord {
+    /// The audit row's number; never reused, so it makes the statement's `puid`.
+    pub audit_id: i64,
+    pub applied_at: DateTime<Utc>,
+    pub reason_code: Option<String>,
+    /// This decision's own scope (a widening take down names only what it added).
+    pub scope: Scope,
+    pub item: Item,
+}
+
+/// One applied decision and the facts about its item the daily report counts by.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecisionFact {
+    pub action: DecisionAction,
+    pub applied_at: DateTime<Utc>,
+    pub reason_code: Option<String>,
+    pub lane: Lane,
+    pub countries: Vec<String>,
+    /// The item's first report.
+    pub reported_at: DateTime<Utc>,
+    pub deadline: Option<DateTime<Utc>>,
+    /// See [`rules::leading_category`](super::rules::leading_category).
+    pub report_category: Option<String>,
 }
 
 /// `POST /v1/queue/select` answer, as storage gives it.
@@ -200,13 +289,39 @@ pub trait Storage: Send + Sync {
         &self,
         actor: &TokenInfo,
         decisions: &[Decision],
+        policies: &PolicyCatalog,
         now: DateTime<Utc>,
     ) -> Result<Vec<DecisionResult>, StorageError>;
+
+    /// Adds a note to an item's history (`None`: no such item). Append-only, like decisions.
+    fn add_note(
+        &self,
+        actor: &TokenInfo,
+        item_id: &str,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<HistoryEntry>, StorageError>;
+
+    /// Open items per lane (and how many are overdue at `now`), escalated items per tier.
+    fn queue_counts(&self, now: DateTime<Utc>) -> Result<QueueCounts, StorageError>;
+
+    /// Every decision applied in `[from, to)`, oldest first.
+    fn decisions_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<DecisionFact>, StorageError>;
+
+    /// Take downs applied at or after `since` and not reversed since, oldest first.
+    fn take_downs_since(&self, since: DateTime<Utc>) -> Result<Vec<TakeDownRecord>, StorageError>;
 
     /// `hash` is the lowercase hex SHA-256 of the token; plaintext never reaches storage.
     fn token_lookup(&self, hash: &str) -> Result<Option<TokenInfo>, StorageError>;
 
     fn add_token(&self, name: &str, role: Role, hash: &str) -> Result<(), StorageError>;
+
+    /// Audit entries after `query.after_id`, oldest first, at most `query.limit`.
+    fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StorageError>;
 }
 
 #[cfg(test)]
@@ -222,8 +337,28 @@ mod tests {
                 SortValue::Int(-170),
             ],
             id: "post|1 with \"quotes\"".into(),
+            group: None,
         };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        let grouped = Cursor {
+            sort: Sort::Priority,
+            keys: [SortValue::Int(170), SortValue::Text("t".into())],
+            id: "p".into(),
+            group: Some(Group {
+                as_of: DateTime::from_timestamp(1_790_000_000, 5_000).unwrap_or_default(),
+                first: true,
+            }),
+        };
+        assert_eq!(Cursor::decode(&grouped.encode()), Some(grouped.clone()));
+        let ungrouped = Cursor {
+            group: None,
+            ..grouped
+        };
+        assert_eq!(
+            Cursor::decode(&ungrouped.encode()),
+            None,
+            "priority needs its group"
+        );
         assert_eq!(Cursor::decode("zz"), None);
         assert_eq!(Cursor::decode(&hex::encode("[1,2]")), None);
         assert_eq!(

@@ -4,6 +4,7 @@
 //! reached only through the `Effect`s `update` returns, which the event loop hands to `sync`.
 
 mod bulk;
+mod lanes;
 mod layers;
 mod window;
 
@@ -37,6 +38,8 @@ const PAGE: usize = 10;
 /// Work for the event loop, which owns the terminal and the background tasks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
+    /// Fetch the lane counts for the tabs.
+    FetchCounts,
     /// New decisions are in the outbox.
     Flush,
     /// The window of items is running low (or empty: refill from the top).
@@ -126,6 +129,8 @@ pub enum Layer {
     /// A bulk action waiting for y/n.
     Confirm(BulkPlan),
     Prompt(Prompt),
+    /// The `T` or `E` picker, for the entry it was opened on.
+    Picker(Box<super::picker::Picker>),
     /// What a piped command printed (sanitized), scrolled by `scroll` lines.
     Output {
         title: String,
@@ -160,6 +165,11 @@ pub struct App {
     pub tag_prefix: bool,
     /// The bulk action being journaled or sent.
     pub bulk: Option<BulkProgress>,
+    /// The server's policy catalog, once fetched.
+    pub policies: Option<crate::policy::PolicyCatalog>,
+    /// Open work per lane, once fetched, for the tabs.
+    pub lane_counts: Option<crate::model::QueueCounts>,
+    last_counts: DateTime<Utc>,
     pub flash: Option<Flash>,
     pub queue_end: QueueEnd,
     pub link: Link,
@@ -209,6 +219,9 @@ impl App {
             visual: None,
             tag_prefix: false,
             bulk: None,
+            policies: None,
+            lane_counts: None,
+            last_counts: init.now,
             flash: None,
             queue_end: QueueEnd::More,
             link: Link::Online,
@@ -326,6 +339,15 @@ impl App {
             Action::Yank => self.yank(false),
             Action::YankLink => self.yank(true),
             Action::CycleSort => self.set_sort(self.sort.next()),
+            Action::NextLane => self.next_lane(),
+            Action::LaneUrgent => self.show_lane(Some(crate::model::Lane::Urgent)),
+            Action::LaneAuthority => self.show_lane(Some(crate::model::Lane::Authority)),
+            Action::LaneTrustedFlagger => self.show_lane(Some(crate::model::Lane::TrustedFlagger)),
+            Action::LaneStandard => self.show_lane(Some(crate::model::Lane::Standard)),
+            Action::LaneAppeals => self.show_lane(Some(crate::model::Lane::Appeals)),
+            Action::TakeDownWith => self.open_take_down_picker(),
+            Action::EscalateTo => self.open_escalation_picker(),
+            Action::AuthorItems => self.show_author_items(),
             Action::Help => {
                 self.layers.push(Layer::Help { scroll: 0 });
                 Vec::new()
@@ -351,6 +373,17 @@ impl App {
     /// for items again now and then (others' leases run out, new reports arrive).
     fn tick(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
         self.now = now;
+        if (now - self.last_counts).num_seconds() >= REFILL_EVERY_SECS {
+            // The tabs' counts go stale as others work: look again now and then.
+            self.last_counts = now;
+            let mut effects = vec![Effect::FetchCounts];
+            effects.extend(self.tick_queue(now));
+            return effects;
+        }
+        self.tick_queue(now)
+    }
+
+    fn tick_queue(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
         let nothing_left = !self.entries.iter().any(Entry::is_open);
         if self.queue_end == QueueEnd::Exhausted
             && nothing_left
@@ -390,6 +423,11 @@ impl App {
         if let Some(why) = &entry.gone {
             let text = format!("Not yours to decide any more: {why}");
             self.flash(Level::Warning, text);
+            return Vec::new();
+        }
+        // Said now rather than by the server's refusal after the key press.
+        if let Some(why) = super::context::refusal(&entry.shown, action) {
+            self.flash(Level::Warning, why);
             return Vec::new();
         }
         if let Some(local) = &entry.local {
@@ -546,6 +584,14 @@ impl App {
                 self.tag_selection(selection);
                 Vec::new()
             }
+            SyncEvent::Policies(catalog) => {
+                self.policies = Some(catalog);
+                Vec::new()
+            }
+            SyncEvent::Counts(counts) => {
+                self.lane_counts = Some(counts);
+                Vec::new()
+            }
             SyncEvent::SelectFailed(message) => {
                 self.flash(
                     Level::Warning,
@@ -556,7 +602,8 @@ impl App {
             SyncEvent::Offline { error, retry_in } => {
                 self.refresh_counts();
                 self.link = Link::Offline(format!(
-                    "{error} — retrying in {}s",
+                    "{} — retrying in {}s",
+                    clean_line(&error),
                     retry_in.as_secs().max(1)
                 ));
                 Vec::new()
@@ -698,7 +745,9 @@ impl App {
         }
     }
 
+    /// Messages quote servers and errors: cleaned like any untrusted text.
     fn flash(&mut self, level: Level, text: String) {
+        let text = clean_line(&text);
         self.flash = Some(Flash { level, text });
     }
 

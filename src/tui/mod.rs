@@ -3,10 +3,13 @@
 
 pub mod action;
 pub mod app;
+pub mod context;
+pub mod deadline;
 pub mod effects;
 pub mod keymap;
 pub mod mouse;
 pub mod panic_guard;
+pub mod picker;
 pub mod prompt;
 pub mod theme;
 pub mod view;

@@ -130,6 +130,33 @@ impl TestServer {
             .expect("item JSON")
     }
 
+    /// Every open item, as the server lists them (over HTTP, in queue order).
+    pub async fn all_items(&self) -> Vec<Item> {
+        let mut items = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let url = reqwest::Url::parse_with_params(
+                &format!("{}/v1/queue", self.api),
+                &[("limit", "500"), ("cursor", cursor.as_str())],
+            )
+            .expect("queue url");
+            let page: modq::model::QueuePage = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(&self.token)
+                .send()
+                .await
+                .expect("GET queue")
+                .json()
+                .await
+                .expect("queue JSON");
+            items.extend(page.items);
+            match page.next_cursor {
+                Some(next) => cursor = next,
+                None => return items,
+            }
+        }
+    }
+
     /// Audit rows for an item, read straight from the server's database.
     pub fn audit_rows(&self, item_id: &str) -> usize {
         let conn = rusqlite::Connection::open(&self.db).expect("open db");

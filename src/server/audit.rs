@@ -1,0 +1,121 @@
+//! `GET /v1/audit`: reading the append-only audit log, for admins only. The log names every
+//! moderator and what they decided, so it is not for every token to read.
+
+use std::sync::Arc;
+
+use axum::extract::{Extension, State};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::model::{ApiError, DecisionAction, EscalationTier, ReviewState, Scope};
+
+use super::auth::require_admin;
+use super::error::{Failure, Query};
+use super::handlers::blocking;
+use super::storage::{Storage, TokenInfo};
+
+pub const DEFAULT_AUDIT_LIMIT: usize = 100;
+pub const MAX_AUDIT_LIMIT: usize = 1000;
+
+/// One applied decision, as the audit log keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditEntry {
+    /// Position in the log: entries are numbered in the order they were applied.
+    pub id: i64,
+    /// When the server applied it.
+    pub at: DateTime<Utc>,
+    /// The token's name: never a name the client sent.
+    pub actor: String,
+    /// The token's role when it decided.
+    pub role: String,
+    pub action: DecisionAction,
+    pub item_id: String,
+    #[serde(default)]
+    pub reason_code: Option<String>,
+    /// Take downs only.
+    #[serde(default)]
+    pub scope: Option<Scope>,
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Escalations only.
+    #[serde(default)]
+    pub escalation_target: Option<EscalationTier>,
+    /// Reversals only: the idempotency key undone.
+    #[serde(default)]
+    pub reverses: Option<String>,
+    pub idempotency_key: String,
+    /// When the moderator decided, by their clock.
+    pub decided_at: DateTime<Utc>,
+    pub from_state: ReviewState,
+    pub to_state: ReviewState,
+}
+
+/// `GET /v1/audit` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditPage {
+    /// Oldest first.
+    pub entries: Vec<AuditEntry>,
+    /// Pass back as `since` for the next page; absent when this page was not full.
+    #[serde(default)]
+    pub next_since: Option<i64>,
+}
+
+/// Query string of `GET /v1/audit`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditParams {
+    /// Only entries after the one with this id (`next_since` of the previous page); from the
+    /// start of the log when absent.
+    pub since: Option<i64>,
+    /// Only entries about this item.
+    pub item: Option<String>,
+    /// Entries per page, 1 to 1000 (larger values are clamped); 100 when absent.
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u64>,
+}
+
+/// What the storage is asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub after_id: i64,
+    pub item: Option<String>,
+    /// Already clamped to `1..=MAX_AUDIT_LIMIT`.
+    pub limit: usize,
+}
+
+/// The audit log, oldest first; admin tokens only.
+#[utoipa::path(
+    get,
+    path = "/v1/audit",
+    tag = "audit",
+    params(AuditParams),
+    responses(
+        (status = 200, description = "A page of the audit log", body = AuditPage),
+        (status = 401, description = "Missing or unknown token", body = ApiError),
+        (status = 403, description = "The token is not an admin's", body = ApiError),
+    )
+)]
+pub async fn audit(
+    State(storage): State<Arc<dyn Storage>>,
+    Extension(actor): Extension<TokenInfo>,
+    Query(params): Query<AuditParams>,
+) -> Result<axum::Json<AuditPage>, Failure> {
+    require_admin(&actor, "read the audit log")?;
+    let limit = params.limit.map_or(DEFAULT_AUDIT_LIMIT, |n| {
+        usize::try_from(n).map_or(MAX_AUDIT_LIMIT, |n| n.clamp(1, MAX_AUDIT_LIMIT))
+    });
+    let query = AuditQuery {
+        after_id: params.since.unwrap_or(0),
+        item: params.item.filter(|s| !s.is_empty()),
+        limit,
+    };
+    let entries = blocking(&storage, move |s| s.audit(&query)).await?;
+    let next_since = (entries.len() == limit)
+        .then(|| entries.last().map(|e| e.id))
+        .flatten();
+    Ok(axum::Json(AuditPage {
+        entries,
+        next_since,
+    }))
+}

@@ -1,0 +1,236 @@
+//! Statements of reasons (EU Digital Services Act, Article 17) for take downs, in the
+//! Transparency Database's submission format. Pure: a take down and the catalog in, a
+//! statement out, so what a statement says is decided in one place.
+//!
+//! Choices, documented in docs/api.md:
+//! - Only take downs still in force are exported; a reversed one is left out (it never
+//!   restricted anything for good, and a statement already submitted for it is withdrawn
+//!   through the Database, not by this export).
+//! - The territorial scope keeps only EU and EEA countries; a global take down covers all
+//!   30. A take down only outside the EEA has no statement.
+//! - No personal data: no content text, no handles, no moderator notes.
+
+use chrono::{DateTime, Utc};
+
+use crate::model::{ItemKind, ReporterType, Scope, StatementOfReasons};
+use crate::policy::{Ground, PolicyCatalog};
+
+use super::rules;
+use super::storage::TakeDownRecord;
+
+/// The 27 EU member states and the three EEA countries (IS, LI, NO), as the Database takes them.
+pub const EEA: [&str; 30] = [
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT",
+    "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "IS", "LI", "NO",
+];
+
+/// The EEA countries a scope covers, in [`EEA`] order.
+pub fn eea_scope(scope: &Scope) -> Vec<String> {
+    EEA.iter()
+        .filter(|c| match scope {
+            Scope::Global => true,
+            Scope::Countries(cs) => cs.iter().any(|x| x == *c),
+        })
+        .map(|c| (*c).to_string())
+        .collect()
+}
+
+/// The statement for one take down, or `None` when it restricts nothing in the EEA.
+pub fn statement(td: &TakeDownRecord, policies: &PolicyCatalog) -> Option<StatementOfReasons> {
+    let territorial_scope = eea_scope(&td.scope);
+    if territorial_scope.is_empty() {
+        return None;
+    }
+    let item = &td.item;
+    // A code the catalog no longer has (it was edited since) is stated as the fallback.
+    let policy = td
+        .reason_code
+        .as_deref()
+        .and_then(|c| policies.get(c))
+        .or_else(|| policies.get(&policies.fallback))?;
+    let scope_words = match &td.scope {
+        Scope::Global => "all countries".to_string(),
+        Scope::Countries(cs) => cs.join(", "),
+    };
+    let explanation = clip(&policy.explain(&scope_words), 2000);
+    let ground = clip(policy.ground_text(), 500);
+    let (decision_ground, legal, legal_explanation, contractual, contractual_explanation) =
+        match policy.ground {
+            Ground::Illegal => (
+                "DECISION_GROUND_ILLEGAL_CONTENT",
+                Some(ground),
+                Some(explanation),
+                None,
+                None,
+            ),
+            Ground::Incompatible => (
+                "DECISION_GROUND_INCOMPATIBLE_CONTENT",
+                None,
+                None,
+                Some(ground),
+                Some(explanation),
+            ),
+        };
+    let visibility = match td.scope {
+        Scope::Global => "DECISION_VISIBILITY_CONTENT_REMOVED",
+        // Geo-blocked: still there elsewhere, access disabled here.
+        Scope::Countries(_) => "DECISION_VISIBILITY_CONTENT_DISABLED",
+    };
+    let (content_type, content_type_other) = content_type(item.kind, item);
+    Some(StatementOfReasons {
+        puid: format!("modq-{}", td.audit_id),
+        decision_visibility: vec![visibility.to_string()],
+        decision_ground: decision_ground.to_string(),
+        illegal_content_legal_ground: legal,
+        illegal_content_explanation: legal_explanation,
+        incompatible_content_ground: contractual,
+        incompatible_content_explanation: contractual_explanation,
+        decision_facts: clip(&facts(td, &policy.title, &policy.code), 5000),
+        content_type,
+        content_type_other,
+        category: policy.category.clone(),
+        category_specification: policy.keyword.iter().cloned().collect(),
+        content_language: language(item.language.as_deref()),
+        territorial_scope,
+        content_date: date(item.created_at),
+        application_date: date(td.applied_at),
+        source_type: source_type(item.reports.iter().map(|r| r.reporter_type)).to_string(),
+        automated_detection: if automated_detection(td) { "Yes" } else { "No" }.to_string(),
+        automated_decision: "AUTOMATED_DECISION_NOT_AUTOMATED".to_string(),
+    })
+}
+
+/// Trusted flaggers' notices are Article 16 notices with priority, so they win; then any
+/// notice by a user or an authority (Article 16); an item only classifiers flagged was
+/// found on the platform's own initiative.
+pub fn source_type(reporters: impl IntoIterator<Item = ReporterType>) -> &'static str {
+    let mut source = "SOURCE_VOLUNTARY";
+    for r in reporters {
+        match r {
+            ReporterType::TrustedFlagger => return "SOURCE_TRUSTED_FLAGGER",
+            ReporterType::User | ReporterType::Authority => source = "SOURCE_ARTICLE_16",
+            ReporterType::Automated => {}
+        }
+    }
+    source
+}
+
+fn automated_detection(td: &TakeDownRecord) -> bool {
+    td.item
+        .reports
+        .iter()
+        .any(|r| r.reporter_type == ReporterType::Automated)
+        || td.item.media.iter().any(|m| m.hash_match.is_some())
+}
+
+/// Text for text, the media's own kinds; accounts and channels without either are "other".
+fn content_type(kind: ItemKind, item: &crate::model::Item) -> (Vec<String>, Option<String>) {
+    let mut types: Vec<String> = Vec::new();
+    let push = |types: &mut Vec<String>, t: &str| {
+        if !types.iter().any(|x| x == t) {
+            types.push(t.to_string());
+        }
+    };
+    if item.text.as_deref().is_some_and(|t| !t.trim().is_empty()) {
+        push(&mut types, "CONTENT_TYPE_TEXT");
+    }
+    let mut other = None;
+    for m in &item.media {
+        match m.kind.as_str() {
+            "image" => push(&mut types, "CONTENT_TYPE_IMAGE"),
+            "video" => push(&mut types, "CONTENT_TYPE_VIDEO"),
+            "audio" => push(&mut types, "CONTENT_TYPE_AUDIO"),
+            _ => {
+                push(&mut types, "CONTENT_TYPE_OTHER");
+                other = Some(format!("media: {}", clip(&m.kind, 40)));
+            }
+        }
+    }
+    if types.is_empty() {
+        push(&mut types, "CONTENT_TYPE_OTHER");
+        let what = match kind {
+            ItemKind::Post => "post",
+            ItemKind::Channel => "channel",
+            ItemKind::Account => "account profile",
+            ItemKind::Media => "media",
+        };
+        other = Some(what.to_string());
+    }
+    (types, other)
+}
+
+/// The facts relied on, without personal data: policy, how the item came to review.
+fn facts(td: &TakeDownRecord, title: &str, code: &str) -> String {
+    let item = &td.item;
+    let mut by_source: Vec<(ReporterType, usize)> = Vec::new();
+    for r in &item.reports {
+        match by_source.iter_mut().find(|(t, _)| *t == r.reporter_type) {
+            Some((_, n)) => *n += 1,
+            None => by_source.push((r.reporter_type, 1)),
+        }
+    }
+    let sources: Vec<String> = by_source
+        .iter()
+        .map(|(t, n)| format!("{n} from {}", t.label()))
+        .collect();
+    let mut categories: Vec<&str> = item.reports.iter().map(|r| r.category.as_str()).collect();
+    categories.sort_unstable();
+    categories.dedup();
+    let leading = rules::leading_category(
+        item.reports
+            .iter()
+            .map(|r| (r.reporter_type, r.category.as_str())),
+    )
+    .unwrap_or("none");
+    let mut facts = format!(
+        "Reviewed by a human moderator after {} report(s) ({}), reported as {}; the most \
+         trusted report's category was {leading}. The moderator found a breach of the policy \
+         \"{title}\" ({code}).",
+        item.reports.len(),
+        sources.join(", "),
+        categories.join(", "),
+    );
+    if item.media.iter().any(|m| m.hash_match.is_some()) {
+        facts.push_str(" Attached media matched a list of known hashes.");
+    }
+    facts
+}
+
+fn language(code: Option<&str>) -> Option<String> {
+    let code = code?;
+    (code.len() == 2 && code.bytes().all(|b| b.is_ascii_alphabetic()))
+        .then(|| code.to_ascii_uppercase())
+}
+
+fn date(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+/// At most `max` characters, cut at a character boundary.
+fn clip(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_keeps_the_eea_and_global_is_all_thirty() {
+        assert_eq!(eea_scope(&Scope::Global).len(), 30);
+        let mixed = Scope::Countries(vec!["DE".into(), "NO".into(), "US".into()]);
+        assert_eq!(eea_scope(&mixed), vec!["DE", "NO"]);
+        assert!(eea_scope(&Scope::Countries(vec!["US".into()])).is_empty());
+    }
+
+    #[test]
+    fn trusted_flaggers_win_then_notices_then_own_initiative() {
+        use ReporterType::*;
+        assert_eq!(
+            source_type([User, TrustedFlagger]),
+            "SOURCE_TRUSTED_FLAGGER"
+        );
+        assert_eq!(source_type([Automated, Authority]), "SOURCE_ARTICLE_16");
+        assert_eq!(source_type([Automated]), "SOURCE_VOLUNTARY");
+    }
+}
