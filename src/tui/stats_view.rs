@@ -15,16 +15,12 @@ const SIDE_BY_SIDE: u16 = 100;
 /// Below this width the four charts stack instead of sitting two by two.
 const CHART_GRID: u16 = 60;
 /// Longest bar label.
-const LABEL_CHARS: usize = 16;
+const LABEL_CHARS: usize = 20;
 
 pub fn draw(frame: &mut Frame, app: &App, area: Rect, today: bool) {
     let theme = &app.theme;
-    let popup = Rect {
-        x: area.x.saturating_add(1).min(area.right()),
-        y: area.y,
-        width: area.width.saturating_sub(2),
-        height: area.height.saturating_sub(1),
-    };
+    // The whole screen: charts want room, and the queue waits underneath.
+    let popup = area;
     frame.render_widget(Clear, popup);
     let block = Block::default().borders(Borders::ALL).title(Span::styled(
         " Stats — tab switches, r reloads today, esc closes ",
@@ -135,22 +131,37 @@ impl Panel<'_> {
             ("by lane", &figures.by_lane),
             ("by country", &figures.by_country),
         ];
-        for ((name, tallies), cell) in breakdowns.into_iter().zip(chart_cells(charts)) {
+        let rows = breakdowns.map(|(_, t)| t.len());
+        for ((name, tallies), cell) in breakdowns.into_iter().zip(chart_cells(charts, rows)) {
             draw_chart(frame, app, cell, name, tallies);
         }
     }
 }
 
-/// Four cells: two by two where wide enough, else stacked.
-fn chart_cells(area: Rect) -> [Rect; 4] {
+/// Four cells, each as tall as its bars (a title row and one per bar) where there is room:
+/// two by two where wide enough, else stacked.
+fn chart_cells(area: Rect, bars: [usize; 4]) -> [Rect; 4] {
+    let tall = |n: usize| Constraint::Max(u16::try_from(n.max(1) + 1).unwrap_or(u16::MAX));
     if area.width >= CHART_GRID {
-        let [top, bottom] =
-            Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)]).areas(area);
+        let [top, bottom, _] = Layout::vertical([
+            tall(bars[0].max(bars[1])),
+            tall(bars[2].max(bars[3])),
+            Constraint::Fill(1),
+        ])
+        .areas(area);
         let [a, b] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(top);
         let [c, d] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(bottom);
         [a, b, c, d]
     } else {
-        Layout::vertical([Constraint::Fill(1); 4]).areas(area)
+        let [a, b, c, d, _] = Layout::vertical([
+            tall(bars[0]),
+            tall(bars[1]),
+            tall(bars[2]),
+            tall(bars[3]),
+            Constraint::Fill(1),
+        ])
+        .areas(area);
+        [a, b, c, d]
     }
 }
 
