@@ -152,6 +152,9 @@ pub async fn prepare_with_limits(
         lease_seconds: first.lease_seconds,
     };
     let sync = crate::sync::spawn(backend, &db, window, tx).map_err(local)?;
+    // The lane tabs' counts and the take-down picker's reasons arrive in the background.
+    sync.counts();
+    sync.policies();
     let first_page = QueuePage {
         items: first.items,
         next_cursor: first.next_cursor,

@@ -197,7 +197,11 @@ impl Desk {
     async fn hold_next_event(&mut self, within: Duration) -> SyncEvent {
         loop {
             match tokio::time::timeout(within, self.events.recv()).await {
-                Ok(Some(event @ SyncEvent::Sending { .. })) => self.hand_over(event),
+                Ok(Some(
+                    event @ (SyncEvent::Sending { .. }
+                    | SyncEvent::Counts(_)
+                    | SyncEvent::Policies(_)),
+                )) => self.hand_over(event),
                 Ok(Some(event)) => return event,
                 Ok(None) => panic!("the sync stopped"),
                 Err(_) => panic!("no sync event within {within:?}"),
@@ -256,7 +260,13 @@ async fn rig() -> Rig {
     let server = TestServer::with_sample().await;
     let proxy = FaultProxy::start(server.addr).await;
     let data = tempfile::tempdir().expect("tempdir");
-    let desk = Desk::open(&proxy.url(), &server.token, data.path()).await;
+    let mut desk = Desk::open(&proxy.url(), &server.token, data.path()).await;
+    // The session's first background requests (lane counts, the policy catalog) are done
+    // before any fault is set, so a fault meets the request the test means.
+    desk.wait_until("the lane counts and the catalog", RECOVERY, |app| {
+        app.lane_counts.is_some() && app.policies.is_some()
+    })
+    .await;
     Rig {
         server,
         proxy,

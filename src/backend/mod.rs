@@ -72,6 +72,10 @@ pub trait Backend: Send + Sync {
         lease_seconds: u32,
     ) -> Result<LeaseRenewal, BackendError>;
     async fn release_leases(&self, item_ids: &[String]) -> Result<LeaseRelease, BackendError>;
+    /// The policy catalog: reason codes a take down may cite (`GET /v1/policies`).
+    async fn policies(&self) -> Result<crate::policy::PolicyCatalog, BackendError>;
+    /// Open work per lane and escalated work per tier (`GET /v1/queue/counts`).
+    async fn queue_counts(&self) -> Result<crate::model::QueueCounts, BackendError>;
     /// The ids of every item matching a filter, for a bulk action; leases nothing.
     async fn select(&self, request: &SelectRequest) -> Result<Selection, BackendError>;
     async fn item(&self, id: &str) -> Result<Item, BackendError>;

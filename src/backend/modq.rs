@@ -306,6 +306,14 @@ impl Backend for ModqClient {
             .await
     }
 
+    async fn policies(&self) -> Result<PolicyCatalog, BackendError> {
+        ModqClient::policies(self).await
+    }
+
+    async fn queue_counts(&self) -> Result<QueueCounts, BackendError> {
+        ModqClient::queue_counts(self).await
+    }
+
     async fn select(&self, request: &SelectRequest) -> Result<Selection, BackendError> {
         self.send(self.http.post(self.url("v1/queue/select")?).json(request))
             .await

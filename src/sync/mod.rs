@@ -47,6 +47,10 @@ pub enum SyncEvent {
     },
     /// Every item matching a filter, for tagging.
     Selected(Selection),
+    /// The server's policy catalog, for the take-down picker.
+    Policies(crate::policy::PolicyCatalog),
+    /// Open work per lane, for the lane tabs.
+    Counts(crate::model::QueueCounts),
     SelectFailed(String),
     /// Sending failed in a way worth retrying; the batch is back in the outbox.
     Offline {
@@ -228,6 +232,36 @@ impl SyncHandle {
                 Ok(stats) => SyncEvent::DayStats(Box::new(stats)),
                 Err(e) => SyncEvent::DayStatsFailed(e.to_string()),
             });
+        });
+    }
+
+    /// Fetch the lane counts; reports `Counts` (a failure is only logged: the tabs keep their
+    /// last figures).
+    pub fn counts(&self) {
+        let backend = self.backend.clone();
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            match backend.queue_counts().await {
+                Ok(counts) => {
+                    let _ = events.send(SyncEvent::Counts(counts));
+                }
+                Err(e) => tracing::info!(error = %e, "lane counts not fetched"),
+            }
+        });
+    }
+
+    /// Fetch the policy catalog; reports `Policies`. A server without one leaves the take-down
+    /// picker with free reasons.
+    pub fn policies(&self) {
+        let backend = self.backend.clone();
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            match backend.policies().await {
+                Ok(catalog) => {
+                    let _ = events.send(SyncEvent::Policies(catalog));
+                }
+                Err(e) => tracing::info!(error = %e, "policy catalog not fetched"),
+            }
         });
     }
 

@@ -45,6 +45,19 @@ pub enum Action {
     History,
     /// Decisions of this session and of today, by action, category, lane and country.
     Stats,
+    /// The next lane tab (all lanes, then each lane, most urgent first).
+    NextLane,
+    LaneUrgent,
+    LaneAuthority,
+    LaneTrustedFlagger,
+    LaneStandard,
+    LaneAppeals,
+    /// Take down with a reason, a scope and a note, picked.
+    TakeDownWith,
+    /// Escalate to a tier picked, with a note.
+    EscalateTo,
+    /// Show every item by this item's author.
+    AuthorItems,
     Help,
     /// Close the top layer, leave a range, or clear the message.
     Back,
@@ -68,7 +81,7 @@ pub enum Action {
 
 impl Action {
     /// The actions a moderator can bind, in the order the help overlay lists them.
-    pub const BINDABLE: [Action; 28] = [
+    pub const BINDABLE: [Action; 37] = [
         Action::MoveDown,
         Action::MoveUp,
         Action::First,
@@ -88,6 +101,15 @@ impl Action {
         Action::Filter,
         Action::Command,
         Action::CycleSort,
+        Action::NextLane,
+        Action::LaneUrgent,
+        Action::LaneAuthority,
+        Action::LaneTrustedFlagger,
+        Action::LaneStandard,
+        Action::LaneAppeals,
+        Action::TakeDownWith,
+        Action::EscalateTo,
+        Action::AuthorItems,
         Action::Pipe,
         Action::Yank,
         Action::YankLink,
@@ -133,6 +155,15 @@ impl Action {
             Action::Filter => "filter the queue as you type (syntax below)",
             Action::Command => "command line (tab completes)",
             Action::CycleSort => "sort by priority, age, reports, deadline",
+            Action::NextLane => "next lane tab (all lanes, then each lane)",
+            Action::LaneUrgent => "lane: urgent",
+            Action::LaneAuthority => "lane: authority requests",
+            Action::LaneTrustedFlagger => "lane: trusted flaggers",
+            Action::LaneStandard => "lane: standard",
+            Action::LaneAppeals => "lane: appeals",
+            Action::TakeDownWith => "take down: pick reason, countries, note",
+            Action::EscalateTo => "escalate: pick the tier, write a note",
+            Action::AuthorItems => "every item by this author (filter author:)",
             Action::Pipe => "pipe the item as JSON to a shell command",
             Action::Yank => "copy the item id (OSC 52)",
             Action::YankLink => "copy the item's link (OSC 52)",

@@ -4,6 +4,7 @@
 //! reached only through the `Effect`s `update` returns, which the event loop hands to `sync`.
 
 mod bulk;
+mod lanes;
 mod layers;
 mod notes;
 mod stats;
@@ -41,6 +42,8 @@ const PAGE: usize = 10;
 /// Work for the event loop, which owns the terminal and the background tasks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
+    /// Fetch the lane counts for the tabs.
+    FetchCounts,
     /// New decisions are in the outbox.
     Flush,
     /// The window of items is running low (or empty: refill from the top).
@@ -136,6 +139,8 @@ pub enum Layer {
     /// A bulk action waiting for y/n.
     Confirm(BulkPlan),
     Prompt(Prompt),
+    /// The `T` or `E` picker, for the entry it was opened on.
+    Picker(Box<super::picker::Picker>),
     /// What a piped command printed (sanitized), scrolled by `scroll` lines.
     Output {
         title: String,
@@ -180,6 +185,11 @@ pub struct App {
     pub tag_prefix: bool,
     /// The bulk action being journaled or sent.
     pub bulk: Option<BulkProgress>,
+    /// The server's policy catalog, once fetched.
+    pub policies: Option<crate::policy::PolicyCatalog>,
+    /// Open work per lane, once fetched, for the tabs.
+    pub lane_counts: Option<crate::model::QueueCounts>,
+    last_counts: DateTime<Utc>,
     pub flash: Option<Flash>,
     pub queue_end: QueueEnd,
     pub link: Link,
@@ -233,6 +243,9 @@ impl App {
             visual: None,
             tag_prefix: false,
             bulk: None,
+            policies: None,
+            lane_counts: None,
+            last_counts: init.now,
             flash: None,
             queue_end: QueueEnd::More,
             link: Link::Online,
@@ -355,6 +368,15 @@ impl App {
             Action::Note => self.open_note(),
             Action::History => self.open_history(),
             Action::Stats => self.open_stats(),
+            Action::NextLane => self.next_lane(),
+            Action::LaneUrgent => self.show_lane(Some(crate::model::Lane::Urgent)),
+            Action::LaneAuthority => self.show_lane(Some(crate::model::Lane::Authority)),
+            Action::LaneTrustedFlagger => self.show_lane(Some(crate::model::Lane::TrustedFlagger)),
+            Action::LaneStandard => self.show_lane(Some(crate::model::Lane::Standard)),
+            Action::LaneAppeals => self.show_lane(Some(crate::model::Lane::Appeals)),
+            Action::TakeDownWith => self.open_take_down_picker(),
+            Action::EscalateTo => self.open_escalation_picker(),
+            Action::AuthorItems => self.show_author_items(),
             Action::Help => {
                 self.layers.push(Layer::Help { scroll: 0 });
                 Vec::new()
@@ -380,6 +402,17 @@ impl App {
     /// for items again now and then (others' leases run out, new reports arrive).
     fn tick(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
         self.now = now;
+        if (now - self.last_counts).num_seconds() >= REFILL_EVERY_SECS {
+            // The tabs' counts go stale as others work: look again now and then.
+            self.last_counts = now;
+            let mut effects = vec![Effect::FetchCounts];
+            effects.extend(self.tick_queue(now));
+            return effects;
+        }
+        self.tick_queue(now)
+    }
+
+    fn tick_queue(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
         let nothing_left = !self.entries.iter().any(Entry::is_open);
         if self.queue_end == QueueEnd::Exhausted
             && nothing_left
@@ -581,6 +614,14 @@ impl App {
             }
             SyncEvent::Selected(selection) => {
                 self.tag_selection(selection);
+                Vec::new()
+            }
+            SyncEvent::Policies(catalog) => {
+                self.policies = Some(catalog);
+                Vec::new()
+            }
+            SyncEvent::Counts(counts) => {
+                self.lane_counts = Some(counts);
                 Vec::new()
             }
             SyncEvent::SelectFailed(message) => {

@@ -26,6 +26,7 @@ pub fn perform(
 ) {
     match effect {
         Effect::Flush => sync.flush(),
+        Effect::FetchCounts => sync.counts(),
         Effect::Fetch(what) => sync.fetch(what),
         Effect::JournalBulk {
             session,

@@ -10,6 +10,7 @@ pub mod history_view;
 pub mod keymap;
 pub mod mouse;
 pub mod panic_guard;
+pub mod picker;
 pub mod prompt;
 pub mod stats_view;
 pub mod theme;

@@ -11,6 +11,7 @@ use ratatui::widgets::{Block, Borders, Clear, Gauge, List, ListItem, ListState, 
 use super::action::Action;
 use super::app::{App, BulkProgress, Delivery, Entry, Layer, Level, Link, QueueEnd};
 use super::keymap::Sequence;
+use super::picker::{Picker, Step, country_name, tier_name};
 use super::prompt::{COMMANDS, Prompt};
 use crate::model::{DecisionAction, Item, Lane, ReviewState};
 use crate::tui::app::bulk_count as count;
@@ -22,6 +23,7 @@ const MIN_HEIGHT: u16 = 6;
 pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
     let Some(Panes {
+        tabs,
         list,
         detail,
         gauge,
@@ -32,6 +34,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         draw_too_small(frame, area);
         return;
     };
+    draw_tabs(frame, app, tabs);
     draw_queue(frame, app, list);
     draw_detail(frame, app, detail);
     if let Some(progress) = &app.bulk {
@@ -79,8 +82,149 @@ pub fn draw(frame: &mut Frame, app: &App) {
             fresh,
         }) => super::history_view::draw(frame, app, area, item_id, *scroll, fresh),
         Some(Layer::Stats { today }) => super::stats_view::draw(frame, app, area, *today),
+        Some(Layer::Picker(picker)) => draw_picker(frame, app, picker, area),
         Some(Layer::Prompt(_)) | None => {}
     }
+}
+
+/// Lanes as tabs with their open counts (overdue ones too): `All` and `1`–`5`.
+fn draw_tabs(frame: &mut Frame, app: &App, area: Rect) {
+    let theme = &app.theme;
+    let active = app.lane();
+    let count_of = |lane: Option<Lane>| -> String {
+        let Some(counts) = &app.lane_counts else {
+            return String::new();
+        };
+        let (open, overdue) = counts
+            .lanes
+            .iter()
+            .filter(|c| lane.is_none_or(|l| l == c.lane))
+            .fold((0, 0), |(o, d), c| (o + c.open, d + c.overdue));
+        if overdue > 0 {
+            format!(" {open} ({overdue} overdue)")
+        } else {
+            format!(" {open}")
+        }
+    };
+    let mut spans = Vec::new();
+    let tab = |label: String, on: bool| {
+        if on {
+            Span::styled(format!("▸{label} "), theme.selection)
+        } else {
+            Span::styled(format!(" {label} "), theme.muted)
+        }
+    };
+    spans.push(tab(format!("All{}", count_of(None)), active.is_none()));
+    for (n, lane) in Lane::ALL.iter().enumerate() {
+        spans.push(Span::raw("│"));
+        spans.push(tab(
+            format!("{} {}{}", n + 1, lane_title(*lane), count_of(Some(*lane))),
+            active == Some(*lane),
+        ));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn lane_title(lane: Lane) -> &'static str {
+    match lane {
+        Lane::Urgent => "Urgent",
+        Lane::Authority => "Authority",
+        Lane::TrustedFlagger => "Trusted flagger",
+        Lane::Standard => "Standard",
+        Lane::Appeals => "Appeals",
+    }
+}
+
+fn draw_picker(frame: &mut Frame, app: &App, picker: &Picker, area: Rect) {
+    let theme = &app.theme;
+    let mark = |step: Step| if picker.step == step { "▸ " } else { "  " };
+    let mut lines: Vec<Line> = Vec::new();
+    let field = |step: Step, name: &str, value: String| {
+        Line::from(vec![
+            Span::styled(format!("{}{name:<7}", mark(step)), theme.accent),
+            Span::raw(value),
+        ])
+    };
+    if picker.action == DecisionAction::TakeDown {
+        lines.push(field(
+            Step::Reason,
+            "reason",
+            picker
+                .reason
+                .clone()
+                .unwrap_or_else(|| "(server default)".into()),
+        ));
+        let scope = if picker.countries.is_empty() {
+            "global — everywhere".to_string()
+        } else {
+            picker
+                .countries
+                .iter()
+                .map(|c| format!("{c} {}", country_name(c).unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        lines.push(field(Step::Scope, "scope", scope));
+    } else {
+        lines.push(field(
+            Step::Tier,
+            "tier",
+            tier_name(picker.tier).replace('_', " "),
+        ));
+    }
+    lines.push(field(Step::Note, "note", format!("{}▏", picker.note)));
+    lines.push(Line::default());
+    if picker.step == Step::Note {
+        let need = if picker.action == DecisionAction::Escalate {
+            "a note is required"
+        } else {
+            "a note is optional"
+        };
+        lines.push(Line::styled(
+            format!("type the note ({need}) · enter decides · esc cancels"),
+            theme.muted,
+        ));
+    } else {
+        lines.push(Line::from(vec![
+            Span::styled("search ", theme.muted),
+            Span::raw(format!("{}▏", picker.search)),
+        ]));
+        let choices = picker.choices();
+        let room = usize::from(area.height.saturating_sub(12)).clamp(3, 12);
+        let first = picker
+            .cursor
+            .saturating_sub(room / 2)
+            .min(choices.len().saturating_sub(room));
+        for (i, c) in choices.iter().enumerate().skip(first).take(room) {
+            let chosen = picker.step == Step::Scope && picker.countries.contains(&c.value);
+            let text = format!(
+                "{}{} {}",
+                if i == picker.cursor { "▶" } else { " " },
+                if chosen { "✓" } else { " " },
+                c.label
+            );
+            let style = if i == picker.cursor {
+                theme.selection
+            } else {
+                Style::new()
+            };
+            lines.push(Line::styled(text, style));
+        }
+        let help = match picker.step {
+            Step::Scope => "type a country's name or code · space adds/removes · enter goes on",
+            _ => "type to search · ↑/↓ choose · enter picks · tab keeps · esc cancels",
+        };
+        lines.push(Line::styled(help, theme.muted));
+    }
+    if let Some(error) = &picker.error {
+        lines.push(Line::styled(error.clone(), theme.warning));
+    }
+    let title = if picker.action == DecisionAction::TakeDown {
+        " Take down "
+    } else {
+        " Escalate "
+    };
+    draw_popup_lines(frame, app, area, title, lines, 0);
 }
 
 fn capitalized(s: &str) -> String {
@@ -148,6 +292,8 @@ fn draw_prompt(frame: &mut Frame, app: &App, prompt: &Prompt, note_area: Rect, a
 
 /// Where each part of the screen goes.
 pub struct Panes {
+    /// The lane tabs.
+    pub tabs: Rect,
     pub list: Rect,
     pub detail: Rect,
     /// One row while a bulk action is in flight, else empty.
@@ -163,7 +309,8 @@ pub fn panes(area: Rect, app: &App) -> Option<Panes> {
     }
     // A bulk action in flight gets a row of its own: the moderator keeps working meanwhile.
     let gauge_rows = u16::from(app.bulk.is_some());
-    let [body, gauge, status, hints] = Layout::vertical([
+    let [tabs, body, gauge, status, hints] = Layout::vertical([
+        Constraint::Length(1),
         Constraint::Min(1),
         Constraint::Length(gauge_rows),
         Constraint::Length(1),
@@ -178,6 +325,7 @@ pub fn panes(area: Rect, app: &App) -> Option<Panes> {
     let [list, detail] =
         Layout::horizontal([Constraint::Length(list_width), Constraint::Min(1)]).areas(body);
     Some(Panes {
+        tabs,
         list,
         detail,
         gauge,

@@ -4,8 +4,8 @@
 use crossterm::event::{KeyCode, KeyEvent};
 
 use super::{App, Details, Effect, Layer, Level};
-use crate::model::{DecisionAction, Lane};
-use crate::query::{Query, Term};
+use crate::model::DecisionAction;
+use crate::query::Query;
 use crate::sanitize::{clean_line, clean_text};
 use crate::tui::action::Action;
 use crate::tui::prompt::{Command, Edit, Prompt, PromptKind, parse_command};
@@ -74,6 +74,7 @@ impl App {
                 fresh,
             } => self.history_key(item_id, scroll, fresh, key),
             Layer::Stats { today } => self.stats_key(today, key),
+            Layer::Picker(picker) => self.picker_key(picker, key),
         }
     }
 
@@ -175,10 +176,7 @@ impl App {
                 self.commit_filter(query)
             }
             Command::Sort(sort) => self.set_sort(sort),
-            Command::Lane(lane) => {
-                let query = with_lane(&self.filter, lane);
-                self.commit_filter(query)
-            }
+            Command::Lane(lane) => self.show_lane(lane),
             Command::Tag(text) => {
                 let query = Query::parse(&text).map_err(|e| e.to_string())?;
                 self.tag_matching(Some(query))
@@ -262,18 +260,4 @@ impl App {
         );
         vec![Effect::Clipboard(text)]
     }
-}
-
-/// The filter with its lane term replaced (or removed, for every lane).
-fn with_lane(filter: &Query, lane: Option<Lane>) -> Query {
-    let mut terms: Vec<Term> = filter
-        .terms
-        .iter()
-        .filter(|t| !matches!(t, Term::Lane(_)))
-        .cloned()
-        .collect();
-    if let Some(l) = lane {
-        terms.push(Term::Lane(l));
-    }
-    Query { terms }
 }

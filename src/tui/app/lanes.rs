@@ -1,0 +1,126 @@
+//! Lane tabs (`Tab`, `1`–`5`), the author's items (`A`), and the `T` / `E` pickers.
+//! A lane is a `lane:` term in the filter, so a tab is a filter like any other: the server
+//! claims only that lane's items and the moderator can combine it with other terms.
+
+use crossterm::event::KeyEvent;
+
+use super::{App, Effect, Layer, Level};
+use crate::model::Lane;
+use crate::query::{Query, Term};
+use crate::tui::picker::{Outcome, Picker};
+
+impl App {
+    /// The lane the tabs show: the filter's `lane:` term, or every lane.
+    pub fn lane(&self) -> Option<Lane> {
+        self.filter.terms.iter().find_map(|t| match t {
+            Term::Lane(l) => Some(*l),
+            _ => None,
+        })
+    }
+
+    pub(super) fn show_lane(&mut self, lane: Option<Lane>) -> Vec<Effect> {
+        let mut terms: Vec<Term> = self
+            .filter
+            .terms
+            .iter()
+            .filter(|t| !matches!(t, Term::Lane(_)))
+            .cloned()
+            .collect();
+        if let Some(l) = lane {
+            terms.push(Term::Lane(l));
+        }
+        let mut effects = self.commit_filter(Query { terms });
+        effects.push(Effect::FetchCounts);
+        effects
+    }
+
+    /// Every lane, then each lane from the most urgent, and round again.
+    pub(super) fn next_lane(&mut self) -> Vec<Effect> {
+        let next = match self.lane() {
+            None => Some(Lane::ALL[0]),
+            Some(l) => Lane::ALL
+                .iter()
+                .position(|x| *x == l)
+                .and_then(|i| Lane::ALL.get(i + 1))
+                .copied(),
+        };
+        self.show_lane(next)
+    }
+
+    /// Filter to every item by the selected item's author.
+    pub(super) fn show_author_items(&mut self) -> Vec<Effect> {
+        let Some(author) = self
+            .selected_entry()
+            .and_then(|e| e.shown.author.as_ref())
+            .map(|a| a.id.clone())
+        else {
+            self.flash(Level::Info, "This item has no known author".into());
+            return Vec::new();
+        };
+        self.commit_filter(Query {
+            terms: vec![Term::Author(author)],
+        })
+    }
+
+    pub(super) fn open_take_down_picker(&mut self) -> Vec<Effect> {
+        let Some(entry) = self.selected_entry().filter(|e| e.is_open()) else {
+            self.flash(Level::Info, "Nothing open to take down here".into());
+            return Vec::new();
+        };
+        let item = &entry.shown;
+        let (reasons, default) = match &self.policies {
+            Some(catalog) => {
+                // The reason the server would give a plain `t`: the category of the most
+                // trusted report, through the catalog.
+                let category = item
+                    .reports
+                    .iter()
+                    .max_by_key(|r| r.reporter_type.weight())
+                    .map(|r| r.category.to_lowercase());
+                let default = category
+                    .and_then(|c| {
+                        catalog
+                            .policies
+                            .iter()
+                            .find(|p| p.reports.iter().any(|r| r.eq_ignore_ascii_case(&c)))
+                    })
+                    .map_or_else(|| catalog.fallback.clone(), |p| p.code.clone());
+                let reasons = catalog
+                    .policies
+                    .iter()
+                    .map(|p| (p.code.clone(), p.title.clone()))
+                    .collect();
+                (reasons, Some(default))
+            }
+            None => (Vec::new(), None),
+        };
+        // Pre-chosen: the countries the item is reported in (an authority's order names its
+        // own country there); global is one key away.
+        let countries = item.countries.clone();
+        self.layers.push(Layer::Picker(Box::new(Picker::take_down(
+            reasons, default, countries,
+        ))));
+        Vec::new()
+    }
+
+    pub(super) fn open_escalation_picker(&mut self) -> Vec<Effect> {
+        if self.selected_entry().is_none_or(|e| !e.is_open()) {
+            self.flash(Level::Info, "Nothing open to escalate here".into());
+            return Vec::new();
+        }
+        self.layers
+            .push(Layer::Picker(Box::new(Picker::escalate())));
+        Vec::new()
+    }
+
+    pub(super) fn picker_key(&mut self, mut picker: Box<Picker>, key: KeyEvent) -> Vec<Effect> {
+        match picker.key(key) {
+            Outcome::Continue => {
+                self.layers.push(Layer::Picker(picker));
+                Vec::new()
+            }
+            Outcome::Cancel => Vec::new(),
+            Outcome::Decide(action, details) => self.decide_with(action, details),
+        }
+    }
+}
