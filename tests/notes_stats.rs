@@ -217,6 +217,8 @@ async fn the_history_lists_escalation_reversal_and_note_with_who() {
 #[tokio::test]
 async fn the_stats_view_counts_the_session_and_today_on_the_server() {
     let (_server, _data, mut s) = session().await;
+    s.wait_until("the policy catalog is in", |app| app.policies.is_some())
+        .await;
     // Two single decisions and a bulk take down of two.
     s.press("ta");
     s.press("<space><space>;ty");
@@ -245,6 +247,10 @@ async fn the_stats_view_counts_the_session_and_today_on_the_server() {
         by_action,
         vec![("take down".to_string(), 3), ("keep".to_string(), 1)]
     );
+    // The session counts like the server: reason codes, lanes and countries agree.
+    assert_eq!(session.by_category, day.by_category);
+    assert_eq!(session.by_lane, day.by_lane);
+    assert_eq!(session.by_country, day.by_country);
 
     // Wide: both side by side, with their charts.
     let screen = s.screen(140, 44);

@@ -469,7 +469,7 @@ impl App {
             return Vec::new();
         }
         let decision = details.decision(&entry.id, action, self.now);
-        let logged = Logged::of(entry, &decision);
+        let logged = Logged::of(entry, &decision, self.policies.as_ref());
         let next = self.next_undecided_after(self.selected);
         let next_id = next.and_then(|i| self.entries.get(i)).map(|e| e.id.clone());
         // Durable first: nothing on screen moves until the outbox holds the decision.

@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent};
 
 use super::{App, Effect, Entry, Freshness, Layer};
-use crate::model::{DailyStats, Decision, DecisionAction, Tally};
+use crate::model::{DailyStats, Decision, DecisionAction, Item, Tally};
+use crate::policy::PolicyCatalog;
 use crate::sanitize::clean_line;
 use crate::tui::action::Action;
 
@@ -21,8 +22,9 @@ pub struct Logged {
     key: String,
     at: DateTime<Utc>,
     action: DecisionAction,
-    /// The reason code given, else the item's first report category; unknown for items a
-    /// bulk action decided without having them in memory.
+    /// As the server's daily report counts it: a take down's reason code (the catalog's
+    /// default for the item when none was given), else the item's leading report category;
+    /// unknown for items a bulk action decided without having them in memory.
     category: Option<String>,
     lane: Option<String>,
     countries: Vec<String>,
@@ -33,17 +35,23 @@ pub struct Logged {
 }
 
 impl Logged {
-    pub fn of(entry: &Entry, decision: &Decision) -> Logged {
+    pub fn of(entry: &Entry, decision: &Decision, catalog: Option<&PolicyCatalog>) -> Logged {
         let item = &entry.shown;
+        let leading = leading_category(item);
+        let category = match (&decision.reason_code, decision.action, catalog) {
+            (Some(code), _, _) => Some(clean_line(code)),
+            (None, DecisionAction::TakeDown, Some(catalog)) => Some(
+                catalog
+                    .default_code(leading.unwrap_or_default())
+                    .to_string(),
+            ),
+            _ => leading.map(str::to_string),
+        };
         Logged {
             key: decision.idempotency_key.clone(),
             at: decision.decided_at,
             action: decision.action,
-            category: decision
-                .reason_code
-                .as_deref()
-                .map(clean_line)
-                .or_else(|| item.reports.first().map(|r| r.category.clone())),
+            category,
             lane: Some(item.lane.as_str().to_string()),
             countries: item.countries.clone(),
             deadline_met: item.deadline.map(|d| decision.decided_at <= d),
@@ -180,6 +188,18 @@ impl Stats {
     }
 }
 
+/// The category of the item's most trusted report (authority, then trusted flagger,
+/// automated, user), the earliest on a tie: the one the server's figures use.
+pub fn leading_category(item: &Item) -> Option<&str> {
+    let mut best: Option<&crate::model::Report> = None;
+    for r in &item.reports {
+        if best.is_none_or(|b| r.reporter_type.weight() > b.reporter_type.weight()) {
+            best = Some(r);
+        }
+    }
+    best.map(|r| r.category.as_str())
+}
+
 fn tallies(counts: HashMap<String, u64>) -> Vec<Tally> {
     let mut list: Vec<Tally> = counts
         .into_iter()
@@ -245,7 +265,7 @@ impl App {
                 .get(&d.item_id)
                 .and_then(|&i| self.entries.get(i))
             {
-                Some(entry) => Logged::of(entry, d),
+                Some(entry) => Logged::of(entry, d, self.policies.as_ref()),
                 None => Logged::unknown_item(d),
             };
             logged.bulk = true;
