@@ -124,7 +124,15 @@ pub async fn prepare_with_limits(
     config: Config,
     limits: Limits,
 ) -> Result<Prepared, SessionError> {
-    let (backend, _me, profile, db) = connect(api, token, dirs, limits).await?;
+    let (backend, me, profile, db) = connect(api, token, dirs, limits).await?;
+    // A specialist (legal, law enforcement, child safety) works the items escalated to their
+    // tier; everyone else starts on the open queue (`:queue` switches).
+    let queue = match me.role {
+        crate::model::Role::Legal
+        | crate::model::Role::LawEnforcement
+        | crate::model::Role::ChildSafety => ReviewState::Escalated,
+        _ => ReviewState::Open,
+    };
     let local = |e: crate::store::StoreError| {
         SessionError::Local(format!("session cache {}: {e}", db.display()))
     };
@@ -132,7 +140,7 @@ pub async fn prepare_with_limits(
     let request = ClaimRequest {
         lane: None,
         tier: None,
-        state: Some(ReviewState::Open),
+        state: Some(queue),
         cursor: None,
         limit: Some(PAGE_SIZE),
         lease_seconds: lease_seconds_from_env(),
@@ -170,6 +178,7 @@ pub async fn prepare_with_limits(
         now: chrono::Utc::now(),
     })
     .map_err(local)?;
+    app.queue = queue;
     if let Some(text) = summary {
         app.flash = Some(Flash {
             level: Level::Warning,

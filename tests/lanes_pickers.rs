@@ -185,3 +185,57 @@ async fn a_shows_every_item_by_the_author() {
     assert_eq!(s.app.visible.len(), expected);
     assert!(s.screen(160, 40).contains(&format!("author:{author}")));
 }
+
+#[tokio::test]
+async fn a_legal_specialist_works_the_items_escalated_to_legal() {
+    let server = TestServer::with_sample().await;
+    // Alice escalates two items to legal with a note.
+    let alice_data = tempfile::tempdir().expect("tempdir");
+    let mut alice = Session::open(&server, alice_data.path()).await;
+    let escalated: Vec<String> = alice
+        .app
+        .entries
+        .iter()
+        .take(2)
+        .map(|e| e.id.clone())
+        .collect();
+    for _ in 0..2 {
+        alice.press("Elegal<enter>court order<enter>");
+    }
+    alice.wait_delivered().await;
+
+    // Lee, legal, opens modq: the escalated queue of the legal tier, nothing else.
+    let lee_token = {
+        let storage = modq::server::SqliteStorage::open(&server.db).expect("db");
+        modq::server::add_token(&storage, "lee", modq::model::Role::Legal).expect("token")
+    };
+    let lee_data = tempfile::tempdir().expect("tempdir");
+    let mut lee = Session::open_as(&server, &lee_token, lee_data.path()).await;
+    assert_eq!(lee.app.queue, ReviewState::Escalated);
+    let mut ids: Vec<String> = lee.app.entries.iter().map(|e| e.id.clone()).collect();
+    ids.sort();
+    let mut want = escalated.clone();
+    want.sort();
+    assert_eq!(ids, want);
+    assert!(lee.screen(120, 30).contains("Escalated 2"));
+    // Lee decides one; it is taken down by lee.
+    let first = lee.selected_id();
+    lee.press("t");
+    lee.wait_delivered().await;
+    assert_eq!(server.item(&first).await.state, ReviewState::TakenDown);
+
+    // :queue open switches to the open queue.
+    lee.press(":queue open<enter>");
+    lee.wait_until("open items arrive", |app| {
+        app.entries.iter().any(|e| e.is_open())
+    })
+    .await;
+    assert_eq!(lee.app.queue, ReviewState::Open);
+    assert!(
+        lee.app
+            .entries
+            .iter()
+            .filter(|e| e.is_open())
+            .all(|e| e.shown.state == ReviewState::Open)
+    );
+}

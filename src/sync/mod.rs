@@ -153,8 +153,8 @@ impl SyncHandle {
     }
 
     /// Claim from the top again, with this filter and order from now on.
-    pub fn refilter(&self, q: Option<String>, sort: Sort) {
-        let _ = self.fetch.send(Ask::Refilter { q, sort });
+    pub fn refilter(&self, q: Option<String>, sort: Sort, state: crate::model::ReviewState) {
+        let _ = self.fetch.send(Ask::Refilter { q, sort, state });
     }
 
     /// Journal a bulk action off the UI thread (one transaction), then send it. Reports

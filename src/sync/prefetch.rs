@@ -25,6 +25,7 @@ pub(super) enum Ask {
     Refilter {
         q: Option<String>,
         sort: crate::query::Sort,
+        state: crate::model::ReviewState,
     },
 }
 
@@ -42,9 +43,10 @@ pub(super) async fn run_prefetcher(
             match next {
                 Ask::Fetch(Fetch::Next) => {}
                 Ask::Fetch(Fetch::FromTop) => ask = Fetch::FromTop,
-                Ask::Refilter { q, sort } => {
+                Ask::Refilter { q, sort, state } => {
                     request.q = q;
                     request.sort = Some(sort);
+                    request.state = Some(state);
                     ask = Fetch::FromTop;
                 }
             }

@@ -57,7 +57,11 @@ pub enum Effect {
     /// Ask the server for every item matching a filter, to tag them.
     Select(SelectRequest),
     /// The filter or the order changed: claim from the top with them from now on.
-    Refilter { q: Option<String>, sort: Sort },
+    Refilter {
+        q: Option<String>,
+        sort: Sort,
+        state: crate::model::ReviewState,
+    },
     /// These items left the window: hand their leases back.
     Release(Vec<String>),
     /// Run `command` with `input` on its stdin; answer with `Action::PipeDone`.
@@ -183,6 +187,9 @@ pub struct App {
     pub visual: Option<String>,
     /// `;` was pressed: the next decision key acts on every tagged item.
     pub tag_prefix: bool,
+    /// Which queue the window claims from: open items, or (for those who decide them) the
+    /// items escalated to the caller's tier.
+    pub queue: crate::model::ReviewState,
     /// The bulk action being journaled or sent.
     pub bulk: Option<BulkProgress>,
     /// The server's policy catalog, once fetched.
@@ -242,6 +249,7 @@ impl App {
             tagged: HashSet::new(),
             visual: None,
             tag_prefix: false,
+            queue: crate::model::ReviewState::Open,
             bulk: None,
             policies: None,
             lane_counts: None,

@@ -171,7 +171,7 @@ pub fn command_names() -> Vec<String> {
 }
 
 /// The commands that take arguments, with their usage for the help overlay.
-pub const COMMANDS: [(&str, &str); 11] = [
+pub const COMMANDS: [(&str, &str); 12] = [
     (
         "takedown",
         "takedown [reason=CODE] [scope=DE,AT|global] [note…]",
@@ -193,6 +193,10 @@ pub const COMMANDS: [(&str, &str); 11] = [
     ),
     ("untag", "untag — untag everything"),
     ("pipe", "pipe COMMAND — item JSON on its stdin"),
+    (
+        "queue",
+        "queue open|escalated — open items, or those escalated to your tier",
+    ),
     ("profile", "profile — who and where this session is"),
     ("help", "help — the keys and commands"),
 ];
@@ -211,6 +215,7 @@ fn command_candidates(before: &str, word: &str, first_word: bool) -> Vec<String>
                 .chain(["all".to_string()])
                 .collect(),
             "escalate" => TIERS.iter().map(|t| t.to_string()).collect(),
+            "queue" => ["open", "escalated"].map(String::from).to_vec(),
             "takedown" => ["reason=", "scope="].map(String::from).to_vec(),
             "filter" | "tag" => return filter_candidates(word),
             _ => Vec::new(),
@@ -259,6 +264,7 @@ pub enum Command {
     /// Tag every item matching this filter.
     Tag(String),
     Untag,
+    Queue(crate::model::ReviewState),
     Pipe(String),
     Profile,
     Help,
@@ -303,6 +309,11 @@ pub fn parse_command(line: &str) -> Result<Command, String> {
         }),
         "tag" if !rest.is_empty() => Command::Tag(rest.to_string()),
         "untag" => Command::Untag,
+        "queue" => Command::Queue(match rest {
+            "open" | "" => crate::model::ReviewState::Open,
+            "escalated" => crate::model::ReviewState::Escalated,
+            other => return Err(format!("no queue {other:?}: open or escalated")),
+        }),
         "pipe" if !rest.is_empty() => Command::Pipe(rest.to_string()),
         "profile" => Command::Profile,
         "help" => Command::Help,

@@ -406,7 +406,11 @@ fn draw_queue(frame: &mut Frame, app: &App, area: Rect) {
         QueueEnd::Exhausted => "",
         QueueEnd::More | QueueEnd::Loading => "+",
     };
-    let mut title = format!(" Queue {}{} ", app.visible.len(), more);
+    let queue = match app.queue {
+        crate::model::ReviewState::Escalated => "Escalated",
+        _ => "Queue",
+    };
+    let mut title = format!(" {queue} {}{} ", app.visible.len(), more);
     if !app.filter.is_empty() {
         title.push_str(&format!("· {} ", app.filter));
     }

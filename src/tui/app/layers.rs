@@ -182,6 +182,7 @@ impl App {
                 self.tag_matching(Some(query))
             }
             Command::Untag => self.untag_all(),
+            Command::Queue(state) => self.switch_queue(state),
             Command::Pipe(cmd) => self.pipe(&cmd),
             Command::Profile => {
                 let text = format!(

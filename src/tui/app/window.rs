@@ -111,6 +111,22 @@ impl App {
         self.refetch(drop.into_iter().map(|e| e.id).collect())
     }
 
+    /// Claim from another queue (open, or escalated to this tier): the open items of the one
+    /// left are handed back; this session's decisions stay in view.
+    pub(super) fn switch_queue(&mut self, queue: crate::model::ReviewState) -> Vec<Effect> {
+        self.queue = queue;
+        let selected_id = self.selected_entry().map(|e| e.id.clone());
+        let (keep, drop): (Vec<Entry>, Vec<Entry>) = std::mem::take(&mut self.entries)
+            .into_iter()
+            .partition(|e| e.local.is_some());
+        self.entries = keep;
+        self.tagged.clear();
+        self.visual = None;
+        self.reindex(selected_id.as_deref());
+        self.flash(Level::Info, format!("Queue: {}", queue.as_str()));
+        self.refetch(drop.into_iter().map(|e| e.id).collect())
+    }
+
     /// Order the window anew and claim from the top in that order.
     pub(super) fn set_sort(&mut self, sort: Sort) -> Vec<Effect> {
         self.sort = sort;
@@ -149,6 +165,7 @@ impl App {
         let mut effects = vec![Effect::Refilter {
             q: (!q.is_empty()).then_some(q),
             sort: self.sort,
+            state: self.queue,
         }];
         if !released.is_empty() {
             effects.push(Effect::Release(released));
