@@ -6,8 +6,8 @@ pub mod modq;
 use async_trait::async_trait;
 
 use crate::model::{
-    ClaimRequest, ClaimedPage, Decision, DecisionResult, Item, Lane, LeaseRelease, LeaseRenewal,
-    Me, QueuePage, ReviewState, SelectRequest, Selection,
+    ClaimRequest, ClaimedPage, DailyStats, Decision, DecisionResult, HistoryEntry, Item, Lane,
+    LeaseRelease, LeaseRenewal, Me, QueuePage, ReviewState, SelectRequest, Selection,
 };
 use crate::query::Sort;
 
@@ -84,4 +84,8 @@ pub trait Backend: Send + Sync {
         &self,
         decisions: &[Decision],
     ) -> Result<Vec<DecisionResult>, BackendError>;
+    /// Add a note to the item's history; the entry as the server recorded it.
+    async fn add_note(&self, item_id: &str, note: &str) -> Result<HistoryEntry, BackendError>;
+    /// One UTC day's transparency counts (the server's today when `date` is absent).
+    async fn daily_stats(&self, date: Option<&str>) -> Result<DailyStats, BackendError>;
 }

@@ -227,7 +227,7 @@ fn response_location(headers: &reqwest::header::HeaderMap) -> String {
         .unwrap_or_else(|| "an unnamed address".into())
 }
 
-/// The trust & safety reads and the note, which only modq's own API has.
+/// The trust & safety reads only modq's own API has (notes and daily stats are in `Backend`).
 impl ModqClient {
     /// `GET /v1/statements`: statements of reasons for take downs on or after `since`.
     pub async fn statements(&self, since: Option<&str>) -> Result<Statements, BackendError> {
@@ -238,35 +238,12 @@ impl ModqClient {
         self.send(self.http.get(url)).await
     }
 
-    /// `GET /v1/stats`: one UTC day's transparency counts (today when `date` is absent).
-    pub async fn daily_stats(&self, date: Option<&str>) -> Result<DailyStats, BackendError> {
-        let mut url = self.url("v1/stats")?;
-        if let Some(date) = date {
-            url.query_pairs_mut().append_pair("date", date);
-        }
-        self.send(self.http.get(url)).await
-    }
-
     pub async fn policies(&self) -> Result<PolicyCatalog, BackendError> {
         self.send(self.http.get(self.url("v1/policies")?)).await
     }
 
     pub async fn queue_counts(&self) -> Result<QueueCounts, BackendError> {
         self.send(self.http.get(self.url("v1/queue/counts")?)).await
-    }
-
-    /// `POST /v1/items/{id}/notes`.
-    pub async fn add_note(&self, item_id: &str, note: &str) -> Result<HistoryEntry, BackendError> {
-        let mut url = self.url("v1/items/")?;
-        url.path_segments_mut()
-            .map_err(|_| BackendError::Malformed("base URL cannot take a path".into()))?
-            .pop_if_empty()
-            .push(item_id)
-            .push("notes");
-        let body = NewNote {
-            note: note.to_string(),
-        };
-        self.send(self.http.post(url).json(&body)).await
     }
 }
 
@@ -369,5 +346,28 @@ impl Backend for ModqClient {
             )));
         }
         Ok(answer.results)
+    }
+
+    /// `GET /v1/stats`: one UTC day's transparency counts (today when `date` is absent).
+    async fn daily_stats(&self, date: Option<&str>) -> Result<DailyStats, BackendError> {
+        let mut url = self.url("v1/stats")?;
+        if let Some(date) = date {
+            url.query_pairs_mut().append_pair("date", date);
+        }
+        self.send(self.http.get(url)).await
+    }
+
+    /// `POST /v1/items/{id}/notes`.
+    async fn add_note(&self, item_id: &str, note: &str) -> Result<HistoryEntry, BackendError> {
+        let mut url = self.url("v1/items/")?;
+        url.path_segments_mut()
+            .map_err(|_| BackendError::Malformed("base URL cannot take a path".into()))?
+            .pop_if_empty()
+            .push(item_id)
+            .push("notes");
+        let body = NewNote {
+            note: note.to_string(),
+        };
+        self.send(self.http.post(url).json(&body)).await
     }
 }

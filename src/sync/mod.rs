@@ -19,7 +19,10 @@ use prefetch::Ask;
 pub use prefetch::Fetch;
 
 use crate::backend::Backend;
-use crate::model::{ClaimRequest, Decision, DecisionResult, Item, SelectRequest, Selection};
+use crate::model::{
+    ClaimRequest, DailyStats, Decision, DecisionResult, HistoryEntry, Item, SelectRequest,
+    Selection,
+};
 use crate::query::Sort;
 use crate::store::{OutboxCounts, Store, StoreError};
 
@@ -67,6 +70,26 @@ pub enum SyncEvent {
     /// These items are no longer this moderator's to review (another has them, or they were
     /// decided elsewhere).
     LeasesLost(Vec<String>),
+    /// The server recorded a note on the item.
+    NoteAdded {
+        item_id: String,
+        entry: HistoryEntry,
+    },
+    /// The note did not reach the server; its text comes back so it is not lost.
+    NoteFailed {
+        item_id: String,
+        note: String,
+        error: String,
+    },
+    /// The item as the server has it now (its whole history).
+    ItemFetched(Box<Item>),
+    ItemFetchFailed {
+        item_id: String,
+        error: String,
+    },
+    /// Today's transparency counts.
+    DayStats(Box<DailyStats>),
+    DayStatsFailed(String),
 }
 
 /// The items this session holds leases on. Shared by the prefetcher (adds what it claims), the
@@ -165,6 +188,49 @@ impl SyncHandle {
             let _ = events.send(match backend.select(&request).await {
                 Ok(selection) => SyncEvent::Selected(selection),
                 Err(e) => SyncEvent::SelectFailed(e.to_string()),
+            });
+        });
+    }
+
+    /// Add a note to an item. Reports `NoteAdded` or `NoteFailed`.
+    pub fn add_note(&self, item_id: String, note: String) {
+        let backend = self.backend.clone();
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let _ = events.send(match backend.add_note(&item_id, &note).await {
+                Ok(entry) => SyncEvent::NoteAdded { item_id, entry },
+                Err(e) => SyncEvent::NoteFailed {
+                    item_id,
+                    note,
+                    error: e.to_string(),
+                },
+            });
+        });
+    }
+
+    /// Read an item afresh (for its history). Reports `ItemFetched` or `ItemFetchFailed`.
+    pub fn fetch_item(&self, item_id: String) {
+        let backend = self.backend.clone();
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let _ = events.send(match backend.item(&item_id).await {
+                Ok(item) => SyncEvent::ItemFetched(Box::new(item)),
+                Err(e) => SyncEvent::ItemFetchFailed {
+                    item_id,
+                    error: e.to_string(),
+                },
+            });
+        });
+    }
+
+    /// Read the server's counts for today. Reports `DayStats` or `DayStatsFailed`.
+    pub fn day_stats(&self) {
+        let backend = self.backend.clone();
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let _ = events.send(match backend.daily_stats(None).await {
+                Ok(stats) => SyncEvent::DayStats(Box::new(stats)),
+                Err(e) => SyncEvent::DayStatsFailed(e.to_string()),
             });
         });
     }

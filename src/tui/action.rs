@@ -39,6 +39,12 @@ pub enum Action {
     YankLink,
     /// Next sort order: priority, age, reports, deadline.
     CycleSort,
+    /// Write a note on the item; the server keeps it in the item's history.
+    Note,
+    /// Every report, decision, escalation and note on the item, fresh from the server.
+    History,
+    /// Decisions of this session and of today, by action, category, lane and country.
+    Stats,
     /// The next lane tab (all lanes, then each lane, most urgent first).
     NextLane,
     LaneUrgent,
@@ -75,7 +81,7 @@ pub enum Action {
 
 impl Action {
     /// The actions a moderator can bind, in the order the help overlay lists them.
-    pub const BINDABLE: [Action; 34] = [
+    pub const BINDABLE: [Action; 37] = [
         Action::MoveDown,
         Action::MoveUp,
         Action::First,
@@ -107,6 +113,9 @@ impl Action {
         Action::Pipe,
         Action::Yank,
         Action::YankLink,
+        Action::Note,
+        Action::History,
+        Action::Stats,
         Action::Help,
         Action::Back,
         Action::Quit,
@@ -158,6 +167,9 @@ impl Action {
             Action::Pipe => "pipe the item as JSON to a shell command",
             Action::Yank => "copy the item id (OSC 52)",
             Action::YankLink => "copy the item's link (OSC 52)",
+            Action::Note => "add a note to the item (kept in its history)",
+            Action::History => "the item's history: decisions, escalations, notes",
+            Action::Stats => "stats for the session and today (charts)",
             Action::Help => "show or hide this help",
             Action::Back => "close the overlay, leave a range, clear the message",
             Action::Quit => "quit (unsent decisions are kept and sent next time)",

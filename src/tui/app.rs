@@ -6,6 +6,8 @@
 mod bulk;
 mod lanes;
 mod layers;
+mod notes;
+mod stats;
 mod window;
 
 use std::collections::{HashMap, HashSet};
@@ -27,6 +29,8 @@ use crate::store::{OutboxCounts, POSITION_KEY, Store, Undone, new_key};
 use crate::sync::{Fetch, SyncEvent};
 
 pub use bulk::{BulkPlan, BulkProgress, count as bulk_count};
+pub use notes::{Freshness, Notes};
+pub use stats::{Logged, Stats};
 
 /// Ask for the next page when fewer undecided items than this are left below the cursor.
 pub const PREFETCH_LOW_WATER: usize = 40;
@@ -64,6 +68,12 @@ pub enum Effect {
     Pipe { command: String, input: String },
     /// Put this text on the terminal's clipboard (OSC 52).
     Clipboard(String),
+    /// Add a note to an item; answered with `SyncEvent::NoteAdded` or `NoteFailed`.
+    AddNote { item_id: String, note: String },
+    /// Read an item afresh for the history view.
+    FetchItem(String),
+    /// Read today's transparency counts for the stats view.
+    FetchDayStats,
 }
 
 /// Where a decision made in this session stands.
@@ -141,6 +151,16 @@ pub enum Layer {
         text: String,
         scroll: u16,
     },
+    /// Every event of one item, with who and when, scrolled by `scroll` lines.
+    History {
+        item_id: String,
+        scroll: u16,
+        fresh: Freshness,
+    },
+    /// The session's and today's figures; `today` picks the panel when only one fits.
+    Stats {
+        today: bool,
+    },
 }
 
 /// Whether the last contact with the API worked.
@@ -194,6 +214,10 @@ pub struct App {
     pub theme: Theme,
     /// Set when the session must end; `Some(message)` ends it with an error to print.
     pub quit: Option<Option<String>>,
+    /// Notes being written or sent.
+    pub notes: Notes,
+    /// What the session decided, and today's figures from the server.
+    pub stats: Stats,
     session: String,
     store: Store,
     last_refill: DateTime<Utc>,
@@ -243,6 +267,8 @@ impl App {
             pending_keys: Vec::new(),
             theme: init.theme,
             quit: None,
+            notes: Notes::default(),
+            stats: Stats::new(init.now),
             session,
             last_refill: init.now,
             store: init.store,
@@ -347,6 +373,9 @@ impl App {
             Action::Yank => self.yank(false),
             Action::YankLink => self.yank(true),
             Action::CycleSort => self.set_sort(self.sort.next()),
+            Action::Note => self.open_note(),
+            Action::History => self.open_history(),
+            Action::Stats => self.open_stats(),
             Action::NextLane => self.next_lane(),
             Action::LaneUrgent => self.show_lane(Some(crate::model::Lane::Urgent)),
             Action::LaneAuthority => self.show_lane(Some(crate::model::Lane::Authority)),
@@ -448,6 +477,7 @@ impl App {
             return Vec::new();
         }
         let decision = details.decision(&entry.id, action, self.now);
+        let logged = Logged::of(entry, &decision, self.policies.as_ref());
         let next = self.next_undecided_after(self.selected);
         let next_id = next.and_then(|i| self.entries.get(i)).map(|e| e.id.clone());
         // Durable first: nothing on screen moves until the outbox holds the decision.
@@ -473,6 +503,7 @@ impl App {
             });
         }
         self.decided += 1;
+        self.stats.record(logged);
         self.counts.unsent += 1;
         self.flash = None;
         match next {
@@ -538,6 +569,7 @@ impl App {
             }
         };
         self.decided = self.decided.saturating_sub(1);
+        self.stats.forget([&original.idempotency_key]);
         self.in_flight.remove(&original.idempotency_key);
         if !reversed {
             self.counts.unsent = self.counts.unsent.saturating_sub(1);
@@ -662,6 +694,18 @@ impl App {
                 );
                 Vec::new()
             }
+            SyncEvent::NoteAdded { item_id, entry } => self.note_added(&item_id, entry),
+            SyncEvent::NoteFailed {
+                item_id,
+                note,
+                error,
+            } => self.note_failed(item_id, note, &error),
+            SyncEvent::ItemFetched(item) => self.item_fetched(*item),
+            SyncEvent::ItemFetchFailed { item_id, error } => {
+                self.item_fetch_failed(&item_id, &error)
+            }
+            SyncEvent::DayStats(stats) => self.stats.day_arrived(*stats),
+            SyncEvent::DayStatsFailed(error) => self.stats.day_failed(&error),
         }
     }
 
@@ -822,22 +866,21 @@ fn sanitize_item(item: Item) -> Item {
                 ..r
             })
             .collect(),
-        history: item
-            .history
-            .into_iter()
-            .map(|h| HistoryEntry {
-                actor: clean_line(&h.actor),
-                reason_code: h.reason_code.as_deref().map(clean_line),
-                note: h.note.as_deref().map(clean_text),
-                scope: h.scope.map(|s| match s {
-                    Scope::Global => Scope::Global,
-                    Scope::Countries(cs) => {
-                        Scope::Countries(cs.iter().map(|c| clean_line(c)).collect())
-                    }
-                }),
-                ..h
-            })
-            .collect(),
+        history: item.history.into_iter().map(sanitize_history).collect(),
         ..item
+    }
+}
+
+/// A history entry with every string made safe to draw.
+fn sanitize_history(h: HistoryEntry) -> HistoryEntry {
+    HistoryEntry {
+        actor: clean_line(&h.actor),
+        reason_code: h.reason_code.as_deref().map(clean_line),
+        note: h.note.as_deref().map(clean_text),
+        scope: h.scope.map(|s| match s {
+            Scope::Global => Scope::Global,
+            Scope::Countries(cs) => Scope::Countries(cs.iter().map(|c| clean_line(c)).collect()),
+        }),
+        ..h
     }
 }

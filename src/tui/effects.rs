@@ -36,6 +36,9 @@ pub fn perform(
         Effect::Select(request) => sync.select(request),
         Effect::Refilter { q, sort, state } => sync.refilter(q, sort, state),
         Effect::Release(ids) => sync.release(ids),
+        Effect::AddNote { item_id, note } => sync.add_note(item_id, note),
+        Effect::FetchItem(id) => sync.fetch_item(id),
+        Effect::FetchDayStats => sync.day_stats(),
         Effect::Pipe { command, input } => {
             let answers = answers.clone();
             tokio::spawn(async move {

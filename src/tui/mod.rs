@@ -6,11 +6,13 @@ pub mod app;
 pub mod context;
 pub mod deadline;
 pub mod effects;
+pub mod history_view;
 pub mod keymap;
 pub mod mouse;
 pub mod panic_guard;
 pub mod picker;
 pub mod prompt;
+pub mod stats_view;
 pub mod theme;
 pub mod view;
 

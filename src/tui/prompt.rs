@@ -13,6 +13,8 @@ pub enum PromptKind {
     Filter,
     Command,
     Pipe,
+    /// A note on the selected item.
+    Note,
 }
 
 impl PromptKind {
@@ -21,6 +23,15 @@ impl PromptKind {
             PromptKind::Filter => '/',
             PromptKind::Command => ':',
             PromptKind::Pipe => '|',
+            PromptKind::Note => '✎',
+        }
+    }
+
+    /// What the keys do, under the line until something else needs saying.
+    pub fn hint(self) -> &'static str {
+        match self {
+            PromptKind::Note => "a note on this item: enter saves it · esc puts it aside",
+            _ => "enter applies · esc cancels · tab completes · ctrl-u clears",
         }
     }
 }
@@ -122,7 +133,7 @@ impl Prompt {
         let candidates: Vec<String> = match self.kind {
             PromptKind::Command => command_candidates(&head[..start], word, first_word),
             PromptKind::Filter => filter_candidates(word),
-            PromptKind::Pipe => Vec::new(),
+            PromptKind::Pipe | PromptKind::Note => Vec::new(),
         };
         let Some(common) = common_prefix(&candidates) else {
             self.note = Some("no completion".into());

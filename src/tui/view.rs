@@ -13,7 +13,7 @@ use super::app::{App, BulkProgress, Delivery, Entry, Layer, Level, Link, QueueEn
 use super::keymap::Sequence;
 use super::picker::{Picker, Step, country_name, tier_name};
 use super::prompt::{COMMANDS, Prompt};
-use crate::model::{DecisionAction, HistoryEvent, Item, Lane, ReviewState};
+use crate::model::{DecisionAction, Item, Lane, ReviewState};
 use crate::tui::app::bulk_count as count;
 
 /// Below this the layout cannot say anything useful; a short notice is drawn instead.
@@ -76,6 +76,12 @@ pub fn draw(frame: &mut Frame, app: &App) {
             text.clone(),
             *scroll,
         ),
+        Some(Layer::History {
+            item_id,
+            scroll,
+            fresh,
+        }) => super::history_view::draw(frame, app, area, item_id, *scroll, fresh),
+        Some(Layer::Stats { today }) => super::stats_view::draw(frame, app, area, *today),
         Some(Layer::Picker(picker)) => draw_picker(frame, app, picker, area),
         Some(Layer::Prompt(_)) | None => {}
     }
@@ -279,10 +285,7 @@ fn draw_prompt(frame: &mut Frame, app: &App, prompt: &Prompt, note_area: Rect, a
     }
     let note = match &prompt.note {
         Some(n) => Line::styled(n.clone(), theme.warning),
-        None => Line::styled(
-            "enter applies · esc cancels · tab completes · ctrl-u clears",
-            theme.muted,
-        ),
+        None => Line::styled(prompt.kind.hint(), theme.muted),
     };
     frame.render_widget(Paragraph::new(note), note_area);
 }
@@ -526,7 +529,7 @@ fn ago(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-fn timestamp(at: DateTime<Utc>) -> String {
+pub(super) fn timestamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
@@ -727,28 +730,7 @@ fn history_lines(item: &Item, lines: &mut Vec<Line>, app: &App) {
         return;
     }
     for h in &item.history {
-        let what = match h.event {
-            HistoryEvent::Reported => "reported",
-            HistoryEvent::TakeDown => "taken down",
-            HistoryEvent::Keep => "kept",
-            HistoryEvent::Escalate => "escalated",
-            HistoryEvent::Reversal => "decision reversed",
-            HistoryEvent::Note => "note",
-        };
-        let mut text = format!("• {}  {what} by {}", timestamp(h.at), h.actor);
-        if let Some(reason) = &h.reason_code {
-            text.push_str(&format!(" · {reason}"));
-        }
-        if let Some(scope) = &h.scope {
-            text.push_str(&format!(" · scope {}", scope.label()));
-        }
-        if let Some(target) = h.escalation_target {
-            text.push_str(&format!(" · to {target:?}").to_lowercase());
-        }
-        lines.push(Line::raw(text));
-        if let Some(note) = &h.note {
-            lines.push(Line::styled(format!("    {note}"), app.theme.muted));
-        }
+        lines.extend(super::history_view::entry_lines(h, &app.theme));
     }
 }
 
@@ -939,7 +921,7 @@ fn draw_popup(frame: &mut Frame, app: &App, area: Rect, title: &str, text: Strin
     draw_popup_lines(frame, app, area, title, lines, scroll);
 }
 
-fn draw_popup_lines(
+pub(super) fn draw_popup_lines(
     frame: &mut Frame,
     app: &App,
     area: Rect,

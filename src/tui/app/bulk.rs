@@ -255,6 +255,7 @@ impl App {
         }
         let total = decisions.len();
         self.decided += total;
+        self.log_bulk(&decisions);
         self.counts.unsent += total;
         self.tagged.clear();
         self.visual = None;
@@ -303,6 +304,7 @@ impl App {
             }
         }
         self.decided = self.decided.saturating_sub(progress.total);
+        self.stats.forget(&progress.keys);
         self.counts.unsent = self.counts.unsent.saturating_sub(progress.total);
         self.flash(
             Level::Error,
@@ -376,6 +378,8 @@ impl App {
         }
         self.bulk = None;
         self.decided = self.decided.saturating_sub(total);
+        let originals = withdrawn.iter().chain(reversed.iter().map(|(o, _)| o));
+        self.stats.forget(originals.map(|d| &d.idempotency_key));
         self.counts.unsent = self.counts.unsent.saturating_sub(withdrawn.len()) + reversed.len();
         let action = withdrawn
             .first()

@@ -68,6 +68,12 @@ impl App {
                 Vec::new()
             }
             Layer::Prompt(prompt) => self.prompt_key(prompt, key),
+            Layer::History {
+                item_id,
+                scroll,
+                fresh,
+            } => self.history_key(item_id, scroll, fresh, key),
+            Layer::Stats { today } => self.stats_key(today, key),
             Layer::Picker(picker) => self.picker_key(picker, key),
         }
     }
@@ -78,7 +84,7 @@ impl App {
                 let t = self.filter.to_string();
                 if t.is_empty() { t } else { format!("{t} ") }
             }
-            PromptKind::Command | PromptKind::Pipe => String::new(),
+            PromptKind::Command | PromptKind::Pipe | PromptKind::Note => String::new(),
         };
         self.layers.push(Layer::Prompt(Prompt::new(kind, &text)));
         Vec::new()
@@ -90,6 +96,9 @@ impl App {
                 if prompt.kind == PromptKind::Filter {
                     // The preview goes; the filter in force stays.
                     self.refresh_visible();
+                }
+                if prompt.kind == PromptKind::Note {
+                    self.put_note_aside(&prompt.text);
                 }
                 Vec::new()
             }
@@ -121,6 +130,7 @@ impl App {
             PromptKind::Command => parse_command(&text).and_then(|c| self.run_command(c)),
             PromptKind::Pipe if text.is_empty() => Err("type a command, e.g. jq .text".into()),
             PromptKind::Pipe => Ok(self.pipe(&text)),
+            PromptKind::Note => self.submit_note(&text),
         };
         match done {
             Ok(effects) => effects,

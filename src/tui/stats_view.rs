@@ -1,0 +1,220 @@
+//! Drawing the stats view (`s`): the session's and today's decisions by action, category,
+//! lane and country as bar charts, and their pace as a sparkline. Side by side where they
+//! fit, one at a time (tab switches) where they do not. Any size draws, however small.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Bar, BarChart, Block, Borders, Clear, Paragraph, Sparkline};
+
+use super::app::{App, Freshness};
+use crate::model::{DailyStats, Tally};
+
+/// Below this width the two panels take turns.
+const SIDE_BY_SIDE: u16 = 100;
+/// Below this width the four charts stack instead of sitting two by two.
+const CHART_GRID: u16 = 60;
+/// Longest bar label.
+const LABEL_CHARS: usize = 20;
+
+pub fn draw(frame: &mut Frame, app: &App, area: Rect, today: bool) {
+    let theme = &app.theme;
+    // The whole screen: charts want room, and the queue waits underneath.
+    let popup = area;
+    frame.render_widget(Clear, popup);
+    let block = Block::default().borders(Borders::ALL).title(Span::styled(
+        " Stats — tab switches, r reloads today, esc closes ",
+        theme.accent,
+    ));
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let session = app.stats.session();
+    let pace = app.stats.per_minute(app.now);
+    let session_panel = Panel {
+        title: "This session".into(),
+        figures: Some(&session),
+        status: None,
+        median: "median time per decision",
+        pace: &pace,
+        pace_label: "decisions per minute",
+    };
+    let day = app.stats.day.as_ref();
+    let status = match &app.stats.day_fresh {
+        Freshness::Loading => Some(Line::styled("asking the server…", theme.muted)),
+        Freshness::Fresh => None,
+        Freshness::Failed(why) => Some(Line::styled(
+            format!("could not ask the server: {why}"),
+            theme.warning,
+        )),
+    };
+    let day_panel = Panel {
+        title: format!(
+            "Today {}(all moderators)",
+            day.map(|d| format!("{} ", d.date)).unwrap_or_default()
+        ),
+        figures: day,
+        status,
+        median: "median wait from report to decision",
+        pace: day.map_or(&[], |d| d.by_hour.as_slice()),
+        pace_label: "decisions per hour (UTC)",
+    };
+    if inner.width >= SIDE_BY_SIDE {
+        let [left, right] =
+            Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(inner);
+        session_panel.draw(frame, app, left);
+        day_panel.draw(frame, app, right);
+    } else if today {
+        day_panel.draw(frame, app, inner);
+    } else {
+        session_panel.draw(frame, app, inner);
+    }
+}
+
+/// One column of figures: the session's or the day's.
+struct Panel<'a> {
+    title: String,
+    figures: Option<&'a DailyStats>,
+    /// Why the figures are missing or old.
+    status: Option<Line<'a>>,
+    median: &'static str,
+    pace: &'a [u64],
+    pace_label: &'static str,
+}
+
+impl Panel<'_> {
+    fn draw(self, frame: &mut Frame, app: &App, area: Rect) {
+        let theme = &app.theme;
+        let [head, summary, pace_title, pace, charts] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(2),
+            Constraint::Length(1),
+            Constraint::Length(2),
+            Constraint::Min(0),
+        ])
+        .areas(area);
+        let mut title = vec![Span::styled(self.title.clone(), theme.accent)];
+        if let Some(status) = self.status {
+            title.push(Span::raw(" · "));
+            title.extend(status.spans);
+        }
+        frame.render_widget(Paragraph::new(Line::from(title)), head);
+        let Some(figures) = self.figures else {
+            return;
+        };
+        let median = figures
+            .median_seconds_to_decision
+            .map_or("—".to_string(), duration);
+        let lines = vec![
+            Line::from(vec![
+                Span::styled("decisions ", theme.muted),
+                Span::raw(figures.decisions.to_string()),
+                Span::styled(format!(" · {} ", self.median), theme.muted),
+                Span::raw(median),
+            ]),
+            Line::from(vec![
+                Span::styled("deadlines met ", theme.muted),
+                Span::styled(figures.deadlines_met.to_string(), theme.keep),
+                Span::styled(" · missed ", theme.muted),
+                Span::styled(figures.deadlines_missed.to_string(), theme.take_down),
+            ]),
+        ];
+        frame.render_widget(Paragraph::new(lines), summary);
+        // The latest values that fit, newest at the right.
+        let shown = &self.pace[self.pace.len().saturating_sub(usize::from(pace.width))..];
+        let peak = shown.iter().copied().max().unwrap_or(0);
+        let label = format!("{} (peak {peak})", self.pace_label);
+        frame.render_widget(Paragraph::new(Line::styled(label, theme.muted)), pace_title);
+        frame.render_widget(Sparkline::default().data(shown).style(theme.accent), pace);
+        let breakdowns = [
+            ("by action", &figures.by_action),
+            ("by category", &figures.by_category),
+            ("by lane", &figures.by_lane),
+            ("by country", &figures.by_country),
+        ];
+        let rows = breakdowns.map(|(_, t)| t.len());
+        for ((name, tallies), cell) in breakdowns.into_iter().zip(chart_cells(charts, rows)) {
+            draw_chart(frame, app, cell, name, tallies);
+        }
+    }
+}
+
+/// Four cells, each as tall as its bars (a title row and one per bar) where there is room:
+/// two by two where wide enough, else stacked.
+fn chart_cells(area: Rect, bars: [usize; 4]) -> [Rect; 4] {
+    let tall = |n: usize| Constraint::Max(u16::try_from(n.max(1) + 1).unwrap_or(u16::MAX));
+    if area.width >= CHART_GRID {
+        let [top, bottom, _] = Layout::vertical([
+            tall(bars[0].max(bars[1])),
+            tall(bars[2].max(bars[3])),
+            Constraint::Fill(1),
+        ])
+        .areas(area);
+        let [a, b] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(top);
+        let [c, d] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(bottom);
+        [a, b, c, d]
+    } else {
+        let [a, b, c, d, _] = Layout::vertical([
+            tall(bars[0]),
+            tall(bars[1]),
+            tall(bars[2]),
+            tall(bars[3]),
+            Constraint::Fill(1),
+        ])
+        .areas(area);
+        [a, b, c, d]
+    }
+}
+
+/// A horizontal bar chart of the largest tallies that fit, one row each.
+fn draw_chart(frame: &mut Frame, app: &App, area: Rect, name: &str, tallies: &[Tally]) {
+    let theme = &app.theme;
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .title(Span::styled(format!(" {name} "), theme.accent));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if tallies.is_empty() {
+        frame.render_widget(Paragraph::new(Line::styled("none", theme.muted)), inner);
+        return;
+    }
+    let rows = usize::from(inner.height);
+    let bars: Vec<Bar> = tallies
+        .iter()
+        .take(rows)
+        .map(|t| {
+            let label: String = t.key.chars().take(LABEL_CHARS).collect();
+            Bar::with_label(label, t.count).text_value(t.count.to_string())
+        })
+        .collect();
+    let chart = BarChart::horizontal(bars)
+        .bar_width(1)
+        .bar_gap(0)
+        .bar_style(theme.accent)
+        .value_style(theme.selection);
+    frame.render_widget(chart, inner);
+}
+
+/// `45s`, `12m 5s`, `3h 20m`, `2d 4h`.
+fn duration(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m {}s", s / 60, s % 60),
+        3600..86_400 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d {}h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration;
+
+    #[test]
+    fn durations_read_at_a_glance() {
+        assert_eq!(duration(-3), "0s");
+        assert_eq!(duration(45), "45s");
+        assert_eq!(duration(725), "12m 5s");
+        assert_eq!(duration(12_000), "3h 20m");
+        assert_eq!(duration(187_200), "2d 4h");
+    }
+}
