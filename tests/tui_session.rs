@@ -164,6 +164,8 @@ async fn repeated_undo_walks_back_through_the_session() {
     assert_eq!(s.app.decided, 1);
     assert_eq!(s.selected_id(), ids[1]);
     server.restart().await;
+    // The outbox retries on its own; wait for it rather than for the quit's short grace.
+    s.wait_delivered().await;
     s.quit().await;
     // Only the first decision survives.
     assert_eq!(server.audit_rows(&ids[0]), 1);

@@ -72,11 +72,7 @@ impl App {
             Some(catalog) => {
                 // The reason the server would give a plain `t`: the category of the most
                 // trusted report, through the catalog.
-                let category = item
-                    .reports
-                    .iter()
-                    .max_by_key(|r| r.reporter_type.weight())
-                    .map(|r| r.category.to_lowercase());
+                let category = super::stats::leading_category(item).map(str::to_lowercase);
                 let default = category
                     .and_then(|c| {
                         catalog
