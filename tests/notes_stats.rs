@@ -319,3 +319,28 @@ async fn every_view_draws_at_every_size() {
     s.press("<esc>nsome note");
     every_size(&s);
 }
+
+#[tokio::test]
+async fn a_note_can_be_written_on_the_command_line_too() {
+    let server = TestServer::with_sample().await;
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut s = Session::open(&server, data.path()).await;
+    let id = s.selected_id();
+    s.press(":note \"same ring as yesterday\"<enter>");
+    s.wait_until("the server has the note", |app| {
+        app.entry_by_id(&id).is_some_and(|e| {
+            e.shown
+                .history
+                .iter()
+                .any(|h| h.note.as_deref() == Some("same ring as yesterday"))
+        })
+    })
+    .await;
+    let item = server.item(&id).await;
+    let note = item
+        .history
+        .iter()
+        .find(|h| h.note.as_deref() == Some("same ring as yesterday"))
+        .expect("the note is in the server's history");
+    assert_eq!(note.actor, "mod-alice");
+}

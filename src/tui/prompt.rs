@@ -171,7 +171,7 @@ pub fn command_names() -> Vec<String> {
 }
 
 /// The commands that take arguments, with their usage for the help overlay.
-pub const COMMANDS: [(&str, &str); 12] = [
+pub const COMMANDS: [(&str, &str); 13] = [
     (
         "takedown",
         "takedown [reason=CODE] [scope=DE,AT|global] [note…]",
@@ -193,6 +193,10 @@ pub const COMMANDS: [(&str, &str); 12] = [
     ),
     ("untag", "untag — untag everything"),
     ("pipe", "pipe COMMAND — item JSON on its stdin"),
+    (
+        "note",
+        "note TEXT — a note on this item (without: the prompt)",
+    ),
     (
         "queue",
         "queue open|escalated — open items, or those escalated to your tier",
@@ -264,6 +268,8 @@ pub enum Command {
     /// Tag every item matching this filter.
     Tag(String),
     Untag,
+    /// A note on the selected item, sent at once.
+    Note(String),
     Queue(crate::model::ReviewState),
     Pipe(String),
     Profile,
@@ -309,6 +315,7 @@ pub fn parse_command(line: &str) -> Result<Command, String> {
         }),
         "tag" if !rest.is_empty() => Command::Tag(rest.to_string()),
         "untag" => Command::Untag,
+        "note" if !rest.is_empty() => Command::Note(rest.trim_matches('"').trim().to_string()),
         "queue" => Command::Queue(match rest {
             "open" | "" => crate::model::ReviewState::Open,
             "escalated" => crate::model::ReviewState::Escalated,

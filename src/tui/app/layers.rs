@@ -182,6 +182,10 @@ impl App {
                 self.tag_matching(Some(query))
             }
             Command::Untag => self.untag_all(),
+            Command::Note(text) => {
+                self.notes.target = self.selected_entry().map(|e| e.id.clone());
+                return self.submit_note(&text);
+            }
             Command::Queue(state) => self.switch_queue(state),
             Command::Pipe(cmd) => self.pipe(&cmd),
             Command::Profile => {

@@ -26,7 +26,7 @@ pub enum Freshness {
 #[derive(Debug, Clone, Default)]
 pub struct Notes {
     /// The item the open note prompt writes on.
-    target: Option<String>,
+    pub(in crate::tui::app) target: Option<String>,
     /// Per item, text typed and not yet saved by the server (sending, failed or put aside).
     drafts: HashMap<String, String>,
 }
