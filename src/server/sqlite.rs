@@ -421,6 +421,7 @@ fn queue_sql(
     conn: &Connection,
     query: &QueueQuery,
     row_limit: i64,
+    group: Option<bool>,
 ) -> Result<(String, Vec<Value>), StorageError> {
     let mut w = Where::default();
     w.push("state = ?", [text(query.state.as_str())]);
@@ -437,63 +438,14 @@ fn queue_sql(
         term_condition(conn, term, &mut w)?;
     }
     let [(k1, d1), (k2, d2)] = order_keys(query.sort);
-    if query.sort == Sort::Priority {
-        // Urgent and overdue first: a group that depends on the time the first page was read,
-        // so no index serves it; each page sorts what matches (see BENCHMARKS.md).
-        if let Some(after) = &query.after {
-            if after.sort != query.sort {
-                return Err(StorageError::Invalid(format!(
-                    "this cursor belongs to the {} order, not {}; start again without it",
-                    after.sort.as_str(),
-                    query.sort.as_str()
-                )));
-            }
-            let further = |desc: bool| if desc { "<" } else { ">" };
-            let [a, b] = &after.keys;
-            let within = format!(
-                "({k1} {f1} ? OR ({k1} = ? AND ({k2} {f2} ? OR ({k2} = ? AND id > ?))))",
-                f1 = further(d1),
-                f2 = further(d2)
-            );
-            let keys = [
-                sql_value(a),
-                sql_value(a),
-                sql_value(b),
-                sql_value(b),
-                text(&after.id),
-            ];
-            match (query.sort, after.group) {
-                (Sort::Priority, Some(group)) => {
-                    let as_of = || text(&ts(group.as_of));
-                    let first = Value::Integer(i64::from(group.first));
-                    let mut values = vec![as_of(), first.clone(), as_of(), first];
-                    values.extend(keys);
-                    w.push(
-                        format!("({FIRST_GROUP} < ? OR ({FIRST_GROUP} = ? AND {within}))"),
-                        values,
-                    );
-                }
-                _ => w.push(within, keys),
-            }
-        }
-        let dir = |desc: bool| if desc { "DESC" } else { "ASC" };
-        let (group_order, group_values) = match query.sort {
-            Sort::Priority => (
-                format!("{FIRST_GROUP} DESC, "),
-                vec![text(&ts(query.as_of))],
-            ),
-            _ => (String::new(), Vec::new()),
+    if let Some(first) = group {
+        // One of the priority order's two groups (see `walk_queue`).
+        let condition = if first {
+            FIRST_GROUP.to_string()
+        } else {
+            format!("NOT {FIRST_GROUP}")
         };
-        let sql = format!(
-            "SELECT {ITEM_COLUMNS} FROM items WHERE {} \
-             ORDER BY {group_order}{k1} {}, {k2} {}, id ASC LIMIT ?",
-            w.sql.join(" AND "),
-            dir(d1),
-            dir(d2)
-        );
-        w.values.extend(group_values);
-        w.values.push(Value::Integer(row_limit));
-        return Ok((sql, w.values));
+        w.push(condition, [text(&ts(query.as_of))]);
     }
     let dir = |desc: bool| if desc { "DESC" } else { "ASC" };
     let order_by =
@@ -551,21 +503,67 @@ fn queue_sql(
 }
 
 /// Runs [`queue_sql`] for `query`, handing each row to `visit` until it answers false.
+///
+/// The priority order puts urgent and overdue items first, a group that depends on the
+/// walk's `as_of`, so no index can order it: the walk reads the first group, then the rest,
+/// each in index order from where the cursor stands, so a page costs the same at any depth.
 fn walk_queue(
     conn: &Connection,
     query: &QueueQuery,
     row_limit: i64,
     mut visit: impl FnMut(ItemRow) -> Result<bool, StorageError>,
 ) -> Result<(), StorageError> {
-    let (sql, values) = queue_sql(conn, query, row_limit)?;
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(values))?;
-    while let Some(row) = rows.next()? {
-        if !visit(item_row(row)?)? {
-            break;
+    if query.sort != Sort::Priority {
+        walk_part(conn, query, row_limit, None, &mut visit)?;
+        return Ok(());
+    }
+    let cursor_in_first = query
+        .after
+        .as_ref()
+        .map(|c| c.group.is_some_and(|g| g.first));
+    let mut left = row_limit;
+    if cursor_in_first != Some(false) {
+        let (seen, go_on) = walk_part(conn, query, left, Some(true), &mut visit)?;
+        if !go_on {
+            return Ok(());
+        }
+        if left >= 0 {
+            left -= seen;
+            if left <= 0 {
+                return Ok(());
+            }
         }
     }
+    let rest = QueueQuery {
+        after: query
+            .after
+            .clone()
+            .filter(|_| cursor_in_first == Some(false)),
+        ..query.clone()
+    };
+    walk_part(conn, &rest, left, Some(false), &mut visit)?;
     Ok(())
+}
+
+/// One run of [`queue_sql`]: how many rows it handed over, and whether `visit` wants more.
+fn walk_part(
+    conn: &Connection,
+    query: &QueueQuery,
+    row_limit: i64,
+    group: Option<bool>,
+    visit: &mut impl FnMut(ItemRow) -> Result<bool, StorageError>,
+) -> Result<(i64, bool), StorageError> {
+    let (sql, values) = queue_sql(conn, query, row_limit, group)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(values))?;
+    let mut seen = 0;
+    while let Some(row) = rows.next()? {
+        seen += 1;
+        if !visit(item_row(row)?)? {
+            return Ok((seen, false));
+        }
+    }
+    Ok((seen, true))
 }
 
 /// The derived columns filters read, from an item's content: author id and handle,
