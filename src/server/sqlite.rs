@@ -29,11 +29,12 @@ use super::storage::{
 };
 
 /// Step `i` takes the schema from version `i` to `i + 1`; a new database runs them all.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     include_str!("schema.sql"),
     include_str!("schema_2_leases.sql"),
     include_str!("schema_3_search.sql"),
     include_str!("schema_4_trust_safety.sql"),
+    include_str!("schema_5_author_state.sql"),
 ];
 /// The version whose script adds the columns [`search_columns`] fills.
 const SEARCH_VERSION: usize = 3;
@@ -660,7 +661,7 @@ fn fill_item(conn: &Connection, item: &mut Item) -> Result<(), StorageError> {
     history.sort_by_key(|h| h.at);
     item.history = history;
     item.author_record = match &item.author {
-        Some(author) => Some(author_record(conn, &author.id, &item.id)?),
+        Some(author) => Some(author_record(conn, &author.id, item.state)?),
         None => None,
     };
     Ok(())
@@ -696,14 +697,12 @@ fn load_notes(conn: &Connection, item_id: &str) -> Result<Vec<HistoryEntry>, Sto
 fn author_record(
     conn: &Connection,
     author_id: &str,
-    item_id: &str,
+    own_state: ReviewState,
 ) -> Result<AuthorRecord, StorageError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT state, COUNT(*) FROM items
-         WHERE author_id = ?1 AND id <> ?2
-         GROUP BY state",
-    )?;
-    let rows = stmt.query_map([author_id, item_id], |r| {
+    // Counted from the (author_id, state) index alone; the item itself is taken off after.
+    let mut stmt = conn
+        .prepare_cached("SELECT state, COUNT(*) FROM items WHERE author_id = ?1 GROUP BY state")?;
+    let rows = stmt.query_map([author_id], |r| {
         Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
     })?;
     let mut record = AuthorRecord {
@@ -716,9 +715,12 @@ fn author_record(
     };
     for row in rows {
         let (state, count) = row?;
-        let count = u64::try_from(count).unwrap_or_default();
+        let state = parse_state(&state)?;
+        let count = u64::try_from(count)
+            .unwrap_or_default()
+            .saturating_sub(u64::from(state == own_state));
         record.other_items += count;
-        match parse_state(&state)? {
+        match state {
             ReviewState::Open => record.open += count,
             ReviewState::Escalated => record.escalated += count,
             ReviewState::TakenDown => record.taken_down += count,
