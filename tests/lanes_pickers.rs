@@ -239,3 +239,34 @@ async fn a_legal_specialist_works_the_items_escalated_to_legal() {
             .all(|e| e.shown.state == ReviewState::Open)
     );
 }
+
+#[tokio::test]
+async fn the_pickers_draw_at_any_size_without_panicking() {
+    let (_server, _data, mut s) = session().await;
+    let sizes = [
+        (1, 1),
+        (2, 3),
+        (29, 5),
+        (30, 6),
+        (31, 7),
+        (45, 9),
+        (80, 24),
+        (250, 70),
+    ];
+    for keys in [
+        "T",
+        "hate<enter>",
+        "austri<space><enter>",
+        "<esc>E",
+        "legal<enter>",
+    ] {
+        s.press(keys);
+        for (w, h) in sizes {
+            let _ = s.screen(w, h);
+        }
+    }
+    assert!(matches!(
+        s.app.layers.last(),
+        Some(modq::tui::app::Layer::Picker(_))
+    ));
+}
