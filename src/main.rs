@@ -465,8 +465,11 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
         Some(ServeCommand::Token {
             command: TokenCommand::Add { role, name },
         }) => {
-            let name = name
-                .unwrap_or_else(|| format!("{}-{}", role.as_str(), &modq::store::new_key()[..6]));
+            let name = name.unwrap_or_else(|| {
+                // The key's end: its start is the clock, the same for tokens made together.
+                let key = modq::store::new_key();
+                format!("{}-{}", role.as_str(), &key[key.len() - 6..])
+            });
             let token = server::add_token(&storage, &name, role)
                 .map_err(|e| format!("cannot add the token: {e:#}"))?;
             println!("token for {name} ({}):", role.as_str());

@@ -133,6 +133,12 @@ impl Store {
         // committed journal entry survive power loss, which is the whole point of the outbox.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // Plans that do not change with bound values: otherwise SQLite 3.54 prepares a
+        // statement again each time a new value binds to e.g. a LIMIT (see server::sqlite).
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
         add_bulk_column(&conn)?;
@@ -223,44 +229,42 @@ impl Store {
     /// Take up to `limit` pending decisions, oldest first, and mark them `sending`.
     pub fn claim_batch(&mut self, limit: usize) -> Result<Vec<OutboxEntry>> {
         let tx = self.write()?;
-        let entries = {
-            let mut stmt = tx.prepare(
-                "SELECT seq, body, status, message FROM outbox
-                 WHERE status = 'pending' ORDER BY seq LIMIT ?1",
+        // One statement for the batch: a bulk action's 1,000 rows are one index walk, not a
+        // thousand look-ups.
+        let mut raws = {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE outbox SET status = 'sending', attempts = attempts + 1
+                 WHERE seq IN (SELECT seq FROM outbox WHERE status = 'pending'
+                               ORDER BY seq LIMIT ?1)
+                 RETURNING seq, body, status, message",
             )?;
-            let rows = stmt.query_map([limit as i64], row_to_raw)?;
+            let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], row_to_raw)?;
             rows.collect::<std::result::Result<Vec<_>, _>>()?
         };
-        let entries = entries
+        // RETURNING promises no order; the outbox's order is the order decisions were made.
+        raws.sort_by_key(|raw| raw.0);
+        // A row that cannot be read fails the claim before the commit, so nothing is left
+        // marked `sending` for it.
+        let entries = raws
             .into_iter()
             .map(raw_to_entry)
             .collect::<Result<Vec<_>>>()?;
+        tx.commit()?;
+        Ok(entries)
+    }
+
+    /// Put a batch that could not be delivered back in line (one transaction).
+    pub fn release(&mut self, keys: &[String]) -> Result<()> {
+        let tx = self.write()?;
         {
-            let mut mark = tx.prepare_cached(
-                "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE seq = ?1",
+            let mut update = tx.prepare_cached(
+                "UPDATE outbox SET status = 'pending' WHERE idempotency_key = ?1 AND status = 'sending'",
             )?;
-            for e in &entries {
-                mark.execute([e.seq])?;
+            for key in keys {
+                update.execute([key])?;
             }
         }
         tx.commit()?;
-        Ok(entries
-            .into_iter()
-            .map(|mut e| {
-                e.status = OutboxStatus::Sending;
-                e
-            })
-            .collect())
-    }
-
-    /// Put a batch that could not be delivered back in line.
-    pub fn release(&self, keys: &[String]) -> Result<()> {
-        for key in keys {
-            self.conn.execute(
-                "UPDATE outbox SET status = 'pending' WHERE idempotency_key = ?1 AND status = 'sending'",
-                [key],
-            )?;
-        }
         Ok(())
     }
 
@@ -289,14 +293,19 @@ impl Store {
         Ok(())
     }
 
-    /// Mark a whole batch failed with one message (the server refused the request itself).
-    pub fn fail(&self, keys: &[String], message: &str) -> Result<()> {
-        for key in keys {
-            self.conn.execute(
+    /// Mark a whole batch failed with one message (the server refused the request itself);
+    /// one transaction.
+    pub fn fail(&mut self, keys: &[String], message: &str) -> Result<()> {
+        let tx = self.write()?;
+        {
+            let mut update = tx.prepare_cached(
                 "UPDATE outbox SET status = 'failed', message = ?1 WHERE idempotency_key = ?2",
-                params![message, key],
             )?;
+            for key in keys {
+                update.execute(params![message, key])?;
+            }
         }
+        tx.commit()?;
         Ok(())
     }
 
@@ -548,10 +557,14 @@ fn raw_to_entry((seq, body, status, message): RawRow) -> Result<OutboxEntry> {
     })
 }
 
-/// A fresh idempotency key: 128 random bits, so two clients never collide.
+/// A fresh idempotency key, 32 hex digits: the time in milliseconds (48 bits), then 80
+/// random bits, so two clients never collide. Keys made one after another sort together, so
+/// the unique indexes on them (outbox and server audit) take a bulk action's keys on a few
+/// neighbouring pages instead of one random page each.
 pub fn new_key() -> String {
-    let bytes: [u8; 16] = rand::random();
-    hex::encode(bytes)
+    let millis = Utc::now().timestamp_millis().clamp(0, (1 << 48) - 1) as u64;
+    let random: [u8; 10] = rand::random();
+    format!("{millis:012x}{}", hex::encode(random))
 }
 
 #[cfg(test)]
@@ -707,5 +720,51 @@ mod tests {
             failed[0].message.as_deref(),
             Some("conflict: already taken down by bob")
         );
+    }
+
+    #[test]
+    fn keys_are_unique_and_later_keys_sort_after_earlier_ones() {
+        let first = new_key();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let keys: Vec<String> = (0..1000).map(|_| new_key()).collect();
+        let distinct: std::collections::HashSet<_> = keys.iter().collect();
+        assert_eq!(distinct.len(), keys.len());
+        for key in &keys {
+            assert_eq!(key.len(), 32);
+            assert!(key.chars().all(|c| c.is_ascii_hexdigit()), "{key}");
+            assert!(*key > first, "{key} made after {first}");
+        }
+    }
+
+    #[test]
+    fn a_claimed_batch_is_the_oldest_pending_in_order_and_is_not_claimed_twice() {
+        let (_d, mut s) = store();
+        let made: Vec<Decision> = (0..5)
+            .map(|i| decision(&format!("item-{i}"), DecisionAction::Keep))
+            .collect();
+        for d in &made {
+            s.journal("s1", d, None).unwrap();
+        }
+        let keys = |batch: &[OutboxEntry]| -> Vec<String> {
+            batch
+                .iter()
+                .map(|e| e.decision.idempotency_key.clone())
+                .collect()
+        };
+        let first = s.claim_batch(3).unwrap();
+        assert_eq!(keys(&first), keys_of(&made[..3]));
+        assert!(first.iter().all(|e| e.status == OutboxStatus::Sending));
+        let second = s.claim_batch(3).unwrap();
+        assert_eq!(keys(&second), keys_of(&made[3..]));
+        // Put back, the first batch is first in line again.
+        s.release(&keys(&first)).unwrap();
+        assert_eq!(keys(&s.claim_batch(10).unwrap()), keys_of(&made[..3]));
+    }
+
+    fn keys_of(decisions: &[Decision]) -> Vec<String> {
+        decisions
+            .iter()
+            .map(|d| d.idempotency_key.clone())
+            .collect()
     }
 }
