@@ -9,8 +9,8 @@ use tokio::sync::{Notify, mpsc};
 
 use super::{Held, SyncEvent, with_store};
 use crate::backend::{Backend, BackendError};
-use crate::model::DecisionResult;
-use crate::store::{OutboxCounts, Store, StoreError};
+use crate::model::{Decision, DecisionResult};
+use crate::store::{OutboxCounts, OutboxEntry, Store, StoreError};
 
 /// Decisions per request: the server's most, so a bulk action of 100,000 is 100 requests;
 /// 1,000 decisions are about 300 KB, well under the server's 2 MiB body limit.
@@ -27,7 +27,7 @@ pub async fn flush_all(backend: &dyn Backend, path: &Path) -> Result<FlushReport
     let mut delivered = 0;
     let mut error = None;
     loop {
-        match deliver_one_batch(backend, &store, &held, None).await {
+        match deliver_one_batch(backend, &store, &held).await {
             Ok(Some(results)) => delivered += results.len(),
             Ok(None) => break,
             Err(e) => {
@@ -85,18 +85,10 @@ pub(super) async fn run_flusher(
         }
         retry_at = None;
         loop {
-            let started = std::time::Instant::now();
-            let wait = match deliver_one_batch(&*backend, &store, &held, Some(&events)).await {
-                Ok(None) => break,
-                Ok(Some(results)) => {
+            let wait = match deliver_pipelined(&backend, &store, &held, &events).await {
+                Ok(()) => {
                     backoff = BACKOFF_START;
-                    tracing::debug!(
-                        n = results.len(),
-                        ms = started.elapsed().as_millis() as u64,
-                        "batch delivered"
-                    );
-                    let _ = events.send(SyncEvent::Delivered { results });
-                    continue;
+                    break;
                 }
                 Err(DeliveryError::Backend(BackendError::Unauthorized(m))) => {
                     let _ = events.send(SyncEvent::AuthLost(m));
@@ -134,6 +126,101 @@ pub(super) async fn run_flusher(
     }
 }
 
+/// Deliver the outbox until it is empty, one request at a time and in order, with the local
+/// work around each request done while it is on the wire: the next batch is claimed while
+/// this one is sent, and this one's results are settled while the next is sent. Requests
+/// never overlap, so the server applies decisions in the order they were made (a reversal
+/// after what it reverses). Each batch reports `Sending`, then `Delivered` once settled.
+async fn deliver_pipelined(
+    backend: &Arc<dyn Backend>,
+    store: &Arc<Mutex<Store>>,
+    held: &Held,
+    events: &mpsc::UnboundedSender<SyncEvent>,
+) -> Result<(), DeliveryError> {
+    let mut batch = with_store(store, |s| s.claim_batch(BATCH_SIZE)).await?;
+    while !batch.is_empty() {
+        let started = std::time::Instant::now();
+        let (decisions, keys) = unzip_batch(batch);
+        let _ = events.send(SyncEvent::Sending { keys: keys.clone() });
+        let (sent, next) = tokio::join!(
+            backend.send_decisions(&decisions),
+            with_store(store, |s| s.claim_batch(BATCH_SIZE)),
+        );
+        let results = match sent {
+            Ok(results) => results,
+            Err(e) => {
+                let error = undelivered(store, keys, e).await;
+                // The claimed next batch goes back in line too, ahead of anything newer.
+                if let Ok(next) = next {
+                    let (_, next_keys) = unzip_batch(next);
+                    with_store(store, move |s| s.release(&next_keys)).await?;
+                }
+                return Err(error);
+            }
+        };
+        forget_applied(held, &decisions, &results);
+        tracing::debug!(
+            n = results.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "batch delivered"
+        );
+        let settling = store.clone();
+        let events = events.clone();
+        tokio::spawn(async move {
+            let settled = results.clone();
+            let _ = events.send(
+                match with_store(&settling, move |s| s.settle(&settled)).await {
+                    Ok(()) => SyncEvent::Delivered { results },
+                    // The server has them; the rows stay `sending` and go again (as duplicates,
+                    // settled then) after the next start.
+                    Err(e) => SyncEvent::StoreFailed(e.to_string()),
+                },
+            );
+        });
+        batch = next?;
+    }
+    Ok(())
+}
+
+fn unzip_batch(batch: Vec<OutboxEntry>) -> (Vec<Decision>, Vec<String>) {
+    let decisions: Vec<_> = batch.into_iter().map(|e| e.decision).collect();
+    let keys = decisions
+        .iter()
+        .map(|d| d.idempotency_key.clone())
+        .collect();
+    (decisions, keys)
+}
+
+/// The server drops the lease of every item it applied a decision to.
+fn forget_applied(held: &Held, decisions: &[Decision], results: &[DecisionResult]) {
+    let applied = decisions
+        .iter()
+        .zip(results)
+        .filter(|(_, r)| r.outcome.is_settled_ok())
+        .map(|(d, _)| &d.item_id);
+    held.forget(applied);
+}
+
+/// A batch the server did not take: refused as a whole, its decisions are kept marked
+/// failed with the server's reason (sending the same again gets the same refusal); else they
+/// go back in line to be sent again.
+async fn undelivered(
+    store: &Arc<Mutex<Store>>,
+    keys: Vec<String>,
+    e: BackendError,
+) -> DeliveryError {
+    let kept = if let e @ BackendError::Rejected { .. } = &e {
+        let message = e.to_string();
+        with_store(store, move |s| s.fail(&keys, &message)).await
+    } else {
+        with_store(store, move |s| s.release(&keys)).await
+    };
+    match kept {
+        Ok(()) => e.into(),
+        Err(store_error) => store_error.into(),
+    }
+}
+
 /// A 2xx answer we could not read: the server may or may not have applied the batch, so it
 /// is resent (harmless thanks to idempotency keys) rather than marked failed.
 fn is_garbled(e: &BackendError) -> bool {
@@ -146,44 +233,20 @@ pub(super) async fn deliver_one_batch(
     backend: &dyn Backend,
     store: &Arc<Mutex<Store>>,
     held: &Held,
-    events: Option<&mpsc::UnboundedSender<SyncEvent>>,
 ) -> Result<Option<Vec<DecisionResult>>, DeliveryError> {
     let batch = with_store(store, |s| s.claim_batch(BATCH_SIZE)).await?;
     if batch.is_empty() {
         return Ok(None);
     }
-    let decisions: Vec<_> = batch.into_iter().map(|e| e.decision).collect();
-    let keys: Vec<String> = decisions
-        .iter()
-        .map(|d| d.idempotency_key.clone())
-        .collect();
-    if let Some(events) = events {
-        let _ = events.send(SyncEvent::Sending { keys: keys.clone() });
-    }
+    let (decisions, keys) = unzip_batch(batch);
     match backend.send_decisions(&decisions).await {
         Ok(results) => {
-            // The server drops the lease of every item it applied a decision to.
-            let applied = decisions
-                .iter()
-                .zip(&results)
-                .filter(|(_, r)| r.outcome.is_settled_ok())
-                .map(|(d, _)| &d.item_id);
-            held.forget(applied);
+            forget_applied(held, &decisions, &results);
             let settled = results.clone();
             with_store(store, move |s| s.settle(&settled)).await?;
             Ok(Some(results))
         }
-        Err(e @ BackendError::Rejected { .. }) => {
-            // The server refused the request as a whole: retrying sends the same refusal,
-            // so keep the decisions, marked failed with the server's reason.
-            let message = e.to_string();
-            with_store(store, move |s| s.fail(&keys, &message)).await?;
-            Err(e.into())
-        }
-        Err(e) => {
-            with_store(store, move |s| s.release(&keys)).await?;
-            Err(e.into())
-        }
+        Err(e) => Err(undelivered(store, keys, e).await),
     }
 }
 

@@ -295,8 +295,7 @@ impl SyncHandle {
         let _ = tokio::time::timeout(grace, async {
             // An aborted flush may have left its batch marked as on the wire.
             let _ = with_store(&store, |s| s.requeue_in_flight()).await;
-            while let Ok(Some(_)) = flush::deliver_one_batch(&*backend, &store, &held, None).await {
-            }
+            while let Ok(Some(_)) = flush::deliver_one_batch(&*backend, &store, &held).await {}
             leases::release_undecided(&*backend, &store, &held).await;
         })
         .await;
