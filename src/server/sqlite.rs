@@ -30,12 +30,13 @@ use super::storage::{
 };
 
 /// Step `i` takes the schema from version `i` to `i + 1`; a new database runs them all.
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     include_str!("schema.sql"),
     include_str!("schema_2_leases.sql"),
     include_str!("schema_3_search.sql"),
     include_str!("schema_4_trust_safety.sql"),
     include_str!("schema_5_author_state.sql"),
+    include_str!("schema_6_open_queues.sql"),
 ];
 /// The version whose script adds the columns [`search_columns`] fills.
 const SEARCH_VERSION: usize = 3;
@@ -311,16 +312,15 @@ impl ItemRow {
 const NO_DEADLINE: &str = "9999-12-31T23:59:59.999999Z";
 
 /// The two sort keys of an order, each an SQL expression and whether it descends; the item
-/// id, ascending, always follows. The expressions match the indexes of schema_3_search.sql.
+/// id, ascending, always follows. They match the indexes of schema_3_search.sql and
+/// schema_6_open_queues.sql.
 fn order_keys(sort: Sort) -> [(&'static str, bool); 2] {
     match sort {
         Sort::Priority => [("priority", true), ("created_at", false)],
         Sort::Age => [("created_at", false), ("priority", true)],
         Sort::Reports => [("report_count", true), ("priority", true)],
-        Sort::Deadline => [
-            ("COALESCE(deadline, '9999-12-31T23:59:59.999999Z')", false),
-            ("priority", true),
-        ],
+        // deadline_key: COALESCE(deadline, NO_DEADLINE), a virtual column (schema 6).
+        Sort::Deadline => [("deadline_key", false), ("priority", true)],
     }
 }
 
@@ -437,7 +437,9 @@ fn queue_sql(
     group: Option<bool>,
 ) -> Result<(String, Vec<Value>), StorageError> {
     let mut w = Where::default();
-    w.push("state = ?", [text(query.state.as_str())]);
+    // A literal, not a placeholder: only then can SQLite tell that the partial queue indexes
+    // of schema 6 (open and escalated items) hold every row the walk wants.
+    w.push(format!("state = '{}'", query.state.as_str()), []);
     if let Some(lane) = query.lane {
         w.push("lane = ?", [text(lane.as_str())]);
     }
@@ -1736,6 +1738,69 @@ mod tests {
                 0,
                 "{sql}"
             );
+        }
+    }
+
+    /// Every page of every order, lane or not, open or escalated, seeks in an index: no
+    /// walk over the table, no sort of it. Schema 6's queue indexes hold only open and
+    /// escalated items, which SQLite uses only when it can see the state in the query.
+    #[test]
+    fn every_queue_walk_reads_an_index_in_its_order() {
+        use crate::model::Lane;
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(&dir.path().join("modq.db")).unwrap();
+        let conn = storage.conn();
+        let sorts = [Sort::Priority, Sort::Age, Sort::Reports, Sort::Deadline];
+        for sort in sorts {
+            for state in [ReviewState::Open, ReviewState::Escalated] {
+                for lane in [None, Some(Lane::Urgent)] {
+                    for after in [false, true] {
+                        let keys = match sort {
+                            Sort::Age | Sort::Deadline => [
+                                SortValue::Text("2026-01-01T00:00:00.000000Z".into()),
+                                SortValue::Int(50),
+                            ],
+                            Sort::Priority => [
+                                SortValue::Int(50),
+                                SortValue::Text("2026-01-01T00:00:00.000000Z".into()),
+                            ],
+                            Sort::Reports => [SortValue::Int(3), SortValue::Int(50)],
+                        };
+                        let query = QueueQuery {
+                            lane,
+                            state,
+                            sort,
+                            after: after.then(|| Cursor {
+                                sort,
+                                keys,
+                                id: "p1".into(),
+                                group: None,
+                            }),
+                            ..QueueQuery::default()
+                        };
+                        let groups = match sort {
+                            Sort::Priority => vec![Some(true), Some(false)],
+                            _ => vec![None],
+                        };
+                        for group in groups {
+                            let (sql, values) = queue_sql(&conn, &query, 50, group).unwrap();
+                            let mut stmt =
+                                conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+                            let plan: Vec<String> = stmt
+                                .query_map(rusqlite::params_from_iter(values), |r| r.get(3))
+                                .unwrap()
+                                .collect::<rusqlite::Result<_>>()
+                                .unwrap();
+                            let case = format!(
+                                "{sort:?} {state:?} {lane:?} after={after} {group:?}: {plan:?}"
+                            );
+                            assert!(plan.iter().any(|l| l.contains("INDEX items_")), "{case}");
+                            assert!(!plan.iter().any(|l| l.starts_with("SCAN items")), "{case}");
+                            assert!(!plan.iter().any(|l| l.contains("TEMP B-TREE")), "{case}");
+                        }
+                    }
+                }
+            }
         }
     }
 }

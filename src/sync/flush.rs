@@ -127,8 +127,9 @@ pub(super) async fn run_flusher(
 }
 
 /// Deliver the outbox until it is empty, one request at a time and in order, with the local
-/// work around each request done while it is on the wire: the next batch is claimed while
-/// this one is sent, and this one's results are settled while the next is sent. Requests
+/// work around each request done while it is on the wire: after a full batch the next is
+/// claimed while this one is sent, and this one's results are settled while the next is
+/// sent. Requests
 /// never overlap, so the server applies decisions in the order they were made (a reversal
 /// after what it reverses). Each batch reports `Sending`, then `Delivered` once settled.
 async fn deliver_pipelined(
@@ -142,10 +143,17 @@ async fn deliver_pipelined(
         let started = std::time::Instant::now();
         let (decisions, keys) = unzip_batch(batch);
         let _ = events.send(SyncEvent::Sending { keys: keys.clone() });
-        let (sent, next) = tokio::join!(
-            backend.send_decisions(&decisions),
-            with_store(store, |s| s.claim_batch(BATCH_SIZE)),
-        );
+        // Only a full batch means more are waiting (a bulk action, a backlog). A claimed row
+        // counts as possibly sent, so undo reverses it rather than withdrawing it: a single
+        // decision just made is never claimed before its turn.
+        let (sent, next) = if decisions.len() == BATCH_SIZE {
+            tokio::join!(
+                backend.send_decisions(&decisions),
+                with_store(store, |s| s.claim_batch(BATCH_SIZE)),
+            )
+        } else {
+            (backend.send_decisions(&decisions).await, Ok(Vec::new()))
+        };
         let results = match sent {
             Ok(results) => results,
             Err(e) => {
@@ -177,7 +185,10 @@ async fn deliver_pipelined(
                 },
             );
         });
-        batch = next?;
+        batch = match next? {
+            next if next.is_empty() => with_store(store, |s| s.claim_batch(BATCH_SIZE)).await?,
+            next => next,
+        };
     }
     Ok(())
 }
