@@ -4,6 +4,13 @@
 //! journaled in the local outbox (`store`) before anything else and sent by `sync`
 //! through a `backend`. `server` is the reference moderation API (`modq serve`).
 
+// A panic in front of a moderator is a crash over their work: production code returns
+// errors. Tests (`#[cfg(test)]`) may unwrap, since a failed unwrap there is a failed test.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 pub mod backend;
 pub mod config;
 pub mod credentials;

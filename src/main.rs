@@ -1,5 +1,12 @@
 //! The `modq` command line: thin wiring over the library.
 
+// A panic in front of a moderator is a crash over their work: production code returns
+// errors. Tests (`#[cfg(test)]`) may unwrap, since a failed unwrap there is a failed test.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
