@@ -32,7 +32,7 @@ async fn states(server: &TestServer, ids: &[String]) -> Vec<ReviewState> {
 #[tokio::test]
 async fn space_tags_and_one_prefixed_key_takes_them_all_down_after_a_yes() {
     let (server, _data, mut s) = session().await;
-    let ids: Vec<String> = s.app.entries.iter().take(4).map(|e| e.id.clone()).collect();
+    let ids = s.first_ids(4);
     // Tag the first, third and fourth item; space moves on by itself.
     s.press("<space>j<space><space>");
     assert_eq!(s.app.tagged.len(), 3);
@@ -353,28 +353,14 @@ async fn y_copies_the_id_with_osc_52() {
 #[tokio::test]
 async fn every_layer_draws_at_any_size_without_panicking() {
     let (_server, _data, mut s) = session().await;
-    let sizes = [
-        (1, 1),
-        (2, 3),
-        (29, 5),
-        (30, 6),
-        (45, 9),
-        (80, 24),
-        (250, 70),
-    ];
-    let check = |s: &Session| {
-        for (w, h) in sizes {
-            let _ = s.screen(w, h);
-        }
-    };
     s.press("<space><space>");
-    check(&s);
+    s.draw_at_every_size();
     s.press(";t");
-    check(&s);
+    s.draw_at_every_size();
     s.press("n/cat:spam");
-    check(&s);
+    s.draw_at_every_size();
     s.press("<esc>?");
-    check(&s);
+    s.draw_at_every_size();
     s.press("<esc>V");
-    check(&s);
+    s.draw_at_every_size();
 }

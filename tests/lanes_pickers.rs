@@ -192,13 +192,7 @@ async fn a_legal_specialist_works_the_items_escalated_to_legal() {
     // Alice escalates two items to legal with a note.
     let alice_data = tempfile::tempdir().expect("tempdir");
     let mut alice = Session::open(&server, alice_data.path()).await;
-    let escalated: Vec<String> = alice
-        .app
-        .entries
-        .iter()
-        .take(2)
-        .map(|e| e.id.clone())
-        .collect();
+    let escalated = alice.first_ids(2);
     for _ in 0..2 {
         alice.press("Elegal<enter>court order<enter>");
     }
@@ -243,16 +237,6 @@ async fn a_legal_specialist_works_the_items_escalated_to_legal() {
 #[tokio::test]
 async fn the_pickers_draw_at_any_size_without_panicking() {
     let (_server, _data, mut s) = session().await;
-    let sizes = [
-        (1, 1),
-        (2, 3),
-        (29, 5),
-        (30, 6),
-        (31, 7),
-        (45, 9),
-        (80, 24),
-        (250, 70),
-    ];
     for keys in [
         "T",
         "hate<enter>",
@@ -261,9 +245,7 @@ async fn the_pickers_draw_at_any_size_without_panicking() {
         "legal<enter>",
     ] {
         s.press(keys);
-        for (w, h) in sizes {
-            let _ = s.screen(w, h);
-        }
+        s.draw_at_every_size();
     }
     assert!(matches!(
         s.app.layers.last(),

@@ -77,16 +77,7 @@ async fn a_note_reaches_the_server_with_the_moderators_name_and_shows_in_the_his
     assert_eq!(s.selected_id(), id);
 
     s.press("h");
-    s.wait_until("the history is fresh from the server", |app| {
-        matches!(
-            app.layers.last(),
-            Some(Layer::History {
-                fresh: Freshness::Fresh,
-                ..
-            })
-        )
-    })
-    .await;
+    wait_for_fresh_history(&mut s).await;
     let screen = s.screen(120, 40);
     assert!(screen.contains("History of"), "{screen}");
     assert!(screen.contains("As the server has it now"), "{screen}");
@@ -180,16 +171,7 @@ async fn the_history_lists_escalation_reversal_and_note_with_who() {
     let screen = s.screen(120, 40);
     assert!(screen.contains("Asking the server"), "{screen}");
     assert!(screen.contains("checked with the senior team"), "{screen}");
-    s.wait_until("the history is fresh", |app| {
-        matches!(
-            app.layers.last(),
-            Some(Layer::History {
-                fresh: Freshness::Fresh,
-                ..
-            })
-        )
-    })
-    .await;
+    wait_for_fresh_history(&mut s).await;
     let screen = s.screen(120, 40);
     assert!(
         screen.contains("escalated to senior moderator by mod-alice"),
@@ -343,4 +325,18 @@ async fn a_note_can_be_written_on_the_command_line_too() {
         .find(|h| h.note.as_deref() == Some("same ring as yesterday"))
         .expect("the note is in the server's history");
     assert_eq!(note.actor, "mod-alice");
+}
+
+/// Waits until the history layer on top shows what the server answered, not the cache.
+async fn wait_for_fresh_history(s: &mut Session) {
+    s.wait_until("the history is fresh from the server", |app| {
+        matches!(
+            app.layers.last(),
+            Some(Layer::History {
+                fresh: Freshness::Fresh,
+                ..
+            })
+        )
+    })
+    .await;
 }

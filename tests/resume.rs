@@ -17,13 +17,7 @@ async fn decisions_made_while_the_api_was_down_are_delivered_once_after_a_restar
     // Session one: the API goes down, the moderator keeps working, then the process dies.
     let mut first = Session::open(&server, data.path()).await;
     server.stop().await;
-    let decided: Vec<String> = first
-        .app
-        .entries
-        .iter()
-        .take(3)
-        .map(|e| e.id.clone())
-        .collect();
+    let decided = first.first_ids(3);
     first.press("tae");
     let resume_at = first.selected_id();
     assert_eq!(first.app.counts.unsent, 3);
@@ -106,13 +100,7 @@ async fn modq_sync_flushes_a_left_behind_outbox_headless() {
     let data = tempfile::tempdir().expect("tempdir");
     let mut session = Session::open(&server, data.path()).await;
     server.stop().await;
-    let decided: Vec<String> = session
-        .app
-        .entries
-        .iter()
-        .take(2)
-        .map(|e| e.id.clone())
-        .collect();
+    let decided = session.first_ids(2);
     session.press("ta");
     session.crash();
 

@@ -157,7 +157,7 @@ async fn undo_withdraws_what_was_not_sent_and_reverses_what_was() {
 async fn repeated_undo_walks_back_through_the_session() {
     let (mut server, _data, mut s) = session().await;
     server.stop().await;
-    let ids: Vec<String> = s.app.entries.iter().take(3).map(|e| e.id.clone()).collect();
+    let ids = s.first_ids(3);
     s.press("tae");
     assert_eq!(s.app.decided, 3);
     s.press("uu");
@@ -298,21 +298,7 @@ async fn hostile_text_is_shown_never_executed() {
 async fn any_terminal_size_draws_without_panic() {
     let (_server, _data, mut s) = session().await;
     s.press("t?");
-    for (w, h) in [
-        (1, 1),
-        (2, 1),
-        (1, 5),
-        (10, 3),
-        (29, 5),
-        (30, 6),
-        (40, 10),
-        (80, 24),
-        (200, 60),
-        (500, 3),
-        (3, 200),
-    ] {
-        let _ = s.screen(w, h);
-    }
+    s.draw_at_every_size();
     assert!(s.screen(20, 4).contains("window too"));
 }
 
@@ -389,7 +375,7 @@ async fn two_moderators_never_hold_the_same_item_and_a_quit_hands_items_back() {
 #[tokio::test]
 async fn an_item_another_moderator_took_is_marked_and_skipped() {
     let (_server, _data, mut s) = session().await;
-    let ids: Vec<String> = s.app.entries.iter().take(2).map(|e| e.id.clone()).collect();
+    let ids = s.first_ids(2);
     s.app
         .update(Action::Sync(SyncEvent::LeasesLost(vec![ids[0].clone()])));
     let screen = s.screen(120, 30);

@@ -196,6 +196,26 @@ pub struct Session {
     answered: tokio::sync::mpsc::UnboundedReceiver<Action>,
 }
 
+/// Terminal sizes that break layouts: one cell, thin and tall, wide and flat, both sides of
+/// modq's smallest full layout, common ones and huge ones.
+pub const AWKWARD_SIZES: [(u16, u16); 15] = [
+    (1, 1),
+    (2, 1),
+    (1, 5),
+    (2, 3),
+    (10, 3),
+    (29, 5),
+    (30, 6),
+    (31, 7),
+    (40, 10),
+    (45, 9),
+    (80, 24),
+    (200, 60),
+    (250, 70),
+    (500, 3),
+    (3, 200),
+];
+
 impl Session {
     /// Open a session as the TUI would, with the cache under `data`, at the sample's time,
     /// with monochrome or default colours (snapshots are text, colours do not show).
@@ -318,6 +338,23 @@ impl Session {
     pub async fn wait_delivered(&mut self) {
         self.wait_until("the outbox is empty", |app| app.counts.unsent == 0)
             .await;
+    }
+
+    /// Draws what is on screen now at every size in [`AWKWARD_SIZES`]; a panic fails the test.
+    pub fn draw_at_every_size(&self) {
+        for (width, height) in AWKWARD_SIZES {
+            let _ = self.screen(width, height);
+        }
+    }
+
+    /// The ids of the first `n` items in the window, in order.
+    pub fn first_ids(&self, n: usize) -> Vec<String> {
+        self.app
+            .entries
+            .iter()
+            .take(n)
+            .map(|e| e.id.clone())
+            .collect()
     }
 
     /// The screen as text, one line per row.
