@@ -3,99 +3,27 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use modq::model::{
-    DecisionOutcome, DecisionResults, HistoryEvent, Item, Lane, QueuePage, ReportAccepted,
-    ReviewState, Role, Scope,
+    DecisionOutcome, DecisionResults, HistoryEvent, Lane, QueuePage, ReportAccepted, ReviewState,
+    Role, Scope,
 };
-use modq::server::{self, SqliteStorage};
+use modq::server::{self};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tempfile::TempDir;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 // --- the harness --------------------------------------------------------------------------
 
 #[path = "common/json_api.rs"]
 mod json_api;
 
-use json_api::{Client, answer, assert_api_error, decision};
-
-impl std::ops::Deref for Server {
-    type Target = Client;
-    fn deref(&self) -> &Client {
-        &self.client
-    }
-}
-
-struct Server {
-    client: Client,
-    storage: Arc<SqliteStorage>,
-    dir: TempDir,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<std::io::Result<()>>,
-}
+use json_api::{Server, answer, assert_api_error, decision};
 
 impl Server {
-    async fn start() -> Server {
-        Server::start_in(tempfile::tempdir().expect("temp dir")).await
-    }
-
-    async fn start_in(dir: TempDir) -> Server {
-        let running = json_api::serve_in(dir.path()).await;
-        Server {
-            client: running.client,
-            storage: running.storage,
-            dir,
-            stop: running.stop,
-            task: running.task,
-        }
-    }
-
-    /// Stops the server, closes the database and starts again on the same file.
-    async fn restart(self) -> Server {
-        let Server {
-            dir,
-            stop,
-            task,
-            storage,
-            ..
-        } = self;
-        let _ = stop.send(());
-        task.await.expect("server task").expect("server ran");
-        drop(storage);
-        Server::start_in(dir).await
-    }
-
-    fn db(&self) -> PathBuf {
-        self.dir.path().join("modq.db")
-    }
-
-    fn sql(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(self.db()).expect("open database directly")
-    }
-
-    fn token(&self, name: &str, role: Role) -> String {
-        server::add_token(self.storage.as_ref(), name, role).expect("add token")
-    }
-
-    fn import(&self, lines: &[Value]) -> server::ImportSummary {
-        let text: Vec<String> = lines.iter().map(Value::to_string).collect();
-        server::import_jsonl(self.storage.as_ref(), text.join("\n").as_bytes()).expect("import")
-    }
-
     async fn queue(&self, query: &str, token: &str) -> QueuePage {
         let (status, body) = self.client.get(&format!("/v1/queue{query}"), token).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         serde_json::from_value(body).expect("a QueuePage")
-    }
-
-    async fn item(&self, id: &str, token: &str) -> Item {
-        let (status, body) = self.client.get(&format!("/v1/items/{id}"), token).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        serde_json::from_value(body).expect("an Item")
     }
 
     async fn decide(&self, token: &str, decisions: Vec<Value>) -> Vec<(DecisionOutcome, String)> {

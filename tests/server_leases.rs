@@ -2,7 +2,6 @@
 //! their expiry at the storage level, where the clock is a parameter and no test sleeps.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use modq::model::{
@@ -12,50 +11,15 @@ use modq::server::{self, QueueQuery, SqliteStorage, Storage};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 // --- the harness ---------------------------------------------------------------------------
 
 #[path = "common/json_api.rs"]
 mod json_api;
 
-use json_api::{Client, answer, assert_api_error, decision};
-
-struct Server {
-    client: Client,
-    storage: Arc<SqliteStorage>,
-    dir: TempDir,
-    _stop: oneshot::Sender<()>,
-    _task: JoinHandle<std::io::Result<()>>,
-}
+use json_api::{Client, Server, answer, assert_api_error, decision};
 
 impl Server {
-    async fn start() -> Server {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let running = json_api::serve_in(dir.path()).await;
-        Server {
-            client: running.client,
-            storage: running.storage,
-            dir,
-            _stop: running.stop,
-            _task: running.task,
-        }
-    }
-
-    fn sql(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(self.dir.path().join("modq.db")).expect("open database directly")
-    }
-
-    fn token(&self, name: &str, role: Role) -> String {
-        server::add_token(self.storage.as_ref(), name, role).expect("add token")
-    }
-
-    fn import(&self, lines: &[Value]) {
-        let text: Vec<String> = lines.iter().map(Value::to_string).collect();
-        server::import_jsonl(self.storage.as_ref(), text.join("\n").as_bytes()).expect("import");
-    }
-
     /// `count` items p000, p001…, all alike but for their age: queue order is id order.
     fn import_many(&self, count: u32) -> Vec<String> {
         let lines: Vec<Value> = (0..count).map(|i| report(&pid(i), i)).collect();
@@ -72,13 +36,6 @@ impl Server {
             .expect("query")
             .collect::<rusqlite::Result<_>>()
             .expect("rows")
-    }
-}
-
-impl std::ops::Deref for Server {
-    type Target = Client;
-    fn deref(&self) -> &Client {
-        &self.client
     }
 }
 

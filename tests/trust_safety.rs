@@ -3,59 +3,19 @@
 //! reasons (checked against docs/sor.schema.json), author context and allowed actions,
 //! notes, lanes and the daily transparency report.
 
-use std::sync::Arc;
-
 use modq::model::{
     DecisionAction, DecisionOutcome, DecisionResults, EscalationTier, HistoryEvent, Item,
     QueuePage, ReviewState, Role, Scope,
 };
-use modq::server::{self, SqliteStorage};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tempfile::TempDir;
 
 #[path = "common/json_api.rs"]
 mod json_api;
 
-use json_api::{Client, assert_api_error, decision};
-
-struct Server {
-    client: Client,
-    storage: Arc<SqliteStorage>,
-    dir: TempDir,
-    _running: (
-        tokio::sync::oneshot::Sender<()>,
-        tokio::task::JoinHandle<std::io::Result<()>>,
-    ),
-}
+use json_api::{Server, assert_api_error, decision};
 
 impl Server {
-    async fn start() -> Server {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let running = json_api::serve_in(dir.path()).await;
-        Server {
-            client: running.client,
-            storage: running.storage,
-            dir,
-            _running: (running.stop, running.task),
-        }
-    }
-
-    fn token(&self, name: &str, role: Role) -> String {
-        server::add_token(self.storage.as_ref(), name, role).expect("add token")
-    }
-
-    fn import(&self, lines: &[Value]) {
-        let text: Vec<String> = lines.iter().map(Value::to_string).collect();
-        server::import_jsonl(self.storage.as_ref(), text.join("\n").as_bytes()).expect("import");
-    }
-
-    async fn item(&self, id: &str, token: &str) -> Item {
-        let (status, body) = self.client.get(&format!("/v1/items/{id}"), token).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        serde_json::from_value(body).expect("an Item")
-    }
-
     async fn queue(&self, query: &str, token: &str) -> Vec<String> {
         let (status, body) = self.client.get(&format!("/v1/queue{query}"), token).await;
         assert_eq!(status, StatusCode::OK, "{body}");

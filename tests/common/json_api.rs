@@ -2,12 +2,14 @@
 //! They speak JSON values rather than modq's types, so they also see what other clients see.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use modq::model::{Item, Role};
 use modq::server::{self, SqliteStorage, Storage};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -45,6 +47,80 @@ pub async fn serve_in(dir: &Path) -> Running {
         storage,
         stop,
         task,
+    }
+}
+
+/// The reference server with a database folder of its own, as the API tests drive it. Each
+/// test file adds the helpers only it needs in its own `impl Server` block.
+pub struct Server {
+    pub client: Client,
+    pub storage: Arc<SqliteStorage>,
+    pub dir: TempDir,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    pub async fn start() -> Server {
+        Server::start_in(tempfile::tempdir().expect("temp dir")).await
+    }
+
+    pub async fn start_in(dir: TempDir) -> Server {
+        let running = serve_in(dir.path()).await;
+        Server {
+            client: running.client,
+            storage: running.storage,
+            dir,
+            stop: running.stop,
+            task: running.task,
+        }
+    }
+
+    /// Stops the server, closes the database and starts again on the same file.
+    pub async fn restart(self) -> Server {
+        let Server {
+            dir,
+            stop,
+            task,
+            storage,
+            ..
+        } = self;
+        let _ = stop.send(());
+        task.await.expect("server task").expect("server ran");
+        drop(storage);
+        Server::start_in(dir).await
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("modq.db")
+    }
+
+    /// The database, opened directly, to check what the API does not show.
+    pub fn sql(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.db()).expect("open database directly")
+    }
+
+    pub fn token(&self, name: &str, role: Role) -> String {
+        server::add_token(self.storage.as_ref(), name, role).expect("add token")
+    }
+
+    /// Files reports as `modq serve import` does, one JSON value per report.
+    pub fn import(&self, lines: &[Value]) -> server::ImportSummary {
+        let text: Vec<String> = lines.iter().map(Value::to_string).collect();
+        server::import_jsonl(self.storage.as_ref(), text.join("\n").as_bytes()).expect("import")
+    }
+
+    pub async fn item(&self, id: &str, token: &str) -> Item {
+        let (status, body) = self.client.get(&format!("/v1/items/{id}"), token).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        serde_json::from_value(body).expect("an Item")
+    }
+}
+
+impl std::ops::Deref for Server {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
     }
 }
 
