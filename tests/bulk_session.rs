@@ -100,6 +100,55 @@ async fn one_undo_takes_back_a_whole_bulk_action() {
     assert_eq!(server.item(&single).await.state, ReviewState::Kept);
 }
 
+/// Two and a half requests' worth: while a full batch is on the wire the next is already
+/// claimed, so an API that drops out has to hand both back. Nothing may be lost (a batch
+/// left marked as on its way) or doubled.
+#[tokio::test]
+async fn a_bulk_bigger_than_a_request_arrives_whole_and_once_through_an_outage() {
+    const ITEMS: usize = 2_500;
+    let jsonl: String = (0..ITEMS)
+        .map(|i| {
+            format!(
+                r#"{{"subject":{{"id":"wave-{i:05}","kind":"post","text":"Spam wave {i}: win a prize at prize.example"}},"category":"spam","received_at":"2026-11-23T10:00:00Z"}}"#
+            ) + "\n"
+        })
+        .collect();
+    let mut server = TestServer::with_reports(&jsonl).await;
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut s = Session::open(&server, data.path()).await;
+    s.press("*");
+    s.wait_until("every open item is tagged", |app| app.tagged.len() == ITEMS)
+        .await;
+
+    server.stop().await;
+    s.press(";ty");
+    s.wait_until("the first request failed", |app| {
+        matches!(app.link, modq::tui::app::Link::Offline(_))
+    })
+    .await;
+    server.restart().await;
+    s.wait_until("the bulk is acknowledged", |app| app.bulk.is_none())
+        .await;
+    s.wait_delivered().await;
+    assert_eq!(s.app.counts.failed, 0);
+
+    let db = rusqlite::Connection::open(&server.db).expect("open db");
+    let (rows, items): (i64, i64) = db
+        .query_row(
+            "SELECT COUNT(*), COUNT(DISTINCT item_id) FROM audit WHERE action = 'take_down'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("count audit");
+    assert_eq!((rows, items), (ITEMS as i64, ITEMS as i64));
+    let open: i64 = db
+        .query_row("SELECT COUNT(*) FROM items WHERE state = 'open'", [], |r| {
+            r.get(0)
+        })
+        .expect("count open");
+    assert_eq!(open, 0);
+}
+
 #[tokio::test]
 async fn star_tags_every_match_also_beyond_the_window_and_n_cancels() {
     let (server, _data, mut s) = session().await;

@@ -129,9 +129,9 @@ pub(super) async fn run_flusher(
 /// Deliver the outbox until it is empty, one request at a time and in order, with the local
 /// work around each request done while it is on the wire: after a full batch the next is
 /// claimed while this one is sent, and this one's results are settled while the next is
-/// sent. Requests
-/// never overlap, so the server applies decisions in the order they were made (a reversal
-/// after what it reverses). Each batch reports `Sending`, then `Delivered` once settled.
+/// sent. Requests never overlap, so the server applies decisions in the order they were made
+/// (a reversal after what it reverses). Each batch reports `Sending`, then `Delivered` once
+/// settled.
 async fn deliver_pipelined(
     backend: &Arc<dyn Backend>,
     store: &Arc<Mutex<Store>>,
