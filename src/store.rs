@@ -226,19 +226,37 @@ impl Store {
         Ok(())
     }
 
-    /// Take up to `limit` pending decisions, oldest first, and mark them `sending`.
-    pub fn claim_batch(&mut self, limit: usize) -> Result<Vec<OutboxEntry>> {
+    /// Take pending decisions, oldest first, and mark them `sending`: at most `limit`, and no
+    /// more than `max_bytes` of encoded decisions (always at least one), so that a batch with
+    /// long notes still fits in one request.
+    pub fn claim_batch(&mut self, limit: usize, max_bytes: usize) -> Result<Claim> {
         let tx = self.write()?;
-        // One statement for the batch: a bulk action's 1,000 rows are one index walk, not a
-        // thousand look-ups.
+        let waiting: Vec<(i64, usize)> = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT seq, length(CAST(body AS BLOB)) FROM outbox WHERE status = 'pending'
+                 ORDER BY seq LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get::<_, i64>(1)?.try_into().unwrap_or(usize::MAX),
+                ))
+            })?;
+            rows.collect::<std::result::Result<_, _>>()?
+        };
+        let taken = batch_prefix(&waiting, limit, max_bytes);
+        let Some(&(last, _)) = taken.checked_sub(1).and_then(|i| waiting.get(i)) else {
+            return Ok(Claim::default());
+        };
+        // One statement for the batch: a bulk action's rows are one index walk, not a look-up
+        // each. The pending rows up to `last` are exactly the prefix chosen above.
         let mut raws = {
             let mut stmt = tx.prepare_cached(
                 "UPDATE outbox SET status = 'sending', attempts = attempts + 1
-                 WHERE seq IN (SELECT seq FROM outbox WHERE status = 'pending'
-                               ORDER BY seq LIMIT ?1)
+                 WHERE status = 'pending' AND seq <= ?1
                  RETURNING seq, body, status, message",
             )?;
-            let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], row_to_raw)?;
+            let rows = stmt.query_map([last], row_to_raw)?;
             rows.collect::<std::result::Result<Vec<_>, _>>()?
         };
         // RETURNING promises no order; the outbox's order is the order decisions were made.
@@ -250,7 +268,10 @@ impl Store {
             .map(raw_to_entry)
             .collect::<Result<Vec<_>>>()?;
         tx.commit()?;
-        Ok(entries)
+        Ok(Claim {
+            entries,
+            more_waiting: taken < waiting.len(),
+        })
     }
 
     /// Put a batch that could not be delivered back in line (one transaction).
@@ -557,6 +578,27 @@ fn raw_to_entry((seq, body, status, message): RawRow) -> Result<OutboxEntry> {
     })
 }
 
+/// What one claim took from the outbox.
+#[derive(Debug, Default)]
+pub struct Claim {
+    pub entries: Vec<OutboxEntry>,
+    /// A limit cut the batch short: more decisions are waiting behind it (a backlog, a bulk
+    /// action), so the next batch may be claimed while this one is on the wire.
+    pub more_waiting: bool,
+}
+
+/// How many of `waiting` (sequence number, encoded size), oldest first, one batch takes: at
+/// most `limit` and `max_bytes`, but at least one, since a batch that takes nothing would
+/// leave a decision waiting forever.
+fn batch_prefix(waiting: &[(i64, usize)], limit: usize, max_bytes: usize) -> usize {
+    let mut bytes = 0usize;
+    let fits = waiting.iter().take(limit).take_while(|(_, size)| {
+        bytes = bytes.saturating_add(*size);
+        bytes <= max_bytes
+    });
+    fits.count().max(waiting.len().min(limit).min(1))
+}
+
 /// A fresh idempotency key, 32 hex digits: the time in milliseconds (48 bits), then 80
 /// random bits, so two clients never collide. Keys made one after another sort together, so
 /// the unique indexes on them (outbox and server audit) take a bulk action's keys on a few
@@ -609,7 +651,7 @@ mod tests {
         let (_d, mut s) = store();
         let d = decision("a", DecisionAction::Keep);
         s.journal("s1", &d, None).unwrap();
-        let claimed = s.claim_batch(10).unwrap();
+        let claimed = s.claim_batch(10, usize::MAX).unwrap().entries;
         assert_eq!(claimed.len(), 1);
         match s.undo_last("s1", new_key(), Utc::now()).unwrap() {
             Some(Undone::Reversed { original, reversal }) => {
@@ -622,7 +664,7 @@ mod tests {
             other => panic!("expected a reversal, got {other:?}"),
         }
         // The reversal waits behind the original, which is still on the wire.
-        let next = s.claim_batch(10).unwrap();
+        let next = s.claim_batch(10, usize::MAX).unwrap().entries;
         assert_eq!(next.len(), 1);
         assert_eq!(next[0].decision.action, DecisionAction::Reverse);
         // And the undone decision no longer counts for this session.
@@ -635,14 +677,14 @@ mod tests {
         let d = decision("a", DecisionAction::TakeDown);
         s.journal("s1", &d, None).unwrap();
         // On the wire, no answer (timeout, truncated reply): back in line, maybe applied.
-        s.claim_batch(10).unwrap();
+        s.claim_batch(10, usize::MAX).unwrap();
         s.release(std::slice::from_ref(&d.idempotency_key)).unwrap();
         match s.undo_last("s1", new_key(), Utc::now()).unwrap() {
             Some(Undone::Reversed { original, .. }) => assert_eq!(original, d),
             other => panic!("expected a reversal, got {other:?}"),
         }
         // The original still goes first, then its reversal.
-        let batch = s.claim_batch(10).unwrap();
+        let batch = s.claim_batch(10, usize::MAX).unwrap().entries;
         assert_eq!(batch.len(), 2);
         assert_eq!(batch[1].decision.action, DecisionAction::Reverse);
     }
@@ -658,7 +700,7 @@ mod tests {
         s.journal_bulk("s1", "b1", &bulk).unwrap();
         assert_eq!(s.counts().unwrap().unsent, 6);
         // Two of the five went on the wire (the single keep went first, so three rows).
-        assert_eq!(s.claim_batch(3).unwrap().len(), 3);
+        assert_eq!(s.claim_batch(3, usize::MAX).unwrap().entries.len(), 3);
         match s.undo_last("s1", new_key(), Utc::now()).unwrap() {
             Some(Undone::Bulk {
                 withdrawn,
@@ -674,7 +716,11 @@ mod tests {
         let rest = s.session_decisions("s1").unwrap();
         assert_eq!(rest.len(), 1);
         assert_eq!(rest[0].decision, single);
-        assert_eq!(s.claim_batch(10).unwrap().len(), 2, "two reversals");
+        assert_eq!(
+            s.claim_batch(10, usize::MAX).unwrap().entries.len(),
+            2,
+            "two reversals"
+        );
     }
 
     #[test]
@@ -685,11 +731,11 @@ mod tests {
             let mut s = Store::open(&path).unwrap();
             s.journal("s1", &decision("a", DecisionAction::Keep), None)
                 .unwrap();
-            assert_eq!(s.claim_batch(10).unwrap().len(), 1);
+            assert_eq!(s.claim_batch(10, usize::MAX).unwrap().entries.len(), 1);
         }
         let mut s = Store::open(&path).unwrap();
         assert_eq!(s.requeue_in_flight().unwrap(), 1);
-        assert_eq!(s.claim_batch(10).unwrap().len(), 1);
+        assert_eq!(s.claim_batch(10, usize::MAX).unwrap().entries.len(), 1);
     }
 
     #[test]
@@ -699,7 +745,7 @@ mod tests {
         let bad = decision("b", DecisionAction::Keep);
         s.journal("s1", &ok, None).unwrap();
         s.journal("s1", &bad, None).unwrap();
-        s.claim_batch(10).unwrap();
+        s.claim_batch(10, usize::MAX).unwrap();
         s.settle(&[
             DecisionResult {
                 idempotency_key: ok.idempotency_key.clone(),
@@ -751,14 +797,63 @@ mod tests {
                 .map(|e| e.decision.idempotency_key.clone())
                 .collect()
         };
-        let first = s.claim_batch(3).unwrap();
+        let first = s.claim_batch(3, usize::MAX).unwrap().entries;
         assert_eq!(keys(&first), keys_of(&made[..3]));
         assert!(first.iter().all(|e| e.status == OutboxStatus::Sending));
-        let second = s.claim_batch(3).unwrap();
+        let second = s.claim_batch(3, usize::MAX).unwrap().entries;
         assert_eq!(keys(&second), keys_of(&made[3..]));
         // Put back, the first batch is first in line again.
         s.release(&keys(&first)).unwrap();
-        assert_eq!(keys(&s.claim_batch(10).unwrap()), keys_of(&made[..3]));
+        assert_eq!(
+            keys(&s.claim_batch(10, usize::MAX).unwrap().entries),
+            keys_of(&made[..3])
+        );
+    }
+
+    #[test]
+    fn a_batch_stops_at_its_byte_budget_and_says_more_are_waiting() {
+        let (_d, mut s) = store();
+        let mut long = decision("item-long", DecisionAction::Keep);
+        long.note = Some("n".repeat(1500));
+        let made = [
+            decision("item-0", DecisionAction::Keep),
+            long,
+            decision("item-2", DecisionAction::Keep),
+        ];
+        for d in &made {
+            s.journal("s1", d, None).unwrap();
+        }
+        let size = |d: &Decision| serde_json::to_string(d).unwrap().len();
+        // Room for the first decision and not the long note: the batch stops before it.
+        let first = s.claim_batch(10, size(&made[0]) + 100).unwrap();
+        assert_eq!(first.entries.len(), 1);
+        assert!(first.more_waiting, "cut short by bytes");
+        // A decision bigger than the whole budget still goes, alone.
+        let second = s.claim_batch(10, 100).unwrap();
+        assert_eq!(second.entries[0].decision.item_id, "item-long");
+        assert!(second.more_waiting);
+        // The last one fits; nothing is left behind it.
+        let third = s.claim_batch(10, usize::MAX).unwrap();
+        assert_eq!(third.entries.len(), 1);
+        assert!(!third.more_waiting);
+        assert!(s.claim_batch(10, usize::MAX).unwrap().entries.is_empty());
+    }
+
+    #[test]
+    fn a_batch_cut_by_its_count_says_more_are_waiting_and_an_exact_fit_does_not() {
+        let (_d, mut s) = store();
+        for i in 0..4 {
+            s.journal(
+                "s1",
+                &decision(&format!("item-{i}"), DecisionAction::Keep),
+                None,
+            )
+            .unwrap();
+        }
+        assert!(s.claim_batch(2, usize::MAX).unwrap().more_waiting);
+        let rest = s.claim_batch(2, usize::MAX).unwrap();
+        assert_eq!(rest.entries.len(), 2);
+        assert!(!rest.more_waiting, "the last two were all that waited");
     }
 
     fn keys_of(decisions: &[Decision]) -> Vec<String> {

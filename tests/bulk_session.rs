@@ -105,7 +105,8 @@ async fn one_undo_takes_back_a_whole_bulk_action() {
 /// left marked as on its way) or doubled.
 #[tokio::test]
 async fn a_bulk_bigger_than_a_request_arrives_whole_and_once_through_an_outage() {
-    const ITEMS: usize = 2_500;
+    // More than two requests, the last one short.
+    const ITEMS: usize = 2 * modq::sync::BATCH_SIZE + 500;
     let jsonl: String = (0..ITEMS)
         .map(|i| {
             format!(

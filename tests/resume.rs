@@ -75,7 +75,7 @@ async fn a_batch_the_server_applied_but_never_confirmed_is_not_applied_twice() {
             .journal("crashed-session", &decision, None)
             .expect("journal");
         // The batch goes on the wire and the server applies it…
-        let batch = store.claim_batch(10).expect("claim");
+        let batch = store.claim_batch(10, usize::MAX).expect("claim").entries;
         let client = ModqClient::new(&server.api, &server.token).expect("client");
         let decisions: Vec<_> = batch.into_iter().map(|e| e.decision).collect();
         client.send_decisions(&decisions).await.expect("applied");

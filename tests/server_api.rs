@@ -671,7 +671,8 @@ async fn malformed_bodies_get_json_errors() {
         "{body}"
     );
 
-    let many: Vec<Value> = (0..1001)
+    let most = modq::server::MAX_DECISIONS_PER_BATCH;
+    let many: Vec<Value> = (0..=most)
         .map(|i| decision(&format!("k{i}"), "p", "keep"))
         .collect();
     let (status, body) = s
@@ -682,7 +683,7 @@ async fn malformed_bodies_get_json_errors() {
         body["message"]
             .as_str()
             .unwrap_or_default()
-            .contains("1000"),
+            .contains(&most.to_string()),
         "{body}"
     );
 

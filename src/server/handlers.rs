@@ -626,7 +626,7 @@ pub async fn statements(
     request_body = DecisionBatch,
     responses(
         (status = 200, description = "One result per decision, in request order", body = DecisionResults),
-        (status = 400, description = "Malformed body, or more than 1000 decisions", body = ApiError),
+        (status = 400, description = "Malformed body, or more than 5000 decisions", body = ApiError),
         (status = 401, description = "Missing or unknown token", body = ApiError),
         (status = 413, description = "Body larger than 2 MiB", body = ApiError),
     )
