@@ -492,6 +492,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
             let storage: Arc<dyn Storage> = Arc::new(storage);
             let options = server::ServerOptions {
                 rate_per_second: args.rate,
+                ..server::ServerOptions::default()
             };
             server::serve_with_policies(listener, storage, options, policies, async {
                 let _ = tokio::signal::ctrl_c().await;

@@ -278,7 +278,11 @@ async fn a_body_over_the_limit_gets_413_as_json() {
 
 #[tokio::test]
 async fn a_token_over_its_rate_gets_429_with_retry_after_and_others_go_on() {
-    let s = Server::with_options(ServerOptions { rate_per_second: 1 }).await;
+    let s = Server::with_options(ServerOptions {
+        rate_per_second: 1,
+        ..ServerOptions::default()
+    })
+    .await;
     let mut limited = None;
     // A bucket holds two seconds' worth: the third request in a row is over.
     for _ in 0..10 {

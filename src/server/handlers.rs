@@ -21,6 +21,7 @@ use crate::model::{
 use crate::policy::PolicyCatalog;
 use crate::query::{Query as Filter, Sort};
 
+use super::clock::Clock;
 use super::error::{Failure, Json, Path, Query};
 use super::rules::{self, ItemStatus, MAX_DECISIONS_PER_BATCH, MAX_LEASE_IDS};
 use super::storage::{
@@ -140,7 +141,7 @@ pub struct QueueParams {
 }
 
 impl QueueParams {
-    fn into_query(self) -> Result<QueueQuery, Failure> {
+    fn into_query(self, now: DateTime<Utc>) -> Result<QueueQuery, Failure> {
         let nonempty = |v: Option<String>| v.filter(|s| !s.is_empty());
         let lane = match nonempty(self.lane) {
             None => None,
@@ -184,7 +185,7 @@ impl QueueParams {
             tier,
             filter: parse_filter(self.q.as_deref())?,
             sort,
-            as_of: walk_start(after.as_ref()),
+            as_of: walk_start(after.as_ref(), now),
             after,
             limit: page_limit(self.limit),
         })
@@ -210,10 +211,8 @@ fn decode_cursor(cursor: Option<String>) -> Result<Option<Cursor>, Failure> {
 }
 
 /// The instant a queue walk judges "overdue" by: the cursor's, or now for a first page.
-fn walk_start(after: Option<&Cursor>) -> DateTime<Utc> {
-    after
-        .and_then(|c| c.group)
-        .map_or_else(Utc::now, |g| g.as_of)
+fn walk_start(after: Option<&Cursor>, now: DateTime<Utc>) -> DateTime<Utc> {
+    after.and_then(|c| c.group).map_or(now, |g| g.as_of)
 }
 
 /// A requested page size: the default when absent, else clamped to `1..=MAX_PAGE_LIMIT`.
@@ -239,9 +238,10 @@ fn page_limit(limit: Option<u64>) -> usize {
 pub async fn queue(
     State(storage): State<Arc<dyn Storage>>,
     Extension(actor): Extension<TokenInfo>,
+    Extension(clock): Extension<Clock>,
     Query(params): Query<QueueParams>,
 ) -> Answer<axum::Json<QueuePage>> {
-    let query = params.into_query()?;
+    let query = params.into_query(clock.now())?;
     let mut page = blocking(&storage, move |s| s.queue_page(&query)).await?;
     with_allowed_actions(&actor, &mut page.items);
     Ok(axum::Json(page))
@@ -269,11 +269,13 @@ pub async fn queue(
 pub async fn claim(
     State(storage): State<Arc<dyn Storage>>,
     Extension(actor): Extension<TokenInfo>,
+    Extension(clock): Extension<Clock>,
     Json(request): Json<ClaimRequest>,
 ) -> Answer<axum::Json<ClaimedPage>> {
+    let now = clock.now();
     let after = decode_cursor(request.cursor)?;
     let query = QueueQuery {
-        as_of: walk_start(after.as_ref()),
+        as_of: walk_start(after.as_ref(), now),
         after,
         limit: page_limit(request.limit.map(u64::from)),
         ..claimable(
@@ -282,10 +284,10 @@ pub async fn claim(
             (request.state, request.tier),
             request.q.as_deref(),
             request.sort,
+            now,
         )?
     };
     let lease_seconds = rules::lease_seconds(request.lease_seconds);
-    let now = Utc::now();
     let holder = actor.name.clone();
     let mut page = blocking(&storage, move |s| {
         s.claim(&holder, &query, lease_seconds, now)
@@ -314,19 +316,21 @@ pub async fn claim(
 pub async fn select(
     State(storage): State<Arc<dyn Storage>>,
     Extension(actor): Extension<TokenInfo>,
+    Extension(clock): Extension<Clock>,
     Json(request): Json<SelectRequest>,
 ) -> Answer<axum::Json<Selection>> {
+    let now = clock.now();
     let query = claimable(
         &actor,
         request.lane,
         (request.state, None),
         request.q.as_deref(),
         request.sort,
+        now,
     )?;
     let limit = request.limit.map_or(MAX_SELECTION, |n| {
         usize::try_from(n).unwrap_or(MAX_SELECTION)
     });
-    let now = Utc::now();
     let selected = blocking(&storage, move |s| s.select(&actor.name, &query, limit, now)).await?;
     Ok(axum::Json(Selection {
         ids: selected.ids,
@@ -344,6 +348,7 @@ fn claimable(
     (state, tier): (Option<ReviewState>, Option<EscalationTier>),
     q: Option<&str>,
     sort: Option<Sort>,
+    now: DateTime<Utc>,
 ) -> Result<QueueQuery, Failure> {
     let state = state.unwrap_or(ReviewState::Open);
     let tier = rules::claim_tier(actor, state, tier).map_err(Failure::bad_request)?;
@@ -353,6 +358,7 @@ fn claimable(
         tier,
         filter: parse_filter(q)?,
         sort: sort.unwrap_or_default(),
+        as_of: now,
         ..QueueQuery::default()
     })
 }
@@ -388,11 +394,12 @@ fn check_lease_ids(request: &LeaseRequest) -> Result<(), Failure> {
 pub async fn renew_leases(
     State(storage): State<Arc<dyn Storage>>,
     Extension(actor): Extension<TokenInfo>,
+    Extension(clock): Extension<Clock>,
     Json(request): Json<LeaseRequest>,
 ) -> Answer<axum::Json<LeaseRenewal>> {
     check_lease_ids(&request)?;
     let lease_seconds = rules::lease_seconds(request.lease_seconds);
-    let now = Utc::now();
+    let now = clock.now();
     let renewal = blocking(&storage, move |s| {
         s.renew_leases(&actor.name, &request.item_ids, lease_seconds, now)
     })
@@ -475,6 +482,7 @@ pub async fn item(
 pub async fn add_note(
     State(storage): State<Arc<dyn Storage>>,
     Extension(actor): Extension<TokenInfo>,
+    Extension(clock): Extension<Clock>,
     Path(id): Path<String>,
     Json(body): Json<NewNote>,
 ) -> Answer<(StatusCode, axum::Json<HistoryEntry>)> {
@@ -484,7 +492,7 @@ pub async fn add_note(
     }
     rules::check_note(&note).map_err(Failure::bad_request)?;
     let wanted = id.clone();
-    let now = Utc::now();
+    let now = clock.now();
     match blocking(&storage, move |s| s.add_note(&actor, &wanted, &note, now)).await? {
         Some(entry) => Ok((StatusCode::CREATED, axum::Json(entry))),
         None => Err(Failure::not_found(format!("no item has id {id:?}"))),
@@ -517,8 +525,9 @@ pub async fn policies(Extension(policies): Extension<Policies>) -> axum::Json<Po
 )]
 pub async fn queue_counts(
     State(storage): State<Arc<dyn Storage>>,
+    Extension(clock): Extension<Clock>,
 ) -> Answer<axum::Json<QueueCounts>> {
-    let now = Utc::now();
+    let now = clock.now();
     Ok(axum::Json(
         blocking(&storage, move |s| s.queue_counts(now)).await?,
     ))
@@ -562,11 +571,12 @@ fn parse_date(name: &str, text: &str) -> Result<NaiveDate, Failure> {
 )]
 pub async fn daily_stats(
     State(storage): State<Arc<dyn Storage>>,
+    Extension(clock): Extension<Clock>,
     Query(params): Query<StatsParams>,
 ) -> Answer<axum::Json<DailyStats>> {
     let date = match params.date.filter(|d| !d.is_empty()) {
         Some(d) => parse_date("date", &d)?,
-        None => Utc::now().date_naive(),
+        None => clock.now().date_naive(),
     };
     let (from, to) = stats::day_bounds(date);
     let facts = blocking(&storage, move |s| s.decisions_between(from, to)).await?;
@@ -634,6 +644,7 @@ pub async fn statements(
 pub async fn decisions(
     State(storage): State<Arc<dyn Storage>>,
     Extension(actor): Extension<TokenInfo>,
+    Extension(clock): Extension<Clock>,
     Extension(policies): Extension<Policies>,
     Json(batch): Json<DecisionBatch>,
 ) -> Answer<axum::Json<DecisionResults>> {
@@ -643,7 +654,7 @@ pub async fn decisions(
             "a batch holds at most {MAX_DECISIONS_PER_BATCH} decisions; this one has {count}"
         )));
     }
-    let now = Utc::now();
+    let now = clock.now();
     let results = blocking(&storage, move |s| {
         s.apply_decisions(&actor, &batch.decisions, &policies, now)
     })
@@ -668,11 +679,12 @@ pub async fn decisions(
 pub async fn reports(
     State(storage): State<Arc<dyn Storage>>,
     Extension(actor): Extension<TokenInfo>,
+    Extension(clock): Extension<Clock>,
     Json(report): Json<NewReport>,
 ) -> Answer<(StatusCode, axum::Json<ReportAccepted>)> {
     super::auth::check_reporter(&actor, &report)?;
     rules::check_report(&report).map_err(Failure::bad_request)?;
-    let now = Utc::now();
+    let now = clock.now();
     let accepted = blocking(&storage, move |s| s.add_report(&report, now)).await?;
     Ok((StatusCode::CREATED, axum::Json(accepted)))
 }

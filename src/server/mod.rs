@@ -7,6 +7,7 @@
 
 mod audit;
 mod auth;
+mod clock;
 mod error;
 mod handlers;
 mod import;
@@ -30,6 +31,7 @@ use axum::{Extension, Router};
 
 pub use audit::{AuditEntry, AuditPage, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT};
 pub use auth::{add_token, hash_token};
+pub use clock::Clock;
 pub use handlers::Health;
 pub use import::{ImportSummary, import_jsonl};
 pub use limits::{DEFAULT_RATE_PER_SECOND, RateLimiter};
@@ -54,12 +56,15 @@ pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
 pub struct ServerOptions {
     /// Requests per second per token (`modq serve --rate`).
     pub rate_per_second: u32,
+    /// What "now" is; the wall clock for `modq serve`.
+    pub clock: Clock,
 }
 
 impl Default for ServerOptions {
     fn default() -> ServerOptions {
         ServerOptions {
             rate_per_second: DEFAULT_RATE_PER_SECOND,
+            clock: Clock::wall(),
         }
     }
 }
@@ -112,6 +117,7 @@ pub fn router_with_policies(
         .fallback(handlers::no_route)
         .method_not_allowed_fallback(handlers::wrong_method)
         .layer(Extension(Arc::new(policies)))
+        .layer(Extension(options.clock))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(log_request))
         .with_state(storage)

@@ -38,6 +38,9 @@ pub struct TestServer {
     pub api: String,
     pub token: String,
     pub db: PathBuf,
+    /// The server's time: the sample's moment when the server started, running on from
+    /// there, so that the sample's deadlines read the same on any date.
+    clock: server::Clock,
     running: Option<(
         oneshot::Sender<()>,
         tokio::task::JoinHandle<std::io::Result<()>>,
@@ -65,6 +68,7 @@ impl TestServer {
             api: format!("http://{addr}"),
             token,
             db,
+            clock: server::Clock::starting_at(sample_now()),
             running: None,
             _dir: dir,
         };
@@ -76,7 +80,11 @@ impl TestServer {
         let storage: Arc<dyn Storage> =
             Arc::new(SqliteStorage::open(&self.db).expect("open server db"));
         let (stop, stopped) = oneshot::channel::<()>();
-        let handle = tokio::spawn(server::serve(listener, storage, async {
+        let options = server::ServerOptions {
+            clock: self.clock,
+            ..server::ServerOptions::default()
+        };
+        let handle = tokio::spawn(server::serve_with(listener, storage, options, async {
             let _ = stopped.await;
         }));
         self.running = Some((stop, handle));
