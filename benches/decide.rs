@@ -2,7 +2,8 @@
 //!
 //! `cargo bench --bench decide` prints, for 120x40 and 80x24, the application time from a key
 //! event to the finished frame of the next item (App::update, including the outbox journal's
-//! fsync, plus rendering into the terminal backend), as p50 and p99 over several runs, and the
+//! commit, plus rendering into the terminal backend; the fsync behind it runs on its own
+//! thread), as p50 and p99 over several runs, and the
 //! bytes the real crossterm backend writes per decision (what an SSH link carries).
 
 use std::sync::Arc;
@@ -164,7 +165,7 @@ fn main() {
             p99s.push(percentile(&times, 0.99).as_secs_f64() * 1e6);
 
             // The same walk without deciding (j, then g back): what drawing alone costs, so
-            // the rest of the decision figure is the journal's durable write.
+            // the rest of the decision figure is the journal's commit.
             let mut moves = Vec::with_capacity(decisions);
             let dir = tempfile::tempdir().expect("tempdir");
             let mut app = new_app(&page, &dir);

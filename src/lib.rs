@@ -26,3 +26,4 @@ pub mod session;
 pub mod store;
 pub mod sync;
 pub mod tui;
+pub mod wal_sync;

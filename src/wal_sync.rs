@@ -1,0 +1,234 @@
+//! Making journaled decisions survive a power cut without making the moderator wait for it.
+//!
+//! The outbox commits with `synchronous = NORMAL`: a commit is written into the WAL file, so it
+//! is in the kernel and survives modq being killed or the SSH link dropping, but it is not
+//! fsynced. An fsync is the slowest and least predictable thing on the key path (0.3 ms on a
+//! quiet disk, tens of ms on a busy one), so it happens here instead: one background thread
+//! fsyncs the WAL file whenever asked, and requests that arrive while it is busy are served by
+//! one fsync together. A decision is on the disk itself a few milliseconds after its key.
+//!
+//! The same thread copies the WAL back into the database (a checkpoint) at most once a second,
+//! so that neither the UI nor the flusher ever pays for one: their connections do not
+//! checkpoint.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How often, at most, the thread checkpoints: often enough that the WAL stays small, rarely
+/// enough that a burst of decisions costs one checkpoint rather than one each.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// The fsync thread of one database file. It starts with the first request; dropping this
+/// serves every request made, then stops the thread.
+pub struct WalSync {
+    db: PathBuf,
+    progress: Arc<Progress>,
+    running: Option<Running>,
+}
+
+struct Running {
+    wake: Sender<()>,
+    thread: JoinHandle<()>,
+}
+
+#[derive(Default)]
+struct Progress {
+    counts: Mutex<Counts>,
+    changed: Condvar,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    /// Requests made so far; each is numbered by this count when it is made.
+    requested: u64,
+    /// Every request up to this number was made before an fsync that succeeded.
+    synced: u64,
+    checkpoints: u64,
+}
+
+impl Progress {
+    fn counts(&self) -> MutexGuard<'_, Counts> {
+        // Counters stay meaningful whatever a panicking holder was doing.
+        self.counts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl WalSync {
+    pub fn new(db: &Path) -> WalSync {
+        WalSync {
+            db: db.to_owned(),
+            progress: Arc::default(),
+            running: None,
+        }
+    }
+
+    /// Asks for everything committed so far to reach the disk, and returns at once with the
+    /// request's number (see [`WalSync::wait`]).
+    pub fn request(&mut self) -> u64 {
+        let number = {
+            let mut counts = self.progress.counts();
+            counts.requested += 1;
+            counts.requested
+        };
+        let running = self.running.get_or_insert_with(|| {
+            let (wake, asked) = mpsc::channel();
+            let (db, progress) = (self.db.clone(), self.progress.clone());
+            let thread = std::thread::spawn(move || run(&db, &asked, &progress));
+            Running { wake, thread }
+        });
+        if running.wake.send(()).is_err() {
+            tracing::warn!(
+                "the outbox's fsync thread has stopped; decisions wait for the next checkpoint"
+            );
+        }
+        number
+    }
+
+    /// Waits up to `timeout` for request `number` to be synced; says whether it was.
+    pub fn wait(&self, number: u64, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut counts = self.progress.counts();
+        while counts.synced < number {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            counts = self
+                .progress
+                .changed
+                .wait_timeout(counts, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        true
+    }
+
+    /// Checkpoints made by the thread so far.
+    pub fn checkpoints(&self) -> u64 {
+        self.progress.counts().checkpoints
+    }
+}
+
+impl Drop for WalSync {
+    fn drop(&mut self) {
+        if let Some(Running { wake, thread }) = self.running.take() {
+            // The thread serves what is queued, then sees the channel closed.
+            drop(wake);
+            if thread.join().is_err() {
+                tracing::warn!("the outbox's fsync thread panicked");
+            }
+        }
+    }
+}
+
+fn run(db: &Path, asked: &Receiver<()>, progress: &Progress) {
+    let mut wal: Option<File> = None;
+    let mut checkpointer: Option<rusqlite::Connection> = None;
+    let mut last_checkpoint: Option<Instant> = None;
+    while asked.recv().is_ok() {
+        // Everything asked for until now is served by this one fsync.
+        while asked.try_recv().is_ok() {}
+        let up_to = progress.counts().requested;
+        match sync(db, &mut wal) {
+            Ok(()) => {
+                progress.counts().synced = up_to;
+                progress.changed.notify_all();
+                if last_checkpoint.is_none_or(|at| at.elapsed() >= CHECKPOINT_EVERY) {
+                    last_checkpoint = Some(Instant::now());
+                    match checkpoint(db, &mut checkpointer) {
+                        Ok(()) => progress.counts().checkpoints += 1,
+                        Err(e) => tracing::warn!(error = %e, "outbox checkpoint failed"),
+                    }
+                }
+            }
+            Err(e) => {
+                // Left unsynced; the next request tries again with the file opened afresh.
+                tracing::warn!(error = %e, "fsync of the outbox failed");
+                wal = None;
+            }
+        }
+    }
+}
+
+/// fsyncs the WAL: every connection's commits are in that one file.
+fn sync(db: &Path, wal: &mut Option<File>) -> std::io::Result<()> {
+    if wal.is_none() {
+        let mut path = db.as_os_str().to_owned();
+        path.push("-wal");
+        match File::open(&path) {
+            Ok(file) => *wal = Some(file),
+            // No WAL: the last checkpoint put everything in the database file itself.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return File::open(db)?.sync_all();
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    match wal.as_ref() {
+        Some(file) => file.sync_data(),
+        None => Ok(()),
+    }
+}
+
+fn checkpoint(db: &Path, conn: &mut Option<rusqlite::Connection>) -> rusqlite::Result<()> {
+    if conn.is_none() {
+        let opened = rusqlite::Connection::open(db)?;
+        opened.busy_timeout(Duration::from_secs(5))?;
+        *conn = Some(opened);
+    }
+    if let Some(conn) = conn.as_ref() {
+        // PASSIVE never waits for the UI or the flusher; what it cannot copy now, a later one
+        // will. With `synchronous = NORMAL` it syncs the database after copying.
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wal_db(dir: &Path) -> (PathBuf, rusqlite::Connection) {
+        let path = dir.join("outbox.sqlite");
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+        conn.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+        conn.execute_batch("CREATE TABLE t (v BLOB)").unwrap();
+        (path, conn)
+    }
+
+    #[test]
+    fn a_request_is_synced_and_later_requests_wait_for_their_own_fsync() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, conn) = wal_db(dir.path());
+        let mut sync = WalSync::new(&path);
+        conn.execute("INSERT INTO t VALUES (x'01')", []).unwrap();
+        let first = sync.request();
+        assert!(sync.wait(first, Duration::from_secs(10)));
+        // Nothing has asked for a second fsync yet, so none is claimed for it.
+        assert!(!sync.wait(first + 1, Duration::from_millis(1)));
+        let second = sync.request();
+        assert!(sync.wait(second, Duration::from_secs(10)));
+    }
+
+    #[test]
+    fn the_thread_checkpoints_so_the_wal_does_not_grow_without_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, conn) = wal_db(dir.path());
+        let mut sync = WalSync::new(&path);
+        conn.execute("INSERT INTO t VALUES (x'01')", []).unwrap();
+        let asked = sync.request();
+        assert!(sync.wait(asked, Duration::from_secs(10)));
+        drop(conn);
+        // The first round checkpoints (nothing has for a second); the count is settled once
+        // the thread has served everything, which dropping waits for.
+        let progress = sync.progress.clone();
+        drop(sync);
+        assert_eq!(progress.counts().checkpoints, 1);
+    }
+}
