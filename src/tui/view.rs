@@ -6,11 +6,14 @@ use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Gauge, List, ListItem, ListState, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
+
+use std::fmt::Write as _;
 
 use super::action::Action;
 use super::app::{App, BulkProgress, Delivery, Entry, Layer, Level, Link, QueueEnd};
 use super::keymap::Sequence;
+use super::paint;
 use super::picker::{Picker, Step, country_name, tier_name};
 use super::prompt::{COMMANDS, Prompt};
 use crate::model::{DecisionAction, Item, Lane, ReviewState};
@@ -380,13 +383,14 @@ fn draw_too_small(frame: &mut Frame, area: Rect) {
     frame.render_widget(text, area);
 }
 
-fn lane_tag(lane: Lane) -> &'static str {
+/// The lane's short tag, left-aligned in four columns.
+fn lane_tag_padded(lane: Lane) -> &'static str {
     match lane {
-        Lane::Urgent => "URG",
+        Lane::Urgent => "URG ",
         Lane::Authority => "AUTH",
-        Lane::TrustedFlagger => "TF",
-        Lane::Standard => "STD",
-        Lane::Appeals => "APP",
+        Lane::TrustedFlagger => "TF  ",
+        Lane::Standard => "STD ",
+        Lane::Appeals => "APP ",
     }
 }
 
@@ -424,79 +428,113 @@ fn draw_queue(frame: &mut Frame, app: &App, area: Rect) {
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(title, theme.accent));
-    // Only the rows that fit are built: a frame costs the same with 100 items or a million.
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.is_empty() {
+        return;
+    }
+    // Only the rows that fit are drawn: a frame costs the same with 100 items or a million.
+    // They are written straight into the buffer (see `paint`), cell for cell what a `List`
+    // with the highlight symbol `▶` drew, without building a `ListItem` per row.
     let position = position(app);
     let (offset, rows) = list_window(area, position, app.visible.len());
     let range = app.visual_range();
-    let items: Vec<ListItem> = app
+    let shown: Vec<&Entry> = app
         .visible
         .iter()
         .skip(offset)
         .take(rows)
         .filter_map(|&i| app.entries.get(i))
-        .map(|e| {
-            let tag = if app.tagged.contains(&e.id) || range.contains(&e.id) {
-                Span::styled("*", theme.accent)
-            } else {
-                Span::raw(" ")
-            };
-            let mark_style = match e.local.as_ref().map(|l| (&l.action, &l.delivery)) {
-                Some((_, Delivery::Failed(_))) => theme.error,
-                Some((DecisionAction::TakeDown, _)) => theme.take_down,
-                Some((DecisionAction::Keep, _)) => theme.keep,
-                Some((DecisionAction::Escalate, _)) => theme.escalate,
-                _ => Style::new(),
-            };
-            let pending = match e.local.as_ref().map(|l| &l.delivery) {
-                Some(Delivery::Unsent) => "…",
-                _ => " ",
-            };
-            let lane_style = if e.shown.lane == Lane::Urgent {
-                theme.urgent
-            } else {
-                theme.muted
-            };
-            let category = e
-                .shown
-                .reports
-                .first()
-                .map(|r| r.category.as_str())
-                .unwrap_or("");
-            let snippet: String = e
-                .shown
+        .collect();
+    let selected = position
+        .saturating_sub(offset)
+        .min(shown.len().saturating_sub(1));
+    let buf = frame.buffer_mut();
+    let right = inner.right();
+    // One scratch string for the fields that are formatted, reused row after row.
+    let mut scratch = String::new();
+    for ((i, e), y) in shown.iter().enumerate().zip(inner.top()..inner.bottom()) {
+        let mut x = inner.x.saturating_add(1);
+        let tagged = app.tagged.contains(&e.id) || range.contains(&e.id);
+        x = if tagged {
+            paint::put(buf, x, y, right, "*", theme.accent)
+        } else {
+            paint::put(buf, x, y, right, " ", Style::new())
+        };
+        let mark_style = match e.local.as_ref().map(|l| (&l.action, &l.delivery)) {
+            Some((_, Delivery::Failed(_))) => theme.error,
+            Some((DecisionAction::TakeDown, _)) => theme.take_down,
+            Some((DecisionAction::Keep, _)) => theme.keep,
+            Some((DecisionAction::Escalate, _)) => theme.escalate,
+            _ => Style::new(),
+        };
+        x = paint::put(buf, x, y, right, decision_mark(e), mark_style);
+        let pending = match e.local.as_ref().map(|l| &l.delivery) {
+            Some(Delivery::Unsent) => "…",
+            _ => " ",
+        };
+        x = paint::put(buf, x, y, right, pending, theme.muted);
+        let lane_style = if e.shown.lane == Lane::Urgent {
+            theme.urgent
+        } else {
+            theme.muted
+        };
+        x = paint::put(buf, x, y, right, lane_tag_padded(e.shown.lane), lane_style);
+        scratch.clear();
+        let _ = write!(scratch, "{:>4} ", e.shown.priority);
+        x = paint::put(buf, x, y, right, &scratch, Style::new());
+        let category = e
+            .shown
+            .reports
+            .first()
+            .map(|r| r.category.as_str())
+            .unwrap_or("");
+        scratch.clear();
+        scratch.push_str(category);
+        scratch.push(' ');
+        x = paint::put(buf, x, y, right, &scratch, theme.accent);
+        if let Some(deadline) = e.shown.deadline {
+            let (label, _) = countdown(deadline, app.now);
+            let style = super::deadline::style(theme, deadline, app.now);
+            scratch.clear();
+            scratch.push('⏱');
+            scratch.push_str(&label);
+            scratch.push(' ');
+            x = paint::put(buf, x, y, right, &scratch, style);
+        }
+        scratch.clear();
+        scratch.extend(
+            e.shown
                 .text
                 .as_deref()
                 .unwrap_or("")
                 .chars()
                 .take(120)
-                .map(|c| if c == '\n' { ' ' } else { c })
-                .collect();
-            let mut spans = vec![
-                tag,
-                Span::styled(decision_mark(e), mark_style),
-                Span::styled(pending, theme.muted),
-                Span::styled(format!("{:<4}", lane_tag(e.shown.lane)), lane_style),
-                Span::raw(format!("{:>4} ", e.shown.priority)),
-                Span::styled(format!("{category} "), theme.accent),
-            ];
-            if let Some(deadline) = e.shown.deadline {
-                let (label, _) = countdown(deadline, app.now);
-                let style = super::deadline::style(theme, deadline, app.now);
-                spans.push(Span::styled(format!("⏱{label} "), style));
-            }
-            spans.push(Span::raw(snippet));
-            ListItem::new(Line::from(spans))
-        })
-        .collect();
-    let mut state = ListState::default();
-    if !app.visible.is_empty() {
-        state.select(Some(position.saturating_sub(offset)));
+                .map(|c| if c == '\n' { ' ' } else { c }),
+        );
+        paint::put(buf, x, y, right, &scratch, Style::new());
+        let row = Rect::new(inner.x, y, inner.width, 1);
+        if i == selected {
+            buf.set_style(row, theme.selection);
+            paint::put(
+                buf,
+                inner.x,
+                y,
+                inner.x.saturating_add(1),
+                "▶",
+                Style::new(),
+            );
+        } else {
+            paint::put(
+                buf,
+                inner.x,
+                y,
+                inner.x.saturating_add(1),
+                " ",
+                Style::new(),
+            );
+        }
     }
-    let list = List::new(items)
-        .block(block)
-        .highlight_style(theme.selection)
-        .highlight_symbol("▶");
-    frame.render_stateful_widget(list, area, &mut state);
 }
 
 /// `3h 20m`, `2d 4h` or `45s`, and whether the moment has passed.
@@ -674,10 +712,11 @@ fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
     history_lines(item, &mut lines, app);
 
     let title = Span::styled(format!(" {} ", item.id), theme.accent);
-    let p = Paragraph::new(lines)
-        .block(Block::default().borders(Borders::ALL).title(title))
-        .wrap(Wrap { trim: false });
-    frame.render_widget(p, area);
+    let block = Block::default().borders(Borders::ALL).title(title);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    // What `Paragraph::wrap` drew, without its copying of every grapheme (see `paint`).
+    paint::wrapped(frame.buffer_mut(), inner, &lines);
 }
 
 fn state_line<'a>(app: &App, entry: &Entry) -> Line<'a> {

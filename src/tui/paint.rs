@@ -1,0 +1,290 @@
+//! Writing text straight into the frame's `Buffer`, cell for cell what ratatui's own widgets
+//! would write, without the widgets' per-frame allocations.
+//!
+//! Drawing the queue list as a `List` of `Line`s and the item as a wrapping `Paragraph` cost
+//! most of a frame: every row's spans were built as owned `String`s, walked grapheme by
+//! grapheme, and the word wrapper copied every grapheme of the item into queues of its own.
+//! Nearly all of that text is printable ASCII, where a byte is a grapheme one cell wide and
+//! only a space is whitespace; for it the cells are written directly. Anything else goes
+//! through ratatui itself (`Span::render`, the same grapheme iterator and the same wrapping
+//! rules), so hostile or wide text is drawn exactly as before. The tests below hold both
+//! paths to ratatui's widgets, cell by cell.
+
+use std::collections::VecDeque;
+
+use ratatui::buffer::{Buffer, Cell, CellWidth};
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span, StyledGrapheme};
+use ratatui::widgets::Widget;
+use unicode_width::UnicodeWidthStr;
+
+/// Whether every byte of `s` is a printable ASCII character: one grapheme, one cell, never a
+/// control, and whitespace only if it is a space.
+fn plain(s: &str) -> bool {
+    s.bytes().all(|b| (0x20..0x7f).contains(&b))
+}
+
+/// The cells of row `y` from column `x` up to (not including) `right`, clipped to the buffer.
+fn row_cells(buf: &mut Buffer, x: u16, y: u16, right: u16) -> &mut [Cell] {
+    let area = buf.area;
+    if y < area.top() || y >= area.bottom() {
+        return &mut [];
+    }
+    let x = x.max(area.left());
+    let right = right.min(area.right());
+    if x >= right {
+        return &mut [];
+    }
+    let row = usize::from(y - area.top()) * usize::from(area.width);
+    let start = row + usize::from(x - area.left());
+    let end = row + usize::from(right - area.left());
+    buf.content.get_mut(start..end).unwrap_or(&mut [])
+}
+
+/// Draws `text` in `style` as one span of a left-aligned `Line` whose area on row `y` runs from
+/// `x` up to `right`, and returns where the line's next span starts (`x` plus the span's
+/// width, as `Line` counts it). Exactly the cells `Line::render` would write for that span.
+pub fn put(buf: &mut Buffer, x: u16, y: u16, right: u16, text: &str, style: Style) -> u16 {
+    if x >= right {
+        return x;
+    }
+    if plain(text) {
+        let cells = row_cells(buf, x, y, right);
+        for (cell, i) in cells.iter_mut().zip(0..text.len()) {
+            cell.set_symbol(text.get(i..=i).unwrap_or(" "))
+                .set_style(style);
+        }
+        return x.saturating_add(u16::try_from(text.len()).unwrap_or(u16::MAX));
+    }
+    let span = Span::styled(text, style);
+    (&span).render(Rect::new(x, y, right - x, 1), buf);
+    x.saturating_add(u16::try_from(text.width()).unwrap_or(u16::MAX))
+}
+
+/// Renders `lines` into `area` exactly as `Paragraph::new(lines).wrap(Wrap { trim: false })`
+/// (default style, no block, no scroll, every line left-aligned) would.
+pub fn wrapped(buf: &mut Buffer, area: Rect, lines: &[Line]) {
+    let area = area.intersection(buf.area);
+    if area.is_empty() {
+        return;
+    }
+    let width = area.width;
+    let mut y = area.top();
+    let mut wrapper = Wrapper::default();
+    for line in lines {
+        let fits = line.spans.iter().all(|s| plain(&s.content))
+            && line.spans.iter().map(|s| s.content.len()).sum::<usize>() <= usize::from(width);
+        if fits {
+            // A line that fits is never broken: the word wrapper gives it back as one row.
+            let mut x = area.left();
+            for span in &line.spans {
+                let style = Style::default().patch(line.style).patch(span.style);
+                let content: &str = &span.content;
+                let right = x.saturating_add(u16::try_from(content.len()).unwrap_or(u16::MAX));
+                let cells = row_cells(buf, x, y, right);
+                for (cell, i) in cells.iter_mut().zip(0..content.len()) {
+                    cell.set_symbol(content.get(i..=i).unwrap_or(" "))
+                        .set_style(style);
+                }
+                x = right;
+            }
+            y += 1;
+        } else {
+            for row in wrapper.wrap(line.styled_graphemes(Style::default()), width) {
+                let mut x = area.left();
+                for g in row {
+                    let w = g.symbol.cell_width();
+                    if w == 0 {
+                        continue;
+                    }
+                    if let Some(cell) = row_cells(buf, x, y, x.saturating_add(1)).first_mut() {
+                        cell.set_symbol(g.symbol).set_style(g.style);
+                    }
+                    x = x.saturating_add(w);
+                }
+                y += 1;
+                if y >= area.bottom() {
+                    return;
+                }
+            }
+            continue;
+        }
+        if y >= area.bottom() {
+            return;
+        }
+    }
+}
+
+/// ratatui's word wrapper (`reflow::WordWrapper`, which is private to ratatui) for one line
+/// without trimming, step for step, so that a long line breaks where it always did. Its queues
+/// are kept between lines to spare allocations.
+#[derive(Default)]
+struct Wrapper<'a> {
+    rows: Vec<Vec<StyledGrapheme<'a>>>,
+    word: Vec<StyledGrapheme<'a>>,
+    whitespace: VecDeque<StyledGrapheme<'a>>,
+}
+
+impl<'a> Wrapper<'a> {
+    /// The rows `graphemes` (one line) is broken into at `max` columns; at least one.
+    fn wrap(
+        &mut self,
+        graphemes: impl Iterator<Item = StyledGrapheme<'a>>,
+        max: u16,
+    ) -> &[Vec<StyledGrapheme<'a>>] {
+        self.rows.clear();
+        self.word.clear();
+        self.whitespace.clear();
+        let mut line: Vec<StyledGrapheme<'a>> = Vec::new();
+        let (mut line_width, mut word_width, mut whitespace_width) = (0u16, 0u16, 0u16);
+        let mut non_whitespace_previous = false;
+        for grapheme in graphemes {
+            let is_whitespace = grapheme.is_whitespace();
+            let symbol_width = grapheme.symbol.cell_width();
+            // Symbols wider than the line are dropped.
+            if symbol_width > max {
+                continue;
+            }
+            let word_found = non_whitespace_previous && is_whitespace;
+            let untrimmed_overflow =
+                line.is_empty() && word_width + whitespace_width + symbol_width > max;
+            if word_found || untrimmed_overflow {
+                line.extend(self.whitespace.drain(..));
+                line_width += whitespace_width;
+                line.append(&mut self.word);
+                line_width += word_width;
+                whitespace_width = 0;
+                word_width = 0;
+            }
+            let line_full = line_width >= max;
+            let pending_word_overflow =
+                symbol_width > 0 && line_width + whitespace_width + word_width >= max;
+            if line_full || pending_word_overflow {
+                let mut remaining_width = max.saturating_sub(line_width);
+                self.rows.push(std::mem::take(&mut line));
+                line_width = 0;
+                // Whitespace up to the end of the row goes with the row that ended.
+                while let Some(grapheme) = self.whitespace.front() {
+                    let width = grapheme.symbol.cell_width();
+                    if width > remaining_width {
+                        break;
+                    }
+                    whitespace_width -= width;
+                    remaining_width -= width;
+                    self.whitespace.pop_front();
+                }
+                if is_whitespace && self.whitespace.is_empty() {
+                    continue;
+                }
+            }
+            if is_whitespace {
+                whitespace_width += symbol_width;
+                self.whitespace.push_back(grapheme);
+            } else {
+                word_width += symbol_width;
+                self.word.push(grapheme);
+            }
+            non_whitespace_previous = !is_whitespace;
+        }
+        line.extend(self.whitespace.drain(..));
+        line.append(&mut self.word);
+        if !line.is_empty() {
+            self.rows.push(line);
+        }
+        if self.rows.is_empty() {
+            self.rows.push(Vec::new());
+        }
+        &self.rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::style::{Color, Modifier};
+    use ratatui::widgets::{Paragraph, Wrap};
+
+    use super::*;
+
+    /// Text that is plain, wide, combining, hostile-looking (already made visible) or a mix.
+    fn samples() -> Vec<&'static str> {
+        vec![
+            "",
+            " ",
+            "plain ascii text",
+            "  leading and trailing  ",
+            "a-very-long-word-that-does-not-fit-in-a-narrow-column-at-all-and-must-be-broken",
+            "words of different lengths wrap at spaces when the line is too long for the pane",
+            "Gagnez 2500 € par semaine depuis chez vous ! Cliquez ici 👉 quickcash-hub.example",
+            "فيديو لحادث مروري مروع تظهر فيه الجثث دون أي تحذير.",
+            "日本語のテキストは二つのセルを使う、幅の広い文字です。改行なしで長く続きます。",
+            "e\u{301}\u{301}\u{301} zalgo-ish a\u{300} b\u{316}",
+            "👨‍👩‍👧‍👦 family 🇩🇪 flag ⏱3h05m ✓ ✗ ↑ ↺ ⊘ …",
+            "␛[31m shown ␇ ⟪U+202E⟫ placeholders",
+            "tab\u{a0}nbsp\u{200b}zwsp  double  spaces   ",
+            "ｶﾞｷﾞ halfwidth ﾟﾞ marks",
+            "x",
+            "         ",
+        ]
+    }
+
+    fn styles() -> Vec<Style> {
+        vec![
+            Style::default(),
+            Style::new().fg(Color::Red),
+            Style::new().bg(Color::Blue).add_modifier(Modifier::BOLD),
+        ]
+    }
+
+    #[test]
+    fn put_writes_what_a_line_of_spans_writes() {
+        for width in [1u16, 2, 3, 5, 8, 13, 30, 80] {
+            for a in samples() {
+                for b in samples() {
+                    let area = Rect::new(0, 0, width + 2, 1);
+                    let spans = vec![
+                        Span::styled(a, styles()[1]),
+                        Span::styled(b, styles()[2]),
+                        Span::raw("end"),
+                    ];
+                    let mut expected = Buffer::empty(area);
+                    Line::from(spans).render(Rect::new(1, 0, width, 1), &mut expected);
+                    let mut got = Buffer::empty(area);
+                    let x = put(&mut got, 1, 0, 1 + width, a, styles()[1]);
+                    let x = put(&mut got, x, 0, 1 + width, b, styles()[2]);
+                    put(&mut got, x, 0, 1 + width, "end", Style::default());
+                    assert_eq!(got, expected, "{a:?} then {b:?} in {width}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn wrapped_writes_what_a_wrapping_paragraph_writes() {
+        let mut lines: Vec<Line> = Vec::new();
+        for (i, a) in samples().into_iter().enumerate() {
+            lines.push(Line::raw(a));
+            lines.push(Line::styled(a, styles()[i % 3]));
+            for b in samples().into_iter().step_by(3) {
+                lines.push(Line::from(vec![
+                    Span::styled(a, styles()[(i + 1) % 3]),
+                    Span::raw(" · "),
+                    Span::styled(b, styles()[(i + 2) % 3]),
+                ]));
+            }
+        }
+        for width in [1u16, 2, 3, 4, 7, 10, 16, 33, 70, 200] {
+            for height in [1u16, 5, 40, 400] {
+                let area = Rect::new(2, 1, width, height);
+                let whole = Rect::new(0, 0, width + 4, height + 2);
+                let mut expected = Buffer::empty(whole);
+                Paragraph::new(lines.clone())
+                    .wrap(Wrap { trim: false })
+                    .render(area, &mut expected);
+                let mut got = Buffer::empty(whole);
+                wrapped(&mut got, area, &lines);
+                assert_eq!(got, expected, "{width}x{height}");
+            }
+        }
+    }
+}
