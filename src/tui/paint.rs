@@ -50,16 +50,84 @@ pub fn put(buf: &mut Buffer, x: u16, y: u16, right: u16, text: &str, style: Styl
         return x;
     }
     if plain(text) {
-        let cells = row_cells(buf, x, y, right);
-        for (cell, i) in cells.iter_mut().zip(0..text.len()) {
-            cell.set_symbol(text.get(i..=i).unwrap_or(" "))
-                .set_style(style);
-        }
+        put_plain(buf, x, y, right, text, style);
         return x.saturating_add(u16::try_from(text.len()).unwrap_or(u16::MAX));
     }
     let span = Span::styled(text, style);
     (&span).render(Rect::new(x, y, right - x, 1), buf);
     x.saturating_add(u16::try_from(text.width()).unwrap_or(u16::MAX))
+}
+
+/// Writes one printable-ASCII `text` from column `x` of row `y`, a cell per byte, up to `right`.
+fn put_plain(buf: &mut Buffer, x: u16, y: u16, right: u16, text: &str, style: Style) {
+    let cells = row_cells(buf, x, y, right);
+    for (cell, i) in cells.iter_mut().zip(0..text.len()) {
+        cell.set_symbol(text.get(i..=i).unwrap_or(" "))
+            .set_style(style);
+    }
+}
+
+/// Writes graphemes as `Paragraph` writes one laid-out row: zero-width ones are skipped, each
+/// other one is set at the next column.
+fn put_graphemes(buf: &mut Buffer, mut x: u16, y: u16, graphemes: &[StyledGrapheme]) {
+    for g in graphemes {
+        let w = g.symbol.cell_width();
+        if w == 0 {
+            continue;
+        }
+        if let Some(cell) = row_cells(buf, x, y, x.saturating_add(1)).first_mut() {
+            cell.set_symbol(g.symbol).set_style(g.style);
+        }
+        x = x.saturating_add(w);
+    }
+}
+
+/// Renders `line` into the first row of `area` exactly as `Paragraph::new(line)` (default
+/// style, no block, no wrap, no scroll, left-aligned) would: cut at the right edge, graphemes
+/// wider than the whole area left out.
+pub fn line(buf: &mut Buffer, area: Rect, line: &Line) {
+    let area = area.intersection(buf.area);
+    if area.is_empty() {
+        return;
+    }
+    let (max, y) = (area.width, area.top());
+    let mut used = 0u16;
+    for span in &line.spans {
+        if plain(&span.content) {
+            let len = u16::try_from(span.content.len()).unwrap_or(u16::MAX);
+            let room = max - used;
+            let style = Style::default().patch(line.style).patch(span.style);
+            put_plain(
+                buf,
+                area.left() + used,
+                y,
+                area.right(),
+                &span.content,
+                style,
+            );
+            if len > room {
+                return;
+            }
+            used += len;
+            continue;
+        }
+        for g in span.styled_graphemes(Style::default().patch(line.style)) {
+            let w = g.symbol.cell_width();
+            if w > max {
+                continue;
+            }
+            if used + w > max {
+                return;
+            }
+            if w > 0 {
+                if let Some(cell) = row_cells(buf, area.left() + used, y, area.right()).first_mut()
+                {
+                    cell.set_symbol(g.symbol).set_style(g.style);
+                }
+                used += w;
+            }
+        }
+    }
 }
 
 /// Renders `lines` into `area` exactly as `Paragraph::new(lines).wrap(Wrap { trim: false })`
@@ -72,43 +140,51 @@ pub fn wrapped(buf: &mut Buffer, area: Rect, lines: &[Line]) {
     let width = area.width;
     let mut y = area.top();
     let mut wrapper = Wrapper::default();
+    // The graphemes of a line that is not plain ASCII, kept between lines for the allocation.
+    let mut graphemes: Vec<StyledGrapheme> = Vec::new();
     for line in lines {
-        let fits = line.spans.iter().all(|s| plain(&s.content))
-            && line.spans.iter().map(|s| s.content.len()).sum::<usize>() <= usize::from(width);
-        if fits {
-            // A line that fits is never broken: the word wrapper gives it back as one row.
-            let mut x = area.left();
-            for span in &line.spans {
-                let style = Style::default().patch(line.style).patch(span.style);
-                let content: &str = &span.content;
-                let right = x.saturating_add(u16::try_from(content.len()).unwrap_or(u16::MAX));
-                let cells = row_cells(buf, x, y, right);
-                for (cell, i) in cells.iter_mut().zip(0..content.len()) {
-                    cell.set_symbol(content.get(i..=i).unwrap_or(" "))
-                        .set_style(style);
-                }
-                x = right;
-            }
-            y += 1;
-        } else {
-            for row in wrapper.wrap(line.styled_graphemes(Style::default()), width) {
+        let plain_width = line.spans.iter().try_fold(0usize, |w, s| {
+            plain(&s.content).then(|| w + s.content.len())
+        });
+        match plain_width {
+            Some(w) if w <= usize::from(width) => {
+                // A line that fits is never broken: the word wrapper gives it back as one row.
                 let mut x = area.left();
-                for g in row {
-                    let w = g.symbol.cell_width();
-                    if w == 0 {
-                        continue;
-                    }
-                    if let Some(cell) = row_cells(buf, x, y, x.saturating_add(1)).first_mut() {
-                        cell.set_symbol(g.symbol).set_style(g.style);
-                    }
-                    x = x.saturating_add(w);
+                for span in &line.spans {
+                    let style = Style::default().patch(line.style).patch(span.style);
+                    let right =
+                        x.saturating_add(u16::try_from(span.content.len()).unwrap_or(u16::MAX));
+                    put_plain(buf, x, y, right, &span.content, style);
+                    x = right;
                 }
                 y += 1;
-                if y >= area.bottom() {
-                    return;
+            }
+            _ => {
+                graphemes.clear();
+                graphemes.extend(line.styled_graphemes(Style::default()));
+                // Without zero-width graphemes, a line that fits is one row here too. (With
+                // them the wrapper may start a row holding only those.)
+                let fits = graphemes
+                    .iter()
+                    .try_fold(0u16, |w, g| match g.symbol.cell_width() {
+                        0 => None,
+                        n => w.checked_add(n).filter(|&w| w <= width),
+                    })
+                    .is_some();
+                if fits {
+                    put_graphemes(buf, area.left(), y, &graphemes);
+                    y += 1;
+                } else {
+                    for row in wrapper.wrap(graphemes.iter().cloned(), width) {
+                        put_graphemes(buf, area.left(), y, row);
+                        y += 1;
+                        if y >= area.bottom() {
+                            return;
+                        }
+                    }
+                    continue;
                 }
             }
-            continue;
         }
         if y >= area.bottom() {
             return;
@@ -225,6 +301,9 @@ mod tests {
             "ｶﾞｷﾞ halfwidth ﾟﾞ marks",
             "x",
             "         ",
+            // Zero-width graphemes after a full row: the wrapper gives them a row of their own.
+            "ab\u{200b}\u{200b}",
+            "a·\u{200b}\u{200b}",
         ]
     }
 
@@ -260,11 +339,95 @@ mod tests {
     }
 
     #[test]
+    fn line_writes_what_a_one_line_paragraph_writes() {
+        for width in [1u16, 2, 3, 5, 8, 13, 30, 80] {
+            for a in samples() {
+                for b in samples().into_iter().step_by(2) {
+                    for line_style in [Style::default(), styles()[1]] {
+                        let line = Line::from(vec![
+                            Span::styled(a, styles()[2]),
+                            Span::raw(b),
+                            Span::styled("end", styles()[1]),
+                        ])
+                        .style(line_style);
+                        let area = Rect::new(1, 1, width, 2);
+                        let whole = Rect::new(0, 0, width + 2, 3);
+                        let mut expected = Buffer::empty(whole);
+                        Paragraph::new(line.clone()).render(area, &mut expected);
+                        let mut got = Buffer::empty(whole);
+                        super::line(&mut got, area, &line);
+                        assert_eq!(got, expected, "{a:?} then {b:?} in {width}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Random text from pieces that stress the wrapper: words, runs of spaces, wide, zero-width
+    /// and combining characters, all at widths around where they break.
+    #[test]
+    fn wrapped_agrees_with_paragraph_on_random_text() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        let pieces = prop::sample::select(vec![
+            "a",
+            "word",
+            "longerword",
+            " ",
+            "  ",
+            "\u{a0}",
+            "\u{200b}",
+            "\u{301}",
+            "日本",
+            "👨‍👩‍👧",
+            "·",
+            "—",
+            "ｶﾞ",
+            "\u{903}",
+            "é",
+            "🇩🇪",
+            "x\u{200b}",
+            "٠",
+        ]);
+        let text = prop::collection::vec(pieces, 0..40).prop_map(|p| p.concat());
+        let lines = prop::collection::vec((text.clone(), text, 0usize..3), 1..6);
+        let mut runner = TestRunner::new(Config::with_cases(1000));
+        runner
+            .run(&(lines, 1u16..24, 1u16..8), |(lines, width, height)| {
+                let lines: Vec<Line> = lines
+                    .iter()
+                    .map(|(a, b, s)| {
+                        Line::from(vec![
+                            Span::styled(a.as_str(), styles()[*s]),
+                            Span::raw(b.as_str()),
+                        ])
+                    })
+                    .collect();
+                let area = Rect::new(1, 1, width, height);
+                let whole = Rect::new(0, 0, width + 2, height + 2);
+                let mut expected = Buffer::empty(whole);
+                Paragraph::new(lines.clone())
+                    .wrap(Wrap { trim: false })
+                    .render(area, &mut expected);
+                let mut got = Buffer::empty(whole);
+                wrapped(&mut got, area, &lines);
+                prop_assert_eq!(got, expected);
+                let mut expected = Buffer::empty(whole);
+                Paragraph::new(lines[0].clone()).render(area, &mut expected);
+                let mut got = Buffer::empty(whole);
+                super::line(&mut got, area, &lines[0]);
+                prop_assert_eq!(got, expected);
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    #[test]
     fn wrapped_writes_what_a_wrapping_paragraph_writes() {
-        let mut lines: Vec<Line> = Vec::new();
+        // Each sample on its own, so that every one of them is drawn inside the area, followed
+        // by a line that shows where the sample's last row ended.
         for (i, a) in samples().into_iter().enumerate() {
-            lines.push(Line::raw(a));
-            lines.push(Line::styled(a, styles()[i % 3]));
+            let mut lines = vec![Line::raw(a), Line::styled(a, styles()[i % 3])];
             for b in samples().into_iter().step_by(3) {
                 lines.push(Line::from(vec![
                     Span::styled(a, styles()[(i + 1) % 3]),
@@ -272,18 +435,19 @@ mod tests {
                     Span::styled(b, styles()[(i + 2) % 3]),
                 ]));
             }
-        }
-        for width in [1u16, 2, 3, 4, 7, 10, 16, 33, 70, 200] {
-            for height in [1u16, 5, 40, 400] {
-                let area = Rect::new(2, 1, width, height);
-                let whole = Rect::new(0, 0, width + 4, height + 2);
-                let mut expected = Buffer::empty(whole);
-                Paragraph::new(lines.clone())
-                    .wrap(Wrap { trim: false })
-                    .render(area, &mut expected);
-                let mut got = Buffer::empty(whole);
-                wrapped(&mut got, area, &lines);
-                assert_eq!(got, expected, "{width}x{height}");
+            lines.push(Line::raw("next"));
+            for width in [1u16, 2, 3, 4, 7, 10, 16, 33, 70, 200] {
+                for height in [1u16, 5, 40, 400] {
+                    let area = Rect::new(2, 1, width, height);
+                    let whole = Rect::new(0, 0, width + 4, height + 2);
+                    let mut expected = Buffer::empty(whole);
+                    Paragraph::new(lines.clone())
+                        .wrap(Wrap { trim: false })
+                        .render(area, &mut expected);
+                    let mut got = Buffer::empty(whole);
+                    wrapped(&mut got, area, &lines);
+                    assert_eq!(got, expected, "{a:?} in {width}x{height}");
+                }
             }
         }
     }

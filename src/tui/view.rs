@@ -125,7 +125,7 @@ fn draw_tabs(frame: &mut Frame, app: &App, area: Rect) {
             active == Some(*lane),
         ));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    paint::line(frame.buffer_mut(), area, &Line::from(spans));
 }
 
 fn lane_title(lane: Lane) -> &'static str {
@@ -830,7 +830,7 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
     } else if room >= profile.chars().count() {
         spans.push(Span::styled(profile, theme.accent));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    paint::line(frame.buffer_mut(), area, &Line::from(spans));
 }
 
 fn draw_hints(frame: &mut Frame, app: &App, area: Rect) {
@@ -886,7 +886,7 @@ fn draw_hints(frame: &mut Frame, app: &App, area: Rect) {
             Line::from(spans)
         }
     };
-    frame.render_widget(Paragraph::new(line), area);
+    paint::line(frame.buffer_mut(), area, &line);
 }
 
 /// While a key sequence is being typed: what was typed so far, and what may follow.
