@@ -1,7 +1,7 @@
 //! Drawing: a pure function of `&App`. It never changes state and never touches the disk or
 //! the network. Every string from an item was sanitized when it entered the App.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -425,11 +425,7 @@ fn draw_queue(frame: &mut Frame, app: &App, area: Rect) {
     if app.sort != crate::query::Sort::Priority {
         title.push_str(&format!("· by {} ", app.sort.as_str()));
     }
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(Span::styled(title, theme.accent));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let inner = paint::bordered(frame.buffer_mut(), area, &Span::styled(title, theme.accent));
     if inner.is_empty() {
         return;
     }
@@ -502,17 +498,20 @@ fn draw_queue(frame: &mut Frame, app: &App, area: Rect) {
             scratch.push(' ');
             x = paint::put(buf, x, y, right, &scratch, style);
         }
-        scratch.clear();
-        scratch.extend(
-            e.shown
-                .text
-                .as_deref()
-                .unwrap_or("")
-                .chars()
-                .take(120)
-                .map(|c| if c == '\n' { ' ' } else { c }),
-        );
-        paint::put(buf, x, y, right, &scratch, Style::new());
+        // The first 120 characters, line breaks as spaces; borrowed when there are none.
+        let text = e.shown.text.as_deref().unwrap_or("");
+        let end = text
+            .char_indices()
+            .nth(120)
+            .map_or(text.len(), |(at, _)| at);
+        let snippet = text.get(..end).unwrap_or(text);
+        if snippet.contains('\n') {
+            scratch.clear();
+            scratch.extend(snippet.chars().map(|c| if c == '\n' { ' ' } else { c }));
+            paint::put(buf, x, y, right, &scratch, Style::new());
+        } else {
+            paint::put(buf, x, y, right, snippet, Style::new());
+        }
         let row = Rect::new(inner.x, y, inner.width, 1);
         if i == selected {
             buf.set_style(row, theme.selection);
@@ -568,7 +567,20 @@ fn ago(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
 }
 
 pub(super) fn timestamp(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
+    // chrono's formatter interprets its pattern on every call; for four-digit years (where `%Y`
+    // has no sign) the same text is written directly.
+    let year = at.year();
+    if (0..=9999).contains(&year) {
+        format!(
+            "{year:04}-{:02}-{:02} {:02}:{:02} UTC",
+            at.month(),
+            at.day(),
+            at.hour(),
+            at.minute()
+        )
+    } else {
+        at.format("%Y-%m-%d %H:%M UTC").to_string()
+    }
 }
 
 fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
@@ -590,7 +602,7 @@ fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
     let item = &entry.shown;
     let heading = |text: &str| Line::from(Span::styled(text.to_string(), theme.accent));
     let label = |text: &str| Span::styled(format!("{text} "), theme.muted);
-    let mut lines: Vec<Line> = Vec::new();
+    let mut lines: Vec<Line> = Vec::with_capacity(32);
 
     let lane_style = if item.lane == Lane::Urgent {
         theme.urgent
@@ -712,9 +724,7 @@ fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
     history_lines(item, &mut lines, app);
 
     let title = Span::styled(format!(" {} ", item.id), theme.accent);
-    let block = Block::default().borders(Borders::ALL).title(title);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let inner = paint::bordered(frame.buffer_mut(), area, &title);
     // What `Paragraph::wrap` drew, without its copying of every grapheme (see `paint`).
     paint::wrapped(frame.buffer_mut(), inner, &lines);
 }
@@ -997,6 +1007,22 @@ pub(super) fn draw_popup_lines(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_read_as_chrono_writes_them() {
+        for at in [
+            "2026-11-23T12:00:00Z",
+            "2026-01-02T03:04:59Z",
+            "0000-01-01T00:00:00Z",
+            "0999-12-31T23:59:00Z",
+            "9999-12-31T23:59:59Z",
+            "+10000-01-01T00:00:00Z",
+            "-0001-06-01T00:00:00Z",
+        ] {
+            let at: DateTime<Utc> = at.parse().unwrap();
+            assert_eq!(timestamp(at), at.format("%Y-%m-%d %H:%M UTC").to_string());
+        }
+    }
 
     #[test]
     fn deciding_down_the_list_moves_it_in_half_screen_jumps() {
