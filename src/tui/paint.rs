@@ -27,7 +27,7 @@ fn plain(s: &str) -> bool {
 
 /// Characters that are a grapheme of their own next to any other such character or printable
 /// ASCII, and at least one cell wide: letters of the scripts the queue is mostly written in,
-/// CJK, Hangul syllables, and the punctuation, arrows, shapes and placeholders modq draws. The
+/// CJK, Hangul syllables, emoji (not skin tones or flags), and the punctuation, arrows, shapes and placeholders modq draws. The
 /// rules that keep two characters together all need a combining or spacing mark, a joiner, a
 /// prepended mark, a regional indicator or a Hangul jamo, and none of those is here, so a
 /// string of them is split into graphemes a `char` at a time, without the grapheme tables. A
@@ -44,12 +44,13 @@ fn lone(c: char) -> bool {
         | 0x2190..=0x23ff // arrows, mathematical and technical symbols
         | 0x2400..=0x2426 // control pictures, the sanitizer's placeholders
         | 0x2500..=0x25ff // box drawing and geometric shapes
-        | 0x2713..=0x2717 | 0x27e6..=0x27ef // check marks, the sanitizer's brackets
+        | 0x2600..=0x27bf | 0x27e6..=0x27ef // symbols, dingbats, the sanitizer's brackets
         | 0x3001..=0x3029 | 0x3030..=0x303f // CJK punctuation
         | 0x3041..=0x3096 | 0x30a1..=0x30fa | 0x30fc..=0x30ff // kana
         | 0x4e00..=0x9fff // CJK ideographs
         | 0xac00..=0xd7a3 // Hangul syllables
         | 0xff01..=0xff60 // fullwidth forms
+        | 0x1f300..=0x1f3fa | 0x1f400..=0x1f64f | 0x1f680..=0x1f6ff | 0x1f900..=0x1f9ff // emoji
     )
 }
 

@@ -490,11 +490,10 @@ fn draw_queue(frame: &mut Frame, app: &App, area: Rect) {
         scratch.push(' ');
         x = paint::put(buf, x, y, right, &scratch, theme.accent);
         if let Some(deadline) = e.shown.deadline {
-            let (label, _) = countdown(deadline, app.now);
             let style = super::deadline::style(theme, deadline, app.now);
             scratch.clear();
             scratch.push('⏱');
-            scratch.push_str(&label);
+            write_countdown(&mut scratch, deadline, app.now);
             scratch.push(' ');
             x = paint::put(buf, x, y, right, &scratch, style);
         }
@@ -538,23 +537,30 @@ fn draw_queue(frame: &mut Frame, app: &App, area: Rect) {
 
 /// `3h 20m`, `2d 4h` or `45s`, and whether the moment has passed.
 fn countdown(deadline: DateTime<Utc>, now: DateTime<Utc>) -> (String, bool) {
+    let mut text = String::new();
+    let overdue = write_countdown(&mut text, deadline, now);
+    (text, overdue)
+}
+
+/// `countdown`'s text (`-` first once the moment has passed), appended to `out`; whether it
+/// has passed. The list writes one per row into a reused string.
+fn write_countdown(out: &mut String, deadline: DateTime<Utc>, now: DateTime<Utc>) -> bool {
     let secs = (deadline - now).num_seconds();
     let overdue = secs < 0;
     let s = secs.unsigned_abs();
-    let text = if s >= 86_400 {
-        format!("{}d{}h", s / 86_400, (s % 86_400) / 3600)
-    } else if s >= 3600 {
-        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
-    } else if s >= 60 {
-        format!("{}m", s / 60)
-    } else {
-        format!("{s}s")
-    };
     if overdue {
-        (format!("-{text}"), true)
-    } else {
-        (text, false)
+        out.push('-');
     }
+    let _ = if s >= 86_400 {
+        write!(out, "{}d{}h", s / 86_400, (s % 86_400) / 3600)
+    } else if s >= 3600 {
+        write!(out, "{}h{:02}m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        write!(out, "{}m", s / 60)
+    } else {
+        write!(out, "{s}s")
+    };
+    overdue
 }
 
 fn ago(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
@@ -599,10 +605,23 @@ fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
         frame.render_widget(p, area);
         return;
     };
+    let title = Span::styled(format!(" {} ", entry.shown.id), theme.accent);
+    let inner = paint::bordered(frame.buffer_mut(), area, &title);
+    // Each line takes at least one row, so lines past the pane's height would never be drawn:
+    // they are not built.
+    let lines = detail_lines(app, entry, usize::from(inner.height));
+    // What `Paragraph::wrap` drew, without its copying of every grapheme (see `paint`).
+    paint::wrapped(frame.buffer_mut(), inner, &lines);
+}
+
+/// The item pane's lines, the first `room` of them at most. Text the item holds is borrowed.
+fn detail_lines<'a>(app: &'a App, entry: &'a Entry, room: usize) -> Vec<Line<'a>> {
+    let theme = &app.theme;
     let item = &entry.shown;
-    let heading = |text: &str| Line::from(Span::styled(text.to_string(), theme.accent));
-    let label = |text: &str| Span::styled(format!("{text} "), theme.muted);
-    let mut lines: Vec<Line> = Vec::with_capacity(32);
+    let heading = |text: &'static str| Line::from(Span::styled(text, theme.accent));
+    // A field's name, with the space after it.
+    let label = |text: &'static str| Span::styled(text, theme.muted);
+    let mut lines: Vec<Line> = Vec::with_capacity(room.min(48));
 
     let lane_style = if item.lane == Lane::Urgent {
         theme.urgent
@@ -610,13 +629,13 @@ fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
         Style::new()
     };
     lines.push(Line::from(vec![
-        label("kind"),
+        label("kind "),
         Span::raw(format!("{:?}", item.kind).to_lowercase()),
         Span::raw("  "),
-        label("lane"),
+        label("lane "),
         Span::styled(item.lane.as_str(), lane_style),
         Span::raw("  "),
-        label("priority"),
+        label("priority "),
         Span::raw(item.priority.to_string()),
     ]));
     if let Some(deadline) = item.deadline {
@@ -628,20 +647,19 @@ fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
             format!("in {left}")
         };
         lines.push(Line::from(vec![
-            label("deadline"),
+            label("deadline "),
             Span::raw(format!("{}  ", timestamp(deadline))),
             Span::styled(text, style),
         ]));
     }
-    let author = item
-        .author
-        .as_ref()
-        .map(|a| match &a.handle {
-            Some(h) => format!("{h} ({})", a.id),
-            None => a.id.clone(),
-        })
-        .unwrap_or_else(|| "unknown".into());
-    lines.push(Line::from(vec![label("author"), Span::raw(author)]));
+    let author = match &item.author {
+        Some(a) => match &a.handle {
+            Some(h) => Span::raw(format!("{h} ({})", a.id)),
+            None => Span::raw(a.id.as_str()),
+        },
+        None => Span::raw("unknown"),
+    };
+    lines.push(Line::from(vec![label("author "), author]));
     if let Some(record) = &item.author_record {
         let style = if record.taken_down > 0 {
             theme.warning
@@ -649,34 +667,41 @@ fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
             Style::new()
         };
         lines.push(Line::from(vec![
-            label("record"),
+            label("record "),
             Span::styled(super::context::record_line(record), style),
         ]));
     }
     lines.push(Line::from(vec![
-        label("language"),
-        Span::raw(item.language.clone().unwrap_or_else(|| "?".into())),
+        label("language "),
+        Span::raw(item.language.as_deref().unwrap_or("?")),
         Span::raw("  "),
-        label("countries"),
-        Span::raw(if item.countries.is_empty() {
-            "—".to_string()
+        label("countries "),
+        if item.countries.is_empty() {
+            Span::raw("—")
         } else {
-            item.countries.join(", ")
-        }),
+            Span::raw(item.countries.join(", "))
+        },
     ]));
     lines.push(state_line(app, entry));
 
     lines.push(Line::default());
     lines.push(heading("Content"));
+    if lines.len() >= room {
+        return lines;
+    }
     match item.text.as_deref() {
         Some(text) if !text.is_empty() => {
-            lines.extend(text.lines().map(|l| Line::raw(l.to_string())));
+            let left = room - lines.len();
+            lines.extend(text.lines().take(left).map(Line::raw));
         }
         _ => lines.push(Line::styled("(no text)", theme.muted)),
     }
     for m in &item.media {
+        if lines.len() >= room {
+            return lines;
+        }
         let mut spans = vec![
-            label("media"),
+            label("media "),
             Span::raw(format!(
                 "{}: {}",
                 m.kind,
@@ -693,8 +718,14 @@ fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
     }
 
     lines.push(Line::default());
-    lines.push(heading(&format!("Reports ({})", item.reports.len())));
+    lines.push(Line::from(Span::styled(
+        format!("Reports ({})", item.reports.len()),
+        theme.accent,
+    )));
     for r in &item.reports {
+        if lines.len() >= room {
+            return lines;
+        }
         let mut spans = vec![
             Span::raw("• "),
             Span::styled(r.reporter_type.label(), theme.accent),
@@ -719,14 +750,13 @@ fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
         }
     }
 
+    if lines.len() >= room {
+        return lines;
+    }
     lines.push(Line::default());
     lines.push(heading("History"));
     history_lines(item, &mut lines, app);
-
-    let title = Span::styled(format!(" {} ", item.id), theme.accent);
-    let inner = paint::bordered(frame.buffer_mut(), area, &title);
-    // What `Paragraph::wrap` drew, without its copying of every grapheme (see `paint`).
-    paint::wrapped(frame.buffer_mut(), inner, &lines);
+    lines
 }
 
 fn state_line<'a>(app: &App, entry: &Entry) -> Line<'a> {
