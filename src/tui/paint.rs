@@ -222,7 +222,7 @@ pub fn line(buf: &mut Buffer, area: Rect, line: &Line) {
     }
     let (max, y) = (area.width, area.top());
     let mut used = 0u16;
-    let mut graphemes: Vec<StyledGrapheme> = Vec::new();
+    let mut graphemes: Vec<StyledGrapheme> = Vec::with_capacity(usize::from(max));
     for span in &line.spans {
         if plain(&span.content) {
             let len = u16::try_from(span.content.len()).unwrap_or(u16::MAX);
@@ -274,7 +274,7 @@ pub fn wrapped(buf: &mut Buffer, area: Rect, lines: &[Line]) {
     let mut y = area.top();
     let mut wrapper = Wrapper::default();
     // The graphemes of a line that is not plain ASCII, kept between lines for the allocation.
-    let mut graphemes: Vec<StyledGrapheme> = Vec::new();
+    let mut graphemes: Vec<StyledGrapheme> = Vec::with_capacity(256);
     for line in lines {
         let plain_width = line.spans.iter().try_fold(0usize, |w, s| {
             plain(&s.content).then(|| w + s.content.len())

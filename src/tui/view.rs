@@ -435,20 +435,21 @@ fn draw_queue(frame: &mut Frame, app: &App, area: Rect) {
     let position = position(app);
     let (offset, rows) = list_window(area, position, app.visible.len());
     let range = app.visual_range();
-    let shown: Vec<&Entry> = app
-        .visible
-        .iter()
-        .skip(offset)
-        .take(rows)
-        .filter_map(|&i| app.entries.get(i))
-        .collect();
+    let mut shown: Vec<&Entry> = Vec::with_capacity(rows);
+    shown.extend(
+        app.visible
+            .iter()
+            .skip(offset)
+            .take(rows)
+            .filter_map(|&i| app.entries.get(i)),
+    );
     let selected = position
         .saturating_sub(offset)
         .min(shown.len().saturating_sub(1));
     let buf = frame.buffer_mut();
     let right = inner.right();
     // One scratch string for the fields that are formatted, reused row after row.
-    let mut scratch = String::new();
+    let mut scratch = String::with_capacity(512);
     for ((i, e), y) in shown.iter().enumerate().zip(inner.top()..inner.bottom()) {
         let mut x = inner.x.saturating_add(1);
         let tagged = app.tagged.contains(&e.id) || range.contains(&e.id);
@@ -883,50 +884,42 @@ fn draw_hints(frame: &mut Frame, app: &App, area: Rect) {
                 Level::Warning => theme.warning,
                 Level::Error => theme.error,
             };
-            Line::styled(flash.text.clone(), style)
+            Line::styled(flash.text.as_str(), style)
         }
         None => {
-            let hint = |action: Action, text: &str| -> Vec<Span<'static>> {
-                match app.keymap.first_key(&action) {
-                    Some(key) => vec![
-                        Span::styled(key, theme.accent),
-                        Span::raw(format!(" {text}  ")),
-                    ],
-                    None => Vec::new(),
-                }
-            };
             // A decision the role cannot make here is marked, so nobody presses it in vain.
             let selected = app.selected_entry().filter(|_| !app.visible.is_empty());
-            let decision_hint = |action: Action, decision: DecisionAction, text: &str| {
+            let mut spans = Vec::with_capacity(16);
+            for (action, decision, text) in [
+                (Action::TakeDown, DecisionAction::TakeDown, " take down  "),
+                (Action::Keep, DecisionAction::Keep, " keep  "),
+                (Action::Escalate, DecisionAction::Escalate, " escalate  "),
+            ] {
                 let allowed = selected.is_none_or(|e| super::context::allows(&e.shown, decision));
-                match (allowed, app.keymap.first_key(&action)) {
-                    (true, _) => hint(action, text),
+                match (allowed, app.keymap.first_key_label(&action)) {
+                    (true, _) => push_hint(&mut spans, app, action, text),
                     (false, Some(key)) => {
-                        vec![Span::styled(format!("✗{key} {text}  "), theme.muted)]
+                        spans.push(Span::styled(format!("✗{key}{text}"), theme.muted));
                     }
-                    (false, None) => Vec::new(),
+                    (false, None) => {}
                 }
-            };
-            let mut spans = Vec::new();
-            spans.extend(decision_hint(
-                Action::TakeDown,
-                DecisionAction::TakeDown,
-                "take down",
-            ));
-            spans.extend(decision_hint(Action::Keep, DecisionAction::Keep, "keep"));
-            spans.extend(decision_hint(
-                Action::Escalate,
-                DecisionAction::Escalate,
-                "escalate",
-            ));
-            spans.extend(hint(Action::Undo, "undo"));
-            spans.extend(hint(Action::MoveDown, "next"));
-            spans.extend(hint(Action::Help, "help"));
-            spans.extend(hint(Action::Quit, "quit"));
+            }
+            push_hint(&mut spans, app, Action::Undo, " undo  ");
+            push_hint(&mut spans, app, Action::MoveDown, " next  ");
+            push_hint(&mut spans, app, Action::Help, " help  ");
+            push_hint(&mut spans, app, Action::Quit, " quit  ");
             Line::from(spans)
         }
     };
     paint::line(frame.buffer_mut(), area, &line);
+}
+
+/// The hint for `action`: its first key, then `text` (which carries the spaces around it).
+fn push_hint<'a>(spans: &mut Vec<Span<'a>>, app: &'a App, action: Action, text: &'static str) {
+    if let Some(key) = app.keymap.first_key_label(&action) {
+        spans.push(Span::styled(key, app.theme.accent));
+        spans.push(Span::raw(text));
+    }
 }
 
 /// While a key sequence is being typed: what was typed so far, and what may follow.
