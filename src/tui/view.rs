@@ -845,7 +845,7 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
             theme.error,
         ));
     }
-    let tagged = app.targets().len();
+    let tagged = app.target_count();
     if tagged > 0 || app.visual.is_some() {
         let range = if app.visual.is_some() { " (range)" } else { "" };
         spans.push(Span::styled(
