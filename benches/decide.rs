@@ -3,8 +3,10 @@
 //! `cargo bench --bench decide` prints, for 120x40 and 80x24, the application time from a key
 //! event to the finished frame of the next item (App::update, including the outbox journal's
 //! commit, plus rendering into the terminal backend; the fsync behind it runs on its own
-//! thread), as p50 and p99 over several runs, and the
-//! bytes the real crossterm backend writes per decision (what an SSH link carries).
+//! thread), as p50 and p99 over several runs, and the bytes the real crossterm backend writes
+//! per decision (what an SSH link carries). Beside the walk without deciding it prints what
+//! modq's drawing alone costs (`view::draw` into a cleared buffer, without ratatui's diff and
+//! the backend).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -141,6 +143,7 @@ fn main() {
     );
     for (w, h) in [(120u16, 40u16), (80, 24)] {
         let (mut p50s, mut p99s, mut move_p50s) = (Vec::new(), Vec::new(), Vec::new());
+        let mut draw_p50s = Vec::new();
         let mut bytes = Vec::new();
         for run in 0..RUNS {
             let dir = tempfile::tempdir().expect("tempdir");
@@ -180,6 +183,21 @@ fn main() {
             moves.sort();
             move_p50s.push(percentile(&moves, 0.50).as_secs_f64() * 1e6);
 
+            // The same walk again, timing only modq's drawing into a cleared buffer: the rest of
+            // the figure above is ratatui comparing frames and the backend taking the changes.
+            let mut draws = Vec::with_capacity(decisions);
+            let dir = tempfile::tempdir().expect("tempdir");
+            let mut app = new_app(&page, &dir);
+            for _ in 0..decisions {
+                let _effects = app.handle_key(key('j'));
+                let started = Instant::now();
+                terminal.current_buffer_mut().reset();
+                modq::tui::view::draw(&mut terminal.get_frame(), &app);
+                draws.push(started.elapsed());
+            }
+            draws.sort();
+            draw_p50s.push(percentile(&draws, 0.50).as_secs_f64() * 1e6);
+
             // Bytes: the real crossterm backend, writing into a counter.
             let dir = tempfile::tempdir().expect("tempdir");
             let mut app = new_app(&page, &dir);
@@ -213,6 +231,10 @@ fn main() {
             median(p99s),
             median(move_p50s),
             median(bytes)
+        );
+        println!(
+            "  {w}x{h} of moving: view::draw alone (into a cleared buffer) p50 {:.0} µs",
+            median(draw_p50s)
         );
         bytes_by_area(&page, w, h);
     }

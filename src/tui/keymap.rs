@@ -222,6 +222,9 @@ pub struct KeyMap {
     prefixes: HashSet<Vec<Key>>,
     /// Keys per action, in `Action::BINDABLE` order, for the help overlay and the hint bar.
     keys_by_action: Vec<(Action, Vec<Sequence>)>,
+    /// The label of each action's first key, in the same order: the hint bar shows them on
+    /// every frame, so they are written once, when the bindings change.
+    first_labels: Vec<(Action, Option<String>)>,
 }
 
 /// Two keymaps are equal when the same keys do the same things, whoever bound them.
@@ -277,6 +280,7 @@ impl KeyMap {
             bindings: HashMap::new(),
             prefixes: HashSet::new(),
             keys_by_action: Vec::new(),
+            first_labels: Vec::new(),
         }
     }
 
@@ -356,6 +360,11 @@ impl KeyMap {
                 (action.clone(), keys)
             })
             .collect();
+        self.first_labels = self
+            .keys_by_action
+            .iter()
+            .map(|(action, keys)| (action.clone(), keys.first().map(Sequence::label)))
+            .collect();
     }
 
     /// Take one key press. `pending` holds the keys typed so far of a sequence; it is emptied
@@ -402,11 +411,15 @@ impl KeyMap {
 
     /// The first key bound to `action`, for hints ("t take down").
     pub fn first_key(&self, action: &Action) -> Option<String> {
-        self.keys_by_action
+        self.first_key_label(action).map(str::to_string)
+    }
+
+    /// `first_key`, borrowed.
+    pub fn first_key_label(&self, action: &Action) -> Option<&str> {
+        self.first_labels
             .iter()
             .find(|(a, _)| a == action)
-            .and_then(|(_, keys)| keys.first())
-            .map(Sequence::label)
+            .and_then(|(_, label)| label.as_deref())
     }
 }
 

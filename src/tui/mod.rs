@@ -9,6 +9,7 @@ pub mod effects;
 pub mod history_view;
 pub mod keymap;
 pub mod mouse;
+mod paint;
 pub mod panic_guard;
 pub mod picker;
 pub mod prompt;

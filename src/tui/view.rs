@@ -1,16 +1,19 @@
 //! Drawing: a pure function of `&App`. It never changes state and never touches the disk or
 //! the network. Every string from an item was sanitized when it entered the App.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Gauge, List, ListItem, ListState, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
+
+use std::fmt::Write as _;
 
 use super::action::Action;
 use super::app::{App, BulkProgress, Delivery, Entry, Layer, Level, Link, QueueEnd};
 use super::keymap::Sequence;
+use super::paint;
 use super::picker::{Picker, Step, country_name, tier_name};
 use super::prompt::{COMMANDS, Prompt};
 use crate::model::{DecisionAction, Item, Lane, ReviewState};
@@ -122,7 +125,7 @@ fn draw_tabs(frame: &mut Frame, app: &App, area: Rect) {
             active == Some(*lane),
         ));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    paint::line(frame.buffer_mut(), area, &Line::from(spans));
 }
 
 fn lane_title(lane: Lane) -> &'static str {
@@ -380,13 +383,14 @@ fn draw_too_small(frame: &mut Frame, area: Rect) {
     frame.render_widget(text, area);
 }
 
-fn lane_tag(lane: Lane) -> &'static str {
+/// The lane's short tag, left-aligned in four columns.
+fn lane_tag_padded(lane: Lane) -> &'static str {
     match lane {
-        Lane::Urgent => "URG",
+        Lane::Urgent => "URG ",
         Lane::Authority => "AUTH",
-        Lane::TrustedFlagger => "TF",
-        Lane::Standard => "STD",
-        Lane::Appeals => "APP",
+        Lane::TrustedFlagger => "TF  ",
+        Lane::Standard => "STD ",
+        Lane::Appeals => "APP ",
     }
 }
 
@@ -421,103 +425,143 @@ fn draw_queue(frame: &mut Frame, app: &App, area: Rect) {
     if app.sort != crate::query::Sort::Priority {
         title.push_str(&format!("· by {} ", app.sort.as_str()));
     }
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(Span::styled(title, theme.accent));
-    // Only the rows that fit are built: a frame costs the same with 100 items or a million.
+    let inner = paint::bordered(frame.buffer_mut(), area, &Span::styled(title, theme.accent));
+    if inner.is_empty() {
+        return;
+    }
+    // Only the rows that fit are drawn: a frame costs the same with 100 items or a million.
+    // They are written straight into the buffer (see `paint`), cell for cell what a `List`
+    // with the highlight symbol `▶` drew, without building a `ListItem` per row.
     let position = position(app);
     let (offset, rows) = list_window(area, position, app.visible.len());
     let range = app.visual_range();
-    let items: Vec<ListItem> = app
-        .visible
-        .iter()
-        .skip(offset)
-        .take(rows)
-        .filter_map(|&i| app.entries.get(i))
-        .map(|e| {
-            let tag = if app.tagged.contains(&e.id) || range.contains(&e.id) {
-                Span::styled("*", theme.accent)
-            } else {
-                Span::raw(" ")
-            };
-            let mark_style = match e.local.as_ref().map(|l| (&l.action, &l.delivery)) {
-                Some((_, Delivery::Failed(_))) => theme.error,
-                Some((DecisionAction::TakeDown, _)) => theme.take_down,
-                Some((DecisionAction::Keep, _)) => theme.keep,
-                Some((DecisionAction::Escalate, _)) => theme.escalate,
-                _ => Style::new(),
-            };
-            let pending = match e.local.as_ref().map(|l| &l.delivery) {
-                Some(Delivery::Unsent) => "…",
-                _ => " ",
-            };
-            let lane_style = if e.shown.lane == Lane::Urgent {
-                theme.urgent
-            } else {
-                theme.muted
-            };
-            let category = e
-                .shown
-                .reports
-                .first()
-                .map(|r| r.category.as_str())
-                .unwrap_or("");
-            let snippet: String = e
-                .shown
-                .text
-                .as_deref()
-                .unwrap_or("")
-                .chars()
-                .take(120)
-                .map(|c| if c == '\n' { ' ' } else { c })
-                .collect();
-            let mut spans = vec![
-                tag,
-                Span::styled(decision_mark(e), mark_style),
-                Span::styled(pending, theme.muted),
-                Span::styled(format!("{:<4}", lane_tag(e.shown.lane)), lane_style),
-                Span::raw(format!("{:>4} ", e.shown.priority)),
-                Span::styled(format!("{category} "), theme.accent),
-            ];
-            if let Some(deadline) = e.shown.deadline {
-                let (label, _) = countdown(deadline, app.now);
-                let style = super::deadline::style(theme, deadline, app.now);
-                spans.push(Span::styled(format!("⏱{label} "), style));
-            }
-            spans.push(Span::raw(snippet));
-            ListItem::new(Line::from(spans))
-        })
-        .collect();
-    let mut state = ListState::default();
-    if !app.visible.is_empty() {
-        state.select(Some(position.saturating_sub(offset)));
+    let mut shown: Vec<&Entry> = Vec::with_capacity(rows);
+    shown.extend(
+        app.visible
+            .iter()
+            .skip(offset)
+            .take(rows)
+            .filter_map(|&i| app.entries.get(i)),
+    );
+    let selected = position
+        .saturating_sub(offset)
+        .min(shown.len().saturating_sub(1));
+    let buf = frame.buffer_mut();
+    let right = inner.right();
+    // One scratch string for the fields that are formatted, reused row after row.
+    let mut scratch = String::with_capacity(512);
+    for ((i, e), y) in shown.iter().enumerate().zip(inner.top()..inner.bottom()) {
+        let mut x = inner.x.saturating_add(1);
+        let tagged = app.tagged.contains(&e.id) || range.contains(&e.id);
+        x = if tagged {
+            paint::put(buf, x, y, right, "*", theme.accent)
+        } else {
+            paint::put(buf, x, y, right, " ", Style::new())
+        };
+        let mark_style = match e.local.as_ref().map(|l| (&l.action, &l.delivery)) {
+            Some((_, Delivery::Failed(_))) => theme.error,
+            Some((DecisionAction::TakeDown, _)) => theme.take_down,
+            Some((DecisionAction::Keep, _)) => theme.keep,
+            Some((DecisionAction::Escalate, _)) => theme.escalate,
+            _ => Style::new(),
+        };
+        x = paint::put(buf, x, y, right, decision_mark(e), mark_style);
+        let pending = match e.local.as_ref().map(|l| &l.delivery) {
+            Some(Delivery::Unsent) => "…",
+            _ => " ",
+        };
+        x = paint::put(buf, x, y, right, pending, theme.muted);
+        let lane_style = if e.shown.lane == Lane::Urgent {
+            theme.urgent
+        } else {
+            theme.muted
+        };
+        x = paint::put(buf, x, y, right, lane_tag_padded(e.shown.lane), lane_style);
+        scratch.clear();
+        let _ = write!(scratch, "{:>4} ", e.shown.priority);
+        x = paint::put(buf, x, y, right, &scratch, Style::new());
+        let category = e
+            .shown
+            .reports
+            .first()
+            .map(|r| r.category.as_str())
+            .unwrap_or("");
+        scratch.clear();
+        scratch.push_str(category);
+        scratch.push(' ');
+        x = paint::put(buf, x, y, right, &scratch, theme.accent);
+        if let Some(deadline) = e.shown.deadline {
+            let style = super::deadline::style(theme, deadline, app.now);
+            scratch.clear();
+            scratch.push('⏱');
+            write_countdown(&mut scratch, deadline, app.now);
+            scratch.push(' ');
+            x = paint::put(buf, x, y, right, &scratch, style);
+        }
+        // The first 120 characters, line breaks as spaces; borrowed when there are none.
+        let text = e.shown.text.as_deref().unwrap_or("");
+        let end = text
+            .char_indices()
+            .nth(120)
+            .map_or(text.len(), |(at, _)| at);
+        let snippet = text.get(..end).unwrap_or(text);
+        if snippet.contains('\n') {
+            scratch.clear();
+            scratch.extend(snippet.chars().map(|c| if c == '\n' { ' ' } else { c }));
+            paint::put(buf, x, y, right, &scratch, Style::new());
+        } else {
+            paint::put(buf, x, y, right, snippet, Style::new());
+        }
+        let row = Rect::new(inner.x, y, inner.width, 1);
+        if i == selected {
+            buf.set_style(row, theme.selection);
+            paint::put(
+                buf,
+                inner.x,
+                y,
+                inner.x.saturating_add(1),
+                "▶",
+                Style::new(),
+            );
+        } else {
+            paint::put(
+                buf,
+                inner.x,
+                y,
+                inner.x.saturating_add(1),
+                " ",
+                Style::new(),
+            );
+        }
     }
-    let list = List::new(items)
-        .block(block)
-        .highlight_style(theme.selection)
-        .highlight_symbol("▶");
-    frame.render_stateful_widget(list, area, &mut state);
 }
 
 /// `3h 20m`, `2d 4h` or `45s`, and whether the moment has passed.
 fn countdown(deadline: DateTime<Utc>, now: DateTime<Utc>) -> (String, bool) {
+    let mut text = String::new();
+    let overdue = write_countdown(&mut text, deadline, now);
+    (text, overdue)
+}
+
+/// `countdown`'s text (`-` first once the moment has passed), appended to `out`; whether it
+/// has passed. The list writes one per row into a reused string.
+fn write_countdown(out: &mut String, deadline: DateTime<Utc>, now: DateTime<Utc>) -> bool {
     let secs = (deadline - now).num_seconds();
     let overdue = secs < 0;
     let s = secs.unsigned_abs();
-    let text = if s >= 86_400 {
-        format!("{}d{}h", s / 86_400, (s % 86_400) / 3600)
-    } else if s >= 3600 {
-        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
-    } else if s >= 60 {
-        format!("{}m", s / 60)
-    } else {
-        format!("{s}s")
-    };
     if overdue {
-        (format!("-{text}"), true)
-    } else {
-        (text, false)
+        out.push('-');
     }
+    let _ = if s >= 86_400 {
+        write!(out, "{}d{}h", s / 86_400, (s % 86_400) / 3600)
+    } else if s >= 3600 {
+        write!(out, "{}h{:02}m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        write!(out, "{}m", s / 60)
+    } else {
+        write!(out, "{s}s")
+    };
+    overdue
 }
 
 fn ago(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
@@ -530,7 +574,20 @@ fn ago(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
 }
 
 pub(super) fn timestamp(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
+    // chrono's formatter interprets its pattern on every call; for four-digit years (where `%Y`
+    // has no sign) the same text is written directly.
+    let year = at.year();
+    if (0..=9999).contains(&year) {
+        format!(
+            "{year:04}-{:02}-{:02} {:02}:{:02} UTC",
+            at.month(),
+            at.day(),
+            at.hour(),
+            at.minute()
+        )
+    } else {
+        at.format("%Y-%m-%d %H:%M UTC").to_string()
+    }
 }
 
 fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
@@ -549,10 +606,23 @@ fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
         frame.render_widget(p, area);
         return;
     };
+    let title = Span::styled(format!(" {} ", entry.shown.id), theme.accent);
+    let inner = paint::bordered(frame.buffer_mut(), area, &title);
+    // Each line takes at least one row, so lines past the pane's height would never be drawn:
+    // they are not built.
+    let lines = detail_lines(app, entry, usize::from(inner.height));
+    // What `Paragraph::wrap` drew, without its copying of every grapheme (see `paint`).
+    paint::wrapped(frame.buffer_mut(), inner, &lines);
+}
+
+/// The item pane's lines, the first `room` of them at most. Text the item holds is borrowed.
+fn detail_lines<'a>(app: &'a App, entry: &'a Entry, room: usize) -> Vec<Line<'a>> {
+    let theme = &app.theme;
     let item = &entry.shown;
-    let heading = |text: &str| Line::from(Span::styled(text.to_string(), theme.accent));
-    let label = |text: &str| Span::styled(format!("{text} "), theme.muted);
-    let mut lines: Vec<Line> = Vec::new();
+    let heading = |text: &'static str| Line::from(Span::styled(text, theme.accent));
+    // A field's name, with the space after it.
+    let label = |text: &'static str| Span::styled(text, theme.muted);
+    let mut lines: Vec<Line> = Vec::with_capacity(room.min(48));
 
     let lane_style = if item.lane == Lane::Urgent {
         theme.urgent
@@ -560,13 +630,13 @@ fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
         Style::new()
     };
     lines.push(Line::from(vec![
-        label("kind"),
+        label("kind "),
         Span::raw(format!("{:?}", item.kind).to_lowercase()),
         Span::raw("  "),
-        label("lane"),
+        label("lane "),
         Span::styled(item.lane.as_str(), lane_style),
         Span::raw("  "),
-        label("priority"),
+        label("priority "),
         Span::raw(item.priority.to_string()),
     ]));
     if let Some(deadline) = item.deadline {
@@ -578,20 +648,19 @@ fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
             format!("in {left}")
         };
         lines.push(Line::from(vec![
-            label("deadline"),
+            label("deadline "),
             Span::raw(format!("{}  ", timestamp(deadline))),
             Span::styled(text, style),
         ]));
     }
-    let author = item
-        .author
-        .as_ref()
-        .map(|a| match &a.handle {
-            Some(h) => format!("{h} ({})", a.id),
-            None => a.id.clone(),
-        })
-        .unwrap_or_else(|| "unknown".into());
-    lines.push(Line::from(vec![label("author"), Span::raw(author)]));
+    let author = match &item.author {
+        Some(a) => match &a.handle {
+            Some(h) => Span::raw(format!("{h} ({})", a.id)),
+            None => Span::raw(a.id.as_str()),
+        },
+        None => Span::raw("unknown"),
+    };
+    lines.push(Line::from(vec![label("author "), author]));
     if let Some(record) = &item.author_record {
         let style = if record.taken_down > 0 {
             theme.warning
@@ -599,34 +668,41 @@ fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
             Style::new()
         };
         lines.push(Line::from(vec![
-            label("record"),
+            label("record "),
             Span::styled(super::context::record_line(record), style),
         ]));
     }
     lines.push(Line::from(vec![
-        label("language"),
-        Span::raw(item.language.clone().unwrap_or_else(|| "?".into())),
+        label("language "),
+        Span::raw(item.language.as_deref().unwrap_or("?")),
         Span::raw("  "),
-        label("countries"),
-        Span::raw(if item.countries.is_empty() {
-            "—".to_string()
+        label("countries "),
+        if item.countries.is_empty() {
+            Span::raw("—")
         } else {
-            item.countries.join(", ")
-        }),
+            Span::raw(item.countries.join(", "))
+        },
     ]));
     lines.push(state_line(app, entry));
 
     lines.push(Line::default());
     lines.push(heading("Content"));
+    if lines.len() >= room {
+        return lines;
+    }
     match item.text.as_deref() {
         Some(text) if !text.is_empty() => {
-            lines.extend(text.lines().map(|l| Line::raw(l.to_string())));
+            let left = room - lines.len();
+            lines.extend(text.lines().take(left).map(Line::raw));
         }
         _ => lines.push(Line::styled("(no text)", theme.muted)),
     }
     for m in &item.media {
+        if lines.len() >= room {
+            return lines;
+        }
         let mut spans = vec![
-            label("media"),
+            label("media "),
             Span::raw(format!(
                 "{}: {}",
                 m.kind,
@@ -643,8 +719,14 @@ fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
     }
 
     lines.push(Line::default());
-    lines.push(heading(&format!("Reports ({})", item.reports.len())));
+    lines.push(Line::from(Span::styled(
+        format!("Reports ({})", item.reports.len()),
+        theme.accent,
+    )));
     for r in &item.reports {
+        if lines.len() >= room {
+            return lines;
+        }
         let mut spans = vec![
             Span::raw("• "),
             Span::styled(r.reporter_type.label(), theme.accent),
@@ -669,15 +751,13 @@ fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
         }
     }
 
+    if lines.len() >= room {
+        return lines;
+    }
     lines.push(Line::default());
     lines.push(heading("History"));
     history_lines(item, &mut lines, app);
-
-    let title = Span::styled(format!(" {} ", item.id), theme.accent);
-    let p = Paragraph::new(lines)
-        .block(Block::default().borders(Borders::ALL).title(title))
-        .wrap(Wrap { trim: false });
-    frame.render_widget(p, area);
+    lines
 }
 
 fn state_line<'a>(app: &App, entry: &Entry) -> Line<'a> {
@@ -765,7 +845,7 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
             theme.error,
         ));
     }
-    let tagged = app.targets().len();
+    let tagged = app.target_count();
     if tagged > 0 || app.visual.is_some() {
         let range = if app.visual.is_some() { " (range)" } else { "" };
         spans.push(Span::styled(
@@ -791,7 +871,7 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
     } else if room >= profile.chars().count() {
         spans.push(Span::styled(profile, theme.accent));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    paint::line(frame.buffer_mut(), area, &Line::from(spans));
 }
 
 fn draw_hints(frame: &mut Frame, app: &App, area: Rect) {
@@ -804,50 +884,42 @@ fn draw_hints(frame: &mut Frame, app: &App, area: Rect) {
                 Level::Warning => theme.warning,
                 Level::Error => theme.error,
             };
-            Line::styled(flash.text.clone(), style)
+            Line::styled(flash.text.as_str(), style)
         }
         None => {
-            let hint = |action: Action, text: &str| -> Vec<Span<'static>> {
-                match app.keymap.first_key(&action) {
-                    Some(key) => vec![
-                        Span::styled(key, theme.accent),
-                        Span::raw(format!(" {text}  ")),
-                    ],
-                    None => Vec::new(),
-                }
-            };
             // A decision the role cannot make here is marked, so nobody presses it in vain.
             let selected = app.selected_entry().filter(|_| !app.visible.is_empty());
-            let decision_hint = |action: Action, decision: DecisionAction, text: &str| {
+            let mut spans = Vec::with_capacity(16);
+            for (action, decision, text) in [
+                (Action::TakeDown, DecisionAction::TakeDown, " take down  "),
+                (Action::Keep, DecisionAction::Keep, " keep  "),
+                (Action::Escalate, DecisionAction::Escalate, " escalate  "),
+            ] {
                 let allowed = selected.is_none_or(|e| super::context::allows(&e.shown, decision));
-                match (allowed, app.keymap.first_key(&action)) {
-                    (true, _) => hint(action, text),
+                match (allowed, app.keymap.first_key_label(&action)) {
+                    (true, _) => push_hint(&mut spans, app, action, text),
                     (false, Some(key)) => {
-                        vec![Span::styled(format!("✗{key} {text}  "), theme.muted)]
+                        spans.push(Span::styled(format!("✗{key}{text}"), theme.muted));
                     }
-                    (false, None) => Vec::new(),
+                    (false, None) => {}
                 }
-            };
-            let mut spans = Vec::new();
-            spans.extend(decision_hint(
-                Action::TakeDown,
-                DecisionAction::TakeDown,
-                "take down",
-            ));
-            spans.extend(decision_hint(Action::Keep, DecisionAction::Keep, "keep"));
-            spans.extend(decision_hint(
-                Action::Escalate,
-                DecisionAction::Escalate,
-                "escalate",
-            ));
-            spans.extend(hint(Action::Undo, "undo"));
-            spans.extend(hint(Action::MoveDown, "next"));
-            spans.extend(hint(Action::Help, "help"));
-            spans.extend(hint(Action::Quit, "quit"));
+            }
+            push_hint(&mut spans, app, Action::Undo, " undo  ");
+            push_hint(&mut spans, app, Action::MoveDown, " next  ");
+            push_hint(&mut spans, app, Action::Help, " help  ");
+            push_hint(&mut spans, app, Action::Quit, " quit  ");
             Line::from(spans)
         }
     };
-    frame.render_widget(Paragraph::new(line), area);
+    paint::line(frame.buffer_mut(), area, &line);
+}
+
+/// The hint for `action`: its first key, then `text` (which carries the spaces around it).
+fn push_hint<'a>(spans: &mut Vec<Span<'a>>, app: &'a App, action: Action, text: &'static str) {
+    if let Some(key) = app.keymap.first_key_label(&action) {
+        spans.push(Span::styled(key, app.theme.accent));
+        spans.push(Span::raw(text));
+    }
 }
 
 /// While a key sequence is being typed: what was typed so far, and what may follow.
@@ -958,6 +1030,22 @@ pub(super) fn draw_popup_lines(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_read_as_chrono_writes_them() {
+        for at in [
+            "2026-11-23T12:00:00Z",
+            "2026-01-02T03:04:59Z",
+            "0000-01-01T00:00:00Z",
+            "0999-12-31T23:59:00Z",
+            "9999-12-31T23:59:59Z",
+            "+10000-01-01T00:00:00Z",
+            "-0001-06-01T00:00:00Z",
+        ] {
+            let at: DateTime<Utc> = at.parse().unwrap();
+            assert_eq!(timestamp(at), at.format("%Y-%m-%d %H:%M UTC").to_string());
+        }
+    }
 
     #[test]
     fn deciding_down_the_list_moves_it_in_half_screen_jumps() {

@@ -57,6 +57,17 @@ impl App {
         ids
     }
 
+    /// How many `targets` there are, without copying the tagged set: the status line asks on
+    /// every frame, and a bulk tag may hold many thousands of ids.
+    pub fn target_count(&self) -> usize {
+        let range = self.visual_range();
+        let untagged: HashSet<&String> = range
+            .iter()
+            .filter(|id| !self.tagged.contains(*id))
+            .collect();
+        self.tagged.len() + untagged.len()
+    }
+
     /// Ids of the visible entries between the range's start and the cursor.
     pub fn visual_range(&self) -> Vec<String> {
         let Some(anchor) = self.visual.as_ref().and_then(|id| self.index.get(id)) else {

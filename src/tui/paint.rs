@@ -1,0 +1,647 @@
+//! Writing text straight into the frame's `Buffer`, cell for cell what ratatui's own widgets
+//! would write, without the widgets' per-frame allocations.
+//!
+//! Drawing the queue list as a `List` of `Line`s and the item as a wrapping `Paragraph` cost
+//! most of a frame: every row's spans were built as owned `String`s, walked grapheme by
+//! grapheme, and the word wrapper copied every grapheme of the item into queues of its own.
+//! Nearly all of that text is printable ASCII, where a byte is a grapheme one cell wide and
+//! only a space is whitespace; for it the cells are written directly. Anything else goes
+//! through ratatui itself (`Span::render`, the same grapheme iterator and the same wrapping
+//! rules), so hostile or wide text is drawn exactly as before. The tests below hold both
+//! paths to ratatui's widgets, cell by cell.
+
+use std::collections::VecDeque;
+
+use ratatui::buffer::{Buffer, Cell, CellWidth};
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span, StyledGrapheme};
+use ratatui::widgets::Widget;
+use unicode_width::UnicodeWidthStr;
+
+/// Whether every byte of `s` is a printable ASCII character: one grapheme, one cell, never a
+/// control, and whitespace only if it is a space.
+fn plain(s: &str) -> bool {
+    s.bytes().all(|b| (0x20..0x7f).contains(&b))
+}
+
+/// Characters that are a grapheme of their own next to any other such character or printable
+/// ASCII, and at least one cell wide: letters of the scripts the queue is mostly written in,
+/// CJK, Hangul syllables, emoji (not skin tones or flags), and the punctuation, arrows, shapes and placeholders modq draws. The
+/// rules that keep two characters together all need a combining or spacing mark, a joiner, a
+/// prepended mark, a regional indicator or a Hangul jamo, and none of those is here, so a
+/// string of them is split into graphemes a `char` at a time, without the grapheme tables. A
+/// test checks every one of them against ratatui's own grapheme iterator.
+fn lone(c: char) -> bool {
+    matches!(c as u32,
+        0xa1..=0xac | 0xae..=0x2ff // Latin-1 and Latin Extended, spacing modifiers
+        | 0x370..=0x377 | 0x37a..=0x37f | 0x384..=0x38a | 0x38c | 0x38e..=0x3a1 | 0x3a3..=0x3ff
+        | 0x400..=0x482 | 0x48a..=0x52f // Cyrillic
+        | 0x5d0..=0x5ea // Hebrew letters
+        | 0x620..=0x64a | 0x660..=0x66f | 0x671..=0x6d3 // Arabic letters and digits
+        | 0x2010..=0x2027 | 0x2030..=0x205e // punctuation: dashes, quotes, bullets, ellipsis
+        | 0x20a0..=0x20c0 // currency signs
+        | 0x2190..=0x23ff // arrows, mathematical and technical symbols
+        | 0x2400..=0x2426 // control pictures, the sanitizer's placeholders
+        | 0x2500..=0x25ff // box drawing and geometric shapes
+        | 0x2600..=0x27bf | 0x27e6..=0x27ef // symbols, dingbats, the sanitizer's brackets
+        | 0x3001..=0x3029 | 0x3030..=0x303f // CJK punctuation
+        | 0x3041..=0x3096 | 0x30a1..=0x30fa | 0x30fc..=0x30ff // kana
+        | 0x4e00..=0x9fff // CJK ideographs
+        | 0xac00..=0xd7a3 // Hangul syllables
+        | 0xff01..=0xff60 // fullwidth forms
+        | 0x1f300..=0x1f3fa | 0x1f400..=0x1f64f | 0x1f680..=0x1f6ff | 0x1f900..=0x1f9ff // emoji
+    )
+}
+
+/// Whether `s` splits into graphemes a `char` at a time (see `lone`).
+fn simple(s: &str) -> bool {
+    s.chars().all(|c| (' '..='~').contains(&c) || lone(c))
+}
+
+/// The graphemes of `span` in a line whose style is `base`, as `Line::styled_graphemes` gives
+/// them, without the grapheme tables when the span is `simple`.
+fn graphemes_into<'a>(span: &'a Span, base: Style, out: &mut Vec<StyledGrapheme<'a>>) {
+    let s: &'a str = &span.content;
+    if simple(s) {
+        let style = base.patch(span.style);
+        out.extend(
+            s.char_indices().map(|(i, c)| {
+                StyledGrapheme::new(s.get(i..i + c.len_utf8()).unwrap_or(" "), style)
+            }),
+        );
+    } else {
+        out.extend(span.styled_graphemes(base));
+    }
+}
+
+/// The cells of row `y` from column `x` up to (not including) `right`, clipped to the buffer.
+fn row_cells(buf: &mut Buffer, x: u16, y: u16, right: u16) -> &mut [Cell] {
+    let area = buf.area;
+    if y < area.top() || y >= area.bottom() {
+        return &mut [];
+    }
+    let x = x.max(area.left());
+    let right = right.min(area.right());
+    if x >= right {
+        return &mut [];
+    }
+    let row = usize::from(y - area.top()) * usize::from(area.width);
+    let start = row + usize::from(x - area.left());
+    let end = row + usize::from(right - area.left());
+    buf.content.get_mut(start..end).unwrap_or(&mut [])
+}
+
+/// Draws `text` in `style` as one span of a left-aligned `Line` whose area on row `y` runs from
+/// `x` up to `right`, and returns where the line's next span starts (`x` plus the span's
+/// width, as `Line` counts it). Exactly the cells `Line::render` would write for that span.
+pub fn put(buf: &mut Buffer, x: u16, y: u16, right: u16, text: &str, style: Style) -> u16 {
+    if x >= right {
+        return x;
+    }
+    if plain(text) {
+        put_plain(buf, x, y, right, text, style);
+        return x.saturating_add(u16::try_from(text.len()).unwrap_or(u16::MAX));
+    }
+    let next = x.saturating_add(u16::try_from(text.width()).unwrap_or(u16::MAX));
+    if simple(text) {
+        // As `Span::render`: each grapheme at least one cell wide, set whole or not at all, the
+        // cells a wide one hides reset.
+        let area = Rect::new(x, y, right - x, 1).intersection(buf.area);
+        if area.is_empty() {
+            return next;
+        }
+        let mut at = area.x;
+        for (i, c) in text.char_indices() {
+            let symbol = text.get(i..i + c.len_utf8()).unwrap_or(" ");
+            let end = at.saturating_add(symbol.cell_width());
+            if end > area.right() {
+                break;
+            }
+            let cells = row_cells(buf, at, y, end);
+            if let Some((first, hidden)) = cells.split_first_mut() {
+                first.set_symbol(symbol).set_style(style);
+                hidden.iter_mut().for_each(Cell::reset);
+            }
+            at = end;
+        }
+        return next;
+    }
+    let span = Span::styled(text, style);
+    (&span).render(Rect::new(x, y, right - x, 1), buf);
+    next
+}
+
+/// Draws what `Block::bordered().title(title)` draws over `area` (plain borders, default
+/// styles, the title left at the top) and returns the area inside the borders. `Block` also
+/// set its (empty) style on every cell of its area, a loop over the whole pane that changed
+/// nothing; here only the borders and the title are written, in the same order.
+pub fn bordered(buf: &mut Buffer, area: Rect, title: &Span) -> Rect {
+    let inner = Rect {
+        x: area.x.saturating_add(1).min(area.right()),
+        y: area.y.saturating_add(1).min(area.bottom()),
+        width: area.width.saturating_sub(2),
+        height: area.height.saturating_sub(2),
+    };
+    let area = area.intersection(buf.area);
+    if area.is_empty() {
+        return inner;
+    }
+    let (left, top) = (area.left(), area.top());
+    let right = area.right().saturating_sub(1);
+    let bottom = area.bottom().saturating_sub(1);
+    let mut set = |x: u16, y: u16, symbol: &str| {
+        if let Some(cell) = row_cells(buf, x, y, x.saturating_add(1)).first_mut() {
+            cell.set_symbol(symbol);
+        }
+    };
+    let border = ratatui::symbols::border::PLAIN;
+    for y in top..=bottom {
+        set(left, y, border.vertical_left);
+    }
+    for x in left..=right {
+        set(x, top, border.horizontal_top);
+    }
+    for y in top..=bottom {
+        set(right, y, border.vertical_right);
+    }
+    for x in left..=right {
+        set(x, bottom, border.horizontal_bottom);
+    }
+    set(right, bottom, border.bottom_right);
+    set(right, top, border.top_right);
+    set(left, bottom, border.bottom_left);
+    set(left, top, border.top_left);
+    let room = area.width.saturating_sub(2);
+    let width = u16::try_from(title.width()).unwrap_or(u16::MAX);
+    if room > 0 && width > 0 {
+        let x = left.saturating_add(1);
+        put(
+            buf,
+            x,
+            top,
+            x.saturating_add(width.min(room)),
+            &title.content,
+            title.style,
+        );
+    }
+    inner
+}
+
+/// Writes one printable-ASCII `text` from column `x` of row `y`, a cell per byte, up to `right`.
+fn put_plain(buf: &mut Buffer, x: u16, y: u16, right: u16, text: &str, style: Style) {
+    let cells = row_cells(buf, x, y, right);
+    for (cell, i) in cells.iter_mut().zip(0..text.len()) {
+        cell.set_symbol(text.get(i..=i).unwrap_or(" "))
+            .set_style(style);
+    }
+}
+
+/// Writes graphemes as `Paragraph` writes one laid-out row: zero-width ones are skipped, each
+/// other one is set at the next column.
+fn put_graphemes(buf: &mut Buffer, mut x: u16, y: u16, graphemes: &[StyledGrapheme]) {
+    for g in graphemes {
+        let w = g.symbol.cell_width();
+        if w == 0 {
+            continue;
+        }
+        if let Some(cell) = row_cells(buf, x, y, x.saturating_add(1)).first_mut() {
+            cell.set_symbol(g.symbol).set_style(g.style);
+        }
+        x = x.saturating_add(w);
+    }
+}
+
+/// Renders `line` into the first row of `area` exactly as `Paragraph::new(line)` (default
+/// style, no block, no wrap, no scroll, left-aligned) would: cut at the right edge, graphemes
+/// wider than the whole area left out.
+pub fn line(buf: &mut Buffer, area: Rect, line: &Line) {
+    let area = area.intersection(buf.area);
+    if area.is_empty() {
+        return;
+    }
+    let (max, y) = (area.width, area.top());
+    let mut used = 0u16;
+    let mut graphemes: Vec<StyledGrapheme> = Vec::with_capacity(usize::from(max));
+    for span in &line.spans {
+        if plain(&span.content) {
+            let len = u16::try_from(span.content.len()).unwrap_or(u16::MAX);
+            let room = max - used;
+            let style = Style::default().patch(line.style).patch(span.style);
+            put_plain(
+                buf,
+                area.left() + used,
+                y,
+                area.right(),
+                &span.content,
+                style,
+            );
+            if len > room {
+                return;
+            }
+            used += len;
+            continue;
+        }
+        graphemes.clear();
+        graphemes_into(span, Style::default().patch(line.style), &mut graphemes);
+        for g in &graphemes {
+            let w = g.symbol.cell_width();
+            if w > max {
+                continue;
+            }
+            if used + w > max {
+                return;
+            }
+            if w > 0 {
+                if let Some(cell) = row_cells(buf, area.left() + used, y, area.right()).first_mut()
+                {
+                    cell.set_symbol(g.symbol).set_style(g.style);
+                }
+                used += w;
+            }
+        }
+    }
+}
+
+/// Renders `lines` into `area` exactly as `Paragraph::new(lines).wrap(Wrap { trim: false })`
+/// (default style, no block, no scroll, every line left-aligned) would.
+pub fn wrapped(buf: &mut Buffer, area: Rect, lines: &[Line]) {
+    let area = area.intersection(buf.area);
+    if area.is_empty() {
+        return;
+    }
+    let width = area.width;
+    let mut y = area.top();
+    let mut wrapper = Wrapper::default();
+    // The graphemes of a line that is not plain ASCII, kept between lines for the allocation.
+    let mut graphemes: Vec<StyledGrapheme> = Vec::with_capacity(256);
+    for line in lines {
+        let plain_width = line.spans.iter().try_fold(0usize, |w, s| {
+            plain(&s.content).then(|| w + s.content.len())
+        });
+        match plain_width {
+            Some(w) if w <= usize::from(width) => {
+                // A line that fits is never broken: the word wrapper gives it back as one row.
+                let mut x = area.left();
+                for span in &line.spans {
+                    let style = Style::default().patch(line.style).patch(span.style);
+                    let right =
+                        x.saturating_add(u16::try_from(span.content.len()).unwrap_or(u16::MAX));
+                    put_plain(buf, x, y, right, &span.content, style);
+                    x = right;
+                }
+                y += 1;
+            }
+            _ => {
+                graphemes.clear();
+                for span in &line.spans {
+                    graphemes_into(span, Style::default().patch(line.style), &mut graphemes);
+                }
+                // Without zero-width graphemes, a line that fits is one row here too. (With
+                // them the wrapper may start a row holding only those.)
+                let fits = graphemes
+                    .iter()
+                    .try_fold(0u16, |w, g| match g.symbol.cell_width() {
+                        0 => None,
+                        n => w.checked_add(n).filter(|&w| w <= width),
+                    })
+                    .is_some();
+                if fits {
+                    put_graphemes(buf, area.left(), y, &graphemes);
+                    y += 1;
+                } else {
+                    for row in wrapper.wrap(graphemes.iter().cloned(), width) {
+                        put_graphemes(buf, area.left(), y, row);
+                        y += 1;
+                        if y >= area.bottom() {
+                            return;
+                        }
+                    }
+                    continue;
+                }
+            }
+        }
+        if y >= area.bottom() {
+            return;
+        }
+    }
+}
+
+/// ratatui's word wrapper (`reflow::WordWrapper`, which is private to ratatui) for one line
+/// without trimming, step for step, so that a long line breaks where it always did. Its queues
+/// are kept between lines to spare allocations.
+#[derive(Default)]
+struct Wrapper<'a> {
+    rows: Vec<Vec<StyledGrapheme<'a>>>,
+    word: Vec<StyledGrapheme<'a>>,
+    whitespace: VecDeque<StyledGrapheme<'a>>,
+}
+
+impl<'a> Wrapper<'a> {
+    /// The rows `graphemes` (one line) is broken into at `max` columns; at least one.
+    fn wrap(
+        &mut self,
+        graphemes: impl Iterator<Item = StyledGrapheme<'a>>,
+        max: u16,
+    ) -> &[Vec<StyledGrapheme<'a>>] {
+        self.rows.clear();
+        self.word.clear();
+        self.whitespace.clear();
+        let mut line: Vec<StyledGrapheme<'a>> = Vec::new();
+        let (mut line_width, mut word_width, mut whitespace_width) = (0u16, 0u16, 0u16);
+        let mut non_whitespace_previous = false;
+        for grapheme in graphemes {
+            let is_whitespace = grapheme.is_whitespace();
+            let symbol_width = grapheme.symbol.cell_width();
+            // Symbols wider than the line are dropped.
+            if symbol_width > max {
+                continue;
+            }
+            let word_found = non_whitespace_previous && is_whitespace;
+            let untrimmed_overflow =
+                line.is_empty() && word_width + whitespace_width + symbol_width > max;
+            if word_found || untrimmed_overflow {
+                line.extend(self.whitespace.drain(..));
+                line_width += whitespace_width;
+                line.append(&mut self.word);
+                line_width += word_width;
+                whitespace_width = 0;
+                word_width = 0;
+            }
+            let line_full = line_width >= max;
+            let pending_word_overflow =
+                symbol_width > 0 && line_width + whitespace_width + word_width >= max;
+            if line_full || pending_word_overflow {
+                let mut remaining_width = max.saturating_sub(line_width);
+                self.rows.push(std::mem::take(&mut line));
+                line_width = 0;
+                // Whitespace up to the end of the row goes with the row that ended.
+                while let Some(grapheme) = self.whitespace.front() {
+                    let width = grapheme.symbol.cell_width();
+                    if width > remaining_width {
+                        break;
+                    }
+                    whitespace_width -= width;
+                    remaining_width -= width;
+                    self.whitespace.pop_front();
+                }
+                if is_whitespace && self.whitespace.is_empty() {
+                    continue;
+                }
+            }
+            if is_whitespace {
+                whitespace_width += symbol_width;
+                self.whitespace.push_back(grapheme);
+            } else {
+                word_width += symbol_width;
+                self.word.push(grapheme);
+            }
+            non_whitespace_previous = !is_whitespace;
+        }
+        line.extend(self.whitespace.drain(..));
+        line.append(&mut self.word);
+        if !line.is_empty() {
+            self.rows.push(line);
+        }
+        if self.rows.is_empty() {
+            self.rows.push(Vec::new());
+        }
+        &self.rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::style::{Color, Modifier};
+    use ratatui::widgets::{Block, Paragraph, Wrap};
+
+    use super::*;
+
+    /// Text that is plain, wide, combining, hostile-looking (already made visible) or a mix.
+    fn samples() -> Vec<&'static str> {
+        vec![
+            "",
+            " ",
+            "plain ascii text",
+            "  leading and trailing  ",
+            "a-very-long-word-that-does-not-fit-in-a-narrow-column-at-all-and-must-be-broken",
+            "words of different lengths wrap at spaces when the line is too long for the pane",
+            "Gagnez 2500 € par semaine depuis chez vous ! Cliquez ici 👉 quickcash-hub.example",
+            "فيديو لحادث مروري مروع تظهر فيه الجثث دون أي تحذير.",
+            "日本語のテキストは二つのセルを使う、幅の広い文字です。改行なしで長く続きます。",
+            "e\u{301}\u{301}\u{301} zalgo-ish a\u{300} b\u{316}",
+            "👨‍👩‍👧‍👦 family 🇩🇪 flag ⏱3h05m ✓ ✗ ↑ ↺ ⊘ …",
+            "␛[31m shown ␇ ⟪U+202E⟫ placeholders",
+            "tab\u{a0}nbsp\u{200b}zwsp  double  spaces   ",
+            "ｶﾞｷﾞ halfwidth ﾟﾞ marks",
+            "x",
+            "         ",
+            // Zero-width graphemes after a full row: the wrapper gives them a row of their own.
+            "ab\u{200b}\u{200b}",
+            "a·\u{200b}\u{200b}",
+        ]
+    }
+
+    fn styles() -> Vec<Style> {
+        vec![
+            Style::default(),
+            Style::new().fg(Color::Red),
+            Style::new().bg(Color::Blue).add_modifier(Modifier::BOLD),
+        ]
+    }
+
+    #[test]
+    fn put_writes_what_a_line_of_spans_writes() {
+        for width in [1u16, 2, 3, 5, 8, 13, 30, 80] {
+            for a in samples() {
+                for b in samples() {
+                    let area = Rect::new(0, 0, width + 2, 1);
+                    let spans = vec![
+                        Span::styled(a, styles()[1]),
+                        Span::styled(b, styles()[2]),
+                        Span::raw("end"),
+                    ];
+                    let mut expected = Buffer::empty(area);
+                    Line::from(spans).render(Rect::new(1, 0, width, 1), &mut expected);
+                    let mut got = Buffer::empty(area);
+                    let x = put(&mut got, 1, 0, 1 + width, a, styles()[1]);
+                    let x = put(&mut got, x, 0, 1 + width, b, styles()[2]);
+                    put(&mut got, x, 0, 1 + width, "end", Style::default());
+                    assert_eq!(got, expected, "{a:?} then {b:?} in {width}");
+                }
+            }
+        }
+    }
+
+    /// Every `lone` character is a grapheme of its own after ASCII (so it is no combining or
+    /// spacing mark and no joiner), before ASCII (no prepended mark) and twice in a row (no
+    /// regional indicator and no Hangul jamo), and is drawn at least one cell wide. Two
+    /// characters only stay together when one of them is such a character, so any string of
+    /// `lone` characters and printable ASCII is one grapheme per `char`.
+    #[test]
+    fn lone_characters_are_graphemes_of_their_own() {
+        let count = |s: String| Span::raw(s).styled_graphemes(Style::default()).count();
+        let mut checked = 0;
+        for c in (0..0x11_0000)
+            .filter_map(char::from_u32)
+            .filter(|&c| lone(c))
+        {
+            assert!(!c.is_control(), "{c:?}");
+            assert!(c.to_string().cell_width() >= 1, "{c:?} is drawn");
+            for (pair, what) in [
+                (format!("a{c}"), "after ASCII"),
+                (format!("{c}a"), "before ASCII"),
+                (format!("{c}{c}"), "twice"),
+            ] {
+                assert_eq!(count(pair), 2, "{c:?} (U+{:04X}) {what}", c as u32);
+            }
+            checked += 1;
+        }
+        assert!(checked > 30_000, "{checked}");
+    }
+
+    #[test]
+    fn bordered_draws_what_a_bordered_block_draws() {
+        for width in 0u16..7 {
+            for height in 0u16..5 {
+                for title in samples() {
+                    let span = Span::styled(title, styles()[1]);
+                    let area = Rect::new(1, 1, width, height);
+                    let whole = Rect::new(0, 0, 9, 7);
+                    let block = Block::bordered().title(span.clone());
+                    let mut expected = Buffer::empty(whole);
+                    (&block).render(area, &mut expected);
+                    let mut got = Buffer::empty(whole);
+                    let inner = bordered(&mut got, area, &span);
+                    assert_eq!(got, expected, "{title:?} {width}x{height}");
+                    assert_eq!(inner, block.inner(area));
+                }
+            }
+        }
+        // A block that reaches past the buffer's edge.
+        let span = Span::raw(" post-1 ");
+        let mut expected = Buffer::empty(Rect::new(0, 0, 5, 3));
+        Block::bordered()
+            .title(span.clone())
+            .render(Rect::new(2, 1, 6, 4), &mut expected);
+        let mut got = Buffer::empty(Rect::new(0, 0, 5, 3));
+        bordered(&mut got, Rect::new(2, 1, 6, 4), &span);
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn line_writes_what_a_one_line_paragraph_writes() {
+        for width in [1u16, 2, 3, 5, 8, 13, 30, 80] {
+            for a in samples() {
+                for b in samples().into_iter().step_by(2) {
+                    for line_style in [Style::default(), styles()[1]] {
+                        let line = Line::from(vec![
+                            Span::styled(a, styles()[2]),
+                            Span::raw(b),
+                            Span::styled("end", styles()[1]),
+                        ])
+                        .style(line_style);
+                        let area = Rect::new(1, 1, width, 2);
+                        let whole = Rect::new(0, 0, width + 2, 3);
+                        let mut expected = Buffer::empty(whole);
+                        Paragraph::new(line.clone()).render(area, &mut expected);
+                        let mut got = Buffer::empty(whole);
+                        super::line(&mut got, area, &line);
+                        assert_eq!(got, expected, "{a:?} then {b:?} in {width}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Random text from pieces that stress the wrapper: words, runs of spaces, wide, zero-width
+    /// and combining characters, all at widths around where they break.
+    #[test]
+    fn wrapped_agrees_with_paragraph_on_random_text() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        let pieces = prop::sample::select(vec![
+            "a",
+            "word",
+            "longerword",
+            " ",
+            "  ",
+            "\u{a0}",
+            "\u{200b}",
+            "\u{301}",
+            "日本",
+            "👨‍👩‍👧",
+            "·",
+            "—",
+            "ｶﾞ",
+            "\u{903}",
+            "é",
+            "🇩🇪",
+            "x\u{200b}",
+            "٠",
+        ]);
+        let text = prop::collection::vec(pieces, 0..40).prop_map(|p| p.concat());
+        let lines = prop::collection::vec((text.clone(), text, 0usize..3), 1..6);
+        let mut runner = TestRunner::new(Config::with_cases(1000));
+        runner
+            .run(&(lines, 1u16..24, 1u16..8), |(lines, width, height)| {
+                let lines: Vec<Line> = lines
+                    .iter()
+                    .map(|(a, b, s)| {
+                        Line::from(vec![
+                            Span::styled(a.as_str(), styles()[*s]),
+                            Span::raw(b.as_str()),
+                        ])
+                    })
+                    .collect();
+                let area = Rect::new(1, 1, width, height);
+                // Room to the right: ratatui's wrapper may set a grapheme past the area's edge
+                // (and panics if that is past the buffer's).
+                let whole = Rect::new(0, 0, width + 10, height + 2);
+                let mut expected = Buffer::empty(whole);
+                Paragraph::new(lines.clone())
+                    .wrap(Wrap { trim: false })
+                    .render(area, &mut expected);
+                let mut got = Buffer::empty(whole);
+                wrapped(&mut got, area, &lines);
+                prop_assert_eq!(got, expected);
+                let mut expected = Buffer::empty(whole);
+                Paragraph::new(lines[0].clone()).render(area, &mut expected);
+                let mut got = Buffer::empty(whole);
+                super::line(&mut got, area, &lines[0]);
+                prop_assert_eq!(got, expected);
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn wrapped_writes_what_a_wrapping_paragraph_writes() {
+        // Each sample on its own, so that every one of them is drawn inside the area, followed
+        // by a line that shows where the sample's last row ended.
+        for (i, a) in samples().into_iter().enumerate() {
+            let mut lines = vec![Line::raw(a), Line::styled(a, styles()[i % 3])];
+            for b in samples().into_iter().step_by(3) {
+                lines.push(Line::from(vec![
+                    Span::styled(a, styles()[(i + 1) % 3]),
+                    Span::raw(" · "),
+                    Span::styled(b, styles()[(i + 2) % 3]),
+                ]));
+            }
+            lines.push(Line::raw("next"));
+            for width in [1u16, 2, 3, 4, 7, 10, 16, 33, 70, 200] {
+                for height in [1u16, 5, 40, 400] {
+                    let area = Rect::new(2, 1, width, height);
+                    let whole = Rect::new(0, 0, width + 4, height + 2);
+                    let mut expected = Buffer::empty(whole);
+                    Paragraph::new(lines.clone())
+                        .wrap(Wrap { trim: false })
+                        .render(area, &mut expected);
+                    let mut got = Buffer::empty(whole);
+                    wrapped(&mut got, area, &lines);
+                    assert_eq!(got, expected, "{a:?} in {width}x{height}");
+                }
+            }
+        }
+    }
+}
