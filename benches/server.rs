@@ -17,7 +17,9 @@ use modq::backend::{Backend, QueueQuery};
 use modq::model::{ClaimRequest, Decision, DecisionAction, DecisionOutcome, ReviewState, Role};
 use support::p50_p99;
 
-const ITEMS: usize = 100_000;
+/// Enough that 16 clients deciding for the whole spell never empty the queue (an empty
+/// queue answers claims at once and would flatter every figure after it).
+const ITEMS: usize = 300_000;
 const CLIENTS: [usize; 3] = [1, 4, 16];
 const PAGE: u32 = 50;
 /// How long each workload runs at each client count.
@@ -80,6 +82,7 @@ async fn claim_and_decide(client: Arc<ModqClient>, until: Instant) -> Tally {
             .await
             .expect("claim");
         tally.page_latency.push(started.elapsed());
+        assert!(!page.items.is_empty(), "the queue ran out; raise ITEMS");
         cursor = page.next_cursor;
         let decisions: Vec<Decision> = page
             .items

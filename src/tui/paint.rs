@@ -10,13 +10,11 @@
 //! rules), so hostile or wide text is drawn exactly as before. The tests below hold both
 //! paths to ratatui's widgets, cell by cell.
 
-use std::collections::VecDeque;
-
 use ratatui::buffer::{Buffer, Cell, CellWidth};
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span, StyledGrapheme};
-use ratatui::widgets::Widget;
+use ratatui::widgets::{Paragraph, Widget, Wrap};
 use unicode_width::UnicodeWidthStr;
 
 /// Whether every byte of `s` is a printable ASCII character: one grapheme, one cell, never a
@@ -272,7 +270,6 @@ pub fn wrapped(buf: &mut Buffer, area: Rect, lines: &[Line]) {
     }
     let width = area.width;
     let mut y = area.top();
-    let mut wrapper = Wrapper::default();
     // The graphemes of a line that is not plain ASCII, kept between lines for the allocation.
     let mut graphemes: Vec<StyledGrapheme> = Vec::with_capacity(256);
     for line in lines {
@@ -310,103 +307,19 @@ pub fn wrapped(buf: &mut Buffer, area: Rect, lines: &[Line]) {
                     put_graphemes(buf, area.left(), y, &graphemes);
                     y += 1;
                 } else {
-                    for row in wrapper.wrap(graphemes.iter().cloned(), width) {
-                        put_graphemes(buf, area.left(), y, row);
-                        y += 1;
-                        if y >= area.bottom() {
-                            return;
-                        }
-                    }
-                    continue;
+                    // A line that must break goes through ratatui's own word wrapper, so it
+                    // breaks where it always did.
+                    let paragraph = Paragraph::new(line.clone()).wrap(Wrap { trim: false });
+                    let rows = u16::try_from(paragraph.line_count(width)).unwrap_or(u16::MAX);
+                    let height = rows.min(area.bottom() - y);
+                    paragraph.render(Rect::new(area.left(), y, width, height), buf);
+                    y = y.saturating_add(rows);
                 }
             }
         }
         if y >= area.bottom() {
             return;
         }
-    }
-}
-
-/// ratatui's word wrapper (`reflow::WordWrapper`, which is private to ratatui) for one line
-/// without trimming, step for step, so that a long line breaks where it always did. Its queues
-/// are kept between lines to spare allocations.
-#[derive(Default)]
-struct Wrapper<'a> {
-    rows: Vec<Vec<StyledGrapheme<'a>>>,
-    word: Vec<StyledGrapheme<'a>>,
-    whitespace: VecDeque<StyledGrapheme<'a>>,
-}
-
-impl<'a> Wrapper<'a> {
-    /// The rows `graphemes` (one line) is broken into at `max` columns; at least one.
-    fn wrap(
-        &mut self,
-        graphemes: impl Iterator<Item = StyledGrapheme<'a>>,
-        max: u16,
-    ) -> &[Vec<StyledGrapheme<'a>>] {
-        self.rows.clear();
-        self.word.clear();
-        self.whitespace.clear();
-        let mut line: Vec<StyledGrapheme<'a>> = Vec::new();
-        let (mut line_width, mut word_width, mut whitespace_width) = (0u16, 0u16, 0u16);
-        let mut non_whitespace_previous = false;
-        for grapheme in graphemes {
-            let is_whitespace = grapheme.is_whitespace();
-            let symbol_width = grapheme.symbol.cell_width();
-            // Symbols wider than the line are dropped.
-            if symbol_width > max {
-                continue;
-            }
-            let word_found = non_whitespace_previous && is_whitespace;
-            let untrimmed_overflow =
-                line.is_empty() && word_width + whitespace_width + symbol_width > max;
-            if word_found || untrimmed_overflow {
-                line.extend(self.whitespace.drain(..));
-                line_width += whitespace_width;
-                line.append(&mut self.word);
-                line_width += word_width;
-                whitespace_width = 0;
-                word_width = 0;
-            }
-            let line_full = line_width >= max;
-            let pending_word_overflow =
-                symbol_width > 0 && line_width + whitespace_width + word_width >= max;
-            if line_full || pending_word_overflow {
-                let mut remaining_width = max.saturating_sub(line_width);
-                self.rows.push(std::mem::take(&mut line));
-                line_width = 0;
-                // Whitespace up to the end of the row goes with the row that ended.
-                while let Some(grapheme) = self.whitespace.front() {
-                    let width = grapheme.symbol.cell_width();
-                    if width > remaining_width {
-                        break;
-                    }
-                    whitespace_width -= width;
-                    remaining_width -= width;
-                    self.whitespace.pop_front();
-                }
-                if is_whitespace && self.whitespace.is_empty() {
-                    continue;
-                }
-            }
-            if is_whitespace {
-                whitespace_width += symbol_width;
-                self.whitespace.push_back(grapheme);
-            } else {
-                word_width += symbol_width;
-                self.word.push(grapheme);
-            }
-            non_whitespace_previous = !is_whitespace;
-        }
-        line.extend(self.whitespace.drain(..));
-        line.append(&mut self.word);
-        if !line.is_empty() {
-            self.rows.push(line);
-        }
-        if self.rows.is_empty() {
-            self.rows.push(Vec::new());
-        }
-        &self.rows
     }
 }
 
