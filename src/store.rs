@@ -133,7 +133,7 @@ impl Store {
     /// Opens (creating if needed) a profile's cache. The caller makes the file private
     /// (see `profile::create_private_file`) before the first open.
     pub fn open(path: &Path) -> Result<Store> {
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
         // WAL lets the UI and the sync task use their own connections. NORMAL writes each
         // commit into the WAL without an fsync, and `WalSync` fsyncs it in the background: a
         // commit never waits on the disk, nor on another connection's fsync. For the same
@@ -147,7 +147,7 @@ impl Store {
             rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
             true,
         )?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.busy_handler(Some(wait_for_the_other_connection))?;
         conn.execute_batch(SCHEMA)?;
         add_bulk_column(&conn)?;
         Ok(Store {
@@ -593,6 +593,22 @@ fn raw_to_entry((seq, body, status, message): RawRow) -> Result<OutboxEntry> {
     })
 }
 
+/// How a connection waits while the other one (UI or flusher) holds the write lock: the
+/// other's transactions take well under a millisecond, but SQLite's own busy handler sleeps
+/// 1 ms at least before it looks again, which put a millisecond on the key whenever the
+/// flusher was settling a batch. Here the first 10 ms are looked at every 50 µs, then every
+/// millisecond; after about 5 s the write fails and the screen says so.
+fn wait_for_the_other_connection(attempts: i32) -> bool {
+    const QUICK: i32 = 200;
+    let pause = if attempts < QUICK {
+        std::time::Duration::from_micros(50)
+    } else {
+        std::time::Duration::from_millis(1)
+    };
+    std::thread::sleep(pause);
+    attempts < QUICK + 5_000
+}
+
 /// What one claim took from the outbox.
 #[derive(Debug, Default)]
 pub struct Claim {
@@ -823,6 +839,24 @@ mod tests {
             keys(&s.claim_batch(10, usize::MAX).unwrap().entries),
             keys_of(&made[..3])
         );
+    }
+
+    #[test]
+    fn a_journal_waits_out_the_other_connections_write_then_commits() {
+        let (dir, mut s) = store();
+        let other = Connection::open(dir.path().join("s.sqlite")).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let flusher = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(30));
+            other.execute_batch("COMMIT").unwrap();
+        });
+        s.journal("s1", &decision("item-1", DecisionAction::Keep), None)
+            .unwrap();
+        flusher.join().unwrap();
+        assert_eq!(s.counts().unwrap().unsent, 1);
+        // It does give up, after about five seconds of looking.
+        assert!(wait_for_the_other_connection(0));
+        assert!(!wait_for_the_other_connection(5_200));
     }
 
     #[test]
