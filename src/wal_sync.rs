@@ -74,18 +74,35 @@ impl WalSync {
             counts.requested += 1;
             counts.requested
         };
-        let running = self.running.get_or_insert_with(|| {
-            let (wake, asked) = mpsc::channel();
-            let (db, progress) = (self.db.clone(), self.progress.clone());
-            let thread = std::thread::spawn(move || run(&db, &asked, &progress));
-            Running { wake, thread }
-        });
-        if running.wake.send(()).is_err() {
-            tracing::warn!(
-                "the outbox's fsync thread has stopped; decisions wait for the next checkpoint"
-            );
+        if self.running.is_none() {
+            self.running = self.start();
+        }
+        let handed_over = self
+            .running
+            .as_ref()
+            .is_some_and(|running| running.wake.send(()).is_ok());
+        if !handed_over {
+            // No thread to take it (none could be started, or it died): this request pays for
+            // its own fsync, so no decision is left waiting for one. The next tries a thread.
+            self.running = None;
+            serve_now(&self.db, &self.progress, number);
         }
         number
+    }
+
+    fn start(&self) -> Option<Running> {
+        let (wake, asked) = mpsc::channel();
+        let (db, progress) = (self.db.clone(), self.progress.clone());
+        let started = std::thread::Builder::new()
+            .name("modq-wal-sync".into())
+            .spawn(move || run(&db, &asked, &progress));
+        match started {
+            Ok(thread) => Some(Running { wake, thread }),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot start the outbox's fsync thread");
+                None
+            }
+        }
     }
 
     /// Waits up to `timeout` for request `number` to be synced; says whether it was.
@@ -154,6 +171,18 @@ fn run(db: &Path, asked: &Receiver<()>, progress: &Progress) {
     }
 }
 
+/// One request served on the caller's thread.
+fn serve_now(db: &Path, progress: &Progress, number: u64) {
+    match sync(db, &mut None) {
+        Ok(()) => {
+            let mut counts = progress.counts();
+            counts.synced = counts.synced.max(number);
+            progress.changed.notify_all();
+        }
+        Err(e) => tracing::warn!(error = %e, "fsync of the outbox failed"),
+    }
+}
+
 /// fsyncs the WAL: every connection's commits are in that one file.
 fn sync(db: &Path, wal: &mut Option<File>) -> std::io::Result<()> {
     if wal.is_none() {
@@ -202,14 +231,22 @@ mod tests {
         (path, conn)
     }
 
-    #[test]
-    fn a_request_is_synced_and_later_requests_wait_for_their_own_fsync() {
-        let dir = tempfile::tempdir().unwrap();
-        let (path, conn) = wal_db(dir.path());
+    /// A database with one commit in its WAL, and the `WalSync` that has synced it (request 1).
+    fn synced_once(dir: &Path) -> (rusqlite::Connection, WalSync) {
+        let (path, conn) = wal_db(dir);
         let mut sync = WalSync::new(&path);
         conn.execute("INSERT INTO t VALUES (x'01')", []).unwrap();
         let first = sync.request();
+        assert_eq!(first, 1);
         assert!(sync.wait(first, Duration::from_secs(10)));
+        (conn, sync)
+    }
+
+    #[test]
+    fn a_request_is_synced_and_later_requests_wait_for_their_own_fsync() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_conn, mut sync) = synced_once(dir.path());
+        let first = 1;
         // Nothing has asked for a second fsync yet, so none is claimed for it.
         assert!(!sync.wait(first + 1, Duration::from_millis(1)));
         let second = sync.request();
@@ -219,16 +256,25 @@ mod tests {
     #[test]
     fn the_thread_checkpoints_so_the_wal_does_not_grow_without_end() {
         let dir = tempfile::tempdir().unwrap();
-        let (path, conn) = wal_db(dir.path());
-        let mut sync = WalSync::new(&path);
-        conn.execute("INSERT INTO t VALUES (x'01')", []).unwrap();
-        let asked = sync.request();
-        assert!(sync.wait(asked, Duration::from_secs(10)));
+        let (conn, sync) = synced_once(dir.path());
         drop(conn);
         // The first round checkpoints (nothing has for a second); the count is settled once
         // the thread has served everything, which dropping waits for.
         let progress = sync.progress.clone();
         drop(sync);
         assert_eq!(progress.counts().checkpoints, 1);
+    }
+
+    #[test]
+    fn without_a_thread_a_request_is_synced_on_the_spot() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, conn) = wal_db(dir.path());
+        conn.execute("INSERT INTO t VALUES (x'01')", []).unwrap();
+        let progress = Progress::default();
+        serve_now(&path, &progress, 3);
+        assert_eq!(progress.counts().synced, 3);
+        // An older request served late never moves the mark back.
+        serve_now(&path, &progress, 2);
+        assert_eq!(progress.counts().synced, 3);
     }
 }

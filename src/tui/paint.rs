@@ -23,56 +23,6 @@ fn plain(s: &str) -> bool {
     s.bytes().all(|b| (0x20..0x7f).contains(&b))
 }
 
-/// Characters that are a grapheme of their own next to any other such character or printable
-/// ASCII, and at least one cell wide: letters of the scripts the queue is mostly written in,
-/// CJK, Hangul syllables, emoji (not skin tones or flags), and the punctuation, arrows, shapes and placeholders modq draws. The
-/// rules that keep two characters together all need a combining or spacing mark, a joiner, a
-/// prepended mark, a regional indicator or a Hangul jamo, and none of those is here, so a
-/// string of them is split into graphemes a `char` at a time, without the grapheme tables. A
-/// test checks every one of them against ratatui's own grapheme iterator.
-fn lone(c: char) -> bool {
-    matches!(c as u32,
-        0xa1..=0xac | 0xae..=0x2ff // Latin-1 and Latin Extended, spacing modifiers
-        | 0x370..=0x377 | 0x37a..=0x37f | 0x384..=0x38a | 0x38c | 0x38e..=0x3a1 | 0x3a3..=0x3ff
-        | 0x400..=0x482 | 0x48a..=0x52f // Cyrillic
-        | 0x5d0..=0x5ea // Hebrew letters
-        | 0x620..=0x64a | 0x660..=0x66f | 0x671..=0x6d3 // Arabic letters and digits
-        | 0x2010..=0x2027 | 0x2030..=0x205e // punctuation: dashes, quotes, bullets, ellipsis
-        | 0x20a0..=0x20c0 // currency signs
-        | 0x2190..=0x23ff // arrows, mathematical and technical symbols
-        | 0x2400..=0x2426 // control pictures, the sanitizer's placeholders
-        | 0x2500..=0x25ff // box drawing and geometric shapes
-        | 0x2600..=0x27bf | 0x27e6..=0x27ef // symbols, dingbats, the sanitizer's brackets
-        | 0x3001..=0x3029 | 0x3030..=0x303f // CJK punctuation
-        | 0x3041..=0x3096 | 0x30a1..=0x30fa | 0x30fc..=0x30ff // kana
-        | 0x4e00..=0x9fff // CJK ideographs
-        | 0xac00..=0xd7a3 // Hangul syllables
-        | 0xff01..=0xff60 // fullwidth forms
-        | 0x1f300..=0x1f3fa | 0x1f400..=0x1f64f | 0x1f680..=0x1f6ff | 0x1f900..=0x1f9ff // emoji
-    )
-}
-
-/// Whether `s` splits into graphemes a `char` at a time (see `lone`).
-fn simple(s: &str) -> bool {
-    s.chars().all(|c| (' '..='~').contains(&c) || lone(c))
-}
-
-/// The graphemes of `span` in a line whose style is `base`, as `Line::styled_graphemes` gives
-/// them, without the grapheme tables when the span is `simple`.
-fn graphemes_into<'a>(span: &'a Span, base: Style, out: &mut Vec<StyledGrapheme<'a>>) {
-    let s: &'a str = &span.content;
-    if simple(s) {
-        let style = base.patch(span.style);
-        out.extend(
-            s.char_indices().map(|(i, c)| {
-                StyledGrapheme::new(s.get(i..i + c.len_utf8()).unwrap_or(" "), style)
-            }),
-        );
-    } else {
-        out.extend(span.styled_graphemes(base));
-    }
-}
-
 /// The cells of row `y` from column `x` up to (not including) `right`, clipped to the buffer.
 fn row_cells(buf: &mut Buffer, x: u16, y: u16, right: u16) -> &mut [Cell] {
     let area = buf.area;
@@ -102,29 +52,6 @@ pub fn put(buf: &mut Buffer, x: u16, y: u16, right: u16, text: &str, style: Styl
         return x.saturating_add(u16::try_from(text.len()).unwrap_or(u16::MAX));
     }
     let next = x.saturating_add(u16::try_from(text.width()).unwrap_or(u16::MAX));
-    if simple(text) {
-        // As `Span::render`: each grapheme at least one cell wide, set whole or not at all, the
-        // cells a wide one hides reset.
-        let area = Rect::new(x, y, right - x, 1).intersection(buf.area);
-        if area.is_empty() {
-            return next;
-        }
-        let mut at = area.x;
-        for (i, c) in text.char_indices() {
-            let symbol = text.get(i..i + c.len_utf8()).unwrap_or(" ");
-            let end = at.saturating_add(symbol.cell_width());
-            if end > area.right() {
-                break;
-            }
-            let cells = row_cells(buf, at, y, end);
-            if let Some((first, hidden)) = cells.split_first_mut() {
-                first.set_symbol(symbol).set_style(style);
-                hidden.iter_mut().for_each(Cell::reset);
-            }
-            at = end;
-        }
-        return next;
-    }
     let span = Span::styled(text, style);
     (&span).render(Rect::new(x, y, right - x, 1), buf);
     next
@@ -241,7 +168,7 @@ pub fn line(buf: &mut Buffer, area: Rect, line: &Line) {
             continue;
         }
         graphemes.clear();
-        graphemes_into(span, Style::default().patch(line.style), &mut graphemes);
+        graphemes.extend(span.styled_graphemes(Style::default().patch(line.style)));
         for g in &graphemes {
             let w = g.symbol.cell_width();
             if w > max {
@@ -292,7 +219,7 @@ pub fn wrapped(buf: &mut Buffer, area: Rect, lines: &[Line]) {
             _ => {
                 graphemes.clear();
                 for span in &line.spans {
-                    graphemes_into(span, Style::default().patch(line.style), &mut graphemes);
+                    graphemes.extend(span.styled_graphemes(Style::default().patch(line.style)));
                 }
                 // Without zero-width graphemes, a line that fits is one row here too. (With
                 // them the wrapper may start a row holding only those.)
@@ -363,6 +290,17 @@ mod tests {
         ]
     }
 
+    /// `lines` drawn into `area` of a `whole` buffer by `wrapped`, and by a wrapping `Paragraph`.
+    fn wrapped_beside_paragraph(lines: &[Line], area: Rect, whole: Rect) -> (Buffer, Buffer) {
+        let mut got = Buffer::empty(whole);
+        wrapped(&mut got, area, lines);
+        let mut expected = Buffer::empty(whole);
+        Paragraph::new(lines.to_vec())
+            .wrap(Wrap { trim: false })
+            .render(area, &mut expected);
+        (got, expected)
+    }
+
     #[test]
     fn put_writes_what_a_line_of_spans_writes() {
         for width in [1u16, 2, 3, 5, 8, 13, 30, 80] {
@@ -384,33 +322,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    /// Every `lone` character is a grapheme of its own after ASCII (so it is no combining or
-    /// spacing mark and no joiner), before ASCII (no prepended mark) and twice in a row (no
-    /// regional indicator and no Hangul jamo), and is drawn at least one cell wide. Two
-    /// characters only stay together when one of them is such a character, so any string of
-    /// `lone` characters and printable ASCII is one grapheme per `char`.
-    #[test]
-    fn lone_characters_are_graphemes_of_their_own() {
-        let count = |s: String| Span::raw(s).styled_graphemes(Style::default()).count();
-        let mut checked = 0;
-        for c in (0..0x11_0000)
-            .filter_map(char::from_u32)
-            .filter(|&c| lone(c))
-        {
-            assert!(!c.is_control(), "{c:?}");
-            assert!(c.to_string().cell_width() >= 1, "{c:?} is drawn");
-            for (pair, what) in [
-                (format!("a{c}"), "after ASCII"),
-                (format!("{c}a"), "before ASCII"),
-                (format!("{c}{c}"), "twice"),
-            ] {
-                assert_eq!(count(pair), 2, "{c:?} (U+{:04X}) {what}", c as u32);
-            }
-            checked += 1;
-        }
-        assert!(checked > 30_000, "{checked}");
     }
 
     #[test]
@@ -511,12 +422,7 @@ mod tests {
                 // Room to the right: ratatui's wrapper may set a grapheme past the area's edge
                 // (and panics if that is past the buffer's).
                 let whole = Rect::new(0, 0, width + 10, height + 2);
-                let mut expected = Buffer::empty(whole);
-                Paragraph::new(lines.clone())
-                    .wrap(Wrap { trim: false })
-                    .render(area, &mut expected);
-                let mut got = Buffer::empty(whole);
-                wrapped(&mut got, area, &lines);
+                let (got, expected) = wrapped_beside_paragraph(&lines, area, whole);
                 prop_assert_eq!(got, expected);
                 let mut expected = Buffer::empty(whole);
                 Paragraph::new(lines[0].clone()).render(area, &mut expected);
@@ -546,12 +452,7 @@ mod tests {
                 for height in [1u16, 5, 40, 400] {
                     let area = Rect::new(2, 1, width, height);
                     let whole = Rect::new(0, 0, width + 4, height + 2);
-                    let mut expected = Buffer::empty(whole);
-                    Paragraph::new(lines.clone())
-                        .wrap(Wrap { trim: false })
-                        .render(area, &mut expected);
-                    let mut got = Buffer::empty(whole);
-                    wrapped(&mut got, area, &lines);
+                    let (got, expected) = wrapped_beside_paragraph(&lines, area, whole);
                     assert_eq!(got, expected, "{a:?} in {width}x{height}");
                 }
             }

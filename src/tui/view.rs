@@ -1,7 +1,7 @@
 //! Drawing: a pure function of `&App`. It never changes state and never touches the disk or
 //! the network. Every string from an item was sanitized when it entered the App.
 
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -574,20 +574,7 @@ fn ago(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
 }
 
 pub(super) fn timestamp(at: DateTime<Utc>) -> String {
-    // chrono's formatter interprets its pattern on every call; for four-digit years (where `%Y`
-    // has no sign) the same text is written directly.
-    let year = at.year();
-    if (0..=9999).contains(&year) {
-        format!(
-            "{year:04}-{:02}-{:02} {:02}:{:02} UTC",
-            at.month(),
-            at.day(),
-            at.hour(),
-            at.minute()
-        )
-    } else {
-        at.format("%Y-%m-%d %H:%M UTC").to_string()
-    }
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
