@@ -1,8 +1,9 @@
 //! Bulk: from `;` + take down on 100,000 tagged items until the reference server has
 //! acknowledged all of them (SQLite), beside the raw rate of batched inserts into the same
 //! SQLite file in the same run, which is the limit. A second limit, the storage floor, does
-//! in raw SQL only the two writes that make a decision (the item's state, an audit row with
-//! the audit table's indexes), batched the same way: what any server on this schema pays.
+//! in raw SQL only the writes that make a take down (the item's state, an audit row with the
+//! audit table's indexes, its lease released), batched the same way: what any server on this
+//! schema pays.
 //!
 //! `cargo bench --bench bulk` prints the figures. `MODQ_BENCH_BULK=N` tags N items instead,
 //! `MODQ_BENCH_RUNS=R` makes R runs instead of 3.
@@ -56,16 +57,20 @@ fn raw_insert_rate(path: &std::path::Path, rows: usize, batch: usize) -> f64 {
     rate
 }
 
-/// The storage floor: for every item the bulk took down (in the bulk's order), the writes a
-/// decision makes (the item's state moves, so every queue index changes; one row in a copy
-/// of the audit table with its indexes), `batch` per transaction, on a connection set up as
-/// the server's. Answers decisions per second.
+/// The storage floor: the writes a take down makes, for every item the bulk took down, in
+/// the bulk's order, `batch` per transaction, on a connection set up as the server's writer:
+/// the item leaves its queue (its state changes, so it leaves every queue index), one row in
+/// a copy of the audit table with its indexes, its lease released. The items are put back
+/// open and leased first, untimed, so the floor moves them exactly as the bulk did. Answers
+/// decisions per second.
 fn storage_floor_rate(path: &std::path::Path, batch: usize) -> f64 {
     let conn = Connection::open(path).expect("open");
     conn.pragma_update(None, "synchronous", "FULL")
         .expect("sync");
-    conn.pragma_update(None, "cache_size", -65_536)
+    conn.pragma_update(None, "cache_size", -262_144)
         .expect("cache");
+    conn.pragma_update(None, "wal_autocheckpoint", 10_000)
+        .expect("checkpoint");
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .expect("busy");
     let schema: Vec<String> = conn
@@ -86,31 +91,42 @@ fn storage_floor_rate(path: &std::path::Path, batch: usize) -> f64 {
         conn.execute_batch(&copy).expect("copy of the audit table");
     }
     let ids: Vec<String> = conn
-        .prepare(
-            "SELECT id FROM items WHERE state = 'taken_down'
-             ORDER BY priority DESC, created_at, id",
-        )
+        .prepare("SELECT item_id FROM audit WHERE action = 'take_down' ORDER BY id")
         .expect("ids")
         .query_map([], |r| r.get(0))
         .expect("ids")
         .collect::<Result<_, _>>()
         .expect("ids");
+    conn.execute_batch(
+        "BEGIN;
+         UPDATE items SET state = 'open', restricted_in = NULL WHERE state = 'taken_down';
+         INSERT OR REPLACE INTO leases (item_id, holder, expires_at)
+             SELECT item_id, 'bench', '2999-01-01T00:00:00.000000Z' FROM audit
+             WHERE action = 'take_down';
+         COMMIT;
+         PRAGMA wal_checkpoint(TRUNCATE);",
+    )
+    .expect("put the items back");
     let started = Instant::now();
     for chunk in ids.chunks(batch) {
         let tx = conn.unchecked_transaction().expect("tx");
         {
             let mut state = tx
                 .prepare_cached(
-                    "UPDATE items SET state = 'kept', restricted_in = NULL WHERE id = ?1",
+                    "UPDATE items SET state = 'taken_down', restricted_in = '\"global\"'
+                     WHERE id = ?1",
                 )
                 .expect("prepare");
             let mut audit = tx
                 .prepare_cached(
                     "INSERT INTO bench_audit (at, actor, role, action, item_id, scope,
                                               idempotency_key, decided_at, from_state, to_state)
-                     VALUES (?1, 'bench', 'moderator', 'keep', ?2, NULL, ?3, ?1,
-                             'taken_down', 'kept')",
+                     VALUES (?1, 'bench', 'moderator', 'take_down', ?2,
+                             '\"global\"', ?3, ?1, 'open', 'taken_down')",
                 )
+                .expect("prepare");
+            let mut lease = tx
+                .prepare_cached("DELETE FROM leases WHERE item_id = ?1")
                 .expect("prepare");
             let at = chrono::Utc::now().to_rfc3339();
             for id in chunk {
@@ -118,6 +134,7 @@ fn storage_floor_rate(path: &std::path::Path, batch: usize) -> f64 {
                 audit
                     .execute(params![at, id, modq::store::new_key()])
                     .expect("insert");
+                lease.execute([id]).expect("release");
             }
         }
         tx.commit().expect("commit");
@@ -179,7 +196,7 @@ fn main() {
     println!(
         "median run: {items} take downs acknowledged {took:.2} s after `;`: {rate:.0} decisions/s; \
          raw batched inserts ({} per transaction) into the same SQLite file: {raw:.0} rows/s, \
-         ratio {:.2}; storage floor (item state + audit row, raw SQL): {floor:.0} decisions/s, \
+         ratio {:.2}; storage floor (item state + audit row + lease, raw SQL): {floor:.0} decisions/s, \
          ratio {:.2}",
         modq::sync::BATCH_SIZE,
         rate / raw,

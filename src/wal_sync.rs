@@ -1,15 +1,20 @@
-//! Making journaled decisions survive a power cut without making the moderator wait for it.
+//! Making commits survive a power cut without holding anyone up for the disk.
 //!
-//! The outbox commits with `synchronous = NORMAL`: a commit is written into the WAL file, so it
-//! is in the kernel and survives modq being killed or the SSH link dropping, but it is not
-//! fsynced. An fsync is the slowest and least predictable thing on the key path (0.3 ms on a
-//! quiet disk, tens of ms on a busy one), so it happens here instead: one background thread
-//! fsyncs the WAL file whenever asked, and requests that arrive while it is busy are served by
-//! one fsync together. A decision is on the disk itself a few milliseconds after its key.
+//! The outbox and the reference server commit with `synchronous = NORMAL`: a commit is written
+//! into the WAL file, so it is in the kernel and survives the process being killed or the SSH
+//! link dropping, but it is not fsynced. An fsync is the slowest and least predictable step of
+//! a write (0.3 ms on a quiet disk, tens of ms on a busy one), so it happens here instead: one
+//! background thread fsyncs the WAL file whenever asked, and requests that arrive while it is
+//! busy are served by one fsync together (group commit).
+//!
+//! - The outbox asks and goes on: a decision is on the disk itself a few milliseconds after its
+//!   key, and the moderator never waits for it.
+//! - The server asks once it has let go of its write lock, and waits before it answers: an
+//!   acknowledged decision has reached the disk, yet the next batch is being applied while
+//!   this one's fsync runs, and concurrent clients share fsyncs.
 //!
 //! The same thread copies the WAL back into the database (a checkpoint) at most once a second,
-//! so that neither the UI nor the flusher ever pays for one: their connections do not
-//! checkpoint.
+//! so that no writer ever pays for one: the writers' connections do not checkpoint.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -27,7 +32,7 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 pub struct WalSync {
     db: PathBuf,
     progress: Arc<Progress>,
-    running: Option<Running>,
+    running: Mutex<Option<Running>>,
 }
 
 struct Running {
@@ -62,32 +67,42 @@ impl WalSync {
         WalSync {
             db: db.to_owned(),
             progress: Arc::default(),
-            running: None,
+            running: Mutex::default(),
         }
     }
 
     /// Asks for everything committed so far to reach the disk, and returns at once with the
     /// request's number (see [`WalSync::wait`]).
-    pub fn request(&mut self) -> u64 {
+    pub fn request(&self) -> u64 {
         let number = {
             let mut counts = self.progress.counts();
             counts.requested += 1;
             counts.requested
         };
-        if self.running.is_none() {
-            self.running = self.start();
-        }
-        let handed_over = self
-            .running
-            .as_ref()
-            .is_some_and(|running| running.wake.send(()).is_ok());
+        let handed_over = {
+            let mut running = self.running();
+            if running.is_none() {
+                *running = self.start();
+            }
+            let sent = running
+                .as_ref()
+                .is_some_and(|running| running.wake.send(()).is_ok());
+            if !sent {
+                *running = None;
+            }
+            sent
+        };
         if !handed_over {
             // No thread to take it (none could be started, or it died): this request pays for
-            // its own fsync, so no decision is left waiting for one. The next tries a thread.
-            self.running = None;
+            // its own fsync, so no commit is left waiting for one. The next tries a thread.
             serve_now(&self.db, &self.progress, number);
         }
         number
+    }
+
+    fn running(&self) -> MutexGuard<'_, Option<Running>> {
+        // Whatever a panicking holder was doing, the slot holds a thread or none.
+        self.running.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn start(&self) -> Option<Running> {
@@ -99,7 +114,7 @@ impl WalSync {
         match started {
             Ok(thread) => Some(Running { wake, thread }),
             Err(e) => {
-                tracing::warn!(error = %e, "cannot start the outbox's fsync thread");
+                tracing::warn!(error = %e, db = %self.db.display(), "cannot start the fsync thread");
                 None
             }
         }
@@ -132,11 +147,11 @@ impl WalSync {
 
 impl Drop for WalSync {
     fn drop(&mut self) {
-        if let Some(Running { wake, thread }) = self.running.take() {
+        if let Some(Running { wake, thread }) = self.running().take() {
             // The thread serves what is queued, then sees the channel closed.
             drop(wake);
             if thread.join().is_err() {
-                tracing::warn!("the outbox's fsync thread panicked");
+                tracing::warn!(db = %self.db.display(), "the fsync thread panicked");
             }
         }
     }
@@ -158,13 +173,15 @@ fn run(db: &Path, asked: &Receiver<()>, progress: &Progress) {
                     last_checkpoint = Some(Instant::now());
                     match checkpoint(db, &mut checkpointer) {
                         Ok(()) => progress.counts().checkpoints += 1,
-                        Err(e) => tracing::warn!(error = %e, "outbox checkpoint failed"),
+                        Err(e) => {
+                            tracing::warn!(error = %e, db = %db.display(), "checkpoint failed")
+                        }
                     }
                 }
             }
             Err(e) => {
                 // Left unsynced; the next request tries again with the file opened afresh.
-                tracing::warn!(error = %e, "fsync of the outbox failed");
+                tracing::warn!(error = %e, db = %db.display(), "fsync failed");
                 wal = None;
             }
         }
@@ -179,7 +196,7 @@ fn serve_now(db: &Path, progress: &Progress, number: u64) {
             counts.synced = counts.synced.max(number);
             progress.changed.notify_all();
         }
-        Err(e) => tracing::warn!(error = %e, "fsync of the outbox failed"),
+        Err(e) => tracing::warn!(error = %e, db = %db.display(), "fsync failed"),
     }
 }
 
@@ -210,7 +227,7 @@ fn checkpoint(db: &Path, conn: &mut Option<rusqlite::Connection>) -> rusqlite::R
         *conn = Some(opened);
     }
     if let Some(conn) = conn.as_ref() {
-        // PASSIVE never waits for the UI or the flusher; what it cannot copy now, a later one
+        // PASSIVE never waits for a writer or a reader; what it cannot copy now, a later one
         // will. With `synchronous = NORMAL` it syncs the database after copying.
         conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
     }
@@ -234,7 +251,7 @@ mod tests {
     /// A database with one commit in its WAL, and the `WalSync` that has synced it (request 1).
     fn synced_once(dir: &Path) -> (rusqlite::Connection, WalSync) {
         let (path, conn) = wal_db(dir);
-        let mut sync = WalSync::new(&path);
+        let sync = WalSync::new(&path);
         conn.execute("INSERT INTO t VALUES (x'01')", []).unwrap();
         let first = sync.request();
         assert_eq!(first, 1);
@@ -245,7 +262,7 @@ mod tests {
     #[test]
     fn a_request_is_synced_and_later_requests_wait_for_their_own_fsync() {
         let dir = tempfile::tempdir().unwrap();
-        let (_conn, mut sync) = synced_once(dir.path());
+        let (_conn, sync) = synced_once(dir.path());
         let first = 1;
         // Nothing has asked for a second fsync yet, so none is claimed for it.
         assert!(!sync.wait(first + 1, Duration::from_millis(1)));

@@ -3,7 +3,7 @@
 //!
 //! Layout: `handlers` speak HTTP, `rules` decide what is allowed, `storage` is the
 //! boundary a backend implements, `sqlite` is that backend; `auth`, `limits`, `audit`,
-//! `error`, `openapi` and `import` do one thing each.
+//! `error`, `openapi`, `import` and `read_pool` do one thing each.
 
 mod audit;
 mod auth;
@@ -13,6 +13,7 @@ mod handlers;
 mod import;
 mod limits;
 mod openapi;
+mod read_pool;
 mod rules;
 mod sqlite;
 pub mod statements;

@@ -2,7 +2,8 @@
 //! Each trait method is one transaction; the rules come from [`super::rules`].
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -21,8 +22,10 @@ use crate::model::{
 };
 use crate::policy::PolicyCatalog;
 use crate::query::{self, Likeness, Sort, Term};
+use crate::wal_sync::WalSync;
 
 use super::audit::{AuditEntry, AuditQuery};
+use super::read_pool::ReadPool;
 use super::rules::{self, AppliedDecision, Facts, ItemStatus, Lease, Verdict};
 use super::storage::{
     Cursor, DecisionFact, Group, MAX_SELECTION, QueueQuery, Selected, SortValue, Storage,
@@ -42,8 +45,16 @@ const MIGRATIONS: [&str; 6] = [
 const SEARCH_VERSION: usize = 3;
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// How long a write waits for the disk to confirm it before the request fails (the write is
+/// committed; a retry finds it applied).
+const DURABLE_WITHIN: Duration = Duration::from_secs(30);
+
 pub struct SqliteStorage {
-    conn: Mutex<Connection>,
+    /// The one connection that writes: SQLite lets one writer in at a time anyway.
+    writer: Mutex<Connection>,
+    readers: ReadPool,
+    /// fsyncs the writer's commits, and checkpoints, off the write lock.
+    durable: WalSync,
 }
 
 impl From<rusqlite::Error> for StorageError {
@@ -60,17 +71,45 @@ impl SqliteStorage {
             .with_context(|| format!("cannot create database file {}", path.display()))?;
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open database {}", path.display()))?;
-        configure(&conn).with_context(|| format!("cannot configure {}", path.display()))?;
+        configure_writer(&conn).with_context(|| format!("cannot configure {}", path.display()))?;
         migrate(&conn).with_context(|| format!("cannot set up schema in {}", path.display()))?;
         Ok(SqliteStorage {
-            conn: Mutex::new(conn),
+            writer: Mutex::new(conn),
+            readers: ReadPool::new(path, configure_reader),
+            durable: WalSync::new(path),
         })
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
-        // A panic while the lock was held left at most an uncommitted transaction, which
-        // rusqlite rolled back when it was dropped, so the connection is still sound.
-        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Runs `write` on the write connection, then waits until what it committed is on the
+    /// disk: whatever the server answers afterwards survives a power cut. The wait comes after
+    /// the write lock is let go, so the next writer is already at work while this one's fsync
+    /// runs, and writers that finish together share one fsync.
+    fn write<T>(
+        &self,
+        write: impl FnOnce(&mut Connection) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let answer = {
+            // A panic while the lock was held left at most an uncommitted transaction, which
+            // rusqlite rolled back when it was dropped, so the connection is still sound.
+            let mut conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            write(&mut conn)?
+        };
+        let request = self.durable.request();
+        if self.durable.wait(request, DURABLE_WITHIN) {
+            Ok(answer)
+        } else {
+            Err(StorageError::Backend(anyhow!(
+                "the disk has not confirmed a committed write within {} s",
+                DURABLE_WITHIN.as_secs()
+            )))
+        }
+    }
+
+    fn read<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        self.readers.read(read)
     }
 }
 
@@ -94,30 +133,46 @@ fn create_private(_path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-fn configure(conn: &Connection) -> anyhow::Result<()> {
+fn configure_writer(conn: &Connection) -> anyhow::Result<()> {
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(anyhow!(
             "the database refused WAL mode (it is in {mode} mode)"
         ));
     }
-    // FULL rather than NORMAL: once the server answers "applied", the client forgets the
-    // decision, so a commit must survive a power cut too. Batches keep the fsyncs few.
-    conn.pragma_update(None, "synchronous", "FULL")?;
+    // NORMAL: a commit reaches the WAL without an fsync. Once the server answers "applied"
+    // the client forgets the decision, so the commit must survive a power cut too: `write`
+    // waits for `WalSync` to fsync it, outside the write lock.
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // Up to 256 MiB of pages (the default is 2 MiB): a batch of 5,000 decisions dirties
+    // about 50 MB of table and queue-index pages, and a cache too small for them spills and
+    // reads them back. A database of 100,000 items (130 MB) then stays in memory.
+    conn.pragma_update(None, "cache_size", -262_144)?;
+    // The writer checkpoints itself, every 40 MiB of WAL rather than 4 MiB: each batch
+    // rewrites the same hot index pages, which a checkpoint then copies once instead of after
+    // every commit. `WalSync`'s checkpoints on their own thread cannot stand in for these:
+    // under a steady stream of batches the next one has begun before a checkpoint beside it
+    // ends, so the WAL is never reset; it grew without end and every commit paid for
+    // extending the file.
+    conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
+    configure_any(conn)?;
+    Ok(())
+}
+
+fn configure_reader(conn: &Connection) -> rusqlite::Result<()> {
+    // Each reader keeps its own cache; pages it misses come from the kernel's.
+    conn.pragma_update(None, "cache_size", -32_768)?;
+    configure_any(conn)
+}
+
+fn configure_any(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // SQLite 3.54 otherwise re-plans a statement whenever a bound value might change its
     // plan, which for `WHERE item_id = ?1 ORDER BY id` was every call: the decision path
     // spent a quarter of its time preparing statements again. Our plans come from indexes,
     // never from the values.
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
-    // Up to 256 MiB of pages (the default is 2 MiB): a batch of 5,000 decisions dirties
-    // about 50 MB of table and queue-index pages, and a cache too small for them spills and
-    // reads them back. A database of 100,000 items (130 MB) then stays in memory.
-    conn.pragma_update(None, "cache_size", -262_144)?;
-    // Checkpoint every 40 MiB of WAL rather than 4 MiB: each batch rewrites the same hot
-    // index pages, which a checkpoint then copies once instead of after every commit.
-    conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.busy_timeout(Duration::from_secs(5))?;
     Ok(())
 }
 
@@ -1267,46 +1322,48 @@ impl Storage for SqliteStorage {
         reports: &[NewReport],
         now: DateTime<Utc>,
     ) -> Result<Vec<ReportAccepted>, StorageError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut accepted = Vec::with_capacity(reports.len());
-        for report in reports {
-            rules::check_report(report).map_err(StorageError::Invalid)?;
-            accepted.push(add_report(&tx, report, now)?);
-        }
-        tx.commit()?;
-        Ok(accepted)
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut accepted = Vec::with_capacity(reports.len());
+            for report in reports {
+                rules::check_report(report).map_err(StorageError::Invalid)?;
+                accepted.push(add_report(&tx, report, now)?);
+            }
+            tx.commit()?;
+            Ok(accepted)
+        })
     }
 
     fn queue_page(&self, query: &QueueQuery) -> Result<QueuePage, StorageError> {
-        let conn = self.conn();
-        // One more row than asked tells whether a next page exists.
-        let fetch = i64::try_from(query.limit.saturating_add(1)).unwrap_or(i64::MAX);
-        let mut rows = Vec::new();
-        walk_queue(&conn, query, fetch, |row| {
-            rows.push(row);
-            Ok(true)
-        })?;
-        let next_cursor = if rows.len() > query.limit {
-            rows.truncate(query.limit);
-            rows.last()
-                .map(|r| r.cursor(query.sort, query.as_of))
-                .transpose()?
-                .map(|c| c.encode())
-        } else {
-            None
-        };
-        let mut items = Vec::with_capacity(rows.len());
-        for row in rows {
-            let mut item = row.into_item()?;
-            fill_item(&conn, &mut item)?;
-            items.push(item);
-        }
-        Ok(QueuePage { items, next_cursor })
+        self.read(|conn| {
+            // One more row than asked tells whether a next page exists.
+            let fetch = i64::try_from(query.limit.saturating_add(1)).unwrap_or(i64::MAX);
+            let mut rows = Vec::new();
+            walk_queue(conn, query, fetch, |row| {
+                rows.push(row);
+                Ok(true)
+            })?;
+            let next_cursor = if rows.len() > query.limit {
+                rows.truncate(query.limit);
+                rows.last()
+                    .map(|r| r.cursor(query.sort, query.as_of))
+                    .transpose()?
+                    .map(|c| c.encode())
+            } else {
+                None
+            };
+            let mut items = Vec::with_capacity(rows.len());
+            for row in rows {
+                let mut item = row.into_item()?;
+                fill_item(conn, &mut item)?;
+                items.push(item);
+            }
+            Ok(QueuePage { items, next_cursor })
+        })
     }
 
     fn item(&self, id: &str) -> Result<Option<Item>, StorageError> {
-        load_item(&self.conn(), id)
+        self.read(|conn| load_item(conn, id))
     }
 
     fn claim(
@@ -1317,44 +1374,45 @@ impl Storage for SqliteStorage {
         now: DateTime<Utc>,
     ) -> Result<ClaimedPage, StorageError> {
         let expires_at = rules::lease_expiry(now, lease_seconds);
-        let mut conn = self.conn();
-        // IMMEDIATE takes the database's write lock before the first read, so no other
-        // claim (from this process or another) can see an item as free between this walk
-        // and the leases it writes. (PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED instead.)
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut taken: Vec<ItemRow> = Vec::new();
-        let mut last_examined: Option<Cursor> = None;
-        let mut more = false;
-        walk_queue(&tx, query, -1, |row| {
-            let skip = rules::claim_skips(lease_of(&tx, &row.id)?.as_ref(), holder, now);
-            if taken.len() >= query.limit {
-                if !skip {
-                    // A claimable item beyond this page: the next claim starts here.
-                    more = true;
-                    return Ok(false);
+        self.write(|conn| {
+            // IMMEDIATE takes the database's write lock before the first read, so no other
+            // claim (from this process or another) can see an item as free between this walk
+            // and the leases it writes. (PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED instead.)
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut taken: Vec<ItemRow> = Vec::new();
+            let mut last_examined: Option<Cursor> = None;
+            let mut more = false;
+            walk_queue(&tx, query, -1, |row| {
+                let skip = rules::claim_skips(lease_of(&tx, &row.id)?.as_ref(), holder, now);
+                if taken.len() >= query.limit {
+                    if !skip {
+                        // A claimable item beyond this page: the next claim starts here.
+                        more = true;
+                        return Ok(false);
+                    }
+                } else if !skip {
+                    last_examined = Some(row.cursor(query.sort, query.as_of)?);
+                    taken.push(row);
+                    return Ok(true);
                 }
-            } else if !skip {
+                // Skipped items are passed over for good, so they do not come back next page.
                 last_examined = Some(row.cursor(query.sort, query.as_of)?);
-                taken.push(row);
-                return Ok(true);
+                Ok(true)
+            })?;
+            let mut items = Vec::with_capacity(taken.len());
+            for row in taken {
+                put_lease(&tx, &row.id, holder, expires_at)?;
+                let mut item = row.into_item()?;
+                fill_item(&tx, &mut item)?;
+                items.push(item);
             }
-            // Skipped items are passed over for good, so they do not come back next page.
-            last_examined = Some(row.cursor(query.sort, query.as_of)?);
-            Ok(true)
-        })?;
-        let mut items = Vec::with_capacity(taken.len());
-        for row in taken {
-            put_lease(&tx, &row.id, holder, expires_at)?;
-            let mut item = row.into_item()?;
-            fill_item(&tx, &mut item)?;
-            items.push(item);
-        }
-        tx.commit()?;
-        Ok(ClaimedPage {
-            items,
-            next_cursor: last_examined.filter(|_| more).map(|c| c.encode()),
-            lease_expires_at: expires_at,
-            lease_seconds,
+            tx.commit()?;
+            Ok(ClaimedPage {
+                items,
+                next_cursor: last_examined.filter(|_| more).map(|c| c.encode()),
+                lease_expires_at: expires_at,
+                lease_seconds,
+            })
         })
     }
 
@@ -1366,43 +1424,45 @@ impl Storage for SqliteStorage {
         now: DateTime<Utc>,
     ) -> Result<LeaseRenewal, StorageError> {
         let expires_at = rules::lease_expiry(now, lease_seconds);
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut renewed = Vec::new();
-        let mut lost = Vec::new();
-        for id in distinct(item_ids) {
-            let state: Option<String> = tx
-                .prepare_cached("SELECT state FROM items WHERE id = ?1")?
-                .query_row([id], |r| r.get(0))
-                .optional()?;
-            let state = state.as_deref().map(parse_state).transpose()?;
-            let lease = lease_of(&tx, id)?;
-            if rules::may_renew(state, lease.as_ref(), holder) {
-                put_lease(&tx, id, holder, expires_at)?;
-                renewed.push(id.to_owned());
-            } else {
-                lost.push(id.to_owned());
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut renewed = Vec::new();
+            let mut lost = Vec::new();
+            for id in distinct(item_ids) {
+                let state: Option<String> = tx
+                    .prepare_cached("SELECT state FROM items WHERE id = ?1")?
+                    .query_row([id], |r| r.get(0))
+                    .optional()?;
+                let state = state.as_deref().map(parse_state).transpose()?;
+                let lease = lease_of(&tx, id)?;
+                if rules::may_renew(state, lease.as_ref(), holder) {
+                    put_lease(&tx, id, holder, expires_at)?;
+                    renewed.push(id.to_owned());
+                } else {
+                    lost.push(id.to_owned());
+                }
             }
-        }
-        tx.commit()?;
-        Ok(LeaseRenewal {
-            renewed,
-            lost,
-            lease_expires_at: expires_at,
+            tx.commit()?;
+            Ok(LeaseRenewal {
+                renewed,
+                lost,
+                lease_expires_at: expires_at,
+            })
         })
     }
 
     fn release_leases(&self, holder: &str, item_ids: &[String]) -> Result<usize, StorageError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut released = 0;
-        for id in distinct(item_ids) {
-            released += tx
-                .prepare_cached("DELETE FROM leases WHERE item_id = ?1 AND holder = ?2")?
-                .execute([id, holder])?;
-        }
-        tx.commit()?;
-        Ok(released)
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut released = 0;
+            for id in distinct(item_ids) {
+                released += tx
+                    .prepare_cached("DELETE FROM leases WHERE item_id = ?1 AND holder = ?2")?
+                    .execute([id, holder])?;
+            }
+            tx.commit()?;
+            Ok(released)
+        })
     }
 
     fn select(
@@ -1412,29 +1472,30 @@ impl Storage for SqliteStorage {
         limit: usize,
         now: DateTime<Utc>,
     ) -> Result<Selected, StorageError> {
-        let conn = self.conn();
-        let limit = limit.min(MAX_SELECTION);
-        let query = QueueQuery {
-            after: None,
-            ..query.clone()
-        };
-        let mut selected = Selected {
-            ids: Vec::new(),
-            leased_elsewhere: 0,
-            truncated: false,
-        };
-        walk_queue(&conn, &query, -1, |row| {
-            if rules::claim_skips(lease_of(&conn, &row.id)?.as_ref(), holder, now) {
-                selected.leased_elsewhere += 1;
-            } else if selected.ids.len() == limit {
-                selected.truncated = true;
-                return Ok(false);
-            } else {
-                selected.ids.push(row.id);
-            }
-            Ok(true)
-        })?;
-        Ok(selected)
+        self.read(|conn| {
+            let limit = limit.min(MAX_SELECTION);
+            let query = QueueQuery {
+                after: None,
+                ..query.clone()
+            };
+            let mut selected = Selected {
+                ids: Vec::new(),
+                leased_elsewhere: 0,
+                truncated: false,
+            };
+            walk_queue(conn, &query, -1, |row| {
+                if rules::claim_skips(lease_of(conn, &row.id)?.as_ref(), holder, now) {
+                    selected.leased_elsewhere += 1;
+                } else if selected.ids.len() == limit {
+                    selected.truncated = true;
+                    return Ok(false);
+                } else {
+                    selected.ids.push(row.id);
+                }
+                Ok(true)
+            })?;
+            Ok(selected)
+        })
     }
 
     fn apply_decisions(
@@ -1444,14 +1505,15 @@ impl Storage for SqliteStorage {
         policies: &PolicyCatalog,
         now: DateTime<Utc>,
     ) -> Result<Vec<DecisionResult>, StorageError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut results = Vec::with_capacity(decisions.len());
-        for d in decisions {
-            results.push(apply_one(&tx, actor, d, policies, now)?);
-        }
-        tx.commit()?;
-        Ok(results)
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut results = Vec::with_capacity(decisions.len());
+            for d in decisions {
+                results.push(apply_one(&tx, actor, d, policies, now)?);
+            }
+            tx.commit()?;
+            Ok(results)
+        })
     }
 
     fn add_note(
@@ -1461,76 +1523,78 @@ impl Storage for SqliteStorage {
         note: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<HistoryEntry>, StorageError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if item_status(&tx, item_id)?.is_none() {
-            return Ok(None);
-        }
-        tx.execute(
-            "INSERT INTO notes (item_id, at, actor, role, note) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![item_id, ts(now), actor.name, actor.role.as_str(), note],
-        )?;
-        tx.commit()?;
-        Ok(Some(HistoryEntry {
-            at: now,
-            actor: actor.name.clone(),
-            event: HistoryEvent::Note,
-            reason_code: None,
-            scope: None,
-            note: Some(note.to_owned()),
-            escalation_target: None,
-        }))
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if item_status(&tx, item_id)?.is_none() {
+                return Ok(None);
+            }
+            tx.execute(
+                "INSERT INTO notes (item_id, at, actor, role, note) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![item_id, ts(now), actor.name, actor.role.as_str(), note],
+            )?;
+            tx.commit()?;
+            Ok(Some(HistoryEntry {
+                at: now,
+                actor: actor.name.clone(),
+                event: HistoryEvent::Note,
+                reason_code: None,
+                scope: None,
+                note: Some(note.to_owned()),
+                escalation_target: None,
+            }))
+        })
     }
 
     fn queue_counts(&self, now: DateTime<Utc>) -> Result<QueueCounts, StorageError> {
-        let conn = self.conn();
-        let mut lanes: Vec<LaneCount> = Lane::ALL
-            .into_iter()
-            .map(|lane| LaneCount {
-                lane,
-                open: 0,
-                overdue: 0,
+        self.read(|conn| {
+            let mut lanes: Vec<LaneCount> = Lane::ALL
+                .into_iter()
+                .map(|lane| LaneCount {
+                    lane,
+                    open: 0,
+                    overdue: 0,
+                })
+                .collect();
+            let mut stmt = conn.prepare_cached(
+                "SELECT lane, COUNT(*), SUM(deadline IS NOT NULL AND deadline <= ?1)
+                 FROM items WHERE state = 'open' GROUP BY lane",
+            )?;
+            let rows = stmt.query_map([ts(now)], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?;
+            for row in rows {
+                let (lane, open, overdue) = row?;
+                let lane = parse_lane(&lane)?;
+                if let Some(count) = lanes.iter_mut().find(|c| c.lane == lane) {
+                    count.open = u64::try_from(open).unwrap_or_default();
+                    count.overdue = u64::try_from(overdue).unwrap_or_default();
+                }
+            }
+            let mut tiers: Vec<TierCount> = EscalationTier::ALL
+                .into_iter()
+                .map(|tier| TierCount { tier, escalated: 0 })
+                .collect();
+            let mut stmt = conn.prepare_cached(
+                "SELECT COALESCE(escalation_target, 'senior'), COUNT(*)
+                 FROM items WHERE state = 'escalated' GROUP BY 1",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            for row in rows {
+                let (tier, n) = row?;
+                let tier: EscalationTier = from_name("escalation target", &tier)?;
+                if let Some(count) = tiers.iter_mut().find(|c| c.tier == tier) {
+                    count.escalated = u64::try_from(n).unwrap_or_default();
+                }
+            }
+            Ok(QueueCounts {
+                lanes,
+                tiers,
+                as_of: now,
             })
-            .collect();
-        let mut stmt = conn.prepare_cached(
-            "SELECT lane, COUNT(*), SUM(deadline IS NOT NULL AND deadline <= ?1)
-             FROM items WHERE state = 'open' GROUP BY lane",
-        )?;
-        let rows = stmt.query_map([ts(now)], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        })?;
-        for row in rows {
-            let (lane, open, overdue) = row?;
-            let lane = parse_lane(&lane)?;
-            if let Some(count) = lanes.iter_mut().find(|c| c.lane == lane) {
-                count.open = u64::try_from(open).unwrap_or_default();
-                count.overdue = u64::try_from(overdue).unwrap_or_default();
-            }
-        }
-        let mut tiers: Vec<TierCount> = EscalationTier::ALL
-            .into_iter()
-            .map(|tier| TierCount { tier, escalated: 0 })
-            .collect();
-        let mut stmt = conn.prepare_cached(
-            "SELECT COALESCE(escalation_target, 'senior'), COUNT(*)
-             FROM items WHERE state = 'escalated' GROUP BY 1",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-        for row in rows {
-            let (tier, n) = row?;
-            let tier: EscalationTier = from_name("escalation target", &tier)?;
-            if let Some(count) = tiers.iter_mut().find(|c| c.tier == tier) {
-                count.escalated = u64::try_from(n).unwrap_or_default();
-            }
-        }
-        Ok(QueueCounts {
-            lanes,
-            tiers,
-            as_of: now,
         })
     }
 
@@ -1539,108 +1603,112 @@ impl Storage for SqliteStorage {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<DecisionFact>, StorageError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT a.action, a.at, a.reason_code, i.lane, i.countries, i.created_at,
-                    i.deadline, i.id
-             FROM audit a JOIN items i ON i.id = a.item_id
-             WHERE a.at >= ?1 AND a.at < ?2
-             ORDER BY a.id",
-        )?;
-        let rows = stmt.query_map([ts(from), ts(to)], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, Option<String>>(6)?,
-                r.get::<_, String>(7)?,
-            ))
-        })?;
-        let mut facts = Vec::new();
-        for row in rows {
-            let (action, at, reason_code, lane, countries, created, deadline, item_id) = row?;
-            facts.push(DecisionFact {
-                action: from_name("action", &action)?,
-                applied_at: parse_ts(&at)?,
-                reason_code,
-                lane: parse_lane(&lane)?,
-                countries: from_json("countries", &countries)?,
-                reported_at: parse_ts(&created)?,
-                deadline: parse_opt_ts(deadline.as_deref())?,
-                report_category: leading_category(&conn, &item_id)?,
-            });
-        }
-        Ok(facts)
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT a.action, a.at, a.reason_code, i.lane, i.countries, i.created_at,
+                        i.deadline, i.id
+                 FROM audit a JOIN items i ON i.id = a.item_id
+                 WHERE a.at >= ?1 AND a.at < ?2
+                 ORDER BY a.id",
+            )?;
+            let rows = stmt.query_map([ts(from), ts(to)], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                    r.get::<_, String>(7)?,
+                ))
+            })?;
+            let mut facts = Vec::new();
+            for row in rows {
+                let (action, at, reason_code, lane, countries, created, deadline, item_id) = row?;
+                facts.push(DecisionFact {
+                    action: from_name("action", &action)?,
+                    applied_at: parse_ts(&at)?,
+                    reason_code,
+                    lane: parse_lane(&lane)?,
+                    countries: from_json("countries", &countries)?,
+                    reported_at: parse_ts(&created)?,
+                    deadline: parse_opt_ts(deadline.as_deref())?,
+                    report_category: leading_category(conn, &item_id)?,
+                });
+            }
+            Ok(facts)
+        })
     }
 
     fn take_downs_since(&self, since: DateTime<Utc>) -> Result<Vec<TakeDownRecord>, StorageError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT a.id, a.at, a.reason_code, a.scope, a.item_id
-             FROM audit a
-             WHERE a.action = 'take_down' AND a.at >= ?1
-               AND NOT EXISTS (SELECT 1 FROM audit r
-                               WHERE r.reverses = a.idempotency_key AND r.action = 'reverse')
-             ORDER BY a.id",
-        )?;
-        let rows = stmt.query_map([ts(since)], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, String>(4)?,
-            ))
-        })?;
-        let mut found = Vec::new();
-        for row in rows {
-            found.push(row?);
-        }
-        drop(stmt);
-        let mut records = Vec::with_capacity(found.len());
-        for (audit_id, at, reason_code, scope, item_id) in found {
-            let item = load_item(&conn, &item_id)?
-                .ok_or_else(|| corrupt("audit row", format!("item {item_id:?} is missing")))?;
-            records.push(TakeDownRecord {
-                audit_id,
-                applied_at: parse_ts(&at)?,
-                reason_code,
-                scope: opt_json::<Scope>("scope", scope.as_deref())?.unwrap_or_default(),
-                item,
-            });
-        }
-        Ok(records)
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT a.id, a.at, a.reason_code, a.scope, a.item_id
+                 FROM audit a
+                 WHERE a.action = 'take_down' AND a.at >= ?1
+                   AND NOT EXISTS (SELECT 1 FROM audit r
+                                   WHERE r.reverses = a.idempotency_key AND r.action = 'reverse')
+                 ORDER BY a.id",
+            )?;
+            let rows = stmt.query_map([ts(since)], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })?;
+            let mut found = Vec::new();
+            for row in rows {
+                found.push(row?);
+            }
+            drop(stmt);
+            let mut records = Vec::with_capacity(found.len());
+            for (audit_id, at, reason_code, scope, item_id) in found {
+                let item = load_item(conn, &item_id)?
+                    .ok_or_else(|| corrupt("audit row", format!("item {item_id:?} is missing")))?;
+                records.push(TakeDownRecord {
+                    audit_id,
+                    applied_at: parse_ts(&at)?,
+                    reason_code,
+                    scope: opt_json::<Scope>("scope", scope.as_deref())?.unwrap_or_default(),
+                    item,
+                });
+            }
+            Ok(records)
+        })
     }
 
     fn token_lookup(&self, hash: &str) -> Result<Option<TokenInfo>, StorageError> {
-        let conn = self.conn();
-        let row = conn
-            .prepare_cached("SELECT name, role FROM tokens WHERE hash = ?1")?
-            .query_row([hash], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })
-            .optional()?;
-        let Some((name, role)) = row else {
-            return Ok(None);
-        };
-        let role = Role::parse(&role).ok_or_else(|| corrupt("role", &role))?;
-        Ok(Some(TokenInfo { name, role }))
+        self.read(|conn| {
+            let row = conn
+                .prepare_cached("SELECT name, role FROM tokens WHERE hash = ?1")?
+                .query_row([hash], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .optional()?;
+            let Some((name, role)) = row else {
+                return Ok(None);
+            };
+            let role = Role::parse(&role).ok_or_else(|| corrupt("role", &role))?;
+            Ok(Some(TokenInfo { name, role }))
+        })
     }
 
     fn add_token(&self, name: &str, role: Role, hash: &str) -> Result<(), StorageError> {
-        let conn = self.conn();
-        conn.execute(
-            "INSERT INTO tokens (hash, name, role, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![hash, name, role.as_str(), ts(Utc::now())],
-        )?;
-        Ok(())
+        self.write(|conn| {
+            conn.execute(
+                "INSERT INTO tokens (hash, name, role, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![hash, name, role.as_str(), ts(Utc::now())],
+            )?;
+            Ok(())
+        })
     }
 
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StorageError> {
-        read_audit(&self.conn(), query)
+        self.read(|conn| read_audit(conn, query))
     }
 }
 
@@ -1682,7 +1750,7 @@ mod tests {
             .unwrap();
         }
         let storage = SqliteStorage::open(&path).unwrap();
-        let conn = storage.conn();
+        let conn = storage.writer.lock().unwrap();
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
@@ -1722,7 +1790,7 @@ mod tests {
     fn the_decision_path_does_not_prepare_its_statements_again_for_each_item() {
         let dir = tempfile::tempdir().unwrap();
         let storage = SqliteStorage::open(&dir.path().join("modq.db")).unwrap();
-        let mut conn = storage.conn();
+        let mut conn = storage.writer.lock().unwrap();
         let tx = conn.transaction().unwrap();
         for id in ["p1", "p2", "p3", "p4"] {
             latest_applied(&tx, id).unwrap();
@@ -1742,6 +1810,45 @@ mod tests {
         }
     }
 
+    /// Every request checks its token, so a check must not queue behind a bulk batch holding
+    /// the write connection; and a write answers only once its commit is on the disk.
+    #[test]
+    fn reads_go_on_beside_the_writer_and_writes_wait_for_their_fsync() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage =
+            std::sync::Arc::new(SqliteStorage::open(&dir.path().join("modq.db")).unwrap());
+        storage.add_token("al", Role::Moderator, "h1").unwrap();
+        assert!(
+            storage.durable.wait(1, Duration::ZERO),
+            "answered before its fsync"
+        );
+
+        let mut writer = storage.writer.lock().unwrap();
+        let batch = writer
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .unwrap();
+        batch
+            .execute(
+                "INSERT INTO tokens (hash, name, role, created_at) VALUES ('h2', 'bo', 'moderator', 'x')",
+                [],
+            )
+            .unwrap();
+        let (seen, looked) = std::sync::mpsc::channel();
+        let reader = storage.clone();
+        std::thread::spawn(move || {
+            let known = |hash| reader.token_lookup(hash).unwrap().is_some();
+            seen.send((known("h1"), known("h2"))).unwrap();
+        });
+        // Generous: this only tells a read that waits for the writer from one that does not.
+        let answer = looked.recv_timeout(Duration::from_secs(60));
+        batch.commit().unwrap();
+        assert_eq!(
+            answer,
+            Ok((true, false)),
+            "the last commit, not the open batch"
+        );
+    }
+
     /// Every page of every order, lane or not, open or escalated, seeks in an index: no
     /// walk over the table, no sort of it. Schema 6's queue indexes hold only open and
     /// escalated items, which SQLite uses only when it can see the state in the query.
@@ -1750,7 +1857,7 @@ mod tests {
         use crate::model::Lane;
         let dir = tempfile::tempdir().unwrap();
         let storage = SqliteStorage::open(&dir.path().join("modq.db")).unwrap();
-        let conn = storage.conn();
+        let conn = storage.writer.lock().unwrap();
         let sorts = [Sort::Priority, Sort::Age, Sort::Reports, Sort::Deadline];
         for sort in sorts {
             for state in [ReviewState::Open, ReviewState::Escalated] {
