@@ -52,6 +52,9 @@ struct Counts {
     requested: u64,
     /// Every request up to this number was made before an fsync that succeeded.
     synced: u64,
+    /// The last fsync that failed served every request up to this number; the next request's
+    /// fsync tries again for all of them.
+    failed: u64,
     checkpoints: u64,
 }
 
@@ -120,13 +123,14 @@ impl WalSync {
         }
     }
 
-    /// Waits up to `timeout` for request `number` to be synced; says whether it was.
+    /// Waits up to `timeout` for request `number` to be synced; says whether it was. A failed
+    /// fsync answers at once: the disk has refused, and waiting longer would not change that.
     pub fn wait(&self, number: u64, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         let mut counts = self.progress.counts();
         while counts.synced < number {
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            if left.is_zero() || counts.failed >= number {
                 return false;
             }
             counts = self
@@ -183,6 +187,8 @@ fn run(db: &Path, asked: &Receiver<()>, progress: &Progress) {
                 // Left unsynced; the next request tries again with the file opened afresh.
                 tracing::warn!(error = %e, db = %db.display(), "fsync failed");
                 wal = None;
+                progress.counts().failed = up_to;
+                progress.changed.notify_all();
             }
         }
     }
@@ -196,7 +202,12 @@ fn serve_now(db: &Path, progress: &Progress, number: u64) {
             counts.synced = counts.synced.max(number);
             progress.changed.notify_all();
         }
-        Err(e) => tracing::warn!(error = %e, db = %db.display(), "fsync failed"),
+        Err(e) => {
+            tracing::warn!(error = %e, db = %db.display(), "fsync failed");
+            let mut counts = progress.counts();
+            counts.failed = counts.failed.max(number);
+            progress.changed.notify_all();
+        }
     }
 }
 
@@ -280,6 +291,25 @@ mod tests {
         let progress = sync.progress.clone();
         drop(sync);
         assert_eq!(progress.counts().checkpoints, 1);
+    }
+
+    #[test]
+    fn a_failed_fsync_is_told_at_once_and_the_next_request_tries_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("later");
+        // Nothing there yet: the fsync fails, and the waiter hears so without waiting out its
+        // ten minutes.
+        let sync = WalSync::new(&folder.join("outbox.sqlite"));
+        let first = sync.request();
+        assert!(!sync.wait(first, Duration::from_secs(600)));
+        assert_eq!(sync.progress.counts().failed, first);
+        // Once the file is there, the next request's fsync succeeds for both.
+        std::fs::create_dir(&folder).unwrap();
+        let (_path, conn) = wal_db(&folder);
+        conn.execute("INSERT INTO t VALUES (x'01')", []).unwrap();
+        let second = sync.request();
+        assert!(sync.wait(second, Duration::from_secs(600)));
+        assert!(sync.wait(first, Duration::ZERO));
     }
 
     #[test]

@@ -33,20 +33,21 @@ use super::storage::{
 };
 
 /// Step `i` takes the schema from version `i` to `i + 1`; a new database runs them all.
-const MIGRATIONS: [&str; 6] = [
+const MIGRATIONS: [&str; 7] = [
     include_str!("schema.sql"),
     include_str!("schema_2_leases.sql"),
     include_str!("schema_3_search.sql"),
     include_str!("schema_4_trust_safety.sql"),
     include_str!("schema_5_author_state.sql"),
     include_str!("schema_6_open_queues.sql"),
+    include_str!("schema_7_queue_tally.sql"),
 ];
 /// The version whose script adds the columns [`search_columns`] fills.
 const SEARCH_VERSION: usize = 3;
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-/// How long a write waits for the disk to confirm it before the request fails (the write is
-/// committed; a retry finds it applied).
+/// How long a write waits for the disk to confirm it before the request fails; a failed
+/// fsync fails it at once.
 const DURABLE_WITHIN: Duration = Duration::from_secs(30);
 
 pub struct SqliteStorage {
@@ -99,7 +100,8 @@ impl SqliteStorage {
             Ok(answer)
         } else {
             Err(StorageError::Backend(anyhow!(
-                "the disk has not confirmed a committed write within {} s",
+                "the disk did not confirm a committed write (its fsync failed, or took over {} \
+                 s); the write is committed, and a retry finds it",
                 DURABLE_WITHIN.as_secs()
             )))
         }
@@ -379,6 +381,14 @@ fn order_keys(sort: Sort) -> [(&'static str, bool); 2] {
         Sort::Deadline => [("deadline_key", false), ("priority", true)],
     }
 }
+
+/// Open and overdue items per lane, from the tally (schema 7) and from the overdue items
+/// alone: never a walk over the queue, whatever its size.
+const LANE_COUNTS: &str =
+    "SELECT lane, SUM(items), 0 FROM queue_tally WHERE state = 'open' GROUP BY lane
+     UNION ALL
+     SELECT lane, 0, COUNT(*) FROM items
+     WHERE state = 'open' AND deadline IS NOT NULL AND deadline <= ?1 GROUP BY lane";
 
 /// The priority order's first group: urgent-lane items and those overdue at the walk's
 /// `as_of` (the one placeholder). Mirrors [`super::storage::sorts_first`].
@@ -1555,10 +1565,7 @@ impl Storage for SqliteStorage {
                     overdue: 0,
                 })
                 .collect();
-            let mut stmt = conn.prepare_cached(
-                "SELECT lane, COUNT(*), SUM(deadline IS NOT NULL AND deadline <= ?1)
-                 FROM items WHERE state = 'open' GROUP BY lane",
-            )?;
+            let mut stmt = conn.prepare_cached(LANE_COUNTS)?;
             let rows = stmt.query_map([ts(now)], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
@@ -1570,8 +1577,8 @@ impl Storage for SqliteStorage {
                 let (lane, open, overdue) = row?;
                 let lane = parse_lane(&lane)?;
                 if let Some(count) = lanes.iter_mut().find(|c| c.lane == lane) {
-                    count.open = u64::try_from(open).unwrap_or_default();
-                    count.overdue = u64::try_from(overdue).unwrap_or_default();
+                    count.open += u64::try_from(open).unwrap_or_default();
+                    count.overdue += u64::try_from(overdue).unwrap_or_default();
                 }
             }
             let mut tiers: Vec<TierCount> = EscalationTier::ALL
@@ -1579,15 +1586,15 @@ impl Storage for SqliteStorage {
                 .map(|tier| TierCount { tier, escalated: 0 })
                 .collect();
             let mut stmt = conn.prepare_cached(
-                "SELECT COALESCE(escalation_target, 'senior'), COUNT(*)
-                 FROM items WHERE state = 'escalated' GROUP BY 1",
+                "SELECT CASE tier WHEN '' THEN 'senior' ELSE tier END, SUM(items)
+                 FROM queue_tally WHERE state = 'escalated' GROUP BY 1",
             )?;
             let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
             for row in rows {
                 let (tier, n) = row?;
                 let tier: EscalationTier = from_name("escalation target", &tier)?;
                 if let Some(count) = tiers.iter_mut().find(|c| c.tier == tier) {
-                    count.escalated = u64::try_from(n).unwrap_or_default();
+                    count.escalated += u64::try_from(n).unwrap_or_default();
                 }
             }
             Ok(QueueCounts {
@@ -1808,6 +1815,141 @@ mod tests {
                 "{sql}"
             );
         }
+    }
+
+    /// The lane tabs read a tally kept by triggers (schema 7). It must agree with counting
+    /// the items themselves, through new reports, a later report that moves an item's lane,
+    /// take downs, keeps, escalations to every tier and a reversal.
+    #[test]
+    fn the_tally_agrees_with_counting_the_items_after_every_kind_of_change() {
+        use crate::model::{
+            Decision, DecisionAction, DecisionOutcome, EscalationTier, ItemKind, NewReport,
+            ReporterType, Subject,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(&dir.path().join("modq.db")).unwrap();
+        let now: DateTime<Utc> = "2026-11-23T12:00:00Z".parse().unwrap();
+        let report = |i: usize, reporter: ReporterType| NewReport {
+            subject: Subject {
+                id: format!("p{i}"),
+                kind: ItemKind::Post,
+                text: Some(format!("post {i}")),
+                author: None,
+                language: None,
+                countries: vec![],
+                media: vec![],
+            },
+            reporter_type: reporter,
+            category: "spam".into(),
+            comment: None,
+            lane: None,
+            // Every third has a deadline, half of those already passed.
+            deadline: i
+                .is_multiple_of(3)
+                .then(|| now + chrono::TimeDelta::hours(i as i64 % 2 * 48 - 24)),
+            received_at: Some(now),
+        };
+        let reporters = [
+            ReporterType::User,
+            ReporterType::TrustedFlagger,
+            ReporterType::Authority,
+            ReporterType::Automated,
+        ];
+        let first: Vec<NewReport> = (0..60).map(|i| report(i, reporters[i % 4])).collect();
+        storage.add_reports(&first, now).unwrap();
+        // A later report from an authority moves some items to a more urgent lane.
+        let later: Vec<NewReport> = (0..60)
+            .step_by(7)
+            .map(|i| report(i, ReporterType::Authority))
+            .collect();
+        storage.add_reports(&later, now).unwrap();
+
+        let admin = TokenInfo {
+            name: "ad".into(),
+            role: Role::Admin,
+        };
+        let decide =
+            |i: usize, action, target: Option<EscalationTier>, reverses: Option<String>| Decision {
+                idempotency_key: format!("k{i}-{action:?}"),
+                item_id: format!("p{i}"),
+                action,
+                reason_code: None,
+                note: Some("see the report".into()),
+                scope: None,
+                escalation_target: target,
+                reverses,
+                decided_at: now,
+            };
+        let mut decisions: Vec<Decision> = (0..8)
+            .map(|i| decide(i, DecisionAction::TakeDown, None, None))
+            .chain((8..16).map(|i| decide(i, DecisionAction::Keep, None, None)))
+            .chain((16..32).map(|i| {
+                let tier = EscalationTier::ALL[i % EscalationTier::ALL.len()];
+                decide(i, DecisionAction::Escalate, Some(tier), None)
+            }))
+            .collect();
+        let taken_down = decisions[0].idempotency_key.clone();
+        decisions.push(decide(0, DecisionAction::Reverse, None, Some(taken_down)));
+        let results = storage
+            .apply_decisions(&admin, &decisions, &PolicyCatalog::builtin(), now)
+            .unwrap();
+        for r in &results {
+            assert_eq!(r.outcome, DecisionOutcome::Applied, "{r:?}");
+        }
+
+        let tallied = storage.queue_counts(now).unwrap();
+        let conn = storage.writer.lock().unwrap();
+        for lane in &tallied.lanes {
+            let (open, overdue): (i64, i64) = conn
+                .query_row(
+                    "SELECT COUNT(*), COALESCE(SUM(deadline <= ?2), 0) FROM items
+                     WHERE state = 'open' AND lane = ?1",
+                    [lane.lane.as_str(), &ts(now)],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap();
+            let counted = (
+                u64::try_from(open).unwrap(),
+                u64::try_from(overdue).unwrap(),
+            );
+            assert_eq!((lane.open, lane.overdue), counted, "{lane:?}");
+        }
+        for tier in &tallied.tiers {
+            let escalated: i64 = conn
+                .query_row(
+                    "SELECT COUNT(*) FROM items
+                     WHERE state = 'escalated' AND COALESCE(escalation_target, 'senior') = ?1",
+                    [tier.tier.as_str()],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(
+                tier.escalated,
+                u64::try_from(escalated).unwrap(),
+                "{tier:?}"
+            );
+        }
+        // Not a comparison of zeros: the changes left something in every column.
+        assert!(tallied.lanes.iter().filter(|l| l.open > 0).count() >= 3);
+        assert!(tallied.lanes.iter().any(|l| l.overdue > 0));
+        assert!(tallied.tiers.iter().all(|t| t.escalated > 0));
+        // And it reads no item but the overdue ones.
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {LANE_COUNTS}"))
+            .unwrap()
+            .query_map([ts(now)], |r| r.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|l| l.contains("COVERING INDEX items_overdue")),
+            "{plan:?}"
+        );
+        assert!(
+            !plan.iter().any(|l| l.starts_with("SCAN items")),
+            "{plan:?}"
+        );
     }
 
     /// Every request checks its token, so a check must not queue behind a bulk batch holding
