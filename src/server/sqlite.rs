@@ -1475,7 +1475,7 @@ impl Storage for SqliteStorage {
         now: DateTime<Utc>,
     ) -> Result<ClaimedPage, StorageError> {
         let expires_at = rules::lease_expiry(now, lease_seconds);
-        self.write(|conn| {
+        let mut page = self.write(|conn| {
             // IMMEDIATE takes the database's write lock before the first read, so no other
             // claim (from this process or another) can see an item as free between this walk
             // and the leases it writes. (PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED instead.)
@@ -1503,9 +1503,7 @@ impl Storage for SqliteStorage {
             let mut items = Vec::with_capacity(taken.len());
             for row in taken {
                 put_lease(&tx, &row.id, holder, expires_at)?;
-                let mut item = row.into_item()?;
-                fill_item(&tx, &mut item)?;
-                items.push(item);
+                items.push(row.into_item()?);
             }
             tx.commit()?;
             Ok(ClaimedPage {
@@ -1514,7 +1512,17 @@ impl Storage for SqliteStorage {
                 lease_expires_at: expires_at,
                 lease_seconds,
             })
-        })
+        })?;
+        // Reports, history and the author's record are read once the leases are committed,
+        // on a reader: the write lock is held for the walk and the leases only, and the
+        // items are this holder's, so nothing of theirs is in question meanwhile.
+        self.read(|conn| {
+            for item in &mut page.items {
+                fill_item(conn, item)?;
+            }
+            Ok(())
+        })?;
+        Ok(page)
     }
 
     fn renew_leases(
