@@ -40,7 +40,7 @@ const MIGRATIONS: [&str; 7] = [
     include_str!("schema_4_trust_safety.sql"),
     include_str!("schema_5_author_state.sql"),
     include_str!("schema_6_open_queues.sql"),
-    include_str!("schema_7_queue_tally.sql"),
+    include_str!("schema_7_tallies.sql"),
 ];
 /// The version whose script adds the columns [`search_columns`] fills.
 const SEARCH_VERSION: usize = 3;
