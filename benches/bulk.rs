@@ -97,6 +97,12 @@ fn storage_floor_rate(path: &std::path::Path, batch: usize) -> f64 {
         .expect("ids")
         .collect::<Result<_, _>>()
         .expect("ids");
+    // An empty list would time nothing and print a floor of 0 (it once did, when the query
+    // looked for another actor's rows).
+    assert!(
+        !ids.is_empty(),
+        "the bulk's take downs are in the audit log"
+    );
     conn.execute_batch(
         "BEGIN;
          UPDATE items SET state = 'open', restricted_in = NULL WHERE state = 'taken_down';
@@ -148,11 +154,11 @@ fn main() {
     let items: usize = std::env::var("MODQ_BENCH_BULK")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+        .unwrap_or(support::size(100_000, 300));
     let runs: usize = std::env::var("MODQ_BENCH_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
+        .unwrap_or(support::size(3, 1));
     let rt = Runtime::new().expect("runtime");
     println!(
         "modq bulk benchmark: `*` tags {items} items, `;` `t` `y` takes them down; {runs} runs"

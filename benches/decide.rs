@@ -28,8 +28,6 @@ mod support;
 
 use support::{Counter, median, percentile};
 
-const RUNS: usize = 5;
-
 /// The sample queue, claimed once from the reference server over HTTP.
 fn sample_page() -> QueuePage {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
@@ -135,17 +133,18 @@ fn bytes_by_area(page: &QueuePage, w: u16, h: u16) {
 }
 
 fn main() {
+    let runs = support::size(5, 1);
     let page = sample_page();
     let decisions = page.items.len() - 1;
     println!(
-        "modq decide benchmark: {} items, {decisions} decisions per run, {RUNS} runs",
+        "modq decide benchmark: {} items, {decisions} decisions per run, {runs} runs",
         page.items.len()
     );
     for (w, h) in [(120u16, 40u16), (80, 24)] {
         let (mut p50s, mut p99s, mut move_p50s) = (Vec::new(), Vec::new(), Vec::new());
         let mut draw_p50s = Vec::new();
         let mut bytes = Vec::new();
-        for run in 0..RUNS {
+        for run in 0..runs {
             let dir = tempfile::tempdir().expect("tempdir");
             let mut app = new_app(&page, &dir);
             // Time: into ratatui's in-memory backend, so the figure is modq's own work.
@@ -225,7 +224,7 @@ fn main() {
             bytes.push(median(per));
         }
         println!(
-            "{w}x{h}: key to next item drawn p50 {:.0} µs, p99 {:.0} µs (medians of {RUNS} runs); \
+            "{w}x{h}: key to next item drawn p50 {:.0} µs, p99 {:.0} µs (medians of {runs} runs); \
              moving without deciding p50 {:.0} µs; bytes to the terminal per decision, median {:.0}",
             median(p50s),
             median(p99s),

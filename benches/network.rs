@@ -15,10 +15,6 @@ use tokio::runtime::Runtime;
 use support::session::{compare, decide, start_server};
 
 const ITEMS: usize = 1_000;
-/// Runs per setting, alternating so both meet the same background load.
-const RUNS: usize = 5;
-/// Three pages beyond the first: the window is paged in over the slow link too.
-const DECISIONS: usize = 300;
 const DELAY: Duration = Duration::from_millis(500);
 const WIDTH: u16 = 120;
 const HEIGHT: u16 = 40;
@@ -30,18 +26,22 @@ async fn delay(request: Request, next: Next) -> Response {
 }
 
 fn main() {
+    // Runs per setting, alternating so both meet the same background load.
+    let runs = support::size(5, 1);
+    // Pages beyond the first: the window is paged in over the slow link too.
+    let decisions = support::size(300, 150);
     let rt = Runtime::new().expect("runtime");
     println!(
         "modq network benchmark: API delayed by {} ms per request vs 0 ms, {ITEMS} items \
-         queued, {RUNS} runs of {DECISIONS} decisions each, {WIDTH}x{HEIGHT}",
+         queued, {runs} runs of {decisions} decisions each, {WIDTH}x{HEIGHT}",
         DELAY.as_millis()
     );
-    compare(["API delay 0 ms", "API delay 500 ms"], RUNS, || {
+    compare(["API delay 0 ms", "API delay 500 ms"], runs, || {
         let direct = start_server(&rt, ITEMS, |api| api);
         let delayed = start_server(&rt, ITEMS, |api| api.layer(middleware::from_fn(delay)));
         (
-            decide(&rt, &direct, DECISIONS, WIDTH, HEIGHT),
-            decide(&rt, &delayed, DECISIONS, WIDTH, HEIGHT),
+            decide(&rt, &direct, decisions, WIDTH, HEIGHT),
+            decide(&rt, &delayed, decisions, WIDTH, HEIGHT),
         )
     });
 }

@@ -15,10 +15,6 @@ use support::Pty;
 use support::session::{Server, compare, decide, start_server};
 
 const SMALL: usize = 1_000;
-/// Runs per queue size, alternating sizes so both meet the same background load.
-const RUNS: usize = 5;
-/// Decisions per run: five pages beyond the first, so paging in is part of every run.
-const DECISIONS: usize = 500;
 const WIDTH: u16 = 120;
 const HEIGHT: u16 = 40;
 
@@ -50,11 +46,16 @@ fn main() {
     let big: usize = std::env::var("MODQ_BENCH_BIG")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+        .unwrap_or(support::size(1_000_000, 3_000));
+    // Runs per queue size, alternating sizes so both meet the same background load.
+    let runs = support::size(5, 1);
+    // Decisions per run: pages beyond the first, so paging in is part of every run.
+    let decisions = support::size(500, 150);
+    let decided_for_rss = support::size(1000, 150);
     let rt = Runtime::new().expect("runtime");
     println!(
-        "modq queue-size benchmark: {SMALL} vs {big} items queued, {RUNS} runs of \
-         {DECISIONS} decisions each, {WIDTH}x{HEIGHT}"
+        "modq queue-size benchmark: {SMALL} vs {big} items queued, {runs} runs of \
+         {decisions} decisions each, {WIDTH}x{HEIGHT}"
     );
     eprintln!("queueing {big} items…");
     let big_server = start_server(&rt, big, |r| r);
@@ -63,14 +64,16 @@ fn main() {
         format!("{SMALL} items queued"),
         format!("{big} items queued"),
     ];
-    compare([&labels[0], &labels[1]], RUNS, || {
+    compare([&labels[0], &labels[1]], runs, || {
         // A fresh small queue each run: a run decides half of it.
         let small_server = start_server(&rt, SMALL, |r| r);
         (
-            decide(&rt, &small_server, DECISIONS, WIDTH, HEIGHT),
-            decide(&rt, &big_server, DECISIONS, WIDTH, HEIGHT),
+            decide(&rt, &small_server, decisions, WIDTH, HEIGHT),
+            decide(&rt, &big_server, decisions, WIDTH, HEIGHT),
         )
     });
-    let rss = peak_rss_mib(&big_server, 1000);
-    println!("peak RSS of the modq process, {big} items queued, 1000 decided: {rss:.1} MiB");
+    let rss = peak_rss_mib(&big_server, decided_for_rss);
+    println!(
+        "peak RSS of the modq process, {big} items queued, {decided_for_rss} decided: {rss:.1} MiB"
+    );
 }

@@ -17,13 +17,19 @@ use modq::backend::{Backend, QueueQuery};
 use modq::model::{ClaimRequest, Decision, DecisionAction, DecisionOutcome, ReviewState, Role};
 use support::p50_p99;
 
-/// Enough that 16 clients deciding for the whole spell never empty the queue (an empty
-/// queue answers claims at once and would flatter every figure after it).
-const ITEMS: usize = 300_000;
 const CLIENTS: [usize; 3] = [1, 4, 16];
 const PAGE: u32 = 50;
+
+/// Enough that 16 clients deciding for the whole spell never empty the queue (an empty
+/// queue answers claims at once and would flatter every figure after it).
+fn items() -> usize {
+    support::size(300_000, 10_000)
+}
+
 /// How long each workload runs at each client count.
-const SPELL: Duration = Duration::from_secs(5);
+fn spell() -> Duration {
+    support::size(Duration::from_secs(5), Duration::from_millis(200))
+}
 
 /// What one workload did: requests, decisions applied, and every request's latency.
 #[derive(Default)]
@@ -82,7 +88,7 @@ async fn claim_and_decide(client: Arc<ModqClient>, until: Instant) -> Tally {
             .await
             .expect("claim");
         tally.page_latency.push(started.elapsed());
-        assert!(!page.items.is_empty(), "the queue ran out; raise ITEMS");
+        assert!(!page.items.is_empty(), "the queue ran out; raise items()");
         cursor = page.next_cursor;
         let decisions: Vec<Decision> = page
             .items
@@ -111,7 +117,7 @@ async fn claim_and_decide(client: Arc<ModqClient>, until: Instant) -> Tally {
     tally
 }
 
-/// Runs `work` on every client at once for [`SPELL`]; answers the tally and the seconds taken.
+/// Runs `work` on every client at once for [`spell`]; answers the tally and the seconds taken.
 fn load<Work, Fut>(rt: &Runtime, clients: &[Arc<ModqClient>], work: Work) -> (Tally, f64)
 where
     Work: Fn(Arc<ModqClient>, Instant) -> Fut,
@@ -119,7 +125,7 @@ where
 {
     rt.block_on(async {
         let started = Instant::now();
-        let until = started + SPELL;
+        let until = started + spell();
         let tasks: Vec<_> = clients
             .iter()
             .map(|c| tokio::spawn(work(c.clone(), until)))
@@ -148,7 +154,8 @@ fn main() {
     let server_rt = Runtime::new().expect("server runtime");
     let clients_rt = Runtime::new().expect("client runtime");
     let dir = tempfile::tempdir().expect("tempdir");
-    let (storage, _) = support::queue_db(&dir.path().join("server.sqlite"), ITEMS);
+    let items = items();
+    let (storage, _) = support::queue_db(&dir.path().join("server.sqlite"), items);
     let max = CLIENTS.into_iter().max().unwrap_or(1);
     let tokens: Vec<String> = (0..max)
         .map(|i| modq::server::add_token(&storage, &format!("load-{i}"), Role::Moderator))
@@ -156,9 +163,9 @@ fn main() {
         .expect("tokens");
     let api = server_rt.block_on(support::serve(storage));
     println!(
-        "modq server benchmark: {ITEMS} items queued (SQLite), pages of {PAGE}, {} s per \
+        "modq server benchmark: {items} items queued (SQLite), pages of {PAGE}, {:.1} s per \
          workload and client count",
-        SPELL.as_secs()
+        spell().as_secs_f64()
     );
     for n in CLIENTS {
         let clients: Vec<Arc<ModqClient>> = tokens[..n]

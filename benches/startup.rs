@@ -19,10 +19,10 @@ use support::session::start_server;
 use support::{Pty, STARTING, median};
 
 const ITEMS: usize = 1_000;
-const RUNS: usize = 15;
 const PATIENCE: Duration = Duration::from_secs(30);
 
 fn main() {
+    let runs = support::size(15, 2);
     let rt = Runtime::new().expect("runtime");
     let server = start_server(&rt, ITEMS, |api| api);
     let first = rt.block_on(async {
@@ -43,10 +43,10 @@ fn main() {
     let data_dir = data.path().to_str().expect("utf-8 path");
     let args = ["--api", server.api.as_str(), "--data-dir", data_dir];
     let env = [("MODQ_TOKEN", server.token.as_str())];
-    println!("modq start-up benchmark: {RUNS} starts, {ITEMS} items queued, 120x40");
+    println!("modq start-up benchmark: {runs} starts, {ITEMS} items queued, 120x40");
     let mut times = Vec::new();
     // The first start makes the profile's cache; the figures are the warm starts after it.
-    for run in 0..=RUNS {
+    for run in 0..=runs {
         let pty = Pty::spawn(&args, &env, 120, 40);
         let started = pty.wait_for(STARTING, 0, PATIENCE).expect("shell ran");
         let drawn = pty.wait_for(&first, 0, PATIENCE).expect("first item drawn");
@@ -58,7 +58,7 @@ fn main() {
     let mut sorted = times.clone();
     sorted.sort_by(|a, b| a.total_cmp(b));
     println!(
-        "process start to first item drawn: median {:.1} ms (min {:.1}, max {:.1}) over {RUNS} \
+        "process start to first item drawn: median {:.1} ms (min {:.1}, max {:.1}) over {runs} \
          warm starts",
         median(times),
         sorted[0],

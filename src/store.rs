@@ -622,12 +622,15 @@ pub struct Claim {
 /// most `limit` and `max_bytes`, but at least one, since a batch that takes nothing would
 /// leave a decision waiting forever.
 fn batch_prefix(waiting: &[(i64, usize)], limit: usize, max_bytes: usize) -> usize {
+    if waiting.is_empty() || limit == 0 {
+        return 0;
+    }
     let mut bytes = 0usize;
     let fits = waiting.iter().take(limit).take_while(|(_, size)| {
         bytes = bytes.saturating_add(*size);
         bytes <= max_bytes
     });
-    fits.count().max(waiting.len().min(limit).min(1))
+    fits.count().max(1)
 }
 
 /// A fresh idempotency key, 32 hex digits: the time in milliseconds (48 bits), then 80

@@ -15,6 +15,19 @@ use modq::server::{self, SqliteStorage, Storage};
 
 pub mod session;
 
+/// Whether this is a measurement: `cargo bench` runs a bench binary with `--bench`. `cargo
+/// test` runs it without (Cargo.toml: `test = true`), unoptimised, only to prove that it still
+/// works from a clean clone and that its checks hold: it then runs small and once, and its
+/// figures mean nothing. (Run a built bench binary by hand with `--bench` to measure.)
+pub fn measuring() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
+/// `full` when measuring, else `smoke`.
+pub fn size<T>(full: T, smoke: T) -> T {
+    if measuring() { full } else { smoke }
+}
+
 /// Counts what the backend writes, and throws it away.
 #[derive(Default, Clone)]
 pub struct Counter(pub Arc<AtomicUsize>);
