@@ -125,6 +125,27 @@ impl ModqClient {
             .map_err(|e| BackendError::Malformed(format!("bad path {path}: {e}")))
     }
 
+    /// `POST /v1/decisions`, one request.
+    async fn post_decisions(
+        &self,
+        decisions: &[Decision],
+    ) -> Result<Vec<DecisionResult>, BackendError> {
+        let batch = DecisionBatch {
+            decisions: decisions.to_vec(),
+        };
+        let answer: DecisionResults = self
+            .send(self.http.post(self.url("v1/decisions")?).json(&batch))
+            .await?;
+        if answer.results.len() != decisions.len() {
+            return Err(BackendError::Malformed(format!(
+                "sent {} decisions, got {} results",
+                decisions.len(),
+                answer.results.len()
+            )));
+        }
+        Ok(answer.results)
+    }
+
     async fn send<T: DeserializeOwned>(
         &self,
         request: reqwest::RequestBuilder,
@@ -328,24 +349,29 @@ impl Backend for ModqClient {
         self.send(self.http.get(url)).await
     }
 
+    /// Sends the batch in one request, or, when the server refuses it as too large, in
+    /// halves, quarters and so on, in order: a server that takes fewer decisions per request
+    /// than modq sends (an older modq took 1,000) or smaller bodies never turns a bulk action
+    /// into thousands of refusals.
     async fn send_decisions(
         &self,
         decisions: &[Decision],
     ) -> Result<Vec<DecisionResult>, BackendError> {
-        let batch = DecisionBatch {
-            decisions: decisions.to_vec(),
-        };
-        let answer: DecisionResults = self
-            .send(self.http.post(self.url("v1/decisions")?).json(&batch))
-            .await?;
-        if answer.results.len() != decisions.len() {
-            return Err(BackendError::Malformed(format!(
-                "sent {} decisions, got {} results",
-                decisions.len(),
-                answer.results.len()
-            )));
+        let mut results = Vec::with_capacity(decisions.len());
+        let mut rest = decisions;
+        let mut size = decisions.len();
+        while !rest.is_empty() {
+            let (chunk, after) = rest.split_at(size.min(rest.len()));
+            match self.post_decisions(chunk).await {
+                Ok(answered) => {
+                    results.extend(answered);
+                    rest = after;
+                }
+                Err(e) if chunk.len() > 1 && too_large(&e) => size = chunk.len().div_ceil(2),
+                Err(e) => return Err(e),
+            }
         }
-        Ok(answer.results)
+        Ok(results)
     }
 
     /// `GET /v1/stats`: one UTC day's transparency counts (today when `date` is absent).
@@ -369,5 +395,19 @@ impl Backend for ModqClient {
             note: note.to_string(),
         };
         self.send(self.http.post(url).json(&body)).await
+    }
+}
+
+/// A refusal of a decision batch for its size: 413 for the body, or modq's own 400 for the
+/// count ("a batch holds at most N decisions"). Any other 400 stays a refusal: splitting a
+/// batch that is wrong for another reason would only send it again and again.
+fn too_large(e: &BackendError) -> bool {
+    match e {
+        BackendError::Rejected { status: 413, .. } => true,
+        BackendError::Rejected {
+            status: 400,
+            message,
+        } => message.contains("a batch holds at most"),
+        _ => false,
     }
 }
