@@ -343,6 +343,13 @@ impl Store {
         Ok(())
     }
 
+    /// fsyncs of this connection's commits that failed so far (see [`WalSync::failures`]):
+    /// a decision journaled before one survives the process dying, but perhaps not a power
+    /// cut, until the server has it.
+    pub fn sync_failures(&self) -> u64 {
+        self.durable.failures()
+    }
+
     pub fn counts(&self) -> Result<OutboxCounts> {
         let mut counts = OutboxCounts::default();
         let mut stmt = self

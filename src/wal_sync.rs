@@ -55,6 +55,8 @@ struct Counts {
     /// The last fsync that failed served every request up to this number; the next request's
     /// fsync tries again for all of them.
     failed: u64,
+    /// fsyncs that failed so far.
+    failures: u64,
     checkpoints: u64,
 }
 
@@ -143,6 +145,13 @@ impl WalSync {
         true
     }
 
+    /// fsyncs that have failed so far. A later fsync that succeeds does not make up for one:
+    /// after a failed fsync the kernel may have dropped the pages it could not write, so
+    /// what they held is safe only once it is somewhere else too.
+    pub fn failures(&self) -> u64 {
+        self.progress.counts().failures
+    }
+
     /// Checkpoints made by the thread so far.
     pub fn checkpoints(&self) -> u64 {
         self.progress.counts().checkpoints
@@ -187,7 +196,9 @@ fn run(db: &Path, asked: &Receiver<()>, progress: &Progress) {
                 // Left unsynced; the next request tries again with the file opened afresh.
                 tracing::warn!(error = %e, db = %db.display(), "fsync failed");
                 wal = None;
-                progress.counts().failed = up_to;
+                let mut counts = progress.counts();
+                counts.failed = up_to;
+                counts.failures += 1;
                 progress.changed.notify_all();
             }
         }
@@ -206,6 +217,7 @@ fn serve_now(db: &Path, progress: &Progress, number: u64) {
             tracing::warn!(error = %e, db = %db.display(), "fsync failed");
             let mut counts = progress.counts();
             counts.failed = counts.failed.max(number);
+            counts.failures += 1;
             progress.changed.notify_all();
         }
     }
@@ -303,6 +315,7 @@ mod tests {
         let first = sync.request();
         assert!(!sync.wait(first, Duration::from_secs(600)));
         assert_eq!(sync.progress.counts().failed, first);
+        assert_eq!(sync.failures(), 1);
         // Once the file is there, the next request's fsync succeeds for both.
         std::fs::create_dir(&folder).unwrap();
         let (_path, conn) = wal_db(&folder);
@@ -310,6 +323,11 @@ mod tests {
         let second = sync.request();
         assert!(sync.wait(second, Duration::from_secs(600)));
         assert!(sync.wait(first, Duration::ZERO));
+        assert_eq!(
+            sync.failures(),
+            1,
+            "a later success does not undo a failure"
+        );
     }
 
     #[test]

@@ -141,3 +141,39 @@ async fn modq_sync_flushes_a_left_behind_outbox_headless() {
     assert!(again.status.success());
     assert!(String::from_utf8_lossy(&again.stdout).contains("delivered 0, unsent 0"));
 }
+
+#[tokio::test]
+async fn a_disk_that_stops_syncing_is_shown_until_the_server_has_every_decision() {
+    let mut server = TestServer::with_sample().await;
+    let data = tempfile::tempdir().expect("tempdir");
+    let cache = data.path().join("cache");
+    let mut session = Session::open(&server, &cache).await;
+    server.stop().await;
+    // The cache's folder goes away under the running session (an unmounted or failing
+    // disk): SQLite still writes through the files it holds open, but the fsync of what it
+    // wrote fails.
+    std::fs::rename(&cache, data.path().join("moved")).expect("move the cache away");
+    session.press("t");
+    assert_eq!(session.app.counts.unsent, 1, "the decision is journaled");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !session.app.disk_at_risk {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the failed fsync was never shown"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        session.tick(common::sample_now());
+    }
+    let screen = session.screen(120, 30);
+    assert!(screen.contains("DISK SYNC FAILED"), "{screen}");
+    assert!(
+        screen.contains("a power cut could lose decisions not yet sent"),
+        "{screen}"
+    );
+
+    // The server comes back and takes the decision: nothing is at risk any more.
+    server.restart().await;
+    session.wait_delivered().await;
+    assert!(!session.app.disk_at_risk);
+    assert!(!session.screen(120, 30).contains("DISK SYNC FAILED"));
+}

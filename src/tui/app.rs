@@ -203,6 +203,11 @@ pub struct App {
     pub counts: OutboxCounts,
     /// The local cache failed to read or write: shown until it works again.
     pub store_trouble: Option<String>,
+    /// The disk failed to sync the outbox since it was last empty: an unsent decision may not
+    /// survive a power cut. Shown until the server has every decision.
+    pub disk_at_risk: bool,
+    /// The outbox's failed fsyncs when it was last seen empty.
+    sync_failures_cleared: u64,
     /// Decisions this session made and has not undone.
     pub decided: usize,
     pub profile: String,
@@ -259,6 +264,8 @@ impl App {
             link: Link::Online,
             counts,
             store_trouble: None,
+            disk_at_risk: false,
+            sync_failures_cleared: init.store.sync_failures(),
             decided: 0,
             profile: init.profile,
             api: init.api,
@@ -410,6 +417,7 @@ impl App {
     /// for items again now and then (others' leases run out, new reports arrive).
     fn tick(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
         self.now = now;
+        self.check_disk();
         if (now - self.last_counts).num_seconds() >= REFILL_EVERY_SECS {
             // The tabs' counts go stale as others work: look again now and then.
             self.last_counts = now;
@@ -716,6 +724,25 @@ impl App {
             Ok(c) => self.counts = c,
             Err(e) => self.store_trouble = Some(clean_line(&e.to_string())),
         }
+        self.check_disk();
+    }
+
+    /// A failed fsync puts at risk every decision the server does not have yet; once the
+    /// outbox is empty, nothing is.
+    fn check_disk(&mut self) {
+        let failures = self.store.sync_failures();
+        if self.counts.unsent == 0 {
+            self.sync_failures_cleared = failures;
+        }
+        let at_risk = failures > self.sync_failures_cleared;
+        if at_risk && !self.disk_at_risk {
+            self.flash(
+                Level::Error,
+                "Disk sync failed (see the log): a power cut could lose decisions not yet sent"
+                    .into(),
+            );
+        }
+        self.disk_at_risk = at_risk;
     }
 
     fn settle(&mut self, key: String, outcome: DecisionOutcome, message: Option<String>) {

@@ -840,6 +840,9 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
             theme.accent,
         ));
     }
+    if app.disk_at_risk {
+        spans.push(Span::styled("│ DISK SYNC FAILED ", theme.error));
+    }
     if let Some(trouble) = &app.store_trouble {
         spans.push(Span::styled(
             format!("│ LOCAL CACHE FAILING: {trouble} "),
