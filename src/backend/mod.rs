@@ -79,7 +79,9 @@ pub trait Backend: Send + Sync {
     /// The ids of every item matching a filter, for a bulk action; leases nothing.
     async fn select(&self, request: &SelectRequest) -> Result<Selection, BackendError>;
     async fn item(&self, id: &str) -> Result<Item, BackendError>;
-    /// Send a batch; one result per decision, in order.
+    /// Send a batch; one result per decision, in order, for the whole batch or for a leading
+    /// part of it (never none): a batch sent in parts stops at a part the server did not
+    /// take, and the caller sends the rest again. An error means no decision was answered.
     async fn send_decisions(
         &self,
         decisions: &[Decision],

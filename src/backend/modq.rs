@@ -9,9 +9,9 @@ use serde::de::DeserializeOwned;
 
 use super::{Backend, BackendError, QueueQuery};
 use crate::model::{
-    ApiError, ClaimRequest, ClaimedPage, DailyStats, Decision, DecisionBatch, DecisionResult,
-    DecisionResults, HistoryEntry, Item, LeaseRelease, LeaseRenewal, LeaseRequest, Me, NewNote,
-    QueueCounts, QueuePage, SelectRequest, Selection, Statements,
+    ApiError, ClaimRequest, ClaimedPage, DailyStats, Decision, DecisionBatch, DecisionOutcome,
+    DecisionResult, DecisionResults, HistoryEntry, Item, LeaseRelease, LeaseRenewal, LeaseRequest,
+    Me, NewNote, QueueCounts, QueuePage, SelectRequest, Selection, Statements,
 };
 use crate::policy::PolicyCatalog;
 use crate::sanitize::clean_short;
@@ -368,6 +368,25 @@ impl Backend for ModqClient {
                     rest = after;
                 }
                 Err(e) if chunk.len() > 1 && too_large(&e) => size = chunk.len().div_ceil(2),
+                // Once the batch goes in parts, a refusal for another reason is this part's
+                // alone: its decisions are refused with the server's reason, as a whole
+                // batch would be, and the parts after it still go.
+                Err(BackendError::Rejected { status, message }) if size < decisions.len() => {
+                    results.extend(chunk.iter().map(|d| DecisionResult {
+                        idempotency_key: d.idempotency_key.clone(),
+                        outcome: DecisionOutcome::Invalid,
+                        message: Some(format!(
+                            "the API rejected the request holding this decision (HTTP {status}): {message}"
+                        )),
+                    }));
+                    rest = after;
+                }
+                // The parts before were applied: answer for them, and leave the rest to be
+                // sent again (after a network error, say).
+                Err(e) if !results.is_empty() => {
+                    tracing::warn!(error = %e, answered = results.len(), "a part of a split batch was not taken");
+                    return Ok(results);
+                }
                 Err(e) => return Err(e),
             }
         }

@@ -162,7 +162,7 @@ async fn deliver_pipelined(
                 Ok(Claim::default()),
             )
         };
-        let results = match sent {
+        let results = match sent.and_then(answered_some) {
             Ok(results) => results,
             Err(e) => {
                 let error = undelivered(store, keys, e).await;
@@ -174,6 +174,7 @@ async fn deliver_pipelined(
                 return Err(error);
             }
         };
+        let unanswered = unanswered(&keys, &results);
         forget_applied(held, &decisions, &results);
         tracing::debug!(
             n = results.len(),
@@ -193,11 +194,24 @@ async fn deliver_pipelined(
                 },
             );
         });
-        batch = match next? {
-            next if next.entries.is_empty() => {
-                with_store(store, |s| s.claim_batch(BATCH_SIZE, BATCH_BYTES)).await?
+        let next = if unanswered.is_empty() {
+            next?
+        } else {
+            // The rest of this batch go again first, and a batch claimed meanwhile goes back
+            // behind them, so the server still applies decisions in the order they were made.
+            let claimed = next.map(|next| unzip_batch(next.entries).1);
+            let mut back = unanswered;
+            if let Ok(keys) = &claimed {
+                back.extend(keys.iter().cloned());
             }
-            next => next,
+            with_store(store, move |s| s.release(&back)).await?;
+            claimed?;
+            Claim::default()
+        };
+        batch = if next.entries.is_empty() {
+            with_store(store, |s| s.claim_batch(BATCH_SIZE, BATCH_BYTES)).await?
+        } else {
+            next
         };
     }
     Ok(())
@@ -210,6 +224,24 @@ fn unzip_batch(batch: Vec<OutboxEntry>) -> (Vec<Decision>, Vec<String>) {
         .map(|d| d.idempotency_key.clone())
         .collect();
     (decisions, keys)
+}
+
+/// A backend answers for a leading part of a batch, never for none of it (see
+/// [`Backend::send_decisions`]); an answer for none would send the same batch again at once,
+/// forever, so it is taken as garbled.
+fn answered_some(results: Vec<DecisionResult>) -> Result<Vec<DecisionResult>, BackendError> {
+    if results.is_empty() {
+        return Err(BackendError::Malformed(
+            "the server answered for none of the batch's decisions".into(),
+        ));
+    }
+    Ok(results)
+}
+
+/// The keys of a batch's decisions after those answered: a batch sent in parts stopped at a
+/// part the server did not take.
+fn unanswered(keys: &[String], results: &[DecisionResult]) -> Vec<String> {
+    keys.get(results.len()..).unwrap_or_default().to_vec()
 }
 
 /// The server drops the lease of every item it applied a decision to.
@@ -260,11 +292,20 @@ pub(super) async fn deliver_one_batch(
         return Ok(None);
     }
     let (decisions, keys) = unzip_batch(batch.entries);
-    match backend.send_decisions(&decisions).await {
+    match backend
+        .send_decisions(&decisions)
+        .await
+        .and_then(answered_some)
+    {
         Ok(results) => {
             forget_applied(held, &decisions, &results);
+            let unanswered = unanswered(&keys, &results);
             let settled = results.clone();
-            with_store(store, move |s| s.settle(&settled)).await?;
+            with_store(store, move |s| {
+                s.settle(&settled)?;
+                s.release(&unanswered)
+            })
+            .await?;
             Ok(Some(results))
         }
         Err(e) => Err(undelivered(store, keys, e).await),

@@ -330,7 +330,10 @@ impl App {
 
     pub(super) fn bulk_sending(&mut self, keys: &[String]) {
         if let Some(progress) = self.bulk.as_mut() {
-            progress.sent += keys.iter().filter(|k| progress.keys.contains(*k)).count();
+            // Decisions sent again (after a network error, or the rest of a batch sent in
+            // parts) would count twice: the figure is at most the whole.
+            let sending = keys.iter().filter(|k| progress.keys.contains(*k)).count();
+            progress.sent = (progress.sent + sending).min(progress.total);
         }
     }
 
