@@ -111,6 +111,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     bulk TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_status ON outbox(status, seq);
+CREATE INDEX IF NOT EXISTS outbox_item ON outbox(item_id);
 CREATE TABLE IF NOT EXISTS session_state (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -127,6 +128,9 @@ pub struct Store {
     conn: Connection,
     /// fsyncs what `journal` and its kin commit.
     durable: WalSync,
+    /// Every decision this cache still had to send when it was opened, and every one made
+    /// since, has a `seq` at least this.
+    session_floor: i64,
 }
 
 impl Store {
@@ -150,9 +154,16 @@ impl Store {
         conn.busy_handler(Some(wait_for_the_other_connection))?;
         conn.execute_batch(SCHEMA)?;
         add_bulk_column(&conn)?;
+        let session_floor = conn.query_row(
+            "SELECT COALESCE((SELECT MIN(seq) FROM outbox WHERE status IN ('pending', 'sending')),
+                             (SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox))",
+            [],
+            |r| r.get(0),
+        )?;
         Ok(Store {
             conn,
             durable: WalSync::new(path),
+            session_floor,
         })
     }
 
@@ -377,6 +388,26 @@ impl Store {
         )?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Of `items`, those the queue must not offer: each has a decision here, not undone,
+    /// that the server has not confirmed yet, or has taken since this cache was opened. The
+    /// server lists such an item as open until it applies the decision, and a page it put
+    /// together just before may arrive just after. A decision from an earlier session that
+    /// the server took then no longer counts: if the item is open again, someone reopened it.
+    pub fn decided_here(&self, items: &[&str]) -> Result<HashSet<String>> {
+        let mut decided = self.conn.prepare_cached(
+            "SELECT 1 FROM outbox WHERE item_id = ?1 AND undone = 0 AND action != 'reverse'
+             AND (status IN ('pending', 'sending') OR (status = 'sent' AND seq >= ?2))
+             LIMIT 1",
+        )?;
+        let mut found = HashSet::new();
+        for &item in items {
+            if decided.exists(params![item, self.session_floor])? {
+                found.insert(item.to_owned());
+            }
+        }
+        Ok(found)
     }
 
     /// Decisions this session made and has not undone, newest last.
@@ -673,6 +704,62 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("s.sqlite")).unwrap();
         (dir, store)
+    }
+
+    fn answered(d: &Decision, outcome: DecisionOutcome) -> DecisionResult {
+        DecisionResult {
+            idempotency_key: d.idempotency_key.clone(),
+            outcome,
+            message: None,
+        }
+    }
+
+    #[test]
+    fn an_item_decided_here_is_not_offered_again_until_a_later_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
+        let mut first = Store::open(&path).unwrap();
+        let (sent, refused, waiting) = (
+            decision("sent", DecisionAction::TakeDown),
+            decision("refused", DecisionAction::Keep),
+            decision("waiting", DecisionAction::Keep),
+        );
+        for d in [&sent, &refused, &waiting] {
+            first.journal("s1", d, None).unwrap();
+        }
+        first.claim_batch(2, usize::MAX).unwrap();
+        first
+            .settle(&[
+                answered(&sent, DecisionOutcome::Applied),
+                answered(&refused, DecisionOutcome::Conflict),
+            ])
+            .unwrap();
+        let items = ["sent", "refused", "waiting", "never decided"];
+        let not_offered = |s: &Store| {
+            let mut found: Vec<String> = s.decided_here(&items).unwrap().into_iter().collect();
+            found.sort();
+            found
+        };
+        // The server took "sent" in this session: a page put together before it did may
+        // still list it. A refused decision leaves the item to review again.
+        assert_eq!(not_offered(&first), ["sent", "waiting"]);
+        drop(first);
+
+        // The next session: the server's own pages are right about "sent" now; "waiting" is
+        // still to send, and stays out once the server takes it in this session.
+        let mut second = Store::open(&path).unwrap();
+        assert_eq!(not_offered(&second), ["waiting"]);
+        second.claim_batch(10, usize::MAX).unwrap();
+        second
+            .settle(&[answered(&waiting, DecisionOutcome::Duplicate)])
+            .unwrap();
+        assert_eq!(not_offered(&second), ["waiting"]);
+        // An undone decision no longer keeps its item away.
+        let undone = decision("undone", DecisionAction::Keep);
+        second.journal("s2", &undone, None).unwrap();
+        assert!(second.decided_here(&["undone"]).unwrap().contains("undone"));
+        second.undo_last("s2", new_key(), Utc::now()).unwrap();
+        assert!(second.decided_here(&["undone"]).unwrap().is_empty());
     }
 
     #[test]

@@ -221,9 +221,21 @@ fn crash_session(items: usize, kills: usize, kill_server: bool) -> Figures {
     server.kill();
 
     // The moderator saw each item accepted once; the server holds each of them exactly once.
-    let unique: HashSet<&String> = accepted.iter().collect();
-    assert_eq!(unique.len(), accepted.len(), "an item was offered twice");
     let conn = rusqlite::Connection::open(&db).expect("db");
+    let mut once = HashSet::new();
+    let twice: Vec<&String> = accepted.iter().filter(|id| !once.insert(*id)).collect();
+    assert!(
+        twice.is_empty(),
+        "offered and accepted twice: {twice:?}; their audit rows: {:?}; in the outbox: {:?}",
+        twice
+            .iter()
+            .map(|id| audit_of(&conn, id))
+            .collect::<Vec<_>>(),
+        twice
+            .iter()
+            .map(|id| outbox_rows(&data, id))
+            .collect::<Vec<_>>()
+    );
     let mut per_item: HashMap<String, i64> = HashMap::new();
     let mut stmt = conn
         .prepare("SELECT item_id, COUNT(*) FROM audit GROUP BY item_id")
@@ -262,6 +274,45 @@ fn crash_session(items: usize, kills: usize, kill_server: bool) -> Figures {
         applied: per_item.len(),
         elapsed: started.elapsed(),
     }
+}
+
+/// An item's audit rows, as `(at, actor, action, idempotency key)`, to tell what happened.
+fn audit_of(conn: &rusqlite::Connection, item_id: &str) -> Vec<(String, String, String, String)> {
+    conn.prepare("SELECT at, actor, action, idempotency_key FROM audit WHERE item_id = ?1")
+        .expect("query")
+        .query_map([item_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+/// An item's rows in every outbox under `data`, as `(status, message, idempotency key)`.
+fn outbox_rows(data: &Path, item_id: &str) -> Vec<(String, Option<String>, String)> {
+    let mut rows = Vec::new();
+    let mut folders = vec![data.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|e| e == "sqlite") {
+                let conn = rusqlite::Connection::open(&path).expect("outbox");
+                let Ok(mut stmt) = conn.prepare(
+                    "SELECT status, message, idempotency_key FROM outbox WHERE item_id = ?1",
+                ) else {
+                    continue;
+                };
+                rows.extend(
+                    stmt.query_map([item_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                        .expect("rows")
+                        .map_while(Result::ok),
+                );
+            }
+        }
+    }
+    rows
 }
 
 fn report(name: &str, f: &Figures) {

@@ -177,3 +177,35 @@ async fn a_disk_that_stops_syncing_is_shown_until_the_server_has_every_decision(
     assert!(!session.app.disk_at_risk);
     assert!(!session.screen(120, 30).contains("DISK SYNC FAILED"));
 }
+
+/// The race the crash harness found: the next session delivers a decision left over from the
+/// last, while a page the server put together just before it applied that decision is on the
+/// wire. The page still lists the item as open; it must not be offered again.
+#[tokio::test]
+async fn a_page_older_than_a_delivered_decision_does_not_offer_its_item_again() {
+    let mut server = TestServer::with_sample().await;
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut first = Session::open(&server, data.path()).await;
+    let decided = first.selected_id();
+    let as_listed_before = server.item(&decided).await;
+    server.stop().await;
+    first.press("a");
+    first.crash();
+
+    server.restart().await;
+    let mut second = Session::open(&server, data.path()).await;
+    assert!(second.app.entries.iter().all(|e| e.id != decided));
+    second.wait_delivered().await;
+    assert_eq!(server.item(&decided).await.state, ReviewState::Kept);
+
+    second.app.update(modq::tui::action::Action::Sync(
+        modq::sync::SyncEvent::Page {
+            items: vec![as_listed_before],
+            next_cursor: None,
+        },
+    ));
+    assert!(
+        second.app.entries.iter().all(|e| e.id != decided),
+        "{decided} was decided in the last session and is offered again"
+    );
+}

@@ -775,7 +775,8 @@ impl App {
         items: Vec<Item>,
         next_cursor: Option<String>,
     ) -> Result<Vec<Effect>, crate::store::StoreError> {
-        let undelivered = self.store.undelivered_items()?;
+        let ids: Vec<&str> = items.iter().map(|item| item.id.as_str()).collect();
+        let decided = self.store.decided_here(&ids)?;
         let mut unwanted = Vec::new();
         for item in items {
             if !self.filter.is_empty() && !self.matches_filter(&item) {
@@ -793,7 +794,7 @@ impl App {
                 }
                 continue;
             }
-            if undelivered.contains(&item.id) {
+            if decided.contains(&item.id) {
                 continue;
             }
             self.index.insert(item.id.clone(), self.entries.len());
