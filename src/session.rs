@@ -44,8 +44,11 @@ pub fn explain(api: &str, e: &BackendError) -> String {
         BackendError::Unauthorized(m) => format!(
             "The moderation API at {api} refused the token ({m}). Check MODQ_TOKEN, --token-file or --token-command."
         ),
-        BackendError::Unreachable(m) => format!(
+        BackendError::NoConnection(m) => format!(
             "Cannot reach the moderation API at {api}: {m}. Is the server running, and is the address right?"
+        ),
+        BackendError::Unreachable(m) => format!(
+            "Lost the connection to the moderation API at {api}: {m}. Is the network or a proxy dropping it?"
         ),
         BackendError::Timeout(s) => {
             format!(

@@ -313,6 +313,24 @@ impl Store {
         Ok(())
     }
 
+    /// Put a batch that never left the machine (no connection could be made) back in line,
+    /// as if it had not been tried: undo can then still withdraw its decisions instead of
+    /// sending a reversal after them.
+    pub fn release_never_sent(&mut self, keys: &[String]) -> Result<()> {
+        let tx = self.write()?;
+        {
+            let mut update = tx.prepare_cached(
+                "UPDATE outbox SET status = 'pending', attempts = MAX(attempts - 1, 0)
+                 WHERE idempotency_key = ?1 AND status = 'sending'",
+            )?;
+            for key in keys {
+                update.execute([key])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Record the server's answer for each decision of a batch.
     pub fn settle(&mut self, results: &[DecisionResult]) -> Result<()> {
         let tx = self.write()?;

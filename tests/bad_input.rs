@@ -609,11 +609,11 @@ async fn client_survives_a_connection_cut_mid_body() {
 }
 
 #[tokio::test]
-async fn client_calls_a_closed_port_unreachable() {
+async fn client_calls_a_closed_port_no_connection() {
     let client = ModqClient::new(&closed_address().await, "t").expect("client");
     let err = within_guard(client.me())
         .await
         .expect_err("nothing listens");
-    assert!(matches!(err, BackendError::Unreachable(_)), "{err:?}");
+    assert!(matches!(err, BackendError::NoConnection(_)), "{err:?}");
     assert!(err.is_retryable());
 }

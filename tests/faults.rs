@@ -404,7 +404,7 @@ async fn a_reset_connection_is_retried_and_delivered_once() {
 
     let mut decided = rig.desk.decide("tae");
     let why = rig.desk.wait_offline(RECOVERY).await;
-    assert!(why.contains("cannot reach the API"), "{why}");
+    assert!(why.contains("lost the connection to the API"), "{why}");
     assert!(rig.desk.screen().contains("unsent 3"));
     assert_eq!(rig.audit_rows(&decided), [0, 0, 0]);
 
@@ -460,7 +460,7 @@ async fn applied_but_unanswered(fault: Fault, says: &str) {
 
 #[tokio::test]
 async fn a_truncated_answer_to_an_applied_batch_comes_back_as_duplicate() {
-    applied_but_unanswered(Fault::TruncateResponse, "cannot reach the API").await;
+    applied_but_unanswered(Fault::TruncateResponse, "lost the connection to the API").await;
 }
 
 #[tokio::test]
@@ -470,7 +470,7 @@ async fn truncated_json_in_a_complete_answer_is_resent_not_refused() {
 
 #[tokio::test]
 async fn a_connection_dropped_after_the_server_applied_is_resent_as_duplicate() {
-    applied_but_unanswered(Fault::DropResponse, "cannot reach the API").await;
+    applied_but_unanswered(Fault::DropResponse, "lost the connection to the API").await;
 }
 
 /// The one slow test: the client's 15 s timeout is the only way out of a blackhole.

@@ -6,8 +6,9 @@ mod common;
 use common::{Session, TestServer};
 use modq::backend::Backend;
 use modq::backend::modq::ModqClient;
-use modq::model::ReviewState;
-use modq::store::Store;
+use modq::model::{DecisionAction, ReviewState};
+use modq::store::{Store, Undone};
+use modq::sync::flush_all;
 
 #[tokio::test]
 async fn decisions_made_while_the_api_was_down_are_delivered_once_after_a_restart() {
@@ -208,4 +209,59 @@ async fn a_page_older_than_a_delivered_decision_does_not_offer_its_item_again() 
         second.app.entries.iter().all(|e| e.id != decided),
         "{decided} was decided in the last session and is offered again"
     );
+}
+
+/// Undo after the outbox tried to send: a decision that found no server (the connection was
+/// refused) never left and is withdrawn; one whose connection broke on the way may have
+/// arrived, and is followed by a reversal instead.
+#[tokio::test]
+async fn undo_withdraws_a_decision_that_found_no_server_and_reverses_one_that_may_have_arrived() {
+    let refusing = {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        drop(listener);
+        format!("http://{address}")
+    };
+    let hanging_up = {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        // Takes the whole request, then closes without a word.
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut request = vec![0u8; 64 * 1024];
+                let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut request).await;
+            }
+        });
+        format!("http://{address}")
+    };
+    for (api, expect_withdrawn) in [(refusing, true), (hanging_up, false)] {
+        let data = tempfile::tempdir().expect("tempdir");
+        let outbox = data.path().join("outbox.sqlite");
+        let decision = common::decision("post-1", DecisionAction::TakeDown);
+        Store::open(&outbox)
+            .expect("outbox")
+            .journal("s1", &decision, None)
+            .expect("journal");
+        let client = ModqClient::new(&api, "modq_token").expect("client");
+        let report = flush_all(&client, &outbox).await.expect("flush");
+        assert_eq!(report.counts.unsent, 1, "{api}: kept to send again");
+        let undone = Store::open(&outbox)
+            .expect("outbox")
+            .undo_last("s1", modq::store::new_key(), chrono::Utc::now())
+            .expect("undo");
+        match undone {
+            Some(Undone::Withdrawn(d)) if expect_withdrawn => assert_eq!(d, decision),
+            Some(Undone::Reversed { original, .. }) if !expect_withdrawn => {
+                assert_eq!(original, decision)
+            }
+            other => panic!("{api} ({:?}): undo gave {other:?}", report.error),
+        }
+    }
 }

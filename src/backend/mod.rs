@@ -32,8 +32,12 @@ pub enum BackendError {
     /// The token was refused: retrying will not help.
     #[error("the API refused the token: {0}")]
     Unauthorized(String),
-    /// No connection could be made, or it broke.
+    /// No connection could be made (refused, no route, no such host, TLS failed): the request
+    /// never left, so the server holds nothing it carried.
     #[error("cannot reach the API: {0}")]
+    NoConnection(String),
+    /// The connection broke once made: the server may have acted on the request.
+    #[error("lost the connection to the API: {0}")]
     Unreachable(String),
     #[error("the API did not answer within {0} s")]
     Timeout(u64),
@@ -53,7 +57,10 @@ impl BackendError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            BackendError::Unreachable(_) | BackendError::Timeout(_) | BackendError::Server { .. }
+            BackendError::NoConnection(_)
+                | BackendError::Unreachable(_)
+                | BackendError::Timeout(_)
+                | BackendError::Server { .. }
         )
     }
 }

@@ -208,7 +208,12 @@ impl ModqClient {
             while let Some(next) = cause.source() {
                 cause = next;
             }
-            BackendError::Unreachable(clean_short(&cause.to_string(), MAX_MESSAGE_CHARS))
+            let cause = clean_short(&cause.to_string(), MAX_MESSAGE_CHARS);
+            if e.is_connect() {
+                BackendError::NoConnection(cause)
+            } else {
+                BackendError::Unreachable(cause)
+            }
         }
     }
 

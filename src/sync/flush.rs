@@ -166,10 +166,11 @@ async fn deliver_pipelined(
             Ok(results) => results,
             Err(e) => {
                 let error = undelivered(store, keys, e).await;
-                // The claimed next batch goes back in line too, ahead of anything newer.
+                // The claimed next batch goes back in line too, ahead of anything newer, as
+                // never tried: it never left.
                 if let Ok(next) = next {
                     let (_, next_keys) = unzip_batch(next.entries);
-                    with_store(store, move |s| s.release(&next_keys)).await?;
+                    with_store(store, move |s| s.release_never_sent(&next_keys)).await?;
                 }
                 return Err(error);
             }
@@ -199,12 +200,14 @@ async fn deliver_pipelined(
         } else {
             // The rest of this batch go again first, and a batch claimed meanwhile goes back
             // behind them, so the server still applies decisions in the order they were made.
+            // The part that failed may have arrived; the batch claimed meanwhile never left.
             let claimed = next.map(|next| unzip_batch(next.entries).1);
-            let mut back = unanswered;
-            if let Ok(keys) = &claimed {
-                back.extend(keys.iter().cloned());
-            }
-            with_store(store, move |s| s.release(&back)).await?;
+            let never_sent = claimed.as_ref().map(Vec::clone).unwrap_or_default();
+            with_store(store, move |s| {
+                s.release(&unanswered)?;
+                s.release_never_sent(&never_sent)
+            })
+            .await?;
             claimed?;
             Claim::default()
         };
@@ -256,17 +259,21 @@ fn forget_applied(held: &Held, decisions: &[Decision], results: &[DecisionResult
 
 /// A batch the server did not take: refused as a whole, its decisions are kept marked
 /// failed with the server's reason (sending the same again gets the same refusal); else they
-/// go back in line to be sent again.
+/// go back in line to be sent again, as never tried if no connection could be made.
 async fn undelivered(
     store: &Arc<Mutex<Store>>,
     keys: Vec<String>,
     e: BackendError,
 ) -> DeliveryError {
-    let kept = if let e @ BackendError::Rejected { .. } = &e {
-        let message = e.to_string();
-        with_store(store, move |s| s.fail(&keys, &message)).await
-    } else {
-        with_store(store, move |s| s.release(&keys)).await
+    let kept = match &e {
+        BackendError::Rejected { .. } => {
+            let message = e.to_string();
+            with_store(store, move |s| s.fail(&keys, &message)).await
+        }
+        BackendError::NoConnection(_) => {
+            with_store(store, move |s| s.release_never_sent(&keys)).await
+        }
+        _ => with_store(store, move |s| s.release(&keys)).await,
     };
     match kept {
         Ok(()) => e.into(),
