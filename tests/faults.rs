@@ -336,7 +336,12 @@ async fn api_down_work_goes_on_and_everything_arrives_once_it_is_back() {
 
     let mut decided = rig.desk.decide("tae");
     let why = rig.desk.wait_offline(RECOVERY).await;
-    assert!(why.contains("cannot reach the API"), "{why}");
+    // A new connection is refused; one kept from before is found closed only once the
+    // request is on it, which is all the client can say then.
+    assert!(
+        why.contains("cannot reach the API") || why.contains("lost the connection to the API"),
+        "{why}"
+    );
     let screen = rig.desk.screen();
     assert!(screen.contains("unsent 3"), "{screen}");
     assert_eq!(rig.audit_rows(&decided), [0, 0, 0]);
