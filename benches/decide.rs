@@ -6,7 +6,8 @@
 //! thread), as p50 and p99 over several runs, and the bytes the real crossterm backend writes
 //! per decision (what an SSH link carries). Beside the walk without deciding it prints what
 //! modq's drawing alone costs (`view::draw` into a cleared buffer, without ratatui's diff and
-//! the backend).
+//! the backend), and the key-to-frame figure again with every item's text as long as modq
+//! shows (16,384 characters).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -71,6 +72,22 @@ fn new_app(page: &QueuePage, dir: &tempfile::TempDir) -> App {
     .expect("app")
 }
 
+/// A fresh session on `page`, its first frame drawn into ratatui's in-memory backend at
+/// `w`x`h`; the folder holds its outbox.
+fn first_frame(
+    page: &QueuePage,
+    w: u16,
+    h: u16,
+) -> (tempfile::TempDir, App, Terminal<TestBackend>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = new_app(page, &dir);
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    terminal
+        .draw(|f| modq::tui::view::draw(f, &app))
+        .expect("draw");
+    (dir, app, terminal)
+}
+
 fn key(c: char) -> KeyEvent {
     KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
 }
@@ -79,12 +96,7 @@ fn key(c: char) -> KeyEvent {
 /// real crossterm backend, counted per screen area (list, detail, status and hint lines).
 fn bytes_by_area(page: &QueuePage, w: u16, h: u16) {
     use ratatui::backend::Backend as _;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut app = new_app(page, &dir);
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
-    terminal
-        .draw(|f| modq::tui::view::draw(f, &app))
-        .expect("draw");
+    let (_dir, mut app, mut terminal) = first_frame(page, w, h);
     let panes = modq::tui::view::panes(ratatui::layout::Rect::new(0, 0, w, h), &app)
         .expect("room for the layout");
     let areas = [panes.list, panes.detail, panes.status, panes.hints];
@@ -145,26 +157,10 @@ fn main() {
         let mut draw_p50s = Vec::new();
         let mut bytes = Vec::new();
         for run in 0..runs {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let mut app = new_app(&page, &dir);
-            // Time: into ratatui's in-memory backend, so the figure is modq's own work.
-            let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
-            terminal
-                .draw(|f| modq::tui::view::draw(f, &app))
-                .expect("draw");
-            let mut times = Vec::with_capacity(decisions);
-            for i in 0..decisions {
-                let k = ['t', 'a', 'e'][(i + run) % 3];
-                let started = Instant::now();
-                let _effects = app.handle_key(key(k));
-                terminal
-                    .draw(|f| modq::tui::view::draw(f, &app))
-                    .expect("draw");
-                times.push(started.elapsed());
-            }
-            times.sort();
+            let times = key_to_frame(&page, w, h, run);
             p50s.push(percentile(&times, 0.50).as_secs_f64() * 1e6);
             p99s.push(percentile(&times, 0.99).as_secs_f64() * 1e6);
+            let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
 
             // The same walk without deciding (j, then g back): what drawing alone costs, so
             // the rest of the decision figure is the journal's commit.
@@ -237,4 +233,54 @@ fn main() {
         );
         bytes_by_area(&page, w, h);
     }
+    // The same items, each holding as much text as modq shows (a wall of spam, a manifesto).
+    let long = long_texts(&page);
+    let (mut p50s, mut p99s) = (Vec::new(), Vec::new());
+    for run in 0..runs {
+        let times = key_to_frame(&long, 120, 40, run);
+        p50s.push(percentile(&times, 0.50).as_secs_f64() * 1e6);
+        p99s.push(percentile(&times, 0.99).as_secs_f64() * 1e6);
+    }
+    println!(
+        "120x40, every item {} characters long: key to next item drawn p50 {:.0} µs, p99 {:.0} µs \
+         (medians of {runs} runs)",
+        modq::sanitize::MAX_CHARS,
+        median(p50s),
+        median(p99s)
+    );
+}
+
+/// Decides every item but the last of a fresh session on `page` with t/a/e (starting at the
+/// `run`th key), timing each key until the next item's frame is drawn into ratatui's
+/// in-memory backend, so the figure is modq's own work. Answers the times, sorted.
+fn key_to_frame(page: &QueuePage, w: u16, h: u16, run: usize) -> Vec<std::time::Duration> {
+    let (_dir, mut app, mut terminal) = first_frame(page, w, h);
+    let decisions = page.items.len() - 1;
+    let mut times = Vec::with_capacity(decisions);
+    for i in 0..decisions {
+        let k = ['t', 'a', 'e'][(i + run) % 3];
+        let started = Instant::now();
+        let _effects = app.handle_key(key(k));
+        terminal
+            .draw(|f| modq::tui::view::draw(f, &app))
+            .expect("draw");
+        times.push(started.elapsed());
+    }
+    times.sort();
+    times
+}
+
+/// `page` with each item's text repeated up to the most modq shows of it.
+fn long_texts(page: &QueuePage) -> QueuePage {
+    let mut long = page.clone();
+    for item in &mut long.items {
+        let text = item.text.get_or_insert_with(|| "no text".into());
+        let words = format!("{text} ");
+        *text = words
+            .chars()
+            .cycle()
+            .take(modq::sanitize::MAX_CHARS)
+            .collect();
+    }
+    long
 }

@@ -217,22 +217,29 @@ pub fn wrapped(buf: &mut Buffer, area: Rect, lines: &[Line]) {
                 y += 1;
             }
             _ => {
-                graphemes.clear();
-                for span in &line.spans {
-                    graphemes.extend(span.styled_graphemes(Style::default().patch(line.style)));
-                }
+                let left = area.bottom() - y;
+                // Of a long line, only the start that could show: see `visible_part`.
+                let cut = collect_start(&mut graphemes, line, start_budget(width, left));
                 // Without zero-width graphemes, a line that fits is one row here too. (With
                 // them the wrapper may start a row holding only those.)
-                let fits = graphemes
-                    .iter()
-                    .try_fold(0u16, |w, g| match g.symbol.cell_width() {
-                        0 => None,
-                        n => w.checked_add(n).filter(|&w| w <= width),
-                    })
-                    .is_some();
+                let fits = !cut
+                    && graphemes
+                        .iter()
+                        .try_fold(0u16, |w, g| match g.symbol.cell_width() {
+                            0 => None,
+                            n => w.checked_add(n).filter(|&w| w <= width),
+                        })
+                        .is_some();
                 if fits {
                     put_graphemes(buf, area.left(), y, &graphemes);
                     y += 1;
+                } else if let Some(visible) = cut
+                    .then(|| visible_part(&graphemes, line, width, left))
+                    .flatten()
+                {
+                    // The line fills every row left: only its start was laid out.
+                    visible.render(Rect::new(area.left(), y, width, left), buf);
+                    return;
                 } else {
                     // A line that must break goes through ratatui's own word wrapper, so it
                     // breaks where it always did.
@@ -248,6 +255,58 @@ pub fn wrapped(buf: &mut Buffer, area: Rect, lines: &[Line]) {
             return;
         }
     }
+}
+
+/// Columns of a line worth laying out when `left` rows remain: see [`visible_part`].
+fn start_budget(width: u16, left: u16) -> usize {
+    (usize::from(left) + 2) * usize::from(width)
+}
+
+/// Fills `graphemes` with those of `line`, up to `budget` columns; says whether it stopped
+/// short of the line's end. Splitting 16,000 characters into graphemes alone took 0.3 ms.
+fn collect_start<'a>(
+    graphemes: &mut Vec<StyledGrapheme<'a>>,
+    line: &'a Line,
+    budget: usize,
+) -> bool {
+    graphemes.clear();
+    let mut used = 0usize;
+    for span in &line.spans {
+        for g in span.styled_graphemes(Style::default().patch(line.style)) {
+            used += g.symbol.width();
+            if used > budget {
+                return true;
+            }
+            graphemes.push(g);
+        }
+    }
+    false
+}
+
+/// The start of a long line, wrapped, when it alone fills the `left` rows that remain: the
+/// word wrapper walks a whole line even to draw a few rows of it, which for an item's text of
+/// 16,000 characters took half a millisecond, twice (counting its rows, then drawing them).
+///
+/// `start` holds the line's first graphemes, [`start_budget`] columns' worth: `left + 2`
+/// rows. A row holds at most `width` columns, and where a row breaks depends only on the
+/// word that follows it, so the start's rows break where the whole line's do. The start is
+/// kept only if it needs more rows than are left, which proves it: its last visible row was
+/// followed by more of it, and a word it cut short that did not fit would not have fitted
+/// whole either. Else `None`, and the caller lays out the whole line.
+fn visible_part<'a>(
+    start: &[StyledGrapheme<'a>],
+    line: &Line,
+    width: u16,
+    left: u16,
+) -> Option<Paragraph<'a>> {
+    // A span each: joined, a grapheme could merge with the next (a letter and a combining
+    // mark that began the next span) and wrap differently.
+    let spans: Vec<Span<'a>> = start
+        .iter()
+        .map(|g| Span::styled(g.symbol, g.style))
+        .collect();
+    let start = Paragraph::new(Line::from(spans).style(line.style)).wrap(Wrap { trim: false });
+    (start.line_count(width) > usize::from(left)).then_some(start)
 }
 
 #[cfg(test)]
