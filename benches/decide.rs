@@ -22,6 +22,7 @@ use modq::model::{ClaimRequest, QueuePage, Role};
 use modq::server::{self, SqliteStorage, Storage};
 use modq::store::Store;
 use modq::tui::app::{App, AppInit};
+use modq::tui::gap_fill::GapFill;
 use modq::tui::keymap::KeyMap;
 use modq::tui::theme::Theme;
 
@@ -72,16 +73,15 @@ fn new_app(page: &QueuePage, dir: &tempfile::TempDir) -> App {
     .expect("app")
 }
 
-/// A fresh session on `page`, its first frame drawn into ratatui's in-memory backend at
-/// `w`x`h`; the folder holds its outbox.
-fn first_frame(
+/// A fresh session on `page`, its first frame drawn through `backend`; the folder holds its
+/// outbox.
+fn first_frame<B: ratatui::backend::Backend>(
     page: &QueuePage,
-    w: u16,
-    h: u16,
-) -> (tempfile::TempDir, App, Terminal<TestBackend>) {
+    backend: B,
+) -> (tempfile::TempDir, App, Terminal<B>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let app = new_app(page, &dir);
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    let mut terminal = Terminal::new(backend).expect("terminal");
     terminal
         .draw(|f| modq::tui::view::draw(f, &app))
         .expect("draw");
@@ -96,7 +96,7 @@ fn key(c: char) -> KeyEvent {
 /// real crossterm backend, counted per screen area (list, detail, status and hint lines).
 fn bytes_by_area(page: &QueuePage, w: u16, h: u16) {
     use ratatui::backend::Backend as _;
-    let (_dir, mut app, mut terminal) = first_frame(page, w, h);
+    let (_dir, mut app, mut terminal) = first_frame(page, TestBackend::new(w, h));
     let panes = modq::tui::view::panes(ratatui::layout::Rect::new(0, 0, w, h), &app)
         .expect("room for the layout");
     let areas = [panes.list, panes.detail, panes.status, panes.hints];
@@ -155,7 +155,7 @@ fn main() {
     for (w, h) in [(120u16, 40u16), (80, 24)] {
         let (mut p50s, mut p99s, mut move_p50s) = (Vec::new(), Vec::new(), Vec::new());
         let mut draw_p50s = Vec::new();
-        let mut bytes = Vec::new();
+        let (mut bytes, mut plain_bytes) = (Vec::new(), Vec::new());
         for run in 0..runs {
             let times = key_to_frame(&page, w, h, run);
             p50s.push(percentile(&times, 0.50).as_secs_f64() * 1e6);
@@ -193,39 +193,22 @@ fn main() {
             draws.sort();
             draw_p50s.push(percentile(&draws, 0.50).as_secs_f64() * 1e6);
 
-            // Bytes: the real crossterm backend, writing into a counter.
-            let dir = tempfile::tempdir().expect("tempdir");
-            let mut app = new_app(&page, &dir);
-            let written = Counter::default();
-            let backend = CrosstermBackend::new(written.clone());
-            let mut terminal = Terminal::with_options(
-                backend,
-                ratatui::TerminalOptions {
-                    viewport: ratatui::Viewport::Fixed(ratatui::layout::Rect::new(0, 0, w, h)),
-                },
-            )
-            .expect("terminal");
-            terminal
-                .draw(|f| modq::tui::view::draw(f, &app))
-                .expect("draw");
-            let mut per = Vec::with_capacity(decisions);
-            for i in 0..decisions {
-                let before = written.get();
-                let _effects = app.handle_key(key(['t', 'a', 'e'][i % 3]));
-                terminal
-                    .draw(|f| modq::tui::view::draw(f, &app))
-                    .expect("draw");
-                per.push((written.get() - before) as f64);
-            }
-            bytes.push(median(per));
+            // Bytes: what modq writes (through `GapFill`) and what the crossterm backend alone
+            // would.
+            bytes.push(bytes_per_decision(&page, w, h, |out| {
+                GapFill::new(CrosstermBackend::new(out))
+            }));
+            plain_bytes.push(bytes_per_decision(&page, w, h, CrosstermBackend::new));
         }
         println!(
             "{w}x{h}: key to next item drawn p50 {:.0} µs, p99 {:.0} µs (medians of {runs} runs); \
-             moving without deciding p50 {:.0} µs; bytes to the terminal per decision, median {:.0}",
+             moving without deciding p50 {:.0} µs; bytes to the terminal per decision, median {:.0} \
+             ({:.0} without GapFill)",
             median(p50s),
             median(p99s),
             median(move_p50s),
-            median(bytes)
+            median(bytes),
+            median(plain_bytes)
         );
         println!(
             "  {w}x{h} of moving: view::draw alone (into a cleared buffer) p50 {:.0} µs",
@@ -243,18 +226,57 @@ fn main() {
     }
     println!(
         "120x40, every item {} characters long: key to next item drawn p50 {:.0} µs, p99 {:.0} µs \
-         (medians of {runs} runs)",
+         (medians of {runs} runs); bytes per decision, median {:.0} ({:.0} without GapFill)",
         modq::sanitize::MAX_CHARS,
         median(p50s),
-        median(p99s)
+        median(p99s),
+        bytes_per_decision(&long, 120, 40, |out| GapFill::new(CrosstermBackend::new(
+            out
+        ))),
+        bytes_per_decision(&long, 120, 40, CrosstermBackend::new)
     );
+}
+
+/// The median bytes a decision writes to the terminal at `w`x`h`, through the backend that
+/// `backend` makes around a counter, over a session deciding every item but the last.
+fn bytes_per_decision<B: ratatui::backend::Backend>(
+    page: &QueuePage,
+    w: u16,
+    h: u16,
+    backend: impl FnOnce(Counter) -> B,
+) -> f64 {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut app = new_app(page, &dir);
+    let written = Counter::default();
+    let mut terminal = Terminal::with_options(
+        backend(written.clone()),
+        ratatui::TerminalOptions {
+            viewport: ratatui::Viewport::Fixed(ratatui::layout::Rect::new(0, 0, w, h)),
+        },
+    )
+    .expect("terminal");
+    terminal
+        .draw(|f| modq::tui::view::draw(f, &app))
+        .expect("draw");
+    let decisions = page.items.len() - 1;
+    let mut per = Vec::with_capacity(decisions);
+    for i in 0..decisions {
+        let before = written.get();
+        let _effects = app.handle_key(key(['t', 'a', 'e'][i % 3]));
+        terminal
+            .draw(|f| modq::tui::view::draw(f, &app))
+            .expect("draw");
+        per.push((written.get() - before) as f64);
+    }
+    median(per)
 }
 
 /// Decides every item but the last of a fresh session on `page` with t/a/e (starting at the
 /// `run`th key), timing each key until the next item's frame is drawn into ratatui's
 /// in-memory backend, so the figure is modq's own work. Answers the times, sorted.
 fn key_to_frame(page: &QueuePage, w: u16, h: u16, run: usize) -> Vec<std::time::Duration> {
-    let (_dir, mut app, mut terminal) = first_frame(page, w, h);
+    // Through `GapFill`, as the TUI draws: its bookkeeping is part of the figure.
+    let (_dir, mut app, mut terminal) = first_frame(page, GapFill::new(TestBackend::new(w, h)));
     let decisions = page.items.len() - 1;
     let mut times = Vec::with_capacity(decisions);
     for i in 0..decisions {

@@ -175,10 +175,10 @@ impl Write for Captured {
     }
 }
 
-/// What the real crossterm backend writes for one frame.
+/// What the real crossterm backend writes for one frame, through `GapFill` as the TUI writes.
 fn terminal_bytes(s: &Session) -> String {
     let captured = Captured::default();
-    let backend = CrosstermBackend::new(captured.clone());
+    let backend = modq::tui::gap_fill::GapFill::new(CrosstermBackend::new(captured.clone()));
     let options = TerminalOptions {
         viewport: Viewport::Fixed(Rect::new(0, 0, 80, 24)),
     };

@@ -17,6 +17,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use ratatui::backend::CrosstermBackend;
+
+use modq::tui::gap_fill::GapFill;
 use ratatui::layout::Rect;
 use ratatui::{Terminal, TerminalOptions, Viewport};
 use serde_json::{Value, json};
@@ -153,9 +155,10 @@ impl Write for Captured {
     }
 }
 
-/// The real crossterm backend, writing into memory instead of a TTY.
+/// The real crossterm backend, writing into memory instead of a TTY, through `GapFill` as the
+/// TUI writes.
 struct Screen {
-    terminal: Terminal<CrosstermBackend<Captured>>,
+    terminal: Terminal<GapFill<CrosstermBackend<Captured>>>,
     written: Captured,
 }
 
@@ -163,7 +166,7 @@ impl Screen {
     fn new(width: u16, height: u16) -> Screen {
         let written = Captured::default();
         let terminal = Terminal::with_options(
-            CrosstermBackend::new(written.clone()),
+            GapFill::new(CrosstermBackend::new(written.clone())),
             TerminalOptions {
                 viewport: Viewport::Fixed(Rect::new(0, 0, width, height)),
             },

@@ -6,6 +6,7 @@ pub mod app;
 pub mod context;
 pub mod deadline;
 pub mod effects;
+pub mod gap_fill;
 pub mod history_view;
 pub mod keymap;
 pub mod mouse;
@@ -23,11 +24,17 @@ use std::time::Duration;
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use futures::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
 use tokio::sync::mpsc;
 
 use action::Action;
 use app::{App, Effect};
+use gap_fill::GapFill;
+
+/// The terminal the UI draws on.
+type Screen = Terminal<GapFill<CrosstermBackend<io::Stdout>>>;
 
 use crate::store::OutboxCounts;
 use crate::sync::{SyncEvent, SyncHandle};
@@ -51,7 +58,10 @@ pub async fn run(
     mut events: mpsc::UnboundedReceiver<SyncEvent>,
     mouse: bool,
 ) -> io::Result<Outcome> {
-    let mut terminal = ratatui::try_init()?;
+    // ratatui's set-up (raw mode, the alternate screen, its restoring panic hook), then a
+    // terminal of our own that writes through `GapFill`.
+    drop(ratatui::try_init()?);
+    let mut terminal = Terminal::new(GapFill::new(CrosstermBackend::new(io::stdout())))?;
     panic_guard::install();
     let captured = if mouse {
         panic_guard::capture_mouse(&mut io::stdout())
@@ -84,7 +94,7 @@ pub async fn run(
 }
 
 async fn event_loop(
-    terminal: &mut ratatui::DefaultTerminal,
+    terminal: &mut Screen,
     app: &mut App,
     sync: &SyncHandle,
     events: &mut mpsc::UnboundedReceiver<SyncEvent>,
@@ -157,7 +167,7 @@ fn on_terminal_event(app: &mut App, area: Rect, event: Event) -> Vec<Effect> {
 }
 
 /// Draw a frame; returns its area.
-fn draw(terminal: &mut ratatui::DefaultTerminal, app: &App) -> io::Result<Rect> {
+fn draw(terminal: &mut Screen, app: &App) -> io::Result<Rect> {
     // Synchronized update: the terminal shows the whole frame at once, never half of it.
     crossterm::queue!(io::stdout(), BeginSynchronizedUpdate)?;
     let area = terminal.draw(|frame| view::draw(frame, app))?.area;

@@ -1,0 +1,170 @@
+//! What modq sends the terminal: written through `GapFill`, a moderator's session must look
+//! exactly as it does without it, on a terminal emulator fed the bytes, frame after frame, while
+//! taking fewer bytes.
+
+mod common;
+
+use std::io::Write;
+use std::num::NonZeroU16;
+use std::sync::{Arc, Mutex};
+
+use common::{Session, TestServer};
+use ratatui::backend::CrosstermBackend;
+use ratatui::layout::Rect;
+use ratatui::{Terminal, TerminalOptions, Viewport};
+
+use modq::tui::gap_fill::GapFill;
+
+/// Where a backend writes: kept, to be fed to an emulator.
+#[derive(Clone, Default)]
+struct Recorder(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Recorder {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Recorder {
+    /// What was written since the last call.
+    fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+fn options(width: u16, height: u16) -> TerminalOptions {
+    TerminalOptions {
+        viewport: Viewport::Fixed(Rect::new(0, 0, width, height)),
+    }
+}
+
+/// One screen, drawn twice: straight through crossterm, and through `GapFill`; each into an
+/// emulator of its own.
+struct TwoScreens {
+    plain: Terminal<CrosstermBackend<Recorder>>,
+    filled: Terminal<GapFill<CrosstermBackend<Recorder>>>,
+    written: (Recorder, Recorder),
+    plain_seen: vt100::Parser,
+    filled_seen: vt100::Parser,
+    sent: (usize, usize),
+}
+
+impl TwoScreens {
+    fn new(width: u16, height: u16) -> TwoScreens {
+        let written = (Recorder::default(), Recorder::default());
+        let emulator = || {
+            let size = |n| NonZeroU16::new(n).expect("not zero");
+            vt100::Parser::new(size(height), size(width), 0)
+        };
+        TwoScreens {
+            plain: Terminal::with_options(
+                CrosstermBackend::new(written.0.clone()),
+                options(width, height),
+            )
+            .expect("terminal"),
+            filled: Terminal::with_options(
+                GapFill::new(CrosstermBackend::new(written.1.clone())),
+                options(width, height),
+            )
+            .expect("terminal"),
+            written,
+            plain_seen: emulator(),
+            filled_seen: emulator(),
+            sent: (0, 0),
+        }
+    }
+
+    /// Draws the session's screen on both, and checks that both emulators show the same.
+    fn draw(&mut self, session: &Session, what: &str) {
+        self.plain
+            .draw(|f| modq::tui::view::draw(f, &session.app))
+            .expect("draw");
+        self.filled
+            .draw(|f| modq::tui::view::draw(f, &session.app))
+            .expect("draw");
+        let (plain, filled) = (self.written.0.take(), self.written.1.take());
+        self.plain_seen.process(&plain);
+        self.filled_seen.process(&filled);
+        self.sent = (self.sent.0 + plain.len(), self.sent.1 + filled.len());
+        let (a, b) = (
+            seen(self.plain_seen.screen()),
+            seen(self.filled_seen.screen()),
+        );
+        if let Some((at, x, y)) = a
+            .iter()
+            .zip(&b)
+            .enumerate()
+            .find(|(_, (x, y))| x != y)
+            .map(|(i, (x, y))| (i, x, y))
+        {
+            panic!(
+                "after {what}, the cell at {at} differs: {x:?} without GapFill, {y:?} through it:\n{}",
+                self.plain_seen.screen().contents()
+            );
+        }
+    }
+}
+
+/// What a person sees in each cell: its text (a cell never written and a space look alike),
+/// colours and attributes, row by row.
+fn seen(screen: &vt100::Screen) -> Vec<(String, String)> {
+    let (rows, columns) = screen.size();
+    let mut cells = Vec::new();
+    for row in 0..rows.get() {
+        for column in 0..columns.get() {
+            let Some(cell) = screen.cell(row, column) else {
+                continue;
+            };
+            let text = match cell.contents() {
+                "" => " ",
+                text => text,
+            };
+            let looks = format!(
+                "{:?} {:?} bold {} italic {} underline {} inverse {} wide {} {}",
+                cell.fgcolor(),
+                cell.bgcolor(),
+                cell.bold(),
+                cell.italic(),
+                cell.underline(),
+                cell.inverse(),
+                cell.is_wide(),
+                cell.is_wide_continuation()
+            );
+            cells.push((format!("{row}:{column} {text}"), looks));
+        }
+    }
+    cells
+}
+
+#[tokio::test]
+async fn a_session_through_gap_fill_looks_the_same_for_fewer_bytes() {
+    let server = TestServer::with_sample().await;
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut session = Session::open(&server, data.path()).await;
+    let mut screens = [TwoScreens::new(120, 40), TwoScreens::new(80, 24)];
+    for screen in &mut screens {
+        screen.draw(&session, "the first frame");
+    }
+    // Decisions, moves, the help overlay, a filter, the history and a tag: every kind of
+    // frame change a moderator makes, on items in many scripts and widths.
+    let keys = "taejjktae?<esc>/cat:spam\r<esc>:filter\rjh<esc>  jtaeGggtaetaetae";
+    for key in common::parse_keys(keys) {
+        let effects = session.app.handle_key(key);
+        drop(effects);
+        for screen in &mut screens {
+            screen.draw(&session, &format!("{key:?}"));
+        }
+    }
+    for screen in &screens {
+        let (plain, filled) = screen.sent;
+        assert!(
+            filled < plain,
+            "{filled} bytes through GapFill, {plain} without"
+        );
+    }
+}
