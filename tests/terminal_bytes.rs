@@ -95,15 +95,9 @@ impl TwoScreens {
             seen(self.plain_seen.screen()),
             seen(self.filled_seen.screen()),
         );
-        if let Some((at, x, y)) = a
-            .iter()
-            .zip(&b)
-            .enumerate()
-            .find(|(_, (x, y))| x != y)
-            .map(|(i, (x, y))| (i, x, y))
-        {
+        if let Some((x, y)) = a.iter().zip(&b).find(|(x, y)| x != y) {
             panic!(
-                "after {what}, the cell at {at} differs: {x:?} without GapFill, {y:?} through it:\n{}",
+                "after {what}, a cell differs: {x:?} without GapFill, {y:?} through it:\n{}",
                 self.plain_seen.screen().contents()
             );
         }
