@@ -163,7 +163,11 @@ impl Config {
         };
         // What recovery made of a line with a syntax error is not worth a second report.
         let mut problems = reader.problems;
-        let syntax_lines: Vec<usize> = problems[..syntax_errors].iter().map(|p| p.line).collect();
+        let syntax_lines: Vec<usize> = problems
+            .iter()
+            .take(syntax_errors)
+            .map(|p| p.line)
+            .collect();
         let mut i = 0;
         problems.retain(|p| {
             i += 1;
@@ -211,9 +215,10 @@ struct Reader<'t> {
 
 impl Reader<'_> {
     fn line(&self, offset: usize) -> usize {
-        let end = offset.min(self.text.len());
-        self.text.as_bytes()[..end]
+        self.text
+            .as_bytes()
             .iter()
+            .take(offset)
             .filter(|b| **b == b'\n')
             .count()
             + 1

@@ -86,8 +86,9 @@ impl Sort {
 
     /// The order after this one, for a key that cycles through them.
     pub fn next(self) -> Sort {
-        let i = Sort::ALL.iter().position(|s| *s == self).unwrap_or(0);
-        Sort::ALL[(i + 1) % Sort::ALL.len()]
+        let mut cycle = Sort::ALL.iter().cycle();
+        cycle.find(|s| **s == self);
+        cycle.next().copied().unwrap_or(self)
     }
 }
 
@@ -235,7 +236,10 @@ pub fn text_hash(text: &str) -> Option<String> {
     if normal.chars().count() < 12 {
         return None;
     }
-    Some(hex::encode(&Sha256::digest(normal.as_bytes())[..12]))
+    let digest = Sha256::digest(normal.as_bytes());
+    Some(hex::encode(
+        digest.iter().take(12).copied().collect::<Vec<u8>>(),
+    ))
 }
 
 /// The links in a text, lowercased, without scheme and trailing punctuation:

@@ -37,15 +37,20 @@ impl ReadPool {
         read: impl FnOnce(&Connection) -> Result<T, E>,
     ) -> Result<T, E> {
         let start = self.next.fetch_add(1, Ordering::Relaxed);
-        let free = (0..READERS)
-            .map(|i| &self.slots[(start + i) % READERS])
-            .find_map(|slot| slot.try_lock().ok());
-        let mut slot = match free {
-            Some(slot) => slot,
-            None => self.slots[start % READERS]
-                .lock()
-                // A panic mid-read leaves nothing to undo: a reader holds no transaction.
-                .unwrap_or_else(PoisonError::into_inner),
+        // The slots in turn from `start`, each once.
+        let in_turn = || {
+            self.slots
+                .iter()
+                .cycle()
+                .skip(start % READERS)
+                .take(READERS)
+        };
+        let free = in_turn().find_map(|slot| slot.try_lock().ok());
+        let mut slot = match (free, in_turn().next()) {
+            (Some(slot), _) => slot,
+            // A panic mid-read leaves nothing to undo: a reader holds no transaction.
+            (None, Some(next)) => next.lock().unwrap_or_else(PoisonError::into_inner),
+            (None, None) => return Err(rusqlite::Error::InvalidQuery.into()),
         };
         let conn = match slot.take() {
             Some(conn) => conn,

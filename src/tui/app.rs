@@ -442,10 +442,12 @@ impl App {
     }
 
     fn prefetch_if_low(&mut self) -> Vec<Effect> {
-        let at = self.position().min(self.visible.len());
-        let ahead = self.visible[at..]
+        let ahead = self
+            .visible
             .iter()
-            .filter(|&&i| self.entries[i].is_open())
+            .skip(self.position())
+            .filter_map(|&i| self.entries.get(i))
+            .filter(|e| e.is_open())
             .count();
         if ahead < PREFETCH_LOW_WATER && self.queue_end == QueueEnd::More {
             self.queue_end = QueueEnd::Loading;

@@ -192,8 +192,7 @@ impl Sequence {
 
     /// One of the two starts the other, so the longer one could never be typed.
     fn overlaps(&self, other: &Sequence) -> bool {
-        let n = self.0.len().min(other.0.len());
-        self != other && self.0[..n] == other.0[..n]
+        self != other && (self.0.starts_with(&other.0) || other.0.starts_with(&self.0))
     }
 }
 
@@ -337,7 +336,7 @@ impl KeyMap {
         self.prefixes = self
             .bindings
             .keys()
-            .flat_map(|s| (1..s.0.len()).map(|n| s.0[..n].to_vec()))
+            .flat_map(|s| (1..s.0.len()).map(|n| s.0.iter().take(n).cloned().collect()))
             .collect();
         self.keys_by_action = Action::BINDABLE
             .iter()
@@ -398,8 +397,10 @@ impl KeyMap {
         let mut out: Vec<(Sequence, Action)> = self
             .bindings
             .iter()
-            .filter(|(k, _)| k.0.len() > pending.len() && k.0.starts_with(pending))
-            .map(|(k, (a, _))| (Sequence(k.0[pending.len()..].to_vec()), a.clone()))
+            .filter_map(|(k, (a, _))| {
+                let rest = k.0.strip_prefix(pending).filter(|rest| !rest.is_empty())?;
+                Some((Sequence(rest.to_vec()), a.clone()))
+            })
             .collect();
         out.sort_by_key(|(k, _)| k.name());
         out

@@ -151,9 +151,9 @@ impl Prompt {
 }
 
 fn common_prefix(words: &[String]) -> Option<String> {
-    let first = words.first()?;
+    let (first, rest) = words.split_first()?;
     let mut prefix = first.clone();
-    for w in &words[1..] {
+    for w in rest {
         while !w.starts_with(&prefix) {
             prefix.pop();
         }

@@ -120,7 +120,9 @@ impl Panel<'_> {
         ];
         frame.render_widget(Paragraph::new(lines), summary);
         // The latest values that fit, newest at the right.
-        let shown = &self.pace[self.pace.len().saturating_sub(usize::from(pace.width))..];
+        let (_, shown) = self
+            .pace
+            .split_at(self.pace.len().saturating_sub(usize::from(pace.width)));
         let peak = shown.iter().copied().max().unwrap_or(0);
         let label = format!("{} (peak {peak})", self.pace_label);
         frame.render_widget(Paragraph::new(Line::styled(label, theme.muted)), pace_title);

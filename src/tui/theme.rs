@@ -104,11 +104,15 @@ impl Palette {
 
     /// Change one slot: `set("accent", "33")`.
     pub fn set(&mut self, slot: &str, colour: &str) -> Result<(), String> {
-        let i = SLOTS.iter().position(|(s, _)| *s == slot).ok_or_else(|| {
+        let unknown = || {
             let names: Vec<&str> = SLOTS.iter().map(|(s, _)| *s).collect();
             format!("unknown colour slot {slot:?} (slots: {})", names.join(" "))
-        })?;
-        self.0[i] = parse_colour(colour)?;
+        };
+        let i = SLOTS
+            .iter()
+            .position(|(s, _)| *s == slot)
+            .ok_or_else(unknown)?;
+        *self.0.get_mut(i).ok_or_else(unknown)? = parse_colour(colour)?;
         Ok(())
     }
 

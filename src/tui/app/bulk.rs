@@ -81,7 +81,7 @@ impl App {
         self.visible
             .iter()
             .filter(|&&i| i >= lo && i <= hi)
-            .map(|&i| self.entries[i].id.clone())
+            .filter_map(|&i| self.entries.get(i).map(|e| e.id.clone()))
             .collect()
     }
 

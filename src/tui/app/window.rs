@@ -35,8 +35,9 @@ impl App {
         self.visible = if query.is_empty() {
             (0..self.entries.len()).collect()
         } else {
-            (0..self.entries.len())
-                .filter(|&i| self.matches(query, &self.entries[i].shown))
+            (self.entries.iter().enumerate())
+                .filter(|(_, e)| self.matches(query, &e.shown))
+                .map(|(i, _)| i)
                 .collect()
         };
         if let Some(&first_after) = self
@@ -59,7 +60,9 @@ impl App {
     pub(super) fn move_by(&mut self, delta: isize) -> Vec<Effect> {
         if let Some(last) = self.visible.len().checked_sub(1) {
             let at = self.position().saturating_add_signed(delta).min(last);
-            self.selected = self.visible[at];
+            if let Some(&i) = self.visible.get(at) {
+                self.selected = i;
+            }
         }
         self.prefetch_if_low()
     }
@@ -78,12 +81,13 @@ impl App {
 
     /// The next visible entry still waiting for a decision, after `i`, wrapping around.
     pub(super) fn next_undecided_after(&self, i: usize) -> Option<usize> {
-        let open = |j: &&usize| self.entries[**j].is_open() && **j != i;
+        let open = |j: &&usize| **j != i && self.entries.get(**j).is_some_and(Entry::is_open);
         let at = self.visible.partition_point(|&j| j <= i);
-        self.visible[at..]
+        let (before, after) = self.visible.split_at(at);
+        after
             .iter()
             .find(open)
-            .or_else(|| self.visible[..at].iter().find(open))
+            .or_else(|| before.iter().find(open))
             .copied()
     }
 
