@@ -2,12 +2,13 @@
 //! most 1,000, and a proxy in front of a server may cap the body. modq sends the batch in
 //! halves instead, in order, and no decision is refused for the size of its batch.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::routing::post;
-use chrono::Utc;
 use serde_json::{Value, json};
 
 use modq::backend::modq::ModqClient;
@@ -72,18 +73,12 @@ fn over_most(
     })
 }
 
+/// `n` take downs of `post-0`, `post-1`… with keys the test can name again.
 fn take_downs(n: usize) -> Vec<Decision> {
     (0..n)
         .map(|i| Decision {
             idempotency_key: format!("key-{i}"),
-            item_id: format!("post-{i}"),
-            action: DecisionAction::TakeDown,
-            reason_code: None,
-            note: None,
-            scope: None,
-            escalation_target: None,
-            reverses: None,
-            decided_at: Utc::now(),
+            ..common::decision(&format!("post-{i}"), DecisionAction::TakeDown)
         })
         .collect()
 }

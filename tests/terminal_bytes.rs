@@ -162,3 +162,25 @@ async fn a_session_through_gap_fill_looks_the_same_for_fewer_bytes() {
         );
     }
 }
+
+/// The sizes that break layouts, a one-cell screen among them: through `GapFill` they look as
+/// they do without it, and nothing panics.
+#[tokio::test]
+async fn every_awkward_size_looks_the_same_through_gap_fill() {
+    let server = TestServer::with_sample().await;
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut session = Session::open(&server, data.path()).await;
+    let mut screens: Vec<TwoScreens> = common::AWKWARD_SIZES
+        .iter()
+        .map(|&(width, height)| TwoScreens::new(width, height))
+        .collect();
+    for screen in &mut screens {
+        screen.draw(&session, "the first frame");
+    }
+    for key in common::parse_keys("tajej?<esc>k") {
+        drop(session.app.handle_key(key));
+        for screen in &mut screens {
+            screen.draw(&session, &format!("{key:?}"));
+        }
+    }
+}
