@@ -110,6 +110,7 @@ pub fn from_command(command: &str) -> Result<String, CredentialError> {
     Ok(token)
 }
 
+// Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;

@@ -859,6 +859,7 @@ pub struct Statements {
     pub statements: Vec<StatementOfReasons>,
 }
 
+// Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -699,6 +699,7 @@ pub fn new_key() -> String {
     format!("{millis:012x}{}", hex::encode(random))
 }
 
+// Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
 #[cfg(test)]
 mod tests {
     use super::*;

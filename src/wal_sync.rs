@@ -257,6 +257,7 @@ fn checkpoint(db: &Path, conn: &mut Option<rusqlite::Connection>) -> rusqlite::R
     Ok(())
 }
 
+// Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1843,6 +1843,7 @@ impl Storage for SqliteStorage {
     }
 }
 
+// Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -149,6 +149,7 @@ fn csv_field(text: &str) -> String {
     }
 }
 
+// Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
 #[cfg(test)]
 mod tests {
     use super::*;

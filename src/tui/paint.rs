@@ -309,6 +309,7 @@ fn visible_part<'a>(
     (start.line_count(width) > usize::from(left)).then_some(start)
 }
 
+// Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
 #[cfg(test)]
 mod tests {
     use ratatui::style::{Color, Modifier};

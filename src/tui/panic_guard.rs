@@ -56,6 +56,7 @@ pub fn tripped() -> bool {
     TRIPPED.load(Ordering::SeqCst)
 }
 
+// Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
 #[cfg(test)]
 mod tests {
     use super::*;

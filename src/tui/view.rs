@@ -1017,6 +1017,7 @@ pub(super) fn draw_popup_lines(
     );
 }
 
+// Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
 #[cfg(test)]
 mod tests {
     use super::*;
