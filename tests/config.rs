@@ -4,16 +4,10 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
-use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
-use ratatui::{TerminalOptions, Viewport};
 
-use common::{Session, TestServer, render};
+use common::{Captured, Session, TestServer, render};
 use modq::config::Config;
 use modq::model::ReviewState;
 use modq::profile::Dirs;
@@ -161,34 +155,14 @@ async fn a_click_selects_the_row_under_it_and_the_wheel_moves_the_selection() {
     s.quit().await;
 }
 
-/// Keeps what the backend writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// What the real crossterm backend writes for one frame, through `GapFill` as the TUI writes.
+/// What the TUI writes to the terminal for one frame at 80x24.
 fn terminal_bytes(s: &Session) -> String {
     let captured = Captured::default();
-    let backend = modq::tui::gap_fill::GapFill::new(CrosstermBackend::new(captured.clone()));
-    let options = TerminalOptions {
-        viewport: Viewport::Fixed(Rect::new(0, 0, 80, 24)),
-    };
-    let mut terminal = Terminal::with_options(backend, options).expect("terminal");
+    let mut terminal = common::modq_screen(&captured, 80, 24);
     terminal
         .draw(|frame| modq::tui::view::draw(frame, &s.app))
         .expect("draw");
-    drop(terminal);
-    let bytes = captured.0.lock().expect("lock").clone();
-    String::from_utf8_lossy(&bytes).into_owned()
+    String::from_utf8_lossy(&captured.take()).into_owned()
 }
 
 /// The bytes of the cells: ratatui ends every frame by resetting colours and attributes

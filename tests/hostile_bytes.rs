@@ -9,21 +9,17 @@
 
 mod common;
 
-use std::cell::RefCell;
-use std::io::Write;
-use std::rc::Rc;
-
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use ratatui::backend::CrosstermBackend;
+use std::cell::RefCell;
 
 use modq::tui::gap_fill::GapFill;
-use ratatui::layout::Rect;
-use ratatui::{Terminal, TerminalOptions, Viewport};
+use ratatui::Terminal;
 use serde_json::{Value, json};
 
-use common::{Session, TestServer, sample_now};
+use common::{Captured, Session, TestServer, sample_now};
 use modq::model::{Item, QueuePage};
 use modq::store::Store;
 use modq::sync::SyncEvent;
@@ -141,20 +137,6 @@ fn check_stream(bytes: &[u8]) -> Result<String, String> {
     Ok(text)
 }
 
-/// Where the backend writes: memory the test can read back.
-#[derive(Clone, Default)]
-struct Captured(Rc<RefCell<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// The real crossterm backend, writing into memory instead of a TTY, through `GapFill` as the
 /// TUI writes.
 struct Screen {
@@ -165,13 +147,7 @@ struct Screen {
 impl Screen {
     fn new(width: u16, height: u16) -> Screen {
         let written = Captured::default();
-        let terminal = Terminal::with_options(
-            GapFill::new(CrosstermBackend::new(written.clone())),
-            TerminalOptions {
-                viewport: Viewport::Fixed(Rect::new(0, 0, width, height)),
-            },
-        )
-        .expect("terminal");
+        let terminal = common::modq_screen(&written, width, height);
         Screen { terminal, written }
     }
 
@@ -183,7 +159,7 @@ impl Screen {
         self.terminal
             .draw(|f| modq::tui::view::draw(f, app))
             .expect("draw");
-        std::mem::take(&mut *self.written.0.borrow_mut())
+        self.written.take()
     }
 
     /// Draws and checks; panics naming what leaked.

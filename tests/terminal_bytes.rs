@@ -4,51 +4,20 @@
 
 mod common;
 
-use std::io::Write;
 use std::num::NonZeroU16;
-use std::sync::{Arc, Mutex};
 
-use common::{Session, TestServer};
+use common::{Captured, Session, TestServer};
+use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
-use ratatui::layout::Rect;
-use ratatui::{Terminal, TerminalOptions, Viewport};
 
 use modq::tui::gap_fill::GapFill;
-
-/// Where a backend writes: kept, to be fed to an emulator.
-#[derive(Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Recorder {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Recorder {
-    /// What was written since the last call.
-    fn take(&self) -> Vec<u8> {
-        std::mem::take(&mut *self.0.lock().unwrap())
-    }
-}
-
-fn options(width: u16, height: u16) -> TerminalOptions {
-    TerminalOptions {
-        viewport: Viewport::Fixed(Rect::new(0, 0, width, height)),
-    }
-}
 
 /// One screen, drawn twice: straight through crossterm, and through `GapFill`; each into an
 /// emulator of its own.
 struct TwoScreens {
-    plain: Terminal<CrosstermBackend<Recorder>>,
-    filled: Terminal<GapFill<CrosstermBackend<Recorder>>>,
-    written: (Recorder, Recorder),
+    plain: Terminal<CrosstermBackend<Captured>>,
+    filled: Terminal<GapFill<CrosstermBackend<Captured>>>,
+    written: (Captured, Captured),
     plain_seen: vt100::Parser,
     filled_seen: vt100::Parser,
     sent: (usize, usize),
@@ -56,22 +25,14 @@ struct TwoScreens {
 
 impl TwoScreens {
     fn new(width: u16, height: u16) -> TwoScreens {
-        let written = (Recorder::default(), Recorder::default());
+        let written = (Captured::default(), Captured::default());
         let emulator = || {
             let size = |n| NonZeroU16::new(n).expect("not zero");
             vt100::Parser::new(size(height), size(width), 0)
         };
         TwoScreens {
-            plain: Terminal::with_options(
-                CrosstermBackend::new(written.0.clone()),
-                options(width, height),
-            )
-            .expect("terminal"),
-            filled: Terminal::with_options(
-                GapFill::new(CrosstermBackend::new(written.1.clone())),
-                options(width, height),
-            )
-            .expect("terminal"),
+            plain: common::crossterm_screen(&written.0, width, height),
+            filled: common::modq_screen(&written.1, width, height),
             written,
             plain_seen: emulator(),
             filled_seen: emulator(),

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
+use ratatui::backend::{CrosstermBackend, TestBackend};
+use ratatui::layout::Rect;
+use ratatui::{Terminal, TerminalOptions, Viewport};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -23,6 +24,7 @@ use modq::session::{self, Prepared};
 use modq::sync::SyncEvent;
 use modq::tui::action::Action;
 use modq::tui::app::{App, Effect, QueueEnd};
+use modq::tui::gap_fill::GapFill;
 
 /// The moment the sample queue is written around: snapshots are drawn at this time.
 pub const SAMPLE_NOW: &str = "2026-11-23T12:00:00Z";
@@ -447,4 +449,58 @@ pub fn parse_keys(keys: &str) -> Vec<KeyEvent> {
         rest = &rest[c.len_utf8()..];
     }
     out
+}
+
+/// Where a backend writes in a test: memory the test reads back.
+#[derive(Clone, Default)]
+pub struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    /// What was written since the last call.
+    pub fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.0.lock().expect("lock"))
+    }
+}
+
+/// A `width`x`height` screen of the real crossterm backend, writing into `captured`.
+pub fn crossterm_screen(
+    captured: &Captured,
+    width: u16,
+    height: u16,
+) -> Terminal<CrosstermBackend<Captured>> {
+    Terminal::with_options(
+        CrosstermBackend::new(captured.clone()),
+        fixed(width, height),
+    )
+    .expect("terminal")
+}
+
+/// The same through `GapFill`: what the TUI writes.
+pub fn modq_screen(
+    captured: &Captured,
+    width: u16,
+    height: u16,
+) -> Terminal<GapFill<CrosstermBackend<Captured>>> {
+    Terminal::with_options(
+        GapFill::new(CrosstermBackend::new(captured.clone())),
+        fixed(width, height),
+    )
+    .expect("terminal")
+}
+
+fn fixed(width: u16, height: u16) -> TerminalOptions {
+    TerminalOptions {
+        viewport: Viewport::Fixed(Rect::new(0, 0, width, height)),
+    }
 }
