@@ -4,15 +4,13 @@
 
 mod common;
 
-use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
-use ratatui::layout::Rect;
+use crossterm::event::{MouseButton, MouseEventKind};
 
 use common::{Captured, Session, TestServer, render};
 use modq::config::Config;
 use modq::model::ReviewState;
 use modq::profile::Dirs;
 use modq::session;
-use modq::tui::mouse::mouse_action;
 
 async fn session_with(config: &str) -> (TestServer, tempfile::TempDir, Session) {
     let server = TestServer::with_sample().await;
@@ -100,22 +98,13 @@ async fn a_key_sequence_waits_for_its_second_key_and_the_hint_line_shows_it() {
     s.quit().await;
 }
 
-fn mouse(kind: MouseEventKind, column: u16, row: u16) -> MouseEvent {
-    MouseEvent {
-        kind,
-        column,
-        row,
-        modifiers: KeyModifiers::NONE,
-    }
-}
-
 #[tokio::test]
 async fn a_click_selects_the_row_under_it_and_the_wheel_moves_the_selection() {
     let (_server, _data, mut s) = session_with("mouse = true\n").await;
-    let area = Rect::new(0, 0, 80, 24);
+    s.resize(80, 24);
     // Far enough down that the list has scrolled.
     s.press(&"j".repeat(30));
-    let before = render(&s.app, 80, 24);
+    let before = s.frame();
     let row_text = |screen: &str, row: usize| -> String {
         // The list pane, without its border and the selection marker column.
         let line: String = screen.lines().nth(row).unwrap_or("").chars().collect();
@@ -125,10 +114,9 @@ async fn a_click_selects_the_row_under_it_and_the_wheel_moves_the_selection() {
     let wanted = row_text(&before, usize::from(clicked_row));
     assert!(!wanted.trim().is_empty(), "{before}");
 
-    let click = mouse(MouseEventKind::Down(MouseButton::Left), 10, clicked_row);
-    let action = mouse_action(&s.app, area, click).expect("a click on a row selects it");
-    s.app.update(action);
-    let after = render(&s.app, 80, 24);
+    // The click goes through the event loop, mapped through the frame on screen.
+    s.mouse(MouseEventKind::Down(MouseButton::Left), 10, clicked_row);
+    let after = s.frame();
     let marked = after
         .lines()
         .position(|l| l.starts_with("│▶"))
@@ -142,15 +130,13 @@ async fn a_click_selects_the_row_under_it_and_the_wheel_moves_the_selection() {
     // Clicks on the border, the detail pane and the status line do nothing.
     let selected = s.app.selected;
     for (column, row) in [(0, 5), (10, 0), (50, 5), (10, 22), (10, 23)] {
-        let click = mouse(MouseEventKind::Down(MouseButton::Left), column, row);
-        assert_eq!(mouse_action(&s.app, area, click), None, "({column}, {row})");
+        s.mouse(MouseEventKind::Down(MouseButton::Left), column, row);
+        assert_eq!(s.app.selected, selected, "({column}, {row})");
     }
     // The wheel moves the selection, over any pane.
-    let wheel = mouse_action(&s.app, area, mouse(MouseEventKind::ScrollDown, 50, 5));
-    s.app.update(wheel.expect("the wheel scrolls"));
+    s.mouse(MouseEventKind::ScrollDown, 50, 5);
     assert_eq!(s.app.selected, selected + 1);
-    let wheel = mouse_action(&s.app, area, mouse(MouseEventKind::ScrollUp, 5, 5));
-    s.app.update(wheel.expect("the wheel scrolls"));
+    s.mouse(MouseEventKind::ScrollUp, 5, 5);
     assert_eq!(s.app.selected, selected);
     s.quit().await;
 }

@@ -60,13 +60,15 @@ impl Desk {
         } = session::prepare(api, token, &dirs, Config::default())
             .await
             .expect("the session opens through the proxy");
-        app.update(Action::Tick(sample_now()));
-        Desk {
+        let first_tick = app.update(Action::Tick(sample_now()));
+        let desk = Desk {
             app,
             sync,
             events,
             log: Vec::new(),
-        }
+        };
+        desk.apply(first_tick);
+        desk
     }
 
     fn press(&mut self, keys: &str) {

@@ -241,17 +241,18 @@ fn hostile_items_reach_the_terminal_only_as_placeholders() {
     let mut seen = String::new();
     for attack in &attacks {
         // Server trouble quoting the attack, on the status line and the message line.
-        app.update(Action::Sync(SyncEvent::Offline {
+        // No sync here: the App alone, its effects have nowhere to go.
+        drop(app.update(Action::Sync(SyncEvent::Offline {
             error: attack.clone(),
             retry_in: std::time::Duration::from_secs(3),
-        }));
-        app.update(Action::Sync(SyncEvent::PageFailed(attack.clone())));
+        })));
+        drop(app.update(Action::Sync(SyncEvent::PageFailed(attack.clone()))));
         for screen in &mut screens {
             seen.push_str(&screen.drawn_text(&app));
         }
-        app.handle_key(key('j'));
+        drop(app.handle_key(key('j')));
     }
-    app.handle_key(key('?'));
+    drop(app.handle_key(key('?')));
     seen.push_str(&screens[0].drawn_text(&app));
     // The attacks were drawn, visibly: the moderator sees that they were there.
     for shown in [
@@ -294,7 +295,7 @@ fn enormous_text_is_cut_and_still_drawn() {
     }
     for _ in 0..3 {
         screen.drawn_text(&app);
-        app.handle_key(key('j'));
+        drop(app.handle_key(key('j')));
     }
 }
 
@@ -455,12 +456,14 @@ impl Harness {
     fn show(&mut self, mut item: Item, width: u16, height: u16) -> Result<(), TestCaseError> {
         self.next_id += 1;
         item.id = format!("{}#{}", item.id, self.next_id);
-        self.app.update(Action::Sync(SyncEvent::Page {
+        drop(self.app.update(Action::Sync(SyncEvent::Page {
             items: vec![item],
             next_cursor: Some("more".into()),
-        }));
-        self.app
-            .handle_key(KeyEvent::new(KeyCode::End, KeyModifiers::NONE));
+        })));
+        drop(
+            self.app
+                .handle_key(KeyEvent::new(KeyCode::End, KeyModifiers::NONE)),
+        );
         self.screen = Screen::new(width, height);
         let bytes = self.screen.frame(&self.app);
         check_stream(&bytes).map_err(TestCaseError::fail)?;

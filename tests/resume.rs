@@ -199,12 +199,10 @@ async fn a_page_older_than_a_delivered_decision_does_not_offer_its_item_again() 
     second.wait_delivered().await;
     assert_eq!(server.item(&decided).await.state, ReviewState::Kept);
 
-    second.app.update(modq::tui::action::Action::Sync(
-        modq::sync::SyncEvent::Page {
-            items: vec![as_listed_before],
-            next_cursor: None,
-        },
-    ));
+    second.sync_event(modq::sync::SyncEvent::Page {
+        items: vec![as_listed_before],
+        next_cursor: None,
+    });
     assert!(
         second.app.entries.iter().all(|e| e.id != decided),
         "{decided} was decided in the last session and is offered again"

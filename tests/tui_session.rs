@@ -262,8 +262,7 @@ async fn a_refused_decision_stays_visible_with_the_servers_reason() {
 #[tokio::test]
 async fn a_revoked_token_ends_the_session_with_plain_words() {
     let (_server, _data, mut s) = session().await;
-    s.app
-        .update(Action::Sync(SyncEvent::AuthLost("invalid token".into())));
+    s.sync_event(SyncEvent::AuthLost("invalid token".into()));
     let message = s
         .app
         .quit
@@ -382,8 +381,7 @@ async fn two_moderators_never_hold_the_same_item_and_a_quit_hands_items_back() {
 async fn an_item_another_moderator_took_is_marked_and_skipped() {
     let (_server, _data, mut s) = session().await;
     let ids = s.first_ids(2);
-    s.app
-        .update(Action::Sync(SyncEvent::LeasesLost(vec![ids[0].clone()])));
+    s.sync_event(SyncEvent::LeasesLost(vec![ids[0].clone()]));
     let screen = s.screen(120, 30);
     assert!(screen.contains("⊘"), "{screen}");
     assert!(screen.contains("not yours any more"), "{screen}");
@@ -424,10 +422,10 @@ async fn a_decision_the_role_cannot_make_is_marked_and_refused_before_it_is_jour
     let alice = ModqClient::new(&server.api, &server.token).expect("client");
     let item = alice.item(&other).await.expect("item");
     assert_eq!(item.allowed_actions, Some(vec![]));
-    s.app.update(Action::Sync(SyncEvent::Page {
+    s.sync_event(SyncEvent::Page {
         items: vec![item],
         next_cursor: None,
-    }));
+    });
     s.press("G");
     assert_eq!(s.selected_id(), other);
     let screen = s.screen(160, 48);

@@ -304,8 +304,28 @@ impl App {
         self.entries.get(self.selected)
     }
 
+    /// A terminal event: keys and (when captured) the mouse; a resize needs nothing, the next
+    /// frame has the new size. `area` is the frame on screen, which clicks are mapped through.
+    #[must_use = "effects are work the event loop must carry out"]
+    pub fn handle_event(
+        &mut self,
+        event: crossterm::event::Event,
+        area: ratatui::layout::Rect,
+    ) -> Vec<Effect> {
+        use crossterm::event::{Event, KeyEventKind};
+        match event {
+            Event::Key(key) if key.kind != KeyEventKind::Release => self.handle_key(key),
+            Event::Mouse(m) => match super::mouse::mouse_action(self, area, m) {
+                Some(action) => self.update(action),
+                None => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
+    }
+
     /// A key goes to the top layer if there is one (prompts take text, not bindings), else
     /// through the keymap, where a key that starts a sequence waits for the rest.
+    #[must_use = "effects are work the event loop must carry out"]
     pub fn handle_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         if !self.layers.is_empty() {
             self.pending_keys.clear();
@@ -324,6 +344,7 @@ impl App {
         }
     }
 
+    #[must_use = "effects are work the event loop must carry out"]
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
         // What is not a key passes under any layer.
         match action {
@@ -418,7 +439,7 @@ impl App {
     fn tick(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
         self.now = now;
         self.check_disk();
-        if (now - self.last_counts).num_seconds() >= REFILL_EVERY_SECS {
+        if due(self.last_counts, now) {
             // The tabs' counts go stale as others work: look again now and then.
             self.last_counts = now;
             let mut effects = vec![Effect::FetchCounts];
@@ -430,10 +451,7 @@ impl App {
 
     fn tick_queue(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
         let nothing_left = !self.entries.iter().any(Entry::is_open);
-        if self.queue_end == QueueEnd::Exhausted
-            && nothing_left
-            && (now - self.last_refill).num_seconds() >= REFILL_EVERY_SECS
-        {
+        if self.queue_end == QueueEnd::Exhausted && nothing_left && due(self.last_refill, now) {
             self.last_refill = now;
             self.queue_end = QueueEnd::Loading;
             return vec![Effect::Fetch(Fetch::FromTop)];
@@ -837,6 +855,13 @@ impl App {
     pub fn session(&self) -> &str {
         &self.session
     }
+}
+
+/// Whether a look done `last` is due again `now`: every `REFILL_EVERY_SECS`, and at once when
+/// the clock went back (a corrected wall clock must not stall the looks for as long).
+fn due(last: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    let since = (now - last).num_seconds();
+    !(0..REFILL_EVERY_SECS).contains(&since)
 }
 
 /// What a decision carries beyond its action; `Default` is what one key gives.

@@ -1,11 +1,12 @@
 //! The terminal UI: state (`app`), intents (`action`), keys (`keymap`), drawing (`view`),
-//! and the event loop below that ties them to the terminal and the background sync.
+//! and `run`, which sets up the terminal and hands it to the one `event_loop`.
 
 pub mod action;
 pub mod app;
 pub mod context;
 pub mod deadline;
 pub mod effects;
+pub mod event_loop;
 pub mod gap_fill;
 pub mod history_view;
 pub mod keymap;
@@ -21,7 +22,7 @@ pub mod view;
 use std::io::{self, Write};
 use std::time::Duration;
 
-use crossterm::event::{Event, EventStream, KeyEventKind};
+use crossterm::event::EventStream;
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use futures::StreamExt;
 use ratatui::Terminal;
@@ -29,8 +30,8 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
 use tokio::sync::mpsc;
 
-use action::Action;
-use app::{App, Effect};
+use app::App;
+use event_loop::{EventLoop, Input, InputSender, Outlets};
 use gap_fill::GapFill;
 
 /// The terminal the UI draws on.
@@ -55,13 +56,13 @@ pub struct Outcome {
 pub async fn run(
     mut app: App,
     sync: SyncHandle,
-    mut events: mpsc::UnboundedReceiver<SyncEvent>,
+    events: mpsc::UnboundedReceiver<SyncEvent>,
     mouse: bool,
 ) -> io::Result<Outcome> {
     // ratatui's set-up (raw mode, the alternate screen, its restoring panic hook), then a
     // terminal of our own that writes through `GapFill`.
     drop(ratatui::try_init()?);
-    let mut terminal = Terminal::new(GapFill::new(CrosstermBackend::new(io::stdout())))?;
+    let terminal = Terminal::new(GapFill::new(CrosstermBackend::new(io::stdout())))?;
     panic_guard::install();
     let captured = if mouse {
         panic_guard::capture_mouse(&mut io::stdout())
@@ -69,7 +70,21 @@ pub async fn run(
         Ok(())
     };
     let result = match captured {
-        Ok(()) => event_loop(&mut terminal, &mut app, &sync, &mut events).await,
+        Ok(()) => {
+            let mut event_loop = EventLoop::new(events);
+            let reader = read_terminal(event_loop.sender());
+            let clock = event_loop::wall_clock(event_loop.sender());
+            let mut stdout = io::stdout();
+            let mut outlets = Outlets {
+                sync: &sync,
+                terminal: &mut stdout,
+            };
+            let mut tty = Tty(terminal);
+            let result = event_loop.run(&mut app, &mut outlets, &mut tty).await;
+            reader.abort();
+            clock.abort();
+            result
+        }
         Err(e) => Err(e),
     };
     panic_guard::restore_terminal()?;
@@ -93,85 +108,34 @@ pub async fn run(
     })
 }
 
-async fn event_loop(
-    terminal: &mut Screen,
-    app: &mut App,
-    sync: &SyncHandle,
-    events: &mut mpsc::UnboundedReceiver<SyncEvent>,
-) -> io::Result<()> {
-    let mut keys = EventStream::new();
-    // Answers to effects (a piped command's output) come back as Actions.
-    let (answers, mut answered) = mpsc::unbounded_channel::<Action>();
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut sync_open = true;
-    loop {
-        // Clicks are mapped through the layout of the frame on screen.
-        let area = draw(terminal, app)?;
-        let mut effects = Vec::new();
-        tokio::select! {
-            key = keys.next() => match key {
-                Some(Ok(event)) => effects.extend(on_terminal_event(app, area, event)),
-                Some(Err(e)) => return Err(e),
-                // The terminal went away (SSH link dropped): leave as if quit.
-                None => { app.update(Action::Quit); }
-            },
-            event = events.recv(), if sync_open => match event {
-                Some(e) => effects.extend(app.update(Action::Sync(e))),
-                None => sync_open = false,
-            },
-            Some(action) = answered.recv() => effects.extend(app.update(action)),
-            _ = tick.tick() => { app.update(Action::Tick(chrono::Utc::now())); }
-        }
-        // Coalesce: apply everything already waiting, then draw once. The key stream is polled
-        // with this task's own waker (a zero timeout), never a no-op one: crossterm keeps the
-        // first waker it is given while its reader thread waits, and a no-op waker there would
-        // leave the next key unnoticed until the tick.
+/// The real terminal, drawn with synchronized updates: it shows the whole frame at once,
+/// never half of it.
+struct Tty(Screen);
+
+impl event_loop::Screen for Tty {
+    fn show(&mut self, app: &App) -> io::Result<Rect> {
+        crossterm::queue!(io::stdout(), BeginSynchronizedUpdate)?;
+        let area = self.0.draw(|frame| view::draw(frame, app))?.area;
+        crossterm::queue!(io::stdout(), EndSynchronizedUpdate)?;
+        io::stdout().flush()?;
+        Ok(area)
+    }
+}
+
+/// Read the terminal's events into the loop until they end or the loop is gone.
+fn read_terminal(sender: InputSender) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut events = EventStream::new();
         loop {
-            match tokio::time::timeout(Duration::ZERO, keys.next()).await {
-                Ok(Some(Ok(event))) => {
-                    effects.extend(on_terminal_event(app, area, event));
-                    continue;
-                }
-                Ok(Some(Err(e))) => return Err(e),
-                Ok(None) => {
-                    app.update(Action::Quit);
-                }
-                Err(_) => {}
-            }
-            match events.try_recv() {
-                Ok(e) => effects.extend(app.update(Action::Sync(e))),
-                Err(_) => break,
+            let input = match events.next().await {
+                Some(Ok(event)) => Input::Terminal(event),
+                Some(Err(e)) => Input::TerminalFailed(e),
+                None => Input::TerminalClosed,
+            };
+            let last = !matches!(input, Input::Terminal(_));
+            if !sender.send(input) || last {
+                return;
             }
         }
-        let mut out = io::stdout();
-        for effect in effects {
-            effects::perform(effect, sync, &answers, &mut out);
-        }
-        if app.quit.is_some() || panic_guard::tripped() {
-            return Ok(());
-        }
-    }
-}
-
-fn on_terminal_event(app: &mut App, area: Rect, event: Event) -> Vec<Effect> {
-    match event {
-        Event::Key(key) if key.kind != KeyEventKind::Release => app.handle_key(key),
-        Event::Mouse(m) => match mouse::mouse_action(app, area, m) {
-            Some(action) => app.update(action),
-            None => Vec::new(),
-        },
-        // Resize and everything else: the next draw uses the new size.
-        _ => Vec::new(),
-    }
-}
-
-/// Draw a frame; returns its area.
-fn draw(terminal: &mut Screen, app: &App) -> io::Result<Rect> {
-    // Synchronized update: the terminal shows the whole frame at once, never half of it.
-    crossterm::queue!(io::stdout(), BeginSynchronizedUpdate)?;
-    let area = terminal.draw(|frame| view::draw(frame, app))?.area;
-    crossterm::queue!(io::stdout(), EndSynchronizedUpdate)?;
-    io::stdout().flush()?;
-    Ok(area)
+    })
 }

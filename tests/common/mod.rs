@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 use ratatui::backend::{CrosstermBackend, TestBackend};
 use ratatui::layout::Rect;
 use ratatui::{Terminal, TerminalOptions, Viewport};
@@ -21,9 +21,8 @@ use modq::model::{Item, Role};
 use modq::profile::Dirs;
 use modq::server::{self, SqliteStorage, Storage};
 use modq::session::{self, Prepared};
-use modq::sync::SyncEvent;
-use modq::tui::action::Action;
-use modq::tui::app::{App, Effect, QueueEnd};
+use modq::tui::app::{App, QueueEnd};
+use modq::tui::event_loop::{EventLoop, Flow, Input, Outlets, PausedClock};
 use modq::tui::gap_fill::GapFill;
 
 /// The moment the sample queue is written around: snapshots are drawn at this time.
@@ -194,17 +193,24 @@ pub fn decision(item_id: &str, action: modq::model::DecisionAction) -> modq::mod
     }
 }
 
-/// One moderator at the keyboard.
+/// One moderator at the keyboard, driving modq's own event loop: keys, the sync's reports
+/// and the clock's ticks go in as the binary's loop takes them, effects are carried out by
+/// it, and every turn draws a frame on a `TestBackend`.
 pub struct Session {
     pub app: App,
     pub prepared_db: PathBuf,
     /// What modq wrote to the terminal outside of frames (OSC 52 clipboard sequences).
     pub terminal: Vec<u8>,
+    /// The loop's clock: it stands still until the test moves it.
+    pub clock: PausedClock,
     sync: Option<modq::sync::SyncHandle>,
-    events: tokio::sync::mpsc::UnboundedReceiver<SyncEvent>,
-    answers: tokio::sync::mpsc::UnboundedSender<Action>,
-    answered: tokio::sync::mpsc::UnboundedReceiver<Action>,
+    event_loop: EventLoop,
+    /// Where the loop draws its frames.
+    frame: Terminal<TestBackend>,
 }
+
+/// The size of the frames the session's loop draws (`Session::resize` changes it).
+pub const FRAME: (u16, u16) = (120, 32);
 
 /// Terminal sizes that break layouts: one cell, thin and tall, wide and flat, both sides of
 /// modq's smallest full layout, common ones and huge ones.
@@ -255,54 +261,95 @@ impl Session {
         } = session::prepare(&server.api, token, &dirs, config)
             .await
             .expect("session opens");
-        app.update(Action::Tick(sample_now()));
         // The port changes from run to run; the screen must not.
         app.profile = "mod-alice@127.0.0.1:PORT".into();
         app.api = "http://127.0.0.1:PORT".into();
-        let (answers, answered) = tokio::sync::mpsc::unbounded_channel();
-        Session {
+        let event_loop = EventLoop::new(events);
+        let clock = PausedClock::at(sample_now(), event_loop.sender());
+        let frame = Terminal::new(TestBackend::new(FRAME.0, FRAME.1)).expect("terminal");
+        let mut s = Session {
             app,
             prepared_db: db,
             terminal: Vec::new(),
+            clock,
             sync: Some(sync),
-            events,
-            answers,
-            answered,
-        }
+            event_loop,
+            frame,
+        };
+        // The loop learns the time from its clock's first tick, and draws the first frame.
+        s.clock.tick();
+        s.pump();
+        s
+    }
+
+    /// One turn of the loop over `inputs`.
+    fn turn(&mut self, inputs: impl IntoIterator<Item = Input>) -> Flow {
+        let Some(sync) = &self.sync else {
+            return Flow::Quit;
+        };
+        let mut outlets = Outlets {
+            sync,
+            terminal: &mut self.terminal,
+        };
+        self.event_loop
+            .turn(&mut self.app, inputs, &mut outlets, &mut self.frame)
+            .expect("a turn of the event loop")
     }
 
     /// Type keys: each character is one key press; `<down>`, `<up>`, `<esc>` name others.
+    /// They arrive together, as a fast typist's do: one turn of the loop, one frame.
     pub fn press(&mut self, keys: &str) {
-        for key in parse_keys(keys) {
-            let effects = self.app.handle_key(key);
-            self.apply(effects);
-        }
+        let keys = parse_keys(keys);
+        self.turn(keys.into_iter().map(|k| Input::Terminal(Event::Key(k))));
     }
 
-    /// Carry out effects as the event loop does.
-    fn apply(&mut self, effects: Vec<Effect>) {
-        let Some(sync) = &self.sync else { return };
-        for e in effects {
-            modq::tui::effects::perform(e, sync, &self.answers, &mut self.terminal);
-        }
+    /// Any terminal events (mouse, paste, resize), in one turn of the loop.
+    pub fn send(&mut self, events: impl IntoIterator<Item = Event>) {
+        self.turn(events.into_iter().map(Input::Terminal));
     }
 
-    /// Hand the App whatever the background sync (or a piped command) reported, until `done`
-    /// holds.
+    /// A report from the background sync, as if it had sent it: one turn of the loop.
+    pub fn sync_event(&mut self, event: modq::sync::SyncEvent) {
+        self.turn([Input::Sync(event)]);
+    }
+
+    /// The mouse: `kind` at column `x`, row `y` of the frame on screen.
+    pub fn mouse(&mut self, kind: MouseEventKind, x: u16, y: u16) {
+        self.send([Event::Mouse(MouseEvent {
+            kind,
+            column: x,
+            row: y,
+            modifiers: KeyModifiers::NONE,
+        })]);
+    }
+
+    /// Text pasted into the terminal (bracketed paste).
+    pub fn paste(&mut self, text: &str) {
+        self.send([Event::Paste(text.to_string())]);
+    }
+
+    /// The terminal changes size: the next frame is drawn at `width`x`height`.
+    pub fn resize(&mut self, width: u16, height: u16) {
+        self.frame.backend_mut().resize(width, height);
+        self.send([Event::Resize(width, height)]);
+    }
+
+    /// The last frame the loop drew, as text.
+    pub fn frame(&self) -> String {
+        buffer_text(self.frame.backend().buffer())
+    }
+
+    /// Turn the loop until `done` holds, waiting for whatever comes next (the background
+    /// sync, a piped command, the clock), as the binary's loop waits.
     pub async fn wait_until(&mut self, what: &str, done: impl Fn(&App) -> bool) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
         while !done(&self.app) {
-            let action = tokio::time::timeout_at(deadline, async {
-                tokio::select! {
-                    event = self.events.recv() => event.map(Action::Sync),
-                    answer = self.answered.recv() => answer,
-                }
-            })
-            .await
-            .unwrap_or_else(|_| panic!("timed out waiting until {what}"))
-            .unwrap_or_else(|| panic!("sync stopped before {what}"));
-            let effects = self.app.update(action);
-            self.apply(effects);
+            let first = tokio::time::timeout_at(deadline, self.event_loop.next())
+                .await
+                .unwrap_or_else(|_| panic!("timed out waiting until {what}"));
+            let mut batch = vec![first];
+            batch.extend(self.event_loop.ready());
+            self.turn(batch);
         }
     }
 
@@ -321,27 +368,34 @@ impl Session {
         }
     }
 
-    /// Hand the App what the background sync has reported so far, without waiting.
+    /// One turn over whatever is waiting (the sync's reports so far), without waiting.
     pub fn pump(&mut self) {
-        while let Ok(event) = self.events.try_recv() {
-            let effects = self.app.update(Action::Sync(event));
-            self.apply(effects);
+        let ready = self.event_loop.ready();
+        if !ready.is_empty() {
+            self.turn(ready);
         }
     }
 
-    /// Wait for the next report from the background sync (or `max`), then hand it over.
+    /// Wait for the next input (or `max`), then one turn over it and whatever else waits.
     pub async fn pump_wait(&mut self, max: Duration) {
-        if let Ok(Some(event)) = tokio::time::timeout(max, self.events.recv()).await {
-            let effects = self.app.update(Action::Sync(event));
-            self.apply(effects);
+        if let Ok(first) = tokio::time::timeout(max, self.event_loop.next()).await {
+            let mut batch = vec![first];
+            batch.extend(self.event_loop.ready());
+            self.turn(batch);
         }
         self.pump();
     }
 
-    /// Let time pass for the App (deadlines, retries, refills).
+    /// Set the loop's clock to `now` (deadlines, retries, refills) and turn once.
     pub fn tick(&mut self, now: DateTime<Utc>) {
-        let effects = self.app.update(Action::Tick(now));
-        self.apply(effects);
+        self.clock.set(now);
+        self.pump();
+    }
+
+    /// Move the loop's clock on by `by` and turn once.
+    pub fn advance(&mut self, by: Duration) {
+        self.clock.advance(by);
+        self.pump();
     }
 
     /// Every decision has reached the server.
