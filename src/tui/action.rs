@@ -144,7 +144,7 @@ impl Action {
             Action::PageUp => "page up",
             Action::TakeDown => "take down (global, default reason)",
             Action::Keep => "keep: no violation",
-            Action::Escalate => "escalate to a senior moderator",
+            Action::Escalate => "escalate one tier up (an open item: to a senior)",
             Action::Undo => "undo the last decision or bulk action; repeat to go back",
             Action::Tag => "tag / untag the item and move on",
             Action::TagAll => "tag all matching the filter, also those not fetched yet",

@@ -476,7 +476,43 @@ impl App {
     }
 
     fn decide(&mut self, action: DecisionAction) -> Vec<Effect> {
+        if action == DecisionAction::Escalate {
+            return self.escalate_one_step();
+        }
         self.decide_with(action, Details::default())
+    }
+
+    /// `e`: an open item goes to a senior at once; an escalated one goes one tier up
+    /// (`EscalationTier::next`), through the picker's note when that tier works from a note.
+    fn escalate_one_step(&mut self) -> Vec<Effect> {
+        let current = self
+            .selected_entry()
+            .filter(|e| e.shown.state == crate::model::ReviewState::Escalated)
+            .map(|e| e.shown.escalation_target.unwrap_or(EscalationTier::Senior));
+        let Some(current) = current else {
+            return self.decide_with(DecisionAction::Escalate, Details::default());
+        };
+        match EscalationTier::next(Some(current)) {
+            None => {
+                let decide = self.key_for(&Action::TakeDown);
+                self.flash(
+                    Level::Info,
+                    format!(
+                        "Already with the {}, the last tier: decide it ({decide} takes down)",
+                        current.label()
+                    ),
+                );
+                Vec::new()
+            }
+            Some(tier) if tier.needs_note() => self.open_escalation_picker_at(tier),
+            Some(tier) => self.decide_with(
+                DecisionAction::Escalate,
+                Details {
+                    tier: Some(tier),
+                    ..Details::default()
+                },
+            ),
+        }
     }
 
     /// Decide the selected item, with a reason, scope, note or tier the defaults do not give.

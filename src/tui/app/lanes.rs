@@ -5,9 +5,9 @@
 use crossterm::event::KeyEvent;
 
 use super::{App, Effect, Layer, Level};
-use crate::model::Lane;
+use crate::model::{EscalationTier, Lane};
 use crate::query::{Query, Term};
-use crate::tui::picker::{Outcome, Picker};
+use crate::tui::picker::{Outcome, Picker, Step};
 
 impl App {
     /// The lane the tabs show: the filter's `lane:` term, or every lane.
@@ -107,6 +107,16 @@ impl App {
         self.layers
             .push(Layer::Picker(Box::new(Picker::escalate())));
         Vec::new()
+    }
+
+    /// The escalation picker with `tier` chosen, waiting for the note that tier needs.
+    pub(super) fn open_escalation_picker_at(&mut self, tier: EscalationTier) -> Vec<Effect> {
+        let effects = self.open_escalation_picker();
+        if let Some(Layer::Picker(picker)) = self.layers.last_mut() {
+            picker.tier = tier;
+            picker.step = Step::Note;
+        }
+        effects
     }
 
     pub(super) fn picker_key(&mut self, mut picker: Box<Picker>, key: KeyEvent) -> Vec<Effect> {
