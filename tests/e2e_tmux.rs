@@ -557,3 +557,38 @@ fn a_moderator_filters_tags_every_match_and_takes_them_down_in_one_bulk_action()
     let taken: QueuePage = http_get(&server.base, &token, "/v1/queue?state=taken_down&limit=500");
     assert_eq!(taken.items.len(), expected, "only the spam was taken down");
 }
+
+/// A paste is marked as one (bracketed paste): on the queue it is nothing, never keys — a
+/// pasted `tat` takes nothing down — and in the filter it is typed text.
+#[test]
+fn a_paste_never_turns_into_decision_keys() {
+    let data = TempDir::new().expect("temp dir");
+    let terminal = Terminal::open();
+    terminal.run(&format!(
+        "{MODQ} --data-dir {}; echo \"modq exited with $?\"",
+        quoted(data.path())
+    ));
+    terminal.wait_for("the demo queue", |s| {
+        s.contains("Queue ") && s.contains("decided 0 │ unsent 0")
+    });
+    let paste = |text: &str| {
+        terminal.tmux(&["set-buffer", "-b", "e2e-paste", text]);
+        // -p: with the brackets, if the program asked for them.
+        terminal.tmux(&["paste-buffer", "-p", "-b", "e2e-paste", "-t", "e2e"]);
+    };
+    paste("tat");
+    // Keys after the paste are read after it: once the filter line is open, the paste was.
+    terminal.press("/");
+    paste("spam");
+    terminal.wait_for("the pasted filter", |s| s.contains("/spam"));
+    terminal.tmux(&["send-keys", "-t", "e2e", "Escape"]);
+    let screen = terminal.wait_for("the status line", |s| s.contains("decided "));
+    assert!(
+        screen.contains("decided 0 │"),
+        "the paste decided:\n{screen}"
+    );
+    terminal.press("q");
+    let screen = terminal.wait_for("modq to exit", |s| exit_status(s).is_some());
+    assert_eq!(exit_status(&screen), Some(0), "{screen}");
+    assert_terminal_restored(&terminal);
+}

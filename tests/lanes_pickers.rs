@@ -249,6 +249,6 @@ async fn the_pickers_draw_at_any_size_without_panicking() {
     }
     assert!(matches!(
         s.app.layers.last(),
-        Some(modq::tui::app::Layer::Picker(_))
+        Some(modq::tui::app::Layer::Picker { .. })
     ));
 }

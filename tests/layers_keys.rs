@@ -4,7 +4,9 @@
 mod common;
 
 use common::{Session, TestServer};
+use crossterm::event::{MouseButton, MouseEventKind};
 use modq::model::{EscalationTier, ReviewState, Role};
+use modq::tui::app::Layer;
 
 fn token(server: &TestServer, name: &str, role: Role) -> String {
     let storage = modq::server::SqliteStorage::open(&server.db).expect("db");
@@ -90,4 +92,105 @@ async fn e_sends_an_escalated_item_one_tier_up_until_the_last() {
     for s in [alice, sam, lee, liz] {
         s.quit().await;
     }
+}
+
+async fn mouse_session(server: &TestServer, data: &std::path::Path) -> Session {
+    let config = modq::config::Config::parse("mouse = true\n", false);
+    let mut s = Session::open_with(server, &server.token, data, config).await;
+    s.wait_until("the policy catalog arrives", |app| app.policies.is_some())
+        .await;
+    s
+}
+
+#[tokio::test]
+async fn a_wheel_or_a_click_over_the_picker_never_moves_the_item_it_decides() {
+    let server = TestServer::with_sample().await;
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut s = mouse_session(&server, data.path()).await;
+    let target = s.selected_id();
+    let selected = s.app.selected;
+    s.press("T");
+    assert!(s.frame().contains("reason"), "{}", s.frame());
+
+    // The wheel over the list and a click on a row: the picker takes them, the queue does
+    // not move under it.
+    for _ in 0..3 {
+        s.mouse(MouseEventKind::ScrollDown, 10, 6);
+    }
+    s.mouse(MouseEventKind::Down(MouseButton::Left), 10, 8);
+    assert_eq!(
+        s.app.selected, selected,
+        "the selection moved under the picker"
+    );
+    assert_eq!(s.app.layers.len(), 1, "the picker is still open");
+    // The wheel moved the picker's own highlight instead.
+    let highlighted = match s.app.layers.last() {
+        Some(Layer::Picker { picker, .. }) => picker.choices()[picker.cursor].value.clone(),
+        other => panic!("{other:?}"),
+    };
+
+    // Whatever moves the selection meanwhile (here the test itself), the picker decides the
+    // item it was opened on.
+    let elsewhere = s.app.visible[5];
+    let other = s.app.entries[elsewhere].id.clone();
+    s.app.selected = elsewhere;
+    s.press("<enter><enter><enter>");
+    s.wait_delivered().await;
+    let item = server.item(&target).await;
+    assert_eq!(item.state, ReviewState::TakenDown);
+    assert_eq!(
+        item.history.last().and_then(|h| h.reason_code.clone()),
+        Some(highlighted)
+    );
+    assert_eq!(server.item(&other).await.state, ReviewState::Open);
+    s.quit().await;
+}
+
+#[tokio::test]
+async fn the_command_line_acts_on_the_item_it_was_opened_on() {
+    let server = TestServer::with_sample().await;
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut s = Session::open(&server, data.path()).await;
+    let target = s.selected_id();
+    s.press(":");
+    let elsewhere = s.app.visible[3];
+    let other = s.app.entries[elsewhere].id.clone();
+    s.app.selected = elsewhere;
+    s.press("keep<enter>");
+    s.wait_delivered().await;
+    assert_eq!(server.item(&target).await.state, ReviewState::Kept);
+    assert_eq!(server.item(&other).await.state, ReviewState::Open);
+    s.quit().await;
+}
+
+#[tokio::test]
+async fn a_paste_is_text_where_text_is_typed_and_never_keys() {
+    let server = TestServer::with_sample().await;
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut s = Session::open(&server, data.path()).await;
+    // On the queue a paste is nothing: `tat` pasted takes nothing down, keeps nothing.
+    s.paste("tat");
+    assert_eq!((s.app.decided, s.app.counts.unsent), (0, 0));
+
+    // In the filter it is typed text, on one line, hostile bytes made visible.
+    s.press("/");
+    s.paste("cat:spam\nlane:urgent");
+    s.paste(" \u{1b}[31m");
+    let text = match s.app.layers.last() {
+        Some(Layer::Prompt(p)) => p.text.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(text.starts_with("cat:spam lane:urgent"), "{text:?}");
+    assert!(!text.contains('\u{1b}'), "{text:?}");
+    assert!(s.frame().contains("cat:spam lane:urgent"), "{}", s.frame());
+    s.press("<esc>");
+
+    // In the picker's note, too.
+    s.press("E<enter>");
+    s.paste("court\norder");
+    match s.app.layers.last() {
+        Some(Layer::Picker { picker, .. }) => assert_eq!(picker.note, "court order"),
+        other => panic!("{other:?}"),
+    }
+    s.quit().await;
 }

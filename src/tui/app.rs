@@ -28,6 +28,7 @@ use crate::sanitize::{clean_line, clean_text};
 use crate::store::{OutboxCounts, POSITION_KEY, Store, Undone, new_key};
 use crate::sync::{Fetch, SyncEvent};
 
+pub use super::details::Details;
 pub use bulk::{BulkPlan, BulkProgress, count as bulk_count};
 pub use notes::{Freshness, Notes};
 pub use stats::{Logged, Stats};
@@ -143,8 +144,12 @@ pub enum Layer {
     /// A bulk action waiting for y/n.
     Confirm(BulkPlan),
     Prompt(Prompt),
-    /// The `T` or `E` picker, for the entry it was opened on.
-    Picker(Box<super::picker::Picker>),
+    /// The `T` or `E` picker, bound to the item it was opened on: its decision is for that
+    /// item, wherever the selection went meanwhile.
+    Picker {
+        item_id: String,
+        picker: Box<super::picker::Picker>,
+    },
     /// What a piped command printed (sanitized), scrolled by `scroll` lines.
     Output {
         title: String,
@@ -161,6 +166,16 @@ pub enum Layer {
     Stats {
         today: bool,
     },
+}
+
+/// One input from the moderator, as the layers take it: the event loop has already found
+/// what a click fell on in the frame on screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserInput {
+    Key(KeyEvent),
+    Pointer(super::mouse::Pointer),
+    /// Text pasted into the terminal (bracketed paste); not yet cleaned.
+    Paste(String),
 }
 
 /// Whether the last contact with the API worked.
@@ -221,6 +236,8 @@ pub struct App {
     pub quit: Option<Option<String>>,
     /// Notes being written or sent.
     pub notes: Notes,
+    /// The item the open command line or pipe prompt was opened on: what it acts on.
+    prompt_item: Option<String>,
     /// What the session decided, and today's figures from the server.
     pub stats: Stats,
     session: String,
@@ -275,6 +292,7 @@ impl App {
             theme: init.theme,
             quit: None,
             notes: Notes::default(),
+            prompt_item: None,
             stats: Stats::new(init.now),
             session,
             last_refill: init.now,
@@ -304,33 +322,15 @@ impl App {
         self.entries.get(self.selected)
     }
 
-    /// A terminal event: keys and (when captured) the mouse; a resize needs nothing, the next
-    /// frame has the new size. `area` is the frame on screen, which clicks are mapped through.
-    #[must_use = "effects are work the event loop must carry out"]
-    pub fn handle_event(
-        &mut self,
-        event: crossterm::event::Event,
-        area: ratatui::layout::Rect,
-    ) -> Vec<Effect> {
-        use crossterm::event::{Event, KeyEventKind};
-        match event {
-            Event::Key(key) if key.kind != KeyEventKind::Release => self.handle_key(key),
-            Event::Mouse(m) => match super::mouse::mouse_action(self, area, m) {
-                Some(action) => self.update(action),
-                None => Vec::new(),
-            },
-            _ => Vec::new(),
-        }
-    }
-
-    /// A key goes to the top layer if there is one (prompts take text, not bindings), else
-    /// through the keymap, where a key that starts a sequence waits for the rest.
+    /// A key press, through the layer stack like any input.
     #[must_use = "effects are work the event loop must carry out"]
     pub fn handle_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        if !self.layers.is_empty() {
-            self.pending_keys.clear();
-            return self.layer_key(key);
-        }
+        self.handle_input(UserInput::Key(key))
+    }
+
+    /// A key on the queue itself (no layer took it): through the keymap, where a key that
+    /// starts a sequence waits for the rest.
+    fn queue_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         match self
             .keymap
             .feed(&mut self.pending_keys, Key::from_event(&key))
@@ -898,33 +898,6 @@ impl App {
 fn due(last: DateTime<Utc>, now: DateTime<Utc>) -> bool {
     let since = (now - last).num_seconds();
     !(0..REFILL_EVERY_SECS).contains(&since)
-}
-
-/// What a decision carries beyond its action; `Default` is what one key gives.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Details {
-    pub reason_code: Option<String>,
-    pub scope: Option<Scope>,
-    pub note: Option<String>,
-    pub tier: Option<EscalationTier>,
-}
-
-impl Details {
-    fn decision(&self, item_id: &str, action: DecisionAction, now: DateTime<Utc>) -> Decision {
-        Decision {
-            idempotency_key: new_key(),
-            item_id: item_id.to_string(),
-            action,
-            reason_code: self.reason_code.clone(),
-            note: self.note.clone(),
-            scope: (action == DecisionAction::TakeDown)
-                .then(|| self.scope.clone().unwrap_or(Scope::Global)),
-            escalation_target: (action == DecisionAction::Escalate)
-                .then(|| self.tier.unwrap_or(EscalationTier::Senior)),
-            reverses: None,
-            decided_at: now,
-        }
-    }
 }
 
 /// A copy of the item with every string made safe to draw.

@@ -12,15 +12,15 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use crossterm::event::Event;
+use crossterm::event::{Event, KeyEventKind};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use ratatui::layout::Rect;
 use tokio::sync::mpsc;
 
 use super::action::Action;
-use super::app::{App, Effect};
-use super::{effects, panic_guard};
+use super::app::{App, Effect, UserInput};
+use super::{effects, mouse, panic_guard, view};
 use crate::sync::{SyncEvent, SyncHandle};
 
 /// One thing that happened, for the loop to apply.
@@ -209,13 +209,28 @@ impl EventLoop {
     /// What one input asks of the App.
     fn apply(&mut self, app: &mut App, input: Input) -> Vec<Effect> {
         match input {
-            Input::Terminal(event) => app.handle_event(event, self.area),
+            Input::Terminal(event) => match user_input(app, self.area, event) {
+                Some(input) => app.handle_input(input),
+                None => Vec::new(),
+            },
             Input::TerminalClosed => app.update(Action::Quit),
             Input::TerminalFailed(_) => Vec::new(),
             Input::Sync(event) => app.update(Action::Sync(event)),
             Input::Answer(action) => app.update(action),
             Input::Tick(now) => app.update(Action::Tick(now)),
         }
+    }
+}
+
+/// What a terminal event is to the layers; a click is mapped through the frame on screen
+/// (`area`). A resize needs nothing: the next frame has the new size.
+fn user_input(app: &App, area: Rect, event: Event) -> Option<UserInput> {
+    match event {
+        Event::Key(key) if key.kind != KeyEventKind::Release => Some(UserInput::Key(key)),
+        Event::Mouse(m) => mouse::pointer(m, |column, row| view::entry_at(area, app, column, row))
+            .map(UserInput::Pointer),
+        Event::Paste(text) => Some(UserInput::Paste(text)),
+        _ => None,
     }
 }
 

@@ -5,6 +5,7 @@ pub mod action;
 pub mod app;
 pub mod context;
 pub mod deadline;
+pub mod details;
 pub mod effects;
 pub mod event_loop;
 pub mod gap_fill;
@@ -51,8 +52,9 @@ pub struct Outcome {
     pub error: Option<String>,
 }
 
-/// Run the UI until the moderator quits; with `mouse`, mouse events are captured. The terminal
-/// is restored on every way out, including panics (`panic_guard`).
+/// Run the UI until the moderator quits; with `mouse`, mouse events are captured; pastes are
+/// always bracketed. The terminal is restored on every way out, including panics
+/// (`panic_guard`).
 pub async fn run(
     mut app: App,
     sync: SyncHandle,
@@ -64,11 +66,13 @@ pub async fn run(
     drop(ratatui::try_init()?);
     let terminal = Terminal::new(GapFill::new(CrosstermBackend::new(io::stdout())))?;
     panic_guard::install();
-    let captured = if mouse {
-        panic_guard::capture_mouse(&mut io::stdout())
-    } else {
-        Ok(())
-    };
+    let captured = panic_guard::bracket_paste(&mut io::stdout()).and_then(|()| {
+        if mouse {
+            panic_guard::capture_mouse(&mut io::stdout())
+        } else {
+            Ok(())
+        }
+    });
     let result = match captured {
         Ok(()) => {
             let mut event_loop = EventLoop::new(events);

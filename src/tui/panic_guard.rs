@@ -10,10 +10,13 @@ use std::io::{self, Write};
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+};
 
 static TRIPPED: AtomicBool = AtomicBool::new(false);
 static MOUSE_CAPTURED: AtomicBool = AtomicBool::new(false);
+static PASTE_BRACKETED: AtomicBool = AtomicBool::new(false);
 static INSTALL: Once = Once::new();
 
 /// Ask the terminal for mouse events, and remember to give them back.
@@ -31,11 +34,28 @@ pub fn release_mouse(out: &mut impl Write) -> io::Result<()> {
     Ok(())
 }
 
-/// Undo everything modq did to the terminal: mouse capture, raw mode, the alternate screen.
+/// Ask the terminal to mark pasted text (bracketed paste), so a paste arrives as one event
+/// and never as key presses: pasted text with a `t` in it must not take anything down.
+pub fn bracket_paste(out: &mut impl Write) -> io::Result<()> {
+    PASTE_BRACKETED.store(true, Ordering::SeqCst);
+    crossterm::execute!(out, EnableBracketedPaste)
+}
+
+/// Turn bracketed paste off again, if modq had turned it on; once only.
+pub fn unbracket_paste(out: &mut impl Write) -> io::Result<()> {
+    if PASTE_BRACKETED.swap(false, Ordering::SeqCst) {
+        crossterm::execute!(out, DisableBracketedPaste)?;
+    }
+    Ok(())
+}
+
+/// Undo everything modq did to the terminal: mouse capture, bracketed paste, raw mode, the
+/// alternate screen.
 pub fn restore_terminal() -> io::Result<()> {
     let mouse = release_mouse(&mut io::stdout());
+    let paste = unbracket_paste(&mut io::stdout());
     ratatui::try_restore()?;
-    mouse
+    mouse.and(paste)
 }
 
 /// Wrap the current panic hook (ratatui's, which restores the terminal) once per process.

@@ -85,7 +85,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
             fresh,
         }) => super::history_view::draw(frame, app, area, item_id, *scroll, fresh),
         Some(Layer::Stats { today }) => super::stats_view::draw(frame, app, area, *today),
-        Some(Layer::Picker(picker)) => draw_picker(frame, app, picker, area),
+        Some(Layer::Picker { picker, .. }) => draw_picker(frame, app, picker, area),
         Some(Layer::Prompt(_)) | None => {}
     }
 }

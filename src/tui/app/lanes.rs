@@ -93,40 +93,65 @@ impl App {
         // Pre-chosen: the countries the item is reported in (an authority's order names its
         // own country there); global is one key away.
         let countries = item.countries.clone();
-        self.layers.push(Layer::Picker(Box::new(Picker::take_down(
-            reasons, default, countries,
-        ))));
+        let item_id = entry.id.clone();
+        self.layers.push(Layer::Picker {
+            item_id,
+            picker: Box::new(Picker::take_down(reasons, default, countries)),
+        });
         Vec::new()
     }
 
     pub(super) fn open_escalation_picker(&mut self) -> Vec<Effect> {
-        if self.selected_entry().is_none_or(|e| !e.is_open()) {
+        let Some(item_id) = self
+            .selected_entry()
+            .filter(|e| e.is_open())
+            .map(|e| e.id.clone())
+        else {
             self.flash(Level::Info, "Nothing open to escalate here".into());
             return Vec::new();
-        }
-        self.layers
-            .push(Layer::Picker(Box::new(Picker::escalate())));
+        };
+        self.layers.push(Layer::Picker {
+            item_id,
+            picker: Box::new(Picker::escalate()),
+        });
         Vec::new()
     }
 
     /// The escalation picker with `tier` chosen, waiting for the note that tier needs.
     pub(super) fn open_escalation_picker_at(&mut self, tier: EscalationTier) -> Vec<Effect> {
         let effects = self.open_escalation_picker();
-        if let Some(Layer::Picker(picker)) = self.layers.last_mut() {
+        if let Some(Layer::Picker { picker, .. }) = self.layers.last_mut() {
             picker.tier = tier;
             picker.step = Step::Note;
         }
         effects
     }
 
-    pub(super) fn picker_key(&mut self, mut picker: Box<Picker>, key: KeyEvent) -> Vec<Effect> {
+    pub(super) fn picker_key(
+        &mut self,
+        item_id: String,
+        mut picker: Box<Picker>,
+        key: KeyEvent,
+    ) -> Vec<Effect> {
         match picker.key(key) {
             Outcome::Continue => {
-                self.layers.push(Layer::Picker(picker));
+                self.layers.push(Layer::Picker { item_id, picker });
                 Vec::new()
             }
             Outcome::Cancel => Vec::new(),
-            Outcome::Decide(action, details) => self.decide_with(action, details),
+            Outcome::Decide(action, details) => {
+                // The decision is for the item the picker was opened on, wherever the
+                // selection went meanwhile.
+                let Some(&i) = self.index.get(&item_id) else {
+                    self.flash(
+                        Level::Warning,
+                        format!("{item_id} left the window while the picker was open; nothing was decided"),
+                    );
+                    return Vec::new();
+                };
+                self.selected = i;
+                self.decide_with(action, details)
+            }
         }
     }
 }

@@ -1,21 +1,128 @@
 //! The layers over the queue (help, bulk confirmation, the prompt, piped output) and what
 //! their keys do; the command line's commands; piping and copying an item.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::{App, Details, Effect, Layer, Level};
+use super::{App, Details, Effect, Layer, Level, UserInput};
 use crate::model::DecisionAction;
 use crate::query::Query;
 use crate::sanitize::{clean_line, clean_text};
 use crate::tui::action::Action;
+use crate::tui::mouse::Pointer;
 use crate::tui::prompt::{Command, Edit, Prompt, PromptKind, parse_command};
 
 /// Most of a piped command's output kept for the screen.
 pub const MAX_OUTPUT_CHARS: usize = 64 * 1024;
 
+/// Lines the wheel scrolls a view by.
+const WHEEL_LINES: u16 = 3;
+
 impl App {
+    /// Every input from the moderator — keys, the mouse, a paste — goes to the top of the
+    /// layer stack, as in helix's compositor, and to the queue only when no layer is open.
+    /// Every layer is modal: it consumes what it does not use, so nothing reaches the queue
+    /// under it (a wheel over a picker never moves the selection the picker decides on).
+    #[must_use = "effects are work the event loop must carry out"]
+    pub fn handle_input(&mut self, input: UserInput) -> Vec<Effect> {
+        if self.layers.is_empty() {
+            return self.queue_input(input);
+        }
+        self.pending_keys.clear();
+        match input {
+            UserInput::Key(key) => self.layer_key(key),
+            UserInput::Pointer(pointer) => {
+                self.layer_pointer(pointer);
+                Vec::new()
+            }
+            UserInput::Paste(text) => self.layer_paste(&text),
+        }
+    }
+
+    /// No layer is open: the queue takes the input.
+    fn queue_input(&mut self, input: UserInput) -> Vec<Effect> {
+        match input {
+            UserInput::Key(key) => self.queue_key(key),
+            UserInput::Pointer(Pointer::WheelDown) => self.update(Action::MoveDown),
+            UserInput::Pointer(Pointer::WheelUp) => self.update(Action::MoveUp),
+            UserInput::Pointer(Pointer::Click(Some(i))) => self.update(Action::Select(i)),
+            // A click beside the list, or text pasted with nothing to type into.
+            UserInput::Pointer(Pointer::Click(None)) | UserInput::Paste(_) => Vec::new(),
+        }
+    }
+
+    /// The wheel scrolls a view or moves a picker's highlight; clicks do nothing in a layer.
+    fn layer_pointer(&mut self, pointer: Pointer) {
+        let (down, up) = (
+            KeyEvent::new(KeyCode::Down, KeyModifiers::NONE),
+            KeyEvent::new(KeyCode::Up, KeyModifiers::NONE),
+        );
+        let wheel = |scroll: &mut u16| match pointer {
+            Pointer::WheelDown => *scroll = scroll.saturating_add(WHEEL_LINES),
+            Pointer::WheelUp => *scroll = scroll.saturating_sub(WHEEL_LINES),
+            Pointer::Click(_) => {}
+        };
+        match self.layers.last_mut() {
+            Some(
+                Layer::Help { scroll }
+                | Layer::Output { scroll, .. }
+                | Layer::History { scroll, .. },
+            ) => wheel(scroll),
+            Some(Layer::Picker { picker, .. }) => {
+                // The picker's own outcome for a move is always to stay open.
+                let _ = match pointer {
+                    Pointer::WheelDown => picker.key(down),
+                    Pointer::WheelUp => picker.key(up),
+                    Pointer::Click(_) => return,
+                };
+            }
+            Some(Layer::Confirm(_) | Layer::Prompt(_) | Layer::Stats { .. }) | None => {}
+        }
+    }
+
+    /// Pasted text goes where text is typed: the prompt's line, the picker's search or note.
+    /// It may come from anywhere (a hostile post copied): one line, hostile characters made
+    /// visible, as typed text would never hold them.
+    fn layer_paste(&mut self, text: &str) -> Vec<Effect> {
+        let one_line: String = text
+            .chars()
+            .map(|c| {
+                if c == '\n' || c == '\r' || c == '\t' {
+                    ' '
+                } else {
+                    c
+                }
+            })
+            .collect();
+        let clean = clean_line(one_line.trim());
+        let typed = |c: char| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        match self.layers.pop() {
+            Some(Layer::Prompt(mut prompt)) => {
+                let mut changed = false;
+                for c in clean.chars() {
+                    changed |= prompt.key(typed(c)) == Edit::Changed;
+                }
+                self.prompt_edited(prompt, changed)
+            }
+            Some(Layer::Picker {
+                item_id,
+                mut picker,
+            }) => {
+                for c in clean.chars() {
+                    let _ = picker.key(typed(c));
+                }
+                self.layers.push(Layer::Picker { item_id, picker });
+                Vec::new()
+            }
+            Some(other) => {
+                self.layers.push(other);
+                Vec::new()
+            }
+            None => Vec::new(),
+        }
+    }
+
     /// The top layer takes the key.
-    pub(super) fn layer_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+    fn layer_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         let Some(layer) = self.layers.pop() else {
             return Vec::new();
         };
@@ -74,7 +181,7 @@ impl App {
                 fresh,
             } => self.history_key(item_id, scroll, fresh, key),
             Layer::Stats { today } => self.stats_key(today, key),
-            Layer::Picker(picker) => self.picker_key(picker, key),
+            Layer::Picker { item_id, picker } => self.picker_key(item_id, picker, key),
         }
     }
 
@@ -86,8 +193,30 @@ impl App {
             }
             PromptKind::Command | PromptKind::Pipe | PromptKind::Note => String::new(),
         };
+        self.prompt_item = self.selected_entry().map(|e| e.id.clone());
         self.layers.push(Layer::Prompt(Prompt::new(kind, &text)));
         Vec::new()
+    }
+
+    /// Before a command line or a pipe runs: select the item it was opened on again, so it
+    /// acts on what the moderator saw; an error if that item has left the window.
+    fn reselect_prompt_item(&mut self, kind: PromptKind) -> Result<(), String> {
+        if !matches!(kind, PromptKind::Command | PromptKind::Pipe) {
+            return Ok(());
+        }
+        let Some(id) = self.prompt_item.clone() else {
+            return Ok(());
+        };
+        match self.index.get(&id) {
+            Some(&i) => {
+                self.selected = i;
+                Ok(())
+            }
+            None => Err(format!(
+                "{} left the window while this line was open; esc, and choose again",
+                clean_line(&id)
+            )),
+        }
     }
 
     fn prompt_key(&mut self, mut prompt: Prompt, key: KeyEvent) -> Vec<Effect> {
@@ -102,27 +231,31 @@ impl App {
                 }
                 Vec::new()
             }
-            Edit::Unchanged => {
-                self.layers.push(Layer::Prompt(prompt));
-                Vec::new()
-            }
-            Edit::Changed => {
-                if prompt.kind == PromptKind::Filter {
-                    // Filter as you type: the items in memory narrow at once.
-                    match Query::parse(&prompt.text) {
-                        Ok(query) => self.show_only(&query),
-                        Err(e) => prompt.note = Some(e.to_string()),
-                    }
-                }
-                self.layers.push(Layer::Prompt(prompt));
-                Vec::new()
-            }
+            Edit::Unchanged => self.prompt_edited(prompt, false),
+            Edit::Changed => self.prompt_edited(prompt, true),
             Edit::Submit => self.submit(prompt),
         }
     }
 
+    /// The prompt stays open; a filter that changed narrows the items in memory at once.
+    fn prompt_edited(&mut self, mut prompt: Prompt, changed: bool) -> Vec<Effect> {
+        if changed && prompt.kind == PromptKind::Filter {
+            match Query::parse(&prompt.text) {
+                Ok(query) => self.show_only(&query),
+                Err(e) => prompt.note = Some(e.to_string()),
+            }
+        }
+        self.layers.push(Layer::Prompt(prompt));
+        Vec::new()
+    }
+
     fn submit(&mut self, mut prompt: Prompt) -> Vec<Effect> {
         let text = prompt.text.trim().to_string();
+        if let Err(why) = self.reselect_prompt_item(prompt.kind) {
+            prompt.note = Some(why);
+            self.layers.push(Layer::Prompt(prompt));
+            return Vec::new();
+        }
         let done = match prompt.kind {
             PromptKind::Filter => Query::parse(&text)
                 .map(|q| self.commit_filter(q))

@@ -1,0 +1,174 @@
+//! No import circle inside `src/tui/`: each module may use the ones below it, never one that
+//! uses it back. Read from the sources, so a new circle fails here, naming it.
+//!
+//! A folder is one module (`app/*.rs` is `app`). The view's drawers (`history_view`,
+//! `stats_view`) count as the view, whose parts they are (DESIGN.md puts them in `view/`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// The module a file of `src/tui` belongs to, for this graph.
+fn module_of(name: &str) -> String {
+    match name {
+        "history_view" | "stats_view" => "view".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The first identifier of `text`.
+fn ident(text: &str) -> &str {
+    let end = text
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(text.len());
+    &text[..end]
+}
+
+/// The names a path continuing at `rest` reaches first: `view::draw` gives `view`,
+/// `{effects, mouse::Pointer}` gives `effects` and `mouse`.
+fn first_names(rest: &str) -> Vec<String> {
+    let Some(group) = rest.strip_prefix('{') else {
+        return vec![ident(rest).to_string()];
+    };
+    let mut names = Vec::new();
+    let mut depth = 0;
+    let mut start = true;
+    for (i, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => break,
+            '}' => depth -= 1,
+            ',' if depth == 0 => start = true,
+            c if c.is_whitespace() => {}
+            _ if start && depth == 0 => {
+                names.push(ident(&group[i..]).to_string());
+                start = false;
+            }
+            _ => {}
+        }
+    }
+    names
+}
+
+/// Which tui modules a file's text names, seen from a file of module `from` (`in_folder`
+/// when the file is inside the module's folder, where `super::` is the module itself).
+fn uses(text: &str, in_folder: bool, modules: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let prefixes: &[&str] = if in_folder {
+        &["crate::tui::", "super::super::"]
+    } else {
+        &["crate::tui::", "super::"]
+    };
+    for prefix in prefixes {
+        for (at, _) in text.match_indices(prefix) {
+            // `super::super::x` is not `super::x` read from the second `super`.
+            if *prefix == "super::" && text[..at].ends_with("super::") {
+                continue;
+            }
+            let rest = &text[at + prefix.len()..];
+            if rest.starts_with("super::") {
+                continue;
+            }
+            for name in first_names(rest) {
+                let module = module_of(&name);
+                if modules.contains(&module) {
+                    out.insert(module);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn graph() -> BTreeMap<String, BTreeSet<String>> {
+    let tui = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/tui");
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&tui).expect("src/tui") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            let folder = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .to_string();
+            for inner in std::fs::read_dir(&path).expect("folder") {
+                let inner = inner.expect("entry").path();
+                if inner.extension().is_some_and(|e| e == "rs") {
+                    files.push((folder.clone(), true, inner));
+                }
+            }
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let stem = path
+                .file_stem()
+                .expect("stem")
+                .to_string_lossy()
+                .to_string();
+            if stem != "mod" {
+                files.push((module_of(&stem), false, path));
+            }
+        }
+    }
+    let modules: BTreeSet<String> = files.iter().map(|(m, _, _)| m.clone()).collect();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (module, in_folder, path) in files {
+        let text = std::fs::read_to_string(&path).expect("source");
+        let mut used = uses(&text, in_folder, &modules);
+        used.remove(&module);
+        graph.entry(module).or_default().extend(used);
+    }
+    graph
+}
+
+/// A circle through `from`, if there is one: the modules on it, in order.
+fn circle(
+    graph: &BTreeMap<String, BTreeSet<String>>,
+    at: &str,
+    path: &mut Vec<String>,
+    done: &mut BTreeSet<String>,
+) -> Option<Vec<String>> {
+    if let Some(i) = path.iter().position(|m| m == at) {
+        let mut found = path[i..].to_vec();
+        found.push(at.to_string());
+        return Some(found);
+    }
+    if done.contains(at) {
+        return None;
+    }
+    path.push(at.to_string());
+    for next in graph.get(at).into_iter().flatten() {
+        if let Some(found) = circle(graph, next, path, done) {
+            return Some(found);
+        }
+    }
+    path.pop();
+    done.insert(at.to_string());
+    None
+}
+
+#[test]
+fn no_module_of_the_tui_imports_one_that_imports_it_back() {
+    let graph = graph();
+    assert!(graph.contains_key("app") && graph.contains_key("event_loop"));
+    assert!(graph["event_loop"].contains("app"), "{graph:?}");
+    let mut done = BTreeSet::new();
+    for module in graph.keys() {
+        if let Some(found) = circle(&graph, module, &mut Vec::new(), &mut done) {
+            panic!("an import circle in src/tui: {}", found.join(" → "));
+        }
+    }
+}
+
+#[test]
+fn the_reader_finds_grouped_and_nested_paths() {
+    let modules: BTreeSet<String> = ["app", "view", "mouse", "effects"].map(String::from).into();
+    let text = "use super::{effects, mouse::Pointer};\nfn f() { super::view::draw(); }";
+    assert_eq!(
+        uses(text, false, &modules),
+        ["effects", "mouse", "view"].map(String::from).into()
+    );
+    // Inside a folder, `super::` is the module itself; `super::super::` the tui.
+    let text = "use super::{App, Layer};\nuse super::super::mouse::Pointer;";
+    assert_eq!(
+        uses(text, true, &modules),
+        ["mouse"].map(String::from).into()
+    );
+}
