@@ -1,5 +1,6 @@
-//! The terminal UI: state (`app`), intents (`action`), keys (`keymap`), drawing (`view`),
-//! and the event loop below that ties them to the terminal and the background sync.
+//! The terminal UI: state (`app`), intents (`action`), keys (`keymap`), drawing (`view`, a
+//! file per region of the screen), and the event loop below that ties them to the terminal
+//! and the background sync.
 
 pub mod action;
 pub mod app;
@@ -7,14 +8,12 @@ pub mod context;
 pub mod deadline;
 pub mod effects;
 pub mod gap_fill;
-pub mod history_view;
 pub mod keymap;
 pub mod mouse;
 mod paint;
 pub mod panic_guard;
 pub mod picker;
 pub mod prompt;
-pub mod stats_view;
 pub mod theme;
 pub mod view;
 
