@@ -779,6 +779,7 @@ impl App {
     ) -> Result<Vec<Effect>, crate::store::StoreError> {
         let ids: Vec<&str> = items.iter().map(|item| item.id.as_str()).collect();
         let decided = self.store.decided_here(&ids)?;
+        let merging = !self.entries.is_empty();
         let mut unwanted = Vec::new();
         for item in items {
             if !self.filter.is_empty() && !self.matches_filter(&item) {
@@ -806,6 +807,10 @@ impl App {
                 local: None,
                 gone: None,
             });
+        }
+        // The first page comes in the server's order; later ones merge into the window.
+        if merging {
+            self.keep_in_order();
         }
         self.queue_end = if next_cursor.is_some() {
             QueueEnd::More
