@@ -217,6 +217,9 @@ pub struct App {
     /// The keys typed so far of a multi-key binding (`g` of `g g`), shown in the hint bar.
     pub pending_keys: Vec<Key>,
     pub theme: Theme,
+    /// `ctrl-l` asked for the whole screen to be drawn again: the loop clears the terminal
+    /// before the next frame and resets this.
+    pub redraw: bool,
     /// Set when the session must end; `Some(message)` ends it with an error to print.
     pub quit: Option<Option<String>>,
     /// Notes being written or sent.
@@ -273,6 +276,7 @@ impl App {
             keymap: init.keymap,
             pending_keys: Vec::new(),
             theme: init.theme,
+            redraw: false,
             quit: None,
             notes: Notes::default(),
             stats: Stats::new(init.now),
@@ -309,6 +313,11 @@ impl App {
     pub fn handle_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         if !self.layers.is_empty() {
             self.pending_keys.clear();
+            // Whatever is on top, the screen can be drawn again.
+            if self.keymap.action_for(&key) == Some(Action::Redraw) {
+                self.redraw = true;
+                return Vec::new();
+            }
             return self.layer_key(key);
         }
         match self
@@ -394,6 +403,10 @@ impl App {
             Action::AuthorItems => self.show_author_items(),
             Action::Help => {
                 self.layers.push(Layer::Help { scroll: 0 });
+                Vec::new()
+            }
+            Action::Redraw => {
+                self.redraw = true;
                 Vec::new()
             }
             Action::Back => {

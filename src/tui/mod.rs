@@ -150,6 +150,10 @@ async fn event_loop(
         if app.quit.is_some() || panic_guard::tripped() {
             return Ok(());
         }
+        if std::mem::take(&mut app.redraw) {
+            // ctrl-l: what the terminal shows is in doubt; the next frame writes every cell.
+            view::wipe_screen(terminal)?;
+        }
     }
 }
 

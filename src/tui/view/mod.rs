@@ -21,7 +21,8 @@ mod status;
 mod tabs;
 mod time;
 
-use ratatui::Frame;
+use ratatui::backend::{Backend, ClearType};
+use ratatui::{Frame, Terminal};
 
 use super::app::{App, Layer};
 use crate::tui::app::bulk_count as count;
@@ -29,6 +30,17 @@ use popup::{capitalized, draw_popup};
 
 pub use layout::{Panes, panes};
 pub use queue::{entry_at, list_window};
+
+/// Blanks the terminal and makes the next frame write every cell (`ctrl-l`: another program
+/// wrote over the screen, or a terminal lost track). ratatui's own `Terminal::clear` asks the
+/// terminal where its cursor is and waits for the answer; this does not.
+pub fn wipe_screen<B: Backend>(terminal: &mut Terminal<B>) -> Result<(), B::Error> {
+    terminal.backend_mut().clear_region(ClearType::All)?;
+    // An empty frame: ratatui then takes the screen to be blank, as it now is, and the next
+    // frame writes every cell that is not.
+    terminal.draw(|_| {})?;
+    Ok(())
+}
 
 pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
@@ -95,4 +107,5 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Some(Layer::Picker(picker)) => picker::draw_picker(frame, app, picker, area),
         Some(Layer::Prompt(_)) | None => {}
     }
+    super::paint::settle_clusters(frame.buffer_mut());
 }

@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use crate::tui::app::App;
+use crate::tui::paint;
 
 pub(super) fn capitalized(s: &str) -> String {
     let mut chars = s.chars();
@@ -53,6 +54,7 @@ pub(super) fn draw_popup_lines(
         .borders(Borders::ALL)
         .title(Span::styled(title.to_string(), app.theme.accent));
     frame.render_widget(Clear, popup);
+    let inner = block.inner(popup);
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)
@@ -60,4 +62,5 @@ pub(super) fn draw_popup_lines(
             .scroll((scroll, 0)),
         popup,
     );
+    paint::keep_inside(frame.buffer_mut(), inner);
 }
