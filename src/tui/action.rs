@@ -59,6 +59,8 @@ pub enum Action {
     /// Show every item by this item's author.
     AuthorItems,
     Help,
+    /// Clear the terminal and draw every cell again (another program wrote over the screen).
+    Redraw,
     /// Close the top layer, leave a range, or clear the message.
     Back,
     Quit,
@@ -81,7 +83,7 @@ pub enum Action {
 
 impl Action {
     /// The actions a moderator can bind, in the order the help overlay lists them.
-    pub const BINDABLE: [Action; 37] = [
+    pub const BINDABLE: [Action; 38] = [
         Action::MoveDown,
         Action::MoveUp,
         Action::First,
@@ -117,6 +119,7 @@ impl Action {
         Action::History,
         Action::Stats,
         Action::Help,
+        Action::Redraw,
         Action::Back,
         Action::Quit,
     ];
@@ -171,6 +174,7 @@ impl Action {
             Action::History => "the item's history: decisions, escalations, notes",
             Action::Stats => "stats for the session and today (charts)",
             Action::Help => "show or hide this help",
+            Action::Redraw => "redraw the whole screen",
             Action::Back => "close the overlay, leave a range, clear the message",
             Action::Quit => "quit (unsent decisions are kept and sent next time)",
             Action::Sync(_) | Action::Tick(_) | Action::PipeDone { .. } | Action::Select(_) => "",

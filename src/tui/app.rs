@@ -232,6 +232,9 @@ pub struct App {
     /// The keys typed so far of a multi-key binding (`g` of `g g`), shown in the hint bar.
     pub pending_keys: Vec<Key>,
     pub theme: Theme,
+    /// `ctrl-l` asked for the whole screen to be drawn again: the loop clears the terminal
+    /// before the next frame and resets this.
+    pub redraw: bool,
     /// Set when the session must end; `Some(message)` ends it with an error to print.
     pub quit: Option<Option<String>>,
     /// Notes being written or sent.
@@ -290,6 +293,7 @@ impl App {
             keymap: init.keymap,
             pending_keys: Vec::new(),
             theme: init.theme,
+            redraw: false,
             quit: None,
             notes: Notes::default(),
             prompt_item: None,
@@ -415,6 +419,10 @@ impl App {
             Action::AuthorItems => self.show_author_items(),
             Action::Help => {
                 self.layers.push(Layer::Help { scroll: 0 });
+                Vec::new()
+            }
+            Action::Redraw => {
+                self.redraw = true;
                 Vec::new()
             }
             Action::Back => {
@@ -833,6 +841,7 @@ impl App {
     ) -> Result<Vec<Effect>, crate::store::StoreError> {
         let ids: Vec<&str> = items.iter().map(|item| item.id.as_str()).collect();
         let decided = self.store.decided_here(&ids)?;
+        let merging = !self.entries.is_empty();
         let mut unwanted = Vec::new();
         for item in items {
             if !self.filter.is_empty() && !self.matches_filter(&item) {
@@ -860,6 +869,10 @@ impl App {
                 local: None,
                 gone: None,
             });
+        }
+        // The first page comes in the server's order; later ones merge into the window.
+        if merging {
+            self.keep_in_order();
         }
         self.queue_end = if next_cursor.is_some() {
             QueueEnd::More

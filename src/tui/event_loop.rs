@@ -51,6 +51,8 @@ pub enum Flow {
 pub trait Screen {
     /// Draw one frame of `app`; the area it filled (clicks are mapped through it).
     fn show(&mut self, app: &App) -> io::Result<Rect>;
+    /// Clear the terminal and forget what it shows (`ctrl-l`): the next frame writes every cell.
+    fn wipe(&mut self) -> io::Result<()>;
 }
 
 impl<B> Screen for Terminal<B>
@@ -63,6 +65,10 @@ where
             .draw(|frame| super::view::draw(frame, app))
             .map_err(io::Error::other)?;
         Ok(frame.area)
+    }
+
+    fn wipe(&mut self) -> io::Result<()> {
+        super::view::wipe_screen(self).map_err(io::Error::other)
     }
 }
 
@@ -182,6 +188,10 @@ impl EventLoop {
         }
         if app.quit.is_some() || panic_guard::tripped() {
             return Ok(Flow::Quit);
+        }
+        if std::mem::take(&mut app.redraw) {
+            // What the terminal shows is in doubt: the next frame writes every cell.
+            screen.wipe()?;
         }
         self.area = screen.show(app)?;
         Ok(Flow::Continue)

@@ -9,14 +9,12 @@ pub mod details;
 pub mod effects;
 pub mod event_loop;
 pub mod gap_fill;
-pub mod history_view;
 pub mod keymap;
 pub mod mouse;
 mod paint;
 pub mod panic_guard;
 pub mod picker;
 pub mod prompt;
-pub mod stats_view;
 pub mod theme;
 pub mod view;
 
@@ -123,6 +121,10 @@ impl event_loop::Screen for Tty {
         crossterm::queue!(io::stdout(), EndSynchronizedUpdate)?;
         io::stdout().flush()?;
         Ok(area)
+    }
+
+    fn wipe(&mut self) -> io::Result<()> {
+        view::wipe_screen(&mut self.0)
     }
 }
 

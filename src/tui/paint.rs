@@ -15,7 +15,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span, StyledGrapheme};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
-use unicode_width::UnicodeWidthStr;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// Whether every byte of `s` is a printable ASCII character: one grapheme, one cell, never a
 /// control, and whitespace only if it is a space.
@@ -189,12 +189,39 @@ pub fn line(buf: &mut Buffer, area: Rect, line: &Line) {
 }
 
 /// Renders `lines` into `area` exactly as `Paragraph::new(lines).wrap(Wrap { trim: false })`
-/// (default style, no block, no scroll, every line left-aligned) would.
+/// (default style, no block, no scroll, every line left-aligned) would, except that a wide
+/// character never hangs over the right edge (see [`keep_inside`]).
 pub fn wrapped(buf: &mut Buffer, area: Rect, lines: &[Line]) {
     let area = area.intersection(buf.area);
     if area.is_empty() {
         return;
     }
+    wrapped_unclipped(buf, area, lines);
+    keep_inside(buf, area);
+}
+
+/// ratatui's word wrapper may end a row with a character two columns wide in the row's last
+/// column (a long run of CJK text in a pane of odd width): on screen it covers the column
+/// beyond, the pane's border. It is cut, as `Line` cuts a character that does not fit: the
+/// column stays blank.
+pub fn keep_inside(buf: &mut Buffer, area: Rect) {
+    let area = area.intersection(buf.area);
+    if area.is_empty() {
+        return;
+    }
+    let last = area.right() - 1;
+    for y in area.top()..area.bottom() {
+        if let Some(cell) = row_cells(buf, last, y, area.right()).first_mut()
+            && cell.cell_width() > 1
+        {
+            let style = cell.style();
+            cell.reset();
+            cell.set_style(style);
+        }
+    }
+}
+
+fn wrapped_unclipped(buf: &mut Buffer, area: Rect, lines: &[Line]) {
     let width = area.width;
     let mut y = area.top();
     // The graphemes of a line that is not plain ASCII, kept between lines for the allocation.
@@ -309,6 +336,101 @@ fn visible_part<'a>(
     (start.line_count(width) > usize::from(left)).then_some(start)
 }
 
+/// Makes every cell of a finished frame hold what any terminal draws in that one cell.
+///
+/// ratatui keeps a grapheme cluster in one cell and measures it whole: Devanagari `हीं` is one
+/// cell two columns wide, as is `👍🏽`. A terminal that lays text out a character at a time
+/// draws `ह` in the first column and `ीं` in the second, two cells of its own; when a later
+/// frame puts a narrow letter in the first, ratatui (taking the pair for one wide character,
+/// which a terminal erases whole) does not rewrite the second, and `ीं` stays on screen. And
+/// where the cluster's characters add up to another width than ratatui's (`👍🏽` is 4 columns
+/// a character at a time, 2 in ratatui), the rest of the row is drawn off by the difference.
+///
+/// So a cluster that spans columns is laid out as such a terminal lays it out: each character
+/// that takes columns starts a cell, marks ride with it (`ह` `ीं`). A cluster whose columns
+/// terminals disagree on (joined, tinted or keycapped emoji, presentation selectors) is drawn
+/// as its first character, padded with blanks to the columns ratatui gave it: the layout
+/// holds on every terminal, and the moderator still sees what it was.
+pub fn settle_clusters(buf: &mut Buffer) {
+    let width = usize::from(buf.area.width);
+    if width == 0 {
+        return;
+    }
+    let mut i = 0;
+    while i < buf.content.len() {
+        let Some(cell) = buf.content.get(i) else {
+            break;
+        };
+        let symbol = cell.symbol();
+        // Nearly every cell is one ASCII byte.
+        if symbol.len() == 1 || symbol.chars().nth(1).is_none() {
+            i += usize::from(cell.cell_width().max(1));
+            continue;
+        }
+        let columns = usize::from(cell.cell_width());
+        let end_of_row = (i / width + 1) * width;
+        let units = cluster_units(symbol);
+        let each: usize = units.iter().map(|u| u.1).sum();
+        let agreed = each == columns
+            && !symbol
+                .chars()
+                .any(|c| matches!(c, '\u{200d}' | '\u{fe0e}' | '\u{fe0f}'));
+        if columns < 2 || (agreed && units.len() < 2) || i + columns > end_of_row {
+            i += columns.max(1);
+            continue;
+        }
+        let style = cell.style();
+        let laid: Vec<(String, usize)> = if agreed {
+            units
+        } else {
+            // The first character, if it fits the columns: never a mark or a joiner alone.
+            let first = symbol
+                .chars()
+                .find(|c| c.width().is_some_and(|w| w > 0))
+                .filter(|c| c.width().is_some_and(|w| w <= columns));
+            match first {
+                Some(c) => vec![(c.to_string(), c.width().unwrap_or(1))],
+                None => vec![("\u{fffd}".to_string(), 1)],
+            }
+        };
+        let mut at = i;
+        for (text, w) in &laid {
+            if let Some(cell) = buf.content.get_mut(at) {
+                cell.set_symbol(text).set_style(style);
+            }
+            for covered in at + 1..at + w {
+                if let Some(cell) = buf.content.get_mut(covered) {
+                    cell.reset();
+                    cell.set_style(style);
+                }
+            }
+            at += w;
+        }
+        // Blanks for what the stand-in leaves of the cluster's columns.
+        for rest in at..i + columns {
+            if let Some(cell) = buf.content.get_mut(rest) {
+                cell.reset();
+                cell.set_symbol(" ").set_style(style);
+            }
+        }
+        i += columns;
+    }
+}
+
+/// A cluster as a terminal lays it out a character at a time: each character that takes
+/// columns, with the marks that follow it, and its columns.
+fn cluster_units(symbol: &str) -> Vec<(String, usize)> {
+    let mut units: Vec<(String, usize)> = Vec::new();
+    for c in symbol.chars() {
+        let w = c.width().unwrap_or(0);
+        match units.last_mut() {
+            Some(last) if w == 0 => last.0.push(c),
+            _ => units.push((c.to_string(), w)),
+        }
+    }
+    units
+}
+
 // Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
 #[cfg(test)]
 mod tests {
@@ -350,7 +472,8 @@ mod tests {
         ]
     }
 
-    /// `lines` drawn into `area` of a `whole` buffer by `wrapped`, and by a wrapping `Paragraph`.
+    /// `lines` drawn into `area` of a `whole` buffer by `wrapped`, and by a wrapping `Paragraph`
+    /// cut at the area's right edge.
     fn wrapped_beside_paragraph(lines: &[Line], area: Rect, whole: Rect) -> (Buffer, Buffer) {
         let mut got = Buffer::empty(whole);
         wrapped(&mut got, area, lines);
@@ -358,6 +481,8 @@ mod tests {
         Paragraph::new(lines.to_vec())
             .wrap(Wrap { trim: false })
             .render(area, &mut expected);
+        // Less what hangs over the right edge, which `wrapped` cuts on purpose.
+        keep_inside(&mut expected, area);
         (got, expected)
     }
 

@@ -29,6 +29,11 @@ impl App {
         }
         self.pending_keys.clear();
         match input {
+            // Whatever is on top, the screen can be drawn again.
+            UserInput::Key(key) if self.keymap.action_for(&key) == Some(Action::Redraw) => {
+                self.redraw = true;
+                Vec::new()
+            }
             UserInput::Key(key) => self.layer_key(key),
             UserInput::Pointer(pointer) => {
                 self.layer_pointer(pointer);

@@ -3,7 +3,9 @@
 //! to the server when committed, so pages still to come match it too.
 
 use super::{App, Effect, Entry, Level, QueueEnd};
-use crate::model::Item;
+use chrono::{DateTime, Utc};
+
+use crate::model::{Item, Lane};
 use crate::query::{Likeness, Query, Sort};
 
 impl App {
@@ -134,31 +136,28 @@ impl App {
     /// Order the window anew and claim from the top in that order.
     pub(super) fn set_sort(&mut self, sort: Sort) -> Vec<Effect> {
         self.sort = sort;
-        let selected_id = self.selected_entry().map(|e| e.id.clone());
-        let key = |e: &Entry| {
-            let i = &e.shown;
-            let no_deadline = chrono::DateTime::<chrono::Utc>::MAX_UTC;
-            match sort {
-                Sort::Priority => (-i.priority, i.created_at, 0, e.id.clone()),
-                Sort::Age => (0, i.created_at, -i.priority, e.id.clone()),
-                Sort::Reports => (
-                    -(i.reports.len() as i64),
-                    no_deadline,
-                    -i.priority,
-                    e.id.clone(),
-                ),
-                Sort::Deadline => (
-                    0,
-                    i.deadline.unwrap_or(no_deadline),
-                    -i.priority,
-                    e.id.clone(),
-                ),
-            }
-        };
-        self.entries.sort_by_cached_key(key);
-        self.reindex(selected_id.as_deref());
+        self.keep_in_order();
         self.flash(Level::Info, format!("Sorted by {}", sort.as_str()));
         self.refetch(Vec::new())
+    }
+
+    /// Put the window in the order it is shown in (the title names it), the selection
+    /// following its item. A page is merged into what is in memory, never put below it:
+    /// after a filter was narrowed and widened again, the items a page brings may belong
+    /// above those kept. The sort is stable and finds the runs already in order, so a page
+    /// that only continues the window costs one pass.
+    pub(super) fn keep_in_order(&mut self) {
+        let (sort, now) = (self.sort, self.now);
+        let in_order = self
+            .entries
+            .is_sorted_by(|a, b| order_key(sort, a, now) <= order_key(sort, b, now));
+        if in_order {
+            return;
+        }
+        let selected_id = self.selected_entry().map(|e| e.id.clone());
+        self.entries
+            .sort_by(|a, b| order_key(sort, a, now).cmp(&order_key(sort, b, now)));
+        self.reindex(selected_id.as_deref());
     }
 
     /// After the window's membership or order changed: ask for matching pages from the top,
@@ -188,5 +187,38 @@ impl App {
             .and_then(|id| self.index.get(id).copied())
             .unwrap_or(0);
         self.refresh_visible();
+    }
+}
+
+/// Where `entry` goes in `sort`'s order, as the server walks it: the priority order puts
+/// the urgent lane and the overdue first (at `now`), then the highest priority, the oldest;
+/// the item's id settles ties, so the order is total.
+fn order_key(
+    sort: Sort,
+    entry: &Entry,
+    now: DateTime<Utc>,
+) -> (bool, i64, DateTime<Utc>, i64, &str) {
+    let i = &entry.shown;
+    let no_deadline = DateTime::<Utc>::MAX_UTC;
+    match sort {
+        Sort::Priority => {
+            let first = i.lane == Lane::Urgent || i.deadline.is_some_and(|d| d <= now);
+            (!first, -i.priority, i.created_at, 0, &entry.id)
+        }
+        Sort::Age => (false, 0, i.created_at, -i.priority, &entry.id),
+        Sort::Reports => (
+            false,
+            -i64::try_from(i.reports.len()).unwrap_or(i64::MAX),
+            no_deadline,
+            -i.priority,
+            &entry.id,
+        ),
+        Sort::Deadline => (
+            false,
+            0,
+            i.deadline.unwrap_or(no_deadline),
+            -i.priority,
+            &entry.id,
+        ),
     }
 }

@@ -4,11 +4,12 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use super::app::{App, Freshness};
-use super::theme::Theme;
-use super::view::{draw_popup_lines, timestamp};
+use super::popup::draw_popup_lines;
+use super::time::timestamp;
 use crate::model::{HistoryEntry, HistoryEvent};
 use crate::sanitize::clean_line;
+use crate::tui::app::{App, Freshness};
+use crate::tui::theme::Theme;
 
 pub fn draw(
     frame: &mut Frame,

@@ -7,8 +7,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Bar, BarChart, Block, Borders, Clear, Paragraph, Sparkline};
 
-use super::app::{App, Freshness};
 use crate::model::{DailyStats, Tally};
+use crate::tui::app::{App, Freshness};
 
 /// Below this width the two panels take turns.
 const SIDE_BY_SIDE: u16 = 100;

@@ -1,0 +1,236 @@
+//! The item pane on the right: the selected item, its reports and history.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+use super::time::{ago, countdown, timestamp};
+use crate::model::{DecisionAction, Item, Lane, ReviewState};
+use crate::tui::app::{App, Delivery, Entry, QueueEnd};
+use crate::tui::paint;
+
+pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
+    let theme = &app.theme;
+    let Some(entry) = app.selected_entry().filter(|_| !app.visible.is_empty()) else {
+        let message = match app.queue_end {
+            QueueEnd::Exhausted if !app.filter.is_empty() => {
+                "Nothing matches the filter. / edits it, :filter clears it."
+            }
+            QueueEnd::Exhausted => "The queue is empty: nothing to review.",
+            _ => "Loading the queue…",
+        };
+        let p = Paragraph::new(message)
+            .block(Block::default().borders(Borders::ALL))
+            .wrap(Wrap { trim: true });
+        frame.render_widget(p, area);
+        return;
+    };
+    let title = Span::styled(format!(" {} ", entry.shown.id), theme.accent);
+    let inner = paint::bordered(frame.buffer_mut(), area, &title);
+    // Each line takes at least one row, so lines past the pane's height would never be drawn:
+    // they are not built.
+    let lines = detail_lines(app, entry, usize::from(inner.height));
+    // What `Paragraph::wrap` drew, without its copying of every grapheme (see `paint`).
+    paint::wrapped(frame.buffer_mut(), inner, &lines);
+}
+
+/// The item pane's lines, the first `room` of them at most. Text the item holds is borrowed.
+fn detail_lines<'a>(app: &'a App, entry: &'a Entry, room: usize) -> Vec<Line<'a>> {
+    let theme = &app.theme;
+    let item = &entry.shown;
+    let heading = |text: &'static str| Line::from(Span::styled(text, theme.accent));
+    // A field's name, with the space after it.
+    let label = |text: &'static str| Span::styled(text, theme.muted);
+    let mut lines: Vec<Line> = Vec::with_capacity(room.min(48));
+
+    let lane_style = if item.lane == Lane::Urgent {
+        theme.urgent
+    } else {
+        Style::new()
+    };
+    lines.push(Line::from(vec![
+        label("kind "),
+        Span::raw(format!("{:?}", item.kind).to_lowercase()),
+        Span::raw("  "),
+        label("lane "),
+        Span::styled(item.lane.as_str(), lane_style),
+        Span::raw("  "),
+        label("priority "),
+        Span::raw(item.priority.to_string()),
+    ]));
+    if let Some(deadline) = item.deadline {
+        let (left, overdue) = countdown(deadline, app.now);
+        let style = crate::tui::deadline::style(theme, deadline, app.now);
+        let text = if overdue {
+            format!("OVERDUE by {}", left.trim_start_matches('-'))
+        } else {
+            format!("in {left}")
+        };
+        lines.push(Line::from(vec![
+            label("deadline "),
+            Span::raw(format!("{}  ", timestamp(deadline))),
+            Span::styled(text, style),
+        ]));
+    }
+    let author = match &item.author {
+        Some(a) => match &a.handle {
+            Some(h) => Span::raw(format!("{h} ({})", a.id)),
+            None => Span::raw(a.id.as_str()),
+        },
+        None => Span::raw("unknown"),
+    };
+    lines.push(Line::from(vec![label("author "), author]));
+    if let Some(record) = &item.author_record {
+        let style = if record.taken_down > 0 {
+            theme.warning
+        } else {
+            Style::new()
+        };
+        lines.push(Line::from(vec![
+            label("record "),
+            Span::styled(crate::tui::context::record_line(record), style),
+        ]));
+    }
+    lines.push(Line::from(vec![
+        label("language "),
+        Span::raw(item.language.as_deref().unwrap_or("?")),
+        Span::raw("  "),
+        label("countries "),
+        if item.countries.is_empty() {
+            Span::raw("—")
+        } else {
+            Span::raw(item.countries.join(", "))
+        },
+    ]));
+    lines.push(state_line(app, entry));
+
+    lines.push(Line::default());
+    lines.push(heading("Content"));
+    if lines.len() >= room {
+        return lines;
+    }
+    match item.text.as_deref() {
+        Some(text) if !text.is_empty() => {
+            let left = room - lines.len();
+            lines.extend(text.lines().take(left).map(Line::raw));
+        }
+        _ => lines.push(Line::styled("(no text)", theme.muted)),
+    }
+    for m in &item.media {
+        if lines.len() >= room {
+            return lines;
+        }
+        let mut spans = vec![
+            label("media "),
+            Span::raw(format!(
+                "{}: {}",
+                m.kind,
+                m.description.as_deref().unwrap_or("(no description)")
+            )),
+        ];
+        if let Some(hash) = &m.hash_match {
+            spans.push(Span::styled(
+                format!("  [hash match: {hash}]"),
+                theme.urgent,
+            ));
+        }
+        lines.push(Line::from(spans));
+    }
+
+    lines.push(Line::default());
+    lines.push(Line::from(Span::styled(
+        format!("Reports ({})", item.reports.len()),
+        theme.accent,
+    )));
+    for r in &item.reports {
+        if lines.len() >= room {
+            return lines;
+        }
+        let mut spans = vec![
+            Span::raw("• "),
+            Span::styled(r.reporter_type.label(), theme.accent),
+            Span::raw(format!(
+                " · {} · {} ({})",
+                r.category,
+                timestamp(r.received_at),
+                ago(r.received_at, app.now)
+            )),
+        ];
+        if let Some(d) = r.deadline {
+            spans.push(Span::styled(
+                format!(" · due {}", timestamp(d)),
+                theme.warning,
+            ));
+        }
+        lines.push(Line::from(spans));
+        if let Some(comment) = &r.comment {
+            for l in comment.lines() {
+                lines.push(Line::styled(format!("    {l}"), theme.muted));
+            }
+        }
+    }
+
+    if lines.len() >= room {
+        return lines;
+    }
+    lines.push(Line::default());
+    lines.push(heading("History"));
+    history_lines(item, &mut lines, app);
+    lines
+}
+
+fn state_line<'a>(app: &App, entry: &Entry) -> Line<'a> {
+    let theme = &app.theme;
+    let label = Span::styled("state ", theme.muted);
+    match &entry.local {
+        Some(local) => {
+            let style = match local.action {
+                DecisionAction::TakeDown => theme.take_down,
+                DecisionAction::Keep => theme.keep,
+                _ => theme.escalate,
+            };
+            let (delivery, dstyle) = match &local.delivery {
+                Delivery::Unsent => ("waiting to be sent".to_string(), theme.muted),
+                Delivery::Sent => ("sent".to_string(), theme.muted),
+                Delivery::Failed(why) => (format!("REFUSED by the server: {why}"), theme.error),
+            };
+            Line::from(vec![
+                label,
+                Span::styled(format!("you decided: {}", local.action.label()), style),
+                Span::raw(" — "),
+                Span::styled(delivery, dstyle),
+            ])
+        }
+        None if entry.gone.is_some() => Line::from(vec![
+            label,
+            Span::styled(
+                format!(
+                    "not yours any more: {}",
+                    entry.gone.as_deref().unwrap_or_default()
+                ),
+                theme.warning,
+            ),
+        ]),
+        None => {
+            let state = match entry.shown.state {
+                ReviewState::Open => "open",
+                ReviewState::Escalated => "escalated",
+                ReviewState::TakenDown => "taken down",
+                ReviewState::Kept => "kept",
+            };
+            Line::from(vec![label, Span::raw(state)])
+        }
+    }
+}
+
+fn history_lines(item: &Item, lines: &mut Vec<Line>, app: &App) {
+    if item.history.is_empty() {
+        lines.push(Line::styled("(none)", app.theme.muted));
+        return;
+    }
+    for h in &item.history {
+        lines.extend(super::history::entry_lines(h, &app.theme));
+    }
+}

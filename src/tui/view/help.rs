@@ -1,0 +1,62 @@
+//! The help overlay (`?`): every key, command and filter term.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use super::popup::draw_popup_lines;
+use crate::tui::action::Action;
+use crate::tui::app::App;
+use crate::tui::prompt::COMMANDS;
+
+pub(super) fn draw_help(frame: &mut Frame, app: &App, area: Rect, scroll: u16) {
+    let theme = &app.theme;
+    let mut rows: Vec<Line> = app
+        .keymap
+        .keys_by_action()
+        .iter()
+        .map(|(action, keys)| {
+            let keys = keys.iter().map(|k| k.label()).collect::<Vec<_>>().join(" ");
+            Line::from(vec![
+                Span::styled(format!("{keys:>16}  "), theme.accent),
+                Span::raw(action.description()),
+            ])
+        })
+        .collect();
+    rows.push(Line::default());
+    rows.push(Line::styled(
+        "Commands (:) — every key's action is a command too, e.g. :take_down",
+        theme.accent,
+    ));
+    rows.extend(
+        COMMANDS
+            .iter()
+            .map(|(_, usage)| Line::raw(format!("  :{usage}"))),
+    );
+    rows.push(Line::default());
+    rows.push(Line::styled(
+        "Filter (/) — terms all match; \"quoted words\" stay together",
+        theme.accent,
+    ));
+    rows.extend(crate::query::KEYS.iter().map(|(key, what)| {
+        Line::from(vec![
+            Span::styled(format!("{key:>16}  "), theme.accent),
+            Span::raw(*what),
+        ])
+    }));
+    rows.push(Line::raw(
+        "     e.g. /cat:spam lang:ru country:DE prio:>50 from:@handle",
+    ));
+    let close = app
+        .keymap
+        .first_key(&Action::Help)
+        .unwrap_or_else(|| "esc".into());
+    draw_popup_lines(
+        frame,
+        app,
+        area,
+        &format!(" Keys — j/k scroll, {close} or esc closes "),
+        rows,
+        scroll,
+    );
+}

@@ -1,0 +1,111 @@
+//! Drawing: a pure function of `&App`. It never changes state and never touches the disk or
+//! the network. Every string from an item was sanitized when it entered the App.
+//!
+//! One file per region of the screen: `tabs` (the lane tabs on top), `queue` (the list),
+//! `detail` (the item pane), `status` (the status row and the bulk gauge), `hints` (the bottom
+//! row), `prompt_line` (the `/`, `:` and `|` prompt in the bottom rows); and one per overlay:
+//! `help`, `picker`, `history`, `stats`, `popup` (the box they and the others are drawn in).
+//! `layout` says where each region goes; `time` writes moments and countdowns.
+
+mod detail;
+mod help;
+mod hints;
+mod history;
+mod layout;
+mod picker;
+mod popup;
+mod prompt_line;
+mod queue;
+mod stats;
+mod status;
+mod tabs;
+mod time;
+
+use ratatui::backend::{Backend, ClearType};
+use ratatui::{Frame, Terminal};
+
+use super::app::{App, Layer};
+use crate::tui::app::bulk_count as count;
+use popup::{capitalized, draw_popup};
+
+pub use layout::{Panes, panes};
+pub use queue::{entry_at, list_window};
+
+/// Blanks the terminal and makes the next frame write every cell (`ctrl-l`: another program
+/// wrote over the screen, or a terminal lost track). ratatui's own `Terminal::clear` asks the
+/// terminal where its cursor is and waits for the answer; this does not.
+pub fn wipe_screen<B: Backend>(terminal: &mut Terminal<B>) -> Result<(), B::Error> {
+    terminal.backend_mut().clear_region(ClearType::All)?;
+    // An empty frame: ratatui then takes the screen to be blank, as it now is, and the next
+    // frame writes every cell that is not.
+    terminal.draw(|_| {})?;
+    Ok(())
+}
+
+pub fn draw(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    let Some(Panes {
+        tabs,
+        list,
+        detail,
+        gauge,
+        status,
+        hints,
+    }) = panes(area, app)
+    else {
+        layout::draw_too_small(frame, area);
+        return;
+    };
+    tabs::draw_tabs(frame, app, tabs);
+    queue::draw_queue(frame, app, list);
+    detail::draw_detail(frame, app, detail);
+    if let Some(progress) = &app.bulk {
+        status::draw_gauge(frame, app, progress, gauge);
+    }
+    match app.layers.last() {
+        Some(Layer::Prompt(prompt)) => prompt_line::draw_prompt(frame, app, prompt, status, hints),
+        _ => {
+            status::draw_status(frame, app, status);
+            hints::draw_hints(frame, app, hints);
+        }
+    }
+    match app.layers.last() {
+        Some(Layer::Help { scroll }) => help::draw_help(frame, app, area, *scroll),
+        Some(Layer::Confirm(plan)) => {
+            let text = format!(
+                "{} {} tagged items? Each goes through the outbox and one u undoes them all.",
+                capitalized(plan.action.label()),
+                count(plan.ids.len())
+            );
+            draw_popup(
+                frame,
+                app,
+                area,
+                " Bulk action — y confirms, n cancels ",
+                text,
+                0,
+            );
+        }
+        Some(Layer::Output {
+            title,
+            text,
+            scroll,
+        }) => draw_popup(
+            frame,
+            app,
+            area,
+            &format!(" {title} — j/k scroll, esc closes "),
+            text.clone(),
+            *scroll,
+        ),
+        Some(Layer::History {
+            item_id,
+            scroll,
+            fresh,
+        }) => history::draw(frame, app, area, item_id, *scroll, fresh),
+        Some(Layer::Stats { today }) => stats::draw(frame, app, area, *today),
+        Some(Layer::Picker { picker, .. }) => picker::draw_picker(frame, app, picker, area),
+        Some(Layer::Prompt(_)) | None => {}
+    }
+    super::paint::settle_clusters(frame.buffer_mut());
+}

@@ -1,0 +1,103 @@
+//! The decision picker overlay (`T`, `E`): reason, scope or tier, and note.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+use super::popup::draw_popup_lines;
+use crate::model::DecisionAction;
+use crate::tui::app::App;
+use crate::tui::picker::{Picker, Step, country_name, tier_name};
+
+pub(super) fn draw_picker(frame: &mut Frame, app: &App, picker: &Picker, area: Rect) {
+    let theme = &app.theme;
+    let mark = |step: Step| if picker.step == step { "▸ " } else { "  " };
+    let mut lines: Vec<Line> = Vec::new();
+    let field = |step: Step, name: &str, value: String| {
+        Line::from(vec![
+            Span::styled(format!("{}{name:<7}", mark(step)), theme.accent),
+            Span::raw(value),
+        ])
+    };
+    if picker.action == DecisionAction::TakeDown {
+        lines.push(field(
+            Step::Reason,
+            "reason",
+            picker
+                .reason
+                .clone()
+                .unwrap_or_else(|| "(server default)".into()),
+        ));
+        let scope = if picker.countries.is_empty() {
+            "global — everywhere".to_string()
+        } else {
+            picker
+                .countries
+                .iter()
+                .map(|c| format!("{c} {}", country_name(c).unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        lines.push(field(Step::Scope, "scope", scope));
+    } else {
+        lines.push(field(
+            Step::Tier,
+            "tier",
+            tier_name(picker.tier).replace('_', " "),
+        ));
+    }
+    lines.push(field(Step::Note, "note", format!("{}▏", picker.note)));
+    lines.push(Line::default());
+    if picker.step == Step::Note {
+        let need = if picker.action == DecisionAction::Escalate {
+            "a note is required"
+        } else {
+            "a note is optional"
+        };
+        lines.push(Line::styled(
+            format!("type the note ({need}) · enter decides · esc cancels"),
+            theme.muted,
+        ));
+    } else {
+        lines.push(Line::from(vec![
+            Span::styled("search ", theme.muted),
+            Span::raw(format!("{}▏", picker.search)),
+        ]));
+        let choices = picker.choices();
+        let room = usize::from(area.height.saturating_sub(12)).clamp(3, 12);
+        let first = picker
+            .cursor
+            .saturating_sub(room / 2)
+            .min(choices.len().saturating_sub(room));
+        for (i, c) in choices.iter().enumerate().skip(first).take(room) {
+            let chosen = picker.step == Step::Scope && picker.countries.contains(&c.value);
+            let text = format!(
+                "{}{} {}",
+                if i == picker.cursor { "▶" } else { " " },
+                if chosen { "✓" } else { " " },
+                c.label
+            );
+            let style = if i == picker.cursor {
+                theme.selection
+            } else {
+                Style::new()
+            };
+            lines.push(Line::styled(text, style));
+        }
+        let help = match picker.step {
+            Step::Scope => "type a country's name or code · space adds/removes · enter goes on",
+            _ => "type to search · ↑/↓ choose · enter picks · tab keeps · esc cancels",
+        };
+        lines.push(Line::styled(help, theme.muted));
+    }
+    if let Some(error) = &picker.error {
+        lines.push(Line::styled(error.clone(), theme.warning));
+    }
+    let title = if picker.action == DecisionAction::TakeDown {
+        " Take down "
+    } else {
+        " Escalate "
+    };
+    draw_popup_lines(frame, app, area, title, lines, 0);
+}

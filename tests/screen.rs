@@ -1,0 +1,243 @@
+//! What the screen shows, region by region, in scripted sessions against the reference
+//! server: the list's order after the filter changes, the item pane scrolling, the lane tabs
+//! at every width, the overlays' scrolling, the hint line following the context.
+
+mod common;
+#[path = "common/emulator.rs"]
+mod emulator;
+
+use common::{Session, TestServer};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use modq::tui::app::QueueEnd;
+
+// Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
+
+async fn session() -> (TestServer, tempfile::TempDir, Session) {
+    let server = TestServer::with_sample().await;
+    let data = tempfile::tempdir().expect("tempdir");
+    let session = Session::open(&server, data.path()).await;
+    (server, data, session)
+}
+
+/// The open queue's ids as the server orders them in `sort` (over HTTP, as a client sees it).
+async fn server_order(server: &TestServer, sort: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let url = reqwest::Url::parse_with_params(
+            &format!("{}/v1/queue", server.api),
+            &[
+                ("limit", "500"),
+                ("sort", sort),
+                ("cursor", cursor.as_str()),
+            ],
+        )
+        .expect("queue url");
+        let page: modq::model::QueuePage = reqwest::Client::new()
+            .get(url)
+            .bearer_auth(&server.token)
+            .send()
+            .await
+            .expect("GET queue")
+            .json()
+            .await
+            .expect("queue JSON");
+        ids.extend(page.items.into_iter().map(|i| i.id));
+        match page.next_cursor {
+            Some(next) => cursor = next,
+            None => return ids,
+        }
+    }
+}
+
+/// `keys` one press at a time, as `Session::press` names them (`<enter>` is one).
+fn keys(keys: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = keys;
+    while let Some(c) = rest.chars().next() {
+        let len = match rest.find('>') {
+            Some(end) if c == '<' => end + 1,
+            _ => c.len_utf8(),
+        };
+        out.push(rest[..len].to_string());
+        rest = &rest[len..];
+    }
+    out
+}
+
+async fn settle(s: &mut Session, what: &str) {
+    s.wait_until(what, |app| app.queue_end != QueueEnd::Loading)
+        .await;
+}
+
+/// The window's ids that the server still lists, in the window's order, and whether that is
+/// the server's order.
+fn in_server_order(s: &Session, server: &[String]) -> Result<(), String> {
+    let rank: std::collections::HashMap<&str, usize> = server
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    let shown: Vec<(usize, &str)> = s
+        .app
+        .visible
+        .iter()
+        .filter_map(|&i| s.app.entries.get(i))
+        .filter_map(|e| rank.get(e.id.as_str()).map(|&r| (r, e.id.as_str())))
+        .collect();
+    match shown.windows(2).find(|w| w[0].0 > w[1].0) {
+        Some(w) => Err(format!(
+            "{} is shown above {}, which the server puts first",
+            w[0].1, w[1].1
+        )),
+        None => Ok(()),
+    }
+}
+
+#[tokio::test]
+async fn narrowing_then_widening_the_filter_merges_pages_in_the_order_shown() {
+    // Each way of widening again, in each sort order: the list is the server's order, the
+    // items kept from the narrow filter (one of them decided here) merged in where they go.
+    for (sort_presses, sort) in [("", "priority"), ("o", "age"), ("ooo", "deadline")] {
+        for widen in [
+            "/<bs><bs><bs><bs><bs><bs><bs><bs><bs><bs>cat:spam<enter>",
+            ":filter<enter>",
+        ] {
+            let (server, _data, mut s) = session().await;
+            s.press(sort_presses);
+            settle(&mut s, "the sorted queue arrives").await;
+            s.press("/quickcash<enter>");
+            settle(&mut s, "the filtered queue arrives").await;
+            assert!(s.app.visible.len() >= 3, "{}", s.screen(120, 40));
+            // A decision of this session stays in the window whatever the filter.
+            s.press("ja");
+            s.press(widen);
+            settle(&mut s, "the widened queue arrives").await;
+            let screen = s.screen(120, 40);
+            assert!(
+                s.app.visible.len() > 20,
+                "{sort} {widen}: the page arrived\n{screen}"
+            );
+            let order = server_order(&server, sort).await;
+            if let Err(why) = in_server_order(&s, &order) {
+                panic!("{sort}, then {widen}: {why}\n{screen}");
+            }
+            // What is on top is what the server has on top, and what the title says.
+            let first = s.app.visible.first().and_then(|&i| s.app.entries.get(i));
+            let top = order
+                .iter()
+                .find(|id| s.app.visible.iter().any(|&i| s.app.entries[i].id == **id));
+            assert_eq!(first.map(|e| &e.id), top, "{sort} {widen}\n{screen}");
+            if sort != "priority" {
+                assert!(screen.contains(&format!("· by {sort} ")), "{screen}");
+            }
+            s.quit().await;
+        }
+    }
+}
+
+/// Texts terminals and ratatui may measure differently: marks that combine or stand alone,
+/// wide letters, emoji joined, tinted, flagged or keycapped, scripts that shape.
+const TRICKY_TEXTS: [&str; 12] = [
+    "अब और नहीं सह सकता। क्षमा करें, कृपया मदद करें",
+    "e\u{301}te\u{301} cafe\u{301} a\u{308}\u{304}hnlich Zu\u{308}rich",
+    "未成年者への接触を繰り返すアカウント、全角スペース　もある",
+    "👨\u{200d}👩\u{200d}👧\u{200d}👦 family 👍\u{1f3fd} tint 🇩🇪🇵🇱 flags 1\u{fe0f}\u{20e3} keycap",
+    "ภาษาไทย ที่มี สระ และ วรรณยุกต์ น้ำ ผู้ใหญ่",
+    "[الجماعة] حشرات ويجب طردهم جميعاً من البلاد",
+    "한국어 텍스트 ᄒᆞᆫ글 옛한글 자모 조합",
+    "❤\u{fe0f} heart ☺\u{fe0f} smile ✈\u{fe0f} plane ⚠\u{fe0f} warning",
+    "Z\u{335}\u{31b}\u{31e}a\u{336}\u{321}l\u{334}\u{322}g\u{337}o\u{338} text",
+    "🏳\u{fe0f}\u{200d}🌈 flag 🧑\u{200d}💻 coder 👩\u{1f3ff}\u{200d}🚀 astronaut",
+    "ཀྵ་བོད་ཡིག་ tibetan ꦗꦮ javanese ᬩᬮᬶ balinese",
+    "x\u{20dd} enclosed A\u{20e4} triangle ・ half ｶﾀｶﾅ ﾞﾟ wide ＡＢＣ",
+];
+
+/// A queue of items whose text, handles and report comments are `TRICKY_TEXTS`, in every lane.
+fn tricky_queue() -> String {
+    let lanes = ["user", "trusted_flagger", "authority", "automated"];
+    let mut out = String::new();
+    for (i, text) in TRICKY_TEXTS.iter().enumerate() {
+        for copy in 0..3 {
+            let line = serde_json::json!({
+                "subject": {
+                    "id": format!("post-{i}-{copy}"),
+                    "kind": "post",
+                    "text": format!("{text}\n{text} {text}"),
+                    "author": {"id": format!("u-{i}"), "handle": format!("@{}", text.chars().take(12).collect::<String>())},
+                    "language": "xx",
+                    "countries": ["PL"]
+                },
+                "reporter_type": lanes[(i + copy) % lanes.len()],
+                "category": if copy == 0 { "hate" } else { "spam" },
+                "comment": *text,
+                "received_at": "2026-11-20T00:04:53Z"
+            });
+            out.push_str(&line.to_string());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Every size from the smallest to a large one, in steps that put wide characters on every
+/// column parity against each pane's edge.
+fn sweep_sizes() -> Vec<(u16, u16)> {
+    let mut sizes: Vec<(u16, u16)> = (30..=124)
+        .step_by(13)
+        .map(|width| (width, 8 + width % 5 * 7))
+        .collect();
+    sizes.extend([(120, 40), (80, 24), (40, 12), (81, 25)]);
+    sizes
+}
+
+#[tokio::test]
+async fn wide_and_combining_text_never_leaves_residue_at_any_size() {
+    let server = TestServer::with_reports(&tricky_queue()).await;
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut s = Session::open(&server, data.path()).await;
+    let mut screens: Vec<(u16, u16, emulator::Emulated)> = sweep_sizes()
+        .into_iter()
+        .map(|(w, h)| (w, h, emulator::Emulated::new(w, h)))
+        .collect();
+    let mut check = |s: &Session, what: &str| {
+        for (w, h, screen) in &mut screens {
+            if let Err(why) = screen.draw(&s.app) {
+                panic!("at {w}x{h}, after {what}: {why}");
+            }
+        }
+    };
+    check(&s, "the first frame");
+    // Down the list and back, a filter typed and cleared, overlays opened and closed: every
+    // row of every pane changes from one script to another.
+    let script = "jjjjjjjjjjjjkkkkG?jj<esc>/cat:hate<enter>jj:filter<enter>gh<esc>jj";
+    for key in keys(script) {
+        s.press(&key);
+        s.pump();
+        check(&s, &key);
+    }
+}
+
+#[tokio::test]
+async fn ctrl_l_draws_every_cell_again_over_whatever_else_wrote_on_the_terminal() {
+    let (_server, _data, mut s) = session().await;
+    for (width, height) in [(120, 40), (80, 24), (40, 12)] {
+        let mut screen = emulator::Emulated::new(width, height);
+        screen.draw(&s.app).unwrap();
+        // Another program (a wall message, a background job) writes over the screen.
+        screen
+            .parser
+            .process("\x1b[5;10Hwall: system going down\x1b[20;1H\x1b[2K".as_bytes());
+        screen.draw(&s.app).unwrap_err();
+        for layers in ["", "?"] {
+            s.press(layers);
+            let ctrl_l = KeyEvent::new(KeyCode::Char('l'), KeyModifiers::CONTROL);
+            drop(s.app.handle_key(ctrl_l));
+            // As the event loop does before the next frame.
+            assert!(std::mem::take(&mut s.app.redraw), "ctrl-l under {layers:?}");
+            screen.clear();
+            screen.draw(&s.app).unwrap();
+            s.press("<esc>");
+        }
+    }
+}
