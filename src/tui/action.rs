@@ -62,6 +62,10 @@ pub enum Action {
     /// Close the top layer, leave a range, or clear the message.
     Back,
     Quit,
+    /// Run a command line with its arguments (`lane urgent`), as bound to a key in the
+    /// config file.
+    #[serde(skip)]
+    Run(String),
     /// The background sync reported something. Never bound to a key.
     #[serde(skip)]
     Sync(SyncEvent),
@@ -121,8 +125,11 @@ impl Action {
         Action::Quit,
     ];
 
-    /// The name the keymap and the command line use (`take_down`).
+    /// The name the keymap and the command line use (`take_down`); a command's line.
     pub fn name(&self) -> String {
+        if let Action::Run(line) = self {
+            return line.clone();
+        }
         match serde_json::to_value(self) {
             Ok(serde_json::Value::String(s)) => s,
             _ => String::new(),
@@ -173,7 +180,16 @@ impl Action {
             Action::Help => "show or hide this help",
             Action::Back => "close the overlay, leave a range, clear the message",
             Action::Quit => "quit (unsent decisions are kept and sent next time)",
+            Action::Run(_) => "run a command line",
             Action::Sync(_) | Action::Tick(_) | Action::PipeDone { .. } | Action::Select(_) => "",
+        }
+    }
+
+    /// What the help overlay says the action does: a bound command shows its line.
+    pub fn help(&self) -> String {
+        match self {
+            Action::Run(line) => format!(":{line}"),
+            other => other.description().to_string(),
         }
     }
 }

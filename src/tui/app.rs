@@ -430,6 +430,7 @@ impl App {
                 self.quit = Some(None);
                 Vec::new()
             }
+            Action::Run(line) => self.run_line(&line),
             Action::Sync(_) | Action::Tick(_) | Action::PipeDone { .. } => Vec::new(),
         }
     }

@@ -53,19 +53,17 @@ pub fn draw(frame: &mut Frame, app: &App) {
     match app.layers.last() {
         Some(Layer::Help { scroll }) => draw_help(frame, app, area, *scroll),
         Some(Layer::Confirm(plan)) => {
+            let undo = app
+                .keymap
+                .first_key(&Action::Undo)
+                .unwrap_or_else(|| ":undo".into());
             let text = format!(
-                "{} {} tagged items? Each goes through the outbox and one u undoes them all.",
+                "{} {} tagged items? Each goes through the outbox and one {undo} undoes them all.",
                 capitalized(plan.action.label()),
                 count(plan.ids.len())
             );
-            draw_popup(
-                frame,
-                app,
-                area,
-                " Bulk action — y confirms, n cancels ",
-                text,
-                0,
-            );
+            let title = format!(" Bulk action — {} ", app.keymap.layers.confirm_hint());
+            draw_popup(frame, app, area, &title, text, 0);
         }
         Some(Layer::Output {
             title,
@@ -75,7 +73,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
             frame,
             app,
             area,
-            &format!(" {title} — j/k scroll, esc closes "),
+            &format!(" {title} — {} ", app.keymap.layers.view_hint()),
             text.clone(),
             *scroll,
         ),
@@ -184,7 +182,7 @@ fn draw_picker(frame: &mut Frame, app: &App, picker: &Picker, area: Rect) {
             "a note is optional"
         };
         lines.push(Line::styled(
-            format!("type the note ({need}) · enter decides · esc cancels"),
+            app.keymap.layers.picker_note_hint(need),
             theme.muted,
         ));
     } else {
@@ -213,10 +211,7 @@ fn draw_picker(frame: &mut Frame, app: &App, picker: &Picker, area: Rect) {
             };
             lines.push(Line::styled(text, style));
         }
-        let help = match picker.step {
-            Step::Scope => "type a country's name or code · space adds/removes · enter goes on",
-            _ => "type to search · ↑/↓ choose · enter picks · tab keeps · esc cancels",
-        };
+        let help = app.keymap.layers.picker_hint(picker.step == Step::Scope);
         lines.push(Line::styled(help, theme.muted));
     }
     if let Some(error) = &picker.error {
@@ -288,7 +283,12 @@ fn draw_prompt(frame: &mut Frame, app: &App, prompt: &Prompt, note_area: Rect, a
     }
     let note = match &prompt.note {
         Some(n) => Line::styled(n.clone(), theme.warning),
-        None => Line::styled(prompt.kind.hint(), theme.muted),
+        None => Line::styled(
+            app.keymap
+                .layers
+                .prompt_hint(prompt.kind == super::prompt::PromptKind::Note),
+            theme.muted,
+        ),
     };
     frame.render_widget(Paragraph::new(note), note_area);
 }
@@ -935,7 +935,7 @@ fn draw_help(frame: &mut Frame, app: &App, area: Rect, scroll: u16) {
             let keys = keys.iter().map(|k| k.label()).collect::<Vec<_>>().join(" ");
             Line::from(vec![
                 Span::styled(format!("{keys:>16}  "), theme.accent),
-                Span::raw(action.description()),
+                Span::raw(action.help()),
             ])
         })
         .collect();
@@ -963,15 +963,15 @@ fn draw_help(frame: &mut Frame, app: &App, area: Rect, scroll: u16) {
     rows.push(Line::raw(
         "     e.g. /cat:spam lang:ru country:DE prio:>50 from:@handle",
     ));
-    let close = app
-        .keymap
-        .first_key(&Action::Help)
-        .unwrap_or_else(|| "esc".into());
+    let close = app.keymap.first_key(&Action::Help);
     draw_popup_lines(
         frame,
         app,
         area,
-        &format!(" Keys — j/k scroll, {close} or esc closes "),
+        &format!(
+            " Keys — {} ",
+            app.keymap.layers.view_hint_also(close.as_deref())
+        ),
         rows,
         scroll,
     );
