@@ -1,5 +1,7 @@
-//! Everything a moderator can ask of modq. Actions are data: the keymap names them in TOML
-//! (`t = "take_down"`), and `description` writes the help overlay.
+//! Everything a moderator can ask of modq, and the other messages the App takes. Actions are
+//! data: the keymap names them in TOML (`t = "take_down"`), and `description` writes the help
+//! overlay. What is not the moderator's intent (the sync's reports, the clock, answers to
+//! effects, a click) is a [`Message`] of its own, which no key can name.
 
 use serde::{Deserialize, Serialize};
 
@@ -66,21 +68,29 @@ pub enum Action {
     /// config file.
     #[serde(skip)]
     Run(String),
-    /// The background sync reported something. Never bound to a key.
-    #[serde(skip)]
+}
+
+/// Everything `App::update` takes: the moderator's intents, and what reaches the App from
+/// elsewhere (the background sync, the clock, a finished effect, the mouse), which no key can
+/// ask for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    /// The moderator asked for this.
+    Intent(Action),
+    /// The background sync reported something.
     Sync(SyncEvent),
-    /// Time passed: deadlines count down.
-    #[serde(skip)]
+    /// Time passed: deadlines count down, looks on a timer fall due.
     Tick(chrono::DateTime<chrono::Utc>),
-    /// A piped command finished. Never bound to a key.
-    #[serde(skip)]
-    PipeDone {
-        command: String,
-        output: String,
-    },
-    /// Select the entry at this index (a mouse click). Never bound to a key.
-    #[serde(skip)]
+    /// A piped command finished.
+    PipeDone { command: String, output: String },
+    /// Select the entry at this index (a click on its row).
     Select(usize),
+}
+
+impl From<Action> for Message {
+    fn from(action: Action) -> Message {
+        Message::Intent(action)
+    }
 }
 
 impl Action {
@@ -181,7 +191,6 @@ impl Action {
             Action::Back => "close the overlay, leave a range, clear the message",
             Action::Quit => "quit (unsent decisions are kept and sent next time)",
             Action::Run(_) => "run a command line",
-            Action::Sync(_) | Action::Tick(_) | Action::PipeDone { .. } | Action::Select(_) => "",
         }
     }
 

@@ -7,7 +7,7 @@ use super::{App, Details, Effect, Layer, Level, UserInput};
 use crate::model::DecisionAction;
 use crate::query::Query;
 use crate::sanitize::{clean_line, clean_text};
-use crate::tui::action::Action;
+use crate::tui::action::{Action, Message};
 use crate::tui::layer_keys::{ConfirmKey, ViewKey};
 use crate::tui::mouse::Pointer;
 use crate::tui::prompt::{Command, Edit, Prompt, PromptKind, parse_command};
@@ -45,7 +45,7 @@ impl App {
             UserInput::Key(key) => self.queue_key(key),
             UserInput::Pointer(Pointer::WheelDown) => self.update(Action::MoveDown),
             UserInput::Pointer(Pointer::WheelUp) => self.update(Action::MoveUp),
-            UserInput::Pointer(Pointer::Click(Some(i))) => self.update(Action::Select(i)),
+            UserInput::Pointer(Pointer::Click(Some(i))) => self.update(Message::Select(i)),
             // A click beside the list, or text pasted with nothing to type into.
             UserInput::Pointer(Pointer::Click(None)) | UserInput::Paste(_) => Vec::new(),
         }
