@@ -12,7 +12,8 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::profile::Dirs;
-use crate::tui::keymap::{KeyMap, Origin, Sequence, UNBIND, action_name, action_named};
+use crate::tui::keymap::{Key, KeyMap, Origin, Sequence, UNBIND, action_name, action_named};
+use crate::tui::layer_keys::{LayerAction, LayerKeys};
 use crate::tui::theme::{Palette, SLOTS, Theme, ThemeName, colour_name};
 
 pub const FILE_NAME: &str = "config.toml";
@@ -236,6 +237,22 @@ impl Reader<'_> {
     fn keys(&mut self, table: &DeTable<'_>, keymap: &mut KeyMap) {
         let mut lines: Vec<(Sequence, usize)> = Vec::new();
         for (key, value) in by_position(table) {
+            if let Some(table) = value.get_ref().as_table() {
+                match key.get_ref().as_ref() {
+                    "view" => self.layer_keys(table, &mut keymap.layers.view),
+                    "confirm" => self.layer_keys(table, &mut keymap.layers.confirm),
+                    "picker" => self.layer_keys(table, &mut keymap.layers.picker),
+                    "prompt" => self.layer_keys(table, &mut keymap.layers.prompt),
+                    other => self.problem(
+                        key,
+                        format!(
+                            "no layer {other:?} has keys (layers: [keys.view], [keys.confirm], \
+                             [keys.picker], [keys.prompt])"
+                        ),
+                    ),
+                }
+                continue;
+            }
             let sequence = match Sequence::parse(key.get_ref()) {
                 Ok(s) => s,
                 Err(e) => {
@@ -278,6 +295,27 @@ impl Reader<'_> {
                         ),
                     );
                 }
+            }
+        }
+    }
+
+    /// The moderator's keys for one layer, each replacing what that key did there.
+    fn layer_keys<A: LayerAction>(&mut self, table: &DeTable<'_>, keys: &mut LayerKeys<A>) {
+        for (key, value) in by_position(table) {
+            let k = match Key::parse(key.get_ref()) {
+                Ok(k) => k,
+                Err(e) => {
+                    self.problem(key, e);
+                    continue;
+                }
+            };
+            let Some(name) = value.get_ref().as_str() else {
+                self.problem(key, format!("a {} action is a string", A::LAYER));
+                continue;
+            };
+            match LayerKeys::<A>::named(name) {
+                Ok(action) => keys.bind_user(k, action),
+                Err(e) => self.problem(key, e),
             }
         }
     }
@@ -354,6 +392,22 @@ mouse = false
             out.push_str(&format!("{} = {name}\n", toml_key(&keys.name())));
         }
     }
+    out.push_str(&layer_text(
+        &keymap.layers.view,
+        "Help, history, stats and piped output",
+    ));
+    out.push_str(&layer_text(
+        &keymap.layers.confirm,
+        "The confirmation before a bulk action",
+    ));
+    out.push_str(&layer_text(
+        &keymap.layers.picker,
+        "The T and E pickers; every other plain character is typed",
+    ));
+    out.push_str(&layer_text(
+        &keymap.layers.prompt,
+        "The line under / : | and n; every other plain character is typed",
+    ));
     out.push_str(
         "
 # Colours, on top of the theme (not with \"mono\" or NO_COLOR): a name (red, lightred, cyan,
@@ -365,6 +419,24 @@ mouse = false
     for ((slot, colour), (_, what)) in palette.colours().zip(SLOTS) {
         let line = format!("# {slot} = {}", toml_string(&colour_name(colour)));
         out.push_str(&format!("{line:<30} # {what}\n"));
+    }
+    out
+}
+
+/// One layer's section of the default config: `[keys.picker]`, each intent with its keys.
+fn layer_text<A: LayerAction>(keys: &LayerKeys<A>, what: &str) -> String {
+    let mut out = format!("\n# {what}.\n[keys.{}]\n", A::LAYER);
+    for action in A::ALL {
+        out.push_str(&format!("# {}\n", action.description()));
+        let name = toml_string(action.name());
+        let mut any = false;
+        for key in keys.keys(*action) {
+            out.push_str(&format!("{} = {name}\n", toml_key(&key.name())));
+            any = true;
+        }
+        if !any {
+            out.push_str(&format!("# \"<key>\" = {name}\n"));
+        }
     }
     out
 }

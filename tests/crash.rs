@@ -354,7 +354,7 @@ fn child_role() {
 }
 
 async fn child_session() {
-    use modq::tui::action::Action;
+    use modq::tui::action::Message;
     use modq::tui::app::{Effect, Entry, QueueEnd};
 
     let api = std::env::var("MODQ_CRASH_API").expect("api");
@@ -386,7 +386,7 @@ async fn child_session() {
     };
     loop {
         while let Ok(e) = events.try_recv() {
-            apply(app.update(Action::Sync(e)), &sync);
+            apply(app.update(Message::Sync(e)), &sync);
         }
         if let Some(entry) = app.selected_entry().filter(|e| e.is_open()) {
             let id = entry.id.clone();
@@ -422,9 +422,9 @@ async fn child_session() {
         }
         // Waiting on the network: let time pass (retries, refills) and take what comes.
         clock += chrono::Duration::seconds(31);
-        apply(app.update(Action::Tick(clock)), &sync);
+        apply(app.update(Message::Tick(clock)), &sync);
         if let Ok(Some(e)) = tokio::time::timeout(Duration::from_millis(50), events.recv()).await {
-            apply(app.update(Action::Sync(e)), &sync);
+            apply(app.update(Message::Sync(e)), &sync);
         }
     }
     let _ = sync.shutdown(Duration::from_secs(5)).await;

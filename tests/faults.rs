@@ -24,7 +24,7 @@ use modq::model::{DecisionOutcome, ReviewState};
 use modq::profile::Dirs;
 use modq::session::{self, Prepared};
 use modq::sync::{SyncEvent, SyncHandle};
-use modq::tui::action::Action;
+use modq::tui::action::Message;
 use modq::tui::app::{App, Delivery, Effect, Level, Link, QueueEnd};
 
 /// The longest a recovery may take: the first retries come within a second or two.
@@ -60,7 +60,7 @@ impl Desk {
         } = session::prepare(api, token, &dirs, Config::default())
             .await
             .expect("the session opens through the proxy");
-        let first_tick = app.update(Action::Tick(sample_now()));
+        let first_tick = app.update(Message::Tick(sample_now()));
         let desk = Desk {
             app,
             sync,
@@ -213,7 +213,7 @@ impl Desk {
 
     fn hand_over(&mut self, event: SyncEvent) {
         self.log.push(event.clone());
-        let effects = self.app.update(Action::Sync(event));
+        let effects = self.app.update(Message::Sync(event));
         self.apply(effects);
     }
 

@@ -23,7 +23,7 @@ use common::{Captured, Session, TestServer, sample_now};
 use modq::model::{Item, QueuePage};
 use modq::store::Store;
 use modq::sync::SyncEvent;
-use modq::tui::action::Action;
+use modq::tui::action::Message;
 use modq::tui::app::{App, AppInit};
 use modq::tui::keymap::KeyMap;
 use modq::tui::theme::Theme;
@@ -242,11 +242,11 @@ fn hostile_items_reach_the_terminal_only_as_placeholders() {
     for attack in &attacks {
         // Server trouble quoting the attack, on the status line and the message line.
         // No sync here: the App alone, its effects have nowhere to go.
-        drop(app.update(Action::Sync(SyncEvent::Offline {
+        drop(app.update(Message::Sync(SyncEvent::Offline {
             error: attack.clone(),
             retry_in: std::time::Duration::from_secs(3),
         })));
-        drop(app.update(Action::Sync(SyncEvent::PageFailed(attack.clone()))));
+        drop(app.update(Message::Sync(SyncEvent::PageFailed(attack.clone()))));
         for screen in &mut screens {
             seen.push_str(&screen.drawn_text(&app));
         }
@@ -456,7 +456,7 @@ impl Harness {
     fn show(&mut self, mut item: Item, width: u16, height: u16) -> Result<(), TestCaseError> {
         self.next_id += 1;
         item.id = format!("{}#{}", item.id, self.next_id);
-        drop(self.app.update(Action::Sync(SyncEvent::Page {
+        drop(self.app.update(Message::Sync(SyncEvent::Page {
             items: vec![item],
             next_cursor: Some("more".into()),
         })));

@@ -505,7 +505,7 @@ impl Desk {
                 .await
                 .unwrap_or_else(|_| panic!("timed out waiting until {what}"))
                 .unwrap_or_else(|| panic!("sync stopped before {what}"));
-            let effects = self.app.update(modq::tui::action::Action::Sync(event));
+            let effects = self.app.update(modq::tui::action::Message::Sync(event));
             self.apply(effects);
         }
     }

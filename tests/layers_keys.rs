@@ -194,3 +194,106 @@ async fn a_paste_is_text_where_text_is_typed_and_never_keys() {
     }
     s.quit().await;
 }
+
+/// A config that moves keys in every layer, and binds commands with arguments.
+const REBOUND: &str = r#"
+[keys]
+u = "none"
+z = "undo"
+ctrl-l = "lane urgent"
+K = "keep moved on by a colleague"
+
+[keys.confirm]
+y = "none"
+c = "confirm"
+
+[keys.view]
+q = "none"
+esc = "none"
+x = "close"
+
+[keys.prompt]
+ctrl-j = "submit"
+"#;
+
+#[tokio::test]
+async fn keys_rebound_in_every_layer_work_and_the_texts_name_them() {
+    let server = TestServer::with_sample().await;
+    let data = tempfile::tempdir().expect("tempdir");
+    let config = modq::config::Config::parse(REBOUND, false);
+    assert_eq!(config.problems, vec![]);
+    let mut s = Session::open_with(&server, &server.token, data.path(), config).await;
+
+    // The bulk confirmation names the keys in force, and only they confirm.
+    let tagged = s.first_ids(2);
+    s.press("<space><space>;t");
+    let frame = s.frame();
+    assert!(frame.contains("c confirms, n cancels"), "{frame}");
+    assert!(frame.contains("one z undoes them all"), "{frame}");
+    s.press("y");
+    assert!(
+        matches!(s.app.layers.last(), Some(Layer::Confirm(_))),
+        "y no longer confirms"
+    );
+    s.press("c");
+    s.wait_delivered().await;
+    for id in &tagged {
+        assert_eq!(server.item(id).await.state, ReviewState::TakenDown);
+    }
+
+    // The help says how it closes now; q and esc no longer close it, x does.
+    s.press("?");
+    assert!(
+        s.frame().contains("j/k scroll, ? or x closes"),
+        "{}",
+        s.frame()
+    );
+    // Further down, the keys bound to commands, with their command lines.
+    s.press(&"j".repeat(30));
+    assert!(s.frame().contains(":lane urgent"), "{}", s.frame());
+    s.press("q<esc>");
+    assert!(matches!(s.app.layers.last(), Some(Layer::Help { .. })));
+    s.press("x");
+    assert!(s.app.layers.is_empty());
+
+    // The prompt submits with ctrl-j, and its hint says so.
+    s.press(":");
+    assert!(s.frame().contains("ctrl-j applies"), "{}", s.frame());
+    s.press("sort age");
+    s.send([crossterm::event::Event::Key(
+        crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Char('j'),
+            crossterm::event::KeyModifiers::CONTROL,
+        ),
+    )]);
+    assert!(s.app.layers.is_empty(), "ctrl-j submitted the line");
+    assert_eq!(s.app.sort.as_str(), "age");
+
+    // A key bound to a command with its arguments: ctrl-l is `:lane urgent`.
+    s.send([crossterm::event::Event::Key(
+        crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Char('l'),
+            crossterm::event::KeyModifiers::CONTROL,
+        ),
+    )]);
+    assert_eq!(s.app.lane(), Some(modq::model::Lane::Urgent));
+    s.wait_until("urgent items arrive", |app| {
+        app.entries.iter().any(|e| e.is_open())
+    })
+    .await;
+
+    // K keeps with a note: the server has the note.
+    let id = s.selected_id();
+    s.press("K");
+    s.wait_delivered().await;
+    let item = server.item(&id).await;
+    assert_eq!(item.state, ReviewState::Kept);
+    assert_eq!(
+        item.history.last().and_then(|h| h.note.clone()).as_deref(),
+        Some("moved on by a colleague")
+    );
+    // z undoes it now.
+    s.press("z");
+    assert!(s.frame().contains("Undone"), "{}", s.frame());
+    s.quit().await;
+}

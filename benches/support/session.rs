@@ -10,7 +10,7 @@ use tokio::runtime::Runtime;
 
 use modq::profile::Dirs;
 use modq::sync::{SyncEvent, SyncHandle};
-use modq::tui::action::Action;
+use modq::tui::action::Message;
 use modq::tui::app::{App, Effect};
 
 use super::{median, p50_p99};
@@ -204,7 +204,7 @@ struct Pages {
     asked: Option<Instant>,
     ms: Vec<f64>,
     /// Where answers to effects would go (only piped commands answer; none are run here).
-    answers: tokio::sync::mpsc::UnboundedSender<Action>,
+    answers: tokio::sync::mpsc::UnboundedSender<Message>,
 }
 
 impl Pages {
@@ -219,7 +219,7 @@ impl Pages {
 
     fn apply(&mut self, app: &mut App, sync: &SyncHandle, event: SyncEvent) {
         let page = matches!(event, SyncEvent::Page { .. });
-        let effects = app.update(Action::Sync(event));
+        let effects = app.update(Message::Sync(event));
         if page && let Some(asked) = self.asked.take() {
             self.ms.push(asked.elapsed().as_secs_f64() * 1e3);
         }

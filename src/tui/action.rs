@@ -1,5 +1,7 @@
-//! Everything a moderator can ask of modq. Actions are data: the keymap names them in TOML
-//! (`t = "take_down"`), and `description` writes the help overlay.
+//! Everything a moderator can ask of modq, and the other messages the App takes. Actions are
+//! data: the keymap names them in TOML (`t = "take_down"`), and `description` writes the help
+//! overlay. What is not the moderator's intent (the sync's reports, the clock, answers to
+//! effects, a click) is a [`Message`] of its own, which no key can name.
 
 use serde::{Deserialize, Serialize};
 
@@ -64,21 +66,33 @@ pub enum Action {
     /// Close the top layer, leave a range, or clear the message.
     Back,
     Quit,
-    /// The background sync reported something. Never bound to a key.
+    /// Run a command line with its arguments (`lane urgent`), as bound to a key in the
+    /// config file.
     #[serde(skip)]
+    Run(String),
+}
+
+/// Everything `App::update` takes: the moderator's intents, and what reaches the App from
+/// elsewhere (the background sync, the clock, a finished effect, the mouse), which no key can
+/// ask for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    /// The moderator asked for this.
+    Intent(Action),
+    /// The background sync reported something.
     Sync(SyncEvent),
-    /// Time passed: deadlines count down.
-    #[serde(skip)]
+    /// Time passed: deadlines count down, looks on a timer fall due.
     Tick(chrono::DateTime<chrono::Utc>),
-    /// A piped command finished. Never bound to a key.
-    #[serde(skip)]
-    PipeDone {
-        command: String,
-        output: String,
-    },
-    /// Select the entry at this index (a mouse click). Never bound to a key.
-    #[serde(skip)]
+    /// A piped command finished.
+    PipeDone { command: String, output: String },
+    /// Select the entry at this index (a click on its row).
     Select(usize),
+}
+
+impl From<Action> for Message {
+    fn from(action: Action) -> Message {
+        Message::Intent(action)
+    }
 }
 
 impl Action {
@@ -124,8 +138,11 @@ impl Action {
         Action::Quit,
     ];
 
-    /// The name the keymap and the command line use (`take_down`).
+    /// The name the keymap and the command line use (`take_down`); a command's line.
     pub fn name(&self) -> String {
+        if let Action::Run(line) = self {
+            return line.clone();
+        }
         match serde_json::to_value(self) {
             Ok(serde_json::Value::String(s)) => s,
             _ => String::new(),
@@ -177,7 +194,15 @@ impl Action {
             Action::Redraw => "redraw the whole screen",
             Action::Back => "close the overlay, leave a range, clear the message",
             Action::Quit => "quit (unsent decisions are kept and sent next time)",
-            Action::Sync(_) | Action::Tick(_) | Action::PipeDone { .. } | Action::Select(_) => "",
+            Action::Run(_) => "run a command line",
+        }
+    }
+
+    /// What the help overlay says the action does: a bound command shows its line.
+    pub fn help(&self) -> String {
+        match self {
+            Action::Run(line) => format!(":{line}"),
+            other => other.description().to_string(),
         }
     }
 }

@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 
-use super::action::Action;
+use super::action::{Action, Message};
 use super::keymap::{Feed, Key, KeyMap};
 use super::prompt::Prompt;
 use super::theme::Theme;
@@ -65,7 +65,7 @@ pub enum Effect {
     },
     /// These items left the window: hand their leases back.
     Release(Vec<String>),
-    /// Run `command` with `input` on its stdin; answer with `Action::PipeDone`.
+    /// Run `command` with `input` on its stdin; answer with `Message::PipeDone`.
     Pipe { command: String, input: String },
     /// Put this text on the terminal's clipboard (OSC 52).
     Clipboard(String),
@@ -349,14 +349,24 @@ impl App {
     }
 
     #[must_use = "effects are work the event loop must carry out"]
-    pub fn update(&mut self, action: Action) -> Vec<Effect> {
-        // What is not a key passes under any layer.
-        match action {
-            Action::Sync(e) => return self.on_sync(e),
-            Action::Tick(now) => return self.tick(now),
-            Action::PipeDone { command, output } => return self.show_output(&command, &output),
-            _ => {}
+    pub fn update(&mut self, message: impl Into<Message>) -> Vec<Effect> {
+        // What is not the moderator's intent passes under any layer.
+        match message.into() {
+            Message::Intent(action) => self.act(action),
+            Message::Sync(e) => self.on_sync(e),
+            Message::Tick(now) => self.tick(now),
+            Message::PipeDone { command, output } => self.show_output(&command, &output),
+            Message::Select(i) => {
+                if self.visible.binary_search(&i).is_ok() {
+                    self.selected = i;
+                }
+                self.prefetch_if_low()
+            }
         }
+    }
+
+    /// What the moderator asked for.
+    fn act(&mut self, action: Action) -> Vec<Effect> {
         if let Some(Layer::Help { .. }) = self.layers.last() {
             if matches!(action, Action::Help | Action::Back | Action::Quit) {
                 self.layers.pop();
@@ -383,12 +393,6 @@ impl App {
             Action::Last => self.move_to_end(true),
             Action::PageDown => self.move_by(PAGE as isize),
             Action::PageUp => self.move_by(-(PAGE as isize)),
-            Action::Select(i) => {
-                if self.visible.binary_search(&i).is_ok() {
-                    self.selected = i;
-                }
-                self.prefetch_if_low()
-            }
             Action::TakeDown => self.decide(DecisionAction::TakeDown),
             Action::Keep => self.decide(DecisionAction::Keep),
             Action::Escalate => self.decide(DecisionAction::Escalate),
@@ -438,7 +442,7 @@ impl App {
                 self.quit = Some(None);
                 Vec::new()
             }
-            Action::Sync(_) | Action::Tick(_) | Action::PipeDone { .. } => Vec::new(),
+            Action::Run(line) => self.run_line(&line),
         }
     }
 

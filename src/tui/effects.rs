@@ -9,7 +9,7 @@ use base64::Engine;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-use super::action::Action;
+use super::action::Message;
 use super::app::Effect;
 use crate::sync::SyncHandle;
 
@@ -21,7 +21,7 @@ const PIPE_MAX_BYTES: u64 = 256 * 1024;
 pub fn perform(
     effect: Effect,
     sync: &SyncHandle,
-    answers: &mpsc::UnboundedSender<Action>,
+    answers: &mpsc::UnboundedSender<Message>,
     terminal: &mut impl Write,
 ) {
     match effect {
@@ -43,7 +43,7 @@ pub fn perform(
             let answers = answers.clone();
             tokio::spawn(async move {
                 let output = run_piped(&command, &input).await;
-                let _ = answers.send(Action::PipeDone { command, output });
+                let _ = answers.send(Message::PipeDone { command, output });
             });
         }
         Effect::Clipboard(text) => {

@@ -18,7 +18,7 @@ use ratatui::backend::Backend;
 use ratatui::layout::Rect;
 use tokio::sync::mpsc;
 
-use super::action::Action;
+use super::action::{Action, Message};
 use super::app::{App, Effect, UserInput};
 use super::{effects, mouse, panic_guard, view};
 use crate::sync::{SyncEvent, SyncHandle};
@@ -35,7 +35,7 @@ pub enum Input {
     /// The background sync reported something.
     Sync(SyncEvent),
     /// An effect finished (a piped command's output).
-    Answer(Action),
+    Answer(Message),
     /// Time passed; the clock says what time it is now.
     Tick(DateTime<Utc>),
 }
@@ -96,8 +96,8 @@ pub struct EventLoop {
     sender: mpsc::UnboundedSender<Input>,
     sync_events: mpsc::UnboundedReceiver<SyncEvent>,
     sync_open: bool,
-    answers: mpsc::UnboundedSender<Action>,
-    answered: mpsc::UnboundedReceiver<Action>,
+    answers: mpsc::UnboundedSender<Message>,
+    answered: mpsc::UnboundedReceiver<Message>,
     /// The area of the frame on screen.
     area: Rect,
 }
@@ -225,9 +225,9 @@ impl EventLoop {
             },
             Input::TerminalClosed => app.update(Action::Quit),
             Input::TerminalFailed(_) => Vec::new(),
-            Input::Sync(event) => app.update(Action::Sync(event)),
+            Input::Sync(event) => app.update(Message::Sync(event)),
             Input::Answer(action) => app.update(action),
-            Input::Tick(now) => app.update(Action::Tick(now)),
+            Input::Tick(now) => app.update(Message::Tick(now)),
         }
     }
 }

@@ -10,153 +10,14 @@ use std::collections::{HashMap, HashSet};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::Action;
+pub use super::key::Key;
+use super::layer_keys::LayerKeymaps;
+use super::prompt::parse_command;
 
 pub const DEFAULT_KEYMAP: &str = include_str!("../../assets/keymap.toml");
 
 /// The value that removes a default binding: `q = "none"`.
 pub const UNBIND: &str = "none";
-
-/// One key with its modifiers, as written in the keymap (`j`, `G`, `ctrl-c`, `down`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Key {
-    pub code: KeyCode,
-    pub mods: KeyModifiers,
-}
-
-/// Key names other than single characters, as the config file spells them.
-const NAMED: [(&str, KeyCode); 16] = [
-    ("space", KeyCode::Char(' ')),
-    ("enter", KeyCode::Enter),
-    ("esc", KeyCode::Esc),
-    ("tab", KeyCode::Tab),
-    ("backtab", KeyCode::BackTab),
-    ("backspace", KeyCode::Backspace),
-    ("up", KeyCode::Up),
-    ("down", KeyCode::Down),
-    ("left", KeyCode::Left),
-    ("right", KeyCode::Right),
-    ("home", KeyCode::Home),
-    ("end", KeyCode::End),
-    ("pageup", KeyCode::PageUp),
-    ("pagedown", KeyCode::PageDown),
-    ("delete", KeyCode::Delete),
-    ("insert", KeyCode::Insert),
-];
-
-impl Key {
-    pub const ESC: Key = Key {
-        code: KeyCode::Esc,
-        mods: KeyModifiers::NONE,
-    };
-
-    /// Terminals report `G` as shift+`G` and shift-tab as shift+backtab; the shift is already
-    /// in the key.
-    pub fn from_event(e: &KeyEvent) -> Key {
-        let mut mods = e.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT);
-        if !matches!(e.code, KeyCode::Char(_) | KeyCode::BackTab) {
-            mods |= e.modifiers & KeyModifiers::SHIFT;
-        }
-        Key { code: e.code, mods }
-    }
-
-    pub fn parse(s: &str) -> Result<Key, String> {
-        let mut mods = KeyModifiers::NONE;
-        let mut rest = s;
-        // A lone `-` is the minus key, not an empty modifier.
-        while rest.len() > 1 {
-            if let Some(r) = rest.strip_prefix("ctrl-") {
-                mods |= KeyModifiers::CONTROL;
-                rest = r;
-            } else if let Some(r) = rest.strip_prefix("alt-") {
-                mods |= KeyModifiers::ALT;
-                rest = r;
-            } else if let Some(r) = rest.strip_prefix("shift-") {
-                mods |= KeyModifiers::SHIFT;
-                rest = r;
-            } else {
-                break;
-            }
-        }
-        let mut chars = rest.chars();
-        let mut code = match (chars.next(), chars.next()) {
-            (Some(c), None) => KeyCode::Char(c),
-            _ => {
-                let lower = rest.to_ascii_lowercase();
-                let function_key = lower
-                    .strip_prefix('f')
-                    .and_then(|n| n.parse::<u8>().ok())
-                    .filter(|n| (1..=12).contains(n));
-                match (NAMED.iter().find(|(name, _)| *name == lower), function_key) {
-                    (Some((_, code)), _) => *code,
-                    (None, Some(n)) => KeyCode::F(n),
-                    (None, None) => {
-                        return Err(format!(
-                            "unknown key name {s:?} (a character, or one of: {}, f1…f12; \
-                             with ctrl-, alt- or shift- in front if wanted)",
-                            NAMED.map(|(n, _)| n).join(" ")
-                        ));
-                    }
-                }
-            }
-        };
-        // Written `shift-g` or `shift-tab`, the key arrives as `G` or backtab.
-        if mods.contains(KeyModifiers::SHIFT) {
-            match code {
-                KeyCode::Char(c) if c.is_alphabetic() => {
-                    code = KeyCode::Char(c.to_uppercase().next().unwrap_or(c));
-                    mods.remove(KeyModifiers::SHIFT);
-                }
-                KeyCode::Tab | KeyCode::BackTab => {
-                    code = KeyCode::BackTab;
-                    mods.remove(KeyModifiers::SHIFT);
-                }
-                _ => {}
-            }
-        }
-        Ok(Key { code, mods })
-    }
-
-    fn modifier_prefix(&self) -> String {
-        let mut out = String::new();
-        if self.mods.contains(KeyModifiers::CONTROL) {
-            out.push_str("ctrl-");
-        }
-        if self.mods.contains(KeyModifiers::ALT) {
-            out.push_str("alt-");
-        }
-        if self.mods.contains(KeyModifiers::SHIFT) {
-            out.push_str("shift-");
-        }
-        out
-    }
-
-    /// How the config file writes the key; `Key::parse` reads it back.
-    pub fn name(&self) -> String {
-        let mut out = self.modifier_prefix();
-        match (self.code, NAMED.iter().find(|(_, c)| *c == self.code)) {
-            (_, Some((name, _))) => out.push_str(name),
-            (KeyCode::Char(c), None) => out.push(c),
-            (KeyCode::F(n), None) => out.push_str(&format!("f{n}")),
-            (other, None) => out.push_str(&format!("{other}").to_lowercase()),
-        }
-        out
-    }
-
-    /// How the help overlay writes the key.
-    pub fn label(&self) -> String {
-        let mut out = self.modifier_prefix();
-        match self.code {
-            KeyCode::Up => out.push('↑'),
-            KeyCode::Down => out.push('↓'),
-            KeyCode::Left => out.push('←'),
-            KeyCode::Right => out.push('→'),
-            KeyCode::PageUp => out.push_str("pgup"),
-            KeyCode::PageDown => out.push_str("pgdn"),
-            _ => return self.name(),
-        }
-        out
-    }
-}
 
 /// Keys typed one after the other: `g g`, `ctrl-x ctrl-s`; most bindings are one key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -216,6 +77,8 @@ pub enum Origin {
 
 #[derive(Debug, Clone)]
 pub struct KeyMap {
+    /// The keys of the layers over the queue (views, confirmation, pickers, prompt).
+    pub layers: LayerKeymaps,
     bindings: HashMap<Sequence, (Action, Origin)>,
     /// Every proper start of a binding, so `feed` knows when to wait.
     prefixes: HashSet<Vec<Key>>,
@@ -229,7 +92,8 @@ pub struct KeyMap {
 /// Two keymaps are equal when the same keys do the same things, whoever bound them.
 impl PartialEq for KeyMap {
     fn eq(&self, other: &KeyMap) -> bool {
-        self.bindings.len() == other.bindings.len()
+        self.layers == other.layers
+            && self.bindings.len() == other.bindings.len()
             && self
                 .bindings
                 .iter()
@@ -242,26 +106,34 @@ struct KeymapFile {
     normal: toml::Table,
 }
 
-/// The action a config file names (`"take_down"`), `Ok(None)` for `"none"`.
+/// The action a config file names (`"take_down"`), `Ok(None)` for `"none"`. A command line
+/// with its arguments (`"lane urgent"`, `"takedown reason=spam"`) binds a key to that command.
 pub fn action_named(name: &str) -> Result<Option<Action>, String> {
     if name == UNBIND {
         return Ok(None);
     }
-    Action::BINDABLE
-        .iter()
-        .find(|a| action_name(a) == name)
-        .map(|a| Some(a.clone()))
-        .ok_or_else(|| {
-            let names: Vec<String> = Action::BINDABLE.iter().map(action_name).collect();
-            format!(
-                "unknown action {name:?} (actions: {}, or \"{UNBIND}\" to unbind)",
-                names.join(" ")
-            )
-        })
+    if let Some(action) = Action::BINDABLE.iter().find(|a| action_name(a) == name) {
+        return Ok(Some(action.clone()));
+    }
+    if name.trim().contains(char::is_whitespace) {
+        return match parse_command(name) {
+            Ok(_) => Ok(Some(Action::Run(name.trim().to_string()))),
+            Err(e) => Err(format!("the command {name:?}: {e}")),
+        };
+    }
+    let names: Vec<String> = Action::BINDABLE.iter().map(action_name).collect();
+    Err(format!(
+        "unknown action {name:?} (actions: {}, a command with its arguments such as \
+         \"lane urgent\", or \"{UNBIND}\" to unbind)",
+        names.join(" ")
+    ))
 }
 
 /// The name the keymap uses for an action (`take_down`).
 pub fn action_name(action: &Action) -> String {
+    if let Action::Run(line) = action {
+        return line.clone();
+    }
     match serde_json::to_value(action) {
         Ok(serde_json::Value::String(s)) => s,
         _ => String::new(),
@@ -276,6 +148,7 @@ impl KeyMap {
 
     fn blank() -> KeyMap {
         KeyMap {
+            layers: LayerKeymaps::empty(),
             bindings: HashMap::new(),
             prefixes: HashSet::new(),
             keys_by_action: Vec::new(),
@@ -297,6 +170,7 @@ impl KeyMap {
     pub fn parse(text: &str) -> Result<KeyMap, String> {
         let file: KeymapFile = toml::from_str(text).map_err(|e| e.to_string())?;
         let mut map = KeyMap::blank();
+        map.layers = LayerKeymaps::parse(text)?;
         for (keys, value) in file.normal {
             let sequence = Sequence::parse(&keys)?;
             let name = value.as_str().unwrap_or_default();
@@ -338,8 +212,17 @@ impl KeyMap {
             .keys()
             .flat_map(|s| (1..s.0.len()).map(|n| s.0.iter().take(n).cloned().collect()))
             .collect();
+        let mut commands: Vec<Action> = self
+            .bindings
+            .values()
+            .filter(|(a, _)| matches!(a, Action::Run(_)))
+            .map(|(a, _)| a.clone())
+            .collect();
+        commands.sort_by_key(action_name);
+        commands.dedup();
         self.keys_by_action = Action::BINDABLE
             .iter()
+            .chain(commands.iter())
             .map(|action| {
                 let mut keys: Vec<Sequence> = self
                     .bindings

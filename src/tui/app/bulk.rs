@@ -7,6 +7,7 @@ use super::{App, Delivery, Details, Effect, Layer, Level, LocalDecision};
 use crate::model::{Decision, DecisionAction, DecisionResult, SelectRequest, Selection};
 use crate::query::{Likeness, Query, Term};
 use crate::store::new_key;
+use crate::tui::action::Action;
 
 /// A bulk action waiting for the moderator's yes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,9 +113,17 @@ impl App {
             self.flash(Level::Info, format!("Tagged a range of {}", count(n)));
         } else {
             self.visual = self.selected_entry().map(|e| e.id.clone());
+            let (visual, prefix, back) = (
+                self.key_for(&Action::Visual),
+                self.key_for(&Action::TagPrefix),
+                self.key_for(&Action::Back),
+            );
             self.flash(
                 Level::Info,
-                "Range: move to its end, then V tags it or ; acts on it (esc drops it)".into(),
+                format!(
+                    "Range: move to its end, then {visual} tags it or {prefix} acts on it \
+                     ({back} drops it)"
+                ),
             );
         }
         Vec::new()
@@ -197,9 +206,16 @@ impl App {
     pub(super) fn start_tag_prefix(&mut self) -> Vec<Effect> {
         let n = self.targets().len();
         if n == 0 {
+            let (tag, all, visual) = (
+                self.key_for(&Action::Tag),
+                self.key_for(&Action::TagAll),
+                self.key_for(&Action::Visual),
+            );
             self.flash(
                 Level::Info,
-                "Nothing tagged: space tags, * tags every match, V starts a range".into(),
+                format!(
+                    "Nothing tagged: {tag} tags, {all} tags every match, {visual} starts a range"
+                ),
             );
             return Vec::new();
         }

@@ -7,7 +7,8 @@ use super::{App, Details, Effect, Layer, Level, UserInput};
 use crate::model::DecisionAction;
 use crate::query::Query;
 use crate::sanitize::{clean_line, clean_text};
-use crate::tui::action::Action;
+use crate::tui::action::{Action, Message};
+use crate::tui::layer_keys::{ConfirmKey, ViewKey};
 use crate::tui::mouse::Pointer;
 use crate::tui::prompt::{Command, Edit, Prompt, PromptKind, parse_command};
 
@@ -49,7 +50,7 @@ impl App {
             UserInput::Key(key) => self.queue_key(key),
             UserInput::Pointer(Pointer::WheelDown) => self.update(Action::MoveDown),
             UserInput::Pointer(Pointer::WheelUp) => self.update(Action::MoveUp),
-            UserInput::Pointer(Pointer::Click(Some(i))) => self.update(Action::Select(i)),
+            UserInput::Pointer(Pointer::Click(Some(i))) => self.update(Message::Select(i)),
             // A click beside the list, or text pasted with nothing to type into.
             UserInput::Pointer(Pointer::Click(None)) | UserInput::Paste(_) => Vec::new(),
         }
@@ -126,35 +127,25 @@ impl App {
         }
     }
 
-    /// The top layer takes the key.
+    /// The top layer takes the key, through its own keymap.
     fn layer_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         let Some(layer) = self.layers.pop() else {
             return Vec::new();
         };
         match layer {
             Layer::Help { scroll } => {
-                let scroll = match key.code {
-                    KeyCode::Char('j') | KeyCode::Down => scroll.saturating_add(1),
-                    KeyCode::Char('k') | KeyCode::Up => scroll.saturating_sub(1),
-                    KeyCode::PageDown | KeyCode::Char(' ') => scroll.saturating_add(10),
-                    KeyCode::PageUp => scroll.saturating_sub(10),
-                    _ => scroll,
-                };
-                self.layers.push(Layer::Help { scroll });
-                match self.keymap.action_for(&key) {
-                    Some(action @ (Action::Help | Action::Back | Action::Quit)) => {
-                        self.update(action)
-                    }
-                    _ => Vec::new(),
+                if let Some(scroll) = self.view_scroll(scroll, &key, &Action::Help) {
+                    self.layers.push(Layer::Help { scroll });
                 }
+                Vec::new()
             }
-            Layer::Confirm(plan) => match key.code {
-                KeyCode::Char('y') | KeyCode::Enter => self.run_bulk(plan),
-                KeyCode::Char('n') | KeyCode::Esc | KeyCode::Char('q') => {
+            Layer::Confirm(plan) => match self.keymap.layers.confirm.action(&key) {
+                Some(ConfirmKey::Confirm) => self.run_bulk(plan),
+                Some(ConfirmKey::Cancel) => {
                     self.flash(Level::Info, "Bulk action cancelled; the tags stay".into());
                     Vec::new()
                 }
-                _ => {
+                None => {
                     self.layers.push(Layer::Confirm(plan));
                     Vec::new()
                 }
@@ -164,30 +155,50 @@ impl App {
                 text,
                 scroll,
             } => {
-                let scroll = match key.code {
-                    KeyCode::Esc | KeyCode::Char('q') | KeyCode::Enter => return Vec::new(),
-                    KeyCode::Char('j') | KeyCode::Down => scroll.saturating_add(1),
-                    KeyCode::Char('k') | KeyCode::Up => scroll.saturating_sub(1),
-                    KeyCode::PageDown | KeyCode::Char(' ') => scroll.saturating_add(10),
-                    KeyCode::PageUp => scroll.saturating_sub(10),
-                    _ => scroll,
-                };
-                self.layers.push(Layer::Output {
-                    title,
-                    text,
-                    scroll,
-                });
+                if let Some(scroll) = self.view_scroll(scroll, &key, &Action::Pipe) {
+                    self.layers.push(Layer::Output {
+                        title,
+                        text,
+                        scroll,
+                    });
+                }
                 Vec::new()
             }
-            Layer::Prompt(prompt) => self.prompt_key(prompt, key),
+            Layer::Prompt(prompt) => match self.keymap.layers.prompt_key(key) {
+                Some(key) => self.prompt_key(prompt, key),
+                None => self.prompt_edited(prompt, false),
+            },
             Layer::History {
                 item_id,
                 scroll,
                 fresh,
             } => self.history_key(item_id, scroll, fresh, key),
             Layer::Stats { today } => self.stats_key(today, key),
-            Layer::Picker { item_id, picker } => self.picker_key(item_id, picker, key),
+            Layer::Picker { item_id, picker } => match self.keymap.layers.picker_key(key) {
+                Some(key) => self.picker_key(item_id, picker, key),
+                None => {
+                    self.layers.push(Layer::Picker { item_id, picker });
+                    Vec::new()
+                }
+            },
         }
+    }
+
+    /// A key on a view that scrolls: the new scroll, or `None` when the key closes the view
+    /// (its close key, or the key that opened it).
+    pub(super) fn view_scroll(&self, scroll: u16, key: &KeyEvent, opener: &Action) -> Option<u16> {
+        if self.keymap.action_for(key).as_ref() == Some(opener) {
+            return None;
+        }
+        Some(match self.keymap.layers.view.action(key) {
+            Some(ViewKey::Close) => return None,
+            Some(ViewKey::ScrollDown) => scroll.saturating_add(1),
+            Some(ViewKey::ScrollUp) => scroll.saturating_sub(1),
+            Some(ViewKey::PageDown) => scroll.saturating_add(10),
+            Some(ViewKey::PageUp) => scroll.saturating_sub(10),
+            Some(ViewKey::Top) => 0,
+            Some(ViewKey::Switch | ViewKey::Reload) | None => scroll,
+        })
     }
 
     pub(super) fn open_prompt(&mut self, kind: PromptKind) -> Vec<Effect> {
@@ -276,6 +287,17 @@ impl App {
                 // Stay open with the reason, so the moderator can fix the line.
                 prompt.note = Some(why);
                 self.layers.push(Layer::Prompt(prompt));
+                Vec::new()
+            }
+        }
+    }
+
+    /// A command line bound to a key: run as if typed after `:`; a refusal is said.
+    pub(super) fn run_line(&mut self, line: &str) -> Vec<Effect> {
+        match parse_command(line).and_then(|c| self.run_command(c)) {
+            Ok(effects) => effects,
+            Err(why) => {
+                self.flash(Level::Warning, format!(":{line} — {why}"));
                 Vec::new()
             }
         }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 
 use super::{App, Effect, Entry, Layer, Level, sanitize_history, sanitize_item};
 use crate::model::{HistoryEntry, Item};
@@ -63,7 +63,11 @@ impl App {
     /// Enter on the note prompt: send it; the text stays as the draft until the server has it.
     pub(super) fn submit_note(&mut self, text: &str) -> Result<Vec<Effect>, String> {
         if text.is_empty() {
-            return Err("type the note; esc cancels".into());
+            let cancel = self.keymap.layers.prompt.hint(
+                &[(crate::tui::layer_keys::PromptKey::Cancel, "cancels")],
+                "",
+            );
+            return Err(format!("type the note; {cancel}"));
         }
         if text.chars().count() > MAX_NOTE_CHARS {
             return Err(format!("a note holds at most {MAX_NOTE_CHARS} characters"));
@@ -132,7 +136,11 @@ impl App {
         self.notes.drafts.insert(item_id.clone(), note.clone());
         if reopen {
             let mut prompt = Prompt::new(PromptKind::Note, &note);
-            prompt.note = Some(format!("not saved: {why} — enter retries"));
+            let retry = self.keymap.layers.prompt.hint(
+                &[(crate::tui::layer_keys::PromptKey::Submit, "retries")],
+                "",
+            );
+            prompt.note = Some(format!("not saved: {why} — {retry}"));
             self.layers.push(Layer::Prompt(prompt));
             self.notes.target = Some(item_id);
         }
@@ -192,24 +200,14 @@ impl App {
         fresh: Freshness,
         key: KeyEvent,
     ) -> Vec<Effect> {
-        let Some(scroll) = scrolled(scroll, key) else {
-            return Vec::new();
-        };
-        if self.closes(&key, &crate::tui::action::Action::History) {
-            return Vec::new();
+        if let Some(scroll) = self.view_scroll(scroll, &key, &crate::tui::action::Action::History) {
+            self.layers.push(Layer::History {
+                item_id,
+                scroll,
+                fresh,
+            });
         }
-        self.layers.push(Layer::History {
-            item_id,
-            scroll,
-            fresh,
-        });
         Vec::new()
-    }
-
-    /// Esc and q close any view; so does the key that opened it.
-    pub(super) fn closes(&self, key: &KeyEvent, opener: &crate::tui::action::Action) -> bool {
-        matches!(key.code, KeyCode::Esc | KeyCode::Char('q'))
-            || self.keymap.action_for(key).as_ref() == Some(opener)
     }
 
     /// The first key bound to `action`, for messages.
@@ -218,17 +216,4 @@ impl App {
             .first_key(action)
             .unwrap_or_else(|| format!(":{}", action.name()))
     }
-}
-
-/// A scroll key moves the view; `None` for keys that close it (Enter).
-pub(super) fn scrolled(scroll: u16, key: KeyEvent) -> Option<u16> {
-    Some(match key.code {
-        KeyCode::Enter => return None,
-        KeyCode::Char('j') | KeyCode::Down => scroll.saturating_add(1),
-        KeyCode::Char('k') | KeyCode::Up => scroll.saturating_sub(1),
-        KeyCode::PageDown | KeyCode::Char(' ') => scroll.saturating_add(10),
-        KeyCode::PageUp => scroll.saturating_sub(10),
-        KeyCode::Home | KeyCode::Char('g') => 0,
-        _ => scroll,
-    })
 }

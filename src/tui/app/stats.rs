@@ -4,13 +4,14 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 
 use super::{App, Effect, Entry, Freshness, Layer};
 use crate::model::{DailyStats, Decision, DecisionAction, Item, Tally};
 use crate::policy::PolicyCatalog;
 use crate::sanitize::clean_line;
 use crate::tui::action::Action;
+use crate::tui::layer_keys::ViewKey;
 
 /// Minutes of the session the sparkline covers at most.
 const SPARK_MINUTES: i64 = 240;
@@ -240,13 +241,13 @@ impl App {
     /// Keys on the stats view: tab switches session and today where only one fits, r reads
     /// today's figures again.
     pub(super) fn stats_key(&mut self, today: bool, key: KeyEvent) -> Vec<Effect> {
-        if key.code == KeyCode::Enter || self.closes(&key, &Action::Stats) {
+        if self.view_scroll(0, &key, &Action::Stats).is_none() {
             return Vec::new();
         }
         let mut effects = Vec::new();
-        let today = match key.code {
-            KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right => !today,
-            KeyCode::Char('r') => {
+        let today = match self.keymap.layers.view.action(&key) {
+            Some(ViewKey::Switch) => !today,
+            Some(ViewKey::Reload) => {
                 self.stats.day_fresh = Freshness::Loading;
                 effects.push(Effect::FetchDayStats);
                 today

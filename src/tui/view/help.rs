@@ -19,7 +19,7 @@ pub(super) fn draw_help(frame: &mut Frame, app: &App, area: Rect, scroll: u16) {
             let keys = keys.iter().map(|k| k.label()).collect::<Vec<_>>().join(" ");
             Line::from(vec![
                 Span::styled(format!("{keys:>16}  "), theme.accent),
-                Span::raw(action.description()),
+                Span::raw(action.help()),
             ])
         })
         .collect();
@@ -47,15 +47,15 @@ pub(super) fn draw_help(frame: &mut Frame, app: &App, area: Rect, scroll: u16) {
     rows.push(Line::raw(
         "     e.g. /cat:spam lang:ru country:DE prio:>50 from:@handle",
     ));
-    let close = app
-        .keymap
-        .first_key(&Action::Help)
-        .unwrap_or_else(|| "esc".into());
+    let close = app.keymap.first_key(&Action::Help);
     draw_popup_lines(
         frame,
         app,
         area,
-        &format!(" Keys — j/k scroll, {close} or esc closes "),
+        &format!(
+            " Keys — {} ",
+            app.keymap.layers.view_hint_also(close.as_deref())
+        ),
         rows,
         scroll,
     );

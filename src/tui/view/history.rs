@@ -47,8 +47,9 @@ pub fn draw(
         )),
     }
     let title = format!(
-        " History of {} — j/k scroll, esc closes ",
-        clean_line(item_id)
+        " History of {} — {} ",
+        clean_line(item_id),
+        app.keymap.layers.view_hint()
     );
     draw_popup_lines(frame, app, area, &title, lines, scroll);
 }

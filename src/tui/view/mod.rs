@@ -24,6 +24,7 @@ mod time;
 use ratatui::backend::{Backend, ClearType};
 use ratatui::{Frame, Terminal};
 
+use super::action::Action;
 use super::app::{App, Layer};
 use crate::tui::app::bulk_count as count;
 use popup::{capitalized, draw_popup};
@@ -72,19 +73,17 @@ pub fn draw(frame: &mut Frame, app: &App) {
     match app.layers.last() {
         Some(Layer::Help { scroll }) => help::draw_help(frame, app, area, *scroll),
         Some(Layer::Confirm(plan)) => {
+            let undo = app
+                .keymap
+                .first_key(&Action::Undo)
+                .unwrap_or_else(|| ":undo".into());
             let text = format!(
-                "{} {} tagged items? Each goes through the outbox and one u undoes them all.",
+                "{} {} tagged items? Each goes through the outbox and one {undo} undoes them all.",
                 capitalized(plan.action.label()),
                 count(plan.ids.len())
             );
-            draw_popup(
-                frame,
-                app,
-                area,
-                " Bulk action — y confirms, n cancels ",
-                text,
-                0,
-            );
+            let title = format!(" Bulk action — {} ", app.keymap.layers.confirm_hint());
+            draw_popup(frame, app, area, &title, text, 0);
         }
         Some(Layer::Output {
             title,
@@ -94,7 +93,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
             frame,
             app,
             area,
-            &format!(" {title} — j/k scroll, esc closes "),
+            &format!(" {title} — {} ", app.keymap.layers.view_hint()),
             text.clone(),
             *scroll,
         ),

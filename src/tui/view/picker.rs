@@ -56,7 +56,7 @@ pub(super) fn draw_picker(frame: &mut Frame, app: &App, picker: &Picker, area: R
             "a note is optional"
         };
         lines.push(Line::styled(
-            format!("type the note ({need}) · enter decides · esc cancels"),
+            app.keymap.layers.picker_note_hint(need),
             theme.muted,
         ));
     } else {
@@ -85,10 +85,7 @@ pub(super) fn draw_picker(frame: &mut Frame, app: &App, picker: &Picker, area: R
             };
             lines.push(Line::styled(text, style));
         }
-        let help = match picker.step {
-            Step::Scope => "type a country's name or code · space adds/removes · enter goes on",
-            _ => "type to search · ↑/↓ choose · enter picks · tab keeps · esc cancels",
-        };
+        let help = app.keymap.layers.picker_hint(picker.step == Step::Scope);
         lines.push(Line::styled(help, theme.muted));
     }
     if let Some(error) = &picker.error {

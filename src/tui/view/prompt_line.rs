@@ -32,7 +32,12 @@ pub(super) fn draw_prompt(
     }
     let note = match &prompt.note {
         Some(n) => Line::styled(n.clone(), theme.warning),
-        None => Line::styled(prompt.kind.hint(), theme.muted),
+        None => Line::styled(
+            app.keymap
+                .layers
+                .prompt_hint(prompt.kind == crate::tui::prompt::PromptKind::Note),
+            theme.muted,
+        ),
     };
     frame.render_widget(Paragraph::new(note), note_area);
 }

@@ -23,7 +23,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect, today: bool) {
     let popup = area;
     frame.render_widget(Clear, popup);
     let block = Block::default().borders(Borders::ALL).title(Span::styled(
-        " Stats — tab switches, r reloads today, esc closes ",
+        format!(" Stats — {} ", app.keymap.layers.stats_hint()),
         theme.accent,
     ));
     let inner = block.inner(popup);
