@@ -8,6 +8,7 @@ mod emulator;
 
 use common::{Session, TestServer};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use modq::tui::action::Action;
 use modq::tui::app::QueueEnd;
 
 // Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
@@ -238,6 +239,58 @@ async fn ctrl_l_draws_every_cell_again_over_whatever_else_wrote_on_the_terminal(
             screen.clear();
             screen.draw(&s.app).unwrap();
             s.press("<esc>");
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_lane_tab_shows_or_is_signed_at_every_width() {
+    let (_server, _data, mut s) = session().await;
+    s.wait_until("the lane counts arrive", |app| app.lane_counts.is_some())
+        .await;
+    let lanes = [
+        None,
+        Some(Action::LaneUrgent),
+        Some(Action::LaneAuthority),
+        Some(Action::LaneTrustedFlagger),
+        Some(Action::LaneStandard),
+        Some(Action::LaneAppeals),
+    ];
+    for (n, lane) in lanes.iter().enumerate() {
+        if let Some(action) = lane {
+            drop(s.app.update(action.clone()));
+        }
+        for width in 30..=220u16 {
+            let screen = s.screen(width, 12);
+            let row = screen.lines().next().unwrap_or_default();
+            let at = format!("at {width} columns, lane tab {n}: {row:?}");
+            let active = row.split('│').find(|tab| tab.contains('▸'));
+            let active = active.unwrap_or_else(|| panic!("no active tab {at}"));
+            let sign = if n == 0 { "A" } else { &n.to_string() };
+            assert!(
+                active.trim_start_matches(['‹', ' ', '▸']).starts_with(sign),
+                "{at}"
+            );
+            let shown = row.matches('│').count() + 1;
+            if shown < 6 {
+                assert!(
+                    row.contains('‹') || row.contains('›'),
+                    "a tab cut silently {at}"
+                );
+            }
+            // A tab is whole: it ends with the space after its label (the row's end is
+            // trimmed, so the last one is left out).
+            let tabs: Vec<&str> = row.split('│').collect();
+            for tab in tabs.iter().take(tabs.len() - 1) {
+                assert!(tab.ends_with(' '), "a tab cut short {at}");
+            }
+            assert!(row.chars().count() <= usize::from(width), "{at}");
+            if width >= 80 {
+                assert_eq!(shown, 6, "{at}");
+            }
+            if width >= 120 {
+                assert!(row.contains("5 Appeals"), "{at}");
+            }
         }
     }
 }
