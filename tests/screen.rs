@@ -294,3 +294,108 @@ async fn every_lane_tab_shows_or_is_signed_at_every_width() {
         }
     }
 }
+
+/// The screen at `width`x`height`, with the scroll limits the event loop hands the App after
+/// drawing it.
+fn frame(s: &mut Session, width: u16, height: u16) -> String {
+    let area = ratatui::layout::Rect::new(0, 0, width, height);
+    s.app.scroll_limits = Some(modq::tui::view::scroll_limits(area, &s.app));
+    s.screen(width, height)
+}
+
+/// The rows of the overlay's box between its top and bottom borders.
+fn box_rows(screen: &str) -> Vec<String> {
+    let rows: Vec<&str> = screen.lines().collect();
+    let top = rows
+        .iter()
+        .position(|r| r.contains("┌ ") && r.contains(" — "));
+    let Some(top) = top else { return Vec::new() };
+    // The box's corner is the last one before its title.
+    let title_at = rows[top].find(" — ").unwrap_or(0);
+    let head: Vec<char> = rows[top][..title_at].chars().collect();
+    let left = head.iter().rposition(|&c| c == '┌').unwrap_or(0);
+    rows.iter()
+        .skip(top + 1)
+        .take_while(|r| r.chars().nth(left) == Some('│'))
+        .map(|r| r.chars().skip(left + 1).collect::<String>())
+        .collect()
+}
+
+/// In the overlay on top: `G` shows its last line in the last row, `j` goes no further, every
+/// `k` moves it until the first line shows, and `g` goes straight there.
+fn scrolls_within_its_text(s: &mut Session, width: u16, height: u16, first: &str, last: &str) {
+    let at = format!("{width}x{height}");
+    frame(s, width, height);
+    s.press("G");
+    let end = frame(s, width, height);
+    let rows = box_rows(&end);
+    assert!(
+        rows.last().is_some_and(|r| r.contains(last)),
+        "{at}: G shows the end in the last row\n{end}"
+    );
+    s.press(&"j".repeat(100));
+    assert_eq!(
+        frame(s, width, height),
+        end,
+        "{at}: j scrolled past the end"
+    );
+    let mut before = end;
+    let mut moves = 0;
+    while !box_rows(&before).first().is_some_and(|r| r.contains(first)) {
+        s.press("k");
+        let now = frame(s, width, height);
+        assert_ne!(
+            now, before,
+            "{at}: a k that did nothing, {moves} from the end"
+        );
+        before = now;
+        moves += 1;
+        assert!(moves < 400, "{at}: never reached the top");
+    }
+    s.press("G");
+    frame(s, width, height);
+    s.press("g");
+    let top = frame(s, width, height);
+    assert!(
+        box_rows(&top).first().is_some_and(|r| r.contains(first)),
+        "{at}: g\n{top}"
+    );
+}
+
+#[tokio::test]
+async fn every_scrollable_overlay_stops_at_its_end_and_g_and_big_g_work() {
+    let (_server, _data, mut s) = session().await;
+    for (width, height) in [(80, 24), (40, 12), (120, 40), (60, 16)] {
+        frame(&mut s, width, height);
+        s.press("?");
+        let first = s.app.keymap.keys_by_action()[0].0.description();
+        scrolls_within_its_text(&mut s, width, height, first, "from:@handle");
+        s.press("<esc>");
+
+        s.press("h");
+        s.wait_until("the history arrives", |app| {
+            matches!(
+                app.layers.last(),
+                Some(modq::tui::app::Layer::History {
+                    fresh: modq::tui::app::Freshness::Fresh,
+                    ..
+                })
+            )
+        })
+        .await;
+        scrolls_within_its_text(&mut s, width, height, "As the server has it now", "");
+        s.press("<esc>");
+
+        s.press("|seq 1 150<enter>");
+        s.wait_until("the command's output shows", |app| {
+            matches!(
+                app.layers.last(),
+                Some(modq::tui::app::Layer::Output { .. })
+            )
+        })
+        .await;
+        scrolls_within_its_text(&mut s, width, height, "1", "150");
+        s.press("<esc>");
+        assert!(s.app.layers.is_empty());
+    }
+}

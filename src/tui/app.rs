@@ -163,6 +163,16 @@ pub enum Layer {
     },
 }
 
+/// How far each scrollable part of the screen can scroll, as the last frame laid it out. The
+/// loop sets it after every frame (`view::scroll_limits`); keys then stop where the text ends.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ScrollLimits {
+    /// The overlay on top (help, history, piped output).
+    pub overlay: u16,
+    /// The item pane.
+    pub detail: u16,
+}
+
 /// Whether the last contact with the API worked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Link {
@@ -217,6 +227,9 @@ pub struct App {
     /// The keys typed so far of a multi-key binding (`g` of `g g`), shown in the hint bar.
     pub pending_keys: Vec<Key>,
     pub theme: Theme,
+    /// How far things could scroll in the last frame; `None` before the first (nothing is
+    /// stopped then: the view still never draws past the end).
+    pub scroll_limits: Option<ScrollLimits>,
     /// `ctrl-l` asked for the whole screen to be drawn again: the loop clears the terminal
     /// before the next frame and resets this.
     pub redraw: bool,
@@ -277,6 +290,7 @@ impl App {
             pending_keys: Vec::new(),
             theme: init.theme,
             redraw: false,
+            scroll_limits: None,
             quit: None,
             notes: Notes::default(),
             stats: Stats::new(init.now),

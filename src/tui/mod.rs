@@ -107,6 +107,8 @@ async fn event_loop(
     loop {
         // Clicks are mapped through the layout of the frame on screen.
         let area = draw(terminal, app)?;
+        // Scrolling stops where the text of this frame ends.
+        app.scroll_limits = Some(view::scroll_limits(area, app));
         let mut effects = Vec::new();
         tokio::select! {
             key = keys.next() => match key {

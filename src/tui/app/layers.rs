@@ -21,13 +21,7 @@ impl App {
         };
         match layer {
             Layer::Help { scroll } => {
-                let scroll = match key.code {
-                    KeyCode::Char('j') | KeyCode::Down => scroll.saturating_add(1),
-                    KeyCode::Char('k') | KeyCode::Up => scroll.saturating_sub(1),
-                    KeyCode::PageDown | KeyCode::Char(' ') => scroll.saturating_add(10),
-                    KeyCode::PageUp => scroll.saturating_sub(10),
-                    _ => scroll,
-                };
+                let scroll = self.overlay_scroll(scroll, &key);
                 self.layers.push(Layer::Help { scroll });
                 match self.keymap.action_for(&key) {
                     Some(action @ (Action::Help | Action::Back | Action::Quit)) => {
@@ -54,11 +48,7 @@ impl App {
             } => {
                 let scroll = match key.code {
                     KeyCode::Esc | KeyCode::Char('q') | KeyCode::Enter => return Vec::new(),
-                    KeyCode::Char('j') | KeyCode::Down => scroll.saturating_add(1),
-                    KeyCode::Char('k') | KeyCode::Up => scroll.saturating_sub(1),
-                    KeyCode::PageDown | KeyCode::Char(' ') => scroll.saturating_add(10),
-                    KeyCode::PageUp => scroll.saturating_sub(10),
-                    _ => scroll,
+                    _ => self.overlay_scroll(scroll, &key),
                 };
                 self.layers.push(Layer::Output {
                     title,
@@ -76,6 +66,24 @@ impl App {
             Layer::Stats { today } => self.stats_key(today, key),
             Layer::Picker(picker) => self.picker_key(picker, key),
         }
+    }
+
+    /// Where a scrolling key takes an overlay scrolled to `scroll`: a line, ten, the top
+    /// (`g`, home) or the end (`G`, end), and never past the last line.
+    pub(super) fn overlay_scroll(&self, scroll: u16, key: &KeyEvent) -> u16 {
+        let limit = self.scroll_limits.map_or(u16::MAX, |l| l.overlay);
+        // Where it was drawn: a `G` pressed before the frame knew the end went further.
+        let scroll = scroll.min(limit);
+        let wanted = match key.code {
+            KeyCode::Char('j') | KeyCode::Down => scroll.saturating_add(1),
+            KeyCode::Char('k') | KeyCode::Up => scroll.saturating_sub(1),
+            KeyCode::PageDown | KeyCode::Char(' ') => scroll.saturating_add(10),
+            KeyCode::PageUp => scroll.saturating_sub(10),
+            KeyCode::Home | KeyCode::Char('g') => 0,
+            KeyCode::End | KeyCode::Char('G') => u16::MAX,
+            _ => scroll,
+        };
+        wanted.min(limit)
     }
 
     pub(super) fn open_prompt(&mut self, kind: PromptKind) -> Vec<Effect> {

@@ -192,9 +192,10 @@ impl App {
         fresh: Freshness,
         key: KeyEvent,
     ) -> Vec<Effect> {
-        let Some(scroll) = scrolled(scroll, key) else {
+        if key.code == KeyCode::Enter {
             return Vec::new();
-        };
+        }
+        let scroll = self.overlay_scroll(scroll, &key);
         if self.closes(&key, &crate::tui::action::Action::History) {
             return Vec::new();
         }
@@ -218,17 +219,4 @@ impl App {
             .first_key(action)
             .unwrap_or_else(|| format!(":{}", action.name()))
     }
-}
-
-/// A scroll key moves the view; `None` for keys that close it (Enter).
-pub(super) fn scrolled(scroll: u16, key: KeyEvent) -> Option<u16> {
-    Some(match key.code {
-        KeyCode::Enter => return None,
-        KeyCode::Char('j') | KeyCode::Down => scroll.saturating_add(1),
-        KeyCode::Char('k') | KeyCode::Up => scroll.saturating_sub(1),
-        KeyCode::PageDown | KeyCode::Char(' ') => scroll.saturating_add(10),
-        KeyCode::PageUp => scroll.saturating_sub(10),
-        KeyCode::Home | KeyCode::Char('g') => 0,
-        _ => scroll,
-    })
 }

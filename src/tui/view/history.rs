@@ -19,6 +19,15 @@ pub fn draw(
     scroll: u16,
     fresh: &Freshness,
 ) {
+    let title = format!(
+        " History of {} — j/k scroll, g/G top/end, esc closes ",
+        clean_line(item_id)
+    );
+    draw_popup_lines(frame, app, area, &title, lines(app, item_id, fresh), scroll);
+}
+
+/// What the history overlay shows of `item_id`.
+pub(super) fn lines<'a>(app: &'a App, item_id: &str, fresh: &Freshness) -> Vec<Line<'a>> {
     let theme = &app.theme;
     let status = match fresh {
         Freshness::Loading => Line::styled(
@@ -46,11 +55,7 @@ pub fn draw(
             theme.muted,
         )),
     }
-    let title = format!(
-        " History of {} — j/k scroll, esc closes ",
-        clean_line(item_id)
-    );
-    draw_popup_lines(frame, app, area, &title, lines, scroll);
+    lines
 }
 
 /// One event: when, what, who, and its details; its note indented below.
