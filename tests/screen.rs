@@ -399,3 +399,67 @@ async fn every_scrollable_overlay_stops_at_its_end_and_g_and_big_g_work() {
         assert!(s.app.layers.is_empty());
     }
 }
+
+#[tokio::test]
+async fn the_item_pane_scrolls_to_every_report_and_says_there_is_more() {
+    let (_server, _data, mut s) = session().await;
+    // The item with the most reports.
+    let (at, most) = s
+        .app
+        .entries
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, e)| e.shown.reports.len())
+        .map(|(i, e)| (i, e.shown.clone()))
+        .unwrap();
+    assert!(most.reports.len() >= 5, "{}", most.reports.len());
+    drop(s.app.update(Action::Select(at)));
+    for (width, height, zoom) in [
+        (80, 24, false),
+        (120, 40, false),
+        (40, 12, true),
+        (60, 16, false),
+    ] {
+        let size = format!("{width}x{height}");
+        if zoom {
+            s.press("z");
+        }
+        s.press(&"K".repeat(50));
+        let mut screen = frame(&mut s, width, height);
+        if zoom {
+            // The item has the body to itself.
+            assert!(!screen.contains("Queue "), "{size}\n{screen}");
+        }
+        let mut seen = screen.clone();
+        let mut presses = 0;
+        while screen.contains("↓ J more") {
+            s.press("J");
+            let next = frame(&mut s, width, height);
+            assert_ne!(next, screen, "{size}: J did nothing");
+            assert!(next.contains("↑ K more"), "{size}\n{next}");
+            screen = next;
+            seen.push_str(&screen);
+            presses += 1;
+            assert!(presses < 200, "{size}: never reached the end");
+        }
+        // Past the end J does nothing, and everything was on screen on the way.
+        s.press("J");
+        assert_eq!(frame(&mut s, width, height), screen, "{size}");
+        for r in &most.reports {
+            let when = r.received_at.format("%Y-%m-%d %H:%M UTC").to_string();
+            assert!(seen.contains(&when), "{size}: report of {when} never shown");
+        }
+        assert!(seen.contains("History"), "{size}");
+        if height <= 24 {
+            assert!(presses > 0, "{size}: the item fits; pick a longer one");
+        }
+        // Another item starts at its top.
+        s.press("j");
+        let other = frame(&mut s, width, height);
+        assert!(!other.contains("↑ K more"), "{size}\n{other}");
+        s.press("k");
+        if zoom {
+            s.press("z");
+        }
+    }
+}

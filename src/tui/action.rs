@@ -59,6 +59,12 @@ pub enum Action {
     /// Show every item by this item's author.
     AuthorItems,
     Help,
+    /// Scroll the item pane down (its reports and history below what shows).
+    DetailDown,
+    /// Scroll the item pane back up.
+    DetailUp,
+    /// Let the item take the whole body of the screen, or give the list its place back.
+    Zoom,
     /// Clear the terminal and draw every cell again (another program wrote over the screen).
     Redraw,
     /// Close the top layer, leave a range, or clear the message.
@@ -83,7 +89,7 @@ pub enum Action {
 
 impl Action {
     /// The actions a moderator can bind, in the order the help overlay lists them.
-    pub const BINDABLE: [Action; 38] = [
+    pub const BINDABLE: [Action; 41] = [
         Action::MoveDown,
         Action::MoveUp,
         Action::First,
@@ -118,6 +124,9 @@ impl Action {
         Action::Note,
         Action::History,
         Action::Stats,
+        Action::DetailDown,
+        Action::DetailUp,
+        Action::Zoom,
         Action::Help,
         Action::Redraw,
         Action::Back,
@@ -175,6 +184,9 @@ impl Action {
             Action::Stats => "stats for the session and today (charts)",
             Action::Help => "show or hide this help",
             Action::Redraw => "redraw the whole screen",
+            Action::DetailDown => "scroll the item down (its reports, its history)",
+            Action::DetailUp => "scroll the item up",
+            Action::Zoom => "the item takes the whole screen (again: the list is back)",
             Action::Back => "close the overlay, leave a range, clear the message",
             Action::Quit => "quit (unsent decisions are kept and sent next time)",
             Action::Sync(_) | Action::Tick(_) | Action::PipeDone { .. } | Action::Select(_) => "",

@@ -180,6 +180,9 @@ pub enum Link {
     Offline(String),
 }
 
+/// Rows the item pane moves per `J` or `K`.
+const DETAIL_STEP: u16 = 5;
+
 pub struct App {
     /// Every item in memory, in the queue's order.
     pub entries: Vec<Entry>,
@@ -227,6 +230,10 @@ pub struct App {
     /// The keys typed so far of a multi-key binding (`g` of `g g`), shown in the hint bar.
     pub pending_keys: Vec<Key>,
     pub theme: Theme,
+    /// How far the item pane is scrolled, and for which item: another item starts at the top.
+    pub detail_scroll: Option<(String, u16)>,
+    /// The item takes the whole body of the screen (`z`).
+    pub zoomed: bool,
     /// How far things could scroll in the last frame; `None` before the first (nothing is
     /// stopped then: the view still never draws past the end).
     pub scroll_limits: Option<ScrollLimits>,
@@ -291,6 +298,8 @@ impl App {
             theme: init.theme,
             redraw: false,
             scroll_limits: None,
+            detail_scroll: None,
+            zoomed: false,
             quit: None,
             notes: Notes::default(),
             stats: Stats::new(init.now),
@@ -316,6 +325,28 @@ impl App {
             );
         }
         Ok(app)
+    }
+
+    /// How far the item pane shows the selected item scrolled.
+    pub fn detail_offset(&self) -> u16 {
+        match (&self.detail_scroll, self.selected_entry()) {
+            (Some((id, rows)), Some(e)) if *id == e.id => *rows,
+            _ => 0,
+        }
+    }
+
+    /// Scroll the item pane by `rows`, never past the end of the item as last drawn.
+    fn scroll_detail(&mut self, rows: i32) -> Vec<Effect> {
+        let Some(id) = self.selected_entry().map(|e| e.id.clone()) else {
+            return Vec::new();
+        };
+        let limit = self.scroll_limits.map_or(u16::MAX, |l| l.detail);
+        let now = i32::from(self.detail_offset().min(limit));
+        let next = u16::try_from((now + rows).max(0))
+            .unwrap_or(u16::MAX)
+            .min(limit);
+        self.detail_scroll = Some((id, next));
+        Vec::new()
     }
 
     pub fn selected_entry(&self) -> Option<&Entry> {
@@ -421,6 +452,12 @@ impl App {
             }
             Action::Redraw => {
                 self.redraw = true;
+                Vec::new()
+            }
+            Action::DetailDown => self.scroll_detail(DETAIL_STEP as i32),
+            Action::DetailUp => self.scroll_detail(-(DETAIL_STEP as i32)),
+            Action::Zoom => {
+                self.zoomed = !self.zoomed;
                 Vec::new()
             }
             Action::Back => {

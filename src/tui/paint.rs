@@ -336,6 +336,56 @@ fn visible_part<'a>(
     (start.line_count(width) > usize::from(left)).then_some(start)
 }
 
+/// How many rows `lines` take wrapped at `width`, counting no further than `cap`: a line
+/// wider than the rows left can fill is not laid out (a row holds at most `width` columns).
+pub fn rows(lines: &[Line], width: u16, cap: usize) -> usize {
+    let width = usize::from(width.max(1));
+    let mut total = 0usize;
+    for line in lines {
+        if total >= cap {
+            return cap;
+        }
+        let columns = line.width();
+        if columns <= width {
+            total += 1;
+        } else if columns > (cap - total).saturating_mul(width) {
+            return cap;
+        } else {
+            total += Paragraph::new(line.clone())
+                .wrap(Wrap { trim: false })
+                .line_count(u16::try_from(width).unwrap_or(u16::MAX));
+        }
+    }
+    total.min(cap)
+}
+
+/// Draws `lines` wrapped into `area` as [`wrapped`] does, starting `skip` rows down.
+pub fn wrapped_from(buf: &mut Buffer, area: Rect, lines: &[Line], skip: u16) {
+    if skip == 0 {
+        wrapped(buf, area, lines);
+        return;
+    }
+    let area = area.intersection(buf.area);
+    if area.is_empty() {
+        return;
+    }
+    // Laid out in a buffer of its own as tall as the rows skipped and shown, then the rows
+    // shown are copied: the pane's rows break exactly where they do unscrolled.
+    let tall = Rect::new(0, 0, area.width, area.height.saturating_add(skip));
+    let mut scratch = Buffer::empty(tall);
+    wrapped(&mut scratch, tall, lines);
+    for y in 0..area.height {
+        for x in 0..area.width {
+            if let (Some(from), Some(to)) = (
+                scratch.cell((x, y.saturating_add(skip))),
+                buf.cell_mut((area.x + x, area.y + y)),
+            ) {
+                *to = from.clone();
+            }
+        }
+    }
+}
+
 /// Makes every cell of a finished frame hold what any terminal draws in that one cell.
 ///
 /// ratatui keeps a grapheme cluster in one cell and measures it whole: Devanagari `हीं` is one

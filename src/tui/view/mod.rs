@@ -58,7 +58,8 @@ pub fn scroll_limits(area: Rect, app: &App) -> ScrollLimits {
         }
         _ => 0,
     };
-    ScrollLimits { overlay, detail: 0 }
+    let detail = panes(area, app).map_or(0, |p| detail::scroll_limit(app, p.detail));
+    ScrollLimits { overlay, detail }
 }
 
 pub fn draw(frame: &mut Frame, app: &App) {
