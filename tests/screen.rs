@@ -463,3 +463,100 @@ async fn the_item_pane_scrolls_to_every_report_and_says_there_is_more() {
         }
     }
 }
+
+/// The bottom row of the screen.
+fn hint_row(screen: &str) -> String {
+    screen.lines().last().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn the_hint_line_follows_the_context_and_the_item_says_what_was_decided() {
+    let (_server, _data, mut s) = session().await;
+    s.wait_until("the policies arrive", |app| app.policies.is_some())
+        .await;
+    let key = |s: &Session, a: Action| s.app.keymap.first_key(&a).unwrap();
+    // On the queue: the pickers' keys too; the list names its columns.
+    let screen = s.screen(120, 40);
+    let hints = hint_row(&screen);
+    for (action, what) in [
+        (Action::TakeDown, "take down"),
+        (Action::TakeDownWith, "…with reason"),
+        (Action::EscalateTo, "…to tier"),
+        (Action::Undo, "undo"),
+        (Action::Help, "help"),
+    ] {
+        assert!(
+            hints.contains(&format!("{} {what}", key(&s, action))),
+            "{hints}"
+        );
+    }
+    assert!(screen.contains("LANE PRI CATEGORY"), "{screen}");
+    // Narrow: whole hints only, and the key that lets the item take the screen.
+    let narrow = hint_row(&s.screen(60, 20));
+    assert!(
+        narrow.ends_with("  ") || narrow.ends_with(|c: char| c.is_alphabetic()),
+        "{narrow}"
+    );
+    assert!(!narrow.contains("…with reaso "), "{narrow}");
+    // Tagged: the keys that act on all of them.
+    s.press("<space><space>");
+    let hints = hint_row(&s.screen(120, 40));
+    assert!(
+        hints.contains(&format!(
+            "{} t/a/e decide the 2 tagged",
+            key(&s, Action::TagPrefix)
+        )),
+        "{hints}"
+    );
+    assert!(
+        hints.contains(&format!("{} tag similar", key(&s, Action::Similar))),
+        "{hints}"
+    );
+    assert!(
+        hints.contains(&format!("{} untag all", key(&s, Action::UntagAll))),
+        "{hints}"
+    );
+    s.press(";");
+    let hints = hint_row(&s.screen(120, 40));
+    assert!(hints.contains("2 tagged"), "{hints}");
+    assert!(
+        hints.contains(&format!("{} take down", key(&s, Action::TakeDown))),
+        "{hints}"
+    );
+    s.press("<esc>U");
+    // A picker: its own keys, step by step.
+    s.press("T");
+    let hints = hint_row(&s.screen(120, 40));
+    assert!(
+        hints.contains("enter picks") && hints.contains("esc cancels"),
+        "{hints}"
+    );
+    s.press("hate<enter>");
+    let hints = hint_row(&s.screen(120, 40));
+    assert!(hints.contains("space adds/removes"), "{hints}");
+    s.press("austri<space><enter>");
+    let hints = hint_row(&s.screen(120, 40));
+    assert!(hints.contains("enter decides"), "{hints}");
+    s.press("court order 4711<enter>");
+    // The item pane says what this moderator decided and on what basis.
+    s.press("k");
+    let screen = s.screen(160, 48);
+    let basis = screen
+        .lines()
+        .find(|l| l.contains("basis "))
+        .unwrap_or_else(|| panic!("no basis shown:\n{screen}"));
+    assert!(basis.contains("reason "), "{basis}");
+    assert!(
+        basis.contains("scope only in") && basis.contains("AT"),
+        "{basis}"
+    );
+    assert!(basis.contains("note “court"), "{basis}");
+    assert!(screen.contains("4711”"), "{screen}");
+    // An overlay: how to scroll and close it.
+    s.press("?");
+    let hints = hint_row(&s.screen(120, 40));
+    assert!(
+        hints.contains("g/G top/end") && hints.contains("esc closes"),
+        "{hints}"
+    );
+}

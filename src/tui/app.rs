@@ -89,6 +89,9 @@ pub struct LocalDecision {
     pub action: DecisionAction,
     pub key: String,
     pub delivery: Delivery,
+    /// What the decision said beyond its action: reason, scope, tier, note (the item pane
+    /// shows them; bulk decisions carry none).
+    pub details: Details,
 }
 
 /// One queue item as the TUI holds it.
@@ -574,6 +577,7 @@ impl App {
                 action,
                 key: decision.idempotency_key,
                 delivery: Delivery::Unsent,
+                details,
             });
         }
         self.decided += 1;

@@ -7,10 +7,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::time::{ago, countdown, timestamp};
-use crate::model::{DecisionAction, Item, Lane, ReviewState};
+use crate::model::{DecisionAction, Item, Lane, ReviewState, Scope};
+use crate::sanitize::clean_line;
 use crate::tui::action::Action;
 use crate::tui::app::{App, Delivery, Entry, QueueEnd};
 use crate::tui::paint;
+use crate::tui::picker::tier_name;
 
 pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
     let theme = &app.theme;
@@ -164,6 +166,9 @@ fn detail_lines<'a>(app: &'a App, entry: &'a Entry, room: usize) -> Vec<Line<'a>
         },
     ]));
     lines.push(state_line(app, entry));
+    if let Some(basis) = basis_line(app, entry) {
+        lines.push(basis);
+    }
 
     lines.push(Line::default());
     lines.push(heading("Content"));
@@ -282,6 +287,50 @@ fn state_line<'a>(app: &App, entry: &Entry) -> Line<'a> {
             Line::from(vec![label, Span::raw(state)])
         }
     }
+}
+
+/// What this moderator's own decision said beyond its action: the reason and the scope of a
+/// take down, the tier of an escalation, the note. `None` when it said nothing more.
+fn basis_line<'a>(app: &App, entry: &Entry) -> Option<Line<'a>> {
+    let local = entry.local.as_ref()?;
+    let d = &local.details;
+    let mut parts = Vec::new();
+    if local.action == DecisionAction::TakeDown {
+        let reason = d.reason_code.as_deref().unwrap_or("the server's default");
+        let title = app
+            .policies
+            .as_ref()
+            .and_then(|p| {
+                p.policies
+                    .iter()
+                    .find(|r| Some(r.code.as_str()) == d.reason_code.as_deref())
+            })
+            .map(|r| format!(" ({})", r.title))
+            .unwrap_or_default();
+        parts.push(format!(
+            "reason {}{}",
+            clean_line(reason),
+            clean_line(&title)
+        ));
+        let scope = match &d.scope {
+            None | Some(Scope::Global) => "global — everywhere".to_string(),
+            Some(Scope::Countries(cs)) => format!("only in {}", clean_line(&cs.join(", "))),
+        };
+        parts.push(format!("scope {scope}"));
+    }
+    if let Some(tier) = d.tier {
+        parts.push(format!("to {}", tier_name(tier).replace('_', " ")));
+    }
+    if let Some(note) = d.note.as_deref().filter(|n| !n.is_empty()) {
+        parts.push(format!("note “{}”", clean_line(note)));
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    Some(Line::from(vec![
+        Span::styled("basis ", app.theme.muted),
+        Span::raw(parts.join(" · ")),
+    ]))
 }
 
 fn history_lines(item: &Item, lines: &mut Vec<Line>, app: &App) {
