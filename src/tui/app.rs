@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 
 use super::action::Action;
+pub use super::details::Details;
 use super::keymap::{Feed, Key, KeyMap};
 use super::prompt::Prompt;
 use super::theme::Theme;
@@ -910,15 +911,6 @@ impl App {
     pub fn session(&self) -> &str {
         &self.session
     }
-}
-
-/// What a decision carries beyond its action; `Default` is what one key gives.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Details {
-    pub reason_code: Option<String>,
-    pub scope: Option<Scope>,
-    pub note: Option<String>,
-    pub tier: Option<EscalationTier>,
 }
 
 impl Details {

@@ -6,6 +6,7 @@ pub mod action;
 pub mod app;
 pub mod context;
 pub mod deadline;
+pub mod details;
 pub mod effects;
 pub mod gap_fill;
 pub mod keymap;

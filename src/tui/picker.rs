@@ -5,7 +5,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::app::Details;
+use super::details::Details;
 use crate::model::{DecisionAction, EscalationTier, Scope};
 
 /// ISO 3166-1 alpha-2 codes and names, as data (`assets/iso3166.tsv`).
