@@ -8,6 +8,7 @@ mod emulator;
 
 use common::{Session, TestServer};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use modq::tui::action::Action;
 use modq::tui::app::QueueEnd;
 
 // Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
@@ -240,4 +241,322 @@ async fn ctrl_l_draws_every_cell_again_over_whatever_else_wrote_on_the_terminal(
             s.press("<esc>");
         }
     }
+}
+
+#[tokio::test]
+async fn every_lane_tab_shows_or_is_signed_at_every_width() {
+    let (_server, _data, mut s) = session().await;
+    s.wait_until("the lane counts arrive", |app| app.lane_counts.is_some())
+        .await;
+    let lanes = [
+        None,
+        Some(Action::LaneUrgent),
+        Some(Action::LaneAuthority),
+        Some(Action::LaneTrustedFlagger),
+        Some(Action::LaneStandard),
+        Some(Action::LaneAppeals),
+    ];
+    for (n, lane) in lanes.iter().enumerate() {
+        if let Some(action) = lane {
+            drop(s.app.update(action.clone()));
+        }
+        for width in 30..=220u16 {
+            let screen = s.screen(width, 12);
+            let row = screen.lines().next().unwrap_or_default();
+            let at = format!("at {width} columns, lane tab {n}: {row:?}");
+            let active = row.split('│').find(|tab| tab.contains('▸'));
+            let active = active.unwrap_or_else(|| panic!("no active tab {at}"));
+            let sign = if n == 0 { "A" } else { &n.to_string() };
+            assert!(
+                active.trim_start_matches(['‹', ' ', '▸']).starts_with(sign),
+                "{at}"
+            );
+            let shown = row.matches('│').count() + 1;
+            if shown < 6 {
+                assert!(
+                    row.contains('‹') || row.contains('›'),
+                    "a tab cut silently {at}"
+                );
+            }
+            // A tab is whole: it ends with the space after its label (the row's end is
+            // trimmed, so the last one is left out).
+            let tabs: Vec<&str> = row.split('│').collect();
+            for tab in tabs.iter().take(tabs.len() - 1) {
+                assert!(tab.ends_with(' '), "a tab cut short {at}");
+            }
+            assert!(row.chars().count() <= usize::from(width), "{at}");
+            if width >= 80 {
+                assert_eq!(shown, 6, "{at}");
+            }
+            if width >= 120 {
+                assert!(row.contains("5 Appeals"), "{at}");
+            }
+        }
+    }
+}
+
+/// The screen at `width`x`height`, with the scroll limits the event loop hands the App after
+/// drawing it.
+fn frame(s: &mut Session, width: u16, height: u16) -> String {
+    let area = ratatui::layout::Rect::new(0, 0, width, height);
+    s.app.scroll_limits = Some(modq::tui::view::scroll_limits(area, &s.app));
+    s.screen(width, height)
+}
+
+/// The rows of the overlay's box between its top and bottom borders.
+fn box_rows(screen: &str) -> Vec<String> {
+    let rows: Vec<&str> = screen.lines().collect();
+    let top = rows
+        .iter()
+        .position(|r| r.contains("┌ ") && r.contains(" — "));
+    let Some(top) = top else { return Vec::new() };
+    // The box's corner is the last one before its title.
+    let title_at = rows[top].find(" — ").unwrap_or(0);
+    let head: Vec<char> = rows[top][..title_at].chars().collect();
+    let left = head.iter().rposition(|&c| c == '┌').unwrap_or(0);
+    rows.iter()
+        .skip(top + 1)
+        .take_while(|r| r.chars().nth(left) == Some('│'))
+        .map(|r| r.chars().skip(left + 1).collect::<String>())
+        .collect()
+}
+
+/// In the overlay on top: `G` shows its last line in the last row, `j` goes no further, every
+/// `k` moves it until the first line shows, and `g` goes straight there.
+fn scrolls_within_its_text(s: &mut Session, width: u16, height: u16, first: &str, last: &str) {
+    let at = format!("{width}x{height}");
+    frame(s, width, height);
+    s.press("G");
+    let end = frame(s, width, height);
+    let rows = box_rows(&end);
+    assert!(
+        rows.last().is_some_and(|r| r.contains(last)),
+        "{at}: G shows the end in the last row\n{end}"
+    );
+    s.press(&"j".repeat(100));
+    assert_eq!(
+        frame(s, width, height),
+        end,
+        "{at}: j scrolled past the end"
+    );
+    let mut before = end;
+    let mut moves = 0;
+    while !box_rows(&before).first().is_some_and(|r| r.contains(first)) {
+        s.press("k");
+        let now = frame(s, width, height);
+        assert_ne!(
+            now, before,
+            "{at}: a k that did nothing, {moves} from the end"
+        );
+        before = now;
+        moves += 1;
+        assert!(moves < 400, "{at}: never reached the top");
+    }
+    s.press("G");
+    frame(s, width, height);
+    s.press("g");
+    let top = frame(s, width, height);
+    assert!(
+        box_rows(&top).first().is_some_and(|r| r.contains(first)),
+        "{at}: g\n{top}"
+    );
+}
+
+#[tokio::test]
+async fn every_scrollable_overlay_stops_at_its_end_and_g_and_big_g_work() {
+    let (_server, _data, mut s) = session().await;
+    for (width, height) in [(80, 24), (40, 12), (120, 40), (60, 16)] {
+        frame(&mut s, width, height);
+        s.press("?");
+        let first = s.app.keymap.keys_by_action()[0].0.description();
+        scrolls_within_its_text(&mut s, width, height, first, "from:@handle");
+        s.press("<esc>");
+
+        s.press("h");
+        s.wait_until("the history arrives", |app| {
+            matches!(
+                app.layers.last(),
+                Some(modq::tui::app::Layer::History {
+                    fresh: modq::tui::app::Freshness::Fresh,
+                    ..
+                })
+            )
+        })
+        .await;
+        scrolls_within_its_text(&mut s, width, height, "As the server has it now", "");
+        s.press("<esc>");
+
+        s.press("|seq 1 150<enter>");
+        s.wait_until("the command's output shows", |app| {
+            matches!(
+                app.layers.last(),
+                Some(modq::tui::app::Layer::Output { .. })
+            )
+        })
+        .await;
+        scrolls_within_its_text(&mut s, width, height, "1", "150");
+        s.press("<esc>");
+        assert!(s.app.layers.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn the_item_pane_scrolls_to_every_report_and_says_there_is_more() {
+    let (_server, _data, mut s) = session().await;
+    // The item with the most reports.
+    let (at, most) = s
+        .app
+        .entries
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, e)| e.shown.reports.len())
+        .map(|(i, e)| (i, e.shown.clone()))
+        .unwrap();
+    assert!(most.reports.len() >= 5, "{}", most.reports.len());
+    drop(s.app.update(Action::Select(at)));
+    for (width, height, zoom) in [
+        (80, 24, false),
+        (120, 40, false),
+        (40, 12, true),
+        (60, 16, false),
+    ] {
+        let size = format!("{width}x{height}");
+        if zoom {
+            s.press("z");
+        }
+        s.press(&"K".repeat(50));
+        let mut screen = frame(&mut s, width, height);
+        if zoom {
+            // The item has the body to itself.
+            assert!(!screen.contains("Queue "), "{size}\n{screen}");
+        }
+        let mut seen = screen.clone();
+        let mut presses = 0;
+        while screen.contains("↓ J more") {
+            s.press("J");
+            let next = frame(&mut s, width, height);
+            assert_ne!(next, screen, "{size}: J did nothing");
+            assert!(next.contains("↑ K more"), "{size}\n{next}");
+            screen = next;
+            seen.push_str(&screen);
+            presses += 1;
+            assert!(presses < 200, "{size}: never reached the end");
+        }
+        // Past the end J does nothing, and everything was on screen on the way.
+        s.press("J");
+        assert_eq!(frame(&mut s, width, height), screen, "{size}");
+        for r in &most.reports {
+            let when = r.received_at.format("%Y-%m-%d %H:%M UTC").to_string();
+            assert!(seen.contains(&when), "{size}: report of {when} never shown");
+        }
+        assert!(seen.contains("History"), "{size}");
+        if height <= 24 {
+            assert!(presses > 0, "{size}: the item fits; pick a longer one");
+        }
+        // Another item starts at its top.
+        s.press("j");
+        let other = frame(&mut s, width, height);
+        assert!(!other.contains("↑ K more"), "{size}\n{other}");
+        s.press("k");
+        if zoom {
+            s.press("z");
+        }
+    }
+}
+
+/// The bottom row of the screen.
+fn hint_row(screen: &str) -> String {
+    screen.lines().last().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn the_hint_line_follows_the_context_and_the_item_says_what_was_decided() {
+    let (_server, _data, mut s) = session().await;
+    s.wait_until("the policies arrive", |app| app.policies.is_some())
+        .await;
+    let key = |s: &Session, a: Action| s.app.keymap.first_key(&a).unwrap();
+    // On the queue: the pickers' keys too; the list names its columns.
+    let screen = s.screen(120, 40);
+    let hints = hint_row(&screen);
+    for (action, what) in [
+        (Action::TakeDown, "take down"),
+        (Action::TakeDownWith, "…with reason"),
+        (Action::EscalateTo, "…to tier"),
+        (Action::Undo, "undo"),
+        (Action::Help, "help"),
+    ] {
+        assert!(
+            hints.contains(&format!("{} {what}", key(&s, action))),
+            "{hints}"
+        );
+    }
+    assert!(screen.contains("LANE PRI CATEGORY"), "{screen}");
+    // Narrow: whole hints only, and the key that lets the item take the screen.
+    let narrow = hint_row(&s.screen(60, 20));
+    assert!(
+        narrow.ends_with("  ") || narrow.ends_with(|c: char| c.is_alphabetic()),
+        "{narrow}"
+    );
+    assert!(!narrow.contains("…with reaso "), "{narrow}");
+    // Tagged: the keys that act on all of them.
+    s.press("<space><space>");
+    let hints = hint_row(&s.screen(120, 40));
+    assert!(
+        hints.contains(&format!(
+            "{} t/a/e decide the 2 tagged",
+            key(&s, Action::TagPrefix)
+        )),
+        "{hints}"
+    );
+    assert!(
+        hints.contains(&format!("{} tag similar", key(&s, Action::Similar))),
+        "{hints}"
+    );
+    assert!(
+        hints.contains(&format!("{} untag all", key(&s, Action::UntagAll))),
+        "{hints}"
+    );
+    s.press(";");
+    let hints = hint_row(&s.screen(120, 40));
+    assert!(hints.contains("2 tagged"), "{hints}");
+    assert!(
+        hints.contains(&format!("{} take down", key(&s, Action::TakeDown))),
+        "{hints}"
+    );
+    s.press("<esc>U");
+    // A picker: its own keys, step by step.
+    s.press("T");
+    let hints = hint_row(&s.screen(120, 40));
+    assert!(
+        hints.contains("enter picks") && hints.contains("esc cancels"),
+        "{hints}"
+    );
+    s.press("hate<enter>");
+    let hints = hint_row(&s.screen(120, 40));
+    assert!(hints.contains("space adds/removes"), "{hints}");
+    s.press("austri<space><enter>");
+    let hints = hint_row(&s.screen(120, 40));
+    assert!(hints.contains("enter decides"), "{hints}");
+    s.press("court order 4711<enter>");
+    // The item pane says what this moderator decided and on what basis.
+    s.press("k");
+    let screen = s.screen(160, 48);
+    let basis = screen
+        .lines()
+        .find(|l| l.contains("basis "))
+        .unwrap_or_else(|| panic!("no basis shown:\n{screen}"));
+    assert!(basis.contains("reason "), "{basis}");
+    assert!(
+        basis.contains("scope only in") && basis.contains("AT"),
+        "{basis}"
+    );
+    assert!(basis.contains("note “court"), "{basis}");
+    assert!(screen.contains("4711”"), "{screen}");
+    // An overlay: how to scroll and close it.
+    s.press("?");
+    let hints = hint_row(&s.screen(120, 40));
+    assert!(
+        hints.contains("g/G top/end") && hints.contains("esc closes"),
+        "{hints}"
+    );
 }

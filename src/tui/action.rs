@@ -61,6 +61,12 @@ pub enum Action {
     /// Show every item by this item's author.
     AuthorItems,
     Help,
+    /// Scroll the item pane down (its reports and history below what shows).
+    DetailDown,
+    /// Scroll the item pane back up.
+    DetailUp,
+    /// Let the item take the whole body of the screen, or give the list its place back.
+    Zoom,
     /// Clear the terminal and draw every cell again (another program wrote over the screen).
     Redraw,
     /// Close the top layer, leave a range, or clear the message.
@@ -97,7 +103,7 @@ impl From<Action> for Message {
 
 impl Action {
     /// The actions a moderator can bind, in the order the help overlay lists them.
-    pub const BINDABLE: [Action; 38] = [
+    pub const BINDABLE: [Action; 41] = [
         Action::MoveDown,
         Action::MoveUp,
         Action::First,
@@ -132,6 +138,9 @@ impl Action {
         Action::Note,
         Action::History,
         Action::Stats,
+        Action::DetailDown,
+        Action::DetailUp,
+        Action::Zoom,
         Action::Help,
         Action::Redraw,
         Action::Back,
@@ -192,6 +201,9 @@ impl Action {
             Action::Stats => "stats for the session and today (charts)",
             Action::Help => "show or hide this help",
             Action::Redraw => "redraw the whole screen",
+            Action::DetailDown => "scroll the item down (its reports, its history)",
+            Action::DetailUp => "scroll the item up",
+            Action::Zoom => "the item takes the whole screen (again: the list is back)",
             Action::Back => "close the overlay, leave a range, clear the message",
             Action::Quit => "quit (unsent decisions are kept and sent next time)",
             Action::Run(_) => "run a command line",

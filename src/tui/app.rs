@@ -90,6 +90,9 @@ pub struct LocalDecision {
     pub action: DecisionAction,
     pub key: String,
     pub delivery: Delivery,
+    /// What the decision said beyond its action: reason, scope, tier, note (the item pane
+    /// shows them; bulk decisions carry none).
+    pub details: Details,
 }
 
 /// One queue item as the TUI holds it.
@@ -178,12 +181,25 @@ pub enum UserInput {
     Paste(String),
 }
 
+/// How far each scrollable part of the screen can scroll, as the last frame laid it out. The
+/// loop sets it after every frame (`view::scroll_limits`); keys then stop where the text ends.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ScrollLimits {
+    /// The overlay on top (help, history, piped output).
+    pub overlay: u16,
+    /// The item pane.
+    pub detail: u16,
+}
+
 /// Whether the last contact with the API worked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Link {
     Online,
     Offline(String),
 }
+
+/// Rows the item pane moves per `J` or `K`.
+const DETAIL_STEP: u16 = 5;
 
 pub struct App {
     /// Every item in memory, in the queue's order.
@@ -232,6 +248,13 @@ pub struct App {
     /// The keys typed so far of a multi-key binding (`g` of `g g`), shown in the hint bar.
     pub pending_keys: Vec<Key>,
     pub theme: Theme,
+    /// How far the item pane is scrolled, and for which item: another item starts at the top.
+    pub detail_scroll: Option<(String, u16)>,
+    /// The item takes the whole body of the screen (`z`).
+    pub zoomed: bool,
+    /// How far things could scroll in the last frame; `None` before the first (nothing is
+    /// stopped then: the view still never draws past the end).
+    pub scroll_limits: Option<ScrollLimits>,
     /// `ctrl-l` asked for the whole screen to be drawn again: the loop clears the terminal
     /// before the next frame and resets this.
     pub redraw: bool,
@@ -294,6 +317,9 @@ impl App {
             pending_keys: Vec::new(),
             theme: init.theme,
             redraw: false,
+            scroll_limits: None,
+            detail_scroll: None,
+            zoomed: false,
             quit: None,
             notes: Notes::default(),
             prompt_item: None,
@@ -320,6 +346,28 @@ impl App {
             );
         }
         Ok(app)
+    }
+
+    /// How far the item pane shows the selected item scrolled.
+    pub fn detail_offset(&self) -> u16 {
+        match (&self.detail_scroll, self.selected_entry()) {
+            (Some((id, rows)), Some(e)) if *id == e.id => *rows,
+            _ => 0,
+        }
+    }
+
+    /// Scroll the item pane by `rows`, never past the end of the item as last drawn.
+    fn scroll_detail(&mut self, rows: i32) -> Vec<Effect> {
+        let Some(id) = self.selected_entry().map(|e| e.id.clone()) else {
+            return Vec::new();
+        };
+        let limit = self.scroll_limits.map_or(u16::MAX, |l| l.detail);
+        let now = i32::from(self.detail_offset().min(limit));
+        let next = u16::try_from((now + rows).max(0))
+            .unwrap_or(u16::MAX)
+            .min(limit);
+        self.detail_scroll = Some((id, next));
+        Vec::new()
     }
 
     pub fn selected_entry(&self) -> Option<&Entry> {
@@ -427,6 +475,12 @@ impl App {
             }
             Action::Redraw => {
                 self.redraw = true;
+                Vec::new()
+            }
+            Action::DetailDown => self.scroll_detail(DETAIL_STEP as i32),
+            Action::DetailUp => self.scroll_detail(-(DETAIL_STEP as i32)),
+            Action::Zoom => {
+                self.zoomed = !self.zoomed;
                 Vec::new()
             }
             Action::Back => {
@@ -576,6 +630,7 @@ impl App {
                 action,
                 key: decision.idempotency_key,
                 delivery: Delivery::Unsent,
+                details,
             });
         }
         self.decided += 1;

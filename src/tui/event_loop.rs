@@ -194,6 +194,8 @@ impl EventLoop {
             screen.wipe()?;
         }
         self.area = screen.show(app)?;
+        // Scrolling stops where the text of this frame ends.
+        app.scroll_limits = Some(super::view::scroll_limits(self.area, app));
         Ok(Flow::Continue)
     }
 

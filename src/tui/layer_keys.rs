@@ -61,6 +61,7 @@ layer_actions! {
         PageDown = "page_down": "scroll down ten lines",
         PageUp = "page_up": "scroll up ten lines",
         Top = "top": "back to the top",
+        Bottom = "bottom": "to the end",
         Close = "close": "close the view",
         Switch = "switch": "stats: the session or today, where only one fits",
         Reload = "reload": "stats: read today's figures again",
@@ -312,6 +313,12 @@ impl LayerKeymaps {
             (Some(key), None) | (None, Some(key)) => Some(format!("{key} scrolls")),
             (None, None) => None,
         };
+        let ends = match (view.label(ViewKey::Top), view.label(ViewKey::Bottom)) {
+            (Some(top), Some(bottom)) => Some(format!("{top}/{bottom} top/end")),
+            (Some(key), None) => Some(format!("{key} top")),
+            (None, Some(key)) => Some(format!("{key} end")),
+            (None, None) => None,
+        };
         let close = match (opener.map(str::to_string), view.label(ViewKey::Close)) {
             (Some(opener), Some(close)) => Some(format!("{opener} or {close} closes")),
             (Some(key), None) | (None, Some(key)) => Some(format!("{key} closes")),
@@ -319,6 +326,7 @@ impl LayerKeymaps {
         };
         scroll
             .into_iter()
+            .chain(ends)
             .chain(close)
             .collect::<Vec<_>>()
             .join(", ")

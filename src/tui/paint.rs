@@ -336,6 +336,56 @@ fn visible_part<'a>(
     (start.line_count(width) > usize::from(left)).then_some(start)
 }
 
+/// How many rows `lines` take wrapped at `width`, counting no further than `cap`: a line
+/// wider than the rows left can fill is not laid out (a row holds at most `width` columns).
+pub fn rows(lines: &[Line], width: u16, cap: usize) -> usize {
+    let width = usize::from(width.max(1));
+    let mut total = 0usize;
+    for line in lines {
+        if total >= cap {
+            return cap;
+        }
+        let columns = line.width();
+        if columns <= width {
+            total += 1;
+        } else if columns > (cap - total).saturating_mul(width) {
+            return cap;
+        } else {
+            total += Paragraph::new(line.clone())
+                .wrap(Wrap { trim: false })
+                .line_count(u16::try_from(width).unwrap_or(u16::MAX));
+        }
+    }
+    total.min(cap)
+}
+
+/// Draws `lines` wrapped into `area` as [`wrapped`] does, starting `skip` rows down.
+pub fn wrapped_from(buf: &mut Buffer, area: Rect, lines: &[Line], skip: u16) {
+    if skip == 0 {
+        wrapped(buf, area, lines);
+        return;
+    }
+    let area = area.intersection(buf.area);
+    if area.is_empty() {
+        return;
+    }
+    // Laid out in a buffer of its own as tall as the rows skipped and shown, then the rows
+    // shown are copied: the pane's rows break exactly where they do unscrolled.
+    let tall = Rect::new(0, 0, area.width, area.height.saturating_add(skip));
+    let mut scratch = Buffer::empty(tall);
+    wrapped(&mut scratch, tall, lines);
+    for y in 0..area.height {
+        for x in 0..area.width {
+            if let (Some(from), Some(to)) = (
+                scratch.cell((x, y.saturating_add(skip))),
+                buf.cell_mut((area.x + x, area.y + y)),
+            ) {
+                *to = from.clone();
+            }
+        }
+    }
+}
+
 /// Makes every cell of a finished frame hold what any terminal draws in that one cell.
 ///
 /// ratatui keeps a grapheme cluster in one cell and measures it whole: Devanagari `हीं` is one
@@ -642,5 +692,114 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Bytes a backend wrote, for the emulator to read.
+    #[derive(Clone, Default)]
+    struct Written(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+    impl std::io::Write for Written {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// What a terminal emulator shows, cell by cell, after `frames` are drawn one after the
+    /// other through ratatui's crossterm backend (each wrapped into a pane with a border to
+    /// its right, then settled as the view settles every frame).
+    fn shown_after(frames: &[Vec<String>], width: u16, height: u16) -> Vec<String> {
+        use ratatui::Terminal;
+        use ratatui::backend::CrosstermBackend;
+        use ratatui::{TerminalOptions, Viewport};
+        let area = Rect::new(0, 0, width, height);
+        let written = Written::default();
+        let mut terminal = Terminal::with_options(
+            CrosstermBackend::new(written.clone()),
+            TerminalOptions {
+                viewport: Viewport::Fixed(area),
+            },
+        )
+        .unwrap();
+        let size = |n: u16| std::num::NonZeroU16::new(n).unwrap();
+        let mut parser = vt100::Parser::new(size(height), size(width), 0);
+        for lines in frames {
+            let lines: Vec<Line> = lines.iter().map(|l| Line::raw(l.as_str())).collect();
+            terminal
+                .draw(|f| {
+                    let pane = Rect::new(0, 0, width - 1, height);
+                    wrapped(f.buffer_mut(), pane, &lines);
+                    for y in 0..height {
+                        if let Some(cell) = f.buffer_mut().cell_mut((width - 1, y)) {
+                            cell.set_symbol("│");
+                        }
+                    }
+                    settle_clusters(f.buffer_mut());
+                })
+                .unwrap();
+            parser.process(&std::mem::take(&mut *written.0.borrow_mut()));
+        }
+        let screen = parser.screen();
+        let mut cells = Vec::new();
+        for y in 0..height {
+            for x in 0..width {
+                let cell = screen.cell(y, x).unwrap();
+                // A cell never written and a space look alike.
+                let text = match cell.contents() {
+                    "" => " ",
+                    text => text,
+                };
+                cells.push(format!("{y}:{x} {text:?} {}", cell.is_wide()));
+            }
+        }
+        cells
+    }
+
+    #[test]
+    fn wide_and_combining_text_leaves_no_residue_from_frame_to_frame() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        let pieces = prop::sample::select(vec![
+            "a",
+            " ",
+            "word ",
+            "हीं",
+            "न्हें",
+            "क्ष",
+            "น้ำ",
+            "ผู้",
+            "e\u{301}",
+            "a\u{308}\u{304}",
+            "日本",
+            "　",
+            "한",
+            "ᄒᆞᆫ",
+            "👍\u{1f3fd}",
+            "👨\u{200d}👩\u{200d}👧",
+            "🇩🇪",
+            "1\u{fe0f}\u{20e3}",
+            "❤\u{fe0f}",
+            "ｶﾞ",
+            "ཀྵ",
+            "x\u{20dd}",
+        ]);
+        let line = prop::collection::vec(pieces, 0..30).prop_map(|p| p.concat());
+        let frame = prop::collection::vec(line, 0..6);
+        let mut runner = TestRunner::new(Config::with_cases(300));
+        runner
+            .run(
+                &(frame.clone(), frame, 4u16..30, 2u16..8),
+                |(first, second, width, height)| {
+                    // The second frame over the first looks as the second on a blank screen.
+                    let over = shown_after(&[first, second.clone()], width, height);
+                    let fresh = shown_after(&[second], width, height);
+                    prop_assert_eq!(over, fresh);
+                    Ok(())
+                },
+            )
+            .unwrap();
     }
 }

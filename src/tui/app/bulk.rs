@@ -277,6 +277,7 @@ impl App {
                     action: plan.action,
                     key: d.idempotency_key.clone(),
                     delivery: Delivery::Unsent,
+                    details: Details::default(),
                 });
             }
         }

@@ -185,20 +185,26 @@ impl App {
     }
 
     /// A key on a view that scrolls: the new scroll, or `None` when the key closes the view
-    /// (its close key, or the key that opened it).
+    /// (its close key, or the key that opened it). A line, ten, the top or the end, and never
+    /// past the last line of the frame on screen.
     pub(super) fn view_scroll(&self, scroll: u16, key: &KeyEvent, opener: &Action) -> Option<u16> {
         if self.keymap.action_for(key).as_ref() == Some(opener) {
             return None;
         }
-        Some(match self.keymap.layers.view.action(key) {
+        let limit = self.scroll_limits.map_or(u16::MAX, |l| l.overlay);
+        // Where it was drawn: a bottom key pressed before the frame knew the end went further.
+        let scroll = scroll.min(limit);
+        let wanted = match self.keymap.layers.view.action(key) {
             Some(ViewKey::Close) => return None,
             Some(ViewKey::ScrollDown) => scroll.saturating_add(1),
             Some(ViewKey::ScrollUp) => scroll.saturating_sub(1),
             Some(ViewKey::PageDown) => scroll.saturating_add(10),
             Some(ViewKey::PageUp) => scroll.saturating_sub(10),
             Some(ViewKey::Top) => 0,
+            Some(ViewKey::Bottom) => u16::MAX,
             Some(ViewKey::Switch | ViewKey::Reload) | None => scroll,
-        })
+        };
+        Some(wanted.min(limit))
     }
 
     pub(super) fn open_prompt(&mut self, kind: PromptKind) -> Vec<Effect> {

@@ -7,9 +7,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::time::{ago, countdown, timestamp};
-use crate::model::{DecisionAction, Item, Lane, ReviewState};
+use crate::model::{DecisionAction, Item, Lane, ReviewState, Scope};
+use crate::sanitize::clean_line;
+use crate::tui::action::Action;
 use crate::tui::app::{App, Delivery, Entry, QueueEnd};
 use crate::tui::paint;
+use crate::tui::picker::tier_name;
 
 pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
     let theme = &app.theme;
@@ -29,11 +32,69 @@ pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
     };
     let title = Span::styled(format!(" {} ", entry.shown.id), theme.accent);
     let inner = paint::bordered(frame.buffer_mut(), area, &title);
-    // Each line takes at least one row, so lines past the pane's height would never be drawn:
-    // they are not built.
-    let lines = detail_lines(app, entry, usize::from(inner.height));
+    let height = usize::from(inner.height);
+    let (rows, limit) = extent(app, entry, inner);
+    let skip = app.detail_offset().min(limit);
+    // Each line takes at least one row, so lines past the pane's last row would never be
+    // drawn: they are not built.
+    let lines = detail_lines(app, entry, usize::from(skip) + height);
     // What `Paragraph::wrap` drew, without its copying of every grapheme (see `paint`).
-    paint::wrapped(frame.buffer_mut(), inner, &lines);
+    paint::wrapped_from(frame.buffer_mut(), inner, &lines, skip);
+    // Say there is more, and which key shows it, on the borders.
+    let buf = frame.buffer_mut();
+    let sign = |key: Option<&str>, arrow: &str| match key {
+        Some(k) => format!(" {arrow} {k} more "),
+        None => format!(" {arrow} more "),
+    };
+    if skip > 0 && area.width > 12 {
+        let text = sign(app.keymap.first_key_label(&Action::DetailUp), "↑");
+        let x = area.right().saturating_sub(1 + text.chars().count() as u16);
+        paint::put(
+            buf,
+            x,
+            area.y,
+            area.right().saturating_sub(1),
+            &text,
+            theme.accent,
+        );
+    }
+    if rows > usize::from(skip) + height && area.width > 12 {
+        let text = sign(app.keymap.first_key_label(&Action::DetailDown), "↓");
+        let x = area.right().saturating_sub(1 + text.chars().count() as u16);
+        let y = area.bottom().saturating_sub(1);
+        paint::put(
+            buf,
+            x,
+            y,
+            area.right().saturating_sub(1),
+            &text,
+            theme.accent,
+        );
+    }
+}
+
+/// The rows the selected item takes in the pane whose inside is `inner` (counted up to three
+/// panes below where it is scrolled), and how far it can scroll.
+fn extent(app: &App, entry: &Entry, inner: Rect) -> (usize, u16) {
+    let height = usize::from(inner.height);
+    let cap = usize::from(app.detail_offset()) + 3 * height.max(1);
+    let rows = paint::rows(&detail_lines(app, entry, cap), inner.width, cap);
+    let limit = u16::try_from(rows.saturating_sub(height)).unwrap_or(u16::MAX);
+    (rows, limit)
+}
+
+/// How far the item pane can scroll in a frame whose item pane is `area`.
+pub(super) fn scroll_limit(app: &App, area: Rect) -> u16 {
+    let inner = Rect {
+        x: area.x.saturating_add(1),
+        y: area.y.saturating_add(1),
+        width: area.width.saturating_sub(2),
+        height: area.height.saturating_sub(2),
+    };
+    match app.selected_entry().filter(|_| !app.visible.is_empty()) {
+        Some(entry) if !inner.is_empty() => extent(app, entry, inner).1,
+        _ => 0,
+    }
 }
 
 /// The item pane's lines, the first `room` of them at most. Text the item holds is borrowed.
@@ -105,6 +166,9 @@ fn detail_lines<'a>(app: &'a App, entry: &'a Entry, room: usize) -> Vec<Line<'a>
         },
     ]));
     lines.push(state_line(app, entry));
+    if let Some(basis) = basis_line(app, entry) {
+        lines.push(basis);
+    }
 
     lines.push(Line::default());
     lines.push(heading("Content"));
@@ -223,6 +287,50 @@ fn state_line<'a>(app: &App, entry: &Entry) -> Line<'a> {
             Line::from(vec![label, Span::raw(state)])
         }
     }
+}
+
+/// What this moderator's own decision said beyond its action: the reason and the scope of a
+/// take down, the tier of an escalation, the note. `None` when it said nothing more.
+fn basis_line<'a>(app: &App, entry: &Entry) -> Option<Line<'a>> {
+    let local = entry.local.as_ref()?;
+    let d = &local.details;
+    let mut parts = Vec::new();
+    if local.action == DecisionAction::TakeDown {
+        let reason = d.reason_code.as_deref().unwrap_or("the server's default");
+        let title = app
+            .policies
+            .as_ref()
+            .and_then(|p| {
+                p.policies
+                    .iter()
+                    .find(|r| Some(r.code.as_str()) == d.reason_code.as_deref())
+            })
+            .map(|r| format!(" ({})", r.title))
+            .unwrap_or_default();
+        parts.push(format!(
+            "reason {}{}",
+            clean_line(reason),
+            clean_line(&title)
+        ));
+        let scope = match &d.scope {
+            None | Some(Scope::Global) => "global — everywhere".to_string(),
+            Some(Scope::Countries(cs)) => format!("only in {}", clean_line(&cs.join(", "))),
+        };
+        parts.push(format!("scope {scope}"));
+    }
+    if let Some(tier) = d.tier {
+        parts.push(format!("to {}", tier_name(tier).replace('_', " ")));
+    }
+    if let Some(note) = d.note.as_deref().filter(|n| !n.is_empty()) {
+        parts.push(format!("note “{}”", clean_line(note)));
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    Some(Line::from(vec![
+        Span::styled("basis ", app.theme.muted),
+        Span::raw(parts.join(" · ")),
+    ]))
 }
 
 fn history_lines(item: &Item, lines: &mut Vec<Line>, app: &App) {

@@ -10,6 +10,22 @@ use crate::tui::app::App;
 use crate::tui::prompt::COMMANDS;
 
 pub(super) fn draw_help(frame: &mut Frame, app: &App, area: Rect, scroll: u16) {
+    let close = app.keymap.first_key(&Action::Help);
+    draw_popup_lines(
+        frame,
+        app,
+        area,
+        &format!(
+            " Keys — {} ",
+            app.keymap.layers.view_hint_also(close.as_deref())
+        ),
+        help_lines(app),
+        scroll,
+    );
+}
+
+/// Every key, command and filter term, a line each.
+pub(super) fn help_lines(app: &App) -> Vec<Line<'_>> {
     let theme = &app.theme;
     let mut rows: Vec<Line> = app
         .keymap
@@ -47,16 +63,5 @@ pub(super) fn draw_help(frame: &mut Frame, app: &App, area: Rect, scroll: u16) {
     rows.push(Line::raw(
         "     e.g. /cat:spam lang:ru country:DE prio:>50 from:@handle",
     ));
-    let close = app.keymap.first_key(&Action::Help);
-    draw_popup_lines(
-        frame,
-        app,
-        area,
-        &format!(
-            " Keys — {} ",
-            app.keymap.layers.view_hint_also(close.as_deref())
-        ),
-        rows,
-        scroll,
-    );
+    rows
 }

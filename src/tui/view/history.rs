@@ -19,6 +19,16 @@ pub fn draw(
     scroll: u16,
     fresh: &Freshness,
 ) {
+    let title = format!(
+        " History of {} — {} ",
+        clean_line(item_id),
+        app.keymap.layers.view_hint()
+    );
+    draw_popup_lines(frame, app, area, &title, lines(app, item_id, fresh), scroll);
+}
+
+/// What the history overlay shows of `item_id`.
+pub(super) fn lines<'a>(app: &'a App, item_id: &str, fresh: &Freshness) -> Vec<Line<'a>> {
     let theme = &app.theme;
     let status = match fresh {
         Freshness::Loading => Line::styled(
@@ -46,12 +56,7 @@ pub fn draw(
             theme.muted,
         )),
     }
-    let title = format!(
-        " History of {} — {} ",
-        clean_line(item_id),
-        app.keymap.layers.view_hint()
-    );
-    draw_popup_lines(frame, app, area, &title, lines, scroll);
+    lines
 }
 
 /// One event: when, what, who, and its details; its note indented below.

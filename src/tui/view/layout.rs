@@ -42,6 +42,8 @@ pub fn panes(area: Rect, app: &App) -> Option<Panes> {
     } else {
         (area.width * 2 / 5).max(28)
     };
+    // Zoomed (`z`), the item takes the body: on a small screen it has room to show.
+    let list_width = if app.zoomed { 0 } else { list_width };
     let [list, detail] =
         Layout::horizontal([Constraint::Length(list_width), Constraint::Min(1)]).areas(body);
     Some(Panes {

@@ -22,10 +22,11 @@ mod tabs;
 mod time;
 
 use ratatui::backend::{Backend, ClearType};
+use ratatui::layout::Rect;
 use ratatui::{Frame, Terminal};
 
 use super::action::Action;
-use super::app::{App, Layer};
+use super::app::{App, Layer, ScrollLimits};
 use crate::tui::app::bulk_count as count;
 use popup::{capitalized, draw_popup};
 
@@ -41,6 +42,25 @@ pub fn wipe_screen<B: Backend>(terminal: &mut Terminal<B>) -> Result<(), B::Erro
     // frame writes every cell that is not.
     terminal.draw(|_| {})?;
     Ok(())
+}
+
+/// How far the overlay on top and the item pane can scroll in a frame of `area`: the loop
+/// hands it to the App after each frame, so scrolling stops where the text ends.
+pub fn scroll_limits(area: Rect, app: &App) -> ScrollLimits {
+    let overlay = match app.layers.last() {
+        Some(Layer::Help { .. }) => popup::geometry(area, &help::help_lines(app)).1,
+        Some(Layer::Output { text, .. }) => {
+            let lines: Vec<ratatui::text::Line> =
+                text.lines().map(ratatui::text::Line::raw).collect();
+            popup::geometry(area, &lines).1
+        }
+        Some(Layer::History { item_id, fresh, .. }) => {
+            popup::geometry(area, &history::lines(app, item_id, fresh)).1
+        }
+        _ => 0,
+    };
+    let detail = panes(area, app).map_or(0, |p| detail::scroll_limit(app, p.detail));
+    ScrollLimits { overlay, detail }
 }
 
 pub fn draw(frame: &mut Frame, app: &App) {

@@ -37,6 +37,26 @@ pub(super) fn draw_popup_lines(
     lines: Vec<Line>,
     scroll: u16,
 ) {
+    let (popup, last) = geometry(area, &lines);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(title.to_string(), app.theme.accent));
+    frame.render_widget(Clear, popup);
+    let inner = block.inner(popup);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            // Never past the end: the last line stays at the bottom of the box.
+            .scroll((scroll.min(last), 0)),
+        popup,
+    );
+    paint::keep_inside(frame.buffer_mut(), inner);
+}
+
+/// Where the box for `lines` goes over `area`, and the furthest it can scroll: the last
+/// line then shows in its last row.
+pub(super) fn geometry(area: Rect, lines: &[Line]) -> (Rect, u16) {
     let width = area.width.saturating_sub(4).min(90);
     let wanted = u16::try_from(lines.len())
         .unwrap_or(u16::MAX)
@@ -50,17 +70,9 @@ pub(super) fn draw_popup_lines(
         width,
         height,
     };
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(Span::styled(title.to_string(), app.theme.accent));
-    frame.render_widget(Clear, popup);
-    let inner = block.inner(popup);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false })
-            .scroll((scroll, 0)),
-        popup,
-    );
-    paint::keep_inside(frame.buffer_mut(), inner);
+    let rows = Paragraph::new(lines.to_vec())
+        .wrap(Wrap { trim: false })
+        .line_count(width.saturating_sub(2));
+    let rows = u16::try_from(rows).unwrap_or(u16::MAX);
+    (popup, rows.saturating_sub(height.saturating_sub(2)))
 }

@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
-use ratatui::text::Span;
+use ratatui::text::{Line, Span};
 
 use std::fmt::Write as _;
 
@@ -38,7 +38,7 @@ fn position(app: &App) -> usize {
 /// The entry (an index into `app.entries`) drawn at (`column`, `row`) of a frame of `area`:
 /// where a click lands.
 pub fn entry_at(area: Rect, app: &App, column: u16, row: u16) -> Option<usize> {
-    let list = panes(area, app)?.list;
+    let list = below_header(panes(area, app)?.list);
     let inside = column > list.x
         && column < list.right().saturating_sub(1)
         && row > list.y
@@ -50,6 +50,18 @@ pub fn entry_at(area: Rect, app: &App, column: u16, row: u16) -> Option<usize> {
     app.visible
         .get(offset + usize::from(row - list.y - 1))
         .copied()
+}
+
+/// The list's column names: above the lane tags, the priorities (right-aligned) and the rest.
+const HEADER: &str = "    LANE PRI CATEGORY  DUE  TEXT";
+
+/// The list's pane (or its inside) less the header row at its top.
+fn below_header(area: Rect) -> Rect {
+    Rect {
+        y: area.y.saturating_add(1).min(area.bottom()),
+        height: area.height.saturating_sub(1),
+        ..area
+    }
 }
 
 /// The lane's short tag, left-aligned in four columns.
@@ -98,6 +110,11 @@ pub(super) fn draw_queue(frame: &mut Frame, app: &App, area: Rect) {
     if inner.is_empty() {
         return;
     }
+    // The columns' names, over the fields that line up (category and text vary in width).
+    let header = Line::from(Span::styled(HEADER, theme.muted));
+    paint::line(frame.buffer_mut(), Rect { height: 1, ..inner }, &header);
+    let area = below_header(area);
+    let inner = below_header(inner);
     // Only the rows that fit are drawn: a frame costs the same with 100 items or a million.
     // They are written straight into the buffer (see `paint`), cell for cell what a `List`
     // with the highlight symbol `▶` drew, without building a `ListItem` per row.
