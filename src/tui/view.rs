@@ -14,7 +14,7 @@ use super::action::Action;
 use super::app::{App, BulkProgress, Delivery, Entry, Layer, Level, Link, QueueEnd};
 use super::keymap::Sequence;
 use super::paint;
-use super::picker::{Picker, Step, country_name, tier_name};
+use super::picker::{Picker, Step, tier_name};
 use super::prompt::{COMMANDS, Prompt};
 use crate::model::{DecisionAction, Item, Lane, ReviewState};
 use crate::tui::app::bulk_count as count;
@@ -157,17 +157,7 @@ fn draw_picker(frame: &mut Frame, app: &App, picker: &Picker, area: Rect) {
                 .clone()
                 .unwrap_or_else(|| "(server default)".into()),
         ));
-        let scope = if picker.countries.is_empty() {
-            "global — everywhere".to_string()
-        } else {
-            picker
-                .countries
-                .iter()
-                .map(|c| format!("{c} {}", country_name(c).unwrap_or("")))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        lines.push(field(Step::Scope, "scope", scope));
+        lines.push(field(Step::Scope, "scope", picker.scope_summary()));
     } else {
         lines.push(field(
             Step::Tier,
@@ -187,6 +177,9 @@ fn draw_picker(frame: &mut Frame, app: &App, picker: &Picker, area: Rect) {
             format!("type the note ({need}) · enter decides · esc cancels"),
             theme.muted,
         ));
+        if let Some(narrower) = picker.narrower_than_t() {
+            lines.push(Line::styled(narrower, theme.warning));
+        }
     } else {
         lines.push(Line::from(vec![
             Span::styled("search ", theme.muted),
@@ -199,22 +192,21 @@ fn draw_picker(frame: &mut Frame, app: &App, picker: &Picker, area: Rect) {
             .saturating_sub(room / 2)
             .min(choices.len().saturating_sub(room));
         for (i, c) in choices.iter().enumerate().skip(first).take(room) {
-            let chosen = picker.step == Step::Scope && picker.countries.contains(&c.value);
+            let chosen = picker.step == Step::Scope && picker.is_chosen(c);
+            let here = picker.highlighted() == Some(i);
             let text = format!(
                 "{}{} {}",
-                if i == picker.cursor { "▶" } else { " " },
+                if here { "▶" } else { " " },
                 if chosen { "✓" } else { " " },
                 c.label
             );
-            let style = if i == picker.cursor {
-                theme.selection
-            } else {
-                Style::new()
-            };
+            let style = if here { theme.selection } else { Style::new() };
             lines.push(Line::styled(text, style));
         }
         let help = match picker.step {
-            Step::Scope => "type a country's name or code · space adds/removes · enter goes on",
+            Step::Scope => {
+                "type a code, name, EU or EEA · space adds/removes · enter takes it and goes on · ctrl-u clears"
+            }
             _ => "type to search · ↑/↓ choose · enter picks · tab keeps · esc cancels",
         };
         lines.push(Line::styled(help, theme.muted));
