@@ -274,8 +274,8 @@ impl Picker {
     pub fn narrower_than_t(&self) -> Option<String> {
         (self.action == DecisionAction::TakeDown && !self.countries.is_empty()).then(|| {
             format!(
-                "only in {} countries — t would take it down everywhere",
-                self.countries.len()
+                "⚠ only in {} — t would take it down everywhere",
+                self.scope_summary()
             )
         })
     }
