@@ -73,6 +73,14 @@ pub struct OutboxCounts {
     pub sent: usize,
 }
 
+/// What the next undo would take back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextUndo {
+    pub item_id: String,
+    pub action: DecisionAction,
+    pub bulk: bool,
+}
+
 /// What `undo` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Undone {
@@ -544,22 +552,26 @@ impl Store {
         )?)
     }
 
-    /// The decision the next undo takes back: its item and action (the newest of a bulk
-    /// action's for a bulk one).
-    pub fn next_undo(&self, session: &str) -> Result<Option<(String, DecisionAction)>> {
-        let row: Option<(String, String)> = self
+    /// The decision the next undo takes back: its item, its action, and whether it is part
+    /// of a bulk action (which the undo takes back whole).
+    pub fn next_undo(&self, session: &str) -> Result<Option<NextUndo>> {
+        let row: Option<(String, String, Option<String>)> = self
             .conn
             .query_row(
-                "SELECT item_id, action FROM outbox
+                "SELECT item_id, action, bulk FROM outbox
                  WHERE session = ?1 AND undone = 0 AND action != 'reverse'
                  ORDER BY seq DESC LIMIT 1",
                 [session],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        Ok(row.and_then(|(item, action)| {
+        Ok(row.and_then(|(item_id, action, bulk)| {
             let action = serde_json::from_value(serde_json::Value::String(action)).ok()?;
-            Some((item, action))
+            Some(NextUndo {
+                item_id,
+                action,
+                bulk: bulk.is_some(),
+            })
         }))
     }
 
@@ -1056,7 +1068,11 @@ mod tests {
         );
         assert_eq!(
             s.next_undo("s1").unwrap(),
-            Some(("a".to_string(), DecisionAction::TakeDown))
+            Some(NextUndo {
+                item_id: "a".into(),
+                action: DecisionAction::TakeDown,
+                bulk: false
+            })
         );
         assert!(s.decided_here(&["a"]).unwrap().contains("a"));
     }

@@ -565,11 +565,15 @@ impl App {
     fn already_decided(&self, item_id: &str, action: DecisionAction) -> String {
         let undo = self.keymap.first_key(&Action::Undo).unwrap_or_default();
         let next = match self.store.next_undo(&self.session) {
-            Ok(Some((item, _))) if item == item_id => format!("{undo} undoes it"),
-            Ok(Some((item, newest))) => format!(
+            Ok(Some(n)) if n.bulk => format!(
+                "{undo} undoes your newest decision first (a bulk {})",
+                n.action.label()
+            ),
+            Ok(Some(n)) if n.item_id == item_id => format!("{undo} undoes it"),
+            Ok(Some(n)) => format!(
                 "{undo} undoes your newest decision first ({} of {})",
-                newest.label(),
-                clean_line(&item)
+                n.action.label(),
+                clean_line(&n.item_id)
             ),
             Ok(None) | Err(_) => "it is not this session's to undo".to_string(),
         };
@@ -860,32 +864,33 @@ impl App {
             .index
             .get(&original.item_id)
             .and_then(|&i| self.entries.get_mut(i));
-        let text = match entry {
-            Some(entry) if stands && entry.local.is_none() => {
-                entry.local = Some(LocalDecision {
-                    action: original.action,
-                    key: original.idempotency_key.clone(),
-                    delivery: Delivery::Sent,
-                });
-                self.decided += 1;
-                format!(
-                    "UNDO REFUSED by the server: the {} of {} stands — {why}",
-                    original.action.label(),
-                    clean_line(&original.item_id)
-                )
-            }
-            _ if stands => format!(
-                "UNDO REFUSED by the server: the {} of {} stands — {why}",
-                original.action.label(),
-                clean_line(&original.item_id)
-            ),
-            _ => format!(
-                "The undo of the {} of {} was refused — {why}",
-                original.action.label(),
-                clean_line(&original.item_id)
-            ),
-        };
-        self.flash(Level::Error, text);
+        let what = format!(
+            "the {} of {}",
+            original.action.label(),
+            clean_line(&original.item_id)
+        );
+        if !stands {
+            // The decision itself was refused too: nothing stands, nothing to restore.
+            self.flash(
+                Level::Error,
+                format!("The undo of {what} was refused — {why}"),
+            );
+            return;
+        }
+        if let Some(entry) = entry
+            && entry.local.as_ref().is_none_or(LocalDecision::refused)
+        {
+            entry.local = Some(LocalDecision {
+                action: original.action,
+                key: original.idempotency_key.clone(),
+                delivery: Delivery::Sent,
+            });
+        }
+        self.decided += 1;
+        self.flash(
+            Level::Error,
+            format!("UNDO REFUSED by the server: {what} stands — {why}"),
+        );
     }
 
     /// Add items the window does not have yet; items with a decision still waiting in the
