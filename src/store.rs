@@ -1045,6 +1045,43 @@ mod tests {
     }
 
     #[test]
+    fn undoing_a_bulk_action_sets_its_refusals_aside_and_reverses_the_rest() {
+        let (_d, mut s) = store();
+        let bulk: Vec<Decision> = (0..3)
+            .map(|i| decision(&format!("wave-{i}"), DecisionAction::TakeDown))
+            .collect();
+        s.journal_bulk("s1", "b1", &bulk).unwrap();
+        s.claim_batch(10, usize::MAX).unwrap();
+        s.settle(&[
+            answered(&bulk[0], DecisionOutcome::Applied),
+            answered(&bulk[1], DecisionOutcome::Conflict),
+            answered(&bulk[2], DecisionOutcome::Applied),
+        ])
+        .unwrap();
+        assert_eq!(s.counts().unwrap().failed, 1);
+        match s.undo_last("s1", new_key(), Utc::now()).unwrap() {
+            Some(Undone::Bulk {
+                withdrawn,
+                reversed,
+                dismissed,
+            }) => {
+                assert!(withdrawn.is_empty());
+                assert_eq!(dismissed, vec![bulk[1].clone()]);
+                let originals: Vec<&Decision> = reversed.iter().map(|(o, _)| o).collect();
+                assert_eq!(originals, [&bulk[0], &bulk[2]]);
+            }
+            other => panic!("the bulk back, got {other:?}"),
+        }
+        let c = s.counts().unwrap();
+        assert_eq!(
+            (c.unsent, c.failed),
+            (2, 0),
+            "two reversals, no refusal left"
+        );
+        assert!(s.undo_last("s1", new_key(), Utc::now()).unwrap().is_none());
+    }
+
+    #[test]
     fn a_refused_reversal_leaves_the_decision_standing_and_undoable() {
         let (_d, mut s) = store();
         let d = decision("a", DecisionAction::TakeDown);

@@ -362,13 +362,14 @@ impl Picker {
         if self.search.trim().is_empty() || self.aimed {
             return false;
         }
-        let longer = format!("{} ", self.search);
+        let longer = countries::fold(&format!("{} ", self.search));
+        let goes_on = |name: &str| countries::fold(name).starts_with(&longer);
         choices.iter().any(|c| match &c.target {
             Target::Country(code) => {
-                let name = country_name(code).unwrap_or("");
-                rank(&longer, code, name, &aliases_of(code)) == Some(Rank::Prefix)
+                goes_on(country_name(code).unwrap_or(""))
+                    || aliases_of(code).into_iter().any(goes_on)
             }
-            Target::Group(g) => rank(&longer, g.code(), g.name(), &[]) == Some(Rank::Prefix),
+            Target::Group(g) => goes_on(g.name()),
             _ => false,
         })
     }
@@ -551,6 +552,26 @@ mod tests {
             let mut p = scope_picker();
             press(&mut p, &format!("{typed}\n"));
             assert_eq!(p.countries, vec![code], "{typed}");
+        }
+    }
+
+    #[test]
+    fn space_after_a_full_name_never_chooses_another_country() {
+        for (code, name) in countries() {
+            let mut p = scope_picker();
+            press(&mut p, &format!("{} ", name.to_lowercase()));
+            let chosen = p.countries.clone();
+            assert!(
+                chosen.is_empty() || chosen == vec![code],
+                "{name}: {chosen:?}"
+            );
+            if chosen.is_empty() {
+                // The first space went into the name (a longer one goes on from it): the
+                // second chooses it.
+                assert_eq!(p.search, format!("{} ", name.to_lowercase()));
+                press(&mut p, " ");
+                assert_eq!(p.countries, vec![code], "{name}");
+            }
         }
     }
 
