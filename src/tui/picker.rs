@@ -321,6 +321,19 @@ impl Picker {
                 self.cursor = 0;
                 self.aimed = false;
             }
+            KeyCode::Tab if !self.search.is_empty() => {
+                // Tab keeps what is chosen; with text typed that is rarely what is meant (`de`
+                // Tab would leave the scope global), so it says so instead of moving on.
+                let hint = choices
+                    .get(self.cursor)
+                    .map_or("nothing matches".to_string(), |c| {
+                        format!("enter takes {}", c.label)
+                    });
+                self.error = Some(format!(
+                    "{:?} is typed but not chosen: {hint}; ctrl-u clears the search",
+                    self.search
+                ));
+            }
             KeyCode::Tab => self.next_step(),
             KeyCode::Enter if self.step == Step::Scope && self.highlighted().is_none() => {
                 // Nothing typed or moved to: the scope as it stands.
@@ -689,6 +702,24 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn tab_with_text_typed_but_not_chosen_does_not_move_on() {
+        let mut p = scope_picker();
+        press(&mut p, "de\t");
+        assert_eq!(
+            p.step,
+            Step::Scope,
+            "not on to the note with the scope still global"
+        );
+        let error = p.error.clone().unwrap_or_default();
+        assert!(error.contains("enter takes DE — Germany"), "{error}");
+        press(&mut p, " \t");
+        assert_eq!(
+            (p.step, p.countries.clone()),
+            (Step::Note, vec!["DE".to_string()])
+        );
     }
 
     #[test]
