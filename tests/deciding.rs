@@ -506,3 +506,39 @@ async fn an_undo_the_server_refuses_leaves_the_decision_standing_on_screen() {
         Some(Scope::Countries(vec!["DE".into(), "FR".into()]))
     );
 }
+
+/// A batch the server refuses as a whole (a 4xx for the request): the sync marks each of its
+/// decisions failed with the server's reason and reports no results. The screen must treat
+/// each like any refusal, not leave it waiting (`…`) and counted as decided forever.
+#[tokio::test]
+async fn a_batch_refused_as_a_whole_shows_each_decision_refused() {
+    let (server, _direct, proxy, _data, mut s) = desk_through_proxy().await;
+    let ids = s.first_ids(2);
+    proxy.set_for("POST /v1/decisions", Fault::Blackhole);
+    s.press("tt");
+    assert_eq!(s.app.decided, 2);
+    // What the flusher does with a 400 for the request: every decision of it failed, with
+    // the server's reason, then `Delivered` with no results.
+    let keys: Vec<String> = s
+        .app
+        .entries
+        .iter()
+        .filter_map(|e| e.local.as_ref().map(|l| l.key.clone()))
+        .collect();
+    modq::store::Store::open(&s.prepared_db)
+        .expect("the outbox")
+        .fail(&keys, "the server refused the request (400): unknown field")
+        .expect("marked failed");
+    s.app.update(Action::Sync(modq::sync::SyncEvent::Delivered {
+        results: Vec::new(),
+    }));
+    let screen = s.screen(120, 30);
+    assert!(screen.contains("decided 0"), "{screen}");
+    assert!(screen.contains("failed 2"), "{screen}");
+    go_to(&mut s, &ids[0]);
+    assert!(s.screen(120, 30).contains("REFUSED by the server"));
+    assert!(s.app.entries.iter().take(2).all(|e| e.is_open()));
+    for id in &ids {
+        assert!(applied(&server.db, id).is_empty());
+    }
+}

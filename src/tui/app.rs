@@ -671,6 +671,10 @@ impl App {
                 self.link = Link::Online;
                 self.store_trouble = None;
                 self.refresh_counts();
+                if results.is_empty() {
+                    // A batch refused as a whole: the outbox has each decision's refusal.
+                    self.settle_refused_batch();
+                }
                 self.bulk_acknowledged(&results);
                 for r in results {
                     self.settle(r.idempotency_key, r.outcome, r.message);
@@ -844,6 +848,25 @@ impl App {
                 clean_line(&item_id)
             );
             self.flash(Level::Warning, text);
+        }
+    }
+
+    /// The server refused a whole batch (the sync marked its decisions failed, with the
+    /// server's reason, and reported no results): each of ours is refused like any other.
+    fn settle_refused_batch(&mut self) {
+        let failed = match self.store.failed() {
+            Ok(failed) => failed,
+            Err(e) => {
+                self.store_trouble = Some(clean_line(&e.to_string()));
+                return;
+            }
+        };
+        for entry in failed {
+            let key = entry.decision.idempotency_key;
+            if self.in_flight.contains_key(&key) {
+                let why = entry.message.unwrap_or_else(|| "refused".into());
+                self.settle(key, DecisionOutcome::Invalid, Some(why));
+            }
         }
     }
 
