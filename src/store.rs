@@ -73,11 +73,22 @@ pub struct OutboxCounts {
     pub sent: usize,
 }
 
+/// What the next undo would take back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextUndo {
+    pub item_id: String,
+    pub action: DecisionAction,
+    pub bulk: bool,
+}
+
 /// What `undo` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Undone {
     /// The decision had not left the machine: it is gone.
     Withdrawn(Decision),
+    /// The server refused the decision, so it never took effect: the refusal is set aside
+    /// (kept in the journal, no longer counted as failed) and nothing is sent.
+    Dismissed(Decision),
     /// The server may hold it: a reversal is journaled to follow it.
     Reversed {
         original: Decision,
@@ -88,6 +99,8 @@ pub enum Undone {
     Bulk {
         withdrawn: Vec<Decision>,
         reversed: Vec<(Decision, Decision)>,
+        /// Those the server had refused.
+        dismissed: Vec<Decision>,
     },
 }
 
@@ -207,6 +220,7 @@ impl Store {
                 Utc::now().to_rfc3339(),
             ],
         )?;
+        supersede_refusals(&tx, std::iter::once(decision.item_id.as_str()))?;
         if let Some(id) = position {
             tx.execute(SET_STATE, params![POSITION_KEY, id])?;
         }
@@ -245,6 +259,7 @@ impl Store {
                 ])?;
             }
         }
+        supersede_refusals(&tx, decisions.iter().map(|d| d.item_id.as_str()))?;
         tx.commit()?;
         self.durable.request();
         Ok(())
@@ -352,6 +367,11 @@ impl Store {
             update.execute(params![status.as_str(), message, now, r.idempotency_key])?;
         }
         drop(update);
+        let refused = results
+            .iter()
+            .filter(|r| !r.outcome.is_settled_ok())
+            .map(|r| r.idempotency_key.as_str());
+        restore_what_refused_reversals_meant_to_undo(&tx, refused)?;
         tx.commit()?;
         Ok(())
     }
@@ -368,6 +388,7 @@ impl Store {
                 update.execute(params![message, key])?;
             }
         }
+        restore_what_refused_reversals_meant_to_undo(&tx, keys.iter().map(String::as_str))?;
         tx.commit()?;
         Ok(())
     }
@@ -381,9 +402,11 @@ impl Store {
 
     pub fn counts(&self) -> Result<OutboxCounts> {
         let mut counts = OutboxCounts::default();
-        let mut stmt = self
-            .conn
-            .prepare("SELECT status, COUNT(*) FROM outbox GROUP BY status")?;
+        let mut stmt = self.conn.prepare(
+            // A refusal set aside (undone, or decided again since) is dealt with.
+            "SELECT status, COUNT(*) FROM outbox
+                 WHERE NOT (status = 'failed' AND undone = 1) GROUP BY status",
+        )?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
         for row in rows {
             let (status, n) = row?;
@@ -479,13 +502,16 @@ impl Store {
             [entry.seq],
             |r| r.get(0),
         )?;
-        // Refused decisions and ones that never left the machine can simply go; anything that
-        // may have reached the server needs a reversal behind it.
-        let withdraw = entry.status == OutboxStatus::Failed
-            || (entry.status == OutboxStatus::Pending && attempts == 0);
-        let undone = if withdraw {
+        // A refused decision never took effect: its refusal is set aside. One that never left
+        // the machine can simply go; anything that may have reached the server needs a
+        // reversal behind it.
+        let withdraw = entry.status == OutboxStatus::Pending && attempts == 0;
+        let undone = if entry.status == OutboxStatus::Failed {
+            tx.execute("UPDATE outbox SET undone = 1 WHERE seq = ?1", [entry.seq])?;
+            Undone::Dismissed(entry.decision)
+        } else if withdraw {
             tx.execute(
-                "DELETE FROM outbox WHERE seq = ?1 AND status IN ('pending', 'failed')",
+                "DELETE FROM outbox WHERE seq = ?1 AND status = 'pending'",
                 [entry.seq],
             )?;
             Undone::Withdrawn(entry.decision)
@@ -515,10 +541,45 @@ impl Store {
         Ok(Some(undone))
     }
 
-    /// Failed decisions, so the moderator can see what the server refused.
+    /// Whether the server holds this decision and it is not undone: after a refused reversal,
+    /// whether the decision it meant to undo still stands.
+    pub fn stands(&self, key: &str) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM outbox
+                            WHERE idempotency_key = ?1 AND status = 'sent' AND undone = 0)",
+            [key],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The decision the next undo takes back: its item, its action, and whether it is part
+    /// of a bulk action (which the undo takes back whole).
+    pub fn next_undo(&self, session: &str) -> Result<Option<NextUndo>> {
+        let row: Option<(String, String, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT item_id, action, bulk FROM outbox
+                 WHERE session = ?1 AND undone = 0 AND action != 'reverse'
+                 ORDER BY seq DESC LIMIT 1",
+                [session],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        Ok(row.and_then(|(item_id, action, bulk)| {
+            let action = serde_json::from_value(serde_json::Value::String(action)).ok()?;
+            Some(NextUndo {
+                item_id,
+                action,
+                bulk: bulk.is_some(),
+            })
+        }))
+    }
+
+    /// Refused decisions not yet dealt with, so the moderator can see what the server refused.
     pub fn failed(&self) -> Result<Vec<OutboxEntry>> {
         let mut stmt = self.conn.prepare(
-            "SELECT seq, body, status, message FROM outbox WHERE status = 'failed' ORDER BY seq",
+            "SELECT seq, body, status, message FROM outbox WHERE status = 'failed' AND undone = 0
+             ORDER BY seq",
         )?;
         let rows = stmt.query_map([], row_to_raw)?;
         rows.collect::<std::result::Result<Vec<_>, _>>()?
@@ -592,6 +653,7 @@ fn undo_bulk(
         .collect::<std::result::Result<_, _>>()?;
     let mut withdrawn = Vec::new();
     let mut reversed = Vec::new();
+    let mut dismissed = Vec::new();
     let reversal_bulk = format!("undo-{bulk}");
     let created = now.to_rfc3339();
     let mut delete = tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?;
@@ -603,9 +665,11 @@ fn undo_bulk(
     )?;
     for (raw, attempts) in rows {
         let entry = raw_to_entry(raw)?;
-        let never_left = entry.status == OutboxStatus::Failed
-            || (entry.status == OutboxStatus::Pending && attempts == 0);
-        if never_left {
+        let never_left = entry.status == OutboxStatus::Pending && attempts == 0;
+        if entry.status == OutboxStatus::Failed {
+            mark.execute([entry.seq])?;
+            dismissed.push(entry.decision);
+        } else if never_left {
             delete.execute([entry.seq])?;
             withdrawn.push(entry.decision);
         } else {
@@ -627,7 +691,60 @@ fn undo_bulk(
     Ok(Undone::Bulk {
         withdrawn,
         reversed,
+        dismissed,
     })
+}
+
+/// A new decision on an item deals with the refusals of earlier ones: they no longer count
+/// as failed, and undo passes them by.
+fn supersede_refusals<'a>(
+    tx: &rusqlite::Transaction<'_>,
+    items: impl Iterator<Item = &'a str>,
+) -> Result<()> {
+    // Nearly always none: one look at the status index spares a bulk action a look-up each.
+    let any: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM outbox WHERE status = 'failed' AND undone = 0)",
+        [],
+        |r| r.get(0),
+    )?;
+    if !any {
+        return Ok(());
+    }
+    let mut supersede = tx.prepare_cached(
+        "UPDATE outbox SET undone = 1 WHERE item_id = ?1 AND status = 'failed' AND undone = 0",
+    )?;
+    for item in items {
+        supersede.execute([item])?;
+    }
+    Ok(())
+}
+
+/// A reversal the server refused undid nothing: the decision it meant to undo, if the server
+/// applied it, stands and is back on the undo stack. The refused reversal itself is set
+/// aside: what the moderator must know is that the decision stands.
+fn restore_what_refused_reversals_meant_to_undo<'a>(
+    tx: &rusqlite::Transaction<'_>,
+    refused: impl Iterator<Item = &'a str>,
+) -> Result<()> {
+    let mut find = tx.prepare_cached(
+        "SELECT seq, body, status, message FROM outbox
+         WHERE idempotency_key = ?1 AND action = 'reverse'",
+    )?;
+    let mut dismiss = tx.prepare_cached("UPDATE outbox SET undone = 1 WHERE seq = ?1")?;
+    let mut restore = tx.prepare_cached(
+        "UPDATE outbox SET undone = 0 WHERE idempotency_key = ?1 AND status = 'sent'",
+    )?;
+    for key in refused {
+        let Some(raw) = find.query_row([key], row_to_raw).optional()? else {
+            continue;
+        };
+        let reversal = raw_to_entry(raw)?;
+        dismiss.execute([reversal.seq])?;
+        if let Some(original) = &reversal.decision.reverses {
+            restore.execute([original])?;
+        }
+    }
+    Ok(())
 }
 
 type RawRow = (i64, String, String, Option<String>);
@@ -852,7 +969,9 @@ mod tests {
             Some(Undone::Bulk {
                 withdrawn,
                 reversed,
+                dismissed,
             }) => {
+                assert!(dismissed.is_empty());
                 assert_eq!(withdrawn, bulk[2..].to_vec());
                 let originals: Vec<Decision> = reversed.iter().map(|(o, _)| o.clone()).collect();
                 assert_eq!(originals, bulk[..2].to_vec());
@@ -868,6 +987,131 @@ mod tests {
             2,
             "two reversals"
         );
+    }
+
+    fn refuse(s: &mut Store, d: &Decision, outcome: DecisionOutcome) {
+        s.settle(&[DecisionResult {
+            idempotency_key: d.idempotency_key.clone(),
+            outcome,
+            message: Some("no".into()),
+        }])
+        .unwrap();
+    }
+
+    #[test]
+    fn a_refusal_counts_as_failed_until_undo_sets_it_aside_or_the_item_is_decided_again() {
+        let (_d, mut s) = store();
+        let (a, b, c) = (
+            decision("a", DecisionAction::TakeDown),
+            decision("b", DecisionAction::Keep),
+            decision("c", DecisionAction::Keep),
+        );
+        for d in [&a, &b, &c] {
+            s.journal("s1", d, None).unwrap();
+        }
+        s.claim_batch(10, usize::MAX).unwrap();
+        refuse(&mut s, &a, DecisionOutcome::Invalid);
+        refuse(&mut s, &b, DecisionOutcome::Conflict);
+        s.settle(&[answered(&c, DecisionOutcome::Applied)]).unwrap();
+        let counts = |s: &Store| {
+            let c = s.counts().unwrap();
+            (c.unsent, c.failed, c.sent)
+        };
+        assert_eq!(counts(&s), (0, 2, 1));
+        // Undo walks back newest first: c is reversed, b's refusal set aside.
+        assert!(matches!(
+            s.undo_last("s1", new_key(), Utc::now()).unwrap(),
+            Some(Undone::Reversed { .. })
+        ));
+        assert_eq!(counts(&s), (1, 2, 1), "the reversal waits");
+        assert_eq!(
+            s.undo_last("s1", new_key(), Utc::now()).unwrap(),
+            Some(Undone::Dismissed(b.clone()))
+        );
+        assert_eq!(counts(&s), (1, 1, 1));
+        // a is decided again: its refusal is dealt with, and undo takes the new decision.
+        let again = decision("a", DecisionAction::TakeDown);
+        s.journal("s1", &again, None).unwrap();
+        assert_eq!(counts(&s), (2, 0, 1));
+        assert!(s.failed().unwrap().is_empty());
+        assert_eq!(
+            s.undo_last("s1", new_key(), Utc::now()).unwrap(),
+            Some(Undone::Withdrawn(again))
+        );
+        assert!(
+            s.undo_last("s1", new_key(), Utc::now()).unwrap().is_none(),
+            "a's old refusal was dealt with; nothing is left to undo"
+        );
+    }
+
+    #[test]
+    fn undoing_a_bulk_action_sets_its_refusals_aside_and_reverses_the_rest() {
+        let (_d, mut s) = store();
+        let bulk: Vec<Decision> = (0..3)
+            .map(|i| decision(&format!("wave-{i}"), DecisionAction::TakeDown))
+            .collect();
+        s.journal_bulk("s1", "b1", &bulk).unwrap();
+        s.claim_batch(10, usize::MAX).unwrap();
+        s.settle(&[
+            answered(&bulk[0], DecisionOutcome::Applied),
+            answered(&bulk[1], DecisionOutcome::Conflict),
+            answered(&bulk[2], DecisionOutcome::Applied),
+        ])
+        .unwrap();
+        assert_eq!(s.counts().unwrap().failed, 1);
+        match s.undo_last("s1", new_key(), Utc::now()).unwrap() {
+            Some(Undone::Bulk {
+                withdrawn,
+                reversed,
+                dismissed,
+            }) => {
+                assert!(withdrawn.is_empty());
+                assert_eq!(dismissed, vec![bulk[1].clone()]);
+                let originals: Vec<&Decision> = reversed.iter().map(|(o, _)| o).collect();
+                assert_eq!(originals, [&bulk[0], &bulk[2]]);
+            }
+            other => panic!("the bulk back, got {other:?}"),
+        }
+        let c = s.counts().unwrap();
+        assert_eq!(
+            (c.unsent, c.failed),
+            (2, 0),
+            "two reversals, no refusal left"
+        );
+        assert!(s.undo_last("s1", new_key(), Utc::now()).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_refused_reversal_leaves_the_decision_standing_and_undoable() {
+        let (_d, mut s) = store();
+        let d = decision("a", DecisionAction::TakeDown);
+        s.journal("s1", &d, None).unwrap();
+        s.claim_batch(10, usize::MAX).unwrap();
+        s.settle(&[answered(&d, DecisionOutcome::Applied)]).unwrap();
+        let Some(Undone::Reversed { reversal, .. }) =
+            s.undo_last("s1", new_key(), Utc::now()).unwrap()
+        else {
+            panic!("a reversal")
+        };
+        assert!(!s.stands(&d.idempotency_key).unwrap());
+        s.claim_batch(10, usize::MAX).unwrap();
+        refuse(&mut s, &reversal, DecisionOutcome::Conflict);
+        assert!(s.stands(&d.idempotency_key).unwrap());
+        let c = s.counts().unwrap();
+        assert_eq!(
+            (c.unsent, c.failed),
+            (0, 0),
+            "nothing waits, nothing to deal with"
+        );
+        assert_eq!(
+            s.next_undo("s1").unwrap(),
+            Some(NextUndo {
+                item_id: "a".into(),
+                action: DecisionAction::TakeDown,
+                bulk: false
+            })
+        );
+        assert!(s.decided_here(&["a"]).unwrap().contains("a"));
     }
 
     #[test]

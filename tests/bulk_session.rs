@@ -329,6 +329,9 @@ async fn s_tags_a_spam_wave_by_author_link_or_text() {
 #[tokio::test]
 async fn the_command_line_decides_with_reason_scope_tier_and_note() {
     let (server, _data, mut s) = session().await;
+    // A typed reason is checked against the catalog before it is journaled.
+    s.wait_until("the catalog arrives", |app| app.policies.is_some())
+        .await;
     let first = s.selected_id();
     s.press(":takedown reason=spam scope=DE,AT \"court order 12\"<enter>");
     let second = s.selected_id();

@@ -109,9 +109,16 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// Still waiting for this moderator's decision.
+    /// Still waiting for this moderator's decision: none made, or the server refused it.
     pub fn is_open(&self) -> bool {
-        self.local.is_none() && self.gone.is_none()
+        self.gone.is_none() && self.local.as_ref().is_none_or(LocalDecision::refused)
+    }
+}
+
+impl LocalDecision {
+    /// The server refused it: it never took effect.
+    pub fn refused(&self) -> bool {
+        matches!(self.delivery, Delivery::Failed(_))
     }
 }
 
@@ -271,6 +278,9 @@ pub struct App {
     last_refill: DateTime<Utc>,
     index: HashMap<String, usize>,
     in_flight: HashMap<String, String>,
+    /// Reversals on their way (by key), and the decision each undoes: should the server
+    /// refuse one, that decision stands and the screen says so.
+    reversing: HashMap<String, Decision>,
 }
 
 pub struct AppInit {
@@ -329,6 +339,7 @@ impl App {
             store: init.store,
             index: HashMap::new(),
             in_flight: HashMap::new(),
+            reversing: HashMap::new(),
         };
         let resume_at = app.store.get_state(POSITION_KEY)?;
         app.add_page(init.first_page.items, init.first_page.next_cursor)?;
@@ -597,15 +608,13 @@ impl App {
             self.flash(Level::Warning, why);
             return Vec::new();
         }
-        if let Some(local) = &entry.local {
-            let undo = self.keymap.first_key(&Action::Undo).unwrap_or_default();
-            let text = format!(
-                "Already decided ({}) in this session; {undo} undoes",
-                local.action.label()
-            );
+        if let Some(local) = entry.local.as_ref().filter(|l| !l.refused()) {
+            let text = self.already_decided(&entry.id, local.action);
             self.flash(Level::Info, text);
             return Vec::new();
         }
+        // Deciding a refused item again deals with the refusal (see `Store::journal`).
+        let supersedes_a_refusal = entry.local.is_some();
         let decision = details.decision(&entry.id, action, self.now);
         let logged = Logged::of(entry, &decision, self.policies.as_ref());
         let next = self.next_undecided_after(self.selected);
@@ -636,6 +645,9 @@ impl App {
         self.decided += 1;
         self.stats.record(logged);
         self.counts.unsent += 1;
+        if supersedes_a_refusal {
+            self.refresh_counts();
+        }
         self.flash = None;
         match next {
             Some(i) => self.selected = i,
@@ -669,6 +681,32 @@ impl App {
         self.flash(level, text);
     }
 
+    /// Why a second decision on an item is refused, and what `u` would take back: the
+    /// newest decision, which is this item's only if nothing came after it.
+    fn already_decided(&self, item_id: &str, action: DecisionAction) -> String {
+        let undo = self.keymap.first_key(&Action::Undo).unwrap_or_default();
+        let next = match self.store.next_undo(&self.session) {
+            Ok(Some(n)) if n.bulk => format!(
+                "{undo} undoes your newest decision first (a bulk {})",
+                n.action.label()
+            ),
+            Ok(Some(n)) if n.item_id == item_id => format!("{undo} undoes it"),
+            Ok(Some(n)) => format!(
+                "{undo} undoes your newest decision first ({} of {})",
+                n.action.label(),
+                clean_line(&n.item_id)
+            ),
+            Ok(None) | Err(_) => "it is not this session's to undo".to_string(),
+        };
+        format!(
+            "Already decided ({}) in this session; {next}",
+            action.label()
+        )
+    }
+
+    /// Take back the newest decision of this session: withdrawn if it never left, reversed
+    /// if the server may hold it, set aside if the server refused it. The counts are read
+    /// back from the outbox, which alone knows what is waiting and what was refused.
     fn undo(&mut self) -> Vec<Effect> {
         if self.bulk.as_ref().is_some_and(|b| !b.saved) {
             self.flash(
@@ -678,17 +716,46 @@ impl App {
             return Vec::new();
         }
         let undone = self.store.undo_last(&self.session, new_key(), Utc::now());
-        let (original, reversed) = match undone {
+        let effects = match undone {
             Ok(Some(Undone::Bulk {
                 withdrawn,
                 reversed,
-            })) => return self.undo_bulk(withdrawn, reversed),
-            Ok(Some(Undone::Withdrawn(d))) => (d, false),
+                dismissed,
+            })) => self.undo_bulk(withdrawn, reversed, dismissed),
+            Ok(Some(Undone::Withdrawn(d))) => {
+                self.take_back(&d, true);
+                let text = format!(
+                    "Undone: {} of {} (it had not been sent)",
+                    d.action.label(),
+                    clean_line(&d.item_id)
+                );
+                self.flash(Level::Info, text);
+                Vec::new()
+            }
+            Ok(Some(Undone::Dismissed(d))) => {
+                // A refusal already took it out of `decided` and the stats.
+                self.take_back(&d, false);
+                let text = format!(
+                    "Set aside: the server's refusal of the {} of {} — it never took effect",
+                    d.action.label(),
+                    clean_line(&d.item_id)
+                );
+                self.flash(Level::Info, text);
+                Vec::new()
+            }
             Ok(Some(Undone::Reversed { original, reversal })) => {
                 self.in_flight
-                    .insert(reversal.idempotency_key, reversal.item_id);
-                self.counts.unsent += 1;
-                (original, true)
+                    .insert(reversal.idempotency_key.clone(), reversal.item_id.clone());
+                self.reversing
+                    .insert(reversal.idempotency_key, original.clone());
+                self.take_back(&original, true);
+                let text = format!(
+                    "Undone: {} of {} — the server already had it, a reversal is on its way",
+                    original.action.label(),
+                    clean_line(&original.item_id)
+                );
+                self.flash(Level::Info, text);
+                vec![Effect::Flush]
             }
             Ok(None) => {
                 self.flash(Level::Info, "Nothing to undo in this session".into());
@@ -699,31 +766,23 @@ impl App {
                 return Vec::new();
             }
         };
-        self.decided = self.decided.saturating_sub(1);
-        self.stats.forget([&original.idempotency_key]);
-        self.in_flight.remove(&original.idempotency_key);
-        if !reversed {
-            self.counts.unsent = self.counts.unsent.saturating_sub(1);
+        self.refresh_counts();
+        effects
+    }
+
+    /// The item of an undone decision is open again, under the cursor; `counted` when the
+    /// decision still counted as decided (it was not refused).
+    fn take_back(&mut self, original: &Decision, counted: bool) {
+        if counted {
+            self.decided = self.decided.saturating_sub(1);
+            self.stats.forget([&original.idempotency_key]);
         }
+        self.in_flight.remove(&original.idempotency_key);
         if let Some(&i) = self.index.get(&original.item_id) {
             if let Some(entry) = self.entries.get_mut(i) {
                 entry.local = None;
             }
             self.selected = i;
-        }
-        let text = if reversed {
-            format!(
-                "Undone: {} — the server already had it, a reversal is on its way",
-                original.action.label()
-            )
-        } else {
-            format!("Undone: {} (it had not been sent)", original.action.label())
-        };
-        self.flash(Level::Info, text);
-        if reversed {
-            vec![Effect::Flush]
-        } else {
-            Vec::new()
         }
     }
 
@@ -733,6 +792,10 @@ impl App {
                 self.link = Link::Online;
                 self.store_trouble = None;
                 self.refresh_counts();
+                if results.is_empty() {
+                    // A batch refused as a whole: the outbox has each decision's refusal.
+                    self.settle_refused_batch();
+                }
                 self.bulk_acknowledged(&results);
                 for r in results {
                     self.settle(r.idempotency_key, r.outcome, r.message);
@@ -809,7 +872,7 @@ impl App {
                         continue;
                     };
                     // Our own decisions end our leases too; only others' doing is news.
-                    if entry.local.is_none() {
+                    if entry.local.as_ref().is_none_or(LocalDecision::refused) {
                         entry.gone = Some("another moderator has it, or it was decided".into());
                     }
                 }
@@ -872,6 +935,17 @@ impl App {
         let Some(item_id) = self.in_flight.remove(&key) else {
             return;
         };
+        if let Some(original) = self.reversing.remove(&key) {
+            if !outcome.is_settled_ok() {
+                self.reversal_refused(&original, outcome, message);
+            }
+            return;
+        }
+        if !outcome.is_settled_ok() {
+            // Refused: it never took effect, so it is not among the session's decisions.
+            self.decided = self.decided.saturating_sub(1);
+            self.stats.forget([&key]);
+        }
         let Some(entry) = self
             .index
             .get(&item_id)
@@ -888,6 +962,79 @@ impl App {
             let why = message.unwrap_or_else(|| outcome.as_str().to_string());
             Delivery::Failed(clean_line(&format!("{}: {why}", outcome.as_str())))
         };
+        if let (Delivery::Failed(why), None) = (&local.delivery, &self.bulk) {
+            let text = format!(
+                "REFUSED by the server: {} of {} — {why}. Decide it again, or u sets it aside",
+                local.action.label(),
+                clean_line(&item_id)
+            );
+            self.flash(Level::Warning, text);
+        }
+    }
+
+    /// The server refused a whole batch (the sync marked its decisions failed, with the
+    /// server's reason, and reported no results): each of ours is refused like any other.
+    fn settle_refused_batch(&mut self) {
+        let failed = match self.store.failed() {
+            Ok(failed) => failed,
+            Err(e) => {
+                self.store_trouble = Some(clean_line(&e.to_string()));
+                return;
+            }
+        };
+        for entry in failed {
+            let key = entry.decision.idempotency_key;
+            if self.in_flight.contains_key(&key) {
+                let why = entry.message.unwrap_or_else(|| "refused".into());
+                self.settle(key, DecisionOutcome::Invalid, Some(why));
+            }
+        }
+    }
+
+    /// The server refused to undo `original`: if it applied it, it stands, decided again on
+    /// the screen and back on the undo stack (the outbox restored it when it settled).
+    fn reversal_refused(
+        &mut self,
+        original: &Decision,
+        outcome: DecisionOutcome,
+        message: Option<String>,
+    ) {
+        let why = clean_line(&message.unwrap_or_else(|| outcome.as_str().to_string()));
+        let stands = self
+            .store
+            .stands(&original.idempotency_key)
+            .unwrap_or(false);
+        let entry = self
+            .index
+            .get(&original.item_id)
+            .and_then(|&i| self.entries.get_mut(i));
+        let what = format!(
+            "the {} of {}",
+            original.action.label(),
+            clean_line(&original.item_id)
+        );
+        if !stands {
+            // The decision itself was refused too: nothing stands, nothing to restore.
+            self.flash(
+                Level::Error,
+                format!("The undo of {what} was refused — {why}"),
+            );
+            return;
+        }
+        if let Some(entry) = entry
+            && entry.local.as_ref().is_none_or(LocalDecision::refused)
+        {
+            entry.local = Some(LocalDecision {
+                action: original.action,
+                key: original.idempotency_key.clone(),
+                delivery: Delivery::Sent,
+            });
+        }
+        self.decided += 1;
+        self.flash(
+            Level::Error,
+            format!("UNDO REFUSED by the server: {what} stands — {why}"),
+        );
     }
 
     /// Add items the window does not have yet; items with a decision still waiting in the

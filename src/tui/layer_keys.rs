@@ -85,7 +85,7 @@ layer_actions! {
         Choose = "choose": "pick the highlighted line and go on; in the note, decide",
         Cancel = "cancel": "close the picker, deciding nothing",
         Erase = "erase": "delete the last character typed",
-        Clear = "clear": "clear the note",
+        Clear = "clear": "clear the search, or the note",
     }
 }
 
@@ -360,7 +360,7 @@ impl LayerKeymaps {
     pub fn picker_hint(&self, scope: bool) -> String {
         let picker = &self.picker;
         let mut parts = vec![if scope {
-            "type a country's name or code · space adds/removes".to_string()
+            "type a code, name, EU or EEA · space adds/removes".to_string()
         } else {
             "type to search".to_string()
         }];
@@ -371,7 +371,10 @@ impl LayerKeymaps {
             parts.push(format!("{up}/{down} choose"));
         }
         let rest: &[(PickerKey, &str)] = if scope {
-            &[(PickerKey::Choose, "goes on")]
+            &[
+                (PickerKey::Choose, "takes it and goes on"),
+                (PickerKey::Clear, "clears"),
+            ]
         } else {
             &[
                 (PickerKey::Choose, "picks"),

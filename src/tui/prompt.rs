@@ -4,7 +4,9 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::Action;
-use crate::model::{EscalationTier, Lane};
+use super::picker::countries::{self, Group, Rank, aliases_of, countries, rank};
+use crate::model::{EscalationTier, Lane, Scope};
+use crate::policy::PolicyCatalog;
 use crate::query::{KEYS, Sort};
 
 /// What the line is for.
@@ -48,6 +50,8 @@ pub struct Prompt {
     pub cursor: usize,
     /// Why the last Enter was refused, or what Tab found.
     pub note: Option<String>,
+    /// The policy catalog's reason codes, for `reason=` completion (empty: none known yet).
+    pub reason_codes: Vec<String>,
 }
 
 /// What a key did to the line.
@@ -66,7 +70,14 @@ impl Prompt {
             text: text.to_string(),
             cursor: text.chars().count(),
             note: None,
+            reason_codes: Vec::new(),
         }
+    }
+
+    /// The same line, completing `reason=` from these codes.
+    pub fn with_reason_codes(mut self, codes: Vec<String>) -> Prompt {
+        self.reason_codes = codes;
+        self
     }
 
     fn byte_at(&self, chars: usize) -> usize {
@@ -126,26 +137,57 @@ impl Prompt {
     /// the candidates in `note` when there are several.
     fn complete(&mut self) -> Edit {
         let end = self.byte_at(self.cursor);
-        let head = &self.text[..end];
+        let head = self.text.get(..end).unwrap_or_default().to_string();
         let start = head.rfind(' ').map_or(0, |i| i + 1);
-        let word = &head[start..];
-        let first_word = !head[..start].contains(|c: char| !c.is_whitespace());
+        let word = head.get(start..).unwrap_or_default();
+        let before = head.get(..start).unwrap_or_default();
+        let first_word = !before.contains(|c: char| !c.is_whitespace());
+        let command = before.split_whitespace().next().unwrap_or("");
+        let decision_argument = self.kind == PromptKind::Command
+            && matches!(command, "takedown" | "take_down")
+            && (word.starts_with("reason=") || word.starts_with("scope="));
+        if decision_argument {
+            let (candidates, shown) = argument_candidates(word, &self.reason_codes);
+            return self.replace_word(start, end, word, &candidates, &shown);
+        }
         let candidates: Vec<String> = match self.kind {
-            PromptKind::Command => command_candidates(&head[..start], word, first_word),
+            PromptKind::Command => command_candidates(before, word, first_word),
             PromptKind::Filter => filter_candidates(word),
             PromptKind::Pipe | PromptKind::Note => Vec::new(),
         };
-        let Some(common) = common_prefix(&candidates) else {
+        self.replace_word(start, end, word, &candidates, &candidates)
+    }
+
+    /// Put the one candidate, or the candidates' longest common prefix when it goes on from
+    /// what is typed, in place of the word, and list them in `note` (as `shown`) when there are several.
+    fn replace_word(
+        &mut self,
+        start: usize,
+        end: usize,
+        word: &str,
+        candidates: &[String],
+        shown: &[String],
+    ) -> Edit {
+        let Some(common) = common_prefix(candidates) else {
             self.note = Some("no completion".into());
             return Edit::Unchanged;
         };
-        let mut replacement = common.clone();
-        if candidates.len() == 1 && !replacement.ends_with(':') {
+        let mut replacement = if candidates.len() == 1 || common.starts_with(word) {
+            common
+        } else {
+            word.to_string()
+        };
+        let open_ended =
+            replacement.ends_with(':') || replacement.ends_with('=') || replacement.ends_with(',');
+        if candidates.len() == 1 && !open_ended {
             replacement.push(' ');
         }
         self.text.replace_range(start..end, &replacement);
-        self.cursor = self.text[..start + replacement.len()].chars().count();
-        self.note = (candidates.len() > 1).then(|| candidates.join("  "));
+        self.cursor = self
+            .text
+            .get(..start + replacement.len())
+            .map_or(0, |t| t.chars().count());
+        self.note = (candidates.len() > 1).then(|| shown.join("  "));
         Edit::Changed
     }
 }
@@ -174,7 +216,7 @@ pub fn command_names() -> Vec<String> {
 pub const COMMANDS: [(&str, &str); 13] = [
     (
         "takedown",
-        "takedown [reason=CODE] [scope=DE,AT|global] [note…]",
+        "takedown [reason=CODE] [scope=DE,AT|EU|EEA|global] [note…]",
     ),
     ("keep", "keep [note…]"),
     (
@@ -220,7 +262,7 @@ fn command_candidates(before: &str, word: &str, first_word: bool) -> Vec<String>
                 .collect(),
             "escalate" => TIERS.iter().map(|t| t.to_string()).collect(),
             "queue" => ["open", "escalated"].map(String::from).to_vec(),
-            "takedown" => ["reason=", "scope="].map(String::from).to_vec(),
+            "takedown" | "take_down" => ["reason=", "scope="].map(String::from).to_vec(),
             "filter" | "tag" => return filter_candidates(word),
             _ => Vec::new(),
         }
@@ -229,6 +271,65 @@ fn command_candidates(before: &str, word: &str, first_word: bool) -> Vec<String>
         .into_iter()
         .filter(|o| o.starts_with(word))
         .collect()
+}
+
+/// `reason=…` from the catalog's codes; `scope=…` from `global`, the groups and the country
+/// codes (the last of a comma list is completed; a name or its start finds its code). Returns
+/// the words to put in place, and how to show each when there are several.
+fn argument_candidates(word: &str, reason_codes: &[String]) -> (Vec<String>, Vec<String>) {
+    if let Some(typed) = word.strip_prefix("reason=") {
+        let found: Vec<String> = reason_codes
+            .iter()
+            .filter(|c| c.starts_with(typed))
+            .map(|c| format!("reason={c}"))
+            .collect();
+        let shown = found
+            .iter()
+            .map(|c| c.trim_start_matches("reason=").to_string())
+            .collect();
+        return (found, shown);
+    }
+    let list = word.strip_prefix("scope=").unwrap_or(word);
+    let (done, last) = match list.rfind(',') {
+        Some(i) => (
+            list.get(..=i).unwrap_or(""),
+            list.get(i + 1..).unwrap_or(""),
+        ),
+        None => ("", list),
+    };
+    let mut found: Vec<(Rank, String, String)> = Vec::new();
+    if done.is_empty() && "global".starts_with(&last.to_lowercase()) {
+        found.push((Rank::Prefix, "global".into(), "global".into()));
+    }
+    for g in Group::ALL {
+        if let Some(r) = rank(last, g.code(), g.name(), &[]).filter(|_| !last.is_empty()) {
+            found.push((r, g.code().into(), format!("{} ({})", g.code(), g.name())));
+        }
+    }
+    for (code, name) in countries() {
+        let r = if last.is_empty() {
+            Some(Rank::Prefix)
+        } else {
+            rank(last, code, name, &aliases_of(code))
+        };
+        if let Some(r) = r {
+            found.push((r, code.into(), format!("{code} {name}")));
+        }
+    }
+    found.sort_by_key(|(r, _, _)| *r);
+    // A code or a name typed in full is the one meant.
+    if let Some((best, ..)) = found.first()
+        && *best <= Rank::Name
+    {
+        let best = *best;
+        found.retain(|(r, _, _)| *r == best);
+    }
+    let words = found
+        .iter()
+        .map(|(_, code, _)| format!("scope={done}{code}"))
+        .collect();
+    let shown = found.into_iter().map(|(_, _, label)| label).collect();
+    (words, shown)
 }
 
 fn filter_candidates(word: &str) -> Vec<String> {
@@ -293,6 +394,12 @@ pub fn parse_command(line: &str) -> Result<Command, String> {
         "escalate" if !rest.is_empty() => {
             let (first, after) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
             match parse_tier(first) {
+                Some(tier) if tier.needs_note() && note(after).is_none() => {
+                    return Err(format!(
+                        "an escalation to {} needs a note: escalate {first} WHAT TO LOOK AT",
+                        tier.label()
+                    ));
+                }
                 Some(tier) => Command::Escalate {
                     tier,
                     note: note(after),
@@ -342,22 +449,33 @@ fn parse_takedown(rest: &str) -> Result<Command, String> {
     let mut note_words = Vec::new();
     for word in rest.split_whitespace() {
         if let Some(r) = word.strip_prefix("reason=") {
-            reason = Some(r.to_string());
+            if reason.replace(r.to_string()).is_some() {
+                return Err("reason= is given twice; a take down cites one reason".into());
+            }
+            if r.is_empty() {
+                return Err("reason= needs a code; tab lists the catalog's".into());
+            }
         } else if let Some(s) = word.strip_prefix("scope=") {
-            let wire = if s.eq_ignore_ascii_case("global") {
-                serde_json::Value::String("global".into())
+            let parsed = if s.eq_ignore_ascii_case("global") {
+                Scope::Global
             } else {
-                serde_json::Value::Array(
-                    s.split(',')
-                        .filter(|c| !c.is_empty())
-                        .map(|c| serde_json::Value::String(c.to_string()))
-                        .collect(),
+                Scope::Countries(
+                    countries::parse_codes(s)
+                        .map_err(|e| format!("scope={s}: {e}; e.g. scope=DE,AT or scope=global"))?,
                 )
             };
-            scope = Some(
-                serde_json::from_value(wire)
-                    .map_err(|e| format!("scope={s}: {e}; e.g. scope=DE,AT or scope=global"))?,
-            );
+            if scope.replace(parsed).is_some() {
+                return Err("scope= is given twice; list the countries in one: scope=DE,AT".into());
+            }
+        } else if let Some((key, _)) = word.split_once('=')
+            && note_words.is_empty()
+            && !key.is_empty()
+            && key.chars().all(|c| c.is_ascii_alphabetic() || c == '_')
+        {
+            // A mistyped option must not slip into the note (and the default into force).
+            return Err(format!(
+                "takedown takes reason= and scope=, not {key}=; put a note after them"
+            ));
         } else {
             note_words.push(word);
         }
@@ -369,6 +487,37 @@ fn parse_takedown(rest: &str) -> Result<Command, String> {
         scope,
         note: (!note.is_empty()).then(|| note.to_string()),
     })
+}
+
+/// A reason typed on the command line is one the catalog has: the server would refuse any
+/// other, after the decision was journaled and the moderator had moved on.
+pub fn check_reason(reason: Option<&str>, catalog: Option<&PolicyCatalog>) -> Result<(), String> {
+    let Some(code) = reason else {
+        return Ok(());
+    };
+    match catalog {
+        Some(c) if c.get(code).is_some() => Ok(()),
+        Some(c) => {
+            let close: Vec<&str> = c
+                .policies
+                .iter()
+                .map(|p| p.code.as_str())
+                .filter(|p| p.starts_with(code.get(..2).unwrap_or(code)))
+                .collect();
+            let hint = if close.is_empty() {
+                "tab lists the catalog's codes".to_string()
+            } else {
+                format!("perhaps {}", close.join(", "))
+            };
+            Err(format!(
+                "reason={code} is not in the policy catalog; {hint}"
+            ))
+        }
+        None => Err(format!(
+            "reason={code} cannot be checked: the policy catalog has not arrived; \
+             leave reason= out and the server cites the item's default"
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -448,6 +597,93 @@ mod tests {
         assert_eq!(p.text, "cat:spam lane:");
         p.key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
         assert!(p.note.as_deref().unwrap_or("").contains("lane:urgent"));
+    }
+
+    fn tab(p: &mut Prompt) {
+        p.key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
+    }
+
+    #[test]
+    fn a_typed_take_down_names_real_countries_and_known_options_only() {
+        let bad = parse_command("takedown reason=bogus scope=XX").unwrap_err();
+        assert!(bad.contains("\"XX\" is not an ISO 3166-1"), "{bad}");
+        assert!(parse_command("takedown scope=DE,ZZ").is_err());
+        assert_eq!(
+            parse_command("takedown scope=eu,ch"),
+            Ok(Command::TakeDown {
+                reason: None,
+                scope: Some(Scope::Countries({
+                    let mut all: Vec<String> =
+                        countries::EU.iter().map(|c| c.to_string()).collect();
+                    all.push("CH".into());
+                    all.sort();
+                    all
+                })),
+                note: None,
+            })
+        );
+        let typo = parse_command("takedown reson=hate scope=DE").unwrap_err();
+        assert!(typo.contains("not reson="), "{typo}");
+        assert!(parse_command("takedown scope=DE scope=AT").is_err());
+        // After the note starts, `=` is the moderator's own text.
+        assert_eq!(
+            parse_command("takedown scope=FR order no=4711"),
+            Ok(Command::TakeDown {
+                reason: None,
+                scope: Some(Scope::Countries(vec!["FR".into()])),
+                note: Some("order no=4711".into()),
+            })
+        );
+        let legal = parse_command("escalate legal").unwrap_err();
+        assert!(legal.contains("needs a note"), "{legal}");
+    }
+
+    #[test]
+    fn reasons_are_checked_against_the_catalog() {
+        let catalog = PolicyCatalog::builtin();
+        assert_eq!(check_reason(None, None), Ok(()));
+        assert_eq!(check_reason(Some("spam"), Some(&catalog)), Ok(()));
+        let bogus = check_reason(Some("bogus"), Some(&catalog)).unwrap_err();
+        assert!(bogus.contains("not in the policy catalog"), "{bogus}");
+        assert!(
+            check_reason(Some("spam"), None).is_err(),
+            "nothing to check against"
+        );
+    }
+
+    #[test]
+    fn tab_completes_reason_codes_and_countries() {
+        let codes: Vec<String> = ["spam", "scam", "phishing"].map(String::from).to_vec();
+        let mut p =
+            Prompt::new(PromptKind::Command, "takedown reason=ph").with_reason_codes(codes.clone());
+        tab(&mut p);
+        assert_eq!(p.text, "takedown reason=phishing ");
+        let mut p = Prompt::new(PromptKind::Command, "takedown reason=s").with_reason_codes(codes);
+        tab(&mut p);
+        assert_eq!(p.text, "takedown reason=s");
+        assert_eq!(p.note.as_deref(), Some("spam  scam"));
+
+        // A code in either case, a name, a group; the last of a list.
+        for (typed, done) in [
+            ("scope=de", "scope=DE "),
+            ("scope=germ", "scope=DE "),
+            ("scope=DE,austria", "scope=DE,AT "),
+            ("scope=eea", "scope=EEA "),
+            ("scope=glo", "scope=global "),
+        ] {
+            let mut p = Prompt::new(PromptKind::Command, &format!("takedown {typed}"));
+            tab(&mut p);
+            assert_eq!(p.text, format!("takedown {done}"), "{typed}");
+        }
+        // Several: the typed text stays, the choices are listed with their names.
+        let mut p = Prompt::new(PromptKind::Command, "takedown scope=united");
+        tab(&mut p);
+        assert_eq!(p.text, "takedown scope=united");
+        let listed = p.note.clone().unwrap_or_default();
+        assert!(
+            listed.contains("GB United Kingdom") && listed.contains("US United States"),
+            "{listed}"
+        );
     }
 
     #[test]

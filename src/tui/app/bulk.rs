@@ -382,13 +382,15 @@ impl App {
         }
     }
 
-    /// One `u` took a whole bulk action back.
+    /// One `u` took a whole bulk action back. The caller reads the counts back from the
+    /// outbox.
     pub(super) fn undo_bulk(
         &mut self,
         withdrawn: Vec<Decision>,
         reversed: Vec<(Decision, Decision)>,
+        dismissed: Vec<Decision>,
     ) -> Vec<Effect> {
-        let total = withdrawn.len() + reversed.len();
+        let total = withdrawn.len() + reversed.len() + dismissed.len();
         let forget = |app: &mut App, original: &Decision| {
             app.in_flight.remove(&original.idempotency_key);
             if let Some(entry) = app
@@ -399,32 +401,38 @@ impl App {
                 entry.local = None;
             }
         };
-        for d in &withdrawn {
+        for d in withdrawn.iter().chain(&dismissed) {
             forget(self, d);
         }
         for (original, reversal) in &reversed {
             forget(self, original);
             self.in_flight
                 .insert(reversal.idempotency_key.clone(), reversal.item_id.clone());
+            self.reversing
+                .insert(reversal.idempotency_key.clone(), original.clone());
         }
         self.bulk = None;
-        self.decided = self.decided.saturating_sub(total);
+        // Refused ones left `decided` and the stats when the refusal came.
+        self.decided = self
+            .decided
+            .saturating_sub(withdrawn.len() + reversed.len());
         let originals = withdrawn.iter().chain(reversed.iter().map(|(o, _)| o));
         self.stats.forget(originals.map(|d| &d.idempotency_key));
-        self.counts.unsent = self.counts.unsent.saturating_sub(withdrawn.len()) + reversed.len();
         let action = withdrawn
             .first()
             .or(reversed.first().map(|(o, _)| o))
+            .or(dismissed.first())
             .map_or("decision", |d| d.action.label());
-        self.flash(
-            Level::Info,
-            format!(
-                "Undone: bulk {action} of {} items — {} withdrawn, {} reversals on their way",
-                count(total),
-                count(withdrawn.len()),
-                count(reversed.len())
-            ),
+        let mut text = format!(
+            "Undone: bulk {action} of {} items — {} withdrawn, {} reversals on their way",
+            count(total),
+            count(withdrawn.len()),
+            count(reversed.len())
         );
+        if !dismissed.is_empty() {
+            text.push_str(&format!(", {} refusals set aside", count(dismissed.len())));
+        }
+        self.flash(Level::Info, text);
         if reversed.is_empty() {
             Vec::new()
         } else {

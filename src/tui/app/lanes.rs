@@ -90,8 +90,9 @@ impl App {
             }
             None => (Vec::new(), None),
         };
-        // Pre-chosen: the countries the item is reported in (an authority's order names its
-        // own country there); global is one key away.
+        // The picker starts on what `t` does (this reason, global). The countries the item is
+        // reported in (an authority's order names its own country there) are offered first,
+        // never chosen for the moderator: a narrower scope is a deliberate choice.
         let countries = item.countries.clone();
         let item_id = entry.id.clone();
         self.layers.push(Layer::Picker {

@@ -10,7 +10,7 @@ use crate::sanitize::{clean_line, clean_text};
 use crate::tui::action::{Action, Message};
 use crate::tui::layer_keys::{ConfirmKey, ViewKey};
 use crate::tui::mouse::Pointer;
-use crate::tui::prompt::{Command, Edit, Prompt, PromptKind, parse_command};
+use crate::tui::prompt::{Command, Edit, Prompt, PromptKind, check_reason, parse_command};
 
 /// Most of a piped command's output kept for the screen.
 pub const MAX_OUTPUT_CHARS: usize = 64 * 1024;
@@ -216,7 +216,13 @@ impl App {
             PromptKind::Command | PromptKind::Pipe | PromptKind::Note => String::new(),
         };
         self.prompt_item = self.selected_entry().map(|e| e.id.clone());
-        self.layers.push(Layer::Prompt(Prompt::new(kind, &text)));
+        let codes = self
+            .policies
+            .iter()
+            .flat_map(|c| c.policies.iter().map(|p| p.code.clone()))
+            .collect();
+        let prompt = Prompt::new(kind, &text).with_reason_codes(codes);
+        self.layers.push(Layer::Prompt(prompt));
         Vec::new()
     }
 
@@ -320,15 +326,20 @@ impl App {
                 reason,
                 scope,
                 note,
-            } => self.decide_with(
-                DecisionAction::TakeDown,
-                Details {
-                    reason_code: reason,
-                    scope,
-                    note,
-                    tier: None,
-                },
-            ),
+            } => {
+                // Checked before it is journaled: the server's refusal would come after the
+                // moderator had moved on.
+                check_reason(reason.as_deref(), self.policies.as_ref())?;
+                self.decide_with(
+                    DecisionAction::TakeDown,
+                    Details {
+                        reason_code: reason,
+                        scope,
+                        note,
+                        tier: None,
+                    },
+                )
+            }
             Command::Keep { note } => self.decide_with(DecisionAction::Keep, details(note)),
             Command::Escalate { tier, note } => self.decide_with(
                 DecisionAction::Escalate,

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use super::popup::draw_popup_lines;
 use crate::model::DecisionAction;
 use crate::tui::app::App;
-use crate::tui::picker::{Picker, Step, country_name, tier_name};
+use crate::tui::picker::{Picker, Step, tier_name};
 
 pub(super) fn draw_picker(frame: &mut Frame, app: &App, picker: &Picker, area: Rect) {
     let theme = &app.theme;
@@ -29,17 +29,7 @@ pub(super) fn draw_picker(frame: &mut Frame, app: &App, picker: &Picker, area: R
                 .clone()
                 .unwrap_or_else(|| "(server default)".into()),
         ));
-        let scope = if picker.countries.is_empty() {
-            "global — everywhere".to_string()
-        } else {
-            picker
-                .countries
-                .iter()
-                .map(|c| format!("{c} {}", country_name(c).unwrap_or("")))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        lines.push(field(Step::Scope, "scope", scope));
+        lines.push(field(Step::Scope, "scope", picker.scope_summary()));
     } else {
         lines.push(field(
             Step::Tier,
@@ -59,6 +49,9 @@ pub(super) fn draw_picker(frame: &mut Frame, app: &App, picker: &Picker, area: R
             app.keymap.layers.picker_note_hint(need),
             theme.muted,
         ));
+        if let Some(narrower) = picker.narrower_than_t() {
+            lines.push(Line::styled(narrower, theme.warning));
+        }
     } else {
         lines.push(Line::from(vec![
             Span::styled("search ", theme.muted),
@@ -71,18 +64,15 @@ pub(super) fn draw_picker(frame: &mut Frame, app: &App, picker: &Picker, area: R
             .saturating_sub(room / 2)
             .min(choices.len().saturating_sub(room));
         for (i, c) in choices.iter().enumerate().skip(first).take(room) {
-            let chosen = picker.step == Step::Scope && picker.countries.contains(&c.value);
+            let chosen = picker.step == Step::Scope && picker.is_chosen(c);
+            let here = picker.highlighted() == Some(i);
             let text = format!(
                 "{}{} {}",
-                if i == picker.cursor { "▶" } else { " " },
+                if here { "▶" } else { " " },
                 if chosen { "✓" } else { " " },
                 c.label
             );
-            let style = if i == picker.cursor {
-                theme.selection
-            } else {
-                Style::new()
-            };
+            let style = if here { theme.selection } else { Style::new() };
             lines.push(Line::styled(text, style));
         }
         let help = app.keymap.layers.picker_hint(picker.step == Step::Scope);
