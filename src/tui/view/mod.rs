@@ -114,7 +114,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
             frame,
             app,
             area,
-            &format!(" {title} — j/k scroll, esc closes "),
+            &format!(" {title} — j/k scroll, g/G top/end, esc closes "),
             text.clone(),
             *scroll,
         ),
