@@ -21,7 +21,7 @@ use crate::model::{
     Scope, TierCount,
 };
 use crate::policy::PolicyCatalog;
-use crate::query::{self, Likeness, Sort, Term};
+use crate::query::{self, Clause, Likeness, Sort, Term};
 use crate::wal_sync::WalSync;
 
 use super::audit::{AuditEntry, AuditQuery};
@@ -419,6 +419,68 @@ fn text(s: &str) -> Value {
     Value::Text(s.to_owned())
 }
 
+/// The condition for one filter clause, mirroring `query::Clause::matches` on the client.
+fn clause_condition(conn: &Connection, clause: &Clause, w: &mut Where) -> Result<(), StorageError> {
+    let (sql, values) = match same_field_in_list(&clause.any_of)? {
+        Some(in_list) => in_list,
+        None => {
+            let mut any = Where::default();
+            for term in &clause.any_of {
+                term_condition(conn, term, &mut any)?;
+            }
+            (format!("({})", any.sql.join(" OR ")), any.values)
+        }
+    };
+    if clause.negated {
+        // An item without the field (no language, no text) fails the term on the client, so
+        // its negation holds: SQL's NULL must become false before NOT, or such items vanish.
+        w.push(format!("NOT COALESCE({sql}, FALSE)"), values);
+    } else {
+        w.push(sql, values);
+    }
+    Ok(())
+}
+
+/// Alternatives on one field as one `IN` list (`cat:spam,scam`), which an index on the field
+/// still serves; `None` for a single term or fields an `IN` cannot express.
+fn same_field_in_list(terms: &[Term]) -> Result<Option<(String, Vec<Value>)>, StorageError> {
+    const REPORT: &str = "EXISTS (SELECT 1 FROM reports r WHERE r.item_id = items.id AND";
+    if terms.len() < 2 {
+        return Ok(None);
+    }
+    let mut template = None;
+    let mut values = Vec::new();
+    for term in terms {
+        let (field, value) = match term {
+            Term::Category(c) => ("category", text(c)),
+            Term::Author(a) => ("author", text(a)),
+            Term::Reporter(r) => ("reporter", text(&name_of(*r)?)),
+            Term::Lane(l) => ("lane", text(l.as_str())),
+            Term::Country(c) => ("country", text(c)),
+            Term::Language(l) => ("language", text(l)),
+            _ => return Ok(None),
+        };
+        if template.is_some_and(|t| t != field) {
+            return Ok(None);
+        }
+        template = Some(field);
+        values.push(value);
+    }
+    let marks = vec!["?"; values.len()].join(", ");
+    let sql = match template {
+        Some("category") => format!("{REPORT} lower(r.category) IN ({marks}))"),
+        Some("author") => format!("author_id IN ({marks})"),
+        Some("reporter") => format!("{REPORT} r.reporter_type IN ({marks}))"),
+        Some("lane") => format!("lane IN ({marks})"),
+        Some("country") => format!(
+            "EXISTS (SELECT 1 FROM json_each(items.countries) WHERE upper(value) IN ({marks}))"
+        ),
+        Some("language") => format!("lower(language) IN ({marks})"),
+        _ => return Ok(None),
+    };
+    Ok(Some((sql, values)))
+}
+
 /// The condition for one filter term, mirroring `query::Term` matching on the client.
 fn term_condition(conn: &Connection, term: &Term, w: &mut Where) -> Result<(), StorageError> {
     const REPORT: &str = "EXISTS (SELECT 1 FROM reports r WHERE r.item_id = items.id AND";
@@ -440,7 +502,9 @@ fn term_condition(conn: &Connection, term: &Term, w: &mut Where) -> Result<(), S
             [text(c)],
         ),
         Term::Language(l) => w.push("lower(language) = ?", [text(l)]),
-        Term::MinPriority(p) => w.push("priority >= ?", [Value::Integer(*p)]),
+        Term::Priority(op, p) => {
+            w.push(format!("priority {} ?", op.symbol()), [Value::Integer(*p)])
+        }
         Term::Link(part) => w.push(
             "EXISTS (SELECT 1 FROM json_each(items.links) WHERE instr(value, ?) > 0)",
             [text(part)],
@@ -515,8 +579,8 @@ fn queue_sql(
             [text(tier.as_str())],
         );
     }
-    for term in &query.filter.terms {
-        term_condition(conn, term, &mut w)?;
+    for clause in &query.filter.clauses {
+        clause_condition(conn, clause, &mut w)?;
     }
     let [(k1, d1), (k2, d2)] = order_keys(query.sort);
     if let Some(first) = group {

@@ -161,9 +161,7 @@ impl App {
             );
             return Vec::new();
         }
-        let query = Query {
-            terms: vec![Term::Similar(entry.id.clone())],
-        };
+        let query = Query::all_of([Term::Similar(entry.id.clone())]);
         self.tag_matching(Some(query))
     }
 
