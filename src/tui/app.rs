@@ -4,6 +4,7 @@
 //! reached only through the `Effect`s `update` returns, which the event loop hands to `sync`.
 
 mod bulk;
+mod filter_hints;
 mod lanes;
 mod layers;
 mod notes;

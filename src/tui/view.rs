@@ -15,7 +15,7 @@ use super::app::{App, BulkProgress, Delivery, Entry, Layer, Level, Link, QueueEn
 use super::keymap::Sequence;
 use super::paint;
 use super::picker::{Picker, Step, country_name, tier_name};
-use super::prompt::{COMMANDS, Prompt};
+use super::prompt::{COMMANDS, Prompt, PromptKind};
 use crate::model::{DecisionAction, Item, Lane, ReviewState};
 use crate::tui::app::bulk_count as count;
 
@@ -580,12 +580,19 @@ pub(super) fn timestamp(at: DateTime<Utc>) -> String {
 fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
     let theme = &app.theme;
     let Some(entry) = app.selected_entry().filter(|_| !app.visible.is_empty()) else {
+        let previewing = matches!(app.layers.last(),
+            Some(Layer::Prompt(p)) if p.kind == PromptKind::Filter);
         let message = match app.queue_end {
+            // The preview knows only the items in memory; the server may hold matches.
+            _ if previewing => format!(
+                "None of the {} items in memory match; enter asks the server.",
+                app.entries.len()
+            ),
             QueueEnd::Exhausted if !app.filter.is_empty() => {
-                "Nothing matches the filter. / edits it, :filter clears it."
+                "Nothing matches the filter. / edits it, :filter clears it.".into()
             }
-            QueueEnd::Exhausted => "The queue is empty: nothing to review.",
-            _ => "Loading the queue…",
+            QueueEnd::Exhausted => "The queue is empty: nothing to review.".into(),
+            _ => "Loading the queue…".into(),
         };
         let p = Paragraph::new(message)
             .block(Block::default().borders(Borders::ALL))

@@ -110,7 +110,10 @@ impl App {
                 if prompt.kind == PromptKind::Filter {
                     // Filter as you type: the items in memory narrow at once.
                     match Query::parse(&prompt.text) {
-                        Ok(query) => self.show_only(&query),
+                        Ok(query) => {
+                            self.show_only(&query);
+                            prompt.note = Some(self.preview_note(&query));
+                        }
                         Err(e) => prompt.note = Some(e.to_string()),
                     }
                 }
