@@ -2,6 +2,7 @@
 //! and the event loop below that ties them to the terminal and the background sync.
 
 pub mod action;
+pub mod ansi16;
 pub mod app;
 pub mod context;
 pub mod deadline;
@@ -25,16 +26,14 @@ use crossterm::event::{Event, EventStream, KeyEventKind};
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use futures::StreamExt;
 use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
 use tokio::sync::mpsc;
 
 use action::Action;
 use app::{App, Effect};
-use gap_fill::GapFill;
 
 /// The terminal the UI draws on.
-type Screen = Terminal<GapFill<CrosstermBackend<io::Stdout>>>;
+type Screen = Terminal<ansi16::ScreenBackend<io::Stdout>>;
 
 use crate::store::OutboxCounts;
 use crate::sync::{SyncEvent, SyncHandle};
@@ -59,9 +58,9 @@ pub async fn run(
     mouse: bool,
 ) -> io::Result<Outcome> {
     // ratatui's set-up (raw mode, the alternate screen, its restoring panic hook), then a
-    // terminal of our own that writes through `GapFill`.
+    // terminal of our own that writes through `GapFill` and 16-colour codes (`ansi16`).
     drop(ratatui::try_init()?);
-    let mut terminal = Terminal::new(GapFill::new(CrosstermBackend::new(io::stdout())))?;
+    let mut terminal = Terminal::new(ansi16::screen_backend(io::stdout()))?;
     panic_guard::install();
     let captured = if mouse {
         panic_guard::capture_mouse(&mut io::stdout())
