@@ -1801,7 +1801,9 @@ impl Storage for SqliteStorage {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT a.action, a.at, a.reason_code, i.lane, i.countries, i.created_at,
-                        i.deadline, i.id
+                        i.deadline, i.id,
+                        EXISTS (SELECT 1 FROM audit r
+                                WHERE r.reverses = a.idempotency_key AND r.action = 'reverse')
                  FROM audit a JOIN items i ON i.id = a.item_id
                  WHERE a.at >= ?1 AND a.at < ?2
                  ORDER BY a.id",
@@ -1816,11 +1818,22 @@ impl Storage for SqliteStorage {
                     r.get::<_, String>(5)?,
                     r.get::<_, Option<String>>(6)?,
                     r.get::<_, String>(7)?,
+                    r.get::<_, bool>(8)?,
                 ))
             })?;
             let mut facts = Vec::new();
             for row in rows {
-                let (action, at, reason_code, lane, countries, created, deadline, item_id) = row?;
+                let (
+                    action,
+                    at,
+                    reason_code,
+                    lane,
+                    countries,
+                    created,
+                    deadline,
+                    item_id,
+                    reversed,
+                ) = row?;
                 facts.push(DecisionFact {
                     action: from_name("action", &action)?,
                     applied_at: parse_ts(&at)?,
@@ -1830,6 +1843,7 @@ impl Storage for SqliteStorage {
                     reported_at: parse_ts(&created)?,
                     deadline: parse_opt_ts(deadline.as_deref())?,
                     report_category: leading_category(conn, &item_id)?,
+                    reversed,
                 });
             }
             Ok(facts)

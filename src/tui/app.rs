@@ -580,7 +580,11 @@ impl App {
             }
         };
         self.decided = self.decided.saturating_sub(1);
-        self.stats.forget([&original.idempotency_key]);
+        if reversed {
+            self.stats.reverse([&original.idempotency_key]);
+        } else {
+            self.stats.forget([&original.idempotency_key]);
+        }
         self.in_flight.remove(&original.idempotency_key);
         if !reversed {
             self.counts.unsent = self.counts.unsent.saturating_sub(1);

@@ -390,8 +390,10 @@ impl App {
         }
         self.bulk = None;
         self.decided = self.decided.saturating_sub(total);
-        let originals = withdrawn.iter().chain(reversed.iter().map(|(o, _)| o));
-        self.stats.forget(originals.map(|d| &d.idempotency_key));
+        self.stats
+            .forget(withdrawn.iter().map(|d| &d.idempotency_key));
+        self.stats
+            .reverse(reversed.iter().map(|(o, _)| &o.idempotency_key));
         self.counts.unsent = self.counts.unsent.saturating_sub(withdrawn.len()) + reversed.len();
         let action = withdrawn
             .first()
