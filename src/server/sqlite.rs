@@ -2215,6 +2215,56 @@ mod tests {
         );
     }
 
+    /// Negations and alternatives keep the walk in its index: they filter the rows the order's
+    /// index yields (alternatives on one field as one `IN` list), never a scan or a sort.
+    #[test]
+    fn negated_and_alternative_filters_keep_the_walk_in_its_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(&dir.path().join("modq.db")).unwrap();
+        let conn = storage.writer.lock().unwrap();
+        for filter in [
+            "cat:spam,scam",
+            "-cat:spam,scam",
+            "lane:urgent,authority",
+            "-lane:standard lang:de,fr",
+            "-lang:ru prio:>50,<10 -word",
+            "author:u-1,u-2 reporter:user,authority country:DE,AT",
+        ] {
+            let query = QueueQuery {
+                filter: query::Query::parse(filter).unwrap(),
+                sort: Sort::Age,
+                ..QueueQuery::default()
+            };
+            let (sql, values) = queue_sql(&conn, &query, 50, None).unwrap();
+            let plan: Vec<String> = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map(rusqlite::params_from_iter(values), |r| r.get(3))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            assert!(
+                plan.iter().any(|l| l.contains("INDEX items_")),
+                "{filter}: {plan:?}"
+            );
+            assert!(
+                !plan.iter().any(|l| l.starts_with("SCAN items")),
+                "{filter}: {plan:?}"
+            );
+            assert!(
+                !plan.iter().any(|l| l.contains("TEMP B-TREE")),
+                "{filter}: {plan:?}"
+            );
+            if filter.starts_with("cat:") {
+                let sql = sql.to_lowercase();
+                assert!(
+                    sql.contains("lower(r.category) in (?, ?)"),
+                    "one IN list: {sql}"
+                );
+            }
+        }
+    }
+
     /// Every page of every order, lane or not, open or escalated, seeks in an index: no
     /// walk over the table, no sort of it. Schema 6's queue indexes hold only open and
     /// escalated items, which SQLite uses only when it can see the state in the query.

@@ -958,7 +958,7 @@ fn draw_help(frame: &mut Frame, app: &App, area: Rect, scroll: u16) {
     );
     rows.push(Line::default());
     rows.push(Line::styled(
-        "Filter (/) — terms all match; \"quoted words\" stay together",
+        "Filter (/) — terms all match; \"quoted words\" stay together; cat:a,b either; -term not",
         theme.accent,
     ));
     rows.extend(crate::query::KEYS.iter().map(|(key, what)| {
@@ -968,7 +968,7 @@ fn draw_help(frame: &mut Frame, app: &App, area: Rect, scroll: u16) {
         ])
     }));
     rows.push(Line::raw(
-        "     e.g. /cat:spam lang:ru country:DE prio:>50 from:@handle",
+        "     e.g. /cat:spam,scam -lang:en country:DE prio:>50 from:@handle",
     ));
     let close = app
         .keymap

@@ -112,7 +112,10 @@ impl App {
                     match Query::parse(&prompt.text) {
                         Ok(query) => {
                             self.show_only(&query);
-                            prompt.note = Some(self.preview_note(&query));
+                            // Completion's candidates, when it listed some, stay on the line.
+                            if prompt.note.is_none() {
+                                prompt.note = Some(self.preview_note(&query));
+                            }
                         }
                         Err(e) => prompt.note = Some(e.to_string()),
                     }
