@@ -273,10 +273,11 @@ fn term_matches(term: &Term, item: &Item, likeness: &dyn Fn(&str) -> Option<Like
         Term::Link(part) => links(item.text.as_deref().unwrap_or(""))
             .iter()
             .any(|l| l.contains(part.as_str())),
-        Term::Similar(id) => match likeness(id) {
-            Some(like) => like.matches(&Likeness::of(item)),
-            None => item.id == *id,
-        },
+        // The item itself always, as on the server (`id = ?`), even with nothing to compare:
+        // `-similar:ID` must leave it out in both.
+        Term::Similar(id) => {
+            item.id == *id || likeness(id).is_some_and(|like| like.matches(&Likeness::of(item)))
+        }
     }
 }
 
