@@ -86,11 +86,19 @@ impl Default for Config {
 impl Config {
     /// Read the file at `path`; no file means the defaults. `no_color` forces the mono theme.
     pub fn load(path: &Path, no_color: bool) -> Config {
+        Config::load_for(path, no_color, ThemeName::Default)
+    }
+
+    /// [`Config::load`] on a terminal whose own theme is `terminal` (see
+    /// [`ThemeName::for_terminal`]): it applies unless the file names a theme.
+    pub fn load_for(path: &Path, no_color: bool, terminal: ThemeName) -> Config {
         match std::fs::read_to_string(path) {
-            Ok(text) => Config::parse(&text, no_color),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Config::parse("", no_color),
+            Ok(text) => Config::parse_for(&text, no_color, terminal),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Config::parse_for("", no_color, terminal)
+            }
             Err(e) => {
-                let mut config = Config::parse("", no_color);
+                let mut config = Config::parse_for("", no_color, terminal);
                 config.problems.push(Problem {
                     line: 0,
                     key: None,
@@ -102,6 +110,11 @@ impl Config {
     }
 
     pub fn parse(text: &str, no_color: bool) -> Config {
+        Config::parse_for(text, no_color, ThemeName::Default)
+    }
+
+    /// [`Config::parse`] on a terminal whose own theme is `terminal`.
+    pub fn parse_for(text: &str, no_color: bool, terminal: ThemeName) -> Config {
         let mut reader = Reader {
             text,
             problems: Vec::new(),
@@ -118,7 +131,7 @@ impl Config {
             });
         }
         let syntax_errors = reader.problems.len();
-        let mut theme = ThemeName::Default;
+        let mut theme = terminal;
         let mut mouse = false;
         let mut keymap = KeyMap::default_keymap();
         let mut overrides = Vec::new();
@@ -365,8 +378,10 @@ pub fn default_text() -> String {
 
 # Colours: {themes}. \"default\" reads on dark and light terminals (256 colours),
 # \"16\" uses only the 16 ANSI colours (old terminals), \"mono\" no colour at all.
+# Without this line modq picks from the terminal: \"default\" when COLORTERM is truecolor or
+# 24bit or TERM says 256color, \"mono\" when TERM is dumb, else \"16\".
 # NO_COLOR set in the environment always means \"mono\".
-theme = {theme}
+# theme = {theme}
 
 # The mouse: the wheel moves through the queue, a click selects an item. Off by default, so
 # the terminal's own text selection (copy and paste, also over SSH) keeps working.

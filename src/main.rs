@@ -109,13 +109,13 @@ enum ReportCommand {
         #[arg(long, value_name = "DATE")]
         since: Option<String>,
     },
-    /// The daily transparency report: decisions by action, category, lane and country,
-    /// median time to decision, deadlines met and missed.
+    /// The daily transparency report, net of reversals: decisions by action, reason code,
+    /// report category, lane and country, median time to decision, deadlines met and missed.
     Daily {
         /// The UTC day (YYYY-MM-DD); today when absent.
         #[arg(long, value_name = "DATE")]
         date: Option<String>,
-        /// csv or json.
+        /// json, csv, or text (for people: the median in minutes and seconds).
         #[arg(long, value_enum, default_value = "json")]
         format: ReportFormat,
     },
@@ -125,6 +125,7 @@ enum ReportCommand {
 enum ReportFormat {
     Csv,
     Json,
+    Text,
 }
 
 #[derive(Debug, Subcommand)]
@@ -399,6 +400,12 @@ async fn report(cli: &Cli, command: &ReportCommand) -> Result<ExitCode, String> 
             match format {
                 ReportFormat::Json => pretty(&stats)?,
                 ReportFormat::Csv => server::stats::to_csv(&stats),
+                // Keys come from reporters: no control character reaches the terminal.
+                ReportFormat::Text => server::stats::to_text(&stats)
+                    .lines()
+                    .map(modq::sanitize::clean_line)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
             }
         }
     };

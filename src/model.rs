@@ -490,28 +490,55 @@ pub struct Tally {
     pub count: u64,
 }
 
-/// `GET /v1/stats` answer: one UTC day of decisions from the audit table.
+/// `GET /v1/stats` answer: one UTC day of decisions from the audit table, net: a decision
+/// since reversed counts in `reversed` only, and a reversal is not a decision of its own.
+/// Every breakdown, the median and the deadlines count the decisions that stand.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DailyStats {
     /// YYYY-MM-DD (UTC).
     pub date: String,
-    /// Decisions applied that day, reversals included.
+    /// Decisions applied that day that stand (not reversed since).
     pub decisions: u64,
+    /// Decisions applied that day and reversed since: in no other figure.
+    #[serde(default)]
+    pub reversed: u64,
     pub by_action: Vec<Tally>,
-    /// The reason code of take downs; the item's first report category otherwise.
-    pub by_category: Vec<Tally>,
+    /// Take downs by the reason code they cite (the platform's policy).
+    #[serde(default)]
+    pub by_reason_code: Vec<Tally>,
+    /// Decisions by the item's leading report category (what reporters said).
+    #[serde(default)]
+    pub by_report_category: Vec<Tally>,
     pub by_lane: Vec<Tally>,
     /// An item shown in several countries counts once in each.
     pub by_country: Vec<Tally>,
-    /// Median seconds from the item's first report to the decision (reversals excluded).
+    /// Median seconds from the item's first report to the decision.
     #[serde(default)]
     pub median_seconds_to_decision: Option<i64>,
-    /// Decisions (reversals excluded) on items with a deadline, made by it.
+    /// Decisions on items with a deadline, made by it.
     pub deadlines_met: u64,
     /// … and made after it.
     pub deadlines_missed: u64,
     /// Decisions per hour of the day, 24 values.
     pub by_hour: Vec<u64>,
+}
+
+impl DailyStats {
+    /// The median as a person reads it: `2 min 10 s`.
+    pub fn median_to_decision(&self) -> Option<String> {
+        self.median_seconds_to_decision.map(human_duration)
+    }
+}
+
+/// `45 s`, `2 min 10 s`, `3 h 20 min`, `2 d 4 h`: two units at most, the larger first.
+pub fn human_duration(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min {} s", s / 60, s % 60),
+        3600..86_400 => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+        _ => format!("{} d {} h", s / 86_400, (s % 86_400) / 3600),
+    }
 }
 
 /// `GET /v1/queue` answer.

@@ -2,7 +2,12 @@
 //! (`GET /v1/queue?q=`, claims, selections), so that a filter means the same thing on the
 //! items in memory and on a queue far larger than memory.
 //!
-//! `cat:spam lang:ru country:DE prio:>50 from:@handle "free text"`: every term must match.
+//! `cat:spam lang:ru country:DE prio:>50 from:@handle "free text"`: every word must match.
+//! A word may list alternatives of one key (`cat:spam,scam`: either) and may be negated
+//! (`-cat:spam`: none of them). The syntax tree is two levels deep and no deeper: a
+//! [`Query`] is a conjunction of [`Clause`]s, a clause a (possibly negated) disjunction of
+//! [`Term`]s, a term one condition on one field. Every engine (the client's `matches`, the
+//! server's SQL) compiles this one tree.
 
 use std::fmt;
 
@@ -27,18 +32,83 @@ pub enum Term {
     Country(String),
     /// The item's language (lower case).
     Language(String),
-    /// Priority at least this.
-    MinPriority(i64),
+    /// Priority compared with a number, as typed: `prio:>50` stays `prio:>50`.
+    Priority(Compare, i64),
     /// A link in the text contains this (lowercased).
     Link(String),
     /// Same author, a shared link, or near-identical text as the item with this id.
     Similar(String),
 }
 
-/// A parsed filter: all terms must match. The empty query matches everything.
+/// How `prio:` compares the item's priority with its number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compare {
+    /// `prio:>50`
+    Above,
+    /// `prio:>=50`, and a bare `prio:50`
+    AtLeast,
+    /// `prio:<50`
+    Below,
+    /// `prio:<=50`
+    AtMost,
+}
+
+impl Compare {
+    /// The operator as SQL and the filter language both write it.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Compare::Above => ">",
+            Compare::AtLeast => ">=",
+            Compare::Below => "<",
+            Compare::AtMost => "<=",
+        }
+    }
+
+    pub fn holds(self, left: i64, right: i64) -> bool {
+        match self {
+            Compare::Above => left > right,
+            Compare::AtLeast => left >= right,
+            Compare::Below => left < right,
+            Compare::AtMost => left <= right,
+        }
+    }
+}
+
+/// One word of a filter: any of its alternatives matches (`cat:spam,scam`), or, negated
+/// (`-cat:spam,scam`), none does. The alternatives are all of one key, as the parser makes
+/// them; a clause of one term is a plain condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clause {
+    pub negated: bool,
+    pub any_of: Vec<Term>,
+}
+
+impl Clause {
+    /// A plain condition: this term must match.
+    pub fn must(term: Term) -> Clause {
+        Clause {
+            negated: false,
+            any_of: vec![term],
+        }
+    }
+
+    /// The term of a plain condition (one alternative, not negated).
+    pub fn plain(&self) -> Option<&Term> {
+        match self.any_of.as_slice() {
+            [term] if !self.negated => Some(term),
+            _ => None,
+        }
+    }
+
+    pub fn matches(&self, item: &Item, likeness: &dyn Fn(&str) -> Option<Likeness>) -> bool {
+        self.any_of.iter().any(|t| term_matches(t, item, likeness)) != self.negated
+    }
+}
+
+/// A parsed filter: every clause must match. The empty query matches everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Query {
-    pub terms: Vec<Term>,
+    pub clauses: Vec<Clause>,
 }
 
 /// The orders the queue can be read in. Every order ends in the item id, so it is total and
@@ -100,6 +170,10 @@ pub struct QueryError(pub String);
 /// Longest filter accepted: a filter is typed by a person, not a payload.
 pub const MAX_QUERY_CHARS: usize = 1024;
 
+/// Most terms in one filter, alternatives included: each is a condition in the server's SQL,
+/// so this bounds the statement whatever a hostile filter string holds.
+pub const MAX_TERMS: usize = 32;
+
 /// The keys a term can start with, for completion and the help overlay.
 pub const KEYS: [(&str, &str); 10] = [
     ("cat:", "report category, e.g. cat:spam"),
@@ -112,7 +186,7 @@ pub const KEYS: [(&str, &str); 10] = [
     ),
     ("country:", "one of the item's countries, e.g. country:DE"),
     ("lang:", "language, e.g. lang:ru"),
-    ("prio:", "priority at least, e.g. prio:>50"),
+    ("prio:", "priority, e.g. prio:>50, prio:>=50, prio:<10"),
     ("link:", "a link in the text contains this"),
     (
         "similar:",
@@ -127,20 +201,40 @@ impl Query {
                 "a filter is at most {MAX_QUERY_CHARS} characters"
             )));
         }
-        let mut terms = Vec::new();
+        let mut clauses = Vec::new();
         for word in split_words(text)? {
-            terms.push(parse_term(&word)?);
+            clauses.push(parse_clause(&word)?);
         }
-        Ok(Query { terms })
+        let query = Query { clauses };
+        let count = query.terms().count();
+        if count > MAX_TERMS {
+            return Err(QueryError(format!(
+                "a filter holds at most {MAX_TERMS} terms, alternatives included; this one has \
+                 {count}: filter in two steps"
+            )));
+        }
+        Ok(query)
+    }
+
+    /// A filter of plain conditions, all of which must match.
+    pub fn all_of(terms: impl IntoIterator<Item = Term>) -> Query {
+        Query {
+            clauses: terms.into_iter().map(Clause::must).collect(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.terms.is_empty()
+        self.clauses.is_empty()
+    }
+
+    /// Every term of every clause, negated or not.
+    pub fn terms(&self) -> impl Iterator<Item = &Term> {
+        self.clauses.iter().flat_map(|c| c.any_of.iter())
     }
 
     /// The item ids `similar:` terms refer to; the caller resolves them to [`Likeness`].
     pub fn similar_ids(&self) -> impl Iterator<Item = &str> {
-        self.terms.iter().filter_map(|t| match t {
+        self.terms().filter_map(|t| match t {
             Term::Similar(id) => Some(id.as_str()),
             _ => None,
         })
@@ -149,7 +243,7 @@ impl Query {
     /// Whether `item` matches. `likeness` resolves a `similar:` id to what the item it names
     /// looks like; an id it cannot resolve matches only that item itself.
     pub fn matches(&self, item: &Item, likeness: &dyn Fn(&str) -> Option<Likeness>) -> bool {
-        self.terms.iter().all(|t| term_matches(t, item, likeness))
+        self.clauses.iter().all(|c| c.matches(item, likeness))
     }
 }
 
@@ -175,14 +269,15 @@ fn term_matches(term: &Term, item: &Item, likeness: &dyn Fn(&str) -> Option<Like
             .language
             .as_deref()
             .is_some_and(|x| x.eq_ignore_ascii_case(l)),
-        Term::MinPriority(p) => item.priority >= *p,
+        Term::Priority(op, p) => op.holds(item.priority, *p),
         Term::Link(part) => links(item.text.as_deref().unwrap_or(""))
             .iter()
             .any(|l| l.contains(part.as_str())),
-        Term::Similar(id) => match likeness(id) {
-            Some(like) => like.matches(&Likeness::of(item)),
-            None => item.id == *id,
-        },
+        // The item itself always, as on the server (`id = ?`), even with nothing to compare:
+        // `-similar:ID` must leave it out in both.
+        Term::Similar(id) => {
+            item.id == *id || likeness(id).is_some_and(|like| like.matches(&Likeness::of(item)))
+        }
     }
 }
 
@@ -288,37 +383,104 @@ fn looks_like_link(word: &str) -> bool {
             .is_some_and(|tld| tld.chars().count() >= 2 && tld.chars().all(char::is_alphabetic))
 }
 
-/// Splits on spaces, keeping `"quoted phrases"` (also after a key: `from:"a b"`) whole.
-fn split_words(text: &str) -> Result<Vec<String>, QueryError> {
+/// One word of a filter as typed: its text without quotes, and whether a `-` outside quotes
+/// began it.
+struct Word {
+    text: String,
+    negated: bool,
+}
+
+/// Splits on spaces, keeping `"quoted phrases"` (also after a key: `from:"a b"`) whole. A
+/// leading `-` negates the word; quoted (`"-50%"`) it is text.
+fn split_words(text: &str) -> Result<Vec<Word>, QueryError> {
     let mut words = Vec::new();
     let mut current = String::new();
+    let mut negated = false;
+    let mut started = false;
     let mut quoted = false;
+    let mut end = |current: &mut String, negated: &mut bool, started: &mut bool| {
+        if *started {
+            let text = std::mem::take(current);
+            // A lone `-` is the text "-", not a negation of nothing.
+            let (text, negated) = match (text.is_empty(), *negated) {
+                (true, true) => ("-".to_string(), false),
+                (_, n) => (text, n),
+            };
+            words.push(Word { text, negated });
+        }
+        *negated = false;
+        *started = false;
+    };
     for c in text.chars() {
         match c {
-            '"' => quoted = !quoted,
-            c if c.is_whitespace() && !quoted => {
-                if !current.is_empty() {
-                    words.push(std::mem::take(&mut current));
-                }
+            '"' => {
+                quoted = !quoted;
+                started = true;
             }
-            c => current.push(c),
+            c if c.is_whitespace() && !quoted => end(&mut current, &mut negated, &mut started),
+            '-' if !started => {
+                negated = true;
+                started = true;
+            }
+            c => {
+                current.push(c);
+                started = true;
+            }
         }
     }
     if quoted {
         return Err(QueryError("a quote is not closed".into()));
     }
-    if !current.is_empty() {
-        words.push(current);
-    }
+    end(&mut current, &mut negated, &mut started);
+    // `""` alone is no condition at all.
+    words.retain(|w| !w.text.is_empty());
     Ok(words)
+}
+
+fn parse_clause(word: &Word) -> Result<Clause, QueryError> {
+    let shown = |text: &str| {
+        if word.negated {
+            format!("-{text}")
+        } else {
+            text.to_string()
+        }
+    };
+    let keyed = match word.text.split_once(':') {
+        Some((key, value)) if is_key(key) => Some((key, value)),
+        _ => None,
+    };
+    let any_of = match keyed {
+        // Commas in plain text are text: only a key's value lists alternatives.
+        None => vec![parse_term(&word.text)?],
+        Some((key, value)) => {
+            let mut terms = Vec::new();
+            for alternative in value.split(',') {
+                if alternative.trim().is_empty() && value.contains(',') {
+                    return Err(QueryError(format!(
+                        "{} — an empty alternative (write cat:spam,scam)",
+                        shown(&word.text)
+                    )));
+                }
+                terms.push(parse_term(&format!("{key}:{alternative}"))?);
+            }
+            terms
+        }
+    };
+    Ok(Clause {
+        negated: word.negated,
+        any_of,
+    })
+}
+
+fn is_key(key: &str) -> bool {
+    KEYS.iter().any(|(k, _)| k.trim_end_matches(':') == key)
 }
 
 fn parse_term(word: &str) -> Result<Term, QueryError> {
     let Some((key, value)) = word.split_once(':') else {
         return Ok(Term::Text(word.to_lowercase()));
     };
-    let known = KEYS.iter().any(|(k, _)| k.trim_end_matches(':') == key);
-    if !known {
+    if !is_key(key) {
         // `http://…` and other colons in plain words are text, not a mistyped key.
         if key.chars().all(|c| c.is_ascii_lowercase()) && !value.starts_with("//") {
             return Err(QueryError(format!(
@@ -354,18 +516,20 @@ fn parse_term(word: &str) -> Result<Term, QueryError> {
         }
         "lang" => Term::Language(value.to_lowercase()),
         "prio" => {
-            let (strict, number) = match value.strip_prefix(">=") {
-                Some(n) => (false, n),
-                None => match value.strip_prefix('>') {
-                    Some(n) => (true, n),
-                    None => (false, value),
-                },
-            };
+            let (op, number) = [
+                (">=", Compare::AtLeast),
+                ("<=", Compare::AtMost),
+                (">", Compare::Above),
+                ("<", Compare::Below),
+            ]
+            .into_iter()
+            .find_map(|(symbol, op)| value.strip_prefix(symbol).map(|n| (op, n)))
+            .unwrap_or((Compare::AtLeast, value));
             let n: i64 = number
                 .trim()
                 .parse()
-                .map_err(|_| bad("priority is a number, e.g. prio:>50"))?;
-            Term::MinPriority(if strict { n.saturating_add(1) } else { n })
+                .map_err(|_| bad("priority is a number, e.g. prio:>50 or prio:<=10"))?;
+            Term::Priority(op, n)
         }
         "link" => Term::Link(
             value
@@ -383,28 +547,71 @@ fn parse_reporter(s: &str) -> Option<ReporterType> {
     serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
 }
 
-impl fmt::Display for Term {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let quoted = |f: &mut fmt::Formatter<'_>, key: &str, v: &str| {
-            if v.contains(char::is_whitespace) {
-                write!(f, "{key}\"{v}\"")
+impl Term {
+    /// The key the term is written with (`cat:`), empty for free text.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Term::Text(_) => "",
+            Term::Category(_) => "cat:",
+            Term::From(_) => "from:",
+            Term::Author(_) => "author:",
+            Term::Reporter(_) => "reporter:",
+            Term::Lane(_) => "lane:",
+            Term::Country(_) => "country:",
+            Term::Language(_) => "lang:",
+            Term::Priority(..) => "prio:",
+            Term::Link(_) => "link:",
+            Term::Similar(_) => "similar:",
+        }
+    }
+
+    /// The value as the filter writes it after the key.
+    fn value(&self) -> String {
+        let quoted = |v: &str| {
+            // Quotes keep spaces, and a leading `-` of text, from being read as syntax.
+            if v.contains(char::is_whitespace) || (v.starts_with('-') && self.key().is_empty()) {
+                format!("\"{v}\"")
             } else {
-                write!(f, "{key}{v}")
+                v.to_string()
             }
         };
         match self {
-            Term::Text(t) => quoted(f, "", t),
-            Term::Category(c) => quoted(f, "cat:", c),
-            Term::From(w) => quoted(f, "from:", w),
-            Term::Author(a) => quoted(f, "author:", a),
-            Term::Reporter(r) => write!(f, "reporter:{}", reporter_name(*r)),
-            Term::Lane(l) => write!(f, "lane:{}", l.as_str()),
-            Term::Country(c) => write!(f, "country:{c}"),
-            Term::Language(l) => write!(f, "lang:{l}"),
-            Term::MinPriority(p) => write!(f, "prio:{p}"),
-            Term::Link(l) => quoted(f, "link:", l),
-            Term::Similar(id) => quoted(f, "similar:", id),
+            Term::Text(v)
+            | Term::Category(v)
+            | Term::From(v)
+            | Term::Author(v)
+            | Term::Link(v)
+            | Term::Similar(v) => quoted(v),
+            Term::Reporter(r) => reporter_name(*r).to_string(),
+            Term::Lane(l) => l.as_str().to_string(),
+            Term::Country(c) => c.clone(),
+            Term::Language(l) => l.clone(),
+            Term::Priority(op, p) => format!("{}{p}", op.symbol()),
         }
+    }
+}
+
+impl fmt::Display for Term {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.key(), self.value())
+    }
+}
+
+impl fmt::Display for Clause {
+    /// `-cat:spam,scam`: the key once, then each alternative's value.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.negated {
+            f.write_str("-")?;
+        }
+        for (i, t) in self.any_of.iter().enumerate() {
+            if i == 0 {
+                f.write_str(t.key())?;
+            } else {
+                f.write_str(",")?;
+            }
+            f.write_str(&t.value())?;
+        }
+        Ok(())
     }
 }
 
@@ -420,11 +627,11 @@ fn reporter_name(r: ReporterType) -> &'static str {
 impl fmt::Display for Query {
     /// The canonical form: parsing it gives the same query back.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, t) in self.terms.iter().enumerate() {
+        for (i, c) in self.clauses.iter().enumerate() {
             if i > 0 {
                 f.write_str(" ")?;
             }
-            write!(f, "{t}")?;
+            write!(f, "{c}")?;
         }
         Ok(())
     }
@@ -482,7 +689,7 @@ mod tests {
     #[test]
     fn the_documented_example_parses_and_matches() {
         let query = q("cat:spam lang:ru country:de prio:>50 from:@Bob \"cheap pills\"");
-        assert_eq!(query.terms.len(), 6);
+        assert_eq!(query.clauses.len(), 6);
         let i = item("p1", "Buy CHEAP PILLS today", "bob");
         assert!(query.matches(&i, &no_likeness));
         let mut other = i.clone();
@@ -493,8 +700,9 @@ mod tests {
     #[test]
     fn the_canonical_form_parses_back_to_the_same_query() {
         for s in [
-            "cat:spam from:bob \"two words\" prio:51 lane:urgent reporter:authority",
+            "cat:spam from:bob \"two words\" prio:>=51 lane:urgent reporter:authority",
             "link:example.org/x similar:post-1 author:u-1 country:DE lang:ru",
+            "-cat:spam,scam lang:ru,uk -\"two words\" \"-50%\" prio:>50,<=3 -lane:urgent",
             "",
         ] {
             let query = q(s);
@@ -513,8 +721,77 @@ mod tests {
         assert!(err("\"open").contains("quote"));
         // A link in plain text is text, not an unknown key.
         assert_eq!(
-            q("https://x.org").terms,
-            vec![Term::Text("https://x.org".into())]
+            q("https://x.org"),
+            Query::all_of([Term::Text("https://x.org".into())])
+        );
+    }
+
+    #[test]
+    fn priority_shows_as_typed() {
+        assert_eq!(q("prio:>50").to_string(), "prio:>50");
+        assert_eq!(q("prio:>=50").to_string(), "prio:>=50");
+        assert_eq!(
+            q("prio:50").to_string(),
+            "prio:>=50",
+            "a bare number is at least"
+        );
+        let i = item("p1", "text", "bob");
+        assert!(q("prio:<=60").matches(&i, &no_likeness));
+        assert!(!q("prio:<60").matches(&i, &no_likeness));
+        assert!(!q("prio:>60").matches(&i, &no_likeness));
+    }
+
+    #[test]
+    fn negation_and_alternatives() {
+        let spam = item("p1", "Buy now -50%", "bob");
+        let mut hate = spam.clone();
+        hate.reports[0].category = "hate".into();
+        hate.language = None;
+        let m = |s: &str, i: &Item| q(s).matches(i, &no_likeness);
+        assert!(m("cat:scam,spam", &spam) && !m("cat:scam,spam", &hate));
+        assert!(!m("-cat:spam", &spam) && m("-cat:spam", &hate));
+        assert!(!m("-cat:scam,spam", &spam) && m("-cat:scam,spam", &hate));
+        // An item without a language is not in Russian: the negation holds.
+        assert!(m("-lang:ru", &hate) && !m("-lang:ru", &spam));
+        assert!(m("lang:de,ru", &spam));
+        let garden = item("p2", "roses in bloom", "ann");
+        assert!(!m("-buy", &spam) && m("-buy", &garden));
+        // A quoted dash is text; a lone dash is text too.
+        assert_eq!(q("\"-50%\""), Query::all_of([Term::Text("-50%".into())]));
+        assert!(m("\"-50%\"", &spam));
+        assert_eq!(q("-"), Query::all_of([Term::Text("-".into())]));
+        // Commas in free text are text.
+        assert_eq!(q("a,b"), Query::all_of([Term::Text("a,b".into())]));
+    }
+
+    #[test]
+    fn a_filter_has_a_bounded_number_of_terms() {
+        let many = (0..=MAX_TERMS)
+            .map(|i| format!("w{i}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let err = Query::parse(&many).unwrap_err().0;
+        assert!(err.contains("at most 32 terms"), "{err}");
+        let alternatives = format!(
+            "cat:{}",
+            (0..=MAX_TERMS)
+                .map(|i| format!("c{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let err = Query::parse(&alternatives).unwrap_err().0;
+        assert!(err.contains("alternatives included"), "{err}");
+        assert!(
+            Query::parse("cat:spam,")
+                .unwrap_err()
+                .0
+                .contains("empty alternative")
+        );
+        assert!(
+            Query::parse("lane:urgent,fast")
+                .unwrap_err()
+                .0
+                .contains("lane:fast")
         );
     }
 

@@ -200,7 +200,11 @@ pub async fn prepare_with_limits(
 /// Read the config file once, logging every problem in it.
 pub fn load_config(dirs: &Dirs) -> Config {
     let path = config::path(dirs);
-    let config = Config::load(&path, config::no_color_from_env());
+    let config = Config::load_for(
+        &path,
+        config::no_color_from_env(),
+        crate::tui::theme::ThemeName::from_env(),
+    );
     for problem in &config.problems {
         tracing::warn!(path = %path.display(), "{problem}");
     }

@@ -230,7 +230,8 @@ async fn the_stats_view_counts_the_session_and_today_on_the_server() {
         vec![("take down".to_string(), 3), ("keep".to_string(), 1)]
     );
     // The session counts like the server: reason codes, lanes and countries agree.
-    assert_eq!(session.by_category, day.by_category);
+    assert_eq!(session.by_reason_code, day.by_reason_code);
+    assert_eq!(session.by_report_category, day.by_report_category);
     assert_eq!(session.by_lane, day.by_lane);
     assert_eq!(session.by_country, day.by_country);
 
@@ -244,7 +245,8 @@ async fn the_stats_view_counts_the_session_and_today_on_the_server() {
         "median wait from report to decision",
         "deadlines met",
         "by action",
-        "by category",
+        "take downs by reason code",
+        "by report category",
         "by lane",
         "by country",
         "decisions per minute",

@@ -136,6 +136,122 @@ async fn the_server_and_the_tui_agree_on_every_kind_of_filter() {
 }
 
 #[tokio::test]
+async fn negation_and_alternatives_mean_the_same_on_the_server_and_in_the_tui() {
+    let f = sample().await;
+    // An item with no language, no text and no author: a negation must keep it, as the TUI
+    // does (`-lang:fr` holds for an item in no language), where SQL's NULL would drop it.
+    let bare = json!({
+        "subject": {"id": "post-bare", "kind": "post", "countries": []},
+        "reporter_type": "user",
+        "category": "spam",
+        "received_at": "2026-11-20T00:05:00Z",
+    });
+    server::import_jsonl(&*f.server.storage, bare.to_string().as_bytes()).expect("import");
+    let f = Fixture {
+        all: f.pages("", "priority", 500).await,
+        ..f
+    };
+    assert_eq!(f.all.len(), 370);
+    let two_authors: Vec<String> = f
+        .all
+        .iter()
+        .filter_map(|i| i.author.as_ref().map(|a| a.id.clone()))
+        .take(2)
+        .collect();
+    let authors = format!("author:{}", two_authors.join(","));
+    let not_similar = format!("-similar:{}", f.all[0].id);
+    for q in [
+        "-cat:spam",
+        "cat:spam,scam",
+        "-cat:spam,scam,hate",
+        "cat:spam,hate lang:fr,de",
+        "-lang:fr",
+        "-lang:fr,en,tr",
+        "lane:urgent,authority",
+        "-lane:standard prio:<50",
+        "prio:>50,<10",
+        "-prio:>=40",
+        "-semaine",
+        "-\"par semaine\"",
+        "country:de,fr -cat:spam",
+        "-country:de,fr,gb",
+        "reporter:user,authority",
+        "-reporter:automated",
+        authors.as_str(),
+        "from:@lea.travel,@nils__gaming",
+        "-from:@lea.travel",
+        "-link:quickcash-hub",
+        "link:quickcash-hub,t.me",
+        not_similar.as_str(),
+        // Nothing to compare on the bare item: it is still similar to itself, in both.
+        "similar:post-bare",
+        "-similar:post-bare",
+        "cat:spam,scam,phishing,hate,harassment -lang:en,fr,de -country:us prio:>=10",
+    ] {
+        let expected = f.expected(q);
+        let got = ids(&f.pages(q, "priority", 29).await);
+        assert_eq!(got, expected, "filter {q:?}");
+        assert!(!expected.is_empty(), "{q} should match something");
+    }
+    for q in [
+        "-lang:fr",
+        "-semaine",
+        "-from:@lea.travel",
+        "-link:quickcash-hub",
+    ] {
+        assert!(
+            f.expected(q).contains(&"post-bare".to_string()),
+            "{q} keeps the item without that field"
+        );
+    }
+    // Each alternative adds matches; the negation is the rest.
+    let spam = f.expected("cat:spam").len();
+    let scam = f.expected("cat:scam").len();
+    let either = f.expected("cat:spam,scam").len();
+    assert!(either > spam.max(scam) && either <= spam + scam);
+    assert_eq!(f.expected("-cat:spam,scam").len(), f.all.len() - either);
+}
+
+#[tokio::test]
+async fn a_hostile_filter_cannot_build_an_unbounded_statement() {
+    let f = sample().await;
+    let client = &f.server.client;
+    let many = (0..33)
+        .map(|i| format!("c{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    for q in [format!("cat:{many}"), format!("-cat:{many}")] {
+        let url = reqwest::Url::parse_with_params(
+            &format!("{}/v1/queue", client.base),
+            &[("q", q.as_str())],
+        )
+        .expect("url");
+        let response = client
+            .http
+            .get(url)
+            .bearer_auth(&f.token)
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let body: serde_json::Value = response.json().await.expect("json");
+        assert_api_error(&body, "bad_request");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(message.contains("at most 32 terms"), "{message}");
+        let (status, body) = client
+            .post("/v1/queue/select", &f.token, &json!({"q": q}))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    }
+    // Thirty-two is fine, and still answers.
+    let most = (0..32)
+        .map(|i| format!("c{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    assert!(f.pages(&format!("-cat:{most}"), "age", 100).await.len() == f.all.len());
+}
+
+#[tokio::test]
 async fn every_order_pages_without_repeats_or_gaps() {
     let f = sample().await;
     for sort in Sort::ALL {

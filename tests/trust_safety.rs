@@ -637,7 +637,12 @@ async fn the_daily_report_counts_the_days_decisions_in_json_and_csv() {
     late["deadline"] = json!("2026-03-01T12:00:00Z");
     let mut due = report("due", "trusted_flagger", "hate");
     due["deadline"] = json!("2099-01-01T00:00:00Z");
-    s.import(&[late, due, report("ok", "user", "scam")]);
+    s.import(&[
+        late,
+        due,
+        report("ok", "user", "scam"),
+        report("undone", "user", "spam"),
+    ]);
     assert_eq!(
         s.decide(&alice, take_down("k1", "late")).await.0,
         DecisionOutcome::Applied
@@ -650,6 +655,13 @@ async fn the_daily_report_counts_the_days_decisions_in_json_and_csv() {
         s.decide(&alice, decision("k3", "ok", "keep")).await.0,
         DecisionOutcome::Applied
     );
+    // A take down undone the same day: neither a take down nor a reversal in the figures.
+    assert_eq!(
+        s.decide(&alice, take_down("k4", "undone")).await.0,
+        DecisionOutcome::Applied
+    );
+    let reversal = with(decision("k5", "undone", "reverse"), "reverses", json!("k4"));
+    assert_eq!(s.decide(&alice, reversal).await.0, DecisionOutcome::Applied);
 
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let (status, stats) = s
@@ -658,14 +670,28 @@ async fn the_daily_report_counts_the_days_decisions_in_json_and_csv() {
         .await;
     assert_eq!(status, StatusCode::OK, "{stats}");
     assert_eq!(stats["decisions"], 3);
+    assert_eq!(stats["reversed"], 1);
     assert_eq!(
-        stats["by_action"][0],
-        json!({"key": "take_down", "count": 2})
+        stats["by_action"],
+        json!([{"key": "take_down", "count": 2}, {"key": "keep", "count": 1}])
     );
+    // Reason codes (take downs only) and report categories (every decision) stay apart.
+    let sum = |list: &Value| {
+        list.as_array().map_or(0, |l| {
+            l.iter().filter_map(|t| t["count"].as_u64()).sum::<u64>()
+        })
+    };
+    assert_eq!(sum(&stats["by_reason_code"]), 2);
+    assert_eq!(sum(&stats["by_report_category"]), 3);
     assert!(
-        stats["by_category"]
+        stats["by_reason_code"]
             .as_array()
             .is_some_and(|c| c.contains(&json!({"key": "illegal_hate_speech", "count": 1})))
+    );
+    assert!(
+        stats["by_report_category"]
+            .as_array()
+            .is_some_and(|c| c.contains(&json!({"key": "hate", "count": 1})))
     );
     assert_eq!(
         stats["by_country"],
@@ -692,7 +718,7 @@ async fn the_daily_report_counts_the_days_decisions_in_json_and_csv() {
         )
         .await;
     assert!(
-        csv.starts_with("section,key,count\ntotal,decisions,3\n"),
+        csv.starts_with("section,key,count\ntotal,decisions,3\ntotal,reversed,1\n"),
         "{csv}"
     );
     assert!(
@@ -703,4 +729,26 @@ async fn the_daily_report_counts_the_days_decisions_in_json_and_csv() {
         serde_json::from_str(&s.modq(&alice, &["report", "daily", "--date", &today]).await)
             .expect("JSON");
     assert_eq!(json_out, stats);
+
+    let text = s
+        .modq(
+            &alice,
+            &["report", "daily", "--date", &today, "--format", "text"],
+        )
+        .await;
+    assert!(
+        text.contains("3 standing, 1 reversed since (counted in no other figure)"),
+        "{text}"
+    );
+    let median = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Median time from report to decision: "))
+        .expect("the median line");
+    let units: Vec<&str> = median.split(' ').skip(1).step_by(2).collect();
+    assert!(
+        !units.is_empty() && units.iter().all(|u| ["s", "min", "h", "d"].contains(u)),
+        "a human unit: {median}"
+    );
+    assert!(text.contains("Take downs by reason code:") && text.contains("By report category:"));
+    assert!(csv.contains("time,median_to_decision,"), "{csv}");
 }

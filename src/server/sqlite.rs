@@ -21,7 +21,7 @@ use crate::model::{
     Scope, TierCount,
 };
 use crate::policy::PolicyCatalog;
-use crate::query::{self, Likeness, Sort, Term};
+use crate::query::{self, Clause, Likeness, Sort, Term};
 use crate::wal_sync::WalSync;
 
 use super::audit::{AuditEntry, AuditQuery};
@@ -419,6 +419,68 @@ fn text(s: &str) -> Value {
     Value::Text(s.to_owned())
 }
 
+/// The condition for one filter clause, mirroring `query::Clause::matches` on the client.
+fn clause_condition(conn: &Connection, clause: &Clause, w: &mut Where) -> Result<(), StorageError> {
+    let (sql, values) = match same_field_in_list(&clause.any_of)? {
+        Some(in_list) => in_list,
+        None => {
+            let mut any = Where::default();
+            for term in &clause.any_of {
+                term_condition(conn, term, &mut any)?;
+            }
+            (format!("({})", any.sql.join(" OR ")), any.values)
+        }
+    };
+    if clause.negated {
+        // An item without the field (no language, no text) fails the term on the client, so
+        // its negation holds: SQL's NULL must become false before NOT, or such items vanish.
+        w.push(format!("NOT COALESCE({sql}, FALSE)"), values);
+    } else {
+        w.push(sql, values);
+    }
+    Ok(())
+}
+
+/// Alternatives on one field as one `IN` list (`cat:spam,scam`), which an index on the field
+/// still serves; `None` for a single term or fields an `IN` cannot express.
+fn same_field_in_list(terms: &[Term]) -> Result<Option<(String, Vec<Value>)>, StorageError> {
+    const REPORT: &str = "EXISTS (SELECT 1 FROM reports r WHERE r.item_id = items.id AND";
+    if terms.len() < 2 {
+        return Ok(None);
+    }
+    let mut template = None;
+    let mut values = Vec::new();
+    for term in terms {
+        let (field, value) = match term {
+            Term::Category(c) => ("category", text(c)),
+            Term::Author(a) => ("author", text(a)),
+            Term::Reporter(r) => ("reporter", text(&name_of(*r)?)),
+            Term::Lane(l) => ("lane", text(l.as_str())),
+            Term::Country(c) => ("country", text(c)),
+            Term::Language(l) => ("language", text(l)),
+            _ => return Ok(None),
+        };
+        if template.is_some_and(|t| t != field) {
+            return Ok(None);
+        }
+        template = Some(field);
+        values.push(value);
+    }
+    let marks = vec!["?"; values.len()].join(", ");
+    let sql = match template {
+        Some("category") => format!("{REPORT} lower(r.category) IN ({marks}))"),
+        Some("author") => format!("author_id IN ({marks})"),
+        Some("reporter") => format!("{REPORT} r.reporter_type IN ({marks}))"),
+        Some("lane") => format!("lane IN ({marks})"),
+        Some("country") => format!(
+            "EXISTS (SELECT 1 FROM json_each(items.countries) WHERE upper(value) IN ({marks}))"
+        ),
+        Some("language") => format!("lower(language) IN ({marks})"),
+        _ => return Ok(None),
+    };
+    Ok(Some((sql, values)))
+}
+
 /// The condition for one filter term, mirroring `query::Term` matching on the client.
 fn term_condition(conn: &Connection, term: &Term, w: &mut Where) -> Result<(), StorageError> {
     const REPORT: &str = "EXISTS (SELECT 1 FROM reports r WHERE r.item_id = items.id AND";
@@ -440,7 +502,9 @@ fn term_condition(conn: &Connection, term: &Term, w: &mut Where) -> Result<(), S
             [text(c)],
         ),
         Term::Language(l) => w.push("lower(language) = ?", [text(l)]),
-        Term::MinPriority(p) => w.push("priority >= ?", [Value::Integer(*p)]),
+        Term::Priority(op, p) => {
+            w.push(format!("priority {} ?", op.symbol()), [Value::Integer(*p)])
+        }
         Term::Link(part) => w.push(
             "EXISTS (SELECT 1 FROM json_each(items.links) WHERE instr(value, ?) > 0)",
             [text(part)],
@@ -515,8 +579,8 @@ fn queue_sql(
             [text(tier.as_str())],
         );
     }
-    for term in &query.filter.terms {
-        term_condition(conn, term, &mut w)?;
+    for clause in &query.filter.clauses {
+        clause_condition(conn, clause, &mut w)?;
     }
     let [(k1, d1), (k2, d2)] = order_keys(query.sort);
     if let Some(first) = group {
@@ -1737,7 +1801,9 @@ impl Storage for SqliteStorage {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT a.action, a.at, a.reason_code, i.lane, i.countries, i.created_at,
-                        i.deadline, i.id
+                        i.deadline, i.id,
+                        EXISTS (SELECT 1 FROM audit r
+                                WHERE r.reverses = a.idempotency_key AND r.action = 'reverse')
                  FROM audit a JOIN items i ON i.id = a.item_id
                  WHERE a.at >= ?1 AND a.at < ?2
                  ORDER BY a.id",
@@ -1752,11 +1818,22 @@ impl Storage for SqliteStorage {
                     r.get::<_, String>(5)?,
                     r.get::<_, Option<String>>(6)?,
                     r.get::<_, String>(7)?,
+                    r.get::<_, bool>(8)?,
                 ))
             })?;
             let mut facts = Vec::new();
             for row in rows {
-                let (action, at, reason_code, lane, countries, created, deadline, item_id) = row?;
+                let (
+                    action,
+                    at,
+                    reason_code,
+                    lane,
+                    countries,
+                    created,
+                    deadline,
+                    item_id,
+                    reversed,
+                ) = row?;
                 facts.push(DecisionFact {
                     action: from_name("action", &action)?,
                     applied_at: parse_ts(&at)?,
@@ -1766,6 +1843,7 @@ impl Storage for SqliteStorage {
                     reported_at: parse_ts(&created)?,
                     deadline: parse_opt_ts(deadline.as_deref())?,
                     report_category: leading_category(conn, &item_id)?,
+                    reversed,
                 });
             }
             Ok(facts)
@@ -2135,6 +2213,56 @@ mod tests {
             Ok((true, false)),
             "the last commit, not the open batch"
         );
+    }
+
+    /// Negations and alternatives keep the walk in its index: they filter the rows the order's
+    /// index yields (alternatives on one field as one `IN` list), never a scan or a sort.
+    #[test]
+    fn negated_and_alternative_filters_keep_the_walk_in_its_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(&dir.path().join("modq.db")).unwrap();
+        let conn = storage.writer.lock().unwrap();
+        for filter in [
+            "cat:spam,scam",
+            "-cat:spam,scam",
+            "lane:urgent,authority",
+            "-lane:standard lang:de,fr",
+            "-lang:ru prio:>50,<10 -word",
+            "author:u-1,u-2 reporter:user,authority country:DE,AT",
+        ] {
+            let query = QueueQuery {
+                filter: query::Query::parse(filter).unwrap(),
+                sort: Sort::Age,
+                ..QueueQuery::default()
+            };
+            let (sql, values) = queue_sql(&conn, &query, 50, None).unwrap();
+            let plan: Vec<String> = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map(rusqlite::params_from_iter(values), |r| r.get(3))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            assert!(
+                plan.iter().any(|l| l.contains("INDEX items_")),
+                "{filter}: {plan:?}"
+            );
+            assert!(
+                !plan.iter().any(|l| l.starts_with("SCAN items")),
+                "{filter}: {plan:?}"
+            );
+            assert!(
+                !plan.iter().any(|l| l.contains("TEMP B-TREE")),
+                "{filter}: {plan:?}"
+            );
+            if filter.starts_with("cat:") {
+                let sql = sql.to_lowercase();
+                assert!(
+                    sql.contains("lower(r.category) in (?, ?)"),
+                    "one IN list: {sql}"
+                );
+            }
+        }
     }
 
     /// Every page of every order, lane or not, open or escalated, seeks in an index: no

@@ -2,10 +2,13 @@
 //! facts the storage loads, so the API and `modq report daily` cannot count differently.
 //!
 //! Definitions (docs/api.md repeats them):
-//! - a decision is any audit row applied that day, reversals included (`by_action`);
-//! - its category is the take down's reason code, else the item's leading report category;
-//! - time to decision runs from the item's first report to the server applying the decision
-//!   (reversals excluded): what a reporter waits, whoever held the item meanwhile;
+//! - the figures are net: a decision applied that day counts if it stands; one reversed
+//!   since counts only in `reversed`, and a reversal is no decision of its own (a take down
+//!   undone is neither a take down nor a reversal in the totals);
+//! - reason codes (the platform's policy a take down cites) and report categories (what
+//!   reporters said, the item's leading report) are two breakdowns, never one list;
+//! - time to decision runs from the item's first report to the server applying the decision:
+//!   what a reporter waits, whoever held the item meanwhile;
 //! - a deadline is met when the decision was applied at or before the item's deadline.
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Timelike, Utc};
@@ -22,19 +25,28 @@ pub fn day_bounds(date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
 
 pub fn daily(date: NaiveDate, facts: &[DecisionFact]) -> DailyStats {
     let mut by_action = Counter::default();
-    let mut by_category = Counter::default();
+    let mut by_reason_code = Counter::default();
+    let mut by_report_category = Counter::default();
     let mut by_lane = Counter::default();
     let mut by_country = Counter::default();
     let mut by_hour = vec![0u64; 24];
     let mut waits = Vec::new();
+    let (mut decisions, mut reversed) = (0u64, 0u64);
     let (mut met, mut missed) = (0, 0);
     for f in facts {
+        if f.action == DecisionAction::Reverse {
+            continue;
+        }
+        if f.reversed {
+            reversed += 1;
+            continue;
+        }
+        decisions += 1;
         by_action.add(f.action.as_str());
-        let category = match f.action {
-            DecisionAction::TakeDown => f.reason_code.as_deref(),
-            _ => f.report_category.as_deref(),
-        };
-        by_category.add(category.unwrap_or("unknown"));
+        if f.action == DecisionAction::TakeDown {
+            by_reason_code.add(f.reason_code.as_deref().unwrap_or("unknown"));
+        }
+        by_report_category.add(f.report_category.as_deref().unwrap_or("unknown"));
         by_lane.add(f.lane.as_str());
         for c in &f.countries {
             by_country.add(c);
@@ -44,9 +56,6 @@ pub fn daily(date: NaiveDate, facts: &[DecisionFact]) -> DailyStats {
             .and_then(|h| by_hour.get_mut(h))
         {
             *slot += 1;
-        }
-        if f.action == DecisionAction::Reverse {
-            continue;
         }
         waits.push((f.applied_at - f.reported_at).num_seconds().max(0));
         if let Some(deadline) = f.deadline {
@@ -59,9 +68,11 @@ pub fn daily(date: NaiveDate, facts: &[DecisionFact]) -> DailyStats {
     }
     DailyStats {
         date: date.format("%Y-%m-%d").to_string(),
-        decisions: u64::try_from(facts.len()).unwrap_or(u64::MAX),
+        decisions,
+        reversed,
         by_action: by_action.tallies(),
-        by_category: by_category.tallies(),
+        by_reason_code: by_reason_code.tallies(),
+        by_report_category: by_report_category.tallies(),
         by_lane: by_lane.tallies(),
         by_country: by_country.tallies(),
         median_seconds_to_decision: median(&mut waits),
@@ -109,9 +120,11 @@ pub fn to_csv(stats: &DailyStats) -> String {
         out.push_str(&format!("{section},{},{count}\n", csv_field(key)));
     };
     row("total", "decisions", stats.decisions.to_string());
+    row("total", "reversed", stats.reversed.to_string());
     for (section, tallies) in [
         ("action", &stats.by_action),
-        ("category", &stats.by_category),
+        ("reason_code", &stats.by_reason_code),
+        ("report_category", &stats.by_report_category),
         ("lane", &stats.by_lane),
         ("country", &stats.by_country),
     ] {
@@ -129,8 +142,46 @@ pub fn to_csv(stats: &DailyStats) -> String {
             .median_seconds_to_decision
             .map_or_else(String::new, |s| s.to_string()),
     );
+    row(
+        "time",
+        "median_to_decision",
+        stats.median_to_decision().unwrap_or_default(),
+    );
     row("deadline", "met", stats.deadlines_met.to_string());
     row("deadline", "missed", stats.deadlines_missed.to_string());
+    out
+}
+
+/// The report as a person reads it: totals, the median in minutes and seconds, then each
+/// breakdown. Keys come from reporters and the catalog: the caller sanitizes before a terminal.
+pub fn to_text(stats: &DailyStats) -> String {
+    let mut out = format!(
+        "Decisions on {} (UTC): {} standing, {} reversed since (counted in no other figure)\n",
+        stats.date, stats.decisions, stats.reversed
+    );
+    out.push_str(&format!(
+        "Median time from report to decision: {}\n",
+        stats.median_to_decision().unwrap_or_else(|| "none".into())
+    ));
+    out.push_str(&format!(
+        "Deadlines: {} met, {} missed\n",
+        stats.deadlines_met, stats.deadlines_missed
+    ));
+    for (title, tallies) in [
+        ("By action", &stats.by_action),
+        ("Take downs by reason code", &stats.by_reason_code),
+        ("By report category", &stats.by_report_category),
+        ("By lane", &stats.by_lane),
+        ("By country", &stats.by_country),
+    ] {
+        out.push_str(&format!("\n{title}:\n"));
+        if tallies.is_empty() {
+            out.push_str("  none\n");
+        }
+        for t in tallies {
+            out.push_str(&format!("  {:>6}  {}\n", t.count, t.key));
+        }
+    }
     out
 }
 
@@ -166,33 +217,49 @@ mod tests {
             reported_at,
             deadline: deadline_in.map(|m| reported_at + TimeDelta::minutes(m)),
             report_category: Some("scam".into()),
+            reversed: false,
         }
     }
 
     #[test]
-    fn a_day_is_counted_by_action_category_lane_country_and_deadline() {
+    fn a_day_is_counted_net_by_action_reason_category_lane_country_and_deadline() {
+        let mut undone = fact(DecisionAction::TakeDown, 5, Some(60));
+        undone.reversed = true;
         let facts = [
             fact(DecisionAction::TakeDown, 10, Some(60)),
             fact(DecisionAction::Keep, 30, Some(20)),
             fact(DecisionAction::TakeDown, 50, None),
+            undone,
             fact(DecisionAction::Reverse, 70, Some(60)),
         ];
         let day = NaiveDate::from_ymd_opt(2026, 9, 21).unwrap();
         let stats = daily(day, &facts);
-        assert_eq!(stats.decisions, 4);
-        assert_eq!(stats.by_action[0].key, "take_down");
-        assert_eq!(stats.by_action[0].count, 2);
-        assert!(
-            stats
-                .by_category
-                .iter()
-                .any(|t| t.key == "scam" && t.count == 2)
+        // The undone take down is neither a take down nor a reversal: it is "reversed".
+        assert_eq!((stats.decisions, stats.reversed), (3, 1));
+        let tally = |list: &[Tally]| {
+            list.iter()
+                .map(|t| (t.key.clone(), t.count))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            tally(&stats.by_action),
+            vec![("take_down".into(), 2), ("keep".into(), 1)]
         );
-        assert!(stats.by_country.iter().all(|t| t.count == 4));
-        // 10, 30 and 50 minutes: the reversal does not count as a decision's wait.
+        // Reason codes of take downs only; report categories of every decision.
+        assert_eq!(tally(&stats.by_reason_code), vec![("spam".into(), 2)]);
+        assert_eq!(tally(&stats.by_report_category), vec![("scam".into(), 3)]);
+        assert!(stats.by_country.iter().all(|t| t.count == 3));
+        // 10, 30 and 50 minutes: neither the reversal nor what it undid has a wait.
         assert_eq!(stats.median_seconds_to_decision, Some(30 * 60));
+        assert_eq!(stats.median_to_decision().as_deref(), Some("30 min 0 s"));
         assert_eq!((stats.deadlines_met, stats.deadlines_missed), (1, 1));
-        assert_eq!(stats.by_hour.iter().sum::<u64>(), 4);
+        assert_eq!(stats.by_hour.iter().sum::<u64>(), 3);
+        let text = to_text(&stats);
+        assert!(text.contains("3 standing, 1 reversed since"), "{text}");
+        assert!(
+            text.contains("Median time from report to decision: 30 min 0 s"),
+            "{text}"
+        );
     }
 
     #[test]

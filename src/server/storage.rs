@@ -181,6 +181,8 @@ pub struct DecisionFact {
     pub deadline: Option<DateTime<Utc>>,
     /// See [`rules::leading_category`](super::rules::leading_category).
     pub report_category: Option<String>,
+    /// A reversal has undone this decision since (never true of a reversal).
+    pub reversed: bool,
 }
 
 /// `POST /v1/queue/select` answer, as storage gives it.

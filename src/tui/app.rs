@@ -4,6 +4,7 @@
 //! reached only through the `Effect`s `update` returns, which the event loop hands to `sync`.
 
 mod bulk;
+mod filter_hints;
 mod lanes;
 mod layers;
 mod notes;
@@ -723,7 +724,7 @@ impl App {
                 dismissed,
             })) => self.undo_bulk(withdrawn, reversed, dismissed),
             Ok(Some(Undone::Withdrawn(d))) => {
-                self.take_back(&d, true);
+                self.take_back(&d, TakenBack::Withdrawn);
                 let text = format!(
                     "Undone: {} of {} (it had not been sent)",
                     d.action.label(),
@@ -734,7 +735,7 @@ impl App {
             }
             Ok(Some(Undone::Dismissed(d))) => {
                 // A refusal already took it out of `decided` and the stats.
-                self.take_back(&d, false);
+                self.take_back(&d, TakenBack::SetAside);
                 let text = format!(
                     "Set aside: the server's refusal of the {} of {} — it never took effect",
                     d.action.label(),
@@ -748,7 +749,7 @@ impl App {
                     .insert(reversal.idempotency_key.clone(), reversal.item_id.clone());
                 self.reversing
                     .insert(reversal.idempotency_key, original.clone());
-                self.take_back(&original, true);
+                self.take_back(&original, TakenBack::Reversed);
                 let text = format!(
                     "Undone: {} of {} — the server already had it, a reversal is on its way",
                     original.action.label(),
@@ -770,12 +771,20 @@ impl App {
         effects
     }
 
-    /// The item of an undone decision is open again, under the cursor; `counted` when the
-    /// decision still counted as decided (it was not refused).
-    fn take_back(&mut self, original: &Decision, counted: bool) {
-        if counted {
-            self.decided = self.decided.saturating_sub(1);
-            self.stats.forget([&original.idempotency_key]);
+    /// The item of an undone decision is open again, under the cursor. A withdrawn decision
+    /// never happened; a reversed one counts among the reversals; one set aside (refused)
+    /// had already left `decided` and the stats when the refusal came.
+    fn take_back(&mut self, original: &Decision, how: TakenBack) {
+        match how {
+            TakenBack::Withdrawn => {
+                self.decided = self.decided.saturating_sub(1);
+                self.stats.forget([&original.idempotency_key]);
+            }
+            TakenBack::Reversed => {
+                self.decided = self.decided.saturating_sub(1);
+                self.stats.reverse([&original.idempotency_key]);
+            }
+            TakenBack::SetAside => {}
         }
         self.in_flight.remove(&original.idempotency_key);
         if let Some(&i) = self.index.get(&original.item_id) {
@@ -1117,6 +1126,13 @@ impl App {
 fn due(last: DateTime<Utc>, now: DateTime<Utc>) -> bool {
     let since = (now - last).num_seconds();
     !(0..REFILL_EVERY_SECS).contains(&since)
+}
+
+/// What became of a decision taken back by undo.
+enum TakenBack {
+    Withdrawn,
+    Reversed,
+    SetAside,
 }
 
 /// A copy of the item with every string made safe to draw.

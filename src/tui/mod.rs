@@ -2,6 +2,7 @@
 //! and `run`, which sets up the terminal and hands it to the one `event_loop`.
 
 pub mod action;
+pub mod ansi16;
 pub mod app;
 pub mod context;
 pub mod deadline;
@@ -27,16 +28,14 @@ use crossterm::event::EventStream;
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use futures::StreamExt;
 use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
 use tokio::sync::mpsc;
 
 use app::App;
 use event_loop::{EventLoop, Input, InputSender, Outlets};
-use gap_fill::GapFill;
 
 /// The terminal the UI draws on.
-type Screen = Terminal<GapFill<CrosstermBackend<io::Stdout>>>;
+type Screen = Terminal<ansi16::ScreenBackend<io::Stdout>>;
 
 use crate::store::OutboxCounts;
 use crate::sync::{SyncEvent, SyncHandle};
@@ -62,9 +61,9 @@ pub async fn run(
     mouse: bool,
 ) -> io::Result<Outcome> {
     // ratatui's set-up (raw mode, the alternate screen, its restoring panic hook), then a
-    // terminal of our own that writes through `GapFill`.
+    // terminal of our own that writes through `GapFill` and 16-colour codes (`ansi16`).
     drop(ratatui::try_init()?);
-    let terminal = Terminal::new(GapFill::new(CrosstermBackend::new(io::stdout())))?;
+    let terminal = Terminal::new(ansi16::screen_backend(io::stdout()))?;
     panic_guard::install();
     let captured = panic_guard::bracket_paste(&mut io::stdout()).and_then(|()| {
         if mouse {

@@ -333,11 +333,23 @@ fn argument_candidates(word: &str, reason_codes: &[String]) -> (Vec<String>, Vec
 }
 
 fn filter_candidates(word: &str) -> Vec<String> {
-    if let Some(prefix) = word.strip_prefix("lane:") {
+    // `-` negates: complete what follows it.
+    if let Some(rest) = word.strip_prefix('-') {
+        return filter_candidates(rest)
+            .into_iter()
+            .map(|c| format!("-{c}"))
+            .collect();
+    }
+    if let Some(value) = word.strip_prefix("lane:") {
+        // In `lane:urgent,au` the last alternative is the one being typed.
+        let (head, prefix) = match value.rsplit_once(',') {
+            Some((done, typed)) => (format!("lane:{done},"), typed),
+            None => ("lane:".to_string(), value),
+        };
         return Lane::ALL
             .iter()
-            .map(|l| format!("lane:{}", l.as_str()))
-            .filter(|c| c[5..].starts_with(prefix))
+            .filter(|l| l.as_str().starts_with(prefix))
+            .map(|l| format!("{head}{}", l.as_str()))
             .collect();
     }
     KEYS.iter()
@@ -597,6 +609,14 @@ mod tests {
         assert_eq!(p.text, "cat:spam lane:");
         p.key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
         assert!(p.note.as_deref().unwrap_or("").contains("lane:urgent"));
+
+        // Negated, and the last of several alternatives.
+        let mut p = Prompt::new(PromptKind::Filter, "-lane");
+        p.key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
+        assert_eq!(p.text, "-lane:");
+        type_keys(&mut p, "urgent,ap");
+        p.key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
+        assert_eq!(p.text, "-lane:urgent,appeals ");
     }
 
     fn tab(p: &mut Prompt) {

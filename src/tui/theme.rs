@@ -34,6 +34,35 @@ impl ThemeName {
     pub fn parse(s: &str) -> Option<ThemeName> {
         ThemeName::ALL.into_iter().find(|t| t.as_str() == s)
     }
+
+    /// The theme for a terminal that says what it is as other terminal tools read it: none
+    /// under `NO_COLOR` or `TERM=dumb`; 256 colours when `COLORTERM` is `truecolor` or `24bit`
+    /// or `TERM` names 256 colours (`xterm-256color`); else the 16 ANSI colours, which every
+    /// colour terminal has. A `theme =` in the config file overrides this.
+    pub fn for_terminal(no_color: bool, colorterm: Option<&str>, term: Option<&str>) -> ThemeName {
+        let term = term.unwrap_or_default().to_ascii_lowercase();
+        let colorterm = colorterm.unwrap_or_default().to_ascii_lowercase();
+        if no_color || term == "dumb" {
+            ThemeName::Mono
+        } else if matches!(colorterm.as_str(), "truecolor" | "24bit")
+            || term.contains("256color")
+            || term.contains("direct")
+        {
+            ThemeName::Default
+        } else {
+            ThemeName::Ansi16
+        }
+    }
+
+    /// [`ThemeName::for_terminal`] for this process's environment.
+    pub fn from_env() -> ThemeName {
+        let var = |name: &str| std::env::var(name).ok();
+        ThemeName::for_terminal(
+            crate::config::no_color_from_env(),
+            var("COLORTERM").as_deref(),
+            var("TERM").as_deref(),
+        )
+    }
 }
 
 /// The colour slots, as the theme files and the config's `[colours]` name them.
@@ -259,6 +288,32 @@ mod tests {
             assert!(c.is_none_or(is_ansi16), "{slot} = {c:?}");
         }
         assert_ne!(palette.theme(), Theme::default_theme());
+    }
+
+    #[test]
+    fn the_terminal_picks_the_theme_as_other_tools_do() {
+        let pick = |no_color, colorterm, term| ThemeName::for_terminal(no_color, colorterm, term);
+        assert_eq!(
+            pick(false, Some("truecolor"), Some("xterm")),
+            ThemeName::Default
+        );
+        assert_eq!(pick(false, Some("24bit"), None), ThemeName::Default);
+        assert_eq!(
+            pick(false, None, Some("xterm-256color")),
+            ThemeName::Default
+        );
+        assert_eq!(pick(false, None, Some("tmux-256color")), ThemeName::Default);
+        assert_eq!(pick(false, None, Some("xterm")), ThemeName::Ansi16);
+        assert_eq!(pick(false, None, Some("linux")), ThemeName::Ansi16);
+        assert_eq!(pick(false, None, None), ThemeName::Ansi16);
+        assert_eq!(
+            pick(false, Some("truecolor"), Some("dumb")),
+            ThemeName::Mono
+        );
+        assert_eq!(
+            pick(true, Some("truecolor"), Some("xterm-256color")),
+            ThemeName::Mono
+        );
     }
 
     #[test]

@@ -170,9 +170,7 @@ impl App {
             );
             return Vec::new();
         }
-        let query = Query {
-            terms: vec![Term::Similar(entry.id.clone())],
-        };
+        let query = Query::all_of([Term::Similar(entry.id.clone())]);
         self.tag_matching(Some(query))
     }
 
@@ -416,8 +414,10 @@ impl App {
         self.decided = self
             .decided
             .saturating_sub(withdrawn.len() + reversed.len());
-        let originals = withdrawn.iter().chain(reversed.iter().map(|(o, _)| o));
-        self.stats.forget(originals.map(|d| &d.idempotency_key));
+        self.stats
+            .forget(withdrawn.iter().map(|d| &d.idempotency_key));
+        self.stats
+            .reverse(reversed.iter().map(|(o, _)| &o.idempotency_key));
         let action = withdrawn
             .first()
             .or(reversed.first().map(|(o, _)| o))

@@ -6,30 +6,31 @@ use crossterm::event::KeyEvent;
 
 use super::{App, Effect, Layer, Level};
 use crate::model::{EscalationTier, Lane};
-use crate::query::{Query, Term};
+use crate::query::{Clause, Query, Term};
 use crate::tui::picker::{Outcome, Picker, Step};
 
 impl App {
     /// The lane the tabs show: the filter's `lane:` term, or every lane.
     pub fn lane(&self) -> Option<Lane> {
-        self.filter.terms.iter().find_map(|t| match t {
-            Term::Lane(l) => Some(*l),
+        self.filter.clauses.iter().find_map(|c| match c.plain() {
+            Some(Term::Lane(l)) => Some(*l),
             _ => None,
         })
     }
 
     pub(super) fn show_lane(&mut self, lane: Option<Lane>) -> Vec<Effect> {
-        let mut terms: Vec<Term> = self
+        // A tab replaces whatever the filter said about lanes (`lane:a,b`, `-lane:a` too).
+        let mut clauses: Vec<Clause> = self
             .filter
-            .terms
+            .clauses
             .iter()
-            .filter(|t| !matches!(t, Term::Lane(_)))
+            .filter(|c| !c.any_of.iter().any(|t| matches!(t, Term::Lane(_))))
             .cloned()
             .collect();
         if let Some(l) = lane {
-            terms.push(Term::Lane(l));
+            clauses.push(Clause::must(Term::Lane(l)));
         }
-        let mut effects = self.commit_filter(Query { terms });
+        let mut effects = self.commit_filter(Query { clauses });
         effects.push(Effect::FetchCounts);
         effects
     }
@@ -57,9 +58,7 @@ impl App {
             self.flash(Level::Info, "This item has no known author".into());
             return Vec::new();
         };
-        self.commit_filter(Query {
-            terms: vec![Term::Author(author)],
-        })
+        self.commit_filter(Query::all_of([Term::Author(author)]))
     }
 
     pub(super) fn open_take_down_picker(&mut self) -> Vec<Effect> {

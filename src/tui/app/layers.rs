@@ -268,8 +268,15 @@ impl App {
     /// The prompt stays open; a filter that changed narrows the items in memory at once.
     fn prompt_edited(&mut self, mut prompt: Prompt, changed: bool) -> Vec<Effect> {
         if changed && prompt.kind == PromptKind::Filter {
+            // Filter as you type: the items in memory narrow at once.
             match Query::parse(&prompt.text) {
-                Ok(query) => self.show_only(&query),
+                Ok(query) => {
+                    self.show_only(&query);
+                    // Completion's candidates, when it listed some, stay on the line.
+                    if prompt.note.is_none() {
+                        prompt.note = Some(self.preview_note(&query));
+                    }
+                }
                 Err(e) => prompt.note = Some(e.to_string()),
             }
         }

@@ -23,10 +23,11 @@ pub struct Logged {
     key: String,
     at: DateTime<Utc>,
     action: DecisionAction,
-    /// As the server's daily report counts it: a take down's reason code (the catalog's
-    /// default for the item when none was given), else the item's leading report category;
-    /// unknown for items a bulk action decided without having them in memory.
-    category: Option<String>,
+    /// As the server's daily report counts them, apart: a take down's reason code (the
+    /// catalog's default for the item when none was given) and the item's leading report
+    /// category; unknown for items a bulk action decided without having them in memory.
+    reason_code: Option<String>,
+    report_category: Option<String>,
     lane: Option<String>,
     countries: Vec<String>,
     /// Whether it was made by the item's deadline, when it has one.
@@ -39,20 +40,21 @@ impl Logged {
     pub fn of(entry: &Entry, decision: &Decision, catalog: Option<&PolicyCatalog>) -> Logged {
         let item = &entry.shown;
         let leading = leading_category(item);
-        let category = match (&decision.reason_code, decision.action, catalog) {
-            (Some(code), _, _) => Some(clean_line(code)),
-            (None, DecisionAction::TakeDown, Some(catalog)) => Some(
+        let reason_code = match (decision.action, &decision.reason_code, catalog) {
+            (DecisionAction::TakeDown, Some(code), _) => Some(clean_line(code)),
+            (DecisionAction::TakeDown, None, Some(catalog)) => Some(
                 catalog
                     .default_code(leading.unwrap_or_default())
                     .to_string(),
             ),
-            _ => leading.map(str::to_string),
+            _ => None,
         };
         Logged {
             key: decision.idempotency_key.clone(),
             at: decision.decided_at,
             action: decision.action,
-            category,
+            reason_code,
+            report_category: leading.map(str::to_string),
             lane: Some(item.lane.as_str().to_string()),
             countries: item.countries.clone(),
             deadline_met: item.deadline.map(|d| decision.decided_at <= d),
@@ -65,7 +67,8 @@ impl Logged {
             key: decision.idempotency_key.clone(),
             at: decision.decided_at,
             action: decision.action,
-            category: None,
+            reason_code: None,
+            report_category: None,
             lane: None,
             countries: Vec::new(),
             deadline_met: None,
@@ -79,6 +82,8 @@ impl Logged {
 pub struct Stats {
     started: DateTime<Utc>,
     log: Vec<Logged>,
+    /// Decisions the server had applied that this session undid by a reversal.
+    reversed: u64,
     /// The server's figures for today, once asked for.
     pub day: Option<DailyStats>,
     pub day_fresh: Freshness,
@@ -89,6 +94,7 @@ impl Stats {
         Stats {
             started,
             log: Vec::new(),
+            reversed: 0,
             day: None,
             day_fresh: Freshness::Loading,
         }
@@ -102,6 +108,15 @@ impl Stats {
     pub(super) fn forget<'a>(&mut self, keys: impl IntoIterator<Item = &'a String>) {
         let keys: HashSet<&String> = keys.into_iter().collect();
         self.log.retain(|l| !keys.contains(&l.key));
+    }
+
+    /// Take back decisions the server had applied and a reversal undid: out of every figure,
+    /// counted as reversed (an undo before sending is as if never made).
+    pub(super) fn reverse<'a>(&mut self, keys: impl IntoIterator<Item = &'a String>) {
+        let before = self.log.len();
+        self.forget(keys);
+        let gone = before.saturating_sub(self.log.len());
+        self.reversed += u64::try_from(gone).unwrap_or_default();
     }
 
     pub(super) fn day_arrived(&mut self, day: DailyStats) -> Vec<Effect> {
@@ -120,15 +135,21 @@ impl Stats {
     /// start for the first), bulk actions left out: how long a decision took the moderator.
     pub fn session(&self) -> DailyStats {
         let mut action = HashMap::new();
-        let mut category = HashMap::new();
+        let mut reason_code = HashMap::new();
+        let mut report_category = HashMap::new();
         let mut lane = HashMap::new();
         let mut country = HashMap::new();
         let (mut met, mut missed) = (0, 0);
         for l in &self.log {
             *action.entry(l.action.label().to_string()).or_insert(0) += 1;
             let unknown = || "(not in memory)".to_string();
-            *category
-                .entry(l.category.clone().unwrap_or_else(unknown))
+            if l.action == DecisionAction::TakeDown {
+                *reason_code
+                    .entry(l.reason_code.clone().unwrap_or_else(unknown))
+                    .or_insert(0) += 1;
+            }
+            *report_category
+                .entry(l.report_category.clone().unwrap_or_else(unknown))
                 .or_insert(0) += 1;
             *lane
                 .entry(l.lane.clone().unwrap_or_else(unknown))
@@ -145,8 +166,10 @@ impl Stats {
         DailyStats {
             date: "this session".into(),
             decisions: self.log.len() as u64,
+            reversed: self.reversed,
             by_action: tallies(action),
-            by_category: tallies(category),
+            by_reason_code: tallies(reason_code),
+            by_report_category: tallies(report_category),
             by_lane: tallies(lane),
             by_country: tallies(country),
             median_seconds_to_decision: self.median_seconds_per_decision(),
@@ -223,7 +246,8 @@ fn sanitize_stats(day: DailyStats) -> DailyStats {
     DailyStats {
         date: clean_line(&day.date),
         by_action: clean(day.by_action),
-        by_category: clean(day.by_category),
+        by_reason_code: clean(day.by_reason_code),
+        by_report_category: clean(day.by_report_category),
         by_lane: clean(day.by_lane),
         by_country: clean(day.by_country),
         ..day
@@ -291,7 +315,8 @@ mod tests {
             key: key.into(),
             at: at(minute),
             action: DecisionAction::Keep,
-            category: Some("spam".into()),
+            reason_code: None,
+            report_category: Some("spam".into()),
             lane: Some("standard".into()),
             countries: vec!["DE".into(), "AT".into()],
             deadline_met: Some(minute < 3),
@@ -316,8 +341,16 @@ mod tests {
             stats.per_minute(at(10)),
             vec![0, 1, 1, 0, 1, 0, 0, 0, 0, 0, 2]
         );
-        stats.forget([&"bulk".to_string(), &"3".to_string()]);
-        assert_eq!(stats.session().decisions, 3);
+        stats.forget([&"bulk".to_string()]);
+        stats.reverse([&"3".to_string(), &"gone already".to_string()]);
+        let s = stats.session();
+        assert_eq!(
+            (s.decisions, s.reversed),
+            (3, 1),
+            "withdrawn: never made; reversed: counted"
+        );
+        assert_eq!(s.by_report_category[0].count, 3);
+        assert!(s.by_reason_code.is_empty(), "keeps cite no reason code");
     }
 
     #[test]

@@ -96,6 +96,8 @@ impl App {
     /// Commit a filter: the window keeps what matches (and every decision of this session),
     /// hands back the leases on the rest, and claims from the top with the new filter.
     pub(super) fn commit_filter(&mut self, query: Query) -> Vec<Effect> {
+        // Before the window narrows: what the items in memory know of categories and languages.
+        let unknown = self.unknown_values(&query);
         self.filter = query;
         let selected_id = self.selected_entry().map(|e| e.id.clone());
         let (keep, drop): (Vec<Entry>, Vec<Entry>) = std::mem::take(&mut self.entries)
@@ -106,14 +108,17 @@ impl App {
         self.entries = keep;
         self.reindex(selected_id.as_deref());
         let text = self.filter.to_string();
-        self.flash(
-            Level::Info,
-            if text.is_empty() {
-                "Filter cleared".into()
-            } else {
-                format!("Filter: {text}")
-            },
-        );
+        if text.is_empty() {
+            self.flash(Level::Info, "Filter cleared".into());
+        } else if unknown.is_empty() {
+            self.flash(Level::Info, format!("Filter: {text}"));
+        } else {
+            // Still asked of the server: the catalog and memory are not the whole queue.
+            self.flash(
+                Level::Warning,
+                format!("Filter: {text} — {}", unknown.join(" · ")),
+            );
+        }
         self.refetch(drop.into_iter().map(|e| e.id).collect())
     }
 

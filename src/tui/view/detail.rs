@@ -10,19 +10,27 @@ use super::time::{ago, countdown, timestamp};
 use crate::model::{DecisionAction, Item, Lane, ReviewState, Scope};
 use crate::sanitize::clean_line;
 use crate::tui::action::Action;
-use crate::tui::app::{App, Delivery, Entry, QueueEnd};
+use crate::tui::app::{App, Delivery, Entry, Layer, QueueEnd};
+use crate::tui::prompt::PromptKind;
 use crate::tui::paint;
 use crate::tui::picker::tier_name;
 
 pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
     let theme = &app.theme;
     let Some(entry) = app.selected_entry().filter(|_| !app.visible.is_empty()) else {
+        let previewing = matches!(app.layers.last(),
+            Some(Layer::Prompt(p)) if p.kind == PromptKind::Filter);
         let message = match app.queue_end {
+            // The preview knows only the items in memory; the server may hold matches.
+            _ if previewing => format!(
+                "None of the {} items in memory match; enter asks the server.",
+                app.entries.len()
+            ),
             QueueEnd::Exhausted if !app.filter.is_empty() => {
-                "Nothing matches the filter. / edits it, :filter clears it."
+                "Nothing matches the filter. / edits it, :filter clears it.".into()
             }
-            QueueEnd::Exhausted => "The queue is empty: nothing to review.",
-            _ => "Loading the queue…",
+            QueueEnd::Exhausted => "The queue is empty: nothing to review.".into(),
+            _ => "Loading the queue…".into(),
         };
         let p = Paragraph::new(message)
             .block(Block::default().borders(Borders::ALL))

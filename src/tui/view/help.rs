@@ -51,7 +51,7 @@ pub(super) fn help_lines(app: &App) -> Vec<Line<'_>> {
     );
     rows.push(Line::default());
     rows.push(Line::styled(
-        "Filter (/) — terms all match; \"quoted words\" stay together",
+        "Filter (/) — terms all match; \"quoted words\" stay together; cat:a,b either; -term not",
         theme.accent,
     ));
     rows.extend(crate::query::KEYS.iter().map(|(key, what)| {
@@ -61,7 +61,7 @@ pub(super) fn help_lines(app: &App) -> Vec<Line<'_>> {
         ])
     }));
     rows.push(Line::raw(
-        "     e.g. /cat:spam lang:ru country:DE prio:>50 from:@handle",
+        "     e.g. /cat:spam,scam -lang:en country:DE prio:>50 from:@handle",
     ));
     rows
 }

@@ -1,5 +1,6 @@
-//! Drawing the stats view (`s`): the session's and today's decisions by action, category,
-//! lane and country as bar charts, and their pace as a sparkline. Side by side where they
+//! Drawing the stats view (`s`): the session's and today's decisions (net: what a reversal
+//! undid counts apart, as reversed) by action, reason code, report category, lane and country
+//! as bar charts, and their pace as a sparkline. Side by side where they
 //! fit, one at a time (tab switches) where they do not. Any size draws, however small.
 
 use ratatui::Frame;
@@ -86,7 +87,7 @@ impl Panel<'_> {
         let theme = &app.theme;
         let [head, summary, pace_title, pace, charts] = Layout::vertical([
             Constraint::Length(1),
-            Constraint::Length(2),
+            Constraint::Length(3),
             Constraint::Length(1),
             Constraint::Length(2),
             Constraint::Min(0),
@@ -101,14 +102,16 @@ impl Panel<'_> {
         let Some(figures) = self.figures else {
             return;
         };
-        let median = figures
-            .median_seconds_to_decision
-            .map_or("—".to_string(), duration);
+        let median = figures.median_to_decision().unwrap_or_else(|| "—".into());
         let lines = vec![
             Line::from(vec![
                 Span::styled("decisions ", theme.muted),
                 Span::raw(figures.decisions.to_string()),
-                Span::styled(format!(" · {} ", self.median), theme.muted),
+                Span::styled(" · reversed ", theme.muted),
+                Span::raw(figures.reversed.to_string()),
+            ]),
+            Line::from(vec![
+                Span::styled(format!("{} ", self.median), theme.muted),
                 Span::raw(median),
             ]),
             Line::from(vec![
@@ -127,44 +130,40 @@ impl Panel<'_> {
         let label = format!("{} (peak {peak})", self.pace_label);
         frame.render_widget(Paragraph::new(Line::styled(label, theme.muted)), pace_title);
         frame.render_widget(Sparkline::default().data(shown).style(theme.accent), pace);
+        // Reason codes (policy) and report categories (what reporters said) side by side,
+        // never mixed in one list.
         let breakdowns = [
             ("by action", &figures.by_action),
-            ("by category", &figures.by_category),
             ("by lane", &figures.by_lane),
+            ("take downs by reason code", &figures.by_reason_code),
+            ("by report category", &figures.by_report_category),
             ("by country", &figures.by_country),
         ];
         let rows = breakdowns.map(|(_, t)| t.len());
-        for ((name, tallies), cell) in breakdowns.into_iter().zip(chart_cells(charts, rows)) {
+        for ((name, tallies), cell) in breakdowns.into_iter().zip(chart_cells(charts, &rows)) {
             draw_chart(frame, app, cell, name, tallies);
         }
     }
 }
 
-/// Four cells, each as tall as its bars (a title row and one per bar) where there is room:
-/// two by two where wide enough, else stacked.
-fn chart_cells(area: Rect, bars: [usize; 4]) -> [Rect; 4] {
+/// One cell per chart, each as tall as its bars (a title row and one per bar) where there is
+/// room: two side by side where wide enough, else stacked.
+fn chart_cells(area: Rect, bars: &[usize]) -> Vec<Rect> {
     let tall = |n: usize| Constraint::Max(u16::try_from(n.max(1) + 1).unwrap_or(u16::MAX));
-    if area.width >= CHART_GRID {
-        let [top, bottom, _] = Layout::vertical([
-            tall(bars[0].max(bars[1])),
-            tall(bars[2].max(bars[3])),
-            Constraint::Fill(1),
-        ])
-        .areas(area);
-        let [a, b] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(top);
-        let [c, d] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(bottom);
-        [a, b, c, d]
-    } else {
-        let [a, b, c, d, _] = Layout::vertical([
-            tall(bars[0]),
-            tall(bars[1]),
-            tall(bars[2]),
-            tall(bars[3]),
-            Constraint::Fill(1),
-        ])
-        .areas(area);
-        [a, b, c, d]
+    let per_row = if area.width >= CHART_GRID { 2 } else { 1 };
+    let rows: Vec<&[usize]> = bars.chunks(per_row).collect();
+    let mut heights: Vec<Constraint> = rows
+        .iter()
+        .map(|row| tall(row.iter().copied().max().unwrap_or(0)))
+        .collect();
+    heights.push(Constraint::Fill(1));
+    let row_areas = Layout::vertical(heights).split(area);
+    let mut cells = Vec::with_capacity(bars.len());
+    for (row, row_area) in rows.iter().zip(row_areas.iter()) {
+        let columns = Layout::horizontal(vec![Constraint::Fill(1); per_row]).split(*row_area);
+        cells.extend(columns.iter().take(row.len()).copied());
     }
+    cells
 }
 
 /// A horizontal bar chart of the largest tallies that fit, one row each.
@@ -196,27 +195,17 @@ fn draw_chart(frame: &mut Frame, app: &App, area: Rect, name: &str, tallies: &[T
     frame.render_widget(chart, inner);
 }
 
-/// `45s`, `12m 5s`, `3h 20m`, `2d 4h`.
-fn duration(seconds: i64) -> String {
-    let s = seconds.max(0);
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m {}s", s / 60, s % 60),
-        3600..86_400 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
-        _ => format!("{}d {}h", s / 86_400, (s % 86_400) / 3600),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::duration;
+    use crate::model::human_duration as duration;
 
     #[test]
     fn durations_read_at_a_glance() {
-        assert_eq!(duration(-3), "0s");
-        assert_eq!(duration(45), "45s");
-        assert_eq!(duration(725), "12m 5s");
-        assert_eq!(duration(12_000), "3h 20m");
-        assert_eq!(duration(187_200), "2d 4h");
+        assert_eq!(duration(-3), "0 s");
+        assert_eq!(duration(45), "45 s");
+        assert_eq!(duration(130), "2 min 10 s");
+        assert_eq!(duration(725), "12 min 5 s");
+        assert_eq!(duration(12_000), "3 h 20 min");
+        assert_eq!(duration(187_200), "2 d 4 h");
     }
 }
