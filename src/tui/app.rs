@@ -1037,6 +1037,12 @@ impl App {
                 action: original.action,
                 key: original.idempotency_key.clone(),
                 delivery: Delivery::Sent,
+                details: Details {
+                    reason_code: original.reason_code.clone(),
+                    scope: original.scope.clone(),
+                    note: original.note.clone(),
+                    tier: original.escalation_target,
+                },
             });
         }
         self.decided += 1;

@@ -160,7 +160,7 @@ fn decision_keys(app: &App) -> String {
 /// The keys of the overlay on top.
 fn layer_line<'a>(app: &'a App, layer: &Layer) -> Line<'a> {
     let keys: &[(&str, &str)] = match layer {
-        Layer::Picker(picker) => match picker.step {
+        Layer::Picker { picker, .. } => match picker.step {
             Step::Note => &[("enter", "decides"), ("esc", "cancels")],
             Step::Scope => &[
                 ("type", "a country's name or code"),
