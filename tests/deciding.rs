@@ -17,7 +17,7 @@ use serde_json::json;
 use common::{Session, TestServer};
 use fault_proxy::{Fault, FaultProxy};
 use modq::model::{DecisionAction, DecisionOutcome, ReviewState, Scope};
-use modq::tui::action::Action;
+use modq::tui::action::{Action, Message};
 use modq::tui::app::Layer;
 use modq::tui::picker::{Picker, countries};
 use received::{applied, decide_as};
@@ -62,7 +62,7 @@ fn go_to(s: &mut Session, id: &str) {
         .iter()
         .position(|e| e.id == id)
         .unwrap_or_else(|| panic!("{id} in the window"));
-    s.app.update(Action::Select(i));
+    drop(s.app.update(Message::Select(i)));
     assert_eq!(s.selected_id(), id);
 }
 
@@ -529,9 +529,9 @@ async fn a_batch_refused_as_a_whole_shows_each_decision_refused() {
         .expect("the outbox")
         .fail(&keys, "the server refused the request (400): unknown field")
         .expect("marked failed");
-    s.app.update(Action::Sync(modq::sync::SyncEvent::Delivered {
+    s.sync_event(modq::sync::SyncEvent::Delivered {
         results: Vec::new(),
-    }));
+    });
     let screen = s.screen(120, 30);
     assert!(screen.contains("decided 0"), "{screen}");
     assert!(screen.contains("failed 2"), "{screen}");

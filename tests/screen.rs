@@ -8,7 +8,7 @@ mod emulator;
 
 use common::{Session, TestServer};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use modq::tui::action::Action;
+use modq::tui::action::{Action, Message};
 use modq::tui::app::QueueEnd;
 
 // Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
@@ -413,7 +413,7 @@ async fn the_item_pane_scrolls_to_every_report_and_says_there_is_more() {
         .map(|(i, e)| (i, e.shown.clone()))
         .unwrap();
     assert!(most.reports.len() >= 5, "{}", most.reports.len());
-    drop(s.app.update(Action::Select(at)));
+    drop(s.app.update(Message::Select(at)));
     for (width, height, zoom) in [
         (80, 24, false),
         (120, 40, false),
