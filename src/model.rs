@@ -397,6 +397,15 @@ pub struct HistoryEntry {
     pub note: Option<String>,
     #[serde(default)]
     pub escalation_target: Option<EscalationTier>,
+    /// Decisions: the escalation tier whose role decides the item after this one (the tier
+    /// it was escalated to, or the one that decided it); absent: any moderator. Notes: the
+    /// tier the item was with when the note was written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<EscalationTier>,
+    /// Set when this entry's note is for one restricted tier (child_safety or
+    /// law_enforcement) and admins only: others get the entry without its note, or not at all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visible_to: Option<EscalationTier>,
 }
 
 /// One queue item: a piece of content with every report about it.
@@ -573,8 +582,61 @@ pub struct Decision {
     /// For `reverse`: the idempotency key of the decision to undo.
     #[serde(default)]
     pub reverses: Option<String>,
-    /// When the moderator pressed the key.
+    /// When the moderator pressed the key, by their clock. The server keeps it within a day
+    /// of its own clock.
     pub decided_at: DateTime<Utc>,
+    /// How the moderator took this decision; `single` when absent (clients before it said).
+    /// A statement of reasons says it truthfully: a decision on items a filter chose is
+    /// partly automated.
+    #[serde(default)]
+    pub method: DecisionMethod,
+}
+
+/// How a decision was taken: on the one item the moderator had open, or for many at once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionMethod {
+    /// The item the moderator was looking at.
+    #[default]
+    Single,
+    /// One of several items the moderator tagged one by one in the list.
+    Tagged,
+    /// One of a range of the list the moderator marked (`V`).
+    Range,
+    /// One of every item matching a filter (`*`), most of them never opened.
+    Filter,
+    /// One of the items found similar to another (`S`: same author, link or text).
+    Similar,
+}
+
+impl DecisionMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionMethod::Single => "single",
+            DecisionMethod::Tagged => "tagged",
+            DecisionMethod::Range => "range",
+            DecisionMethod::Filter => "filter",
+            DecisionMethod::Similar => "similar",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DecisionMethod> {
+        [
+            DecisionMethod::Single,
+            DecisionMethod::Tagged,
+            DecisionMethod::Range,
+            DecisionMethod::Filter,
+            DecisionMethod::Similar,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == s)
+    }
+
+    /// Whether a machine chose the items: the moderator chose the action and a rule, not
+    /// each item, so the decision is partly automated.
+    pub fn chosen_by_rule(self) -> bool {
+        matches!(self, DecisionMethod::Filter | DecisionMethod::Similar)
+    }
 }
 
 /// `POST /v1/decisions` body.
@@ -849,7 +911,8 @@ pub struct StatementOfReasons {
     pub source_type: String,
     /// `Yes` or `No`.
     pub automated_detection: String,
-    /// `AUTOMATED_DECISION_NOT_AUTOMATED`: modq's decisions are made by people.
+    /// `AUTOMATED_DECISION_NOT_AUTOMATED` for a decision on an item a person picked;
+    /// `AUTOMATED_DECISION_PARTIALLY` when a filter or similarity picked it for a bulk action.
     pub automated_decision: String,
 }
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::model::{ApiError, DecisionAction, EscalationTier, ReviewState, Scope};
+use crate::model::{ApiError, DecisionAction, DecisionMethod, EscalationTier, ReviewState, Scope};
 
 use super::auth::require_admin;
 use super::error::{Failure, Query};
@@ -25,7 +25,7 @@ pub struct AuditEntry {
     pub id: i64,
     /// When the server applied it.
     pub at: DateTime<Utc>,
-    /// The token's name: never a name the client sent.
+    /// The token's name when it decided: never a name the client sent.
     pub actor: String,
     /// The token's role when it decided.
     pub role: String,
@@ -49,6 +49,16 @@ pub struct AuditEntry {
     pub decided_at: DateTime<Utc>,
     pub from_state: ReviewState,
     pub to_state: ReviewState,
+    /// The id of the token that decided (`modq serve token list`); absent only for entries
+    /// from before token ids whose name matched no token.
+    #[serde(default)]
+    pub actor_token_id: Option<i64>,
+    /// How the decision was taken; absent for entries from before the client said.
+    #[serde(default)]
+    pub method: Option<DecisionMethod>,
+    /// The escalation tier whose role the decision needed; absent: any moderator's.
+    #[serde(default)]
+    pub tier: Option<EscalationTier>,
 }
 
 /// `GET /v1/audit` answer.

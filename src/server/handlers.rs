@@ -33,16 +33,30 @@ use super::{statements, stats};
 /// The policy catalog the server was started with, shared by every request.
 pub type Policies = Arc<PolicyCatalog>;
 
-/// Sets what `actor` may do on each item, so clients can show it before a key is pressed.
+/// Sets what `actor` may do on each item, so clients can show it before a key is pressed,
+/// and takes out the notes its role may not read.
 fn with_allowed_actions(actor: &TokenInfo, items: &mut [Item]) {
     for item in items {
-        let status = ItemStatus {
-            state: item.state,
-            restricted_in: item.restricted_in.clone(),
-            escalation_target: item.escalation_target,
-        };
+        let status = rules::status_of(item);
         item.allowed_actions = Some(rules::allowed_actions(actor, &status, &item.history));
+        rules::redact_history(actor.role, item);
     }
+}
+
+/// Refuses (403) an item held by a tier `actor` may not read.
+fn check_readable(actor: &TokenInfo, status: &ItemStatus, id: &str) -> Answer<()> {
+    let held = status.held_by();
+    if rules::may_read(actor.role, held) {
+        return Ok(());
+    }
+    let tier = held.unwrap_or(EscalationTier::Senior);
+    Err(Failure::forbidden(format!(
+        "item {id:?} is with the {} tier: only the {} role and admins read it and its notes \
+         (this token's role is {})",
+        tier.label(),
+        tier.as_str(),
+        actor.role.as_str()
+    )))
 }
 
 type Answer<T> = Result<T, Failure>;
@@ -141,7 +155,7 @@ pub struct QueueParams {
 }
 
 impl QueueParams {
-    fn into_query(self, now: DateTime<Utc>) -> Result<QueueQuery, Failure> {
+    fn into_query(self, now: DateTime<Utc>, actor: &TokenInfo) -> Result<QueueQuery, Failure> {
         let nonempty = |v: Option<String>| v.filter(|s| !s.is_empty());
         let lane = match nonempty(self.lane) {
             None => None,
@@ -178,6 +192,17 @@ impl QueueParams {
                 ))
             })?,
         };
+        if let Some(tier) = tier
+            && !rules::may_read(actor.role, Some(tier))
+        {
+            return Err(Failure::forbidden(format!(
+                "items with the {} tier are read only by the {} role and admins \
+                 (this token's role is {})",
+                tier.label(),
+                tier.as_str(),
+                actor.role.as_str()
+            )));
+        }
         let after = decode_cursor(self.cursor)?;
         Ok(QueueQuery {
             lane,
@@ -185,6 +210,7 @@ impl QueueParams {
             tier,
             filter: parse_filter(self.q.as_deref())?,
             sort,
+            hidden_tiers: rules::unreadable_tiers(actor.role),
             as_of: walk_start(after.as_ref(), now),
             after,
             limit: page_limit(self.limit),
@@ -241,7 +267,7 @@ pub async fn queue(
     Extension(clock): Extension<Clock>,
     Query(params): Query<QueueParams>,
 ) -> Answer<axum::Json<QueuePage>> {
-    let query = params.into_query(clock.now())?;
+    let query = params.into_query(clock.now(), &actor)?;
     let mut page = blocking(&storage, move |s| s.queue_page(&query)).await?;
     with_allowed_actions(&actor, &mut page.items);
     Ok(axum::Json(page))
@@ -358,6 +384,7 @@ fn claimable(
         tier,
         filter: parse_filter(q)?,
         sort: sort.unwrap_or_default(),
+        hidden_tiers: rules::unreadable_tiers(actor.role),
         as_of: now,
         ..QueueQuery::default()
     })
@@ -444,6 +471,7 @@ pub async fn release_leases(
     params(("id" = String, Path, description = "The item id (the reported subject's id), percent-encoded")),
     responses(
         (status = 200, description = "The item", body = Item),
+        (status = 403, description = "The item is with a tier (child_safety, law_enforcement) this token's role may not read", body = ApiError),
         (status = 404, description = "No item has this id", body = ApiError),
         (status = 401, description = "Missing or unknown token", body = ApiError),
     )
@@ -456,6 +484,7 @@ pub async fn item(
     let wanted = id.clone();
     match blocking(&storage, move |s| s.item(&wanted)).await? {
         Some(item) => {
+            check_readable(&actor, &rules::status_of(&item), &id)?;
             let mut items = [item];
             with_allowed_actions(&actor, &mut items);
             let [item] = items;
@@ -476,6 +505,7 @@ pub async fn item(
         (status = 201, description = "The note as the history now shows it", body = HistoryEntry),
         (status = 400, description = "Malformed body, an empty note, or one over 2000 characters", body = ApiError),
         (status = 401, description = "Missing or unknown token", body = ApiError),
+        (status = 403, description = "The item is with a tier this token's role may not read", body = ApiError),
         (status = 404, description = "No item has this id", body = ApiError),
     )
 )]
@@ -491,6 +521,10 @@ pub async fn add_note(
         return Err(Failure::bad_request("a note needs some text"));
     }
     rules::check_note(&note).map_err(Failure::bad_request)?;
+    let wanted = id.clone();
+    if let Some(item) = blocking(&storage, move |s| s.item(&wanted)).await? {
+        check_readable(&actor, &rules::status_of(&item), &id)?;
+    }
     let wanted = id.clone();
     let now = clock.now();
     match blocking(&storage, move |s| s.add_note(&actor, &wanted, &note, now)).await? {
@@ -663,6 +697,11 @@ pub async fn decisions(
 }
 
 /// Files one report; reports about the same subject id merge into one item.
+///
+/// The report records the token that filed it. An admin token is an intake: its subject
+/// describes the content. Any other token files as a user would: its report never changes
+/// an existing item's content, author, media hash matches or countries (on a new item only
+/// its text is taken), and its further reports on one item add no priority.
 #[utoipa::path(
     post,
     path = "/v1/reports",
@@ -685,7 +724,15 @@ pub async fn reports(
     super::auth::check_reporter(&actor, &report)?;
     rules::check_report(&report).map_err(Failure::bad_request)?;
     let now = clock.now();
-    let accepted = blocking(&storage, move |s| s.add_report(&report, now)).await?;
+    rules::check_report_times(&report, now).map_err(Failure::bad_request)?;
+    let accepted = blocking(&storage, move |s| {
+        s.file_reports(Some(&actor), std::slice::from_ref(&report), now)?
+            .pop()
+            .ok_or_else(|| {
+                StorageError::Backend(anyhow::anyhow!("a report was stored without a receipt"))
+            })
+    })
+    .await?;
     Ok((StatusCode::CREATED, axum::Json(accepted)))
 }
 

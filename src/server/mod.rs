@@ -31,7 +31,9 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 
 pub use audit::{AuditEntry, AuditPage, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT};
-pub use auth::{add_token, hash_token};
+pub use auth::{
+    DEFAULT_AUTH_FAILURES_PER_MINUTE, add_token, check_token_name, create_token, hash_token,
+};
 pub use clock::Clock;
 pub use handlers::Health;
 pub use import::{ImportSummary, import_jsonl};
@@ -44,7 +46,8 @@ pub use rules::{
 pub use sqlite::SqliteStorage;
 pub use storage::{
     Cursor, DEFAULT_PAGE_LIMIT, DecisionFact, Group, MAX_PAGE_LIMIT, MAX_SELECTION, QueueQuery,
-    Selected, SortValue, Storage, StorageError, TakeDownRecord, TokenInfo, sorts_first,
+    Selected, SortValue, Storage, StorageError, TakeDownRecord, TokenInfo, TokenRecord,
+    sorts_first,
 };
 
 use crate::policy::PolicyCatalog;
@@ -57,6 +60,8 @@ pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
 pub struct ServerOptions {
     /// Requests per second per token (`modq serve --rate`).
     pub rate_per_second: u32,
+    /// Failed authentications per client address per minute (`modq serve --auth-failures`).
+    pub auth_failures_per_minute: u32,
     /// What "now" is; the wall clock for `modq serve`.
     pub clock: Clock,
 }
@@ -65,6 +70,7 @@ impl Default for ServerOptions {
     fn default() -> ServerOptions {
         ServerOptions {
             rate_per_second: DEFAULT_RATE_PER_SECOND,
+            auth_failures_per_minute: DEFAULT_AUTH_FAILURES_PER_MINUTE,
             clock: Clock::wall(),
         }
     }
@@ -108,7 +114,10 @@ pub fn router_with_policies(
             limits::per_token,
         ))
         .route_layer(middleware::from_fn_with_state(
-            Arc::clone(&storage),
+            auth::Gate {
+                storage: Arc::clone(&storage),
+                failures: auth::FailedAuth::new(options.auth_failures_per_minute),
+            },
             auth::require_token,
         ));
     Router::new()
@@ -158,7 +167,10 @@ pub async fn serve_with_policies(
     policies: PolicyCatalog,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router_with_policies(storage, options, policies))
+    // With each connection's address: failed authentications are counted per address.
+    let app = router_with_policies(storage, options, policies)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

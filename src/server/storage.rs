@@ -17,12 +17,26 @@ use crate::query::{Query, Sort};
 
 use super::audit::{AuditEntry, AuditQuery};
 
-/// Whom a bearer token belongs to. The actor of every decision is this name, never a name
-/// the client sent.
+/// Whom a bearer token belongs to. The actor of every decision is this token (its id, and
+/// its name for people), never a name the client sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenInfo {
+    /// Stable and never reused; what the audit log, notes and reports record.
+    pub id: i64,
+    /// Unique among the server's tokens (case-insensitive), revoked ones included.
     pub name: String,
     pub role: Role,
+}
+
+/// A token as `modq serve token list` shows it (never the token itself: only its hash is
+/// stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 /// One page request of the queue.
@@ -36,6 +50,9 @@ pub struct QueueQuery {
     /// Only items matching this filter (see [`crate::query`]).
     pub filter: Query,
     pub sort: Sort,
+    /// Leave out items held by these tiers: the ones the reader's role may not read
+    /// ([`rules::unreadable_tiers`](super::rules::unreadable_tiers)).
+    pub hidden_tiers: Vec<EscalationTier>,
     /// The instant that decides which items are overdue in the priority order: the first
     /// page's, carried in the cursor, so that one walk through the queue keeps one order.
     pub as_of: DateTime<Utc>,
@@ -53,6 +70,7 @@ impl Default for QueueQuery {
             tier: None,
             filter: Query::default(),
             sort: Sort::Priority,
+            hidden_tiers: Vec::new(),
             as_of: Utc::now(),
             after: None,
             limit: DEFAULT_PAGE_LIMIT,
@@ -165,6 +183,9 @@ pub struct TakeDownRecord {
     pub reason_code: Option<String>,
     /// This decision's own scope (a widening take down names only what it added).
     pub scope: Scope,
+    /// What the statement states, as it was when the take down was made; `None` for take
+    /// downs recorded before schema 8, whose statements are written from `item`.
+    pub basis: Option<super::statements::DecisionBasis>,
     pub item: Item,
 }
 
@@ -206,15 +227,32 @@ pub enum StorageError {
 
 /// Everything the API needs from its data. Each method is one transaction.
 pub trait Storage: Send + Sync {
-    /// Records reports, merging each into the item for its subject, and answers one receipt
-    /// per report. All or none are stored: a report failing
-    /// [`check_report`](super::rules::check_report) refuses the lot with
+    /// Records reports filed by `filer` (`None`: the operator's `modq serve import`),
+    /// merging each into the item for its subject, and answers one receipt per report. All
+    /// or none are stored: a report failing [`check_report`](super::rules::check_report) or
+    /// [`check_report_times`](super::rules::check_report_times) refuses the lot with
     /// [`StorageError::Invalid`]. `now` stands in for a missing `received_at`.
+    ///
+    /// An intake (an admin token, or an import) describes the content: it creates the item,
+    /// adds countries, and replaces content that an ordinary token described first. An
+    /// ordinary token's report never changes an existing item's content, author, media or
+    /// countries; on a new item it is taken for its text only (no author, hash matches or
+    /// countries). Its further reports on one item add no priority.
+    fn file_reports(
+        &self,
+        filer: Option<&TokenInfo>,
+        reports: &[NewReport],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ReportAccepted>, StorageError>;
+
+    /// [`Storage::file_reports`] by the operator (an import).
     fn add_reports(
         &self,
         reports: &[NewReport],
         now: DateTime<Utc>,
-    ) -> Result<Vec<ReportAccepted>, StorageError>;
+    ) -> Result<Vec<ReportAccepted>, StorageError> {
+        self.file_reports(None, reports, now)
+    }
 
     /// [`Storage::add_reports`] for one report.
     fn add_report(
@@ -318,7 +356,25 @@ pub trait Storage: Send + Sync {
     /// `hash` is the lowercase hex SHA-256 of the token; plaintext never reaches storage.
     fn token_lookup(&self, hash: &str) -> Result<Option<TokenInfo>, StorageError>;
 
-    fn add_token(&self, name: &str, role: Role, hash: &str) -> Result<(), StorageError>;
+    /// Stores a new token and answers its id. A name another token has (revoked or not,
+    /// whatever its case) is refused with [`StorageError::Invalid`].
+    fn add_token(&self, name: &str, role: Role, hash: &str) -> Result<(), StorageError> {
+        self.create_token(name, role, hash).map(|_| ())
+    }
+
+    /// [`Storage::add_token`], answering the new token's id.
+    fn create_token(&self, name: &str, role: Role, hash: &str) -> Result<i64, StorageError>;
+
+    /// Every token, oldest first.
+    fn tokens(&self) -> Result<Vec<TokenRecord>, StorageError>;
+
+    /// Revokes the token with this id or name at `now` (`None`: no such token). A revoked
+    /// token is refused from then on; its name stays taken, and its decisions keep it.
+    fn revoke_token(
+        &self,
+        id_or_name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TokenRecord>, StorageError>;
 
     /// Audit entries after `query.after_id`, oldest first, at most `query.limit`.
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StorageError>;

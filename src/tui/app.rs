@@ -20,8 +20,8 @@ use super::keymap::{Feed, Key, KeyMap};
 use super::prompt::Prompt;
 use super::theme::Theme;
 use crate::model::{
-    Author, Decision, DecisionAction, DecisionOutcome, EscalationTier, HistoryEntry, Item, Media,
-    QueuePage, Report, Scope, SelectRequest,
+    Author, Decision, DecisionAction, DecisionMethod, DecisionOutcome, EscalationTier,
+    HistoryEntry, Item, Media, QueuePage, Report, Scope, SelectRequest,
 };
 use crate::query::{Query, Sort};
 use crate::sanitize::{clean_line, clean_text};
@@ -183,6 +183,11 @@ pub struct App {
     pub sort: Sort,
     /// Ids of tagged items, also ones not in memory (`*` asks the server).
     pub tagged: HashSet<String>,
+    /// How tagged ids were chosen when not one by one: by a range, a filter or similarity.
+    /// Each decision tells the server, whose statements of reasons say it.
+    pub tag_method: HashMap<String, DecisionMethod>,
+    /// How the ids of the selection asked for last (`*` or `S`) were chosen.
+    select_method: DecisionMethod,
     /// A range started with `V`: the id it started on.
     pub visual: Option<String>,
     /// `;` was pressed: the next decision key acts on every tagged item.
@@ -252,6 +257,8 @@ impl App {
             filter: Query::default(),
             sort: Sort::default(),
             tagged: HashSet::new(),
+            tag_method: HashMap::new(),
+            select_method: DecisionMethod::Filter,
             visual: None,
             tag_prefix: false,
             queue: crate::model::ReviewState::Open,
@@ -862,6 +869,7 @@ impl Details {
                 .then(|| self.tier.unwrap_or(EscalationTier::Senior)),
             reverses: None,
             decided_at: now,
+            method: DecisionMethod::Single,
         }
     }
 }

@@ -125,6 +125,7 @@ impl App {
             .partition(|e| e.local.is_some());
         self.entries = keep;
         self.tagged.clear();
+        self.tag_method.clear();
         self.visual = None;
         self.reindex(selected_id.as_deref());
         self.flash(Level::Info, format!("Queue: {}", queue.as_str()));
