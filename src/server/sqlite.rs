@@ -2305,6 +2305,130 @@ mod tests {
         SqliteStorage::open(&path).unwrap();
     }
 
+    /// A version 7 database as an earlier modq left it: two tokens with one name, a log with
+    /// an escalation to child safety and its reversal, a legal take down, and a decision
+    /// whose `decided_at` (year -1) made every audit page holding it fail.
+    #[test]
+    fn a_version_7_database_gains_tiers_token_ids_and_a_readable_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("modq.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for step in MIGRATIONS.iter().take(7) {
+                conn.execute_batch(step).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 7).unwrap();
+            conn.execute_batch(
+                "INSERT INTO tokens (hash, name, role, created_at) VALUES
+                     ('h1', 'al', 'moderator', '2026-01-01T00:00:00.000000Z'),
+                     ('h2', 'lee', 'legal', '2026-01-02T00:00:00.000000Z'),
+                     ('h3', 'al', 'admin', '2026-01-03T00:00:00.000000Z');
+                 INSERT INTO items (id, kind, countries, media, priority, lane, state,
+                                    escalation_target, created_at)
+                 VALUES ('c1', 'post', '[]', '[]', 10, 'standard', 'open', NULL,
+                         '2026-01-01T00:00:00.000000Z'),
+                        ('l1', 'post', '[]', '[]', 10, 'standard', 'taken_down', NULL,
+                         '2026-01-01T00:00:00.000000Z');
+                 INSERT INTO audit (at, actor, role, action, item_id, escalation_target,
+                                    reverses, idempotency_key, decided_at, from_state,
+                                    from_escalation_target, to_state)
+                 VALUES
+                  ('2026-01-05T00:00:00.000000Z', 'al', 'moderator', 'escalate', 'c1',
+                   'child_safety', NULL, 'k1', '2026-01-05T00:00:00.000000Z', 'open', NULL,
+                   'escalated'),
+                  ('2026-01-05T01:00:00.000000Z', 'al', 'moderator', 'reverse', 'c1',
+                   NULL, 'k1', 'k2', '-0001-01-01T00:00:00.000000Z', 'escalated',
+                   'child_safety', 'open'),
+                  ('2026-01-05T02:00:00.000000Z', 'al', 'moderator', 'escalate', 'l1',
+                   'legal', NULL, 'k3', '2026-01-05T02:00:00.000000Z', 'open', NULL,
+                   'escalated'),
+                  ('2026-01-05T03:00:00.000000Z', 'lee', 'legal', 'take_down', 'l1',
+                   NULL, NULL, 'k4', '2026-01-05T03:00:00.000000Z', 'escalated', 'legal',
+                   'taken_down');",
+            )
+            .unwrap();
+        }
+        let storage = SqliteStorage::open(&path).unwrap();
+        let query = AuditQuery {
+            after_id: 0,
+            item: None,
+            limit: 100,
+        };
+        let log = storage.audit(&query).unwrap();
+        assert_eq!(log.len(), 4, "the whole log reads again");
+        assert_eq!(
+            log[1].decided_at, log[1].at,
+            "year -1 became the server's time"
+        );
+        let tiers: Vec<Option<EscalationTier>> = log.iter().map(|e| e.tier).collect();
+        assert_eq!(
+            tiers,
+            [
+                None,
+                Some(EscalationTier::ChildSafety),
+                None,
+                Some(EscalationTier::Legal)
+            ]
+        );
+        // Names are unique now; the log's "al" is the first token of that name.
+        let tokens = storage.tokens().unwrap();
+        let names: Vec<&str> = tokens.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["al", "lee", "al-3"]);
+        assert_eq!(log[0].actor_token_id, Some(tokens[0].id));
+        assert_eq!(log[3].actor_token_id, Some(tokens[1].id));
+        assert!(storage.token_lookup("h3").unwrap().is_some());
+
+        let conn = storage.writer.lock().unwrap();
+        let (held, reverses_id): (Option<String>, Option<i64>) = conn
+            .query_row(
+                "SELECT (SELECT hold_tier FROM items WHERE id = 'l1'),
+                        (SELECT reverses_id FROM audit WHERE idempotency_key = 'k2')",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            held.as_deref(),
+            Some("legal"),
+            "legal's take down stays legal's"
+        );
+        assert_eq!(reverses_id, Some(log[0].id));
+        let update = conn.execute("UPDATE audit SET actor = 'mallory'", []);
+        assert!(format!("{update:?}").contains("append-only"), "{update:?}");
+        drop(conn);
+
+        // Keys are per token now: another token may use "k1".
+        let lee = storage.token_lookup("h2").unwrap().unwrap();
+        let mut keep = crate::model::Decision {
+            idempotency_key: "k1".into(),
+            item_id: "c1".into(),
+            action: DecisionAction::Keep,
+            reason_code: None,
+            note: None,
+            scope: None,
+            escalation_target: None,
+            reverses: None,
+            decided_at: Utc::now(),
+            method: DecisionMethod::Single,
+        };
+        let results = storage
+            .apply_decisions(&lee, &[keep.clone()], &PolicyCatalog::builtin(), Utc::now())
+            .unwrap();
+        assert_eq!(results[0].outcome, DecisionOutcome::Applied, "{results:?}");
+        // And the legal take down is legal's to reverse, not the first "al"'s.
+        let al = storage.token_lookup("h1").unwrap().unwrap();
+        keep.idempotency_key = "k5".into();
+        keep.item_id = "l1".into();
+        keep.action = DecisionAction::Reverse;
+        keep.reverses = Some("k4".into());
+        let results = storage
+            .apply_decisions(&al, &[keep], &PolicyCatalog::builtin(), Utc::now())
+            .unwrap();
+        assert_eq!(results[0].outcome, DecisionOutcome::Conflict, "{results:?}");
+        drop(storage);
+        SqliteStorage::open(&path).unwrap();
+    }
+
     #[test]
     fn a_newer_database_is_refused() {
         let dir = tempfile::tempdir().unwrap();
