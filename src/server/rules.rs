@@ -1142,6 +1142,67 @@ mod tests {
     }
 
     #[test]
+    fn a_decision_at_a_tier_keeps_the_item_with_that_tier_for_every_verb() {
+        let cora = token("cora", Role::ChildSafety);
+        let taken_down = ItemStatus {
+            state: ReviewState::TakenDown,
+            restricted_in: Some(Scope::Countries(vec!["DE".into()])),
+            escalation_target: None,
+            tier: Some(EscalationTier::ChildSafety),
+        };
+        let by_cora = applied(DecisionAction::TakeDown, "cora", escalated());
+        let mut widen = decision(DecisionAction::TakeDown);
+        widen.scope = Some(Scope::Global);
+        let mut undo = decision(DecisionAction::Reverse);
+        undo.reverses = Some("k1".into());
+        for who in [senior(), moderator("al"), token("lee", Role::Legal)] {
+            for d in [&widen, &undo, &decision(DecisionAction::Keep)] {
+                let v = judged(&who, d, &taken_down, Some(&by_cora), Some(&by_cora));
+                assert!(
+                    matches!(v, Verdict::Refuse { outcome: DecisionOutcome::Conflict, ref message }
+                        if message.contains("only the child_safety role")),
+                    "{who:?} {d:?}: {v:?}"
+                );
+            }
+        }
+        // Cora widens it, and the item stays hers.
+        let v = judged(&cora, &widen, &taken_down, Some(&by_cora), None);
+        assert!(
+            matches!(v, Verdict::Apply { ref after, .. } if after.tier == Some(EscalationTier::ChildSafety)),
+            "{v:?}"
+        );
+        // What only that tier reads.
+        assert!(!may_read(Role::Senior, Some(EscalationTier::ChildSafety)));
+        assert!(may_read(
+            Role::ChildSafety,
+            Some(EscalationTier::ChildSafety)
+        ));
+        assert!(may_read(Role::Admin, Some(EscalationTier::LawEnforcement)));
+        assert!(may_read(Role::Moderator, Some(EscalationTier::Legal)));
+        assert_eq!(
+            unreadable_tiers(Role::Legal),
+            vec![EscalationTier::LawEnforcement, EscalationTier::ChildSafety]
+        );
+        assert_eq!(
+            note_visible_to(None, Some(EscalationTier::ChildSafety)),
+            Some(EscalationTier::ChildSafety)
+        );
+        assert_eq!(note_visible_to(Some(EscalationTier::Senior), None), None);
+    }
+
+    #[test]
+    fn decided_at_stays_within_a_day_and_report_times_are_storable() {
+        let now = Utc::now();
+        let year_one = DateTime::parse_from_rfc3339("0001-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(clamp_decided_at(year_one, now), now - CLOCK_SKEW);
+        assert_eq!(clamp_decided_at(now, now), now);
+        assert!(!storable(year_one));
+        assert!(is_country("DE") && is_country("XK") && !is_country("XX") && !is_country("de"));
+    }
+
+    #[test]
     fn reasons_come_from_the_catalog() {
         let mut d = decision(DecisionAction::TakeDown);
         d.reason_code = Some("made_up".into());

@@ -69,7 +69,6 @@ UPDATE audit SET actor_token_id = (SELECT id FROM tokens WHERE tokens.name = aud
 
 CREATE UNIQUE INDEX audit_key ON audit (actor_token_id, idempotency_key);
 CREATE INDEX audit_item ON audit (item_id, id);
-CREATE INDEX audit_item_key ON audit (item_id, idempotency_key);
 CREATE INDEX audit_at ON audit (at);
 CREATE INDEX audit_reverses ON audit (reverses_id) WHERE reverses_id IS NOT NULL;
 

@@ -1377,7 +1377,8 @@ fn applied_by_key(
 }
 
 /// The latest decision on `item_id` with idempotency key `key`, whoever sent it: what a
-/// reversal names (a reversal undoes only an item's latest decision).
+/// reversal names (a reversal undoes only an item's latest decision). Read through
+/// `audit_item`: an item has a handful of decisions, not worth an index of their keys.
 fn applied_on_item(
     tx: &Transaction<'_>,
     item_id: &str,
