@@ -11,7 +11,11 @@
 -- decision. sqlite.rs `backfill_schema_8` fills what older rows lack (by replaying the log)
 -- and then puts back the append-only triggers, all in the migration's one transaction.
 
-CREATE TABLE tokens_v8 (
+-- The old tables are renamed and copied into new ones made under their own names, so that
+-- the schema reads `CREATE TABLE audit (…)` as before (a renamed table's reads
+-- `CREATE TABLE "audit"`, which tools matching the schema's text do not expect).
+ALTER TABLE tokens RENAME TO tokens_v7;
+CREATE TABLE tokens (
     id         INTEGER PRIMARY KEY,
     hash       TEXT NOT NULL UNIQUE,   -- hex SHA-256 of the token; the token is never stored
     name       TEXT NOT NULL,
@@ -19,17 +23,22 @@ CREATE TABLE tokens_v8 (
     created_at TEXT NOT NULL,
     revoked_at TEXT                    -- set by `modq serve token revoke`; never unset
 );
-INSERT INTO tokens_v8 (hash, name, role, created_at)
-    SELECT hash, name, role, created_at FROM tokens ORDER BY created_at, rowid;
-DROP TABLE tokens;
-ALTER TABLE tokens_v8 RENAME TO tokens;
+INSERT INTO tokens (hash, name, role, created_at)
+    SELECT hash, name, role, created_at FROM tokens_v7 ORDER BY created_at, rowid;
+DROP TABLE tokens_v7;
 -- Names were not unique before: a later token with an earlier one's name gets its id added.
 UPDATE tokens SET name = name || '-' || id
     WHERE EXISTS (SELECT 1 FROM tokens t
                   WHERE t.name = tokens.name COLLATE NOCASE AND t.id < tokens.id);
 CREATE UNIQUE INDEX tokens_name ON tokens (name COLLATE NOCASE);
 
-CREATE TABLE audit_v8 (
+DROP TRIGGER audit_no_update;
+DROP TRIGGER audit_no_delete;
+DROP INDEX audit_item;
+DROP INDEX audit_at;
+DROP INDEX audit_reverses;
+ALTER TABLE audit RENAME TO audit_v7;
+CREATE TABLE audit (
     id                       INTEGER PRIMARY KEY,
     at                       TEXT NOT NULL,     -- server clock
     actor                    TEXT NOT NULL,     -- token name when it decided, for people
@@ -56,15 +65,14 @@ CREATE TABLE audit_v8 (
     to_tier                  TEXT,              -- the tier whose role decides the item after
     basis                    TEXT               -- JSON: what the statement of reasons states
 );
-INSERT INTO audit_v8 (id, at, actor, role, action, item_id, reason_code, scope, note,
+INSERT INTO audit (id, at, actor, role, action, item_id, reason_code, scope, note,
                       escalation_target, reverses, idempotency_key, decided_at, from_state,
                       from_restricted_in, from_escalation_target, to_state)
     SELECT id, at, actor, role, action, item_id, reason_code, scope, note, escalation_target,
            reverses, idempotency_key, decided_at, from_state, from_restricted_in,
            from_escalation_target, to_state
-    FROM audit ORDER BY id;
-DROP TABLE audit;
-ALTER TABLE audit_v8 RENAME TO audit;
+    FROM audit_v7 ORDER BY id;
+DROP TABLE audit_v7;
 UPDATE audit SET actor_token_id = (SELECT id FROM tokens WHERE tokens.name = audit.actor);
 
 CREATE UNIQUE INDEX audit_key ON audit (actor_token_id, idempotency_key);
