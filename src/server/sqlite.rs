@@ -2624,6 +2624,75 @@ mod tests {
         );
     }
 
+    /// A moderator's report on content the server did not know gives no author; the
+    /// intake's description that follows replaces the content, and the author's tally counts
+    /// the item from then on.
+    #[test]
+    fn the_intakes_description_replaces_a_reporters_and_moves_the_author_tally() {
+        use crate::model::{Author, ItemKind, Media, NewReport, ReporterType, Subject};
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(&dir.path().join("modq.db")).unwrap();
+        let now = Utc::now();
+        let report = |text: &str, author: &str| NewReport {
+            subject: Subject {
+                id: "p1".into(),
+                kind: ItemKind::Post,
+                text: Some(text.into()),
+                author: Some(Author {
+                    id: author.into(),
+                    handle: None,
+                }),
+                language: None,
+                countries: vec!["de".into()],
+                media: vec![Media {
+                    kind: "image".into(),
+                    description: None,
+                    hash_match: Some("list".into()),
+                }],
+            },
+            reporter_type: ReporterType::User,
+            category: "spam".into(),
+            comment: None,
+            lane: None,
+            deadline: None,
+            received_at: None,
+        };
+        let alice = TokenInfo {
+            id: 1,
+            name: "alice".into(),
+            role: Role::Moderator,
+        };
+        let ada = TokenInfo {
+            id: 2,
+            name: "ada".into(),
+            role: Role::Admin,
+        };
+        storage
+            .file_reports(Some(&alice), &[report("forged", "u-victim")], now)
+            .unwrap();
+        let item = storage.item("p1").unwrap().unwrap();
+        assert_eq!(item.text.as_deref(), Some("forged"));
+        assert!(item.author.is_none() && item.countries.is_empty());
+        assert!(item.media.iter().all(|m| m.hash_match.is_none()));
+        storage
+            .file_reports(Some(&ada), &[report("real", "u-real")], now)
+            .unwrap();
+        let item = storage.item("p1").unwrap().unwrap();
+        assert_eq!(item.text.as_deref(), Some("real"));
+        assert_eq!(item.author.map(|a| a.id).as_deref(), Some("u-real"));
+        assert_eq!(item.countries, ["DE"]);
+        assert_eq!(item.media[0].hash_match.as_deref(), Some("list"));
+        let conn = storage.writer.lock().unwrap();
+        let tallied: Vec<(String, i64)> = conn
+            .prepare("SELECT author_id, items FROM author_tally WHERE items != 0")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(tallied, [("u-real".to_string(), 1)]);
+    }
+
     /// Every request checks its token, so a check must not queue behind a bulk batch holding
     /// the write connection; and a write answers only once its commit is on the disk.
     #[test]
