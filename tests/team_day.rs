@@ -364,6 +364,18 @@ async fn what_reaches_child_safety_or_law_enforcement_stays_with_them() {
         .get("/v1/queue?state=escalated&tier=child_safety", &t.sam)
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    // Nor do items like it tell what it is.
+    let (status, body) = s.client.get("/v1/queue?q=similar:c1", &t.alice).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = s
+        .client
+        .post("/v1/queue/select", &t.alice, &json!({"q": "similar:c1"}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(
+        s.client.get("/v1/queue?q=similar:c1", &t.cora).await.0,
+        StatusCode::OK
+    );
 
     // Cora sends c1 back: everyone reads the item again, but not the note written for her
     // tier, nor the escalation's note addressed to it.

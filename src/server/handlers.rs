@@ -61,6 +61,24 @@ fn check_readable(actor: &TokenInfo, status: &ItemStatus, id: &str) -> Answer<()
 
 type Answer<T> = Result<T, Failure>;
 
+/// Refuses (403) a filter whose `similar:` term names an item `actor` may not read: the
+/// items like it would tell what it is (its author, its links).
+async fn check_similar_anchors(
+    storage: &Arc<dyn Storage>,
+    actor: &TokenInfo,
+    query: &QueueQuery,
+) -> Answer<()> {
+    for term in &query.filter.terms {
+        if let crate::query::Term::Similar(id) = term {
+            let wanted = id.clone();
+            if let Some(item) = blocking(storage, move |s| s.item(&wanted)).await? {
+                check_readable(actor, &rules::status_of(&item), id)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Runs a storage call on the blocking pool: storage is synchronous and may wait on disk.
 pub(super) async fn blocking<T, F>(storage: &Arc<dyn Storage>, call: F) -> Answer<T>
 where
@@ -268,6 +286,7 @@ pub async fn queue(
     Query(params): Query<QueueParams>,
 ) -> Answer<axum::Json<QueuePage>> {
     let query = params.into_query(clock.now(), &actor)?;
+    check_similar_anchors(&storage, &actor, &query).await?;
     let mut page = blocking(&storage, move |s| s.queue_page(&query)).await?;
     with_allowed_actions(&actor, &mut page.items);
     Ok(axum::Json(page))
@@ -313,6 +332,7 @@ pub async fn claim(
             now,
         )?
     };
+    check_similar_anchors(&storage, &actor, &query).await?;
     let lease_seconds = rules::lease_seconds(request.lease_seconds);
     let holder = actor.name.clone();
     let mut page = blocking(&storage, move |s| {
@@ -354,6 +374,7 @@ pub async fn select(
         request.sort,
         now,
     )?;
+    check_similar_anchors(&storage, &actor, &query).await?;
     let limit = request.limit.map_or(MAX_SELECTION, |n| {
         usize::try_from(n).unwrap_or(MAX_SELECTION)
     });

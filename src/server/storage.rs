@@ -356,8 +356,8 @@ pub trait Storage: Send + Sync {
     /// `hash` is the lowercase hex SHA-256 of the token; plaintext never reaches storage.
     fn token_lookup(&self, hash: &str) -> Result<Option<TokenInfo>, StorageError>;
 
-    /// Stores a new token and answers its id. A name another token has (revoked or not,
-    /// whatever its case) is refused with [`StorageError::Invalid`].
+    /// Stores a new token. A name another token has (revoked or not, whatever its case) is
+    /// refused with [`StorageError::Invalid`].
     fn add_token(&self, name: &str, role: Role, hash: &str) -> Result<(), StorageError> {
         self.create_token(name, role, hash).map(|_| ())
     }
