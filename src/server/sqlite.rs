@@ -29,7 +29,7 @@ use super::read_pool::ReadPool;
 use super::rules::{self, AppliedDecision, Facts, ItemStatus, Lease, Verdict};
 use super::storage::{
     Cursor, DecisionFact, Group, MAX_SELECTION, QueueQuery, Selected, SortValue, Storage,
-    StorageError, TakeDownRecord, TokenInfo,
+    StorageError, TakeDownRecord, TokenInfo, within_budget,
 };
 
 /// Step `i` takes the schema from version `i` to `i + 1`; a new database runs them all.
@@ -1467,21 +1467,27 @@ impl Storage for SqliteStorage {
                 rows.push(row);
                 Ok(true)
             })?;
-            let next_cursor = if rows.len() > query.limit {
-                rows.truncate(query.limit);
-                rows.last()
-                    .map(|r| r.cursor(query.sort, query.as_of))
-                    .transpose()?
-                    .map(|c| c.encode())
-            } else {
-                None
-            };
+            let mut more = rows.len() > query.limit;
+            rows.truncate(query.limit);
+            let mut cursors = Vec::with_capacity(rows.len());
             let mut items = Vec::with_capacity(rows.len());
             for row in rows {
+                cursors.push(row.cursor(query.sort, query.as_of)?);
                 let mut item = row.into_item()?;
                 fill_item(conn, &mut item)?;
                 items.push(item);
             }
+            // Past the byte budget the page ends early; the next starts right after it.
+            let fit = within_budget(&items, query.max_bytes);
+            if fit < items.len() {
+                items.truncate(fit);
+                more = true;
+            }
+            let next_cursor = if more {
+                cursors.get(fit.wrapping_sub(1)).map(Cursor::encode)
+            } else {
+                None
+            };
             Ok(QueuePage { items, next_cursor })
         })
     }
@@ -1498,12 +1504,13 @@ impl Storage for SqliteStorage {
         now: DateTime<Utc>,
     ) -> Result<ClaimedPage, StorageError> {
         let expires_at = rules::lease_expiry(now, lease_seconds);
-        let mut page = self.write(|conn| {
+        let (mut page, taken_cursors) = self.write(|conn| {
             // IMMEDIATE takes the database's write lock before the first read, so no other
             // claim (from this process or another) can see an item as free between this walk
             // and the leases it writes. (PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED instead.)
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut taken: Vec<ItemRow> = Vec::new();
+            let mut taken_cursors: Vec<Cursor> = Vec::new();
             let mut last_examined: Option<Cursor> = None;
             let mut more = false;
             walk_queue(&tx, query, -1, |row| {
@@ -1516,6 +1523,7 @@ impl Storage for SqliteStorage {
                     }
                 } else if !skip {
                     last_examined = Some(row.cursor(query.sort, query.as_of)?);
+                    taken_cursors.push(row.cursor(query.sort, query.as_of)?);
                     taken.push(row);
                     return Ok(true);
                 }
@@ -1529,12 +1537,13 @@ impl Storage for SqliteStorage {
                 items.push(row.into_item()?);
             }
             tx.commit()?;
-            Ok(ClaimedPage {
+            let page = ClaimedPage {
                 items,
                 next_cursor: last_examined.filter(|_| more).map(|c| c.encode()),
                 lease_expires_at: expires_at,
                 lease_seconds,
-            })
+            };
+            Ok((page, taken_cursors))
         })?;
         // Reports, history and the author's record are read once the leases are committed,
         // on a reader: the write lock is held for the walk and the leases only, and the
@@ -1545,6 +1554,14 @@ impl Storage for SqliteStorage {
             }
             Ok(())
         })?;
+        // Past the byte budget the page ends early: the leases of what it cannot carry are
+        // given back at once, and the next claim starts right after the last item given.
+        let fit = within_budget(&page.items, query.max_bytes);
+        if fit < page.items.len() {
+            let unsent: Vec<String> = page.items.drain(fit..).map(|i| i.id).collect();
+            self.release_leases(holder, &unsent)?;
+            page.next_cursor = taken_cursors.get(fit.wrapping_sub(1)).map(Cursor::encode);
+        }
         Ok(page)
     }
 
