@@ -457,12 +457,16 @@ fn term_condition(conn: &Connection, term: &Term, w: &mut Where) -> Result<(), S
                     any.push("text_hash = ?".into());
                     values.push(text(hash));
                 }
-                if !like.links.is_empty() {
-                    let marks = vec!["?"; like.links.len()].join(", ");
+                // At most MAX_LINKS_PER_ITEM variables, even for an item stored before the
+                // cap: SQLite refuses a statement with too many.
+                let links: Vec<&String> =
+                    like.links.iter().take(query::MAX_LINKS_PER_ITEM).collect();
+                if !links.is_empty() {
+                    let marks = vec!["?"; links.len()].join(", ");
                     any.push(format!(
                         "EXISTS (SELECT 1 FROM json_each(items.links) WHERE value IN ({marks}))"
                     ));
-                    values.extend(like.links.iter().map(|l| text(l)));
+                    values.extend(links.into_iter().map(|l| text(l)));
                 }
             }
             w.push(format!("({})", any.join(" OR ")), values);
