@@ -287,3 +287,56 @@ async fn past_the_connection_cap_a_connection_is_told_so_in_json_and_closed() {
     }
     assert_eq!(ok, Some(StatusCode::OK));
 }
+
+#[tokio::test]
+async fn against_a_server_without_a_budget_the_client_asks_for_fewer_items_instead_of_failing() {
+    use axum::routing::post;
+    use std::sync::{Arc, Mutex};
+    // A server that ignores max_bytes: every item is 300 KB, and it gives `limit` of them.
+    let asked: Arc<Mutex<Vec<u64>>> = Arc::default();
+    let seen = Arc::clone(&asked);
+    let app = axum::Router::new().route(
+        "/v1/queue/claim",
+        post(move |axum::Json(body): axum::Json<Value>| {
+            let seen = Arc::clone(&seen);
+            async move {
+                let limit = body["limit"].as_u64().unwrap_or(50);
+                seen.lock().unwrap().push(limit);
+                let items: Vec<Value> = (0..limit)
+                    .map(|i| {
+                        json!({"id": format!("big-{i}"), "kind": "post",
+                               "text": "z".repeat(300_000), "reports": [], "priority": 1,
+                               "lane": "standard", "state": "open",
+                               "created_at": "2026-11-23T12:00:00Z"})
+                    })
+                    .collect();
+                axum::Json(json!({"items": items, "next_cursor": "00",
+                                  "lease_expires_at": "2026-11-23T12:05:00Z",
+                                  "lease_seconds": 300}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let limits = Limits {
+        max_response_bytes: 1024 * 1024,
+        ..Limits::default()
+    };
+    let client = ModqClient::with_limits(&base, "t", limits).unwrap();
+    let page = client
+        .claim_page(&ClaimRequest {
+            limit: Some(50),
+            ..ClaimRequest::default()
+        })
+        .await
+        .expect("a smaller page, not a failure");
+    assert!(
+        !page.items.is_empty() && page.items.len() <= 3,
+        "{}",
+        page.items.len()
+    );
+    let asked = asked.lock().unwrap().clone();
+    assert_eq!(asked.first(), Some(&50));
+    assert!(asked.windows(2).all(|w| w[1] < w[0]), "{asked:?}");
+}

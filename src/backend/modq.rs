@@ -23,6 +23,8 @@ pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long opening a connection may take, by default.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long an unused connection is kept for reuse: under `modq serve --header-timeout`.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Server-sent text in an error is cut to this many characters.
 const MAX_MESSAGE_CHARS: usize = 300;
 
@@ -106,6 +108,10 @@ impl ModqClient {
             .connect_timeout(limits.connect_timeout)
             .timeout(limits.request_timeout)
             .user_agent(concat!("modq/", env!("CARGO_PKG_VERSION")))
+            // modq serve closes a kept-alive connection that sends no request within its
+            // header timeout (10 s by default); a pooled connection older than that would
+            // meet a closed socket, so it is not reused.
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             // An API that redirects is misconfigured; following it would send the token to
             // wherever the redirect points.
             .redirect(reqwest::redirect::Policy::none())

@@ -683,7 +683,12 @@ fn write_search_columns(
     text: Option<&str>,
     author: Option<&Author>,
 ) -> Result<(), StorageError> {
-    let c = search_columns(text, author)?;
+    write_columns(conn, id, &search_columns(text, author)?)
+}
+
+/// Stores columns already derived, so that the deriving (a pass over up to 64 KiB of text)
+/// happens before the write lock is taken, not while every other writer waits.
+fn write_columns(conn: &Connection, id: &str, c: &SearchColumns) -> Result<(), StorageError> {
     conn.prepare_cached(
         "UPDATE items SET author_id = ?2, author_handle = ?3, text_lc = ?4, text_hash = ?5,
                           links = ?6
@@ -893,7 +898,7 @@ fn load_decision_history(
 fn add_report(
     tx: &Transaction<'_>,
     tally: &mut TallyChanges,
-    report: &NewReport,
+    (report, columns): (&NewReport, &SearchColumns),
     now: DateTime<Utc>,
 ) -> Result<ReportAccepted, StorageError> {
     let subject = &report.subject;
@@ -949,12 +954,7 @@ fn add_report(
             ReviewState::Open.as_str(),
             ts(received_at),
         ])?;
-        write_search_columns(
-            tx,
-            &subject.id,
-            subject.text.as_deref(),
-            subject.author.as_ref(),
-        )?;
+        write_columns(tx, &subject.id, columns)?;
     }
 
     tx.prepare_cached(
@@ -1448,13 +1448,18 @@ impl Storage for SqliteStorage {
         reports: &[NewReport],
         now: DateTime<Utc>,
     ) -> Result<Vec<ReportAccepted>, StorageError> {
+        // Derived before the write lock: other writers do not wait on text processing.
+        let columns = reports
+            .iter()
+            .map(|r| search_columns(r.subject.text.as_deref(), r.subject.author.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut tally = TallyChanges::default();
             let mut accepted = Vec::with_capacity(reports.len());
-            for report in reports {
+            for (report, columns) in reports.iter().zip(&columns) {
                 rules::check_report(report).map_err(StorageError::Invalid)?;
-                accepted.push(add_report(&tx, &mut tally, report, now)?);
+                accepted.push(add_report(&tx, &mut tally, (report, columns), now)?);
             }
             tally.write(&tx)?;
             tx.commit()?;
