@@ -732,7 +732,7 @@ pub struct ClaimRequest {
     /// (and within the server's own budget), at least one item, and leases only what it
     /// gives. The server's budget when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1024)]
+    #[schema(minimum = 1024, maximum = 4294967296_u64)]
     pub max_bytes: Option<u64>,
 }
 

@@ -145,7 +145,7 @@ pub struct QueueParams {
     /// The most bytes of JSON the caller takes in one answer; the page ends early within it
     /// (and within the server's own budget), at least one item. No more than the server's
     /// budget when absent.
-    #[param(minimum = 1024)]
+    #[param(minimum = 1024, maximum = 4294967296_u64)]
     pub max_bytes: Option<u64>,
 }
 
@@ -153,9 +153,11 @@ pub struct QueueParams {
 fn page_budget(server: PageBytes, caller: Option<u64>) -> Result<usize, Failure> {
     match caller {
         None => Ok(server.0),
-        Some(n) if n >= 1024 => Ok(usize::try_from(n).map_or(server.0, |n| n.min(server.0))),
+        Some(n) if (1024..=1 << 32).contains(&n) => {
+            Ok(usize::try_from(n).map_or(server.0, |n| n.min(server.0)))
+        }
         Some(n) => Err(Failure::bad_request(format!(
-            "max_bytes: {n} is less than the minimum of 1024"
+            "max_bytes: {n} is outside 1024 to 4294967296"
         ))),
     }
 }
