@@ -160,11 +160,12 @@ async fn a_report_full_of_links_keeps_a_bounded_number_and_similar_still_answers
     assert_eq!(page["items"][0]["id"], "links");
 }
 
-/// A server on 127.0.0.1 with these options; its address.
-async fn serve_with(options: ServerOptions) -> (String, tempfile::TempDir) {
+/// A server on 127.0.0.1 with these options; its address, and an admin token for it.
+async fn serve_with(options: ServerOptions) -> (String, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let storage: std::sync::Arc<dyn Storage> =
-        std::sync::Arc::new(SqliteStorage::open(&dir.path().join("modq.db")).unwrap());
+    let sqlite = SqliteStorage::open(&dir.path().join("modq.db")).unwrap();
+    let token = server::add_token(&sqlite, "ops", Role::Admin).unwrap();
+    let storage: std::sync::Arc<dyn Storage> = std::sync::Arc::new(sqlite);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     tokio::spawn(server::serve_with(
@@ -173,7 +174,7 @@ async fn serve_with(options: ServerOptions) -> (String, tempfile::TempDir) {
         options,
         std::future::pending(),
     ));
-    (addr, dir)
+    (addr, token, dir)
 }
 
 async fn health(addr: &str) -> Option<StatusCode> {
@@ -212,7 +213,7 @@ async fn idle_and_half_sent_connections_are_closed_and_health_still_answers() {
         },
         ..ServerOptions::default()
     };
-    let (addr, _dir) = serve_with(options).await;
+    let (addr, token, _dir) = serve_with(options).await;
     let mut idle = Vec::new();
     for i in 0..200 {
         let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
@@ -231,14 +232,18 @@ async fn idle_and_half_sent_connections_are_closed_and_health_still_answers() {
     for stream in &mut idle {
         assert!(closed(stream).await, "the server left a connection open");
     }
-    // A body that never arrives is answered 408 and the connection closed.
+    // A body that never arrives is answered 408, in JSON, and the connection closed.
     let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    slow.write_all(
-        b"POST /v1/reports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer x\r\n\
-          Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
-    )
-    .await
-    .unwrap();
+    let head = format!(
+        "POST /v1/reports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(30), slow.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"body_timeout\""), "{answer}");
     assert!(closed(&mut slow).await);
     assert_eq!(health(&addr).await, Some(StatusCode::OK));
 }
@@ -254,7 +259,7 @@ async fn past_the_connection_cap_a_connection_is_told_so_in_json_and_closed() {
         },
         ..ServerOptions::default()
     };
-    let (addr, _dir) = serve_with(options).await;
+    let (addr, _token, _dir) = serve_with(options).await;
     let mut held = Vec::new();
     for _ in 0..20 {
         held.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
@@ -339,4 +344,65 @@ async fn against_a_server_without_a_budget_the_client_asks_for_fewer_items_inste
     let asked = asked.lock().unwrap().clone();
     assert_eq!(asked.first(), Some(&50));
     assert!(asked.windows(2).all(|w| w[1] < w[0]), "{asked:?}");
+}
+
+#[tokio::test]
+async fn long_targets_large_headers_and_other_media_types_are_answered_in_json() {
+    let s = Server::start().await;
+    let token = s.token("alice", Role::Moderator);
+    // Raw, as a client that sends anything would: reqwest itself refuses such a URL.
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    let mut raw = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let request = format!(
+        "GET /v1/queue?q={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "a".repeat(40 * 1024)
+    );
+    raw.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    raw.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 414"), "{answer}");
+    let body: Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_api_error(&body, "uri_too_long");
+
+    let response = s
+        .http
+        .get(format!("{}/v1/me", s.base))
+        .bearer_auth(&token)
+        .header("x-padding", "p".repeat(40 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_api_error(&body, "headers_too_large");
+
+    let response = s
+        .http
+        .post(format!("{}/v1/queue/claim", s.base))
+        .bearer_auth(&token)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let body: Value = response.json().await.unwrap();
+    assert_api_error(&body, "unsupported_media_type");
+
+    let response = s
+        .http
+        .post(format!("{}/v1/reports", s.base))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(vec![b' '; 3 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = response.json().await.unwrap();
+    assert_api_error(&body, "payload_too_large");
 }

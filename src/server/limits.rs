@@ -22,7 +22,7 @@ use super::storage::TokenInfo;
 pub const DEFAULT_RATE_PER_SECOND: u32 = 500;
 
 /// Longest request target (path and query) accepted; longer ones get 414.
-pub const MAX_URI_BYTES: usize = 64 * 1024;
+pub const MAX_URI_BYTES: usize = 32 * 1024;
 /// Largest header section accepted (names and values); larger ones get 431.
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 /// Default byte budget of one queue or claim page (`modq serve --page-bytes`): a quarter

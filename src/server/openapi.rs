@@ -129,7 +129,7 @@ impl Modify for CommonAnswers {
                     .as_ref()
                     .is_some_and(|s| s.iter().all(|r| r == &Default::default()));
                 add(op, "400", "A malformed request");
-                add(op, "414", "A request target over 64 KiB");
+                add(op, "414", "A request target over 32 KiB");
                 add(op, "431", "Request headers over 32 KiB");
                 add(
                     op,
