@@ -406,3 +406,72 @@ async fn long_targets_large_headers_and_other_media_types_are_answered_in_json()
     let body: Value = response.json().await.unwrap();
     assert_api_error(&body, "payload_too_large");
 }
+
+#[tokio::test]
+async fn pages_cut_by_bytes_neither_skip_nor_repeat_in_any_order() {
+    let s = Server::start().await;
+    let token = s.token("alice", Role::Moderator);
+    // 60 items of uneven size, some with several reports, some with deadlines.
+    let mut reports = Vec::new();
+    for i in 0..60usize {
+        let mut r = big_report(i, (i * 397) % 3000);
+        r["comment"] = json!("c");
+        if i % 7 == 0 {
+            r["lane"] = json!("urgent");
+        }
+        if i % 5 == 0 {
+            r["deadline"] = json!(format!("2026-11-{:02}T12:00:00Z", 24 + i % 5));
+            r["reporter_type"] = json!("authority");
+        }
+        for _ in 0..(i % 3) {
+            reports.push(r.clone());
+        }
+        reports.push(r);
+    }
+    let admin = s.token("intake", Role::Admin);
+    for r in &reports {
+        let (status, body) = s.post("/v1/reports", &admin, r).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    for sort in ["priority", "age", "reports", "deadline"] {
+        let walk = |max_bytes: Option<&'static str>| {
+            let s = &s;
+            let token = &token;
+            async move {
+                let mut ids = Vec::new();
+                let mut cursor = String::new();
+                loop {
+                    let mut query = vec![("limit", "500"), ("sort", sort), ("cursor", &cursor)];
+                    if let Some(m) = max_bytes {
+                        query.push(("max_bytes", m));
+                    }
+                    let response = s
+                        .http
+                        .get(format!("{}/v1/queue", s.base))
+                        .query(&query)
+                        .bearer_auth(token)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(response.status(), StatusCode::OK);
+                    let page: Value = response.json().await.unwrap();
+                    let items = page["items"].as_array().unwrap();
+                    ids.extend(items.iter().map(|i| i["id"].as_str().unwrap().to_owned()));
+                    match page["next_cursor"].as_str() {
+                        Some(next) => cursor = next.to_owned(),
+                        None => return ids,
+                    }
+                }
+            }
+        };
+        let whole = walk(None).await;
+        assert_eq!(whole.len(), 60, "{sort}");
+        for budget in ["1024", "6000", "20000"] {
+            assert_eq!(
+                walk(Some(budget)).await,
+                whole,
+                "sort={sort} max_bytes={budget}"
+            );
+        }
+    }
+}
