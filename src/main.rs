@@ -176,6 +176,34 @@ struct ServeArgs {
           value_parser = clap::value_parser!(u32).range(1..))]
     auth_failures: u32,
 
+    /// Connections open at once; a connection past the cap is answered 503 and closed.
+    #[arg(long, value_name = "N", default_value_t = server::DEFAULT_MAX_CONNECTIONS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    max_connections: usize,
+
+    /// Seconds a connection has to send a whole request head once it is ready for one (new,
+    /// or after its last answer); then it is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = server::DEFAULT_HEADER_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout: u64,
+
+    /// Seconds a connection may move no byte either way while no request of its is being
+    /// handled; then it is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = server::DEFAULT_IDLE_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: u64,
+
+    /// Seconds a request body may take to arrive; slower ones get 408.
+    #[arg(long, value_name = "SECONDS", default_value_t = server::DEFAULT_BODY_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout: u64,
+
+    /// Bytes of JSON one queue or claim page may hold; a page ends early past it, and says
+    /// there is more.
+    #[arg(long, value_name = "BYTES", default_value_t = server::DEFAULT_PAGE_BYTES,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1024..))]
+    page_bytes: usize,
+
     #[command(subcommand)]
     command: Option<ServeCommand>,
 }
@@ -538,6 +566,13 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
             let options = server::ServerOptions {
                 rate_per_second: args.rate,
                 auth_failures_per_minute: args.auth_failures,
+                connections: server::ConnectionLimits {
+                    max_connections: args.max_connections,
+                    header_timeout: std::time::Duration::from_secs(args.header_timeout),
+                    idle_timeout: std::time::Duration::from_secs(args.idle_timeout),
+                    body_timeout: std::time::Duration::from_secs(args.body_timeout),
+                },
+                page_bytes: args.page_bytes,
                 ..server::ServerOptions::default()
             };
             server::serve_with_policies(listener, storage, options, policies, async {

@@ -297,51 +297,84 @@ impl<'de> Deserialize<'de> for Scope {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Author {
+    #[schema(max_length = 256)]
     pub id: String,
     #[serde(default)]
+    #[schema(max_length = 256)]
     pub handle: Option<String>,
 }
 
 /// A piece of media attached to reported content. modq never carries the media itself:
 /// a description and, where a hash list matched, the name of the match.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Media {
     /// image, video, audio, file…
+    #[schema(max_length = 64)]
     pub kind: String,
     #[serde(default)]
+    #[schema(max_length = 4000)]
     pub description: Option<String>,
     /// Set when the media matched a known-hash list (e.g. "csam-hashlist").
     #[serde(default)]
+    #[schema(max_length = 256)]
     pub hash_match: Option<String>,
 }
 
 /// The content a report is about, as the platform describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Subject {
+    /// Not blank; at most 256 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 256,
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub id: String,
     pub kind: ItemKind,
+    /// At most 65536 characters.
     #[serde(default)]
+    #[schema(max_length = 65536)]
     pub text: Option<String>,
     #[serde(default)]
     pub author: Option<Author>,
     #[serde(default)]
+    #[schema(max_length = 64)]
     pub language: Option<String>,
     #[serde(default)]
+    #[schema(max_items = 300, value_type = Vec<CountryName>)]
     pub countries: Vec<String>,
     #[serde(default)]
+    #[schema(max_items = 32)]
     pub media: Vec<Media>,
 }
 
+/// A country named by a report, as the platform spells it (usually ISO 3166-1 alpha-2).
+#[derive(ToSchema)]
+#[schema(max_length = 64)]
+#[allow(dead_code)]
+struct CountryName(String);
+
 /// `POST /v1/reports`: one report about one piece of content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewReport {
     pub subject: Subject,
     #[serde(default = "default_reporter")]
     pub reporter_type: ReporterType,
-    /// Reason category, e.g. spam, hate, csam.
+    /// Reason category, e.g. spam, hate, csam; not blank, at most 128 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub category: String,
+    /// At most 4000 characters.
     #[serde(default)]
+    #[schema(max_length = 4000)]
     pub comment: Option<String>,
     /// Defaults from the reporter type when absent.
     #[serde(default)]
@@ -462,7 +495,14 @@ pub struct AuthorRecord {
 
 /// `POST /v1/items/{id}/notes` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewNote {
+    /// Not blank; at most 2000 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub note: String,
 }
 
@@ -565,13 +605,16 @@ impl DecisionAction {
 
 /// One moderator decision, as journaled in the client's outbox and sent to the API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Decision {
-    /// Made by the client; the server applies each key at most once.
+    /// Made by the client; the server applies each key at most once. A blank key, or one
+    /// over 256 characters, is answered `invalid` (the rest of the batch still applies).
     pub idempotency_key: String,
     pub item_id: String,
     pub action: DecisionAction,
     #[serde(default)]
     pub reason_code: Option<String>,
+    /// Over 2000 characters, the decision is answered `invalid`.
     #[serde(default)]
     pub note: Option<String>,
     /// For take downs; global when absent.
@@ -641,7 +684,10 @@ impl DecisionMethod {
 
 /// `POST /v1/decisions` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DecisionBatch {
+    /// At most 5000.
+    #[schema(max_items = 5000)]
     pub decisions: Vec<Decision>,
 }
 
@@ -700,32 +746,56 @@ pub struct ReportAccepted {
     pub priority: i64,
 }
 
+/// The review states a claim or a selection walks; decided items are read with
+/// `GET /v1/queue`.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum ClaimableState {
+    Open,
+    Escalated,
+}
+
 /// `POST /v1/queue/claim`: the next page of the queue, leased to the caller. Items leased to
 /// someone else (and not yet expired) are skipped, so two moderators never review one item.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ClaimRequest {
     #[serde(default)]
     pub lane: Option<Lane>,
     /// Defaults to `open`.
     #[serde(default)]
+    #[schema(value_type = Option<ClaimableState>)]
     pub state: Option<ReviewState>,
     /// With `state: escalated`: only this tier. Absent: the tier of the caller's role (all
     /// tiers for admins).
     #[serde(default)]
     pub tier: Option<EscalationTier>,
+    /// `next_cursor` of the previous claim, unchanged.
     #[serde(default)]
+    #[schema(format = "modq-cursor")]
     pub cursor: Option<String>,
+    /// Items per page, 1 to 500; 50 when absent.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
-    /// How long the lease lasts unless renewed; the server clamps it (default 300 s).
+    /// How long the lease lasts unless renewed, 10 to 3600 seconds; 300 when absent.
     #[serde(default)]
+    #[schema(minimum = 10, maximum = 3600)]
     pub lease_seconds: Option<u32>,
     /// Only items matching this filter (docs/api.md, "Filters"); all when absent.
     #[serde(default)]
+    #[schema(format = "modq-filter", max_length = 1024)]
     pub q: Option<String>,
     /// The queue order; `priority` when absent. A cursor only continues its own order.
     #[serde(default)]
     pub sort: Option<crate::query::Sort>,
+    /// The most bytes of JSON the caller takes in one answer: the page ends early within it
+    /// (and within the server's own budget), at least one item, and leases only what it
+    /// gives. The server's budget when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1024, maximum = 4294967296_u64)]
+    pub max_bytes: Option<u64>,
 }
 
 /// `POST /v1/queue/claim` answer.
@@ -743,18 +813,22 @@ pub struct ClaimedPage {
 /// `POST /v1/queue/select`: the ids of every item matching a filter, to act on them in bulk
 /// (a moderator's `*`), including items not yet paged in. Leases nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SelectRequest {
     #[serde(default)]
     pub lane: Option<Lane>,
     /// Defaults to `open`.
     #[serde(default)]
+    #[schema(value_type = Option<ClaimableState>)]
     pub state: Option<ReviewState>,
     #[serde(default)]
+    #[schema(format = "modq-filter", max_length = 1024)]
     pub q: Option<String>,
     #[serde(default)]
     pub sort: Option<crate::query::Sort>,
-    /// At most this many ids (the server caps it at 200,000).
+    /// At most this many ids, 1 to 200,000; 200,000 when absent.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 200000)]
     pub limit: Option<u32>,
 }
 
@@ -771,10 +845,14 @@ pub struct Selection {
 
 /// `POST /v1/leases/renew` and `POST /v1/leases/release` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LeaseRequest {
+    /// At most 1000.
+    #[schema(max_items = 1000)]
     pub item_ids: Vec<String>,
-    /// For renewals; the server clamps it (default 300 s).
+    /// For renewals, 10 to 3600 seconds; 300 when absent.
     #[serde(default)]
+    #[schema(minimum = 10, maximum = 3600)]
     pub lease_seconds: Option<u32>,
 }
 

@@ -29,12 +29,13 @@ pub enum SessionError {
     Local(String),
 }
 
-/// `MODQ_LEASE_SECONDS` asks the server for another lease length (it clamps it); unset, the
-/// server's default applies.
+/// `MODQ_LEASE_SECONDS` asks the server for another lease length, brought within the 10 to
+/// 3600 s the API takes (it refuses others); unset, the server's default applies.
 fn lease_seconds_from_env() -> Option<u32> {
     std::env::var("MODQ_LEASE_SECONDS")
         .ok()
-        .and_then(|v| v.trim().parse().ok())
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .map(|n| n.clamp(10, 3600))
 }
 
 /// Say what went wrong talking to `api`, in words a moderator can act on.

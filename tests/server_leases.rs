@@ -240,20 +240,20 @@ async fn released_items_go_to_the_next_claimer_and_only_the_holder_can_release()
 }
 
 #[tokio::test]
-async fn lease_lengths_are_clamped() {
+async fn lease_lengths_outside_10_to_3600_seconds_are_refused_not_changed() {
     let s = Server::start().await;
     let alice = s.token("alice", Role::Moderator);
     let all = s.import_many(2);
 
     let before = Utc::now();
     let short = s
-        .claim(&alice, json!({"limit": 1, "lease_seconds": 1}))
+        .claim(&alice, json!({"limit": 1, "lease_seconds": 10}))
         .await;
     assert_eq!(short.lease_seconds, 10);
     let granted = short.lease_expires_at - before;
     assert!(granted >= TimeDelta::seconds(10) && granted < TimeDelta::seconds(15));
 
-    let long = s.renew(&alice, &[&all[0]], Some(1_000_000)).await;
+    let long = s.renew(&alice, &[&all[0]], Some(3600)).await;
     assert_eq!(long.renewed, [all[0].clone()]);
     let granted = long.lease_expires_at - before;
     assert!(granted >= TimeDelta::seconds(3600) && granted < TimeDelta::seconds(3605));
@@ -261,6 +261,28 @@ async fn lease_lengths_are_clamped() {
     let default = s.renew(&alice, &[&all[0]], None).await;
     let granted = default.lease_expires_at - before;
     assert!(granted >= TimeDelta::seconds(300) && granted < TimeDelta::seconds(305));
+
+    for (path, body) in [
+        ("/v1/queue/claim", json!({"lease_seconds": 1})),
+        (
+            "/v1/queue/claim",
+            json!({"lease_seconds": 2_169_784_018u64}),
+        ),
+        (
+            "/v1/leases/renew",
+            json!({"item_ids": [&all[0]], "lease_seconds": 1_000_000}),
+        ),
+    ] {
+        let (status, answer) = s.post(path, &alice, &body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path} {body}: {answer}");
+        let message = answer["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with("lease_seconds: "), "{message}");
+    }
+    // An integral float is an integer to JSON Schema, and so to the server.
+    let page = s
+        .claim(&alice, json!({"limit": 1.0, "lease_seconds": 208.0}))
+        .await;
+    assert_eq!(page.lease_seconds, 208);
 }
 
 // --- renewing and deciding ----------------------------------------------------------------
@@ -548,9 +570,17 @@ async fn bad_lease_requests_get_json_errors() {
         .await;
     assert_eq!(r.lost.len(), 1000);
 
-    // Limits are clamped as in GET /v1/queue.
-    let page = s.claim(&token, json!({"limit": 0})).await;
-    assert_eq!(page.items.len(), 1);
+    // Limits outside 1 to 500 are refused as in GET /v1/queue, and so is a body that is
+    // not an object.
+    for body in [
+        json!({"limit": 0}),
+        json!({"limit": 501}),
+        json!([]),
+        json!({"limt": 5}),
+    ] {
+        let (status, answer) = s.post("/v1/queue/claim", &token, &body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
+    }
 }
 
 #[test]

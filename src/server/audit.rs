@@ -80,7 +80,7 @@ pub struct AuditParams {
     pub since: Option<i64>,
     /// Only entries about this item.
     pub item: Option<String>,
-    /// Entries per page, 1 to 1000 (larger values are clamped); 100 when absent.
+    /// Entries per page, 1 to 1000; 100 when absent.
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u64>,
 }
@@ -112,9 +112,15 @@ pub async fn audit(
     Query(params): Query<AuditParams>,
 ) -> Result<axum::Json<AuditPage>, Failure> {
     require_admin(&actor, "read the audit log")?;
-    let limit = params.limit.map_or(DEFAULT_AUDIT_LIMIT, |n| {
-        usize::try_from(n).map_or(MAX_AUDIT_LIMIT, |n| n.clamp(1, MAX_AUDIT_LIMIT))
-    });
+    let limit = match params.limit.map(usize::try_from) {
+        None => DEFAULT_AUDIT_LIMIT,
+        Some(Ok(n)) if (1..=MAX_AUDIT_LIMIT).contains(&n) => n,
+        Some(_) => {
+            return Err(Failure::bad_request(format!(
+                "limit: outside 1 to {MAX_AUDIT_LIMIT}"
+            )));
+        }
+    };
     let query = AuditQuery {
         after_id: params.since.unwrap_or(0),
         item: params.item.filter(|s| !s.is_empty()),

@@ -23,6 +23,7 @@ use crate::query::{Query as Filter, Sort};
 
 use super::clock::Clock;
 use super::error::{Failure, Json, Path, Query};
+use super::limits::PageBytes;
 use super::rules::{self, ItemStatus, MAX_DECISIONS_PER_BATCH, MAX_LEASE_IDS};
 use super::storage::{
     Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, MAX_SELECTION, QueueQuery, Storage, StorageError,
@@ -160,21 +161,49 @@ pub struct QueueParams {
     /// With `state=escalated`: only items escalated to this tier.
     #[param(value_type = Option<EscalationTier>)]
     pub tier: Option<String>,
-    /// `next_cursor` of the previous page; the first page when absent.
+    /// `next_cursor` of the previous page, unchanged; the first page when absent.
+    #[param(format = "modq-cursor")]
     pub cursor: Option<String>,
-    /// Items per page, 1 to 500 (larger values are clamped); 50 when absent.
+    /// Items per page, 1 to 500; 50 when absent. A page also ends early once it holds the
+    /// server's byte budget (`modq serve --page-bytes`), with a `next_cursor`.
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
     /// Only items matching this filter, e.g. `cat:spam lang:ru prio:>50` (docs/api.md).
+    #[param(format = "modq-filter", max_length = 1024)]
     pub q: Option<String>,
     /// `priority` (default), `age`, `reports` or `deadline`.
     #[param(value_type = Option<Sort>)]
     pub sort: Option<String>,
+    /// The most bytes of JSON the caller takes in one answer; the page ends early within it
+    /// (and within the server's own budget), at least one item. No more than the server's
+    /// budget when absent.
+    #[param(minimum = 1024, maximum = 4294967296_u64)]
+    pub max_bytes: Option<u64>,
+}
+
+/// The byte budget of one page: the server's, or the caller's if smaller.
+fn page_budget(server: PageBytes, caller: Option<u64>) -> Result<usize, Failure> {
+    match caller {
+        None => Ok(server.0),
+        Some(n) if (1024..=1 << 32).contains(&n) => {
+            Ok(usize::try_from(n).map_or(server.0, |n| n.min(server.0)))
+        }
+        Some(n) => Err(Failure::bad_request(format!(
+            "max_bytes: {n} is outside 1024 to 4294967296"
+        ))),
+    }
 }
 
 impl QueueParams {
-    fn into_query(self, now: DateTime<Utc>, actor: &TokenInfo) -> Result<QueueQuery, Failure> {
-        let nonempty = |v: Option<String>| v.filter(|s| !s.is_empty());
+    fn into_query(
+        self,
+        now: DateTime<Utc>,
+        actor: &TokenInfo,
+        budget: PageBytes,
+    ) -> Result<QueueQuery, Failure> {
+        // An empty value is a value, and none of these allows it: `lane=` is refused as the
+        // schema refuses it.
+        let nonempty = |v: Option<String>| v;
         let lane = match nonempty(self.lane) {
             None => None,
             Some(s) => Some(Lane::parse(&s).ok_or_else(|| {
@@ -231,7 +260,8 @@ impl QueueParams {
             hidden_tiers: rules::unreadable_tiers(actor.role),
             as_of: walk_start(after.as_ref(), now),
             after,
-            limit: page_limit(self.limit),
+            limit: page_limit(self.limit)?,
+            max_bytes: page_budget(budget, self.max_bytes)?,
         })
     }
 }
@@ -241,7 +271,8 @@ fn parse_filter(q: Option<&str>) -> Result<Filter, Failure> {
     Filter::parse(q.unwrap_or("")).map_err(|e| Failure::bad_request(format!("q: {e}")))
 }
 
-/// The position a `cursor` parameter names; the start when absent or empty.
+/// The position a `cursor` parameter names; the start when absent or empty (`cursor=` is
+/// how many clients ask for the first page).
 fn decode_cursor(cursor: Option<String>) -> Result<Option<Cursor>, Failure> {
     match cursor.filter(|s| !s.is_empty()) {
         None => Ok(None),
@@ -259,11 +290,18 @@ fn walk_start(after: Option<&Cursor>, now: DateTime<Utc>) -> DateTime<Utc> {
     after.and_then(|c| c.group).map_or(now, |g| g.as_of)
 }
 
-/// A requested page size: the default when absent, else clamped to `1..=MAX_PAGE_LIMIT`.
-fn page_limit(limit: Option<u64>) -> usize {
-    limit.map_or(DEFAULT_PAGE_LIMIT, |n| {
-        usize::try_from(n).map_or(MAX_PAGE_LIMIT, |n| n.clamp(1, MAX_PAGE_LIMIT))
-    })
+/// A requested page size: the default when absent; refused outside `1..=MAX_PAGE_LIMIT`,
+/// as the schema says, rather than quietly changed.
+fn page_limit(limit: Option<u64>) -> Result<usize, Failure> {
+    let Some(n) = limit else {
+        return Ok(DEFAULT_PAGE_LIMIT);
+    };
+    match usize::try_from(n) {
+        Ok(n) if (1..=MAX_PAGE_LIMIT).contains(&n) => Ok(n),
+        _ => Err(Failure::bad_request(format!(
+            "limit: {n} is outside 1 to {MAX_PAGE_LIMIT}"
+        ))),
+    }
 }
 
 /// One page of the queue, most urgent first: urgent-lane and overdue items, then priority
@@ -283,9 +321,10 @@ pub async fn queue(
     State(storage): State<Arc<dyn Storage>>,
     Extension(actor): Extension<TokenInfo>,
     Extension(clock): Extension<Clock>,
+    Extension(budget): Extension<PageBytes>,
     Query(params): Query<QueueParams>,
 ) -> Answer<axum::Json<QueuePage>> {
-    let query = params.into_query(clock.now(), &actor)?;
+    let query = params.into_query(clock.now(), &actor, budget)?;
     check_similar_anchors(&storage, &actor, &query).await?;
     let mut page = blocking(&storage, move |s| s.queue_page(&query)).await?;
     with_allowed_actions(&actor, &mut page.items);
@@ -315,6 +354,7 @@ pub async fn claim(
     State(storage): State<Arc<dyn Storage>>,
     Extension(actor): Extension<TokenInfo>,
     Extension(clock): Extension<Clock>,
+    Extension(budget): Extension<PageBytes>,
     Json(request): Json<ClaimRequest>,
 ) -> Answer<axum::Json<ClaimedPage>> {
     let now = clock.now();
@@ -322,7 +362,8 @@ pub async fn claim(
     let query = QueueQuery {
         as_of: walk_start(after.as_ref(), now),
         after,
-        limit: page_limit(request.limit.map(u64::from)),
+        limit: page_limit(request.limit.map(u64::from))?,
+        max_bytes: page_budget(budget, request.max_bytes)?,
         ..claimable(
             &actor,
             request.lane,
@@ -375,9 +416,15 @@ pub async fn select(
         now,
     )?;
     check_similar_anchors(&storage, &actor, &query).await?;
-    let limit = request.limit.map_or(MAX_SELECTION, |n| {
-        usize::try_from(n).unwrap_or(MAX_SELECTION)
-    });
+    let limit = match request.limit.map(usize::try_from) {
+        None => MAX_SELECTION,
+        Some(Ok(n)) if (1..=MAX_SELECTION).contains(&n) => n,
+        Some(_) => {
+            return Err(Failure::bad_request(format!(
+                "limit: outside 1 to {MAX_SELECTION}"
+            )));
+        }
+    };
     let selected = blocking(&storage, move |s| s.select(&actor.name, &query, limit, now)).await?;
     Ok(axum::Json(Selection {
         ids: selected.ids,
@@ -537,11 +584,12 @@ pub async fn add_note(
     Path(id): Path<String>,
     Json(body): Json<NewNote>,
 ) -> Answer<(StatusCode, axum::Json<HistoryEntry>)> {
+    // Measured as sent, as the schema measures it; stored without surrounding space.
+    rules::check_note(&body.note).map_err(Failure::bad_request)?;
     let note = body.note.trim().to_string();
     if note.is_empty() {
         return Err(Failure::bad_request("a note needs some text"));
     }
-    rules::check_note(&note).map_err(Failure::bad_request)?;
     let wanted = id.clone();
     if let Some(item) = blocking(&storage, move |s| s.item(&wanted)).await? {
         check_readable(&actor, &rules::status_of(&item), &id)?;
@@ -593,6 +641,7 @@ pub async fn queue_counts(
 #[into_params(parameter_in = Query)]
 pub struct StatsParams {
     /// The UTC day, YYYY-MM-DD; today when absent.
+    #[param(format = Date)]
     pub date: Option<String>,
 }
 
@@ -601,11 +650,23 @@ pub struct StatsParams {
 #[into_params(parameter_in = Query)]
 pub struct StatementsParams {
     /// Take downs applied on or after this UTC day, YYYY-MM-DD; all when absent.
+    #[param(format = Date)]
     pub since: Option<String>,
 }
 
+/// A `format: date` parameter: exactly YYYY-MM-DD, a day that exists.
 fn parse_date(name: &str, text: &str) -> Result<NaiveDate, Failure> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+    let shape = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    let parsed = if shape {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+    } else {
+        None
+    };
+    parsed.ok_or_else(|| {
         Failure::bad_request(format!(
             "{name} must be a date like 2026-11-23, not {text:?}"
         ))
@@ -629,7 +690,7 @@ pub async fn daily_stats(
     Extension(clock): Extension<Clock>,
     Query(params): Query<StatsParams>,
 ) -> Answer<axum::Json<DailyStats>> {
-    let date = match params.date.filter(|d| !d.is_empty()) {
+    let date = match params.date {
         Some(d) => parse_date("date", &d)?,
         None => clock.now().date_naive(),
     };
@@ -666,7 +727,7 @@ pub async fn statements(
             actor.role.as_str()
         )));
     }
-    let since = match params.since.filter(|d| !d.is_empty()) {
+    let since = match params.since {
         Some(d) => stats::day_bounds(parse_date("since", &d)?).0,
         None => DateTime::<Utc>::MIN_UTC,
     };

@@ -8,12 +8,14 @@
 mod audit;
 mod auth;
 mod clock;
+mod connections;
 mod error;
 mod handlers;
 mod import;
 mod limits;
 mod openapi;
 mod read_pool;
+mod request_schema;
 mod rules;
 mod sqlite;
 pub mod statements;
@@ -35,9 +37,15 @@ pub use auth::{
     DEFAULT_AUTH_FAILURES_PER_MINUTE, add_token, check_token_name, create_token, hash_token,
 };
 pub use clock::Clock;
+pub use connections::{
+    ConnectionLimits, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+};
 pub use handlers::Health;
 pub use import::{ImportSummary, import_jsonl};
-pub use limits::{DEFAULT_RATE_PER_SECOND, RateLimiter};
+pub use limits::{
+    DEFAULT_PAGE_BYTES, DEFAULT_RATE_PER_SECOND, MAX_HEADER_BYTES, MAX_URI_BYTES, RateLimiter,
+};
 pub use openapi::openapi_json;
 pub use rules::{
     DEFAULT_LEASE_SECONDS, MAX_DECISIONS_PER_BATCH, MAX_LEASE_IDS, MAX_LEASE_SECONDS,
@@ -64,6 +72,11 @@ pub struct ServerOptions {
     pub auth_failures_per_minute: u32,
     /// What "now" is; the wall clock for `modq serve`.
     pub clock: Clock,
+    /// Connection cap and timeouts (`--max-connections`, `--header-timeout`, …).
+    pub connections: ConnectionLimits,
+    /// Largest queue or claim page, in bytes of JSON (`--page-bytes`): past it a page ends
+    /// early and says there is more.
+    pub page_bytes: usize,
 }
 
 impl Default for ServerOptions {
@@ -72,6 +85,8 @@ impl Default for ServerOptions {
             rate_per_second: DEFAULT_RATE_PER_SECOND,
             auth_failures_per_minute: DEFAULT_AUTH_FAILURES_PER_MINUTE,
             clock: Clock::wall(),
+            connections: ConnectionLimits::default(),
+            page_bytes: DEFAULT_PAGE_BYTES,
         }
     }
 }
@@ -128,7 +143,12 @@ pub fn router_with_policies(
         .method_not_allowed_fallback(handlers::wrong_method)
         .layer(Extension(Arc::new(policies)))
         .layer(Extension(options.clock))
+        .layer(Extension(limits::PageBytes(options.page_bytes)))
+        .layer(Extension(limits::BodyTimeout(
+            options.connections.body_timeout,
+        )))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(limits::request_head))
         .layer(middleware::from_fn(log_request))
         .with_state(storage)
 }
@@ -167,12 +187,8 @@ pub async fn serve_with_policies(
     policies: PolicyCatalog,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // With each connection's address: failed authentications are counted per address.
-    let app = router_with_policies(storage, options, policies)
-        .into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let router = router_with_policies(storage, options, policies);
+    connections::serve(listener, router, options.connections, shutdown).await
 }
 
 /// One line per request. The path only: query strings and bodies may carry content.

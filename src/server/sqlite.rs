@@ -30,7 +30,7 @@ use super::rules::{self, AppliedDecision, Facts, ItemStatus, Lease, Verdict};
 use super::statements::DecisionBasis;
 use super::storage::{
     Cursor, DecisionFact, Group, MAX_SELECTION, QueueQuery, Selected, SortValue, Storage,
-    StorageError, TakeDownRecord, TokenInfo, TokenRecord,
+    StorageError, TakeDownRecord, TokenInfo, TokenRecord, within_budget,
 };
 
 /// Step `i` takes the schema from version `i` to `i + 1`; a new database runs them all.
@@ -477,12 +477,16 @@ fn term_condition(conn: &Connection, term: &Term, w: &mut Where) -> Result<(), S
                     any.push("text_hash = ?".into());
                     values.push(text(hash));
                 }
-                if !like.links.is_empty() {
-                    let marks = vec!["?"; like.links.len()].join(", ");
+                // At most MAX_LINKS_PER_ITEM variables, even for an item stored before the
+                // cap: SQLite refuses a statement with too many.
+                let links: Vec<&String> =
+                    like.links.iter().take(query::MAX_LINKS_PER_ITEM).collect();
+                if !links.is_empty() {
+                    let marks = vec!["?"; links.len()].join(", ");
                     any.push(format!(
                         "EXISTS (SELECT 1 FROM json_each(items.links) WHERE value IN ({marks}))"
                     ));
-                    values.extend(like.links.iter().map(|l| text(l)));
+                    values.extend(links.into_iter().map(|l| text(l)));
                 }
             }
             w.push(format!("({})", any.join(" OR ")), values);
@@ -707,7 +711,12 @@ fn write_search_columns(
     text: Option<&str>,
     author: Option<&Author>,
 ) -> Result<(), StorageError> {
-    let c = search_columns(text, author)?;
+    write_columns(conn, id, &search_columns(text, author)?)
+}
+
+/// Stores columns already derived, so that the deriving (a pass over up to 64 KiB of text)
+/// happens before the write lock is taken, not while every other writer waits.
+fn write_columns(conn: &Connection, id: &str, c: &SearchColumns) -> Result<(), StorageError> {
     conn.prepare_cached(
         "UPDATE items SET author_id = ?2, author_handle = ?3, text_lc = ?4, text_hash = ?5,
                           links = ?6
@@ -1021,7 +1030,7 @@ fn add_report(
     tx: &Transaction<'_>,
     tally: &mut TallyChanges,
     filer: Option<&TokenInfo>,
-    report: &NewReport,
+    (report, columns): (&NewReport, &SearchColumns),
     now: DateTime<Utc>,
 ) -> Result<ReportAccepted, StorageError> {
     let subject = &report.subject;
@@ -1096,7 +1105,7 @@ fn add_report(
                 to_json(&media)?,
                 FROM_INTAKE,
             ])?;
-            write_search_columns(tx, &subject.id, subject.text.as_deref(), author)?;
+            write_columns(tx, &subject.id, columns)?;
             new_author = Some(author.map(|a| a.id.clone()));
         }
         // Content fields come from the first description; later intake reports add
@@ -1126,7 +1135,7 @@ fn add_report(
                 ts(received_at),
                 if intake { FROM_INTAKE } else { FROM_REPORTER },
             ])?;
-            write_search_columns(tx, &subject.id, subject.text.as_deref(), author)?;
+            write_columns(tx, &subject.id, columns)?;
         }
     }
 
@@ -1763,12 +1772,22 @@ impl Storage for SqliteStorage {
             rules::check_report(report).map_err(StorageError::Invalid)?;
             rules::check_report_times(report, now).map_err(StorageError::Invalid)?;
         }
+        // Derived before the write lock: other writers do not wait on text processing. Only
+        // an intake's author counts (see `add_report`).
+        let intake = is_intake(filer);
+        let columns = reports
+            .iter()
+            .map(|r| {
+                let author = r.subject.author.as_ref().filter(|_| intake);
+                search_columns(r.subject.text.as_deref(), author)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut tally = TallyChanges::default();
             let mut accepted = Vec::with_capacity(reports.len());
-            for report in reports {
-                accepted.push(add_report(&tx, &mut tally, filer, report, now)?);
+            for (report, columns) in reports.iter().zip(&columns) {
+                accepted.push(add_report(&tx, &mut tally, filer, (report, columns), now)?);
             }
             tally.write(&tx)?;
             tx.commit()?;
@@ -1785,21 +1804,27 @@ impl Storage for SqliteStorage {
                 rows.push(row);
                 Ok(true)
             })?;
-            let next_cursor = if rows.len() > query.limit {
-                rows.truncate(query.limit);
-                rows.last()
-                    .map(|r| r.cursor(query.sort, query.as_of))
-                    .transpose()?
-                    .map(|c| c.encode())
-            } else {
-                None
-            };
+            let mut more = rows.len() > query.limit;
+            rows.truncate(query.limit);
+            let mut cursors = Vec::with_capacity(rows.len());
             let mut items = Vec::with_capacity(rows.len());
             for row in rows {
+                cursors.push(row.cursor(query.sort, query.as_of)?);
                 let mut item = row.into_item()?;
                 fill_item(conn, &mut item)?;
                 items.push(item);
             }
+            // Past the byte budget the page ends early; the next starts right after it.
+            let fit = within_budget(&items, query.max_bytes);
+            if fit < items.len() {
+                items.truncate(fit);
+                more = true;
+            }
+            let next_cursor = if more {
+                cursors.get(fit.wrapping_sub(1)).map(Cursor::encode)
+            } else {
+                None
+            };
             Ok(QueuePage { items, next_cursor })
         })
     }
@@ -1816,12 +1841,13 @@ impl Storage for SqliteStorage {
         now: DateTime<Utc>,
     ) -> Result<ClaimedPage, StorageError> {
         let expires_at = rules::lease_expiry(now, lease_seconds);
-        let mut page = self.write(|conn| {
+        let (mut page, taken_cursors) = self.write(|conn| {
             // IMMEDIATE takes the database's write lock before the first read, so no other
             // claim (from this process or another) can see an item as free between this walk
             // and the leases it writes. (PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED instead.)
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut taken: Vec<ItemRow> = Vec::new();
+            let mut taken_cursors: Vec<Cursor> = Vec::new();
             let mut last_examined: Option<Cursor> = None;
             let mut more = false;
             walk_queue(&tx, query, -1, |row| {
@@ -1834,6 +1860,7 @@ impl Storage for SqliteStorage {
                     }
                 } else if !skip {
                     last_examined = Some(row.cursor(query.sort, query.as_of)?);
+                    taken_cursors.push(row.cursor(query.sort, query.as_of)?);
                     taken.push(row);
                     return Ok(true);
                 }
@@ -1847,12 +1874,13 @@ impl Storage for SqliteStorage {
                 items.push(row.into_item()?);
             }
             tx.commit()?;
-            Ok(ClaimedPage {
+            let page = ClaimedPage {
                 items,
                 next_cursor: last_examined.filter(|_| more).map(|c| c.encode()),
                 lease_expires_at: expires_at,
                 lease_seconds,
-            })
+            };
+            Ok((page, taken_cursors))
         })?;
         // Reports, history and the author's record are read once the leases are committed,
         // on a reader: the write lock is held for the walk and the leases only, and the
@@ -1863,6 +1891,14 @@ impl Storage for SqliteStorage {
             }
             Ok(())
         })?;
+        // Past the byte budget the page ends early: the leases of what it cannot carry are
+        // given back at once, and the next claim starts right after the last item given.
+        let fit = within_budget(&page.items, query.max_bytes);
+        if fit < page.items.len() {
+            let unsent: Vec<String> = page.items.drain(fit..).map(|i| i.id).collect();
+            self.release_leases(holder, &unsent)?;
+            page.next_cursor = taken_cursors.get(fit.wrapping_sub(1)).map(Cursor::encode);
+        }
         Ok(page)
     }
 

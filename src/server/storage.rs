@@ -39,6 +39,20 @@ pub struct TokenRecord {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// How many of `items`, from the first, fit in `budget` bytes of JSON: at least one, so that
+/// no item is ever beyond reach of a page.
+pub fn within_budget(items: &[Item], budget: usize) -> usize {
+    let mut used: usize = 0;
+    for (n, item) in items.iter().enumerate() {
+        let size = serde_json::to_vec(item).map_or(usize::MAX, |v| v.len());
+        used = used.saturating_add(size).saturating_add(1);
+        if used > budget && n > 0 {
+            return n;
+        }
+    }
+    items.len()
+}
+
 /// One page request of the queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueQuery {
@@ -60,6 +74,9 @@ pub struct QueueQuery {
     pub after: Option<Cursor>,
     /// Already clamped to `1..=MAX_PAGE_LIMIT` by the caller.
     pub limit: usize,
+    /// A page ends early once its items' JSON reaches this many bytes (at least one item is
+    /// always given); no budget when `usize::MAX`.
+    pub max_bytes: usize,
 }
 
 impl Default for QueueQuery {
@@ -74,6 +91,7 @@ impl Default for QueueQuery {
             as_of: Utc::now(),
             after: None,
             limit: DEFAULT_PAGE_LIMIT,
+            max_bytes: usize::MAX,
         }
     }
 }
