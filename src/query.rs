@@ -468,6 +468,7 @@ mod tests {
             history: Vec::new(),
             author_record: None,
             allowed_actions: None,
+            leased_by: None,
         }
     }
 

@@ -7,6 +7,7 @@
 
 mod audit;
 mod auth;
+mod claims;
 mod clock;
 mod error;
 mod handlers;
@@ -32,6 +33,7 @@ use axum::{Extension, Router};
 
 pub use audit::{AuditEntry, AuditPage, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT};
 pub use auth::{add_token, hash_token};
+pub use claims::{ACTIVE_FOR_SECONDS, DEFAULT_MAX_LEASE_SECONDS, DEFAULT_MAX_LEASES, LeasePolicy};
 pub use clock::Clock;
 pub use handlers::Health;
 pub use import::{ImportSummary, import_jsonl};
@@ -59,6 +61,9 @@ pub struct ServerOptions {
     pub rate_per_second: u32,
     /// What "now" is; the wall clock for `modq serve`.
     pub clock: Clock,
+    /// How many live leases one holder may have, and for how long (`modq serve
+    /// --max-leases`, `--max-lease-seconds`).
+    pub leases: LeasePolicy,
 }
 
 impl Default for ServerOptions {
@@ -66,6 +71,7 @@ impl Default for ServerOptions {
         ServerOptions {
             rate_per_second: DEFAULT_RATE_PER_SECOND,
             clock: Clock::wall(),
+            leases: LeasePolicy::default(),
         }
     }
 }
@@ -98,6 +104,7 @@ pub fn router_with_policies(
         .route("/v1/statements", get(handlers::statements))
         .route("/v1/leases/renew", post(handlers::renew_leases))
         .route("/v1/leases/release", post(handlers::release_leases))
+        .route("/v1/leases/claim", post(handlers::claim_items))
         .route("/v1/items/{id}", get(handlers::item))
         .route("/v1/decisions", post(handlers::decisions))
         .route("/v1/reports", post(handlers::reports))
@@ -119,6 +126,8 @@ pub fn router_with_policies(
         .method_not_allowed_fallback(handlers::wrong_method)
         .layer(Extension(Arc::new(policies)))
         .layer(Extension(options.clock))
+        .layer(Extension(options.leases))
+        .layer(Extension(claims::Activity::default()))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(log_request))
         .with_state(storage)
