@@ -329,6 +329,9 @@ async fn with_everything_held_by_others_the_list_says_so_and_work_arrives_withou
         screen.contains("12 open, all being reviewed by 3 others; you get the next one freed"),
         "{screen}"
     );
+    // The list marks each as someone else's, and the item says whose.
+    assert!(screen.contains('⊘'), "{screen}");
+    assert!(screen.contains("being reviewed by mod-bob"), "{screen}");
     // Bob goes home and hands his four back. Alice presses nothing: time passes, and the
     // list looks again and claims them.
     let (bob, bobs) = &holders[0];
