@@ -768,8 +768,9 @@ impl App {
                     else {
                         continue;
                     };
-                    // Our own decisions end our leases too; only others' doing is news.
-                    if entry.local.is_none() {
+                    // Our own decisions end our leases too, and so does handing one back
+                    // while the renewal was on its way; only others' doing is news.
+                    if entry.local.is_none() && entry.lease == Lease::Held {
                         entry.gone = Some("another moderator has it, or it was decided".into());
                     }
                     entry.lease = Lease::None;
