@@ -468,3 +468,57 @@ async fn eight_moderators_share_one_queue() {
 async fn thirty_two_moderators_share_one_queue() {
     team_day(32).await;
 }
+
+/// What `modq serve --max-leases 3 --max-lease-seconds 60` sets: the server's options.
+#[tokio::test]
+async fn the_caps_are_the_servers_options() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let storage = modq::server::SqliteStorage::open(&dir.path().join("s.sqlite")).expect("db");
+    modq::server::import_jsonl(&storage, small_queue(10).as_bytes()).expect("import");
+    let token =
+        modq::server::add_token(&storage, "mod-eve", modq::model::Role::Moderator).expect("token");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let api = format!("http://{}", listener.local_addr().expect("addr"));
+    let options = modq::server::ServerOptions {
+        leases: modq::server::LeasePolicy {
+            max_leases: 3,
+            max_lease_seconds: 60,
+        },
+        ..modq::server::ServerOptions::default()
+    };
+    let storage: std::sync::Arc<dyn modq::server::Storage> = std::sync::Arc::new(storage);
+    tokio::spawn(modq::server::serve_with(
+        listener,
+        storage,
+        options,
+        std::future::pending(),
+    ));
+    let eve = ModqClient::new(&api, &token).expect("client");
+    let page = eve
+        .claim_page(&ClaimRequest {
+            limit: Some(10),
+            lease_seconds: Some(300),
+            ..ClaimRequest::default()
+        })
+        .await
+        .expect("claim");
+    assert_eq!(page.items.len(), 3);
+    assert_eq!((page.held, page.max_leases, page.lease_seconds), (3, 3, 60));
+    assert_eq!(page.limited_by, [ClaimCap::MaxLeases]);
+    // Deciding one makes room for one more, where the last claim stopped.
+    let first = page.items[0].id.clone();
+    let done = common::decision(&first, DecisionAction::Keep);
+    eve.send_decisions(&[done]).await.expect("decide");
+    let next = eve
+        .claim_page(&ClaimRequest {
+            limit: Some(10),
+            cursor: page.next_cursor.clone(),
+            ..ClaimRequest::default()
+        })
+        .await
+        .expect("claim");
+    assert_eq!(next.items.len(), 1);
+    assert_eq!(next.items[0].id, "post-003");
+}
