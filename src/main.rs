@@ -204,6 +204,17 @@ struct ServeArgs {
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1024..))]
     page_bytes: usize,
 
+    /// Live leases one moderator may hold at once: what they can review before a lease runs
+    /// out (a screenful and a short prefetch). Claims past it are trimmed.
+    #[arg(long, value_name = "N", default_value_t = server::DEFAULT_MAX_LEASES,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    max_leases: u32,
+
+    /// The longest lease granted, in seconds; longer requests are cut to it.
+    #[arg(long, value_name = "SECONDS", default_value_t = server::DEFAULT_MAX_LEASE_SECONDS,
+          value_parser = clap::value_parser!(u32).range(i64::from(server::MIN_LEASE_SECONDS)..=i64::from(server::MAX_LEASE_SECONDS)))]
+    max_lease_seconds: u32,
+
     #[command(subcommand)]
     command: Option<ServeCommand>,
 }
@@ -573,6 +584,10 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
                     body_timeout: std::time::Duration::from_secs(args.body_timeout),
                 },
                 page_bytes: args.page_bytes,
+                leases: server::LeasePolicy {
+                    max_leases: args.max_leases,
+                    max_lease_seconds: args.max_lease_seconds,
+                },
                 ..server::ServerOptions::default()
             };
             server::serve_with_policies(listener, storage, options, policies, async {

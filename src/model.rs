@@ -477,6 +477,10 @@ pub struct Item {
     /// item's state and tier). Absent from servers that do not say; then try and see.
     #[serde(default)]
     pub allowed_actions: Option<Vec<DecisionAction>>,
+    /// On reads of the queue: the moderator reviewing it now (a live lease), when that is
+    /// someone other than the caller. Absent when free, or leased to the caller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leased_by: Option<String>,
 }
 
 /// The author's record on this platform: their other items, by where each stands now
@@ -808,6 +812,76 @@ pub struct ClaimedPage {
     pub lease_expires_at: DateTime<Utc>,
     /// The lease length the server granted, in seconds.
     pub lease_seconds: u32,
+    /// Live leases the caller holds now, these included.
+    #[serde(default)]
+    pub held: u32,
+    /// The most live leases one holder may have on this server.
+    #[serde(default)]
+    pub max_leases: u32,
+    /// Why fewer items were leased than asked for, when a cap did it: `max_leases` (the
+    /// caller holds as many as one may), `fair_share` (urgent or authority items were left
+    /// for the other active moderators).
+    #[serde(default)]
+    pub limited_by: Vec<ClaimCap>,
+}
+
+/// A server cap that cut a claim short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimCap {
+    /// The caller holds as many live leases as one holder may (`modq serve --max-leases`).
+    MaxLeases,
+    /// The caller holds its fair share of the urgent or authority lane: the rest is left for
+    /// the other active moderators.
+    FairShare,
+}
+
+/// `POST /v1/leases/claim`: lease these items (the ones a moderator is looking at and about
+/// to reach), each one if it can be.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LeaseClaim {
+    pub item_ids: Vec<String>,
+    /// How long the leases last unless renewed; the server clamps it (default 300 s).
+    #[serde(default)]
+    pub lease_seconds: Option<u32>,
+}
+
+/// `POST /v1/leases/claim` answer: which items are now the caller's, and why the others
+/// are not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LeaseGrant {
+    /// Now leased to the caller (new leases, and the caller's own extended), in request order.
+    pub leased: Vec<String>,
+    pub refused: Vec<LeaseRefusal>,
+    pub lease_expires_at: DateTime<Utc>,
+    pub lease_seconds: u32,
+    /// Live leases the caller holds now.
+    pub held: u32,
+    /// The most live leases one holder may have on this server.
+    pub max_leases: u32,
+}
+
+/// One item a lease claim did not get, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LeaseRefusal {
+    pub item_id: String,
+    pub reason: RefusalReason,
+    /// With `leased_elsewhere`: who holds it.
+    #[serde(default)]
+    pub leased_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalReason {
+    /// Another moderator holds a live lease on it.
+    LeasedElsewhere,
+    /// The caller holds as many live leases as one holder may; ask again after deciding.
+    MaxLeases,
+    /// The caller holds its fair share of this item's lane while others are active.
+    FairShare,
+    /// Decided, unknown, or escalated to a tier the caller's role does not decide.
+    NotClaimable,
 }
 
 /// `POST /v1/queue/select`: the ids of every item matching a filter, to act on them in bulk

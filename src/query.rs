@@ -477,6 +477,7 @@ mod tests {
             history: Vec::new(),
             author_record: None,
             allowed_actions: None,
+            leased_by: None,
         }
     }
 

@@ -10,8 +10,9 @@ use serde::de::DeserializeOwned;
 use super::{Backend, BackendError, QueueQuery};
 use crate::model::{
     ApiError, ClaimRequest, ClaimedPage, DailyStats, Decision, DecisionBatch, DecisionOutcome,
-    DecisionResult, DecisionResults, HistoryEntry, Item, LeaseRelease, LeaseRenewal, LeaseRequest,
-    Me, NewNote, QueueCounts, QueuePage, SelectRequest, Selection, Statements,
+    DecisionResult, DecisionResults, HistoryEntry, Item, LeaseClaim, LeaseGrant, LeaseRelease,
+    LeaseRenewal, LeaseRequest, Me, NewNote, QueueCounts, QueuePage, SelectRequest, Selection,
+    Statements,
 };
 use crate::policy::PolicyCatalog;
 use crate::sanitize::clean_short;
@@ -377,6 +378,19 @@ impl Backend for ModqClient {
             lease_seconds: Some(lease_seconds),
         };
         self.send(self.http.post(self.url("v1/leases/renew")?).json(&body))
+            .await
+    }
+
+    async fn claim_items(
+        &self,
+        item_ids: &[String],
+        lease_seconds: Option<u32>,
+    ) -> Result<LeaseGrant, BackendError> {
+        let body = LeaseClaim {
+            item_ids: item_ids.to_vec(),
+            lease_seconds,
+        };
+        self.send(self.http.post(self.url("v1/leases/claim")?).json(&body))
             .await
     }
 

@@ -14,13 +14,14 @@ use chrono::{DateTime, NaiveDate};
 
 use crate::model::{
     ApiError, ClaimRequest, ClaimedPage, DailyStats, DecisionBatch, DecisionResults,
-    EscalationTier, HistoryEntry, Item, Lane, LeaseRelease, LeaseRenewal, LeaseRequest, Me,
-    NewNote, NewReport, QueueCounts, QueuePage, ReportAccepted, ReviewState, SelectRequest,
-    Selection, Statements,
+    EscalationTier, HistoryEntry, Item, Lane, LeaseClaim, LeaseGrant, LeaseRelease, LeaseRenewal,
+    LeaseRequest, Me, NewNote, NewReport, QueueCounts, QueuePage, ReportAccepted, ReviewState,
+    SelectRequest, Selection, Statements,
 };
 use crate::policy::PolicyCatalog;
 use crate::query::{Query as Filter, Sort};
 
+use super::claims::{Activity, ClaimLimits, LeasePolicy};
 use super::clock::Clock;
 use super::error::{Failure, Json, Path, Query};
 use super::limits::PageBytes;
@@ -322,11 +323,26 @@ pub async fn queue(
     Extension(actor): Extension<TokenInfo>,
     Extension(clock): Extension<Clock>,
     Extension(budget): Extension<PageBytes>,
+    Extension(activity): Extension<Activity>,
     Query(params): Query<QueueParams>,
 ) -> Answer<axum::Json<QueuePage>> {
-    let query = params.into_query(clock.now(), &actor, budget)?;
+    let now = clock.now();
+    // Reading the queue is how a moderator starts, and how one waiting for work looks
+    // again: either way they are there, and due a share of the urgent lanes.
+    activity.seen(&actor.name, now);
+    let query = params.into_query(now, &actor, budget)?;
     check_similar_anchors(&storage, &actor, &query).await?;
-    let mut page = blocking(&storage, move |s| s.queue_page(&query)).await?;
+    let me = actor.name.clone();
+    let mut page = blocking(&storage, move |s| {
+        let mut page = s.queue_page(&query)?;
+        let ids: Vec<String> = page.items.iter().map(|i| i.id.clone()).collect();
+        let mut holders = s.live_holders(&ids, now)?;
+        for item in &mut page.items {
+            item.leased_by = holders.remove(&item.id).filter(|h| *h != me);
+        }
+        Ok(page)
+    })
+    .await?;
     with_allowed_actions(&actor, &mut page.items);
     Ok(axum::Json(page))
 }
@@ -338,6 +354,14 @@ pub async fn queue(
 /// the token's holder. Items the caller already holds are returned again, their lease
 /// extended. Only `open` (the default) items can be claimed, and `escalated` ones only in a
 /// tier the caller's role decides (`tier`, else the role's own; admins: every tier).
+///
+/// A claim is trimmed, never refused, by the server's caps: a holder has at most
+/// `max_leases` live leases (the page stops at the first item past the cap, and
+/// `next_cursor` resumes there), and holds at most its fair share of the open urgent and
+/// authority lanes (the lane's open items over the moderators active now: holding a live
+/// lease, or having read or claimed in the last two minutes; items past the share are left
+/// for the others). `lease_seconds` is cut to the server's longest lease. `held`,
+/// `max_leases`, `lease_seconds` and `limited_by` say what was done.
 #[utoipa::path(
     post,
     path = "/v1/queue/claim",
@@ -355,9 +379,13 @@ pub async fn claim(
     Extension(actor): Extension<TokenInfo>,
     Extension(clock): Extension<Clock>,
     Extension(budget): Extension<PageBytes>,
+    Extension(policy): Extension<LeasePolicy>,
+    Extension(activity): Extension<Activity>,
     Json(request): Json<ClaimRequest>,
 ) -> Answer<axum::Json<ClaimedPage>> {
     let now = clock.now();
+    activity.seen(&actor.name, now);
+    let limits = claim_limits(&policy, &activity, &actor, now);
     let after = decode_cursor(request.cursor)?;
     let query = QueueQuery {
         as_of: walk_start(after.as_ref(), now),
@@ -374,14 +402,73 @@ pub async fn claim(
         )?
     };
     check_similar_anchors(&storage, &actor, &query).await?;
-    let lease_seconds = rules::lease_seconds(request.lease_seconds);
+    let lease_seconds = policy.lease_seconds(request.lease_seconds);
     let holder = actor.name.clone();
     let mut page = blocking(&storage, move |s| {
-        s.claim(&holder, &query, lease_seconds, now)
+        s.claim_within(&holder, &query, lease_seconds, &limits, now)
     })
     .await?;
     with_allowed_actions(&actor, &mut page.items);
     Ok(axum::Json(page))
+}
+
+/// What a claim by `actor` may take now: the server's cap, and who else is at work.
+fn claim_limits(
+    policy: &LeasePolicy,
+    activity: &Activity,
+    actor: &TokenInfo,
+    now: DateTime<Utc>,
+) -> ClaimLimits {
+    ClaimLimits {
+        max_leases: usize::try_from(policy.max_leases).unwrap_or(usize::MAX),
+        active_elsewhere: activity.others(&actor.name, now),
+    }
+}
+
+/// Leases the items named: those a moderator has on screen and is about to reach.
+///
+/// Each item is leased to the caller unless another moderator holds a live lease on it
+/// (`leased_elsewhere`, naming them), it is not one the caller may claim (`not_claimable`:
+/// decided, unknown, or escalated to a tier the caller's role does not decide), the caller
+/// already holds `max_leases` live leases (`max_leases`), or it is an open urgent or
+/// authority item and the caller holds its fair share of that lane while others are active
+/// (`fair_share`; see `POST /v1/queue/claim`). The caller's own leases are extended. At most
+/// 1000 ids.
+#[utoipa::path(
+    post,
+    path = "/v1/leases/claim",
+    tag = "leases",
+    request_body = LeaseClaim,
+    responses(
+        (status = 200, description = "Which items are now the caller's, and why the others are not", body = LeaseGrant),
+        (status = 400, description = "Malformed body, or more than 1000 item ids", body = ApiError),
+        (status = 401, description = "Missing or unknown token", body = ApiError),
+        (status = 413, description = "Body larger than 2 MiB", body = ApiError),
+    )
+)]
+pub async fn claim_items(
+    State(storage): State<Arc<dyn Storage>>,
+    Extension(actor): Extension<TokenInfo>,
+    Extension(clock): Extension<Clock>,
+    Extension(policy): Extension<LeasePolicy>,
+    Extension(activity): Extension<Activity>,
+    Json(request): Json<LeaseClaim>,
+) -> Answer<axum::Json<LeaseGrant>> {
+    let count = request.item_ids.len();
+    if count > MAX_LEASE_IDS {
+        return Err(Failure::bad_request(format!(
+            "a lease request names at most {MAX_LEASE_IDS} items; this one names {count}"
+        )));
+    }
+    let now = clock.now();
+    activity.seen(&actor.name, now);
+    let limits = claim_limits(&policy, &activity, &actor, now);
+    let lease_seconds = policy.lease_seconds(request.lease_seconds);
+    let grant = blocking(&storage, move |s| {
+        s.claim_items(&actor, &request.item_ids, lease_seconds, &limits, now)
+    })
+    .await?;
+    Ok(axum::Json(grant))
 }
 
 /// The ids of every item matching a filter, for acting on them in bulk.
@@ -490,11 +577,14 @@ pub async fn renew_leases(
     State(storage): State<Arc<dyn Storage>>,
     Extension(actor): Extension<TokenInfo>,
     Extension(clock): Extension<Clock>,
+    Extension(policy): Extension<LeasePolicy>,
+    Extension(activity): Extension<Activity>,
     Json(request): Json<LeaseRequest>,
 ) -> Answer<axum::Json<LeaseRenewal>> {
     check_lease_ids(&request)?;
-    let lease_seconds = rules::lease_seconds(request.lease_seconds);
+    let lease_seconds = policy.lease_seconds(request.lease_seconds);
     let now = clock.now();
+    activity.seen(&actor.name, now);
     let renewal = blocking(&storage, move |s| {
         s.renew_leases(&actor.name, &request.item_ids, lease_seconds, now)
     })

@@ -7,6 +7,7 @@
 
 mod audit;
 mod auth;
+mod claims;
 mod clock;
 mod connections;
 mod error;
@@ -36,6 +37,7 @@ pub use audit::{AuditEntry, AuditPage, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT};
 pub use auth::{
     DEFAULT_AUTH_FAILURES_PER_MINUTE, add_token, check_token_name, create_token, hash_token,
 };
+pub use claims::{ACTIVE_FOR_SECONDS, DEFAULT_MAX_LEASE_SECONDS, DEFAULT_MAX_LEASES, LeasePolicy};
 pub use clock::Clock;
 pub use connections::{
     ConnectionLimits, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
@@ -77,6 +79,9 @@ pub struct ServerOptions {
     /// Largest queue or claim page, in bytes of JSON (`--page-bytes`): past it a page ends
     /// early and says there is more.
     pub page_bytes: usize,
+    /// How many live leases one holder may have, and for how long (`modq serve
+    /// --max-leases`, `--max-lease-seconds`).
+    pub leases: LeasePolicy,
 }
 
 impl Default for ServerOptions {
@@ -87,6 +92,7 @@ impl Default for ServerOptions {
             clock: Clock::wall(),
             connections: ConnectionLimits::default(),
             page_bytes: DEFAULT_PAGE_BYTES,
+            leases: LeasePolicy::default(),
         }
     }
 }
@@ -119,6 +125,7 @@ pub fn router_with_policies(
         .route("/v1/statements", get(handlers::statements))
         .route("/v1/leases/renew", post(handlers::renew_leases))
         .route("/v1/leases/release", post(handlers::release_leases))
+        .route("/v1/leases/claim", post(handlers::claim_items))
         .route("/v1/items/{id}", get(handlers::item))
         .route("/v1/decisions", post(handlers::decisions))
         .route("/v1/reports", post(handlers::reports))
@@ -147,6 +154,8 @@ pub fn router_with_policies(
         .layer(Extension(limits::BodyTimeout(
             options.connections.body_timeout,
         )))
+        .layer(Extension(options.leases))
+        .layer(Extension(claims::Activity::default()))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(limits::request_head))
         .layer(middleware::from_fn(log_request))

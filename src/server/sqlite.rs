@@ -15,16 +15,17 @@ use rusqlite::config::DbConfig;
 use rusqlite::types::Value;
 
 use crate::model::{
-    Author, AuthorRecord, ClaimedPage, Decision, DecisionAction, DecisionMethod, DecisionOutcome,
-    DecisionResult, EscalationTier, HistoryEntry, HistoryEvent, Item, ItemKind, Lane, LaneCount,
-    LeaseRenewal, NewReport, QueueCounts, QueuePage, Report, ReportAccepted, ReporterType,
-    ReviewState, Role, Scope, TierCount,
+    Author, AuthorRecord, ClaimCap, ClaimedPage, Decision, DecisionAction, DecisionMethod,
+    DecisionOutcome, DecisionResult, EscalationTier, HistoryEntry, HistoryEvent, Item, ItemKind,
+    Lane, LaneCount, LeaseGrant, LeaseRefusal, LeaseRenewal, NewReport, QueueCounts, QueuePage,
+    RefusalReason, Report, ReportAccepted, ReporterType, ReviewState, Role, Scope, TierCount,
 };
 use crate::policy::PolicyCatalog;
 use crate::query::{self, Likeness, Sort, Term};
 use crate::wal_sync::WalSync;
 
 use super::audit::{AuditEntry, AuditQuery};
+use super::claims::{self, ClaimLimits};
 use super::read_pool::ReadPool;
 use super::rules::{self, AppliedDecision, Facts, ItemStatus, Lease, Verdict};
 use super::statements::DecisionBasis;
@@ -349,6 +350,7 @@ impl ItemRow {
             history: Vec::new(),
             author_record: None,
             allowed_actions: None,
+            leased_by: None,
             id: self.id,
         })
     }
@@ -1693,6 +1695,98 @@ fn into_token_record(
     })
 }
 
+/// What a holder may still take in one claim: room under the cap on live leases, and what
+/// is left of its fair share of each shared lane of the open queue.
+struct Allowance {
+    room: usize,
+    /// Per shared lane (by its stored name): the holder's share, and how many it holds.
+    lanes: Vec<(String, u64, u64)>,
+    limited_by: Vec<ClaimCap>,
+}
+
+impl Allowance {
+    fn of(
+        tx: &Transaction<'_>,
+        holder: &str,
+        limits: &ClaimLimits,
+        now: DateTime<Utc>,
+    ) -> Result<Allowance, StorageError> {
+        let now = ts(now);
+        let held = live_leases_of(tx, holder, &now)?;
+        let mut active: std::collections::HashSet<String> = limits
+            .active_elsewhere
+            .iter()
+            .filter(|name| name.as_str() != holder)
+            .cloned()
+            .collect();
+        let mut stmt = tx.prepare_cached(
+            "SELECT DISTINCT holder FROM leases WHERE expires_at > ?1 AND holder <> ?2",
+        )?;
+        for name in stmt.query_map(params![now, holder], |r| r.get::<_, String>(0))? {
+            active.insert(name?);
+        }
+        let active = active.len().saturating_add(1);
+        let mut lanes = Vec::new();
+        for lane in claims::SHARED_LANES {
+            let lane = name_of(lane)?;
+            let open: i64 = tx
+                .prepare_cached(
+                    "SELECT COALESCE(SUM(items), 0) FROM queue_tally
+                     WHERE state = 'open' AND lane = ?1",
+                )?
+                .query_row([&lane], |r| r.get(0))?;
+            let mine: i64 = tx
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM leases JOIN items ON items.id = leases.item_id
+                     WHERE leases.holder = ?1 AND leases.expires_at > ?2
+                       AND items.state = 'open' AND items.lane = ?3",
+                )?
+                .query_row(params![holder, now, lane], |r| r.get(0))?;
+            let share = claims::fair_share(u64::try_from(open).unwrap_or_default(), active);
+            lanes.push((lane, share, u64::try_from(mine).unwrap_or_default()));
+        }
+        Ok(Allowance {
+            room: limits.max_leases.saturating_sub(held),
+            lanes,
+            limited_by: Vec::new(),
+        })
+    }
+
+    /// Take an item of `lane` in `state`: always, when the holder's own lease is live (it is
+    /// only extended); else when a cap allows it, which is then counted.
+    fn take(&mut self, state: &str, lane: &str, own: bool) -> Result<(), ClaimCap> {
+        if own {
+            return Ok(());
+        }
+        let refuse = |this: &mut Allowance, cap| {
+            if !this.limited_by.contains(&cap) {
+                this.limited_by.push(cap);
+            }
+            Err(cap)
+        };
+        if self.room == 0 {
+            return refuse(self, ClaimCap::MaxLeases);
+        }
+        let shared = self.lanes.iter_mut().find(|(name, _, _)| name == lane);
+        if let Some((_, share, mine)) = shared.filter(|_| state == "open") {
+            if *mine >= *share {
+                return refuse(self, ClaimCap::FairShare);
+            }
+            *mine += 1;
+        }
+        self.room -= 1;
+        Ok(())
+    }
+}
+
+/// Live leases `holder` has at `now` (a stored timestamp).
+fn live_leases_of(conn: &Connection, holder: &str, now: &str) -> Result<usize, StorageError> {
+    let n: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM leases WHERE holder = ?1 AND expires_at > ?2")?
+        .query_row(params![holder, now], |r| r.get(0))?;
+    Ok(usize::try_from(n).unwrap_or_default())
+}
+
 // --- the audit log ------------------------------------------------------------------------
 
 fn read_audit(conn: &Connection, query: &AuditQuery) -> Result<Vec<AuditEntry>, StorageError> {
@@ -1833,11 +1927,12 @@ impl Storage for SqliteStorage {
         self.read(|conn| load_item(conn, id))
     }
 
-    fn claim(
+    fn claim_within(
         &self,
         holder: &str,
         query: &QueueQuery,
         lease_seconds: u32,
+        limits: &ClaimLimits,
         now: DateTime<Utc>,
     ) -> Result<ClaimedPage, StorageError> {
         let expires_at = rules::lease_expiry(now, lease_seconds);
@@ -1846,12 +1941,17 @@ impl Storage for SqliteStorage {
             // claim (from this process or another) can see an item as free between this walk
             // and the leases it writes. (PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED instead.)
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut allowance = Allowance::of(&tx, holder, limits, now)?;
             let mut taken: Vec<ItemRow> = Vec::new();
             let mut taken_cursors: Vec<Cursor> = Vec::new();
             let mut last_examined: Option<Cursor> = None;
             let mut more = false;
             walk_queue(&tx, query, -1, |row| {
-                let skip = rules::claim_skips(lease_of(&tx, &row.id)?.as_ref(), holder, now);
+                let lease = lease_of(&tx, &row.id)?;
+                let skip = rules::claim_skips(lease.as_ref(), holder, now);
+                let own = lease
+                    .as_ref()
+                    .is_some_and(|l| l.holder == holder && l.is_live(now));
                 if taken.len() >= query.limit {
                     if !skip {
                         // A claimable item beyond this page: the next claim starts here.
@@ -1859,10 +1959,21 @@ impl Storage for SqliteStorage {
                         return Ok(false);
                     }
                 } else if !skip {
-                    last_examined = Some(row.cursor(query.sort, query.as_of)?);
-                    taken_cursors.push(row.cursor(query.sort, query.as_of)?);
-                    taken.push(row);
-                    return Ok(true);
+                    match allowance.take(&row.state, &row.lane, own) {
+                        Ok(()) => {
+                            last_examined = Some(row.cursor(query.sort, query.as_of)?);
+                            taken_cursors.push(row.cursor(query.sort, query.as_of)?);
+                            taken.push(row);
+                            return Ok(true);
+                        }
+                        // At the cap: the next claim, once there is room, starts here.
+                        Err(ClaimCap::MaxLeases) => {
+                            more = true;
+                            return Ok(false);
+                        }
+                        // Left for the others, and passed over like a leased item.
+                        Err(ClaimCap::FairShare) => {}
+                    }
                 }
                 // Skipped items are passed over for good, so they do not come back next page.
                 last_examined = Some(row.cursor(query.sort, query.as_of)?);
@@ -1873,12 +1984,16 @@ impl Storage for SqliteStorage {
                 put_lease(&tx, &row.id, holder, expires_at)?;
                 items.push(row.into_item()?);
             }
+            let held = live_leases_of(&tx, holder, &ts(now))?;
             tx.commit()?;
             let page = ClaimedPage {
                 items,
                 next_cursor: last_examined.filter(|_| more).map(|c| c.encode()),
                 lease_expires_at: expires_at,
                 lease_seconds,
+                held: u32::try_from(held).unwrap_or(u32::MAX),
+                max_leases: u32::try_from(limits.max_leases).unwrap_or(u32::MAX),
+                limited_by: allowance.limited_by,
             };
             Ok((page, taken_cursors))
         })?;
@@ -1897,9 +2012,96 @@ impl Storage for SqliteStorage {
         if fit < page.items.len() {
             let unsent: Vec<String> = page.items.drain(fit..).map(|i| i.id).collect();
             self.release_leases(holder, &unsent)?;
+            let given_back = u32::try_from(unsent.len()).unwrap_or(u32::MAX);
+            page.held = page.held.saturating_sub(given_back);
             page.next_cursor = taken_cursors.get(fit.wrapping_sub(1)).map(Cursor::encode);
         }
         Ok(page)
+    }
+
+    fn claim_items(
+        &self,
+        actor: &TokenInfo,
+        item_ids: &[String],
+        lease_seconds: u32,
+        limits: &ClaimLimits,
+        now: DateTime<Utc>,
+    ) -> Result<LeaseGrant, StorageError> {
+        let expires_at = rules::lease_expiry(now, lease_seconds);
+        let holder = actor.name.as_str();
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut allowance = Allowance::of(&tx, holder, limits, now)?;
+            let mut leased = Vec::new();
+            let mut refused = Vec::new();
+            let refusal = |id: &str, reason, leased_by| LeaseRefusal {
+                item_id: id.to_owned(),
+                reason,
+                leased_by,
+            };
+            for id in distinct(item_ids) {
+                let found: Option<(String, Option<String>, String)> = tx
+                    .prepare_cached(
+                        "SELECT state, escalation_target, lane FROM items WHERE id = ?1",
+                    )?
+                    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()?;
+                let Some((state, tier, lane)) = found else {
+                    refused.push(refusal(id, RefusalReason::NotClaimable, None));
+                    continue;
+                };
+                let tier = opt_tier(tier.as_deref())?;
+                if !claims::may_claim(actor, parse_state(&state)?, tier) {
+                    refused.push(refusal(id, RefusalReason::NotClaimable, None));
+                    continue;
+                }
+                let lease = lease_of(&tx, id)?;
+                if rules::claim_skips(lease.as_ref(), holder, now) {
+                    let by = lease.map(|l| l.holder);
+                    refused.push(refusal(id, RefusalReason::LeasedElsewhere, by));
+                    continue;
+                }
+                let own = lease.is_some_and(|l| l.holder == holder && l.is_live(now));
+                match allowance.take(&state, &lane, own) {
+                    Ok(()) => {
+                        put_lease(&tx, id, holder, expires_at)?;
+                        leased.push(id.to_owned());
+                    }
+                    Err(ClaimCap::MaxLeases) => {
+                        refused.push(refusal(id, RefusalReason::MaxLeases, None));
+                    }
+                    Err(ClaimCap::FairShare) => {
+                        refused.push(refusal(id, RefusalReason::FairShare, None));
+                    }
+                }
+            }
+            let held = live_leases_of(&tx, holder, &ts(now))?;
+            tx.commit()?;
+            Ok(LeaseGrant {
+                leased,
+                refused,
+                lease_expires_at: expires_at,
+                lease_seconds,
+                held: u32::try_from(held).unwrap_or(u32::MAX),
+                max_leases: u32::try_from(limits.max_leases).unwrap_or(u32::MAX),
+            })
+        })
+    }
+
+    fn live_holders(
+        &self,
+        item_ids: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<std::collections::HashMap<String, String>, StorageError> {
+        self.read(|conn| {
+            let mut holders = std::collections::HashMap::new();
+            for id in distinct(item_ids) {
+                if let Some(lease) = lease_of(conn, id)?.filter(|l| l.is_live(now)) {
+                    holders.insert(id.to_owned(), lease.holder);
+                }
+            }
+            Ok(holders)
+        })
     }
 
     fn renew_leases(

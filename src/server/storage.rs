@@ -9,13 +9,14 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{
     ClaimedPage, Decision, DecisionAction, DecisionResult, EscalationTier, HistoryEntry, Item,
-    Lane, LeaseRenewal, NewReport, QueueCounts, QueuePage, ReportAccepted, ReviewState, Role,
-    Scope,
+    Lane, LeaseGrant, LeaseRenewal, NewReport, QueueCounts, QueuePage, ReportAccepted, ReviewState,
+    Role, Scope,
 };
 use crate::policy::PolicyCatalog;
 use crate::query::{Query, Sort};
 
 use super::audit::{AuditEntry, AuditQuery};
+use super::claims::ClaimLimits;
 
 /// Whom a bearer token belongs to. The actor of every decision is this token (its id, and
 /// its name for people), never a name the client sent.
@@ -304,13 +305,54 @@ pub trait Storage: Send + Sync {
     /// must never both take one item. SQLite gets this from a write transaction begun
     /// IMMEDIATE; PostgreSQL would walk with `SELECT … FOR UPDATE SKIP LOCKED` on the items
     /// and their lease rows, so that concurrent claimers pass over each other's rows.
+    ///
+    /// `limits` caps what the holder may take ([`ClaimLimits`]): a new lease only while the
+    /// holder has fewer than `max_leases` live ones (the walk stops at the first item that
+    /// would pass the cap, so the next claim starts there), and an open urgent or authority
+    /// item only while the holder holds less than its fair share of that lane
+    /// ([`claims::fair_share`](super::claims::fair_share) over the holders of live leases and
+    /// `active_elsewhere`; such an item is passed over). `limited_by` says which cap cut the
+    /// page short.
+    fn claim_within(
+        &self,
+        holder: &str,
+        query: &QueueQuery,
+        lease_seconds: u32,
+        limits: &ClaimLimits,
+        now: DateTime<Utc>,
+    ) -> Result<ClaimedPage, StorageError>;
+
+    /// [`Storage::claim_within`] without caps: the walk alone.
     fn claim(
         &self,
         holder: &str,
         query: &QueueQuery,
         lease_seconds: u32,
         now: DateTime<Utc>,
-    ) -> Result<ClaimedPage, StorageError>;
+    ) -> Result<ClaimedPage, StorageError> {
+        self.claim_within(holder, query, lease_seconds, &ClaimLimits::unlimited(), now)
+    }
+
+    /// Leases the items named (each once, in the order first given) to `actor`, under the
+    /// same caps as [`Storage::claim_within`]: an item is refused when someone else holds a
+    /// live lease on it, when it is not one `actor` may claim (decided, unknown, or escalated
+    /// to a tier the role does not decide), or when a cap stops it. The actor's own live
+    /// leases are extended. One transaction, like a claim.
+    fn claim_items(
+        &self,
+        actor: &TokenInfo,
+        item_ids: &[String],
+        lease_seconds: u32,
+        limits: &ClaimLimits,
+        now: DateTime<Utc>,
+    ) -> Result<LeaseGrant, StorageError>;
+
+    /// Who holds a live lease at `now` on each of `item_ids` that has one.
+    fn live_holders(
+        &self,
+        item_ids: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<std::collections::HashMap<String, String>, StorageError>;
 
     /// Extends `holder`'s leases on `item_ids` to `now + lease_seconds`, in one transaction.
     /// An id is `renewed` when [`rules::may_renew`](super::rules::may_renew) allows it, else

@@ -396,7 +396,7 @@ fn lane_tag_padded(lane: Lane) -> &'static str {
 
 fn decision_mark(entry: &Entry) -> &'static str {
     match entry.local.as_ref() {
-        None if entry.gone.is_some() => "⊘",
+        None if entry.gone.is_some() || entry.held_by.is_some() => "⊘",
         None => " ",
         Some(l) => match (&l.action, &l.delivery) {
             (_, Delivery::Failed(_)) => "!",
@@ -775,6 +775,16 @@ fn state_line<'a>(app: &App, entry: &Entry) -> Line<'a> {
                 format!(
                     "not yours any more: {}",
                     entry.gone.as_deref().unwrap_or_default()
+                ),
+                theme.warning,
+            ),
+        ]),
+        None if entry.held_by.is_some() => Line::from(vec![
+            label,
+            Span::styled(
+                format!(
+                    "being reviewed by {}",
+                    entry.held_by.as_deref().unwrap_or_default()
                 ),
                 theme.warning,
             ),
