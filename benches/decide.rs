@@ -16,9 +16,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::{CrosstermBackend, TestBackend};
 
-use modq::backend::Backend;
 use modq::backend::modq::ModqClient;
-use modq::model::{ClaimRequest, QueuePage, Role};
+use modq::backend::{Backend, QueueQuery};
+use modq::model::{QueuePage, Role};
 use modq::server::{self, SqliteStorage, Storage};
 use modq::store::Store;
 use modq::tui::app::{App, AppInit};
@@ -30,7 +30,7 @@ mod support;
 
 use support::{Counter, median, percentile};
 
-/// The sample queue, claimed once from the reference server over HTTP.
+/// The sample queue, read once from the reference server over HTTP.
 fn sample_page() -> QueuePage {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
@@ -45,13 +45,15 @@ fn sample_page() -> QueuePage {
         let storage: Arc<dyn Storage> = Arc::new(storage);
         tokio::spawn(server::serve(listener, storage, std::future::pending()));
         let client = ModqClient::new(&api, &token).expect("client");
+        // Read, as modq's list is: a claim would get one moderator's share (25), not the
+        // whole sample.
         let page = client
-            .claim_page(&ClaimRequest {
+            .queue_page(&QueueQuery {
                 limit: Some(500),
-                ..ClaimRequest::default()
+                ..QueueQuery::default()
             })
             .await
-            .expect("claim");
+            .expect("read the queue");
         QueuePage {
             items: page.items,
             next_cursor: None,

@@ -1,5 +1,5 @@
 //! Flat with queue size: key to next item drawn with 1,000 and with 1,000,000 items queued on
-//! the reference server (SQLite), paged in through the real claim path; and the peak memory
+//! the reference server (SQLite), paged in as modq reads it (pages read, a window leased); and the peak memory
 //! of the real `modq` process reviewing the 1,000,000-item queue.
 //!
 //! `cargo bench --bench queue` prints the figures. `MODQ_BENCH_BIG=N` queues N items instead

@@ -103,6 +103,7 @@ async fn claim_and_decide(client: Arc<ModqClient>, until: Instant) -> Tally {
                 escalation_target: None,
                 reverses: None,
                 decided_at: chrono::Utc::now(),
+                method: modq::model::DecisionMethod::Single,
             })
             .collect();
         let started = Instant::now();

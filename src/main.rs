@@ -170,6 +170,52 @@ struct ServeArgs {
           value_parser = clap::value_parser!(u32).range(1..))]
     rate: u32,
 
+    /// Failed authentications (missing, unknown or revoked tokens) each client address may
+    /// make per minute; past them it gets 429 until its allowance refills.
+    #[arg(long, value_name = "PER_MINUTE",
+          default_value_t = server::DEFAULT_AUTH_FAILURES_PER_MINUTE,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    auth_failures: u32,
+
+    /// Connections open at once; a connection past the cap is answered 503 and closed.
+    #[arg(long, value_name = "N", default_value_t = server::DEFAULT_MAX_CONNECTIONS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    max_connections: usize,
+
+    /// Seconds a connection has to send a whole request head once it is ready for one (new,
+    /// or after its last answer); then it is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = server::DEFAULT_HEADER_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout: u64,
+
+    /// Seconds a connection may move no byte either way while no request of its is being
+    /// handled; then it is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = server::DEFAULT_IDLE_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: u64,
+
+    /// Seconds a request body may take to arrive; slower ones get 408.
+    #[arg(long, value_name = "SECONDS", default_value_t = server::DEFAULT_BODY_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout: u64,
+
+    /// Bytes of JSON one queue or claim page may hold; a page ends early past it, and says
+    /// there is more.
+    #[arg(long, value_name = "BYTES", default_value_t = server::DEFAULT_PAGE_BYTES,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1024..))]
+    page_bytes: usize,
+
+    /// Live leases one moderator may hold at once: what they can review before a lease runs
+    /// out (a screenful and a short prefetch). Claims past it are trimmed.
+    #[arg(long, value_name = "N", default_value_t = server::DEFAULT_MAX_LEASES,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    max_leases: u32,
+
+    /// The longest lease granted, in seconds; longer requests are cut to it.
+    #[arg(long, value_name = "SECONDS", default_value_t = server::DEFAULT_MAX_LEASE_SECONDS,
+          value_parser = clap::value_parser!(u32).range(i64::from(server::MIN_LEASE_SECONDS)..=i64::from(server::MAX_LEASE_SECONDS)))]
+    max_lease_seconds: u32,
+
     #[command(subcommand)]
     command: Option<ServeCommand>,
 }
@@ -195,9 +241,18 @@ enum TokenCommand {
         /// moderator, senior, legal, law_enforcement, child_safety or admin.
         #[arg(long, value_parser = parse_role)]
         role: Role,
-        /// Who the token belongs to (recorded as the actor of every decision).
+        /// Who the token belongs to (shown as the actor of every decision): unique, and
+        /// without control, bidi or invisible characters.
         #[arg(long)]
         name: Option<String>,
+    },
+    /// Print every token: id, name, role, when created and when revoked.
+    List,
+    /// Revoke a token by its id or name: it is refused from then on. Its name stays taken
+    /// and its decisions keep it.
+    Revoke {
+        /// The token's id (from `token list`) or name.
+        token: String,
     },
 }
 
@@ -494,10 +549,29 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
                 let key = modq::store::new_key();
                 format!("{}-{}", role.as_str(), &key[key.len() - 6..])
             });
-            let token = server::add_token(&storage, &name, role)
+            let (id, token) = server::create_token(&storage, &name, role)
                 .map_err(|e| format!("cannot add the token: {e:#}"))?;
-            println!("token for {name} ({}):", role.as_str());
+            println!("token {id} for {name} ({}):", role.as_str());
             println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(ServeCommand::Token {
+            command: TokenCommand::List,
+        }) => {
+            let tokens = storage
+                .tokens()
+                .map_err(|e| format!("cannot read the tokens: {e:#}"))?;
+            print!("{}", token_table(&tokens));
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(ServeCommand::Token {
+            command: TokenCommand::Revoke { token },
+        }) => {
+            let revoked = storage
+                .revoke_token(&token, chrono::Utc::now())
+                .map_err(|e| format!("cannot revoke the token: {e:#}"))?
+                .ok_or_else(|| format!("no token has the id or name {token:?}"))?;
+            print!("revoked:\n{}", token_table(std::slice::from_ref(&revoked)));
             Ok(ExitCode::SUCCESS)
         }
         None => {
@@ -509,6 +583,18 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
             let storage: Arc<dyn Storage> = Arc::new(storage);
             let options = server::ServerOptions {
                 rate_per_second: args.rate,
+                auth_failures_per_minute: args.auth_failures,
+                connections: server::ConnectionLimits {
+                    max_connections: args.max_connections,
+                    header_timeout: std::time::Duration::from_secs(args.header_timeout),
+                    idle_timeout: std::time::Duration::from_secs(args.idle_timeout),
+                    body_timeout: std::time::Duration::from_secs(args.body_timeout),
+                },
+                page_bytes: args.page_bytes,
+                leases: server::LeasePolicy {
+                    max_leases: args.max_leases,
+                    max_lease_seconds: args.max_lease_seconds,
+                },
                 ..server::ServerOptions::default()
             };
             server::serve_with_policies(listener, storage, options, policies, async {
@@ -519,4 +605,23 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Tokens as `modq serve token list` prints them: a header, then one tab-separated line each.
+fn token_table(tokens: &[server::TokenRecord]) -> String {
+    let time =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut out = String::from("id\tname\trole\tcreated\trevoked\n");
+    for t in tokens {
+        out.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\n",
+            t.id,
+            // Names from before schema 8 were not checked: shown safely all the same.
+            modq::sanitize::clean_line(&t.name),
+            t.role.as_str(),
+            time(t.created_at),
+            t.revoked_at.map_or_else(|| "-".to_string(), time),
+        ));
+    }
+    out
 }

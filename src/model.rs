@@ -297,51 +297,84 @@ impl<'de> Deserialize<'de> for Scope {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Author {
+    #[schema(max_length = 256)]
     pub id: String,
     #[serde(default)]
+    #[schema(max_length = 256)]
     pub handle: Option<String>,
 }
 
 /// A piece of media attached to reported content. modq never carries the media itself:
 /// a description and, where a hash list matched, the name of the match.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Media {
     /// image, video, audio, file…
+    #[schema(max_length = 64)]
     pub kind: String,
     #[serde(default)]
+    #[schema(max_length = 4000)]
     pub description: Option<String>,
     /// Set when the media matched a known-hash list (e.g. "csam-hashlist").
     #[serde(default)]
+    #[schema(max_length = 256)]
     pub hash_match: Option<String>,
 }
 
 /// The content a report is about, as the platform describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Subject {
+    /// Not blank; at most 256 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 256,
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub id: String,
     pub kind: ItemKind,
+    /// At most 65536 characters.
     #[serde(default)]
+    #[schema(max_length = 65536)]
     pub text: Option<String>,
     #[serde(default)]
     pub author: Option<Author>,
     #[serde(default)]
+    #[schema(max_length = 64)]
     pub language: Option<String>,
     #[serde(default)]
+    #[schema(max_items = 300, value_type = Vec<CountryName>)]
     pub countries: Vec<String>,
     #[serde(default)]
+    #[schema(max_items = 32)]
     pub media: Vec<Media>,
 }
 
+/// A country named by a report, as the platform spells it (usually ISO 3166-1 alpha-2).
+#[derive(ToSchema)]
+#[schema(max_length = 64)]
+#[allow(dead_code)]
+struct CountryName(String);
+
 /// `POST /v1/reports`: one report about one piece of content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewReport {
     pub subject: Subject,
     #[serde(default = "default_reporter")]
     pub reporter_type: ReporterType,
-    /// Reason category, e.g. spam, hate, csam.
+    /// Reason category, e.g. spam, hate, csam; not blank, at most 128 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub category: String,
+    /// At most 4000 characters.
     #[serde(default)]
+    #[schema(max_length = 4000)]
     pub comment: Option<String>,
     /// Defaults from the reporter type when absent.
     #[serde(default)]
@@ -397,6 +430,15 @@ pub struct HistoryEntry {
     pub note: Option<String>,
     #[serde(default)]
     pub escalation_target: Option<EscalationTier>,
+    /// Decisions: the escalation tier whose role decides the item after this one (the tier
+    /// it was escalated to, or the one that decided it); absent: any moderator. Notes: the
+    /// tier the item was with when the note was written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<EscalationTier>,
+    /// Set when this entry's note is for one restricted tier (child_safety or
+    /// law_enforcement) and admins only: others get the entry without its note, or not at all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visible_to: Option<EscalationTier>,
 }
 
 /// One queue item: a piece of content with every report about it.
@@ -435,6 +477,10 @@ pub struct Item {
     /// item's state and tier). Absent from servers that do not say; then try and see.
     #[serde(default)]
     pub allowed_actions: Option<Vec<DecisionAction>>,
+    /// On reads of the queue: the moderator reviewing it now (a live lease), when that is
+    /// someone other than the caller. Absent when free, or leased to the caller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leased_by: Option<String>,
 }
 
 /// The author's record on this platform: their other items, by where each stands now
@@ -453,7 +499,14 @@ pub struct AuthorRecord {
 
 /// `POST /v1/items/{id}/notes` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewNote {
+    /// Not blank; at most 2000 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub note: String,
 }
 
@@ -583,13 +636,16 @@ impl DecisionAction {
 
 /// One moderator decision, as journaled in the client's outbox and sent to the API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Decision {
-    /// Made by the client; the server applies each key at most once.
+    /// Made by the client; the server applies each key at most once. A blank key, or one
+    /// over 256 characters, is answered `invalid` (the rest of the batch still applies).
     pub idempotency_key: String,
     pub item_id: String,
     pub action: DecisionAction,
     #[serde(default)]
     pub reason_code: Option<String>,
+    /// Over 2000 characters, the decision is answered `invalid`.
     #[serde(default)]
     pub note: Option<String>,
     /// For take downs; global when absent.
@@ -600,13 +656,69 @@ pub struct Decision {
     /// For `reverse`: the idempotency key of the decision to undo.
     #[serde(default)]
     pub reverses: Option<String>,
-    /// When the moderator pressed the key.
+    /// When the moderator pressed the key, by their clock. The server keeps it within a day
+    /// of its own clock.
     pub decided_at: DateTime<Utc>,
+    /// How the moderator took this decision; `single` when absent (clients before it said).
+    /// A statement of reasons says it truthfully: a decision on items a filter chose is
+    /// partly automated.
+    #[serde(default)]
+    pub method: DecisionMethod,
+}
+
+/// How a decision was taken: on the one item the moderator had open, or for many at once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionMethod {
+    /// The item the moderator was looking at.
+    #[default]
+    Single,
+    /// One of several items the moderator tagged one by one in the list.
+    Tagged,
+    /// One of a range of the list the moderator marked (`V`).
+    Range,
+    /// One of every item matching a filter (`*`), most of them never opened.
+    Filter,
+    /// One of the items found similar to another (`S`: same author, link or text).
+    Similar,
+}
+
+impl DecisionMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionMethod::Single => "single",
+            DecisionMethod::Tagged => "tagged",
+            DecisionMethod::Range => "range",
+            DecisionMethod::Filter => "filter",
+            DecisionMethod::Similar => "similar",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DecisionMethod> {
+        [
+            DecisionMethod::Single,
+            DecisionMethod::Tagged,
+            DecisionMethod::Range,
+            DecisionMethod::Filter,
+            DecisionMethod::Similar,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == s)
+    }
+
+    /// Whether a machine chose the items: the moderator chose the action and a rule, not
+    /// each item, so the decision is partly automated.
+    pub fn chosen_by_rule(self) -> bool {
+        matches!(self, DecisionMethod::Filter | DecisionMethod::Similar)
+    }
 }
 
 /// `POST /v1/decisions` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DecisionBatch {
+    /// At most 5000.
+    #[schema(max_items = 5000)]
     pub decisions: Vec<Decision>,
 }
 
@@ -665,32 +777,56 @@ pub struct ReportAccepted {
     pub priority: i64,
 }
 
+/// The review states a claim or a selection walks; decided items are read with
+/// `GET /v1/queue`.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum ClaimableState {
+    Open,
+    Escalated,
+}
+
 /// `POST /v1/queue/claim`: the next page of the queue, leased to the caller. Items leased to
 /// someone else (and not yet expired) are skipped, so two moderators never review one item.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ClaimRequest {
     #[serde(default)]
     pub lane: Option<Lane>,
     /// Defaults to `open`.
     #[serde(default)]
+    #[schema(value_type = Option<ClaimableState>)]
     pub state: Option<ReviewState>,
     /// With `state: escalated`: only this tier. Absent: the tier of the caller's role (all
     /// tiers for admins).
     #[serde(default)]
     pub tier: Option<EscalationTier>,
+    /// `next_cursor` of the previous claim, unchanged.
     #[serde(default)]
+    #[schema(format = "modq-cursor")]
     pub cursor: Option<String>,
+    /// Items per page, 1 to 500; 50 when absent.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
-    /// How long the lease lasts unless renewed; the server clamps it (default 300 s).
+    /// How long the lease lasts unless renewed, 10 to 3600 seconds; 300 when absent.
     #[serde(default)]
+    #[schema(minimum = 10, maximum = 3600)]
     pub lease_seconds: Option<u32>,
     /// Only items matching this filter (docs/api.md, "Filters"); all when absent.
     #[serde(default)]
+    #[schema(format = "modq-filter", max_length = 1024)]
     pub q: Option<String>,
     /// The queue order; `priority` when absent. A cursor only continues its own order.
     #[serde(default)]
     pub sort: Option<crate::query::Sort>,
+    /// The most bytes of JSON the caller takes in one answer: the page ends early within it
+    /// (and within the server's own budget), at least one item, and leases only what it
+    /// gives. The server's budget when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1024, maximum = 4294967296_u64)]
+    pub max_bytes: Option<u64>,
 }
 
 /// `POST /v1/queue/claim` answer.
@@ -703,23 +839,97 @@ pub struct ClaimedPage {
     pub lease_expires_at: DateTime<Utc>,
     /// The lease length the server granted, in seconds.
     pub lease_seconds: u32,
+    /// Live leases the caller holds now, these included.
+    #[serde(default)]
+    pub held: u32,
+    /// The most live leases one holder may have on this server.
+    #[serde(default)]
+    pub max_leases: u32,
+    /// Why fewer items were leased than asked for, when a cap did it: `max_leases` (the
+    /// caller holds as many as one may), `fair_share` (urgent or authority items were left
+    /// for the other active moderators).
+    #[serde(default)]
+    pub limited_by: Vec<ClaimCap>,
+}
+
+/// A server cap that cut a claim short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimCap {
+    /// The caller holds as many live leases as one holder may (`modq serve --max-leases`).
+    MaxLeases,
+    /// The caller holds its fair share of the urgent or authority lane: the rest is left for
+    /// the other active moderators.
+    FairShare,
+}
+
+/// `POST /v1/leases/claim`: lease these items (the ones a moderator is looking at and about
+/// to reach), each one if it can be.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LeaseClaim {
+    pub item_ids: Vec<String>,
+    /// How long the leases last unless renewed; the server clamps it (default 300 s).
+    #[serde(default)]
+    pub lease_seconds: Option<u32>,
+}
+
+/// `POST /v1/leases/claim` answer: which items are now the caller's, and why the others
+/// are not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LeaseGrant {
+    /// Now leased to the caller (new leases, and the caller's own extended), in request order.
+    pub leased: Vec<String>,
+    pub refused: Vec<LeaseRefusal>,
+    pub lease_expires_at: DateTime<Utc>,
+    pub lease_seconds: u32,
+    /// Live leases the caller holds now.
+    pub held: u32,
+    /// The most live leases one holder may have on this server.
+    pub max_leases: u32,
+}
+
+/// One item a lease claim did not get, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LeaseRefusal {
+    pub item_id: String,
+    pub reason: RefusalReason,
+    /// With `leased_elsewhere`: who holds it.
+    #[serde(default)]
+    pub leased_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalReason {
+    /// Another moderator holds a live lease on it.
+    LeasedElsewhere,
+    /// The caller holds as many live leases as one holder may; ask again after deciding.
+    MaxLeases,
+    /// The caller holds its fair share of this item's lane while others are active.
+    FairShare,
+    /// Decided, unknown, or escalated to a tier the caller's role does not decide.
+    NotClaimable,
 }
 
 /// `POST /v1/queue/select`: the ids of every item matching a filter, to act on them in bulk
 /// (a moderator's `*`), including items not yet paged in. Leases nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SelectRequest {
     #[serde(default)]
     pub lane: Option<Lane>,
     /// Defaults to `open`.
     #[serde(default)]
+    #[schema(value_type = Option<ClaimableState>)]
     pub state: Option<ReviewState>,
     #[serde(default)]
+    #[schema(format = "modq-filter", max_length = 1024)]
     pub q: Option<String>,
     #[serde(default)]
     pub sort: Option<crate::query::Sort>,
-    /// At most this many ids (the server caps it at 200,000).
+    /// At most this many ids, 1 to 200,000; 200,000 when absent.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 200000)]
     pub limit: Option<u32>,
 }
 
@@ -736,10 +946,14 @@ pub struct Selection {
 
 /// `POST /v1/leases/renew` and `POST /v1/leases/release` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LeaseRequest {
+    /// At most 1000.
+    #[schema(max_items = 1000)]
     pub item_ids: Vec<String>,
-    /// For renewals; the server clamps it (default 300 s).
+    /// For renewals, 10 to 3600 seconds; 300 when absent.
     #[serde(default)]
+    #[schema(minimum = 10, maximum = 3600)]
     pub lease_seconds: Option<u32>,
 }
 
@@ -876,7 +1090,8 @@ pub struct StatementOfReasons {
     pub source_type: String,
     /// `Yes` or `No`.
     pub automated_detection: String,
-    /// `AUTOMATED_DECISION_NOT_AUTOMATED`: modq's decisions are made by people.
+    /// `AUTOMATED_DECISION_NOT_AUTOMATED` for a decision on an item a person picked;
+    /// `AUTOMATED_DECISION_PARTIALLY` when a filter or similarity picked it for a bulk action.
     pub automated_decision: String,
 }
 

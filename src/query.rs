@@ -337,11 +337,20 @@ pub fn text_hash(text: &str) -> Option<String> {
     ))
 }
 
-/// The links in a text, lowercased, without scheme and trailing punctuation:
-/// `https://Example.org/x).` → `example.org/x`.
+/// Links kept per item: enough for any real post, and a bound on what one report costs
+/// to store and what a `similar:` filter binds (one SQL variable each).
+pub const MAX_LINKS_PER_ITEM: usize = 100;
+
+/// The first [`MAX_LINKS_PER_ITEM`] distinct links in a text, lowercased, without scheme and
+/// trailing punctuation: `https://Example.org/x).` → `example.org/x`. One pass, whatever
+/// the text holds.
 pub fn links(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     for word in text.split_whitespace() {
+        if out.len() >= MAX_LINKS_PER_ITEM {
+            break;
+        }
         if !looks_like_link(word) {
             continue;
         }
@@ -354,7 +363,7 @@ pub fn links(text: &str) -> Vec<String> {
             .trim_end_matches(|c: char| !c.is_alphanumeric() && c != '/')
             .trim_end_matches('/')
             .to_string();
-        if !bare.is_empty() && !out.contains(&bare) {
+        if !bare.is_empty() && seen.insert(bare.clone()) {
             out.push(bare);
         }
     }
@@ -675,6 +684,7 @@ mod tests {
             history: Vec::new(),
             author_record: None,
             allowed_actions: None,
+            leased_by: None,
         }
     }
 
@@ -792,6 +802,18 @@ mod tests {
                 .unwrap_err()
                 .0
                 .contains("lane:fast")
+        );
+    }
+
+    #[test]
+    fn links_are_capped_per_item_and_found_in_one_pass() {
+        let text: String = (0..200_000).map(|i| format!("s{i}.example ")).collect();
+        let found = links(&text);
+        assert_eq!(found.len(), MAX_LINKS_PER_ITEM);
+        assert_eq!(found[0], "s0.example");
+        assert_eq!(
+            links("a.example a.example b.example"),
+            ["a.example", "b.example"]
         );
     }
 

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::backend::modq::{Limits, ModqClient};
-use crate::backend::{Backend, BackendError};
+use crate::backend::{Backend, BackendError, QueueQuery};
 use crate::config::{self, Config};
-use crate::model::{ClaimRequest, Me, QueuePage, ReviewState};
+use crate::model::{ClaimRequest, Me, ReviewState};
 use crate::profile::{Dirs, Profile, create_private_file};
 use crate::sanitize::clean_line;
 use crate::store::Store;
@@ -29,12 +29,13 @@ pub enum SessionError {
     Local(String),
 }
 
-/// `MODQ_LEASE_SECONDS` asks the server for another lease length (it clamps it); unset, the
-/// server's default applies.
+/// `MODQ_LEASE_SECONDS` asks the server for another lease length, brought within the 10 to
+/// 3600 s the API takes (it refuses others); unset, the server's default applies.
 fn lease_seconds_from_env() -> Option<u32> {
     std::env::var("MODQ_LEASE_SECONDS")
         .ok()
-        .and_then(|v| v.trim().parse().ok())
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .map(|n| n.clamp(10, 3600))
 }
 
 /// Say what went wrong talking to `api`, in words a moderator can act on.
@@ -149,39 +150,52 @@ pub async fn prepare_with_limits(
         lease_seconds: lease_seconds_from_env(),
         ..ClaimRequest::default()
     };
+    // The list is what the queue holds (read, leasing nothing); only the first few items are
+    // claimed, below, so that a second moderator finds the rest free.
     let first = backend
-        .claim_page(&request)
+        .queue_page(&QueueQuery {
+            state: Some(queue),
+            limit: Some(PAGE_SIZE),
+            ..QueueQuery::default()
+        })
         .await
         .map_err(|e| SessionError::Api(explain(api, &e)))?;
-    let (tx, events) = mpsc::unbounded_channel();
-    let window = Window {
-        request: ClaimRequest {
-            cursor: first.next_cursor.clone(),
-            ..request
-        },
-        held: first.items.iter().map(|i| i.id.clone()).collect(),
-        lease_seconds: first.lease_seconds,
-    };
-    let sync = crate::sync::spawn(backend, &db, window, tx).map_err(local)?;
-    // The lane tabs' counts and the take-down picker's reasons arrive in the background.
-    sync.counts();
-    sync.policies();
-    let first_page = QueuePage {
-        items: first.items,
-        next_cursor: first.next_cursor,
-    };
+    let next_cursor = first.next_cursor.clone();
     let summary = config.summary();
     let mut app = App::new(AppInit {
         profile: profile.display(),
         api: profile.api.clone(),
         store,
-        first_page,
+        first_page: first,
         keymap: config.keymap,
         theme: config.theme,
         now: chrono::Utc::now(),
     })
     .map_err(local)?;
     app.queue = queue;
+    let (lease_seconds, left) =
+        claim_first_window(&*backend, &mut app, request.lease_seconds).await;
+    let (tx, events) = mpsc::unbounded_channel();
+    let window = Window {
+        request: ClaimRequest {
+            cursor: next_cursor,
+            ..request
+        },
+        held: app.held_ids(),
+        lease_seconds,
+    };
+    let sync = crate::sync::spawn(backend, &db, window, tx).map_err(local)?;
+    // Claims the first rounds did not get to go out with the rest of the session's.
+    for effect in left {
+        match effect {
+            crate::tui::app::Effect::Claim(ids) => sync.claim(ids),
+            crate::tui::app::Effect::Release(ids) => sync.release(ids),
+            _ => {}
+        }
+    }
+    // The lane tabs' counts and the take-down picker's reasons arrive in the background.
+    sync.counts();
+    sync.policies();
     if let Some(text) = summary {
         app.flash = Some(Flash {
             level: Level::Warning,
@@ -195,6 +209,44 @@ pub async fn prepare_with_limits(
         db,
         mouse: config.mouse,
     })
+}
+
+/// Lease the first few items before the screen opens, so the first key decides an item that
+/// is this moderator's. Items others hold are passed over (a few rounds at most); a server
+/// that cannot be asked leaves the list unleased, and the window claims again as it moves.
+/// The lease length granted, and the lease work still to do.
+async fn claim_first_window(
+    backend: &dyn Backend,
+    app: &mut App,
+    lease_seconds: Option<u32>,
+) -> (u32, Vec<crate::tui::app::Effect>) {
+    // What the reference server grants by default, until a server says.
+    let mut granted = lease_seconds.unwrap_or(300);
+    let mut effects = app.start_leases();
+    for _ in 0..4 {
+        let Some(ids) = effects.iter().find_map(|e| match e {
+            crate::tui::app::Effect::Claim(ids) => Some(ids.clone()),
+            _ => None,
+        }) else {
+            break;
+        };
+        match backend.claim_items(&ids, lease_seconds).await {
+            Ok(grant) => {
+                granted = grant.lease_seconds;
+                effects = app.claimed(grant);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the first items could not be claimed");
+                let error = e.to_string();
+                effects = app.update(crate::tui::action::Action::Sync(SyncEvent::ClaimFailed {
+                    ids,
+                    error,
+                }));
+                break;
+            }
+        }
+    }
+    (granted, effects)
 }
 
 /// Read the config file once, logging every problem in it.

@@ -631,6 +631,8 @@ fn reversal_of(original: &Decision, key: String, now: DateTime<Utc>) -> Decision
         escalation_target: None,
         reverses: Some(original.idempotency_key.clone()),
         decided_at: now,
+        // Undoing a bulk action is taken the way the action was.
+        method: original.method,
     }
 }
 
@@ -833,6 +835,7 @@ mod tests {
             escalation_target: None,
             reverses: None,
             decided_at: Utc::now(),
+            method: crate::model::DecisionMethod::Single,
         }
     }
 

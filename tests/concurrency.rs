@@ -11,7 +11,7 @@ use common::{Session, TestServer, sample_now};
 use modq::backend::modq::ModqClient;
 use modq::backend::{Backend, QueueQuery};
 use modq::model::ReviewState;
-use modq::tui::app::{Entry, QueueEnd};
+use modq::tui::app::{Entry, Lease, QueueEnd};
 
 const MODERATORS: usize = 8;
 
@@ -42,7 +42,12 @@ async fn moderate(server: &TestServer, name: String, seed: u64) -> (usize, usize
     let mut n = seed;
     loop {
         s.pump();
-        if s.app.selected_entry().is_some_and(Entry::is_open) {
+        // A moderator decides what is theirs to review: the item on screen, once its lease
+        // is granted (the window claims it as the selection arrives).
+        if s.app
+            .selected_entry()
+            .is_some_and(|e| e.is_open() && e.lease == Lease::Held)
+        {
             // A cheap deterministic spread of actions per moderator.
             n = n
                 .wrapping_mul(6364136223846793005)
@@ -50,6 +55,14 @@ async fn moderate(server: &TestServer, name: String, seed: u64) -> (usize, usize
             let key = ["t", "a", "a", "e"][(n >> 33) as usize % 4];
             s.press(key);
             tokio::task::yield_now().await;
+            continue;
+        }
+        if s.app.selected_entry().is_some_and(Entry::is_open) {
+            // Its lease is on its way (or, refused, the selection moves on); time passes too,
+            // so a claim that failed is asked for again.
+            s.pump_wait(Duration::from_millis(20)).await;
+            clock += Span::seconds(1);
+            s.tick(clock);
             continue;
         }
         if s.app.entries.iter().any(Entry::is_open) {

@@ -484,7 +484,9 @@ async fn a_connection_dropped_after_the_server_applied_is_resent_as_duplicate() 
 #[tokio::test]
 async fn a_blackholed_request_times_out_then_delivers_once() {
     let mut rig = rig().await;
-    rig.proxy.set(Fault::Blackhole);
+    // The decisions' batch is the request swallowed (the lease claims that follow the
+    // selection pass).
+    rig.proxy.set_for("POST /v1/decisions", Fault::Blackhole);
 
     let mut decided = rig.desk.decide("tae");
     until("the batch disappears into the blackhole", RECOVERY, || {

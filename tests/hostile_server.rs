@@ -212,6 +212,13 @@ fn well_behaved(target: &str, body: &[u8]) -> Answer {
         ok(&json!({"name": "alice", "role": "moderator"}))
     } else if target.contains("/v1/queue/claim") {
         ok(&claimed((0..8).map(item).collect()))
+    } else if target.contains("/v1/queue?") {
+        ok(&json!({"items": (0..8).map(item).collect::<Vec<_>>(), "next_cursor": null}))
+    } else if target.contains("/v1/leases/claim") {
+        let asked: Value = serde_json::from_slice(body).unwrap_or_default();
+        ok(&json!({"leased": asked["item_ids"], "refused": [],
+                   "lease_expires_at": "2999-01-01T00:00:00Z", "lease_seconds": 300,
+                   "held": 8, "max_leases": 25}))
     } else if target.contains("/v1/leases/renew") {
         ok(&json!({"renewed": [], "lost": [], "lease_expires_at": "2999-01-01T00:00:00Z"}))
     } else if target.contains("/v1/leases/release") {
@@ -235,10 +242,10 @@ fn well_behaved(target: &str, body: &[u8]) -> Answer {
     }
 }
 
-/// `well_behaved`, except that the claim answers `page`.
+/// `well_behaved`, except that the claim and the read of the queue answer `page`.
 fn claim_answers(page: Answer) -> impl Fn(&str, &[u8]) -> Answer + Send + Sync + 'static {
     move |target, body| {
-        if target.contains("/v1/queue/claim") {
+        if target.contains("/v1/queue/claim") || target.contains("/v1/queue?") {
             page.clone()
         } else {
             well_behaved(target, body)

@@ -351,17 +351,28 @@ async fn paging_with_a_cursor_returns_every_item_once() {
 }
 
 #[tokio::test]
-async fn page_size_is_clamped_to_500() {
+async fn page_sizes_outside_1_to_500_are_refused_not_changed() {
     let s = Server::start().await;
     let token = s.token("alice", Role::Moderator);
     let reports: Vec<Value> = (0..510)
         .map(|i| report(&format!("p{i}"), "user", 0))
         .collect();
     s.import(&reports);
-    let page = s.queue("?limit=100000", &token).await;
+    let page = s.queue("?limit=500", &token).await;
     assert_eq!(page.items.len(), 500);
     assert!(page.next_cursor.is_some());
     assert_eq!(s.queue("", &token).await.items.len(), 50);
+    for bad in [
+        "?limit=100000",
+        "?limit=0",
+        "?lane=",
+        "?sort=",
+        "?cursor=00",
+    ] {
+        let (status, body) = s.client.get(&format!("/v1/queue{bad}"), &token).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert_api_error(&body, "bad_request");
+    }
 }
 
 #[tokio::test]

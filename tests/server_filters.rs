@@ -12,7 +12,7 @@ use modq::model::{Item, QueuePage, Role, Selection};
 use modq::query::{Likeness, Query, Sort};
 use modq::server::{self};
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -324,22 +324,39 @@ async fn select_finds_every_match_beyond_one_page_but_not_items_others_review() 
 #[tokio::test]
 async fn claims_follow_the_filter_and_the_order() {
     let f = sample().await;
-    let (status, body) = f
-        .server
-        .client
-        .post(
-            "/v1/queue/claim",
-            &f.token,
-            &json!({"q": "lang:de", "sort": "age", "limit": 500}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let claimed: Vec<String> = body["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|i| i["id"].as_str().unwrap_or_default().to_string())
-        .collect();
+    // Page by page, as a moderator works: each page is handed back before the next, so the
+    // cap on live leases never cuts the walk short.
+    let mut claimed: Vec<String> = Vec::new();
+    let mut cursor = Value::Null;
+    loop {
+        let (status, body) = f
+            .server
+            .client
+            .post(
+                "/v1/queue/claim",
+                &f.token,
+                &json!({"q": "lang:de", "sort": "age", "limit": 10, "cursor": cursor}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let page: Vec<String> = body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| i["id"].as_str().unwrap_or_default().to_string())
+            .collect();
+        let (status, _) = f
+            .server
+            .client
+            .post("/v1/leases/release", &f.token, &json!({"item_ids": page}))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        claimed.extend(page);
+        cursor = body["next_cursor"].clone();
+        if cursor.is_null() {
+            break;
+        }
+    }
     let mut expected: Vec<&Item> = f
         .all
         .iter()

@@ -5,7 +5,8 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use modq::model::{
-    ClaimedPage, DecisionOutcome, DecisionResults, LeaseRelease, LeaseRenewal, ReviewState, Role,
+    ClaimCap, ClaimedPage, DecisionOutcome, DecisionResults, LeaseRelease, LeaseRenewal,
+    ReviewState, Role,
 };
 use modq::server::{self, QueueQuery, SqliteStorage, Storage};
 use reqwest::StatusCode;
@@ -46,7 +47,8 @@ impl Client {
         serde_json::from_value(body).expect("a ClaimedPage")
     }
 
-    /// Claims page after page until the walk reaches the end; every item claimed, in order.
+    /// Claims page after page until the walk reaches the end or the server's cap on live
+    /// leases stops it; every item claimed, in order.
     async fn claim_to_end(&self, token: &str, limit: u32) -> Vec<String> {
         let mut claimed = Vec::new();
         let mut cursor: Option<String> = None;
@@ -56,6 +58,10 @@ impl Client {
                 .await;
             assert!(page.items.len() <= limit as usize);
             claimed.extend(ids(&page));
+            if page.limited_by.contains(&ClaimCap::MaxLeases) {
+                assert_eq!(page.held, page.max_leases);
+                return claimed;
+            }
             match page.next_cursor {
                 Some(next) => cursor = Some(next),
                 None => return claimed,
@@ -240,27 +246,57 @@ async fn released_items_go_to_the_next_claimer_and_only_the_holder_can_release()
 }
 
 #[tokio::test]
-async fn lease_lengths_are_clamped() {
+async fn lease_lengths_outside_10_to_3600_seconds_are_refused_not_changed() {
     let s = Server::start().await;
     let alice = s.token("alice", Role::Moderator);
     let all = s.import_many(2);
 
     let before = Utc::now();
     let short = s
-        .claim(&alice, json!({"limit": 1, "lease_seconds": 1}))
+        .claim(&alice, json!({"limit": 1, "lease_seconds": 10}))
         .await;
     assert_eq!(short.lease_seconds, 10);
     let granted = short.lease_expires_at - before;
     assert!(granted >= TimeDelta::seconds(10) && granted < TimeDelta::seconds(15));
 
-    let long = s.renew(&alice, &[&all[0]], Some(1_000_000)).await;
+    // An hour (the most the API takes), is cut to the server's longest lease (15 minutes unless
+    // `modq serve --max-lease-seconds` says otherwise): a lease is for what one can review
+    // before it runs out.
+    let long = s.renew(&alice, &[&all[0]], Some(3600)).await;
     assert_eq!(long.renewed, [all[0].clone()]);
     let granted = long.lease_expires_at - before;
-    assert!(granted >= TimeDelta::seconds(3600) && granted < TimeDelta::seconds(3605));
+    let max = i64::from(server::DEFAULT_MAX_LEASE_SECONDS);
+    assert!(granted >= TimeDelta::seconds(max) && granted < TimeDelta::seconds(max + 5));
+    let hour = s
+        .claim(&alice, json!({"limit": 1, "lease_seconds": 3600}))
+        .await;
+    assert_eq!(hour.lease_seconds, server::DEFAULT_MAX_LEASE_SECONDS);
 
     let default = s.renew(&alice, &[&all[0]], None).await;
     let granted = default.lease_expires_at - before;
     assert!(granted >= TimeDelta::seconds(300) && granted < TimeDelta::seconds(305));
+
+    for (path, body) in [
+        ("/v1/queue/claim", json!({"lease_seconds": 1})),
+        (
+            "/v1/queue/claim",
+            json!({"lease_seconds": 2_169_784_018u64}),
+        ),
+        (
+            "/v1/leases/renew",
+            json!({"item_ids": [&all[0]], "lease_seconds": 1_000_000}),
+        ),
+    ] {
+        let (status, answer) = s.post(path, &alice, &body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path} {body}: {answer}");
+        let message = answer["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with("lease_seconds: "), "{message}");
+    }
+    // An integral float is an integer to JSON Schema, and so to the server.
+    let page = s
+        .claim(&alice, json!({"limit": 1.0, "lease_seconds": 208.0}))
+        .await;
+    assert_eq!(page.lease_seconds, 208);
 }
 
 // --- renewing and deciding ----------------------------------------------------------------
@@ -400,6 +436,8 @@ async fn escalated_items_are_claimed_by_seniors_and_decided_items_by_nobody() {
 async fn eight_claimers_paging_at_once_never_share_an_item() {
     let s = Server::start().await;
     let all = s.import_many(300);
+    // Each pages until the cap on live leases stops it: 8 × 25 of the 300 are handed out,
+    // none twice, and the rest stay free for whoever comes next.
     let tokens: Vec<String> = (0..8)
         .map(|i| s.token(&format!("mod{i}"), Role::Moderator))
         .collect();
@@ -417,7 +455,14 @@ async fn eight_claimers_paging_at_once_never_share_an_item() {
             assert!(seen.insert(id.clone()), "{id} was handed to two claimers");
         }
     }
-    assert_eq!(seen, set(&all));
+    let cap = server::DEFAULT_MAX_LEASES as usize;
+    assert_eq!(seen.len(), 8 * cap);
+    assert!(seen.is_subset(&set(&all)));
+    let free: Vec<&String> = all.iter().filter(|id| !seen.contains(*id)).collect();
+    assert_eq!(free.len(), all.len() - 8 * cap);
+    for id in free {
+        assert!(s.lease_rows(id).is_empty(), "{id} is free");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -548,9 +593,17 @@ async fn bad_lease_requests_get_json_errors() {
         .await;
     assert_eq!(r.lost.len(), 1000);
 
-    // Limits are clamped as in GET /v1/queue.
-    let page = s.claim(&token, json!({"limit": 0})).await;
-    assert_eq!(page.items.len(), 1);
+    // Limits outside 1 to 500 are refused as in GET /v1/queue, and so is a body that is
+    // not an object.
+    for body in [
+        json!({"limit": 0}),
+        json!({"limit": 501}),
+        json!([]),
+        json!({"limt": 5}),
+    ] {
+        let (status, answer) = s.post("/v1/queue/claim", &token, &body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
+    }
 }
 
 #[test]

@@ -181,7 +181,33 @@ async fn a_decision_is_recorded_under_the_tokens_name_whatever_the_body_claims()
     forged["actor"] = json!("admin-ada");
     forged["role"] = json!("admin");
     forged["name"] = json!("admin-ada");
-    assert_eq!(s.decide(&s.moderator, forged).await, "applied");
+    // Fields the API does not have are refused whole, naming them, and nothing is recorded.
+    let (status, body) = s
+        .post(
+            "/v1/decisions",
+            &s.moderator,
+            &json!({ "decisions": [forged] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("actor"),
+        "{body}"
+    );
+    let (_, audit) = s.get("/v1/audit?item=forged", &s.admin).await;
+    assert_eq!(
+        audit["entries"].as_array().map(Vec::len),
+        Some(0),
+        "{audit}"
+    );
+    assert_eq!(
+        s.decide(&s.moderator, decision("forged", "take_down"))
+            .await,
+        "applied"
+    );
     let (_, audit) = s.get("/v1/audit?item=forged", &s.admin).await;
     assert_eq!(audit["entries"][0]["actor"], "mod-alice", "{audit}");
     assert_eq!(audit["entries"][0]["role"], "moderator", "{audit}");

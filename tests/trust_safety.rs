@@ -238,7 +238,12 @@ async fn an_escalated_item_is_decided_only_by_its_tier_and_its_path_is_in_the_hi
         DecisionOutcome::Applied
     );
 
-    let item = s.item("p1", &alice).await;
+    // Decided at the law-enforcement tier, the item is read by that tier (and admins) only.
+    assert_eq!(
+        s.client.get("/v1/items/p1", &alice).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let item = s.item("p1", &lou).await;
     let path: Vec<(HistoryEvent, &str, Option<EscalationTier>, bool)> = item
         .history
         .iter()

@@ -356,9 +356,20 @@ async fn two_moderators_never_hold_the_same_item_and_a_quit_hands_items_back() {
     let alice = Session::open(&server, alice_dir.path()).await;
     let bob_token = server.add_moderator("mod-bob");
     let mut bob = Session::open_as(&server, &bob_token, bob_dir.path()).await;
-    let alices: std::collections::HashSet<String> =
-        alice.app.entries.iter().map(|e| e.id.clone()).collect();
-    assert!(bob.app.entries.iter().all(|e| !alices.contains(&e.id)));
+    // Each lists the queue, but leases only the few items at the top of what is free: Bob's
+    // are not Alice's, and his list says who is reviewing hers.
+    let alices: std::collections::HashSet<String> = alice.app.held_ids().into_iter().collect();
+    assert_eq!(alices.len(), modq::tui::app::LEASE_WINDOW);
+    let bobs = bob.app.held_ids();
+    assert_eq!(bobs.len(), modq::tui::app::LEASE_WINDOW);
+    assert!(bobs.iter().all(|id| !alices.contains(id)));
+    for e in bob.app.entries.iter().filter(|e| alices.contains(&e.id)) {
+        assert_eq!(e.held_by.as_deref(), Some("mod-alice"), "{}", e.id);
+    }
+    assert!(
+        !alices.contains(&bob.selected_id()),
+        "Bob starts on a free item"
+    );
 
     // Alice leaves without deciding: her items go back to the queue, and the next moderator
     // to open it gets them (they are the most urgent).
@@ -370,8 +381,7 @@ async fn two_moderators_never_hold_the_same_item_and_a_quit_hands_items_back() {
         carol_dir.path(),
     )
     .await;
-    let carols: std::collections::HashSet<String> =
-        carol.app.entries.iter().map(|e| e.id.clone()).collect();
+    let carols: std::collections::HashSet<String> = carol.app.held_ids().into_iter().collect();
     assert_eq!(carols, alices, "Carol gets exactly what Alice handed back");
     bob.press("t");
     bob.wait_delivered().await;

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use crate::model::{
     ClaimRequest, ClaimedPage, DailyStats, Decision, DecisionResult, HistoryEntry, Item, Lane,
-    LeaseRelease, LeaseRenewal, Me, QueuePage, ReviewState, SelectRequest, Selection,
+    LeaseGrant, LeaseRelease, LeaseRenewal, Me, QueuePage, ReviewState, SelectRequest, Selection,
 };
 use crate::query::Sort;
 
@@ -78,6 +78,13 @@ pub trait Backend: Send + Sync {
         item_ids: &[String],
         lease_seconds: u32,
     ) -> Result<LeaseRenewal, BackendError>;
+    /// Lease these items (the ones at and just after the moderator's selection): each is
+    /// leased or refused with a reason (`POST /v1/leases/claim`).
+    async fn claim_items(
+        &self,
+        item_ids: &[String],
+        lease_seconds: Option<u32>,
+    ) -> Result<LeaseGrant, BackendError>;
     async fn release_leases(&self, item_ids: &[String]) -> Result<LeaseRelease, BackendError>;
     /// The policy catalog: reason codes a take down may cite (`GET /v1/policies`).
     async fn policies(&self) -> Result<crate::policy::PolicyCatalog, BackendError>;

@@ -10,8 +10,9 @@ use serde::de::DeserializeOwned;
 use super::{Backend, BackendError, QueueQuery};
 use crate::model::{
     ApiError, ClaimRequest, ClaimedPage, DailyStats, Decision, DecisionBatch, DecisionOutcome,
-    DecisionResult, DecisionResults, HistoryEntry, Item, LeaseRelease, LeaseRenewal, LeaseRequest,
-    Me, NewNote, QueueCounts, QueuePage, SelectRequest, Selection, Statements,
+    DecisionResult, DecisionResults, HistoryEntry, Item, LeaseClaim, LeaseGrant, LeaseRelease,
+    LeaseRenewal, LeaseRequest, Me, NewNote, QueueCounts, QueuePage, SelectRequest, Selection,
+    Statements,
 };
 use crate::policy::PolicyCatalog;
 use crate::sanitize::clean_short;
@@ -23,6 +24,8 @@ pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long opening a connection may take, by default.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long an unused connection is kept for reuse: under `modq serve --header-timeout`.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Server-sent text in an error is cut to this many characters.
 const MAX_MESSAGE_CHARS: usize = 300;
 
@@ -106,6 +109,10 @@ impl ModqClient {
             .connect_timeout(limits.connect_timeout)
             .timeout(limits.request_timeout)
             .user_agent(concat!("modq/", env!("CARGO_PKG_VERSION")))
+            // modq serve closes a kept-alive connection that sends no request within its
+            // header timeout (10 s by default); a pooled connection older than that would
+            // meet a closed socket, so it is not reused.
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             // An API that redirects is misconfigured; following it would send the token to
             // wherever the redirect points.
             .redirect(reqwest::redirect::Policy::none())
@@ -243,6 +250,44 @@ impl ModqClient {
             self.limits.size_label()
         ))
     }
+
+    /// The byte budget modq asks a page to keep within: half its answer cap, leaving room for
+    /// what the server adds after measuring (allowed actions, the page's own fields).
+    fn page_bytes(&self) -> usize {
+        (self.limits.max_response_bytes / 2).max(1024)
+    }
+
+    async fn queue_page_within(
+        &self,
+        query: &QueueQuery,
+        max_bytes: usize,
+    ) -> Result<QueuePage, BackendError> {
+        let mut url = self.url("v1/queue")?;
+        {
+            url.query_pairs_mut()
+                .append_pair("max_bytes", &max_bytes.to_string());
+            let mut pairs = url.query_pairs_mut();
+            if let Some(lane) = query.lane {
+                pairs.append_pair("lane", lane.as_str());
+            }
+            if let Some(state) = query.state {
+                pairs.append_pair("state", state.as_str());
+            }
+            if let Some(cursor) = &query.cursor {
+                pairs.append_pair("cursor", cursor);
+            }
+            if let Some(limit) = query.limit {
+                pairs.append_pair("limit", &limit.to_string());
+            }
+            if let Some(q) = &query.q {
+                pairs.append_pair("q", q);
+            }
+            if let Some(sort) = query.sort {
+                pairs.append_pair("sort", sort.as_str());
+            }
+        }
+        self.send(self.http.get(url)).await
+    }
 }
 
 fn response_location(headers: &reqwest::header::HeaderMap) -> String {
@@ -280,36 +325,49 @@ impl Backend for ModqClient {
     }
 
     async fn queue_page(&self, query: &QueueQuery) -> Result<QueuePage, BackendError> {
-        let mut url = self.url("v1/queue")?;
-        {
-            let mut pairs = url.query_pairs_mut();
-            if let Some(lane) = query.lane {
-                pairs.append_pair("lane", lane.as_str());
-            }
-            if let Some(state) = query.state {
-                pairs.append_pair("state", state.as_str());
-            }
-            if let Some(cursor) = &query.cursor {
-                pairs.append_pair("cursor", cursor);
-            }
-            if let Some(limit) = query.limit {
-                pairs.append_pair("limit", &limit.to_string());
-            }
-            if let Some(q) = &query.q {
-                pairs.append_pair("q", q);
-            }
-            if let Some(sort) = query.sort {
-                pairs.append_pair("sort", sort.as_str());
+        let mut query = query.clone();
+        let mut max_bytes = self.page_bytes();
+        loop {
+            match self.queue_page_within(&query, max_bytes).await {
+                Err(e) if e == self.too_large() => {
+                    // A server that ignores max_bytes: ask again for half as many items.
+                    let limit = query.limit.unwrap_or(50);
+                    if limit <= 1 {
+                        return Err(e);
+                    }
+                    query.limit = Some(limit / 2);
+                    max_bytes = (max_bytes / 2).max(1024);
+                }
+                answer => return answer,
             }
         }
-        self.send(self.http.get(url)).await
     }
 
     async fn claim_page(&self, request: &ClaimRequest) -> Result<ClaimedPage, BackendError> {
-        self.send(self.http.post(self.url("v1/queue/claim")?).json(request))
-            .await
+        let mut request = request.clone();
+        let ours = self.page_bytes() as u64;
+        request.max_bytes = Some(request.max_bytes.map_or(ours, |n| n.min(ours)));
+        loop {
+            let sent = self
+                .send(self.http.post(self.url("v1/queue/claim")?).json(&request))
+                .await;
+            match sent {
+                Err(e) if e == self.too_large() => {
+                    // A server that ignores max_bytes leased a page too large to read. The
+                    // same claim for fewer items gives back the first of them (a claim
+                    // returns what the caller already holds), and the next claims the rest,
+                    // so none stays leased out of reach while modq runs.
+                    let limit = request.limit.unwrap_or(50);
+                    if limit <= 1 {
+                        return Err(e);
+                    }
+                    request.limit = Some(limit / 2);
+                    request.max_bytes = request.max_bytes.map(|n| (n / 2).max(1024));
+                }
+                answer => return answer,
+            }
+        }
     }
-
     async fn renew_leases(
         &self,
         item_ids: &[String],
@@ -320,6 +378,19 @@ impl Backend for ModqClient {
             lease_seconds: Some(lease_seconds),
         };
         self.send(self.http.post(self.url("v1/leases/renew")?).json(&body))
+            .await
+    }
+
+    async fn claim_items(
+        &self,
+        item_ids: &[String],
+        lease_seconds: Option<u32>,
+    ) -> Result<LeaseGrant, BackendError> {
+        let body = LeaseClaim {
+            item_ids: item_ids.to_vec(),
+            lease_seconds,
+        };
+        self.send(self.http.post(self.url("v1/leases/claim")?).json(&body))
             .await
     }
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::model::{ApiError, DecisionAction, EscalationTier, ReviewState, Scope};
+use crate::model::{ApiError, DecisionAction, DecisionMethod, EscalationTier, ReviewState, Scope};
 
 use super::auth::require_admin;
 use super::error::{Failure, Query};
@@ -25,7 +25,7 @@ pub struct AuditEntry {
     pub id: i64,
     /// When the server applied it.
     pub at: DateTime<Utc>,
-    /// The token's name: never a name the client sent.
+    /// The token's name when it decided: never a name the client sent.
     pub actor: String,
     /// The token's role when it decided.
     pub role: String,
@@ -49,6 +49,16 @@ pub struct AuditEntry {
     pub decided_at: DateTime<Utc>,
     pub from_state: ReviewState,
     pub to_state: ReviewState,
+    /// The id of the token that decided (`modq serve token list`); absent only for entries
+    /// from before token ids whose name matched no token.
+    #[serde(default)]
+    pub actor_token_id: Option<i64>,
+    /// How the decision was taken; absent for entries from before the client said.
+    #[serde(default)]
+    pub method: Option<DecisionMethod>,
+    /// The escalation tier whose role the decision needed; absent: any moderator's.
+    #[serde(default)]
+    pub tier: Option<EscalationTier>,
 }
 
 /// `GET /v1/audit` answer.
@@ -70,7 +80,7 @@ pub struct AuditParams {
     pub since: Option<i64>,
     /// Only entries about this item.
     pub item: Option<String>,
-    /// Entries per page, 1 to 1000 (larger values are clamped); 100 when absent.
+    /// Entries per page, 1 to 1000; 100 when absent.
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u64>,
 }
@@ -102,9 +112,15 @@ pub async fn audit(
     Query(params): Query<AuditParams>,
 ) -> Result<axum::Json<AuditPage>, Failure> {
     require_admin(&actor, "read the audit log")?;
-    let limit = params.limit.map_or(DEFAULT_AUDIT_LIMIT, |n| {
-        usize::try_from(n).map_or(MAX_AUDIT_LIMIT, |n| n.clamp(1, MAX_AUDIT_LIMIT))
-    });
+    let limit = match params.limit.map(usize::try_from) {
+        None => DEFAULT_AUDIT_LIMIT,
+        Some(Ok(n)) if (1..=MAX_AUDIT_LIMIT).contains(&n) => n,
+        Some(_) => {
+            return Err(Failure::bad_request(format!(
+                "limit: outside 1 to {MAX_AUDIT_LIMIT}"
+            )));
+        }
+    };
     let query = AuditQuery {
         after_id: params.since.unwrap_or(0),
         item: params.item.filter(|s| !s.is_empty()),

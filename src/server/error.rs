@@ -1,15 +1,19 @@
 //! Every failure leaves the server as an `ApiError` JSON body, including the ones axum's
 //! extractors would otherwise answer in plain text.
 
+use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::model::ApiError;
 
+use super::limits::BodyTimeout;
+use super::request_schema;
 use super::storage::StorageError;
 
 /// An error answer: a status and the `ApiError` body that explains it.
@@ -62,6 +66,7 @@ impl Failure {
         let (status, error) = match status {
             StatusCode::PAYLOAD_TOO_LARGE => (status, "payload_too_large"),
             StatusCode::UNSUPPORTED_MEDIA_TYPE => (status, "unsupported_media_type"),
+            StatusCode::REQUEST_TIMEOUT => (status, "body_timeout"),
             // Syntax and shape errors alike are the client's bad request.
             s if s.is_client_error() => (StatusCode::BAD_REQUEST, "bad_request"),
             s => (s, "internal"),
@@ -110,19 +115,75 @@ impl From<PathRejection> for Failure {
     }
 }
 
-/// `axum::Json`, rejecting with an `ApiError` body.
+/// A JSON request body, checked against its schema in the OpenAPI document before it is read
+/// into `T` (see `request_schema`), rejecting with an `ApiError` body: 415 for another media
+/// type, 413 past the body limit, 408 when it arrives too slowly, 400 for anything the
+/// document refuses.
 pub struct Json<T>(pub T);
+
+/// `application/json`, or any `application/…+json`, with or without parameters.
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match essence.split_once('/') {
+        Some(("application", sub)) => sub == "json" || sub.ends_with("+json"),
+        _ => false,
+    }
+}
 
 impl<T, S> FromRequest<S> for Json<T>
 where
-    T: DeserializeOwned,
+    T: DeserializeOwned + utoipa::ToSchema,
     S: Send + Sync,
 {
     type Rejection = Failure;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
-        Ok(Json(value))
+        if !is_json(req.headers()) {
+            return Err(Failure::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "this endpoint takes a JSON body: send Content-Type: application/json",
+            ));
+        }
+        let timeout = req
+            .extensions()
+            .get::<BodyTimeout>()
+            .map_or(crate::server::DEFAULT_BODY_TIMEOUT, |t| t.0);
+        let bytes = match tokio::time::timeout(timeout, Bytes::from_request(req, state)).await {
+            Ok(read) => read.map_err(|r| Failure::from_rejection(r.status(), r.body_text()))?,
+            Err(_) => {
+                return Err(Failure::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "body_timeout",
+                    format!(
+                        "the request body did not arrive within {} s",
+                        timeout.as_secs()
+                    ),
+                ));
+            }
+        };
+        let mut value: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| Failure::bad_request(format!("the body is not JSON: {e}")))?;
+        let name = T::name();
+        request_schema::check(&name, &value).map_err(|problem| match problem {
+            Ok(message) => Failure::bad_request(message),
+            Err(cause) => Failure::internal(&cause),
+        })?;
+        request_schema::integral_floats_as_integers(&mut value);
+        let typed = serde_json::from_value(value)
+            .map_err(|e| Failure::bad_request(format!("the body does not fit {name}: {e}")))?;
+        Ok(Json(typed))
     }
 }
 

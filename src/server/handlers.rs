@@ -14,15 +14,17 @@ use chrono::{DateTime, NaiveDate};
 
 use crate::model::{
     ApiError, ClaimRequest, ClaimedPage, DailyStats, DecisionBatch, DecisionResults,
-    EscalationTier, HistoryEntry, Item, Lane, LeaseRelease, LeaseRenewal, LeaseRequest, Me,
-    NewNote, NewReport, QueueCounts, QueuePage, ReportAccepted, ReviewState, SelectRequest,
-    Selection, Statements,
+    EscalationTier, HistoryEntry, Item, Lane, LeaseClaim, LeaseGrant, LeaseRelease, LeaseRenewal,
+    LeaseRequest, Me, NewNote, NewReport, QueueCounts, QueuePage, ReportAccepted, ReviewState,
+    SelectRequest, Selection, Statements,
 };
 use crate::policy::PolicyCatalog;
 use crate::query::{Query as Filter, Sort};
 
+use super::claims::{Activity, ClaimLimits, LeasePolicy};
 use super::clock::Clock;
 use super::error::{Failure, Json, Path, Query};
+use super::limits::PageBytes;
 use super::rules::{self, ItemStatus, MAX_DECISIONS_PER_BATCH, MAX_LEASE_IDS};
 use super::storage::{
     Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, MAX_SELECTION, QueueQuery, Storage, StorageError,
@@ -33,19 +35,51 @@ use super::{statements, stats};
 /// The policy catalog the server was started with, shared by every request.
 pub type Policies = Arc<PolicyCatalog>;
 
-/// Sets what `actor` may do on each item, so clients can show it before a key is pressed.
+/// Sets what `actor` may do on each item, so clients can show it before a key is pressed,
+/// and takes out the notes its role may not read.
 fn with_allowed_actions(actor: &TokenInfo, items: &mut [Item]) {
     for item in items {
-        let status = ItemStatus {
-            state: item.state,
-            restricted_in: item.restricted_in.clone(),
-            escalation_target: item.escalation_target,
-        };
+        let status = rules::status_of(item);
         item.allowed_actions = Some(rules::allowed_actions(actor, &status, &item.history));
+        rules::redact_history(actor.role, item);
     }
 }
 
+/// Refuses (403) an item held by a tier `actor` may not read.
+fn check_readable(actor: &TokenInfo, status: &ItemStatus, id: &str) -> Answer<()> {
+    let held = status.held_by();
+    if rules::may_read(actor.role, held) {
+        return Ok(());
+    }
+    let tier = held.unwrap_or(EscalationTier::Senior);
+    Err(Failure::forbidden(format!(
+        "item {id:?} is with the {} tier: only the {} role and admins read it and its notes \
+         (this token's role is {})",
+        tier.label(),
+        tier.as_str(),
+        actor.role.as_str()
+    )))
+}
+
 type Answer<T> = Result<T, Failure>;
+
+/// Refuses (403) a filter whose `similar:` term names an item `actor` may not read: the
+/// items like it would tell what it is (its author, its links).
+async fn check_similar_anchors(
+    storage: &Arc<dyn Storage>,
+    actor: &TokenInfo,
+    query: &QueueQuery,
+) -> Answer<()> {
+    for term in &query.filter.terms {
+        if let crate::query::Term::Similar(id) = term {
+            let wanted = id.clone();
+            if let Some(item) = blocking(storage, move |s| s.item(&wanted)).await? {
+                check_readable(actor, &rules::status_of(&item), id)?;
+            }
+        }
+    }
+    Ok(())
+}
 
 /// Runs a storage call on the blocking pool: storage is synchronous and may wait on disk.
 pub(super) async fn blocking<T, F>(storage: &Arc<dyn Storage>, call: F) -> Answer<T>
@@ -128,21 +162,49 @@ pub struct QueueParams {
     /// With `state=escalated`: only items escalated to this tier.
     #[param(value_type = Option<EscalationTier>)]
     pub tier: Option<String>,
-    /// `next_cursor` of the previous page; the first page when absent.
+    /// `next_cursor` of the previous page, unchanged; the first page when absent.
+    #[param(format = "modq-cursor")]
     pub cursor: Option<String>,
-    /// Items per page, 1 to 500 (larger values are clamped); 50 when absent.
+    /// Items per page, 1 to 500; 50 when absent. A page also ends early once it holds the
+    /// server's byte budget (`modq serve --page-bytes`), with a `next_cursor`.
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
     /// Only items matching this filter, e.g. `cat:spam lang:ru prio:>50` (docs/api.md).
+    #[param(format = "modq-filter", max_length = 1024)]
     pub q: Option<String>,
     /// `priority` (default), `age`, `reports` or `deadline`.
     #[param(value_type = Option<Sort>)]
     pub sort: Option<String>,
+    /// The most bytes of JSON the caller takes in one answer; the page ends early within it
+    /// (and within the server's own budget), at least one item. No more than the server's
+    /// budget when absent.
+    #[param(minimum = 1024, maximum = 4294967296_u64)]
+    pub max_bytes: Option<u64>,
+}
+
+/// The byte budget of one page: the server's, or the caller's if smaller.
+fn page_budget(server: PageBytes, caller: Option<u64>) -> Result<usize, Failure> {
+    match caller {
+        None => Ok(server.0),
+        Some(n) if (1024..=1 << 32).contains(&n) => {
+            Ok(usize::try_from(n).map_or(server.0, |n| n.min(server.0)))
+        }
+        Some(n) => Err(Failure::bad_request(format!(
+            "max_bytes: {n} is outside 1024 to 4294967296"
+        ))),
+    }
 }
 
 impl QueueParams {
-    fn into_query(self, now: DateTime<Utc>) -> Result<QueueQuery, Failure> {
-        let nonempty = |v: Option<String>| v.filter(|s| !s.is_empty());
+    fn into_query(
+        self,
+        now: DateTime<Utc>,
+        actor: &TokenInfo,
+        budget: PageBytes,
+    ) -> Result<QueueQuery, Failure> {
+        // An empty value is a value, and none of these allows it: `lane=` is refused as the
+        // schema refuses it.
+        let nonempty = |v: Option<String>| v;
         let lane = match nonempty(self.lane) {
             None => None,
             Some(s) => Some(Lane::parse(&s).ok_or_else(|| {
@@ -178,6 +240,17 @@ impl QueueParams {
                 ))
             })?,
         };
+        if let Some(tier) = tier
+            && !rules::may_read(actor.role, Some(tier))
+        {
+            return Err(Failure::forbidden(format!(
+                "items with the {} tier are read only by the {} role and admins \
+                 (this token's role is {})",
+                tier.label(),
+                tier.as_str(),
+                actor.role.as_str()
+            )));
+        }
         let after = decode_cursor(self.cursor)?;
         Ok(QueueQuery {
             lane,
@@ -185,9 +258,11 @@ impl QueueParams {
             tier,
             filter: parse_filter(self.q.as_deref())?,
             sort,
+            hidden_tiers: rules::unreadable_tiers(actor.role),
             as_of: walk_start(after.as_ref(), now),
             after,
-            limit: page_limit(self.limit),
+            limit: page_limit(self.limit)?,
+            max_bytes: page_budget(budget, self.max_bytes)?,
         })
     }
 }
@@ -197,7 +272,8 @@ fn parse_filter(q: Option<&str>) -> Result<Filter, Failure> {
     Filter::parse(q.unwrap_or("")).map_err(|e| Failure::bad_request(format!("q: {e}")))
 }
 
-/// The position a `cursor` parameter names; the start when absent or empty.
+/// The position a `cursor` parameter names; the start when absent or empty (`cursor=` is
+/// how many clients ask for the first page).
 fn decode_cursor(cursor: Option<String>) -> Result<Option<Cursor>, Failure> {
     match cursor.filter(|s| !s.is_empty()) {
         None => Ok(None),
@@ -215,11 +291,18 @@ fn walk_start(after: Option<&Cursor>, now: DateTime<Utc>) -> DateTime<Utc> {
     after.and_then(|c| c.group).map_or(now, |g| g.as_of)
 }
 
-/// A requested page size: the default when absent, else clamped to `1..=MAX_PAGE_LIMIT`.
-fn page_limit(limit: Option<u64>) -> usize {
-    limit.map_or(DEFAULT_PAGE_LIMIT, |n| {
-        usize::try_from(n).map_or(MAX_PAGE_LIMIT, |n| n.clamp(1, MAX_PAGE_LIMIT))
-    })
+/// A requested page size: the default when absent; refused outside `1..=MAX_PAGE_LIMIT`,
+/// as the schema says, rather than quietly changed.
+fn page_limit(limit: Option<u64>) -> Result<usize, Failure> {
+    let Some(n) = limit else {
+        return Ok(DEFAULT_PAGE_LIMIT);
+    };
+    match usize::try_from(n) {
+        Ok(n) if (1..=MAX_PAGE_LIMIT).contains(&n) => Ok(n),
+        _ => Err(Failure::bad_request(format!(
+            "limit: {n} is outside 1 to {MAX_PAGE_LIMIT}"
+        ))),
+    }
 }
 
 /// One page of the queue, most urgent first: urgent-lane and overdue items, then priority
@@ -239,10 +322,27 @@ pub async fn queue(
     State(storage): State<Arc<dyn Storage>>,
     Extension(actor): Extension<TokenInfo>,
     Extension(clock): Extension<Clock>,
+    Extension(budget): Extension<PageBytes>,
+    Extension(activity): Extension<Activity>,
     Query(params): Query<QueueParams>,
 ) -> Answer<axum::Json<QueuePage>> {
-    let query = params.into_query(clock.now())?;
-    let mut page = blocking(&storage, move |s| s.queue_page(&query)).await?;
+    let now = clock.now();
+    // Reading the queue is how a moderator starts, and how one waiting for work looks
+    // again: either way they are there, and due a share of the urgent lanes.
+    activity.seen(&actor.name, now);
+    let query = params.into_query(now, &actor, budget)?;
+    check_similar_anchors(&storage, &actor, &query).await?;
+    let me = actor.name.clone();
+    let mut page = blocking(&storage, move |s| {
+        let mut page = s.queue_page(&query)?;
+        let ids: Vec<String> = page.items.iter().map(|i| i.id.clone()).collect();
+        let mut holders = s.live_holders(&ids, now)?;
+        for item in &mut page.items {
+            item.leased_by = holders.remove(&item.id).filter(|h| *h != me);
+        }
+        Ok(page)
+    })
+    .await?;
     with_allowed_actions(&actor, &mut page.items);
     Ok(axum::Json(page))
 }
@@ -254,6 +354,14 @@ pub async fn queue(
 /// the token's holder. Items the caller already holds are returned again, their lease
 /// extended. Only `open` (the default) items can be claimed, and `escalated` ones only in a
 /// tier the caller's role decides (`tier`, else the role's own; admins: every tier).
+///
+/// A claim is trimmed, never refused, by the server's caps: a holder has at most
+/// `max_leases` live leases (the page stops at the first item past the cap, and
+/// `next_cursor` resumes there), and holds at most its fair share of the open urgent and
+/// authority lanes (the lane's open items over the moderators active now: holding a live
+/// lease, or having read or claimed in the last two minutes; items past the share are left
+/// for the others). `lease_seconds` is cut to the server's longest lease. `held`,
+/// `max_leases`, `lease_seconds` and `limited_by` say what was done.
 #[utoipa::path(
     post,
     path = "/v1/queue/claim",
@@ -270,14 +378,20 @@ pub async fn claim(
     State(storage): State<Arc<dyn Storage>>,
     Extension(actor): Extension<TokenInfo>,
     Extension(clock): Extension<Clock>,
+    Extension(budget): Extension<PageBytes>,
+    Extension(policy): Extension<LeasePolicy>,
+    Extension(activity): Extension<Activity>,
     Json(request): Json<ClaimRequest>,
 ) -> Answer<axum::Json<ClaimedPage>> {
     let now = clock.now();
+    activity.seen(&actor.name, now);
+    let limits = claim_limits(&policy, &activity, &actor, now);
     let after = decode_cursor(request.cursor)?;
     let query = QueueQuery {
         as_of: walk_start(after.as_ref(), now),
         after,
-        limit: page_limit(request.limit.map(u64::from)),
+        limit: page_limit(request.limit.map(u64::from))?,
+        max_bytes: page_budget(budget, request.max_bytes)?,
         ..claimable(
             &actor,
             request.lane,
@@ -287,14 +401,74 @@ pub async fn claim(
             now,
         )?
     };
-    let lease_seconds = rules::lease_seconds(request.lease_seconds);
+    check_similar_anchors(&storage, &actor, &query).await?;
+    let lease_seconds = policy.lease_seconds(request.lease_seconds);
     let holder = actor.name.clone();
     let mut page = blocking(&storage, move |s| {
-        s.claim(&holder, &query, lease_seconds, now)
+        s.claim_within(&holder, &query, lease_seconds, &limits, now)
     })
     .await?;
     with_allowed_actions(&actor, &mut page.items);
     Ok(axum::Json(page))
+}
+
+/// What a claim by `actor` may take now: the server's cap, and who else is at work.
+fn claim_limits(
+    policy: &LeasePolicy,
+    activity: &Activity,
+    actor: &TokenInfo,
+    now: DateTime<Utc>,
+) -> ClaimLimits {
+    ClaimLimits {
+        max_leases: usize::try_from(policy.max_leases).unwrap_or(usize::MAX),
+        active_elsewhere: activity.others(&actor.name, now),
+    }
+}
+
+/// Leases the items named: those a moderator has on screen and is about to reach.
+///
+/// Each item is leased to the caller unless another moderator holds a live lease on it
+/// (`leased_elsewhere`, naming them), it is not one the caller may claim (`not_claimable`:
+/// decided, unknown, or escalated to a tier the caller's role does not decide), the caller
+/// already holds `max_leases` live leases (`max_leases`), or it is an open urgent or
+/// authority item and the caller holds its fair share of that lane while others are active
+/// (`fair_share`; see `POST /v1/queue/claim`). The caller's own leases are extended. At most
+/// 1000 ids.
+#[utoipa::path(
+    post,
+    path = "/v1/leases/claim",
+    tag = "leases",
+    request_body = LeaseClaim,
+    responses(
+        (status = 200, description = "Which items are now the caller's, and why the others are not", body = LeaseGrant),
+        (status = 400, description = "Malformed body, or more than 1000 item ids", body = ApiError),
+        (status = 401, description = "Missing or unknown token", body = ApiError),
+        (status = 413, description = "Body larger than 2 MiB", body = ApiError),
+    )
+)]
+pub async fn claim_items(
+    State(storage): State<Arc<dyn Storage>>,
+    Extension(actor): Extension<TokenInfo>,
+    Extension(clock): Extension<Clock>,
+    Extension(policy): Extension<LeasePolicy>,
+    Extension(activity): Extension<Activity>,
+    Json(request): Json<LeaseClaim>,
+) -> Answer<axum::Json<LeaseGrant>> {
+    let count = request.item_ids.len();
+    if count > MAX_LEASE_IDS {
+        return Err(Failure::bad_request(format!(
+            "a lease request names at most {MAX_LEASE_IDS} items; this one names {count}"
+        )));
+    }
+    let now = clock.now();
+    activity.seen(&actor.name, now);
+    let limits = claim_limits(&policy, &activity, &actor, now);
+    let lease_seconds = policy.lease_seconds(request.lease_seconds);
+    let grant = blocking(&storage, move |s| {
+        s.claim_items(&actor, &request.item_ids, lease_seconds, &limits, now)
+    })
+    .await?;
+    Ok(axum::Json(grant))
 }
 
 /// The ids of every item matching a filter, for acting on them in bulk.
@@ -328,9 +502,16 @@ pub async fn select(
         request.sort,
         now,
     )?;
-    let limit = request.limit.map_or(MAX_SELECTION, |n| {
-        usize::try_from(n).unwrap_or(MAX_SELECTION)
-    });
+    check_similar_anchors(&storage, &actor, &query).await?;
+    let limit = match request.limit.map(usize::try_from) {
+        None => MAX_SELECTION,
+        Some(Ok(n)) if (1..=MAX_SELECTION).contains(&n) => n,
+        Some(_) => {
+            return Err(Failure::bad_request(format!(
+                "limit: outside 1 to {MAX_SELECTION}"
+            )));
+        }
+    };
     let selected = blocking(&storage, move |s| s.select(&actor.name, &query, limit, now)).await?;
     Ok(axum::Json(Selection {
         ids: selected.ids,
@@ -358,6 +539,7 @@ fn claimable(
         tier,
         filter: parse_filter(q)?,
         sort: sort.unwrap_or_default(),
+        hidden_tiers: rules::unreadable_tiers(actor.role),
         as_of: now,
         ..QueueQuery::default()
     })
@@ -395,11 +577,14 @@ pub async fn renew_leases(
     State(storage): State<Arc<dyn Storage>>,
     Extension(actor): Extension<TokenInfo>,
     Extension(clock): Extension<Clock>,
+    Extension(policy): Extension<LeasePolicy>,
+    Extension(activity): Extension<Activity>,
     Json(request): Json<LeaseRequest>,
 ) -> Answer<axum::Json<LeaseRenewal>> {
     check_lease_ids(&request)?;
-    let lease_seconds = rules::lease_seconds(request.lease_seconds);
+    let lease_seconds = policy.lease_seconds(request.lease_seconds);
     let now = clock.now();
+    activity.seen(&actor.name, now);
     let renewal = blocking(&storage, move |s| {
         s.renew_leases(&actor.name, &request.item_ids, lease_seconds, now)
     })
@@ -444,6 +629,7 @@ pub async fn release_leases(
     params(("id" = String, Path, description = "The item id (the reported subject's id), percent-encoded")),
     responses(
         (status = 200, description = "The item", body = Item),
+        (status = 403, description = "The item is with a tier (child_safety, law_enforcement) this token's role may not read", body = ApiError),
         (status = 404, description = "No item has this id", body = ApiError),
         (status = 401, description = "Missing or unknown token", body = ApiError),
     )
@@ -456,6 +642,7 @@ pub async fn item(
     let wanted = id.clone();
     match blocking(&storage, move |s| s.item(&wanted)).await? {
         Some(item) => {
+            check_readable(&actor, &rules::status_of(&item), &id)?;
             let mut items = [item];
             with_allowed_actions(&actor, &mut items);
             let [item] = items;
@@ -476,6 +663,7 @@ pub async fn item(
         (status = 201, description = "The note as the history now shows it", body = HistoryEntry),
         (status = 400, description = "Malformed body, an empty note, or one over 2000 characters", body = ApiError),
         (status = 401, description = "Missing or unknown token", body = ApiError),
+        (status = 403, description = "The item is with a tier this token's role may not read", body = ApiError),
         (status = 404, description = "No item has this id", body = ApiError),
     )
 )]
@@ -486,11 +674,16 @@ pub async fn add_note(
     Path(id): Path<String>,
     Json(body): Json<NewNote>,
 ) -> Answer<(StatusCode, axum::Json<HistoryEntry>)> {
+    // Measured as sent, as the schema measures it; stored without surrounding space.
+    rules::check_note(&body.note).map_err(Failure::bad_request)?;
     let note = body.note.trim().to_string();
     if note.is_empty() {
         return Err(Failure::bad_request("a note needs some text"));
     }
-    rules::check_note(&note).map_err(Failure::bad_request)?;
+    let wanted = id.clone();
+    if let Some(item) = blocking(&storage, move |s| s.item(&wanted)).await? {
+        check_readable(&actor, &rules::status_of(&item), &id)?;
+    }
     let wanted = id.clone();
     let now = clock.now();
     match blocking(&storage, move |s| s.add_note(&actor, &wanted, &note, now)).await? {
@@ -538,6 +731,7 @@ pub async fn queue_counts(
 #[into_params(parameter_in = Query)]
 pub struct StatsParams {
     /// The UTC day, YYYY-MM-DD; today when absent.
+    #[param(format = Date)]
     pub date: Option<String>,
 }
 
@@ -546,11 +740,23 @@ pub struct StatsParams {
 #[into_params(parameter_in = Query)]
 pub struct StatementsParams {
     /// Take downs applied on or after this UTC day, YYYY-MM-DD; all when absent.
+    #[param(format = Date)]
     pub since: Option<String>,
 }
 
+/// A `format: date` parameter: exactly YYYY-MM-DD, a day that exists.
 fn parse_date(name: &str, text: &str) -> Result<NaiveDate, Failure> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+    let shape = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    let parsed = if shape {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+    } else {
+        None
+    };
+    parsed.ok_or_else(|| {
         Failure::bad_request(format!(
             "{name} must be a date like 2026-11-23, not {text:?}"
         ))
@@ -574,7 +780,7 @@ pub async fn daily_stats(
     Extension(clock): Extension<Clock>,
     Query(params): Query<StatsParams>,
 ) -> Answer<axum::Json<DailyStats>> {
-    let date = match params.date.filter(|d| !d.is_empty()) {
+    let date = match params.date {
         Some(d) => parse_date("date", &d)?,
         None => clock.now().date_naive(),
     };
@@ -611,7 +817,7 @@ pub async fn statements(
             actor.role.as_str()
         )));
     }
-    let since = match params.since.filter(|d| !d.is_empty()) {
+    let since = match params.since {
         Some(d) => stats::day_bounds(parse_date("since", &d)?).0,
         None => DateTime::<Utc>::MIN_UTC,
     };
@@ -663,6 +869,11 @@ pub async fn decisions(
 }
 
 /// Files one report; reports about the same subject id merge into one item.
+///
+/// The report records the token that filed it. An admin token is an intake: its subject
+/// describes the content. Any other token files as a user would: its report never changes
+/// an existing item's content, author, media hash matches or countries (on a new item only
+/// its text is taken), and its further reports on one item add no priority.
 #[utoipa::path(
     post,
     path = "/v1/reports",
@@ -685,7 +896,15 @@ pub async fn reports(
     super::auth::check_reporter(&actor, &report)?;
     rules::check_report(&report).map_err(Failure::bad_request)?;
     let now = clock.now();
-    let accepted = blocking(&storage, move |s| s.add_report(&report, now)).await?;
+    rules::check_report_times(&report, now).map_err(Failure::bad_request)?;
+    let accepted = blocking(&storage, move |s| {
+        s.file_reports(Some(&actor), std::slice::from_ref(&report), now)?
+            .pop()
+            .ok_or_else(|| {
+                StorageError::Backend(anyhow::anyhow!("a report was stored without a receipt"))
+            })
+    })
+    .await?;
     Ok((StatusCode::CREATED, axum::Json(accepted)))
 }
 

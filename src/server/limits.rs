@@ -1,9 +1,13 @@
 //! Requests per token: a token bucket each, so one runaway client (or a stolen token) cannot
 //! starve everyone else. Over the rate, a request gets 429 with `Retry-After`.
+//!
+//! Also the other bounds on what one request may cost: the size of its head (414 and 431,
+//! as JSON), how long its body may take to arrive, and how many bytes a page of the queue
+//! may hold.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -16,6 +20,55 @@ use super::storage::TokenInfo;
 /// Requests per second each token may make by default (`modq serve --rate`): far above what
 /// a moderator's client needs, even catching up on a long backlog, yet a bound.
 pub const DEFAULT_RATE_PER_SECOND: u32 = 500;
+
+/// Longest request target (path and query) accepted; longer ones get 414.
+pub const MAX_URI_BYTES: usize = 32 * 1024;
+/// Largest header section accepted (names and values); larger ones get 431.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+/// Default byte budget of one queue or claim page (`modq serve --page-bytes`): a quarter
+/// of the 16 MiB a modq client accepts, so a page always fits with room to spare.
+pub const DEFAULT_PAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// The page budget the server runs with, for the handlers.
+#[derive(Debug, Clone, Copy)]
+pub struct PageBytes(pub usize);
+
+/// How long a request body may take to arrive, for the body extractor.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTimeout(pub Duration);
+
+/// Refuses a request whose target or header section is larger than any client of this API
+/// needs, before it is routed. hyper refuses far larger heads on its own, without a body.
+pub async fn request_head(request: Request, next: Next) -> Response {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |pq| pq.as_str().len());
+    if target > MAX_URI_BYTES {
+        return Failure::new(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            format!("a request target is at most {MAX_URI_BYTES} bytes; this one has {target}"),
+        )
+        .into_response();
+    }
+    let head: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if head > MAX_HEADER_BYTES {
+        return Failure::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            format!(
+                "the headers of a request are at most {MAX_HEADER_BYTES} bytes; these have {head}"
+            ),
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
 
 /// A bucket holds this many seconds' worth of requests, so short bursts pass.
 const BURST_SECONDS: f64 = 2.0;

@@ -7,13 +7,16 @@
 
 mod audit;
 mod auth;
+mod claims;
 mod clock;
+mod connections;
 mod error;
 mod handlers;
 mod import;
 mod limits;
 mod openapi;
 mod read_pool;
+mod request_schema;
 mod rules;
 mod sqlite;
 pub mod statements;
@@ -31,11 +34,20 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 
 pub use audit::{AuditEntry, AuditPage, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT};
-pub use auth::{add_token, hash_token};
+pub use auth::{
+    DEFAULT_AUTH_FAILURES_PER_MINUTE, add_token, check_token_name, create_token, hash_token,
+};
+pub use claims::{ACTIVE_FOR_SECONDS, DEFAULT_MAX_LEASE_SECONDS, DEFAULT_MAX_LEASES, LeasePolicy};
 pub use clock::Clock;
+pub use connections::{
+    ConnectionLimits, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+};
 pub use handlers::Health;
 pub use import::{ImportSummary, import_jsonl};
-pub use limits::{DEFAULT_RATE_PER_SECOND, RateLimiter};
+pub use limits::{
+    DEFAULT_PAGE_BYTES, DEFAULT_RATE_PER_SECOND, MAX_HEADER_BYTES, MAX_URI_BYTES, RateLimiter,
+};
 pub use openapi::openapi_json;
 pub use rules::{
     DEFAULT_LEASE_SECONDS, MAX_DECISIONS_PER_BATCH, MAX_LEASE_IDS, MAX_LEASE_SECONDS,
@@ -44,7 +56,8 @@ pub use rules::{
 pub use sqlite::SqliteStorage;
 pub use storage::{
     Cursor, DEFAULT_PAGE_LIMIT, DecisionFact, Group, MAX_PAGE_LIMIT, MAX_SELECTION, QueueQuery,
-    Selected, SortValue, Storage, StorageError, TakeDownRecord, TokenInfo, sorts_first,
+    Selected, SortValue, Storage, StorageError, TakeDownRecord, TokenInfo, TokenRecord,
+    sorts_first,
 };
 
 use crate::policy::PolicyCatalog;
@@ -57,15 +70,29 @@ pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
 pub struct ServerOptions {
     /// Requests per second per token (`modq serve --rate`).
     pub rate_per_second: u32,
+    /// Failed authentications per client address per minute (`modq serve --auth-failures`).
+    pub auth_failures_per_minute: u32,
     /// What "now" is; the wall clock for `modq serve`.
     pub clock: Clock,
+    /// Connection cap and timeouts (`--max-connections`, `--header-timeout`, …).
+    pub connections: ConnectionLimits,
+    /// Largest queue or claim page, in bytes of JSON (`--page-bytes`): past it a page ends
+    /// early and says there is more.
+    pub page_bytes: usize,
+    /// How many live leases one holder may have, and for how long (`modq serve
+    /// --max-leases`, `--max-lease-seconds`).
+    pub leases: LeasePolicy,
 }
 
 impl Default for ServerOptions {
     fn default() -> ServerOptions {
         ServerOptions {
             rate_per_second: DEFAULT_RATE_PER_SECOND,
+            auth_failures_per_minute: DEFAULT_AUTH_FAILURES_PER_MINUTE,
             clock: Clock::wall(),
+            connections: ConnectionLimits::default(),
+            page_bytes: DEFAULT_PAGE_BYTES,
+            leases: LeasePolicy::default(),
         }
     }
 }
@@ -98,6 +125,7 @@ pub fn router_with_policies(
         .route("/v1/statements", get(handlers::statements))
         .route("/v1/leases/renew", post(handlers::renew_leases))
         .route("/v1/leases/release", post(handlers::release_leases))
+        .route("/v1/leases/claim", post(handlers::claim_items))
         .route("/v1/items/{id}", get(handlers::item))
         .route("/v1/decisions", post(handlers::decisions))
         .route("/v1/reports", post(handlers::reports))
@@ -108,7 +136,10 @@ pub fn router_with_policies(
             limits::per_token,
         ))
         .route_layer(middleware::from_fn_with_state(
-            Arc::clone(&storage),
+            auth::Gate {
+                storage: Arc::clone(&storage),
+                failures: auth::FailedAuth::new(options.auth_failures_per_minute),
+            },
             auth::require_token,
         ));
     Router::new()
@@ -119,7 +150,14 @@ pub fn router_with_policies(
         .method_not_allowed_fallback(handlers::wrong_method)
         .layer(Extension(Arc::new(policies)))
         .layer(Extension(options.clock))
+        .layer(Extension(limits::PageBytes(options.page_bytes)))
+        .layer(Extension(limits::BodyTimeout(
+            options.connections.body_timeout,
+        )))
+        .layer(Extension(options.leases))
+        .layer(Extension(claims::Activity::default()))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(limits::request_head))
         .layer(middleware::from_fn(log_request))
         .with_state(storage)
 }
@@ -158,9 +196,8 @@ pub async fn serve_with_policies(
     policies: PolicyCatalog,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router_with_policies(storage, options, policies))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let router = router_with_policies(storage, options, policies);
+    connections::serve(listener, router, options.connections, shutdown).await
 }
 
 /// One line per request. The path only: query strings and bodies may carry content.

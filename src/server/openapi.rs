@@ -6,12 +6,13 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::model::{
-    ApiError, Author, AuthorRecord, ClaimRequest, ClaimedPage, DailyStats, Decision,
+    ApiError, Author, AuthorRecord, ClaimCap, ClaimRequest, ClaimedPage, DailyStats, Decision,
     DecisionAction, DecisionBatch, DecisionOutcome, DecisionResult, DecisionResults,
-    EscalationTier, HistoryEntry, HistoryEvent, Item, ItemKind, Lane, LaneCount, LeaseRelease,
-    LeaseRenewal, LeaseRequest, Me, Media, NewNote, NewReport, QueueCounts, QueuePage, Report,
-    ReportAccepted, ReporterType, ReviewState, Role, Scope, SelectRequest, Selection,
-    StatementOfReasons, Statements, Subject, Tally, TierCount,
+    EscalationTier, HistoryEntry, HistoryEvent, Item, ItemKind, Lane, LaneCount, LeaseClaim,
+    LeaseGrant, LeaseRefusal, LeaseRelease, LeaseRenewal, LeaseRequest, Me, Media, NewNote,
+    NewReport, QueueCounts, QueuePage, RefusalReason, Report, ReportAccepted, ReporterType,
+    ReviewState, Role, Scope, SelectRequest, Selection, StatementOfReasons, Statements, Subject,
+    Tally, TierCount,
 };
 use crate::policy::{Ground, Policy, PolicyCatalog};
 use crate::query::Sort;
@@ -38,6 +39,7 @@ use super::handlers;
         handlers::select,
         handlers::renew_leases,
         handlers::release_leases,
+        handlers::claim_items,
         handlers::item,
         handlers::add_note,
         handlers::decisions,
@@ -52,12 +54,12 @@ use super::handlers;
         ApiError, Author, ClaimRequest, ClaimedPage, Decision, DecisionAction, DecisionBatch,
         DecisionOutcome, DecisionResult, DecisionResults, EscalationTier, handlers::Health,
         HistoryEntry, HistoryEvent, Item, ItemKind, Lane, LeaseRelease, LeaseRenewal,
-        LeaseRequest, Me, Media, NewReport, QueuePage, Report, ReportAccepted, ReporterType,
+        LeaseRequest, LeaseClaim, LeaseGrant, LeaseRefusal, RefusalReason, ClaimCap, Me, Media, NewReport, QueuePage, Report, ReportAccepted, ReporterType,
         ReviewState, Role, Scope, SelectRequest, Selection, Sort, Subject, AuthorRecord, NewNote,
         LaneCount, TierCount, QueueCounts, Tally, DailyStats, StatementOfReasons, Statements,
         Ground, Policy, PolicyCatalog, super::audit::AuditEntry, super::audit::AuditPage,
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonAnswers),
     security(("bearer" = [])),
     tags(
         (name = "meta", description = "Health and this document"),
@@ -85,6 +87,68 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
+    }
+}
+
+/// The answers any route may give besides its own: 500 everywhere, 414 and 431 for a
+/// request head over the limits, 429 past a token's rate, and for a JSON body 400, 408 (too
+/// slow), 413 (too large) and 415 (not JSON). Each is an `ApiError`.
+struct CommonAnswers;
+
+impl Modify for CommonAnswers {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::Operation;
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let answer = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("ApiError")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        let add = |op: &mut Operation, status: &str, description: &str| {
+            op.responses
+                .responses
+                .entry(status.to_owned())
+                .or_insert_with(|| answer(description));
+        };
+        for item in doc.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+            ];
+            for op in ops.into_iter().flatten() {
+                let open = op
+                    .security
+                    .as_ref()
+                    .is_some_and(|s| s.iter().all(|r| r == &Default::default()));
+                add(op, "400", "A malformed request");
+                add(op, "414", "A request target over 32 KiB");
+                add(op, "431", "Request headers over 32 KiB");
+                add(
+                    op,
+                    "500",
+                    "The server failed; the cause is logged, not sent",
+                );
+                if !open {
+                    add(op, "401", "Missing or unknown token");
+                    add(op, "429", "This token's rate is spent; see Retry-After");
+                }
+                if op.request_body.is_some() {
+                    add(op, "408", "The body did not arrive within the body timeout");
+                    add(op, "413", "Body larger than 2 MiB");
+                    add(op, "415", "The body is not sent as application/json");
+                }
+            }
+        }
     }
 }
 

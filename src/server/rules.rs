@@ -5,8 +5,8 @@
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 
 use crate::model::{
-    Decision, DecisionAction, DecisionOutcome, EscalationTier, HistoryEntry, HistoryEvent, Lane,
-    NewReport, ReporterType, ReviewState, Scope,
+    Decision, DecisionAction, DecisionOutcome, EscalationTier, HistoryEntry, HistoryEvent, Item,
+    Lane, NewReport, ReporterType, ReviewState, Role, Scope,
 };
 use crate::policy::PolicyCatalog;
 
@@ -47,6 +47,93 @@ pub fn check_report(report: &NewReport) -> Result<(), String> {
             "category is longer than {MAX_CATEGORY_CHARS} characters"
         ));
     }
+    for country in &report.subject.countries {
+        if !is_country(&country.to_ascii_uppercase()) {
+            return Err(format!(
+                "subject.countries: {country:?} is not an ISO 3166-1 alpha-2 country code"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `code` is an ISO 3166-1 alpha-2 code (assigned, or user-assigned `XK` for
+/// Kosovo, which the EU uses), in upper case.
+pub fn is_country(code: &str) -> bool {
+    ISO_3166_ALPHA_2.binary_search(&code).is_ok()
+}
+
+/// Refuses a scope naming something that is not a country.
+pub fn check_scope(scope: &Scope) -> Result<(), String> {
+    match scope {
+        Scope::Global => Ok(()),
+        Scope::Countries(cs) => match cs.iter().find(|c| !is_country(c)) {
+            Some(c) => Err(format!(
+                "scope: {c:?} is not an ISO 3166-1 alpha-2 country code"
+            )),
+            None => Ok(()),
+        },
+    }
+}
+
+/// ISO 3166-1 alpha-2, sorted (assigned codes, and XK).
+const ISO_3166_ALPHA_2: [&str; 250] = [
+    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
+    "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS",
+    "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN",
+    "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE",
+    "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF",
+    "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM",
+    "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM",
+    "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC",
+    "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK",
+    "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA",
+    "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG",
+    "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW",
+    "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS",
+    "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO",
+    "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI",
+    "VN", "VU", "WF", "WS", "XK", "YE", "YT", "ZA", "ZM", "ZW",
+];
+
+/// How far from the server's clock a client's timestamp may be: a moderator's laptop clock
+/// is wrong by minutes, not by a day.
+pub const CLOCK_SKEW: TimeDelta = TimeDelta::days(1);
+
+/// The earliest and latest instants the server stores: RFC 3339 with a four-digit year, so
+/// every stored timestamp reads back (a year like -0001 once made the audit log unreadable).
+pub fn storable(t: DateTime<Utc>) -> bool {
+    let earliest = DateTime::<Utc>::UNIX_EPOCH;
+    let latest = DateTime::parse_from_rfc3339("9999-12-31T23:59:59Z")
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    t >= earliest && t <= latest
+}
+
+/// A decision's `decided_at` as recorded: the client's clock, moved to within a day of the
+/// server's. The server's own `at` is the time of record; this one says when the moderator
+/// pressed the key, and a clock a day off cannot say that.
+pub fn clamp_decided_at(decided_at: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
+    decided_at.clamp(now - CLOCK_SKEW, now + CLOCK_SKEW)
+}
+
+/// Why a report's times are refused: a time of receipt in the future, or a time that could
+/// not be stored and read back.
+pub fn check_report_times(report: &NewReport, now: DateTime<Utc>) -> Result<(), String> {
+    if let Some(received) = report.received_at {
+        if !storable(received) {
+            return Err("received_at must be between 1970 and 9999".into());
+        }
+        if received > now + CLOCK_SKEW {
+            return Err(format!(
+                "received_at {} is in the future (more than a day past the server's clock)",
+                received.to_rfc3339_opts(SecondsFormat::Secs, true)
+            ));
+        }
+    }
+    if report.deadline.is_some_and(|d| !storable(d)) {
+        return Err("deadline must be between 1970 and 9999".into());
+    }
     Ok(())
 }
 
@@ -75,16 +162,100 @@ pub struct ItemStatus {
     pub state: ReviewState,
     pub restricted_in: Option<Scope>,
     pub escalation_target: Option<EscalationTier>,
+    /// The tier whose role decides on the item now: the one it is escalated to, or the one
+    /// that decided it (a take down or keep made at a tier stays that tier's). `None`: any
+    /// moderator.
+    pub tier: Option<EscalationTier>,
+}
+
+impl ItemStatus {
+    /// The tier whose role (or an admin) must make any decision on the item now, a reversal,
+    /// a further take down and the narrowing that undoes one included.
+    pub fn held_by(&self) -> Option<EscalationTier> {
+        match self.state {
+            ReviewState::Escalated => {
+                Some(self.escalation_target.unwrap_or(EscalationTier::Senior))
+            }
+            _ => self.tier,
+        }
+    }
+}
+
+/// The tiers whose items, with their notes, only their own role and admins read: what
+/// reaches child-safety specialists and the law-enforcement liaison is evidence, and may
+/// name victims.
+pub fn restricted(tier: EscalationTier) -> bool {
+    matches!(
+        tier,
+        EscalationTier::ChildSafety | EscalationTier::LawEnforcement
+    )
+}
+
+/// Whether `role` may read an item held by `tier`, and the notes written at it.
+pub fn may_read(role: Role, tier: Option<EscalationTier>) -> bool {
+    tier.is_none_or(|t| !restricted(t) || role.decides(t))
+}
+
+/// The tiers `role` may not read: their items are left out of its queue pages.
+pub fn unreadable_tiers(role: Role) -> Vec<EscalationTier> {
+    EscalationTier::ALL
+        .into_iter()
+        .filter(|t| !may_read(role, Some(*t)))
+        .collect()
+}
+
+/// An item's status as the API shows it: the tier comes from its escalation, or else from
+/// the latest decision in its history.
+pub fn status_of(item: &Item) -> ItemStatus {
+    let tier = item
+        .history
+        .iter()
+        .rev()
+        .find(|h| !matches!(h.event, HistoryEvent::Reported | HistoryEvent::Note))
+        .and_then(|h| h.tier);
+    ItemStatus {
+        state: item.state,
+        restricted_in: item.restricted_in.clone(),
+        escalation_target: item.escalation_target,
+        tier,
+    }
+}
+
+/// The item as `role` may see it: entries whose note is for a tier it may not read lose
+/// the note (decisions) or are left out (notes).
+pub fn redact_history(role: Role, item: &mut Item) {
+    item.history.retain_mut(|h| {
+        if may_read(role, h.visible_to) {
+            return true;
+        }
+        h.note = None;
+        h.event != HistoryEvent::Note
+    });
+}
+
+/// The tier a note or decision note belongs to when it is one only that tier may read:
+/// written while the item was with it, or addressed to it by an escalation.
+pub fn note_visible_to(
+    from: Option<EscalationTier>,
+    to: Option<EscalationTier>,
+) -> Option<EscalationTier> {
+    [to, from].into_iter().flatten().find(|t| restricted(*t))
 }
 
 /// A decision already applied to an item, as the audit log remembers it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppliedDecision {
+    /// The audit row: what a reversal names.
+    pub audit_id: i64,
     pub idempotency_key: String,
     pub item_id: String,
     pub action: DecisionAction,
     pub actor: String,
+    /// `None` only for decisions recorded before tokens had ids (schema 8).
+    pub actor_token_id: Option<i64>,
     pub at: DateTime<Utc>,
+    /// SHA-256 of the decision as it was sent; `None` before schema 8.
+    pub body_hash: Option<String>,
     /// The item's status just before; a reversal restores it.
     pub before: ItemStatus,
 }
@@ -134,6 +305,9 @@ pub fn check_decision_shape(d: &Decision) -> Result<(), String> {
     if let Some(note) = &d.note {
         check_note(note)?;
     }
+    if let Some(scope) = &d.scope {
+        check_scope(scope)?;
+    }
     match (d.action, &d.reverses) {
         (DecisionAction::Reverse, None) => {
             Err("a reverse decision must name the idempotency key it undoes in `reverses`".into())
@@ -144,6 +318,14 @@ pub fn check_decision_shape(d: &Decision) -> Result<(), String> {
         )),
         _ => Ok(()),
     }
+}
+
+/// What binds an idempotency key to its decision: the SHA-256 of the decision as sent.
+pub fn body_hash(d: &Decision) -> String {
+    use sha2::{Digest, Sha256};
+    // Serializing a struct cannot fail; an empty text would only weaken the check.
+    let body = serde_json::to_string(d).unwrap_or_default();
+    hex::encode(Sha256::digest(body.as_bytes()))
 }
 
 /// Why a note is refused: too long (empty notes are simply absent).
@@ -184,13 +366,35 @@ pub struct Facts<'a> {
 pub fn judge(actor: &TokenInfo, d: &Decision, facts: &Facts<'_>) -> Verdict {
     let current = facts.current;
     let latest = facts.latest;
-    if d.action == DecisionAction::Reverse {
-        return judge_reversal(actor, d, latest, facts.reversed);
-    }
     let decided_by = || match latest {
         Some(l) => format!(" ({})", l.describe()),
         None => String::new(),
     };
+    // Whoever holds the item now: every verb on it — deciding, reversing, widening, the
+    // narrowing that undoes a widening — is theirs (and an admin's).
+    if let Some(tier) = current.held_by()
+        && !actor.role.decides(tier)
+        && !takes_back_own_escalation(actor, d, current, facts.reversed)
+    {
+        let held = if current.state == ReviewState::Escalated {
+            format!("is escalated to {}", tier.label())
+        } else {
+            format!("was decided at the {} tier", tier.label())
+        };
+        return refuse(
+            DecisionOutcome::Conflict,
+            format!(
+                "item {held}{}; only the {} role or an admin can decide it \
+                 (this token's role is {})",
+                decided_by(),
+                tier.as_str(),
+                actor.role.as_str()
+            ),
+        );
+    }
+    if d.action == DecisionAction::Reverse {
+        return judge_reversal(actor, d, latest, facts.reversed, current);
+    }
     let note_missing = d.note.as_deref().is_none_or(|n| n.trim().is_empty());
     let target = d.escalation_target.unwrap_or(EscalationTier::Senior);
     if d.action == DecisionAction::Escalate && target.needs_note() && note_missing {
@@ -206,18 +410,6 @@ pub fn judge(actor: &TokenInfo, d: &Decision, facts: &Facts<'_>) -> Verdict {
         ReviewState::Open => {}
         ReviewState::Escalated => {
             let tier = current.escalation_target.unwrap_or(EscalationTier::Senior);
-            if !actor.role.decides(tier) {
-                return refuse(
-                    DecisionOutcome::Conflict,
-                    format!(
-                        "item is escalated to {}{}; only the {} role or an admin can decide it                          (this token's role is {})",
-                        tier.label(),
-                        decided_by(),
-                        tier.as_str(),
-                        actor.role.as_str()
-                    ),
-                );
-            }
             if d.action == DecisionAction::Escalate && tier == target {
                 return refuse(
                     DecisionOutcome::Conflict,
@@ -252,6 +444,7 @@ pub fn judge(actor: &TokenInfo, d: &Decision, facts: &Facts<'_>) -> Verdict {
                         state: ReviewState::TakenDown,
                         restricted_in: Some(after),
                         escalation_target: None,
+                        tier: current.held_by(),
                     },
                     reason_code: Some(reason_code),
                 },
@@ -276,6 +469,7 @@ pub fn judge(actor: &TokenInfo, d: &Decision, facts: &Facts<'_>) -> Verdict {
                     state: ReviewState::TakenDown,
                     restricted_in: Some(d.scope.clone().unwrap_or_default()),
                     escalation_target: None,
+                    tier: current.held_by(),
                 },
                 Some(code),
             ),
@@ -286,6 +480,7 @@ pub fn judge(actor: &TokenInfo, d: &Decision, facts: &Facts<'_>) -> Verdict {
                 state: ReviewState::Kept,
                 restricted_in: None,
                 escalation_target: None,
+                tier: current.held_by(),
             },
             d.reason_code.clone(),
         ),
@@ -294,6 +489,7 @@ pub fn judge(actor: &TokenInfo, d: &Decision, facts: &Facts<'_>) -> Verdict {
                 state: ReviewState::Escalated,
                 restricted_in: None,
                 escalation_target: Some(target),
+                tier: Some(target),
             },
             d.reason_code.clone(),
         ),
@@ -301,6 +497,28 @@ pub fn judge(actor: &TokenInfo, d: &Decision, facts: &Facts<'_>) -> Verdict {
         DecisionAction::Reverse => (current.clone(), None),
     };
     Verdict::Apply { after, reason_code }
+}
+
+/// Whether `d` undoes `actor`'s own escalation to the senior tier, still waiting there: a
+/// moderator's `u` right after a mistaken `e`. Specialist tiers are not taken back this
+/// way: an item escalated to legal, law enforcement or child safety is theirs to send back.
+fn takes_back_own_escalation(
+    actor: &TokenInfo,
+    d: &Decision,
+    current: &ItemStatus,
+    reversed: Option<&AppliedDecision>,
+) -> bool {
+    d.action == DecisionAction::Reverse
+        && current.state == ReviewState::Escalated
+        && current.held_by() == Some(EscalationTier::Senior)
+        && reversed.is_some_and(|r| {
+            r.action == DecisionAction::Escalate
+                && r.item_id == d.item_id
+                && match r.actor_token_id {
+                    Some(by) => by == actor.id,
+                    None => r.actor == actor.name,
+                }
+        })
 }
 
 /// The catalog code a take down cites: the one sent if the catalog has it, else the
@@ -350,6 +568,22 @@ pub fn allowed_actions(
         .iter()
         .rev()
         .find(|h| !matches!(h.event, HistoryEvent::Reported | HistoryEvent::Note));
+    if status
+        .held_by()
+        .is_some_and(|tier| !actor.role.decides(tier))
+    {
+        // Only their own escalation to the senior tier, which they may take back.
+        let own_escalation = latest.is_some_and(|l| {
+            l.event == HistoryEvent::Escalate
+                && l.actor == actor.name
+                && status.held_by() == Some(EscalationTier::Senior)
+        });
+        return if own_escalation {
+            vec![DecisionAction::Reverse]
+        } else {
+            Vec::new()
+        };
+    }
     let may_reverse = latest.is_some_and(|l| {
         l.event != HistoryEvent::Reversal && (actor.role.is_lead() || l.actor == actor.name)
     });
@@ -360,16 +594,11 @@ pub fn allowed_actions(
             DecisionAction::Keep,
             DecisionAction::Escalate,
         ]),
-        ReviewState::Escalated => {
-            let tier = status.escalation_target.unwrap_or(EscalationTier::Senior);
-            if actor.role.decides(tier) {
-                actions.extend([
-                    DecisionAction::TakeDown,
-                    DecisionAction::Keep,
-                    DecisionAction::Escalate,
-                ]);
-            }
-        }
+        ReviewState::Escalated => actions.extend([
+            DecisionAction::TakeDown,
+            DecisionAction::Keep,
+            DecisionAction::Escalate,
+        ]),
         ReviewState::TakenDown => {
             if matches!(status.restricted_in, Some(Scope::Countries(_))) {
                 actions.push(DecisionAction::TakeDown);
@@ -388,12 +617,16 @@ fn judge_reversal(
     d: &Decision,
     latest: Option<&AppliedDecision>,
     reversed: Option<&AppliedDecision>,
+    current: &ItemStatus,
 ) -> Verdict {
     let key = d.reverses.as_deref().unwrap_or_default();
     let Some(target) = reversed else {
         return refuse(
             DecisionOutcome::Invalid,
-            format!("no applied decision has idempotency key {key:?}"),
+            format!(
+                "no applied decision on item {:?} has idempotency key {key:?}",
+                d.item_id
+            ),
         );
     };
     if target.item_id != d.item_id {
@@ -412,7 +645,7 @@ fn judge_reversal(
         );
     }
     match latest {
-        Some(l) if l.idempotency_key == target.idempotency_key => {}
+        Some(l) if l.audit_id == target.audit_id => {}
         Some(l) if l.action == DecisionAction::Reverse => {
             return refuse(
                 DecisionOutcome::Conflict,
@@ -438,7 +671,13 @@ fn judge_reversal(
             );
         }
     }
-    if !actor.role.is_lead() && target.actor != actor.name {
+    let own = match (target.actor_token_id, actor.id) {
+        (Some(by), me) => by == me,
+        (None, _) => target.actor == actor.name,
+    };
+    // Who may undo a decision the item's tier does not restrict: its maker, or a lead. (A
+    // held item was checked in `judge`: only its tier's role gets this far.)
+    if current.held_by().is_none() && !actor.role.is_lead() && !own {
         return refuse(
             DecisionOutcome::Conflict,
             format!(
@@ -582,6 +821,7 @@ mod tests {
 
     fn token(name: &str, role: Role) -> TokenInfo {
         TokenInfo {
+            id: name.len() as i64,
             name: name.into(),
             role,
         }
@@ -589,6 +829,7 @@ mod tests {
 
     fn moderator(name: &str) -> TokenInfo {
         TokenInfo {
+            id: 100 + name.len() as i64,
             name: name.into(),
             role: Role::Moderator,
         }
@@ -596,6 +837,7 @@ mod tests {
 
     fn senior() -> TokenInfo {
         TokenInfo {
+            id: 7,
             name: "sam".into(),
             role: Role::Senior,
         }
@@ -612,16 +854,20 @@ mod tests {
             escalation_target: None,
             reverses: None,
             decided_at: Utc::now(),
+            method: crate::model::DecisionMethod::Single,
         }
     }
 
     fn applied(action: DecisionAction, actor: &str, before: ItemStatus) -> AppliedDecision {
         AppliedDecision {
+            audit_id: 1,
             idempotency_key: "k1".into(),
             item_id: "i".into(),
             action,
             actor: actor.into(),
+            actor_token_id: None,
             at: Utc::now(),
+            body_hash: None,
             before,
         }
     }
@@ -631,6 +877,7 @@ mod tests {
             state: ReviewState::Open,
             restricted_in: None,
             escalation_target: None,
+            tier: None,
         }
     }
 
@@ -639,6 +886,7 @@ mod tests {
             state: ReviewState::Escalated,
             restricted_in: None,
             escalation_target: Some(EscalationTier::Senior),
+            tier: Some(EscalationTier::Senior),
         }
     }
 
@@ -697,7 +945,8 @@ mod tests {
                 after: ItemStatus {
                     state: ReviewState::TakenDown,
                     restricted_in: Some(Scope::Global),
-                    escalation_target: None
+                    escalation_target: None,
+                    tier: None,
                 },
                 reason_code: Some("spam".into()),
             }
@@ -738,6 +987,7 @@ mod tests {
             state: ReviewState::TakenDown,
             restricted_in: Some(Scope::Global),
             escalation_target: None,
+            tier: None,
         };
         let v = judged(&senior(), &d, &current, Some(&latest), Some(&latest));
         assert_eq!(
@@ -857,6 +1107,7 @@ mod tests {
             state: ReviewState::Escalated,
             restricted_in: None,
             escalation_target: Some(EscalationTier::Legal),
+            tier: Some(EscalationTier::Legal),
         };
         let keep = decision(DecisionAction::Keep);
         let refused = judged(&senior(), &keep, &legal_item, None, None);
@@ -888,6 +1139,67 @@ mod tests {
             judged(&moderator("al"), &to_senior, &open(), None, None),
             Verdict::Apply { .. }
         ));
+    }
+
+    #[test]
+    fn a_decision_at_a_tier_keeps_the_item_with_that_tier_for_every_verb() {
+        let cora = token("cora", Role::ChildSafety);
+        let taken_down = ItemStatus {
+            state: ReviewState::TakenDown,
+            restricted_in: Some(Scope::Countries(vec!["DE".into()])),
+            escalation_target: None,
+            tier: Some(EscalationTier::ChildSafety),
+        };
+        let by_cora = applied(DecisionAction::TakeDown, "cora", escalated());
+        let mut widen = decision(DecisionAction::TakeDown);
+        widen.scope = Some(Scope::Global);
+        let mut undo = decision(DecisionAction::Reverse);
+        undo.reverses = Some("k1".into());
+        for who in [senior(), moderator("al"), token("lee", Role::Legal)] {
+            for d in [&widen, &undo, &decision(DecisionAction::Keep)] {
+                let v = judged(&who, d, &taken_down, Some(&by_cora), Some(&by_cora));
+                assert!(
+                    matches!(v, Verdict::Refuse { outcome: DecisionOutcome::Conflict, ref message }
+                        if message.contains("only the child_safety role")),
+                    "{who:?} {d:?}: {v:?}"
+                );
+            }
+        }
+        // Cora widens it, and the item stays hers.
+        let v = judged(&cora, &widen, &taken_down, Some(&by_cora), None);
+        assert!(
+            matches!(v, Verdict::Apply { ref after, .. } if after.tier == Some(EscalationTier::ChildSafety)),
+            "{v:?}"
+        );
+        // What only that tier reads.
+        assert!(!may_read(Role::Senior, Some(EscalationTier::ChildSafety)));
+        assert!(may_read(
+            Role::ChildSafety,
+            Some(EscalationTier::ChildSafety)
+        ));
+        assert!(may_read(Role::Admin, Some(EscalationTier::LawEnforcement)));
+        assert!(may_read(Role::Moderator, Some(EscalationTier::Legal)));
+        assert_eq!(
+            unreadable_tiers(Role::Legal),
+            vec![EscalationTier::LawEnforcement, EscalationTier::ChildSafety]
+        );
+        assert_eq!(
+            note_visible_to(None, Some(EscalationTier::ChildSafety)),
+            Some(EscalationTier::ChildSafety)
+        );
+        assert_eq!(note_visible_to(Some(EscalationTier::Senior), None), None);
+    }
+
+    #[test]
+    fn decided_at_stays_within_a_day_and_report_times_are_storable() {
+        let now = Utc::now();
+        let year_one = DateTime::parse_from_rfc3339("0001-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(clamp_decided_at(year_one, now), now - CLOCK_SKEW);
+        assert_eq!(clamp_decided_at(now, now), now);
+        assert!(!storable(year_one));
+        assert!(is_country("DE") && is_country("XK") && !is_country("XX") && !is_country("de"));
     }
 
     #[test]
@@ -932,6 +1244,7 @@ mod tests {
             state: ReviewState::Escalated,
             restricted_in: None,
             escalation_target: Some(EscalationTier::Legal),
+            tier: Some(EscalationTier::Legal),
         };
         let escalated_by_al = [HistoryEntry {
             at: Utc::now(),
@@ -941,15 +1254,17 @@ mod tests {
             scope: None,
             note: Some("court order".into()),
             escalation_target: Some(EscalationTier::Legal),
+            tier: Some(EscalationTier::Legal),
+            visible_to: None,
         }];
         assert_eq!(
             allowed_actions(&moderator("bo"), &legal_item, &escalated_by_al),
             vec![]
         );
-        // Who escalated may take it back.
+        // Not even who escalated it: it is legal's now, and only legal sends it back.
         assert_eq!(
             allowed_actions(&moderator("al"), &legal_item, &escalated_by_al),
-            vec![DecisionAction::Reverse]
+            vec![]
         );
         assert_eq!(
             allowed_actions(&token("lee", Role::Legal), &legal_item, &escalated_by_al),

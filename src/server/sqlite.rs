@@ -15,25 +15,27 @@ use rusqlite::config::DbConfig;
 use rusqlite::types::Value;
 
 use crate::model::{
-    Author, AuthorRecord, ClaimedPage, Decision, DecisionAction, DecisionOutcome, DecisionResult,
-    EscalationTier, HistoryEntry, HistoryEvent, Item, ItemKind, Lane, LaneCount, LeaseRenewal,
-    NewReport, QueueCounts, QueuePage, Report, ReportAccepted, ReporterType, ReviewState, Role,
-    Scope, TierCount,
+    Author, AuthorRecord, ClaimCap, ClaimedPage, Decision, DecisionAction, DecisionMethod,
+    DecisionOutcome, DecisionResult, EscalationTier, HistoryEntry, HistoryEvent, Item, ItemKind,
+    Lane, LaneCount, LeaseGrant, LeaseRefusal, LeaseRenewal, NewReport, QueueCounts, QueuePage,
+    RefusalReason, Report, ReportAccepted, ReporterType, ReviewState, Role, Scope, TierCount,
 };
 use crate::policy::PolicyCatalog;
 use crate::query::{self, Clause, Likeness, Sort, Term};
 use crate::wal_sync::WalSync;
 
 use super::audit::{AuditEntry, AuditQuery};
+use super::claims::{self, ClaimLimits};
 use super::read_pool::ReadPool;
 use super::rules::{self, AppliedDecision, Facts, ItemStatus, Lease, Verdict};
+use super::statements::DecisionBasis;
 use super::storage::{
     Cursor, DecisionFact, Group, MAX_SELECTION, QueueQuery, Selected, SortValue, Storage,
-    StorageError, TakeDownRecord, TokenInfo,
+    StorageError, TakeDownRecord, TokenInfo, TokenRecord, within_budget,
 };
 
 /// Step `i` takes the schema from version `i` to `i + 1`; a new database runs them all.
-const MIGRATIONS: [&str; 7] = [
+const MIGRATIONS: [&str; 8] = [
     include_str!("schema.sql"),
     include_str!("schema_2_leases.sql"),
     include_str!("schema_3_search.sql"),
@@ -41,9 +43,24 @@ const MIGRATIONS: [&str; 7] = [
     include_str!("schema_5_author_state.sql"),
     include_str!("schema_6_open_queues.sql"),
     include_str!("schema_7_tallies.sql"),
+    include_str!("schema_8_roles.sql"),
 ];
 /// The version whose script adds the columns [`search_columns`] fills.
 const SEARCH_VERSION: usize = 3;
+/// The version whose script rebuilds the audit table, which [`backfill_schema_8`] completes.
+const ROLES_VERSION: usize = 8;
+
+/// The audit log's guard: rows are appended, never changed or removed. Created after the
+/// table's schema 8 rebuild and backfill (see schema_8_roles.sql).
+const AUDIT_TRIGGERS: &str = "
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN
+    SELECT RAISE(ABORT, 'audit rows are append-only');
+END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN
+    SELECT RAISE(ABORT, 'audit rows are append-only');
+END;";
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// How long a write waits for the disk to confirm it before the request fails; a failed
@@ -200,6 +217,10 @@ fn migrate(conn: &Connection) -> anyhow::Result<()> {
     if done < SEARCH_VERSION {
         backfill_search_columns(&tx)?;
     }
+    if done < ROLES_VERSION {
+        backfill_schema_8(&tx)?;
+        tx.execute_batch(AUDIT_TRIGGERS)?;
+    }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
     Ok(())
@@ -329,6 +350,7 @@ impl ItemRow {
             history: Vec::new(),
             author_record: None,
             allowed_actions: None,
+            leased_by: None,
             id: self.id,
         })
     }
@@ -521,12 +543,16 @@ fn term_condition(conn: &Connection, term: &Term, w: &mut Where) -> Result<(), S
                     any.push("text_hash = ?".into());
                     values.push(text(hash));
                 }
-                if !like.links.is_empty() {
-                    let marks = vec!["?"; like.links.len()].join(", ");
+                // At most MAX_LINKS_PER_ITEM variables, even for an item stored before the
+                // cap: SQLite refuses a statement with too many.
+                let links: Vec<&String> =
+                    like.links.iter().take(query::MAX_LINKS_PER_ITEM).collect();
+                if !links.is_empty() {
+                    let marks = vec!["?"; links.len()].join(", ");
                     any.push(format!(
                         "EXISTS (SELECT 1 FROM json_each(items.links) WHERE value IN ({marks}))"
                     ));
-                    values.extend(like.links.iter().map(|l| text(l)));
+                    values.extend(links.into_iter().map(|l| text(l)));
                 }
             }
             w.push(format!("({})", any.join(" OR ")), values);
@@ -581,6 +607,14 @@ fn queue_sql(
     }
     for clause in &query.filter.clauses {
         clause_condition(conn, clause, &mut w)?;
+    }
+    // Open items are held by no tier: only decided and escalated ones can be hidden.
+    if !query.hidden_tiers.is_empty() && query.state != ReviewState::Open {
+        let marks = vec!["?"; query.hidden_tiers.len()].join(", ");
+        w.push(
+            format!("(hold_tier IS NULL OR hold_tier NOT IN ({marks}))"),
+            query.hidden_tiers.iter().map(|t| text(t.as_str())),
+        );
     }
     let [(k1, d1), (k2, d2)] = order_keys(query.sort);
     if let Some(first) = group {
@@ -743,7 +777,12 @@ fn write_search_columns(
     text: Option<&str>,
     author: Option<&Author>,
 ) -> Result<(), StorageError> {
-    let c = search_columns(text, author)?;
+    write_columns(conn, id, &search_columns(text, author)?)
+}
+
+/// Stores columns already derived, so that the deriving (a pass over up to 64 KiB of text)
+/// happens before the write lock is taken, not while every other writer waits.
+fn write_columns(conn: &Connection, id: &str, c: &SearchColumns) -> Result<(), StorageError> {
     conn.prepare_cached(
         "UPDATE items SET author_id = ?2, author_handle = ?3, text_lc = ?4, text_hash = ?5,
                           links = ?6
@@ -773,6 +812,79 @@ fn backfill_search_columns(conn: &Connection) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Completes the schema 8 rebuild of the audit log by replaying it in order: the tier each
+/// decision was made under and left the item with, the row each reversal undid, and the
+/// tier each item is held by now. A `decided_at` that cannot be read back (a year like
+/// -0001, which earlier versions stored) becomes the row's server time, so that the log can
+/// be read again. Runs before the append-only triggers are put back.
+fn backfill_schema_8(conn: &Connection) -> anyhow::Result<()> {
+    type Replayed = (i64, String, String, String, Option<String>, String);
+    type Row = (Replayed, Option<String>, Option<String>, String, String);
+    let rows: Vec<Row> = conn
+        .prepare(
+            "SELECT id, item_id, action, idempotency_key, reverses, from_state,
+                    from_escalation_target, escalation_target, at, decided_at
+             FROM audit ORDER BY id",
+        )?
+        .query_map([], |r| {
+            Ok((
+                (
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ),
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let senior = || EscalationTier::Senior.as_str().to_owned();
+    let mut held: std::collections::HashMap<String, Option<String>> = Default::default();
+    let mut by_key: std::collections::HashMap<(String, String), i64> = Default::default();
+    let mut from_tiers: std::collections::HashMap<i64, Option<String>> = Default::default();
+    let mut update = conn.prepare(
+        "UPDATE audit SET from_tier = ?2, to_tier = ?3, reverses_id = ?4, decided_at = ?5
+         WHERE id = ?1",
+    )?;
+    for ((id, item, action, key, reverses, from_state), from_target, target, at, decided) in rows {
+        let from_tier = if from_state == ReviewState::Escalated.as_str() {
+            Some(from_target.unwrap_or_else(senior))
+        } else {
+            held.get(&item).cloned().flatten()
+        };
+        let (to_tier, reverses_id) = match action.as_str() {
+            "escalate" => (Some(target.unwrap_or_else(senior)), None),
+            "reverse" => {
+                let undone = reverses.and_then(|k| by_key.get(&(item.clone(), k)).copied());
+                let restored = undone.and_then(|u| from_tiers.get(&u).cloned().flatten());
+                (restored, undone)
+            }
+            _ => (from_tier.clone(), None),
+        };
+        let decided = if parse_ts(&decided).is_ok() {
+            decided
+        } else {
+            at
+        };
+        update.execute(params![id, from_tier, to_tier, reverses_id, decided])?;
+        held.insert(item.clone(), to_tier);
+        by_key.insert((item, key), id);
+        from_tiers.insert(id, from_tier);
+    }
+    let mut hold = conn.prepare("UPDATE items SET hold_tier = ?2 WHERE id = ?1")?;
+    for (item, tier) in held {
+        if tier.is_some() {
+            hold.execute(params![item, tier])?;
+        }
+    }
+    Ok(())
+}
+
 fn load_item(conn: &Connection, id: &str) -> Result<Option<Item>, StorageError> {
     let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = ?1");
     let Some(row) = conn.query_row(&sql, [id], item_row).optional()? else {
@@ -797,6 +909,8 @@ fn fill_item(conn: &Connection, item: &mut Item) -> Result<(), StorageError> {
             scope: None,
             note: r.comment.clone(),
             escalation_target: None,
+            tier: None,
+            visible_to: None,
         })
         .collect();
     history.extend(load_decision_history(conn, &item.id)?);
@@ -812,18 +926,20 @@ fn fill_item(conn: &Connection, item: &mut Item) -> Result<(), StorageError> {
 }
 
 fn load_notes(conn: &Connection, item_id: &str) -> Result<Vec<HistoryEntry>, StorageError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT at, actor, note FROM notes WHERE item_id = ?1 ORDER BY id")?;
+    let mut stmt = conn
+        .prepare_cached("SELECT at, actor, note, tier FROM notes WHERE item_id = ?1 ORDER BY id")?;
     let rows = stmt.query_map([item_id], |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,
             r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
         ))
     })?;
     let mut notes = Vec::new();
     for row in rows {
-        let (at, actor, note) = row?;
+        let (at, actor, note, tier) = row?;
+        let tier = opt_tier(tier.as_deref())?;
         notes.push(HistoryEntry {
             at: parse_ts(&at)?,
             actor,
@@ -832,6 +948,8 @@ fn load_notes(conn: &Connection, item_id: &str) -> Result<Vec<HistoryEntry>, Sto
             scope: None,
             note: Some(note),
             escalation_target: None,
+            tier,
+            visible_to: rules::note_visible_to(tier, None),
         });
     }
     Ok(notes)
@@ -912,23 +1030,35 @@ fn load_decision_history(
     item_id: &str,
 ) -> Result<Vec<HistoryEntry>, StorageError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT at, actor, action, reason_code, scope, note, escalation_target
+        "SELECT at, actor, action, reason_code, scope, note, escalation_target, from_tier,
+                to_tier
          FROM audit WHERE item_id = ?1 ORDER BY id",
     )?;
     let rows = stmt.query_map([item_id], |r| {
         Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
+            (
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ),
             r.get::<_, Option<String>>(3)?,
             r.get::<_, Option<String>>(4)?,
             r.get::<_, Option<String>>(5)?,
             r.get::<_, Option<String>>(6)?,
+            (
+                r.get::<_, Option<String>>(7)?,
+                r.get::<_, Option<String>>(8)?,
+            ),
         ))
     })?;
     let mut entries = Vec::new();
     for row in rows {
-        let (at, actor, action, reason_code, scope, note, target) = row?;
+        let ((at, actor, action), reason_code, scope, note, target, (from_tier, to_tier)) = row?;
+        let to_tier = opt_tier(to_tier.as_deref())?;
+        let visible_to = match &note {
+            Some(_) => rules::note_visible_to(opt_tier(from_tier.as_deref())?, to_tier),
+            None => None,
+        };
         let event = match from_name::<DecisionAction>("action", &action)? {
             DecisionAction::TakeDown => HistoryEvent::TakeDown,
             DecisionAction::Keep => HistoryEvent::Keep,
@@ -943,6 +1073,8 @@ fn load_decision_history(
             scope: opt_json("scope", scope.as_deref())?,
             note,
             escalation_target: opt_tier(target.as_deref())?,
+            tier: to_tier,
+            visible_to,
         });
     }
     Ok(entries)
@@ -950,77 +1082,133 @@ fn load_decision_history(
 
 // --- reports ------------------------------------------------------------------------------
 
+/// Whether reports by `filer` describe content: an admin's intake and the operator's
+/// import do; an ordinary token's report quotes what its holder saw.
+fn is_intake(filer: Option<&TokenInfo>) -> bool {
+    filer.is_none_or(|t| t.role == Role::Admin)
+}
+
+/// Where a report's subject describes content the server keeps.
+const FROM_INTAKE: &str = "intake";
+const FROM_REPORTER: &str = "reporter";
+
 fn add_report(
     tx: &Transaction<'_>,
     tally: &mut TallyChanges,
-    report: &NewReport,
+    filer: Option<&TokenInfo>,
+    (report, columns): (&NewReport, &SearchColumns),
     now: DateTime<Utc>,
 ) -> Result<ReportAccepted, StorageError> {
     let subject = &report.subject;
     let received_at = report.received_at.unwrap_or(now);
     let lane = rules::report_lane(report);
+    let intake = is_intake(filer);
 
-    let existing: Option<(String, Tallied)> = tx
+    let existing: Option<(String, String, Tallied)> = tx
         .prepare_cached(
-            "SELECT countries, state, lane, escalation_target, author_id FROM items WHERE id = ?1",
+            "SELECT countries, content_source, state, lane, escalation_target, author_id
+             FROM items WHERE id = ?1",
         )?
         .query_row([&subject.id], |r| {
             Ok((
                 r.get(0)?,
+                r.get(1)?,
                 Tallied {
-                    state: r.get(1)?,
-                    lane: r.get(2)?,
-                    tier: r.get(3)?,
-                    author: r.get(4)?,
+                    state: r.get(2)?,
+                    lane: r.get(3)?,
+                    tier: r.get(4)?,
+                    author: r.get(5)?,
                 },
             ))
         })
         .optional()?;
     let merged = existing.is_some();
+    // Only an intake says where content is shown, who wrote it and what its media matched:
+    // an ordinary token's report can neither forge an author's record nor a hash match.
+    let described_countries: Vec<String> = if intake {
+        subject
+            .countries
+            .iter()
+            .map(|c| c.to_ascii_uppercase())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let author = subject.author.as_ref().filter(|_| intake);
+    let media: Vec<crate::model::Media> = subject
+        .media
+        .iter()
+        .map(|m| crate::model::Media {
+            hash_match: m.hash_match.clone().filter(|_| intake),
+            ..m.clone()
+        })
+        .collect();
     let mut countries: Vec<String> = match &existing {
-        Some((stored, _)) => from_json("countries", stored)?,
+        Some((stored, _, _)) => from_json("countries", stored)?,
         None => Vec::new(),
     };
-    for c in &subject.countries {
+    for c in &described_countries {
         if !countries.contains(c) {
             countries.push(c.clone());
         }
     }
-    if merged {
-        // Content fields come from the first report; later ones add countries only.
-        tx.prepare_cached("UPDATE items SET countries = ?2 WHERE id = ?1")?
-            .execute(params![subject.id, to_json(&countries)?])?;
-    } else {
-        // Priority, lane, deadline and created_at are set from the reports just below.
-        tx.prepare_cached(
-            "INSERT INTO items (id, kind, text, author, language, countries, media, priority,
-                                lane, deadline, state, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, NULL, ?9, ?10)",
-        )?
-        .execute(params![
-            subject.id,
-            name_of(subject.kind)?,
-            subject.text,
-            subject.author.as_ref().map(to_json).transpose()?,
-            subject.language,
-            to_json(&countries)?,
-            to_json(&subject.media)?,
-            lane.as_str(),
-            ReviewState::Open.as_str(),
-            ts(received_at),
-        ])?;
-        write_search_columns(
-            tx,
-            &subject.id,
-            subject.text.as_deref(),
-            subject.author.as_ref(),
-        )?;
+    let mut new_author = None;
+    match &existing {
+        Some((_, source, _)) if intake && source == FROM_REPORTER => {
+            // The intake's description replaces the one a reporter gave first.
+            tx.prepare_cached(
+                "UPDATE items SET kind = ?2, text = ?3, author = ?4, language = ?5,
+                                  countries = ?6, media = ?7, content_source = ?8
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                subject.id,
+                name_of(subject.kind)?,
+                subject.text,
+                author.map(to_json).transpose()?,
+                subject.language,
+                to_json(&countries)?,
+                to_json(&media)?,
+                FROM_INTAKE,
+            ])?;
+            write_columns(tx, &subject.id, columns)?;
+            new_author = Some(author.map(|a| a.id.clone()));
+        }
+        // Content fields come from the first description; later intake reports add
+        // countries only, and ordinary ones nothing.
+        Some(_) if intake => {
+            tx.prepare_cached("UPDATE items SET countries = ?2 WHERE id = ?1")?
+                .execute(params![subject.id, to_json(&countries)?])?;
+        }
+        Some(_) => {}
+        None => {
+            // Priority, lane, deadline and created_at are set from the reports just below.
+            tx.prepare_cached(
+                "INSERT INTO items (id, kind, text, author, language, countries, media, priority,
+                                    lane, deadline, state, created_at, content_source)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, NULL, ?9, ?10, ?11)",
+            )?
+            .execute(params![
+                subject.id,
+                name_of(subject.kind)?,
+                subject.text,
+                author.map(to_json).transpose()?,
+                subject.language,
+                to_json(&countries)?,
+                to_json(&media)?,
+                lane.as_str(),
+                ReviewState::Open.as_str(),
+                ts(received_at),
+                if intake { FROM_INTAKE } else { FROM_REPORTER },
+            ])?;
+            write_columns(tx, &subject.id, columns)?;
+        }
     }
 
     tx.prepare_cached(
         "INSERT INTO reports (item_id, reporter_type, category, comment, lane, deadline,
-                              received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                              received_at, filed_by, filer_role)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
         subject.id,
@@ -1030,19 +1218,24 @@ fn add_report(
         lane.as_str(),
         report.deadline.map(ts),
         ts(received_at),
+        filer.map(|t| t.id),
+        filer.map(|t| t.role.as_str()),
     ])?;
     let report_id = tx.last_insert_rowid();
     let (priority, lane) = refresh_aggregates(tx, &subject.id)?;
-    let before = existing.map(|(_, tallied)| tallied);
-    let after = Tallied {
+    let before = existing.map(|(_, _, tallied)| tallied);
+    let mut after = Tallied {
         lane: lane.as_str().to_owned(),
         ..before.clone().unwrap_or_else(|| Tallied {
             state: ReviewState::Open.as_str().to_owned(),
             lane: String::new(),
             tier: None,
-            author: subject.author.as_ref().map(|a| a.id.clone()),
+            author: author.map(|a| a.id.clone()),
         })
     };
+    if let Some(author) = new_author {
+        after.author = author;
+    }
     tally.moved(before, after);
     Ok(ReportAccepted {
         item_id: subject.id.clone(),
@@ -1056,7 +1249,8 @@ fn add_report(
 /// earliest deadline, and first-reported time. Returns the priority and the lane.
 fn refresh_aggregates(tx: &Transaction<'_>, item_id: &str) -> Result<(i64, Lane), StorageError> {
     let mut stmt = tx.prepare_cached(
-        "SELECT lane, reporter_type, deadline, received_at FROM reports WHERE item_id = ?1",
+        "SELECT lane, reporter_type, deadline, received_at, filed_by, filer_role
+         FROM reports WHERE item_id = ?1 ORDER BY id",
     )?;
     let rows = stmt.query_map([item_id], |r| {
         Ok((
@@ -1064,27 +1258,36 @@ fn refresh_aggregates(tx: &Transaction<'_>, item_id: &str) -> Result<(i64, Lane)
             r.get::<_, String>(1)?,
             r.get::<_, Option<String>>(2)?,
             r.get::<_, String>(3)?,
+            r.get::<_, Option<i64>>(4)?,
+            r.get::<_, Option<String>>(5)?,
         ))
     })?;
     let mut weighed = Vec::new();
+    let mut most_urgent: Option<Lane> = None;
+    let mut ordinary_filers = std::collections::HashSet::new();
     let mut deadline: Option<DateTime<Utc>> = None;
     let mut created_at: Option<DateTime<Utc>> = None;
     for row in rows {
-        let (lane, reporter, report_deadline, received) = row?;
-        weighed.push((
-            parse_lane(&lane)?,
-            from_name::<ReporterType>("reporter type", &reporter)?,
-        ));
+        let (lane, reporter, report_deadline, received, filed_by, filer_role) = row?;
+        let lane = parse_lane(&lane)?;
+        most_urgent = Some(most_urgent.map_or(lane, |l| l.min(lane)));
+        // An intake relays many people's reports; an ordinary token is one person, who
+        // counts once however often they report.
+        let ordinary = filer_role.is_some_and(|r| r != Role::Admin.as_str());
+        let counted = match filed_by {
+            Some(id) if ordinary => ordinary_filers.insert(id),
+            _ => true,
+        };
+        if counted {
+            weighed.push((lane, from_name::<ReporterType>("reporter type", &reporter)?));
+        }
         if let Some(d) = parse_opt_ts(report_deadline.as_deref())? {
             deadline = Some(deadline.map_or(d, |e| e.min(d)));
         }
         let received = parse_ts(&received)?;
         created_at = Some(created_at.map_or(received, |c| c.min(received)));
     }
-    let lane = weighed
-        .iter()
-        .map(|(lane, _)| *lane)
-        .min()
+    let lane = most_urgent
         .ok_or_else(|| StorageError::Backend(anyhow!("item {item_id:?} has no reports")))?;
     let report_count = i64::try_from(weighed.len()).unwrap_or(i64::MAX);
     let priority = rules::priority(weighed);
@@ -1174,58 +1377,94 @@ impl TallyChanges {
 
 // --- decisions ----------------------------------------------------------------------------
 
-const APPLIED_COLUMNS: &str = "idempotency_key, item_id, action, actor, at, from_state, \
-                               from_restricted_in, from_escalation_target";
+const APPLIED_COLUMNS: &str = "id, idempotency_key, item_id, action, actor, actor_token_id, at, \
+                               body_hash, from_state, from_restricted_in, \
+                               from_escalation_target, from_tier";
 
 /// An audit row as far as judging later decisions needs it.
 struct AppliedRow {
+    id: i64,
     key: String,
     item_id: String,
     action: String,
     actor: String,
+    actor_token_id: Option<i64>,
     at: String,
+    body_hash: Option<String>,
     from_state: String,
     from_scope: Option<String>,
     from_target: Option<String>,
+    from_tier: Option<String>,
 }
 
 fn applied_row(r: &Row<'_>) -> rusqlite::Result<AppliedRow> {
     Ok(AppliedRow {
-        key: r.get(0)?,
-        item_id: r.get(1)?,
-        action: r.get(2)?,
-        actor: r.get(3)?,
-        at: r.get(4)?,
-        from_state: r.get(5)?,
-        from_scope: r.get(6)?,
-        from_target: r.get(7)?,
+        id: r.get(0)?,
+        key: r.get(1)?,
+        item_id: r.get(2)?,
+        action: r.get(3)?,
+        actor: r.get(4)?,
+        actor_token_id: r.get(5)?,
+        at: r.get(6)?,
+        body_hash: r.get(7)?,
+        from_state: r.get(8)?,
+        from_scope: r.get(9)?,
+        from_target: r.get(10)?,
+        from_tier: r.get(11)?,
     })
 }
 
 impl AppliedRow {
     fn into_applied(self) -> Result<AppliedDecision, StorageError> {
         Ok(AppliedDecision {
+            audit_id: self.id,
             idempotency_key: self.key,
             item_id: self.item_id,
             action: from_name("action", &self.action)?,
             actor: self.actor,
+            actor_token_id: self.actor_token_id,
             at: parse_ts(&self.at)?,
+            body_hash: self.body_hash,
             before: ItemStatus {
                 state: parse_state(&self.from_state)?,
                 restricted_in: opt_json::<Scope>("scope", self.from_scope.as_deref())?,
                 escalation_target: opt_tier(self.from_target.as_deref())?,
+                tier: opt_tier(self.from_tier.as_deref())?,
             },
         })
     }
 }
 
+/// The decision `token` sent with idempotency key `key`: keys are the sender's own.
 fn applied_by_key(
     tx: &Transaction<'_>,
+    token: i64,
     key: &str,
 ) -> Result<Option<AppliedDecision>, StorageError> {
-    let sql = format!("SELECT {APPLIED_COLUMNS} FROM audit WHERE idempotency_key = ?1");
+    let sql = format!(
+        "SELECT {APPLIED_COLUMNS} FROM audit WHERE actor_token_id = ?1 AND idempotency_key = ?2"
+    );
     tx.prepare_cached(&sql)?
-        .query_row([key], applied_row)
+        .query_row(params![token, key], applied_row)
+        .optional()?
+        .map(AppliedRow::into_applied)
+        .transpose()
+}
+
+/// The latest decision on `item_id` with idempotency key `key`, whoever sent it: what a
+/// reversal names (a reversal undoes only an item's latest decision). Read through
+/// `audit_item`: an item has a handful of decisions, not worth an index of their keys.
+fn applied_on_item(
+    tx: &Transaction<'_>,
+    item_id: &str,
+    key: &str,
+) -> Result<Option<AppliedDecision>, StorageError> {
+    let sql = format!(
+        "SELECT {APPLIED_COLUMNS} FROM audit WHERE item_id = ?1 AND idempotency_key = ?2
+         ORDER BY id DESC LIMIT 1"
+    );
+    tx.prepare_cached(&sql)?
+        .query_row([item_id, key], applied_row)
         .optional()?
         .map(AppliedRow::into_applied)
         .transpose()
@@ -1251,12 +1490,13 @@ fn item_status(
 ) -> Result<Option<(ItemStatus, Tallied)>, StorageError> {
     let row = tx
         .prepare_cached(
-            "SELECT state, restricted_in, escalation_target, lane, author_id
+            "SELECT state, restricted_in, escalation_target, lane, author_id, hold_tier
              FROM items WHERE id = ?1",
         )?
         .query_row([item_id], |r| {
             Ok((
                 r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(5)?,
                 Tallied {
                     state: r.get(0)?,
                     lane: r.get(3)?,
@@ -1266,15 +1506,35 @@ fn item_status(
             ))
         })
         .optional()?;
-    let Some((scope, tallied)) = row else {
+    let Some((scope, hold, tallied)) = row else {
         return Ok(None);
     };
     let status = ItemStatus {
         state: parse_state(&tallied.state)?,
         restricted_in: opt_json("scope", scope.as_deref())?,
         escalation_target: opt_tier(tallied.tier.as_deref())?,
+        tier: opt_tier(hold.as_deref())?,
     };
     Ok(Some((status, tallied)))
+}
+
+/// What a take down's statement of reasons will state, as the item is now.
+fn decision_basis(
+    tx: &Transaction<'_>,
+    item_id: &str,
+    method: crate::model::DecisionMethod,
+) -> Result<Option<DecisionBasis>, StorageError> {
+    let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = ?1");
+    let Some(row) = tx
+        .prepare_cached(&sql)?
+        .query_row([item_id], item_row)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let mut item = row.into_item()?;
+    item.reports = load_reports(tx, item_id)?;
+    Ok(Some(DecisionBasis::of(&item, method)))
 }
 
 fn result(d: &Decision, outcome: DecisionOutcome, message: Option<String>) -> DecisionResult {
@@ -1296,7 +1556,20 @@ fn apply_one(
     if let Err(message) = rules::check_decision_shape(d) {
         return Ok(result(d, DecisionOutcome::Invalid, Some(message)));
     }
-    if let Some(earlier) = applied_by_key(tx, &d.idempotency_key)? {
+    let body_hash = rules::body_hash(d);
+    if let Some(earlier) = applied_by_key(tx, actor.id, &d.idempotency_key)? {
+        // A key stands for one decision: the same key with another body is a client's
+        // mistake, and answering "duplicate" would tell it a decision it never made is done.
+        if earlier.body_hash.as_ref().is_some_and(|h| *h != body_hash) {
+            let message = format!(
+                "idempotency key {:?} was already used by this token for another decision \
+                 ({} on item {:?}); a new decision needs a new key",
+                d.idempotency_key,
+                earlier.describe(),
+                earlier.item_id
+            );
+            return Ok(result(d, DecisionOutcome::Invalid, Some(message)));
+        }
         let elsewhere = if earlier.item_id == d.item_id {
             String::new()
         } else {
@@ -1311,7 +1584,7 @@ fn apply_one(
     };
     let latest = latest_applied(tx, &d.item_id)?;
     let reversed = match &d.reverses {
-        Some(key) => applied_by_key(tx, key)?,
+        Some(key) => applied_on_item(tx, &d.item_id, key)?,
         None => None,
     };
     let report_category = leading_category(tx, &d.item_id)?;
@@ -1328,13 +1601,16 @@ fn apply_one(
     };
 
     tx.prepare_cached(
-        "UPDATE items SET state = ?2, restricted_in = ?3, escalation_target = ?4 WHERE id = ?1",
+        "UPDATE items SET state = ?2, restricted_in = ?3, escalation_target = ?4,
+                          hold_tier = ?5
+         WHERE id = ?1",
     )?
     .execute(params![
         d.item_id,
         after.state.as_str(),
         after.restricted_in.as_ref().map(to_json).transpose()?,
         after.escalation_target.map(name_of).transpose()?,
+        after.tier.map(name_of).transpose()?,
     ])?;
     let now_counted = Tallied {
         state: after.state.as_str().to_owned(),
@@ -1353,15 +1629,27 @@ fn apply_one(
         DecisionAction::Escalate => after.escalation_target.map(name_of).transpose()?,
         _ => None,
     };
+    // A take down's statement is written from the item as the moderator decided it.
+    let basis = match d.action {
+        DecisionAction::TakeDown => decision_basis(tx, &d.item_id, d.method)?
+            .as_ref()
+            .map(to_json)
+            .transpose()?,
+        _ => None,
+    };
     tx.prepare_cached(
-        "INSERT INTO audit (at, actor, role, action, item_id, reason_code, scope, note,
-                            escalation_target, reverses, idempotency_key, decided_at,
-                            from_state, from_restricted_in, from_escalation_target, to_state)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        "INSERT INTO audit (at, actor, actor_token_id, role, action, item_id, reason_code,
+                            scope, note, escalation_target, reverses, reverses_id,
+                            idempotency_key, body_hash, method, decided_at, from_state,
+                            from_restricted_in, from_escalation_target, from_tier, to_state,
+                            to_tier, basis)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                 ?18, ?19, ?20, ?21, ?22, ?23)",
     )?
     .execute(params![
         ts(now),
         actor.name,
+        actor.id,
         actor.role.as_str(),
         d.action.as_str(),
         d.item_id,
@@ -1370,12 +1658,18 @@ fn apply_one(
         note,
         target,
         d.reverses,
+        reversed.as_ref().map(|r| r.audit_id),
         d.idempotency_key,
-        ts(d.decided_at),
+        body_hash,
+        d.method.as_str(),
+        ts(rules::clamp_decided_at(d.decided_at, now)),
         current.state.as_str(),
         current.restricted_in.as_ref().map(to_json).transpose()?,
         current.escalation_target.map(name_of).transpose()?,
+        current.tier.map(name_of).transpose()?,
         after.state.as_str(),
+        after.tier.map(name_of).transpose()?,
+        basis,
     ])?;
     // Decided: there is nothing left to review undisturbed, whoever was reviewing it.
     tx.prepare_cached("DELETE FROM leases WHERE item_id = ?1")?
@@ -1445,12 +1739,125 @@ fn distinct(ids: &[String]) -> Vec<&str> {
         .collect()
 }
 
+// --- tokens ---------------------------------------------------------------------------------
+
+type TokenRow = (i64, String, String, String, Option<String>);
+
+fn token_row(r: &Row<'_>) -> rusqlite::Result<TokenRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+fn into_token_record(
+    (id, name, role, created_at, revoked_at): TokenRow,
+) -> Result<TokenRecord, StorageError> {
+    Ok(TokenRecord {
+        id,
+        name,
+        role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
+        created_at: parse_ts(&created_at)?,
+        revoked_at: parse_opt_ts(revoked_at.as_deref())?,
+    })
+}
+
+/// What a holder may still take in one claim: room under the cap on live leases, and what
+/// is left of its fair share of each shared lane of the open queue.
+struct Allowance {
+    room: usize,
+    /// Per shared lane (by its stored name): the holder's share, and how many it holds.
+    lanes: Vec<(String, u64, u64)>,
+    limited_by: Vec<ClaimCap>,
+}
+
+impl Allowance {
+    fn of(
+        tx: &Transaction<'_>,
+        holder: &str,
+        limits: &ClaimLimits,
+        now: DateTime<Utc>,
+    ) -> Result<Allowance, StorageError> {
+        let now = ts(now);
+        let held = live_leases_of(tx, holder, &now)?;
+        let mut active: std::collections::HashSet<String> = limits
+            .active_elsewhere
+            .iter()
+            .filter(|name| name.as_str() != holder)
+            .cloned()
+            .collect();
+        let mut stmt = tx.prepare_cached(
+            "SELECT DISTINCT holder FROM leases WHERE expires_at > ?1 AND holder <> ?2",
+        )?;
+        for name in stmt.query_map(params![now, holder], |r| r.get::<_, String>(0))? {
+            active.insert(name?);
+        }
+        let active = active.len().saturating_add(1);
+        let mut lanes = Vec::new();
+        for lane in claims::SHARED_LANES {
+            let lane = name_of(lane)?;
+            let open: i64 = tx
+                .prepare_cached(
+                    "SELECT COALESCE(SUM(items), 0) FROM queue_tally
+                     WHERE state = 'open' AND lane = ?1",
+                )?
+                .query_row([&lane], |r| r.get(0))?;
+            let mine: i64 = tx
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM leases JOIN items ON items.id = leases.item_id
+                     WHERE leases.holder = ?1 AND leases.expires_at > ?2
+                       AND items.state = 'open' AND items.lane = ?3",
+                )?
+                .query_row(params![holder, now, lane], |r| r.get(0))?;
+            let share = claims::fair_share(u64::try_from(open).unwrap_or_default(), active);
+            lanes.push((lane, share, u64::try_from(mine).unwrap_or_default()));
+        }
+        Ok(Allowance {
+            room: limits.max_leases.saturating_sub(held),
+            lanes,
+            limited_by: Vec::new(),
+        })
+    }
+
+    /// Take an item of `lane` in `state`: always, when the holder's own lease is live (it is
+    /// only extended); else when a cap allows it, which is then counted.
+    fn take(&mut self, state: &str, lane: &str, own: bool) -> Result<(), ClaimCap> {
+        if own {
+            return Ok(());
+        }
+        let refuse = |this: &mut Allowance, cap| {
+            if !this.limited_by.contains(&cap) {
+                this.limited_by.push(cap);
+            }
+            Err(cap)
+        };
+        if self.room == 0 {
+            return refuse(self, ClaimCap::MaxLeases);
+        }
+        let shared = self.lanes.iter_mut().find(|(name, _, _)| name == lane);
+        if let Some((_, share, mine)) = shared.filter(|_| state == "open") {
+            if *mine >= *share {
+                return refuse(self, ClaimCap::FairShare);
+            }
+            *mine += 1;
+        }
+        self.room -= 1;
+        Ok(())
+    }
+}
+
+/// Live leases `holder` has at `now` (a stored timestamp).
+fn live_leases_of(conn: &Connection, holder: &str, now: &str) -> Result<usize, StorageError> {
+    let n: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM leases WHERE holder = ?1 AND expires_at > ?2")?
+        .query_row(params![holder, now], |r| r.get(0))?;
+    Ok(usize::try_from(n).unwrap_or_default())
+}
+
 // --- the audit log ------------------------------------------------------------------------
 
 fn read_audit(conn: &Connection, query: &AuditQuery) -> Result<Vec<AuditEntry>, StorageError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, at, actor, role, action, item_id, reason_code, scope, note,
-                escalation_target, reverses, idempotency_key, decided_at, from_state, to_state
+                escalation_target, reverses, idempotency_key, decided_at, from_state, to_state,
+                actor_token_id, method, from_tier
          FROM audit WHERE id > ?1 AND (?2 IS NULL OR item_id = ?2) ORDER BY id LIMIT ?3",
     )?;
     let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
@@ -1472,11 +1879,16 @@ fn read_audit(conn: &Connection, query: &AuditQuery) -> Result<Vec<AuditEntry>, 
                 r.get(10)?,
             ],
             [r.get::<_, String>(11)?, r.get(12)?, r.get(13)?, r.get(14)?],
+            (
+                r.get::<_, Option<i64>>(15)?,
+                r.get::<_, Option<String>>(16)?,
+                r.get::<_, Option<String>>(17)?,
+            ),
         ))
     })?;
     let mut entries = Vec::new();
     for row in rows {
-        let (id, [at, actor, role, action, item_id], optional, rest) = row?;
+        let (id, [at, actor, role, action, item_id], optional, rest, (token, method, tier)) = row?;
         let [reason_code, scope, note, target, reverses] = optional;
         let [idempotency_key, decided_at, from_state, to_state] = rest;
         entries.push(AuditEntry {
@@ -1495,6 +1907,11 @@ fn read_audit(conn: &Connection, query: &AuditQuery) -> Result<Vec<AuditEntry>, 
             decided_at: parse_ts(&decided_at)?,
             from_state: parse_state(&from_state)?,
             to_state: parse_state(&to_state)?,
+            actor_token_id: token,
+            method: method
+                .map(|m| DecisionMethod::parse(&m).ok_or_else(|| corrupt("method", m)))
+                .transpose()?,
+            tier: opt_tier(tier.as_deref())?,
         });
     }
     Ok(entries)
@@ -1503,18 +1920,32 @@ fn read_audit(conn: &Connection, query: &AuditQuery) -> Result<Vec<AuditEntry>, 
 // --- the trait ----------------------------------------------------------------------------
 
 impl Storage for SqliteStorage {
-    fn add_reports(
+    fn file_reports(
         &self,
+        filer: Option<&TokenInfo>,
         reports: &[NewReport],
         now: DateTime<Utc>,
     ) -> Result<Vec<ReportAccepted>, StorageError> {
+        for report in reports {
+            rules::check_report(report).map_err(StorageError::Invalid)?;
+            rules::check_report_times(report, now).map_err(StorageError::Invalid)?;
+        }
+        // Derived before the write lock: other writers do not wait on text processing. Only
+        // an intake's author counts (see `add_report`).
+        let intake = is_intake(filer);
+        let columns = reports
+            .iter()
+            .map(|r| {
+                let author = r.subject.author.as_ref().filter(|_| intake);
+                search_columns(r.subject.text.as_deref(), author)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut tally = TallyChanges::default();
             let mut accepted = Vec::with_capacity(reports.len());
-            for report in reports {
-                rules::check_report(report).map_err(StorageError::Invalid)?;
-                accepted.push(add_report(&tx, &mut tally, report, now)?);
+            for (report, columns) in reports.iter().zip(&columns) {
+                accepted.push(add_report(&tx, &mut tally, filer, (report, columns), now)?);
             }
             tally.write(&tx)?;
             tx.commit()?;
@@ -1531,21 +1962,27 @@ impl Storage for SqliteStorage {
                 rows.push(row);
                 Ok(true)
             })?;
-            let next_cursor = if rows.len() > query.limit {
-                rows.truncate(query.limit);
-                rows.last()
-                    .map(|r| r.cursor(query.sort, query.as_of))
-                    .transpose()?
-                    .map(|c| c.encode())
-            } else {
-                None
-            };
+            let mut more = rows.len() > query.limit;
+            rows.truncate(query.limit);
+            let mut cursors = Vec::with_capacity(rows.len());
             let mut items = Vec::with_capacity(rows.len());
             for row in rows {
+                cursors.push(row.cursor(query.sort, query.as_of)?);
                 let mut item = row.into_item()?;
                 fill_item(conn, &mut item)?;
                 items.push(item);
             }
+            // Past the byte budget the page ends early; the next starts right after it.
+            let fit = within_budget(&items, query.max_bytes);
+            if fit < items.len() {
+                items.truncate(fit);
+                more = true;
+            }
+            let next_cursor = if more {
+                cursors.get(fit.wrapping_sub(1)).map(Cursor::encode)
+            } else {
+                None
+            };
             Ok(QueuePage { items, next_cursor })
         })
     }
@@ -1554,24 +1991,31 @@ impl Storage for SqliteStorage {
         self.read(|conn| load_item(conn, id))
     }
 
-    fn claim(
+    fn claim_within(
         &self,
         holder: &str,
         query: &QueueQuery,
         lease_seconds: u32,
+        limits: &ClaimLimits,
         now: DateTime<Utc>,
     ) -> Result<ClaimedPage, StorageError> {
         let expires_at = rules::lease_expiry(now, lease_seconds);
-        let mut page = self.write(|conn| {
+        let (mut page, taken_cursors) = self.write(|conn| {
             // IMMEDIATE takes the database's write lock before the first read, so no other
             // claim (from this process or another) can see an item as free between this walk
             // and the leases it writes. (PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED instead.)
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut allowance = Allowance::of(&tx, holder, limits, now)?;
             let mut taken: Vec<ItemRow> = Vec::new();
+            let mut taken_cursors: Vec<Cursor> = Vec::new();
             let mut last_examined: Option<Cursor> = None;
             let mut more = false;
             walk_queue(&tx, query, -1, |row| {
-                let skip = rules::claim_skips(lease_of(&tx, &row.id)?.as_ref(), holder, now);
+                let lease = lease_of(&tx, &row.id)?;
+                let skip = rules::claim_skips(lease.as_ref(), holder, now);
+                let own = lease
+                    .as_ref()
+                    .is_some_and(|l| l.holder == holder && l.is_live(now));
                 if taken.len() >= query.limit {
                     if !skip {
                         // A claimable item beyond this page: the next claim starts here.
@@ -1579,9 +2023,21 @@ impl Storage for SqliteStorage {
                         return Ok(false);
                     }
                 } else if !skip {
-                    last_examined = Some(row.cursor(query.sort, query.as_of)?);
-                    taken.push(row);
-                    return Ok(true);
+                    match allowance.take(&row.state, &row.lane, own) {
+                        Ok(()) => {
+                            last_examined = Some(row.cursor(query.sort, query.as_of)?);
+                            taken_cursors.push(row.cursor(query.sort, query.as_of)?);
+                            taken.push(row);
+                            return Ok(true);
+                        }
+                        // At the cap: the next claim, once there is room, starts here.
+                        Err(ClaimCap::MaxLeases) => {
+                            more = true;
+                            return Ok(false);
+                        }
+                        // Left for the others, and passed over like a leased item.
+                        Err(ClaimCap::FairShare) => {}
+                    }
                 }
                 // Skipped items are passed over for good, so they do not come back next page.
                 last_examined = Some(row.cursor(query.sort, query.as_of)?);
@@ -1592,13 +2048,18 @@ impl Storage for SqliteStorage {
                 put_lease(&tx, &row.id, holder, expires_at)?;
                 items.push(row.into_item()?);
             }
+            let held = live_leases_of(&tx, holder, &ts(now))?;
             tx.commit()?;
-            Ok(ClaimedPage {
+            let page = ClaimedPage {
                 items,
                 next_cursor: last_examined.filter(|_| more).map(|c| c.encode()),
                 lease_expires_at: expires_at,
                 lease_seconds,
-            })
+                held: u32::try_from(held).unwrap_or(u32::MAX),
+                max_leases: u32::try_from(limits.max_leases).unwrap_or(u32::MAX),
+                limited_by: allowance.limited_by,
+            };
+            Ok((page, taken_cursors))
         })?;
         // Reports, history and the author's record are read once the leases are committed,
         // on a reader: the write lock is held for the walk and the leases only, and the
@@ -1609,7 +2070,102 @@ impl Storage for SqliteStorage {
             }
             Ok(())
         })?;
+        // Past the byte budget the page ends early: the leases of what it cannot carry are
+        // given back at once, and the next claim starts right after the last item given.
+        let fit = within_budget(&page.items, query.max_bytes);
+        if fit < page.items.len() {
+            let unsent: Vec<String> = page.items.drain(fit..).map(|i| i.id).collect();
+            self.release_leases(holder, &unsent)?;
+            let given_back = u32::try_from(unsent.len()).unwrap_or(u32::MAX);
+            page.held = page.held.saturating_sub(given_back);
+            page.next_cursor = taken_cursors.get(fit.wrapping_sub(1)).map(Cursor::encode);
+        }
         Ok(page)
+    }
+
+    fn claim_items(
+        &self,
+        actor: &TokenInfo,
+        item_ids: &[String],
+        lease_seconds: u32,
+        limits: &ClaimLimits,
+        now: DateTime<Utc>,
+    ) -> Result<LeaseGrant, StorageError> {
+        let expires_at = rules::lease_expiry(now, lease_seconds);
+        let holder = actor.name.as_str();
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut allowance = Allowance::of(&tx, holder, limits, now)?;
+            let mut leased = Vec::new();
+            let mut refused = Vec::new();
+            let refusal = |id: &str, reason, leased_by| LeaseRefusal {
+                item_id: id.to_owned(),
+                reason,
+                leased_by,
+            };
+            for id in distinct(item_ids) {
+                let found: Option<(String, Option<String>, String)> = tx
+                    .prepare_cached(
+                        "SELECT state, escalation_target, lane FROM items WHERE id = ?1",
+                    )?
+                    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()?;
+                let Some((state, tier, lane)) = found else {
+                    refused.push(refusal(id, RefusalReason::NotClaimable, None));
+                    continue;
+                };
+                let tier = opt_tier(tier.as_deref())?;
+                if !claims::may_claim(actor, parse_state(&state)?, tier) {
+                    refused.push(refusal(id, RefusalReason::NotClaimable, None));
+                    continue;
+                }
+                let lease = lease_of(&tx, id)?;
+                if rules::claim_skips(lease.as_ref(), holder, now) {
+                    let by = lease.map(|l| l.holder);
+                    refused.push(refusal(id, RefusalReason::LeasedElsewhere, by));
+                    continue;
+                }
+                let own = lease.is_some_and(|l| l.holder == holder && l.is_live(now));
+                match allowance.take(&state, &lane, own) {
+                    Ok(()) => {
+                        put_lease(&tx, id, holder, expires_at)?;
+                        leased.push(id.to_owned());
+                    }
+                    Err(ClaimCap::MaxLeases) => {
+                        refused.push(refusal(id, RefusalReason::MaxLeases, None));
+                    }
+                    Err(ClaimCap::FairShare) => {
+                        refused.push(refusal(id, RefusalReason::FairShare, None));
+                    }
+                }
+            }
+            let held = live_leases_of(&tx, holder, &ts(now))?;
+            tx.commit()?;
+            Ok(LeaseGrant {
+                leased,
+                refused,
+                lease_expires_at: expires_at,
+                lease_seconds,
+                held: u32::try_from(held).unwrap_or(u32::MAX),
+                max_leases: u32::try_from(limits.max_leases).unwrap_or(u32::MAX),
+            })
+        })
+    }
+
+    fn live_holders(
+        &self,
+        item_ids: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<std::collections::HashMap<String, String>, StorageError> {
+        self.read(|conn| {
+            let mut holders = std::collections::HashMap::new();
+            for id in distinct(item_ids) {
+                if let Some(lease) = lease_of(conn, id)?.filter(|l| l.is_live(now)) {
+                    holders.insert(id.to_owned(), lease.holder);
+                }
+            }
+            Ok(holders)
+        })
     }
 
     fn renew_leases(
@@ -1723,12 +2279,24 @@ impl Storage for SqliteStorage {
     ) -> Result<Option<HistoryEntry>, StorageError> {
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            if item_status(&tx, item_id)?.is_none() {
+            let Some((status, _)) = item_status(&tx, item_id)? else {
                 return Ok(None);
-            }
+            };
+            // A note belongs to the tier holding the item when it is written: one written
+            // for child safety stays theirs after the item moves on.
+            let tier = status.held_by();
             tx.execute(
-                "INSERT INTO notes (item_id, at, actor, role, note) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![item_id, ts(now), actor.name, actor.role.as_str(), note],
+                "INSERT INTO notes (item_id, at, actor, role, note, actor_token_id, tier)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    item_id,
+                    ts(now),
+                    actor.name,
+                    actor.role.as_str(),
+                    note,
+                    actor.id,
+                    tier.map(name_of).transpose()?
+                ],
             )?;
             tx.commit()?;
             Ok(Some(HistoryEntry {
@@ -1739,6 +2307,8 @@ impl Storage for SqliteStorage {
                 scope: None,
                 note: Some(note.to_owned()),
                 escalation_target: None,
+                tier,
+                visible_to: rules::note_visible_to(tier, None),
             }))
         })
     }
@@ -1853,20 +2423,19 @@ impl Storage for SqliteStorage {
     fn take_downs_since(&self, since: DateTime<Utc>) -> Result<Vec<TakeDownRecord>, StorageError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT a.id, a.at, a.reason_code, a.scope, a.item_id
+                "SELECT a.id, a.at, a.reason_code, a.scope, a.item_id, a.basis
                  FROM audit a
                  WHERE a.action = 'take_down' AND a.at >= ?1
-                   AND NOT EXISTS (SELECT 1 FROM audit r
-                                   WHERE r.reverses = a.idempotency_key AND r.action = 'reverse')
+                   AND NOT EXISTS (SELECT 1 FROM audit r WHERE r.reverses_id = a.id)
                  ORDER BY a.id",
             )?;
             let rows = stmt.query_map([ts(since)], |r| {
                 Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
+                    (r.get::<_, i64>(0)?, r.get::<_, String>(1)?),
                     r.get::<_, Option<String>>(2)?,
                     r.get::<_, Option<String>>(3)?,
                     r.get::<_, String>(4)?,
+                    r.get::<_, Option<String>>(5)?,
                 ))
             })?;
             let mut found = Vec::new();
@@ -1875,7 +2444,7 @@ impl Storage for SqliteStorage {
             }
             drop(stmt);
             let mut records = Vec::with_capacity(found.len());
-            for (audit_id, at, reason_code, scope, item_id) in found {
+            for ((audit_id, at), reason_code, scope, item_id, basis) in found {
                 let item = load_item(conn, &item_id)?
                     .ok_or_else(|| corrupt("audit row", format!("item {item_id:?} is missing")))?;
                 records.push(TakeDownRecord {
@@ -1883,6 +2452,7 @@ impl Storage for SqliteStorage {
                     applied_at: parse_ts(&at)?,
                     reason_code,
                     scope: opt_json::<Scope>("scope", scope.as_deref())?.unwrap_or_default(),
+                    basis: opt_json("decision basis", basis.as_deref())?,
                     item,
                 });
             }
@@ -1893,26 +2463,94 @@ impl Storage for SqliteStorage {
     fn token_lookup(&self, hash: &str) -> Result<Option<TokenInfo>, StorageError> {
         self.read(|conn| {
             let row = conn
-                .prepare_cached("SELECT name, role FROM tokens WHERE hash = ?1")?
+                .prepare_cached(
+                    "SELECT id, name, role FROM tokens WHERE hash = ?1 AND revoked_at IS NULL",
+                )?
                 .query_row([hash], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
                 })
                 .optional()?;
-            let Some((name, role)) = row else {
+            let Some((id, name, role)) = row else {
                 return Ok(None);
             };
             let role = Role::parse(&role).ok_or_else(|| corrupt("role", &role))?;
-            Ok(Some(TokenInfo { name, role }))
+            Ok(Some(TokenInfo { id, name, role }))
         })
     }
 
-    fn add_token(&self, name: &str, role: Role, hash: &str) -> Result<(), StorageError> {
+    fn create_token(&self, name: &str, role: Role, hash: &str) -> Result<i64, StorageError> {
         self.write(|conn| {
-            conn.execute(
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let taken: Option<String> = tx
+                .query_row(
+                    "SELECT name FROM tokens WHERE name = ?1 COLLATE NOCASE",
+                    [name],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(taken) = taken {
+                return Err(StorageError::Invalid(format!(
+                    "a token named {taken:?} exists already (names are unique, revoked tokens' \
+                     included, whatever their case): choose another name"
+                )));
+            }
+            tx.execute(
                 "INSERT INTO tokens (hash, name, role, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![hash, name, role.as_str(), ts(Utc::now())],
             )?;
-            Ok(())
+            let id = tx.last_insert_rowid();
+            tx.commit()?;
+            Ok(id)
+        })
+    }
+
+    fn tokens(&self) -> Result<Vec<TokenRecord>, StorageError> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare("SELECT id, name, role, created_at, revoked_at FROM tokens ORDER BY id")?;
+            let rows = stmt.query_map([], token_row)?;
+            let mut tokens = Vec::new();
+            for row in rows {
+                tokens.push(into_token_record(row?)?);
+            }
+            Ok(tokens)
+        })
+    }
+
+    fn revoke_token(
+        &self,
+        id_or_name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TokenRecord>, StorageError> {
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // An id first: a name that is all digits is still found by its id's number.
+            let id: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM tokens WHERE id = ?1
+                     UNION ALL SELECT id FROM tokens WHERE name = ?2 COLLATE NOCASE LIMIT 1",
+                    params![id_or_name.parse::<i64>().ok(), id_or_name],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(id) = id else {
+                return Ok(None);
+            };
+            tx.execute(
+                "UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
+                params![id, ts(now)],
+            )?;
+            let row = tx.query_row(
+                "SELECT id, name, role, created_at, revoked_at FROM tokens WHERE id = ?1",
+                [id],
+                token_row,
+            )?;
+            tx.commit()?;
+            Ok(Some(into_token_record(row)?))
         })
     }
 
@@ -1981,6 +2619,130 @@ mod tests {
         assert!(storage.token_lookup("h").unwrap().is_some());
         drop(storage);
         // Opening again changes nothing.
+        SqliteStorage::open(&path).unwrap();
+    }
+
+    /// A version 7 database as an earlier modq left it: two tokens with one name, a log with
+    /// an escalation to child safety and its reversal, a legal take down, and a decision
+    /// whose `decided_at` (year -1) made every audit page holding it fail.
+    #[test]
+    fn a_version_7_database_gains_tiers_token_ids_and_a_readable_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("modq.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for step in MIGRATIONS.iter().take(7) {
+                conn.execute_batch(step).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 7).unwrap();
+            conn.execute_batch(
+                "INSERT INTO tokens (hash, name, role, created_at) VALUES
+                     ('h1', 'al', 'moderator', '2026-01-01T00:00:00.000000Z'),
+                     ('h2', 'lee', 'legal', '2026-01-02T00:00:00.000000Z'),
+                     ('h3', 'al', 'admin', '2026-01-03T00:00:00.000000Z');
+                 INSERT INTO items (id, kind, countries, media, priority, lane, state,
+                                    escalation_target, created_at)
+                 VALUES ('c1', 'post', '[]', '[]', 10, 'standard', 'open', NULL,
+                         '2026-01-01T00:00:00.000000Z'),
+                        ('l1', 'post', '[]', '[]', 10, 'standard', 'taken_down', NULL,
+                         '2026-01-01T00:00:00.000000Z');
+                 INSERT INTO audit (at, actor, role, action, item_id, escalation_target,
+                                    reverses, idempotency_key, decided_at, from_state,
+                                    from_escalation_target, to_state)
+                 VALUES
+                  ('2026-01-05T00:00:00.000000Z', 'al', 'moderator', 'escalate', 'c1',
+                   'child_safety', NULL, 'k1', '2026-01-05T00:00:00.000000Z', 'open', NULL,
+                   'escalated'),
+                  ('2026-01-05T01:00:00.000000Z', 'al', 'moderator', 'reverse', 'c1',
+                   NULL, 'k1', 'k2', '-0001-01-01T00:00:00.000000Z', 'escalated',
+                   'child_safety', 'open'),
+                  ('2026-01-05T02:00:00.000000Z', 'al', 'moderator', 'escalate', 'l1',
+                   'legal', NULL, 'k3', '2026-01-05T02:00:00.000000Z', 'open', NULL,
+                   'escalated'),
+                  ('2026-01-05T03:00:00.000000Z', 'lee', 'legal', 'take_down', 'l1',
+                   NULL, NULL, 'k4', '2026-01-05T03:00:00.000000Z', 'escalated', 'legal',
+                   'taken_down');",
+            )
+            .unwrap();
+        }
+        let storage = SqliteStorage::open(&path).unwrap();
+        let query = AuditQuery {
+            after_id: 0,
+            item: None,
+            limit: 100,
+        };
+        let log = storage.audit(&query).unwrap();
+        assert_eq!(log.len(), 4, "the whole log reads again");
+        assert_eq!(
+            log[1].decided_at, log[1].at,
+            "year -1 became the server's time"
+        );
+        let tiers: Vec<Option<EscalationTier>> = log.iter().map(|e| e.tier).collect();
+        assert_eq!(
+            tiers,
+            [
+                None,
+                Some(EscalationTier::ChildSafety),
+                None,
+                Some(EscalationTier::Legal)
+            ]
+        );
+        // Names are unique now; the log's "al" is the first token of that name.
+        let tokens = storage.tokens().unwrap();
+        let names: Vec<&str> = tokens.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["al", "lee", "al-3"]);
+        assert_eq!(log[0].actor_token_id, Some(tokens[0].id));
+        assert_eq!(log[3].actor_token_id, Some(tokens[1].id));
+        assert!(storage.token_lookup("h3").unwrap().is_some());
+
+        let conn = storage.writer.lock().unwrap();
+        let (held, reverses_id): (Option<String>, Option<i64>) = conn
+            .query_row(
+                "SELECT (SELECT hold_tier FROM items WHERE id = 'l1'),
+                        (SELECT reverses_id FROM audit WHERE idempotency_key = 'k2')",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            held.as_deref(),
+            Some("legal"),
+            "legal's take down stays legal's"
+        );
+        assert_eq!(reverses_id, Some(log[0].id));
+        let update = conn.execute("UPDATE audit SET actor = 'mallory'", []);
+        assert!(format!("{update:?}").contains("append-only"), "{update:?}");
+        drop(conn);
+
+        // Keys are per token now: another token may use "k1".
+        let lee = storage.token_lookup("h2").unwrap().unwrap();
+        let mut keep = crate::model::Decision {
+            idempotency_key: "k1".into(),
+            item_id: "c1".into(),
+            action: DecisionAction::Keep,
+            reason_code: None,
+            note: None,
+            scope: None,
+            escalation_target: None,
+            reverses: None,
+            decided_at: Utc::now(),
+            method: DecisionMethod::Single,
+        };
+        let results = storage
+            .apply_decisions(&lee, &[keep.clone()], &PolicyCatalog::builtin(), Utc::now())
+            .unwrap();
+        assert_eq!(results[0].outcome, DecisionOutcome::Applied, "{results:?}");
+        // And the legal take down is legal's to reverse, not the first "al"'s.
+        let al = storage.token_lookup("h1").unwrap().unwrap();
+        keep.idempotency_key = "k5".into();
+        keep.item_id = "l1".into();
+        keep.action = DecisionAction::Reverse;
+        keep.reverses = Some("k4".into());
+        let results = storage
+            .apply_decisions(&al, &[keep], &PolicyCatalog::builtin(), Utc::now())
+            .unwrap();
+        assert_eq!(results[0].outcome, DecisionOutcome::Conflict, "{results:?}");
+        drop(storage);
         SqliteStorage::open(&path).unwrap();
     }
 
@@ -2072,6 +2834,7 @@ mod tests {
         storage.add_reports(&later, now).unwrap();
 
         let admin = TokenInfo {
+            id: 1,
             name: "ad".into(),
             role: Role::Admin,
         };
@@ -2086,6 +2849,7 @@ mod tests {
                 escalation_target: target,
                 reverses,
                 decided_at: now,
+                method: crate::model::DecisionMethod::Single,
             };
         let mut decisions: Vec<Decision> = (0..8)
             .map(|i| decide(i, DecisionAction::TakeDown, None, None))
@@ -2174,6 +2938,75 @@ mod tests {
             !plan.iter().any(|l| l.starts_with("SCAN items")),
             "{plan:?}"
         );
+    }
+
+    /// A moderator's report on content the server did not know gives no author; the
+    /// intake's description that follows replaces the content, and the author's tally counts
+    /// the item from then on.
+    #[test]
+    fn the_intakes_description_replaces_a_reporters_and_moves_the_author_tally() {
+        use crate::model::{Author, ItemKind, Media, NewReport, ReporterType, Subject};
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(&dir.path().join("modq.db")).unwrap();
+        let now = Utc::now();
+        let report = |text: &str, author: &str| NewReport {
+            subject: Subject {
+                id: "p1".into(),
+                kind: ItemKind::Post,
+                text: Some(text.into()),
+                author: Some(Author {
+                    id: author.into(),
+                    handle: None,
+                }),
+                language: None,
+                countries: vec!["de".into()],
+                media: vec![Media {
+                    kind: "image".into(),
+                    description: None,
+                    hash_match: Some("list".into()),
+                }],
+            },
+            reporter_type: ReporterType::User,
+            category: "spam".into(),
+            comment: None,
+            lane: None,
+            deadline: None,
+            received_at: None,
+        };
+        let alice = TokenInfo {
+            id: 1,
+            name: "alice".into(),
+            role: Role::Moderator,
+        };
+        let ada = TokenInfo {
+            id: 2,
+            name: "ada".into(),
+            role: Role::Admin,
+        };
+        storage
+            .file_reports(Some(&alice), &[report("forged", "u-victim")], now)
+            .unwrap();
+        let item = storage.item("p1").unwrap().unwrap();
+        assert_eq!(item.text.as_deref(), Some("forged"));
+        assert!(item.author.is_none() && item.countries.is_empty());
+        assert!(item.media.iter().all(|m| m.hash_match.is_none()));
+        storage
+            .file_reports(Some(&ada), &[report("real", "u-real")], now)
+            .unwrap();
+        let item = storage.item("p1").unwrap().unwrap();
+        assert_eq!(item.text.as_deref(), Some("real"));
+        assert_eq!(item.author.map(|a| a.id).as_deref(), Some("u-real"));
+        assert_eq!(item.countries, ["DE"]);
+        assert_eq!(item.media[0].hash_match.as_deref(), Some("list"));
+        let conn = storage.writer.lock().unwrap();
+        let tallied: Vec<(String, i64)> = conn
+            .prepare("SELECT author_id, items FROM author_tally WHERE items != 0")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(tallied, [("u-real".to_string(), 1)]);
     }
 
     /// Every request checks its token, so a check must not queue behind a bulk batch holding

@@ -11,8 +11,9 @@
 //! - No personal data: no content text, no handles, no moderator notes.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
-use crate::model::{ItemKind, ReporterType, Scope, StatementOfReasons};
+use crate::model::{DecisionMethod, Item, ItemKind, ReporterType, Scope, StatementOfReasons};
 use crate::policy::{Ground, PolicyCatalog};
 
 use super::rules;
@@ -35,13 +36,58 @@ pub fn eea_scope(scope: &Scope) -> Vec<String> {
         .collect()
 }
 
+/// The facts about an item a take down's statement states, taken when the take down is
+/// made and stored with it: reports and hash matches that arrive later do not rewrite what
+/// the decision was based on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionBasis {
+    pub kind: ItemKind,
+    pub has_text: bool,
+    /// The kinds of the attached media (image, video…).
+    pub media_kinds: Vec<String>,
+    /// Whether attached media matched a list of known hashes.
+    pub hash_matched: bool,
+    pub language: Option<String>,
+    /// The item's first report: the statement's `content_date`.
+    pub first_reported: DateTime<Utc>,
+    /// Each report's source and category, in the order received.
+    pub reports: Vec<(ReporterType, String)>,
+    /// How the moderator took the decision.
+    pub method: DecisionMethod,
+}
+
+impl DecisionBasis {
+    /// The basis of a decision taken by `method` on `item` as it is now.
+    pub fn of(item: &Item, method: DecisionMethod) -> DecisionBasis {
+        DecisionBasis {
+            kind: item.kind,
+            has_text: item.text.as_deref().is_some_and(|t| !t.trim().is_empty()),
+            media_kinds: item.media.iter().map(|m| m.kind.clone()).collect(),
+            hash_matched: item.media.iter().any(|m| m.hash_match.is_some()),
+            language: item.language.clone(),
+            first_reported: item.created_at,
+            reports: item
+                .reports
+                .iter()
+                .map(|r| (r.reporter_type, r.category.clone()))
+                .collect(),
+            method,
+        }
+    }
+}
+
 /// The statement for one take down, or `None` when it restricts nothing in the EEA.
 pub fn statement(td: &TakeDownRecord, policies: &PolicyCatalog) -> Option<StatementOfReasons> {
     let territorial_scope = eea_scope(&td.scope);
     if territorial_scope.is_empty() {
         return None;
     }
-    let item = &td.item;
+    // Take downs from before schema 8 have no frozen basis: the item as it is stands in.
+    let basis = td
+        .basis
+        .clone()
+        .unwrap_or_else(|| DecisionBasis::of(&td.item, DecisionMethod::Single));
+    let basis = &basis;
     // A code the catalog no longer has (it was edited since) is stated as the fallback.
     let policy = td
         .reason_code
@@ -76,7 +122,7 @@ pub fn statement(td: &TakeDownRecord, policies: &PolicyCatalog) -> Option<Statem
         // Geo-blocked: still there elsewhere, access disabled here.
         Scope::Countries(_) => "DECISION_VISIBILITY_CONTENT_DISABLED",
     };
-    let (content_type, content_type_other) = content_type(item.kind, item);
+    let (content_type, content_type_other) = content_type(basis);
     Some(StatementOfReasons {
         puid: format!("modq-{}", td.audit_id),
         decision_visibility: vec![visibility.to_string()],
@@ -85,19 +131,34 @@ pub fn statement(td: &TakeDownRecord, policies: &PolicyCatalog) -> Option<Statem
         illegal_content_explanation: legal_explanation,
         incompatible_content_ground: contractual,
         incompatible_content_explanation: contractual_explanation,
-        decision_facts: clip(&facts(td, &policy.title, &policy.code), 5000),
+        decision_facts: clip(&facts(basis, &policy.title, &policy.code), 5000),
         content_type,
         content_type_other,
         category: policy.category.clone(),
         category_specification: policy.keyword.iter().cloned().collect(),
-        content_language: language(item.language.as_deref()),
+        content_language: language(basis.language.as_deref()),
         territorial_scope,
-        content_date: date(item.created_at),
+        content_date: date(basis.first_reported),
         application_date: date(td.applied_at),
-        source_type: source_type(item.reports.iter().map(|r| r.reporter_type)).to_string(),
-        automated_detection: if automated_detection(td) { "Yes" } else { "No" }.to_string(),
-        automated_decision: "AUTOMATED_DECISION_NOT_AUTOMATED".to_string(),
+        source_type: source_type(basis.reports.iter().map(|(r, _)| *r)).to_string(),
+        automated_detection: if automated_detection(basis) {
+            "Yes"
+        } else {
+            "No"
+        }
+        .to_string(),
+        automated_decision: automated_decision(basis.method).to_string(),
     })
+}
+
+/// A person chose the action in every case; for a filter's or a similarity's bulk action a
+/// rule chose the items, so the decision on each is partly automated.
+pub fn automated_decision(method: DecisionMethod) -> &'static str {
+    if method.chosen_by_rule() {
+        "AUTOMATED_DECISION_PARTIALLY"
+    } else {
+        "AUTOMATED_DECISION_NOT_AUTOMATED"
+    }
 }
 
 /// Trusted flaggers' notices are Article 16 notices with priority, so they win; then any
@@ -115,40 +176,40 @@ pub fn source_type(reporters: impl IntoIterator<Item = ReporterType>) -> &'stati
     source
 }
 
-fn automated_detection(td: &TakeDownRecord) -> bool {
-    td.item
+fn automated_detection(basis: &DecisionBasis) -> bool {
+    basis
         .reports
         .iter()
-        .any(|r| r.reporter_type == ReporterType::Automated)
-        || td.item.media.iter().any(|m| m.hash_match.is_some())
+        .any(|(r, _)| *r == ReporterType::Automated)
+        || basis.hash_matched
 }
 
 /// Text for text, the media's own kinds; accounts and channels without either are "other".
-fn content_type(kind: ItemKind, item: &crate::model::Item) -> (Vec<String>, Option<String>) {
+fn content_type(basis: &DecisionBasis) -> (Vec<String>, Option<String>) {
     let mut types: Vec<String> = Vec::new();
     let push = |types: &mut Vec<String>, t: &str| {
         if !types.iter().any(|x| x == t) {
             types.push(t.to_string());
         }
     };
-    if item.text.as_deref().is_some_and(|t| !t.trim().is_empty()) {
+    if basis.has_text {
         push(&mut types, "CONTENT_TYPE_TEXT");
     }
     let mut other = None;
-    for m in &item.media {
-        match m.kind.as_str() {
+    for kind in &basis.media_kinds {
+        match kind.as_str() {
             "image" => push(&mut types, "CONTENT_TYPE_IMAGE"),
             "video" => push(&mut types, "CONTENT_TYPE_VIDEO"),
             "audio" => push(&mut types, "CONTENT_TYPE_AUDIO"),
             _ => {
                 push(&mut types, "CONTENT_TYPE_OTHER");
-                other = Some(format!("media: {}", clip(&m.kind, 40)));
+                other = Some(format!("media: {}", clip(kind, 40)));
             }
         }
     }
     if types.is_empty() {
         push(&mut types, "CONTENT_TYPE_OTHER");
-        let what = match kind {
+        let what = match basis.kind {
             ItemKind::Post => "post",
             ItemKind::Channel => "channel",
             ItemKind::Account => "account profile",
@@ -159,38 +220,54 @@ fn content_type(kind: ItemKind, item: &crate::model::Item) -> (Vec<String>, Opti
     (types, other)
 }
 
-/// The facts relied on, without personal data: policy, how the item came to review.
-fn facts(td: &TakeDownRecord, title: &str, code: &str) -> String {
-    let item = &td.item;
+/// The facts relied on, without personal data: how the decision was taken, the policy, how
+/// the item came to review.
+fn facts(basis: &DecisionBasis, title: &str, code: &str) -> String {
     let mut by_source: Vec<(ReporterType, usize)> = Vec::new();
-    for r in &item.reports {
-        match by_source.iter_mut().find(|(t, _)| *t == r.reporter_type) {
+    for (reporter, _) in &basis.reports {
+        match by_source.iter_mut().find(|(t, _)| t == reporter) {
             Some((_, n)) => *n += 1,
-            None => by_source.push((r.reporter_type, 1)),
+            None => by_source.push((*reporter, 1)),
         }
     }
     let sources: Vec<String> = by_source
         .iter()
         .map(|(t, n)| format!("{n} from {}", t.label()))
         .collect();
-    let mut categories: Vec<&str> = item.reports.iter().map(|r| r.category.as_str()).collect();
+    let mut categories: Vec<&str> = basis.reports.iter().map(|(_, c)| c.as_str()).collect();
     categories.sort_unstable();
     categories.dedup();
-    let leading = rules::leading_category(
-        item.reports
-            .iter()
-            .map(|r| (r.reporter_type, r.category.as_str())),
-    )
-    .unwrap_or("none");
+    let leading = rules::leading_category(basis.reports.iter().map(|(r, c)| (*r, c.as_str())))
+        .unwrap_or("none");
+    let how = match basis.method {
+        DecisionMethod::Single => "Reviewed by a human moderator",
+        DecisionMethod::Tagged => {
+            "Decided by a human moderator for items they picked one by one from the queue list, \
+             this one among them"
+        }
+        DecisionMethod::Range => {
+            "Decided by a human moderator for a range of items they marked in the queue list, \
+             this one among them"
+        }
+        DecisionMethod::Filter => {
+            "Decided in bulk: a human moderator chose the action for every item matching a \
+             queue filter, and the filter, not a person, selected this item, which was not \
+             reviewed on its own"
+        }
+        DecisionMethod::Similar => {
+            "Decided in bulk: a human moderator chose the action for every item similar (same \
+             author, link or text) to one they reviewed, and the similarity, not a person, \
+             selected this item, which was not reviewed on its own"
+        }
+    };
     let mut facts = format!(
-        "Reviewed by a human moderator after {} report(s) ({}), reported as {}; the most \
-         trusted report's category was {leading}. The moderator found a breach of the policy \
-         \"{title}\" ({code}).",
-        item.reports.len(),
+        "{how}, after {} report(s) ({}), reported as {}; the most trusted report's category \
+         was {leading}. The moderator found a breach of the policy \"{title}\" ({code}).",
+        basis.reports.len(),
         sources.join(", "),
         categories.join(", "),
     );
-    if item.media.iter().any(|m| m.hash_match.is_some()) {
+    if basis.hash_matched {
         facts.push_str(" Attached media matched a list of known hashes.");
     }
     facts

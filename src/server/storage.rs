@@ -9,20 +9,49 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{
     ClaimedPage, Decision, DecisionAction, DecisionResult, EscalationTier, HistoryEntry, Item,
-    Lane, LeaseRenewal, NewReport, QueueCounts, QueuePage, ReportAccepted, ReviewState, Role,
-    Scope,
+    Lane, LeaseGrant, LeaseRenewal, NewReport, QueueCounts, QueuePage, ReportAccepted, ReviewState,
+    Role, Scope,
 };
 use crate::policy::PolicyCatalog;
 use crate::query::{Query, Sort};
 
 use super::audit::{AuditEntry, AuditQuery};
+use super::claims::ClaimLimits;
 
-/// Whom a bearer token belongs to. The actor of every decision is this name, never a name
-/// the client sent.
+/// Whom a bearer token belongs to. The actor of every decision is this token (its id, and
+/// its name for people), never a name the client sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenInfo {
+    /// Stable and never reused; what the audit log, notes and reports record.
+    pub id: i64,
+    /// Unique among the server's tokens (case-insensitive), revoked ones included.
     pub name: String,
     pub role: Role,
+}
+
+/// A token as `modq serve token list` shows it (never the token itself: only its hash is
+/// stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// How many of `items`, from the first, fit in `budget` bytes of JSON: at least one, so that
+/// no item is ever beyond reach of a page.
+pub fn within_budget(items: &[Item], budget: usize) -> usize {
+    let mut used: usize = 0;
+    for (n, item) in items.iter().enumerate() {
+        let size = serde_json::to_vec(item).map_or(usize::MAX, |v| v.len());
+        used = used.saturating_add(size).saturating_add(1);
+        if used > budget && n > 0 {
+            return n;
+        }
+    }
+    items.len()
 }
 
 /// One page request of the queue.
@@ -36,6 +65,9 @@ pub struct QueueQuery {
     /// Only items matching this filter (see [`crate::query`]).
     pub filter: Query,
     pub sort: Sort,
+    /// Leave out items held by these tiers: the ones the reader's role may not read
+    /// ([`rules::unreadable_tiers`](super::rules::unreadable_tiers)).
+    pub hidden_tiers: Vec<EscalationTier>,
     /// The instant that decides which items are overdue in the priority order: the first
     /// page's, carried in the cursor, so that one walk through the queue keeps one order.
     pub as_of: DateTime<Utc>,
@@ -43,6 +75,9 @@ pub struct QueueQuery {
     pub after: Option<Cursor>,
     /// Already clamped to `1..=MAX_PAGE_LIMIT` by the caller.
     pub limit: usize,
+    /// A page ends early once its items' JSON reaches this many bytes (at least one item is
+    /// always given); no budget when `usize::MAX`.
+    pub max_bytes: usize,
 }
 
 impl Default for QueueQuery {
@@ -53,9 +88,11 @@ impl Default for QueueQuery {
             tier: None,
             filter: Query::default(),
             sort: Sort::Priority,
+            hidden_tiers: Vec::new(),
             as_of: Utc::now(),
             after: None,
             limit: DEFAULT_PAGE_LIMIT,
+            max_bytes: usize::MAX,
         }
     }
 }
@@ -165,6 +202,9 @@ pub struct TakeDownRecord {
     pub reason_code: Option<String>,
     /// This decision's own scope (a widening take down names only what it added).
     pub scope: Scope,
+    /// What the statement states, as it was when the take down was made; `None` for take
+    /// downs recorded before schema 8, whose statements are written from `item`.
+    pub basis: Option<super::statements::DecisionBasis>,
     pub item: Item,
 }
 
@@ -208,15 +248,32 @@ pub enum StorageError {
 
 /// Everything the API needs from its data. Each method is one transaction.
 pub trait Storage: Send + Sync {
-    /// Records reports, merging each into the item for its subject, and answers one receipt
-    /// per report. All or none are stored: a report failing
-    /// [`check_report`](super::rules::check_report) refuses the lot with
+    /// Records reports filed by `filer` (`None`: the operator's `modq serve import`),
+    /// merging each into the item for its subject, and answers one receipt per report. All
+    /// or none are stored: a report failing [`check_report`](super::rules::check_report) or
+    /// [`check_report_times`](super::rules::check_report_times) refuses the lot with
     /// [`StorageError::Invalid`]. `now` stands in for a missing `received_at`.
+    ///
+    /// An intake (an admin token, or an import) describes the content: it creates the item,
+    /// adds countries, and replaces content that an ordinary token described first. An
+    /// ordinary token's report never changes an existing item's content, author, media or
+    /// countries; on a new item it is taken for its text only (no author, hash matches or
+    /// countries). Its further reports on one item add no priority.
+    fn file_reports(
+        &self,
+        filer: Option<&TokenInfo>,
+        reports: &[NewReport],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ReportAccepted>, StorageError>;
+
+    /// [`Storage::file_reports`] by the operator (an import).
     fn add_reports(
         &self,
         reports: &[NewReport],
         now: DateTime<Utc>,
-    ) -> Result<Vec<ReportAccepted>, StorageError>;
+    ) -> Result<Vec<ReportAccepted>, StorageError> {
+        self.file_reports(None, reports, now)
+    }
 
     /// [`Storage::add_reports`] for one report.
     fn add_report(
@@ -250,13 +307,54 @@ pub trait Storage: Send + Sync {
     /// must never both take one item. SQLite gets this from a write transaction begun
     /// IMMEDIATE; PostgreSQL would walk with `SELECT … FOR UPDATE SKIP LOCKED` on the items
     /// and their lease rows, so that concurrent claimers pass over each other's rows.
+    ///
+    /// `limits` caps what the holder may take ([`ClaimLimits`]): a new lease only while the
+    /// holder has fewer than `max_leases` live ones (the walk stops at the first item that
+    /// would pass the cap, so the next claim starts there), and an open urgent or authority
+    /// item only while the holder holds less than its fair share of that lane
+    /// ([`claims::fair_share`](super::claims::fair_share) over the holders of live leases and
+    /// `active_elsewhere`; such an item is passed over). `limited_by` says which cap cut the
+    /// page short.
+    fn claim_within(
+        &self,
+        holder: &str,
+        query: &QueueQuery,
+        lease_seconds: u32,
+        limits: &ClaimLimits,
+        now: DateTime<Utc>,
+    ) -> Result<ClaimedPage, StorageError>;
+
+    /// [`Storage::claim_within`] without caps: the walk alone.
     fn claim(
         &self,
         holder: &str,
         query: &QueueQuery,
         lease_seconds: u32,
         now: DateTime<Utc>,
-    ) -> Result<ClaimedPage, StorageError>;
+    ) -> Result<ClaimedPage, StorageError> {
+        self.claim_within(holder, query, lease_seconds, &ClaimLimits::unlimited(), now)
+    }
+
+    /// Leases the items named (each once, in the order first given) to `actor`, under the
+    /// same caps as [`Storage::claim_within`]: an item is refused when someone else holds a
+    /// live lease on it, when it is not one `actor` may claim (decided, unknown, or escalated
+    /// to a tier the role does not decide), or when a cap stops it. The actor's own live
+    /// leases are extended. One transaction, like a claim.
+    fn claim_items(
+        &self,
+        actor: &TokenInfo,
+        item_ids: &[String],
+        lease_seconds: u32,
+        limits: &ClaimLimits,
+        now: DateTime<Utc>,
+    ) -> Result<LeaseGrant, StorageError>;
+
+    /// Who holds a live lease at `now` on each of `item_ids` that has one.
+    fn live_holders(
+        &self,
+        item_ids: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<std::collections::HashMap<String, String>, StorageError>;
 
     /// Extends `holder`'s leases on `item_ids` to `now + lease_seconds`, in one transaction.
     /// An id is `renewed` when [`rules::may_renew`](super::rules::may_renew) allows it, else
@@ -320,7 +418,25 @@ pub trait Storage: Send + Sync {
     /// `hash` is the lowercase hex SHA-256 of the token; plaintext never reaches storage.
     fn token_lookup(&self, hash: &str) -> Result<Option<TokenInfo>, StorageError>;
 
-    fn add_token(&self, name: &str, role: Role, hash: &str) -> Result<(), StorageError>;
+    /// Stores a new token. A name another token has (revoked or not, whatever its case) is
+    /// refused with [`StorageError::Invalid`].
+    fn add_token(&self, name: &str, role: Role, hash: &str) -> Result<(), StorageError> {
+        self.create_token(name, role, hash).map(|_| ())
+    }
+
+    /// [`Storage::add_token`], answering the new token's id.
+    fn create_token(&self, name: &str, role: Role, hash: &str) -> Result<i64, StorageError>;
+
+    /// Every token, oldest first.
+    fn tokens(&self) -> Result<Vec<TokenRecord>, StorageError>;
+
+    /// Revokes the token with this id or name at `now` (`None`: no such token). A revoked
+    /// token is refused from then on; its name stays taken, and its decisions keep it.
+    fn revoke_token(
+        &self,
+        id_or_name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TokenRecord>, StorageError>;
 
     /// Audit entries after `query.after_id`, oldest first, at most `query.limit`.
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StorageError>;

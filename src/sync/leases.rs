@@ -1,5 +1,6 @@
-//! Keeping the leases on the items in the window alive, and handing them back on quit, so no
-//! two moderators review the same item and nobody waits for a lease that will never be used.
+//! Claiming the few items at and just after the moderator's selection, keeping those leases
+//! alive, and handing them back when the moderator moves on or quits, so no two moderators
+//! review the same item and nobody waits for a lease that will never be used.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -9,6 +10,57 @@ use tokio::sync::mpsc;
 use super::{Held, SyncEvent, with_store};
 use crate::backend::{Backend, BackendError};
 use crate::store::Store;
+
+/// What the App asks of the lease worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum LeaseAsk {
+    Claim(Vec<String>),
+    Release(Vec<String>),
+}
+
+/// Claims and releases, one at a time and in the order asked: a release sent after a claim
+/// of the same item must reach the server after it, or the item would stay leased.
+pub(super) async fn run_lease_worker(
+    backend: Arc<dyn Backend>,
+    held: Held,
+    lease_seconds: Option<u32>,
+    mut asks: mpsc::UnboundedReceiver<LeaseAsk>,
+    events: mpsc::UnboundedSender<SyncEvent>,
+) {
+    while let Some(ask) = asks.recv().await {
+        match ask {
+            LeaseAsk::Claim(ids) => {
+                for chunk in ids.chunks(IDS_PER_REQUEST) {
+                    match backend.claim_items(chunk, lease_seconds).await {
+                        Ok(grant) => {
+                            held.add(grant.leased.iter().cloned());
+                            let _ = events.send(SyncEvent::Claimed(grant));
+                        }
+                        Err(BackendError::Unauthorized(m)) => {
+                            let _ = events.send(SyncEvent::AuthLost(m));
+                            return;
+                        }
+                        Err(e) => {
+                            let _ = events.send(SyncEvent::ClaimFailed {
+                                ids: chunk.to_vec(),
+                                error: e.to_string(),
+                            });
+                        }
+                    }
+                }
+            }
+            LeaseAsk::Release(ids) => {
+                held.forget(&ids);
+                for chunk in ids.chunks(IDS_PER_REQUEST) {
+                    if let Err(e) = backend.release_leases(chunk).await {
+                        tracing::info!(error = %e, "leases not released; they will expire");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
 
 /// The server takes at most this many ids per lease request.
 pub(super) const IDS_PER_REQUEST: usize = 1000;

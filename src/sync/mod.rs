@@ -1,6 +1,7 @@
 //! Background work that keeps the network out of the moderator's way: flushing the outbox
-//! (`flush`), claiming queue pages ahead of the moderator (`prefetch`), and keeping the leases
-//! on those items alive (`leases`). All report back as `SyncEvent`s; none ever blocks the UI.
+//! (`flush`), reading queue pages ahead of the moderator (`prefetch`), and claiming, keeping
+//! and handing back the leases on the few items at the selection (`leases`). All report back
+//! as `SyncEvent`s; none ever blocks the UI.
 
 mod flush;
 mod leases;
@@ -61,12 +62,21 @@ pub enum SyncEvent {
     AuthLost(String),
     /// The outbox could not be read or updated; the flusher tries again with backoff.
     StoreFailed(String),
-    /// The next page of the queue, leased to this moderator.
+    /// The next page of the queue, as read (leasing nothing; each item names who else is
+    /// reviewing it).
     Page {
         items: Vec<Item>,
         next_cursor: Option<String>,
     },
     PageFailed(String),
+    /// The server's answer to a lease claim: which items are this session's now, and why
+    /// the others are not.
+    Claimed(crate::model::LeaseGrant),
+    /// A lease claim did not get through; these items are not leased (yet).
+    ClaimFailed {
+        ids: Vec<String>,
+        error: String,
+    },
     /// These items are no longer this moderator's to review (another has them, or they were
     /// decided elsewhere).
     LeasesLost(Vec<String>),
@@ -121,9 +131,9 @@ impl Held {
 
 /// What the session already has when sync starts.
 pub struct Window {
-    /// Continues after the first page (its cursor), with the same filters.
+    /// Reads on after the first page (its cursor), with the same filters.
     pub request: ClaimRequest,
-    /// Items of the first page, leased already.
+    /// Items leased already (the first few of the first page).
     pub held: Vec<String>,
     /// Lease length the server granted.
     pub lease_seconds: u32,
@@ -133,6 +143,7 @@ pub struct Window {
 pub struct SyncHandle {
     flush: Arc<Notify>,
     fetch: mpsc::UnboundedSender<Ask>,
+    leases: mpsc::UnboundedSender<leases::LeaseAsk>,
     events: mpsc::UnboundedSender<SyncEvent>,
     tasks: Vec<JoinHandle<()>>,
     store: Arc<Mutex<Store>>,
@@ -265,18 +276,16 @@ impl SyncHandle {
         });
     }
 
-    /// Hand back the leases on items that left the window.
+    /// Lease these items (at and just after the selection). Reports `Claimed` or
+    /// `ClaimFailed`.
+    pub fn claim(&self, ids: Vec<String>) {
+        // A closed channel means the worker is gone (shutdown): nothing to claim.
+        let _ = self.leases.send(leases::LeaseAsk::Claim(ids));
+    }
+
+    /// Hand back the leases on items that left the window, after any claim asked before.
     pub fn release(&self, ids: Vec<String>) {
-        self.held.forget(&ids);
-        let backend = self.backend.clone();
-        tokio::spawn(async move {
-            for chunk in ids.chunks(leases::IDS_PER_REQUEST) {
-                if let Err(e) = backend.release_leases(chunk).await {
-                    tracing::info!(error = %e, "leases not released; they will expire");
-                    return;
-                }
-            }
-        });
+        let _ = self.leases.send(leases::LeaseAsk::Release(ids));
     }
 
     /// Stop the background tasks, then try once more, for at most `grace`, to deliver what is
@@ -327,6 +336,8 @@ pub fn spawn(
     let held = Held::default();
     held.add(window.held);
     let (fetch_tx, fetch_rx) = mpsc::unbounded_channel();
+    let (leases_tx, leases_rx) = mpsc::unbounded_channel();
+    let lease_seconds = window.request.lease_seconds;
     let tasks = vec![
         tokio::spawn(flush::run_flusher(
             backend.clone(),
@@ -338,8 +349,14 @@ pub fn spawn(
         tokio::spawn(prefetch::run_prefetcher(
             backend.clone(),
             window.request,
-            held.clone(),
             fetch_rx,
+            events.clone(),
+        )),
+        tokio::spawn(leases::run_lease_worker(
+            backend.clone(),
+            held.clone(),
+            lease_seconds,
+            leases_rx,
             events.clone(),
         )),
         tokio::spawn(leases::run_keeper(
@@ -354,6 +371,7 @@ pub fn spawn(
     Ok(SyncHandle {
         flush,
         fetch: fetch_tx,
+        leases: leases_tx,
         events,
         tasks,
         store,

@@ -1,11 +1,13 @@
-//! Claiming queue pages ahead of the moderator, so the next item is always in memory.
+//! Reading queue pages ahead of the moderator, so the next item is always in memory. A page
+//! read leases nothing: the lease worker claims only the few items at and after the
+//! selection, and each item says who else is reviewing it.
 
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use super::{Held, SyncEvent};
-use crate::backend::{Backend, BackendError};
+use super::SyncEvent;
+use crate::backend::{Backend, BackendError, QueueQuery};
 use crate::model::ClaimRequest;
 
 /// What the App asks for.
@@ -32,7 +34,6 @@ pub(super) enum Ask {
 pub(super) async fn run_prefetcher(
     backend: Arc<dyn Backend>,
     mut request: ClaimRequest,
-    held: Held,
     mut asks: mpsc::UnboundedReceiver<Ask>,
     events: mpsc::UnboundedSender<SyncEvent>,
 ) {
@@ -57,10 +58,17 @@ pub(super) async fn run_prefetcher(
             // The last page was the end of the queue; only a refill from the top follows.
             continue;
         }
-        match backend.claim_page(&request).await {
+        let query = QueueQuery {
+            lane: request.lane,
+            state: request.state,
+            cursor: request.cursor.clone(),
+            limit: request.limit,
+            q: request.q.clone(),
+            sort: request.sort,
+        };
+        match backend.queue_page(&query).await {
             Ok(page) => {
                 request.cursor = page.next_cursor.clone();
-                held.add(page.items.iter().map(|i| i.id.clone()));
                 let _ = events.send(SyncEvent::Page {
                     items: page.items,
                     next_cursor: page.next_cursor,

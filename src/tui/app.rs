@@ -7,6 +7,7 @@ mod bulk;
 mod filter_hints;
 mod lanes;
 mod layers;
+mod leases;
 mod notes;
 mod stats;
 mod window;
@@ -21,8 +22,8 @@ use super::keymap::{Feed, Key, KeyMap};
 use super::prompt::Prompt;
 use super::theme::Theme;
 use crate::model::{
-    Author, Decision, DecisionAction, DecisionOutcome, EscalationTier, HistoryEntry, Item, Media,
-    QueuePage, Report, Scope, SelectRequest,
+    Author, Decision, DecisionAction, DecisionMethod, DecisionOutcome, EscalationTier,
+    HistoryEntry, Item, Media, QueuePage, Report, Scope, SelectRequest,
 };
 use crate::query::{Query, Sort};
 use crate::sanitize::{clean_line, clean_text};
@@ -31,6 +32,7 @@ use crate::sync::{Fetch, SyncEvent};
 
 pub use super::details::Details;
 pub use bulk::{BulkPlan, BulkProgress, count as bulk_count};
+pub use leases::{LEASE_WINDOW, Lease, WAIT_POLL_SECS};
 pub use notes::{Freshness, Notes};
 pub use stats::{Logged, Stats};
 
@@ -64,6 +66,8 @@ pub enum Effect {
         sort: Sort,
         state: crate::model::ReviewState,
     },
+    /// Lease these items: the selection and the few open ones after it.
+    Claim(Vec<String>),
     /// These items left the window: hand their leases back.
     Release(Vec<String>),
     /// Run `command` with `input` on its stdin; answer with `Message::PipeDone`.
@@ -107,12 +111,19 @@ pub struct Entry {
     /// Set when the item stopped being this moderator's to review (its lease went to someone
     /// else, or it was decided elsewhere): why, in words.
     pub gone: Option<String>,
+    /// Another moderator is reviewing it (a live lease of theirs), as the server last said.
+    pub held_by: Option<String>,
+    /// Where this session's own lease on it stands.
+    pub lease: Lease,
 }
 
 impl Entry {
-    /// Still waiting for this moderator's decision: none made, or the server refused it.
+    /// Still waiting for this moderator's decision (none made, or the server refused it), and
+    /// nobody else is reviewing it.
     pub fn is_open(&self) -> bool {
-        self.gone.is_none() && self.local.as_ref().is_none_or(LocalDecision::refused)
+        self.gone.is_none()
+            && self.held_by.is_none()
+            && self.local.as_ref().is_none_or(LocalDecision::refused)
     }
 }
 
@@ -222,6 +233,11 @@ pub struct App {
     pub sort: Sort,
     /// Ids of tagged items, also ones not in memory (`*` asks the server).
     pub tagged: HashSet<String>,
+    /// How tagged ids were chosen when not one by one: by a range, a filter or similarity.
+    /// Each decision tells the server, whose statements of reasons say it.
+    pub tag_method: HashMap<String, DecisionMethod>,
+    /// How the ids of the selection asked for last (`*` or `S`) were chosen.
+    select_method: DecisionMethod,
     /// A range started with `V`: the id it started on.
     pub visual: Option<String>,
     /// `;` was pressed: the next decision key acts on every tagged item.
@@ -277,6 +293,17 @@ pub struct App {
     session: String,
     store: Store,
     last_refill: DateTime<Utc>,
+    /// `G`/`End` jumped to the end: the moderator is reading the queue, not reviewing it, so
+    /// nothing is claimed until they move on from there.
+    browsing: bool,
+    /// Ids this session has a lease on, or has asked for one.
+    leased: HashSet<String>,
+    /// When the list last looked for freed items while others held every open one.
+    last_wait_poll: DateTime<Utc>,
+    /// The waiting line last shown, so it can be taken down once work comes back.
+    waiting_said: Option<String>,
+    /// The page on its way is read from the top of the queue.
+    reading_from_top: bool,
     index: HashMap<String, usize>,
     in_flight: HashMap<String, String>,
     /// Reversals on their way (by key), and the decision each undoes: should the server
@@ -306,6 +333,8 @@ impl App {
             filter: Query::default(),
             sort: Sort::default(),
             tagged: HashSet::new(),
+            tag_method: HashMap::new(),
+            select_method: DecisionMethod::Filter,
             visual: None,
             tag_prefix: false,
             queue: crate::model::ReviewState::Open,
@@ -337,6 +366,11 @@ impl App {
             stats: Stats::new(init.now),
             session,
             last_refill: init.now,
+            browsing: false,
+            leased: HashSet::new(),
+            last_wait_poll: init.now,
+            waiting_said: None,
+            reading_from_top: false,
             store: init.store,
             index: HashMap::new(),
             in_flight: HashMap::new(),
@@ -346,6 +380,12 @@ impl App {
         app.add_page(init.first_page.items, init.first_page.next_cursor)?;
         app.refresh_visible();
         if let Some(&i) = resume_at.as_ref().and_then(|id| app.index.get(id)) {
+            app.selected = i;
+        }
+        // Others are reviewing the top of the queue: start on the first item nobody is.
+        if !app.selected_entry().is_some_and(Entry::is_open)
+            && let Some(i) = app.next_undecided_after(app.selected)
+        {
             app.selected = i;
         }
         if app.counts.unsent > 0 {
@@ -420,7 +460,7 @@ impl App {
                 if self.visible.binary_search(&i).is_ok() {
                     self.selected = i;
                 }
-                self.prefetch_if_low()
+                self.moved(false)
             }
         }
     }
@@ -528,10 +568,32 @@ impl App {
     }
 
     fn tick_queue(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
+        // A clock set back (a test's, or the system's) starts the wait afresh.
+        if now < self.last_wait_poll {
+            self.last_wait_poll = now;
+        }
+        if (now - self.last_wait_poll).num_seconds() >= WAIT_POLL_SECS {
+            self.last_wait_poll = now;
+            // Others hold every open item: read the queue again, so that what they hand back
+            // (or let expire) is picked up without a key press.
+            if self.held_elsewhere().is_some() && self.queue_end != QueueEnd::Loading {
+                self.queue_end = QueueEnd::Loading;
+                self.reading_from_top = true;
+                return vec![Effect::Fetch(Fetch::FromTop)];
+            }
+            // A claim that failed (offline), or that the server put off (a cap), is asked for
+            // again now and then, not on every tick.
+            self.retry_deferred();
+            let effects = self.sync_leases();
+            if !effects.is_empty() {
+                return effects;
+            }
+        }
         let nothing_left = !self.entries.iter().any(Entry::is_open);
         if self.queue_end == QueueEnd::Exhausted && nothing_left && due(self.last_refill, now) {
             self.last_refill = now;
             self.queue_end = QueueEnd::Loading;
+            self.reading_from_top = true;
             return vec![Effect::Fetch(Fetch::FromTop)];
         }
         self.prefetch_if_low()
@@ -604,6 +666,11 @@ impl App {
             self.flash(Level::Warning, text);
             return Vec::new();
         }
+        if let Some(who) = entry.held_by.as_ref().filter(|_| entry.local.is_none()) {
+            let text = format!("{who} is reviewing this item: it is theirs to decide");
+            self.flash(Level::Warning, text);
+            return Vec::new();
+        }
         // Said now rather than by the server's refusal after the key press.
         if let Some(why) = super::context::refusal(&entry.shown, action) {
             self.flash(Level::Warning, why);
@@ -642,6 +709,9 @@ impl App {
                 delivery: Delivery::Unsent,
                 details,
             });
+            // The server ends the lease when the decision arrives; until then it is renewed.
+            entry.lease = Lease::None;
+            self.leased.remove(&entry.id);
         }
         self.decided += 1;
         self.stats.record(logged);
@@ -655,6 +725,9 @@ impl App {
             None => self.say_window_is_empty(),
         }
         let mut effects = vec![Effect::Flush];
+        self.browsing = false;
+        self.retry_deferred();
+        effects.extend(self.sync_leases());
         effects.extend(self.prefetch_if_low());
         effects
     }
@@ -768,6 +841,8 @@ impl App {
             }
         };
         self.refresh_counts();
+        let mut effects = effects;
+        effects.extend(self.sync_leases());
         effects
     }
 
@@ -863,6 +938,10 @@ impl App {
                 Vec::new()
             }
             SyncEvent::Page { items, next_cursor } => {
+                let waiting = !self.selected_entry().is_some_and(Entry::is_open);
+                if std::mem::take(&mut self.reading_from_top) && next_cursor.is_none() {
+                    self.forget_decided_elsewhere(&items);
+                }
                 let mut effects = match self.add_page(items, next_cursor) {
                     Ok(effects) => effects,
                     Err(e) => {
@@ -871,21 +950,38 @@ impl App {
                     }
                 };
                 self.refresh_visible();
+                // Work came back to a moderator who had none: it is on screen at once.
+                if waiting
+                    && !self.browsing
+                    && !self.selected_entry().is_some_and(Entry::is_open)
+                    && let Some(i) = self.next_undecided_after(self.selected)
+                {
+                    self.selected = i;
+                }
+                self.retry_deferred();
+                effects.extend(self.sync_leases());
                 effects.extend(self.prefetch_if_low());
                 effects
             }
+            SyncEvent::Claimed(grant) => self.claimed(grant),
+            SyncEvent::ClaimFailed { ids, error } => self.claim_failed(&ids, &error),
             SyncEvent::LeasesLost(ids) => {
                 for id in ids {
                     let Some(entry) = self.index.get(&id).and_then(|&i| self.entries.get_mut(i))
                     else {
                         continue;
                     };
-                    // Our own decisions end our leases too; only others' doing is news.
-                    if entry.local.as_ref().is_none_or(LocalDecision::refused) {
+                    // Our own decisions end our leases too, and so does handing one back
+                    // while the renewal was on its way; only others' doing is news.
+                    if entry.local.as_ref().is_none_or(LocalDecision::refused)
+                        && entry.lease == Lease::Held
+                    {
                         entry.gone = Some("another moderator has it, or it was decided".into());
                     }
+                    entry.lease = Lease::None;
+                    self.leased.remove(&id);
                 }
-                Vec::new()
+                self.sync_leases()
             }
             SyncEvent::PageFailed(message) => {
                 if self.queue_end == QueueEnd::Loading {
@@ -909,6 +1005,22 @@ impl App {
             }
             SyncEvent::DayStats(stats) => self.stats.day_arrived(*stats),
             SyncEvent::DayStatsFailed(error) => self.stats.day_failed(&error),
+        }
+    }
+
+    /// The whole queue was just read: an item another moderator was reviewing that is no
+    /// longer in it was decided (or escalated) by them.
+    fn forget_decided_elsewhere(&mut self, queue: &[Item]) {
+        let open: HashSet<&str> = queue.iter().map(|i| i.id.as_str()).collect();
+        for entry in &mut self.entries {
+            if entry.local.is_none()
+                && entry.gone.is_none()
+                && entry.held_by.is_some()
+                && !open.contains(entry.id.as_str())
+            {
+                entry.held_by = None;
+                entry.gone = Some("decided by another moderator".into());
+            }
         }
     }
 
@@ -1063,20 +1175,26 @@ impl App {
         let ids: Vec<&str> = items.iter().map(|item| item.id.as_str()).collect();
         let decided = self.store.decided_here(&ids)?;
         let merging = !self.entries.is_empty();
-        let mut unwanted = Vec::new();
         for item in items {
+            // Read under an older filter: not for this list.
             if !self.filter.is_empty() && !self.matches_filter(&item) {
-                unwanted.push(item.id);
                 continue;
             }
             if let Some(&i) = self.index.get(&item.id) {
-                // Claimed again (its other holder let go): it is ours to review once more.
+                // Still open on the server: who holds it now is news, and an item this
+                // session had lost is open to it again once its holder let go.
                 if let Some(entry) = self.entries.get_mut(i)
-                    && entry.gone.is_some()
                     && entry.local.is_none()
                 {
-                    entry.gone = None;
-                    entry.shown = sanitize_item(item);
+                    let shown = sanitize_item(item);
+                    entry.held_by = shown.leased_by.clone();
+                    if entry.held_by.is_some() {
+                        entry.lease = Lease::None;
+                        self.leased.remove(&entry.id);
+                    }
+                    if entry.gone.take().is_some() {
+                        entry.shown = shown;
+                    }
                 }
                 continue;
             }
@@ -1084,11 +1202,15 @@ impl App {
                 continue;
             }
             self.index.insert(item.id.clone(), self.entries.len());
+            let id = item.id.clone();
+            let shown = sanitize_item(item);
             self.entries.push(Entry {
-                id: item.id.clone(),
-                shown: sanitize_item(item),
+                id,
+                held_by: shown.leased_by.clone(),
+                shown,
                 local: None,
                 gone: None,
+                lease: Lease::None,
             });
         }
         // The first page comes in the server's order; later ones merge into the window.
@@ -1100,11 +1222,7 @@ impl App {
         } else {
             QueueEnd::Exhausted
         };
-        Ok(if unwanted.is_empty() {
-            Vec::new()
-        } else {
-            vec![Effect::Release(unwanted)]
-        })
+        Ok(Vec::new())
     }
 
     fn remember_position(&mut self) {
@@ -1172,6 +1290,7 @@ fn sanitize_item(item: Item) -> Item {
             })
             .collect(),
         history: item.history.into_iter().map(sanitize_history).collect(),
+        leased_by: item.leased_by.as_deref().map(clean_line),
         ..item
     }
 }

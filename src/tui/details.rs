@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{Decision, DecisionAction, EscalationTier, Scope};
+use crate::model::{Decision, DecisionAction, DecisionMethod, EscalationTier, Scope};
 use crate::store::new_key;
 
 /// What a decision carries beyond its action; `Default` is what one key gives.
@@ -29,6 +29,7 @@ impl Details {
                 .then(|| self.tier.unwrap_or(EscalationTier::Senior)),
             reverses: None,
             decided_at: now,
+            method: DecisionMethod::Single,
         }
     }
 }

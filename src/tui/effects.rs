@@ -35,6 +35,7 @@ pub fn perform(
         } => sync.journal_bulk(session, bulk, decisions),
         Effect::Select(request) => sync.select(request),
         Effect::Refilter { q, sort, state } => sync.refilter(q, sort, state),
+        Effect::Claim(ids) => sync.claim(ids),
         Effect::Release(ids) => sync.release(ids),
         Effect::AddNote { item_id, note } => sync.add_note(item_id, note),
         Effect::FetchItem(id) => sync.fetch_item(id),

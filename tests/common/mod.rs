@@ -190,6 +190,7 @@ pub fn decision(item_id: &str, action: modq::model::DecisionAction) -> modq::mod
         escalation_target: None,
         reverses: None,
         decided_at: sample_now(),
+        method: modq::model::DecisionMethod::Single,
     }
 }
 

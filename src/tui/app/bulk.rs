@@ -1,10 +1,12 @@
 //! Acting on many items: tags (`space`, `*`, `S`), ranges (`V`), the tag prefix (`;`) with its
 //! confirmation, and the progress of a bulk action through the outbox to the server.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::{App, Delivery, Details, Effect, Layer, Level, LocalDecision};
-use crate::model::{Decision, DecisionAction, DecisionResult, SelectRequest, Selection};
+use crate::model::{
+    Decision, DecisionAction, DecisionMethod, DecisionResult, SelectRequest, Selection,
+};
 use crate::query::{Likeness, Query, Term};
 use crate::store::new_key;
 use crate::tui::action::Action;
@@ -15,6 +17,8 @@ pub struct BulkPlan {
     pub action: DecisionAction,
     /// Exactly as the API sent them.
     pub ids: Vec<String>,
+    /// How each id was chosen, when not tagged one by one.
+    pub methods: HashMap<String, DecisionMethod>,
 }
 
 /// How far a bulk action has got: journaled, on the wire, acknowledged.
@@ -90,6 +94,7 @@ impl App {
         let Some(id) = self.selected_entry().map(|e| e.id.clone()) else {
             return Vec::new();
         };
+        self.tag_method.remove(&id);
         if !self.tagged.remove(&id) {
             self.tagged.insert(id);
         }
@@ -99,6 +104,7 @@ impl App {
     pub(super) fn untag_all(&mut self) -> Vec<Effect> {
         let n = self.targets().len();
         self.tagged.clear();
+        self.tag_method.clear();
         self.visual = None;
         self.flash(Level::Info, format!("Untagged {}", count(n)));
         Vec::new()
@@ -108,6 +114,11 @@ impl App {
         if self.visual.is_some() {
             let range = self.visual_range();
             let n = range.len();
+            for id in &range {
+                if !self.tagged.contains(id) {
+                    self.tag_method.insert(id.clone(), DecisionMethod::Range);
+                }
+            }
             self.tagged.extend(range);
             self.visual = None;
             self.flash(Level::Info, format!("Tagged a range of {}", count(n)));
@@ -140,6 +151,17 @@ impl App {
             .map(|e| e.id.clone())
             .collect();
         let n = in_memory.len();
+        let method = if query.terms.iter().any(|t| matches!(t, Term::Similar(_))) {
+            DecisionMethod::Similar
+        } else {
+            DecisionMethod::Filter
+        };
+        self.select_method = method;
+        for id in &in_memory {
+            if !self.tagged.contains(id) {
+                self.tag_method.insert(id.clone(), method);
+            }
+        }
         self.tagged.extend(in_memory);
         let text = query.to_string();
         self.flash(
@@ -187,6 +209,11 @@ impl App {
             .into_iter()
             .filter(|id| !decided.contains(id.as_str()))
             .collect();
+        for id in &fresh {
+            if !self.tagged.contains(id) {
+                self.tag_method.insert(id.clone(), self.select_method);
+            }
+        }
         self.tagged.extend(fresh);
         let mut text = format!("{} tagged", count(self.tagged.len()));
         if selection.leased_elsewhere > 0 {
@@ -247,7 +274,24 @@ impl App {
             );
             return Vec::new();
         }
-        self.layers.push(Layer::Confirm(BulkPlan { action, ids }));
+        // A range still being drawn counts as a range; tags say how they were made.
+        let range: HashSet<String> = self.visual_range().into_iter().collect();
+        let methods = ids
+            .iter()
+            .filter_map(|id| {
+                let method = match self.tag_method.get(id) {
+                    Some(m) if self.tagged.contains(id) => *m,
+                    _ if !self.tagged.contains(id) && range.contains(id) => DecisionMethod::Range,
+                    _ => return None,
+                };
+                Some((id.clone(), method))
+            })
+            .collect();
+        self.layers.push(Layer::Confirm(BulkPlan {
+            action,
+            ids,
+            methods,
+        }));
         Vec::new()
     }
 
@@ -259,7 +303,14 @@ impl App {
         let decisions: Vec<Decision> = plan
             .ids
             .iter()
-            .map(|id| details.decision(id, plan.action, self.now))
+            .map(|id| Decision {
+                method: plan
+                    .methods
+                    .get(id)
+                    .copied()
+                    .unwrap_or(DecisionMethod::Tagged),
+                ..details.decision(id, plan.action, self.now)
+            })
             .collect();
         let mut keys = HashSet::with_capacity(decisions.len());
         for d in &decisions {
@@ -284,6 +335,7 @@ impl App {
         self.log_bulk(&decisions);
         self.counts.unsent += total;
         self.tagged.clear();
+        self.tag_method.clear();
         self.visual = None;
         self.bulk = Some(BulkProgress {
             id: bulk.clone(),

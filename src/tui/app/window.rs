@@ -66,9 +66,11 @@ impl App {
                 self.selected = i;
             }
         }
-        self.prefetch_if_low()
+        self.moved(false)
     }
 
+    /// `g` goes to the top, where the work is; `G` reads to the end of the queue, which
+    /// pages the list in without leasing any of it (`browsing`).
     pub(super) fn move_to_end(&mut self, last: bool) -> Vec<Effect> {
         let end = if last {
             self.visible.last()
@@ -78,7 +80,16 @@ impl App {
         if let Some(&i) = end {
             self.selected = i;
         }
-        self.prefetch_if_low()
+        self.moved(last)
+    }
+
+    /// The selection moved: the leases follow it, and more of the queue is read if little
+    /// is left below.
+    pub(super) fn moved(&mut self, browsing: bool) -> Vec<Effect> {
+        self.browsing = browsing;
+        let mut effects = self.sync_leases();
+        effects.extend(self.prefetch_if_low());
+        effects
     }
 
     /// The next visible entry still waiting for a decision, after `i`, wrapping around.
@@ -132,6 +143,7 @@ impl App {
             .partition(|e| e.local.is_some());
         self.entries = keep;
         self.tagged.clear();
+        self.tag_method.clear();
         self.visual = None;
         self.reindex(selected_id.as_deref());
         self.flash(Level::Info, format!("Queue: {}", queue.as_str()));
@@ -167,8 +179,14 @@ impl App {
 
     /// After the window's membership or order changed: ask for matching pages from the top,
     /// and hand back what left.
-    fn refetch(&mut self, released: Vec<String>) -> Vec<Effect> {
+    fn refetch(&mut self, left: Vec<String>) -> Vec<Effect> {
         self.queue_end = QueueEnd::Loading;
+        self.reading_from_top = true;
+        // Only what this session leased is handed back; the rest was only read.
+        let released: Vec<String> = left
+            .into_iter()
+            .filter(|id| self.leased.remove(id))
+            .collect();
         let q = self.filter.to_string();
         let mut effects = vec![Effect::Refilter {
             q: (!q.is_empty()).then_some(q),
@@ -178,6 +196,7 @@ impl App {
         if !released.is_empty() {
             effects.push(Effect::Release(released));
         }
+        effects.extend(self.sync_leases());
         effects
     }
 

@@ -285,6 +285,16 @@ fn state_line<'a>(app: &App, entry: &Entry) -> Line<'a> {
                 theme.warning,
             ),
         ]),
+        None if entry.held_by.is_some() => Line::from(vec![
+            label,
+            Span::styled(
+                format!(
+                    "being reviewed by {}",
+                    entry.held_by.as_deref().unwrap_or_default()
+                ),
+                theme.warning,
+            ),
+        ]),
         None => {
             let state = match entry.shown.state {
                 ReviewState::Open => "open",

@@ -77,7 +77,7 @@ fn lane_tag_padded(lane: Lane) -> &'static str {
 
 fn decision_mark(entry: &Entry) -> &'static str {
     match entry.local.as_ref() {
-        None if entry.gone.is_some() => "⊘",
+        None if entry.gone.is_some() || entry.held_by.is_some() => "⊘",
         None => " ",
         Some(l) => match (&l.action, &l.delivery) {
             (_, Delivery::Failed(_)) => "!",
