@@ -238,7 +238,7 @@ async fn claim_first_window(
             Err(e) => {
                 tracing::warn!(error = %e, "the first items could not be claimed");
                 let error = e.to_string();
-                effects = app.update(crate::tui::action::Action::Sync(SyncEvent::ClaimFailed {
+                effects = app.update(crate::tui::action::Message::Sync(SyncEvent::ClaimFailed {
                     ids,
                     error,
                 }));

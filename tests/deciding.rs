@@ -17,7 +17,7 @@ use serde_json::json;
 use common::{Session, TestServer};
 use fault_proxy::{Fault, FaultProxy};
 use modq::model::{DecisionAction, DecisionOutcome, ReviewState, Scope};
-use modq::tui::action::{Action, Message};
+use modq::tui::action::Message;
 use modq::tui::app::Layer;
 use modq::tui::picker::{Picker, countries};
 use received::{applied, decide_as};
@@ -67,13 +67,15 @@ fn go_to(s: &mut Session, id: &str) {
 }
 
 fn ctrl(s: &mut Session, c: char) {
-    s.app
-        .handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+    s.send([crossterm::event::Event::Key(KeyEvent::new(
+        KeyCode::Char(c),
+        KeyModifiers::CONTROL,
+    ))]);
 }
 
 fn picker(s: &Session) -> &Picker {
     match s.app.layers.last() {
-        Some(Layer::Picker(p)) => p,
+        Some(Layer::Picker { picker: p, .. }) => p,
         other => panic!("the picker is open, not {other:?}"),
     }
 }

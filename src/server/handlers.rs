@@ -70,12 +70,12 @@ async fn check_similar_anchors(
     actor: &TokenInfo,
     query: &QueueQuery,
 ) -> Answer<()> {
-    for term in &query.filter.terms {
-        if let crate::query::Term::Similar(id) = term {
-            let wanted = id.clone();
-            if let Some(item) = blocking(storage, move |s| s.item(&wanted)).await? {
-                check_readable(actor, &rules::status_of(&item), id)?;
-            }
+    // Negated ones too: what is left out says as much as what is kept.
+    let anchors: Vec<String> = query.filter.similar_ids().map(str::to_owned).collect();
+    for id in anchors {
+        let wanted = id.clone();
+        if let Some(item) = blocking(storage, move |s| s.item(&wanted)).await? {
+            check_readable(actor, &rules::status_of(&item), &id)?;
         }
     }
     Ok(())

@@ -151,7 +151,7 @@ impl App {
             .map(|e| e.id.clone())
             .collect();
         let n = in_memory.len();
-        let method = if query.terms.iter().any(|t| matches!(t, Term::Similar(_))) {
+        let method = if query.similar_ids().next().is_some() {
             DecisionMethod::Similar
         } else {
             DecisionMethod::Filter
