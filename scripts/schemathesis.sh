@@ -32,8 +32,10 @@ token="$("$modq" serve --db "$db" token add --role admin --name fuzzer | tail -n
 
 # A free port: bind to port 0 and read back what the kernel gave.
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-# The fuzzer sends thousands of requests a second; rate limiting is tested elsewhere.
-"$modq" serve --db "$db" --listen "127.0.0.1:$port" --rate 100000 2>"$work/server.log" &
+# The fuzzer sends thousands of requests a second, some without a token on purpose; rate
+# limiting and the failed-authentication budget are tested elsewhere.
+"$modq" serve --db "$db" --listen "127.0.0.1:$port" --rate 100000 --auth-failures 100000 \
+    2>"$work/server.log" &
 server_pid=$!
 
 base="http://127.0.0.1:$port"

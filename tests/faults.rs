@@ -202,7 +202,10 @@ impl Desk {
                 Ok(Some(
                     event @ (SyncEvent::Sending { .. }
                     | SyncEvent::Counts(_)
-                    | SyncEvent::Policies(_)),
+                    | SyncEvent::Policies(_)
+                    // Leases follow the selection; their answers are not what is held.
+                    | SyncEvent::Claimed(_)
+                    | SyncEvent::ClaimFailed { .. }),
                 )) => self.hand_over(event),
                 Ok(Some(event)) => return event,
                 Ok(None) => panic!("the sync stopped"),

@@ -134,7 +134,7 @@ async fn undo_withdraws_what_was_not_sent_and_reverses_what_was() {
     // Not sent yet (the API is down): undo simply withdraws it.
     server.stop().await;
     s.press("a");
-    assert_eq!(s.app.counts.unsent, 1);
+    assert_eq!(s.app.counts.unsent, 1, "{}", s.screen(100, 24));
     s.press("u");
     assert_eq!(s.app.counts.unsent, 0);
     assert_eq!(s.selected_id(), first);

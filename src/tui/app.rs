@@ -881,10 +881,16 @@ impl App {
                     self.settle_refused_batch();
                 }
                 self.bulk_acknowledged(&results);
+                let reversals_before = self.reversing.len();
                 for r in results {
                     self.settle(r.idempotency_key, r.outcome, r.message);
                 }
-                Vec::new()
+                // An item whose reversal just landed is open on the server again: lease it.
+                if self.reversing.len() < reversals_before {
+                    self.sync_leases()
+                } else {
+                    Vec::new()
+                }
             }
             SyncEvent::Sending { keys } => {
                 self.bulk_sending(&keys);

@@ -4,6 +4,8 @@
 //! and handed back once they scroll past it or jump away. A team then shares one queue:
 //! nobody's first page locks the others out.
 
+use std::collections::HashSet;
+
 use super::{App, Effect, Level};
 use crate::model::{LeaseGrant, RefusalReason};
 use crate::sanitize::clean_line;
@@ -40,6 +42,13 @@ impl App {
         let pos = self.position();
         let mut claim = Vec::new();
         let mut window_end = pos;
+        // An undone decision's item is claimed once its reversal has landed: until then the
+        // server holds it decided, and would refuse the claim.
+        let reopening: HashSet<String> = self
+            .reversing
+            .values()
+            .map(|d| d.item_id.clone())
+            .collect();
         if !self.browsing {
             let mut taken = 0;
             for (at, &i) in self.visible.iter().enumerate().skip(pos) {
@@ -54,7 +63,7 @@ impl App {
                 }
                 taken += 1;
                 window_end = at;
-                if entry.lease == Lease::None {
+                if entry.lease == Lease::None && !reopening.contains(&entry.id) {
                     entry.lease = Lease::Claiming;
                     self.leased.insert(entry.id.clone());
                     claim.push(entry.id.clone());
