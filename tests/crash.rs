@@ -5,8 +5,9 @@
 //! once.
 //!
 //! The client is this test binary itself, started again with `MODQ_CRASH_CHILD` set: it runs
-//! the real App, outbox and background sync, and prints `ACCEPTED <item>` once a key press has
-//! been journaled and the screen has moved on — the moment the moderator sees it accepted.
+//! the real App, outbox and background sync on modq's own event loop, and prints
+//! `ACCEPTED <item>` once the turn of a key press has journaled it and drawn the next frame —
+//! the moment the moderator sees it accepted.
 //!
 //! The suite runs a small trial. The large run, whose figures are in BENCHMARKS.md:
 //! `MODQ_CRASH_ITEMS=3000 MODQ_CRASH_KILLS=60 cargo test --release --test crash -- --nocapture`
@@ -354,8 +355,7 @@ fn child_role() {
 }
 
 async fn child_session() {
-    use modq::tui::action::Message;
-    use modq::tui::app::{Effect, Entry, QueueEnd};
+    use modq::tui::app::{Entry, QueueEnd};
 
     let api = std::env::var("MODQ_CRASH_API").expect("api");
     let token = std::env::var("MODQ_TOKEN").expect("token");
@@ -372,32 +372,19 @@ async fn child_session() {
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     };
-    let mut app = prepared.app;
-    let sync = prepared.sync;
-    let mut events = prepared.events;
+    // The real session on modq's own event loop: every key, report and tick is a turn of it,
+    // and every effect is carried out.
+    let mut s = common::Session::from_prepared(prepared, chrono::Utc::now());
     let mut rng = rand::rng();
-    let mut clock = chrono::Utc::now();
     let mut out = std::io::stdout();
-    let (answers, _answered) = tokio::sync::mpsc::unbounded_channel();
-    let apply = |effects: Vec<Effect>, sync: &modq::sync::SyncHandle| {
-        for e in effects {
-            modq::tui::effects::perform(e, sync, &answers, &mut std::io::sink());
-        }
-    };
     loop {
-        while let Ok(e) = events.try_recv() {
-            apply(app.update(Message::Sync(e)), &sync);
-        }
-        if let Some(entry) = app.selected_entry().filter(|e| e.is_open()) {
+        s.pump();
+        if let Some(entry) = s.app.selected_entry().filter(|e| e.is_open()) {
             let id = entry.id.clone();
             let key = ['t', 'a', 'e'][rng.random_range(0..3)];
-            let press = crossterm::event::KeyEvent::new(
-                crossterm::event::KeyCode::Char(key),
-                crossterm::event::KeyModifiers::NONE,
-            );
-            let before = app.decided;
-            apply(app.handle_key(press), &sync);
-            if app.decided == before + 1 {
+            let before = s.app.decided;
+            s.press(&key.to_string());
+            if s.app.decided == before + 1 {
                 writeln!(out, "ACCEPTED {id}").expect("stdout");
                 out.flush().expect("stdout");
             }
@@ -409,24 +396,20 @@ async fn child_session() {
             }
             continue;
         }
-        if app.entries.iter().any(Entry::is_open) {
-            app.selected = app
-                .entries
-                .iter()
-                .position(Entry::is_open)
-                .unwrap_or_default();
-            continue;
+        if let Some(open) = s.app.entries.iter().position(Entry::is_open) {
+            // The moderator clicks the next open item.
+            s.select(open);
+            if s.app.selected == open {
+                continue;
+            }
         }
-        if app.queue_end == QueueEnd::Exhausted && app.counts.unsent == 0 {
+        if s.app.queue_end == QueueEnd::Exhausted && s.app.counts.unsent == 0 {
             break;
         }
         // Waiting on the network: let time pass (retries, refills) and take what comes.
-        clock += chrono::Duration::seconds(31);
-        apply(app.update(Message::Tick(clock)), &sync);
-        if let Ok(Some(e)) = tokio::time::timeout(Duration::from_millis(50), events.recv()).await {
-            apply(app.update(Message::Sync(e)), &sync);
-        }
+        s.advance(Duration::from_secs(31));
+        s.pump_wait(Duration::from_millis(50)).await;
     }
-    let _ = sync.shutdown(Duration::from_secs(5)).await;
+    s.close(Duration::from_secs(5)).await;
     writeln!(out, "DONE").expect("stdout");
 }

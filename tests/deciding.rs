@@ -17,7 +17,6 @@ use serde_json::json;
 use common::{Session, TestServer};
 use fault_proxy::{Fault, FaultProxy};
 use modq::model::{DecisionAction, DecisionOutcome, ReviewState, Scope};
-use modq::tui::action::Message;
 use modq::tui::app::Layer;
 use modq::tui::picker::{Picker, countries};
 use received::{applied, decide_as};
@@ -62,7 +61,7 @@ fn go_to(s: &mut Session, id: &str) {
         .iter()
         .position(|e| e.id == id)
         .unwrap_or_else(|| panic!("{id} in the window"));
-    drop(s.app.update(Message::Select(i)));
+    s.select(i);
     assert_eq!(s.selected_id(), id);
 }
 

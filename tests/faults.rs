@@ -15,30 +15,25 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
-use tokio::sync::mpsc::UnboundedReceiver;
-
-use common::{TestServer, parse_keys, render, sample_now};
+use common::{Session, TestServer, render, sample_now};
 use fault_proxy::{Fault, FaultProxy};
 use modq::config::Config;
 use modq::model::{DecisionOutcome, ReviewState};
 use modq::profile::Dirs;
-use modq::session::{self, Prepared};
-use modq::sync::{SyncEvent, SyncHandle};
-use modq::tui::action::Message;
-use modq::tui::app::{App, Delivery, Effect, Level, Link, QueueEnd};
+use modq::session;
+use modq::sync::SyncEvent;
+use modq::tui::app::{App, Delivery, Level, Link, QueueEnd};
+use modq::tui::event_loop::Input;
 
 /// The longest a recovery may take: the first retries come within a second or two.
 const RECOVERY: Duration = Duration::from_secs(10);
 /// modq's HTTP client gives up on a silent API after 15 s.
 const CLIENT_TIMEOUT_AND_SOME: Duration = Duration::from_secs(20);
 
-/// The moderator's desk: the real App, its cache and its background sync, talking to `api`.
+/// The moderator's desk: the real App, its cache and its background sync, talking to `api`,
+/// driven by modq's own event loop.
 struct Desk {
-    app: App,
-    sync: SyncHandle,
-    events: UnboundedReceiver<SyncEvent>,
-    /// Every report of the background sync handed to the App, oldest first.
-    log: Vec<SyncEvent>,
+    s: Session,
 }
 
 /// One decision made at the desk, and what the server should say about the item afterwards.
@@ -52,37 +47,26 @@ struct Decided {
 impl Desk {
     async fn open(api: &str, token: &str, data: &Path) -> Desk {
         let dirs = Dirs::resolve(Some(data)).expect("dirs");
-        let Prepared {
-            mut app,
-            sync,
-            events,
-            ..
-        } = session::prepare(api, token, &dirs, Config::default())
+        let prepared = session::prepare(api, token, &dirs, Config::default())
             .await
             .expect("the session opens through the proxy");
-        let first_tick = app.update(Message::Tick(sample_now()));
-        let desk = Desk {
-            app,
-            sync,
-            events,
-            log: Vec::new(),
-        };
-        desk.apply(first_tick);
-        desk
+        let mut s = Session::from_prepared(prepared, sample_now());
+        s.log_sync_events();
+        Desk { s }
     }
 
+    fn app(&self) -> &App {
+        &self.s.app
+    }
+
+    /// Keys, in one turn of the loop; the sync's reports wait for the next.
     fn press(&mut self, keys: &str) {
-        for key in parse_keys(keys) {
-            let effects = self.app.handle_key(key);
-            self.apply(effects);
-        }
+        self.s.press(keys);
     }
 
-    fn apply(&self, effects: Vec<Effect>) {
-        let (answers, _) = tokio::sync::mpsc::unbounded_channel();
-        for effect in effects {
-            modq::tui::effects::perform(effect, &self.sync, &answers, &mut std::io::sink());
-        }
+    /// Every report of the background sync handed to the App, oldest first.
+    fn log(&self) -> &[SyncEvent] {
+        self.s.sync_log()
     }
 
     /// Decide with each key of `keys` (`t`, `a`, `e`) and check, before any answer from the
@@ -96,39 +80,44 @@ impl Desk {
                 'e' => ReviewState::Escalated,
                 other => panic!("{other:?} is not a decision key"),
             };
-            let at = self.app.selected;
+            let at = self.app().selected;
             let id = self.selected_id();
             assert!(
-                self.app.entries[at].is_open(),
+                self.app().entries[at].is_open(),
                 "{key}: the selected {id} is not open for a decision"
             );
             let next = self.next_undecided_after(at);
-            let unsent = self.app.counts.unsent;
-            let decided = self.app.decided;
-            let events_before = self.log.len();
+            let unsent = self.app().counts.unsent;
+            let decided = self.app().decided;
+            let events_before = self.log().len();
 
             self.press(&key.to_string());
 
-            assert_eq!(self.log.len(), events_before, "no sync event was processed");
-            let local = self.app.entries[at]
+            assert_eq!(
+                self.log().len(),
+                events_before,
+                "no sync event was processed"
+            );
+            let local = self.app().entries[at]
                 .local
                 .clone()
                 .unwrap_or_else(|| panic!("{key} left no decision on {id}"));
             assert_eq!(local.delivery, Delivery::Unsent, "{id}");
             assert_eq!(
-                self.app.counts.unsent,
+                self.app().counts.unsent,
                 unsent + 1,
                 "{key} on {id}: the outbox count grows at once"
             );
-            assert_eq!(self.app.decided, decided + 1);
+            assert_eq!(self.app().decided, decided + 1);
             assert_eq!(
-                Some(self.app.selected),
+                Some(self.app().selected),
                 next,
                 "{key} on {id}: the next item is selected at once"
             );
             let status = format!(
                 "decided {} │ unsent {}",
-                self.app.decided, self.app.counts.unsent
+                self.app().decided,
+                self.app().counts.unsent
             );
             let screen = self.screen();
             assert!(screen.contains(&status), "{status:?} missing:\n{screen}");
@@ -142,27 +131,16 @@ impl Desk {
     }
 
     fn next_undecided_after(&self, at: usize) -> Option<usize> {
-        let entries = &self.app.entries;
+        let entries = &self.app().entries;
         (at + 1..entries.len())
             .chain(0..at)
             .find(|&i| entries[i].is_open())
     }
 
-    /// Hand the App what the sync reports until `done` holds; fail after `within`.
+    /// Turn the loop over what comes (the sync's reports) until `done` holds; fail after
+    /// `within`.
     async fn wait_until(&mut self, what: &str, within: Duration, done: impl Fn(&App) -> bool) {
-        let deadline = tokio::time::Instant::now() + within;
-        while !done(&self.app) {
-            let next = tokio::time::timeout_at(deadline, self.events.recv()).await;
-            let event = match next {
-                Ok(Some(event)) => event,
-                Ok(None) => panic!("the sync stopped before {what}"),
-                Err(_) => panic!(
-                    "waited {within:?} in vain until {what}; the screen:\n{}",
-                    self.screen()
-                ),
-            };
-            self.hand_over(event);
-        }
+        self.s.wait_within(what, within, done).await;
     }
 
     /// Wait for the status bar to say offline; returns why.
@@ -173,7 +151,7 @@ impl Desk {
         .await;
         let screen = self.screen();
         assert!(screen.contains("○ offline"), "status bar:\n{screen}");
-        match &self.app.link {
+        match &self.app().link {
             Link::Offline(why) => why.clone(),
             Link::Online => unreachable!("waited for offline"),
         }
@@ -193,13 +171,14 @@ impl Desk {
         .await;
     }
 
-    /// The next report of the sync, received but not handed to the App yet.
-    /// The next report of the sync, held back from the App; "a batch is on the wire" reports
-    /// are handed over as they come.
+    /// The next report of the sync, held back from the loop; "a batch is on the wire" reports,
+    /// the lease worker's grants for the item the selection moved to (which race the answer
+    /// to the batch) and anything else that is not a report of the sync are handed over as
+    /// they come.
     async fn hold_next_event(&mut self, within: Duration) -> SyncEvent {
         loop {
-            match tokio::time::timeout(within, self.events.recv()).await {
-                Ok(Some(
+            match self.s.next_input(within).await {
+                Some(Input::Sync(
                     event @ (SyncEvent::Sending { .. }
                     | SyncEvent::Counts(_)
                     | SyncEvent::Policies(_)
@@ -207,33 +186,31 @@ impl Desk {
                     | SyncEvent::Claimed(_)
                     | SyncEvent::ClaimFailed { .. }),
                 )) => self.hand_over(event),
-                Ok(Some(event)) => return event,
-                Ok(None) => panic!("the sync stopped"),
-                Err(_) => panic!("no sync event within {within:?}"),
+                Some(Input::Sync(event)) => return event,
+                Some(other) => {
+                    self.s.turn([other]);
+                }
+                None => panic!("no sync event within {within:?}"),
             }
         }
     }
 
+    /// A held report of the sync, handed to the loop: one turn.
     fn hand_over(&mut self, event: SyncEvent) {
-        self.log.push(event.clone());
-        let effects = self.app.update(Message::Sync(event));
-        self.apply(effects);
+        self.s.sync_event(event);
     }
 
     fn screen(&self) -> String {
-        render(&self.app, 200, 30)
+        render(self.app(), 200, 30)
     }
 
     fn selected_id(&self) -> String {
-        self.app
-            .selected_entry()
-            .map(|e| e.id.clone())
-            .unwrap_or_default()
+        self.s.selected_id()
     }
 
     /// What the server answered for this decision, every time it did.
     fn outcomes(&self, key: &str) -> Vec<DecisionOutcome> {
-        self.log
+        self.log()
             .iter()
             .filter_map(|e| match e {
                 SyncEvent::Delivered { results, .. } => Some(results),
@@ -246,7 +223,7 @@ impl Desk {
     }
 
     fn went_offline(&self) -> bool {
-        self.log
+        self.log()
             .iter()
             .any(|e| matches!(e, SyncEvent::Offline { .. }))
     }
@@ -308,7 +285,7 @@ impl Rig {
             );
             let entry = self
                 .desk
-                .app
+                .app()
                 .entries
                 .iter()
                 .find(|e| e.id == d.id)
@@ -316,9 +293,9 @@ impl Rig {
             let delivery = entry.local.as_ref().map(|l| &l.delivery);
             assert_eq!(delivery, Some(&Delivery::Sent), "{} on screen", d.id);
         }
-        let counts = self.desk.app.counts;
+        let counts = self.desk.app().counts;
         assert_eq!((counts.unsent, counts.failed), (0, 0), "{counts:?}");
-        assert_eq!(self.desk.app.link, Link::Online);
+        assert_eq!(self.desk.app().link, Link::Online);
     }
 }
 
@@ -372,17 +349,17 @@ async fn a_slow_api_never_blocks_the_screen_nor_counts_as_offline() {
         rig.proxy.seen(&Fault::Delay(Duration::ZERO)) >= 1
     })
     .await;
-    assert_eq!(rig.desk.app.counts.unsent, 3, "nothing is answered yet");
-    let here = rig.desk.app.selected;
+    assert_eq!(rig.desk.app().counts.unsent, 3, "nothing is answered yet");
+    let here = rig.desk.app().selected;
     rig.desk.press("jk");
-    assert_eq!(rig.desk.app.selected, here);
+    assert_eq!(rig.desk.app().selected, here);
     decided.extend(rig.desk.decide("ea"));
 
     rig.desk.wait_delivered(RECOVERY).await;
     assert!(
         !rig.desk.went_offline(),
         "a slow answer is not an outage: {:?}",
-        rig.desk.log
+        rig.desk.log()
     );
     assert!(rig.desk.screen().contains("● online"));
     rig.assert_each_applied_once(&decided).await;
@@ -436,7 +413,7 @@ async fn applied_but_unanswered(fault: Fault, says: &str) {
     assert!(why.contains(says), "{fault:?}: {why}");
     // The server holds all three; the client cannot know it.
     assert_eq!(rig.audit_rows(&decided), [1, 1, 1], "{fault:?}");
-    assert_eq!(rig.desk.app.counts.unsent, 3);
+    assert_eq!(rig.desk.app().counts.unsent, 3);
     assert!(rig.desk.screen().contains("unsent 3"));
     let applied_before: HashSet<String> = decided.iter().map(|d| d.id.clone()).collect();
 
@@ -499,7 +476,7 @@ async fn a_blackholed_request_times_out_then_delivers_once() {
     // That request stays swallowed; whatever comes after it may pass. Work goes on.
     rig.proxy.set(Fault::Pass);
     decided.extend(rig.desk.decide("e"));
-    assert_eq!(rig.desk.app.counts.unsent, 4);
+    assert_eq!(rig.desk.app().counts.unsent, 4);
 
     let why = rig.desk.wait_offline(CLIENT_TIMEOUT_AND_SOME).await;
     assert!(why.contains("did not answer within 15 s"), "{why}");
@@ -512,23 +489,23 @@ async fn a_blackholed_request_times_out_then_delivers_once() {
 async fn a_failed_page_prefetch_warns_and_the_next_page_arrives_later() {
     let mut rig = rig().await;
     assert_eq!(
-        rig.desk.app.queue_end,
+        rig.desk.app().queue_end,
         QueueEnd::More,
         "the sample queue must hold more than one page"
     );
-    let first_page = rig.desk.app.entries.len();
+    let first_page = rig.desk.app().entries.len();
     rig.proxy.set(Fault::Http500);
 
     // To the end of the first page: the window runs low and asks for more.
     rig.desk.press("G");
-    assert_eq!(rig.desk.app.selected, first_page - 1);
-    assert_eq!(rig.desk.app.queue_end, QueueEnd::Loading);
+    assert_eq!(rig.desk.app().selected, first_page - 1);
+    assert_eq!(rig.desk.app().queue_end, QueueEnd::Loading);
     rig.desk
         .wait_until("the failed page is reported", RECOVERY, |app| {
             app.queue_end != QueueEnd::Loading
         })
         .await;
-    let flash = rig.desk.app.flash.clone().expect("a warning is shown");
+    let flash = rig.desk.app().flash.clone().expect("a warning is shown");
     assert_eq!(flash.level, Level::Warning);
     assert!(
         flash.text.contains("Could not load more items"),
@@ -537,8 +514,8 @@ async fn a_failed_page_prefetch_warns_and_the_next_page_arrives_later() {
     assert!(flash.text.contains("HTTP 500"), "{flash:?}");
     let screen = rig.desk.screen();
     assert!(screen.contains("Could not load more items"), "{screen}");
-    assert_eq!(rig.desk.app.entries.len(), first_page);
-    assert_eq!(rig.desk.app.queue_end, QueueEnd::More);
+    assert_eq!(rig.desk.app().entries.len(), first_page);
+    assert_eq!(rig.desk.app().queue_end, QueueEnd::More);
 
     // The app keeps working: deciding and moving need no page.
     let mut decided = rig.desk.decide("t");
@@ -553,7 +530,7 @@ async fn a_failed_page_prefetch_warns_and_the_next_page_arrives_later() {
         .await;
     // On from the last item of the first page to the first of the second.
     rig.desk.press("j");
-    assert_eq!(rig.desk.app.selected, first_page);
+    assert_eq!(rig.desk.app().selected, first_page);
     decided.extend(rig.desk.decide("a"));
     rig.desk.wait_delivered(RECOVERY).await;
     rig.assert_each_applied_once(&decided).await;
@@ -574,7 +551,7 @@ async fn undo_after_a_lost_answer_reverses_what_the_server_holds() {
 
     rig.desk.press("u");
     assert_eq!(rig.desk.selected_id(), id);
-    let flash = rig.desk.app.flash.clone().expect("undo says what it did");
+    let flash = rig.desk.app().flash.clone().expect("undo says what it did");
     rig.proxy.set(Fault::Pass);
     rig.desk.wait_delivered(RECOVERY).await;
     // Let any retry settle.
@@ -611,7 +588,8 @@ async fn delivered_counts_never_hide_a_newer_decision() {
         .find(|l| l.contains("unsent"))
         .unwrap_or_default();
     assert_eq!(
-        rig.desk.app.counts.unsent, 1,
+        rig.desk.app().counts.unsent,
+        1,
         "{} is still in the outbox; the status bar says: {status}",
         second[0].id
     );

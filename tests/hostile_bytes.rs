@@ -1,15 +1,15 @@
 //! Proof at the byte level that hostile text never reaches the moderator's terminal.
 //!
 //! Items full of known attacks (tests/attack_strings.txt) and arbitrary strings are parsed from
-//! API JSON, go through the real App (sanitizer included) and are drawn by the real crossterm
-//! backend into a byte buffer. The stream is then parsed: the only escape sequences allowed are
+//! API JSON, go through the real App (sanitizer included) on modq's own event loop, whose
+//! frames are drawn by the real crossterm backend into a byte buffer. The stream is then parsed: the only escape sequences allowed are
 //! the ones modq draws with (CSI cursor moves, SGR colours, clears, cursor show/hide); no OSC,
 //! DCS, APC, PM, SOS, no other ESC sequence, no raw C0 or C1 control, no bidi or invisible
 //! character may appear in it.
 
 mod common;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use ratatui::backend::CrosstermBackend;
@@ -17,14 +17,15 @@ use std::cell::RefCell;
 
 use modq::tui::gap_fill::GapFill;
 use ratatui::Terminal;
+use ratatui::layout::Rect;
 use serde_json::{Value, json};
 
 use common::{Captured, Session, TestServer, sample_now};
 use modq::model::{Item, QueuePage};
 use modq::store::Store;
 use modq::sync::SyncEvent;
-use modq::tui::action::Message;
 use modq::tui::app::{App, AppInit};
+use modq::tui::event_loop::{Input, Screen as LoopScreen};
 use modq::tui::keymap::KeyMap;
 use modq::tui::theme::Theme;
 
@@ -142,31 +143,75 @@ fn check_stream(bytes: &[u8]) -> Result<String, String> {
 struct Screen {
     terminal: Terminal<GapFill<CrosstermBackend<Captured>>>,
     written: Captured,
+    /// What the terminal received for the last frame.
+    last: Vec<u8>,
 }
 
 impl Screen {
     fn new(width: u16, height: u16) -> Screen {
         let written = Captured::default();
         let terminal = common::modq_screen(&written, width, height);
-        Screen { terminal, written }
+        Screen {
+            terminal,
+            written,
+            last: Vec::new(),
+        }
     }
 
-    /// Draws a whole frame of `app` and returns what the terminal received.
-    fn frame(&mut self, app: &App) -> Vec<u8> {
+    /// The text of the last frame, checked; panics naming what leaked.
+    fn drawn_text(&self) -> String {
+        check_stream(&self.last).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+/// Where modq's loop draws in these tests: every frame whole, into memory.
+impl LoopScreen for Screen {
+    fn show(&mut self, app: &App) -> std::io::Result<Rect> {
         // A new terminal draws every cell, not only the ones that changed since the last frame.
         let area = self.terminal.get_frame().area();
-        *self = Screen::new(area.width, area.height);
-        self.terminal
-            .draw(|f| modq::tui::view::draw(f, app))
-            .expect("draw");
-        self.written.take()
+        let fresh = Screen::new(area.width, area.height);
+        self.terminal = fresh.terminal;
+        self.written = fresh.written;
+        let area = self.terminal.show(app)?;
+        self.last = self.written.take();
+        Ok(area)
     }
 
-    /// Draws and checks; panics naming what leaked.
-    fn drawn_text(&mut self, app: &App) -> String {
-        let bytes = self.frame(app);
-        check_stream(&bytes).unwrap_or_else(|e| panic!("{e}"))
+    fn wipe(&mut self) -> std::io::Result<()> {
+        self.terminal.wipe()
     }
+}
+
+/// Several screens, each drawn every frame of the loop.
+struct Screens(Vec<Screen>);
+
+impl Screens {
+    /// The text of each one's last frame, checked.
+    fn drawn_text(&self) -> String {
+        self.0.iter().map(Screen::drawn_text).collect()
+    }
+}
+
+impl LoopScreen for Screens {
+    fn show(&mut self, app: &App) -> std::io::Result<Rect> {
+        let mut area = Rect::ZERO;
+        for (n, screen) in self.0.iter_mut().enumerate() {
+            let drawn = screen.show(app)?;
+            if n == 0 {
+                area = drawn;
+            }
+        }
+        Ok(area)
+    }
+
+    fn wipe(&mut self) -> std::io::Result<()> {
+        self.0.iter_mut().try_for_each(Screen::wipe)
+    }
+}
+
+/// One key, as a turn of the loop.
+fn press(c: char) -> Input {
+    Input::Terminal(Event::Key(key(c)))
 }
 
 // --- hostile items ------------------------------------------------------------------------
@@ -204,9 +249,11 @@ fn page_of(items: Vec<Value>) -> QueuePage {
         .expect("a well-formed page")
 }
 
-fn new_app(page: QueuePage, dir: &tempfile::TempDir) -> App {
-    let store = Store::open(&dir.path().join("cache.sqlite")).expect("store");
-    App::new(AppInit {
+/// The App around `page`, on modq's loop without a server (see `Session::without_server`).
+fn session_of(page: QueuePage, dir: &tempfile::TempDir) -> Session {
+    let db = dir.path().join("cache.sqlite");
+    let store = Store::open(&db).expect("store");
+    let app = App::new(AppInit {
         profile: "alice\u{1b}]0;x\u{7}@127.0.0.1".into(),
         api: "http://127.0.0.1".into(),
         store,
@@ -215,15 +262,16 @@ fn new_app(page: QueuePage, dir: &tempfile::TempDir) -> App {
         theme: Theme::default_theme(),
         now: sample_now(),
     })
-    .expect("app")
+    .expect("app");
+    Session::without_server(app, db, sample_now())
 }
 
 fn key(c: char) -> KeyEvent {
     KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
 }
 
-#[test]
-fn hostile_items_reach_the_terminal_only_as_placeholders() {
+#[tokio::test]
+async fn hostile_items_reach_the_terminal_only_as_placeholders() {
     let attacks = attacks();
     assert!(attacks.len() > 60, "the corpus loaded: {}", attacks.len());
     let items = attacks
@@ -232,28 +280,30 @@ fn hostile_items_reach_the_terminal_only_as_placeholders() {
         .map(|(n, a)| hostile_item(n, a))
         .collect();
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut app = new_app(page_of(items), &dir);
-    let mut screens = [
+    let mut s = session_of(page_of(items), &dir);
+    let mut screens = Screens(vec![
         Screen::new(120, 40),
         Screen::new(80, 24),
         Screen::new(40, 10),
-    ];
+    ]);
     let mut seen = String::new();
     for attack in &attacks {
-        // Server trouble quoting the attack, on the status line and the message line.
-        // No sync here: the App alone, its effects have nowhere to go.
-        drop(app.update(Message::Sync(SyncEvent::Offline {
-            error: attack.clone(),
-            retry_in: std::time::Duration::from_secs(3),
-        })));
-        drop(app.update(Message::Sync(SyncEvent::PageFailed(attack.clone()))));
-        for screen in &mut screens {
-            seen.push_str(&screen.drawn_text(&app));
-        }
-        drop(app.handle_key(key('j')));
+        // Server trouble quoting the attack, on the status line and the message line, as
+        // the sync would report it.
+        let trouble = [
+            Input::Sync(SyncEvent::Offline {
+                error: attack.clone(),
+                retry_in: std::time::Duration::from_secs(3),
+            }),
+            Input::Sync(SyncEvent::PageFailed(attack.clone())),
+        ];
+        s.turn_on(trouble, &mut screens);
+        seen.push_str(&screens.drawn_text());
+        s.turn_on([press('j')], &mut screens);
+        seen.push_str(&screens.drawn_text());
     }
-    drop(app.handle_key(key('?')));
-    seen.push_str(&screens[0].drawn_text(&app));
+    s.turn_on([press('?')], &mut screens);
+    seen.push_str(&screens.drawn_text());
     // The attacks were drawn, visibly: the moderator sees that they were there.
     for shown in [
         "␛]52;c;",
@@ -268,8 +318,8 @@ fn hostile_items_reach_the_terminal_only_as_placeholders() {
     }
 }
 
-#[test]
-fn enormous_text_is_cut_and_still_drawn() {
+#[tokio::test]
+async fn enormous_text_is_cut_and_still_drawn() {
     let one_line = "A".repeat(4 * 1024 * 1024);
     let many_lines = "x\n".repeat(500_000);
     let wide = "漢\u{0301}".repeat(300_000);
@@ -283,9 +333,9 @@ fn enormous_text_is_cut_and_still_drawn() {
         })
         .collect();
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut app = new_app(page_of(items), &dir);
+    let mut s = session_of(page_of(items), &dir);
     let mut screen = Screen::new(120, 40);
-    for entry in &app.entries {
+    for entry in &s.app.entries {
         let text = entry.shown.text.as_deref().unwrap_or_default();
         assert!(
             text.ends_with("more characters⟫") && text.chars().count() < 20_000,
@@ -293,10 +343,12 @@ fn enormous_text_is_cut_and_still_drawn() {
             text.chars().count()
         );
     }
+    s.turn_on([], &mut screen);
     for _ in 0..3 {
-        screen.drawn_text(&app);
-        drop(app.handle_key(key('j')));
+        screen.drawn_text();
+        s.turn_on([press('j')], &mut screen);
     }
+    screen.drawn_text();
 }
 
 /// The same attacks filed as reports on the reference server, fetched over HTTP by a real
@@ -331,13 +383,14 @@ async fn hostile_reports_from_a_real_server_are_drawn_safely() {
         attacks.len(),
         "every report became an item"
     );
-    s.press("g");
     let mut screen = Screen::new(120, 40);
+    s.press_on("g", &mut screen);
     let mut seen = String::new();
     for _ in 0..attacks.len() {
-        seen.push_str(&screen.drawn_text(&s.app));
-        s.press("j");
+        seen.push_str(&screen.drawn_text());
+        s.press_on("j", &mut screen);
     }
+    seen.push_str(&screen.drawn_text());
     assert!(seen.contains("␛]0;pwned␇"), "the title attack is shown");
     s.quit().await;
 }
@@ -433,10 +486,10 @@ fn any_item_json() -> impl Strategy<Value = Value> {
         })
 }
 
-/// One App shared by every case (a store per case would make the run slow): each case's
-/// items are handed to it as the next page, and the last one is drawn.
+/// One session shared by every case (a store per case would make the run slow): each case's
+/// items are handed to its loop as the next page, and the last one is drawn.
 struct Harness {
-    app: App,
+    s: Session,
     screen: Screen,
     _dir: tempfile::TempDir,
     next_id: usize,
@@ -445,9 +498,9 @@ struct Harness {
 impl Harness {
     fn new() -> RefCell<Harness> {
         let dir = tempfile::tempdir().expect("tempdir");
-        let app = new_app(page_of(Vec::new()), &dir);
+        let s = session_of(page_of(Vec::new()), &dir);
         RefCell::new(Harness {
-            app,
+            s,
             screen: Screen::new(100, 30),
             _dir: dir,
             next_id: 0,
@@ -458,17 +511,15 @@ impl Harness {
     fn show(&mut self, mut item: Item, width: u16, height: u16) -> Result<(), TestCaseError> {
         self.next_id += 1;
         item.id = format!("{}#{}", item.id, self.next_id);
-        drop(self.app.update(Message::Sync(SyncEvent::Page {
+        // The page and the key to its end, in one turn of the loop: one frame, checked.
+        let page = Input::Sync(SyncEvent::Page {
             items: vec![item],
             next_cursor: Some("more".into()),
-        })));
-        drop(
-            self.app
-                .handle_key(KeyEvent::new(KeyCode::End, KeyModifiers::NONE)),
-        );
+        });
+        let end = Input::Terminal(Event::Key(KeyEvent::new(KeyCode::End, KeyModifiers::NONE)));
         self.screen = Screen::new(width, height);
-        let bytes = self.screen.frame(&self.app);
-        check_stream(&bytes).map_err(TestCaseError::fail)?;
+        self.s.turn_on([page, end], &mut self.screen);
+        check_stream(&self.screen.last).map_err(TestCaseError::fail)?;
         Ok(())
     }
 }
@@ -481,8 +532,8 @@ fn runner() -> TestRunner {
     })
 }
 
-#[test]
-fn arbitrary_text_in_every_field_never_reaches_the_terminal_raw() {
+#[tokio::test]
+async fn arbitrary_text_in_every_field_never_reaches_the_terminal_raw() {
     let harness = Harness::new();
     runner()
         .run(&(hostile_string(), 1u16..200, 1u16..60), |(text, w, h)| {
@@ -493,8 +544,8 @@ fn arbitrary_text_in_every_field_never_reaches_the_terminal_raw() {
         .unwrap_or_else(|e| panic!("{e}"));
 }
 
-#[test]
-fn arbitrary_api_json_is_parsed_or_refused_and_never_drawn_raw() {
+#[tokio::test]
+async fn arbitrary_api_json_is_parsed_or_refused_and_never_drawn_raw() {
     let harness = Harness::new();
     runner()
         .run(&(any_item_json(), 20u16..160, 5u16..50), |(value, w, h)| {
@@ -517,8 +568,8 @@ fn arbitrary_api_json_is_parsed_or_refused_and_never_drawn_raw() {
 
 /// Bytes spliced into a valid answer (invalid UTF-8, broken escapes, truncation): parsed or
 /// refused, and whatever parses is drawn safely.
-#[test]
-fn arbitrary_bytes_in_an_answer_are_parsed_or_refused() {
+#[tokio::test]
+async fn arbitrary_bytes_in_an_answer_are_parsed_or_refused() {
     let harness = Harness::new();
     let valid = serde_json::to_vec(&json!({ "items": [hostile_item(0, "x")] })).expect("json");
     let splice = (

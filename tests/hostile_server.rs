@@ -5,6 +5,8 @@
 //!
 //! The API here is a raw TCP server on 127.0.0.1 writing crafted bytes.
 
+mod common;
+
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,18 +15,17 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinHandle;
 
+use common::Session;
 use modq::backend::modq::{Limits, ModqClient};
 use modq::backend::{Backend, BackendError};
 use modq::config::Config;
 use modq::model::ClaimRequest;
 use modq::profile::Dirs;
-use modq::session::{self, Prepared};
+use modq::session;
 use modq::store::Store;
-use modq::sync::{SyncEvent, SyncHandle};
-use modq::tui::app::{App, Effect, Link};
+use modq::tui::app::Link;
 use modq::tui::theme::Theme;
 
 fn mono() -> Config {
@@ -480,44 +481,6 @@ async fn the_answer_size_limit_is_set_by_flag_or_variable() {
 /// What the API answers to `POST /v1/decisions` now.
 type DecisionsAnswer = Arc<Mutex<Option<Answer>>>;
 
-struct Desk {
-    app: App,
-    sync: SyncHandle,
-    events: UnboundedReceiver<SyncEvent>,
-    db: std::path::PathBuf,
-}
-
-impl Desk {
-    fn press(&mut self, keys: &str) {
-        for c in keys.chars() {
-            let key = crossterm::event::KeyEvent::new(
-                crossterm::event::KeyCode::Char(c),
-                crossterm::event::KeyModifiers::NONE,
-            );
-            let effects = self.app.handle_key(key);
-            self.apply(effects);
-        }
-    }
-
-    fn apply(&self, effects: Vec<Effect>) {
-        let (answers, _) = tokio::sync::mpsc::unbounded_channel();
-        for e in effects {
-            modq::tui::effects::perform(e, &self.sync, &answers, &mut std::io::sink());
-        }
-    }
-
-    async fn wait_until(&mut self, what: &str, done: impl Fn(&App) -> bool) {
-        while !done(&self.app) {
-            let event = tokio::time::timeout(HANG_GUARD, self.events.recv())
-                .await
-                .unwrap_or_else(|_| panic!("timed out waiting until {what}"))
-                .unwrap_or_else(|| panic!("sync stopped before {what}"));
-            let effects = self.app.update(modq::tui::action::Message::Sync(event));
-            self.apply(effects);
-        }
-    }
-}
-
 #[tokio::test]
 async fn hostile_answers_to_decisions_never_lose_one() {
     let now: DecisionsAnswer = Arc::new(Mutex::new(None));
@@ -531,21 +494,11 @@ async fn hostile_answers_to_decisions_never_lose_one() {
     let api = hostile_api(script).await;
     let data = TempDir::new().expect("temp dir");
     let dirs = Dirs::resolve(Some(data.path())).expect("dirs");
-    let Prepared {
-        app,
-        sync,
-        events,
-        db,
-        ..
-    } = session::prepare_with_limits(&api.base, "t", &dirs, mono(), quick_limits())
+    let prepared = session::prepare_with_limits(&api.base, "t", &dirs, mono(), quick_limits())
         .await
         .expect("the session opens");
-    let mut desk = Desk {
-        app,
-        sync,
-        events,
-        db,
-    };
+    // The moderator's desk, on modq's own event loop.
+    let mut desk = Session::from_prepared(prepared, chrono::Utc::now());
     let unknown_outcome = json!({"results": [{"idempotency_key": "x", "outcome": "vaporized"}]});
     let attacks: Vec<(&str, Answer, &str)> = vec![
         (
@@ -577,8 +530,9 @@ async fn hostile_answers_to_decisions_never_lose_one() {
         *now.lock().expect("lock") = Some(answer);
         // Each new decision sends at once, with everything still waiting.
         desk.press("t");
-        desk.wait_until(
+        desk.wait_within(
             what,
+            HANG_GUARD,
             |app| matches!(&app.link, Link::Offline(why) if why.contains(phrase)),
         )
         .await;
@@ -590,8 +544,10 @@ async fn hostile_answers_to_decisions_never_lose_one() {
     }
     *now.lock().expect("lock") = None;
     desk.press("t");
-    desk.wait_until("all are delivered", |app| app.counts.unsent == 0)
-        .await;
+    desk.wait_within("all are delivered", HANG_GUARD, |app| {
+        app.counts.unsent == 0
+    })
+    .await;
     assert_eq!(desk.app.counts.failed, 0);
     // Every decision reached the API under its one key; resending was harmless.
     let keys: std::collections::HashSet<String> = api
@@ -603,7 +559,7 @@ async fn hostile_answers_to_decisions_never_lose_one() {
         .filter_map(|d| d["idempotency_key"].as_str().map(str::to_string))
         .collect();
     assert_eq!(keys.len(), 6, "six decisions, each under one key");
-    let store = Store::open(&desk.db).expect("store");
+    let store = Store::open(&desk.prepared_db).expect("store");
     assert_eq!(store.counts().expect("counts").unsent, 0);
-    let _ = desk.sync.shutdown(Duration::from_secs(2)).await;
+    desk.close(Duration::from_secs(2)).await;
 }

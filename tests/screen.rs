@@ -7,8 +7,8 @@ mod common;
 mod emulator;
 
 use common::{Session, TestServer};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use modq::tui::action::{Action, Message};
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use modq::tui::action::Action;
 use modq::tui::app::QueueEnd;
 
 // Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
@@ -232,10 +232,13 @@ async fn ctrl_l_draws_every_cell_again_over_whatever_else_wrote_on_the_terminal(
         screen.draw(&s.app).unwrap_err();
         for layers in ["", "?"] {
             s.press(layers);
+            let wipes = s.wipes();
             let ctrl_l = KeyEvent::new(KeyCode::Char('l'), KeyModifiers::CONTROL);
-            drop(s.app.handle_key(ctrl_l));
-            // As the event loop does before the next frame.
-            assert!(std::mem::take(&mut s.app.redraw), "ctrl-l under {layers:?}");
+            s.send([Event::Key(ctrl_l)]);
+            // The loop wiped its screen before the frame, and took the request.
+            assert_eq!(s.wipes(), wipes + 1, "ctrl-l under {layers:?}");
+            assert!(!s.app.redraw, "ctrl-l under {layers:?}");
+            // As the loop's wipe does on a real terminal.
             screen.clear();
             screen.draw(&s.app).unwrap();
             s.press("<esc>");
@@ -258,7 +261,7 @@ async fn every_lane_tab_shows_or_is_signed_at_every_width() {
     ];
     for (n, lane) in lanes.iter().enumerate() {
         if let Some(action) = lane {
-            drop(s.app.update(action.clone()));
+            s.message(action.clone());
         }
         for width in 30..=220u16 {
             let screen = s.screen(width, 12);
@@ -413,7 +416,7 @@ async fn the_item_pane_scrolls_to_every_report_and_says_there_is_more() {
         .map(|(i, e)| (i, e.shown.clone()))
         .unwrap();
     assert!(most.reports.len() >= 5, "{}", most.reports.len());
-    drop(s.app.update(Message::Select(at)));
+    s.select(at);
     for (width, height, zoom) in [
         (80, 24, false),
         (120, 40, false),

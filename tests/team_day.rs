@@ -810,7 +810,11 @@ async fn times_far_from_the_servers_clock_cannot_break_the_audit_log() {
     }
     // Year -1 (what once made every audit page holding it answer 500 for good) is not an RFC
     // 3339 time at all: the schema refuses it at the door, naming the field.
-    let d = with(decision("k3", "p3", "keep"), "decided_at", json!("-0001-01-01T00:00:00Z"));
+    let d = with(
+        decision("k3", "p3", "keep"),
+        "decided_at",
+        json!("-0001-01-01T00:00:00Z"),
+    );
     let (status, body) = s
         .client
         .post("/v1/decisions", &t.alice, &json!({ "decisions": [d] }))

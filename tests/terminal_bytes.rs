@@ -1,15 +1,19 @@
 //! What modq sends the terminal: written through `GapFill`, a moderator's session must look
 //! exactly as it does without it, on a terminal emulator fed the bytes, frame after frame, while
-//! taking fewer bytes.
+//! taking fewer bytes. The frames are the ones modq's own event loop draws, key after key.
 
 mod common;
 
 use std::num::NonZeroU16;
 
 use common::{Captured, Session, TestServer};
+use crossterm::event::{Event, KeyEvent};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
+use ratatui::layout::Rect;
 
+use modq::tui::app::App;
+use modq::tui::event_loop::{Input, Screen};
 use modq::tui::gap_fill::GapFill;
 
 /// One screen, drawn twice: straight through crossterm, and through `GapFill`; each into an
@@ -40,14 +44,11 @@ impl TwoScreens {
         }
     }
 
-    /// Draws the session's screen on both, and checks that both emulators show the same.
-    fn draw(&mut self, session: &Session, what: &str) {
-        self.plain
-            .draw(|f| modq::tui::view::draw(f, &session.app))
-            .expect("draw");
-        self.filled
-            .draw(|f| modq::tui::view::draw(f, &session.app))
-            .expect("draw");
+    /// Draws the App's frame on both, and checks that both emulators show the same; the area
+    /// drawn.
+    fn draw(&mut self, app: &App, what: &str) -> Rect {
+        let area = self.plain.show(app).expect("draw");
+        self.filled.show(app).expect("draw");
         let (plain, filled) = (self.written.0.take(), self.written.1.take());
         self.plain_seen.process(&plain);
         self.filled_seen.process(&filled);
@@ -62,7 +63,44 @@ impl TwoScreens {
                 self.plain_seen.screen().contents()
             );
         }
+        area
     }
+}
+
+/// Every pair of screens, as the one screen modq's loop draws its frames on.
+struct Screens<'a> {
+    all: &'a mut [TwoScreens],
+    /// What the moderator did before this frame, to name in a failure.
+    what: String,
+}
+
+impl Screen for Screens<'_> {
+    fn show(&mut self, app: &App) -> std::io::Result<Rect> {
+        let mut area = Rect::ZERO;
+        for (n, screen) in self.all.iter_mut().enumerate() {
+            let drawn = screen.draw(app, &self.what);
+            if n == 0 {
+                area = drawn;
+            }
+        }
+        Ok(area)
+    }
+
+    fn wipe(&mut self) -> std::io::Result<()> {
+        for screen in self.all.iter_mut() {
+            screen.plain.wipe()?;
+            screen.filled.wipe()?;
+        }
+        Ok(())
+    }
+}
+
+/// One turn of the session's loop over `key` (or none: the first frame), drawn on `screens`.
+fn turn(session: &mut Session, screens: &mut [TwoScreens], key: Option<KeyEvent>) {
+    let what = key.map_or("the first frame".to_string(), |k| format!("{k:?}"));
+    let mut screens = Screens { all: screens, what };
+    let inputs = key.map(|k| Input::Terminal(Event::Key(k)));
+    session.turn_on(inputs, &mut screens);
 }
 
 /// What a person sees in each cell: its text (a cell never written and a space look alike),
@@ -102,18 +140,13 @@ async fn a_session_through_gap_fill_looks_the_same_for_fewer_bytes() {
     let data = tempfile::tempdir().expect("tempdir");
     let mut session = Session::open(&server, data.path()).await;
     let mut screens = [TwoScreens::new(120, 40), TwoScreens::new(80, 24)];
-    for screen in &mut screens {
-        screen.draw(&session, "the first frame");
-    }
+    turn(&mut session, &mut screens, None);
     // Decisions, moves, the help overlay, a filter, the history and a tag: every kind of
     // frame change a moderator makes, on items in many scripts and widths.
     let keys = "taejjktae?<esc>/cat:spam\r<esc>:filter\rjh<esc>  jtaeGggtaetaetae";
+    // Each key is a turn of modq's loop, which carries out its effects and draws the frame.
     for key in common::parse_keys(keys) {
-        let effects = session.app.handle_key(key);
-        drop(effects);
-        for screen in &mut screens {
-            screen.draw(&session, &format!("{key:?}"));
-        }
+        turn(&mut session, &mut screens, Some(key));
     }
     for screen in &screens {
         let (plain, filled) = screen.sent;
@@ -135,13 +168,8 @@ async fn every_awkward_size_looks_the_same_through_gap_fill() {
         .iter()
         .map(|&(width, height)| TwoScreens::new(width, height))
         .collect();
-    for screen in &mut screens {
-        screen.draw(&session, "the first frame");
-    }
+    turn(&mut session, &mut screens, None);
     for key in common::parse_keys("tajej?<esc>k") {
-        drop(session.app.handle_key(key));
-        for screen in &mut screens {
-            screen.draw(&session, &format!("{key:?}"));
-        }
+        turn(&mut session, &mut screens, Some(key));
     }
 }

@@ -1,17 +1,18 @@
 //! A moderator session as `modq` opens one (`session::prepare`), driven key by key without a
-//! terminal: the figure the benchmarks share, key to next item drawn.
+//! terminal through modq's own event loop: the figure the benchmarks share, key to next item
+//! drawn, is one turn of that loop.
 
 use std::time::{Duration, Instant};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use tokio::runtime::Runtime;
 
 use modq::profile::Dirs;
 use modq::sync::{SyncEvent, SyncHandle};
-use modq::tui::action::Message;
-use modq::tui::app::{App, Effect};
+use modq::tui::app::{App, QueueEnd};
+use modq::tui::event_loop::{EventLoop, Flow, Input, Outlets};
 
 use super::{median, p50_p99};
 
@@ -53,18 +54,28 @@ pub struct Figures {
 }
 
 /// A session opened exactly as `modq` opens one (`session::prepare`), driven without a
-/// terminal: keys go to the App, its effects to the real `tui::effects::perform`, and
-/// background events back to the App, as the event loop does.
+/// terminal on modq's own event loop: a key is one turn of it, which hands the key to the
+/// App, carries out every effect and draws the frame into ratatui's in-memory backend;
+/// background events are turns too, as in the binary.
 pub struct Session {
     pub app: App,
     sync: SyncHandle,
-    events: tokio::sync::mpsc::UnboundedReceiver<SyncEvent>,
+    event_loop: EventLoop,
+    screen: Terminal<TestBackend>,
+    /// What the loop wrote outside of frames (OSC 52): nothing a bench asks for.
+    terminal: Vec<u8>,
     pages: Pages,
     _data: tempfile::TempDir,
 }
 
 impl Session {
+    /// A session drawing 120x40 frames.
     pub fn open(rt: &Runtime, server: &Server) -> Session {
+        Session::open_sized(rt, server, 120, 40)
+    }
+
+    /// A session drawing `w`x`h` frames; the first is drawn.
+    pub fn open_sized(rt: &Runtime, server: &Server, w: u16, h: u16) -> Session {
         let data = tempfile::tempdir().expect("tempdir");
         let dirs = Dirs::resolve(Some(data.path())).expect("dirs");
         let prepared = rt
@@ -75,46 +86,73 @@ impl Session {
                 modq::config::Config::default(),
             ))
             .expect("prepare");
-        let (answers, _) = tokio::sync::mpsc::unbounded_channel();
-        Session {
+        let mut session = Session {
             app: prepared.app,
             sync: prepared.sync,
-            events: prepared.events,
+            event_loop: EventLoop::new(prepared.events),
+            screen: Terminal::new(TestBackend::new(w, h)).expect("terminal"),
+            terminal: Vec::new(),
             pages: Pages {
                 asked: None,
                 ms: Vec::new(),
-                answers,
             },
             _data: data,
+        };
+        session.turn(rt, Vec::new());
+        session
+    }
+
+    /// One turn of the loop over `inputs`, timing the pages it brings (from the turn that
+    /// asked for one to the turn that hands it to the App).
+    fn turn(&mut self, rt: &Runtime, inputs: Vec<Input>) {
+        let _runtime = rt.enter();
+        let page = inputs
+            .iter()
+            .any(|i| matches!(i, Input::Sync(SyncEvent::Page { .. })));
+        let loading = self.app.queue_end == QueueEnd::Loading;
+        let mut outlets = Outlets {
+            sync: &self.sync,
+            terminal: &mut self.terminal,
+        };
+        let flow = self
+            .event_loop
+            .turn(&mut self.app, inputs, &mut outlets, &mut self.screen)
+            .expect("a turn of the event loop");
+        assert_eq!(flow, Flow::Continue, "the session goes on");
+        if page && let Some(asked) = self.pages.asked.take() {
+            self.pages.ms.push(asked.elapsed().as_secs_f64() * 1e3);
+        }
+        if !loading && self.app.queue_end == QueueEnd::Loading {
+            // The window ran low and asked for the next page.
+            self.pages.asked.get_or_insert_with(Instant::now);
         }
     }
 
+    /// A key press: one turn of the loop, ending with the frame drawn.
     pub fn key(&mut self, rt: &Runtime, c: char) {
-        let _runtime = rt.enter();
-        let effects = self
-            .app
-            .handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
-        self.pages.hand_over(&self.sync, effects);
+        let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        self.turn(rt, vec![Input::Terminal(Event::Key(key))]);
     }
 
-    /// Applies what the background tasks reported, without waiting.
+    /// Turns over what the background tasks reported, without waiting.
     pub fn pump(&mut self, rt: &Runtime) {
-        let _runtime = rt.enter();
-        while let Ok(event) = self.events.try_recv() {
-            self.pages.apply(&mut self.app, &self.sync, event);
+        let ready = self.event_loop.ready();
+        if !ready.is_empty() {
+            self.turn(rt, ready);
         }
     }
 
-    /// Applies background events, waiting for them, until `done` holds.
+    /// Turns over background events, waiting for them, until `done` holds.
     pub fn pump_until(&mut self, rt: &Runtime, done: impl Fn(&App) -> bool) {
-        let _runtime = rt.enter();
         loop {
             self.pump(rt);
             if done(&self.app) {
                 return;
             }
-            let event = rt.block_on(self.events.recv()).expect("sync events");
-            self.pages.apply(&mut self.app, &self.sync, event);
+            let first = rt.block_on(self.event_loop.next());
+            let mut batch = vec![first];
+            batch.extend(self.event_loop.ready());
+            self.turn(rt, batch);
         }
     }
 
@@ -128,14 +166,10 @@ impl Session {
 }
 
 /// Decide `decisions` items of a fresh session on `server` with t/a/e, timing each key until
-/// the next item's frame is rendered at `w`x`h`. Background events are applied between keys,
-/// untimed, as the event loop does. Ends with every decision delivered.
+/// the next item's frame is drawn at `w`x`h` by the loop's turn. Background events are turns
+/// between keys, untimed, as in the binary's loop. Ends with every decision delivered.
 pub fn decide(rt: &Runtime, server: &Server, decisions: usize, w: u16, h: u16) -> Figures {
-    let mut session = Session::open(rt, server);
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
-    terminal
-        .draw(|f| modq::tui::view::draw(f, &session.app))
-        .expect("draw");
+    let mut session = Session::open_sized(rt, server, w, h);
     let mut times = Vec::with_capacity(decisions);
     for i in 0..decisions {
         // A moderator would find the next item waiting; the bench is faster than any
@@ -143,9 +177,6 @@ pub fn decide(rt: &Runtime, server: &Server, decisions: usize, w: u16, h: u16) -
         session.pump_until(rt, |app| open_items(app) >= 2);
         let started = Instant::now();
         session.key(rt, ['t', 'a', 'e'][i % 3]);
-        terminal
-            .draw(|f| modq::tui::view::draw(f, &session.app))
-            .expect("draw");
         times.push(started.elapsed());
     }
     let page_ms = std::mem::take(&mut session.pages.ms);
@@ -198,33 +229,10 @@ pub fn compare(labels: [&str; 2], runs: usize, mut pair: impl FnMut() -> (Figure
     );
 }
 
-/// Hands effects to the real `tui::effects::perform` as the event loop does, timing each page
-/// from the ask to its arrival in the App.
+/// When the App asked for the next page, and how long each took to arrive in it.
 struct Pages {
     asked: Option<Instant>,
     ms: Vec<f64>,
-    /// Where answers to effects would go (only piped commands answer; none are run here).
-    answers: tokio::sync::mpsc::UnboundedSender<Message>,
-}
-
-impl Pages {
-    fn hand_over(&mut self, sync: &SyncHandle, effects: Vec<Effect>) {
-        for effect in effects {
-            if matches!(effect, Effect::Fetch(_)) {
-                self.asked.get_or_insert_with(Instant::now);
-            }
-            modq::tui::effects::perform(effect, sync, &self.answers, &mut std::io::sink());
-        }
-    }
-
-    fn apply(&mut self, app: &mut App, sync: &SyncHandle, event: SyncEvent) {
-        let page = matches!(event, SyncEvent::Page { .. });
-        let effects = app.update(Message::Sync(event));
-        if page && let Some(asked) = self.asked.take() {
-            self.ms.push(asked.elapsed().as_secs_f64() * 1e3);
-        }
-        self.hand_over(sync, effects);
-    }
 }
 
 fn open_items(app: &App) -> usize {

@@ -21,8 +21,10 @@ use modq::model::{Item, Role};
 use modq::profile::Dirs;
 use modq::server::{self, SqliteStorage, Storage};
 use modq::session::{self, Prepared};
+use modq::sync::{SyncEvent, SyncHandle};
+use modq::tui::action::Message;
 use modq::tui::app::{App, QueueEnd};
-use modq::tui::event_loop::{EventLoop, Flow, Input, Outlets, PausedClock};
+use modq::tui::event_loop::{EventLoop, Flow, Input, Outlets, PausedClock, Screen};
 use modq::tui::gap_fill::GapFill;
 
 /// The moment the sample queue is written around: snapshots are drawn at this time.
@@ -38,6 +40,9 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub api: String,
     pub token: String,
+    /// An admin's token, for reading what the server holds: items escalated to the
+    /// child-safety or law-enforcement tier are readable by no moderator.
+    observer: String,
     pub db: PathBuf,
     /// The server's time: the sample's moment when the server started, running on from
     /// there, so that the sample's deadlines read the same on any date.
@@ -61,6 +66,7 @@ impl TestServer {
         let storage = SqliteStorage::open(&db).expect("open server db");
         server::import_jsonl(&storage, jsonl.as_bytes()).expect("import");
         let token = server::add_token(&storage, "mod-alice", Role::Moderator).expect("token");
+        let observer = server::add_token(&storage, "observer", Role::Admin).expect("token");
         drop(storage);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -68,6 +74,7 @@ impl TestServer {
             addr,
             api: format!("http://{addr}"),
             token,
+            observer,
             db,
             clock: server::Clock::starting_at(sample_now()),
             running: None,
@@ -123,14 +130,15 @@ impl TestServer {
         self.run_on(listener);
     }
 
-    /// What the server now says about an item (over HTTP, as any client would see it).
+    /// What the server now holds about an item (over HTTP, read as an admin, who may read
+    /// every tier).
     pub async fn item(&self, id: &str) -> Item {
         let url = reqwest::Url::parse(&format!("{}/v1/items/", self.api))
             .and_then(|u| u.join(id))
             .expect("item url");
         reqwest::Client::new()
             .get(url)
-            .bearer_auth(&self.token)
+            .bearer_auth(&self.observer)
             .send()
             .await
             .expect("GET item")
@@ -204,10 +212,30 @@ pub struct Session {
     pub terminal: Vec<u8>,
     /// The loop's clock: it stands still until the test moves it.
     pub clock: PausedClock,
-    sync: Option<modq::sync::SyncHandle>,
+    sync: Option<SyncHandle>,
     event_loop: EventLoop,
     /// Where the loop draws its frames.
-    frame: Terminal<TestBackend>,
+    frame: TestScreen,
+    /// Every report of the sync the loop was handed, oldest first, once asked for
+    /// ([`Session::log_sync_events`]).
+    sync_log: Option<Vec<SyncEvent>>,
+}
+
+/// The session's own screen: ratatui's `TestBackend`, counting how often the loop wiped it.
+pub struct TestScreen {
+    terminal: Terminal<TestBackend>,
+    wipes: usize,
+}
+
+impl Screen for TestScreen {
+    fn show(&mut self, app: &App) -> std::io::Result<Rect> {
+        self.terminal.show(app)
+    }
+
+    fn wipe(&mut self) -> std::io::Result<()> {
+        self.wipes += 1;
+        self.terminal.wipe()
+    }
 }
 
 /// The size of the frames the session's loop draws (`Session::resize` changes it).
@@ -265,9 +293,52 @@ impl Session {
         // The port changes from run to run; the screen must not.
         app.profile = "mod-alice@127.0.0.1:PORT".into();
         app.api = "http://127.0.0.1:PORT".into();
+        Session::start(app, sync, events, db, sample_now())
+    }
+
+    /// Drive a session a test opened its own way (through a fault proxy, against a hostile
+    /// API, in a child process) on modq's event loop, its clock standing at `now`.
+    pub fn from_prepared(prepared: Prepared, now: DateTime<Utc>) -> Session {
+        let Prepared {
+            app,
+            sync,
+            events,
+            db,
+            ..
+        } = prepared;
+        Session::start(app, sync, events, db, now)
+    }
+
+    /// An App a test built by hand (items no server would send), on modq's loop with a
+    /// background sync of its own whose API, a closed port on 127.0.0.1, never answers: every
+    /// effect is carried out and goes nowhere. On a one-thread runtime the sync's tasks do not
+    /// even run until the test awaits.
+    pub fn without_server(app: App, db: PathBuf, now: DateTime<Utc>) -> Session {
+        let backend =
+            modq::backend::modq::ModqClient::new("http://127.0.0.1:9", "unused").expect("a client");
+        let window = modq::sync::Window {
+            request: modq::model::ClaimRequest::default(),
+            held: app.held_ids(),
+            lease_seconds: 300,
+        };
+        let (events_to, events) = tokio::sync::mpsc::unbounded_channel();
+        let sync = modq::sync::spawn(Arc::new(backend), &db, window, events_to).expect("sync");
+        Session::start(app, sync, events, db, now)
+    }
+
+    fn start(
+        app: App,
+        sync: SyncHandle,
+        events: tokio::sync::mpsc::UnboundedReceiver<SyncEvent>,
+        db: PathBuf,
+        now: DateTime<Utc>,
+    ) -> Session {
         let event_loop = EventLoop::new(events);
-        let clock = PausedClock::at(sample_now(), event_loop.sender());
-        let frame = Terminal::new(TestBackend::new(FRAME.0, FRAME.1)).expect("terminal");
+        let clock = PausedClock::at(now, event_loop.sender());
+        let frame = TestScreen {
+            terminal: Terminal::new(TestBackend::new(FRAME.0, FRAME.1)).expect("terminal"),
+            wipes: 0,
+        };
         let mut s = Session {
             app,
             prepared_db: db,
@@ -276,6 +347,7 @@ impl Session {
             sync: Some(sync),
             event_loop,
             frame,
+            sync_log: None,
         };
         // The loop learns the time from its clock's first tick, and draws the first frame.
         s.clock.tick();
@@ -283,18 +355,95 @@ impl Session {
         s
     }
 
-    /// One turn of the loop over `inputs`.
-    fn turn(&mut self, inputs: impl IntoIterator<Item = Input>) -> Flow {
-        let Some(sync) = &self.sync else {
-            return Flow::Quit;
-        };
-        let mut outlets = Outlets {
+    /// One turn of the loop over `inputs`, its frame drawn on the session's own screen.
+    pub fn turn(&mut self, inputs: impl IntoIterator<Item = Input>) -> Flow {
+        let Session {
+            app,
+            terminal,
             sync,
-            terminal: &mut self.terminal,
-        };
-        self.event_loop
-            .turn(&mut self.app, inputs, &mut outlets, &mut self.frame)
-            .expect("a turn of the event loop")
+            event_loop,
+            frame,
+            sync_log,
+            ..
+        } = self;
+        turn(
+            event_loop,
+            app,
+            sync.as_ref(),
+            terminal,
+            sync_log,
+            inputs,
+            frame,
+        )
+    }
+
+    /// One turn of the loop over `inputs`, its frame drawn on `screen` (a byte-level test's
+    /// terminal) instead of the session's own.
+    pub fn turn_on(
+        &mut self,
+        inputs: impl IntoIterator<Item = Input>,
+        screen: &mut impl Screen,
+    ) -> Flow {
+        let Session {
+            app,
+            terminal,
+            sync,
+            event_loop,
+            sync_log,
+            ..
+        } = self;
+        turn(
+            event_loop,
+            app,
+            sync.as_ref(),
+            terminal,
+            sync_log,
+            inputs,
+            screen,
+        )
+    }
+
+    /// Keep every report of the sync handed to the loop from now on ([`Session::sync_log`]).
+    pub fn log_sync_events(&mut self) {
+        self.sync_log.get_or_insert_with(Vec::new);
+    }
+
+    /// The sync's reports handed to the loop since [`Session::log_sync_events`].
+    pub fn sync_log(&self) -> &[SyncEvent] {
+        self.sync_log.as_deref().unwrap_or_default()
+    }
+
+    /// Keys as [`Session::press`] types them, the frame drawn on `screen`.
+    pub fn press_on(&mut self, keys: &str, screen: &mut impl Screen) {
+        let keys = parse_keys(keys);
+        self.turn_on(
+            keys.into_iter().map(|k| Input::Terminal(Event::Key(k))),
+            screen,
+        );
+    }
+
+    /// What no key asks for (a click's selection, a lane picked by the mouse, an effect's
+    /// answer), handed to the loop as an effect's answer is: one turn.
+    pub fn message(&mut self, message: impl Into<Message>) {
+        self.turn([Input::Answer(message.into())]);
+    }
+
+    /// Move the cursor to the `i`th entry, as a click on its row does.
+    pub fn select(&mut self, i: usize) {
+        self.message(Message::Select(i));
+    }
+
+    /// How often the loop wiped the screen (`ctrl-l`) to draw every cell again.
+    pub fn wipes(&self) -> usize {
+        self.frame.wipes
+    }
+
+    /// The next input for the loop (the sync's report, an effect's answer, a tick), not
+    /// applied yet; `None` if nothing came within `within`.
+    pub async fn next_input(&mut self, within: Duration) -> Option<Input> {
+        tokio::time::timeout(within, self.event_loop.next())
+            .await
+            .ok()
     }
 
     /// Type keys: each character is one key press; `<down>`, `<up>`, `<esc>` name others.
@@ -331,23 +480,33 @@ impl Session {
 
     /// The terminal changes size: the next frame is drawn at `width`x`height`.
     pub fn resize(&mut self, width: u16, height: u16) {
-        self.frame.backend_mut().resize(width, height);
+        self.frame.terminal.backend_mut().resize(width, height);
         self.send([Event::Resize(width, height)]);
     }
 
     /// The last frame the loop drew, as text.
     pub fn frame(&self) -> String {
-        buffer_text(self.frame.backend().buffer())
+        buffer_text(self.frame.terminal.backend().buffer())
     }
 
     /// Turn the loop until `done` holds, waiting for whatever comes next (the background
     /// sync, a piped command, the clock), as the binary's loop waits.
     pub async fn wait_until(&mut self, what: &str, done: impl Fn(&App) -> bool) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
+        self.wait_within(what, Duration::from_secs(45), done).await;
+    }
+
+    /// [`Session::wait_until`], failing after `within`.
+    pub async fn wait_within(&mut self, what: &str, within: Duration, done: impl Fn(&App) -> bool) {
+        let deadline = tokio::time::Instant::now() + within;
         while !done(&self.app) {
             let first = tokio::time::timeout_at(deadline, self.event_loop.next())
                 .await
-                .unwrap_or_else(|_| panic!("timed out waiting until {what}"));
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "waited {within:?} in vain until {what}; the screen:\n{}",
+                        self.screen(200, 30)
+                    )
+                });
             let mut batch = vec![first];
             batch.extend(self.event_loop.ready());
             self.turn(batch);
@@ -435,6 +594,12 @@ impl Session {
         }
     }
 
+    /// Stop the background sync as quitting does, without a key: what is left in the outbox.
+    pub async fn close(mut self, grace: Duration) -> Option<modq::store::OutboxCounts> {
+        let sync = self.sync.take()?;
+        sync.shutdown(grace).await.ok()
+    }
+
     /// The process dies: nothing runs after this point.
     pub fn crash(mut self) {
         if let Some(sync) = self.sync.take() {
@@ -448,6 +613,30 @@ impl Session {
             .map(|e| e.id.clone())
             .unwrap_or_default()
     }
+}
+
+/// One turn of modq's loop, the sync's reports kept in `sync_log` if it is kept.
+fn turn(
+    event_loop: &mut EventLoop,
+    app: &mut App,
+    sync: Option<&SyncHandle>,
+    terminal: &mut Vec<u8>,
+    sync_log: &mut Option<Vec<SyncEvent>>,
+    inputs: impl IntoIterator<Item = Input>,
+    screen: &mut impl Screen,
+) -> Flow {
+    let Some(sync) = sync else {
+        return Flow::Quit;
+    };
+    let mut outlets = Outlets { sync, terminal };
+    let inputs = inputs.into_iter().inspect(|input| {
+        if let (Some(log), Input::Sync(event)) = (sync_log.as_mut(), input) {
+            log.push(event.clone());
+        }
+    });
+    event_loop
+        .turn(app, inputs, &mut outlets, screen)
+        .expect("a turn of the event loop")
 }
 
 pub fn render(app: &App, width: u16, height: u16) -> String {

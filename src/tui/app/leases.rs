@@ -44,11 +44,8 @@ impl App {
         let mut window_end = pos;
         // An undone decision's item is claimed once its reversal has landed: until then the
         // server holds it decided, and would refuse the claim.
-        let reopening: HashSet<String> = self
-            .reversing
-            .values()
-            .map(|d| d.item_id.clone())
-            .collect();
+        let reopening: HashSet<String> =
+            self.reversing.values().map(|d| d.item_id.clone()).collect();
         if !self.browsing {
             let mut taken = 0;
             for (at, &i) in self.visible.iter().enumerate().skip(pos) {

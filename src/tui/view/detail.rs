@@ -11,9 +11,9 @@ use crate::model::{DecisionAction, Item, Lane, ReviewState, Scope};
 use crate::sanitize::clean_line;
 use crate::tui::action::Action;
 use crate::tui::app::{App, Delivery, Entry, Layer, QueueEnd};
-use crate::tui::prompt::PromptKind;
 use crate::tui::paint;
 use crate::tui::picker::tier_name;
+use crate::tui::prompt::PromptKind;
 
 pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
     let theme = &app.theme;
