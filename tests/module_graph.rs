@@ -1,19 +1,10 @@
 //! No import circle inside `src/tui/`: each module may use the ones below it, never one that
 //! uses it back. Read from the sources, so a new circle fails here, naming it.
 //!
-//! A folder is one module (`app/*.rs` is `app`). The view's drawers (`history_view`,
-//! `stats_view`) count as the view, whose parts they are (DESIGN.md puts them in `view/`).
+//! A folder is one module (`app/*.rs` is `app`, `view/*.rs` is `view`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-
-/// The module a file of `src/tui` belongs to, for this graph.
-fn module_of(name: &str) -> String {
-    match name {
-        "history_view" | "stats_view" => "view".to_string(),
-        other => other.to_string(),
-    }
-}
 
 /// The first identifier of `text`.
 fn ident(text: &str) -> &str {
@@ -69,9 +60,8 @@ fn uses(text: &str, in_folder: bool, modules: &BTreeSet<String>) -> BTreeSet<Str
                 continue;
             }
             for name in first_names(rest) {
-                let module = module_of(&name);
-                if modules.contains(&module) {
-                    out.insert(module);
+                if modules.contains(&name) {
+                    out.insert(name);
                 }
             }
         }
@@ -103,7 +93,7 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
                 .to_string_lossy()
                 .to_string();
             if stem != "mod" {
-                files.push((module_of(&stem), false, path));
+                files.push((stem, false, path));
             }
         }
     }
