@@ -352,11 +352,48 @@ pub struct Subject {
     pub media: Vec<Media>,
 }
 
-/// A country named by a report, as the platform spells it (usually ISO 3166-1 alpha-2).
-#[derive(ToSchema)]
-#[schema(max_length = 64)]
-#[allow(dead_code)]
-struct CountryName(String);
+/// A country named by a report: an ISO 3166-1 alpha-2 code, in upper or lower case (the
+/// schema lists them, so a fuzzer and a client know exactly what the server takes).
+struct CountryName;
+
+impl utoipa::PartialSchema for CountryName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let codes = ISO_3166_ALPHA_2
+            .iter()
+            .map(|c| (*c).to_string())
+            .chain(ISO_3166_ALPHA_2.iter().map(|c| c.to_ascii_lowercase()));
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "An ISO 3166-1 alpha-2 country code, upper or lower case",
+            ))
+            .enum_values(Some(codes))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for CountryName {}
+
+/// ISO 3166-1 alpha-2, sorted (assigned codes, and XK).
+pub const ISO_3166_ALPHA_2: [&str; 250] = [
+    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
+    "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS",
+    "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN",
+    "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE",
+    "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF",
+    "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM",
+    "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM",
+    "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC",
+    "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK",
+    "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA",
+    "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG",
+    "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW",
+    "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS",
+    "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO",
+    "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI",
+    "VN", "VU", "WF", "WS", "XK", "YE", "YT", "ZA", "ZM", "ZW",
+];
 
 /// `POST /v1/reports`: one report about one piece of content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -863,13 +900,25 @@ pub enum ClaimCap {
     FairShare,
 }
 
+/// An item's id as a request names it: not blank (an empty id names no item, and in a path
+/// it names another route).
+#[derive(ToSchema)]
+#[schema(min_length = 1, max_length = 256)]
+#[allow(dead_code)]
+struct NamedItemId(String);
+
 /// `POST /v1/leases/claim`: lease these items (the ones a moderator is looking at and about
 /// to reach), each one if it can be.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LeaseClaim {
+    /// At most 1000, none blank.
+    #[schema(max_items = 1000, value_type = Vec<NamedItemId>)]
     pub item_ids: Vec<String>,
-    /// How long the leases last unless renewed; the server clamps it (default 300 s).
+    /// How long the leases last unless renewed, 10 to 3600 seconds (300 when absent); then
+    /// cut to the server's longest lease.
     #[serde(default)]
+    #[schema(minimum = 10, maximum = 3600)]
     pub lease_seconds: Option<u32>,
 }
 
@@ -948,8 +997,8 @@ pub struct Selection {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeaseRequest {
-    /// At most 1000.
-    #[schema(max_items = 1000)]
+    /// At most 1000, none blank.
+    #[schema(max_items = 1000, value_type = Vec<NamedItemId>)]
     pub item_ids: Vec<String>,
     /// For renewals, 10 to 3600 seconds; 300 when absent.
     #[serde(default)]

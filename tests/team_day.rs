@@ -831,18 +831,31 @@ async fn times_far_from_the_servers_clock_cannot_break_the_audit_log() {
         assert!((decided - at).abs() <= chrono::TimeDelta::days(1), "{e}");
     }
 
-    // Reports: a time of receipt in the future, or times that cannot be stored, are refused.
-    for (field, value) in [
+    // Reports: a time of receipt in the future is taken as now, and times before 1970 (which
+    // the schema allows, and which could not be stored and read back) as 1970: every one of
+    // them is stored so that the item and the audit log still read.
+    for (n, (field, value)) in [
         ("received_at", json!("2999-01-01T00:00:00Z")),
         ("received_at", json!("0001-01-01T00:00:00Z")),
         ("deadline", json!("0001-01-01T00:00:00Z")),
-    ] {
-        let r = with(report("p4", "user", "spam"), field, value);
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = format!("p{}", n + 4);
+        let r = with(report(&id, "user", "spam"), field, value);
         let (status, body) = s.report(&t.ada, &r).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{field}: {body}");
+        assert!(status.is_success(), "{field}: {status} {body}");
+        let (status, item) = s.client.get(&format!("/v1/items/{id}"), &t.ada).await;
+        assert_eq!(status, StatusCode::OK, "{field}: {item}");
+        let at: chrono::DateTime<chrono::Utc> =
+            serde_json::from_value(item["reports"][0][field].clone()).expect(field);
+        assert!(
+            at >= chrono::DateTime::<chrono::Utc>::UNIX_EPOCH
+                && at <= chrono::Utc::now() + chrono::TimeDelta::days(1),
+            "{field}: {at}"
+        );
     }
-    let (status, _) = s.client.get("/v1/items/p4", &t.ada).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 // --- 10. idempotency keys are the sender's own, and stand for one decision -----------------

@@ -48,7 +48,7 @@ pub fn check_report(report: &NewReport) -> Result<(), String> {
         ));
     }
     for country in &report.subject.countries {
-        if !is_country(&country.to_ascii_uppercase()) {
+        if !is_reported_country(country) {
             return Err(format!(
                 "subject.countries: {country:?} is not an ISO 3166-1 alpha-2 country code"
             ));
@@ -60,7 +60,14 @@ pub fn check_report(report: &NewReport) -> Result<(), String> {
 /// Whether `code` is an ISO 3166-1 alpha-2 code (assigned, or user-assigned `XK` for
 /// Kosovo, which the EU uses), in upper case.
 pub fn is_country(code: &str) -> bool {
-    ISO_3166_ALPHA_2.binary_search(&code).is_ok()
+    crate::model::ISO_3166_ALPHA_2.binary_search(&code).is_ok()
+}
+
+/// Whether a report may name `code` as a country: an ISO 3166-1 alpha-2 code in upper or
+/// lower case, exactly as the published schema lists them.
+pub fn is_reported_country(code: &str) -> bool {
+    is_country(code)
+        || (code == code.to_ascii_lowercase() && is_country(&code.to_ascii_uppercase()))
 }
 
 /// Refuses a scope naming something that is not a country.
@@ -76,39 +83,9 @@ pub fn check_scope(scope: &Scope) -> Result<(), String> {
     }
 }
 
-/// ISO 3166-1 alpha-2, sorted (assigned codes, and XK).
-const ISO_3166_ALPHA_2: [&str; 250] = [
-    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
-    "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS",
-    "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN",
-    "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE",
-    "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF",
-    "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM",
-    "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM",
-    "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC",
-    "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK",
-    "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA",
-    "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG",
-    "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW",
-    "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS",
-    "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO",
-    "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI",
-    "VN", "VU", "WF", "WS", "XK", "YE", "YT", "ZA", "ZM", "ZW",
-];
-
 /// How far from the server's clock a client's timestamp may be: a moderator's laptop clock
 /// is wrong by minutes, not by a day.
 pub const CLOCK_SKEW: TimeDelta = TimeDelta::days(1);
-
-/// The earliest and latest instants the server stores: RFC 3339 with a four-digit year, so
-/// every stored timestamp reads back (a year like -0001 once made the audit log unreadable).
-pub fn storable(t: DateTime<Utc>) -> bool {
-    let earliest = DateTime::<Utc>::UNIX_EPOCH;
-    let latest = DateTime::parse_from_rfc3339("9999-12-31T23:59:59Z")
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC);
-    t >= earliest && t <= latest
-}
 
 /// A decision's `decided_at` as recorded: the client's clock, moved to within a day of the
 /// server's. The server's own `at` is the time of record; this one says when the moderator
@@ -117,24 +94,23 @@ pub fn clamp_decided_at(decided_at: DateTime<Utc>, now: DateTime<Utc>) -> DateTi
     decided_at.clamp(now - CLOCK_SKEW, now + CLOCK_SKEW)
 }
 
-/// Why a report's times are refused: a time of receipt in the future, or a time that could
-/// not be stored and read back.
-pub fn check_report_times(report: &NewReport, now: DateTime<Utc>) -> Result<(), String> {
-    if let Some(received) = report.received_at {
-        if !storable(received) {
-            return Err("received_at must be between 1970 and 9999".into());
-        }
-        if received > now + CLOCK_SKEW {
-            return Err(format!(
-                "received_at {} is in the future (more than a day past the server's clock)",
-                received.to_rfc3339_opts(SecondsFormat::Secs, true)
-            ));
-        }
-    }
-    if report.deadline.is_some_and(|d| !storable(d)) {
-        return Err("deadline must be between 1970 and 9999".into());
-    }
-    Ok(())
+/// When a report was received, as stored: its own time brought within what can be stored
+/// (1970 to 9999) and no later than the server's clock (a time of receipt cannot be in the
+/// future). Clamped rather than refused, so that every time the schema allows is taken.
+pub fn received_time(report: &NewReport, now: DateTime<Utc>) -> DateTime<Utc> {
+    report
+        .received_at
+        .map_or(now, |t| t.clamp(DateTime::<Utc>::UNIX_EPOCH, now))
+}
+
+/// A report's deadline, as stored: within 1970 to 9999 (one long past is simply overdue).
+pub fn deadline_time(report: &NewReport) -> Option<DateTime<Utc>> {
+    let latest = DateTime::parse_from_rfc3339("9999-12-31T23:59:59Z")
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    report
+        .deadline
+        .map(|t| t.clamp(DateTime::<Utc>::UNIX_EPOCH, latest))
 }
 
 /// The lane a report counts in: the one it names, else the reporter's.
@@ -1198,8 +1174,24 @@ mod tests {
             .with_timezone(&Utc);
         assert_eq!(clamp_decided_at(year_one, now), now - CLOCK_SKEW);
         assert_eq!(clamp_decided_at(now, now), now);
-        assert!(!storable(year_one));
+        let report = |received: Option<DateTime<Utc>>, deadline: Option<DateTime<Utc>>| {
+            let mut r: NewReport = serde_json::from_value(serde_json::json!({
+                "subject": {"id": "p1", "kind": "post"}, "category": "spam"
+            }))
+            .unwrap();
+            r.received_at = received;
+            r.deadline = deadline;
+            r
+        };
+        let epoch = DateTime::<Utc>::UNIX_EPOCH;
+        let far = now + chrono::TimeDelta::days(365 * 900);
+        assert_eq!(received_time(&report(Some(year_one), None), now), epoch);
+        assert_eq!(received_time(&report(Some(far), None), now), now);
+        assert_eq!(received_time(&report(None, None), now), now);
+        assert_eq!(deadline_time(&report(None, Some(year_one))), Some(epoch));
         assert!(is_country("DE") && is_country("XK") && !is_country("XX") && !is_country("de"));
+        assert!(is_reported_country("de") && is_reported_country("DE"));
+        assert!(!is_reported_country("De") && !is_reported_country("xx"));
     }
 
     #[test]

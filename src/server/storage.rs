@@ -250,9 +250,11 @@ pub enum StorageError {
 pub trait Storage: Send + Sync {
     /// Records reports filed by `filer` (`None`: the operator's `modq serve import`),
     /// merging each into the item for its subject, and answers one receipt per report. All
-    /// or none are stored: a report failing [`check_report`](super::rules::check_report) or
-    /// [`check_report_times`](super::rules::check_report_times) refuses the lot with
-    /// [`StorageError::Invalid`]. `now` stands in for a missing `received_at`.
+    /// or none are stored: a report failing [`check_report`](super::rules::check_report)
+    /// refuses the lot with [`StorageError::Invalid`]. Times are brought within what can be
+    /// stored ([`received_time`](super::rules::received_time),
+    /// [`deadline_time`](super::rules::deadline_time)); `now` stands in for a missing
+    /// `received_at`.
     ///
     /// An intake (an admin token, or an import) describes the content: it creates the item,
     /// adds countries, and replaces content that an ordinary token described first. An
