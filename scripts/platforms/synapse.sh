@@ -176,13 +176,13 @@ wait_healthy() {
 
 cmd_up() {
     local dir=$1 port=${2:-}
+    [[ -z $port || $port =~ ^[0-9]+$ ]] || die "port must be a number, got '$port'"
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
     command -v curl >/dev/null || die "curl is needed"
     stop_server "$dir"
     install_synapse "$dir"
     [[ -n $port ]] || port=$(free_port)
-    [[ $port =~ ^[0-9]+$ ]] || die "port must be a number, got '$port'"
     write_config "$dir" "$port"
     : >"$dir/synapse.log"
     say "starting on 127.0.0.1:$port (log $dir/synapse.log)"
