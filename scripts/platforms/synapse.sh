@@ -43,6 +43,8 @@ stop_server() {
 
 install_synapse() {
     local venv=$1/venv
+    python3 -c 'import venv, ensurepip' 2>/dev/null \
+        || die "python3 cannot make a venv with pip (Debian: apt-get install -y python3-venv)"
     if [[ -x $venv/bin/python ]] \
         && "$venv/bin/python" -c "import sys, synapse; sys.exit(synapse.__version__ != '$SYNAPSE_VERSION')" 2>/dev/null; then
         say "reusing $venv (matrix-synapse $SYNAPSE_VERSION)"
@@ -185,6 +187,7 @@ cmd_up() {
     [[ -n $port ]] || port=$(free_port)
     write_config "$dir" "$port"
     : >"$dir/synapse.log"
+    : >"$dir/synapse.stdio.log"
     say "starting on 127.0.0.1:$port (log $dir/synapse.log)"
     local started=$SECONDS
     # setsid + no inherited stdio: the server outlives this script and never holds the
