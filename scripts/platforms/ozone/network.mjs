@@ -51,7 +51,7 @@ const port = (name) => {
 const password = () => crypto.randomBytes(18).toString('base64url')
 const loopbackUrl = (url) => url.replace('//localhost:', `//${LOOPBACK}:`)
 
-const { TestNetwork } = await import('@atproto/dev-env')
+const { TestNetwork, ADMIN_PASSWORD } = await import('@atproto/dev-env')
 const { AtpAgent } = await import('@atproto/api')
 
 const network = await TestNetwork.create({
@@ -128,7 +128,7 @@ const values = {
   OZONE_PLC_URL: loopbackUrl(network.plc.url),
   OZONE_APPVIEW_URL: loopbackUrl(network.bsky.url),
   OZONE_ADMIN_USER: 'admin',
-  OZONE_ADMIN_PASSWORD: 'admin-pass',
+  OZONE_ADMIN_PASSWORD: ADMIN_PASSWORD,
   OZONE_MODERATOR_HANDLE: moderator.handle,
   OZONE_MODERATOR_PASSWORD: moderator.password,
   OZONE_MODERATOR_DID: moderator.did,
