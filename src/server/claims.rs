@@ -116,6 +116,7 @@ impl Activity {
     }
 }
 
+// Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]

@@ -115,6 +115,7 @@ pub fn integral_floats_as_integers(value: &mut Value) {
     }
 }
 
+// Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
 #[cfg(test)]
 mod tests {
     use super::*;

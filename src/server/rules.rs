@@ -765,6 +765,7 @@ pub fn may_renew(state: Option<ReviewState>, lease: Option<&Lease>, caller: &str
     leasable(state) && lease.is_some_and(|l| l.holder == caller)
 }
 
+// Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
 #[cfg(test)]
 mod tests {
     use super::*;
