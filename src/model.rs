@@ -907,21 +907,6 @@ pub enum ClaimCap {
 #[allow(dead_code)]
 struct NamedItemId(String);
 
-/// `POST /v1/leases/claim`: lease these items (the ones a moderator is looking at and about
-/// to reach), each one if it can be.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LeaseClaim {
-    /// At most 1000, none blank.
-    #[schema(max_items = 1000, value_type = Vec<NamedItemId>)]
-    pub item_ids: Vec<String>,
-    /// How long the leases last unless renewed, 10 to 3600 seconds (300 when absent); then
-    /// cut to the server's longest lease.
-    #[serde(default)]
-    #[schema(minimum = 10, maximum = 3600)]
-    pub lease_seconds: Option<u32>,
-}
-
 /// `POST /v1/leases/claim` answer: which items are now the caller's, and why the others
 /// are not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -993,14 +978,17 @@ pub struct Selection {
     pub truncated: bool,
 }
 
-/// `POST /v1/leases/renew` and `POST /v1/leases/release` body.
+/// `POST /v1/leases/claim`, `POST /v1/leases/renew` and `POST /v1/leases/release` body:
+/// the items to lease (the ones a moderator is looking at and about to reach), renew or
+/// hand back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeaseRequest {
     /// At most 1000, none blank.
     #[schema(max_items = 1000, value_type = Vec<NamedItemId>)]
     pub item_ids: Vec<String>,
-    /// For renewals, 10 to 3600 seconds; 300 when absent.
+    /// For claims and renewals, 10 to 3600 seconds (300 when absent), then cut to the
+    /// server's longest lease.
     #[serde(default)]
     #[schema(minimum = 10, maximum = 3600)]
     pub lease_seconds: Option<u32>,

@@ -10,9 +10,8 @@ use serde::de::DeserializeOwned;
 use super::{Backend, BackendError, QueueQuery};
 use crate::model::{
     ApiError, ClaimRequest, ClaimedPage, DailyStats, Decision, DecisionBatch, DecisionOutcome,
-    DecisionResult, DecisionResults, HistoryEntry, Item, LeaseClaim, LeaseGrant, LeaseRelease,
-    LeaseRenewal, LeaseRequest, Me, NewNote, QueueCounts, QueuePage, SelectRequest, Selection,
-    Statements,
+    DecisionResult, DecisionResults, HistoryEntry, Item, LeaseGrant, LeaseRelease, LeaseRenewal,
+    LeaseRequest, Me, NewNote, QueueCounts, QueuePage, SelectRequest, Selection, Statements,
 };
 use crate::policy::PolicyCatalog;
 use crate::sanitize::clean_short;
@@ -386,7 +385,7 @@ impl Backend for ModqClient {
         item_ids: &[String],
         lease_seconds: Option<u32>,
     ) -> Result<LeaseGrant, BackendError> {
-        let body = LeaseClaim {
+        let body = LeaseRequest {
             item_ids: item_ids.to_vec(),
             lease_seconds,
         };

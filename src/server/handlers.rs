@@ -14,9 +14,9 @@ use chrono::{DateTime, NaiveDate};
 
 use crate::model::{
     ApiError, ClaimRequest, ClaimedPage, DailyStats, DecisionBatch, DecisionResults,
-    EscalationTier, HistoryEntry, Item, Lane, LeaseClaim, LeaseGrant, LeaseRelease, LeaseRenewal,
-    LeaseRequest, Me, NewNote, NewReport, QueueCounts, QueuePage, ReportAccepted, ReviewState,
-    SelectRequest, Selection, Statements,
+    EscalationTier, HistoryEntry, Item, Lane, LeaseGrant, LeaseRelease, LeaseRenewal, LeaseRequest,
+    Me, NewNote, NewReport, QueueCounts, QueuePage, ReportAccepted, ReviewState, SelectRequest,
+    Selection, Statements,
 };
 use crate::policy::PolicyCatalog;
 use crate::query::{Query as Filter, Sort};
@@ -438,7 +438,7 @@ fn claim_limits(
     post,
     path = "/v1/leases/claim",
     tag = "leases",
-    request_body = LeaseClaim,
+    request_body = LeaseRequest,
     responses(
         (status = 200, description = "Which items are now the caller's, and why the others are not", body = LeaseGrant),
         (status = 400, description = "Malformed body, or more than 1000 item ids", body = ApiError),
@@ -452,7 +452,7 @@ pub async fn claim_items(
     Extension(clock): Extension<Clock>,
     Extension(policy): Extension<LeasePolicy>,
     Extension(activity): Extension<Activity>,
-    Json(request): Json<LeaseClaim>,
+    Json(request): Json<LeaseRequest>,
 ) -> Answer<axum::Json<LeaseGrant>> {
     let count = request.item_ids.len();
     if count > MAX_LEASE_IDS {

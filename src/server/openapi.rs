@@ -8,11 +8,10 @@ use utoipa::{Modify, OpenApi};
 use crate::model::{
     ApiError, Author, AuthorRecord, ClaimCap, ClaimRequest, ClaimedPage, DailyStats, Decision,
     DecisionAction, DecisionBatch, DecisionOutcome, DecisionResult, DecisionResults,
-    EscalationTier, HistoryEntry, HistoryEvent, Item, ItemKind, Lane, LaneCount, LeaseClaim,
-    LeaseGrant, LeaseRefusal, LeaseRelease, LeaseRenewal, LeaseRequest, Me, Media, NewNote,
-    NewReport, QueueCounts, QueuePage, RefusalReason, Report, ReportAccepted, ReporterType,
-    ReviewState, Role, Scope, SelectRequest, Selection, StatementOfReasons, Statements, Subject,
-    Tally, TierCount,
+    EscalationTier, HistoryEntry, HistoryEvent, Item, ItemKind, Lane, LaneCount, LeaseGrant,
+    LeaseRefusal, LeaseRelease, LeaseRenewal, LeaseRequest, Me, Media, NewNote, NewReport,
+    QueueCounts, QueuePage, RefusalReason, Report, ReportAccepted, ReporterType, ReviewState, Role,
+    Scope, SelectRequest, Selection, StatementOfReasons, Statements, Subject, Tally, TierCount,
 };
 use crate::policy::{Ground, Policy, PolicyCatalog};
 use crate::query::Sort;
@@ -54,7 +53,7 @@ use super::handlers;
         ApiError, Author, ClaimRequest, ClaimedPage, Decision, DecisionAction, DecisionBatch,
         DecisionOutcome, DecisionResult, DecisionResults, EscalationTier, handlers::Health,
         HistoryEntry, HistoryEvent, Item, ItemKind, Lane, LeaseRelease, LeaseRenewal,
-        LeaseRequest, LeaseClaim, LeaseGrant, LeaseRefusal, RefusalReason, ClaimCap, Me, Media, NewReport, QueuePage, Report, ReportAccepted, ReporterType,
+        LeaseRequest, LeaseGrant, LeaseRefusal, RefusalReason, ClaimCap, Me, Media, NewReport, QueuePage, Report, ReportAccepted, ReporterType,
         ReviewState, Role, Scope, SelectRequest, Selection, Sort, Subject, AuthorRecord, NewNote,
         LaneCount, TierCount, QueueCounts, Tally, DailyStats, StatementOfReasons, Statements,
         Ground, Policy, PolicyCatalog, super::audit::AuditEntry, super::audit::AuditPage,
