@@ -300,10 +300,11 @@ async fn every_lane_tab_shows_or_is_signed_at_every_width() {
 
 /// The screen at `width`x`height`, with the scroll limits the event loop hands the App after
 /// drawing it.
+/// The terminal at this size, as the loop draws it: scrolling stops where this frame's text
+/// ends.
 fn frame(s: &mut Session, width: u16, height: u16) -> String {
-    let area = ratatui::layout::Rect::new(0, 0, width, height);
-    s.app.scroll_limits = Some(modq::tui::view::scroll_limits(area, &s.app));
-    s.screen(width, height)
+    s.resize(width, height);
+    s.frame()
 }
 
 /// The rows of the overlay's box between its top and bottom borders.

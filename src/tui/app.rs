@@ -201,7 +201,8 @@ pub enum UserInput {
 }
 
 /// How far each scrollable part of the screen can scroll, as the last frame laid it out. The
-/// loop sets it after every frame (`view::scroll_limits`); keys then stop where the text ends.
+/// loop sets it before an input that may scroll (`view::scroll_limits`, from the frame on
+/// screen); keys then stop where the text ends.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct ScrollLimits {
     /// The overlay on top (help, history, piped output).

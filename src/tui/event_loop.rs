@@ -19,7 +19,7 @@ use ratatui::layout::Rect;
 use tokio::sync::mpsc;
 
 use super::action::{Action, Message};
-use super::app::{App, Effect, UserInput};
+use super::app::{App, Effect, Layer, UserInput};
 use super::{effects, mouse, panic_guard, view};
 use crate::sync::{SyncEvent, SyncHandle};
 
@@ -194,8 +194,6 @@ impl EventLoop {
             screen.wipe()?;
         }
         self.area = screen.show(app)?;
-        // Scrolling stops where the text of this frame ends.
-        app.scroll_limits = Some(super::view::scroll_limits(self.area, app));
         Ok(Flow::Continue)
     }
 
@@ -222,7 +220,15 @@ impl EventLoop {
     fn apply(&mut self, app: &mut App, input: Input) -> Vec<Effect> {
         match input {
             Input::Terminal(event) => match user_input(app, self.area, event) {
-                Some(input) => app.handle_input(input),
+                Some(input) => {
+                    // Scrolling stops where the text on screen ends. Laid out again only for
+                    // an input that may scroll: a second layout after every frame cost about
+                    // 100 µs a key (BENCHMARKS.md, sixth round).
+                    if may_scroll(app, &input) {
+                        app.scroll_limits = Some(view::scroll_limits(self.area, app));
+                    }
+                    app.handle_input(input)
+                }
                 None => Vec::new(),
             },
             Input::TerminalClosed => app.update(Action::Quit),
@@ -232,6 +238,18 @@ impl EventLoop {
             Input::Tick(now) => app.update(Message::Tick(now)),
         }
     }
+}
+
+/// Whether `input` may scroll something: any input under an overlay that scrolls, or a key
+/// bound to scrolling the item pane.
+fn may_scroll(app: &App, input: &UserInput) -> bool {
+    let overlay = matches!(
+        app.layers.last(),
+        Some(Layer::Help { .. } | Layer::Output { .. } | Layer::History { .. })
+    );
+    overlay
+        || matches!(input, UserInput::Key(key)
+            if matches!(app.keymap.action_for(key), Some(Action::DetailDown | Action::DetailUp)))
 }
 
 /// What a terminal event is to the layers; a click is mapped through the frame on screen
