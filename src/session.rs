@@ -64,6 +64,7 @@ pub fn explain(api: &str, e: &BackendError) -> String {
                 "The moderation API at {api} rejected modq's request (HTTP {status}): {message}."
             )
         }
+        BackendError::Unsupported(m) => format!("The moderation API at {api} cannot do this: {m}."),
         BackendError::Malformed(m) => format!(
             "The moderation API at {api} sent an answer modq cannot read: {m}. Is this a modq API v1 server?"
         ),

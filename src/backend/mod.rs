@@ -1,7 +1,10 @@
 //! The moderation APIs modq speaks. Each backend translates its wire format to `model` types;
 //! everything above this module sees only `Backend`.
 
+pub mod capabilities;
 pub mod modq;
+
+pub use capabilities::{Capabilities, Support};
 
 use async_trait::async_trait;
 
@@ -50,6 +53,19 @@ pub enum BackendError {
     /// The answer could not be understood.
     #[error("the API sent an answer modq cannot read: {0}")]
     Malformed(String),
+    /// The backend does not have this feature (see [`Capabilities`]); the sentence says why.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// The error of an optional call a backend does not honour.
+fn unsupported(feature: &Support, what: &str) -> BackendError {
+    BackendError::Unsupported(
+        feature
+            .why_not()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("this backend cannot {what}")),
+    )
 }
 
 impl BackendError {
@@ -65,33 +81,19 @@ impl BackendError {
     }
 }
 
+/// A moderation API. The core (`me`, `queue_page`, `item`, `send_decisions`) is what every
+/// platform honours; everything else is optional, announced by [`Backend::capabilities`], and
+/// answers [`BackendError::Unsupported`] where the platform lacks it.
 #[async_trait]
 pub trait Backend: Send + Sync {
+    /// What this backend can do for the account `me` named. Call after `me`: what an account
+    /// may do depends on its role.
+    fn capabilities(&self) -> Capabilities;
+
     /// Who the token belongs to; also proves the token works.
     async fn me(&self) -> Result<Me, BackendError>;
     /// A read of the queue, leasing nothing.
     async fn queue_page(&self, query: &QueueQuery) -> Result<QueuePage, BackendError>;
-    /// The next page of the queue, leased to this moderator.
-    async fn claim_page(&self, request: &ClaimRequest) -> Result<ClaimedPage, BackendError>;
-    async fn renew_leases(
-        &self,
-        item_ids: &[String],
-        lease_seconds: u32,
-    ) -> Result<LeaseRenewal, BackendError>;
-    /// Lease these items (the ones at and just after the moderator's selection): each is
-    /// leased or refused with a reason (`POST /v1/leases/claim`).
-    async fn claim_items(
-        &self,
-        item_ids: &[String],
-        lease_seconds: Option<u32>,
-    ) -> Result<LeaseGrant, BackendError>;
-    async fn release_leases(&self, item_ids: &[String]) -> Result<LeaseRelease, BackendError>;
-    /// The policy catalog: reason codes a take down may cite (`GET /v1/policies`).
-    async fn policies(&self) -> Result<crate::policy::PolicyCatalog, BackendError>;
-    /// Open work per lane and escalated work per tier (`GET /v1/queue/counts`).
-    async fn queue_counts(&self) -> Result<crate::model::QueueCounts, BackendError>;
-    /// The ids of every item matching a filter, for a bulk action; leases nothing.
-    async fn select(&self, request: &SelectRequest) -> Result<Selection, BackendError>;
     async fn item(&self, id: &str) -> Result<Item, BackendError>;
     /// Send a batch; one result per decision, in order, for the whole batch or for a leading
     /// part of it (never none): a batch sent in parts stops at a part the server did not
@@ -100,8 +102,51 @@ pub trait Backend: Send + Sync {
         &self,
         decisions: &[Decision],
     ) -> Result<Vec<DecisionResult>, BackendError>;
+
+    /// The next page of the queue, leased to this moderator.
+    async fn claim_page(&self, _request: &ClaimRequest) -> Result<ClaimedPage, BackendError> {
+        Err(unsupported(&self.capabilities().claims, "claim items"))
+    }
+    async fn renew_leases(
+        &self,
+        _item_ids: &[String],
+        _lease_seconds: u32,
+    ) -> Result<LeaseRenewal, BackendError> {
+        Err(unsupported(&self.capabilities().claims, "claim items"))
+    }
+    /// Lease these items (the ones at and just after the moderator's selection): each is
+    /// leased or refused with a reason.
+    async fn claim_items(
+        &self,
+        _item_ids: &[String],
+        _lease_seconds: Option<u32>,
+    ) -> Result<LeaseGrant, BackendError> {
+        Err(unsupported(&self.capabilities().claims, "claim items"))
+    }
+    async fn release_leases(&self, _item_ids: &[String]) -> Result<LeaseRelease, BackendError> {
+        Err(unsupported(&self.capabilities().claims, "claim items"))
+    }
+    /// The policy catalog: reason codes a take down may cite.
+    async fn policies(&self) -> Result<crate::policy::PolicyCatalog, BackendError> {
+        Err(unsupported(&self.capabilities().policies, "list policies"))
+    }
+    /// Open work per lane and escalated work per tier.
+    async fn queue_counts(&self) -> Result<crate::model::QueueCounts, BackendError> {
+        Err(unsupported(&self.capabilities().counts, "count the queue"))
+    }
+    /// The ids of every item matching a filter, for a bulk action; leases nothing.
+    async fn select(&self, _request: &SelectRequest) -> Result<Selection, BackendError> {
+        Err(unsupported(
+            &self.capabilities().bulk_select,
+            "select by filter",
+        ))
+    }
     /// Add a note to the item's history; the entry as the server recorded it.
-    async fn add_note(&self, item_id: &str, note: &str) -> Result<HistoryEntry, BackendError>;
+    async fn add_note(&self, _item_id: &str, _note: &str) -> Result<HistoryEntry, BackendError> {
+        Err(unsupported(&self.capabilities().notes, "add notes"))
+    }
     /// One UTC day's transparency counts (the server's today when `date` is absent).
-    async fn daily_stats(&self, date: Option<&str>) -> Result<DailyStats, BackendError>;
+    async fn daily_stats(&self, _date: Option<&str>) -> Result<DailyStats, BackendError> {
+        Err(unsupported(&self.capabilities().stats, "count the day"))
+    }
 }

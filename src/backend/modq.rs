@@ -7,11 +7,12 @@ use reqwest::header::{AUTHORIZATION, HeaderValue};
 use reqwest::{StatusCode, Url};
 use serde::de::DeserializeOwned;
 
-use super::{Backend, BackendError, QueueQuery};
+use super::{Backend, BackendError, Capabilities, QueueQuery, Support};
 use crate::model::{
     ApiError, ClaimRequest, ClaimedPage, DailyStats, Decision, DecisionBatch, DecisionOutcome,
-    DecisionResult, DecisionResults, HistoryEntry, Item, LeaseGrant, LeaseRelease, LeaseRenewal,
-    LeaseRequest, Me, NewNote, QueueCounts, QueuePage, SelectRequest, Selection, Statements,
+    DecisionResult, DecisionResults, EscalationTier, HistoryEntry, Item, Lane, LeaseGrant,
+    LeaseRelease, LeaseRenewal, LeaseRequest, Me, NewNote, QueueCounts, QueuePage, SelectRequest,
+    Selection, Statements,
 };
 use crate::policy::PolicyCatalog;
 use crate::sanitize::clean_short;
@@ -319,6 +320,28 @@ impl ModqClient {
 
 #[async_trait]
 impl Backend for ModqClient {
+    /// modq's own API has every feature; what a role may not do the server refuses per item.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            platform: "modq".to_string(),
+            lanes: Lane::ALL.to_vec(),
+            tiers: EscalationTier::ALL.to_vec(),
+            take_down: Support::Yes,
+            keep: Support::Yes,
+            escalate: Support::Yes,
+            country_scope: Support::Yes,
+            undo: Support::Yes,
+            claims: Support::Yes,
+            notes: Support::Yes,
+            filter_terms: crate::query::KEYS.iter().map(|(key, _)| *key).collect(),
+            bulk_select: Support::Yes,
+            policies: Support::Yes,
+            counts: Support::Yes,
+            stats: Support::Yes,
+            max_batch: crate::server::MAX_DECISIONS_PER_BATCH,
+        }
+    }
+
     async fn me(&self) -> Result<Me, BackendError> {
         self.send(self.http.get(self.url("v1/me")?)).await
     }
