@@ -41,11 +41,10 @@ pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
     let title = Span::styled(format!(" {} ", entry.shown.id), theme.accent);
     let inner = paint::bordered(frame.buffer_mut(), area, &title);
     let height = usize::from(inner.height);
-    let (rows, limit) = extent(app, entry, inner);
+    // One build serves both the count of rows ("more below", how far to scroll) and the
+    // drawing: the lines reach past the pane's last row, which is all either needs.
+    let (lines, rows, limit) = extent(app, entry, inner);
     let skip = app.detail_offset().min(limit);
-    // Each line takes at least one row, so lines past the pane's last row would never be
-    // drawn: they are not built.
-    let lines = detail_lines(app, entry, usize::from(skip) + height);
     // What `Paragraph::wrap` drew, without its copying of every grapheme (see `paint`).
     paint::wrapped_from(frame.buffer_mut(), inner, &lines, skip);
     // Say there is more, and which key shows it, on the borders.
@@ -81,14 +80,16 @@ pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
     }
 }
 
-/// The rows the selected item takes in the pane whose inside is `inner` (counted up to three
-/// panes below where it is scrolled), and how far it can scroll.
-fn extent(app: &App, entry: &Entry, inner: Rect) -> (usize, u16) {
+/// The selected item's lines up to three panes below where it is scrolled (each line takes
+/// at least one row, so lines further down could be neither drawn nor counted), the rows they
+/// take in the pane whose inside is `inner`, and how far the pane can scroll.
+fn extent<'a>(app: &'a App, entry: &'a Entry, inner: Rect) -> (Vec<Line<'a>>, usize, u16) {
     let height = usize::from(inner.height);
     let cap = usize::from(app.detail_offset()) + 3 * height.max(1);
-    let rows = paint::rows(&detail_lines(app, entry, cap), inner.width, cap);
+    let lines = detail_lines(app, entry, cap);
+    let rows = paint::rows(&lines, inner.width, cap);
     let limit = u16::try_from(rows.saturating_sub(height)).unwrap_or(u16::MAX);
-    (rows, limit)
+    (lines, rows, limit)
 }
 
 /// How far the item pane can scroll in a frame whose item pane is `area`.
@@ -100,7 +101,7 @@ pub(super) fn scroll_limit(app: &App, area: Rect) -> u16 {
         height: area.height.saturating_sub(2),
     };
     match app.selected_entry().filter(|_| !app.visible.is_empty()) {
-        Some(entry) if !inner.is_empty() => extent(app, entry, inner).1,
+        Some(entry) if !inner.is_empty() => extent(app, entry, inner).2,
         _ => 0,
     }
 }
