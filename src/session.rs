@@ -264,6 +264,9 @@ async fn prepare_connected(
     api: &str,
     config: Config,
 ) -> Result<Prepared, SessionError> {
+    // Read after `me`: what the account may do depends on its role. Nothing above this reads
+    // the backend's features any other way.
+    let capabilities = backend.capabilities();
     // A specialist (legal, law enforcement, child safety) works the items escalated to their
     // tier; everyone else starts on the open queue (`:queue` switches).
     let queue = match me.role {
@@ -300,6 +303,7 @@ async fn prepare_connected(
     let mut app = App::new(AppInit {
         profile: profile.display(),
         api: profile.api.clone(),
+        capabilities,
         store,
         first_page: first,
         keymap: config.keymap,
@@ -328,7 +332,8 @@ async fn prepare_connected(
             _ => {}
         }
     }
-    // The lane tabs' counts and the take-down picker's reasons arrive in the background.
+    // The lane tabs' counts and the take-down picker's reasons arrive in the background (the
+    // sync asks only a backend that has them).
     sync.counts();
     sync.policies();
     if let Some(text) = summary {

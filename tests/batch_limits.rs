@@ -242,7 +242,7 @@ async fn a_part_lost_to_a_server_error_goes_again_and_nothing_is_applied_twice()
 /// order it was made.
 #[tokio::test]
 async fn a_bulk_bigger_than_a_batch_keeps_its_order_when_a_part_fails() {
-    const BULK: usize = modq::sync::BATCH_SIZE + 3;
+    const BULK: usize = modq::server::MAX_DECISIONS_PER_BATCH + 3;
     let failures = Arc::new(Mutex::new(0));
     let failed = failures.clone();
     let (api, applied) = decisions_server(Box::new(move |items| {

@@ -111,7 +111,10 @@ pub struct QueueQuery {
     pub state: Option<ReviewState>,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
-    /// A filter in the syntax of [`crate::query`].
+    /// A filter in the syntax of [`crate::query`]. A backend evaluates the terms it lists in
+    /// [`Capabilities::filter_terms`] and reads past the others: the client applies the whole
+    /// filter again to what it reads, so a term the platform cannot evaluate narrows only
+    /// what has been read.
     pub q: Option<String>,
     pub sort: Option<Sort>,
 }

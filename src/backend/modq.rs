@@ -26,6 +26,10 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long an unused connection is kept for reuse: under `modq serve --header-timeout`.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The most decisions one `POST /v1/decisions` may carry (docs/api.md). The server's own
+/// limit is the same number; a unit test holds them together, so the client depends on the
+/// API's documented limit, not on the server's code.
+pub const MAX_DECISIONS_PER_BATCH: usize = 5000;
 /// Server-sent text in an error is cut to this many characters.
 const MAX_MESSAGE_CHARS: usize = 300;
 
@@ -318,28 +322,32 @@ impl ModqClient {
     }
 }
 
+/// modq's own API has every feature; what a role may not do the server refuses per item.
+pub fn capabilities() -> Capabilities {
+    Capabilities {
+        platform: "modq".to_string(),
+        lanes: Lane::ALL.to_vec(),
+        tiers: EscalationTier::ALL.to_vec(),
+        take_down: Support::Yes,
+        keep: Support::Yes,
+        escalate: Support::Yes,
+        country_scope: Support::Yes,
+        undo: Support::Yes,
+        claims: Support::Yes,
+        notes: Support::Yes,
+        filter_terms: crate::query::KEYS.iter().map(|(key, _)| *key).collect(),
+        bulk_select: Support::Yes,
+        policies: Support::Yes,
+        counts: Support::Yes,
+        stats: Support::Yes,
+        max_batch: MAX_DECISIONS_PER_BATCH,
+    }
+}
+
 #[async_trait]
 impl Backend for ModqClient {
-    /// modq's own API has every feature; what a role may not do the server refuses per item.
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            platform: "modq".to_string(),
-            lanes: Lane::ALL.to_vec(),
-            tiers: EscalationTier::ALL.to_vec(),
-            take_down: Support::Yes,
-            keep: Support::Yes,
-            escalate: Support::Yes,
-            country_scope: Support::Yes,
-            undo: Support::Yes,
-            claims: Support::Yes,
-            notes: Support::Yes,
-            filter_terms: crate::query::KEYS.iter().map(|(key, _)| *key).collect(),
-            bulk_select: Support::Yes,
-            policies: Support::Yes,
-            counts: Support::Yes,
-            stats: Support::Yes,
-            max_batch: crate::server::MAX_DECISIONS_PER_BATCH,
-        }
+        capabilities()
     }
 
     async fn me(&self) -> Result<Me, BackendError> {
@@ -526,5 +534,17 @@ fn too_large(e: &BackendError) -> bool {
             message,
         } => message.contains("a batch holds at most"),
         _ => false,
+    }
+}
+
+// Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
+#[cfg(test)]
+mod batch_limit_tests {
+    #[test]
+    fn the_client_batches_no_more_than_the_server_takes() {
+        assert_eq!(
+            super::MAX_DECISIONS_PER_BATCH,
+            crate::server::MAX_DECISIONS_PER_BATCH
+        );
     }
 }
