@@ -200,6 +200,15 @@ async fn a_platform_with_two_lanes_shows_two_tabs_and_tab_goes_round_them() {
     assert_eq!(s.app.lane(), Some(Lane::Standard));
     s.press("<tab>");
     assert_eq!(s.app.lane(), None);
+
+    // The command line completes the platform's lanes only.
+    s.press(":lane <tab>");
+    let note = match s.app.layers.last() {
+        Some(modq::tui::app::Layer::Prompt(p)) => p.note.clone().unwrap_or_default(),
+        other => panic!("the command line is open: {other:?}"),
+    };
+    assert_eq!(note, "urgent  standard  all");
+    s.press("<esc>");
     s.quit().await;
     assert!(backend.calls().contains(&"queue_counts"));
 }
