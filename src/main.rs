@@ -563,11 +563,11 @@ async fn purge(cli: &Cli, args: &PurgeArgs) -> Result<ExitCode, String> {
                     &target.options,
                     target.limits,
                 )
-                .map_err(|e| session::explain(&target.url, &e))?;
+                .map_err(|e| session::explain_target(&target, &e))?;
                 let me = backend.me().await.map_err(|e| {
                     format!(
                         "{} Or name the profile with --user.",
-                        session::explain(&target.url, &e)
+                        session::explain_target(&target, &e)
                     )
                 })?;
                 target.profile(&me.name)

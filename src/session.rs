@@ -40,13 +40,25 @@ fn lease_seconds_from_env() -> Option<u32> {
         .map(|n| n.clamp(10, 3600))
 }
 
-/// Say what went wrong talking to `api`, in words a moderator can act on.
+/// Say what went wrong talking to modq's own API at `api`, in words a moderator can act on.
 pub fn explain(api: &str, e: &BackendError) -> String {
+    explain_target(&Target::modq(api, "", Limits::default()), e)
+}
+
+/// Say what went wrong talking to `target`, naming its profile's secret when the secret was
+/// refused, and what kind of server was expected when the answer could not be read.
+pub fn explain_target(target: &Target, e: &BackendError) -> String {
+    let api = target.url.as_str();
     match e {
         BackendError::Config(m) => format!("{m}."),
-        BackendError::Unauthorized(m) => format!(
-            "The moderation API at {api} refused the token ({m}). Check MODQ_TOKEN, --token-file or --token-command."
-        ),
+        BackendError::Unauthorized(m) => match &target.name {
+            None => format!(
+                "The moderation API at {api} refused the token ({m}). Check MODQ_TOKEN, --token-file or --token-command."
+            ),
+            Some(name) => format!(
+                "The moderation API at {api} refused the secret of profile {name:?} ({m}). Check its token_file, token_command or token_env in config.toml."
+            ),
+        },
         BackendError::NoConnection(m) => format!(
             "Cannot reach the moderation API at {api}: {m}. Is the server running, and is the address right?"
         ),
@@ -68,7 +80,8 @@ pub fn explain(api: &str, e: &BackendError) -> String {
         }
         BackendError::Unsupported(m) => format!("The moderation API at {api} cannot do this: {m}."),
         BackendError::Malformed(m) => format!(
-            "The moderation API at {api} sent an answer modq cannot read: {m}. Is this a modq API v1 server?"
+            "The moderation API at {api} sent an answer modq cannot read: {m}. Is this {}?",
+            target.backend.server()
         ),
     }
 }
@@ -177,7 +190,7 @@ pub async fn connect_target(target: &Target, dirs: &Dirs) -> Result<Connected, S
         &target.options,
         target.limits,
     )
-    .map_err(|e| SessionError::Api(explain(&target.url, &e)))?;
+    .map_err(|e| SessionError::Api(explain_target(target, &e)))?;
     connect_backend(backend, target, dirs).await
 }
 
@@ -191,7 +204,7 @@ pub async fn connect_backend(
     let me = backend
         .me()
         .await
-        .map_err(|e| SessionError::Api(explain(&target.url, &e)))?;
+        .map_err(|e| SessionError::Api(explain_target(target, &e)))?;
     let profile = target.profile(&me.name);
     let db = dirs.profile_db(&profile);
     create_private_file(&db).map_err(|e| {
@@ -244,7 +257,7 @@ pub async fn prepare_target(
     config: Config,
 ) -> Result<Prepared, SessionError> {
     let connected = connect_target(target, dirs).await?;
-    prepare_connected(connected, &target.url, config).await
+    prepare_connected(connected, target, config).await
 }
 
 /// [`prepare`] on a backend the caller made (the fake backend of the client's tests), its
@@ -256,12 +269,12 @@ pub async fn prepare_backend(
     config: Config,
 ) -> Result<Prepared, SessionError> {
     let connected = connect_backend(backend, target, dirs).await?;
-    prepare_connected(connected, &target.url, config).await
+    prepare_connected(connected, target, config).await
 }
 
 async fn prepare_connected(
     (backend, me, profile, db): Connected,
-    api: &str,
+    target: &Target,
     config: Config,
 ) -> Result<Prepared, SessionError> {
     // Read after `me`: what the account may do depends on its role. Nothing above this reads
@@ -297,7 +310,7 @@ async fn prepare_connected(
             ..QueueQuery::default()
         })
         .await
-        .map_err(|e| SessionError::Api(explain(api, &e)))?;
+        .map_err(|e| SessionError::Api(explain_target(target, &e)))?;
     let next_cursor = first.next_cursor.clone();
     let summary = config.summary();
     let mut app = App::new(AppInit {

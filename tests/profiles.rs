@@ -369,3 +369,50 @@ async fn the_binary_picks_a_profile_with_its_secret_from_the_environment() {
     assert_eq!(run.code, Some(2));
     assert!(run.stderr.contains("leave out --api"), "{}", run.stderr);
 }
+
+#[tokio::test]
+async fn a_refused_secret_names_the_profile_to_fix_and_purge_finds_the_profiles_cache() {
+    let server = TestServer::with_sample().await;
+    let data = tempfile::tempdir().unwrap();
+    let (dirs, config) = write_config(
+        data.path(),
+        &format!(
+            "[profile.desk]\nbackend = \"modq\"\nurl = \"{}\"\n\
+             token_command = \"echo modq_not_a_real_token\"\n\
+             [profile.good]\nbackend = \"modq\"\nurl = \"{}\"\ntoken_env = \"GOOD_DESK_TOKEN\"\n",
+            server.api, server.api
+        ),
+    );
+    let target =
+        session::profile_target(&config, "desk", &TokenSource::default(), Limits::default())
+            .unwrap();
+    let Err(err) = session::connect_target(&target, &dirs).await else {
+        panic!("a wrong token was accepted");
+    };
+    let err = err.to_string();
+    assert!(
+        err.contains("refused the secret of profile \"desk\"")
+            && err.contains("token_file, token_command or token_env in config.toml"),
+        "{err}"
+    );
+    assert!(!err.contains("modq_not_a_real_token"), "{err}");
+
+    // The good desk's cache, made by a sync, is the one `purge --profile good` removes.
+    let env = [("GOOD_DESK_TOKEN", server.token.as_str())];
+    let run = modq(&["--profile", "good", "sync"], data.path(), &env).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let before = dirs.profile_dbs().unwrap();
+    assert_eq!(before.len(), 1, "{before:?}");
+    let run = modq(
+        &["--profile", "good", "purge", "--user", "mod-alice"],
+        data.path(),
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stdout.contains("removed"), "{}", run.stdout);
+    assert_eq!(
+        dirs.profile_dbs().unwrap(),
+        Vec::<std::path::PathBuf>::new()
+    );
+}

@@ -37,6 +37,13 @@ impl BackendKind {
         }
     }
 
+    /// The server a profile of this kind points at, as a question's end: "Is this …?".
+    pub fn server(self) -> &'static str {
+        match self {
+            BackendKind::Modq => "a modq API v1 server",
+        }
+    }
+
     /// A backend named in a config file; the error names the backends this build has.
     pub fn parse(name: &str) -> Result<BackendKind, String> {
         BackendKind::ALL
