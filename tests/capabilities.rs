@@ -114,6 +114,13 @@ async fn without_escalation_or_claims_e_is_not_offered_says_why_and_decisions_go
     assert!(overlay.contains("Not on Matrix"), "{overlay}");
     assert!(overlay.contains("Matrix has no escalation"), "{overlay}");
     assert!(
+        overlay.contains("Matrix sorts its queue into one lane"),
+        "{overlay}"
+    );
+    assert!(!overlay.contains(":escalate"), "{overlay}");
+    assert!(!overlay.contains(":note"), "{overlay}");
+    assert!(overlay.contains(":takedown"), "{overlay}");
+    assert!(
         overlay.contains("Matrix has no undo of a decision"),
         "{overlay}"
     );

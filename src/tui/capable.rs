@@ -47,8 +47,26 @@ fn escalation_why_not(caps: &Capabilities) -> Option<String> {
         .then(|| format!("{} has no escalation tiers", caps.platform))
 }
 
+/// Why a command of the command line cannot be run on this backend (`escalate` without
+/// escalation, `note` without notes, …); `None` for commands it can run.
+pub fn command_why_not(caps: &Capabilities, command: &str) -> Option<String> {
+    let action = match command {
+        "takedown" | "take_down" => Action::TakeDown,
+        "keep" => Action::Keep,
+        "escalate" => Action::Escalate,
+        "note" => Action::Note,
+        "lane" => Action::NextLane,
+        "undo" => Action::Undo,
+        _ => return None,
+    };
+    why_not(caps, &action)
+}
+
 /// Why the tabs cannot show `lane` on this backend.
 pub fn lane_why_not(caps: &Capabilities, lane: Lane) -> Option<String> {
+    if caps.lanes.len() < 2 && !caps.lanes.contains(&lane) {
+        return Some(format!("{} sorts its queue into one lane", caps.platform));
+    }
     (!caps.lanes.contains(&lane)).then(|| {
         format!(
             "{} has no {} lane",
@@ -101,7 +119,7 @@ mod tests {
         );
         assert_eq!(
             why_not(&core, &Action::LaneUrgent).as_deref(),
-            Some("Matrix has no urgent lane")
+            Some("Matrix sorts its queue into one lane")
         );
         assert_eq!(why_not(&core, &Action::LaneStandard), None);
     }

@@ -74,6 +74,7 @@ pub(super) fn help_lines(app: &App) -> Vec<Line<'_>> {
     rows.extend(
         COMMANDS
             .iter()
+            .filter(|(name, _)| crate::tui::capable::command_why_not(caps, name).is_none())
             .map(|(_, usage)| Line::raw(format!("  :{usage}"))),
     );
     rows.push(Line::default());
