@@ -687,8 +687,9 @@ mouse = false
         "
 # Profiles: `modq --profile NAME` reviews the queue a profile names. backend is {backends}.
 # The secret comes from one of token_file (private: chmod 600), token_command (its first
-# line) or token_env (a variable's name); with none of them, from MODQ_TOKEN. Options are
-# the backend's own settings, as strings. Each profile keeps its own session cache and outbox.
+# line) or token_env (a variable's name); with none of them, as with --api (--token-file,
+# --token-command, MODQ_TOKEN). Options are the backend's own settings, as strings (a name it
+# does not know stops the start). Each profile keeps its own session cache and outbox.
 # [profile.work]
 # backend = \"modq\"
 # url = \"https://modq.example.org\"

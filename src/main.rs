@@ -102,7 +102,7 @@ enum Command {
         #[command(subcommand)]
         command: ReportCommand,
     },
-    /// The config file (keys, theme, colours, mouse).
+    /// The config file (keys, theme, colours, mouse, profiles).
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
