@@ -12,7 +12,7 @@ use crate::backend::{
 };
 use crate::config::{self, Config};
 use crate::credentials::TokenSource;
-use crate::model::{ClaimRequest, Me, ReviewState};
+use crate::model::{Me, ReviewState};
 use crate::profile::{Dirs, Profile, create_private_file};
 use crate::sanitize::clean_line;
 use crate::store::Store;
@@ -292,23 +292,16 @@ async fn prepare_connected(
         SessionError::Local(format!("session cache {}: {e}", db.display()))
     };
     let store = Store::open(&db).map_err(local)?;
-    let request = ClaimRequest {
-        lane: None,
-        tier: None,
+    let query = QueueQuery {
         state: Some(queue),
-        cursor: None,
         limit: Some(PAGE_SIZE),
-        lease_seconds: lease_seconds_from_env(),
-        ..ClaimRequest::default()
+        ..QueueQuery::default()
     };
+    let lease_seconds_asked = lease_seconds_from_env();
     // The list is what the queue holds (read, leasing nothing); only the first few items are
     // claimed, below, so that a second moderator finds the rest free.
     let first = backend
-        .queue_page(&QueueQuery {
-            state: Some(queue),
-            limit: Some(PAGE_SIZE),
-            ..QueueQuery::default()
-        })
+        .queue_page(&query)
         .await
         .map_err(|e| SessionError::Api(explain_target(target, &e)))?;
     let next_cursor = first.next_cursor.clone();
@@ -325,14 +318,14 @@ async fn prepare_connected(
     })
     .map_err(local)?;
     app.queue = queue;
-    let (lease_seconds, left) =
-        claim_first_window(&*backend, &mut app, request.lease_seconds).await;
+    let (lease_seconds, left) = claim_first_window(&*backend, &mut app, lease_seconds_asked).await;
     let (tx, events) = mpsc::unbounded_channel();
     let window = Window {
-        request: ClaimRequest {
+        query: QueueQuery {
             cursor: next_cursor,
-            ..request
+            ..query
         },
+        lease_seconds_asked,
         held: app.held_ids(),
         lease_seconds,
     };

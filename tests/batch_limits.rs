@@ -14,8 +14,7 @@ use serde_json::{Value, json};
 use modq::backend::modq::ModqClient;
 use modq::backend::{Backend, BackendError};
 use modq::model::{
-    ClaimRequest, Decision, DecisionAction, DecisionBatch, DecisionOutcome, DecisionResult,
-    DecisionResults,
+    Decision, DecisionAction, DecisionBatch, DecisionOutcome, DecisionResult, DecisionResults,
 };
 use modq::store::Store;
 use modq::sync::{FlushReport, SyncEvent, Window, flush_all};
@@ -268,7 +267,8 @@ async fn a_bulk_bigger_than_a_batch_keeps_its_order_when_a_part_fails() {
     let client = ModqClient::new(&api, "modq_token").unwrap();
     let (events, mut heard) = tokio::sync::mpsc::unbounded_channel();
     let window = Window {
-        request: ClaimRequest::default(),
+        query: modq::backend::QueueQuery::default(),
+        lease_seconds_asked: None,
         held: Vec::new(),
         lease_seconds: 300,
     };

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::model::{
-    ClaimRequest, ClaimedPage, DailyStats, Decision, DecisionResult, HistoryEntry, Item, Lane,
-    LeaseGrant, LeaseRelease, LeaseRenewal, Me, QueuePage, ReviewState, SelectRequest, Selection,
+    DailyStats, Decision, DecisionResult, HistoryEntry, Item, Lane, LeaseGrant, LeaseRelease,
+    LeaseRenewal, Me, QueuePage, ReviewState, SelectRequest, Selection,
 };
 use crate::query::Sort;
 
@@ -203,10 +203,6 @@ pub trait Backend: Send + Sync {
         decisions: &[Decision],
     ) -> Result<Vec<DecisionResult>, BackendError>;
 
-    /// The next page of the queue, leased to this moderator.
-    async fn claim_page(&self, _request: &ClaimRequest) -> Result<ClaimedPage, BackendError> {
-        Err(unsupported(&self.capabilities().claims, "claim items"))
-    }
     async fn renew_leases(
         &self,
         _item_ids: &[String],

@@ -320,6 +320,34 @@ impl ModqClient {
     pub async fn queue_counts(&self) -> Result<QueueCounts, BackendError> {
         self.send(self.http.get(self.url("v1/queue/counts")?)).await
     }
+
+    /// `POST /v1/queue/claim`: the next page of the queue, leased to this moderator. modq's
+    /// own call (the session reads pages and leases a few items at a time instead).
+    pub async fn claim_page(&self, request: &ClaimRequest) -> Result<ClaimedPage, BackendError> {
+        let mut request = request.clone();
+        let ours = self.page_bytes() as u64;
+        request.max_bytes = Some(request.max_bytes.map_or(ours, |n| n.min(ours)));
+        loop {
+            let sent = self
+                .send(self.http.post(self.url("v1/queue/claim")?).json(&request))
+                .await;
+            match sent {
+                Err(e) if e == self.too_large() => {
+                    // A server that ignores max_bytes leased a page too large to read. The
+                    // same claim for fewer items gives back the first of them (a claim
+                    // returns what the caller already holds), and the next claims the rest,
+                    // so none stays leased out of reach while modq runs.
+                    let limit = request.limit.unwrap_or(50);
+                    if limit <= 1 {
+                        return Err(e);
+                    }
+                    request.limit = Some(limit / 2);
+                    request.max_bytes = request.max_bytes.map(|n| (n / 2).max(1024));
+                }
+                answer => return answer,
+            }
+        }
+    }
 }
 
 /// modq's own API has every feature; what a role may not do the server refuses per item.
@@ -373,31 +401,6 @@ impl Backend for ModqClient {
         }
     }
 
-    async fn claim_page(&self, request: &ClaimRequest) -> Result<ClaimedPage, BackendError> {
-        let mut request = request.clone();
-        let ours = self.page_bytes() as u64;
-        request.max_bytes = Some(request.max_bytes.map_or(ours, |n| n.min(ours)));
-        loop {
-            let sent = self
-                .send(self.http.post(self.url("v1/queue/claim")?).json(&request))
-                .await;
-            match sent {
-                Err(e) if e == self.too_large() => {
-                    // A server that ignores max_bytes leased a page too large to read. The
-                    // same claim for fewer items gives back the first of them (a claim
-                    // returns what the caller already holds), and the next claims the rest,
-                    // so none stays leased out of reach while modq runs.
-                    let limit = request.limit.unwrap_or(50);
-                    if limit <= 1 {
-                        return Err(e);
-                    }
-                    request.limit = Some(limit / 2);
-                    request.max_bytes = request.max_bytes.map(|n| (n / 2).max(1024));
-                }
-                answer => return answer,
-            }
-        }
-    }
     async fn renew_leases(
         &self,
         item_ids: &[String],

@@ -19,10 +19,9 @@ pub use flush::{DeliveryError, FlushReport, flush_all};
 use prefetch::Ask;
 pub use prefetch::Fetch;
 
-use crate::backend::{Backend, Capabilities, Support};
+use crate::backend::{Backend, Capabilities, QueueQuery, Support};
 use crate::model::{
-    ClaimRequest, DailyStats, Decision, DecisionResult, HistoryEntry, Item, SelectRequest,
-    Selection,
+    DailyStats, Decision, DecisionResult, HistoryEntry, Item, SelectRequest, Selection,
 };
 use crate::query::Sort;
 use crate::store::{OutboxCounts, Store, StoreError};
@@ -132,7 +131,9 @@ impl Held {
 /// What the session already has when sync starts.
 pub struct Window {
     /// Reads on after the first page (its cursor), with the same filters.
-    pub request: ClaimRequest,
+    pub query: QueueQuery,
+    /// The lease length to ask for when claiming (the server's default when `None`).
+    pub lease_seconds_asked: Option<u32>,
     /// Items leased already (the first few of the first page).
     pub held: Vec<String>,
     /// Lease length the server granted.
@@ -370,7 +371,7 @@ pub fn spawn(
     held.add(window.held);
     let (fetch_tx, fetch_rx) = mpsc::unbounded_channel();
     let (leases_tx, leases_rx) = mpsc::unbounded_channel();
-    let lease_seconds = window.request.lease_seconds;
+    let lease_seconds = window.lease_seconds_asked;
     let capabilities = backend.capabilities();
     let mut tasks = vec![
         tokio::spawn(flush::run_flusher(
@@ -382,7 +383,7 @@ pub fn spawn(
         )),
         tokio::spawn(prefetch::run_prefetcher(
             backend.clone(),
-            window.request,
+            window.query,
             fetch_rx,
             events.clone(),
         )),
