@@ -33,11 +33,13 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 
-pub use audit::{AuditEntry, AuditPage, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT};
+pub use audit::{AuditEntry, AuditPage, AuditQuery, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT};
 pub use auth::{
     DEFAULT_AUTH_FAILURES_PER_MINUTE, add_token, check_token_name, create_token, hash_token,
 };
-pub use claims::{ACTIVE_FOR_SECONDS, DEFAULT_MAX_LEASE_SECONDS, DEFAULT_MAX_LEASES, LeasePolicy};
+pub use claims::{
+    ACTIVE_FOR_SECONDS, ClaimLimits, DEFAULT_MAX_LEASE_SECONDS, DEFAULT_MAX_LEASES, LeasePolicy,
+};
 pub use clock::Clock;
 pub use connections::{
     ConnectionLimits, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
