@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -32,10 +32,6 @@ pub const DEFAULT_PAGE_BYTES: usize = 4 * 1024 * 1024;
 /// The page budget the server runs with, for the handlers.
 #[derive(Debug, Clone, Copy)]
 pub struct PageBytes(pub usize);
-
-/// How long a request body may take to arrive, for the body extractor.
-#[derive(Debug, Clone, Copy)]
-pub struct BodyTimeout(pub Duration);
 
 /// Refuses a request whose target or header section is larger than any client of this API
 /// needs, before it is routed. hyper refuses far larger heads on its own, without a body.

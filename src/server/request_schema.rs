@@ -5,74 +5,92 @@
 //! the server did not make, a filter's grammar) stay in the handlers.
 
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use jsonschema::{Draft, Validator};
 use serde_json::{Map, Value, json};
 
-/// One compiled validator per request body schema, made on first use.
-static VALIDATORS: LazyLock<Mutex<HashMap<String, Arc<Validator>>>> = LazyLock::new(Mutex::default);
-
-/// Every component schema of the document, for `$ref`s between them.
-static COMPONENTS: LazyLock<Value> = LazyLock::new(|| {
-    let doc: Value = serde_json::from_str(&super::openapi::openapi_json()).unwrap_or(Value::Null);
-    doc.pointer("/components/schemas")
-        .cloned()
-        .unwrap_or_else(|| Value::Object(Map::new()))
-});
-
-fn validator(name: &str) -> Result<Arc<Validator>, String> {
-    let mut cache = VALIDATORS.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(v) = cache.get(name) {
-        return Ok(Arc::clone(v));
-    }
-    let root = json!({
-        "$ref": format!("#/components/schemas/{name}"),
-        "components": { "schemas": COMPONENTS.clone() },
-    });
-    let built = jsonschema::options()
-        .with_draft(Draft::Draft202012)
-        .should_validate_formats(true)
-        .build(&root)
-        .map_err(|e| format!("the schema of {name} does not compile: {e}"))?;
-    let built = Arc::new(built);
-    cache.insert(name.to_owned(), Arc::clone(&built));
-    Ok(built)
+/// The component schemas of one OpenAPI document, and a validator per request body schema,
+/// compiled on first use. The router holds the server's own (`openapi::request_schemas`);
+/// this module never reads the document itself, which is generated from the handlers that
+/// use these checks.
+pub struct RequestSchemas {
+    /// Every component schema of the document, for `$ref`s between them.
+    components: Value,
+    validators: Mutex<HashMap<String, Arc<Validator>>>,
 }
 
-/// Why `body` is not a `name` as the document describes it; `Ok` when it is. Errors name the
-/// place in the body (a JSON pointer) and the rule, never the value (it may be megabytes).
-/// `Err(Err(..))`: the document itself is broken, a server fault.
-pub fn check(name: &str, body: &Value) -> Result<(), Result<String, String>> {
-    let validator = validator(name).map_err(Err)?;
-    let mut problems: Vec<String> = validator
-        .iter_errors(body)
-        .take(3)
-        .map(|e| {
-            let at = dotted(e.instance_path());
-            // A short value is quoted, to say what was wrong with it; a long one is not
-            // (it may be megabytes, or hostile text).
-            let short = serde_json::to_string(e.instance().as_ref()).is_ok_and(|t| t.len() <= 80);
-            let mut what = if short {
-                e.to_string()
-            } else {
-                e.masked().to_string()
-            };
-            if what.contains("does not match") && what.contains("u3000") {
-                what = "must not be blank".to_owned();
-            }
-            if at.is_empty() {
-                format!("body: {what}")
-            } else {
-                format!("{at}: {what}")
-            }
-        })
-        .collect();
-    if problems.is_empty() {
-        return Ok(());
+impl RequestSchemas {
+    /// The schemas of `document` (OpenAPI JSON); none when it cannot be read, so that every
+    /// check then fails as a server fault rather than passing.
+    pub fn of_document(document: &str) -> RequestSchemas {
+        let doc: Value = serde_json::from_str(document).unwrap_or(Value::Null);
+        RequestSchemas {
+            components: doc
+                .pointer("/components/schemas")
+                .cloned()
+                .unwrap_or_else(|| Value::Object(Map::new())),
+            validators: Mutex::default(),
+        }
     }
-    problems.dedup();
-    Err(Ok(problems.join("; ")))
+
+    fn validator(&self, name: &str) -> Result<Arc<Validator>, String> {
+        let mut cache = self
+            .validators
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(v) = cache.get(name) {
+            return Ok(Arc::clone(v));
+        }
+        let root = json!({
+            "$ref": format!("#/components/schemas/{name}"),
+            "components": { "schemas": self.components.clone() },
+        });
+        let built = jsonschema::options()
+            .with_draft(Draft::Draft202012)
+            .should_validate_formats(true)
+            .build(&root)
+            .map_err(|e| format!("the schema of {name} does not compile: {e}"))?;
+        let built = Arc::new(built);
+        cache.insert(name.to_owned(), Arc::clone(&built));
+        Ok(built)
+    }
+
+    /// Why `body` is not a `name` as the document describes it; `Ok` when it is. Errors name
+    /// the place in the body (a JSON pointer) and the rule, never the value (it may be
+    /// megabytes). `Err(Err(..))`: the document itself is broken, a server fault.
+    pub fn check(&self, name: &str, body: &Value) -> Result<(), Result<String, String>> {
+        let validator = self.validator(name).map_err(Err)?;
+        let mut problems: Vec<String> = validator
+            .iter_errors(body)
+            .take(3)
+            .map(|e| {
+                let at = dotted(e.instance_path());
+                // A short value is quoted, to say what was wrong with it; a long one is not
+                // (it may be megabytes, or hostile text).
+                let short =
+                    serde_json::to_string(e.instance().as_ref()).is_ok_and(|t| t.len() <= 80);
+                let mut what = if short {
+                    e.to_string()
+                } else {
+                    e.masked().to_string()
+                };
+                if what.contains("does not match") && what.contains("u3000") {
+                    what = "must not be blank".to_owned();
+                }
+                if at.is_empty() {
+                    format!("body: {what}")
+                } else {
+                    format!("{at}: {what}")
+                }
+            })
+            .collect();
+        if problems.is_empty() {
+            return Ok(());
+        }
+        problems.dedup();
+        Err(Ok(problems.join("; ")))
+    }
 }
 
 /// `subject.countries[2]` for the pointer `/subject/countries/2`.
@@ -129,6 +147,8 @@ mod tests {
 
     #[test]
     fn a_claim_body_is_checked_against_the_document() {
+        let schemas = RequestSchemas::of_document(&crate::server::openapi_json());
+        let check = |name: &str, body: &Value| schemas.check(name, body);
         assert_eq!(check("ClaimRequest", &json!({"limit": 5})), Ok(()));
         let refused = check("ClaimRequest", &json!([])).unwrap_err().unwrap();
         assert!(refused.contains("object"), "{refused}");

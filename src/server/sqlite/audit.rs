@@ -6,8 +6,7 @@ use crate::model::DecisionMethod;
 
 use super::SqliteStorage;
 use super::convert::{corrupt, from_name, opt_json, opt_tier, parse_state, parse_ts};
-use crate::server::audit::{AuditEntry, AuditQuery};
-use crate::server::storage::StorageError;
+use crate::server::storage::{AuditEntry, AuditQuery, StorageError};
 
 pub(super) fn read_audit(
     conn: &Connection,

@@ -10,9 +10,12 @@ use super::SqliteStorage;
 use super::convert::{name_of, opt_tier, parse_state, parse_ts, ts};
 use super::items::{ItemRow, fill_item};
 use super::queue::walk_queue;
-use crate::server::claims::{self, ClaimLimits};
+use crate::server::claims;
 use crate::server::rules::{self, Lease};
-use crate::server::storage::{Cursor, QueueQuery, StorageError, TokenInfo, within_budget};
+use crate::server::storage::{
+    ClaimLimits, Cursor, MAX_SELECTION, QueueQuery, Selected, StorageError, TokenInfo,
+    within_budget,
+};
 
 pub(super) fn lease_of(conn: &Connection, item_id: &str) -> Result<Option<Lease>, StorageError> {
     let row = conn
@@ -376,5 +379,38 @@ pub(super) fn release_leases(
         }
         tx.commit()?;
         Ok(released)
+    })
+}
+
+pub(super) fn select(
+    storage: &SqliteStorage,
+    holder: &str,
+    query: &QueueQuery,
+    limit: usize,
+    now: DateTime<Utc>,
+) -> Result<Selected, StorageError> {
+    storage.read(|conn| {
+        let limit = limit.min(MAX_SELECTION);
+        let query = QueueQuery {
+            after: None,
+            ..query.clone()
+        };
+        let mut selected = Selected {
+            ids: Vec::new(),
+            leased_elsewhere: 0,
+            truncated: false,
+        };
+        walk_queue(conn, &query, -1, |row| {
+            if rules::claim_skips(lease_of(conn, &row.id)?.as_ref(), holder, now) {
+                selected.leased_elsewhere += 1;
+            } else if selected.ids.len() == limit {
+                selected.truncated = true;
+                return Ok(false);
+            } else {
+                selected.ids.push(row.id);
+            }
+            Ok(true)
+        })?;
+        Ok(selected)
     })
 }

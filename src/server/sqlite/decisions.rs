@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 
 use crate::model::{
-    Decision, DecisionAction, DecisionOutcome, DecisionResult, ReporterType, Scope,
+    Decision, DecisionAction, DecisionOutcome, DecisionResult, HistoryEntry, HistoryEvent,
+    ReporterType, Scope,
 };
 use crate::policy::PolicyCatalog;
 
@@ -14,8 +15,7 @@ use super::convert::{from_name, name_of, opt_json, opt_tier, parse_state, parse_
 use super::items::{ITEM_COLUMNS, item_row, load_reports};
 use super::tally::{Tallied, TallyChanges};
 use crate::server::rules::{self, AppliedDecision, Facts, ItemStatus, Verdict};
-use crate::server::statements::DecisionBasis;
-use crate::server::storage::{StorageError, TokenInfo};
+use crate::server::storage::{DecisionBasis, StorageError, TokenInfo};
 
 pub(super) const APPLIED_COLUMNS: &str = "id, idempotency_key, item_id, action, actor, actor_token_id, at, \
                                body_hash, from_state, from_restricted_in, \
@@ -360,6 +360,49 @@ pub(super) fn apply_decisions(
         tally.write(&tx)?;
         tx.commit()?;
         Ok(results)
+    })
+}
+
+pub(super) fn add_note(
+    storage: &SqliteStorage,
+    actor: &TokenInfo,
+    item_id: &str,
+    note: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<HistoryEntry>, StorageError> {
+    storage.write(|conn| {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let Some((status, _)) = item_status(&tx, item_id)? else {
+            return Ok(None);
+        };
+        // A note belongs to the tier holding the item when it is written: one written
+        // for child safety stays theirs after the item moves on.
+        let tier = status.held_by();
+        tx.execute(
+            "INSERT INTO notes (item_id, at, actor, role, note, actor_token_id, tier)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                item_id,
+                ts(now),
+                actor.name,
+                actor.role.as_str(),
+                note,
+                actor.id,
+                tier.map(name_of).transpose()?
+            ],
+        )?;
+        tx.commit()?;
+        Ok(Some(HistoryEntry {
+            at: now,
+            actor: actor.name.clone(),
+            event: HistoryEvent::Note,
+            reason_code: None,
+            scope: None,
+            note: Some(note.to_owned()),
+            escalation_target: None,
+            tier,
+            visible_to: rules::note_visible_to(tier, None),
+        }))
     })
 }
 

@@ -1,8 +1,7 @@
 //! Items as stored: the row, the columns filters read, and an item's reports, history,
 //! notes and author record.
 
-use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::model::{
     Author, AuthorRecord, DecisionAction, HistoryEntry, HistoryEvent, Item, ItemKind, Report,
@@ -12,12 +11,11 @@ use crate::query;
 
 use super::SqliteStorage;
 use super::convert::{
-    from_json, from_name, name_of, opt_json, opt_tier, parse_lane, parse_opt_ts, parse_state,
-    parse_ts, to_json, ts,
+    from_json, from_name, opt_json, opt_tier, parse_lane, parse_opt_ts, parse_state, parse_ts,
+    to_json,
 };
-use super::decisions::item_status;
 use crate::server::rules;
-use crate::server::storage::{StorageError, TokenInfo};
+use crate::server::storage::StorageError;
 
 pub(super) const ITEM_COLUMNS: &str = "id, kind, text, author, language, countries, media, priority, lane, \
                             deadline, state, restricted_in, escalation_target, created_at, \
@@ -347,47 +345,4 @@ pub(super) fn load_decision_history(
 
 pub(super) fn item(storage: &SqliteStorage, id: &str) -> Result<Option<Item>, StorageError> {
     storage.read(|conn| load_item(conn, id))
-}
-
-pub(super) fn add_note(
-    storage: &SqliteStorage,
-    actor: &TokenInfo,
-    item_id: &str,
-    note: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<HistoryEntry>, StorageError> {
-    storage.write(|conn| {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let Some((status, _)) = item_status(&tx, item_id)? else {
-            return Ok(None);
-        };
-        // A note belongs to the tier holding the item when it is written: one written
-        // for child safety stays theirs after the item moves on.
-        let tier = status.held_by();
-        tx.execute(
-            "INSERT INTO notes (item_id, at, actor, role, note, actor_token_id, tier)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                item_id,
-                ts(now),
-                actor.name,
-                actor.role.as_str(),
-                note,
-                actor.id,
-                tier.map(name_of).transpose()?
-            ],
-        )?;
-        tx.commit()?;
-        Ok(Some(HistoryEntry {
-            at: now,
-            actor: actor.name.clone(),
-            event: HistoryEvent::Note,
-            reason_code: None,
-            scope: None,
-            note: Some(note.to_owned()),
-            escalation_target: None,
-            tier,
-            visible_to: rules::note_visible_to(tier, None),
-        }))
-    })
 }

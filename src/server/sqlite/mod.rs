@@ -3,8 +3,9 @@
 //!
 //! This file opens the database and holds the writer and the readers; the trait's methods
 //! live by concern: `schema` (migrations), `items`, `reports`, `tally`, `queue` (the walk,
-//! paging and cursors, with SQLite's dialect of [`super::filter_sql`]), `decisions`, `claims` (leases and their caps),
-//! `tokens`, `audit` and `stats`; `convert` says how values are stored.
+//! paging and cursors, with SQLite's dialect of [`super::filter_sql`]), `decisions` (and
+//! notes), `claims` (leases, their caps, and selections), `tokens`, `audit` and `stats`;
+//! `convert` says how values are stored.
 
 mod audit;
 mod claims;
@@ -33,12 +34,10 @@ use crate::model::{
 use crate::policy::PolicyCatalog;
 use crate::wal_sync::WalSync;
 
-use crate::server::audit::{AuditEntry, AuditQuery};
-use crate::server::claims::ClaimLimits;
 use crate::server::read_pool::ReadPool;
 use crate::server::storage::{
-    DecisionFact, QueueQuery, Selected, Storage, StorageError, TakeDownRecord, TokenInfo,
-    TokenRecord,
+    AuditEntry, AuditQuery, ClaimLimits, DecisionFact, QueueQuery, Selected, Storage, StorageError,
+    TakeDownRecord, TokenInfo, TokenRecord,
 };
 use schema::migrate;
 
@@ -243,7 +242,7 @@ impl Storage for SqliteStorage {
         limit: usize,
         now: DateTime<Utc>,
     ) -> Result<Selected, StorageError> {
-        queue::select(self, holder, query, limit, now)
+        claims::select(self, holder, query, limit, now)
     }
 
     fn apply_decisions(
@@ -263,7 +262,7 @@ impl Storage for SqliteStorage {
         note: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<HistoryEntry>, StorageError> {
-        items::add_note(self, actor, item_id, note, now)
+        decisions::add_note(self, actor, item_id, note, now)
     }
 
     fn queue_counts(&self, now: DateTime<Utc>) -> Result<QueueCounts, StorageError> {

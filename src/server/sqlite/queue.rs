@@ -9,14 +9,10 @@ use crate::model::QueuePage;
 use crate::query::{Likeness, Sort};
 
 use super::SqliteStorage;
-use super::claims::lease_of;
 use super::convert::{from_json, parse_lane, parse_opt_ts, ts};
 use super::items::{ITEM_COLUMNS, ItemRow, fill_item, item_row};
 use crate::server::filter_sql::{self, Dialect, SqlValue};
-use crate::server::rules;
-use crate::server::storage::{
-    Cursor, Group, MAX_SELECTION, QueueQuery, Selected, SortValue, StorageError, within_budget,
-};
+use crate::server::storage::{Cursor, Group, QueueQuery, SortValue, StorageError, within_budget};
 
 impl ItemRow {
     /// The position just after this row in `sort`'s order, in a walk begun at `as_of`.
@@ -304,39 +300,6 @@ pub(super) fn queue_page(
             None
         };
         Ok(QueuePage { items, next_cursor })
-    })
-}
-
-pub(super) fn select(
-    storage: &SqliteStorage,
-    holder: &str,
-    query: &QueueQuery,
-    limit: usize,
-    now: DateTime<Utc>,
-) -> Result<Selected, StorageError> {
-    storage.read(|conn| {
-        let limit = limit.min(MAX_SELECTION);
-        let query = QueueQuery {
-            after: None,
-            ..query.clone()
-        };
-        let mut selected = Selected {
-            ids: Vec::new(),
-            leased_elsewhere: 0,
-            truncated: false,
-        };
-        walk_queue(conn, &query, -1, |row| {
-            if rules::claim_skips(lease_of(conn, &row.id)?.as_ref(), holder, now) {
-                selected.leased_elsewhere += 1;
-            } else if selected.ids.len() == limit {
-                selected.truncated = true;
-                return Ok(false);
-            } else {
-                selected.ids.push(row.id);
-            }
-            Ok(true)
-        })?;
-        Ok(selected)
     })
 }
 

@@ -163,8 +163,8 @@ mod tests {
 
     use crate::model::{DecisionAction, DecisionMethod, DecisionOutcome};
     use crate::policy::PolicyCatalog;
-    use crate::server::audit::AuditQuery;
     use crate::server::sqlite::SqliteStorage;
+    use crate::server::storage::AuditQuery;
     use crate::server::storage::Storage;
 
     fn tables(conn: &Connection) -> Vec<String> {
