@@ -529,6 +529,45 @@ fn a_lease_holds_until_it_expires_and_then_goes_to_the_next_claimer() {
 }
 
 #[test]
+fn a_claim_walk_passes_over_live_leases_and_takes_over_expired_ones() {
+    on_every_engine(|s| {
+        let all = fill(s, 4);
+        // Bob claimed everything 290 s ago, so his leases end in 10 s; he has since renewed
+        // the second and released the first.
+        let bobs = s
+            .claim("bob", &open_queue(50), 300, now() - secs(290))
+            .unwrap();
+        assert_eq!(ids(&bobs.items), all);
+        assert_eq!(
+            s.renew_leases("bob", &all[1..2], 300, now())
+                .unwrap()
+                .renewed,
+            all[1..2]
+        );
+        assert_eq!(s.release_leases("bob", &all[..1]).unwrap(), 1);
+
+        let at = now() + secs(20);
+        let first = s.claim("alice", &open_queue(1), 300, at).unwrap();
+        assert_eq!(ids(&first.items), all[..1]);
+        let next = QueueQuery {
+            after: first.next_cursor.as_deref().and_then(Cursor::decode),
+            ..open_queue(1)
+        };
+        assert!(next.after.is_some());
+        let second = s.claim("alice", &next, 300, at).unwrap();
+        assert_eq!(ids(&second.items), all[2..3], "the renewed one skipped");
+        assert!(second.next_cursor.is_some(), "the last is claimable too");
+        let last = QueueQuery {
+            after: second.next_cursor.as_deref().and_then(Cursor::decode),
+            ..open_queue(1)
+        };
+        let third = s.claim("alice", &last, 300, at).unwrap();
+        assert_eq!(ids(&third.items), all[3..]);
+        assert_eq!(third.next_cursor, None);
+    });
+}
+
+#[test]
 fn an_expired_lease_nobody_took_can_still_be_renewed() {
     on_every_engine(|s| {
         let all = fill(s, 2);
