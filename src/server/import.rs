@@ -9,7 +9,7 @@ use chrono::Utc;
 
 use crate::model::NewReport;
 
-use super::openapi;
+use super::http::openapi;
 use super::rules;
 use super::storage::Storage;
 

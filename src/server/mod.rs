@@ -2,25 +2,18 @@
 //! decisions and an append-only audit log over HTTP, on a [`Storage`] (SQLite by default).
 //!
 //! Layers, imported one way only (`tests/module_graph.rs` holds them to it): HTTP
-//! (`handlers`, `audit`, `auth`, `limits`, `error`, `openapi`, `request_schema`,
-//! `connections`, `import`) over the engines (`sqlite/`, with `filter_sql` and `read_pool`)
+//! (`http/`: handlers, audit, auth, limits, error, openapi, request_schema, connections;
+//! and `import`) over the engines (`sqlite/`, with `filter_sql` and `read_pool`)
 //! over the pure rules (`rules`, `claims`, `statements`, `stats`, `clock`) over `storage`,
 //! the trait and the types it speaks. Handlers see only `dyn Storage`; this root is the one
 //! place that names an engine.
 
-mod audit;
-mod auth;
 mod claims;
 mod clock;
-mod connections;
-mod error;
 mod filter_sql;
-mod handlers;
+mod http;
 mod import;
-mod limits;
-mod openapi;
 mod read_pool;
-mod request_schema;
 mod rules;
 mod sqlite;
 pub mod statements;
@@ -65,6 +58,7 @@ pub use storage::{
 };
 
 use crate::policy::PolicyCatalog;
+use http::{audit, auth, connections, error, handlers, limits, openapi};
 
 /// Largest request body accepted; larger ones get 413.
 pub const BODY_LIMIT: usize = 2 * 1024 * 1024;

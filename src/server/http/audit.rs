@@ -12,7 +12,7 @@ use crate::model::ApiError;
 use super::auth::require_admin;
 use super::error::blocking;
 use super::error::{Failure, Query};
-use super::storage::{AuditEntry, AuditQuery, Storage, TokenInfo};
+use crate::server::storage::{AuditEntry, AuditQuery, Storage, TokenInfo};
 
 pub const DEFAULT_AUDIT_LIMIT: usize = 100;
 pub const MAX_AUDIT_LIMIT: usize = 1000;

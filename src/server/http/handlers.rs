@@ -20,16 +20,16 @@ use crate::model::{
 use crate::policy::PolicyCatalog;
 use crate::query::{Query as Filter, Sort};
 
-use super::claims::{Activity, LeasePolicy};
-use super::clock::Clock;
 use super::error::{Answer, Failure, Json, Path, Query, blocking};
 use super::limits::PageBytes;
-use super::rules::{self, ItemStatus, MAX_DECISIONS_PER_BATCH, MAX_LEASE_IDS};
-use super::storage::{
+use crate::server::claims::{Activity, LeasePolicy};
+use crate::server::clock::Clock;
+use crate::server::rules::{self, ItemStatus, MAX_DECISIONS_PER_BATCH, MAX_LEASE_IDS};
+use crate::server::storage::{
     ClaimLimits, Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, MAX_SELECTION, QueueQuery, Storage,
     StorageError, TokenInfo,
 };
-use super::{statements, stats};
+use crate::server::{statements, stats};
 
 /// The policy catalog the server was started with, shared by every request.
 pub type Policies = Arc<PolicyCatalog>;

@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::model::ApiError;
 
 use super::request_schema::RequestSchemas;
-use super::storage::{Storage, StorageError};
+use crate::server::storage::{Storage, StorageError};
 
 /// A handler's answer: its value, or the failure to send instead.
 pub type Answer<T> = Result<T, Failure>;

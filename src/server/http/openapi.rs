@@ -61,7 +61,7 @@ use super::request_schema::RequestSchemas;
         LeaseRequest, LeaseGrant, LeaseRefusal, RefusalReason, ClaimCap, Me, Media, NewReport, QueuePage, Report, ReportAccepted, ReporterType,
         ReviewState, Role, Scope, SelectRequest, Selection, Sort, Subject, AuthorRecord, NewNote,
         LaneCount, TierCount, QueueCounts, Tally, DailyStats, StatementOfReasons, Statements,
-        Ground, Policy, PolicyCatalog, super::storage::AuditEntry, super::audit::AuditPage,
+        Ground, Policy, PolicyCatalog, crate::server::storage::AuditEntry, super::audit::AuditPage,
     )),
     modifiers(&BearerAuth, &CommonAnswers),
     security(("bearer" = [])),

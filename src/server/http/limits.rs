@@ -15,7 +15,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::Failure;
-use super::storage::TokenInfo;
+use crate::server::storage::TokenInfo;
 
 /// Requests per second each token may make by default (`modq serve --rate`): far above what
 /// a moderator's client needs, even catching up on a long backlog, yet a bound.
