@@ -629,7 +629,10 @@ fn the_openapi_document_describes_the_lease_routes() {
     }
 }
 
-// --- expiry, at the storage level ---------------------------------------------------------
+// --- SQLite's own: claimers on separate connections --------------------------------------
+//
+// Expiry, renewal, release and the claim walk past live leases are proved on every engine by
+// tests/storage_suite.rs.
 
 /// A storage with `count` open items, and the instant the test calls "now".
 fn storage_with(count: u32) -> (TempDir, SqliteStorage, DateTime<Utc>) {
@@ -645,105 +648,6 @@ fn open_items(limit: usize) -> QueueQuery {
         limit,
         ..QueueQuery::default()
     }
-}
-
-fn claimed(storage: &SqliteStorage, who: &str, at: DateTime<Utc>) -> Vec<String> {
-    let page = storage.claim(who, &open_items(50), 300, at).expect("claim");
-    assert_eq!(page.lease_expires_at, at + TimeDelta::seconds(300));
-    ids(&page)
-}
-
-fn secs(n: i64) -> TimeDelta {
-    TimeDelta::seconds(n)
-}
-
-#[test]
-fn a_lease_holds_until_it_expires_and_then_goes_to_the_next_claimer() {
-    let (_dir, storage, now) = storage_with(3);
-    let all: Vec<String> = (0..3).map(pid).collect();
-
-    assert_eq!(claimed(&storage, "alice", now), all);
-    assert!(claimed(&storage, "bob", now + secs(299)).is_empty());
-    // At the very instant of expiry, the lease no longer counts.
-    assert_eq!(claimed(&storage, "bob", now + secs(300)), all);
-
-    // Alice comes back late: bob has the items now, so her renewal is lost.
-    let r = storage
-        .renew_leases("alice", &all, 300, now + secs(301))
-        .expect("renew");
-    assert!(r.renewed.is_empty());
-    assert_eq!(r.lost, all);
-    // Nor can she release them.
-    assert_eq!(storage.release_leases("alice", &all).expect("release"), 0);
-}
-
-#[test]
-fn an_expired_lease_nobody_took_can_still_be_renewed() {
-    let (_dir, storage, now) = storage_with(2);
-    let all: Vec<String> = (0..2).map(pid).collect();
-    assert_eq!(claimed(&storage, "alice", now), all);
-
-    let later = now + secs(301);
-    let r = storage
-        .renew_leases("alice", &all[..1], 60, later)
-        .expect("renew");
-    assert_eq!(r.renewed, all[..1]);
-    assert_eq!(r.lease_expires_at, later + secs(60));
-
-    // The renewed one is alice's again; the other, still expired, is bob's for the taking.
-    assert_eq!(claimed(&storage, "bob", later), all[1..]);
-    assert!(claimed(&storage, "carol", later + secs(59)).is_empty());
-    assert_eq!(claimed(&storage, "carol", later + secs(60)), all[..1]);
-}
-
-#[test]
-fn a_claim_passes_over_live_leases_and_takes_over_expired_ones() {
-    let (_dir, storage, now) = storage_with(4);
-    let all: Vec<String> = (0..4).map(pid).collect();
-    // Bob claimed everything 290 s ago, so his leases end in 10 s; he has since renewed
-    // p001 and released p000.
-    let bobs = storage
-        .claim("bob", &open_items(50), 300, now - secs(290))
-        .expect("claim");
-    assert_eq!(ids(&bobs), all);
-    let r = storage
-        .renew_leases("bob", &all[1..2], 300, now)
-        .expect("renew");
-    assert_eq!(r.renewed, all[1..2]);
-    assert_eq!(
-        storage.release_leases("bob", &all[..1]).expect("release"),
-        1
-    );
-
-    let first = storage
-        .claim("alice", &open_items(1), 300, now + secs(20))
-        .expect("claim");
-    assert_eq!(ids(&first), all[..1]);
-    let mut next = open_items(1);
-    next.after = first
-        .next_cursor
-        .as_deref()
-        .and_then(server::Cursor::decode);
-    assert!(next.after.is_some());
-    let second = storage
-        .claim("alice", &next, 300, now + secs(20))
-        .expect("claim");
-    assert_eq!(
-        ids(&second),
-        all[2..3],
-        "p001 skipped, p002's lease expired"
-    );
-    assert!(second.next_cursor.is_some(), "p003 is claimable too");
-    let mut last = open_items(1);
-    last.after = second
-        .next_cursor
-        .as_deref()
-        .and_then(server::Cursor::decode);
-    let third = storage
-        .claim("alice", &last, 300, now + secs(20))
-        .expect("claim");
-    assert_eq!(ids(&third), all[3..]);
-    assert_eq!(third.next_cursor, None);
 }
 
 #[test]

@@ -53,25 +53,6 @@ impl LeasePolicy {
     }
 }
 
-/// What a claim may take, as storage needs it: the cap, and who else is active.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClaimLimits {
-    /// Live leases the holder may have once the claim is done.
-    pub max_leases: usize,
-    /// Other tokens seen recently; those holding a live lease count too.
-    pub active_elsewhere: Vec<String>,
-}
-
-impl ClaimLimits {
-    /// No cap and nobody else: the storage-level walk, for tests of its order.
-    pub fn unlimited() -> ClaimLimits {
-        ClaimLimits {
-            max_leases: usize::MAX,
-            active_elsewhere: Vec::new(),
-        }
-    }
-}
-
 /// A holder's fair share of a lane with `open` items (leased or not) among `active`
 /// moderators, the holder included: rounded up, so that the shares cover the lane.
 pub fn fair_share(open: u64, active: usize) -> u64 {

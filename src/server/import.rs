@@ -9,7 +9,7 @@ use chrono::Utc;
 
 use crate::model::NewReport;
 
-use super::request_schema;
+use super::http::openapi;
 use super::rules;
 use super::storage::Storage;
 
@@ -37,9 +37,11 @@ pub fn import_jsonl(storage: &dyn Storage, reader: impl BufRead) -> anyhow::Resu
             .map_err(|e| anyhow!("line {number}: {}", without_position(&e)))?;
         // The caps of POST /v1/reports hold for imported reports too.
         let value = serde_json::to_value(&report).map_err(|e| anyhow!("line {number}: {e}"))?;
-        request_schema::check("NewReport", &value).map_err(|why| match why {
-            Ok(message) | Err(message) => anyhow!("line {number}: {message}"),
-        })?;
+        openapi::request_schemas()
+            .check("NewReport", &value)
+            .map_err(|why| match why {
+                Ok(message) | Err(message) => anyhow!("line {number}: {message}"),
+            })?;
         rules::check_report(&report).map_err(|why| anyhow!("line {number}: {why}"))?;
         reports.push(report);
     }

@@ -1,22 +1,19 @@
 //! The reference moderation API (`modq serve`): a review queue with leases, idempotent
 //! decisions and an append-only audit log over HTTP, on a [`Storage`] (SQLite by default).
 //!
-//! Layout: `handlers` speak HTTP, `rules` decide what is allowed, `storage` is the
-//! boundary a backend implements, `sqlite` is that backend; `auth`, `limits`, `audit`,
-//! `error`, `openapi`, `import` and `read_pool` do one thing each.
+//! Layers, imported one way only (`tests/module_graph.rs` holds them to it): HTTP
+//! (`http/`: handlers, audit, auth, limits, error, openapi, request_schema, connections;
+//! and `import`) over the engines (`sqlite/`, with `filter_sql` and `read_pool`)
+//! over the pure rules (`rules`, `claims`, `statements`, `stats`, `clock`) over `storage`,
+//! the trait and the types it speaks. Handlers see only `dyn Storage`; this root is the one
+//! place that names an engine.
 
-mod audit;
-mod auth;
 mod claims;
 mod clock;
-mod connections;
-mod error;
-mod handlers;
+mod filter_sql;
+mod http;
 mod import;
-mod limits;
-mod openapi;
 mod read_pool;
-mod request_schema;
 mod rules;
 mod sqlite;
 pub mod statements;
@@ -33,7 +30,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 
-pub use audit::{AuditEntry, AuditPage, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT};
+pub use audit::{AuditPage, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT};
 pub use auth::{
     DEFAULT_AUTH_FAILURES_PER_MINUTE, add_token, check_token_name, create_token, hash_token,
 };
@@ -55,12 +52,13 @@ pub use rules::{
 };
 pub use sqlite::SqliteStorage;
 pub use storage::{
-    Cursor, DEFAULT_PAGE_LIMIT, DecisionFact, Group, MAX_PAGE_LIMIT, MAX_SELECTION, QueueQuery,
-    Selected, SortValue, Storage, StorageError, TakeDownRecord, TokenInfo, TokenRecord,
-    sorts_first,
+    AuditEntry, AuditQuery, ClaimLimits, Cursor, DEFAULT_PAGE_LIMIT, DecisionBasis, DecisionFact,
+    Group, MAX_PAGE_LIMIT, MAX_SELECTION, QueueQuery, Selected, SortValue, Storage, StorageError,
+    TakeDownRecord, TokenInfo, TokenRecord, sorts_first,
 };
 
 use crate::policy::PolicyCatalog;
+use http::{audit, auth, connections, error, handlers, limits, openapi};
 
 /// Largest request body accepted; larger ones get 413.
 pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
@@ -144,14 +142,15 @@ pub fn router_with_policies(
         ));
     Router::new()
         .route("/v1/health", get(handlers::health))
-        .route("/v1/openapi.json", get(handlers::openapi))
+        .route("/v1/openapi.json", get(openapi::document))
         .merge(with_token)
         .fallback(handlers::no_route)
         .method_not_allowed_fallback(handlers::wrong_method)
         .layer(Extension(Arc::new(policies)))
         .layer(Extension(options.clock))
         .layer(Extension(limits::PageBytes(options.page_bytes)))
-        .layer(Extension(limits::BodyTimeout(
+        .layer(Extension(openapi::request_schemas()))
+        .layer(Extension(error::BodyTimeout(
             options.connections.body_timeout,
         )))
         .layer(Extension(options.leases))

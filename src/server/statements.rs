@@ -11,13 +11,12 @@
 //! - No personal data: no content text, no handles, no moderator notes.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
-use crate::model::{DecisionMethod, Item, ItemKind, ReporterType, Scope, StatementOfReasons};
+use crate::model::{DecisionMethod, ItemKind, ReporterType, Scope, StatementOfReasons};
 use crate::policy::{Ground, PolicyCatalog};
 
 use super::rules;
-use super::storage::TakeDownRecord;
+use super::storage::{DecisionBasis, TakeDownRecord};
 
 /// The 27 EU member states and the three EEA countries (IS, LI, NO), as the Database takes them.
 pub const EEA: [&str; 30] = [
@@ -34,46 +33,6 @@ pub fn eea_scope(scope: &Scope) -> Vec<String> {
         })
         .map(|c| (*c).to_string())
         .collect()
-}
-
-/// The facts about an item a take down's statement states, taken when the take down is
-/// made and stored with it: reports and hash matches that arrive later do not rewrite what
-/// the decision was based on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DecisionBasis {
-    pub kind: ItemKind,
-    pub has_text: bool,
-    /// The kinds of the attached media (image, video…).
-    pub media_kinds: Vec<String>,
-    /// Whether attached media matched a list of known hashes.
-    pub hash_matched: bool,
-    pub language: Option<String>,
-    /// The item's first report: the statement's `content_date`.
-    pub first_reported: DateTime<Utc>,
-    /// Each report's source and category, in the order received.
-    pub reports: Vec<(ReporterType, String)>,
-    /// How the moderator took the decision.
-    pub method: DecisionMethod,
-}
-
-impl DecisionBasis {
-    /// The basis of a decision taken by `method` on `item` as it is now.
-    pub fn of(item: &Item, method: DecisionMethod) -> DecisionBasis {
-        DecisionBasis {
-            kind: item.kind,
-            has_text: item.text.as_deref().is_some_and(|t| !t.trim().is_empty()),
-            media_kinds: item.media.iter().map(|m| m.kind.clone()).collect(),
-            hash_matched: item.media.iter().any(|m| m.hash_match.is_some()),
-            language: item.language.clone(),
-            first_reported: item.created_at,
-            reports: item
-                .reports
-                .iter()
-                .map(|r| (r.reporter_type, r.category.clone()))
-                .collect(),
-            method,
-        }
-    }
 }
 
 /// The statement for one take down, or `None` when it restricts nothing in the EEA.

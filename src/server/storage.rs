@@ -6,17 +6,16 @@
 //! implementation only loads facts and writes outcomes.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::model::{
-    ClaimedPage, Decision, DecisionAction, DecisionResult, EscalationTier, HistoryEntry, Item,
-    Lane, LeaseGrant, LeaseRenewal, NewReport, QueueCounts, QueuePage, ReportAccepted, ReviewState,
-    Role, Scope,
+    ClaimedPage, Decision, DecisionAction, DecisionMethod, DecisionResult, EscalationTier,
+    HistoryEntry, Item, ItemKind, Lane, LeaseGrant, LeaseRenewal, NewReport, QueueCounts,
+    QueuePage, ReportAccepted, ReporterType, ReviewState, Role, Scope,
 };
 use crate::policy::PolicyCatalog;
 use crate::query::{Query, Sort};
-
-use super::audit::{AuditEntry, AuditQuery};
-use super::claims::ClaimLimits;
 
 /// Whom a bearer token belongs to. The actor of every decision is this token (its id, and
 /// its name for people), never a name the client sent.
@@ -138,7 +137,7 @@ pub struct Group {
 }
 
 /// Whether an item sorts into the priority order's first group at `as_of`. The queue SQL
-/// (sqlite.rs `FIRST_GROUP`) says the same.
+/// (sqlite/queue.rs `FIRST_GROUP`) says the same.
 pub fn sorts_first(lane: Lane, deadline: Option<DateTime<Utc>>, as_of: DateTime<Utc>) -> bool {
     lane == Lane::Urgent || deadline.is_some_and(|d| d <= as_of)
 }
@@ -204,7 +203,7 @@ pub struct TakeDownRecord {
     pub scope: Scope,
     /// What the statement states, as it was when the take down was made; `None` for take
     /// downs recorded before schema 8, whose statements are written from `item`.
-    pub basis: Option<super::statements::DecisionBasis>,
+    pub basis: Option<DecisionBasis>,
     pub item: Item,
 }
 
@@ -234,6 +233,117 @@ pub struct Selected {
     pub leased_elsewhere: usize,
     /// More matched than [`MAX_SELECTION`].
     pub truncated: bool,
+}
+
+/// What a claim may take, as storage needs it: the cap, and who else is active.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimLimits {
+    /// Live leases the holder may have once the claim is done.
+    pub max_leases: usize,
+    /// Other tokens seen recently; those holding a live lease count too.
+    pub active_elsewhere: Vec<String>,
+}
+
+impl ClaimLimits {
+    /// No cap and nobody else: the storage-level walk, for tests of its order.
+    pub fn unlimited() -> ClaimLimits {
+        ClaimLimits {
+            max_leases: usize::MAX,
+            active_elsewhere: Vec::new(),
+        }
+    }
+}
+
+/// The facts about an item a take down's statement states, taken when the take down is
+/// made and stored with it: reports and hash matches that arrive later do not rewrite what
+/// the decision was based on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionBasis {
+    pub kind: ItemKind,
+    pub has_text: bool,
+    /// The kinds of the attached media (image, video…).
+    pub media_kinds: Vec<String>,
+    /// Whether attached media matched a list of known hashes.
+    pub hash_matched: bool,
+    pub language: Option<String>,
+    /// The item's first report: the statement's `content_date`.
+    pub first_reported: DateTime<Utc>,
+    /// Each report's source and category, in the order received.
+    pub reports: Vec<(ReporterType, String)>,
+    /// How the moderator took the decision.
+    pub method: DecisionMethod,
+}
+
+impl DecisionBasis {
+    /// The basis of a decision taken by `method` on `item` as it is now.
+    pub fn of(item: &Item, method: DecisionMethod) -> DecisionBasis {
+        DecisionBasis {
+            kind: item.kind,
+            has_text: item.text.as_deref().is_some_and(|t| !t.trim().is_empty()),
+            media_kinds: item.media.iter().map(|m| m.kind.clone()).collect(),
+            hash_matched: item.media.iter().any(|m| m.hash_match.is_some()),
+            language: item.language.clone(),
+            first_reported: item.created_at,
+            reports: item
+                .reports
+                .iter()
+                .map(|r| (r.reporter_type, r.category.clone()))
+                .collect(),
+            method,
+        }
+    }
+}
+
+/// One applied decision, as the audit log keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditEntry {
+    /// Position in the log: entries are numbered in the order they were applied.
+    pub id: i64,
+    /// When the server applied it.
+    pub at: DateTime<Utc>,
+    /// The token's name when it decided: never a name the client sent.
+    pub actor: String,
+    /// The token's role when it decided.
+    pub role: String,
+    pub action: DecisionAction,
+    pub item_id: String,
+    #[serde(default)]
+    pub reason_code: Option<String>,
+    /// Take downs only.
+    #[serde(default)]
+    pub scope: Option<Scope>,
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Escalations only.
+    #[serde(default)]
+    pub escalation_target: Option<EscalationTier>,
+    /// Reversals only: the idempotency key undone.
+    #[serde(default)]
+    pub reverses: Option<String>,
+    pub idempotency_key: String,
+    /// When the moderator decided, by their clock.
+    pub decided_at: DateTime<Utc>,
+    pub from_state: ReviewState,
+    pub to_state: ReviewState,
+    /// The id of the token that decided (`modq serve token list`); absent only for entries
+    /// from before token ids whose name matched no token.
+    #[serde(default)]
+    pub actor_token_id: Option<i64>,
+    /// How the decision was taken; absent for entries from before the client said.
+    #[serde(default)]
+    pub method: Option<DecisionMethod>,
+    /// The escalation tier whose role the decision needed; absent: any moderator's.
+    #[serde(default)]
+    pub tier: Option<EscalationTier>,
+}
+
+/// What the storage is asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub after_id: i64,
+    pub item: Option<String>,
+    /// Already clamped to `1..=MAX_AUDIT_LIMIT`.
+    pub limit: usize,
 }
 
 #[derive(Debug, thiserror::Error)]

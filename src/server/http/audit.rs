@@ -4,62 +4,18 @@
 use std::sync::Arc;
 
 use axum::extract::{Extension, State};
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::model::{ApiError, DecisionAction, DecisionMethod, EscalationTier, ReviewState, Scope};
+use crate::model::ApiError;
 
 use super::auth::require_admin;
+use super::error::blocking;
 use super::error::{Failure, Query};
-use super::handlers::blocking;
-use super::storage::{Storage, TokenInfo};
+use crate::server::storage::{AuditEntry, AuditQuery, Storage, TokenInfo};
 
 pub const DEFAULT_AUDIT_LIMIT: usize = 100;
 pub const MAX_AUDIT_LIMIT: usize = 1000;
-
-/// One applied decision, as the audit log keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct AuditEntry {
-    /// Position in the log: entries are numbered in the order they were applied.
-    pub id: i64,
-    /// When the server applied it.
-    pub at: DateTime<Utc>,
-    /// The token's name when it decided: never a name the client sent.
-    pub actor: String,
-    /// The token's role when it decided.
-    pub role: String,
-    pub action: DecisionAction,
-    pub item_id: String,
-    #[serde(default)]
-    pub reason_code: Option<String>,
-    /// Take downs only.
-    #[serde(default)]
-    pub scope: Option<Scope>,
-    #[serde(default)]
-    pub note: Option<String>,
-    /// Escalations only.
-    #[serde(default)]
-    pub escalation_target: Option<EscalationTier>,
-    /// Reversals only: the idempotency key undone.
-    #[serde(default)]
-    pub reverses: Option<String>,
-    pub idempotency_key: String,
-    /// When the moderator decided, by their clock.
-    pub decided_at: DateTime<Utc>,
-    pub from_state: ReviewState,
-    pub to_state: ReviewState,
-    /// The id of the token that decided (`modq serve token list`); absent only for entries
-    /// from before token ids whose name matched no token.
-    #[serde(default)]
-    pub actor_token_id: Option<i64>,
-    /// How the decision was taken; absent for entries from before the client said.
-    #[serde(default)]
-    pub method: Option<DecisionMethod>,
-    /// The escalation tier whose role the decision needed; absent: any moderator's.
-    #[serde(default)]
-    pub tier: Option<EscalationTier>,
-}
 
 /// `GET /v1/audit` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -83,15 +39,6 @@ pub struct AuditParams {
     /// Entries per page, 1 to 1000; 100 when absent.
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u64>,
-}
-
-/// What the storage is asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditQuery {
-    pub after_id: i64,
-    pub item: Option<String>,
-    /// Already clamped to `1..=MAX_AUDIT_LIMIT`.
-    pub limit: usize,
 }
 
 /// The audit log, oldest first; admin tokens only.

@@ -1,11 +1,10 @@
 //! The HTTP face of API v1: parse and check the request, call storage off the async
 //! runtime, answer JSON. The `#[utoipa::path]` attributes are the OpenAPI document.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use axum::extract::{Extension, State};
-use axum::http::{Method, StatusCode, Uri, header};
-use axum::response::IntoResponse;
+use axum::http::{Method, StatusCode, Uri};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -21,16 +20,16 @@ use crate::model::{
 use crate::policy::PolicyCatalog;
 use crate::query::{Query as Filter, Sort};
 
-use super::claims::{Activity, ClaimLimits, LeasePolicy};
-use super::clock::Clock;
-use super::error::{Failure, Json, Path, Query};
+use super::error::{Answer, Failure, Json, Path, Query, blocking};
 use super::limits::PageBytes;
-use super::rules::{self, ItemStatus, MAX_DECISIONS_PER_BATCH, MAX_LEASE_IDS};
-use super::storage::{
-    Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, MAX_SELECTION, QueueQuery, Storage, StorageError,
-    TokenInfo,
+use crate::server::claims::{Activity, LeasePolicy};
+use crate::server::clock::Clock;
+use crate::server::rules::{self, ItemStatus, MAX_DECISIONS_PER_BATCH, MAX_LEASE_IDS};
+use crate::server::storage::{
+    ClaimLimits, Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, MAX_SELECTION, QueueQuery, Storage,
+    StorageError, TokenInfo,
 };
-use super::{statements, stats};
+use crate::server::{statements, stats};
 
 /// The policy catalog the server was started with, shared by every request.
 pub type Policies = Arc<PolicyCatalog>;
@@ -61,8 +60,6 @@ fn check_readable(actor: &TokenInfo, status: &ItemStatus, id: &str) -> Answer<()
     )))
 }
 
-type Answer<T> = Result<T, Failure>;
-
 /// Refuses (403) a filter whose `similar:` term names an item `actor` may not read: the
 /// items like it would tell what it is (its author, its links).
 async fn check_similar_anchors(
@@ -79,19 +76,6 @@ async fn check_similar_anchors(
         }
     }
     Ok(())
-}
-
-/// Runs a storage call on the blocking pool: storage is synchronous and may wait on disk.
-pub(super) async fn blocking<T, F>(storage: &Arc<dyn Storage>, call: F) -> Answer<T>
-where
-    T: Send + 'static,
-    F: FnOnce(&dyn Storage) -> Result<T, StorageError> + Send + 'static,
-{
-    let storage = Arc::clone(storage);
-    match tokio::task::spawn_blocking(move || call(storage.as_ref())).await {
-        Ok(result) => result.map_err(Failure::from),
-        Err(join) => Err(Failure::internal(&join)),
-    }
 }
 
 /// `GET /v1/health` answer.
@@ -113,23 +97,6 @@ pub async fn health() -> axum::Json<Health> {
     axum::Json(Health {
         status: "ok".into(),
     })
-}
-
-static OPENAPI: LazyLock<String> = LazyLock::new(super::openapi::openapi_json);
-
-/// This API's OpenAPI 3.1 document; needs no token.
-#[utoipa::path(
-    get,
-    path = "/v1/openapi.json",
-    tag = "meta",
-    security(()),
-    responses((status = 200, description = "The OpenAPI document", content_type = "application/json"))
-)]
-pub async fn openapi() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        OPENAPI.as_str(),
-    )
 }
 
 /// Who the token belongs to.

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::model::{NewReport, ReporterType, Role};
 
 use super::error::Failure;
-use super::storage::{Storage, StorageError, TokenInfo};
+use crate::server::storage::{Storage, StorageError, TokenInfo};
 
 const TOKEN_PREFIX: &str = "modq_";
 const MAX_NAME_CHARS: usize = 64;

@@ -1,6 +1,9 @@
 //! Every failure leaves the server as an `ApiError` JSON body, including the ones axum's
 //! extractors would otherwise answer in plain text.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -12,9 +15,28 @@ use serde_json::Value;
 
 use crate::model::ApiError;
 
-use super::limits::BodyTimeout;
-use super::request_schema;
-use super::storage::StorageError;
+use super::request_schema::RequestSchemas;
+use crate::server::storage::{Storage, StorageError};
+
+/// A handler's answer: its value, or the failure to send instead.
+pub type Answer<T> = Result<T, Failure>;
+
+/// Runs a storage call on the blocking pool: storage is synchronous and may wait on disk.
+pub async fn blocking<T, F>(storage: &Arc<dyn Storage>, call: F) -> Answer<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Storage) -> Result<T, StorageError> + Send + 'static,
+{
+    let storage = Arc::clone(storage);
+    match tokio::task::spawn_blocking(move || call(storage.as_ref())).await {
+        Ok(result) => result.map_err(Failure::from),
+        Err(join) => Err(Failure::internal(&join)),
+    }
+}
+
+/// How long a request body may take to arrive, for the body extractor.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTimeout(pub Duration);
 
 /// An error answer: a status and the `ApiError` body that explains it.
 #[derive(Debug)]
@@ -156,6 +178,7 @@ where
                 "this endpoint takes a JSON body: send Content-Type: application/json",
             ));
         }
+        let schemas = req.extensions().get::<&'static RequestSchemas>().copied();
         let timeout = req
             .extensions()
             .get::<BodyTimeout>()
@@ -176,11 +199,16 @@ where
         let mut value: Value = serde_json::from_slice(&bytes)
             .map_err(|e| Failure::bad_request(format!("the body is not JSON: {e}")))?;
         let name = T::name();
-        request_schema::check(&name, &value).map_err(|problem| match problem {
-            Ok(message) => Failure::bad_request(message),
-            Err(cause) => Failure::internal(&cause),
+        let schemas = schemas.ok_or_else(|| {
+            Failure::internal(&"the router holds no request schemas to check bodies against")
         })?;
-        request_schema::integral_floats_as_integers(&mut value);
+        schemas
+            .check(&name, &value)
+            .map_err(|problem| match problem {
+                Ok(message) => Failure::bad_request(message),
+                Err(cause) => Failure::internal(&cause),
+            })?;
+        super::request_schema::integral_floats_as_integers(&mut value);
         let typed = serde_json::from_value(value)
             .map_err(|e| Failure::bad_request(format!("the body does not fit {name}: {e}")))?;
         Ok(Json(typed))

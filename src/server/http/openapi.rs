@@ -2,6 +2,10 @@
 //! so that it cannot drift from the code. `docs/openapi.json` is a checked-in copy that a
 //! test keeps equal.
 
+use std::sync::LazyLock;
+
+use axum::http::header;
+use axum::response::IntoResponse;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -17,6 +21,7 @@ use crate::policy::{Ground, Policy, PolicyCatalog};
 use crate::query::Sort;
 
 use super::handlers;
+use super::request_schema::RequestSchemas;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -31,7 +36,7 @@ use super::handlers;
     ),
     paths(
         handlers::health,
-        handlers::openapi,
+        document,
         handlers::me,
         handlers::queue,
         handlers::claim,
@@ -56,7 +61,7 @@ use super::handlers;
         LeaseRequest, LeaseGrant, LeaseRefusal, RefusalReason, ClaimCap, Me, Media, NewReport, QueuePage, Report, ReportAccepted, ReporterType,
         ReviewState, Role, Scope, SelectRequest, Selection, Sort, Subject, AuthorRecord, NewNote,
         LaneCount, TierCount, QueueCounts, Tally, DailyStats, StatementOfReasons, Statements,
-        Ground, Policy, PolicyCatalog, super::audit::AuditEntry, super::audit::AuditPage,
+        Ground, Policy, PolicyCatalog, crate::server::storage::AuditEntry, super::audit::AuditPage,
     )),
     modifiers(&BearerAuth, &CommonAnswers),
     security(("bearer" = [])),
@@ -158,4 +163,29 @@ pub fn openapi_json() -> String {
     ApiDoc::openapi()
         .to_pretty_json()
         .unwrap_or_else(|e| format!("{{\"error\": \"internal\", \"message\": \"{e}\"}}"))
+}
+
+static OPENAPI: LazyLock<String> = LazyLock::new(openapi_json);
+
+/// This API's OpenAPI 3.1 document; needs no token.
+#[utoipa::path(
+    get,
+    path = "/v1/openapi.json",
+    operation_id = "openapi",
+    tag = "meta",
+    security(()),
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json"))
+)]
+pub async fn document() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        OPENAPI.as_str(),
+    )
+}
+
+/// The schemas request bodies are checked against: this document's. Made once, on first use.
+pub fn request_schemas() -> &'static RequestSchemas {
+    static SCHEMAS: LazyLock<RequestSchemas> =
+        LazyLock::new(|| RequestSchemas::of_document(&openapi_json()));
+    &SCHEMAS
 }

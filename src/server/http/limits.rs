@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -15,7 +15,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::Failure;
-use super::storage::TokenInfo;
+use crate::server::storage::TokenInfo;
 
 /// Requests per second each token may make by default (`modq serve --rate`): far above what
 /// a moderator's client needs, even catching up on a long backlog, yet a bound.
@@ -32,10 +32,6 @@ pub const DEFAULT_PAGE_BYTES: usize = 4 * 1024 * 1024;
 /// The page budget the server runs with, for the handlers.
 #[derive(Debug, Clone, Copy)]
 pub struct PageBytes(pub usize);
-
-/// How long a request body may take to arrive, for the body extractor.
-#[derive(Debug, Clone, Copy)]
-pub struct BodyTimeout(pub Duration);
 
 /// Refuses a request whose target or header section is larger than any client of this API
 /// needs, before it is routed. hyper refuses far larger heads on its own, without a body.

@@ -1,0 +1,12 @@
+//! The HTTP face of the server: handlers and what serves them (authentication, limits,
+//! errors, the OpenAPI document and the request schemas from it, connections). It sees
+//! storage only as `dyn Storage`.
+
+pub mod audit;
+pub mod auth;
+pub mod connections;
+pub mod error;
+pub mod handlers;
+pub mod limits;
+pub mod openapi;
+pub mod request_schema;
