@@ -15,6 +15,7 @@ mod handlers;
 mod import;
 mod limits;
 mod openapi;
+mod postgres;
 mod read_pool;
 mod request_schema;
 mod rules;
@@ -33,11 +34,16 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 
-pub use audit::{AuditEntry, AuditPage, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT};
+pub use self::postgres::{
+    DEFAULT_CONNECTIONS as DEFAULT_PG_CONNECTIONS, PostgresStorage, is_postgres_url,
+};
+pub use audit::{AuditEntry, AuditPage, AuditQuery, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT};
 pub use auth::{
     DEFAULT_AUTH_FAILURES_PER_MINUTE, add_token, check_token_name, create_token, hash_token,
 };
-pub use claims::{ACTIVE_FOR_SECONDS, DEFAULT_MAX_LEASE_SECONDS, DEFAULT_MAX_LEASES, LeasePolicy};
+pub use claims::{
+    ACTIVE_FOR_SECONDS, ClaimLimits, DEFAULT_MAX_LEASE_SECONDS, DEFAULT_MAX_LEASES, LeasePolicy,
+};
 pub use clock::Clock;
 pub use connections::{
     ConnectionLimits, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT,

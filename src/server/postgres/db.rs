@@ -1,0 +1,260 @@
+//! Connections to PostgreSQL: the pool, each connection's prepared statements, one
+//! transaction's calls, the retry of a transaction that lost a race, and the migrations.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use ::postgres::error::SqlState;
+use ::postgres::types::ToSql;
+use ::postgres::{Client, Config, NoTls, Row, Statement, Transaction};
+use anyhow::{Context, anyhow};
+
+use crate::server::storage::StorageError;
+
+/// Step `i` takes the schema from version `i` to `i + 1`; a new database runs them all.
+const MIGRATIONS: [&str; 1] = [include_str!("schema_1.sql")];
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Transaction-level advisory lock keys (any two distinct numbers of our own).
+pub const MIGRATION_LOCK: i64 = 0x6d6f_6471_0001;
+/// Taken before a transaction appends to the audit log and held until it commits, so that
+/// audit ids become visible in the order they were given: a reader paging by `after_id`
+/// never passes an id that a slower transaction commits later.
+pub const AUDIT_LOCK: i64 = 0x6d6f_6471_0002;
+
+/// How often a transaction that lost a race (a serialization failure, a deadlock, or a
+/// unique key another transaction took first) is run again before the request fails.
+const ATTEMPTS: usize = 8;
+
+impl From<::postgres::Error> for StorageError {
+    fn from(e: ::postgres::Error) -> Self {
+        StorageError::Backend(anyhow::Error::new(e))
+    }
+}
+
+/// One pooled connection and the statements it has prepared, by their SQL.
+pub struct Conn {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+pub struct Manager {
+    config: Config,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = ::postgres::Error;
+
+    fn connect(&self) -> Result<Conn, ::postgres::Error> {
+        Ok(Conn {
+            client: self.config.connect(NoTls)?,
+            statements: HashMap::new(),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), ::postgres::Error> {
+        conn.client.simple_query("").map(|_| ())
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.client.is_closed()
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+
+/// Connects to `url` and brings its schema up to date.
+pub fn open(url: &str, max_connections: u32) -> anyhow::Result<Pool> {
+    let config: Config = url
+        .parse()
+        .with_context(|| "the PostgreSQL URL is not one the client understands")?;
+    let pool = r2d2::Pool::builder()
+        .max_size(max_connections)
+        .connection_timeout(Duration::from_secs(30))
+        .build(Manager { config })
+        .context("cannot connect to PostgreSQL")?;
+    let mut conn = pool.get().context("cannot connect to PostgreSQL")?;
+    migrate(&mut conn.client)?;
+    Ok(pool)
+}
+
+/// Runs the missing migrations in one transaction, under a lock: servers starting together
+/// on one database migrate it once. A database newer than this binary is refused.
+fn migrate(client: &mut Client) -> anyhow::Result<()> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS modq_schema (
+             version BIGINT NOT NULL,
+             applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+         )",
+    )?;
+    let version: i64 = tx
+        .query_one("SELECT COALESCE(MAX(version), 0) FROM modq_schema", &[])?
+        .try_get(0)?;
+    let done = match usize::try_from(version) {
+        Ok(done) if done <= MIGRATIONS.len() => done,
+        _ => {
+            return Err(anyhow!(
+                "database schema version {version} is not one this modq understands \
+                 (0 to {SCHEMA_VERSION}): a newer modq made it"
+            ));
+        }
+    };
+    for (n, step) in MIGRATIONS.iter().enumerate().skip(done) {
+        tx.batch_execute(step)
+            .with_context(|| format!("schema step {}", n + 1))?;
+        let reached = i64::try_from(n + 1).unwrap_or(i64::MAX);
+        tx.execute("INSERT INTO modq_schema (version) VALUES ($1)", &[&reached])?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// `?N` and `?` placeholders (SQLite's, which the queries share with sqlite.rs) as
+/// PostgreSQL's `$N`. No query here has a `?` inside a string literal.
+pub fn placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut chars = sql.chars().peekable();
+    let mut bare = 0;
+    while let Some(c) = chars.next() {
+        if c != '?' {
+            out.push(c);
+            continue;
+        }
+        out.push('$');
+        if chars.peek().is_some_and(char::is_ascii_digit) {
+            while let Some(d) = chars.next_if(char::is_ascii_digit) {
+                out.push(d);
+            }
+        } else {
+            bare += 1;
+            out.push_str(&bare.to_string());
+        }
+    }
+    out
+}
+
+pub type Param<'a> = &'a (dyn ToSql + Sync);
+
+/// One transaction, with its connection's statement cache.
+pub struct Tx<'c> {
+    tx: Transaction<'c>,
+    statements: &'c mut HashMap<String, Statement>,
+}
+
+impl Tx<'_> {
+    fn statement(&mut self, sql: &str) -> Result<Statement, StorageError> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let prepared = self.tx.prepare(&placeholders(sql))?;
+        // A connection prepares each query once; generated filter queries vary, so the cache
+        // is bounded.
+        if self.statements.len() >= 512 {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_owned(), prepared.clone());
+        Ok(prepared)
+    }
+
+    pub fn all(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, StorageError> {
+        let s = self.statement(sql)?;
+        Ok(self.tx.query(&s, params)?)
+    }
+
+    pub fn opt(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Option<Row>, StorageError> {
+        let s = self.statement(sql)?;
+        Ok(self.tx.query_opt(&s, params)?)
+    }
+
+    pub fn one(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Row, StorageError> {
+        let s = self.statement(sql)?;
+        Ok(self.tx.query_one(&s, params)?)
+    }
+
+    pub fn exec(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64, StorageError> {
+        let s = self.statement(sql)?;
+        Ok(self.tx.execute(&s, params)?)
+    }
+
+    /// Runs `sql` and hands its rows to `visit`, `batch` at a time, until `visit` answers
+    /// false: rows past that point are never read, nor locked by a `FOR UPDATE`.
+    pub fn walk(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+        batch: i32,
+        mut visit: impl FnMut(&mut Self, Row) -> Result<bool, StorageError>,
+    ) -> Result<(), StorageError> {
+        let s = self.statement(sql)?;
+        let portal = self.tx.bind(&s, params)?;
+        loop {
+            let rows = self.tx.query_portal(&portal, batch)?;
+            let fetched = rows.len();
+            for row in rows {
+                if !visit(self, row)? {
+                    return Ok(());
+                }
+            }
+            if fetched < usize::try_from(batch).unwrap_or(0) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Holds `key` until this transaction ends.
+    pub fn lock(&mut self, key: i64) -> Result<(), StorageError> {
+        self.exec("SELECT pg_advisory_xact_lock(?1)", &[&key])?;
+        Ok(())
+    }
+}
+
+/// Whether a failed transaction lost a race that running it again can win.
+fn lost_race(e: &StorageError) -> bool {
+    let StorageError::Backend(e) = e else {
+        return false;
+    };
+    let code = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<::postgres::Error>())
+        .and_then(::postgres::Error::code);
+    code.is_some_and(|c| {
+        *c == SqlState::T_R_SERIALIZATION_FAILURE
+            || *c == SqlState::T_R_DEADLOCK_DETECTED
+            || *c == SqlState::UNIQUE_VIOLATION
+    })
+}
+
+/// Runs `work` in one transaction and commits it; a transaction that lost a race with
+/// another (the same new item filed twice at once, one idempotency key sent to two servers)
+/// is rolled back and run again, when it sees what the winner committed.
+pub fn transaction<T>(
+    pool: &Pool,
+    mut work: impl FnMut(&mut Tx<'_>) -> Result<T, StorageError>,
+) -> Result<T, StorageError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut conn = pool
+            .get()
+            .map_err(|e| StorageError::Backend(anyhow!("no PostgreSQL connection: {e}")))?;
+        let Conn { client, statements } = &mut *conn;
+        let outcome = (|| {
+            let mut tx = Tx {
+                tx: client.transaction()?,
+                statements,
+            };
+            let answer = work(&mut tx)?;
+            tx.tx.commit()?;
+            Ok(answer)
+        })();
+        match outcome {
+            Err(e) if attempt < ATTEMPTS && lost_race(&e) => {
+                std::thread::sleep(Duration::from_millis(2 << attempt.min(6)));
+            }
+            other => return other,
+        }
+    }
+}
