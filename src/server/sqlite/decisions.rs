@@ -1,0 +1,394 @@
+//! Applying decisions: idempotency keys, the facts [`rules::judge`] weighs, and the audit
+//! row each applied decision appends.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+
+use crate::model::{
+    Decision, DecisionAction, DecisionOutcome, DecisionResult, ReporterType, Scope,
+};
+use crate::policy::PolicyCatalog;
+
+use super::SqliteStorage;
+use super::convert::{from_name, name_of, opt_json, opt_tier, parse_state, parse_ts, to_json, ts};
+use super::items::{ITEM_COLUMNS, item_row, load_reports};
+use super::tally::{Tallied, TallyChanges};
+use crate::server::rules::{self, AppliedDecision, Facts, ItemStatus, Verdict};
+use crate::server::statements::DecisionBasis;
+use crate::server::storage::{StorageError, TokenInfo};
+
+pub(super) const APPLIED_COLUMNS: &str = "id, idempotency_key, item_id, action, actor, actor_token_id, at, \
+                               body_hash, from_state, from_restricted_in, \
+                               from_escalation_target, from_tier";
+
+/// An audit row as far as judging later decisions needs it.
+pub(super) struct AppliedRow {
+    pub(super) id: i64,
+    pub(super) key: String,
+    pub(super) item_id: String,
+    pub(super) action: String,
+    pub(super) actor: String,
+    pub(super) actor_token_id: Option<i64>,
+    pub(super) at: String,
+    pub(super) body_hash: Option<String>,
+    pub(super) from_state: String,
+    pub(super) from_scope: Option<String>,
+    pub(super) from_target: Option<String>,
+    pub(super) from_tier: Option<String>,
+}
+
+pub(super) fn applied_row(r: &Row<'_>) -> rusqlite::Result<AppliedRow> {
+    Ok(AppliedRow {
+        id: r.get(0)?,
+        key: r.get(1)?,
+        item_id: r.get(2)?,
+        action: r.get(3)?,
+        actor: r.get(4)?,
+        actor_token_id: r.get(5)?,
+        at: r.get(6)?,
+        body_hash: r.get(7)?,
+        from_state: r.get(8)?,
+        from_scope: r.get(9)?,
+        from_target: r.get(10)?,
+        from_tier: r.get(11)?,
+    })
+}
+
+impl AppliedRow {
+    pub(super) fn into_applied(self) -> Result<AppliedDecision, StorageError> {
+        Ok(AppliedDecision {
+            audit_id: self.id,
+            idempotency_key: self.key,
+            item_id: self.item_id,
+            action: from_name("action", &self.action)?,
+            actor: self.actor,
+            actor_token_id: self.actor_token_id,
+            at: parse_ts(&self.at)?,
+            body_hash: self.body_hash,
+            before: ItemStatus {
+                state: parse_state(&self.from_state)?,
+                restricted_in: opt_json::<Scope>("scope", self.from_scope.as_deref())?,
+                escalation_target: opt_tier(self.from_target.as_deref())?,
+                tier: opt_tier(self.from_tier.as_deref())?,
+            },
+        })
+    }
+}
+
+/// The decision `token` sent with idempotency key `key`: keys are the sender's own.
+pub(super) fn applied_by_key(
+    tx: &Transaction<'_>,
+    token: i64,
+    key: &str,
+) -> Result<Option<AppliedDecision>, StorageError> {
+    let sql = format!(
+        "SELECT {APPLIED_COLUMNS} FROM audit WHERE actor_token_id = ?1 AND idempotency_key = ?2"
+    );
+    tx.prepare_cached(&sql)?
+        .query_row(params![token, key], applied_row)
+        .optional()?
+        .map(AppliedRow::into_applied)
+        .transpose()
+}
+
+/// The latest decision on `item_id` with idempotency key `key`, whoever sent it: what a
+/// reversal names (a reversal undoes only an item's latest decision). Read through
+/// `audit_item`: an item has a handful of decisions, not worth an index of their keys.
+pub(super) fn applied_on_item(
+    tx: &Transaction<'_>,
+    item_id: &str,
+    key: &str,
+) -> Result<Option<AppliedDecision>, StorageError> {
+    let sql = format!(
+        "SELECT {APPLIED_COLUMNS} FROM audit WHERE item_id = ?1 AND idempotency_key = ?2
+         ORDER BY id DESC LIMIT 1"
+    );
+    tx.prepare_cached(&sql)?
+        .query_row([item_id, key], applied_row)
+        .optional()?
+        .map(AppliedRow::into_applied)
+        .transpose()
+}
+
+pub(super) fn latest_applied(
+    tx: &Transaction<'_>,
+    item_id: &str,
+) -> Result<Option<AppliedDecision>, StorageError> {
+    let sql =
+        format!("SELECT {APPLIED_COLUMNS} FROM audit WHERE item_id = ?1 ORDER BY id DESC LIMIT 1");
+    tx.prepare_cached(&sql)?
+        .query_row([item_id], applied_row)
+        .optional()?
+        .map(AppliedRow::into_applied)
+        .transpose()
+}
+
+/// An item's status, and where it is counted in the tallies.
+pub(super) fn item_status(
+    tx: &Transaction<'_>,
+    item_id: &str,
+) -> Result<Option<(ItemStatus, Tallied)>, StorageError> {
+    let row = tx
+        .prepare_cached(
+            "SELECT state, restricted_in, escalation_target, lane, author_id, hold_tier
+             FROM items WHERE id = ?1",
+        )?
+        .query_row([item_id], |r| {
+            Ok((
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(5)?,
+                Tallied {
+                    state: r.get(0)?,
+                    lane: r.get(3)?,
+                    tier: r.get(2)?,
+                    author: r.get(4)?,
+                },
+            ))
+        })
+        .optional()?;
+    let Some((scope, hold, tallied)) = row else {
+        return Ok(None);
+    };
+    let status = ItemStatus {
+        state: parse_state(&tallied.state)?,
+        restricted_in: opt_json("scope", scope.as_deref())?,
+        escalation_target: opt_tier(tallied.tier.as_deref())?,
+        tier: opt_tier(hold.as_deref())?,
+    };
+    Ok(Some((status, tallied)))
+}
+
+/// What a take down's statement of reasons will state, as the item is now.
+pub(super) fn decision_basis(
+    tx: &Transaction<'_>,
+    item_id: &str,
+    method: crate::model::DecisionMethod,
+) -> Result<Option<DecisionBasis>, StorageError> {
+    let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = ?1");
+    let Some(row) = tx
+        .prepare_cached(&sql)?
+        .query_row([item_id], item_row)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let mut item = row.into_item()?;
+    item.reports = load_reports(tx, item_id)?;
+    Ok(Some(DecisionBasis::of(&item, method)))
+}
+
+pub(super) fn result(
+    d: &Decision,
+    outcome: DecisionOutcome,
+    message: Option<String>,
+) -> DecisionResult {
+    DecisionResult {
+        idempotency_key: d.idempotency_key.clone(),
+        outcome,
+        message,
+    }
+}
+
+pub(super) fn apply_one(
+    tx: &Transaction<'_>,
+    tally: &mut TallyChanges,
+    actor: &TokenInfo,
+    d: &Decision,
+    policies: &PolicyCatalog,
+    now: DateTime<Utc>,
+) -> Result<DecisionResult, StorageError> {
+    if let Err(message) = rules::check_decision_shape(d) {
+        return Ok(result(d, DecisionOutcome::Invalid, Some(message)));
+    }
+    let body_hash = rules::body_hash(d);
+    if let Some(earlier) = applied_by_key(tx, actor.id, &d.idempotency_key)? {
+        // A key stands for one decision: the same key with another body is a client's
+        // mistake, and answering "duplicate" would tell it a decision it never made is done.
+        if earlier.body_hash.as_ref().is_some_and(|h| *h != body_hash) {
+            let message = format!(
+                "idempotency key {:?} was already used by this token for another decision \
+                 ({} on item {:?}); a new decision needs a new key",
+                d.idempotency_key,
+                earlier.describe(),
+                earlier.item_id
+            );
+            return Ok(result(d, DecisionOutcome::Invalid, Some(message)));
+        }
+        let elsewhere = if earlier.item_id == d.item_id {
+            String::new()
+        } else {
+            format!(" on item {:?}", earlier.item_id)
+        };
+        let message = format!("already applied: {}{elsewhere}", earlier.describe());
+        return Ok(result(d, DecisionOutcome::Duplicate, Some(message)));
+    }
+    let Some((current, counted)) = item_status(tx, &d.item_id)? else {
+        let message = format!("no item has id {:?}", d.item_id);
+        return Ok(result(d, DecisionOutcome::NotFound, Some(message)));
+    };
+    let latest = latest_applied(tx, &d.item_id)?;
+    let reversed = match &d.reverses {
+        Some(key) => applied_on_item(tx, &d.item_id, key)?,
+        None => None,
+    };
+    let report_category = leading_category(tx, &d.item_id)?;
+    let facts = Facts {
+        current: &current,
+        latest: latest.as_ref(),
+        reversed: reversed.as_ref(),
+        report_category: report_category.as_deref(),
+        policies,
+    };
+    let (after, reason_code) = match rules::judge(actor, d, &facts) {
+        Verdict::Apply { after, reason_code } => (after, reason_code),
+        Verdict::Refuse { outcome, message } => return Ok(result(d, outcome, Some(message))),
+    };
+
+    tx.prepare_cached(
+        "UPDATE items SET state = ?2, restricted_in = ?3, escalation_target = ?4,
+                          hold_tier = ?5
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        d.item_id,
+        after.state.as_str(),
+        after.restricted_in.as_ref().map(to_json).transpose()?,
+        after.escalation_target.map(name_of).transpose()?,
+        after.tier.map(name_of).transpose()?,
+    ])?;
+    let now_counted = Tallied {
+        state: after.state.as_str().to_owned(),
+        tier: after.escalation_target.map(name_of).transpose()?,
+        ..counted.clone()
+    };
+    tally.moved(Some(counted), now_counted);
+    // A take down records its own scope: what it restricts, which for one widening an
+    // earlier restriction is more than the item's scope before it.
+    let scope = match d.action {
+        DecisionAction::TakeDown => Some(to_json(&d.scope.clone().unwrap_or_default())?),
+        _ => None,
+    };
+    let note = d.note.as_deref().filter(|n| !n.trim().is_empty());
+    let target = match d.action {
+        DecisionAction::Escalate => after.escalation_target.map(name_of).transpose()?,
+        _ => None,
+    };
+    // A take down's statement is written from the item as the moderator decided it.
+    let basis = match d.action {
+        DecisionAction::TakeDown => decision_basis(tx, &d.item_id, d.method)?
+            .as_ref()
+            .map(to_json)
+            .transpose()?,
+        _ => None,
+    };
+    tx.prepare_cached(
+        "INSERT INTO audit (at, actor, actor_token_id, role, action, item_id, reason_code,
+                            scope, note, escalation_target, reverses, reverses_id,
+                            idempotency_key, body_hash, method, decided_at, from_state,
+                            from_restricted_in, from_escalation_target, from_tier, to_state,
+                            to_tier, basis)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                 ?18, ?19, ?20, ?21, ?22, ?23)",
+    )?
+    .execute(params![
+        ts(now),
+        actor.name,
+        actor.id,
+        actor.role.as_str(),
+        d.action.as_str(),
+        d.item_id,
+        reason_code,
+        scope,
+        note,
+        target,
+        d.reverses,
+        reversed.as_ref().map(|r| r.audit_id),
+        d.idempotency_key,
+        body_hash,
+        d.method.as_str(),
+        ts(rules::clamp_decided_at(d.decided_at, now)),
+        current.state.as_str(),
+        current.restricted_in.as_ref().map(to_json).transpose()?,
+        current.escalation_target.map(name_of).transpose()?,
+        current.tier.map(name_of).transpose()?,
+        after.state.as_str(),
+        after.tier.map(name_of).transpose()?,
+        basis,
+    ])?;
+    // Decided: there is nothing left to review undisturbed, whoever was reviewing it.
+    tx.prepare_cached("DELETE FROM leases WHERE item_id = ?1")?
+        .execute([&d.item_id])?;
+    Ok(result(d, DecisionOutcome::Applied, None))
+}
+
+/// The report category of the item's most trusted source; see [`rules::leading_category`].
+pub(super) fn leading_category(
+    conn: &Connection,
+    item_id: &str,
+) -> Result<Option<String>, StorageError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT reporter_type, category FROM reports WHERE item_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([item_id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut reports = Vec::new();
+    for row in rows {
+        let (reporter, category) = row?;
+        reports.push((
+            from_name::<ReporterType>("reporter type", &reporter)?,
+            category,
+        ));
+    }
+    Ok(rules::leading_category(reports.iter().map(|(r, c)| (*r, c.as_str()))).map(str::to_owned))
+}
+
+pub(super) fn apply_decisions(
+    storage: &SqliteStorage,
+    actor: &TokenInfo,
+    decisions: &[Decision],
+    policies: &PolicyCatalog,
+    now: DateTime<Utc>,
+) -> Result<Vec<DecisionResult>, StorageError> {
+    storage.write(|conn| {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut tally = TallyChanges::default();
+        let mut results = Vec::with_capacity(decisions.len());
+        for d in decisions {
+            results.push(apply_one(&tx, &mut tally, actor, d, policies, now)?);
+        }
+        tally.write(&tx)?;
+        tx.commit()?;
+        Ok(results)
+    })
+}
+
+// Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_decision_path_does_not_prepare_its_statements_again_for_each_item() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(&dir.path().join("modq.db")).unwrap();
+        let mut conn = storage.writer.lock().unwrap();
+        let tx = conn.transaction().unwrap();
+        for id in ["p1", "p2", "p3", "p4"] {
+            latest_applied(&tx, id).unwrap();
+            leading_category(&tx, id).unwrap();
+        }
+        let latest = format!(
+            "SELECT {APPLIED_COLUMNS} FROM audit WHERE item_id = ?1 ORDER BY id DESC LIMIT 1"
+        );
+        let category = "SELECT reporter_type, category FROM reports WHERE item_id = ?1 ORDER BY id";
+        for sql in [latest.as_str(), category] {
+            let stmt = tx.prepare_cached(sql).unwrap();
+            assert_eq!(
+                stmt.get_status(rusqlite::StatementStatus::RePrepare),
+                0,
+                "{sql}"
+            );
+        }
+    }
+}

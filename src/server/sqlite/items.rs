@@ -1,0 +1,393 @@
+//! Items as stored: the row, the columns filters read, and an item's reports, history,
+//! notes and author record.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+use crate::model::{
+    Author, AuthorRecord, DecisionAction, HistoryEntry, HistoryEvent, Item, ItemKind, Report,
+    ReporterType, ReviewState,
+};
+use crate::query;
+
+use super::SqliteStorage;
+use super::convert::{
+    from_json, from_name, name_of, opt_json, opt_tier, parse_lane, parse_opt_ts, parse_state,
+    parse_ts, to_json, ts,
+};
+use super::decisions::item_status;
+use crate::server::rules;
+use crate::server::storage::{StorageError, TokenInfo};
+
+pub(super) const ITEM_COLUMNS: &str = "id, kind, text, author, language, countries, media, priority, lane, \
+                            deadline, state, restricted_in, escalation_target, created_at, \
+                            report_count";
+
+/// An items row as stored, converted after the statement is done with it.
+pub(super) struct ItemRow {
+    pub(super) id: String,
+    pub(super) kind: String,
+    pub(super) text: Option<String>,
+    pub(super) author: Option<String>,
+    pub(super) language: Option<String>,
+    pub(super) countries: String,
+    pub(super) media: String,
+    pub(super) priority: i64,
+    pub(super) lane: String,
+    pub(super) deadline: Option<String>,
+    pub(super) state: String,
+    pub(super) restricted_in: Option<String>,
+    pub(super) escalation_target: Option<String>,
+    pub(super) created_at: String,
+    pub(super) report_count: i64,
+}
+
+pub(super) fn item_row(r: &Row<'_>) -> rusqlite::Result<ItemRow> {
+    Ok(ItemRow {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        text: r.get(2)?,
+        author: r.get(3)?,
+        language: r.get(4)?,
+        countries: r.get(5)?,
+        media: r.get(6)?,
+        priority: r.get(7)?,
+        lane: r.get(8)?,
+        deadline: r.get(9)?,
+        state: r.get(10)?,
+        restricted_in: r.get(11)?,
+        escalation_target: r.get(12)?,
+        created_at: r.get(13)?,
+        report_count: r.get(14)?,
+    })
+}
+
+impl ItemRow {
+    /// The item without reports and history; [`fill_item`] adds them.
+    pub(super) fn into_item(self) -> Result<Item, StorageError> {
+        Ok(Item {
+            kind: from_name::<ItemKind>("item kind", &self.kind)?,
+            text: self.text,
+            author: opt_json("author", self.author.as_deref())?,
+            language: self.language,
+            countries: from_json("countries", &self.countries)?,
+            media: from_json("media", &self.media)?,
+            reports: Vec::new(),
+            priority: self.priority,
+            lane: parse_lane(&self.lane)?,
+            deadline: parse_opt_ts(self.deadline.as_deref())?,
+            state: parse_state(&self.state)?,
+            restricted_in: opt_json("scope", self.restricted_in.as_deref())?,
+            escalation_target: opt_tier(self.escalation_target.as_deref())?,
+            created_at: parse_ts(&self.created_at)?,
+            history: Vec::new(),
+            author_record: None,
+            allowed_actions: None,
+            leased_by: None,
+            id: self.id,
+        })
+    }
+}
+
+/// The derived columns filters read, from an item's content: author id and handle,
+/// lowercased text, text hash and links.
+pub(super) struct SearchColumns {
+    pub(super) author_id: Option<String>,
+    pub(super) author_handle: Option<String>,
+    pub(super) text_lc: Option<String>,
+    pub(super) text_hash: Option<String>,
+    pub(super) links: String,
+}
+
+pub(super) fn search_columns(
+    text: Option<&str>,
+    author: Option<&Author>,
+) -> Result<SearchColumns, StorageError> {
+    let body = text.unwrap_or("");
+    Ok(SearchColumns {
+        author_id: author.map(|a| a.id.clone()),
+        author_handle: author
+            .and_then(|a| a.handle.as_deref())
+            .map(|h| h.trim_start_matches('@').to_lowercase()),
+        text_lc: text.map(str::to_lowercase),
+        text_hash: query::text_hash(body),
+        links: to_json(&query::links(body))?,
+    })
+}
+
+pub(super) fn write_search_columns(
+    conn: &Connection,
+    id: &str,
+    text: Option<&str>,
+    author: Option<&Author>,
+) -> Result<(), StorageError> {
+    write_columns(conn, id, &search_columns(text, author)?)
+}
+
+/// Stores columns already derived, so that the deriving (a pass over up to 64 KiB of text)
+/// happens before the write lock is taken, not while every other writer waits.
+pub(super) fn write_columns(
+    conn: &Connection,
+    id: &str,
+    c: &SearchColumns,
+) -> Result<(), StorageError> {
+    conn.prepare_cached(
+        "UPDATE items SET author_id = ?2, author_handle = ?3, text_lc = ?4, text_hash = ?5,
+                          links = ?6
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        c.author_id,
+        c.author_handle,
+        c.text_lc,
+        c.text_hash,
+        c.links
+    ])?;
+    Ok(())
+}
+
+pub(super) fn load_item(conn: &Connection, id: &str) -> Result<Option<Item>, StorageError> {
+    let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = ?1");
+    let Some(row) = conn.query_row(&sql, [id], item_row).optional()? else {
+        return Ok(None);
+    };
+    let mut item = row.into_item()?;
+    fill_item(conn, &mut item)?;
+    Ok(Some(item))
+}
+
+/// Adds an item's reports and its history (reports and audit rows, oldest first).
+pub(super) fn fill_item(conn: &Connection, item: &mut Item) -> Result<(), StorageError> {
+    item.reports = load_reports(conn, &item.id)?;
+    let mut history: Vec<HistoryEntry> = item
+        .reports
+        .iter()
+        .map(|r| HistoryEntry {
+            at: r.received_at,
+            actor: r.reporter_type.label().to_string(),
+            event: HistoryEvent::Reported,
+            reason_code: Some(r.category.clone()),
+            scope: None,
+            note: r.comment.clone(),
+            escalation_target: None,
+            tier: None,
+            visible_to: None,
+        })
+        .collect();
+    history.extend(load_decision_history(conn, &item.id)?);
+    history.extend(load_notes(conn, &item.id)?);
+    // Stable: at equal times a report stays before the decision that followed it.
+    history.sort_by_key(|h| h.at);
+    item.history = history;
+    item.author_record = match &item.author {
+        Some(author) => Some(author_record(conn, &author.id, item.state)?),
+        None => None,
+    };
+    Ok(())
+}
+
+pub(super) fn load_notes(
+    conn: &Connection,
+    item_id: &str,
+) -> Result<Vec<HistoryEntry>, StorageError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT at, actor, note, tier FROM notes WHERE item_id = ?1 ORDER BY id")?;
+    let rows = stmt.query_map([item_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
+        ))
+    })?;
+    let mut notes = Vec::new();
+    for row in rows {
+        let (at, actor, note, tier) = row?;
+        let tier = opt_tier(tier.as_deref())?;
+        notes.push(HistoryEntry {
+            at: parse_ts(&at)?,
+            actor,
+            event: HistoryEvent::Note,
+            reason_code: None,
+            scope: None,
+            note: Some(note),
+            escalation_target: None,
+            tier,
+            visible_to: rules::note_visible_to(tier, None),
+        });
+    }
+    Ok(notes)
+}
+
+/// The author's other items by state (through the `items_author` index).
+pub(super) fn author_record(
+    conn: &Connection,
+    author_id: &str,
+    own_state: ReviewState,
+) -> Result<AuthorRecord, StorageError> {
+    // From the tally (schema 7): a few rows, however many items the author has. The item
+    // itself is taken off after.
+    let mut stmt =
+        conn.prepare_cached("SELECT state, items FROM author_tally WHERE author_id = ?1")?;
+    let rows = stmt.query_map([author_id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })?;
+    let mut record = AuthorRecord {
+        author_id: author_id.to_owned(),
+        other_items: 0,
+        taken_down: 0,
+        kept: 0,
+        escalated: 0,
+        open: 0,
+    };
+    for row in rows {
+        let (state, count) = row?;
+        let state = parse_state(&state)?;
+        let count = u64::try_from(count)
+            .unwrap_or_default()
+            .saturating_sub(u64::from(state == own_state));
+        record.other_items += count;
+        match state {
+            ReviewState::Open => record.open += count,
+            ReviewState::Escalated => record.escalated += count,
+            ReviewState::TakenDown => record.taken_down += count,
+            ReviewState::Kept => record.kept += count,
+        }
+    }
+    Ok(record)
+}
+
+pub(super) fn load_reports(conn: &Connection, item_id: &str) -> Result<Vec<Report>, StorageError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, reporter_type, category, comment, lane, deadline, received_at
+         FROM reports WHERE item_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([item_id], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, Option<String>>(5)?,
+            r.get::<_, String>(6)?,
+        ))
+    })?;
+    let mut reports = Vec::new();
+    for row in rows {
+        let (id, reporter, category, comment, lane, deadline, received) = row?;
+        reports.push(Report {
+            id,
+            reporter_type: from_name::<ReporterType>("reporter type", &reporter)?,
+            category,
+            comment,
+            lane: parse_lane(&lane)?,
+            deadline: parse_opt_ts(deadline.as_deref())?,
+            received_at: parse_ts(&received)?,
+        });
+    }
+    Ok(reports)
+}
+
+pub(super) fn load_decision_history(
+    conn: &Connection,
+    item_id: &str,
+) -> Result<Vec<HistoryEntry>, StorageError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, actor, action, reason_code, scope, note, escalation_target, from_tier,
+                to_tier
+         FROM audit WHERE item_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([item_id], |r| {
+        Ok((
+            (
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ),
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, Option<String>>(5)?,
+            r.get::<_, Option<String>>(6)?,
+            (
+                r.get::<_, Option<String>>(7)?,
+                r.get::<_, Option<String>>(8)?,
+            ),
+        ))
+    })?;
+    let mut entries = Vec::new();
+    for row in rows {
+        let ((at, actor, action), reason_code, scope, note, target, (from_tier, to_tier)) = row?;
+        let to_tier = opt_tier(to_tier.as_deref())?;
+        let visible_to = match &note {
+            Some(_) => rules::note_visible_to(opt_tier(from_tier.as_deref())?, to_tier),
+            None => None,
+        };
+        let event = match from_name::<DecisionAction>("action", &action)? {
+            DecisionAction::TakeDown => HistoryEvent::TakeDown,
+            DecisionAction::Keep => HistoryEvent::Keep,
+            DecisionAction::Escalate => HistoryEvent::Escalate,
+            DecisionAction::Reverse => HistoryEvent::Reversal,
+        };
+        entries.push(HistoryEntry {
+            at: parse_ts(&at)?,
+            actor,
+            event,
+            reason_code,
+            scope: opt_json("scope", scope.as_deref())?,
+            note,
+            escalation_target: opt_tier(target.as_deref())?,
+            tier: to_tier,
+            visible_to,
+        });
+    }
+    Ok(entries)
+}
+
+pub(super) fn item(storage: &SqliteStorage, id: &str) -> Result<Option<Item>, StorageError> {
+    storage.read(|conn| load_item(conn, id))
+}
+
+pub(super) fn add_note(
+    storage: &SqliteStorage,
+    actor: &TokenInfo,
+    item_id: &str,
+    note: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<HistoryEntry>, StorageError> {
+    storage.write(|conn| {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let Some((status, _)) = item_status(&tx, item_id)? else {
+            return Ok(None);
+        };
+        // A note belongs to the tier holding the item when it is written: one written
+        // for child safety stays theirs after the item moves on.
+        let tier = status.held_by();
+        tx.execute(
+            "INSERT INTO notes (item_id, at, actor, role, note, actor_token_id, tier)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                item_id,
+                ts(now),
+                actor.name,
+                actor.role.as_str(),
+                note,
+                actor.id,
+                tier.map(name_of).transpose()?
+            ],
+        )?;
+        tx.commit()?;
+        Ok(Some(HistoryEntry {
+            at: now,
+            actor: actor.name.clone(),
+            event: HistoryEvent::Note,
+            reason_code: None,
+            scope: None,
+            note: Some(note.to_owned()),
+            escalation_target: None,
+            tier,
+            visible_to: rules::note_visible_to(tier, None),
+        }))
+    })
+}

@@ -1,0 +1,165 @@
+//! What the lane tabs, the daily report and the statements of reasons read.
+
+use chrono::{DateTime, Utc};
+
+use crate::model::{EscalationTier, Lane, LaneCount, QueueCounts, Scope, TierCount};
+
+use super::SqliteStorage;
+use super::convert::{
+    corrupt, from_json, from_name, opt_json, parse_lane, parse_opt_ts, parse_ts, ts,
+};
+use super::decisions::leading_category;
+use super::items::load_item;
+use crate::server::storage::{DecisionFact, StorageError, TakeDownRecord};
+
+/// Open and overdue items per lane, from the tally (schema 7) and from the overdue items
+/// alone: never a walk over the queue, whatever its size.
+pub(super) const LANE_COUNTS: &str =
+    "SELECT lane, SUM(items), 0 FROM queue_tally WHERE state = 'open' GROUP BY lane
+     UNION ALL
+     SELECT lane, 0, COUNT(*) FROM items
+     WHERE state = 'open' AND deadline IS NOT NULL AND deadline <= ?1 GROUP BY lane";
+
+pub(super) fn queue_counts(
+    storage: &SqliteStorage,
+    now: DateTime<Utc>,
+) -> Result<QueueCounts, StorageError> {
+    storage.read(|conn| {
+        let mut lanes: Vec<LaneCount> = Lane::ALL
+            .into_iter()
+            .map(|lane| LaneCount {
+                lane,
+                open: 0,
+                overdue: 0,
+            })
+            .collect();
+        let mut stmt = conn.prepare_cached(LANE_COUNTS)?;
+        let rows = stmt.query_map([ts(now)], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (lane, open, overdue) = row?;
+            let lane = parse_lane(&lane)?;
+            if let Some(count) = lanes.iter_mut().find(|c| c.lane == lane) {
+                count.open += u64::try_from(open).unwrap_or_default();
+                count.overdue += u64::try_from(overdue).unwrap_or_default();
+            }
+        }
+        let mut tiers: Vec<TierCount> = EscalationTier::ALL
+            .into_iter()
+            .map(|tier| TierCount { tier, escalated: 0 })
+            .collect();
+        let mut stmt = conn.prepare_cached(
+            "SELECT CASE tier WHEN '' THEN 'senior' ELSE tier END, SUM(items)
+             FROM queue_tally WHERE state = 'escalated' GROUP BY 1",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        for row in rows {
+            let (tier, n) = row?;
+            let tier: EscalationTier = from_name("escalation target", &tier)?;
+            if let Some(count) = tiers.iter_mut().find(|c| c.tier == tier) {
+                count.escalated += u64::try_from(n).unwrap_or_default();
+            }
+        }
+        Ok(QueueCounts {
+            lanes,
+            tiers,
+            as_of: now,
+        })
+    })
+}
+
+pub(super) fn decisions_between(
+    storage: &SqliteStorage,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<DecisionFact>, StorageError> {
+    storage.read(|conn| {
+        let mut stmt = conn.prepare_cached(
+            "SELECT a.action, a.at, a.reason_code, i.lane, i.countries, i.created_at,
+                    i.deadline, i.id,
+                    EXISTS (SELECT 1 FROM audit r
+                            WHERE r.reverses = a.idempotency_key AND r.action = 'reverse')
+             FROM audit a JOIN items i ON i.id = a.item_id
+             WHERE a.at >= ?1 AND a.at < ?2
+             ORDER BY a.id",
+        )?;
+        let rows = stmt.query_map([ts(from), ts(to)], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, Option<String>>(6)?,
+                r.get::<_, String>(7)?,
+                r.get::<_, bool>(8)?,
+            ))
+        })?;
+        let mut facts = Vec::new();
+        for row in rows {
+            let (action, at, reason_code, lane, countries, created, deadline, item_id, reversed) =
+                row?;
+            facts.push(DecisionFact {
+                action: from_name("action", &action)?,
+                applied_at: parse_ts(&at)?,
+                reason_code,
+                lane: parse_lane(&lane)?,
+                countries: from_json("countries", &countries)?,
+                reported_at: parse_ts(&created)?,
+                deadline: parse_opt_ts(deadline.as_deref())?,
+                report_category: leading_category(conn, &item_id)?,
+                reversed,
+            });
+        }
+        Ok(facts)
+    })
+}
+
+pub(super) fn take_downs_since(
+    storage: &SqliteStorage,
+    since: DateTime<Utc>,
+) -> Result<Vec<TakeDownRecord>, StorageError> {
+    storage.read(|conn| {
+        let mut stmt = conn.prepare_cached(
+            "SELECT a.id, a.at, a.reason_code, a.scope, a.item_id, a.basis
+             FROM audit a
+             WHERE a.action = 'take_down' AND a.at >= ?1
+               AND NOT EXISTS (SELECT 1 FROM audit r WHERE r.reverses_id = a.id)
+             ORDER BY a.id",
+        )?;
+        let rows = stmt.query_map([ts(since)], |r| {
+            Ok((
+                (r.get::<_, i64>(0)?, r.get::<_, String>(1)?),
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, Option<String>>(5)?,
+            ))
+        })?;
+        let mut found = Vec::new();
+        for row in rows {
+            found.push(row?);
+        }
+        drop(stmt);
+        let mut records = Vec::with_capacity(found.len());
+        for ((audit_id, at), reason_code, scope, item_id, basis) in found {
+            let item = load_item(conn, &item_id)?
+                .ok_or_else(|| corrupt("audit row", format!("item {item_id:?} is missing")))?;
+            records.push(TakeDownRecord {
+                audit_id,
+                applied_at: parse_ts(&at)?,
+                reason_code,
+                scope: opt_json::<Scope>("scope", scope.as_deref())?.unwrap_or_default(),
+                basis: opt_json("decision basis", basis.as_deref())?,
+                item,
+            });
+        }
+        Ok(records)
+    })
+}

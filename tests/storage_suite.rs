@@ -1,0 +1,1160 @@
+//! The rules every storage engine keeps, proved on each engine through `&dyn Storage`:
+//! reports merging into items, the queue walk and its paging under a byte budget, filters,
+//! claims (no item to two claimers, expiry, caps, fair share), idempotent decisions and their
+//! reversal, tiers and the reads they restrict, tokens, the append-only audit log, and the
+//! counts the lane tabs and the daily report read.
+//!
+//! Every test runs on every engine [`engines`] lists: SQLite always, PostgreSQL when
+//! `MODQ_TEST_POSTGRES_URL` names a database. What only one engine has (migrations from its
+//! old files, its query plans) is tested in that engine's own module.
+
+mod pg;
+
+use std::collections::{BTreeSet, HashSet};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use modq::model::{
+    Author, ClaimCap, Decision, DecisionAction, DecisionMethod, DecisionOutcome, EscalationTier,
+    HistoryEvent, Item, ItemKind, Lane, NewReport, RefusalReason, ReporterType, ReviewState, Role,
+    Scope, Subject,
+};
+use modq::policy::PolicyCatalog;
+use modq::query::{Likeness, Query, Sort};
+use modq::server::{
+    self, AuditQuery, ClaimLimits, Cursor, PostgresStorage, QueueQuery, SqliteStorage, Storage,
+    StorageError, TokenInfo,
+};
+
+// --- the engines ---------------------------------------------------------------------------
+
+/// One engine under test, new and empty. `_keep` holds what the engine needs while it
+/// lives (SQLite's directory; a PostgreSQL schema to drop), and goes after it.
+struct Engine {
+    name: &'static str,
+    storage: Box<dyn Storage>,
+    _keep: Box<dyn std::any::Any>,
+}
+
+/// Every engine the suite runs on, each new and empty: one line per engine. An engine that
+/// needs a database server (PostgreSQL) joins when `MODQ_TEST_POSTGRES_URL` names one, and
+/// is left out, not failed, when it is unset.
+fn engines() -> Vec<Engine> {
+    let mut engines = vec![sqlite()];
+    engines.extend(postgres());
+    engines
+}
+
+/// A database of its own in `MODQ_TEST_POSTGRES_URL`'s cluster, dropped after the test;
+/// `None` (saying so on stderr) without the variable.
+fn postgres() -> Option<Engine> {
+    let db = pg::TestDb::create("suite")?;
+    let storage = PostgresStorage::open(&db.url).expect("open PostgreSQL");
+    Some(Engine {
+        name: "postgres",
+        storage: Box::new(storage),
+        _keep: Box::new(db),
+    })
+}
+
+fn sqlite() -> Engine {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let storage = SqliteStorage::open(&dir.path().join("modq.db")).expect("open SQLite");
+    Engine {
+        name: "sqlite",
+        storage: Box::new(storage),
+        _keep: Box::new(dir),
+    }
+}
+
+/// Runs `test` on a new storage of every engine, saying which one fails.
+fn on_every_engine(test: impl Fn(&dyn Storage)) {
+    for engine in engines() {
+        eprintln!("--- engine: {}", engine.name);
+        test(engine.storage.as_ref());
+    }
+}
+
+// --- a small world -------------------------------------------------------------------------
+
+fn now() -> DateTime<Utc> {
+    "2026-11-23T12:00:00Z".parse().expect("time")
+}
+
+fn secs(n: i64) -> TimeDelta {
+    TimeDelta::seconds(n)
+}
+
+fn subject(id: &str, text: &str) -> Subject {
+    Subject {
+        id: id.into(),
+        kind: ItemKind::Post,
+        text: Some(text.into()),
+        author: None,
+        language: None,
+        countries: vec![],
+        media: vec![],
+    }
+}
+
+fn report(subject: Subject, reporter: ReporterType, category: &str) -> NewReport {
+    NewReport {
+        subject,
+        reporter_type: reporter,
+        category: category.into(),
+        comment: None,
+        lane: None,
+        deadline: None,
+        received_at: Some(now() - secs(3600)),
+    }
+}
+
+/// `n` open items `p00`, `p01`, … in the standard lane, each reported once by a user.
+fn fill(storage: &dyn Storage, n: usize) -> Vec<String> {
+    let ids: Vec<String> = (0..n).map(|i| format!("p{i:02}")).collect();
+    let reports: Vec<NewReport> = ids
+        .iter()
+        .map(|id| {
+            report(
+                subject(id, &format!("post {id}")),
+                ReporterType::User,
+                "spam",
+            )
+        })
+        .collect();
+    storage.add_reports(&reports, now()).expect("import");
+    ids
+}
+
+fn token(storage: &dyn Storage, name: &str, role: Role) -> TokenInfo {
+    let hash = format!("hash-of-{name}");
+    storage.create_token(name, role, &hash).expect("token");
+    storage
+        .token_lookup(&hash)
+        .expect("lookup")
+        .expect("token found")
+}
+
+fn decision(key: &str, item: &str, action: DecisionAction) -> Decision {
+    Decision {
+        idempotency_key: key.into(),
+        item_id: item.into(),
+        action,
+        reason_code: None,
+        note: None,
+        scope: None,
+        escalation_target: None,
+        reverses: None,
+        decided_at: now(),
+        method: DecisionMethod::Single,
+    }
+}
+
+fn decide(storage: &dyn Storage, actor: &TokenInfo, d: Decision) -> DecisionOutcome {
+    let results = storage
+        .apply_decisions(actor, &[d], &PolicyCatalog::builtin(), now())
+        .expect("apply");
+    results[0].outcome
+}
+
+fn open_queue(limit: usize) -> QueueQuery {
+    QueueQuery {
+        as_of: now(),
+        limit,
+        ..QueueQuery::default()
+    }
+}
+
+fn ids(items: &[Item]) -> Vec<String> {
+    items.iter().map(|i| i.id.clone()).collect()
+}
+
+fn claimed(storage: &dyn Storage, who: &str, at: DateTime<Utc>) -> Vec<String> {
+    let page = storage.claim(who, &open_queue(50), 300, at).expect("claim");
+    assert_eq!(page.lease_expires_at, at + secs(300));
+    ids(&page.items)
+}
+
+/// Every item of `query`'s walk, page by page; and how many pages ended early for their
+/// byte budget.
+fn walk(storage: &dyn Storage, query: &QueueQuery) -> (Vec<String>, usize) {
+    let mut query = query.clone();
+    let mut seen = Vec::new();
+    let mut cut = 0;
+    loop {
+        let page = storage.queue_page(&query).expect("page");
+        assert!(!page.items.is_empty() || seen.is_empty(), "an empty page");
+        if page.next_cursor.is_some() && page.items.len() < query.limit {
+            cut += 1;
+        }
+        seen.extend(ids(&page.items));
+        match page.next_cursor.as_deref() {
+            Some(next) => query.after = Some(Cursor::decode(next).expect("cursor")),
+            None => return (seen, cut),
+        }
+    }
+}
+
+// --- reports -------------------------------------------------------------------------------
+
+#[test]
+fn reports_merge_into_one_item_and_an_ordinary_token_counts_once() {
+    on_every_engine(|s| {
+        let first = report(subject("p1", "spam here"), ReporterType::User, "spam");
+        let second = report(
+            subject("p1", "spam here"),
+            ReporterType::TrustedFlagger,
+            "scam",
+        );
+        let receipts = s.add_reports(&[first.clone(), second], now()).unwrap();
+        assert!(!receipts[0].merged && receipts[1].merged);
+        assert!(receipts[1].priority > receipts[0].priority);
+        assert_eq!(receipts[0].item_id, "p1");
+
+        let alice = token(s, "alice", Role::Moderator);
+        let once = s
+            .file_reports(Some(&alice), std::slice::from_ref(&first), now())
+            .unwrap();
+        let again = s
+            .file_reports(Some(&alice), std::slice::from_ref(&first), now())
+            .unwrap();
+        assert!(once[0].priority > receipts[1].priority);
+        assert_eq!(
+            again[0].priority, once[0].priority,
+            "one person counts once"
+        );
+        let item = s.item("p1").unwrap().unwrap();
+        assert_eq!(item.reports.len(), 4);
+        assert_eq!(item.priority, again[0].priority);
+
+        // A bad report refuses the lot: nothing of the batch is stored.
+        let mut bad = report(subject("p2", "fine"), ReporterType::User, "spam");
+        bad.category = " ".into();
+        let good = report(subject("p3", "fine"), ReporterType::User, "spam");
+        let refused = s.add_reports(&[good, bad], now());
+        assert!(
+            matches!(refused, Err(StorageError::Invalid(_))),
+            "{refused:?}"
+        );
+        assert!(s.item("p3").unwrap().is_none());
+        assert!(s.item("nothing").unwrap().is_none());
+    });
+}
+
+#[test]
+fn an_ordinary_tokens_report_never_describes_the_content() {
+    on_every_engine(|s| {
+        let mut forged = subject("p1", "forged text");
+        forged.author = Some(Author {
+            id: "u-victim".into(),
+            handle: None,
+        });
+        forged.countries = vec!["DE".into()];
+        let alice = token(s, "alice", Role::Moderator);
+        s.file_reports(
+            Some(&alice),
+            &[report(forged, ReporterType::User, "spam")],
+            now(),
+        )
+        .unwrap();
+        let item = s.item("p1").unwrap().unwrap();
+        assert!(item.author.is_none() && item.countries.is_empty());
+
+        let mut real = subject("p1", "real text");
+        real.author = Some(Author {
+            id: "u-real".into(),
+            handle: Some("@Real".into()),
+        });
+        real.countries = vec!["at".into()];
+        let intake = token(s, "intake", Role::Admin);
+        s.file_reports(
+            Some(&intake),
+            &[report(real, ReporterType::User, "spam")],
+            now(),
+        )
+        .unwrap();
+        let item = s.item("p1").unwrap().unwrap();
+        assert_eq!(item.text.as_deref(), Some("real text"));
+        assert_eq!(item.author.map(|a| a.id).as_deref(), Some("u-real"));
+        assert_eq!(item.countries, ["AT"]);
+        let record = item.author_record.expect("an author's record");
+        assert_eq!(record.other_items, 0);
+    });
+}
+
+// --- the queue -----------------------------------------------------------------------------
+
+/// Items of many priorities, lanes and deadlines, some urgent and some overdue, with
+/// enough text that a byte budget cuts pages short.
+fn varied(storage: &dyn Storage) -> Vec<String> {
+    let reporters = [
+        ReporterType::User,
+        ReporterType::TrustedFlagger,
+        ReporterType::Authority,
+        ReporterType::Automated,
+    ];
+    let mut reports = Vec::new();
+    for i in 0..40usize {
+        let text = format!("item {i} {}", "words ".repeat(20 + i * 7));
+        let mut r = report(
+            subject(&format!("v{i:02}"), &text),
+            reporters[i % 4],
+            "spam",
+        );
+        r.received_at = Some(now() - secs(60 * (i as i64 % 9)));
+        if i % 5 == 0 {
+            r.lane = Some(Lane::Urgent);
+        }
+        if i % 3 == 0 {
+            // Half of these are overdue.
+            r.deadline = Some(now() + secs(if i % 2 == 0 { -600 } else { 600 }));
+        }
+        reports.push(r);
+        if i % 4 == 1 {
+            reports.push(report(
+                subject(&format!("v{i:02}"), &text),
+                ReporterType::User,
+                "scam",
+            ));
+        }
+    }
+    storage.add_reports(&reports, now()).unwrap();
+    (0..40).map(|i| format!("v{i:02}")).collect()
+}
+
+#[test]
+fn every_order_walked_in_pages_under_a_byte_budget_sees_each_item_once_in_its_order() {
+    on_every_engine(|s| {
+        let all = varied(s);
+        for sort in [Sort::Priority, Sort::Age, Sort::Reports, Sort::Deadline] {
+            let whole = QueueQuery {
+                sort,
+                ..open_queue(500)
+            };
+            let (one_page, _) = walk(s, &whole);
+            let as_set: BTreeSet<&String> = one_page.iter().collect();
+            assert_eq!(as_set, all.iter().collect(), "{sort:?}");
+            assert_eq!(as_set.len(), one_page.len(), "{sort:?}: an item twice");
+
+            let paged = QueueQuery {
+                sort,
+                max_bytes: 2500,
+                ..open_queue(7)
+            };
+            let (pages, cut) = walk(s, &paged);
+            assert_eq!(pages, one_page, "{sort:?}: pages in another order");
+            assert!(cut > 0, "{sort:?}: the budget cut no page short");
+        }
+        // The priority order: urgent and overdue first, then by priority.
+        let (order, _) = walk(s, &open_queue(500));
+        let items: Vec<Item> = order
+            .iter()
+            .map(|id| s.item(id).unwrap().unwrap())
+            .collect();
+        let first = |i: &Item| server::sorts_first(i.lane, i.deadline, now());
+        let groups: Vec<bool> = items.iter().map(first).collect();
+        assert!(groups.windows(2).all(|w| w[0] >= w[1]), "{groups:?}");
+        assert!(groups.contains(&true) && groups.contains(&false));
+        for pair in items.windows(2) {
+            if first(&pair[0]) == first(&pair[1]) {
+                assert!(pair[0].priority >= pair[1].priority, "{order:?}");
+            }
+        }
+        // A budget smaller than any item still gives one item a page.
+        let tiny = QueueQuery {
+            max_bytes: 1,
+            ..open_queue(5)
+        };
+        let page = s.queue_page(&tiny).unwrap();
+        assert_eq!(page.items.len(), 1);
+        assert!(page.next_cursor.is_some());
+        // A cursor of another order is refused, not misread.
+        let age = QueueQuery {
+            sort: Sort::Age,
+            after: Cursor::decode(page.next_cursor.as_deref().unwrap()),
+            ..open_queue(5)
+        };
+        assert!(matches!(s.queue_page(&age), Err(StorageError::Invalid(_))));
+    });
+}
+
+#[test]
+fn reports_arriving_mid_walk_are_neither_repeated_nor_skipped() {
+    on_every_engine(|s| {
+        let all = fill(s, 12);
+        let mut query = QueueQuery {
+            sort: Sort::Age,
+            ..open_queue(5)
+        };
+        let first = s.queue_page(&query).unwrap();
+        let seen = ids(&first.items);
+        // Newer items arrive: they sort after everything in the age order.
+        let late: Vec<NewReport> = (0..3)
+            .map(|i| {
+                let mut r = report(subject(&format!("z{i}"), "late"), ReporterType::User, "x");
+                r.received_at = Some(now());
+                r
+            })
+            .collect();
+        s.add_reports(&late, now()).unwrap();
+        query.after = Cursor::decode(first.next_cursor.as_deref().unwrap());
+        let (rest, _) = walk(s, &query);
+        let mut expected: Vec<String> = all.clone();
+        expected.extend(["z0", "z1", "z2"].map(String::from));
+        let mut got = seen;
+        got.extend(rest);
+        assert_eq!(got, expected);
+    });
+}
+
+/// The sample queue, and the filters the TUI would apply to it in memory: the engine's
+/// SQL must pick exactly the items `Query::matches` picks.
+#[test]
+fn every_kind_of_filter_picks_what_the_client_would_pick() {
+    on_every_engine(|s| {
+        let sample = modq::demo::shift_sample(modq::demo::SAMPLE_QUEUE, now()).unwrap();
+        server::import_jsonl(s, sample.as_bytes()).unwrap();
+        let mut all = Vec::new();
+        let (order, _) = walk(s, &open_queue(500));
+        for id in &order {
+            all.push(s.item(id).unwrap().unwrap());
+        }
+        assert!(all.len() > 300, "{}", all.len());
+        let author = all
+            .iter()
+            .find_map(|i| i.author.as_ref().map(|a| a.id.clone()))
+            .unwrap();
+        let handle = all
+            .iter()
+            .find_map(|i| i.author.as_ref().and_then(|a| a.handle.clone()))
+            .unwrap();
+        let filters = [
+            "cat:spam".to_string(),
+            "cat:SPAM lang:fr".into(),
+            "cat:spam,scam".into(),
+            "-cat:spam".into(),
+            "country:de".into(),
+            "country:de,fr -cat:spam".into(),
+            "prio:>100".into(),
+            "prio:>=50 reporter:trusted_flagger".into(),
+            "prio:>50,<10".into(),
+            "lane:urgent,authority".into(),
+            "-lane:standard lang:de,fr".into(),
+            "reporter:user,authority".into(),
+            format!("from:{handle}"),
+            format!("author:{author}"),
+            "semaine".into(),
+            "\"par semaine\"".into(),
+            "ЗАРАБОТОК".into(),
+            "link:quickcash-hub".into(),
+            "link:quickcash-hub,t.me".into(),
+            format!("similar:{}", all[0].id),
+            format!("similar:{},{}", all[1].id, all[2].id),
+            "-lang:ru prio:>50,<10 -word".into(),
+            "nothing-matches-this-xyzzy".into(),
+        ];
+        let likeness = |id: &str| all.iter().find(|i| i.id == id).map(Likeness::of);
+        let mut nonempty = 0;
+        for q in &filters {
+            let filter = Query::parse(q).unwrap();
+            let expected: Vec<String> = all
+                .iter()
+                .filter(|i| filter.matches(i, &likeness))
+                .map(|i| i.id.clone())
+                .collect();
+            let query = QueueQuery {
+                filter: filter.clone(),
+                ..open_queue(13)
+            };
+            let (got, _) = walk(s, &query);
+            assert_eq!(got, expected, "filter {q:?}");
+            nonempty += usize::from(!got.is_empty());
+            // A selection walks the same filter, in the same order.
+            let selected = s.select("nobody", &query, 100_000, now()).unwrap();
+            assert_eq!(selected.ids, expected, "select {q:?}");
+        }
+        assert!(
+            nonempty >= filters.len() - 2,
+            "filters that match nothing prove little"
+        );
+    });
+}
+
+// --- claims --------------------------------------------------------------------------------
+
+#[test]
+fn claimers_at_once_never_share_an_item() {
+    on_every_engine(|s| {
+        let all = fill(s, 120);
+        let mut handed: Vec<Vec<String>> = Vec::new();
+        std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..6)
+                .map(|n| {
+                    scope.spawn(move || {
+                        let holder = format!("mod{n}");
+                        let mut query = open_queue(10);
+                        let mut mine = Vec::new();
+                        loop {
+                            let page = s.claim(&holder, &query, 300, now()).expect("claim");
+                            mine.extend(ids(&page.items));
+                            match page.next_cursor.as_deref() {
+                                Some(next) => query.after = Cursor::decode(next),
+                                None => return mine,
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for t in threads {
+                handed.push(t.join().expect("claimer"));
+            }
+        });
+        let mut seen = HashSet::new();
+        for id in handed.iter().flatten() {
+            assert!(seen.insert(id.clone()), "{id} was handed to two claimers");
+        }
+        assert_eq!(seen, all.into_iter().collect::<HashSet<_>>());
+    });
+}
+
+#[test]
+fn a_lease_holds_until_it_expires_and_then_goes_to_the_next_claimer() {
+    on_every_engine(|s| {
+        let all = fill(s, 3);
+        assert_eq!(claimed(s, "alice", now()), all);
+        assert!(claimed(s, "bob", now() + secs(299)).is_empty());
+        let holders = s.live_holders(&all, now() + secs(299)).unwrap();
+        assert!(holders.values().all(|h| h == "alice") && holders.len() == 3);
+        // At the very instant of expiry the lease no longer counts.
+        assert!(s.live_holders(&all, now() + secs(300)).unwrap().is_empty());
+        assert_eq!(claimed(s, "bob", now() + secs(300)), all);
+
+        // Alice comes back late: bob has them, so her renewal is lost and her release
+        // releases nothing.
+        let r = s
+            .renew_leases("alice", &all, 300, now() + secs(301))
+            .unwrap();
+        assert!(r.renewed.is_empty());
+        assert_eq!(r.lost, all);
+        assert_eq!(s.release_leases("alice", &all).unwrap(), 0);
+        // Bob's own claim again extends his leases rather than skipping them.
+        assert_eq!(claimed(s, "bob", now() + secs(310)), all);
+        let twice = [all[0].clone(), all[0].clone(), all[1].clone()];
+        assert_eq!(s.release_leases("bob", &twice).unwrap(), 2);
+        assert_eq!(claimed(s, "carol", now() + secs(311)), all[..2]);
+    });
+}
+
+#[test]
+fn an_expired_lease_nobody_took_can_still_be_renewed() {
+    on_every_engine(|s| {
+        let all = fill(s, 2);
+        assert_eq!(claimed(s, "alice", now()), all);
+        let later = now() + secs(301);
+        let r = s.renew_leases("alice", &all[..1], 60, later).unwrap();
+        assert_eq!(r.renewed, all[..1]);
+        assert_eq!(r.lease_expires_at, later + secs(60));
+        assert_eq!(claimed(s, "bob", later), all[1..]);
+        assert!(claimed(s, "carol", later + secs(59)).is_empty());
+        assert_eq!(claimed(s, "carol", later + secs(60)), all[..1]);
+        // No renewal without a lease, nor of an unknown item.
+        let r = s
+            .renew_leases("dave", &["p00".into(), "nope".into()], 60, later)
+            .unwrap();
+        assert_eq!(r.lost, ["p00", "nope"]);
+    });
+}
+
+#[test]
+fn the_cap_on_live_leases_stops_a_claim_where_the_next_one_starts() {
+    on_every_engine(|s| {
+        let all = fill(s, 6);
+        let capped = ClaimLimits {
+            max_leases: 3,
+            active_elsewhere: vec![],
+        };
+        let query = open_queue(10);
+        let page = s
+            .claim_within("alice", &query, 300, &capped, now())
+            .unwrap();
+        assert_eq!(ids(&page.items), all[..3]);
+        assert_eq!(page.limited_by, [ClaimCap::MaxLeases]);
+        assert_eq!((page.held, page.max_leases), (3, 3));
+        let next = page.next_cursor.expect("the rest is claimable later");
+        assert_eq!(s.release_leases("alice", &all[..1]).unwrap(), 1);
+        let more = QueueQuery {
+            after: Cursor::decode(&next),
+            ..query
+        };
+        let page = s.claim_within("alice", &more, 300, &capped, now()).unwrap();
+        assert_eq!(
+            ids(&page.items),
+            all[3..4],
+            "room for one, from where it stopped"
+        );
+        assert_eq!(page.held, 3);
+    });
+}
+
+#[test]
+fn fair_share_splits_the_urgent_lane_among_the_active() {
+    on_every_engine(|s| {
+        let urgent: Vec<NewReport> = (0..6)
+            .map(|i| {
+                let mut r = report(subject(&format!("u{i}"), "urgent"), ReporterType::User, "x");
+                r.lane = Some(Lane::Urgent);
+                r
+            })
+            .collect();
+        s.add_reports(&urgent, now()).unwrap();
+        let standard = fill(s, 2);
+        let limits = |others: &[&str]| ClaimLimits {
+            max_leases: 50,
+            active_elsewhere: others.iter().map(|o| o.to_string()).collect(),
+        };
+        // Three active: a share of ceil(6 / 3) = 2 urgent items each; the standard lane is
+        // not shared out.
+        let alice = s
+            .claim_within(
+                "alice",
+                &open_queue(50),
+                300,
+                &limits(&["bob", "carol"]),
+                now(),
+            )
+            .unwrap();
+        let taken = ids(&alice.items);
+        let urgent_taken = taken.iter().filter(|id| id.starts_with('u')).count();
+        assert_eq!(urgent_taken, 2, "{taken:?}");
+        assert!(standard.iter().all(|id| taken.contains(id)), "{taken:?}");
+        assert!(alice.limited_by.contains(&ClaimCap::FairShare));
+        // Bob: alice counts as active by her live leases.
+        let bob = s
+            .claim_within("bob", &open_queue(50), 300, &limits(&["carol"]), now())
+            .unwrap();
+        let bobs = ids(&bob.items);
+        assert_eq!(bobs.len(), 2, "{bobs:?}");
+        assert!(
+            bobs.iter()
+                .all(|id| id.starts_with('u') && !taken.contains(id))
+        );
+        // Named claims keep the same share.
+        let rest: Vec<String> = (0..6)
+            .map(|i| format!("u{i}"))
+            .filter(|id| !taken.contains(id) && !bobs.contains(id))
+            .collect();
+        let carol = token(s, "carol", Role::Moderator);
+        let grant = s
+            .claim_items(&carol, &rest, 300, &limits(&[]), now())
+            .unwrap();
+        assert_eq!(grant.leased.len(), 2, "{grant:?}");
+        assert!(grant.refused.is_empty(), "{grant:?}");
+    });
+}
+
+#[test]
+fn a_named_claim_leases_what_it_may_and_says_why_not_the_rest() {
+    on_every_engine(|s| {
+        let all = fill(s, 4);
+        let admin = token(s, "admin", Role::Admin);
+        let mut escalate = decision("e1", &all[3], DecisionAction::Escalate);
+        escalate.escalation_target = Some(EscalationTier::Legal);
+        escalate.note = Some("a court order".into());
+        assert_eq!(decide(s, &admin, escalate), DecisionOutcome::Applied);
+        assert_eq!(claimed(s, "alice", now()), all[..3]);
+        assert_eq!(s.release_leases("alice", &all[1..3]).unwrap(), 2);
+
+        let bob = token(s, "bob", Role::Moderator);
+        let asked: Vec<String> = [&all[0], &all[1], &all[1], &all[3]]
+            .into_iter()
+            .cloned()
+            .chain(["nope".to_string()])
+            .collect();
+        let limits = ClaimLimits {
+            max_leases: 10,
+            active_elsewhere: vec![],
+        };
+        let grant = s.claim_items(&bob, &asked, 300, &limits, now()).unwrap();
+        assert_eq!(grant.leased, all[1..2]);
+        let refused: Vec<(&str, RefusalReason, Option<&str>)> = grant
+            .refused
+            .iter()
+            .map(|r| (r.item_id.as_str(), r.reason, r.leased_by.as_deref()))
+            .collect();
+        assert_eq!(
+            refused,
+            [
+                (
+                    all[0].as_str(),
+                    RefusalReason::LeasedElsewhere,
+                    Some("alice")
+                ),
+                (all[3].as_str(), RefusalReason::NotClaimable, None),
+                ("nope", RefusalReason::NotClaimable, None),
+            ]
+        );
+        let lawyer = token(s, "lee", Role::Legal);
+        let grant = s
+            .claim_items(&lawyer, &all[3..], 300, &limits, now())
+            .unwrap();
+        assert_eq!(grant.leased, all[3..]);
+        let one = ClaimLimits {
+            max_leases: 1,
+            active_elsewhere: vec![],
+        };
+        let grant = s
+            .claim_items(&lawyer, &all[2..3], 300, &one, now())
+            .unwrap();
+        assert_eq!(grant.refused[0].reason, RefusalReason::MaxLeases);
+    });
+}
+
+#[test]
+fn a_selection_passes_over_items_leased_elsewhere_and_stops_at_its_limit() {
+    on_every_engine(|s| {
+        let all = fill(s, 8);
+        let alice = token(s, "alice", Role::Moderator);
+        let limits = ClaimLimits::unlimited();
+        s.claim_items(&alice, &all[..2], 300, &limits, now())
+            .unwrap();
+        let query = open_queue(50);
+        let mine = s.select("alice", &query, 100, now()).unwrap();
+        assert_eq!(mine.ids, all);
+        let bobs = s.select("bob", &query, 100, now()).unwrap();
+        assert_eq!(bobs.ids, all[2..]);
+        assert_eq!(bobs.leased_elsewhere, 2);
+        assert!(!bobs.truncated);
+        let few = s.select("bob", &query, 3, now()).unwrap();
+        assert_eq!(few.ids, all[2..5]);
+        assert!(few.truncated);
+        // Nothing was leased by selecting.
+        assert_eq!(s.live_holders(&all, now()).unwrap().len(), 2);
+    });
+}
+
+// --- decisions -----------------------------------------------------------------------------
+
+#[test]
+fn a_key_applies_once_and_a_reused_key_must_mean_the_same_decision() {
+    on_every_engine(|s| {
+        let all = fill(s, 3);
+        let alice = token(s, "alice", Role::Moderator);
+        let bob = token(s, "bob", Role::Moderator);
+        let take_down = decision("k1", &all[0], DecisionAction::TakeDown);
+        assert_eq!(
+            decide(s, &alice, take_down.clone()),
+            DecisionOutcome::Applied
+        );
+        assert_eq!(
+            decide(s, &alice, take_down.clone()),
+            DecisionOutcome::Duplicate
+        );
+        // The same key for another decision is the client's mistake, not a duplicate.
+        let other = decision("k1", &all[1], DecisionAction::Keep);
+        assert_eq!(decide(s, &alice, other.clone()), DecisionOutcome::Invalid);
+        // Keys are each token's own.
+        assert_eq!(decide(s, &bob, other), DecisionOutcome::Applied);
+        // One batch: each result in order, a repeat inside it a duplicate.
+        let batch = [
+            decision("k2", &all[2], DecisionAction::Keep),
+            decision("k2", &all[2], DecisionAction::Keep),
+            decision("k3", "nope", DecisionAction::Keep),
+            decision("k4", &all[0], DecisionAction::Keep),
+        ];
+        let results = s
+            .apply_decisions(&alice, &batch, &PolicyCatalog::builtin(), now())
+            .unwrap();
+        let outcomes: Vec<DecisionOutcome> = results.iter().map(|r| r.outcome).collect();
+        assert_eq!(
+            outcomes,
+            [
+                DecisionOutcome::Applied,
+                DecisionOutcome::Duplicate,
+                DecisionOutcome::NotFound,
+                DecisionOutcome::Conflict,
+            ]
+        );
+        let keys: Vec<&str> = results.iter().map(|r| r.idempotency_key.as_str()).collect();
+        assert_eq!(keys, ["k2", "k2", "k3", "k4"]);
+        let log = s.audit(&everything()).unwrap();
+        assert_eq!(log.len(), 3, "one row per applied decision");
+    });
+}
+
+#[test]
+fn a_decision_ends_whatever_lease_the_item_had() {
+    on_every_engine(|s| {
+        let all = fill(s, 2);
+        assert_eq!(claimed(s, "alice", now()), all);
+        let bob = token(s, "bob", Role::Moderator);
+        assert_eq!(
+            decide(s, &bob, decision("k", &all[0], DecisionAction::Keep)),
+            DecisionOutcome::Applied
+        );
+        let holders = s.live_holders(&all, now()).unwrap();
+        assert_eq!(holders.keys().collect::<Vec<_>>(), [&all[1]]);
+        let r = s.renew_leases("alice", &all, 300, now()).unwrap();
+        assert_eq!(r.lost, all[..1]);
+    });
+}
+
+#[test]
+fn a_reversal_restores_the_item_and_the_log_keeps_both() {
+    on_every_engine(|s| {
+        let all = fill(s, 2);
+        let alice = token(s, "alice", Role::Moderator);
+        let mut take_down = decision("k1", &all[0], DecisionAction::TakeDown);
+        take_down.scope = Some(Scope::Countries(vec!["DE".into()]));
+        assert_eq!(decide(s, &alice, take_down), DecisionOutcome::Applied);
+        let item = s.item(&all[0]).unwrap().unwrap();
+        assert_eq!(item.state, ReviewState::TakenDown);
+        assert_eq!(
+            item.restricted_in,
+            Some(Scope::Countries(vec!["DE".into()]))
+        );
+        let downs = s.take_downs_since(now() - secs(60)).unwrap();
+        assert_eq!(downs.len(), 1);
+        assert_eq!(downs[0].item.id, all[0]);
+        assert_eq!(downs[0].scope, Scope::Countries(vec!["DE".into()]));
+        assert!(downs[0].basis.is_some());
+
+        // Widening in more countries is a further take down; the same again is refused.
+        let mut wider = decision("k2", &all[0], DecisionAction::TakeDown);
+        wider.scope = Some(Scope::Countries(vec!["AT".into()]));
+        assert_eq!(decide(s, &alice, wider.clone()), DecisionOutcome::Applied);
+        wider.idempotency_key = "k3".into();
+        assert_eq!(decide(s, &alice, wider), DecisionOutcome::Conflict);
+
+        // Only the latest decision can be reversed.
+        let mut undo_first = decision("r1", &all[0], DecisionAction::Reverse);
+        undo_first.reverses = Some("k1".into());
+        assert_eq!(decide(s, &alice, undo_first), DecisionOutcome::Conflict);
+        let mut undo = decision("r2", &all[0], DecisionAction::Reverse);
+        undo.reverses = Some("k2".into());
+        assert_eq!(decide(s, &alice, undo), DecisionOutcome::Applied);
+        let item = s.item(&all[0]).unwrap().unwrap();
+        assert_eq!(
+            item.restricted_in,
+            Some(Scope::Countries(vec!["DE".into()]))
+        );
+        let mut undo = decision("r3", &all[0], DecisionAction::Reverse);
+        undo.reverses = Some("k1".into());
+        assert_eq!(
+            decide(s, &alice, undo.clone()),
+            DecisionOutcome::Conflict,
+            "not latest"
+        );
+
+        let facts = s
+            .decisions_between(now() - secs(60), now() + secs(60))
+            .unwrap();
+        let seen: Vec<(DecisionAction, bool)> =
+            facts.iter().map(|f| (f.action, f.reversed)).collect();
+        assert_eq!(
+            seen,
+            [
+                (DecisionAction::TakeDown, false),
+                (DecisionAction::TakeDown, true),
+                (DecisionAction::Reverse, false),
+            ]
+        );
+        let downs = s.take_downs_since(now() - secs(60)).unwrap();
+        assert_eq!(
+            downs.len(),
+            1,
+            "the reversed widening is no longer in force"
+        );
+        assert!(
+            s.decisions_between(now() + secs(60), now() + secs(120))
+                .unwrap()
+                .is_empty()
+        );
+
+        let history: Vec<HistoryEvent> = s
+            .item(&all[0])
+            .unwrap()
+            .unwrap()
+            .history
+            .iter()
+            .map(|h| h.event)
+            .collect();
+        assert_eq!(
+            history,
+            [
+                HistoryEvent::Reported,
+                HistoryEvent::TakeDown,
+                HistoryEvent::TakeDown,
+                HistoryEvent::Reversal
+            ]
+        );
+    });
+}
+
+// --- tiers ---------------------------------------------------------------------------------
+
+#[test]
+fn an_escalated_item_is_its_tiers_to_decide_and_to_read() {
+    on_every_engine(|s| {
+        let all = fill(s, 3);
+        let alice = token(s, "alice", Role::Moderator);
+        let specialist = token(s, "cs", Role::ChildSafety);
+        let mut escalate = decision("e1", &all[0], DecisionAction::Escalate);
+        escalate.escalation_target = Some(EscalationTier::ChildSafety);
+        assert_eq!(
+            decide(s, &alice, escalate.clone()),
+            DecisionOutcome::Invalid,
+            "no note"
+        );
+        escalate.note = Some("the image matches the list".into());
+        assert_eq!(decide(s, &alice, escalate), DecisionOutcome::Applied);
+        let mut senior = decision("e2", &all[1], DecisionAction::Escalate);
+        senior.note = Some("policy question".into());
+        assert_eq!(decide(s, &alice, senior), DecisionOutcome::Applied);
+
+        let counts = s.queue_counts(now()).unwrap();
+        let escalated = |tier| {
+            counts
+                .tiers
+                .iter()
+                .find(|t| t.tier == tier)
+                .map_or(0, |t| t.escalated)
+        };
+        assert_eq!(escalated(EscalationTier::ChildSafety), 1);
+        assert_eq!(escalated(EscalationTier::Senior), 1);
+        let standard = counts
+            .lanes
+            .iter()
+            .find(|l| l.lane == Lane::Standard)
+            .unwrap();
+        assert_eq!(standard.open, 1);
+
+        // The moderator's escalated queue leaves out the tiers they may not read.
+        let escalated_queue = |hidden: Vec<EscalationTier>| QueueQuery {
+            state: ReviewState::Escalated,
+            hidden_tiers: hidden,
+            ..open_queue(50)
+        };
+        let hidden = vec![EscalationTier::LawEnforcement, EscalationTier::ChildSafety];
+        let (theirs, _) = walk(s, &escalated_queue(hidden));
+        assert_eq!(theirs, all[1..2]);
+        let (everyone, _) = walk(s, &escalated_queue(vec![]));
+        assert_eq!(everyone.len(), 2);
+        let child_safety = QueueQuery {
+            tier: Some(EscalationTier::ChildSafety),
+            ..escalated_queue(vec![])
+        };
+        assert_eq!(walk(s, &child_safety).0, all[..1]);
+
+        // Only the tier decides; its take down stays its own.
+        let take_down = decision("t1", &all[0], DecisionAction::TakeDown);
+        assert_eq!(
+            decide(s, &alice, take_down.clone()),
+            DecisionOutcome::Conflict
+        );
+        assert_eq!(decide(s, &specialist, take_down), DecisionOutcome::Applied);
+        let taken_down = QueueQuery {
+            state: ReviewState::TakenDown,
+            hidden_tiers: vec![EscalationTier::LawEnforcement, EscalationTier::ChildSafety],
+            ..open_queue(50)
+        };
+        assert!(
+            walk(s, &taken_down).0.is_empty(),
+            "the decided item stays hidden"
+        );
+        let mut undo = decision("r1", &all[0], DecisionAction::Reverse);
+        undo.reverses = Some("t1".into());
+        assert_eq!(decide(s, &alice, undo), DecisionOutcome::Conflict);
+
+        // A note on it belongs to the tier.
+        let note = s
+            .add_note(&specialist, &all[0], "evidence kept", now())
+            .unwrap()
+            .unwrap();
+        assert_eq!(note.tier, Some(EscalationTier::ChildSafety));
+        assert_eq!(note.visible_to, Some(EscalationTier::ChildSafety));
+        let open_note = s
+            .add_note(&alice, &all[2], "looked twice", now())
+            .unwrap()
+            .unwrap();
+        assert_eq!((open_note.tier, open_note.visible_to), (None, None));
+        assert!(s.add_note(&alice, "nope", "x", now()).unwrap().is_none());
+        let item = s.item(&all[0]).unwrap().unwrap();
+        assert!(
+            item.history.iter().any(
+                |h| h.event == HistoryEvent::Note && h.note.as_deref() == Some("evidence kept")
+            )
+        );
+    });
+}
+
+// --- tokens --------------------------------------------------------------------------------
+
+#[test]
+fn tokens_are_found_by_hash_and_names_are_unique_whatever_their_case() {
+    on_every_engine(|s| {
+        let id = s.create_token("Alice", Role::Moderator, "h1").unwrap();
+        let found = s.token_lookup("h1").unwrap().unwrap();
+        assert_eq!(
+            (found.id, found.name.as_str(), found.role),
+            (id, "Alice", Role::Moderator)
+        );
+        assert!(s.token_lookup("h2").unwrap().is_none());
+        let again = s.create_token("alice", Role::Admin, "h2");
+        assert!(matches!(again, Err(StorageError::Invalid(_))), "{again:?}");
+        let bob = s.create_token("bob", Role::Legal, "h3").unwrap();
+        assert!(bob > id);
+
+        let revoked = s.revoke_token("ALICE", now()).unwrap().unwrap();
+        assert_eq!(revoked.revoked_at, Some(now()));
+        assert!(s.token_lookup("h1").unwrap().is_none());
+        // Revoking again keeps the first time; the name stays taken.
+        let later = s
+            .revoke_token(&id.to_string(), now() + secs(5))
+            .unwrap()
+            .unwrap();
+        assert_eq!(later.revoked_at, Some(now()));
+        assert!(s.create_token("alice", Role::Moderator, "h4").is_err());
+        assert!(s.revoke_token("nobody", now()).unwrap().is_none());
+
+        let listed: Vec<(String, Role, bool)> = s
+            .tokens()
+            .unwrap()
+            .into_iter()
+            .map(|t| (t.name, t.role, t.revoked_at.is_some()))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("Alice".to_string(), Role::Moderator, true),
+                ("bob".to_string(), Role::Legal, false)
+            ]
+        );
+    });
+}
+
+// --- the audit log -------------------------------------------------------------------------
+
+fn everything() -> AuditQuery {
+    AuditQuery {
+        after_id: 0,
+        item: None,
+        limit: 1000,
+    }
+}
+
+#[test]
+fn the_audit_log_only_grows_and_pages_in_order() {
+    on_every_engine(|s| {
+        let all = fill(s, 5);
+        let alice = token(s, "alice", Role::Moderator);
+        let boss = token(s, "boss", Role::Admin);
+        for (i, id) in all.iter().enumerate() {
+            let mut d = decision(&format!("k{i}"), id, DecisionAction::TakeDown);
+            d.note = Some(format!("note {i}"));
+            d.decided_at = now() - secs(30);
+            assert_eq!(decide(s, &alice, d), DecisionOutcome::Applied);
+        }
+        let before = s.audit(&everything()).unwrap();
+        assert_eq!(before.len(), 5);
+        assert!(before.windows(2).all(|w| w[0].id < w[1].id));
+        let first = &before[0];
+        assert_eq!(first.actor, "alice");
+        assert_eq!(first.actor_token_id, Some(alice.id));
+        assert_eq!(first.role, "moderator");
+        assert_eq!(first.decided_at, now() - secs(30));
+        assert_eq!(first.at, now());
+        assert_eq!(
+            (first.from_state, first.to_state),
+            (ReviewState::Open, ReviewState::TakenDown)
+        );
+        assert_eq!(first.scope, Some(Scope::Global));
+
+        // A reversal and new decisions add rows; none already there changes.
+        let mut undo = decision("r0", &all[0], DecisionAction::Reverse);
+        undo.reverses = Some("k0".into());
+        assert_eq!(decide(s, &boss, undo), DecisionOutcome::Applied);
+        assert_eq!(
+            decide(s, &boss, decision("k9", &all[0], DecisionAction::Keep)),
+            DecisionOutcome::Applied
+        );
+        let after = s.audit(&everything()).unwrap();
+        assert_eq!(after.len(), 7);
+        assert_eq!(after[..5], before[..]);
+        assert_eq!(after[5].reverses.as_deref(), Some("k0"));
+
+        // Paged by `after_id`, and for one item.
+        let mut paged = Vec::new();
+        let mut query = AuditQuery {
+            limit: 2,
+            ..everything()
+        };
+        loop {
+            let page = s.audit(&query).unwrap();
+            let Some(last) = page.last() else { break };
+            query.after_id = last.id;
+            paged.extend(page);
+        }
+        assert_eq!(paged, after);
+        let one = AuditQuery {
+            item: Some(all[0].clone()),
+            ..everything()
+        };
+        let keys: Vec<String> = s
+            .audit(&one)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.idempotency_key)
+            .collect();
+        assert_eq!(keys, ["k0", "r0", "k9"]);
+    });
+}
+
+// --- counts --------------------------------------------------------------------------------
+
+#[test]
+fn lane_counts_follow_reports_and_decisions() {
+    on_every_engine(|s| {
+        let all = varied(s);
+        let counts = s.queue_counts(now()).unwrap();
+        assert_eq!(counts.as_of, now());
+        let total: u64 = counts.lanes.iter().map(|l| l.open).sum();
+        assert_eq!(total, 40);
+        let mut expected_overdue = 0;
+        for id in &all {
+            let item = s.item(id).unwrap().unwrap();
+            expected_overdue += u64::from(item.deadline.is_some_and(|d| d <= now()));
+        }
+        let overdue: u64 = counts.lanes.iter().map(|l| l.overdue).sum();
+        assert_eq!(overdue, expected_overdue);
+        assert!(overdue > 0);
+        let urgent = |c: &modq::model::QueueCounts| {
+            c.lanes
+                .iter()
+                .find(|l| l.lane == Lane::Urgent)
+                .unwrap()
+                .open
+        };
+        assert_eq!(urgent(&counts), 8);
+
+        let alice = token(s, "alice", Role::Moderator);
+        let batch: Vec<Decision> = ["v00", "v05", "v01"]
+            .iter()
+            .map(|id| decision(&format!("k-{id}"), id, DecisionAction::Keep))
+            .collect();
+        s.apply_decisions(&alice, &batch, &PolicyCatalog::builtin(), now())
+            .unwrap();
+        let counts = s.queue_counts(now()).unwrap();
+        assert_eq!(counts.lanes.iter().map(|l| l.open).sum::<u64>(), 37);
+        assert_eq!(urgent(&counts), 6);
+        // Later, more items are overdue.
+        let later = s.queue_counts(now() + secs(3600)).unwrap();
+        assert!(later.lanes.iter().map(|l| l.overdue).sum::<u64>() > overdue - 2);
+        let facts = s.decisions_between(now(), now() + secs(1)).unwrap();
+        assert_eq!(facts.len(), 3);
+        assert!(
+            facts
+                .iter()
+                .all(|f| f.report_category.is_some() && !f.reversed)
+        );
+        assert_eq!(facts[1].lane, Lane::Urgent);
+    });
+}
