@@ -573,4 +573,28 @@ fn servers_side_by_side_never_lease_one_item_twice_nor_apply_one_key_twice() {
         .unwrap()
         .get(0);
     assert_eq!(rows, 1);
+
+    // One key on two items at once: no lock is shared, the unique key decides. One applies;
+    // the other, run again after losing, finds the key taken by another decision.
+    let items: Vec<String> = claimed.iter().flatten().skip(1).take(2).cloned().collect();
+    let outcomes: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .iter()
+            .zip(&servers)
+            .map(|(item, storage)| {
+                let d = decision("one-key-two-items", item, DecisionAction::Keep);
+                let alice = alice.clone();
+                scope.spawn(move || {
+                    let r = storage
+                        .apply_decisions(&alice, &[d], &PolicyCatalog::builtin(), now())
+                        .unwrap();
+                    format!("{:?}", r.first().unwrap().outcome)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut sorted = outcomes.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["Applied", "Invalid"], "{outcomes:?}");
 }

@@ -71,6 +71,9 @@ pub fn open(url: &str, max_connections: u32) -> anyhow::Result<Pool> {
         .with_context(|| "the PostgreSQL URL is not one the client understands")?;
     let pool = r2d2::Pool::builder()
         .max_size(max_connections)
+        // Opened as the load asks, not all at start: several servers (and test suites) share
+        // the database's connection limit.
+        .min_idle(Some(max_connections.min(2)))
         .connection_timeout(Duration::from_secs(30))
         .build(Manager { config })
         .context("cannot connect to PostgreSQL")?;
