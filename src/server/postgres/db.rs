@@ -87,12 +87,17 @@ pub fn open(url: &str, max_connections: u32) -> anyhow::Result<Pool> {
 fn migrate(client: &mut Client) -> anyhow::Result<()> {
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS modq_schema (
-             version BIGINT NOT NULL,
-             applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-         )",
-    )?;
+    let known: Option<String> = tx
+        .query_one("SELECT to_regclass('modq_schema')::TEXT", &[])?
+        .try_get(0)?;
+    if known.is_none() {
+        tx.batch_execute(
+            "CREATE TABLE modq_schema (
+                 version BIGINT NOT NULL,
+                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+             )",
+        )?;
+    }
     let version: i64 = tx
         .query_one("SELECT COALESCE(MAX(version), 0) FROM modq_schema", &[])?
         .try_get(0)?;

@@ -7,7 +7,8 @@ use ::postgres::Row;
 use chrono::{DateTime, Utc};
 
 use crate::model::{
-    ClaimCap, Decision, DecisionAction, DecisionOutcome, DecisionResult, ReporterType, Scope,
+    ClaimCap, Decision, DecisionAction, DecisionOutcome, DecisionResult, ReporterType, ReviewState,
+    Scope,
 };
 use crate::policy::PolicyCatalog;
 use crate::server::claims::{self, ClaimLimits};
@@ -129,6 +130,7 @@ fn result(d: &Decision, outcome: DecisionOutcome, message: Option<String>) -> De
 pub fn apply_one(
     tx: &mut Tx<'_>,
     tally: &mut TallyChanges,
+    log: &mut AuditBatch,
     actor: &TokenInfo,
     d: &Decision,
     policies: &PolicyCatalog,
@@ -138,11 +140,16 @@ pub fn apply_one(
         return Ok(result(d, DecisionOutcome::Invalid, Some(message)));
     }
     let body_hash = rules::body_hash(d);
-    let earlier = applied_where(
-        tx,
-        "actor_token_id = ?1 AND idempotency_key = ?2",
-        &[&actor.id, &d.idempotency_key],
-    )?;
+    let earlier = match log
+        .find(|a| a.actor_token_id == Some(actor.id) && a.idempotency_key == d.idempotency_key)
+    {
+        Some(found) => Some(found),
+        None => applied_where(
+            tx,
+            "actor_token_id = ?1 AND idempotency_key = ?2",
+            &[&actor.id, &d.idempotency_key],
+        )?,
+    };
     if let Some(earlier) = earlier {
         if earlier.body_hash.as_ref().is_some_and(|h| *h != body_hash) {
             let message = format!(
@@ -166,13 +173,19 @@ pub fn apply_one(
         let message = format!("no item has id {:?}", d.item_id);
         return Ok(result(d, DecisionOutcome::NotFound, Some(message)));
     };
-    let latest = applied_where(tx, "item_id = ?1 ORDER BY id DESC LIMIT 1", &[&d.item_id])?;
+    let latest = match log.find(|a| a.item_id == d.item_id) {
+        Some(found) => Some(found),
+        None => applied_where(tx, "item_id = ?1 ORDER BY id DESC LIMIT 1", &[&d.item_id])?,
+    };
     let reversed = match &d.reverses {
-        Some(key) => applied_where(
-            tx,
-            "item_id = ?1 AND idempotency_key = ?2 ORDER BY id DESC LIMIT 1",
-            &[&d.item_id, key],
-        )?,
+        Some(key) => match log.find(|a| a.item_id == d.item_id && a.idempotency_key == *key) {
+            Some(found) => Some(found),
+            None => applied_where(
+                tx,
+                "item_id = ?1 AND idempotency_key = ?2 ORDER BY id DESC LIMIT 1",
+                &[&d.item_id, key],
+            )?,
+        },
         None => None,
     };
     let report_category = leading_category(tx, &d.item_id)?;
@@ -224,45 +237,179 @@ pub fn apply_one(
             .transpose()?,
         _ => None,
     };
-    // Ids in commit order (see `AUDIT_LOCK`); held to the end of the transaction.
-    tx.lock(AUDIT_LOCK)?;
-    tx.exec(
-        "INSERT INTO audit (at, actor, actor_token_id, role, action, item_id, reason_code,
-                            scope, note, escalation_target, reverses, reverses_id,
-                            idempotency_key, body_hash, method, decided_at, from_state,
-                            from_restricted_in, from_escalation_target, from_tier, to_state,
-                            to_tier, basis)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18, ?19, ?20, ?21, ?22, ?23)",
-        &[
-            &ts(now),
-            &actor.name,
-            &actor.id,
-            &actor.role.as_str(),
-            &d.action.as_str(),
-            &d.item_id,
-            &reason_code,
-            &scope,
-            &note,
-            &target,
-            &d.reverses,
-            &reversed.as_ref().map(|r| r.audit_id),
-            &d.idempotency_key,
-            &body_hash,
-            &d.method.as_str(),
-            &ts(rules::clamp_decided_at(d.decided_at, now)),
-            &current.state.as_str(),
-            &current.restricted_in.as_ref().map(to_json).transpose()?,
-            &current.escalation_target.map(name_of).transpose()?,
-            &current.tier.map(name_of).transpose()?,
-            &after.state.as_str(),
-            &after_tier,
-            &basis,
-        ],
-    )?;
+    log.push(
+        AppliedDecision {
+            audit_id: 0,
+            idempotency_key: d.idempotency_key.clone(),
+            item_id: d.item_id.clone(),
+            action: d.action,
+            actor: actor.name.clone(),
+            actor_token_id: Some(actor.id),
+            at: now,
+            body_hash: Some(body_hash.clone()),
+            before: current.clone(),
+        },
+        AuditRow {
+            at: ts(now),
+            actor: actor.name.clone(),
+            actor_token_id: actor.id,
+            role: actor.role.as_str().to_owned(),
+            action: d.action.as_str().to_owned(),
+            item_id: d.item_id.clone(),
+            reason_code,
+            scope,
+            note: note.map(str::to_owned),
+            target,
+            reverses: d.reverses.clone(),
+            reverses_id: reversed.as_ref().map(|r| r.audit_id),
+            key: d.idempotency_key.clone(),
+            body_hash,
+            method: d.method.as_str().to_owned(),
+            decided_at: ts(rules::clamp_decided_at(d.decided_at, now)),
+            from_state: current.state.as_str().to_owned(),
+            from_scope: current.restricted_in.as_ref().map(to_json).transpose()?,
+            from_target: current.escalation_target.map(name_of).transpose()?,
+            from_tier: current.tier.map(name_of).transpose()?,
+            to_state: after.state.as_str().to_owned(),
+            to_tier: after_tier,
+            basis,
+        },
+    );
     // Decided: there is nothing left to review undisturbed, whoever was reviewing it.
     tx.exec("DELETE FROM leases WHERE item_id = ?1", &[&d.item_id])?;
     Ok(result(d, DecisionOutcome::Applied, None))
+}
+
+/// One audit row, as it will be inserted.
+pub struct AuditRow {
+    at: String,
+    actor: String,
+    actor_token_id: i64,
+    role: String,
+    action: String,
+    item_id: String,
+    reason_code: Option<String>,
+    scope: Option<String>,
+    note: Option<String>,
+    target: Option<String>,
+    reverses: Option<String>,
+    /// Negative: a row of this batch not yet numbered (see [`AuditBatch`]).
+    reverses_id: Option<i64>,
+    key: String,
+    body_hash: String,
+    method: String,
+    decided_at: String,
+    from_state: String,
+    from_scope: Option<String>,
+    from_target: Option<String>,
+    from_tier: Option<String>,
+    to_state: String,
+    to_tier: Option<String>,
+    basis: Option<String>,
+}
+
+/// The audit rows a batch of decisions makes, written together at its end.
+///
+/// Audit ids must become visible in order, so that a reader paging by id never passes one
+/// that commits later: the rows are numbered and inserted under [`AUDIT_LOCK`], held to the
+/// commit. Written last, in one statement, the lock is held for two statements and the
+/// commit whatever the batch's size; the decisions of the batch meanwhile see each other
+/// here (a key twice, an item decided twice, a reversal of a decision just made), under
+/// provisional negative ids.
+#[derive(Default)]
+pub struct AuditBatch {
+    rows: Vec<(AppliedDecision, AuditRow)>,
+}
+
+impl AuditBatch {
+    /// The latest decision of this batch that `matches`.
+    fn find(&self, matches: impl Fn(&AppliedDecision) -> bool) -> Option<AppliedDecision> {
+        self.rows
+            .iter()
+            .rev()
+            .map(|(a, _)| a)
+            .find(|a| matches(a))
+            .cloned()
+    }
+
+    fn push(&mut self, mut applied: AppliedDecision, row: AuditRow) {
+        applied.audit_id = -1 - i64::try_from(self.rows.len()).unwrap_or(i64::MAX - 1);
+        self.rows.push((applied, row));
+    }
+
+    /// Numbers the rows and inserts them, under the audit lock.
+    pub fn write(self, tx: &mut Tx<'_>) -> Result<(), StorageError> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        tx.lock(AUDIT_LOCK)?;
+        let n = i64::try_from(self.rows.len()).unwrap_or(i64::MAX);
+        let mut ids: Vec<i64> = tx
+            .all(
+                "SELECT nextval(pg_get_serial_sequence('audit', 'id'))
+                 FROM generate_series(1, ?1::BIGINT)",
+                &[&n],
+            )?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        ids.sort_unstable();
+        let number = |id: Option<i64>| match id {
+            Some(p) if p < 0 => usize::try_from(-1 - p)
+                .ok()
+                .and_then(|i| ids.get(i))
+                .copied(),
+            other => other,
+        };
+        let rows: Vec<&AuditRow> = self.rows.iter().map(|(_, r)| r).collect();
+        let texts = |f: fn(&AuditRow) -> &str| -> Vec<&str> { rows.iter().map(|r| f(r)).collect() };
+        let opts = |f: fn(&AuditRow) -> Option<&str>| -> Vec<Option<&str>> {
+            rows.iter().map(|r| f(r)).collect()
+        };
+        let token_ids: Vec<i64> = rows.iter().map(|r| r.actor_token_id).collect();
+        let reverses_ids: Vec<Option<i64>> = rows.iter().map(|r| number(r.reverses_id)).collect();
+        tx.exec(
+            "INSERT INTO audit (id, at, actor, actor_token_id, role, action, item_id,
+                                reason_code, scope, note, escalation_target, reverses,
+                                reverses_id, idempotency_key, body_hash, method, decided_at,
+                                from_state, from_restricted_in, from_escalation_target,
+                                from_tier, to_state, to_tier, basis)
+             OVERRIDING SYSTEM VALUE
+             SELECT * FROM UNNEST(?1::BIGINT[], ?2::TEXT[], ?3::TEXT[], ?4::BIGINT[],
+                                  ?5::TEXT[], ?6::TEXT[], ?7::TEXT[], ?8::TEXT[], ?9::TEXT[],
+                                  ?10::TEXT[], ?11::TEXT[], ?12::TEXT[], ?13::BIGINT[],
+                                  ?14::TEXT[], ?15::TEXT[], ?16::TEXT[], ?17::TEXT[],
+                                  ?18::TEXT[], ?19::TEXT[], ?20::TEXT[], ?21::TEXT[],
+                                  ?22::TEXT[], ?23::TEXT[], ?24::TEXT[])",
+            &[
+                &ids,
+                &texts(|r| &r.at),
+                &texts(|r| &r.actor),
+                &token_ids,
+                &texts(|r| &r.role),
+                &texts(|r| &r.action),
+                &texts(|r| &r.item_id),
+                &opts(|r| r.reason_code.as_deref()),
+                &opts(|r| r.scope.as_deref()),
+                &opts(|r| r.note.as_deref()),
+                &opts(|r| r.target.as_deref()),
+                &opts(|r| r.reverses.as_deref()),
+                &reverses_ids,
+                &texts(|r| &r.key),
+                &texts(|r| &r.body_hash),
+                &texts(|r| &r.method),
+                &texts(|r| &r.decided_at),
+                &texts(|r| &r.from_state),
+                &opts(|r| r.from_scope.as_deref()),
+                &opts(|r| r.from_target.as_deref()),
+                &opts(|r| r.from_tier.as_deref()),
+                &texts(|r| &r.to_state),
+                &opts(|r| r.to_tier.as_deref()),
+                &opts(|r| r.basis.as_deref()),
+            ],
+        )?;
+        Ok(())
+    }
 }
 
 /// The report category of the item's most trusted source; see [`rules::leading_category`].
@@ -298,6 +445,32 @@ pub fn lease_of(tx: &mut Tx<'_>, item_id: &str) -> Result<Option<Lease>, Storage
         holder: r.try_get(0)?,
         expires_at: parse_ts(&expires_at)?,
     }))
+}
+
+/// Locks an item a claim is about to take, unless another transaction holds it, and reads
+/// its lease again under the lock: `None` when the item is held elsewhere or no longer in
+/// `state` (decided meanwhile), else its lease now.
+///
+/// The lease is read by a statement of its own, after the lock: a statement sees what was
+/// committed when it began, so a lease written by a claim that committed while this one
+/// waited for its turn on the row would be invisible to the locking statement itself.
+pub fn lock_claimable(
+    tx: &mut Tx<'_>,
+    item_id: &str,
+    state: ReviewState,
+) -> Result<Option<Option<Lease>>, StorageError> {
+    let Some(r) = tx.opt(
+        "SELECT state FROM items WHERE id = ?1 FOR UPDATE SKIP LOCKED",
+        &[&item_id],
+    )?
+    else {
+        return Ok(None);
+    };
+    let now_state: String = r.try_get(0)?;
+    if now_state != state.as_str() {
+        return Ok(None);
+    }
+    lease_of(tx, item_id).map(Some)
 }
 
 /// Gives `holder` the lease on an item, replacing whatever lease was there.

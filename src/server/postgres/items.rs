@@ -504,8 +504,9 @@ impl TallyChanges {
         for ((state, lane, tier), change) in self.queue {
             if change != 0 {
                 tx.exec(
-                    "INSERT INTO queue_tally (state, lane, tier, items) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (state, lane, tier)
+                    "INSERT INTO queue_tally (state, lane, tier, stripe, items)
+                     VALUES (?1, ?2, ?3, (pg_backend_pid() % 16)::SMALLINT, ?4)
+                     ON CONFLICT (state, lane, tier, stripe)
                      DO UPDATE SET items = queue_tally.items + excluded.items",
                     &[&state, &lane, &tier, &change],
                 )?;

@@ -5,13 +5,16 @@
 //! Where SQLite has one writer at a time, here transactions run side by side, from several
 //! servers, and the database keeps them apart:
 //! - a transaction that changes an item's state or lease locks its row first;
-//! - claims walk the queue `FOR UPDATE SKIP LOCKED`, passing over items another claim or a
-//!   decision holds at that moment;
+//! - a claim walks the queue without locks and locks each item it takes `FOR UPDATE SKIP
+//!   LOCKED`, passing over items another claim or a decision holds at that moment (and
+//!   never holding up decisions on the items it only passes);
 //! - an idempotency key applies once by the audit table's unique key `(token, key)`;
 //! - one holder's claims run one at a time (an advisory lock on the holder), so a cap on
 //!   live leases holds across servers;
-//! - audit ids become visible in order (an advisory lock from the first audit row to the
-//!   commit), so paging the log by id never skips a row;
+//! - audit ids become visible in order (a batch's rows are numbered and inserted last,
+//!   under an advisory lock held to the commit), so paging the log by id never skips a row;
+//! - the lane tallies every decision moves are kept in 16 stripes, so decisions do not queue
+//!   on one hot row;
 //! - a transaction that loses a race (a deadlock, a key taken first) is run again.
 //!
 //! The audit log and notes refuse UPDATE, DELETE and TRUNCATE in the database itself.
@@ -45,11 +48,11 @@ use convert::{
 };
 use db::{Pool, Tx, transaction};
 use decisions::{
-    Allowance, apply_one, distinct, item_status, leading_category, lease_of, live_leases_of,
-    lock_holder, lock_items, put_lease,
+    Allowance, AuditBatch, apply_one, distinct, item_status, leading_category, lease_of,
+    live_leases_of, lock_claimable, lock_holder, lock_items, put_lease,
 };
 use items::{TallyChanges, add_report, fill_item, is_intake, load_item, search_columns};
-use queue::{ItemRow, Lock, walk_queue};
+use queue::{ItemRow, walk_queue};
 
 /// Connections one server keeps open by default (`modq serve --db-connections`).
 pub const DEFAULT_CONNECTIONS: u32 = 16;
@@ -166,7 +169,7 @@ impl Storage for PostgresStorage {
             // One more row than asked tells whether a next page exists.
             let fetch = i64::try_from(query.limit.saturating_add(1)).unwrap_or(i64::MAX);
             let mut rows = Vec::new();
-            walk_queue(tx, query, Some(fetch), Lock::None, |_, row| {
+            walk_queue(tx, query, Some(fetch), |_, row| {
                 rows.push(row);
                 Ok(true)
             })?;
@@ -214,11 +217,22 @@ impl Storage for PostgresStorage {
             let mut taken_cursors: Vec<Cursor> = Vec::new();
             let mut last_examined: Option<Cursor> = None;
             let mut more = false;
-            // Each row is locked as the walk reads it, and rows another transaction holds
-            // (a claim or a decision on another server) are passed over, not waited for.
-            walk_queue(tx, query, None, Lock::SkipLocked, |tx, row| {
-                let lease = lease_of(tx, &row.id)?;
-                let skip = rules::claim_skips(lease.as_ref(), holder, now);
+            // The walk reads without locking, so that it never holds up decisions on the
+            // items it passes (most of them others' leases). Only an item it is about to
+            // take is locked, `FOR UPDATE SKIP LOCKED`: one another transaction holds (a
+            // claim or a decision on another server) is passed over, not waited for.
+            walk_queue(tx, query, None, |tx, row| {
+                let mut lease = lease_of(tx, &row.id)?;
+                let mut skip = rules::claim_skips(lease.as_ref(), holder, now);
+                if !skip && taken.len() < query.limit {
+                    match lock_claimable(tx, &row.id, query.state)? {
+                        Some(fresh) => {
+                            lease = fresh;
+                            skip = rules::claim_skips(lease.as_ref(), holder, now);
+                        }
+                        None => skip = true,
+                    }
+                }
                 let own = lease
                     .as_ref()
                     .is_some_and(|l| l.holder == holder && l.is_live(now));
@@ -436,7 +450,7 @@ impl Storage for PostgresStorage {
                 leased_elsewhere: 0,
                 truncated: false,
             };
-            walk_queue(tx, &query, None, Lock::None, |tx, row| {
+            walk_queue(tx, &query, None, |tx, row| {
                 if rules::claim_skips(lease_of(tx, &row.id)?.as_ref(), holder, now) {
                     selected.leased_elsewhere += 1;
                 } else if selected.ids.len() == limit {
@@ -462,11 +476,16 @@ impl Storage for PostgresStorage {
             let ids: Vec<&str> = decisions.iter().map(|d| d.item_id.as_str()).collect();
             lock_items(tx, &ids)?;
             let mut tally = TallyChanges::default();
+            let mut log = AuditBatch::default();
             let mut results = Vec::with_capacity(decisions.len());
             for d in decisions {
-                results.push(apply_one(tx, &mut tally, actor, d, policies, now)?);
+                results.push(apply_one(
+                    tx, &mut tally, &mut log, actor, d, policies, now,
+                )?);
             }
             tally.write(tx)?;
+            // Last: the audit lock is held from here to the commit.
+            log.write(tx)?;
             Ok(results)
         })
     }

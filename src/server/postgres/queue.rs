@@ -1,5 +1,5 @@
 //! The queue walk on PostgreSQL: filters compiled to its SQL, the sort orders and their
-//! keyset cursors, the priority order's two groups, and the lock a claim walks under.
+//! keyset cursors, and the priority order's two groups.
 
 use ::postgres::Row;
 use ::postgres::types::ToSql;
@@ -295,16 +295,6 @@ fn key_value(v: &SortValue, number: bool) -> Result<Value, StorageError> {
     }
 }
 
-/// How a walk reads the rows it passes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lock {
-    /// Reads only.
-    None,
-    /// Locks each row as it is read, passing over rows another transaction has locked (a
-    /// claim or a decision under way elsewhere): `FOR UPDATE SKIP LOCKED`.
-    SkipLocked,
-}
-
 /// The queue walk that listing, claiming and selecting share: the query's state, lane,
 /// filter and cursor, in its sort order, at most `row_limit` rows (`None`: no limit).
 fn queue_sql(
@@ -312,7 +302,6 @@ fn queue_sql(
     query: &QueueQuery,
     row_limit: Option<i64>,
     group: Option<bool>,
-    lock: Lock,
 ) -> Result<(String, Vec<Value>), StorageError> {
     let mut w = Where::default();
     // A literal, so that the planner sees the partial queue indexes apply.
@@ -372,13 +361,9 @@ fn queue_sql(
         );
     }
     let dir = |desc: bool| if desc { "DESC" } else { "ASC" };
-    let locking = match lock {
-        Lock::None => "",
-        Lock::SkipLocked => " FOR UPDATE OF items SKIP LOCKED",
-    };
     let sql = format!(
         "SELECT {ITEM_COLUMNS} FROM items WHERE {} ORDER BY {k1} {}, {k2} {}, id ASC \
-         LIMIT ?::BIGINT{locking}",
+         LIMIT ?::BIGINT",
         w.sql.join(" AND "),
         dir(d1),
         dir(d2),
@@ -396,11 +381,10 @@ pub fn walk_queue(
     tx: &mut Tx<'_>,
     query: &QueueQuery,
     row_limit: Option<i64>,
-    lock: Lock,
     mut visit: impl FnMut(&mut Tx<'_>, ItemRow) -> Result<bool, StorageError>,
 ) -> Result<(), StorageError> {
     if query.sort != Sort::Priority {
-        walk_part(tx, query, row_limit, None, lock, &mut visit)?;
+        walk_part(tx, query, row_limit, None, &mut visit)?;
         return Ok(());
     }
     let cursor_in_first = query
@@ -409,7 +393,7 @@ pub fn walk_queue(
         .map(|c| c.group.is_some_and(|g| g.first));
     let mut left = row_limit;
     if cursor_in_first != Some(false) {
-        let (seen, go_on) = walk_part(tx, query, left, Some(true), lock, &mut visit)?;
+        let (seen, go_on) = walk_part(tx, query, left, Some(true), &mut visit)?;
         if !go_on {
             return Ok(());
         }
@@ -427,7 +411,7 @@ pub fn walk_queue(
             .filter(|_| cursor_in_first == Some(false)),
         ..query.clone()
     };
-    walk_part(tx, &rest, left, Some(false), lock, &mut visit)?;
+    walk_part(tx, &rest, left, Some(false), &mut visit)?;
     Ok(())
 }
 
@@ -437,10 +421,9 @@ fn walk_part(
     query: &QueueQuery,
     row_limit: Option<i64>,
     group: Option<bool>,
-    lock: Lock,
     visit: &mut impl FnMut(&mut Tx<'_>, ItemRow) -> Result<bool, StorageError>,
 ) -> Result<(i64, bool), StorageError> {
-    let (sql, values) = queue_sql(tx, query, row_limit, group, lock)?;
+    let (sql, values) = queue_sql(tx, query, row_limit, group)?;
     let params: Vec<Param<'_>> = values.iter().map(|v| &**v as Param<'_>).collect();
     let mut seen = 0;
     let mut go_on = true;
