@@ -11,6 +11,7 @@ mod claims;
 mod clock;
 mod connections;
 mod error;
+mod filter_sql;
 mod handlers;
 mod import;
 mod limits;

@@ -138,7 +138,7 @@ pub struct Group {
 }
 
 /// Whether an item sorts into the priority order's first group at `as_of`. The queue SQL
-/// (sqlite.rs `FIRST_GROUP`) says the same.
+/// (sqlite/queue.rs `FIRST_GROUP`) says the same.
 pub fn sorts_first(lane: Lane, deadline: Option<DateTime<Utc>>, as_of: DateTime<Utc>) -> bool {
     lane == Lane::Urgent || deadline.is_some_and(|d| d <= as_of)
 }

@@ -3,14 +3,13 @@
 //!
 //! This file opens the database and holds the writer and the readers; the trait's methods
 //! live by concern: `schema` (migrations), `items`, `reports`, `tally`, `queue` (the walk,
-//! paging and cursors), `filter_sql`, `decisions`, `claims` (leases and their caps),
+//! paging and cursors, with SQLite's dialect of [`super::filter_sql`]), `decisions`, `claims` (leases and their caps),
 //! `tokens`, `audit` and `stats`; `convert` says how values are stored.
 
 mod audit;
 mod claims;
 mod convert;
 mod decisions;
-mod filter_sql;
 mod items;
 mod queue;
 mod reports;

@@ -2,17 +2,17 @@
 //! order, cursors, and the priority order's two groups.
 
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension};
 
-use crate::model::{QueuePage, ReviewState};
-use crate::query::Sort;
+use crate::model::QueuePage;
+use crate::query::{Likeness, Sort};
 
 use super::SqliteStorage;
 use super::claims::lease_of;
-use super::convert::{parse_lane, parse_opt_ts, ts};
-use super::filter_sql::{Where, clause_condition, text};
+use super::convert::{from_json, parse_lane, parse_opt_ts, ts};
 use super::items::{ITEM_COLUMNS, ItemRow, fill_item, item_row};
+use crate::server::filter_sql::{self, Dialect, SqlValue};
 use crate::server::rules;
 use crate::server::storage::{
     Cursor, Group, MAX_SELECTION, QueueQuery, Selected, SortValue, StorageError, within_budget,
@@ -78,6 +78,57 @@ pub(super) fn sql_value(v: &SortValue) -> Value {
     }
 }
 
+/// SQLite's spelling of what [`filter_sql`] leaves to the engine.
+pub(super) struct Sqlite;
+
+impl Dialect for Sqlite {
+    /// Positional: a statement that repeats a condition binds its values again.
+    fn placeholder(&self, _n: usize) -> String {
+        "?".into()
+    }
+
+    fn contains(&self, haystack: &str) -> String {
+        format!("instr({haystack}, ?) > 0")
+    }
+
+    fn json_strings(&self, column: &str) -> String {
+        format!("json_each({column})")
+    }
+}
+
+fn bound(v: SqlValue) -> Value {
+    match v {
+        SqlValue::Int(i) => Value::Integer(i),
+        SqlValue::Text(t) => Value::Text(t),
+    }
+}
+
+fn text(s: &str) -> Value {
+    Value::Text(s.to_owned())
+}
+
+/// What the item `id` looks like, for `similar:` (`None`: no such item).
+fn likeness_of(conn: &Connection, id: &str) -> Result<Option<Likeness>, StorageError> {
+    let row = conn
+        .prepare_cached("SELECT author_id, text_hash, links FROM items WHERE id = ?1")?
+        .query_row([id], |r| {
+            Ok((
+                r.get::<_, Option<String>>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
+        .optional()?;
+    row.map(|(author_id, text_hash, links)| {
+        Ok(Likeness {
+            author_id,
+            text_hash,
+            links: from_json("links", &links)?,
+        })
+    })
+    .transpose()
+}
+
 /// The queue walk that listing, claiming and selecting share, so their order and filters
 /// cannot drift: the query's state, lane, filter and cursor, in its sort order, at most
 /// `row_limit` rows (-1: no limit).
@@ -87,30 +138,8 @@ pub(super) fn queue_sql(
     row_limit: i64,
     group: Option<bool>,
 ) -> Result<(String, Vec<Value>), StorageError> {
-    let mut w = Where::default();
-    // A literal, not a placeholder: only then can SQLite tell that the partial queue indexes
-    // of schema 6 (open and escalated items) hold every row the walk wants.
-    w.push(format!("state = '{}'", query.state.as_str()), []);
-    if let Some(lane) = query.lane {
-        w.push("lane = ?", [text(lane.as_str())]);
-    }
-    if let Some(tier) = query.tier {
-        w.push(
-            "COALESCE(escalation_target, 'senior') = ?",
-            [text(tier.as_str())],
-        );
-    }
-    for clause in &query.filter.clauses {
-        clause_condition(conn, clause, &mut w)?;
-    }
-    // Open items are held by no tier: only decided and escalated ones can be hidden.
-    if !query.hidden_tiers.is_empty() && query.state != ReviewState::Open {
-        let marks = vec!["?"; query.hidden_tiers.len()].join(", ");
-        w.push(
-            format!("(hold_tier IS NULL OR hold_tier NOT IN ({marks}))"),
-            query.hidden_tiers.iter().map(|t| text(t.as_str())),
-        );
-    }
+    let likeness = |id: &str| likeness_of(conn, id);
+    let mut w = filter_sql::queue_conditions(&Sqlite, 0, query, &likeness)?;
     let [(k1, d1), (k2, d2)] = order_keys(query.sort);
     if let Some(first) = group {
         // One of the priority order's two groups (see `walk_queue`).
@@ -119,7 +148,7 @@ pub(super) fn queue_sql(
         } else {
             format!("NOT {FIRST_GROUP}")
         };
-        w.push(condition, [text(&ts(query.as_of))]);
+        w.push(&condition, [SqlValue::Text(ts(query.as_of))]);
     }
     let dir = |desc: bool| if desc { "DESC" } else { "ASC" };
     let order_by =
@@ -127,11 +156,12 @@ pub(super) fn queue_sql(
     let Some(after) = &query.after else {
         let sql = format!(
             "SELECT {ITEM_COLUMNS} FROM items WHERE {} ORDER BY {}",
-            w.sql.join(" AND "),
+            w.sql(),
             order_by(k1, k2)
         );
-        w.values.push(Value::Integer(row_limit));
-        return Ok((sql, w.values));
+        let mut values: Vec<Value> = w.values.into_iter().map(bound).collect();
+        values.push(Value::Integer(row_limit));
+        return Ok((sql, values));
     };
     if after.sort != query.sort {
         return Err(StorageError::Invalid(format!(
@@ -162,9 +192,9 @@ pub(super) fn queue_sql(
     for (cursor, cursor_values) in arms {
         sql.push(format!(
             "SELECT {ITEM_COLUMNS}, {k1} AS sort_1, {k2} AS sort_2 FROM items WHERE {} AND {cursor}",
-            w.sql.join(" AND ")
+            w.sql()
         ));
-        values.extend(w.values.iter().cloned());
+        values.extend(w.values.iter().cloned().map(bound));
         values.extend(cursor_values);
     }
     let sql = format!(
@@ -314,6 +344,7 @@ pub(super) fn select(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ReviewState;
     use crate::query;
 
     /// Negations and alternatives keep the walk in its index: they filter the rows the order's
