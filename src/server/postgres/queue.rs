@@ -1,17 +1,18 @@
-//! The queue walk on PostgreSQL: filters compiled to its SQL, the sort orders and their
-//! keyset cursors, and the priority order's two groups.
+//! The queue walk on PostgreSQL: the filter compiled by the engines' one compiler in
+//! PostgreSQL's dialect, the sort orders and their keyset cursors, and the priority order's
+//! two groups.
 
 use ::postgres::Row;
 use ::postgres::types::ToSql;
 use chrono::{DateTime, Utc};
 
-use crate::model::{Item, ItemKind, ReviewState};
-use crate::query::{self, Clause, Likeness, Sort, Term};
+use crate::model::{Item, ItemKind};
+use crate::query::{Likeness, Sort, Term};
+use crate::server::filter_sql::{self, Dialect, SqlValue};
 use crate::server::storage::{Cursor, Group, QueueQuery, SortValue, StorageError};
 
 use super::convert::{
-    from_json, from_name, name_of, opt_json, opt_tier, parse_lane, parse_opt_ts, parse_state,
-    parse_ts, ts,
+    from_json, from_name, opt_json, opt_tier, parse_lane, parse_opt_ts, parse_state, parse_ts, ts,
 };
 use super::db::{Param, Tx};
 
@@ -133,137 +134,30 @@ fn order_keys(sort: Sort) -> [(&'static str, bool, bool); 2] {
 /// `as_of`. Mirrors [`crate::server::storage::sorts_first`].
 const FIRST_GROUP: &str = "(lane = 'urgent' OR (deadline IS NOT NULL AND deadline <= ?))";
 
-type Value = Box<dyn ToSql + Sync + Send>;
+/// PostgreSQL's spelling of what the one filter compiler ([`filter_sql`]) leaves to each
+/// engine.
+struct Postgres;
 
-fn text(s: &str) -> Value {
-    Box::new(s.to_owned())
-}
+impl Dialect for Postgres {
+    fn placeholder(&self, n: usize) -> String {
+        format!("${n}")
+    }
 
-fn int(i: i64) -> Value {
-    Box::new(i)
-}
+    fn contains(&self, haystack: &str) -> String {
+        format!("strpos({haystack}, ?) > 0")
+    }
 
-/// An SQL condition and the values of its `?` placeholders, in order.
-#[derive(Default)]
-struct Where {
-    sql: Vec<String>,
-    values: Vec<Value>,
-}
-
-impl Where {
-    fn push(&mut self, sql: impl Into<String>, values: impl IntoIterator<Item = Value>) {
-        self.sql.push(sql.into());
-        self.values.extend(values);
+    fn json_strings(&self, column: &str) -> String {
+        format!("jsonb_array_elements_text({column}::jsonb) AS json_strings(value)")
     }
 }
 
-const REPORT: &str = "EXISTS (SELECT 1 FROM reports r WHERE r.item_id = items.id AND";
-const COUNTRY: &str = "EXISTS (SELECT 1 FROM jsonb_array_elements_text(items.countries::jsonb) \
-                       AS c(value) WHERE upper(c.value)";
-const LINK: &str = "EXISTS (SELECT 1 FROM jsonb_array_elements_text(items.links::jsonb) \
-                    AS l(value) WHERE";
-
-/// The condition for one filter clause, mirroring `query::Clause::matches` on the client.
-fn clause_condition(tx: &mut Tx<'_>, clause: &Clause, w: &mut Where) -> Result<(), StorageError> {
-    let (sql, values) = match same_field_in_list(&clause.any_of)? {
-        Some(in_list) => in_list,
-        None => {
-            let mut any = Where::default();
-            for term in &clause.any_of {
-                term_condition(tx, term, &mut any)?;
-            }
-            (format!("({})", any.sql.join(" OR ")), any.values)
-        }
-    };
-    if clause.negated {
-        // An item without the field (no language, no text) fails the term on the client, so
-        // its negation holds: SQL's NULL must become false before NOT, or such items vanish.
-        w.push(format!("NOT COALESCE({sql}, FALSE)"), values);
-    } else {
-        w.push(sql, values);
+/// A value as the client binds it.
+fn bound(v: &SqlValue) -> &(dyn ToSql + Sync) {
+    match v {
+        SqlValue::Int(i) => i,
+        SqlValue::Text(t) => t,
     }
-    Ok(())
-}
-
-/// Alternatives on one field as one `IN` list (`cat:spam,scam`).
-fn same_field_in_list(terms: &[Term]) -> Result<Option<(String, Vec<Value>)>, StorageError> {
-    if terms.len() < 2 {
-        return Ok(None);
-    }
-    let mut template = None;
-    let mut values = Vec::new();
-    for term in terms {
-        let (field, value) = match term {
-            Term::Category(c) => ("category", text(c)),
-            Term::Author(a) => ("author", text(a)),
-            Term::Reporter(r) => ("reporter", text(&name_of(*r)?)),
-            Term::Lane(l) => ("lane", text(l.as_str())),
-            Term::Country(c) => ("country", text(c)),
-            Term::Language(l) => ("language", text(l)),
-            _ => return Ok(None),
-        };
-        if template.is_some_and(|t| t != field) {
-            return Ok(None);
-        }
-        template = Some(field);
-        values.push(value);
-    }
-    let marks = vec!["?"; values.len()].join(", ");
-    let sql = match template {
-        Some("category") => format!("{REPORT} lower(r.category) IN ({marks}))"),
-        Some("author") => format!("author_id IN ({marks})"),
-        Some("reporter") => format!("{REPORT} r.reporter_type IN ({marks}))"),
-        Some("lane") => format!("lane IN ({marks})"),
-        Some("country") => format!("{COUNTRY} IN ({marks}))"),
-        Some("language") => format!("lower(language) IN ({marks})"),
-        _ => return Ok(None),
-    };
-    Ok(Some((sql, values)))
-}
-
-/// The condition for one filter term, mirroring `query::Term` matching on the client.
-fn term_condition(tx: &mut Tx<'_>, term: &Term, w: &mut Where) -> Result<(), StorageError> {
-    match term {
-        Term::Text(t) => w.push("strpos(text_lc, ?) > 0", [text(t)]),
-        Term::Category(c) => w.push(format!("{REPORT} lower(r.category) = ?)"), [text(c)]),
-        Term::From(who) => w.push(
-            "(author_id = ? OR author_handle = ?)",
-            [text(who), text(who)],
-        ),
-        Term::Author(id) => w.push("author_id = ?", [text(id)]),
-        Term::Reporter(t) => w.push(
-            format!("{REPORT} r.reporter_type = ?)"),
-            [text(&name_of(*t)?)],
-        ),
-        Term::Lane(l) => w.push("lane = ?", [text(l.as_str())]),
-        Term::Country(c) => w.push(format!("{COUNTRY} = ?)"), [text(c)]),
-        Term::Language(l) => w.push("lower(language) = ?", [text(l)]),
-        Term::Priority(op, p) => w.push(format!("priority {} ?", op.symbol()), [int(*p)]),
-        Term::Link(part) => w.push(format!("{LINK} strpos(l.value, ?) > 0)"), [text(part)]),
-        Term::Similar(id) => {
-            let mut any = vec!["id = ?".to_owned()];
-            let mut values = vec![text(id)];
-            if let Some(like) = likeness_of(tx, id)? {
-                if let Some(author) = &like.author_id {
-                    any.push("author_id = ?".into());
-                    values.push(text(author));
-                }
-                if let Some(hash) = &like.text_hash {
-                    any.push("text_hash = ?".into());
-                    values.push(text(hash));
-                }
-                let links: Vec<&String> =
-                    like.links.iter().take(query::MAX_LINKS_PER_ITEM).collect();
-                if !links.is_empty() {
-                    let marks = vec!["?"; links.len()].join(", ");
-                    any.push(format!("{LINK} l.value IN ({marks}))"));
-                    values.extend(links.into_iter().map(|l| text(l)));
-                }
-            }
-            w.push(format!("({})", any.join(" OR ")), values);
-        }
-    }
-    Ok(())
 }
 
 /// What the item `id` looks like, for `similar:` (`None`: no such item).
@@ -285,10 +179,10 @@ fn likeness_of(tx: &mut Tx<'_>, id: &str) -> Result<Option<Likeness>, StorageErr
 
 /// A cursor key as a value of its column's type; a cursor whose keys do not fit its order
 /// is the client's mistake.
-fn key_value(v: &SortValue, number: bool) -> Result<Value, StorageError> {
+fn key_value(v: &SortValue, number: bool) -> Result<SqlValue, StorageError> {
     match (v, number) {
-        (SortValue::Int(i), true) => Ok(int(*i)),
-        (SortValue::Text(t), false) => Ok(text(t)),
+        (SortValue::Int(i), true) => Ok(SqlValue::Int(*i)),
+        (SortValue::Text(t), false) => Ok(SqlValue::Text(t.clone())),
         _ => Err(StorageError::Invalid(
             "this cursor does not fit its order; start again without it".into(),
         )),
@@ -296,35 +190,26 @@ fn key_value(v: &SortValue, number: bool) -> Result<Value, StorageError> {
 }
 
 /// The queue walk that listing, claiming and selecting share: the query's state, lane,
-/// filter and cursor, in its sort order, at most `row_limit` rows (`None`: no limit).
+/// filter and cursor, in its sort order, at most `row_limit` rows (`None`: no limit). The
+/// conditions are [`filter_sql::queue_conditions`], SQLite's too.
 fn queue_sql(
     tx: &mut Tx<'_>,
     query: &QueueQuery,
     row_limit: Option<i64>,
     group: Option<bool>,
-) -> Result<(String, Vec<Value>), StorageError> {
-    let mut w = Where::default();
-    // A literal, so that the planner sees the partial queue indexes apply.
-    w.push(format!("state = '{}'", query.state.as_str()), []);
-    if let Some(lane) = query.lane {
-        w.push("lane = ?", [text(lane.as_str())]);
-    }
-    if let Some(tier) = query.tier {
-        w.push(
-            "COALESCE(escalation_target, 'senior') = ?",
-            [text(tier.as_str())],
-        );
-    }
+) -> Result<(String, Vec<SqlValue>, Option<i64>), StorageError> {
+    // What each `similar:` item looks like, read first: the compiler asks through a closure
+    // that cannot borrow the transaction.
+    let mut likes = std::collections::HashMap::new();
     for clause in &query.filter.clauses {
-        clause_condition(tx, clause, &mut w)?;
+        for term in &clause.any_of {
+            if let Term::Similar(id) = term {
+                likes.insert(id.clone(), likeness_of(tx, id)?);
+            }
+        }
     }
-    if !query.hidden_tiers.is_empty() && query.state != ReviewState::Open {
-        let marks = vec!["?"; query.hidden_tiers.len()].join(", ");
-        w.push(
-            format!("(hold_tier IS NULL OR hold_tier NOT IN ({marks}))"),
-            query.hidden_tiers.iter().map(|t| text(t.as_str())),
-        );
-    }
+    let likeness = |id: &str| Ok(likes.get(id).cloned().flatten());
+    let mut w = filter_sql::queue_conditions(&Postgres, 0, query, &likeness)?;
     let [(k1, d1, n1), (k2, d2, n2)] = order_keys(query.sort);
     if let Some(first) = group {
         let condition = if first {
@@ -332,7 +217,7 @@ fn queue_sql(
         } else {
             format!("NOT {FIRST_GROUP}")
         };
-        w.push(condition, [text(&ts(query.as_of))]);
+        w.push(&condition, [SqlValue::Text(ts(query.as_of))]);
     }
     if let Some(after) = &query.after {
         if after.sort != query.sort {
@@ -345,7 +230,7 @@ fn queue_sql(
         let further = |desc: bool| if desc { "<" } else { ">" };
         let [a, b] = &after.keys;
         w.push(
-            format!(
+            &format!(
                 "(({k1} = ? AND {k2} = ? AND id > ?) OR ({k1} = ? AND {k2} {} ?) OR {k1} {} ?)",
                 further(d2),
                 further(d1)
@@ -353,7 +238,7 @@ fn queue_sql(
             [
                 key_value(a, n1)?,
                 key_value(b, n2)?,
-                text(&after.id),
+                SqlValue::Text(after.id.clone()),
                 key_value(a, n1)?,
                 key_value(b, n2)?,
                 key_value(a, n1)?,
@@ -363,13 +248,13 @@ fn queue_sql(
     let dir = |desc: bool| if desc { "DESC" } else { "ASC" };
     let sql = format!(
         "SELECT {ITEM_COLUMNS} FROM items WHERE {} ORDER BY {k1} {}, {k2} {}, id ASC \
-         LIMIT ?::BIGINT",
-        w.sql.join(" AND "),
+         LIMIT ${}::BIGINT",
+        w.sql(),
         dir(d1),
         dir(d2),
+        w.values.len() + 1,
     );
-    w.values.push(Box::new(row_limit));
-    Ok((sql, w.values))
+    Ok((sql, w.values, row_limit))
 }
 
 /// Runs the walk for `query`, handing each row to `visit` until it answers false.
@@ -423,8 +308,9 @@ fn walk_part(
     group: Option<bool>,
     visit: &mut impl FnMut(&mut Tx<'_>, ItemRow) -> Result<bool, StorageError>,
 ) -> Result<(i64, bool), StorageError> {
-    let (sql, values) = queue_sql(tx, query, row_limit, group)?;
-    let params: Vec<Param<'_>> = values.iter().map(|v| &**v as Param<'_>).collect();
+    let (sql, values, limit) = queue_sql(tx, query, row_limit, group)?;
+    let mut params: Vec<Param<'_>> = values.iter().map(bound).collect();
+    params.push(&limit);
     let mut seen = 0;
     let mut go_on = true;
     // Batches of 64: a page or a claim seldom reads further, and the rest stays unread.
