@@ -262,13 +262,13 @@ fn pgbench_bin() -> Option<std::path::PathBuf> {
 }
 
 /// The writes of one `keep` on an open item, in PostgresStorage's order: the item's row
-/// locked and updated, the lease deleted, two tally stripes, then under the audit lock the
-/// row numbered and inserted.
+/// locked and updated, the lease deleted, two tally stripes, then in one statement the audit
+/// lock taken and the row numbered and inserted.
 fn pgbench_script() -> String {
     let at = "2026-11-23T12:00:00.000000Z";
     let tally = |state: &str, change: i32| {
         format!(
-            "INSERT INTO queue_tally (state, lane, tier, stripe, items) VALUES ('{state}', 'standard', '', (pg_backend_pid() % 16)::SMALLINT, {change}) ON CONFLICT (state, lane, tier, stripe) DO UPDATE SET items = queue_tally.items + excluded.items;"
+            "INSERT INTO queue_tally (state, lane, tier, stripe, items) VALUES ('{state}', 'standard', '', (pg_backend_pid() % 64)::SMALLINT, {change}) ON CONFLICT (state, lane, tier, stripe) DO UPDATE SET items = queue_tally.items + excluded.items;"
         )
     };
     format!(
@@ -281,9 +281,7 @@ UPDATE items SET state = 'kept', restricted_in = NULL, escalation_target = NULL,
 DELETE FROM leases WHERE item_id = :item;
 {}
 {}
-SELECT pg_advisory_xact_lock({AUDIT_LOCK});
-SELECT nextval(pg_get_serial_sequence('audit', 'id')) AS audit_id \\gset
-INSERT INTO audit (id, at, actor, actor_token_id, role, action, item_id, idempotency_key, body_hash, method, decided_at, from_state, to_state) OVERRIDING SYSTEM VALUE VALUES (:audit_id, '{at}', 'pgbench', -1 - :client_id, 'moderator', 'keep', :item, 'pgb-' || :client_id || '-' || :k, 'h', 'single', '{at}', 'open', 'kept');
+WITH audit_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock({AUDIT_LOCK})) INSERT INTO audit (at, actor, actor_token_id, role, action, item_id, idempotency_key, body_hash, method, decided_at, from_state, to_state) SELECT '{at}', 'pgbench', -1 - :client_id, 'moderator', 'keep', :item, 'pgb-' || :client_id || '-' || :k, 'h', 'single', '{at}', 'open', 'kept' FROM audit_lock;
 END;
 ",
         tally("open", -1),
@@ -371,7 +369,7 @@ fn main() {
         support::fill_queue(&storage, items());
         team(&storage)
     };
-    let connections = (90 / SERVERS).to_string();
+    let connections = (72 / SERVERS).to_string();
     let servers: Vec<Serve> = (0..SERVERS)
         .map(|_| Serve::start(&url, &["--db-connections", &connections]))
         .collect();

@@ -365,6 +365,25 @@ fn a_teams_day_answers_the_same_on_postgresql_as_on_sqlite() {
     };
     p.same("taken down", |s| walk(s, &decided));
 
+    // A decision and its undo in one batch: the undo names a row of the same batch.
+    let last = alices.last().unwrap().clone();
+    let mut take = decision("k20", &last, DecisionAction::TakeDown);
+    take.reason_code = Some("spam".into());
+    let mut undo = decision("k21", &last, DecisionAction::Reverse);
+    undo.reverses = Some("k20".into());
+    let both = p.same("a decision and its undo in one batch", |s| {
+        ok(s.apply_decisions(&admin, &[take.clone(), undo.clone()], &policies, now()))
+    });
+    let outcomes: Vec<_> = both.unwrap().into_iter().map(|r| r.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            modq::model::DecisionOutcome::Applied,
+            modq::model::DecisionOutcome::Applied
+        ]
+    );
+    p.same("the item after both", |s| s.item(&last).unwrap());
+
     // What the reports and the log say.
     p.same("counts", |s| s.queue_counts(now()).unwrap());
     p.same("the day's decisions", |s| {

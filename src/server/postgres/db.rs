@@ -23,7 +23,8 @@ pub const MIGRATION_LOCK: i64 = 0x6d6f_6471_0001;
 pub const AUDIT_LOCK: i64 = 0x6d6f_6471_0002;
 
 /// How often a transaction that lost a race (a serialization failure, a deadlock, or a
-/// unique key another transaction took first) is run again before the request fails.
+/// unique key another transaction took first) or its connection is run again before the
+/// request fails.
 const ATTEMPTS: usize = 8;
 
 impl From<::postgres::Error> for StorageError {
@@ -219,20 +220,46 @@ impl Tx<'_> {
     }
 }
 
-/// Whether a failed transaction lost a race that running it again can win.
-fn lost_race(e: &StorageError) -> bool {
+/// Whether a failed transaction lost a race that running it again can win, or lost its
+/// connection (PostgreSQL restarted, the network between cut): a new connection may carry
+/// it. A transaction whose COMMIT went unanswered may have committed; run again it finds its
+/// own work done (a decision answers `duplicate`, a claim gets its own leases again).
+fn worth_again(e: &StorageError) -> bool {
     let StorageError::Backend(e) = e else {
         return false;
     };
-    let code = e
+    let Some(e) = e
         .chain()
         .find_map(|c| c.downcast_ref::<::postgres::Error>())
-        .and_then(::postgres::Error::code);
-    code.is_some_and(|c| {
-        *c == SqlState::T_R_SERIALIZATION_FAILURE
-            || *c == SqlState::T_R_DEADLOCK_DETECTED
-            || *c == SqlState::UNIQUE_VIOLATION
-    })
+    else {
+        return false;
+    };
+    e.is_closed()
+        || e.code().is_some_and(|c| {
+            *c == SqlState::T_R_SERIALIZATION_FAILURE
+                || *c == SqlState::T_R_DEADLOCK_DETECTED
+                || *c == SqlState::UNIQUE_VIOLATION
+                || *c == SqlState::ADMIN_SHUTDOWN
+                || *c == SqlState::CRASH_SHUTDOWN
+        })
+}
+
+/// One statement outside any transaction (one round trip instead of three), for reads that
+/// are a single statement: the token lookup every request makes.
+pub fn read_one(pool: &Pool, sql: &str, params: &[Param<'_>]) -> Result<Option<Row>, StorageError> {
+    let mut conn = pool
+        .get()
+        .map_err(|e| StorageError::Backend(anyhow!("no PostgreSQL connection: {e}")))?;
+    let Conn { client, statements } = &mut *conn;
+    let statement = match statements.get(sql) {
+        Some(s) => s.clone(),
+        None => {
+            let prepared = client.prepare(&placeholders(sql))?;
+            statements.insert(sql.to_owned(), prepared.clone());
+            prepared
+        }
+    };
+    Ok(client.query_opt(&statement, params)?)
 }
 
 /// Runs `work` in one transaction and commits it; a transaction that lost a race with
@@ -259,7 +286,7 @@ pub fn transaction<T>(
             Ok(answer)
         })();
         match outcome {
-            Err(e) if attempt < ATTEMPTS && lost_race(&e) => {
+            Err(e) if attempt < ATTEMPTS && worth_again(&e) => {
                 std::thread::sleep(Duration::from_millis(2 << attempt.min(6)));
             }
             other => return other,

@@ -17,7 +17,7 @@ use crate::server::statements::DecisionBasis;
 use crate::server::storage::{StorageError, TokenInfo};
 
 use super::convert::{from_name, name_of, opt_json, opt_tier, parse_state, parse_ts, to_json, ts};
-use super::db::{AUDIT_LOCK, Tx};
+use super::db::{AUDIT_LOCK, Param, Tx};
 use super::items::{Tallied, TallyChanges, load_reports};
 use super::queue::{ITEM_COLUMNS, item_row};
 
@@ -312,7 +312,7 @@ pub struct AuditRow {
 ///
 /// Audit ids must become visible in order, so that a reader paging by id never passes one
 /// that commits later: the rows are numbered and inserted under [`AUDIT_LOCK`], held to the
-/// commit. Written last, in one statement, the lock is held for two statements and the
+/// commit. Written last, in one statement, the lock is held for that statement and the
 /// commit whatever the batch's size; the decisions of the batch meanwhile see each other
 /// here (a key twice, an item decided twice, a reversal of a decision just made), under
 /// provisional negative ids.
@@ -342,18 +342,26 @@ impl AuditBatch {
         if self.rows.is_empty() {
             return Ok(());
         }
-        tx.lock(AUDIT_LOCK)?;
-        let n = i64::try_from(self.rows.len()).unwrap_or(i64::MAX);
-        let mut ids: Vec<i64> = tx
-            .all(
-                "SELECT nextval(pg_get_serial_sequence('audit', 'id'))
-                 FROM generate_series(1, ?1::BIGINT)",
-                &[&n],
-            )?
-            .iter()
-            .map(|r| r.try_get(0))
-            .collect::<Result<_, _>>()?;
-        ids.sort_unstable();
+        let rows: Vec<&AuditRow> = self.rows.iter().map(|(_, r)| r).collect();
+        // A reversal of a decision made in this same batch names a row not numbered yet:
+        // then the rows are numbered first (a statement more under the lock). Otherwise one
+        // statement takes the lock, numbers the rows in order and inserts them.
+        let within = rows.iter().any(|r| r.reverses_id.is_some_and(|id| id < 0));
+        let mut ids: Vec<i64> = Vec::new();
+        if within {
+            tx.lock(AUDIT_LOCK)?;
+            let n = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+            ids = tx
+                .all(
+                    "SELECT nextval(pg_get_serial_sequence('audit', 'id'))
+                     FROM generate_series(1, ?1::BIGINT)",
+                    &[&n],
+                )?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?;
+            ids.sort_unstable();
+        }
         let number = |id: Option<i64>| match id {
             Some(p) if p < 0 => usize::try_from(-1 - p)
                 .ok()
@@ -361,56 +369,125 @@ impl AuditBatch {
                 .copied(),
             other => other,
         };
-        let rows: Vec<&AuditRow> = self.rows.iter().map(|(_, r)| r).collect();
         let texts = |f: fn(&AuditRow) -> &str| -> Vec<&str> { rows.iter().map(|r| f(r)).collect() };
         let opts = |f: fn(&AuditRow) -> Option<&str>| -> Vec<Option<&str>> {
             rows.iter().map(|r| f(r)).collect()
         };
         let token_ids: Vec<i64> = rows.iter().map(|r| r.actor_token_id).collect();
         let reverses_ids: Vec<Option<i64>> = rows.iter().map(|r| number(r.reverses_id)).collect();
-        tx.exec(
-            "INSERT INTO audit (id, at, actor, actor_token_id, role, action, item_id,
-                                reason_code, scope, note, escalation_target, reverses,
-                                reverses_id, idempotency_key, body_hash, method, decided_at,
-                                from_state, from_restricted_in, from_escalation_target,
-                                from_tier, to_state, to_tier, basis)
-             OVERRIDING SYSTEM VALUE
-             SELECT * FROM UNNEST(?1::BIGINT[], ?2::TEXT[], ?3::TEXT[], ?4::BIGINT[],
-                                  ?5::TEXT[], ?6::TEXT[], ?7::TEXT[], ?8::TEXT[], ?9::TEXT[],
-                                  ?10::TEXT[], ?11::TEXT[], ?12::TEXT[], ?13::BIGINT[],
-                                  ?14::TEXT[], ?15::TEXT[], ?16::TEXT[], ?17::TEXT[],
-                                  ?18::TEXT[], ?19::TEXT[], ?20::TEXT[], ?21::TEXT[],
-                                  ?22::TEXT[], ?23::TEXT[], ?24::TEXT[])",
-            &[
-                &ids,
-                &texts(|r| &r.at),
-                &texts(|r| &r.actor),
-                &token_ids,
-                &texts(|r| &r.role),
-                &texts(|r| &r.action),
-                &texts(|r| &r.item_id),
-                &opts(|r| r.reason_code.as_deref()),
-                &opts(|r| r.scope.as_deref()),
-                &opts(|r| r.note.as_deref()),
-                &opts(|r| r.target.as_deref()),
-                &opts(|r| r.reverses.as_deref()),
-                &reverses_ids,
-                &texts(|r| &r.key),
-                &texts(|r| &r.body_hash),
-                &texts(|r| &r.method),
-                &texts(|r| &r.decided_at),
-                &texts(|r| &r.from_state),
-                &opts(|r| r.from_scope.as_deref()),
-                &opts(|r| r.from_target.as_deref()),
-                &opts(|r| r.from_tier.as_deref()),
-                &texts(|r| &r.to_state),
-                &opts(|r| r.to_tier.as_deref()),
-                &opts(|r| r.basis.as_deref()),
-            ],
-        )?;
+        let (at, actor, role, action, item) = (
+            texts(|r| &r.at),
+            texts(|r| &r.actor),
+            texts(|r| &r.role),
+            texts(|r| &r.action),
+            texts(|r| &r.item_id),
+        );
+        let (reason, scope, note, target, reverses) = (
+            opts(|r| r.reason_code.as_deref()),
+            opts(|r| r.scope.as_deref()),
+            opts(|r| r.note.as_deref()),
+            opts(|r| r.target.as_deref()),
+            opts(|r| r.reverses.as_deref()),
+        );
+        let (key, hash, method, decided, from_state) = (
+            texts(|r| &r.key),
+            texts(|r| &r.body_hash),
+            texts(|r| &r.method),
+            texts(|r| &r.decided_at),
+            texts(|r| &r.from_state),
+        );
+        let (from_scope, from_target, from_tier, to_state, to_tier, basis) = (
+            opts(|r| r.from_scope.as_deref()),
+            opts(|r| r.from_target.as_deref()),
+            opts(|r| r.from_tier.as_deref()),
+            texts(|r| &r.to_state),
+            opts(|r| r.to_tier.as_deref()),
+            opts(|r| r.basis.as_deref()),
+        );
+        let mut params: Vec<Param<'_>> = vec![
+            &at,
+            &actor,
+            &token_ids,
+            &role,
+            &action,
+            &item,
+            &reason,
+            &scope,
+            &note,
+            &target,
+            &reverses,
+            &reverses_ids,
+            &key,
+            &hash,
+            &method,
+            &decided,
+            &from_state,
+            &from_scope,
+            &from_target,
+            &from_tier,
+            &to_state,
+            &to_tier,
+            &basis,
+        ];
+        let columns = AUDIT_COLUMNS.map(|(c, _)| c).join(", ");
+        let typed = |from: usize| -> String {
+            AUDIT_COLUMNS
+                .iter()
+                .enumerate()
+                .map(|(i, (_, t))| format!("?{}::{t}[]", i + from))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let sql = if within {
+            params.insert(0, &ids);
+            format!(
+                "INSERT INTO audit (id, {columns}) OVERRIDING SYSTEM VALUE
+                 SELECT * FROM UNNEST(?1::BIGINT[], {})",
+                typed(2)
+            )
+        } else {
+            // The lock is taken before the first row is numbered: the rows come out of the
+            // join with it. Identities are given in the order the rows are inserted.
+            format!(
+                "WITH audit_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock({AUDIT_LOCK}))
+                 INSERT INTO audit ({columns})
+                 SELECT {columns} FROM audit_lock,
+                      UNNEST({}) WITH ORDINALITY AS u({columns}, ord)
+                 ORDER BY ord",
+                typed(1)
+            )
+        };
+        tx.exec(&sql, &params)?;
         Ok(())
     }
 }
+
+/// The audit table's columns as [`AuditBatch::write`] fills them, with their types.
+const AUDIT_COLUMNS: [(&str, &str); 23] = [
+    ("at", "TEXT"),
+    ("actor", "TEXT"),
+    ("actor_token_id", "BIGINT"),
+    ("role", "TEXT"),
+    ("action", "TEXT"),
+    ("item_id", "TEXT"),
+    ("reason_code", "TEXT"),
+    ("scope", "TEXT"),
+    ("note", "TEXT"),
+    ("escalation_target", "TEXT"),
+    ("reverses", "TEXT"),
+    ("reverses_id", "BIGINT"),
+    ("idempotency_key", "TEXT"),
+    ("body_hash", "TEXT"),
+    ("method", "TEXT"),
+    ("decided_at", "TEXT"),
+    ("from_state", "TEXT"),
+    ("from_restricted_in", "TEXT"),
+    ("from_escalation_target", "TEXT"),
+    ("from_tier", "TEXT"),
+    ("to_state", "TEXT"),
+    ("to_tier", "TEXT"),
+    ("basis", "TEXT"),
+];
 
 /// The report category of the item's most trusted source; see [`rules::leading_category`].
 pub fn leading_category(tx: &mut Tx<'_>, item_id: &str) -> Result<Option<String>, StorageError> {

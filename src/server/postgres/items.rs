@@ -500,27 +500,35 @@ impl TallyChanges {
         *self.queue.entry((at.state, at.lane, tier)).or_default() += change;
     }
 
+    /// One statement per tally, whatever the number of rows changed.
     pub fn write(self, tx: &mut Tx<'_>) -> Result<(), StorageError> {
-        for ((state, lane, tier), change) in self.queue {
-            if change != 0 {
-                tx.exec(
-                    "INSERT INTO queue_tally (state, lane, tier, stripe, items)
-                     VALUES (?1, ?2, ?3, (pg_backend_pid() % 16)::SMALLINT, ?4)
-                     ON CONFLICT (state, lane, tier, stripe)
-                     DO UPDATE SET items = queue_tally.items + excluded.items",
-                    &[&state, &lane, &tier, &change],
-                )?;
-            }
+        let queue: Vec<_> = self.queue.into_iter().filter(|(_, c)| *c != 0).collect();
+        if !queue.is_empty() {
+            let states: Vec<&str> = queue.iter().map(|((s, _, _), _)| s.as_str()).collect();
+            let lanes: Vec<&str> = queue.iter().map(|((_, l, _), _)| l.as_str()).collect();
+            let tiers: Vec<&str> = queue.iter().map(|((_, _, t), _)| t.as_str()).collect();
+            let changes: Vec<i64> = queue.iter().map(|(_, c)| *c).collect();
+            tx.exec(
+                "INSERT INTO queue_tally (state, lane, tier, stripe, items)
+                 SELECT s, l, t, (pg_backend_pid() % 64)::SMALLINT, c
+                 FROM UNNEST(?1::TEXT[], ?2::TEXT[], ?3::TEXT[], ?4::BIGINT[]) AS u(s, l, t, c)
+                 ON CONFLICT (state, lane, tier, stripe)
+                 DO UPDATE SET items = queue_tally.items + excluded.items",
+                &[&states, &lanes, &tiers, &changes],
+            )?;
         }
-        for ((author, state), change) in self.authors {
-            if change != 0 {
-                tx.exec(
-                    "INSERT INTO author_tally (author_id, state, items) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (author_id, state)
-                     DO UPDATE SET items = author_tally.items + excluded.items",
-                    &[&author, &state, &change],
-                )?;
-            }
+        let authors: Vec<_> = self.authors.into_iter().filter(|(_, c)| *c != 0).collect();
+        if !authors.is_empty() {
+            let ids: Vec<&str> = authors.iter().map(|((a, _), _)| a.as_str()).collect();
+            let states: Vec<&str> = authors.iter().map(|((_, s), _)| s.as_str()).collect();
+            let changes: Vec<i64> = authors.iter().map(|(_, c)| *c).collect();
+            tx.exec(
+                "INSERT INTO author_tally (author_id, state, items)
+                 SELECT a, s, c FROM UNNEST(?1::TEXT[], ?2::TEXT[], ?3::BIGINT[]) AS u(a, s, c)
+                 ON CONFLICT (author_id, state)
+                 DO UPDATE SET items = author_tally.items + excluded.items",
+                &[&ids, &states, &changes],
+            )?;
         }
         Ok(())
     }

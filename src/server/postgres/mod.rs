@@ -13,7 +13,7 @@
 //!   live leases holds across servers;
 //! - audit ids become visible in order (a batch's rows are numbered and inserted last,
 //!   under an advisory lock held to the commit), so paging the log by id never skips a row;
-//! - the lane tallies every decision moves are kept in 16 stripes, so decisions do not queue
+//! - the lane tallies every decision moves are kept in 64 stripes, so decisions do not queue
 //!   on one hot row;
 //! - a transaction that loses a race (a deadlock, a key taken first) is run again.
 //!
@@ -222,7 +222,7 @@ impl Storage for PostgresStorage {
             // take is locked, `FOR UPDATE SKIP LOCKED`: one another transaction holds (a
             // claim or a decision on another server) is passed over, not waited for.
             walk_queue(tx, query, None, |tx, row| {
-                let mut lease = lease_of(tx, &row.id)?;
+                let mut lease = row.lease.clone();
                 let mut skip = rules::claim_skips(lease.as_ref(), holder, now);
                 if !skip && taken.len() < query.limit {
                     match lock_claimable(tx, &row.id, query.state)? {
@@ -450,8 +450,8 @@ impl Storage for PostgresStorage {
                 leased_elsewhere: 0,
                 truncated: false,
             };
-            walk_queue(tx, &query, None, |tx, row| {
-                if rules::claim_skips(lease_of(tx, &row.id)?.as_ref(), holder, now) {
+            walk_queue(tx, &query, None, |_, row| {
+                if rules::claim_skips(row.lease.as_ref(), holder, now) {
                     selected.leased_elsewhere += 1;
                 } else if selected.ids.len() == limit {
                     selected.truncated = true;
@@ -653,21 +653,20 @@ impl Storage for PostgresStorage {
     }
 
     fn token_lookup(&self, hash: &str) -> Result<Option<TokenInfo>, StorageError> {
-        self.run(|tx| {
-            let Some(r) = tx.opt(
-                "SELECT id, name, role FROM tokens WHERE hash = ?1 AND revoked_at IS NULL",
-                &[&hash],
-            )?
-            else {
-                return Ok(None);
-            };
-            let role: String = r.try_get(2)?;
-            Ok(Some(TokenInfo {
-                id: r.try_get(0)?,
-                name: r.try_get(1)?,
-                role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
-            }))
-        })
+        let Some(r) = db::read_one(
+            &self.pool,
+            "SELECT id, name, role FROM tokens WHERE hash = ?1 AND revoked_at IS NULL",
+            &[&hash],
+        )?
+        else {
+            return Ok(None);
+        };
+        let role: String = r.try_get(2)?;
+        Ok(Some(TokenInfo {
+            id: r.try_get(0)?,
+            name: r.try_get(1)?,
+            role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
+        }))
     }
 
     fn create_token(&self, name: &str, role: Role, hash: &str) -> Result<i64, StorageError> {

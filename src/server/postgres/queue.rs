@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::model::{Item, ItemKind};
 use crate::query::{Likeness, Sort, Term};
 use crate::server::filter_sql::{self, Dialect, SqlValue};
+use crate::server::rules::Lease;
 use crate::server::storage::{Cursor, Group, QueueQuery, SortValue, StorageError};
 
 use super::convert::{
@@ -37,6 +38,8 @@ pub struct ItemRow {
     escalation_target: Option<String>,
     created_at: String,
     report_count: i64,
+    /// The item's lease, when the row came from a queue walk (which reads it alongside).
+    pub lease: Option<Lease>,
 }
 
 pub fn item_row(r: &Row) -> Result<ItemRow, StorageError> {
@@ -56,7 +59,24 @@ pub fn item_row(r: &Row) -> Result<ItemRow, StorageError> {
         escalation_target: r.try_get(12)?,
         created_at: r.try_get(13)?,
         report_count: r.try_get(14)?,
+        lease: lease_columns(r, 15)?,
     })
+}
+
+/// The lease in columns `at` and `at + 1` (holder, expiry), when the row has them.
+fn lease_columns(r: &Row, at: usize) -> Result<Option<Lease>, StorageError> {
+    if r.len() <= at + 1 {
+        return Ok(None);
+    }
+    let holder: Option<String> = r.try_get(at)?;
+    let expires_at: Option<String> = r.try_get(at + 1)?;
+    match (holder, expires_at) {
+        (Some(holder), Some(expires_at)) => Ok(Some(Lease {
+            holder,
+            expires_at: parse_ts(&expires_at)?,
+        })),
+        _ => Ok(None),
+    }
 }
 
 impl ItemRow {
@@ -246,9 +266,12 @@ fn queue_sql(
         );
     }
     let dir = |desc: bool| if desc { "DESC" } else { "ASC" };
+    // Each item's lease comes along: claims and selections judge every row they pass by
+    // it, and a query per row would cost a round trip per item leased to someone else.
     let sql = format!(
-        "SELECT {ITEM_COLUMNS} FROM items WHERE {} ORDER BY {k1} {}, {k2} {}, id ASC \
-         LIMIT ${}::BIGINT",
+        "SELECT {ITEM_COLUMNS}, leases.holder, leases.expires_at
+         FROM items LEFT JOIN leases ON leases.item_id = items.id
+         WHERE {} ORDER BY {k1} {}, {k2} {}, id ASC LIMIT ${}::BIGINT",
         w.sql(),
         dir(d1),
         dir(d2),

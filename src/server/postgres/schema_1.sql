@@ -126,7 +126,7 @@ CREATE INDEX leases_holder ON leases (holder);
 
 -- Every decision moves an item between two of these few counts. One row per count would
 -- make every decision of every server wait for the one before it to commit; each count is
--- kept in 16 stripes instead (a connection writes the stripe of its backend's pid), and
+-- kept in 64 stripes instead (a connection writes the stripe of its backend's pid), and
 -- read as their sum.
 CREATE TABLE queue_tally (
     state  TEXT NOT NULL,
