@@ -617,3 +617,71 @@ fn servers_side_by_side_never_lease_one_item_twice_nor_apply_one_key_twice() {
     sorted.sort();
     assert_eq!(sorted, ["Applied", "Invalid"], "{outcomes:?}");
 }
+
+#[test]
+fn connections_cut_by_the_database_are_replaced_without_failing_a_request() {
+    let Some(db) = pg::TestDb::create("cut") else {
+        return;
+    };
+    let storage = PostgresStorage::open_with(&db.url, 4).unwrap();
+    server::import_jsonl(&storage, modq::demo::SAMPLE_QUEUE.as_bytes()).unwrap();
+    let hash = server::hash_token("secret");
+    let id = storage
+        .create_token("alice", Role::Moderator, &hash)
+        .unwrap();
+    let alice = TokenInfo {
+        id,
+        name: "alice".into(),
+        role: Role::Moderator,
+    };
+    // Every pooled connection busy once, so that the pool holds several.
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| storage.queue_counts(now()).unwrap());
+        }
+    });
+    let open: Vec<String> = storage
+        .queue_page(&QueueQuery {
+            limit: 3,
+            as_of: now(),
+            ..QueueQuery::default()
+        })
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    for (round, item) in open.iter().enumerate() {
+        // What a restart of PostgreSQL does to each of them.
+        let cut: i64 = db
+            .client()
+            .query_one(
+                "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert!(cut >= 1, "round {round}: the pool had connections to cut");
+        assert!(storage.token_lookup(&hash).unwrap().is_some());
+        let claimed = storage
+            .claim_items(
+                &alice,
+                std::slice::from_ref(item),
+                300,
+                &ClaimLimits::unlimited(),
+                now(),
+            )
+            .unwrap();
+        assert_eq!(claimed.leased, [item.clone()]);
+        let d = decision(&format!("after-cut-{round}"), item, DecisionAction::Keep);
+        let results = storage
+            .apply_decisions(&alice, &[d], &PolicyCatalog::builtin(), now())
+            .unwrap();
+        assert_eq!(
+            results.first().unwrap().outcome,
+            modq::model::DecisionOutcome::Applied
+        );
+    }
+    assert_eq!(open.len(), 3);
+}

@@ -75,6 +75,9 @@ pub fn open(url: &str, max_connections: u32) -> anyhow::Result<Pool> {
         // Opened as the load asks, not all at start: several servers (and test suites) share
         // the database's connection limit.
         .min_idle(Some(max_connections.min(2)))
+        // No test query before each use (a round trip on every request): a connection found
+        // dead is dropped and the transaction run again on another (see `transaction`).
+        .test_on_check_out(false)
         .connection_timeout(Duration::from_secs(30))
         .build(Manager { config })
         .context("cannot connect to PostgreSQL")?;
@@ -220,10 +223,8 @@ impl Tx<'_> {
     }
 }
 
-/// Whether a failed transaction lost a race that running it again can win, or lost its
-/// connection (PostgreSQL restarted, the network between cut): a new connection may carry
-/// it. A transaction whose COMMIT went unanswered may have committed; run again it finds its
-/// own work done (a decision answers `duplicate`, a claim gets its own leases again).
+/// Whether a failed transaction lost a race that running it again can win: it then sees
+/// what the winner committed (a decision answers `duplicate`).
 fn worth_again(e: &StorageError) -> bool {
     let StorageError::Backend(e) = e else {
         return false;
@@ -234,32 +235,28 @@ fn worth_again(e: &StorageError) -> bool {
     else {
         return false;
     };
-    e.is_closed()
-        || e.code().is_some_and(|c| {
-            *c == SqlState::T_R_SERIALIZATION_FAILURE
-                || *c == SqlState::T_R_DEADLOCK_DETECTED
-                || *c == SqlState::UNIQUE_VIOLATION
-                || *c == SqlState::ADMIN_SHUTDOWN
-                || *c == SqlState::CRASH_SHUTDOWN
-        })
+    e.code().is_some_and(|c| {
+        *c == SqlState::T_R_SERIALIZATION_FAILURE
+            || *c == SqlState::T_R_DEADLOCK_DETECTED
+            || *c == SqlState::UNIQUE_VIOLATION
+    })
 }
 
 /// One statement outside any transaction (one round trip instead of three), for reads that
 /// are a single statement: the token lookup every request makes.
 pub fn read_one(pool: &Pool, sql: &str, params: &[Param<'_>]) -> Result<Option<Row>, StorageError> {
-    let mut conn = pool
-        .get()
-        .map_err(|e| StorageError::Backend(anyhow!("no PostgreSQL connection: {e}")))?;
-    let Conn { client, statements } = &mut *conn;
-    let statement = match statements.get(sql) {
-        Some(s) => s.clone(),
-        None => {
-            let prepared = client.prepare(&placeholders(sql))?;
-            statements.insert(sql.to_owned(), prepared.clone());
-            prepared
-        }
-    };
-    Ok(client.query_opt(&statement, params)?)
+    on_a_connection(pool, |conn| {
+        let Conn { client, statements } = conn;
+        let statement = match statements.get(sql) {
+            Some(s) => s.clone(),
+            None => {
+                let prepared = client.prepare(&placeholders(sql))?;
+                statements.insert(sql.to_owned(), prepared.clone());
+                prepared
+            }
+        };
+        Ok(client.query_opt(&statement, params)?)
+    })
 }
 
 /// Runs `work` in one transaction and commits it; a transaction that lost a race with
@@ -269,27 +266,58 @@ pub fn transaction<T>(
     pool: &Pool,
     mut work: impl FnMut(&mut Tx<'_>) -> Result<T, StorageError>,
 ) -> Result<T, StorageError> {
+    on_a_connection(pool, |conn| {
+        let Conn { client, statements } = conn;
+        let mut tx = Tx {
+            tx: client.transaction()?,
+            statements,
+        };
+        let answer = work(&mut tx)?;
+        tx.tx.commit()?;
+        Ok(answer)
+    })
+}
+
+/// Runs `work` on a pooled connection, again on another when it lost a race (after a short
+/// wait) or its connection (at once: after a restart of PostgreSQL every idle connection is
+/// dead, and the pool drops each as it fails, so these are tried past the pool's size).
+fn on_a_connection<T>(
+    pool: &Pool,
+    mut work: impl FnMut(&mut Conn) -> Result<T, StorageError>,
+) -> Result<T, StorageError> {
     let mut attempt = 0;
+    let mut dead_connections = 0;
     loop {
         attempt += 1;
         let mut conn = pool
             .get()
             .map_err(|e| StorageError::Backend(anyhow!("no PostgreSQL connection: {e}")))?;
-        let Conn { client, statements } = &mut *conn;
-        let outcome = (|| {
-            let mut tx = Tx {
-                tx: client.transaction()?,
-                statements,
-            };
-            let answer = work(&mut tx)?;
-            tx.tx.commit()?;
-            Ok(answer)
-        })();
-        match outcome {
+        match work(&mut conn) {
+            Err(e) if dead_connections <= pool.max_size() && connection_lost(&e) => {
+                dead_connections += 1;
+                attempt -= 1;
+            }
             Err(e) if attempt < ATTEMPTS && worth_again(&e) => {
                 std::thread::sleep(Duration::from_millis(2 << attempt.min(6)));
             }
             other => return other,
         }
     }
+}
+
+/// Whether the connection is gone (PostgreSQL restarted or shut down, the network cut). A
+/// transaction whose COMMIT went unanswered may have committed; run again, it finds its own
+/// work done (a decision answers `duplicate`, a claim gets its own leases back).
+fn connection_lost(e: &StorageError) -> bool {
+    let StorageError::Backend(e) = e else {
+        return false;
+    };
+    e.chain()
+        .find_map(|c| c.downcast_ref::<::postgres::Error>())
+        .is_some_and(|e| {
+            e.is_closed()
+                || e.code().is_some_and(|c| {
+                    *c == SqlState::ADMIN_SHUTDOWN || *c == SqlState::CRASH_SHUTDOWN
+                })
+        })
 }
