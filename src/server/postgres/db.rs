@@ -316,6 +316,8 @@ fn connection_lost(e: &StorageError) -> bool {
         .find_map(|c| c.downcast_ref::<::postgres::Error>())
         .is_some_and(|e| {
             e.is_closed()
+                // A reset or broken socket, before the client saw the connection close.
+                || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
                 || e.code().is_some_and(|c| {
                     *c == SqlState::ADMIN_SHUTDOWN || *c == SqlState::CRASH_SHUTDOWN
                 })
