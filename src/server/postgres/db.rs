@@ -323,3 +323,23 @@ fn connection_lost(e: &StorageError) -> bool {
                 })
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::placeholders;
+
+    #[test]
+    fn sqlite_placeholders_become_postgresql_ones() {
+        assert_eq!(
+            placeholders("SELECT a FROM t WHERE b = ?1 AND c IN (?2, ?2)"),
+            "SELECT a FROM t WHERE b = $1 AND c IN ($2, $2)"
+        );
+        assert_eq!(
+            placeholders("x = ? AND y = ? LIMIT ?"),
+            "x = $1 AND y = $2 LIMIT $3"
+        );
+        // The filter compiler's own `$n` pass through untouched.
+        assert_eq!(placeholders("a = $1 AND b = $2"), "a = $1 AND b = $2");
+        assert_eq!(placeholders("?10::TEXT[]"), "$10::TEXT[]");
+    }
+}
