@@ -673,7 +673,7 @@ fn connections_cut_by_the_database_are_replaced_without_failing_a_request() {
                 now(),
             )
             .unwrap();
-        assert_eq!(claimed.leased, [item.clone()]);
+        assert_eq!(claimed.leased, std::slice::from_ref(item));
         let d = decision(&format!("after-cut-{round}"), item, DecisionAction::Keep);
         let results = storage
             .apply_decisions(&alice, &[d], &PolicyCatalog::builtin(), now())

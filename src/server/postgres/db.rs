@@ -316,8 +316,30 @@ fn connection_lost(e: &StorageError) -> bool {
         .find_map(|c| c.downcast_ref::<::postgres::Error>())
         .is_some_and(|e| {
             e.is_closed()
+                // A reset or broken socket, before the client saw the connection close.
+                || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
                 || e.code().is_some_and(|c| {
                     *c == SqlState::ADMIN_SHUTDOWN || *c == SqlState::CRASH_SHUTDOWN
                 })
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::placeholders;
+
+    #[test]
+    fn sqlite_placeholders_become_postgresql_ones() {
+        assert_eq!(
+            placeholders("SELECT a FROM t WHERE b = ?1 AND c IN (?2, ?2)"),
+            "SELECT a FROM t WHERE b = $1 AND c IN ($2, $2)"
+        );
+        assert_eq!(
+            placeholders("x = ? AND y = ? LIMIT ?"),
+            "x = $1 AND y = $2 LIMIT $3"
+        );
+        // The filter compiler's own `$n` pass through untouched.
+        assert_eq!(placeholders("a = $1 AND b = $2"), "a = $1 AND b = $2");
+        assert_eq!(placeholders("?10::TEXT[]"), "$10::TEXT[]");
+    }
 }

@@ -1,7 +1,7 @@
 //! Items and reports on PostgreSQL: reading an item whole, filing reports into items, and
 //! the tallies every move of an item updates.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use anyhow::anyhow;
 use chrono::{DateTime, Utc};
@@ -33,51 +33,75 @@ pub fn load_item(tx: &mut Tx<'_>, id: &str) -> Result<Option<Item>, StorageError
 
 /// Adds an item's reports and its history (reports, audit rows and notes, oldest first).
 pub fn fill_item(tx: &mut Tx<'_>, item: &mut Item) -> Result<(), StorageError> {
-    item.reports = load_reports(tx, &item.id)?;
-    let mut history: Vec<HistoryEntry> = item
-        .reports
+    fill_items(tx, std::slice::from_mut(item))
+}
+
+/// [`fill_item`] for a page of items: four statements for the page, not four per item.
+pub fn fill_items(tx: &mut Tx<'_>, items: &mut [Item]) -> Result<(), StorageError> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
+    let mut reports = load_reports_of(tx, &ids)?;
+    let mut decisions = load_decision_history(tx, &ids)?;
+    let mut notes = load_notes(tx, &ids)?;
+    let authors: Vec<&str> = items
         .iter()
-        .map(|r| HistoryEntry {
-            at: r.received_at,
-            actor: r.reporter_type.label().to_string(),
-            event: HistoryEvent::Reported,
-            reason_code: Some(r.category.clone()),
-            scope: None,
-            note: r.comment.clone(),
-            escalation_target: None,
-            tier: None,
-            visible_to: None,
-        })
+        .filter_map(|i| i.author.as_ref().map(|a| a.id.as_str()))
         .collect();
-    history.extend(load_decision_history(tx, &item.id)?);
-    history.extend(load_notes(tx, &item.id)?);
-    // Stable: at equal times a report stays before the decision that followed it.
-    history.sort_by_key(|h| h.at);
-    item.history = history;
-    item.author_record = match &item.author {
-        Some(author) => Some(author_record(tx, &author.id, item.state)?),
-        None => None,
-    };
+    let tallies = author_tallies(tx, &authors)?;
+    for item in items.iter_mut() {
+        item.reports = reports.remove(&item.id).unwrap_or_default();
+        let mut history: Vec<HistoryEntry> = item
+            .reports
+            .iter()
+            .map(|r| HistoryEntry {
+                at: r.received_at,
+                actor: r.reporter_type.label().to_string(),
+                event: HistoryEvent::Reported,
+                reason_code: Some(r.category.clone()),
+                scope: None,
+                note: r.comment.clone(),
+                escalation_target: None,
+                tier: None,
+                visible_to: None,
+            })
+            .collect();
+        history.extend(decisions.remove(&item.id).unwrap_or_default());
+        history.extend(notes.remove(&item.id).unwrap_or_default());
+        // Stable: at equal times a report stays before the decision that followed it.
+        history.sort_by_key(|h| h.at);
+        item.history = history;
+        item.author_record = match &item.author {
+            Some(author) => Some(author_record(&tallies, &author.id, item.state)?),
+            None => None,
+        };
+    }
     Ok(())
 }
 
-fn load_notes(tx: &mut Tx<'_>, item_id: &str) -> Result<Vec<HistoryEntry>, StorageError> {
+/// Each item's notes, oldest first.
+fn load_notes(
+    tx: &mut Tx<'_>,
+    ids: &[&str],
+) -> Result<HashMap<String, Vec<HistoryEntry>>, StorageError> {
     let rows = tx.all(
-        "SELECT at, actor, note, tier FROM notes WHERE item_id = ?1 ORDER BY id",
-        &[&item_id],
+        "SELECT item_id, at, actor, note, tier FROM notes WHERE item_id = ANY(?1)
+         ORDER BY item_id, id",
+        &[&ids],
     )?;
-    let mut notes = Vec::with_capacity(rows.len());
+    let mut notes: HashMap<String, Vec<HistoryEntry>> = HashMap::new();
     for r in rows {
-        let at: String = r.try_get(0)?;
-        let tier: Option<String> = r.try_get(3)?;
+        let at: String = r.try_get(1)?;
+        let tier: Option<String> = r.try_get(4)?;
         let tier = opt_tier(tier.as_deref())?;
-        notes.push(HistoryEntry {
+        notes.entry(r.try_get(0)?).or_default().push(HistoryEntry {
             at: parse_ts(&at)?,
-            actor: r.try_get(1)?,
+            actor: r.try_get(2)?,
             event: HistoryEvent::Note,
             reason_code: None,
             scope: None,
-            note: Some(r.try_get(2)?),
+            note: Some(r.try_get(3)?),
             escalation_target: None,
             tier,
             visible_to: rules::note_visible_to(tier, None),
@@ -86,16 +110,33 @@ fn load_notes(tx: &mut Tx<'_>, item_id: &str) -> Result<Vec<HistoryEntry>, Stora
     Ok(notes)
 }
 
+/// The author tally's rows (state, items) of each of `authors`.
+fn author_tallies(
+    tx: &mut Tx<'_>,
+    authors: &[&str],
+) -> Result<HashMap<String, Vec<(String, i64)>>, StorageError> {
+    let mut tallies: HashMap<String, Vec<(String, i64)>> = HashMap::new();
+    if authors.is_empty() {
+        return Ok(tallies);
+    }
+    for r in tx.all(
+        "SELECT author_id, state, items FROM author_tally WHERE author_id = ANY(?1)",
+        &[&authors],
+    )? {
+        tallies
+            .entry(r.try_get(0)?)
+            .or_default()
+            .push((r.try_get(1)?, r.try_get(2)?));
+    }
+    Ok(tallies)
+}
+
 /// The author's other items by state, from the author tally.
 fn author_record(
-    tx: &mut Tx<'_>,
+    tallies: &HashMap<String, Vec<(String, i64)>>,
     author_id: &str,
     own_state: ReviewState,
 ) -> Result<AuthorRecord, StorageError> {
-    let rows = tx.all(
-        "SELECT state, items FROM author_tally WHERE author_id = ?1",
-        &[&author_id],
-    )?;
     let mut record = AuthorRecord {
         author_id: author_id.to_owned(),
         other_items: 0,
@@ -104,11 +145,13 @@ fn author_record(
         escalated: 0,
         open: 0,
     };
-    for r in rows {
-        let state: String = r.try_get(0)?;
-        let count: i64 = r.try_get(1)?;
-        let state = parse_state(&state)?;
-        let count = u64::try_from(count)
+    for (state, count) in tallies
+        .get(author_id)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        let state = parse_state(state)?;
+        let count = u64::try_from(*count)
             .unwrap_or_default()
             .saturating_sub(u64::from(state == own_state));
         record.other_items += count;
@@ -123,22 +166,32 @@ fn author_record(
 }
 
 pub fn load_reports(tx: &mut Tx<'_>, item_id: &str) -> Result<Vec<Report>, StorageError> {
+    Ok(load_reports_of(tx, &[item_id])?
+        .remove(item_id)
+        .unwrap_or_default())
+}
+
+/// Each item's reports, oldest first.
+fn load_reports_of(
+    tx: &mut Tx<'_>,
+    ids: &[&str],
+) -> Result<HashMap<String, Vec<Report>>, StorageError> {
     let rows = tx.all(
-        "SELECT id, reporter_type, category, comment, lane, deadline, received_at
-         FROM reports WHERE item_id = ?1 ORDER BY id",
-        &[&item_id],
+        "SELECT item_id, id, reporter_type, category, comment, lane, deadline, received_at
+         FROM reports WHERE item_id = ANY(?1) ORDER BY item_id, id",
+        &[&ids],
     )?;
-    let mut reports = Vec::with_capacity(rows.len());
+    let mut reports: HashMap<String, Vec<Report>> = HashMap::new();
     for r in rows {
-        let reporter: String = r.try_get(1)?;
-        let lane: String = r.try_get(4)?;
-        let deadline: Option<String> = r.try_get(5)?;
-        let received: String = r.try_get(6)?;
-        reports.push(Report {
-            id: r.try_get(0)?,
+        let reporter: String = r.try_get(2)?;
+        let lane: String = r.try_get(5)?;
+        let deadline: Option<String> = r.try_get(6)?;
+        let received: String = r.try_get(7)?;
+        reports.entry(r.try_get(0)?).or_default().push(Report {
+            id: r.try_get(1)?,
             reporter_type: from_name::<ReporterType>("reporter type", &reporter)?,
-            category: r.try_get(2)?,
-            comment: r.try_get(3)?,
+            category: r.try_get(3)?,
+            comment: r.try_get(4)?,
             lane: parse_lane(&lane)?,
             deadline: parse_opt_ts(deadline.as_deref())?,
             received_at: parse_ts(&received)?,
@@ -147,25 +200,26 @@ pub fn load_reports(tx: &mut Tx<'_>, item_id: &str) -> Result<Vec<Report>, Stora
     Ok(reports)
 }
 
+/// Each item's decisions, oldest first, as history.
 fn load_decision_history(
     tx: &mut Tx<'_>,
-    item_id: &str,
-) -> Result<Vec<HistoryEntry>, StorageError> {
+    ids: &[&str],
+) -> Result<HashMap<String, Vec<HistoryEntry>>, StorageError> {
     let rows = tx.all(
-        "SELECT at, actor, action, reason_code, scope, note, escalation_target, from_tier,
-                to_tier
-         FROM audit WHERE item_id = ?1 ORDER BY id",
-        &[&item_id],
+        "SELECT item_id, at, actor, action, reason_code, scope, note, escalation_target,
+                from_tier, to_tier
+         FROM audit WHERE item_id = ANY(?1) ORDER BY item_id, id",
+        &[&ids],
     )?;
-    let mut entries = Vec::with_capacity(rows.len());
+    let mut entries: HashMap<String, Vec<HistoryEntry>> = HashMap::new();
     for r in rows {
-        let at: String = r.try_get(0)?;
-        let action: String = r.try_get(2)?;
-        let scope: Option<String> = r.try_get(4)?;
-        let note: Option<String> = r.try_get(5)?;
-        let target: Option<String> = r.try_get(6)?;
-        let from_tier: Option<String> = r.try_get(7)?;
-        let to_tier: Option<String> = r.try_get(8)?;
+        let at: String = r.try_get(1)?;
+        let action: String = r.try_get(3)?;
+        let scope: Option<String> = r.try_get(5)?;
+        let note: Option<String> = r.try_get(6)?;
+        let target: Option<String> = r.try_get(7)?;
+        let from_tier: Option<String> = r.try_get(8)?;
+        let to_tier: Option<String> = r.try_get(9)?;
         let to_tier = opt_tier(to_tier.as_deref())?;
         let visible_to = match &note {
             Some(_) => rules::note_visible_to(opt_tier(from_tier.as_deref())?, to_tier),
@@ -177,17 +231,20 @@ fn load_decision_history(
             DecisionAction::Escalate => HistoryEvent::Escalate,
             DecisionAction::Reverse => HistoryEvent::Reversal,
         };
-        entries.push(HistoryEntry {
-            at: parse_ts(&at)?,
-            actor: r.try_get(1)?,
-            event,
-            reason_code: r.try_get(3)?,
-            scope: opt_json("scope", scope.as_deref())?,
-            note,
-            escalation_target: opt_tier(target.as_deref())?,
-            tier: to_tier,
-            visible_to,
-        });
+        entries
+            .entry(r.try_get(0)?)
+            .or_default()
+            .push(HistoryEntry {
+                at: parse_ts(&at)?,
+                actor: r.try_get(2)?,
+                event,
+                reason_code: r.try_get(4)?,
+                scope: opt_json("scope", scope.as_deref())?,
+                note,
+                escalation_target: opt_tier(target.as_deref())?,
+                tier: to_tier,
+                visible_to,
+            });
     }
     Ok(entries)
 }

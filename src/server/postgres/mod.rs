@@ -51,7 +51,7 @@ use decisions::{
     Allowance, AuditBatch, apply_one, distinct, item_status, leading_category, lease_of,
     live_leases_of, lock_claimable, lock_holder, lock_items, put_lease,
 };
-use items::{TallyChanges, add_report, fill_item, is_intake, load_item, search_columns};
+use items::{TallyChanges, add_report, fill_items, is_intake, load_item, search_columns};
 use queue::{ItemRow, walk_queue};
 
 /// Connections one server keeps open by default (`modq serve --db-connections`).
@@ -179,10 +179,9 @@ impl Storage for PostgresStorage {
             let mut items = Vec::with_capacity(rows.len());
             for row in rows {
                 cursors.push(row.cursor(query.sort, query.as_of)?);
-                let mut item = row.into_item()?;
-                fill_item(tx, &mut item)?;
-                items.push(item);
+                items.push(row.into_item()?);
             }
+            fill_items(tx, &mut items)?;
             let fit = within_budget(&items, query.max_bytes);
             if fit < items.len() {
                 items.truncate(fit);
@@ -278,12 +277,7 @@ impl Storage for PostgresStorage {
         })?;
         // Reports, history and the author's record are read once the leases are committed:
         // the items are this holder's now.
-        self.run(|tx| {
-            for item in &mut page.items {
-                fill_item(tx, item)?;
-            }
-            Ok(())
-        })?;
+        self.run(|tx| fill_items(tx, &mut page.items))?;
         let fit = within_budget(&page.items, query.max_bytes);
         if fit < page.items.len() {
             let unsent: Vec<String> = page.items.drain(fit..).map(|i| i.id).collect();
@@ -371,11 +365,21 @@ impl Storage for PostgresStorage {
         item_ids: &[String],
         now: DateTime<Utc>,
     ) -> Result<std::collections::HashMap<String, String>, StorageError> {
+        let ids = distinct(item_ids);
         self.run(|tx| {
             let mut holders = std::collections::HashMap::new();
-            for id in distinct(item_ids) {
-                if let Some(lease) = lease_of(tx, id)?.filter(|l| l.is_live(now)) {
-                    holders.insert(id.to_owned(), lease.holder);
+            // One statement for a page's items.
+            for r in tx.all(
+                "SELECT item_id, holder, expires_at FROM leases WHERE item_id = ANY(?1)",
+                &[&ids],
+            )? {
+                let expires_at: String = r.try_get(2)?;
+                let lease = rules::Lease {
+                    holder: r.try_get(1)?,
+                    expires_at: parse_ts(&expires_at)?,
+                };
+                if lease.is_live(now) {
+                    holders.insert(r.try_get(0)?, lease.holder);
                 }
             }
             Ok(holders)
