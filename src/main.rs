@@ -164,9 +164,15 @@ struct PurgeArgs {
 
 #[derive(Debug, clap::Args)]
 struct ServeArgs {
-    /// SQLite database file (created if missing).
-    #[arg(long, value_name = "PATH")]
+    /// SQLite database file (created if missing), or a PostgreSQL URL
+    /// (`postgres://user@host:port/db`) that several `modq serve` may share.
+    #[arg(long, value_name = "PATH|URL")]
     db: PathBuf,
+
+    /// Connections to PostgreSQL this server keeps at most (with `--db postgres://…`).
+    #[arg(long, value_name = "N", default_value_t = server::DEFAULT_PG_CONNECTIONS,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    db_connections: u32,
 
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -592,87 +598,117 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
                 .map_err(|e| format!("the policy catalog {} is invalid: {e:#}", path.display()))?
         }
     };
-    let storage = SqliteStorage::open(&args.db)
-        .map_err(|e| format!("cannot open the database {}: {e:#}", args.db.display()))?;
-    match args.command {
-        Some(ServeCommand::Import { file }) => {
-            let summary = if file.as_os_str() == "-" {
-                server::import_jsonl(&storage, std::io::stdin().lock())
-            } else {
-                let f = std::fs::File::open(&file)
-                    .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-                server::import_jsonl(&storage, std::io::BufReader::new(f))
+    // PostgreSQL's client blocks on a runtime of its own: it is opened, used by the
+    // commands and finally dropped outside this async context.
+    let storage: Arc<dyn Storage> = tokio::task::block_in_place(|| open_storage(&args))?;
+    // An early `?` leaves this block, not the function: the storage is still dropped below.
+    let answer: Result<ExitCode, String> = async {
+        match args.command {
+            Some(ServeCommand::Import { file }) => {
+                let summary = if file.as_os_str() == "-" {
+                    tokio::task::block_in_place(|| {
+                        server::import_jsonl(&*storage, std::io::stdin().lock())
+                    })
+                } else {
+                    let f = std::fs::File::open(&file)
+                        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+                    tokio::task::block_in_place(|| {
+                        server::import_jsonl(&*storage, std::io::BufReader::new(f))
+                    })
+                }
+                .map_err(|e| format!("import stopped: {e:#}"))?;
+                println!(
+                    "imported {} reports ({} new items)",
+                    summary.reports, summary.items
+                );
+                Ok(ExitCode::SUCCESS)
             }
-            .map_err(|e| format!("import stopped: {e:#}"))?;
-            println!(
-                "imported {} reports ({} new items)",
-                summary.reports, summary.items
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(ServeCommand::Token {
-            command: TokenCommand::Add { role, name },
-        }) => {
-            let name = name.unwrap_or_else(|| {
-                // The key's end: its start is the clock, the same for tokens made together.
-                let key = modq::store::new_key();
-                format!("{}-{}", role.as_str(), &key[key.len() - 6..])
-            });
-            let (id, token) = server::create_token(&storage, &name, role)
-                .map_err(|e| format!("cannot add the token: {e:#}"))?;
-            println!("token {id} for {name} ({}):", role.as_str());
-            println!("{token}");
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(ServeCommand::Token {
-            command: TokenCommand::List,
-        }) => {
-            let tokens = storage
-                .tokens()
-                .map_err(|e| format!("cannot read the tokens: {e:#}"))?;
-            print!("{}", token_table(&tokens));
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(ServeCommand::Token {
-            command: TokenCommand::Revoke { token },
-        }) => {
-            let revoked = storage
-                .revoke_token(&token, chrono::Utc::now())
+            Some(ServeCommand::Token {
+                command: TokenCommand::Add { role, name },
+            }) => {
+                let name = name.unwrap_or_else(|| {
+                    // The key's end: its start is the clock, the same for tokens made together.
+                    let key = modq::store::new_key();
+                    format!("{}-{}", role.as_str(), &key[key.len() - 6..])
+                });
+                let (id, token) =
+                    tokio::task::block_in_place(|| server::create_token(&*storage, &name, role))
+                        .map_err(|e| format!("cannot add the token: {e:#}"))?;
+                println!("token {id} for {name} ({}):", role.as_str());
+                println!("{token}");
+                Ok(ExitCode::SUCCESS)
+            }
+            Some(ServeCommand::Token {
+                command: TokenCommand::List,
+            }) => {
+                let tokens = tokio::task::block_in_place(|| storage.tokens())
+                    .map_err(|e| format!("cannot read the tokens: {e:#}"))?;
+                print!("{}", token_table(&tokens));
+                Ok(ExitCode::SUCCESS)
+            }
+            Some(ServeCommand::Token {
+                command: TokenCommand::Revoke { token },
+            }) => {
+                let revoked = tokio::task::block_in_place(|| {
+                    storage.revoke_token(&token, chrono::Utc::now())
+                })
                 .map_err(|e| format!("cannot revoke the token: {e:#}"))?
                 .ok_or_else(|| format!("no token has the id or name {token:?}"))?;
-            print!("revoked:\n{}", token_table(std::slice::from_ref(&revoked)));
-            Ok(ExitCode::SUCCESS)
-        }
-        None => {
-            let listener = tokio::net::TcpListener::bind(args.listen)
+                print!("revoked:\n{}", token_table(std::slice::from_ref(&revoked)));
+                Ok(ExitCode::SUCCESS)
+            }
+            None => {
+                let listener = tokio::net::TcpListener::bind(args.listen)
+                    .await
+                    .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+                let addr = listener.local_addr().map_err(|e| e.to_string())?;
+                eprintln!("modq serve: listening on http://{addr}");
+                let options = server::ServerOptions {
+                    rate_per_second: args.rate,
+                    auth_failures_per_minute: args.auth_failures,
+                    connections: server::ConnectionLimits {
+                        max_connections: args.max_connections,
+                        header_timeout: std::time::Duration::from_secs(args.header_timeout),
+                        idle_timeout: std::time::Duration::from_secs(args.idle_timeout),
+                        body_timeout: std::time::Duration::from_secs(args.body_timeout),
+                    },
+                    page_bytes: args.page_bytes,
+                    leases: server::LeasePolicy {
+                        max_leases: args.max_leases,
+                        max_lease_seconds: args.max_lease_seconds,
+                    },
+                    ..server::ServerOptions::default()
+                };
+                server::serve_with_policies(
+                    listener,
+                    Arc::clone(&storage),
+                    options,
+                    policies,
+                    async {
+                        let _ = tokio::signal::ctrl_c().await;
+                    },
+                )
                 .await
-                .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-            let addr = listener.local_addr().map_err(|e| e.to_string())?;
-            eprintln!("modq serve: listening on http://{addr}");
-            let storage: Arc<dyn Storage> = Arc::new(storage);
-            let options = server::ServerOptions {
-                rate_per_second: args.rate,
-                auth_failures_per_minute: args.auth_failures,
-                connections: server::ConnectionLimits {
-                    max_connections: args.max_connections,
-                    header_timeout: std::time::Duration::from_secs(args.header_timeout),
-                    idle_timeout: std::time::Duration::from_secs(args.idle_timeout),
-                    body_timeout: std::time::Duration::from_secs(args.body_timeout),
-                },
-                page_bytes: args.page_bytes,
-                leases: server::LeasePolicy {
-                    max_leases: args.max_leases,
-                    max_lease_seconds: args.max_lease_seconds,
-                },
-                ..server::ServerOptions::default()
-            };
-            server::serve_with_policies(listener, storage, options, policies, async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-            .map_err(|e| format!("server stopped: {e}"))?;
-            Ok(ExitCode::SUCCESS)
+                .map_err(|e| format!("server stopped: {e}"))?;
+                Ok(ExitCode::SUCCESS)
+            }
         }
+    }
+    .await;
+    tokio::task::block_in_place(|| drop(storage));
+    answer
+}
+
+/// The storage `--db` names: PostgreSQL for a `postgres://` URL, else a SQLite file.
+fn open_storage(args: &ServeArgs) -> Result<Arc<dyn Storage>, String> {
+    match args.db.to_str().filter(|db| server::is_postgres_url(db)) {
+        Some(url) => server::PostgresStorage::open_with(url, args.db_connections)
+            .map(|s| Arc::new(s) as Arc<dyn Storage>)
+            // The URL may carry a password: the error names the database by its kind only.
+            .map_err(|e| format!("cannot open the PostgreSQL database: {e:#}")),
+        None => SqliteStorage::open(&args.db)
+            .map(|s| Arc::new(s) as Arc<dyn Storage>)
+            .map_err(|e| format!("cannot open the database {}: {e:#}", args.db.display())),
     }
 }
 

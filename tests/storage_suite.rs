@@ -8,6 +8,8 @@
 //! `MODQ_TEST_POSTGRES_URL` names a database. What only one engine has (migrations from its
 //! old files, its query plans) is tested in that engine's own module.
 
+mod pg;
+
 use std::collections::{BTreeSet, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -19,8 +21,8 @@ use modq::model::{
 use modq::policy::PolicyCatalog;
 use modq::query::{Likeness, Query, Sort};
 use modq::server::{
-    self, AuditQuery, ClaimLimits, Cursor, QueueQuery, SqliteStorage, Storage, StorageError,
-    TokenInfo,
+    self, AuditQuery, ClaimLimits, Cursor, PostgresStorage, QueueQuery, SqliteStorage, Storage,
+    StorageError, TokenInfo,
 };
 
 // --- the engines ---------------------------------------------------------------------------
@@ -37,7 +39,21 @@ struct Engine {
 /// needs a database server (PostgreSQL) joins when `MODQ_TEST_POSTGRES_URL` names one, and
 /// is left out, not failed, when it is unset.
 fn engines() -> Vec<Engine> {
-    vec![sqlite()]
+    let mut engines = vec![sqlite()];
+    engines.extend(postgres());
+    engines
+}
+
+/// A database of its own in `MODQ_TEST_POSTGRES_URL`'s cluster, dropped after the test;
+/// `None` (saying so on stderr) without the variable.
+fn postgres() -> Option<Engine> {
+    let db = pg::TestDb::create("suite")?;
+    let storage = PostgresStorage::open(&db.url).expect("open PostgreSQL");
+    Some(Engine {
+        name: "postgres",
+        storage: Box::new(storage),
+        _keep: Box::new(db),
+    })
 }
 
 fn sqlite() -> Engine {

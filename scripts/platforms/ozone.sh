@@ -55,60 +55,11 @@ install_node() {
     cp "$SRC/network.mjs" "$dir/network/network.mjs"
 }
 
-pg_bin() {
-    local bin
-    bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-    if [[ -z $bin ]]; then
-        say "installing PostgreSQL from Debian's packages"
-        if ! apt-get install -y postgresql >&2; then
-            apt-get update >&2 && apt-get install -y postgresql >&2
-        fi
-        bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-    fi
-    [[ -n $bin ]] || die "no PostgreSQL after installing it"
-    printf '%s' "$bin"
-}
-
-as_postgres() { runuser -u postgres -- "$@"; }
-
-start_postgres() {
-    local dir=$1 bin
-    bin=$(pg_bin)
-    id postgres >/dev/null 2>&1 || die "no postgres user (the postgresql package makes it)"
-    # initdb and the server refuse to run as root: the cluster belongs to postgres, so its
-    # folder must be reachable by that user; otherwise it goes to a private folder in /tmp.
-    local pgdata=$dir/pgdata
-    if ! as_postgres test -x "$dir"; then
-        pgdata=$(mktemp -d /tmp/modq-ozone-pg.XXXXXX)
-        say "postgres cannot enter $dir; its cluster goes to $pgdata"
-    fi
-    printf '%s\n' "$pgdata" >"$dir/pgdata.path"
-    rm -rf "$pgdata"
-    mkdir -p "$pgdata"
-    chown postgres: "$pgdata"
-    chmod 700 "$pgdata"
-    as_postgres "$bin/initdb" -D "$pgdata" -U postgres -A trust --no-sync >/dev/null
-    touch "$dir/postgres.log"
-    chown postgres: "$dir/postgres.log" 2>/dev/null || true
-    local log=$dir/postgres.log
-    as_postgres test -w "$log" || log=$pgdata/postgres.log
-    say "starting PostgreSQL on 127.0.0.1:$PG_PORT"
-    # No unix socket, TCP on loopback only; fsync off: the data is thrown away anyway.
-    as_postgres "$bin/pg_ctl" -D "$pgdata" -l "$log" -w -t 60 \
-        -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-        start >&2 || { tail -n 20 "$log" >&2; die "PostgreSQL did not start (log: $log)"; }
-}
-
-stop_postgres() {
-    local dir=$1 pgdata bin
-    [[ -f $dir/pgdata.path ]] || return 0
-    pgdata=$(cat "$dir/pgdata.path")
-    if [[ -f $pgdata/postmaster.pid ]]; then
-        bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-        say "stopping PostgreSQL"
-        as_postgres "$bin/pg_ctl" -D "$pgdata" -m fast -w stop >&2 || true
-    fi
-}
+# The cluster itself: scripts/lib/postgres_cluster.sh, shared with scripts/postgres.sh.
+# shellcheck source=../lib/postgres_cluster.sh
+source "$HERE/../lib/postgres_cluster.sh"
+start_postgres() { pg_cluster_start "$1" "$PG_PORT"; }
+stop_postgres() { pg_cluster_stop "$1"; }
 
 stop_network() {
     local dir=$1 pidfile=$1/ozone.pid pid

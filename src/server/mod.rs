@@ -13,6 +13,7 @@ mod clock;
 mod filter_sql;
 mod http;
 mod import;
+mod postgres;
 mod read_pool;
 mod rules;
 mod sqlite;
@@ -30,6 +31,9 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 
+pub use self::postgres::{
+    DEFAULT_CONNECTIONS as DEFAULT_PG_CONNECTIONS, PostgresStorage, is_postgres_url,
+};
 pub use audit::{AuditPage, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT};
 pub use auth::{
     DEFAULT_AUTH_FAILURES_PER_MINUTE, add_token, check_token_name, create_token, hash_token,

@@ -1,0 +1,683 @@
+//! Decisions, leases and claim caps on PostgreSQL. Every transaction that changes an item's
+//! state or lease locks the item's row first (`FOR UPDATE`, in id order), so decisions,
+//! renewals and releases on one item from several servers run one after another, and a
+//! claim walking `FOR UPDATE SKIP LOCKED` passes over an item while they do.
+
+use ::postgres::Row;
+use chrono::{DateTime, Utc};
+
+use crate::model::{
+    ClaimCap, Decision, DecisionAction, DecisionOutcome, DecisionResult, ReporterType, ReviewState,
+    Scope,
+};
+use crate::policy::PolicyCatalog;
+use crate::server::claims;
+use crate::server::rules::{self, AppliedDecision, Facts, ItemStatus, Lease, Verdict};
+use crate::server::storage::{ClaimLimits, DecisionBasis};
+use crate::server::storage::{StorageError, TokenInfo};
+
+use super::convert::{from_name, name_of, opt_json, opt_tier, parse_state, parse_ts, to_json, ts};
+use super::db::{AUDIT_LOCK, Param, Tx};
+use super::items::{Tallied, TallyChanges, load_reports};
+use super::queue::{ITEM_COLUMNS, item_row};
+
+const APPLIED_COLUMNS: &str = "id, idempotency_key, item_id, action, actor, actor_token_id, at, \
+                               body_hash, from_state, from_restricted_in, \
+                               from_escalation_target, from_tier";
+
+fn applied(r: &Row) -> Result<AppliedDecision, StorageError> {
+    let action: String = r.try_get(3)?;
+    let at: String = r.try_get(6)?;
+    let from_state: String = r.try_get(8)?;
+    let from_scope: Option<String> = r.try_get(9)?;
+    let from_target: Option<String> = r.try_get(10)?;
+    let from_tier: Option<String> = r.try_get(11)?;
+    Ok(AppliedDecision {
+        audit_id: r.try_get(0)?,
+        idempotency_key: r.try_get(1)?,
+        item_id: r.try_get(2)?,
+        action: from_name("action", &action)?,
+        actor: r.try_get(4)?,
+        actor_token_id: r.try_get(5)?,
+        at: parse_ts(&at)?,
+        body_hash: r.try_get(7)?,
+        before: ItemStatus {
+            state: parse_state(&from_state)?,
+            restricted_in: opt_json::<Scope>("scope", from_scope.as_deref())?,
+            escalation_target: opt_tier(from_target.as_deref())?,
+            tier: opt_tier(from_tier.as_deref())?,
+        },
+    })
+}
+
+fn applied_where(
+    tx: &mut Tx<'_>,
+    condition: &str,
+    params: &[super::db::Param<'_>],
+) -> Result<Option<AppliedDecision>, StorageError> {
+    let sql = format!("SELECT {APPLIED_COLUMNS} FROM audit WHERE {condition}");
+    tx.opt(&sql, params)?.as_ref().map(applied).transpose()
+}
+
+/// An item's status, and where it is counted in the tallies.
+pub fn item_status(
+    tx: &mut Tx<'_>,
+    item_id: &str,
+) -> Result<Option<(ItemStatus, Tallied)>, StorageError> {
+    let Some(r) = tx.opt(
+        "SELECT state, restricted_in, escalation_target, lane, author_id, hold_tier
+         FROM items WHERE id = ?1",
+        &[&item_id],
+    )?
+    else {
+        return Ok(None);
+    };
+    let scope: Option<String> = r.try_get(1)?;
+    let hold: Option<String> = r.try_get(5)?;
+    let tallied = Tallied {
+        state: r.try_get(0)?,
+        lane: r.try_get(3)?,
+        tier: r.try_get(2)?,
+        author: r.try_get(4)?,
+    };
+    let status = ItemStatus {
+        state: parse_state(&tallied.state)?,
+        restricted_in: opt_json("scope", scope.as_deref())?,
+        escalation_target: opt_tier(tallied.tier.as_deref())?,
+        tier: opt_tier(hold.as_deref())?,
+    };
+    Ok(Some((status, tallied)))
+}
+
+/// Locks the rows of these items (those that exist), in id order, until the transaction
+/// ends.
+pub fn lock_items(tx: &mut Tx<'_>, ids: &[&str]) -> Result<(), StorageError> {
+    let mut sorted: Vec<&str> = ids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    tx.all(
+        "SELECT id FROM items WHERE id = ANY(?1) ORDER BY id FOR UPDATE",
+        &[&sorted],
+    )?;
+    Ok(())
+}
+
+fn decision_basis(
+    tx: &mut Tx<'_>,
+    item_id: &str,
+    method: crate::model::DecisionMethod,
+) -> Result<Option<DecisionBasis>, StorageError> {
+    let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = ?1");
+    let Some(row) = tx.opt(&sql, &[&item_id])? else {
+        return Ok(None);
+    };
+    let mut item = item_row(&row)?.into_item()?;
+    item.reports = load_reports(tx, item_id)?;
+    Ok(Some(DecisionBasis::of(&item, method)))
+}
+
+fn result(d: &Decision, outcome: DecisionOutcome, message: Option<String>) -> DecisionResult {
+    DecisionResult {
+        idempotency_key: d.idempotency_key.clone(),
+        outcome,
+        message,
+    }
+}
+
+/// Applies one decision of a batch whose items are locked (see `Storage::apply_decisions`).
+/// The same key sent twice at once, to two servers, meets at the audit table's unique
+/// key: the loser's transaction runs again and answers "duplicate".
+pub fn apply_one(
+    tx: &mut Tx<'_>,
+    tally: &mut TallyChanges,
+    log: &mut AuditBatch,
+    actor: &TokenInfo,
+    d: &Decision,
+    policies: &PolicyCatalog,
+    now: DateTime<Utc>,
+) -> Result<DecisionResult, StorageError> {
+    if let Err(message) = rules::check_decision_shape(d) {
+        return Ok(result(d, DecisionOutcome::Invalid, Some(message)));
+    }
+    let body_hash = rules::body_hash(d);
+    let earlier = match log
+        .find(|a| a.actor_token_id == Some(actor.id) && a.idempotency_key == d.idempotency_key)
+    {
+        Some(found) => Some(found),
+        None => applied_where(
+            tx,
+            "actor_token_id = ?1 AND idempotency_key = ?2",
+            &[&actor.id, &d.idempotency_key],
+        )?,
+    };
+    if let Some(earlier) = earlier {
+        if earlier.body_hash.as_ref().is_some_and(|h| *h != body_hash) {
+            let message = format!(
+                "idempotency key {:?} was already used by this token for another decision \
+                 ({} on item {:?}); a new decision needs a new key",
+                d.idempotency_key,
+                earlier.describe(),
+                earlier.item_id
+            );
+            return Ok(result(d, DecisionOutcome::Invalid, Some(message)));
+        }
+        let elsewhere = if earlier.item_id == d.item_id {
+            String::new()
+        } else {
+            format!(" on item {:?}", earlier.item_id)
+        };
+        let message = format!("already applied: {}{elsewhere}", earlier.describe());
+        return Ok(result(d, DecisionOutcome::Duplicate, Some(message)));
+    }
+    let Some((current, counted)) = item_status(tx, &d.item_id)? else {
+        let message = format!("no item has id {:?}", d.item_id);
+        return Ok(result(d, DecisionOutcome::NotFound, Some(message)));
+    };
+    let latest = match log.find(|a| a.item_id == d.item_id) {
+        Some(found) => Some(found),
+        None => applied_where(tx, "item_id = ?1 ORDER BY id DESC LIMIT 1", &[&d.item_id])?,
+    };
+    let reversed = match &d.reverses {
+        Some(key) => match log.find(|a| a.item_id == d.item_id && a.idempotency_key == *key) {
+            Some(found) => Some(found),
+            None => applied_where(
+                tx,
+                "item_id = ?1 AND idempotency_key = ?2 ORDER BY id DESC LIMIT 1",
+                &[&d.item_id, key],
+            )?,
+        },
+        None => None,
+    };
+    let report_category = leading_category(tx, &d.item_id)?;
+    let facts = Facts {
+        current: &current,
+        latest: latest.as_ref(),
+        reversed: reversed.as_ref(),
+        report_category: report_category.as_deref(),
+        policies,
+    };
+    let (after, reason_code) = match rules::judge(actor, d, &facts) {
+        Verdict::Apply { after, reason_code } => (after, reason_code),
+        Verdict::Refuse { outcome, message } => return Ok(result(d, outcome, Some(message))),
+    };
+
+    let after_target = after.escalation_target.map(name_of).transpose()?;
+    let after_tier = after.tier.map(name_of).transpose()?;
+    tx.exec(
+        "UPDATE items SET state = ?2, restricted_in = ?3, escalation_target = ?4,
+                          hold_tier = ?5
+         WHERE id = ?1",
+        &[
+            &d.item_id,
+            &after.state.as_str(),
+            &after.restricted_in.as_ref().map(to_json).transpose()?,
+            &after_target,
+            &after_tier,
+        ],
+    )?;
+    let now_counted = Tallied {
+        state: after.state.as_str().to_owned(),
+        tier: after_target.clone(),
+        ..counted.clone()
+    };
+    tally.moved(Some(counted), now_counted);
+    let scope = match d.action {
+        DecisionAction::TakeDown => Some(to_json(&d.scope.clone().unwrap_or_default())?),
+        _ => None,
+    };
+    let note = d.note.as_deref().filter(|n| !n.trim().is_empty());
+    let target = match d.action {
+        DecisionAction::Escalate => after_target.clone(),
+        _ => None,
+    };
+    let basis = match d.action {
+        DecisionAction::TakeDown => decision_basis(tx, &d.item_id, d.method)?
+            .as_ref()
+            .map(to_json)
+            .transpose()?,
+        _ => None,
+    };
+    log.push(
+        AppliedDecision {
+            audit_id: 0,
+            idempotency_key: d.idempotency_key.clone(),
+            item_id: d.item_id.clone(),
+            action: d.action,
+            actor: actor.name.clone(),
+            actor_token_id: Some(actor.id),
+            at: now,
+            body_hash: Some(body_hash.clone()),
+            before: current.clone(),
+        },
+        AuditRow {
+            at: ts(now),
+            actor: actor.name.clone(),
+            actor_token_id: actor.id,
+            role: actor.role.as_str().to_owned(),
+            action: d.action.as_str().to_owned(),
+            item_id: d.item_id.clone(),
+            reason_code,
+            scope,
+            note: note.map(str::to_owned),
+            target,
+            reverses: d.reverses.clone(),
+            reverses_id: reversed.as_ref().map(|r| r.audit_id),
+            key: d.idempotency_key.clone(),
+            body_hash,
+            method: d.method.as_str().to_owned(),
+            decided_at: ts(rules::clamp_decided_at(d.decided_at, now)),
+            from_state: current.state.as_str().to_owned(),
+            from_scope: current.restricted_in.as_ref().map(to_json).transpose()?,
+            from_target: current.escalation_target.map(name_of).transpose()?,
+            from_tier: current.tier.map(name_of).transpose()?,
+            to_state: after.state.as_str().to_owned(),
+            to_tier: after_tier,
+            basis,
+        },
+    );
+    // Decided: there is nothing left to review undisturbed, whoever was reviewing it.
+    tx.exec("DELETE FROM leases WHERE item_id = ?1", &[&d.item_id])?;
+    Ok(result(d, DecisionOutcome::Applied, None))
+}
+
+/// One audit row, as it will be inserted.
+pub struct AuditRow {
+    at: String,
+    actor: String,
+    actor_token_id: i64,
+    role: String,
+    action: String,
+    item_id: String,
+    reason_code: Option<String>,
+    scope: Option<String>,
+    note: Option<String>,
+    target: Option<String>,
+    reverses: Option<String>,
+    /// Negative: a row of this batch not yet numbered (see [`AuditBatch`]).
+    reverses_id: Option<i64>,
+    key: String,
+    body_hash: String,
+    method: String,
+    decided_at: String,
+    from_state: String,
+    from_scope: Option<String>,
+    from_target: Option<String>,
+    from_tier: Option<String>,
+    to_state: String,
+    to_tier: Option<String>,
+    basis: Option<String>,
+}
+
+/// The audit rows a batch of decisions makes, written together at its end.
+///
+/// Audit ids must become visible in order, so that a reader paging by id never passes one
+/// that commits later: the rows are numbered and inserted under [`AUDIT_LOCK`], held to the
+/// commit. Written last, in one statement, the lock is held for that statement and the
+/// commit whatever the batch's size; the decisions of the batch meanwhile see each other
+/// here (a key twice, an item decided twice, a reversal of a decision just made), under
+/// provisional negative ids.
+#[derive(Default)]
+pub struct AuditBatch {
+    rows: Vec<(AppliedDecision, AuditRow)>,
+}
+
+impl AuditBatch {
+    /// The latest decision of this batch that `matches`.
+    fn find(&self, matches: impl Fn(&AppliedDecision) -> bool) -> Option<AppliedDecision> {
+        self.rows
+            .iter()
+            .rev()
+            .map(|(a, _)| a)
+            .find(|a| matches(a))
+            .cloned()
+    }
+
+    fn push(&mut self, mut applied: AppliedDecision, row: AuditRow) {
+        applied.audit_id = -1 - i64::try_from(self.rows.len()).unwrap_or(i64::MAX - 1);
+        self.rows.push((applied, row));
+    }
+
+    /// Numbers the rows and inserts them, under the audit lock.
+    pub fn write(self, tx: &mut Tx<'_>) -> Result<(), StorageError> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<&AuditRow> = self.rows.iter().map(|(_, r)| r).collect();
+        // A reversal of a decision made in this same batch names a row not numbered yet:
+        // then the rows are numbered first (a statement more under the lock). Otherwise one
+        // statement takes the lock, numbers the rows in order and inserts them.
+        let within = rows.iter().any(|r| r.reverses_id.is_some_and(|id| id < 0));
+        let mut ids: Vec<i64> = Vec::new();
+        if within {
+            tx.lock(AUDIT_LOCK)?;
+            let n = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+            ids = tx
+                .all(
+                    "SELECT nextval(pg_get_serial_sequence('audit', 'id'))
+                     FROM generate_series(1, ?1::BIGINT)",
+                    &[&n],
+                )?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?;
+            ids.sort_unstable();
+        }
+        let number = |id: Option<i64>| match id {
+            Some(p) if p < 0 => usize::try_from(-1 - p)
+                .ok()
+                .and_then(|i| ids.get(i))
+                .copied(),
+            other => other,
+        };
+        let texts = |f: fn(&AuditRow) -> &str| -> Vec<&str> { rows.iter().map(|r| f(r)).collect() };
+        let opts = |f: fn(&AuditRow) -> Option<&str>| -> Vec<Option<&str>> {
+            rows.iter().map(|r| f(r)).collect()
+        };
+        let token_ids: Vec<i64> = rows.iter().map(|r| r.actor_token_id).collect();
+        let reverses_ids: Vec<Option<i64>> = rows.iter().map(|r| number(r.reverses_id)).collect();
+        let (at, actor, role, action, item) = (
+            texts(|r| &r.at),
+            texts(|r| &r.actor),
+            texts(|r| &r.role),
+            texts(|r| &r.action),
+            texts(|r| &r.item_id),
+        );
+        let (reason, scope, note, target, reverses) = (
+            opts(|r| r.reason_code.as_deref()),
+            opts(|r| r.scope.as_deref()),
+            opts(|r| r.note.as_deref()),
+            opts(|r| r.target.as_deref()),
+            opts(|r| r.reverses.as_deref()),
+        );
+        let (key, hash, method, decided, from_state) = (
+            texts(|r| &r.key),
+            texts(|r| &r.body_hash),
+            texts(|r| &r.method),
+            texts(|r| &r.decided_at),
+            texts(|r| &r.from_state),
+        );
+        let (from_scope, from_target, from_tier, to_state, to_tier, basis) = (
+            opts(|r| r.from_scope.as_deref()),
+            opts(|r| r.from_target.as_deref()),
+            opts(|r| r.from_tier.as_deref()),
+            texts(|r| &r.to_state),
+            opts(|r| r.to_tier.as_deref()),
+            opts(|r| r.basis.as_deref()),
+        );
+        let mut params: Vec<Param<'_>> = vec![
+            &at,
+            &actor,
+            &token_ids,
+            &role,
+            &action,
+            &item,
+            &reason,
+            &scope,
+            &note,
+            &target,
+            &reverses,
+            &reverses_ids,
+            &key,
+            &hash,
+            &method,
+            &decided,
+            &from_state,
+            &from_scope,
+            &from_target,
+            &from_tier,
+            &to_state,
+            &to_tier,
+            &basis,
+        ];
+        let columns = AUDIT_COLUMNS.map(|(c, _)| c).join(", ");
+        let typed = |from: usize| -> String {
+            AUDIT_COLUMNS
+                .iter()
+                .enumerate()
+                .map(|(i, (_, t))| format!("?{}::{t}[]", i + from))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let sql = if within {
+            params.insert(0, &ids);
+            format!(
+                "INSERT INTO audit (id, {columns}) OVERRIDING SYSTEM VALUE
+                 SELECT * FROM UNNEST(?1::BIGINT[], {})",
+                typed(2)
+            )
+        } else {
+            // The lock is taken before the first row is numbered: the rows come out of the
+            // join with it. Identities are given in the order the rows are inserted.
+            format!(
+                "WITH audit_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock({AUDIT_LOCK}))
+                 INSERT INTO audit ({columns})
+                 SELECT {columns} FROM audit_lock,
+                      UNNEST({}) WITH ORDINALITY AS u({columns}, ord)
+                 ORDER BY ord",
+                typed(1)
+            )
+        };
+        tx.exec(&sql, &params)?;
+        Ok(())
+    }
+}
+
+/// The audit table's columns as [`AuditBatch::write`] fills them, with their types.
+const AUDIT_COLUMNS: [(&str, &str); 23] = [
+    ("at", "TEXT"),
+    ("actor", "TEXT"),
+    ("actor_token_id", "BIGINT"),
+    ("role", "TEXT"),
+    ("action", "TEXT"),
+    ("item_id", "TEXT"),
+    ("reason_code", "TEXT"),
+    ("scope", "TEXT"),
+    ("note", "TEXT"),
+    ("escalation_target", "TEXT"),
+    ("reverses", "TEXT"),
+    ("reverses_id", "BIGINT"),
+    ("idempotency_key", "TEXT"),
+    ("body_hash", "TEXT"),
+    ("method", "TEXT"),
+    ("decided_at", "TEXT"),
+    ("from_state", "TEXT"),
+    ("from_restricted_in", "TEXT"),
+    ("from_escalation_target", "TEXT"),
+    ("from_tier", "TEXT"),
+    ("to_state", "TEXT"),
+    ("to_tier", "TEXT"),
+    ("basis", "TEXT"),
+];
+
+/// The report category of the item's most trusted source; see [`rules::leading_category`].
+pub fn leading_category(tx: &mut Tx<'_>, item_id: &str) -> Result<Option<String>, StorageError> {
+    let rows = tx.all(
+        "SELECT reporter_type, category FROM reports WHERE item_id = ?1 ORDER BY id",
+        &[&item_id],
+    )?;
+    let mut reports = Vec::with_capacity(rows.len());
+    for r in rows {
+        let reporter: String = r.try_get(0)?;
+        let category: String = r.try_get(1)?;
+        reports.push((
+            from_name::<ReporterType>("reporter type", &reporter)?,
+            category,
+        ));
+    }
+    Ok(rules::leading_category(reports.iter().map(|(r, c)| (*r, c.as_str()))).map(str::to_owned))
+}
+
+// --- leases -------------------------------------------------------------------------------
+
+pub fn lease_of(tx: &mut Tx<'_>, item_id: &str) -> Result<Option<Lease>, StorageError> {
+    let Some(r) = tx.opt(
+        "SELECT holder, expires_at FROM leases WHERE item_id = ?1",
+        &[&item_id],
+    )?
+    else {
+        return Ok(None);
+    };
+    let expires_at: String = r.try_get(1)?;
+    Ok(Some(Lease {
+        holder: r.try_get(0)?,
+        expires_at: parse_ts(&expires_at)?,
+    }))
+}
+
+/// Locks an item a claim is about to take, unless another transaction holds it, and reads
+/// its lease again under the lock: `None` when the item is held elsewhere or no longer in
+/// `state` (decided meanwhile), else its lease now.
+///
+/// The lease is read by a statement of its own, after the lock: a statement sees what was
+/// committed when it began, so a lease written by a claim that committed while this one
+/// waited for its turn on the row would be invisible to the locking statement itself.
+pub fn lock_claimable(
+    tx: &mut Tx<'_>,
+    item_id: &str,
+    state: ReviewState,
+) -> Result<Option<Option<Lease>>, StorageError> {
+    let Some(r) = tx.opt(
+        "SELECT state FROM items WHERE id = ?1 FOR UPDATE SKIP LOCKED",
+        &[&item_id],
+    )?
+    else {
+        return Ok(None);
+    };
+    let now_state: String = r.try_get(0)?;
+    if now_state != state.as_str() {
+        return Ok(None);
+    }
+    lease_of(tx, item_id).map(Some)
+}
+
+/// Gives `holder` the lease on an item, replacing whatever lease was there.
+pub fn put_lease(
+    tx: &mut Tx<'_>,
+    item_id: &str,
+    holder: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    tx.exec(
+        "INSERT INTO leases (item_id, holder, expires_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (item_id) DO UPDATE SET holder = excluded.holder,
+                                             expires_at = excluded.expires_at",
+        &[&item_id, &holder, &ts(expires_at)],
+    )?;
+    Ok(())
+}
+
+/// Each id once, in the order first given.
+pub fn distinct(ids: &[String]) -> Vec<&str> {
+    let mut seen = std::collections::HashSet::new();
+    ids.iter()
+        .map(String::as_str)
+        .filter(|id| seen.insert(*id))
+        .collect()
+}
+
+/// Live leases `holder` has at `now` (a stored timestamp).
+pub fn live_leases_of(tx: &mut Tx<'_>, holder: &str, now: &str) -> Result<usize, StorageError> {
+    let n: i64 = tx
+        .one(
+            "SELECT COUNT(*) FROM leases WHERE holder = ?1 AND expires_at > ?2",
+            &[&holder, &now],
+        )?
+        .try_get(0)?;
+    Ok(usize::try_from(n).unwrap_or_default())
+}
+
+/// Serializes one holder's claims, whichever server they reach: the cap on live leases is
+/// counted and spent by one claim at a time.
+pub fn lock_holder(tx: &mut Tx<'_>, holder: &str) -> Result<(), StorageError> {
+    tx.exec(
+        "SELECT pg_advisory_xact_lock(hashtextextended(?1, 7))",
+        &[&holder],
+    )?;
+    Ok(())
+}
+
+/// What a holder may still take in one claim: room under the cap on live leases, and what
+/// is left of its fair share of each shared lane of the open queue.
+pub struct Allowance {
+    room: usize,
+    /// Per shared lane (by its stored name): the holder's share, and how many it holds.
+    lanes: Vec<(String, u64, u64)>,
+    pub limited_by: Vec<ClaimCap>,
+}
+
+impl Allowance {
+    pub fn of(
+        tx: &mut Tx<'_>,
+        holder: &str,
+        limits: &ClaimLimits,
+        now: DateTime<Utc>,
+    ) -> Result<Allowance, StorageError> {
+        let now = ts(now);
+        let held = live_leases_of(tx, holder, &now)?;
+        let mut active: std::collections::HashSet<String> = limits
+            .active_elsewhere
+            .iter()
+            .filter(|name| name.as_str() != holder)
+            .cloned()
+            .collect();
+        for r in tx.all(
+            "SELECT DISTINCT holder FROM leases WHERE expires_at > ?1 AND holder <> ?2",
+            &[&now, &holder],
+        )? {
+            active.insert(r.try_get(0)?);
+        }
+        let active = active.len().saturating_add(1);
+        let mut lanes = Vec::new();
+        for lane in claims::SHARED_LANES {
+            let lane = name_of(lane)?;
+            let open: i64 = tx
+                .one(
+                    "SELECT COALESCE(SUM(items), 0)::BIGINT FROM queue_tally
+                     WHERE state = 'open' AND lane = ?1",
+                    &[&lane],
+                )?
+                .try_get(0)?;
+            let mine: i64 = tx
+                .one(
+                    "SELECT COUNT(*) FROM leases JOIN items ON items.id = leases.item_id
+                     WHERE leases.holder = ?1 AND leases.expires_at > ?2
+                       AND items.state = 'open' AND items.lane = ?3",
+                    &[&holder, &now, &lane],
+                )?
+                .try_get(0)?;
+            let share = claims::fair_share(u64::try_from(open).unwrap_or_default(), active);
+            lanes.push((lane, share, u64::try_from(mine).unwrap_or_default()));
+        }
+        Ok(Allowance {
+            room: limits.max_leases.saturating_sub(held),
+            lanes,
+            limited_by: Vec::new(),
+        })
+    }
+
+    /// Take an item of `lane` in `state`: always, when the holder's own lease is live (it is
+    /// only extended); else when a cap allows it, which is then counted.
+    pub fn take(&mut self, state: &str, lane: &str, own: bool) -> Result<(), ClaimCap> {
+        if own {
+            return Ok(());
+        }
+        let refuse = |this: &mut Allowance, cap| {
+            if !this.limited_by.contains(&cap) {
+                this.limited_by.push(cap);
+            }
+            Err(cap)
+        };
+        if self.room == 0 {
+            return refuse(self, ClaimCap::MaxLeases);
+        }
+        let shared = self.lanes.iter_mut().find(|(name, _, _)| name == lane);
+        if let Some((_, share, mine)) = shared.filter(|_| state == "open") {
+            if *mine >= *share {
+                return refuse(self, ClaimCap::FairShare);
+            }
+            *mine += 1;
+        }
+        self.room -= 1;
+        Ok(())
+    }
+}
