@@ -139,23 +139,31 @@ where
     Fut: Future<Output = Result<Read<R>, BackendError>>,
 {
     let mut at = cursor.clone();
-    let mut from = if at.last_ts.is_some() {
-        at.offset.saturating_sub(OVERLAP)
-    } else {
-        at.offset
-    };
+    let mut from = at.offset;
     let mut out = Vec::new();
     loop {
-        let page = read(from).await?;
-        // The first row must be at or before the position (strictly before when it is not
-        // the list's first), or reports closed since may have moved past the read's start.
-        if from > 0
-            && let Some(last) = at.last_ts
-            && page.rows.first().is_none_or(|r| r.received_ts() >= last)
-        {
-            from = from.saturating_sub(LIST_LIMIT);
-            continue;
-        }
+        // Every read once a position is known starts a little early and must reach back to
+        // it: reports closed since the last read (between pages, or during this walk) may
+        // have moved unread ones below `from`.
+        let mut start = if at.last_ts.is_some() {
+            from.saturating_sub(OVERLAP)
+        } else {
+            from
+        };
+        let page = loop {
+            let page = read(start).await?;
+            // The first row must be strictly before the position (or the list's first), so
+            // that every report at the position's instant is inside this read.
+            let reaches_back = match (at.last_ts, page.rows.first()) {
+                (None, _) => true,
+                (Some(last), Some(first)) => first.received_ts() < last,
+                (Some(_), None) => false,
+            };
+            if reaches_back || start == 0 {
+                break page;
+            }
+            start = start.saturating_sub(LIST_LIMIT);
+        };
         let read_here = page.rows.len() as u64;
         for row in page.rows {
             if at.is_new(row.received_ts(), row.id()) {
@@ -163,7 +171,10 @@ where
                 out.push(row);
             }
         }
-        from += read_here;
+        // A run of more than LIST_LIMIT - OVERLAP reports filed in one millisecond would
+        // keep a read from reaching past it; going on from the old offset then is the best
+        // there is.
+        from = (start + read_here).max(from);
         at.offset = from;
         if !page.more || read_here == 0 {
             return Ok((out, None));
