@@ -213,8 +213,8 @@ fn main() {
         assert!(said.contains("acknowledged"), "{said}");
         assert!(!said.contains("refused"), "{said}");
         session.close(&rt);
-        let raw = raw_insert_rate(&server.db, items, modq::sync::BATCH_SIZE);
-        let (floor, audit) = storage_floors(&server.db, modq::sync::BATCH_SIZE);
+        let raw = raw_insert_rate(&server.db, items, modq::server::MAX_DECISIONS_PER_BATCH);
+        let (floor, audit) = storage_floors(&server.db, modq::server::MAX_DECISIONS_PER_BATCH);
         let rate = items as f64 / took;
         eprintln!(
             "  run {}: {items} in the outbox after {journaled:.2} s, acknowledged after \
@@ -232,7 +232,7 @@ fn main() {
          raw batched inserts ({} per transaction) into the same SQLite file: {raw:.0} rows/s, \
          ratio {:.2}; storage floor (item state + audit row + lease, raw SQL): {floor:.0} decisions/s, \
          ratio {:.2}; audit rows alone (raw SQL): {audit:.0}/s, {:.2} of the raw rate",
-        modq::sync::BATCH_SIZE,
+        modq::server::MAX_DECISIONS_PER_BATCH,
         rate / raw,
         rate / floor,
         audit / raw

@@ -66,6 +66,7 @@ fn new_app(page: &QueuePage, dir: &tempfile::TempDir) -> App {
     App::new(AppInit {
         profile: "bench@127.0.0.1".into(),
         api: "http://127.0.0.1".into(),
+        capabilities: modq::backend::modq::capabilities(),
         store,
         first_page: page.clone(),
         keymap: KeyMap::default_keymap(),

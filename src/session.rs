@@ -7,10 +7,12 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::backend::modq::{Limits, ModqClient};
-use crate::backend::{Backend, BackendError, QueueQuery};
+use crate::backend::{
+    self, Backend, BackendError, BackendKind, BackendOptions, Limits, QueueQuery,
+};
 use crate::config::{self, Config};
-use crate::model::{ClaimRequest, Me, ReviewState};
+use crate::credentials::TokenSource;
+use crate::model::{Me, ReviewState};
 use crate::profile::{Dirs, Profile, create_private_file};
 use crate::sanitize::clean_line;
 use crate::store::Store;
@@ -38,13 +40,25 @@ fn lease_seconds_from_env() -> Option<u32> {
         .map(|n| n.clamp(10, 3600))
 }
 
-/// Say what went wrong talking to `api`, in words a moderator can act on.
+/// Say what went wrong talking to modq's own API at `api`, in words a moderator can act on.
 pub fn explain(api: &str, e: &BackendError) -> String {
+    explain_target(&Target::modq(api, "", Limits::default()), e)
+}
+
+/// Say what went wrong talking to `target`, naming its profile's secret when the secret was
+/// refused, and what kind of server was expected when the answer could not be read.
+pub fn explain_target(target: &Target, e: &BackendError) -> String {
+    let api = target.url.as_str();
     match e {
         BackendError::Config(m) => format!("{m}."),
-        BackendError::Unauthorized(m) => format!(
-            "The moderation API at {api} refused the token ({m}). Check MODQ_TOKEN, --token-file or --token-command."
-        ),
+        BackendError::Unauthorized(m) => match &target.name {
+            None => format!(
+                "The moderation API at {api} refused the token ({m}). Check MODQ_TOKEN, --token-file or --token-command."
+            ),
+            Some(name) => format!(
+                "The moderation API at {api} refused the secret of profile {name:?} ({m}). Check its token_file, token_command or token_env in config.toml."
+            ),
+        },
         BackendError::NoConnection(m) => format!(
             "Cannot reach the moderation API at {api}: {m}. Is the server running, and is the address right?"
         ),
@@ -66,28 +80,132 @@ pub fn explain(api: &str, e: &BackendError) -> String {
         }
         BackendError::Unsupported(m) => format!("The moderation API at {api} cannot do this: {m}."),
         BackendError::Malformed(m) => format!(
-            "The moderation API at {api} sent an answer modq cannot read: {m}. Is this a modq API v1 server?"
+            "The moderation API at {api} sent an answer modq cannot read: {m}. Is this {}?",
+            target.backend.server()
         ),
     }
 }
 
-/// Connect, check the token, and open the profile's cache.
+/// What a session connects to: a profile of the config file, or `--api` with a token.
+#[derive(Clone)]
+pub struct Target {
+    pub backend: BackendKind,
+    /// The config profile's name; `None` for `--api`.
+    pub name: Option<String>,
+    pub url: String,
+    /// The token or password; never printed (see [`crate::credentials`]).
+    pub secret: String,
+    pub options: BackendOptions,
+    pub limits: Limits,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("backend", &self.backend)
+            .field("name", &self.name)
+            .field("url", &self.url)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Target {
+    /// modq's own API at `api`, as `--api` names it.
+    pub fn modq(api: &str, token: &str, limits: Limits) -> Target {
+        Target {
+            backend: BackendKind::Modq,
+            name: None,
+            url: api.to_string(),
+            secret: token.to_string(),
+            options: BackendOptions::new(),
+            limits,
+        }
+    }
+
+    /// The profile this target's cache is kept under, once the backend has said who `user` is.
+    pub fn profile(&self, user: &str) -> Profile {
+        Profile {
+            backend: self.backend,
+            name: self.name.clone(),
+            api: self.url.trim_end_matches('/').to_string(),
+            user: user.to_string(),
+        }
+    }
+}
+
+/// The target of `--profile NAME`. A profile naming its own secret (token_file, token_command,
+/// token_env) ignores `command_line`'s: a token meant for one server must not be sent to
+/// another. Without one, `command_line`'s sources apply (--token-file, --token-command,
+/// MODQ_TOKEN). The error names the known profiles, the mistake in this one, or why its
+/// secret could not be read.
+pub fn profile_target(
+    config: &Config,
+    name: &str,
+    command_line: &TokenSource,
+    limits: Limits,
+) -> Result<Target, String> {
+    let profile = config.profile(name)?;
+    let has_own = profile.token_file.is_some()
+        || profile.token_command.is_some()
+        || profile.token_env.is_some();
+    let source = if has_own {
+        profile.token_source()
+    } else {
+        TokenSource {
+            profile: Some(profile.name.clone()),
+            ..command_line.clone()
+        }
+    };
+    let secret = source.read().map_err(|e| e.to_string())?;
+    Ok(Target {
+        backend: profile.backend,
+        name: Some(profile.name.clone()),
+        url: profile.url.clone(),
+        secret,
+        options: profile.options.clone(),
+        limits,
+    })
+}
+
+/// A backend, the account it works as, and that profile's cache database.
+pub type Connected = (Arc<dyn Backend>, Me, Profile, PathBuf);
+
+/// Connect to modq's own API, check the token, and open the profile's cache.
 pub async fn connect(
     api: &str,
     token: &str,
     dirs: &Dirs,
     limits: Limits,
-) -> Result<(Arc<dyn Backend>, Me, Profile, std::path::PathBuf), SessionError> {
-    let client = ModqClient::with_limits(api, token, limits)
-        .map_err(|e| SessionError::Api(explain(api, &e)))?;
-    let me = client
+) -> Result<Connected, SessionError> {
+    connect_target(&Target::modq(api, token, limits), dirs).await
+}
+
+/// Make the target's backend, check its secret, and open the profile's cache.
+pub async fn connect_target(target: &Target, dirs: &Dirs) -> Result<Connected, SessionError> {
+    let backend = backend::open(
+        target.backend,
+        &target.url,
+        &target.secret,
+        &target.options,
+        target.limits,
+    )
+    .map_err(|e| SessionError::Api(explain_target(target, &e)))?;
+    connect_backend(backend, target, dirs).await
+}
+
+/// Ask `backend` who the account is and open the cache of `target`'s profile for them. The
+/// backend need not be the one `target` would make (tests hand in their own).
+pub async fn connect_backend(
+    backend: Arc<dyn Backend>,
+    target: &Target,
+    dirs: &Dirs,
+) -> Result<Connected, SessionError> {
+    let me = backend
         .me()
         .await
-        .map_err(|e| SessionError::Api(explain(api, &e)))?;
-    let profile = Profile {
-        api: api.trim_end_matches('/').to_string(),
-        user: me.name.clone(),
-    };
+        .map_err(|e| SessionError::Api(explain_target(target, &e)))?;
+    let profile = target.profile(&me.name);
     let db = dirs.profile_db(&profile);
     create_private_file(&db).map_err(|e| {
         SessionError::Local(format!(
@@ -95,7 +213,7 @@ pub async fn connect(
             db.display()
         ))
     })?;
-    Ok((Arc::new(client), me, profile, db))
+    Ok((backend, me, profile, db))
 }
 
 /// Everything a review needs, ready to run: the App with its first page, and the background
@@ -129,7 +247,39 @@ pub async fn prepare_with_limits(
     config: Config,
     limits: Limits,
 ) -> Result<Prepared, SessionError> {
-    let (backend, me, profile, db) = connect(api, token, dirs, limits).await?;
+    prepare_target(&Target::modq(api, token, limits), dirs, config).await
+}
+
+/// [`prepare`] for any target: a config profile's backend, or modq's own API.
+pub async fn prepare_target(
+    target: &Target,
+    dirs: &Dirs,
+    config: Config,
+) -> Result<Prepared, SessionError> {
+    let connected = connect_target(target, dirs).await?;
+    prepare_connected(connected, target, config).await
+}
+
+/// [`prepare`] on a backend the caller made (the fake backend of the client's tests), its
+/// cache kept under `target`'s profile.
+pub async fn prepare_backend(
+    backend: Arc<dyn Backend>,
+    target: &Target,
+    dirs: &Dirs,
+    config: Config,
+) -> Result<Prepared, SessionError> {
+    let connected = connect_backend(backend, target, dirs).await?;
+    prepare_connected(connected, target, config).await
+}
+
+async fn prepare_connected(
+    (backend, me, profile, db): Connected,
+    target: &Target,
+    config: Config,
+) -> Result<Prepared, SessionError> {
+    // Read after `me`: what the account may do depends on its role. Nothing above this reads
+    // the backend's features any other way.
+    let capabilities = backend.capabilities();
     // A specialist (legal, law enforcement, child safety) works the items escalated to their
     // tier; everyone else starts on the open queue (`:queue` switches).
     let queue = match me.role {
@@ -142,30 +292,24 @@ pub async fn prepare_with_limits(
         SessionError::Local(format!("session cache {}: {e}", db.display()))
     };
     let store = Store::open(&db).map_err(local)?;
-    let request = ClaimRequest {
-        lane: None,
-        tier: None,
+    let query = QueueQuery {
         state: Some(queue),
-        cursor: None,
         limit: Some(PAGE_SIZE),
-        lease_seconds: lease_seconds_from_env(),
-        ..ClaimRequest::default()
+        ..QueueQuery::default()
     };
+    let lease_seconds_asked = lease_seconds_from_env();
     // The list is what the queue holds (read, leasing nothing); only the first few items are
     // claimed, below, so that a second moderator finds the rest free.
     let first = backend
-        .queue_page(&QueueQuery {
-            state: Some(queue),
-            limit: Some(PAGE_SIZE),
-            ..QueueQuery::default()
-        })
+        .queue_page(&query)
         .await
-        .map_err(|e| SessionError::Api(explain(api, &e)))?;
+        .map_err(|e| SessionError::Api(explain_target(target, &e)))?;
     let next_cursor = first.next_cursor.clone();
     let summary = config.summary();
     let mut app = App::new(AppInit {
         profile: profile.display(),
         api: profile.api.clone(),
+        capabilities,
         store,
         first_page: first,
         keymap: config.keymap,
@@ -174,14 +318,14 @@ pub async fn prepare_with_limits(
     })
     .map_err(local)?;
     app.queue = queue;
-    let (lease_seconds, left) =
-        claim_first_window(&*backend, &mut app, request.lease_seconds).await;
+    let (lease_seconds, left) = claim_first_window(&*backend, &mut app, lease_seconds_asked).await;
     let (tx, events) = mpsc::unbounded_channel();
     let window = Window {
-        request: ClaimRequest {
+        query: QueueQuery {
             cursor: next_cursor,
-            ..request
+            ..query
         },
+        lease_seconds_asked,
         held: app.held_ids(),
         lease_seconds,
     };
@@ -194,7 +338,8 @@ pub async fn prepare_with_limits(
             _ => {}
         }
     }
-    // The lane tabs' counts and the take-down picker's reasons arrive in the background.
+    // The lane tabs' counts and the take-down picker's reasons arrive in the background (the
+    // sync asks only a backend that has them).
     sync.counts();
     sync.policies();
     if let Some(text) = summary {
@@ -264,14 +409,9 @@ pub fn load_config(dirs: &Dirs) -> Config {
     config
 }
 
-/// Open the TUI on `api` and run it until the moderator quits.
-pub async fn review(
-    api: &str,
-    token: &str,
-    dirs: &Dirs,
-    limits: Limits,
-) -> Result<Outcome, SessionError> {
-    let p = prepare_with_limits(api, token, dirs, load_config(dirs), limits).await?;
+/// Open the TUI on `target` and run it until the moderator quits.
+pub async fn review(target: &Target, dirs: &Dirs, config: Config) -> Result<Outcome, SessionError> {
+    let p = prepare_target(target, dirs, config).await?;
     tui::run(p.app, p.sync, p.events, p.mouse)
         .await
         .map_err(|e| SessionError::Local(format!("terminal: {e}")))

@@ -14,8 +14,7 @@ use serde_json::{Value, json};
 use modq::backend::modq::ModqClient;
 use modq::backend::{Backend, BackendError};
 use modq::model::{
-    ClaimRequest, Decision, DecisionAction, DecisionBatch, DecisionOutcome, DecisionResult,
-    DecisionResults,
+    Decision, DecisionAction, DecisionBatch, DecisionOutcome, DecisionResult, DecisionResults,
 };
 use modq::store::Store;
 use modq::sync::{FlushReport, SyncEvent, Window, flush_all};
@@ -242,7 +241,7 @@ async fn a_part_lost_to_a_server_error_goes_again_and_nothing_is_applied_twice()
 /// order it was made.
 #[tokio::test]
 async fn a_bulk_bigger_than_a_batch_keeps_its_order_when_a_part_fails() {
-    const BULK: usize = modq::sync::BATCH_SIZE + 3;
+    const BULK: usize = modq::server::MAX_DECISIONS_PER_BATCH + 3;
     let failures = Arc::new(Mutex::new(0));
     let failed = failures.clone();
     let (api, applied) = decisions_server(Box::new(move |items| {
@@ -268,7 +267,8 @@ async fn a_bulk_bigger_than_a_batch_keeps_its_order_when_a_part_fails() {
     let client = ModqClient::new(&api, "modq_token").unwrap();
     let (events, mut heard) = tokio::sync::mpsc::unbounded_channel();
     let window = Window {
-        request: ClaimRequest::default(),
+        query: modq::backend::QueueQuery::default(),
+        lease_seconds_asked: None,
         held: Vec::new(),
         lease_seconds: 300,
     };

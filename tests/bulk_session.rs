@@ -106,7 +106,7 @@ async fn one_undo_takes_back_a_whole_bulk_action() {
 #[tokio::test]
 async fn a_bulk_bigger_than_a_request_arrives_whole_and_once_through_an_outage() {
     // More than two requests, the last one short.
-    const ITEMS: usize = 2 * modq::sync::BATCH_SIZE + 500;
+    const ITEMS: usize = 2 * modq::server::MAX_DECISIONS_PER_BATCH + 500;
     let jsonl: String = (0..ITEMS)
         .map(|i| {
             format!(

@@ -256,6 +256,7 @@ fn session_of(page: QueuePage, dir: &tempfile::TempDir) -> Session {
     let app = App::new(AppInit {
         profile: "alice\u{1b}]0;x\u{7}@127.0.0.1".into(),
         api: "http://127.0.0.1".into(),
+        capabilities: modq::backend::modq::capabilities(),
         store,
         first_page: page,
         keymap: KeyMap::default_keymap(),

@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 
 use common::Session;
 use modq::backend::modq::{Limits, ModqClient};
-use modq::backend::{Backend, BackendError};
+use modq::backend::BackendError;
 use modq::config::Config;
 use modq::model::ClaimRequest;
 use modq::profile::Dirs;

@@ -162,3 +162,43 @@ fn the_reader_finds_grouped_and_nested_paths() {
         ["mouse"].map(String::from).into()
     );
 }
+
+/// Every `.rs` file under `dir` (or `dir` itself when it is a file).
+fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    if dir.is_file() {
+        out.push(dir.to_path_buf());
+        return;
+    }
+    for entry in std::fs::read_dir(dir).expect("folder") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The client speaks to a server only through a `Backend`: the session, the sync, the TUI and
+/// the backends import nothing from the reference server (`src/demo.rs` runs it and may).
+/// Test modules at the end of a file may, to hold the two together.
+#[test]
+fn the_client_imports_nothing_from_the_server() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    for part in ["session.rs", "sync", "tui", "backend"] {
+        sources(&root.join(part), &mut files);
+    }
+    assert!(files.len() > 20, "{files:?}");
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("source");
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for needle in ["crate::server", "modq::server"] {
+            assert!(
+                !code.contains(needle),
+                "{} names {needle} outside its tests",
+                file.display()
+            );
+        }
+    }
+}

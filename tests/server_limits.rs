@@ -10,7 +10,6 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use json_api::{Server, assert_api_error};
-use modq::backend::Backend;
 use modq::backend::modq::{Limits, ModqClient};
 use modq::model::{ClaimRequest, Role};
 use modq::server::{self, ServerOptions, SqliteStorage, Storage};

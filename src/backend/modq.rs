@@ -26,6 +26,10 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long an unused connection is kept for reuse: under `modq serve --header-timeout`.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The most decisions one `POST /v1/decisions` may carry (docs/api.md). The server's own
+/// limit is the same number; a unit test holds them together, so the client depends on the
+/// API's documented limit, not on the server's code.
+pub const MAX_DECISIONS_PER_BATCH: usize = 5000;
 /// Server-sent text in an error is cut to this many characters.
 const MAX_MESSAGE_CHARS: usize = 300;
 
@@ -316,30 +320,62 @@ impl ModqClient {
     pub async fn queue_counts(&self) -> Result<QueueCounts, BackendError> {
         self.send(self.http.get(self.url("v1/queue/counts")?)).await
     }
+
+    /// `POST /v1/queue/claim`: the next page of the queue, leased to this moderator. modq's
+    /// own call (the session reads pages and leases a few items at a time instead).
+    pub async fn claim_page(&self, request: &ClaimRequest) -> Result<ClaimedPage, BackendError> {
+        let mut request = request.clone();
+        let ours = self.page_bytes() as u64;
+        request.max_bytes = Some(request.max_bytes.map_or(ours, |n| n.min(ours)));
+        loop {
+            let sent = self
+                .send(self.http.post(self.url("v1/queue/claim")?).json(&request))
+                .await;
+            match sent {
+                Err(e) if e == self.too_large() => {
+                    // A server that ignores max_bytes leased a page too large to read. The
+                    // same claim for fewer items gives back the first of them (a claim
+                    // returns what the caller already holds), and the next claims the rest,
+                    // so none stays leased out of reach while modq runs.
+                    let limit = request.limit.unwrap_or(50);
+                    if limit <= 1 {
+                        return Err(e);
+                    }
+                    request.limit = Some(limit / 2);
+                    request.max_bytes = request.max_bytes.map(|n| (n / 2).max(1024));
+                }
+                answer => return answer,
+            }
+        }
+    }
+}
+
+/// modq's own API has every feature; what a role may not do the server refuses per item.
+pub fn capabilities() -> Capabilities {
+    Capabilities {
+        platform: "modq".to_string(),
+        lanes: Lane::ALL.to_vec(),
+        tiers: EscalationTier::ALL.to_vec(),
+        take_down: Support::Yes,
+        keep: Support::Yes,
+        escalate: Support::Yes,
+        country_scope: Support::Yes,
+        undo: Support::Yes,
+        claims: Support::Yes,
+        notes: Support::Yes,
+        filter_terms: crate::query::KEYS.iter().map(|(key, _)| *key).collect(),
+        bulk_select: Support::Yes,
+        policies: Support::Yes,
+        counts: Support::Yes,
+        stats: Support::Yes,
+        max_batch: MAX_DECISIONS_PER_BATCH,
+    }
 }
 
 #[async_trait]
 impl Backend for ModqClient {
-    /// modq's own API has every feature; what a role may not do the server refuses per item.
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            platform: "modq".to_string(),
-            lanes: Lane::ALL.to_vec(),
-            tiers: EscalationTier::ALL.to_vec(),
-            take_down: Support::Yes,
-            keep: Support::Yes,
-            escalate: Support::Yes,
-            country_scope: Support::Yes,
-            undo: Support::Yes,
-            claims: Support::Yes,
-            notes: Support::Yes,
-            filter_terms: crate::query::KEYS.iter().map(|(key, _)| *key).collect(),
-            bulk_select: Support::Yes,
-            policies: Support::Yes,
-            counts: Support::Yes,
-            stats: Support::Yes,
-            max_batch: crate::server::MAX_DECISIONS_PER_BATCH,
-        }
+        capabilities()
     }
 
     async fn me(&self) -> Result<Me, BackendError> {
@@ -365,31 +401,6 @@ impl Backend for ModqClient {
         }
     }
 
-    async fn claim_page(&self, request: &ClaimRequest) -> Result<ClaimedPage, BackendError> {
-        let mut request = request.clone();
-        let ours = self.page_bytes() as u64;
-        request.max_bytes = Some(request.max_bytes.map_or(ours, |n| n.min(ours)));
-        loop {
-            let sent = self
-                .send(self.http.post(self.url("v1/queue/claim")?).json(&request))
-                .await;
-            match sent {
-                Err(e) if e == self.too_large() => {
-                    // A server that ignores max_bytes leased a page too large to read. The
-                    // same claim for fewer items gives back the first of them (a claim
-                    // returns what the caller already holds), and the next claims the rest,
-                    // so none stays leased out of reach while modq runs.
-                    let limit = request.limit.unwrap_or(50);
-                    if limit <= 1 {
-                        return Err(e);
-                    }
-                    request.limit = Some(limit / 2);
-                    request.max_bytes = request.max_bytes.map(|n| (n / 2).max(1024));
-                }
-                answer => return answer,
-            }
-        }
-    }
     async fn renew_leases(
         &self,
         item_ids: &[String],
@@ -526,5 +537,17 @@ fn too_large(e: &BackendError) -> bool {
             message,
         } => message.contains("a batch holds at most"),
         _ => false,
+    }
+}
+
+// Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
+#[cfg(test)]
+mod batch_limit_tests {
+    #[test]
+    fn the_client_batches_no_more_than_the_server_takes() {
+        assert_eq!(
+            super::MAX_DECISIONS_PER_BATCH,
+            crate::server::MAX_DECISIONS_PER_BATCH
+        );
     }
 }

@@ -12,10 +12,14 @@ use crate::backend::{Backend, BackendError};
 use crate::model::{Decision, DecisionResult};
 use crate::store::{Claim, OutboxCounts, OutboxEntry, Store, StoreError};
 
-/// Decisions per request: the server's most, so a bulk action of 100,000 is 20 requests.
-/// The server's cost is mostly the pages a commit writes, and a bigger batch shares more of
-/// them: 2.6 pages per decision at 5,000 against 6 at 1,000 (see BENCHMARKS.md).
-pub const BATCH_SIZE: usize = crate::server::MAX_DECISIONS_PER_BATCH;
+/// Decisions per request: the most the backend takes in one call
+/// ([`crate::backend::Capabilities::max_batch`]; modq's own server takes 5,000, so a bulk
+/// action of 100,000 is 20 requests). The server's cost is mostly the pages a commit writes,
+/// and a bigger batch shares more of them: 2.6 pages per decision at 5,000 against 6 at 1,000
+/// (see BENCHMARKS.md).
+fn batch_size(backend: &dyn Backend) -> usize {
+    backend.capabilities().max_batch.max(1)
+}
 /// Encoded decisions per request, under the server's 2 MiB body limit with room for the
 /// JSON around them: 5,000 plain take downs are about 1.3 MB, long notes make fewer fit.
 pub const BATCH_BYTES: usize = 1536 * 1024;
@@ -142,7 +146,8 @@ async fn deliver_pipelined(
     held: &Held,
     events: &mpsc::UnboundedSender<SyncEvent>,
 ) -> Result<(), DeliveryError> {
-    let mut batch = with_store(store, |s| s.claim_batch(BATCH_SIZE, BATCH_BYTES)).await?;
+    let max = batch_size(&**backend);
+    let mut batch = with_store(store, move |s| s.claim_batch(max, BATCH_BYTES)).await?;
     while !batch.entries.is_empty() {
         let started = std::time::Instant::now();
         let more_waiting = batch.more_waiting;
@@ -154,7 +159,7 @@ async fn deliver_pipelined(
         let (sent, next) = if more_waiting {
             tokio::join!(
                 backend.send_decisions(&decisions),
-                with_store(store, |s| s.claim_batch(BATCH_SIZE, BATCH_BYTES)),
+                with_store(store, move |s| s.claim_batch(max, BATCH_BYTES)),
             )
         } else {
             (
@@ -212,7 +217,7 @@ async fn deliver_pipelined(
             Claim::default()
         };
         batch = if next.entries.is_empty() {
-            with_store(store, |s| s.claim_batch(BATCH_SIZE, BATCH_BYTES)).await?
+            with_store(store, move |s| s.claim_batch(max, BATCH_BYTES)).await?
         } else {
             next
         };
@@ -294,7 +299,8 @@ pub(super) async fn deliver_one_batch(
     store: &Arc<Mutex<Store>>,
     held: &Held,
 ) -> Result<Option<Vec<DecisionResult>>, DeliveryError> {
-    let batch = with_store(store, |s| s.claim_batch(BATCH_SIZE, BATCH_BYTES)).await?;
+    let max = batch_size(backend);
+    let batch = with_store(store, move |s| s.claim_batch(max, BATCH_BYTES)).await?;
     if batch.entries.is_empty() {
         return Ok(None);
     }

@@ -15,14 +15,13 @@ use std::time::Duration;
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
-pub use flush::{BATCH_SIZE, DeliveryError, FlushReport, flush_all};
+pub use flush::{DeliveryError, FlushReport, flush_all};
 use prefetch::Ask;
 pub use prefetch::Fetch;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Capabilities, QueueQuery, Support};
 use crate::model::{
-    ClaimRequest, DailyStats, Decision, DecisionResult, HistoryEntry, Item, SelectRequest,
-    Selection,
+    DailyStats, Decision, DecisionResult, HistoryEntry, Item, SelectRequest, Selection,
 };
 use crate::query::Sort;
 use crate::store::{OutboxCounts, Store, StoreError};
@@ -132,7 +131,9 @@ impl Held {
 /// What the session already has when sync starts.
 pub struct Window {
     /// Reads on after the first page (its cursor), with the same filters.
-    pub request: ClaimRequest,
+    pub query: QueueQuery,
+    /// The lease length to ask for when claiming (the server's default when `None`).
+    pub lease_seconds_asked: Option<u32>,
     /// Items leased already (the first few of the first page).
     pub held: Vec<String>,
     /// Lease length the server granted.
@@ -148,7 +149,14 @@ pub struct SyncHandle {
     tasks: Vec<JoinHandle<()>>,
     store: Arc<Mutex<Store>>,
     backend: Arc<dyn Backend>,
+    /// What the backend honours, read once: nothing it lacks is ever called.
+    capabilities: Capabilities,
     held: Held,
+}
+
+/// Why an optional call is not made: the backend's sentence.
+fn why_not(support: &Support) -> Option<String> {
+    support.why_not().map(str::to_string)
 }
 
 impl SyncHandle {
@@ -193,6 +201,10 @@ impl SyncHandle {
 
     /// Ask the server for every item matching a filter. Reports `Selected` or `SelectFailed`.
     pub fn select(&self, request: SelectRequest) {
+        if let Some(why) = why_not(&self.capabilities.bulk_select) {
+            let _ = self.events.send(SyncEvent::SelectFailed(why));
+            return;
+        }
         let backend = self.backend.clone();
         let events = self.events.clone();
         tokio::spawn(async move {
@@ -205,6 +217,14 @@ impl SyncHandle {
 
     /// Add a note to an item. Reports `NoteAdded` or `NoteFailed`.
     pub fn add_note(&self, item_id: String, note: String) {
+        if let Some(error) = why_not(&self.capabilities.notes) {
+            let _ = self.events.send(SyncEvent::NoteFailed {
+                item_id,
+                note,
+                error,
+            });
+            return;
+        }
         let backend = self.backend.clone();
         let events = self.events.clone();
         tokio::spawn(async move {
@@ -236,6 +256,10 @@ impl SyncHandle {
 
     /// Read the server's counts for today. Reports `DayStats` or `DayStatsFailed`.
     pub fn day_stats(&self) {
+        if let Some(why) = why_not(&self.capabilities.stats) {
+            let _ = self.events.send(SyncEvent::DayStatsFailed(why));
+            return;
+        }
         let backend = self.backend.clone();
         let events = self.events.clone();
         tokio::spawn(async move {
@@ -249,6 +273,9 @@ impl SyncHandle {
     /// Fetch the lane counts; reports `Counts` (a failure is only logged: the tabs keep their
     /// last figures).
     pub fn counts(&self) {
+        if !self.capabilities.counts.is_yes() {
+            return;
+        }
         let backend = self.backend.clone();
         let events = self.events.clone();
         tokio::spawn(async move {
@@ -264,6 +291,9 @@ impl SyncHandle {
     /// Fetch the policy catalog; reports `Policies`. A server without one leaves the take-down
     /// picker with free reasons.
     pub fn policies(&self) {
+        if !self.capabilities.policies.is_yes() {
+            return;
+        }
         let backend = self.backend.clone();
         let events = self.events.clone();
         tokio::spawn(async move {
@@ -277,7 +307,7 @@ impl SyncHandle {
     }
 
     /// Lease these items (at and just after the selection). Reports `Claimed` or
-    /// `ClaimFailed`.
+    /// `ClaimFailed`. A backend without claims has no lease worker: nothing is sent.
     pub fn claim(&self, ids: Vec<String>) {
         // A closed channel means the worker is gone (shutdown): nothing to claim.
         let _ = self.leases.send(leases::LeaseAsk::Claim(ids));
@@ -301,11 +331,14 @@ impl SyncHandle {
         let store = self.store.clone();
         let backend = self.backend.clone();
         let held = self.held.clone();
+        let claims = self.capabilities.claims.is_yes();
         let _ = tokio::time::timeout(grace, async {
             // An aborted flush may have left its batch marked as on the wire.
             let _ = with_store(&store, |s| s.requeue_in_flight()).await;
             while let Ok(Some(_)) = flush::deliver_one_batch(&*backend, &store, &held).await {}
-            leases::release_undecided(&*backend, &store, &held).await;
+            if claims {
+                leases::release_undecided(&*backend, &store, &held).await;
+            }
         })
         .await;
         with_store(&self.store, |s| {
@@ -324,7 +357,8 @@ impl Drop for SyncHandle {
     }
 }
 
-/// Start the flusher, the prefetcher and the lease keeper.
+/// Start the flusher, the prefetcher and, when the backend has claims, the lease worker and
+/// keeper.
 pub fn spawn(
     backend: Arc<dyn Backend>,
     store_path: &Path,
@@ -337,8 +371,9 @@ pub fn spawn(
     held.add(window.held);
     let (fetch_tx, fetch_rx) = mpsc::unbounded_channel();
     let (leases_tx, leases_rx) = mpsc::unbounded_channel();
-    let lease_seconds = window.request.lease_seconds;
-    let tasks = vec![
+    let lease_seconds = window.lease_seconds_asked;
+    let capabilities = backend.capabilities();
+    let mut tasks = vec![
         tokio::spawn(flush::run_flusher(
             backend.clone(),
             store.clone(),
@@ -348,24 +383,28 @@ pub fn spawn(
         )),
         tokio::spawn(prefetch::run_prefetcher(
             backend.clone(),
-            window.request,
+            window.query,
             fetch_rx,
             events.clone(),
         )),
-        tokio::spawn(leases::run_lease_worker(
+    ];
+    // Without claims the moderator reviews without leasing: the lease channel has no
+    // receiver, and asks to claim or release go nowhere.
+    if capabilities.claims.is_yes() {
+        tasks.push(tokio::spawn(leases::run_lease_worker(
             backend.clone(),
             held.clone(),
             lease_seconds,
             leases_rx,
             events.clone(),
-        )),
-        tokio::spawn(leases::run_keeper(
+        )));
+        tasks.push(tokio::spawn(leases::run_keeper(
             backend.clone(),
             held.clone(),
             window.lease_seconds,
             events.clone(),
-        )),
-    ];
+        )));
+    }
     // Whatever an earlier session left unsent goes out now.
     flush.notify_one();
     Ok(SyncHandle {
@@ -376,6 +415,7 @@ pub fn spawn(
         tasks,
         store,
         backend,
+        capabilities,
         held,
     })
 }

@@ -8,7 +8,6 @@ use tokio::sync::mpsc;
 
 use super::SyncEvent;
 use crate::backend::{Backend, BackendError, QueueQuery};
-use crate::model::ClaimRequest;
 
 /// What the App asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -33,7 +32,7 @@ pub(super) enum Ask {
 
 pub(super) async fn run_prefetcher(
     backend: Arc<dyn Backend>,
-    mut request: ClaimRequest,
+    mut query: QueueQuery,
     mut asks: mpsc::UnboundedReceiver<Ask>,
     events: mpsc::UnboundedSender<SyncEvent>,
 ) {
@@ -45,30 +44,22 @@ pub(super) async fn run_prefetcher(
                 Ask::Fetch(Fetch::Next) => {}
                 Ask::Fetch(Fetch::FromTop) => ask = Fetch::FromTop,
                 Ask::Refilter { q, sort, state } => {
-                    request.q = q;
-                    request.sort = Some(sort);
-                    request.state = Some(state);
+                    query.q = q;
+                    query.sort = Some(sort);
+                    query.state = Some(state);
                     ask = Fetch::FromTop;
                 }
             }
         }
         if ask == Fetch::FromTop {
-            request.cursor = None;
-        } else if request.cursor.is_none() {
+            query.cursor = None;
+        } else if query.cursor.is_none() {
             // The last page was the end of the queue; only a refill from the top follows.
             continue;
         }
-        let query = QueueQuery {
-            lane: request.lane,
-            state: request.state,
-            cursor: request.cursor.clone(),
-            limit: request.limit,
-            q: request.q.clone(),
-            sort: request.sort,
-        };
         match backend.queue_page(&query).await {
             Ok(page) => {
-                request.cursor = page.next_cursor.clone();
+                query.cursor = page.next_cursor.clone();
                 let _ = events.send(SyncEvent::Page {
                     items: page.items,
                     next_cursor: page.next_cursor,

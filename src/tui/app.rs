@@ -21,6 +21,7 @@ use super::action::{Action, Message};
 use super::keymap::{Feed, Key, KeyMap};
 use super::prompt::Prompt;
 use super::theme::Theme;
+use crate::backend::Capabilities;
 use crate::model::{
     Author, Decision, DecisionAction, DecisionMethod, DecisionOutcome, EscalationTier,
     HistoryEntry, Item, Media, QueuePage, Report, Scope, SelectRequest,
@@ -248,6 +249,8 @@ pub struct App {
     pub queue: crate::model::ReviewState,
     /// The bulk action being journaled or sent.
     pub bulk: Option<BulkProgress>,
+    /// What the backend honours beyond the core: the keys offered, the lanes and tiers.
+    pub capabilities: Capabilities,
     /// The server's policy catalog, once fetched.
     pub policies: Option<crate::policy::PolicyCatalog>,
     /// Open work per lane, once fetched, for the tabs.
@@ -315,6 +318,8 @@ pub struct App {
 pub struct AppInit {
     pub profile: String,
     pub api: String,
+    /// What the backend honours (read after `me`).
+    pub capabilities: Capabilities,
     pub store: Store,
     pub first_page: QueuePage,
     pub keymap: KeyMap,
@@ -340,6 +345,7 @@ impl App {
             tag_prefix: false,
             queue: crate::model::ReviewState::Open,
             bulk: None,
+            capabilities: init.capabilities,
             policies: None,
             lane_counts: None,
             last_counts: init.now,
@@ -399,6 +405,24 @@ impl App {
             );
         }
         Ok(app)
+    }
+
+    /// Why the backend cannot take this decision (its action, tier or countries).
+    fn cannot_decide(&self, action: DecisionAction, details: &Details) -> Option<String> {
+        let caps = &self.capabilities;
+        super::capable::decision_why_not(caps, action)
+            .or_else(|| {
+                let tier = details
+                    .tier
+                    .filter(|_| action == DecisionAction::Escalate)?;
+                super::capable::tier_why_not(caps, tier)
+            })
+            .or_else(|| match &details.scope {
+                Some(crate::model::Scope::Countries(_)) => {
+                    caps.country_scope.why_not().map(str::to_string)
+                }
+                _ => None,
+            })
     }
 
     /// How far the item pane shows the selected item scrolled.
@@ -472,6 +496,12 @@ impl App {
             if matches!(action, Action::Help | Action::Back | Action::Quit) {
                 self.layers.pop();
             }
+            return Vec::new();
+        }
+        // What the backend cannot do is said at the key, before anything is journaled.
+        if let Some(why) = super::capable::why_not(&self.capabilities, &action) {
+            self.tag_prefix = false;
+            self.flash(Level::Warning, why);
             return Vec::new();
         }
         if self.tag_prefix {
@@ -558,7 +588,7 @@ impl App {
     fn tick(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
         self.now = now;
         self.check_disk();
-        if due(self.last_counts, now) {
+        if due(self.last_counts, now) && self.capabilities.counts.is_yes() {
             // The tabs' counts go stale as others work: look again now and then.
             self.last_counts = now;
             let mut effects = vec![Effect::FetchCounts];
@@ -631,9 +661,15 @@ impl App {
             .filter(|e| e.shown.state == crate::model::ReviewState::Escalated)
             .map(|e| e.shown.escalation_target.unwrap_or(EscalationTier::Senior));
         let Some(current) = current else {
-            return self.decide_with(DecisionAction::Escalate, Details::default());
+            // To the backend's first tier; a senior is what the wire means by none.
+            let first = self.capabilities.tiers.first().copied();
+            let details = Details {
+                tier: first.filter(|t| *t != EscalationTier::Senior),
+                ..Details::default()
+            };
+            return self.decide_with(DecisionAction::Escalate, details);
         };
-        match EscalationTier::next(Some(current)) {
+        match super::capable::next_tier(&self.capabilities, current) {
             None => {
                 let decide = self.key_for(&Action::TakeDown);
                 self.flash(
@@ -658,6 +694,11 @@ impl App {
 
     /// Decide the selected item, with a reason, scope, note or tier the defaults do not give.
     fn decide_with(&mut self, action: DecisionAction, details: Details) -> Vec<Effect> {
+        // Pickers and the command line reach here without a key: the backend is asked again.
+        if let Some(why) = self.cannot_decide(action, &details) {
+            self.flash(Level::Warning, why);
+            return Vec::new();
+        }
         let Some(entry) = self.selected_entry().filter(|_| !self.visible.is_empty()) else {
             self.flash(Level::Info, "Nothing to decide: the queue is empty".into());
             return Vec::new();

@@ -4,6 +4,7 @@
 pub mod action;
 pub mod ansi16;
 pub mod app;
+pub mod capable;
 pub mod context;
 pub mod deadline;
 pub mod details;

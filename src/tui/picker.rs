@@ -68,6 +68,10 @@ pub struct Picker {
     /// The item's own countries: offered first, chosen only by the moderator.
     suggested: Vec<String>,
     pub tier: EscalationTier,
+    /// The tiers offered, in the backend's order.
+    tiers: Vec<EscalationTier>,
+    /// Whether a take down may be limited to countries (the backend's `country_scope`).
+    scoped: bool,
     pub note: String,
     /// Why Enter was refused.
     pub error: Option<String>,
@@ -127,9 +131,30 @@ impl Picker {
             countries: Vec::new(),
             suggested,
             tier: EscalationTier::Senior,
+            tiers: EscalationTier::ALL.to_vec(),
+            scoped: true,
             note: String::new(),
             error: None,
         }
+    }
+
+    /// A take down that is always global: the backend cannot limit one to countries, so the
+    /// scope step is left out.
+    pub fn without_scope(mut self) -> Picker {
+        self.scoped = false;
+        if self.step == Step::Scope {
+            self.step = Step::Note;
+        }
+        self
+    }
+
+    /// An escalation offering only `tiers` (the backend's), the first one highlighted.
+    pub fn with_tiers(mut self, tiers: &[EscalationTier]) -> Picker {
+        if let Some(first) = tiers.first() {
+            self.tier = *first;
+            self.tiers = tiers.to_vec();
+        }
+        self
     }
 
     pub fn escalate() -> Picker {
@@ -144,6 +169,8 @@ impl Picker {
             countries: Vec::new(),
             suggested: Vec::new(),
             tier: EscalationTier::Senior,
+            tiers: EscalationTier::ALL.to_vec(),
+            scoped: true,
             note: String::new(),
             error: None,
         }
@@ -156,6 +183,7 @@ impl Picker {
             Step::Scope => return self.scope_choices(),
             Step::Tier => TIERS
                 .iter()
+                .filter(|(tier, _)| self.tiers.contains(tier))
                 .map(|(tier, label)| Choice {
                     value: tier_name(*tier).to_string(),
                     label: label.to_string(),
@@ -421,8 +449,8 @@ impl Picker {
 
     fn next_step(&mut self) {
         self.step = match self.step {
-            Step::Reason => Step::Scope,
-            Step::Scope | Step::Tier | Step::Note => Step::Note,
+            Step::Reason if self.scoped => Step::Scope,
+            Step::Reason | Step::Scope | Step::Tier | Step::Note => Step::Note,
         };
         self.clear_search();
     }

@@ -52,6 +52,9 @@ pub struct Prompt {
     pub note: Option<String>,
     /// The policy catalog's reason codes, for `reason=` completion (empty: none known yet).
     pub reason_codes: Vec<String>,
+    /// The backend's lanes and tiers, for `lane` and `escalate` completion.
+    lanes: Vec<Lane>,
+    tiers: Vec<EscalationTier>,
 }
 
 /// What a key did to the line.
@@ -71,7 +74,16 @@ impl Prompt {
             cursor: text.chars().count(),
             note: None,
             reason_codes: Vec::new(),
+            lanes: Lane::ALL.to_vec(),
+            tiers: EscalationTier::ALL.to_vec(),
         }
+    }
+
+    /// The same line, completing lanes and tiers from the backend's (its capabilities).
+    pub fn with_backend(mut self, lanes: &[Lane], tiers: &[EscalationTier]) -> Prompt {
+        self.lanes = lanes.to_vec();
+        self.tiers = tiers.to_vec();
+        self
     }
 
     /// The same line, completing `reason=` from these codes.
@@ -151,8 +163,8 @@ impl Prompt {
             return self.replace_word(start, end, word, &candidates, &shown);
         }
         let candidates: Vec<String> = match self.kind {
-            PromptKind::Command => command_candidates(before, word, first_word),
-            PromptKind::Filter => filter_candidates(word),
+            PromptKind::Command => command_candidates(before, word, first_word, self),
+            PromptKind::Filter => filter_candidates(word, &self.lanes),
             PromptKind::Pipe | PromptKind::Note => Vec::new(),
         };
         self.replace_word(start, end, word, &candidates, &candidates)
@@ -247,23 +259,22 @@ pub const COMMANDS: [(&str, &str); 13] = [
     ("help", "help — the keys and commands"),
 ];
 
-const TIERS: [&str; 4] = ["senior", "legal", "law_enforcement", "child_safety"];
-
-fn command_candidates(before: &str, word: &str, first_word: bool) -> Vec<String> {
+fn command_candidates(before: &str, word: &str, first_word: bool, prompt: &Prompt) -> Vec<String> {
     let options: Vec<String> = if first_word {
         command_names()
     } else {
         match before.split_whitespace().next().unwrap_or("") {
             "sort" => Sort::ALL.iter().map(|s| s.as_str().to_string()).collect(),
-            "lane" => Lane::ALL
-                .iter()
+            "lane" => (prompt.lanes.iter())
                 .map(|l| l.as_str().to_string())
                 .chain(["all".to_string()])
                 .collect(),
-            "escalate" => TIERS.iter().map(|t| t.to_string()).collect(),
+            "escalate" => (prompt.tiers.iter())
+                .map(|t| t.as_str().to_string())
+                .collect(),
             "queue" => ["open", "escalated"].map(String::from).to_vec(),
             "takedown" | "take_down" => ["reason=", "scope="].map(String::from).to_vec(),
-            "filter" | "tag" => return filter_candidates(word),
+            "filter" | "tag" => return filter_candidates(word, &prompt.lanes),
             _ => Vec::new(),
         }
     };
@@ -332,10 +343,10 @@ fn argument_candidates(word: &str, reason_codes: &[String]) -> (Vec<String>, Vec
     (words, shown)
 }
 
-fn filter_candidates(word: &str) -> Vec<String> {
+fn filter_candidates(word: &str, lanes: &[Lane]) -> Vec<String> {
     // `-` negates: complete what follows it.
     if let Some(rest) = word.strip_prefix('-') {
-        return filter_candidates(rest)
+        return filter_candidates(rest, lanes)
             .into_iter()
             .map(|c| format!("-{c}"))
             .collect();
@@ -346,7 +357,7 @@ fn filter_candidates(word: &str) -> Vec<String> {
             Some((done, typed)) => (format!("lane:{done},"), typed),
             None => ("lane:".to_string(), value),
         };
-        return Lane::ALL
+        return lanes
             .iter()
             .filter(|l| l.as_str().starts_with(prefix))
             .map(|l| format!("{head}{}", l.as_str()))

@@ -317,7 +317,8 @@ impl Session {
         let backend =
             modq::backend::modq::ModqClient::new("http://127.0.0.1:9", "unused").expect("a client");
         let window = modq::sync::Window {
-            request: modq::model::ClaimRequest::default(),
+            query: modq::backend::QueueQuery::default(),
+            lease_seconds_asked: None,
             held: app.held_ids(),
             lease_seconds: 300,
         };

@@ -164,6 +164,16 @@ impl App {
         }
         self.tagged.extend(in_memory);
         let text = query.to_string();
+        // A backend that cannot select on the server: what was read is all there is to tag.
+        if let Some(why) = self.capabilities.bulk_select.why_not() {
+            let text = format!(
+                "Tagged {} read so far matching {} (no others: {why})",
+                count(n),
+                if text.is_empty() { "anything" } else { &text }
+            );
+            self.flash(Level::Info, text);
+            return Vec::new();
+        }
         self.flash(
             Level::Info,
             format!(
@@ -257,6 +267,10 @@ impl App {
 
     /// Ask before deciding every tagged item.
     pub(super) fn plan_bulk(&mut self, action: DecisionAction) -> Vec<Effect> {
+        if let Some(why) = crate::tui::capable::decision_why_not(&self.capabilities, action) {
+            self.flash(Level::Warning, why);
+            return Vec::new();
+        }
         let targets = self.targets();
         let ids: Vec<String> = targets
             .into_iter()

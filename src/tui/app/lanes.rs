@@ -19,6 +19,12 @@ impl App {
     }
 
     pub(super) fn show_lane(&mut self, lane: Option<Lane>) -> Vec<Effect> {
+        if let Some(why) =
+            lane.and_then(|l| crate::tui::capable::lane_why_not(&self.capabilities, l))
+        {
+            self.flash(Level::Warning, why);
+            return Vec::new();
+        }
         // A tab replaces whatever the filter said about lanes (`lane:a,b`, `-lane:a` too).
         let mut clauses: Vec<Clause> = self
             .filter
@@ -31,18 +37,21 @@ impl App {
             clauses.push(Clause::must(Term::Lane(l)));
         }
         let mut effects = self.commit_filter(Query { clauses });
-        effects.push(Effect::FetchCounts);
+        if self.capabilities.counts.is_yes() {
+            effects.push(Effect::FetchCounts);
+        }
         effects
     }
 
-    /// Every lane, then each lane from the most urgent, and round again.
+    /// Every lane, then each of the backend's lanes in its order, and round again.
     pub(super) fn next_lane(&mut self) -> Vec<Effect> {
+        let lanes = &self.capabilities.lanes;
         let next = match self.lane() {
-            None => Some(Lane::ALL[0]),
-            Some(l) => Lane::ALL
+            None => lanes.first().copied(),
+            Some(l) => lanes
                 .iter()
                 .position(|x| *x == l)
-                .and_then(|i| Lane::ALL.get(i + 1))
+                .and_then(|i| lanes.get(i + 1))
                 .copied(),
         };
         self.show_lane(next)
@@ -94,9 +103,13 @@ impl App {
         // never chosen for the moderator: a narrower scope is a deliberate choice.
         let countries = item.countries.clone();
         let item_id = entry.id.clone();
+        let mut picker = Picker::take_down(reasons, default, countries);
+        if !self.capabilities.country_scope.is_yes() {
+            picker = picker.without_scope();
+        }
         self.layers.push(Layer::Picker {
             item_id,
-            picker: Box::new(Picker::take_down(reasons, default, countries)),
+            picker: Box::new(picker),
         });
         Vec::new()
     }
@@ -112,7 +125,7 @@ impl App {
         };
         self.layers.push(Layer::Picker {
             item_id,
-            picker: Box::new(Picker::escalate()),
+            picker: Box::new(Picker::escalate().with_tiers(&self.capabilities.tiers)),
         });
         Vec::new()
     }

@@ -221,7 +221,9 @@ impl App {
             .iter()
             .flat_map(|c| c.policies.iter().map(|p| p.code.clone()))
             .collect();
-        let prompt = Prompt::new(kind, &text).with_reason_codes(codes);
+        let prompt = Prompt::new(kind, &text)
+            .with_reason_codes(codes)
+            .with_backend(&self.capabilities.lanes, &self.capabilities.tiers);
         self.layers.push(Layer::Prompt(prompt));
         Vec::new()
     }

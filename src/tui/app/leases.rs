@@ -39,6 +39,10 @@ impl App {
     /// Claim what the window lacks and hand back what left it. Called after every move, page,
     /// decision and claim answer; does nothing when everything is where it should be.
     pub(super) fn sync_leases(&mut self) -> Vec<Effect> {
+        // A backend without claims: the moderator reviews without leasing.
+        if !self.capabilities.claims.is_yes() {
+            return Vec::new();
+        }
         let pos = self.position();
         let mut claim = Vec::new();
         let mut window_end = pos;

@@ -62,6 +62,9 @@ impl App {
 
     /// Enter on the note prompt: send it; the text stays as the draft until the server has it.
     pub(super) fn submit_note(&mut self, text: &str) -> Result<Vec<Effect>, String> {
+        if let Some(why) = self.capabilities.notes.why_not() {
+            return Err(why.to_string());
+        }
         if text.is_empty() {
             let cancel = self.keymap.layers.prompt.hint(
                 &[(crate::tui::layer_keys::PromptKey::Cancel, "cancels")],

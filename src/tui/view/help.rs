@@ -27,9 +27,12 @@ pub(super) fn draw_help(frame: &mut Frame, app: &App, area: Rect, scroll: u16) {
 /// Every key, command and filter term, a line each.
 pub(super) fn help_lines(app: &App) -> Vec<Line<'_>> {
     let theme = &app.theme;
-    let mut rows: Vec<Line> = app
-        .keymap
-        .keys_by_action()
+    let caps = &app.capabilities;
+    let by_action = app.keymap.keys_by_action();
+    let (offered, missing): (Vec<_>, Vec<_>) = by_action
+        .iter()
+        .partition(|(action, _)| crate::tui::capable::why_not(caps, action).is_none());
+    let mut rows: Vec<Line> = offered
         .iter()
         .map(|(action, keys)| {
             let keys = keys.iter().map(|k| k.label()).collect::<Vec<_>>().join(" ");
@@ -39,6 +42,30 @@ pub(super) fn help_lines(app: &App) -> Vec<Line<'_>> {
             ])
         })
         .collect();
+    // What this backend cannot do, once each, with the platform's reason.
+    let mut reasons: Vec<String> = Vec::new();
+    for (action, _) in &missing {
+        if let Some(why) = crate::tui::capable::why_not(caps, action)
+            && !reasons.contains(&why)
+        {
+            reasons.push(why);
+        }
+    }
+    if !reasons.is_empty() {
+        rows.push(Line::default());
+        rows.push(Line::styled(
+            format!(
+                "Not on {}",
+                crate::sanitize::clean_short(&caps.platform, 40)
+            ),
+            theme.accent,
+        ));
+        rows.extend(
+            reasons
+                .into_iter()
+                .map(|why| Line::raw(format!("  {}", crate::sanitize::clean_line(&why)))),
+        );
+    }
     rows.push(Line::default());
     rows.push(Line::styled(
         "Commands (:) — every key's action is a command too, e.g. :take_down",
@@ -47,6 +74,7 @@ pub(super) fn help_lines(app: &App) -> Vec<Line<'_>> {
     rows.extend(
         COMMANDS
             .iter()
+            .filter(|(name, _)| crate::tui::capable::command_why_not(caps, name).is_none())
             .map(|(_, usage)| Line::raw(format!("  :{usage}"))),
     );
     rows.push(Line::default());

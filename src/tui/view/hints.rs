@@ -66,6 +66,10 @@ fn queue_line(app: &App, area: Rect) -> Line<'_> {
             " …to tier  ",
         ),
     ] {
+        // A decision the backend cannot make is not offered at all (`?` says why).
+        if offered(app, &action).is_none() {
+            continue;
+        }
         let allowed = selected.is_none_or(|e| crate::tui::context::allows(&e.shown, decision));
         match (allowed, app.keymap.first_key_label(&action)) {
             (true, _) => {
@@ -152,7 +156,7 @@ fn prefix_line(app: &App) -> Line<'_> {
 fn decision_keys(app: &App) -> String {
     [Action::TakeDown, Action::Keep, Action::Escalate]
         .iter()
-        .filter_map(|a| app.keymap.first_key_label(a))
+        .filter_map(|a| offered(app, a))
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -196,9 +200,18 @@ fn layer_line<'a>(app: &'a App, layer: &Layer) -> Line<'a> {
     Line::from(spans)
 }
 
-/// The hint for `action`: its first key, then `text` (which carries the spaces around it).
+/// The first key of `action`, when it has one and the backend honours it.
+fn offered<'a>(app: &'a App, action: &Action) -> Option<&'a str> {
+    if crate::tui::capable::why_not(&app.capabilities, action).is_some() {
+        return None;
+    }
+    app.keymap.first_key_label(action)
+}
+
+/// The hint for `action`: its first key, then `text` (which carries the spaces around it);
+/// nothing for an action the backend cannot do.
 fn push_hint<'a>(spans: &mut Vec<Span<'a>>, app: &'a App, action: Action, text: &'static str) {
-    if let Some(key) = app.keymap.first_key_label(&action) {
+    if let Some(key) = offered(app, &action) {
         spans.push(Span::styled(key, app.theme.accent));
         spans.push(Span::raw(text));
     }

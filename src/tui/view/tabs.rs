@@ -41,19 +41,20 @@ const DETAILS: [Detail; 6] = [
     Detail::Numbers,
 ];
 
-/// Lanes as tabs with their open counts (overdue ones too): `All` and `1`–`5`.
+/// Lanes as tabs with their open counts (overdue ones too): `All`, then the backend's lanes
+/// (`1`–`5` on modq's own API); `All` alone when the backend sorts its queue into one lane.
 pub(super) fn draw_tabs(frame: &mut Frame, app: &App, area: Rect) {
     let theme = &app.theme;
     let active = app.lane();
+    let lanes = &app.capabilities.lanes;
     let lanes: Vec<Option<Lane>> = std::iter::once(None)
-        .chain(Lane::ALL.iter().copied().map(Some))
+        .chain(lanes.iter().copied().map(Some).filter(|_| lanes.len() > 1))
         .collect();
     let width = usize::from(area.width);
     let labels_at = |detail: Detail| -> Vec<String> {
         lanes
             .iter()
-            .enumerate()
-            .map(|(n, &lane)| label(app, n, lane, detail))
+            .map(|&lane| label(app, lane_number(lane), lane, detail))
             .collect()
     };
     // Each tab takes its label and a column either side; a `│` separates two tabs.
@@ -116,6 +117,13 @@ fn visible_run(labels: &[String], chosen: usize, width: usize) -> (usize, usize)
             return (first, last);
         }
     }
+}
+
+/// A lane's number on its tab: the one its default key (`1`–`5`) has, whichever lanes the
+/// backend has.
+fn lane_number(lane: Option<Lane>) -> usize {
+    lane.and_then(|l| Lane::ALL.iter().position(|x| *x == l))
+        .map_or(0, |i| i + 1)
 }
 
 fn label(app: &App, n: usize, lane: Option<Lane>, detail: Detail) -> String {
