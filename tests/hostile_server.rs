@@ -18,8 +18,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 use common::Session;
-use modq::backend::modq::{Limits, ModqClient};
 use modq::backend::BackendError;
+use modq::backend::modq::{Limits, ModqClient};
 use modq::config::Config;
 use modq::model::ClaimRequest;
 use modq::profile::Dirs;

@@ -36,6 +36,8 @@ use crate::model::{
 };
 use crate::policy::PolicyCatalog;
 
+/// The profile option naming the management room (`[profile.NAME.options]`).
+pub const MANAGEMENT_ROOM: &str = "management_room";
 /// How many admin API calls run at once for one page or one batch.
 const CONCURRENCY: usize = 8;
 /// Claims last this long unless renewed.
