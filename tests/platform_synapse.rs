@@ -486,3 +486,47 @@ async fn two_moderators_never_hold_the_same_report_and_a_senior_sees_the_escalat
         DecisionOutcome::Duplicate
     );
 }
+
+#[tokio::test]
+async fn deleting_a_room_from_the_catalog_purges_it_and_its_reports_and_undo_says_it_is_final() {
+    let Some(hs) = matrix::homeserver(SUITE) else {
+        return;
+    };
+    let w = hs.world("delete", 2).await;
+    let b = hs.backend(&hs.admin_token, None);
+    b.me().await.unwrap();
+    let d = decision(
+        &item_id(&w.room, &w.events[0]),
+        DecisionAction::TakeDown,
+        Some("delete_room"),
+    );
+    let r = b.send_decisions(std::slice::from_ref(&d)).await.unwrap();
+    assert_eq!(r[0].outcome, DecisionOutcome::Applied, "{r:?}");
+    let (status, _) = hs
+        .call(
+            reqwest::Method::GET,
+            &format!("/_synapse/admin/v1/rooms/{}", matrix::enc(&w.room)),
+            None,
+            &hs.admin_token,
+        )
+        .await;
+    assert_eq!(status, 404, "the room is gone");
+    let blocked = hs
+        .admin(
+            reqwest::Method::GET,
+            &format!("/_synapse/admin/v1/rooms/{}/block", matrix::enc(&w.room)),
+            None,
+        )
+        .await;
+    assert_eq!(blocked["block"], true, "and blocked");
+    assert!(hs.reports_in(&w.room).await.is_empty());
+    let u = b.send_decisions(&[undo(&d)]).await.unwrap();
+    assert_eq!(u[0].outcome, DecisionOutcome::Conflict);
+    assert!(
+        u[0].message
+            .as_deref()
+            .unwrap()
+            .contains("cannot undo a deleted"),
+        "{u:?}"
+    );
+}
