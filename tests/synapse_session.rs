@@ -175,3 +175,148 @@ async fn a_moderators_session_on_synapse_ends_with_synapses_own_state() {
     assert_eq!(account["suspended"], false);
     assert_eq!(account["deactivated"], false);
 }
+
+/// The client of the crash test: this test binary started again with
+/// `MODQ_SYNAPSE_CRASH_CHILD` set. It opens the Matrix profile on the data folder it is given,
+/// takes down the listed items one key at a time, and prints `ACCEPTED <item>` once a key's
+/// turn has journaled the decision and drawn the next frame; `DONE` once the outbox is empty.
+#[test]
+fn synapse_crash_child() {
+    if std::env::var_os("MODQ_SYNAPSE_CRASH_CHILD").is_none() {
+        return;
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let hs = matrix::homeserver(SUITE).expect("the parent names the homeserver");
+        let room = std::env::var("MODQ_CRASH_ROOM").unwrap();
+        let items: Vec<String> = std::env::var("MODQ_CRASH_ITEMS")
+            .unwrap()
+            .split(' ')
+            .map(str::to_string)
+            .collect();
+        let data = std::path::PathBuf::from(std::env::var("MODQ_CRASH_DATA").unwrap());
+        let mut s = open(&hs, &room, &data).await;
+        use std::io::Write;
+        loop {
+            let next = s
+                .app
+                .entries
+                .iter()
+                .find(|e| e.is_open() && e.local.is_none() && items.contains(&e.id))
+                .map(|e| e.id.clone());
+            let Some(id) = next else { break };
+            pick(&mut s, &id);
+            s.press("t");
+            println!("ACCEPTED {id}");
+            std::io::stdout().flush().unwrap();
+            s.pump();
+        }
+        s.wait_delivered().await;
+        println!("DONE");
+        std::io::stdout().flush().unwrap();
+        s.quit().await;
+    });
+}
+
+/// The session process killed with SIGKILL every few accepted take downs and started again
+/// on the same profile, until every item is decided: each message is redacted exactly once
+/// and every report closed, as Synapse itself says.
+#[tokio::test]
+async fn killed_with_sigkill_and_restarted_every_take_down_lands_exactly_once() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let Some(hs) = matrix::homeserver(SUITE) else {
+        return;
+    };
+    let w = hs.world("sigkill", 12).await;
+    let room = hs.management_room(&[]).await;
+    let ids: Vec<String> = w.events.iter().map(|e| format!("{}/{e}", w.room)).collect();
+    let data = tempfile::tempdir().unwrap();
+    let env_file = data.path().join("synapse.env");
+    let lines: Vec<String> = hs.vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    std::fs::write(&env_file, lines.join("\n")).unwrap();
+    let mut accepted = std::collections::HashSet::new();
+    let mut kills = 0;
+    let mut lives = Vec::new();
+    for round in 0..20 {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "synapse_crash_child",
+                "--nocapture",
+                "--test-threads",
+                "1",
+            ])
+            .env("MODQ_SYNAPSE_CRASH_CHILD", "1")
+            .env("SYNAPSE_ENV_FILE", &env_file)
+            .env("MODQ_CRASH_ROOM", &room)
+            .env("MODQ_CRASH_ITEMS", ids.join(" "))
+            .env("MODQ_CRASH_DATA", data.path().join("client"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut this_life = 0;
+        let mut done = false;
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            if let Some(id) = line.strip_prefix("ACCEPTED ") {
+                accepted.insert(id.to_string());
+                this_life += 1;
+                // The last life runs to the end; the others die a few keys in.
+                if round < 3 && this_life == 2 + round {
+                    child.kill().unwrap();
+                    kills += 1;
+                    break;
+                }
+            } else if line == "DONE" {
+                done = true;
+                break;
+            }
+        }
+        let _ = child.wait();
+        lives.push(this_life);
+        if done {
+            break;
+        }
+    }
+    assert!(
+        kills >= 3,
+        "killed {kills} times; keys accepted per life {lives:?}"
+    );
+    // A life may take down a few more than the parent read before the kill landed: every
+    // item, accepted on screen or not, must end up redacted once.
+    assert!(accepted.iter().all(|a| ids.contains(a)));
+    assert!(accepted.len() >= 9, "accepted {accepted:?}");
+    // Synapse's own word: each message redacted, by one redaction; no report left open.
+    let (_, messages) = hs
+        .call(
+            reqwest::Method::GET,
+            &format!(
+                "/_matrix/client/v3/rooms/{}/messages?dir=b&limit=1000",
+                matrix::enc(&w.room)
+            ),
+            None,
+            &hs.admin_token,
+        )
+        .await;
+    for e in &w.events {
+        assert!(hs.redacted_by(&w.room, e).await.is_some(), "{e} redacted");
+        let redactions = messages["chunk"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| {
+                m["type"] == "m.room.redaction"
+                    && (m["redacts"] == e.as_str() || m["content"]["redacts"] == e.as_str())
+            })
+            .count();
+        assert_eq!(redactions, 1, "{e} redacted exactly once");
+    }
+    assert!(
+        hs.reports_in(&w.room).await.is_empty(),
+        "every report closed"
+    );
+}
