@@ -102,7 +102,7 @@ async fn plain_script(hs: &matrix::Homeserver, room: &str) -> usize {
 }
 
 fn main() {
-    let Some(hs) = matrix::homeserver("synapse bench") else {
+    let Some(hs) = matrix::homeserver("--bench synapse") else {
         println!("modq Synapse benchmark: not run (no Synapse named in the environment)");
         return;
     };

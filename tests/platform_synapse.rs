@@ -17,7 +17,7 @@ use modq::model::{
     Decision, DecisionAction, DecisionMethod, DecisionOutcome, EscalationTier, ReviewState,
 };
 
-const SUITE: &str = "platform_synapse";
+const SUITE: &str = "--test platform_synapse";
 
 fn decision(item: &str, action: DecisionAction, reason: Option<&str>) -> Decision {
     Decision {

@@ -20,7 +20,7 @@ use modq::model::ReviewState;
 use modq::profile::Dirs;
 use modq::session::{self, Target};
 
-const SUITE: &str = "synapse_session";
+const SUITE: &str = "--test synapse_session";
 
 fn target(hs: &matrix::Homeserver, room: &str) -> Target {
     let mut options = BackendOptions::new();

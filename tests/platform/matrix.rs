@@ -38,10 +38,10 @@ pub fn homeserver(suite: &str) -> Option<Homeserver> {
         }),
         _ => {
             eprintln!(
-                "The Synapse suite ({suite}) did not run: no SYNAPSE_URL / SYNAPSE_ADMIN_TOKEN \
+                "The Synapse suite (cargo test {suite}) did not run: no SYNAPSE_URL / SYNAPSE_ADMIN_TOKEN \
                  (or SYNAPSE_ENV_FILE) in the environment. Run it with:\n  \
                  scripts/platforms/synapse.sh up target/platforms/synapse && \
-                 SYNAPSE_ENV_FILE=target/platforms/synapse/synapse.env cargo test --test {suite}"
+                 SYNAPSE_ENV_FILE=target/platforms/synapse/synapse.env cargo test {suite}"
             );
             None
         }
