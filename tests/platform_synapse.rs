@@ -530,3 +530,51 @@ async fn deleting_a_room_from_the_catalog_purges_it_and_its_reports_and_undo_say
         "{u:?}"
     );
 }
+
+#[tokio::test]
+async fn a_reported_account_is_an_item_whose_take_down_suspends_it() {
+    let Some(hs) = matrix::homeserver(SUITE) else {
+        return;
+    };
+    let w = hs.world("userreport", 1).await;
+    let (s, v) = hs
+        .call(
+            reqwest::Method::POST,
+            &format!(
+                "/_matrix/client/v3/users/{}/report",
+                matrix::enc(&w.offender)
+            ),
+            Some(serde_json::json!({"reason": "spams every room"})),
+            &w.reporter_token,
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let b = hs.backend(&hs.admin_token, None);
+    b.me().await.unwrap();
+    let item = b.item(&w.offender).await.expect("the account is an item");
+    assert_eq!(item.kind, modq::model::ItemKind::Account);
+    assert!(
+        item.reports[0]
+            .comment
+            .as_deref()
+            .unwrap()
+            .contains("spams every room")
+    );
+    // A room action on an account is refused in words.
+    let r = b
+        .send_decisions(&[decision(
+            &w.offender,
+            DecisionAction::TakeDown,
+            Some("block_room"),
+        )])
+        .await
+        .unwrap();
+    assert_eq!(r[0].outcome, DecisionOutcome::Invalid);
+    let r = b
+        .send_decisions(&[decision(&w.offender, DecisionAction::TakeDown, None)])
+        .await
+        .unwrap();
+    assert_eq!(r[0].outcome, DecisionOutcome::Applied, "{r:?}");
+    assert_eq!(hs.account(&w.offender).await["suspended"], true);
+    assert!(b.item(&w.offender).await.is_err(), "its reports are closed");
+}
