@@ -197,7 +197,7 @@ async fn a_backend_this_build_lacks_and_other_mistakes_are_named_with_their_line
     let problems: Vec<String> = config.problems.iter().map(|p| p.to_string()).collect();
     let want = [
         "config.toml line 2, key \"backend\": no backend \"mastodon\" in this build of modq \
-         (it has: \"modq\")",
+         (it has: \"modq\", \"synapse\")",
         "config.toml line 4, key \"half\": the profile needs url",
         "config.toml line 6, key \"greedy\": a profile takes one of token_file, token_command \
          and token_env",
@@ -220,7 +220,7 @@ async fn a_backend_this_build_lacks_and_other_mistakes_are_named_with_their_line
     assert_eq!(
         err,
         "the profile \"mastodon\" in config.toml cannot be used: line 2, key \"backend\": no \
-         backend \"mastodon\" in this build of modq (it has: \"modq\")"
+         backend \"mastodon\" in this build of modq (it has: \"modq\", \"synapse\")"
     );
 }
 

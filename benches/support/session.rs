@@ -86,6 +86,30 @@ impl Session {
                 modq::config::Config::default(),
             ))
             .expect("prepare");
+        Session::from_prepared(rt, prepared, data, w, h)
+    }
+
+    /// A session on any backend a profile names (a Matrix homeserver, say), `w`x`h` frames.
+    pub fn open_target(rt: &Runtime, target: &modq::session::Target, w: u16, h: u16) -> Session {
+        let data = tempfile::tempdir().expect("tempdir");
+        let dirs = Dirs::resolve(Some(data.path())).expect("dirs");
+        let prepared = rt
+            .block_on(modq::session::prepare_target(
+                target,
+                &dirs,
+                modq::config::Config::default(),
+            ))
+            .expect("prepare");
+        Session::from_prepared(rt, prepared, data, w, h)
+    }
+
+    fn from_prepared(
+        rt: &Runtime,
+        prepared: modq::session::Prepared,
+        data: tempfile::TempDir,
+        w: u16,
+        h: u16,
+    ) -> Session {
         let mut session = Session {
             app: prepared.app,
             sync: prepared.sync,
@@ -235,6 +259,6 @@ struct Pages {
     ms: Vec<f64>,
 }
 
-fn open_items(app: &App) -> usize {
+pub fn open_items(app: &App) -> usize {
     app.entries.iter().filter(|e| e.is_open()).count()
 }

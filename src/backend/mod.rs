@@ -3,6 +3,7 @@
 
 pub mod capabilities;
 pub mod modq;
+pub mod synapse;
 
 pub use capabilities::{Capabilities, Support};
 pub use modq::Limits;
@@ -24,16 +25,19 @@ use crate::query::Sort;
 pub enum BackendKind {
     /// modq's own API v1 (`modq serve`).
     Modq,
+    /// A Matrix homeserver running Synapse, through its admin API ([`synapse`]).
+    Synapse,
 }
 
 impl BackendKind {
     /// Every backend in this build, in the order error messages list them.
-    pub const ALL: &'static [BackendKind] = &[BackendKind::Modq];
+    pub const ALL: &'static [BackendKind] = &[BackendKind::Modq, BackendKind::Synapse];
 
     /// The name a config file writes.
     pub fn as_str(self) -> &'static str {
         match self {
             BackendKind::Modq => "modq",
+            BackendKind::Synapse => "synapse",
         }
     }
 
@@ -41,6 +45,9 @@ impl BackendKind {
     pub fn server(self) -> &'static str {
         match self {
             BackendKind::Modq => "a modq API v1 server",
+            BackendKind::Synapse => {
+                "a Matrix homeserver running Synapse (with a server admin's token)"
+            }
         }
     }
 
@@ -84,6 +91,17 @@ pub fn open(
             refuse_options(kind, options, &[])?;
             Ok(Arc::new(modq::ModqClient::with_limits(
                 url, secret, limits,
+            )?))
+        }
+        BackendKind::Synapse => {
+            refuse_options(kind, options, &[synapse::MANAGEMENT_ROOM])?;
+            Ok(Arc::new(synapse::SynapseBackend::new(
+                synapse::SynapseOptions {
+                    url: url.to_string(),
+                    token: secret.to_string(),
+                    management_room: options.get(synapse::MANAGEMENT_ROOM).cloned(),
+                    limits,
+                },
             )?))
         }
     }
