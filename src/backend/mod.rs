@@ -3,6 +3,7 @@
 
 pub mod capabilities;
 pub mod modq;
+pub mod ozone;
 
 pub use capabilities::{Capabilities, Support};
 
