@@ -1,5 +1,5 @@
 //! The moderator's config file, `config.toml` in the XDG config folder: key bindings, theme,
-//! colours, mouse. Read once at start. A mistake in it never stops modq: each one becomes a
+//! colours, mouse, and the profiles `--profile` picks from. Read once at start. A mistake in it never stops modq: each one becomes a
 //! [`Problem`] naming the line and the key, and what was bad keeps its default.
 //!
 //! The defaults are not repeated here: they are `assets/keymap.toml` and `assets/theme*.toml`,
@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use crate::backend::{BackendKind, BackendOptions};
+use crate::credentials::TokenSource;
 use crate::profile::Dirs;
 use crate::tui::keymap::{Key, KeyMap, Origin, Sequence, UNBIND, action_name, action_named};
 use crate::tui::layer_keys::{LayerAction, LayerKeys};
@@ -69,8 +71,45 @@ pub struct Config {
     pub theme: Theme,
     /// Mouse capture: off unless asked, so the terminal's text selection keeps working.
     pub mouse: bool,
+    /// `[profile.NAME]` tables that are well formed, in the order written.
+    pub profiles: Vec<ProfileConfig>,
+    /// Profiles written with a mistake, with the first one: `--profile` refuses them and says
+    /// why rather than connecting half-configured.
+    pub broken_profiles: Vec<(String, Problem)>,
     pub problems: Vec<Problem>,
 }
+
+/// One `[profile.NAME]`: which platform, where, and how to get its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileConfig {
+    pub name: String,
+    pub backend: BackendKind,
+    /// The API's base URL, as the backend wants it.
+    pub url: String,
+    /// `token_file`: a file only its owner can read.
+    pub token_file: Option<PathBuf>,
+    /// `token_command`: run with `sh -c`, its first line is the secret.
+    pub token_command: Option<String>,
+    /// `token_env`: the environment variable holding the secret.
+    pub token_env: Option<String>,
+    /// `[profile.NAME.options]`: handed to the backend as written.
+    pub options: BackendOptions,
+}
+
+impl ProfileConfig {
+    /// Where this profile's secret comes from. Without a source of its own, `MODQ_TOKEN`.
+    pub fn token_source(&self) -> TokenSource {
+        TokenSource {
+            file: self.token_file.clone(),
+            command: self.token_command.clone(),
+            env: self.token_env.clone(),
+            profile: Some(self.name.clone()),
+        }
+    }
+}
+
+/// The longest profile name; names are letters, digits, `-`, `_` and `.`.
+const MAX_PROFILE_NAME: usize = 64;
 
 impl Default for Config {
     fn default() -> Config {
@@ -78,6 +117,8 @@ impl Default for Config {
             keymap: KeyMap::default_keymap(),
             theme: Theme::default_theme(),
             mouse: false,
+            profiles: Vec::new(),
+            broken_profiles: Vec::new(),
             problems: Vec::new(),
         }
     }
@@ -135,6 +176,8 @@ impl Config {
         let mut mouse = false;
         let mut keymap = KeyMap::default_keymap();
         let mut overrides = Vec::new();
+        let mut profiles = Vec::new();
+        let mut broken_profiles = Vec::new();
         for (key, value) in by_position(doc.get_ref()) {
             match key.get_ref().as_ref() {
                 "theme" => {
@@ -156,10 +199,31 @@ impl Config {
                     Some(table) => overrides.extend(reader.colours(table)),
                     None => reader.problem(key, "[colours] is a table".into()),
                 },
+                "profile" => match value.get_ref().as_table() {
+                    Some(table) => {
+                        for (name, profile) in by_position(table) {
+                            let before = reader.problems.len();
+                            let read = reader.profile(name, profile);
+                            match (read, reader.problems.get(before)) {
+                                (Some(p), None) => profiles.push(p),
+                                (_, first) => broken_profiles.push((
+                                    name.get_ref().to_string(),
+                                    first.cloned().unwrap_or(Problem {
+                                        line: reader.line(name.span().start),
+                                        key: Some(name.get_ref().to_string()),
+                                        message: "this profile could not be read".into(),
+                                    }),
+                                )),
+                            }
+                        }
+                    }
+                    None => reader.problem(key, "[profile.NAME] is a table".into()),
+                },
                 other => reader.problem(
                     key,
                     format!(
-                        "unknown setting {other:?} (settings: theme, mouse, [keys], [colours])"
+                        "unknown setting {other:?} (settings: theme, mouse, [keys], [colours], \
+                         [profile.NAME])"
                     ),
                 ),
             }
@@ -192,8 +256,43 @@ impl Config {
             keymap,
             theme,
             mouse,
+            profiles,
+            broken_profiles,
             problems,
         }
+    }
+
+    /// The profile `--profile NAME` asks for; the error names the profiles there are, or the
+    /// mistake in the one asked for.
+    pub fn profile(&self, name: &str) -> Result<&ProfileConfig, String> {
+        if let Some(profile) = self.profiles.iter().find(|p| p.name == name) {
+            return Ok(profile);
+        }
+        let shown = crate::sanitize::clean_short(name, MAX_PROFILE_NAME);
+        if let Some((_, problem)) = self.broken_profiles.iter().find(|(n, _)| n == name) {
+            return Err(format!(
+                "the profile {shown:?} in {FILE_NAME} cannot be used: {}",
+                problem.located()
+            ));
+        }
+        let known: Vec<String> = self
+            .profiles
+            .iter()
+            .map(|p| p.name.as_str())
+            .chain(self.broken_profiles.iter().map(|(n, _)| n.as_str()))
+            .map(|n| format!("{:?}", crate::sanitize::clean_short(n, MAX_PROFILE_NAME)))
+            .collect();
+        Err(if known.is_empty() {
+            format!(
+                "no profile {shown:?}: {FILE_NAME} has no [profile.NAME] tables \
+                 (`modq config path` says where it is)"
+            )
+        } else {
+            format!(
+                "no profile {shown:?} in {FILE_NAME} (profiles: {})",
+                known.join(", ")
+            )
+        })
     }
 
     /// For the message line at start: how many problems, then the first (the count first, as
@@ -333,6 +432,138 @@ impl Reader<'_> {
         }
     }
 
+    /// One `[profile.NAME]` table; `None` when it cannot be used (each mistake is a problem).
+    fn profile(
+        &mut self,
+        name: &Spanned<toml::de::DeString<'_>>,
+        value: &Spanned<DeValue<'_>>,
+    ) -> Option<ProfileConfig> {
+        let Some(table) = value.get_ref().as_table() else {
+            self.problem(name, "a profile is a table: [profile.NAME]".into());
+            return None;
+        };
+        let profile_name = name.get_ref().to_string();
+        if profile_name.is_empty()
+            || profile_name.chars().count() > MAX_PROFILE_NAME
+            || !profile_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            self.problem(
+                name,
+                format!(
+                    "a profile name is 1 to {MAX_PROFILE_NAME} letters, digits, '-', '_' or '.'"
+                ),
+            );
+        }
+        let mut backend = None;
+        let mut url = None;
+        let mut token_file = None;
+        let mut token_command = None;
+        let mut token_env = None;
+        let mut options = BackendOptions::new();
+        let mut sources = 0;
+        // A backend or url written but wrong is reported once, where it is written.
+        let written = |field: &str| table.get(field).is_some();
+        for (key, value) in by_position(table) {
+            let text = value.get_ref().as_str().map(str::to_string);
+            let field = key.get_ref().as_ref();
+            if field != "options" && text.is_none() {
+                self.problem(key, format!("{field} is a string"));
+                continue;
+            }
+            let text = text.unwrap_or_default();
+            match field {
+                "backend" => match BackendKind::parse(&text) {
+                    Ok(kind) => backend = Some(kind),
+                    Err(e) => self.problem(key, e),
+                },
+                "url" if text.trim().is_empty() => self.problem(key, "url is empty".into()),
+                "url" => url = Some(text),
+                "token_file" => {
+                    sources += 1;
+                    match expand_home(&text) {
+                        Some(path) => token_file = Some(path),
+                        None => self.problem(
+                            key,
+                            "token_file is an absolute path or starts with ~/".into(),
+                        ),
+                    }
+                }
+                "token_command" => {
+                    sources += 1;
+                    token_command = Some(text);
+                }
+                "token_env" => {
+                    sources += 1;
+                    let valid = !text.is_empty()
+                        && !text.starts_with(|c: char| c.is_ascii_digit())
+                        && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                    if valid {
+                        token_env = Some(text);
+                    } else {
+                        self.problem(
+                            key,
+                            "token_env is the name of an environment variable, e.g. \
+                             \"MATRIX_TOKEN\""
+                                .into(),
+                        );
+                    }
+                }
+                "options" => match value.get_ref().as_table() {
+                    Some(table) => {
+                        for (option, value) in by_position(table) {
+                            match value.get_ref().as_str() {
+                                Some(v) => {
+                                    options.insert(option.get_ref().to_string(), v.to_string());
+                                }
+                                None => self.problem(
+                                    option,
+                                    "a backend option is a string (quote numbers too)".into(),
+                                ),
+                            }
+                        }
+                    }
+                    None => self.problem(key, "options is a table".into()),
+                },
+                other => self.problem(
+                    key,
+                    format!(
+                        "a profile has no setting {other:?} (settings: backend, url, \
+                         token_file, token_command, token_env, [profile.NAME.options])"
+                    ),
+                ),
+            }
+        }
+        if sources > 1 {
+            self.problem(
+                name,
+                "a profile takes one of token_file, token_command and token_env".into(),
+            );
+        }
+        let missing = match (written("backend"), written("url")) {
+            (false, false) => "backend and url",
+            (false, true) => "backend",
+            (true, false) => "url",
+            (true, true) => "",
+        };
+        let (Some(backend), Some(url)) = (backend, url) else {
+            if !missing.is_empty() {
+                self.problem(name, format!("the profile needs {missing}"));
+            }
+            return None;
+        };
+        Some(ProfileConfig {
+            name: profile_name,
+            backend,
+            url,
+            token_file,
+            token_command,
+            token_env,
+            options,
+        })
+    }
+
     /// Colour overrides that are well formed, as (slot, colour).
     fn colours(&mut self, table: &DeTable<'_>) -> Vec<(String, String)> {
         let mut out = Vec::new();
@@ -349,6 +580,18 @@ impl Reader<'_> {
         }
         out
     }
+}
+
+/// A token file's path: absolute, or `~/` for the home folder. A relative one would depend on
+/// the folder modq was started in, so it is refused.
+fn expand_home(path: &str) -> Option<PathBuf> {
+    if let Some(rest) = path.strip_prefix("~/") {
+        return std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(|home| PathBuf::from(home).join(rest));
+    }
+    let path = PathBuf::from(path);
+    path.is_absolute().then_some(path)
 }
 
 /// TOML spelling of a key or string: bare when it can be, quoted otherwise.
@@ -435,6 +678,24 @@ mouse = false
         let line = format!("# {slot} = {}", toml_string(&colour_name(colour)));
         out.push_str(&format!("{line:<30} # {what}\n"));
     }
+    let backends = BackendKind::ALL
+        .iter()
+        .map(|k| toml_string(k.as_str()))
+        .collect::<Vec<_>>()
+        .join(" | ");
+    out.push_str(&format!(
+        "
+# Profiles: `modq --profile NAME` reviews the queue a profile names. backend is {backends}.
+# The secret comes from one of token_file (private: chmod 600), token_command (its first
+# line) or token_env (a variable's name); with none of them, from MODQ_TOKEN. Options are
+# the backend's own settings, as strings. Each profile keeps its own session cache and outbox.
+# [profile.work]
+# backend = \"modq\"
+# url = \"https://modq.example.org\"
+# token_command = \"pass show modq/work\"
+# [profile.work.options]
+"
+    ));
     out
 }
 

@@ -9,13 +9,19 @@ use std::process::{Command, Stdio};
 /// A token file larger than this is not a token file (and `/dev/zero` must not hang modq).
 const MAX_TOKEN_FILE_BYTES: u64 = 64 * 1024;
 
-/// Where to look, first match wins: the file, then the command, then `MODQ_TOKEN`.
+/// Where to look, first match wins: the file, then the command, then the environment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TokenSource {
-    /// `--token-file FILE`.
+    /// `--token-file FILE`, or a profile's `token_file`.
     pub file: Option<PathBuf>,
-    /// `--token-command CMD` / `MODQ_TOKEN_COMMAND`, run with `sh -c`.
+    /// `--token-command CMD` / `MODQ_TOKEN_COMMAND`, or a profile's `token_command`; run
+    /// with `sh -c`.
     pub command: Option<String>,
+    /// The environment variable holding the token: a profile's `token_env`, else `MODQ_TOKEN`.
+    pub env: Option<String>,
+    /// The config profile these came from, named in messages instead of the command-line
+    /// options.
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -28,14 +34,26 @@ impl TokenSource {
             return from_file(path);
         }
         if let Some(command) = self.command.as_deref().filter(|c| !c.trim().is_empty()) {
-            return from_command(command);
+            return match &self.profile {
+                None => from_command(command),
+                Some(name) => run_command(
+                    command,
+                    &format!("the token command of profile {name:?} (token_command)"),
+                ),
+            };
         }
-        match std::env::var("MODQ_TOKEN") {
+        let var = self.env.as_deref().unwrap_or("MODQ_TOKEN");
+        match std::env::var(var) {
             Ok(t) if !t.trim().is_empty() => Ok(t.trim().to_string()),
-            _ => Err(CredentialError(
-                "no API token: set MODQ_TOKEN or pass --token-file FILE or --token-command CMD"
-                    .into(),
-            )),
+            _ => Err(CredentialError(match &self.profile {
+                None => format!(
+                    "no API token: set {var} or pass --token-file FILE or --token-command CMD"
+                ),
+                Some(name) => format!(
+                    "no token for profile {name:?}: set {var}, or give the profile a \
+                     token_file, token_command or token_env in config.toml"
+                ),
+            })),
         }
     }
 }
@@ -84,7 +102,14 @@ fn check_private(_path: &Path, _meta: &std::fs::Metadata) -> Result<(), Credenti
 /// standard input and error stay the terminal's, so it may ask for a passphrase. The command
 /// itself is never repeated in a message: it may hold a secret.
 pub fn from_command(command: &str) -> Result<String, CredentialError> {
-    let what = "the token command (--token-command or MODQ_TOKEN_COMMAND)";
+    run_command(
+        command,
+        "the token command (--token-command or MODQ_TOKEN_COMMAND)",
+    )
+}
+
+/// [`from_command`], its messages naming the command as `what`.
+fn run_command(command: &str, what: &str) -> Result<String, CredentialError> {
     let output = Command::new("sh")
         .arg("-c")
         .arg(command)
@@ -171,11 +196,13 @@ mod tests {
         let source = TokenSource {
             file: Some(path),
             command: Some("echo from-command".into()),
+            ..TokenSource::default()
         };
         assert_eq!(source.read().unwrap(), "from-file");
         let source = TokenSource {
             file: None,
             command: Some("echo from-command".into()),
+            ..TokenSource::default()
         };
         assert_eq!(source.read().unwrap(), "from-command");
     }

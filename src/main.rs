@@ -23,15 +23,16 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use modq::backend::Backend;
 use modq::backend::modq::{Limits, ModqClient};
+use modq::backend::{Backend, BackendKind, BackendOptions};
 use modq::credentials::TokenSource;
 use modq::model::Role;
-use modq::profile::{Dirs, Profile};
+use modq::profile::Dirs;
 use modq::server::{self, SqliteStorage, Storage};
-use modq::session::{self, SessionError};
+use modq::session::{self, SessionError, Target};
 
 /// modq — review a moderation queue from the keyboard.
 ///
@@ -44,6 +45,16 @@ struct Cli {
     /// Base URL of a modq API v1 server, e.g. http://127.0.0.1:8080.
     #[arg(long, env = "MODQ_API", global = true)]
     api: Option<String>,
+
+    /// Review the queue of this `[profile.NAME]` in config.toml: its backend (modq, or a
+    /// platform), URL, secret and options. Its URL replaces MODQ_API.
+    #[arg(long, value_name = "NAME", env = "MODQ_PROFILE", global = true)]
+    profile: Option<String>,
+
+    /// --api was typed on the command line (not taken from MODQ_API): with --profile, that is
+    /// a contradiction to refuse rather than a default to ignore.
+    #[arg(skip)]
+    api_typed: bool,
 
     /// File holding the API token; it must be private (chmod 600). Else --token-command, else
     /// the MODQ_TOKEN variable.
@@ -265,7 +276,12 @@ fn parse_role(s: &str) -> Result<Role, String> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    cli.api_typed = matches.value_source("api") == Some(ValueSource::CommandLine);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -294,23 +310,57 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         Some(Command::Purge(ref args)) => purge(&cli, args).await,
         Some(Command::Demo) => demo(cli.data_dir.as_deref()).await,
         Some(Command::Config { command }) => config(command, cli.data_dir.as_deref()),
-        None => match &cli.api {
-            Some(api) => {
-                let token = token(&cli)?;
-                let dirs = dirs(cli.data_dir.as_deref())?;
-                review(api, &token, &dirs, limits(&cli)).await
-            }
-            None => demo(cli.data_dir.as_deref()).await,
-        },
+        None if cli.api.is_none() && cli.profile.is_none() => demo(cli.data_dir.as_deref()).await,
+        None => {
+            let dirs = dirs(cli.data_dir.as_deref())?;
+            let config = session::load_config(&dirs);
+            let target = target(&cli, &dirs, &config, "modq")?;
+            review(&target, &dirs, config).await
+        }
     }
 }
 
-fn token(cli: &Cli) -> Result<String, String> {
-    let source = TokenSource {
+/// What the command line points at: `--profile NAME` from config.toml, else `--api` with the
+/// token from --token-file, --token-command or MODQ_TOKEN. `command` names the command in
+/// the error when there is neither.
+fn target(
+    cli: &Cli,
+    dirs: &Dirs,
+    config: &modq::config::Config,
+    command: &str,
+) -> Result<Target, String> {
+    let command_line = TokenSource {
         file: cli.token_file.clone(),
         command: cli.token_command.clone(),
+        ..TokenSource::default()
     };
-    source.read().map_err(|e| e.to_string())
+    let Some(name) = &cli.profile else {
+        let api = cli
+            .api
+            .as_deref()
+            .ok_or_else(|| format!("{command} needs --profile NAME, or --api (MODQ_API)"))?;
+        let token = command_line.read().map_err(|e| e.to_string())?;
+        return Ok(Target::modq(api, &token, limits(cli)));
+    };
+    if cli.api_typed {
+        return Err(format!(
+            "--profile {name} takes its URL from config.toml; leave out --api"
+        ));
+    }
+    session::profile_target(config, name, &command_line, limits(cli))
+        .map_err(|e| format!("{e} ({})", modq::config::path(dirs).display()))
+}
+
+/// A target that must be modq's own API (reports read what only modq's server keeps).
+fn modq_target(target: Target, command: &str) -> Result<Target, String> {
+    if target.backend != BackendKind::Modq {
+        return Err(format!(
+            "{command} reads modq's own API; profile {:?} is a {} profile",
+            target.name.as_deref().unwrap_or_default(),
+            target.backend.as_str()
+        ));
+    }
+    Ok(target)
 }
 
 fn limits(cli: &Cli) -> Limits {
@@ -360,8 +410,12 @@ fn config(command: ConfigCommand, data_dir: Option<&Path>) -> Result<ExitCode, S
     Ok(ExitCode::SUCCESS)
 }
 
-async fn review(api: &str, token: &str, dirs: &Dirs, limits: Limits) -> Result<ExitCode, String> {
-    let outcome = session::review(api, token, dirs, limits)
+async fn review(
+    target: &Target,
+    dirs: &Dirs,
+    config: modq::config::Config,
+) -> Result<ExitCode, String> {
+    let outcome = session::review(target, dirs, config)
         .await
         .map_err(|e| e.to_string())?;
     let left = outcome.left;
@@ -390,25 +444,18 @@ async fn demo(data_dir: Option<&Path>) -> Result<ExitCode, String> {
     {
         dirs.config = home.config;
     }
-    let result = review(
-        &demo.api.clone(),
-        &demo.token.clone(),
-        &dirs,
-        Limits::default(),
-    )
-    .await;
+    let config = session::load_config(&dirs);
+    let target = Target::modq(&demo.api, &demo.token, Limits::default());
+    let result = review(&target, &dirs, config).await;
     demo.stop().await;
     result
 }
 
 async fn sync(cli: &Cli) -> Result<ExitCode, String> {
-    let api = cli
-        .api
-        .as_deref()
-        .ok_or("modq sync needs --api or MODQ_API")?;
-    let token = token(cli)?;
     let dirs = dirs(cli.data_dir.as_deref())?;
-    let (backend, _me, profile, db) = session::connect(api, &token, &dirs, limits(cli))
+    let config = session::load_config(&dirs);
+    let target = target(cli, &dirs, &config, "modq sync")?;
+    let (backend, _me, profile, db) = session::connect_target(&target, &dirs)
         .await
         .map_err(|e: SessionError| e.to_string())?;
     let report = modq::sync::flush_all(&*backend, &db)
@@ -433,11 +480,11 @@ async fn sync(cli: &Cli) -> Result<ExitCode, String> {
 
 /// `modq report …`: one read from the API, printed to standard output.
 async fn report(cli: &Cli, command: &ReportCommand) -> Result<ExitCode, String> {
-    let api = cli
-        .api
-        .as_deref()
-        .ok_or("modq report needs --api or MODQ_API")?;
-    let client = ModqClient::with_limits(api, &token(cli)?, limits(cli))
+    let dirs = Dirs::resolve(cli.data_dir.as_deref()).map_err(|e| e.to_string())?;
+    let config = modq::config::Config::load(&modq::config::path(&dirs), false);
+    let target = modq_target(target(cli, &dirs, &config, "modq report")?, "modq report")?;
+    let api = target.url.as_str();
+    let client = ModqClient::with_limits(api, &target.secret, target.limits)
         .map_err(|e| session::explain(api, &e))?;
     let out = match command {
         ReportCommand::Sor { since } => {
@@ -480,31 +527,53 @@ async fn purge(cli: &Cli, args: &PurgeArgs) -> Result<ExitCode, String> {
     let dbs = if args.all {
         dirs.profile_dbs().map_err(|e| e.to_string())?
     } else {
-        let api = cli
-            .api
-            .as_deref()
-            .ok_or("modq purge needs --api (or MODQ_API) to know which profile, or --all")?;
+        let config = modq::config::Config::load(&modq::config::path(&dirs), false);
         let user = match &args.user {
-            Some(user) => user.clone(),
+            // Whose profile is known: no secret is needed to find its cache.
+            Some(user) => {
+                let target = match &cli.profile {
+                    Some(name) => {
+                        let p = config.profile(name)?;
+                        Target {
+                            backend: p.backend,
+                            name: Some(p.name.clone()),
+                            url: p.url.clone(),
+                            secret: String::new(),
+                            options: BackendOptions::new(),
+                            limits: limits(cli),
+                        }
+                    }
+                    None => Target::modq(
+                        cli.api.as_deref().ok_or(
+                            "modq purge needs --profile NAME or --api (MODQ_API) to know which \
+                             profile, or --all",
+                        )?,
+                        "",
+                        limits(cli),
+                    ),
+                };
+                target.profile(user)
+            }
             None => {
-                let client = ModqClient::with_limits(api, &token(cli)?, limits(cli))
-                    .map_err(|e| session::explain(api, &e))?;
-                client
-                    .me()
-                    .await
-                    .map_err(|e| {
-                        format!(
-                            "{} Or name the profile with --user.",
-                            session::explain(api, &e)
-                        )
-                    })?
-                    .name
+                let target = target(cli, &dirs, &config, "modq purge (or --all)")?;
+                let backend = modq::backend::open(
+                    target.backend,
+                    &target.url,
+                    &target.secret,
+                    &target.options,
+                    target.limits,
+                )
+                .map_err(|e| session::explain(&target.url, &e))?;
+                let me = backend.me().await.map_err(|e| {
+                    format!(
+                        "{} Or name the profile with --user.",
+                        session::explain(&target.url, &e)
+                    )
+                })?;
+                target.profile(&me.name)
             }
         };
-        let profile = Profile {
-            api: api.trim_end_matches('/').to_string(),
-            user,
-        };
+        let profile = user;
         vec![dirs.profile_db(&profile)]
     };
     let removed = modq::profile::purge(&dbs, args.force).map_err(|e| e.to_string())?;

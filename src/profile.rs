@@ -1,7 +1,8 @@
 //! Where modq keeps things on the moderator's machine, and under which profile.
 //!
-//! A profile is one (API, user) pair: each gets its own cache database, so two accounts or two
-//! servers never share an outbox. Folders are created 0700 and files 0600, because a bastion
+//! A profile is one (backend, API, user) triple, named when it comes from the config file's
+//! `[profile.NAME]`: each gets its own cache database, so two accounts, two servers, two
+//! platforms or two config profiles never share an outbox. Folders are created 0700 and files 0600, because a bastion
 //! host is shared.
 
 use std::fs;
@@ -11,6 +12,7 @@ use std::path::{Path, PathBuf};
 use directories::ProjectDirs;
 use sha2::{Digest, Sha256};
 
+use crate::backend::BackendKind;
 use crate::sanitize::clean_short;
 
 /// A profile's name on screen is cut to this many characters.
@@ -84,16 +86,30 @@ impl Dirs {
     }
 }
 
-/// One (API, user) pair.
+/// One account on one API of one platform, named when a config profile chose it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
+    pub backend: BackendKind,
+    /// The config file's profile name (`--profile NAME`); `None` for `--api`.
+    pub name: Option<String>,
     pub api: String,
     pub user: String,
 }
 
 impl Profile {
-    /// Shown in the status bar: `alice@127.0.0.1:8080`. The user name is the server's word,
-    /// so it is cleaned like any untrusted text.
+    /// The profile of `--api` on modq's own API, as every cache before config profiles was.
+    pub fn modq(api: &str, user: &str) -> Profile {
+        Profile {
+            backend: BackendKind::Modq,
+            name: None,
+            api: api.trim_end_matches('/').to_string(),
+            user: user.to_string(),
+        }
+    }
+
+    /// Shown in the status bar: `alice@127.0.0.1:8080`, after the config profile's name when
+    /// there is one (`work: alice@…`). The user name is the server's word, so it is cleaned
+    /// like any untrusted text.
     pub fn display(&self) -> String {
         let host = self
             .api
@@ -101,10 +117,16 @@ impl Profile {
             .nth(1)
             .unwrap_or(&self.api)
             .trim_end_matches('/');
-        clean_short(&format!("{}@{}", self.user, host), MAX_DISPLAY_CHARS)
+        let named = match &self.name {
+            Some(name) => format!("{name}: {}@{host}", self.user),
+            None => format!("{}@{host}", self.user),
+        };
+        clean_short(&named, MAX_DISPLAY_CHARS)
     }
 
-    /// A file name: readable, and unique thanks to a hash of the exact pair.
+    /// A file name: readable, and unique thanks to a hash of everything that tells profiles
+    /// apart. A modq profile without a config name hashes (API, user) alone, as before there
+    /// were other backends, so the caches (and unsent outboxes) of earlier versions are found.
     pub fn slug(&self) -> String {
         let readable: String = self
             .display()
@@ -112,7 +134,17 @@ impl Profile {
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
             .take(60)
             .collect();
-        let digest = Sha256::digest(format!("{}\n{}", self.api, self.user).as_bytes());
+        let key = match (self.backend, &self.name) {
+            (BackendKind::Modq, None) => format!("{}\n{}", self.api, self.user),
+            (backend, name) => format!(
+                "{}\n{}\n{}\n{}",
+                backend.as_str(),
+                name.as_deref().unwrap_or(""),
+                self.api,
+                self.user
+            ),
+        };
+        let digest = Sha256::digest(key.as_bytes());
         format!("{readable}-{}", &hex::encode(digest)[..12])
     }
 }
@@ -219,11 +251,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn profiles_differ_by_api_and_user() {
-        let a = Profile {
-            api: "http://127.0.0.1:8080".into(),
-            user: "alice".into(),
-        };
+    fn profiles_differ_by_api_user_and_config_name() {
+        let a = Profile::modq("http://127.0.0.1:8080/", "alice");
         let b = Profile {
             user: "bob".into(),
             ..a.clone()
@@ -231,6 +260,27 @@ mod tests {
         assert_eq!(a.display(), "alice@127.0.0.1:8080");
         assert_ne!(a.slug(), b.slug());
         assert!(a.slug().starts_with("alice_127_0_0_1_8080-"));
+        // The cache of an unnamed modq profile is where earlier versions kept it.
+        let digest = Sha256::digest(b"http://127.0.0.1:8080\nalice");
+        assert!(
+            a.slug().ends_with(&hex::encode(digest)[..12]),
+            "{}",
+            a.slug()
+        );
+        // Two config profiles on the same account keep two caches, apart from --api's.
+        let work = Profile {
+            name: Some("work".into()),
+            ..a.clone()
+        };
+        let other = Profile {
+            name: Some("other".into()),
+            ..a.clone()
+        };
+        assert_eq!(work.display(), "work: alice@127.0.0.1:8080");
+        let slugs = [a.slug(), work.slug(), other.slug()];
+        assert_ne!(slugs[0], slugs[1]);
+        assert_ne!(slugs[1], slugs[2]);
+        assert_ne!(slugs[0], slugs[2]);
     }
 
     #[cfg(unix)]

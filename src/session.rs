@@ -7,9 +7,11 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::backend::modq::{Limits, ModqClient};
-use crate::backend::{Backend, BackendError, QueueQuery};
+use crate::backend::{
+    self, Backend, BackendError, BackendKind, BackendOptions, Limits, QueueQuery,
+};
 use crate::config::{self, Config};
+use crate::credentials::TokenSource;
 use crate::model::{ClaimRequest, Me, ReviewState};
 use crate::profile::{Dirs, Profile, create_private_file};
 use crate::sanitize::clean_line;
@@ -71,23 +73,126 @@ pub fn explain(api: &str, e: &BackendError) -> String {
     }
 }
 
-/// Connect, check the token, and open the profile's cache.
+/// What a session connects to: a profile of the config file, or `--api` with a token.
+#[derive(Clone)]
+pub struct Target {
+    pub backend: BackendKind,
+    /// The config profile's name; `None` for `--api`.
+    pub name: Option<String>,
+    pub url: String,
+    /// The token or password; never printed (see [`crate::credentials`]).
+    pub secret: String,
+    pub options: BackendOptions,
+    pub limits: Limits,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("backend", &self.backend)
+            .field("name", &self.name)
+            .field("url", &self.url)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Target {
+    /// modq's own API at `api`, as `--api` names it.
+    pub fn modq(api: &str, token: &str, limits: Limits) -> Target {
+        Target {
+            backend: BackendKind::Modq,
+            name: None,
+            url: api.to_string(),
+            secret: token.to_string(),
+            options: BackendOptions::new(),
+            limits,
+        }
+    }
+
+    /// The profile this target's cache is kept under, once the backend has said who `user` is.
+    pub fn profile(&self, user: &str) -> Profile {
+        Profile {
+            backend: self.backend,
+            name: self.name.clone(),
+            api: self.url.trim_end_matches('/').to_string(),
+            user: user.to_string(),
+        }
+    }
+}
+
+/// The target of `--profile NAME`. A profile naming its own secret (token_file, token_command,
+/// token_env) ignores `command_line`'s: a token meant for one server must not be sent to
+/// another. Without one, `command_line`'s sources apply (--token-file, --token-command,
+/// MODQ_TOKEN). The error names the known profiles, the mistake in this one, or why its
+/// secret could not be read.
+pub fn profile_target(
+    config: &Config,
+    name: &str,
+    command_line: &TokenSource,
+    limits: Limits,
+) -> Result<Target, String> {
+    let profile = config.profile(name)?;
+    let has_own = profile.token_file.is_some()
+        || profile.token_command.is_some()
+        || profile.token_env.is_some();
+    let source = if has_own {
+        profile.token_source()
+    } else {
+        TokenSource {
+            profile: Some(profile.name.clone()),
+            ..command_line.clone()
+        }
+    };
+    let secret = source.read().map_err(|e| e.to_string())?;
+    Ok(Target {
+        backend: profile.backend,
+        name: Some(profile.name.clone()),
+        url: profile.url.clone(),
+        secret,
+        options: profile.options.clone(),
+        limits,
+    })
+}
+
+/// A backend, the account it works as, and that profile's cache database.
+pub type Connected = (Arc<dyn Backend>, Me, Profile, PathBuf);
+
+/// Connect to modq's own API, check the token, and open the profile's cache.
 pub async fn connect(
     api: &str,
     token: &str,
     dirs: &Dirs,
     limits: Limits,
-) -> Result<(Arc<dyn Backend>, Me, Profile, std::path::PathBuf), SessionError> {
-    let client = ModqClient::with_limits(api, token, limits)
-        .map_err(|e| SessionError::Api(explain(api, &e)))?;
-    let me = client
+) -> Result<Connected, SessionError> {
+    connect_target(&Target::modq(api, token, limits), dirs).await
+}
+
+/// Make the target's backend, check its secret, and open the profile's cache.
+pub async fn connect_target(target: &Target, dirs: &Dirs) -> Result<Connected, SessionError> {
+    let backend = backend::open(
+        target.backend,
+        &target.url,
+        &target.secret,
+        &target.options,
+        target.limits,
+    )
+    .map_err(|e| SessionError::Api(explain(&target.url, &e)))?;
+    connect_backend(backend, target, dirs).await
+}
+
+/// Ask `backend` who the account is and open the cache of `target`'s profile for them. The
+/// backend need not be the one `target` would make (tests hand in their own).
+pub async fn connect_backend(
+    backend: Arc<dyn Backend>,
+    target: &Target,
+    dirs: &Dirs,
+) -> Result<Connected, SessionError> {
+    let me = backend
         .me()
         .await
-        .map_err(|e| SessionError::Api(explain(api, &e)))?;
-    let profile = Profile {
-        api: api.trim_end_matches('/').to_string(),
-        user: me.name.clone(),
-    };
+        .map_err(|e| SessionError::Api(explain(&target.url, &e)))?;
+    let profile = target.profile(&me.name);
     let db = dirs.profile_db(&profile);
     create_private_file(&db).map_err(|e| {
         SessionError::Local(format!(
@@ -95,7 +200,7 @@ pub async fn connect(
             db.display()
         ))
     })?;
-    Ok((Arc::new(client), me, profile, db))
+    Ok((backend, me, profile, db))
 }
 
 /// Everything a review needs, ready to run: the App with its first page, and the background
@@ -129,7 +234,36 @@ pub async fn prepare_with_limits(
     config: Config,
     limits: Limits,
 ) -> Result<Prepared, SessionError> {
-    let (backend, me, profile, db) = connect(api, token, dirs, limits).await?;
+    prepare_target(&Target::modq(api, token, limits), dirs, config).await
+}
+
+/// [`prepare`] for any target: a config profile's backend, or modq's own API.
+pub async fn prepare_target(
+    target: &Target,
+    dirs: &Dirs,
+    config: Config,
+) -> Result<Prepared, SessionError> {
+    let connected = connect_target(target, dirs).await?;
+    prepare_connected(connected, &target.url, config).await
+}
+
+/// [`prepare`] on a backend the caller made (the fake backend of the client's tests), its
+/// cache kept under `target`'s profile.
+pub async fn prepare_backend(
+    backend: Arc<dyn Backend>,
+    target: &Target,
+    dirs: &Dirs,
+    config: Config,
+) -> Result<Prepared, SessionError> {
+    let connected = connect_backend(backend, target, dirs).await?;
+    prepare_connected(connected, &target.url, config).await
+}
+
+async fn prepare_connected(
+    (backend, me, profile, db): Connected,
+    api: &str,
+    config: Config,
+) -> Result<Prepared, SessionError> {
     // A specialist (legal, law enforcement, child safety) works the items escalated to their
     // tier; everyone else starts on the open queue (`:queue` switches).
     let queue = match me.role {
@@ -264,14 +398,9 @@ pub fn load_config(dirs: &Dirs) -> Config {
     config
 }
 
-/// Open the TUI on `api` and run it until the moderator quits.
-pub async fn review(
-    api: &str,
-    token: &str,
-    dirs: &Dirs,
-    limits: Limits,
-) -> Result<Outcome, SessionError> {
-    let p = prepare_with_limits(api, token, dirs, load_config(dirs), limits).await?;
+/// Open the TUI on `target` and run it until the moderator quits.
+pub async fn review(target: &Target, dirs: &Dirs, config: Config) -> Result<Outcome, SessionError> {
+    let p = prepare_target(target, dirs, config).await?;
     tui::run(p.app, p.sync, p.events, p.mouse)
         .await
         .map_err(|e| SessionError::Local(format!("terminal: {e}")))

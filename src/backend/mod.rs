@@ -6,6 +6,10 @@ pub mod modq;
 pub mod ozone;
 
 pub use capabilities::{Capabilities, Support};
+pub use modq::Limits;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
@@ -14,6 +18,92 @@ use crate::model::{
     LeaseGrant, LeaseRelease, LeaseRenewal, Me, QueuePage, ReviewState, SelectRequest, Selection,
 };
 use crate::query::Sort;
+
+/// The platforms this build of modq speaks. A profile in the config file names one with
+/// `backend = "..."`; [`open`] is the one place a backend is made from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BackendKind {
+    /// modq's own API v1 (`modq serve`).
+    Modq,
+}
+
+impl BackendKind {
+    /// Every backend in this build, in the order error messages list them.
+    pub const ALL: &'static [BackendKind] = &[BackendKind::Modq];
+
+    /// The name a config file writes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Modq => "modq",
+        }
+    }
+
+    /// A backend named in a config file; the error names the backends this build has.
+    pub fn parse(name: &str) -> Result<BackendKind, String> {
+        BackendKind::ALL
+            .iter()
+            .copied()
+            .find(|kind| kind.as_str() == name)
+            .ok_or_else(|| {
+                let known = BackendKind::ALL
+                    .iter()
+                    .map(|k| format!("{:?}", k.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!(
+                    "no backend {:?} in this build of modq (it has: {known})",
+                    crate::sanitize::clean_short(name, 60)
+                )
+            })
+    }
+}
+
+/// A profile's backend-specific settings (`[profile.NAME.options]`), handed to the backend as
+/// written: each backend reads the names it knows and refuses the others, so a typo is not
+/// silently ignored.
+pub type BackendOptions = BTreeMap<String, String>;
+
+/// Make the backend a profile names. `secret` is the token (or password) the profile's
+/// credential source gave; `limits` bound every answer and wait. Nothing is sent yet: the
+/// first call is [`Backend::me`].
+pub fn open(
+    kind: BackendKind,
+    url: &str,
+    secret: &str,
+    options: &BackendOptions,
+    limits: Limits,
+) -> Result<Arc<dyn Backend>, BackendError> {
+    match kind {
+        BackendKind::Modq => {
+            refuse_options(kind, options, &[])?;
+            Ok(Arc::new(modq::ModqClient::with_limits(
+                url, secret, limits,
+            )?))
+        }
+    }
+}
+
+/// A backend's options must all be ones it knows (`known`): a misspelt one is an error naming
+/// the ones it takes.
+pub fn refuse_options(
+    kind: BackendKind,
+    options: &BackendOptions,
+    known: &[&str],
+) -> Result<(), BackendError> {
+    let Some(unknown) = options.keys().find(|k| !known.contains(&k.as_str())) else {
+        return Ok(());
+    };
+    let takes = if known.is_empty() {
+        "takes no options".to_string()
+    } else {
+        format!("takes {}", known.join(", "))
+    };
+    Err(BackendError::Config(format!(
+        "the {} backend has no option {:?} (it {takes})",
+        kind.as_str(),
+        crate::sanitize::clean_short(unknown, 60)
+    )))
+}
 
 /// Which slice of the queue to fetch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
