@@ -25,16 +25,19 @@ use crate::query::Sort;
 pub enum BackendKind {
     /// modq's own API v1 (`modq serve`).
     Modq,
+    /// Bluesky's Ozone, through the moderator's PDS (`ozone`).
+    Ozone,
 }
 
 impl BackendKind {
     /// Every backend in this build, in the order error messages list them.
-    pub const ALL: &'static [BackendKind] = &[BackendKind::Modq];
+    pub const ALL: &'static [BackendKind] = &[BackendKind::Modq, BackendKind::Ozone];
 
     /// The name a config file writes.
     pub fn as_str(self) -> &'static str {
         match self {
             BackendKind::Modq => "modq",
+            BackendKind::Ozone => "ozone",
         }
     }
 
@@ -79,6 +82,11 @@ pub fn open(
             Ok(Arc::new(modq::ModqClient::with_limits(
                 url, secret, limits,
             )?))
+        }
+        BackendKind::Ozone => {
+            refuse_options(kind, options, ozone::OPTIONS)?;
+            let config = ozone::OzoneConfig::from_options(url, secret, options, limits)?;
+            Ok(Arc::new(ozone::OzoneBackend::new(config)?))
         }
     }
 }

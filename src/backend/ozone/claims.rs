@@ -152,13 +152,10 @@ pub async fn claim(backend: &OzoneBackend, ids: &[String]) -> Result<LeaseGrant,
                 reason: RefusalReason::LeasedElsewhere,
                 leased_by: by,
             }),
-            // A subject without waiting reports (reviewed meanwhile, or one Ozone's report
-            // queue never held) has nothing to assign: it is not held by anyone.
-            Claimed::NothingToClaim => refused.push(LeaseRefusal {
-                item_id: id.clone(),
-                reason: RefusalReason::NotClaimable,
-                leased_by: None,
-            }),
+            // A subject whose reports Ozone's report queue has not taken in yet (its router
+            // polls once a minute) has nothing to assign and nobody holding it: the moderator
+            // may review it, and the claim holds nothing on Ozone.
+            Claimed::NothingToClaim => leased.push(id.clone()),
         }
     }
     let held = u32::try_from(leased.len()).unwrap_or(u32::MAX);
