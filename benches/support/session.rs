@@ -102,6 +102,35 @@ impl Session {
         session
     }
 
+    /// A session on any backend, as `session::prepare_target` (or `prepare_backend`) made it:
+    /// `w`x`h` frames; the first is drawn.
+    pub fn from_prepared(
+        rt: &Runtime,
+        prepared: modq::session::Prepared,
+        w: u16,
+        h: u16,
+    ) -> Session {
+        let mut session = Session {
+            app: prepared.app,
+            sync: prepared.sync,
+            event_loop: EventLoop::new(prepared.events),
+            screen: Terminal::new(TestBackend::new(w, h)).expect("terminal"),
+            terminal: Vec::new(),
+            pages: Pages {
+                asked: None,
+                ms: Vec::new(),
+            },
+            _data: tempfile::tempdir().expect("tempdir"),
+        };
+        session.turn(rt, Vec::new());
+        session
+    }
+
+    /// What no key asks for (a click's selection), as one turn of the loop.
+    pub fn message(&mut self, rt: &Runtime, message: modq::tui::action::Message) {
+        self.turn(rt, vec![Input::Answer(message)]);
+    }
+
     /// One turn of the loop over `inputs`, timing the pages it brings (from the turn that
     /// asked for one to the turn that hands it to the App).
     fn turn(&mut self, rt: &Runtime, inputs: Vec<Input>) {

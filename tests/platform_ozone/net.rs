@@ -171,19 +171,35 @@ impl Net {
     /// `n` fresh posts by the reporter, each reported once: subjects no other test touches.
     /// Their URIs, in the order made.
     pub async fn reported_posts(&self, n: usize, label: &str) -> Vec<String> {
+        self.reported_post_refs(n, label, 1)
+            .await
+            .into_iter()
+            .map(|(uri, _)| uri)
+            .collect()
+    }
+
+    /// [`Net::reported_posts`] with each post's CID, made `at_once` at a time (the order
+    /// of their reports then holds between batches only).
+    pub async fn reported_post_refs(
+        &self,
+        n: usize,
+        label: &str,
+        at_once: usize,
+    ) -> Vec<(String, String)> {
+        use futures::StreamExt;
         let alice = self.login("REPORTER").await;
-        let mut uris = Vec::with_capacity(n);
-        for i in 0..n {
-            let (uri, cid) = self
-                .post(
-                    &alice,
-                    &format!("{label} {i}: win a prize at prize.example"),
-                )
-                .await;
-            self.report(&alice, &uri, &cid, label).await;
-            uris.push(uri);
-        }
-        uris
+        let alice = &alice;
+        futures::stream::iter(0..n)
+            .map(|i| async move {
+                let (uri, cid) = self
+                    .post(alice, &format!("{label} {i}: win a prize at prize.example"))
+                    .await;
+                self.report(alice, &uri, &cid, label).await;
+                (uri, cid)
+            })
+            .buffered(at_once.max(1))
+            .collect()
+            .await
     }
 
     /// A query as the moderator, through the PDS proxy: what Ozone itself answers.

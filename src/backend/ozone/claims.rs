@@ -6,6 +6,7 @@
 //! same assignments.
 
 use chrono::Utc;
+use futures::StreamExt;
 use serde::Deserialize;
 
 use super::OzoneBackend;
@@ -16,6 +17,8 @@ use crate::model::{LeaseGrant, LeaseRefusal, LeaseRelease, LeaseRenewal, Refusal
 /// Ozone's default report assignment (`OZONE_ASSIGNMENT_REPORT_DURATION_MS`, 5 minutes):
 /// the API does not say the length it grants, so modq renews well within it.
 pub const ASSIGNMENT_SECONDS: u32 = 300;
+/// Subjects claimed side by side.
+const CLAIMS_AT_ONCE: usize = 4;
 /// The report states a subject waiting for review has its reports in.
 const WAITING: [&str; 3] = ["open", "queued", "assigned"];
 
@@ -66,10 +69,9 @@ enum Claimed {
     NothingToClaim,
 }
 
-/// The ids of the waiting reports on a subject.
+/// The ids of the waiting reports on a subject (one query per report state, side by side).
 async fn reports(backend: &OzoneBackend, id: &str) -> Result<Vec<i64>, BackendError> {
-    let mut ids = Vec::new();
-    for status in WAITING {
+    let by_state = WAITING.map(|status| async move {
         let mut params = vec![("status", status.to_string()), ("limit", "100".to_string())];
         if id.starts_with("did:") {
             params.push(("did", id.to_string()));
@@ -77,13 +79,16 @@ async fn reports(backend: &OzoneBackend, id: &str) -> Result<Vec<i64>, BackendEr
         } else {
             params.push(("subject", id.to_string()));
         }
-        let page: ReportPage = backend
-            .query("tools.ozone.report.queryReports", &params)
+        backend
+            .query::<ReportPage>("tools.ozone.report.queryReports", &params)
             .await
-            .map_err(Failure::into_backend)?;
-        ids.extend(page.reports.into_iter().map(|r| r.id));
-    }
-    Ok(ids)
+            .map_err(Failure::into_backend)
+    });
+    let pages = futures::future::try_join_all(by_state).await?;
+    Ok(pages
+        .into_iter()
+        .flat_map(|page| page.reports.into_iter().map(|r| r.id))
+        .collect())
 }
 
 /// The running assignments of these reports.
@@ -142,10 +147,17 @@ async fn claim_one(backend: &OzoneBackend, id: &str, me: &str) -> Result<Claimed
 
 pub async fn claim(backend: &OzoneBackend, ids: &[String]) -> Result<LeaseGrant, BackendError> {
     let me = backend.did().await?;
+    let me = me.as_str();
     let mut leased = Vec::new();
     let mut refused = Vec::new();
-    for id in ids {
-        match claim_one(backend, id, &me).await? {
+    // A few subjects at a time: each is several calls, and a claim stands before the screen.
+    let answers: Vec<Result<Claimed, BackendError>> = futures::stream::iter(ids.to_vec())
+        .map(|id| async move { claim_one(backend, &id, me).await })
+        .buffered(CLAIMS_AT_ONCE)
+        .collect()
+        .await;
+    for (id, answer) in ids.iter().zip(answers) {
+        match answer? {
             Claimed::Held => leased.push(id.clone()),
             Claimed::Elsewhere(by) => refused.push(LeaseRefusal {
                 item_id: id.clone(),
