@@ -376,6 +376,53 @@ async fn a_claim_is_ozones_report_assignment_and_a_second_moderator_is_refused()
         .expect("release");
 }
 
+#[tokio::test]
+async fn ozones_queue_split_deals_each_author_to_exactly_one_share() {
+    let Some(net) = Net::find("platform_ozone") else {
+        return;
+    };
+    let _turn = TURN.lock().await;
+    net.reported_posts(4, "split").await;
+    let whole = net.backend("MODERATOR");
+    let all: std::collections::BTreeSet<String> = whole_queue(&whole, ReviewState::Open)
+        .await
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    let mut shares = Vec::new();
+    for index in 0..2 {
+        let mut config = net.config("MODERATOR");
+        config.split = Some(modq::backend::ozone::QueueSplit {
+            count: 2,
+            index,
+            seed: Some("modq-test".into()),
+        });
+        let share = modq::backend::ozone::OzoneBackend::new(config).expect("backend");
+        let ids: std::collections::BTreeSet<String> = whole_queue(&share, ReviewState::Open)
+            .await
+            .into_iter()
+            .map(|i| i.id)
+            .collect();
+        shares.push(ids);
+    }
+    assert!(shares[0].is_disjoint(&shares[1]), "{shares:?}");
+    let union: std::collections::BTreeSet<String> = shares[0].union(&shares[1]).cloned().collect();
+    assert_eq!(union, all);
+    // Ozone deals by account: all of an author's subjects fall in one share.
+    let author = |id: &String| {
+        id.trim_start_matches("at://")
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let authors: Vec<std::collections::BTreeSet<String>> = shares
+        .iter()
+        .map(|share| share.iter().map(author).collect())
+        .collect();
+    assert!(authors[0].is_disjoint(&authors[1]), "{authors:?}");
+}
+
 // ---- The moderator's session on modq's own event loop, against the real Ozone -------------
 
 mod common;

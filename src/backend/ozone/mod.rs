@@ -54,8 +54,8 @@ pub const OPTIONS: &[&str] = &[
 const MAX_PAGE: u32 = 100;
 
 /// One moderator's share of the queue, by Ozone's own split (`queryStatuses`' `queueCount`,
-/// `queueIndex`, `queueSeed`): subjects are dealt to `count` queues by a hash, and this
-/// moderator reads queue `index` only.
+/// `queueIndex`, `queueSeed`): accounts are dealt to `count` queues by a hash of their DID
+/// (an author's posts all fall in one), and this moderator reads queue `index` only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueSplit {
     pub count: u32,
