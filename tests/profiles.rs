@@ -195,9 +195,18 @@ async fn a_backend_this_build_lacks_and_other_mistakes_are_named_with_their_line
          retries = 3\n",
     );
     let problems: Vec<String> = config.problems.iter().map(|p| p.to_string()).collect();
-    let want = [
+    // The backends this build has, as the message lists them.
+    let has = modq::backend::BackendKind::ALL
+        .iter()
+        .map(|k| format!("{:?}", k.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let lacks = format!(
         "config.toml line 2, key \"backend\": no backend \"mastodon\" in this build of modq \
-         (it has: \"modq\", \"synapse\")",
+         (it has: {has})"
+    );
+    let want = [
+        lacks.as_str(),
         "config.toml line 4, key \"half\": the profile needs url",
         "config.toml line 6, key \"greedy\": a profile takes one of token_file, token_command \
          and token_env",
@@ -219,8 +228,10 @@ async fn a_backend_this_build_lacks_and_other_mistakes_are_named_with_their_line
     .unwrap_err();
     assert_eq!(
         err,
-        "the profile \"mastodon\" in config.toml cannot be used: line 2, key \"backend\": no \
-         backend \"mastodon\" in this build of modq (it has: \"modq\", \"synapse\")"
+        format!(
+            "the profile \"mastodon\" in config.toml cannot be used: line 2, key \"backend\": \
+             no backend \"mastodon\" in this build of modq (it has: {has})"
+        )
     );
 }
 

@@ -86,7 +86,7 @@ impl Session {
                 modq::config::Config::default(),
             ))
             .expect("prepare");
-        Session::from_prepared(rt, prepared, data, w, h)
+        Session::with_data(rt, prepared, data, w, h)
     }
 
     /// A session on any backend a profile names (a Matrix homeserver, say), `w`x`h` frames.
@@ -100,10 +100,10 @@ impl Session {
                 modq::config::Config::default(),
             ))
             .expect("prepare");
-        Session::from_prepared(rt, prepared, data, w, h)
+        Session::with_data(rt, prepared, data, w, h)
     }
 
-    fn from_prepared(
+    fn with_data(
         rt: &Runtime,
         prepared: modq::session::Prepared,
         data: tempfile::TempDir,
@@ -124,6 +124,23 @@ impl Session {
         };
         session.turn(rt, Vec::new());
         session
+    }
+
+    /// A session on any backend, as `session::prepare_target` (or `prepare_backend`) made it:
+    /// `w`x`h` frames; the first is drawn.
+    pub fn from_prepared(
+        rt: &Runtime,
+        prepared: modq::session::Prepared,
+        w: u16,
+        h: u16,
+    ) -> Session {
+        let data = tempfile::tempdir().expect("tempdir");
+        Session::with_data(rt, prepared, data, w, h)
+    }
+
+    /// What no key asks for (a click's selection), as one turn of the loop.
+    pub fn message(&mut self, rt: &Runtime, message: modq::tui::action::Message) {
+        self.turn(rt, vec![Input::Answer(message)]);
     }
 
     /// One turn of the loop over `inputs`, timing the pages it brings (from the turn that

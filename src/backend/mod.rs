@@ -3,6 +3,7 @@
 
 pub mod capabilities;
 pub mod modq;
+pub mod ozone;
 pub mod synapse;
 
 pub use capabilities::{Capabilities, Support};
@@ -27,17 +28,21 @@ pub enum BackendKind {
     Modq,
     /// A Matrix homeserver running Synapse, through its admin API ([`synapse`]).
     Synapse,
+    /// Bluesky's Ozone, through the moderator's PDS (`ozone`).
+    Ozone,
 }
 
 impl BackendKind {
     /// Every backend in this build, in the order error messages list them.
-    pub const ALL: &'static [BackendKind] = &[BackendKind::Modq, BackendKind::Synapse];
+    pub const ALL: &'static [BackendKind] =
+        &[BackendKind::Modq, BackendKind::Synapse, BackendKind::Ozone];
 
     /// The name a config file writes.
     pub fn as_str(self) -> &'static str {
         match self {
             BackendKind::Modq => "modq",
             BackendKind::Synapse => "synapse",
+            BackendKind::Ozone => "ozone",
         }
     }
 
@@ -47,6 +52,9 @@ impl BackendKind {
             BackendKind::Modq => "a modq API v1 server",
             BackendKind::Synapse => {
                 "a Matrix homeserver running Synapse (with a server admin's token)"
+            }
+            BackendKind::Ozone => {
+                "a Bluesky PDS in front of an Ozone service (with a team member's app password)"
             }
         }
     }
@@ -103,6 +111,11 @@ pub fn open(
                     limits,
                 },
             )?))
+        }
+        BackendKind::Ozone => {
+            refuse_options(kind, options, ozone::OPTIONS)?;
+            let config = ozone::OzoneConfig::from_options(url, secret, options, limits)?;
+            Ok(Arc::new(ozone::OzoneBackend::new(config)?))
         }
     }
 }

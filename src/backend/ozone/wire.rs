@@ -1,0 +1,235 @@
+//! Ozone's wire format, as far as modq reads it (lexicons `tools.ozone.moderation.*`,
+//! `tools.ozone.server.getConfig`, `com.atproto.server.createSession`). Every field modq can
+//! do without is optional: a newer Ozone adding or dropping one must not stop a review.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The lexicon prefix of Ozone's own definitions.
+pub const DEFS: &str = "tools.ozone.moderation.defs";
+
+pub const REVIEW_OPEN: &str = "tools.ozone.moderation.defs#reviewOpen";
+pub const REVIEW_ESCALATED: &str = "tools.ozone.moderation.defs#reviewEscalated";
+pub const REVIEW_CLOSED: &str = "tools.ozone.moderation.defs#reviewClosed";
+
+pub const EVENT_TAKEDOWN: &str = "tools.ozone.moderation.defs#modEventTakedown";
+pub const EVENT_REVERSE_TAKEDOWN: &str = "tools.ozone.moderation.defs#modEventReverseTakedown";
+pub const EVENT_ACKNOWLEDGE: &str = "tools.ozone.moderation.defs#modEventAcknowledge";
+pub const EVENT_ESCALATE: &str = "tools.ozone.moderation.defs#modEventEscalate";
+pub const EVENT_COMMENT: &str = "tools.ozone.moderation.defs#modEventComment";
+pub const EVENT_REPORT: &str = "tools.ozone.moderation.defs#modEventReport";
+
+pub const REPO_REF: &str = "com.atproto.admin.defs#repoRef";
+pub const STRONG_REF: &str = "com.atproto.repo.strongRef";
+
+/// The name modq gives itself in `modTool` on every event it emits.
+pub const MOD_TOOL: &str = "modq";
+
+/// An XRPC error body: `{"error":"InvalidRequest","message":"…"}`.
+#[derive(Debug, Deserialize)]
+pub struct XrpcError {
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// `com.atproto.server.createSession` / `refreshSession`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionTokens {
+    pub access_jwt: String,
+    pub refresh_jwt: String,
+    pub handle: String,
+    pub did: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CreateSession<'a> {
+    pub identifier: &'a str,
+    pub password: &'a str,
+}
+
+/// `tools.ozone.server.getConfig`: the viewer's role on this Ozone.
+#[derive(Debug, Deserialize)]
+pub struct ServerConfig {
+    #[serde(default)]
+    pub viewer: Option<Viewer>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Viewer {
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+/// What a report or an event is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "$type")]
+pub enum SubjectRef {
+    /// An account.
+    #[serde(rename = "com.atproto.admin.defs#repoRef")]
+    Repo { did: String },
+    /// A record (a post, a profile, a list…), at one version.
+    #[serde(rename = "com.atproto.repo.strongRef")]
+    Record { uri: String, cid: String },
+    /// Chat messages and whatever a later Ozone adds: modq does not review them.
+    #[serde(other, skip_serializing)]
+    Other,
+}
+
+impl SubjectRef {
+    /// The subject as modq names the item: the record's URI or the account's DID.
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            SubjectRef::Repo { did } => Some(did),
+            SubjectRef::Record { uri, .. } => Some(uri),
+            SubjectRef::Other => None,
+        }
+    }
+}
+
+/// `tools.ozone.moderation.queryStatuses`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusPage {
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub subject_statuses: Vec<SubjectStatus>,
+}
+
+/// `subjectStatusView`: where one subject stands in Ozone's review.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubjectStatus {
+    pub subject: SubjectRef,
+    #[serde(default)]
+    pub review_state: String,
+    pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub last_reported_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub takendown: bool,
+    #[serde(default)]
+    pub appealed: Option<bool>,
+    #[serde(default)]
+    pub subject_repo_handle: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub priority_score: Option<i64>,
+}
+
+/// `tools.ozone.moderation.getSubjects`.
+#[derive(Debug, Deserialize)]
+pub struct SubjectsAnswer {
+    #[serde(default)]
+    pub subjects: Vec<SubjectView>,
+}
+
+/// `subjectView`: the subject with its record or account, hydrated.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubjectView {
+    pub subject: String,
+    #[serde(default)]
+    pub status: Option<SubjectStatus>,
+    #[serde(default)]
+    pub repo: Option<RepoView>,
+    #[serde(default)]
+    pub record: Option<RecordView>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepoView {
+    pub did: String,
+    #[serde(default)]
+    pub handle: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordView {
+    pub uri: String,
+    pub cid: String,
+    /// The record as its author wrote it (`app.bsky.feed.post` has `text`, `langs`, `embed`).
+    #[serde(default)]
+    pub value: serde_json::Value,
+    #[serde(default)]
+    pub repo: Option<RepoView>,
+    #[serde(default)]
+    pub blobs: Vec<serde_json::Value>,
+}
+
+/// `tools.ozone.moderation.queryEvents`.
+#[derive(Debug, Deserialize)]
+pub struct EventPage {
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub events: Vec<EventView>,
+}
+
+/// `modEventView`: one thing that happened to a subject.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventView {
+    pub id: i64,
+    pub event: EventBody,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub creator_handle: Option<String>,
+    #[serde(default)]
+    pub mod_tool: Option<ModTool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventBody {
+    #[serde(rename = "$type")]
+    pub kind: String,
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// Reports: `com.atproto.moderation.defs#reasonSpam` and the like.
+    #[serde(default)]
+    pub report_type: Option<String>,
+}
+
+/// `modTool`: which tool emitted an event. modq records the decision it carried out in
+/// `meta`, so that an undo finds the very event to reverse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModTool {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<ModToolMeta>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModToolMeta {
+    /// The modq decision's idempotency key (also the event's `externalId`).
+    #[serde(default)]
+    pub decision: Option<String>,
+}
+
+/// `tools.ozone.moderation.emitEvent`'s input.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmitEvent<'a> {
+    pub event: serde_json::Value,
+    pub subject: &'a SubjectRef,
+    pub created_by: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<&'a str>,
+    pub mod_tool: ModTool,
+}
+
+/// `emitEvent`'s answer, as far as modq reads it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Emitted {
+    pub id: i64,
+    pub created_at: DateTime<Utc>,
+}
