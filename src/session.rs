@@ -174,6 +174,9 @@ pub async fn prepare_with_limits(
     })
     .map_err(local)?;
     app.queue = queue;
+    app.views = config.views;
+    app.translations.command = config.translate;
+    app.wellbeing = crate::tui::app::Wellbeing::new(config.wellbeing);
     let (lease_seconds, left) =
         claim_first_window(&*backend, &mut app, request.lease_seconds).await;
     let (tx, events) = mpsc::unbounded_channel();
