@@ -642,6 +642,28 @@ mouse = false
         let line = format!("# {slot} = {}", toml_string(&colour_name(colour)));
         out.push_str(&format!("{line:<30} # {what}\n"));
     }
+    out.push_str(
+        "
+# Saved views: a named filter, opened with `:view NAME` or its key; esc or backspace goes
+# back to where you were.
+# [view.spam]
+# filter = \"cat:spam,scam\"
+# key = \"v\"
+
+# A translation command: the program and its arguments (no shell). The item's text goes on
+# its stdin, the translation comes from its stdout; L shows it under the original.
+# [translate]
+# command = [\"trans\", \"-b\", \":en\"]
+# timeout_secs = 10
+# max_kib = 64
+
+# Wellbeing: the report categories that are graphic to look at, and after how many minutes
+# on them modq proposes a break (0: never). The defaults are assets/wellbeing.toml's.
+# [wellbeing]
+# graphic = [\"violence\", \"terrorism\", \"self_harm\"]
+# break_after_minutes = 20
+",
+    );
     out
 }
 
@@ -861,6 +883,36 @@ mod tests {
                  line 1, key \"theme\": the theme is one of \"default\", \"16\", \"mono\""
             )
         );
+    }
+
+    #[test]
+    fn views_translation_and_wellbeing_are_read_and_their_mistakes_named() {
+        let text = "[view.spam]\nfilter = \"cat:spam\"\nkey = \"v\"\n\
+                    [view.bad]\nfilter = \"colour:red\"\n\
+                    [translate]\ncommand = [\"tr\", \"a-z\", \"A-Z\"]\ntimeout_secs = 500\n\
+                    [wellbeing]\ngraphic = [\"Gore\"]\nbreak_after_minutes = 0\n";
+        let config = Config::parse(text, false);
+        assert_eq!(config.views.len(), 1);
+        assert_eq!(config.views[0].name, "spam");
+        assert_eq!(
+            feed(&config, "v"),
+            [Feed::Matched(Action::Run("view spam".into()))]
+        );
+        let t = config.translate.expect("a command");
+        assert_eq!((t.program.as_str(), t.args.len()), ("tr", 2));
+        assert_eq!(t.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(config.wellbeing.graphic, vec!["gore".to_string()]);
+        assert_eq!(config.wellbeing.break_after, None);
+        let got: Vec<String> = config.problems.iter().map(Problem::to_string).collect();
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert!(got[0].contains("view \"bad\" has no filter"), "{got:?}");
+        assert!(
+            got[1].contains("line 5") && got[1].contains("colour"),
+            "{got:?}"
+        );
+        assert!(got[2].contains("timeout_secs"), "{got:?}");
+        let got = problems("[translate]\ncommand = \"tr a-z A-Z\"\n");
+        assert!(got.iter().any(|p| p.contains("no shell")), "{got:?}");
     }
 
     #[test]
