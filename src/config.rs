@@ -14,9 +14,13 @@ use toml::de::{DeTable, DeValue};
 use crate::backend::{BackendKind, BackendOptions};
 use crate::credentials::TokenSource;
 use crate::profile::Dirs;
+use crate::query::Query;
+use crate::tui::action::Action;
+use crate::tui::app::{SavedView, WellbeingSettings, break_after};
 use crate::tui::keymap::{Key, KeyMap, Origin, Sequence, UNBIND, action_name, action_named};
 use crate::tui::layer_keys::{LayerAction, LayerKeys};
 use crate::tui::theme::{Palette, SLOTS, Theme, ThemeName, colour_name};
+use crate::tui::translate::{DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, TranslateCommand};
 
 pub const FILE_NAME: &str = "config.toml";
 
@@ -76,6 +80,12 @@ pub struct Config {
     /// Profiles written with a mistake, with the first one: `--profile` refuses them and says
     /// why rather than connecting half-configured.
     pub broken_profiles: Vec<(String, Problem)>,
+    /// Named filters (`[view.NAME]`), in the order the file lists them.
+    pub views: Vec<SavedView>,
+    /// The translation command (`[translate]`), if one is set.
+    pub translate: Option<TranslateCommand>,
+    /// Which categories are graphic and when a break is proposed (`[wellbeing]`).
+    pub wellbeing: WellbeingSettings,
     pub problems: Vec<Problem>,
 }
 
@@ -119,6 +129,9 @@ impl Default for Config {
             mouse: false,
             profiles: Vec::new(),
             broken_profiles: Vec::new(),
+            views: Vec::new(),
+            translate: None,
+            wellbeing: WellbeingSettings::default(),
             problems: Vec::new(),
         }
     }
@@ -178,6 +191,9 @@ impl Config {
         let mut overrides = Vec::new();
         let mut profiles = Vec::new();
         let mut broken_profiles = Vec::new();
+        let mut views = Vec::new();
+        let mut translate = None;
+        let mut wellbeing = WellbeingSettings::default();
         for (key, value) in by_position(doc.get_ref()) {
             match key.get_ref().as_ref() {
                 "theme" => {
@@ -219,11 +235,23 @@ impl Config {
                     }
                     None => reader.problem(key, "[profile.NAME] is a table".into()),
                 },
+                "view" => match value.get_ref().as_table() {
+                    Some(table) => views = reader.views(table, &mut keymap),
+                    None => reader.problem(key, "[view.NAME] sections are tables".into()),
+                },
+                "translate" => match value.get_ref().as_table() {
+                    Some(table) => translate = reader.translate(key, table),
+                    None => reader.problem(key, "[translate] is a table".into()),
+                },
+                "wellbeing" => match value.get_ref().as_table() {
+                    Some(table) => reader.wellbeing(table, &mut wellbeing),
+                    None => reader.problem(key, "[wellbeing] is a table".into()),
+                },
                 other => reader.problem(
                     key,
                     format!(
                         "unknown setting {other:?} (settings: theme, mouse, [keys], [colours], \
-                         [profile.NAME])"
+                         [profile.NAME], [view.NAME], [translate], [wellbeing])"
                     ),
                 ),
             }
@@ -258,6 +286,9 @@ impl Config {
             mouse,
             profiles,
             broken_profiles,
+            views,
+            translate,
+            wellbeing,
             problems,
         }
     }
@@ -594,6 +625,181 @@ fn expand_home(path: &str) -> Option<PathBuf> {
     path.is_absolute().then_some(path)
 }
 
+/// The config's sections for views, translation and wellbeing.
+impl Reader<'_> {
+    /// `[view.NAME]` with `filter = "…"` and an optional `key = "…"`, which runs `:view NAME`.
+    fn views(&mut self, table: &DeTable<'_>, keymap: &mut KeyMap) -> Vec<SavedView> {
+        let mut views = Vec::new();
+        for (name, value) in by_position(table) {
+            let Some(fields) = value.get_ref().as_table() else {
+                self.problem(
+                    name,
+                    "a view is a table: [view.NAME] with filter = \"…\"".into(),
+                );
+                continue;
+            };
+            let view_name = name.get_ref().to_string();
+            let well_named = !view_name.is_empty()
+                && view_name.len() <= 40
+                && view_name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !well_named {
+                self.problem(
+                    name,
+                    "a view's name is up to 40 letters, digits, - and _".into(),
+                );
+                continue;
+            }
+            let mut filter = None;
+            let mut keys = None;
+            for (field, value) in by_position(fields) {
+                let text = value.get_ref().as_str();
+                match (field.get_ref().as_ref(), text) {
+                    ("filter", Some(text)) => match Query::parse(text) {
+                        Ok(q) => filter = Some(q),
+                        Err(e) => self.problem(field, format!("view {view_name:?}: {e}")),
+                    },
+                    ("key", Some(text)) => match Sequence::parse(text) {
+                        Ok(k) => keys = Some((k, field)),
+                        Err(e) => self.problem(field, e),
+                    },
+                    ("filter" | "key", None) => {
+                        self.problem(field, format!("view {view_name:?}: a string"));
+                    }
+                    (other, _) => self.problem(
+                        field,
+                        format!("unknown view setting {other:?} (filter, key)"),
+                    ),
+                }
+            }
+            let Some(filter) = filter else {
+                self.problem(name, format!("view {view_name:?} has no filter = \"…\""));
+                continue;
+            };
+            if let Some((keys, field)) = keys {
+                let action = Action::Run(format!("view {view_name}"));
+                if let Err(other) = keymap.bind(keys, Some(action), Origin::User) {
+                    self.problem(
+                        field,
+                        format!(
+                            "overlaps the key {:?} bound in [keys]; this key is ignored",
+                            other.name()
+                        ),
+                    );
+                }
+            }
+            views.push(SavedView {
+                name: view_name,
+                filter,
+            });
+        }
+        views
+    }
+
+    /// `[translate]`: `command = ["PROGRAM", "ARG"…]`, `timeout_secs`, `max_kib`.
+    fn translate(
+        &mut self,
+        section: &Spanned<toml::de::DeString<'_>>,
+        table: &DeTable<'_>,
+    ) -> Option<TranslateCommand> {
+        let mut argv: Option<Vec<String>> = None;
+        let mut timeout = DEFAULT_TIMEOUT;
+        let mut max_bytes = DEFAULT_MAX_BYTES;
+        for (field, value) in by_position(table) {
+            match field.get_ref().as_ref() {
+                "command" => {
+                    let words: Option<Vec<String>> = value.get_ref().as_array().and_then(|a| {
+                        a.iter()
+                            .map(|w| w.get_ref().as_str().map(str::to_string))
+                            .collect()
+                    });
+                    match words {
+                        Some(w) if w.first().is_some_and(|p| !p.trim().is_empty()) => {
+                            argv = Some(w);
+                        }
+                        _ => self.problem(
+                            field,
+                            "the command is a list of strings, the program first: \
+                             [\"trans\", \"-b\", \":en\"] (no shell: the text goes on its stdin)"
+                                .into(),
+                        ),
+                    }
+                }
+                "timeout_secs" => match whole_number(value.get_ref()) {
+                    Some(n @ 1..=120) => timeout = std::time::Duration::from_secs(n),
+                    _ => self.problem(field, "timeout_secs is a whole number, 1 to 120".into()),
+                },
+                "max_kib" => match whole_number(value.get_ref()) {
+                    Some(n @ 1..=1024) => {
+                        max_bytes = usize::try_from(n * 1024).unwrap_or(DEFAULT_MAX_BYTES);
+                    }
+                    _ => self.problem(field, "max_kib is a whole number, 1 to 1024".into()),
+                },
+                other => self.problem(
+                    field,
+                    format!("unknown translate setting {other:?} (command, timeout_secs, max_kib)"),
+                ),
+            }
+        }
+        let Some(mut argv) = argv else {
+            self.problem(
+                section,
+                "[translate] needs command = [\"PROGRAM\", …]".into(),
+            );
+            return None;
+        };
+        let program = argv.remove(0);
+        Some(TranslateCommand {
+            program,
+            args: argv,
+            timeout,
+            max_bytes,
+        })
+    }
+
+    /// `[wellbeing]`: `graphic = ["violence", …]`, `break_after_minutes` (0: never).
+    fn wellbeing(&mut self, table: &DeTable<'_>, settings: &mut WellbeingSettings) {
+        for (field, value) in by_position(table) {
+            match field.get_ref().as_ref() {
+                "graphic" => {
+                    let words: Option<Vec<String>> = value.get_ref().as_array().and_then(|a| {
+                        a.iter()
+                            .map(|w| w.get_ref().as_str().map(|c| c.trim().to_lowercase()))
+                            .collect()
+                    });
+                    match words {
+                        Some(w) => settings.graphic = w,
+                        None => self.problem(
+                            field,
+                            "graphic is a list of report categories: [\"violence\", …]".into(),
+                        ),
+                    }
+                }
+                "break_after_minutes" => match whole_number(value.get_ref()) {
+                    Some(n @ 0..=600) => {
+                        settings.break_after = break_after(u32::try_from(n).unwrap_or(0));
+                    }
+                    _ => self.problem(
+                        field,
+                        "break_after_minutes is a whole number, 0 (never) to 600".into(),
+                    ),
+                },
+                other => self.problem(
+                    field,
+                    format!("unknown wellbeing setting {other:?} (graphic, break_after_minutes)"),
+                ),
+            }
+        }
+    }
+}
+
+/// A TOML integer that is not negative.
+fn whole_number(value: &DeValue<'_>) -> Option<u64> {
+    let n = value.as_integer()?;
+    u64::from_str_radix(n.as_str(), n.radix()).ok()
+}
+
 /// TOML spelling of a key or string: bare when it can be, quoted otherwise.
 fn toml_string(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
@@ -697,6 +903,28 @@ mouse = false
 # [profile.work.options]
 "
     ));
+    out.push_str(
+        "
+# Saved views: a named filter, opened with `:view NAME` or its key; esc or backspace goes
+# back to where you were.
+# [view.spam]
+# filter = \"cat:spam,scam\"
+# key = \"v\"
+
+# A translation command: the program and its arguments (no shell). The item's text goes on
+# its stdin, the translation comes from its stdout; L shows it under the original.
+# [translate]
+# command = [\"trans\", \"-b\", \":en\"]
+# timeout_secs = 10
+# max_kib = 64
+
+# Wellbeing: the report categories that are graphic to look at, and after how many minutes
+# on them modq proposes a break (0: never). The defaults are assets/wellbeing.toml's.
+# [wellbeing]
+# graphic = [\"violence\", \"terrorism\", \"self_harm\"]
+# break_after_minutes = 20
+",
+    );
     out
 }
 
@@ -916,6 +1144,36 @@ mod tests {
                  line 1, key \"theme\": the theme is one of \"default\", \"16\", \"mono\""
             )
         );
+    }
+
+    #[test]
+    fn views_translation_and_wellbeing_are_read_and_their_mistakes_named() {
+        let text = "[view.spam]\nfilter = \"cat:spam\"\nkey = \"v\"\n\
+                    [view.bad]\nfilter = \"colour:red\"\n\
+                    [translate]\ncommand = [\"tr\", \"a-z\", \"A-Z\"]\ntimeout_secs = 500\n\
+                    [wellbeing]\ngraphic = [\"Gore\"]\nbreak_after_minutes = 0\n";
+        let config = Config::parse(text, false);
+        assert_eq!(config.views.len(), 1);
+        assert_eq!(config.views[0].name, "spam");
+        assert_eq!(
+            feed(&config, "v"),
+            [Feed::Matched(Action::Run("view spam".into()))]
+        );
+        let t = config.translate.expect("a command");
+        assert_eq!((t.program.as_str(), t.args.len()), ("tr", 2));
+        assert_eq!(t.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(config.wellbeing.graphic, vec!["gore".to_string()]);
+        assert_eq!(config.wellbeing.break_after, None);
+        let got: Vec<String> = config.problems.iter().map(Problem::to_string).collect();
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert!(got[0].contains("view \"bad\" has no filter"), "{got:?}");
+        assert!(
+            got[1].contains("line 5") && got[1].contains("colour"),
+            "{got:?}"
+        );
+        assert!(got[2].contains("timeout_secs"), "{got:?}");
+        let got = problems("[translate]\ncommand = \"tr a-z A-Z\"\n");
+        assert!(got.iter().any(|p| p.contains("no shell")), "{got:?}");
     }
 
     #[test]

@@ -318,6 +318,9 @@ async fn prepare_connected(
     })
     .map_err(local)?;
     app.queue = queue;
+    app.views = config.views;
+    app.translations.command = config.translate;
+    app.wellbeing = crate::tui::app::Wellbeing::new(config.wellbeing);
     let (lease_seconds, left) = claim_first_window(&*backend, &mut app, lease_seconds_asked).await;
     let (tx, events) = mpsc::unbounded_channel();
     let window = Window {

@@ -30,7 +30,8 @@ async fn lanes_are_tabs_with_counts_and_number_keys_switch_them() {
     );
     assert!(screen.contains(&format!("1 Urgent {urgent}")), "{screen}");
 
-    s.press("3");
+    // A digit may start a count (`3j`): alone, enter (or a moment) switches the lane.
+    s.press("3<enter>");
     s.wait_until("the lane's pages arrive", |app| {
         app.queue_end == modq::tui::app::QueueEnd::Exhausted
     })

@@ -196,7 +196,7 @@ async fn the_help_overlay_lists_every_key_and_closes() {
         assert!(help.contains(part), "{part:?} missing from help:\n{help}");
     }
     // A short screen scrolls to the rest.
-    s.press(&"j".repeat(40));
+    s.press(&"j".repeat(60));
     assert!(s.screen(80, 24).contains("Filter (/)"));
     // Keys under the overlay do nothing…
     let before = s.selected_id();

@@ -60,6 +60,10 @@ pub enum Action {
     EscalateTo,
     /// Show every item by this item's author.
     AuthorItems,
+    /// Go back to the view a jump (`A`, a saved view) left.
+    ViewBack,
+    /// Show the item's translation under its text, or hide it (the configured command).
+    Translate,
     Help,
     /// Scroll the item pane down (its reports and history below what shows).
     DetailDown,
@@ -93,6 +97,11 @@ pub enum Message {
     PipeDone { command: String, output: String },
     /// Select the entry at this index (a click on its row).
     Select(usize),
+    /// The translation command finished for an item: its output, or why there is none.
+    Translated {
+        item_id: String,
+        result: Result<String, String>,
+    },
 }
 
 impl From<Action> for Message {
@@ -103,7 +112,7 @@ impl From<Action> for Message {
 
 impl Action {
     /// The actions a moderator can bind, in the order the help overlay lists them.
-    pub const BINDABLE: [Action; 41] = [
+    pub const BINDABLE: [Action; 43] = [
         Action::MoveDown,
         Action::MoveUp,
         Action::First,
@@ -132,6 +141,8 @@ impl Action {
         Action::TakeDownWith,
         Action::EscalateTo,
         Action::AuthorItems,
+        Action::ViewBack,
+        Action::Translate,
         Action::Pipe,
         Action::Yank,
         Action::YankLink,
@@ -193,6 +204,8 @@ impl Action {
             Action::TakeDownWith => "take down: pick reason, countries, note",
             Action::EscalateTo => "escalate: pick the tier, write a note",
             Action::AuthorItems => "every item by this author (filter author:)",
+            Action::ViewBack => "back to the view before the last jump (A, a saved view)",
+            Action::Translate => "show or hide the item's translation under its text",
             Action::Pipe => "pipe the item as JSON to a shell command",
             Action::Yank => "copy the item id (OSC 52)",
             Action::YankLink => "copy the item's link (OSC 52)",

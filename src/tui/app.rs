@@ -4,12 +4,16 @@
 //! reached only through the `Effect`s `update` returns, which the event loop hands to `sync`.
 
 mod bulk;
+mod count;
 mod filter_hints;
 mod lanes;
 mod layers;
 mod leases;
 mod notes;
 mod stats;
+mod translations;
+mod views;
+mod wellbeing;
 mod window;
 
 use std::collections::{HashMap, HashSet};
@@ -32,10 +36,14 @@ use crate::store::{OutboxCounts, POSITION_KEY, Store, Undone, new_key};
 use crate::sync::{Fetch, SyncEvent};
 
 pub use super::details::Details;
-pub use bulk::{BulkPlan, BulkProgress, count as bulk_count};
+pub use bulk::{Breakdown, BulkPlan, BulkProgress, count as bulk_count};
+pub use count::PendingCount;
 pub use leases::{LEASE_WINDOW, Lease, WAIT_POLL_SECS};
 pub use notes::{Freshness, Notes};
 pub use stats::{Logged, Stats};
+pub use translations::{Translation, Translations};
+pub use views::{Jump, SavedView};
+pub use wellbeing::{CategoryExposure, Wellbeing, WellbeingSettings, break_after, duration_words};
 
 /// Ask for the next page when fewer undecided items than this are left below the cursor.
 pub const PREFETCH_LOW_WATER: usize = 40;
@@ -81,6 +89,12 @@ pub enum Effect {
     FetchItem(String),
     /// Read today's transparency counts for the stats view.
     FetchDayStats,
+    /// Run the translation command on an item's text; answered with `Message::Translated`.
+    Translate {
+        item_id: String,
+        command: super::translate::TranslateCommand,
+        text: String,
+    },
 }
 
 /// Where a decision made in this session stands.
@@ -313,6 +327,18 @@ pub struct App {
     /// Reversals on their way (by key), and the decision each undoes: should the server
     /// refuse one, that decision stands and the screen says so.
     reversing: HashMap<String, Decision>,
+    /// Named filters from the config file (`:view NAME`).
+    pub views: Vec<SavedView>,
+    /// The views jumped to, oldest first: `esc` goes back through them.
+    jumps: Vec<Jump>,
+    /// The item `esc` went back to, selected when the page holding it arrives.
+    return_to: Option<String>,
+    /// Digits typed before a key (`19` of `19j`).
+    pub count: Option<PendingCount>,
+    /// The translation command and the session's translations, in memory only.
+    pub translations: Translations,
+    /// Time on graphic categories this session, and the break proposed after a while.
+    pub wellbeing: Wellbeing,
 }
 
 pub struct AppInit {
@@ -382,6 +408,12 @@ impl App {
             index: HashMap::new(),
             in_flight: HashMap::new(),
             reversing: HashMap::new(),
+            views: Vec::new(),
+            jumps: Vec::new(),
+            return_to: None,
+            count: None,
+            translations: Translations::default(),
+            wellbeing: Wellbeing::new(WellbeingSettings::default()),
         };
         let resume_at = app.store.get_state(POSITION_KEY)?;
         app.add_page(init.first_page.items, init.first_page.next_cursor)?;
@@ -460,6 +492,16 @@ impl App {
     /// A key on the queue itself (no layer took it): through the keymap, where a key that
     /// starts a sequence waits for the rest.
     fn queue_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        // A key of the moderator's own: the item `esc` went back to no longer matters.
+        self.return_to = None;
+        if let Some(effects) = self.count_key(&key) {
+            return effects;
+        }
+        self.feed_keymap(key)
+    }
+
+    /// The key through the keymap, where a key that starts a sequence waits for the rest.
+    fn feed_keymap(&mut self, key: KeyEvent) -> Vec<Effect> {
         match self
             .keymap
             .feed(&mut self.pending_keys, Key::from_event(&key))
@@ -481,6 +523,10 @@ impl App {
             Message::Sync(e) => self.on_sync(e),
             Message::Tick(now) => self.tick(now),
             Message::PipeDone { command, output } => self.show_output(&command, &output),
+            Message::Translated { item_id, result } => {
+                self.translated(item_id, result);
+                Vec::new()
+            }
             Message::Select(i) => {
                 if self.visible.binary_search(&i).is_ok() {
                     self.selected = i;
@@ -552,6 +598,17 @@ impl App {
             Action::TakeDownWith => self.open_take_down_picker(),
             Action::EscalateTo => self.open_escalation_picker(),
             Action::AuthorItems => self.show_author_items(),
+            Action::ViewBack => match self.pop_view() {
+                Some(effects) => effects,
+                None => {
+                    self.flash(
+                        Level::Info,
+                        "No view to go back to: this is the queue".into(),
+                    );
+                    Vec::new()
+                }
+            },
+            Action::Translate => self.toggle_translation(),
             Action::Help => {
                 self.layers.push(Layer::Help { scroll: 0 });
                 Vec::new()
@@ -569,6 +626,10 @@ impl App {
             Action::Back => {
                 if self.visual.take().is_some() {
                     self.flash(Level::Info, "Range dropped".into());
+                } else if self.wellbeing.dismiss() {
+                    self.flash(Level::Info, "Break proposal dismissed".into());
+                } else if let Some(effects) = self.pop_view() {
+                    return effects;
                 } else {
                     self.flash = None;
                 }
@@ -587,6 +648,11 @@ impl App {
     /// for items again now and then (others' leases run out, new reports arrive).
     fn tick(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
         self.now = now;
+        self.wellbeing_tick(now);
+        let counted = self.count_tick(now);
+        if !counted.is_empty() {
+            return counted;
+        }
         self.check_disk();
         if due(self.last_counts, now) && self.capabilities.counts.is_yes() {
             // The tabs' counts go stale as others work: look again now and then.
@@ -998,6 +1064,7 @@ impl App {
                     }
                 };
                 self.refresh_visible();
+                self.return_to_item();
                 // Work came back to a moderator who had none: it is on screen at once.
                 if waiting
                     && !self.browsing

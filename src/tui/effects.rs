@@ -47,6 +47,17 @@ pub fn perform(
                 let _ = answers.send(Message::PipeDone { command, output });
             });
         }
+        Effect::Translate {
+            item_id,
+            command,
+            text,
+        } => {
+            let answers = answers.clone();
+            tokio::spawn(async move {
+                let result = super::translate::translate(&command, &text).await;
+                let _ = answers.send(Message::Translated { item_id, result });
+            });
+        }
         Effect::Clipboard(text) => {
             if let Err(e) = terminal
                 .write_all(osc52(&text).as_bytes())

@@ -20,6 +20,7 @@ pub mod panic_guard;
 pub mod picker;
 pub mod prompt;
 pub mod theme;
+pub mod translate;
 pub mod view;
 
 use std::io::{self, Write};

@@ -225,7 +225,7 @@ pub fn command_names() -> Vec<String> {
 }
 
 /// The commands that take arguments, with their usage for the help overlay.
-pub const COMMANDS: [(&str, &str); 13] = [
+pub const COMMANDS: [(&str, &str); 14] = [
     (
         "takedown",
         "takedown [reason=CODE] [scope=DE,AT|EU|EEA|global] [note…]",
@@ -254,6 +254,10 @@ pub const COMMANDS: [(&str, &str); 13] = [
     (
         "queue",
         "queue open|escalated — open items, or those escalated to your tier",
+    ),
+    (
+        "view",
+        "view NAME — a saved view ([view.NAME] in config.toml); esc goes back",
     ),
     ("profile", "profile — who and where this session is"),
     ("help", "help — the keys and commands"),
@@ -398,6 +402,8 @@ pub enum Command {
     Pipe(String),
     Profile,
     Help,
+    /// A saved view from the config file, by name.
+    View(String),
 }
 
 pub fn parse_command(line: &str) -> Result<Command, String> {
@@ -454,6 +460,8 @@ pub fn parse_command(line: &str) -> Result<Command, String> {
         "pipe" if !rest.is_empty() => Command::Pipe(rest.to_string()),
         "profile" => Command::Profile,
         "help" => Command::Help,
+        "view" if !rest.is_empty() => Command::View(rest.to_string()),
+        "view" => return Err("view NAME: a [view.NAME] of config.toml".into()),
         other => match Action::named(other) {
             Some(action) if rest.is_empty() => Command::Action(action),
             Some(_) => return Err(format!("{other} takes no arguments")),

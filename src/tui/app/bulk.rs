@@ -19,6 +19,57 @@ pub struct BulkPlan {
     pub ids: Vec<String>,
     /// How each id was chosen, when not tagged one by one.
     pub methods: HashMap<String, DecisionMethod>,
+    /// What the count is made of, for the confirmation.
+    pub breakdown: Breakdown,
+}
+
+/// A bulk action's count by lane and by report category (the leading report's), most first;
+/// items tagged on the server's word and not yet in memory are counted apart.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Breakdown {
+    pub by_lane: Vec<(String, usize)>,
+    pub by_category: Vec<(String, usize)>,
+    pub not_in_memory: usize,
+}
+
+impl Breakdown {
+    fn of<'a>(items: impl Iterator<Item = Option<&'a crate::model::Item>>) -> Breakdown {
+        let mut lanes: HashMap<String, usize> = HashMap::new();
+        let mut categories: HashMap<String, usize> = HashMap::new();
+        let mut not_in_memory = 0;
+        for item in items {
+            let Some(item) = item else {
+                not_in_memory += 1;
+                continue;
+            };
+            *lanes.entry(item.lane.as_str().to_string()).or_default() += 1;
+            let category = super::stats::leading_category(item).unwrap_or("no report");
+            *categories.entry(category.to_string()).or_default() += 1;
+        }
+        let ranked = |m: HashMap<String, usize>| {
+            let mut v: Vec<(String, usize)> = m.into_iter().collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            v
+        };
+        Breakdown {
+            by_lane: ranked(lanes),
+            by_category: ranked(categories),
+            not_in_memory,
+        }
+    }
+
+    /// `urgent 3 · standard 2`, the first `most` and how many more.
+    pub fn line(parts: &[(String, usize)], most: usize) -> String {
+        let mut out: Vec<String> = parts
+            .iter()
+            .take(most)
+            .map(|(name, n)| format!("{name} {}", count(*n)))
+            .collect();
+        if parts.len() > most {
+            out.push(format!("{} more", parts.len() - most));
+        }
+        out.join(" · ")
+    }
 }
 
 /// How far a bulk action has got: journaled, on the wire, acknowledged.
@@ -301,10 +352,17 @@ impl App {
                 Some((id.clone(), method))
             })
             .collect();
+        let breakdown = Breakdown::of(ids.iter().map(|id| {
+            self.index
+                .get(id)
+                .and_then(|&i| self.entries.get(i))
+                .map(|e| &e.shown)
+        }));
         self.layers.push(Layer::Confirm(BulkPlan {
             action,
             ids,
             methods,
+            breakdown,
         }));
         Vec::new()
     }

@@ -67,7 +67,8 @@ impl App {
             self.flash(Level::Info, "This item has no known author".into());
             return Vec::new();
         };
-        self.commit_filter(Query::all_of([Term::Author(author)]))
+        let label = format!("author {author}");
+        self.push_view(label, Query::all_of([Term::Author(author)]))
     }
 
     pub(super) fn open_take_down_picker(&mut self) -> Vec<Effect> {

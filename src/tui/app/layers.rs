@@ -25,6 +25,8 @@ impl App {
     /// under it (a wheel over a picker never moves the selection the picker decides on).
     #[must_use = "effects are work the event loop must carry out"]
     pub fn handle_input(&mut self, input: UserInput) -> Vec<Effect> {
+        // Someone is at the keyboard: their time on graphic items counts (`wellbeing`).
+        self.wellbeing.input(self.now);
         if self.layers.is_empty() {
             return self.queue_input(input);
         }
@@ -390,6 +392,7 @@ impl App {
                 Vec::new()
             }
             Command::Help => self.update(Action::Help),
+            Command::View(name) => self.open_view(&name)?,
         })
     }
 

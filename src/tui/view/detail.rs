@@ -10,7 +10,7 @@ use super::time::{ago, countdown, timestamp};
 use crate::model::{DecisionAction, Item, Lane, ReviewState, Scope};
 use crate::sanitize::clean_line;
 use crate::tui::action::Action;
-use crate::tui::app::{App, Delivery, Entry, Layer, QueueEnd};
+use crate::tui::app::{App, Delivery, Entry, Layer, QueueEnd, Translation};
 use crate::tui::paint;
 use crate::tui::picker::tier_name;
 use crate::tui::prompt::PromptKind;
@@ -191,6 +191,7 @@ fn detail_lines<'a>(app: &'a App, entry: &'a Entry, room: usize) -> Vec<Line<'a>
         }
         _ => lines.push(Line::styled("(no text)", theme.muted)),
     }
+    translation_lines(app, entry, room, &mut lines);
     for m in &item.media {
         if lines.len() >= room {
             return lines;
@@ -252,6 +253,52 @@ fn detail_lines<'a>(app: &'a App, entry: &'a Entry, room: usize) -> Vec<Line<'a>
     lines.push(heading("History"));
     history_lines(item, &mut lines, app);
     lines
+}
+
+/// The item's translation under its text, when the moderator asked for it (`L`): the
+/// original above it is never replaced.
+fn translation_lines<'a>(app: &'a App, entry: &Entry, room: usize, lines: &mut Vec<Line<'a>>) {
+    let theme = &app.theme;
+    let Some(translation) = app.translations.shown(&entry.id) else {
+        return;
+    };
+    if lines.len() >= room {
+        return;
+    }
+    let key = app
+        .keymap
+        .first_key_label(&Action::Translate)
+        .unwrap_or(":translate");
+    let by = app
+        .translations
+        .command
+        .as_ref()
+        .map(|c| clean_line(&c.program))
+        .unwrap_or_default();
+    lines.push(Line::from(vec![
+        Span::styled(format!("Translation ({by})"), theme.accent),
+        Span::styled(
+            format!("  {key} hides it; the original is above"),
+            theme.muted,
+        ),
+    ]));
+    match translation {
+        Translation::Pending => lines.push(Line::styled("translating…", theme.muted)),
+        Translation::Failed(why) => {
+            lines.push(Line::styled(
+                format!("no translation: {why}"),
+                theme.warning,
+            ));
+        }
+        Translation::Done(text) => {
+            let left = room.saturating_sub(lines.len());
+            lines.extend(
+                text.lines()
+                    .take(left)
+                    .map(|l| Line::from(vec![Span::styled("│ ", theme.muted), Span::raw(l)])),
+            );
+        }
+    }
 }
 
 fn state_line<'a>(app: &App, entry: &Entry) -> Line<'a> {

@@ -19,6 +19,7 @@ pub(super) fn draw_hints(frame: &mut Frame, app: &App, area: Rect) {
     let overlay = app.layers.last();
     let line = match &app.flash {
         _ if !app.pending_keys.is_empty() => pending_line(app),
+        _ if overlay.is_none() && app.count.is_some() => count_line(app),
         Some(flash) if overlay.is_none() || flash.level != Level::Info => {
             let style = match flash.level {
                 Level::Info => Style::new(),
@@ -225,6 +226,45 @@ fn pending_line(app: &App) -> Line<'static> {
     for (rest, action) in app.keymap.continuations(&app.pending_keys) {
         spans.push(Span::styled(rest.label(), theme.accent));
         spans.push(Span::raw(format!(" {}  ", action.description())));
+    }
+    spans.push(Span::styled("esc cancels", theme.muted));
+    Line::from(spans)
+}
+
+/// While a count is being typed: what it will do with each kind of key.
+fn count_line(app: &App) -> Line<'static> {
+    let theme = &app.theme;
+    let Some(count) = &app.count else {
+        return Line::default();
+    };
+    let n = count.typed.clone();
+    let key = |a: Action| app.keymap.first_key(&a).unwrap_or_default();
+    let mut spans = vec![
+        Span::styled(format!("{n} …  "), theme.accent),
+        Span::styled(
+            format!("{}/{}", key(Action::MoveDown), key(Action::MoveUp)),
+            theme.accent,
+        ),
+        Span::raw(format!(" move {n}  ")),
+        Span::styled(key(Action::Last), theme.accent),
+        Span::raw(format!(" item {n}  ")),
+        Span::styled(key(Action::Tag), theme.accent),
+        Span::raw(format!(" tags {n}  ")),
+        Span::styled("decisions: never counted  ", theme.muted),
+    ];
+    let digit = count
+        .typed
+        .chars()
+        .next()
+        .filter(|_| count.typed.chars().count() == 1);
+    if let Some(own) = digit.and_then(|c| {
+        app.keymap.action_for(&crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Char(c),
+            crossterm::event::KeyModifiers::NONE,
+        ))
+    }) {
+        spans.push(Span::styled("enter", theme.accent));
+        spans.push(Span::raw(format!(" {}  ", own.description())));
     }
     spans.push(Span::styled("esc cancels", theme.muted));
     Line::from(spans)

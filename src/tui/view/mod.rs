@@ -27,6 +27,7 @@ use ratatui::{Frame, Terminal};
 
 use super::action::Action;
 use super::app::{App, Layer, ScrollLimits};
+use crate::tui::app::Breakdown;
 use crate::tui::app::bulk_count as count;
 use popup::{capitalized, draw_popup};
 
@@ -97,11 +98,25 @@ pub fn draw(frame: &mut Frame, app: &App) {
                 .keymap
                 .first_key(&Action::Undo)
                 .unwrap_or_else(|| ":undo".into());
-            let text = format!(
+            let mut text = format!(
                 "{} {} tagged items? Each goes through the outbox and one {undo} undoes them all.",
                 capitalized(plan.action.label()),
                 count(plan.ids.len())
             );
+            let b = &plan.breakdown;
+            if !b.by_lane.is_empty() {
+                text.push_str(&format!("\nby lane: {}", Breakdown::line(&b.by_lane, 6)));
+                text.push_str(&format!(
+                    "\nby category: {}",
+                    Breakdown::line(&b.by_category, 8)
+                ));
+            }
+            if b.not_in_memory > 0 {
+                text.push_str(&format!(
+                    "\n{} not in memory yet (lane and category unknown here; the server holds them)",
+                    count(b.not_in_memory)
+                ));
+            }
             let title = format!(" Bulk action — {} ", app.keymap.layers.confirm_hint());
             draw_popup(frame, app, area, &title, text, 0);
         }

@@ -80,6 +80,29 @@ pub(super) fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
             theme.accent,
         ));
     }
+    // Where the moderator is, after a jump (`A`, a saved view), and the key back.
+    if !app.view_path().is_empty() {
+        let back = app
+            .keymap
+            .first_key_label(&crate::tui::action::Action::Back)
+            .unwrap_or("esc");
+        spans.push(Span::styled(
+            format!("│ {} ({back} back) ", app.breadcrumb()),
+            theme.accent,
+        ));
+    }
+    if app.wellbeing.proposed {
+        spans.push(Span::styled(
+            format!(
+                "│ {} min on graphic items: a break? ({} dismisses) ",
+                app.wellbeing.minutes_since_break(),
+                app.keymap
+                    .first_key_label(&crate::tui::action::Action::Back)
+                    .unwrap_or("esc")
+            ),
+            theme.warning,
+        ));
+    }
     if app.disk_at_risk {
         spans.push(Span::styled("│ DISK SYNC FAILED ", theme.error));
     }
