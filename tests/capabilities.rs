@@ -195,7 +195,7 @@ async fn a_platform_with_two_lanes_shows_two_tabs_and_tab_goes_round_them() {
     assert!(overlay.contains("Ozone has no authority lane"), "{overlay}");
 
     // A lane key of modq's own API the platform lacks says so, and the tab stays.
-    s.press("2");
+    s.press("2<enter>");
     assert_eq!(flash(&s), "Ozone has no authority lane");
     assert_eq!(s.app.lane(), None);
 
