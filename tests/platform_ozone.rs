@@ -625,7 +625,7 @@ async fn a_triage_members_session_offers_no_take_down() {
     s.wait_within("modq says why", Duration::from_secs(30), |app| {
         app.flash
             .as_ref()
-            .is_some_and(|f| f.text.contains("cannot take down"))
+            .is_some_and(|f| f.text.contains("not take down"))
     })
     .await;
     assert_eq!(s.app.counts.unsent, 0);
