@@ -278,6 +278,7 @@ fn reporter_name(r: ReporterType) -> Result<String, StorageError> {
     }
 }
 
+// Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -118,6 +118,7 @@ pub async fn translate(command: &TranslateCommand, text: &str) -> Result<String,
     Ok(text)
 }
 
+// Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -90,6 +90,7 @@ pub fn catalog() -> PolicyCatalog {
     }
 }
 
+// Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -248,6 +248,7 @@ pub fn user_item(
     Some(item)
 }
 
+// Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
 #[cfg(test)]
 mod tests {
     use super::*;

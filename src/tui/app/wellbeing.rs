@@ -205,6 +205,7 @@ pub fn duration_words(seconds: i64) -> String {
     }
 }
 
+// Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
 #[cfg(test)]
 mod tests {
     use super::*;
