@@ -209,3 +209,41 @@ async fn time_on_graphic_items_is_counted_a_break_is_proposed_and_dismissed() {
     assert!(frame.contains(&category), "{frame}");
     s.quit().await;
 }
+
+/// The new parts of the screen (a translation under the item, a view's breadcrumb, a count
+/// waiting in the hint line) on terminals down to one cell: every frame draws, no row is
+/// wider than the terminal, and the moderator's place is kept when the window grows again.
+#[tokio::test]
+async fn a_translation_a_view_and_a_count_fit_any_terminal_down_to_one_cell() {
+    let server = TestServer::with_sample().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::parse(
+        "[translate]\ncommand = [\"tr\", \"a-zA-Z\", \"n-za-mN-ZA-M\"]\n\
+         [view.spam]\nfilter = \"cat:spam\"\n",
+        false,
+    );
+    assert_eq!(config.problems, vec![]);
+    let mut s = Session::open_with(&server, &server.token, dir.path(), config).await;
+    s.press(":view spam<enter>");
+    let id = s.selected_id();
+    s.press("L");
+    s.wait_until("the translation arrives", |app| {
+        matches!(app.translations.shown(&id), Some(Translation::Done(_)))
+    })
+    .await;
+    s.press("1");
+    for (width, height) in [(1, 1), (2, 2), (10, 3), (20, 5), (40, 8), (80, 24)] {
+        s.resize(width, height);
+        let screen = s.frame();
+        for row in screen.lines() {
+            assert!(
+                row.chars().count() <= usize::from(width),
+                "{width}x{height}: {row:?}"
+            );
+        }
+    }
+    s.resize(120, 40);
+    assert_eq!(s.selected_id(), id, "the place is kept");
+    assert!(s.frame().contains("Translation (tr)"), "{}", s.frame());
+    s.quit().await;
+}
