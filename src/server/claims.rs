@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::model::{EscalationTier, Lane, ReviewState};
+use crate::model::{ClaimCap, EscalationTier, Lane, ReviewState};
 
 use super::storage::TokenInfo;
 
@@ -27,6 +27,66 @@ pub const ACTIVE_FOR_SECONDS: i64 = 120;
 
 /// The lanes whose items are shared out among the active moderators.
 pub const SHARED_LANES: [Lane; 2] = [Lane::Urgent, Lane::Authority];
+
+/// What a holder may still take in one claim: room under the cap on live leases, and what
+/// is left of its fair share of each shared lane of the open queue. Every engine counts the
+/// figures in its own transaction and this decides, so the rule is written once.
+#[derive(Debug)]
+pub struct Allowance {
+    room: usize,
+    /// Per shared lane (by its stored name): the holder's share, and how many it holds.
+    lanes: Vec<(String, u64, u64)>,
+    /// The caps that trimmed this claim, each once, in the order met.
+    pub limited_by: Vec<ClaimCap>,
+}
+
+/// One shared lane as an engine counted it: its stored name, its open items, and how many of
+/// them the holder already leases.
+pub struct LaneHeld {
+    pub lane: String,
+    pub open: u64,
+    pub mine: u64,
+}
+
+impl Allowance {
+    /// `held`: the holder's live leases; `active`: the moderators at work, the holder included.
+    pub fn new(max_leases: usize, held: usize, lanes: Vec<LaneHeld>, active: usize) -> Allowance {
+        Allowance {
+            room: max_leases.saturating_sub(held),
+            lanes: lanes
+                .into_iter()
+                .map(|l| (l.lane, fair_share(l.open, active), l.mine))
+                .collect(),
+            limited_by: Vec::new(),
+        }
+    }
+
+    /// Take an item of `lane` in `state`: always, when the holder's own lease is live (it is
+    /// only extended); else when a cap allows it, which is then counted.
+    pub fn take(&mut self, state: &str, lane: &str, own: bool) -> Result<(), ClaimCap> {
+        if own {
+            return Ok(());
+        }
+        let refuse = |this: &mut Allowance, cap| {
+            if !this.limited_by.contains(&cap) {
+                this.limited_by.push(cap);
+            }
+            Err(cap)
+        };
+        if self.room == 0 {
+            return refuse(self, ClaimCap::MaxLeases);
+        }
+        let shared = self.lanes.iter_mut().find(|(name, _, _)| name == lane);
+        if let Some((_, share, mine)) = shared.filter(|_| state == "open") {
+            if *mine >= *share {
+                return refuse(self, ClaimCap::FairShare);
+            }
+            *mine += 1;
+        }
+        self.room -= 1;
+        Ok(())
+    }
+}
 
 /// The server's limits on leases (`modq serve --max-leases`, `--max-lease-seconds`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +163,33 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
     use super::*;
+
+    #[test]
+    fn an_allowance_stops_at_the_cap_and_at_the_fair_share_but_always_extends_ones_own() {
+        // Two moderators at work, 4 open urgent items (a share of 2), 1 already held; 3 live
+        // leases under a cap of 5.
+        let lanes = vec![LaneHeld {
+            lane: "urgent".into(),
+            open: 4,
+            mine: 1,
+        }];
+        let mut a = Allowance::new(5, 3, lanes, 2);
+        assert_eq!(a.take("open", "urgent", false), Ok(()));
+        assert_eq!(a.take("open", "urgent", false), Err(ClaimCap::FairShare));
+        assert_eq!(
+            a.take("escalated", "urgent", false),
+            Ok(()),
+            "shares are of open work"
+        );
+        assert_eq!(
+            a.take("open", "standard", true),
+            Ok(()),
+            "one's own lease is extended"
+        );
+        assert_eq!(a.take("open", "standard", false), Err(ClaimCap::MaxLeases));
+        assert_eq!(a.take("open", "urgent", false), Err(ClaimCap::MaxLeases));
+        assert_eq!(a.limited_by, vec![ClaimCap::FairShare, ClaimCap::MaxLeases]);
+    }
 
     #[test]
     fn the_shares_of_a_lane_cover_it_and_differ_by_at_most_one() {

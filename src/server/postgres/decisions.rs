@@ -7,11 +7,10 @@ use ::postgres::Row;
 use chrono::{DateTime, Utc};
 
 use crate::model::{
-    ClaimCap, Decision, DecisionAction, DecisionOutcome, DecisionResult, ReporterType, ReviewState,
-    Scope,
+    Decision, DecisionAction, DecisionOutcome, DecisionResult, ReporterType, ReviewState, Scope,
 };
 use crate::policy::PolicyCatalog;
-use crate::server::claims;
+use crate::server::claims::{self, Allowance, LaneHeld};
 use crate::server::rules::{self, AppliedDecision, Facts, ItemStatus, Lease, Verdict};
 use crate::server::storage::{ClaimLimits, DecisionBasis};
 use crate::server::storage::{StorageError, TokenInfo};
@@ -596,88 +595,51 @@ pub fn lock_holder(tx: &mut Tx<'_>, holder: &str) -> Result<(), StorageError> {
     Ok(())
 }
 
-/// What a holder may still take in one claim: room under the cap on live leases, and what
-/// is left of its fair share of each shared lane of the open queue.
-pub struct Allowance {
-    room: usize,
-    /// Per shared lane (by its stored name): the holder's share, and how many it holds.
-    lanes: Vec<(String, u64, u64)>,
-    pub limited_by: Vec<ClaimCap>,
-}
-
-impl Allowance {
-    pub fn of(
-        tx: &mut Tx<'_>,
-        holder: &str,
-        limits: &ClaimLimits,
-        now: DateTime<Utc>,
-    ) -> Result<Allowance, StorageError> {
-        let now = ts(now);
-        let held = live_leases_of(tx, holder, &now)?;
-        let mut active: std::collections::HashSet<String> = limits
-            .active_elsewhere
-            .iter()
-            .filter(|name| name.as_str() != holder)
-            .cloned()
-            .collect();
-        for r in tx.all(
-            "SELECT DISTINCT holder FROM leases WHERE expires_at > ?1 AND holder <> ?2",
-            &[&now, &holder],
-        )? {
-            active.insert(r.try_get(0)?);
-        }
-        let active = active.len().saturating_add(1);
-        let mut lanes = Vec::new();
-        for lane in claims::SHARED_LANES {
-            let lane = name_of(lane)?;
-            let open: i64 = tx
-                .one(
-                    "SELECT COALESCE(SUM(items), 0)::BIGINT FROM queue_tally
+/// What `holder` may still take in one claim, from this transaction's counts.
+pub fn allowance_of(
+    tx: &mut Tx<'_>,
+    holder: &str,
+    limits: &ClaimLimits,
+    now: DateTime<Utc>,
+) -> Result<Allowance, StorageError> {
+    let now = ts(now);
+    let held = live_leases_of(tx, holder, &now)?;
+    let mut active: std::collections::HashSet<String> = limits
+        .active_elsewhere
+        .iter()
+        .filter(|name| name.as_str() != holder)
+        .cloned()
+        .collect();
+    for r in tx.all(
+        "SELECT DISTINCT holder FROM leases WHERE expires_at > ?1 AND holder <> ?2",
+        &[&now, &holder],
+    )? {
+        active.insert(r.try_get(0)?);
+    }
+    let active = active.len().saturating_add(1);
+    let mut lanes = Vec::new();
+    for lane in claims::SHARED_LANES {
+        let lane = name_of(lane)?;
+        let open: i64 = tx
+            .one(
+                "SELECT COALESCE(SUM(items), 0)::BIGINT FROM queue_tally
                      WHERE state = 'open' AND lane = ?1",
-                    &[&lane],
-                )?
-                .try_get(0)?;
-            let mine: i64 = tx
-                .one(
-                    "SELECT COUNT(*) FROM leases JOIN items ON items.id = leases.item_id
+                &[&lane],
+            )?
+            .try_get(0)?;
+        let mine: i64 = tx
+            .one(
+                "SELECT COUNT(*) FROM leases JOIN items ON items.id = leases.item_id
                      WHERE leases.holder = ?1 AND leases.expires_at > ?2
                        AND items.state = 'open' AND items.lane = ?3",
-                    &[&holder, &now, &lane],
-                )?
-                .try_get(0)?;
-            let share = claims::fair_share(u64::try_from(open).unwrap_or_default(), active);
-            lanes.push((lane, share, u64::try_from(mine).unwrap_or_default()));
-        }
-        Ok(Allowance {
-            room: limits.max_leases.saturating_sub(held),
-            lanes,
-            limited_by: Vec::new(),
-        })
+                &[&holder, &now, &lane],
+            )?
+            .try_get(0)?;
+        lanes.push(LaneHeld {
+            lane,
+            open: u64::try_from(open).unwrap_or_default(),
+            mine: u64::try_from(mine).unwrap_or_default(),
+        });
     }
-
-    /// Take an item of `lane` in `state`: always, when the holder's own lease is live (it is
-    /// only extended); else when a cap allows it, which is then counted.
-    pub fn take(&mut self, state: &str, lane: &str, own: bool) -> Result<(), ClaimCap> {
-        if own {
-            return Ok(());
-        }
-        let refuse = |this: &mut Allowance, cap| {
-            if !this.limited_by.contains(&cap) {
-                this.limited_by.push(cap);
-            }
-            Err(cap)
-        };
-        if self.room == 0 {
-            return refuse(self, ClaimCap::MaxLeases);
-        }
-        let shared = self.lanes.iter_mut().find(|(name, _, _)| name == lane);
-        if let Some((_, share, mine)) = shared.filter(|_| state == "open") {
-            if *mine >= *share {
-                return refuse(self, ClaimCap::FairShare);
-            }
-            *mine += 1;
-        }
-        self.room -= 1;
-        Ok(())
-    }
+    Ok(Allowance::new(limits.max_leases, held, lanes, active))
 }

@@ -47,7 +47,7 @@ use convert::{
 };
 use db::{Pool, Tx, transaction};
 use decisions::{
-    Allowance, AuditBatch, apply_one, distinct, item_status, leading_category, lease_of,
+    AuditBatch, allowance_of, apply_one, distinct, item_status, leading_category, lease_of,
     live_leases_of, lock_claimable, lock_holder, lock_items, put_lease,
 };
 use items::{TallyChanges, add_report, fill_items, is_intake, load_item, search_columns};
@@ -210,7 +210,7 @@ impl Storage for PostgresStorage {
         let expires_at = rules::lease_expiry(now, lease_seconds);
         let (mut page, taken_cursors) = self.run(|tx| {
             lock_holder(tx, holder)?;
-            let mut allowance = Allowance::of(tx, holder, limits, now)?;
+            let mut allowance = allowance_of(tx, holder, limits, now)?;
             let mut taken: Vec<ItemRow> = Vec::new();
             let mut taken_cursors: Vec<Cursor> = Vec::new();
             let mut last_examined: Option<Cursor> = None;
@@ -302,7 +302,7 @@ impl Storage for PostgresStorage {
             lock_holder(tx, holder)?;
             let ids = distinct(item_ids);
             lock_items(tx, &ids)?;
-            let mut allowance = Allowance::of(tx, holder, limits, now)?;
+            let mut allowance = allowance_of(tx, holder, limits, now)?;
             let mut leased = Vec::new();
             let mut refused = Vec::new();
             let refusal = |id: &str, reason, leased_by| LeaseRefusal {

@@ -10,7 +10,7 @@ use super::SqliteStorage;
 use super::convert::{name_of, opt_tier, parse_state, parse_ts, ts};
 use super::items::{ItemRow, fill_item};
 use super::queue::walk_queue;
-use crate::server::claims;
+use crate::server::claims::{self, Allowance, LaneHeld};
 use crate::server::rules::{self, Lease};
 use crate::server::storage::{
     ClaimLimits, Cursor, MAX_SELECTION, QueueQuery, Selected, StorageError, TokenInfo,
@@ -58,88 +58,51 @@ pub(super) fn distinct(ids: &[String]) -> Vec<&str> {
         .collect()
 }
 
-/// What a holder may still take in one claim: room under the cap on live leases, and what
-/// is left of its fair share of each shared lane of the open queue.
-pub(super) struct Allowance {
-    pub(super) room: usize,
-    /// Per shared lane (by its stored name): the holder's share, and how many it holds.
-    pub(super) lanes: Vec<(String, u64, u64)>,
-    pub(super) limited_by: Vec<ClaimCap>,
-}
-
-impl Allowance {
-    pub(super) fn of(
-        tx: &Transaction<'_>,
-        holder: &str,
-        limits: &ClaimLimits,
-        now: DateTime<Utc>,
-    ) -> Result<Allowance, StorageError> {
-        let now = ts(now);
-        let held = live_leases_of(tx, holder, &now)?;
-        let mut active: std::collections::HashSet<String> = limits
-            .active_elsewhere
-            .iter()
-            .filter(|name| name.as_str() != holder)
-            .cloned()
-            .collect();
-        let mut stmt = tx.prepare_cached(
-            "SELECT DISTINCT holder FROM leases WHERE expires_at > ?1 AND holder <> ?2",
-        )?;
-        for name in stmt.query_map(params![now, holder], |r| r.get::<_, String>(0))? {
-            active.insert(name?);
-        }
-        let active = active.len().saturating_add(1);
-        let mut lanes = Vec::new();
-        for lane in claims::SHARED_LANES {
-            let lane = name_of(lane)?;
-            let open: i64 = tx
-                .prepare_cached(
-                    "SELECT COALESCE(SUM(items), 0) FROM queue_tally
+/// What `holder` may still take in one claim, from this transaction's counts.
+pub(super) fn allowance_of(
+    tx: &Transaction<'_>,
+    holder: &str,
+    limits: &ClaimLimits,
+    now: DateTime<Utc>,
+) -> Result<Allowance, StorageError> {
+    let now = ts(now);
+    let held = live_leases_of(tx, holder, &now)?;
+    let mut active: std::collections::HashSet<String> = limits
+        .active_elsewhere
+        .iter()
+        .filter(|name| name.as_str() != holder)
+        .cloned()
+        .collect();
+    let mut stmt = tx.prepare_cached(
+        "SELECT DISTINCT holder FROM leases WHERE expires_at > ?1 AND holder <> ?2",
+    )?;
+    for name in stmt.query_map(params![now, holder], |r| r.get::<_, String>(0))? {
+        active.insert(name?);
+    }
+    let active = active.len().saturating_add(1);
+    let mut lanes = Vec::new();
+    for lane in claims::SHARED_LANES {
+        let lane = name_of(lane)?;
+        let open: i64 = tx
+            .prepare_cached(
+                "SELECT COALESCE(SUM(items), 0) FROM queue_tally
                      WHERE state = 'open' AND lane = ?1",
-                )?
-                .query_row([&lane], |r| r.get(0))?;
-            let mine: i64 = tx
-                .prepare_cached(
-                    "SELECT COUNT(*) FROM leases JOIN items ON items.id = leases.item_id
+            )?
+            .query_row([&lane], |r| r.get(0))?;
+        let mine: i64 = tx
+            .prepare_cached(
+                "SELECT COUNT(*) FROM leases JOIN items ON items.id = leases.item_id
                      WHERE leases.holder = ?1 AND leases.expires_at > ?2
                        AND items.state = 'open' AND items.lane = ?3",
-                )?
-                .query_row(params![holder, now, lane], |r| r.get(0))?;
-            let share = claims::fair_share(u64::try_from(open).unwrap_or_default(), active);
-            lanes.push((lane, share, u64::try_from(mine).unwrap_or_default()));
-        }
-        Ok(Allowance {
-            room: limits.max_leases.saturating_sub(held),
-            lanes,
-            limited_by: Vec::new(),
-        })
+            )?
+            .query_row(params![holder, now, lane], |r| r.get(0))?;
+        lanes.push(LaneHeld {
+            lane,
+            open: u64::try_from(open).unwrap_or_default(),
+            mine: u64::try_from(mine).unwrap_or_default(),
+        });
     }
-
-    /// Take an item of `lane` in `state`: always, when the holder's own lease is live (it is
-    /// only extended); else when a cap allows it, which is then counted.
-    pub(super) fn take(&mut self, state: &str, lane: &str, own: bool) -> Result<(), ClaimCap> {
-        if own {
-            return Ok(());
-        }
-        let refuse = |this: &mut Allowance, cap| {
-            if !this.limited_by.contains(&cap) {
-                this.limited_by.push(cap);
-            }
-            Err(cap)
-        };
-        if self.room == 0 {
-            return refuse(self, ClaimCap::MaxLeases);
-        }
-        let shared = self.lanes.iter_mut().find(|(name, _, _)| name == lane);
-        if let Some((_, share, mine)) = shared.filter(|_| state == "open") {
-            if *mine >= *share {
-                return refuse(self, ClaimCap::FairShare);
-            }
-            *mine += 1;
-        }
-        self.room -= 1;
-        Ok(())
-    }
+    Ok(Allowance::new(limits.max_leases, held, lanes, active))
 }
 
 /// Live leases `holder` has at `now` (a stored timestamp).
@@ -168,7 +131,7 @@ pub(super) fn claim_within(
         // claim (from this process or another) can see an item as free between this walk
         // and the leases it writes. (PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED instead.)
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut allowance = Allowance::of(&tx, holder, limits, now)?;
+        let mut allowance = allowance_of(&tx, holder, limits, now)?;
         let mut taken: Vec<ItemRow> = Vec::new();
         let mut taken_cursors: Vec<Cursor> = Vec::new();
         let mut last_examined: Option<Cursor> = None;
@@ -258,7 +221,7 @@ pub(super) fn claim_items(
     let holder = actor.name.as_str();
     storage.write(|conn| {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut allowance = Allowance::of(&tx, holder, limits, now)?;
+        let mut allowance = allowance_of(&tx, holder, limits, now)?;
         let mut leased = Vec::new();
         let mut refused = Vec::new();
         let refusal = |id: &str, reason, leased_by| LeaseRefusal {
