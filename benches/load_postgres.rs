@@ -271,13 +271,19 @@ fn pgbench_bin() -> Option<std::path::PathBuf> {
 }
 
 /// The writes of one `keep` on an open item, in PostgresStorage's order: the item's row
-/// locked and updated, the lease deleted, two tally stripes, then in one statement the audit
-/// lock taken and the row numbered and inserted.
+/// locked and updated, the lease deleted, two queue and two author tally stripes, then in one
+/// statement the audit lock taken and the row numbered and inserted.
 fn pgbench_script() -> String {
     let at = "2026-11-23T12:00:00.000000Z";
     let tally = |state: &str, change: i32| {
         format!(
             "INSERT INTO queue_tally (state, lane, tier, stripe, items) VALUES ('{state}', 'standard', '', (pg_backend_pid() % 64)::SMALLINT, {change}) ON CONFLICT (state, lane, tier, stripe) DO UPDATE SET items = queue_tally.items + excluded.items;"
+        )
+    };
+    // The author tally as modq writes it: 8 stripes, over the ~50 authors the queue cycles.
+    let author = |state: &str, change: i32| {
+        format!(
+            "INSERT INTO author_tally (author_id, state, stripe, items) VALUES ('bench-' || (:n % 50), '{state}', (pg_backend_pid() % 8)::SMALLINT, {change}) ON CONFLICT (author_id, state, stripe) DO UPDATE SET items = author_tally.items + excluded.items;"
         )
     };
     format!(
@@ -290,11 +296,15 @@ UPDATE items SET state = 'kept', restricted_in = NULL, escalation_target = NULL,
 DELETE FROM leases WHERE item_id = :item;
 {}
 {}
+{}
+{}
 WITH audit_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock({AUDIT_LOCK})) INSERT INTO audit (at, actor, actor_token_id, role, action, item_id, idempotency_key, body_hash, method, decided_at, from_state, to_state) SELECT '{at}', 'pgbench', -1 - :client_id, 'moderator', 'keep', :item, 'pgb-' || :client_id || '-' || :k, 'h', 'single', '{at}', 'open', 'kept' FROM audit_lock;
 END;
 ",
         tally("open", -1),
-        tally("kept", 1)
+        tally("kept", 1),
+        author("open", -1),
+        author("kept", 1)
     )
 }
 

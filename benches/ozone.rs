@@ -23,6 +23,7 @@ use tokio::runtime::Runtime;
 use modq::backend::{BackendKind, Limits};
 use modq::tui::action::Message;
 use modq::tui::app::QueueEnd;
+use support::key_time::{KeyTimes, time_key};
 use support::session::Session;
 
 const WIDTH: u16 = 120;
@@ -41,12 +42,12 @@ fn main() {
          {WIDTH}x{HEIGHT}"
     );
     let seeding = Instant::now();
-    let key_posts = rt.block_on(net.reported_post_refs(keys, "bench key", 8));
+    let key_posts = rt.block_on(net.reported_post_refs(2 * keys, "bench key", 8));
     let modq_posts = rt.block_on(net.reported_post_refs(bulk, "bench bulk modq", 8));
     let script_posts = rt.block_on(net.reported_post_refs(bulk, "bench bulk script", 8));
     eprintln!(
         "  seeded {} posts with a report each in {:.1} s",
-        keys + 2 * bulk,
+        2 * keys + 2 * bulk,
         seeding.elapsed().as_secs_f64()
     );
 
@@ -85,9 +86,19 @@ fn main() {
         });
     }
 
-    // Key to next item drawn, on the bench's own posts (the queue holds others' too).
-    let mut times = Vec::with_capacity(keys);
+    // Key to next item drawn, on the bench's own posts (the queue holds others' too): the
+    // first half back to back (Ozone, on the same two cores, still busy with the previous
+    // decision), the second paced as a moderator reads (the previous decision delivered, then
+    // a moment, as when Ozone runs on its own machines).
+    let mut back_to_back = KeyTimes::default();
+    let mut paced = KeyTimes::default();
     for (i, (uri, _)) in key_posts.iter().enumerate() {
+        let pacing = i >= keys;
+        if pacing {
+            s.pump_until(&rt, |app| app.counts.unsent == 0);
+            std::thread::sleep(std::time::Duration::from_millis(30));
+            s.pump(&rt);
+        }
         let at = s
             .app
             .entries
@@ -95,13 +106,15 @@ fn main() {
             .position(|e| &e.id == uri && e.is_open())
             .expect("the bench's post is open in the list");
         s.message(&rt, Message::Select(at));
-        let started = Instant::now();
-        s.key(&rt, ['t', 'a', 'e'][i % 3]);
-        times.push(started.elapsed());
+        let sample = time_key(|| s.key(&rt, ['t', 'a', 'e'][i % 3]));
+        if pacing {
+            paced.push(sample);
+        } else {
+            back_to_back.push(sample);
+        }
         s.pump(&rt);
     }
     s.pump_until(&rt, |app| app.counts.unsent == 0);
-    let (p50, p99) = support::p50_p99(times);
 
     // Bulk: the posts lie side by side at the end of the queue (reported last).
     let ours: HashSet<&str> = modq_posts.iter().map(|(u, _)| u.as_str()).collect();
@@ -176,9 +189,11 @@ fn main() {
     });
 
     println!("session opened (login, role, first page, first claims) in {open_ms:.0} ms");
+    println!("key to next item drawn on Ozone, {keys} decisions each:");
+    println!("  back to back: {}", back_to_back.summary());
     println!(
-        "key to next item drawn on Ozone: p50 {:.0} µs, p99 {:.0} µs over {keys} decisions",
-        p50, p99
+        "  paced (previous decision delivered, 30 ms pause): {}",
+        paced.summary()
     );
     println!(
         "bulk take down of {bulk}: modq {:.1} s from `y` to Ozone holding every one ({:.0}/s); \

@@ -13,6 +13,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use modq::model::{NewReport, Role};
 use modq::server::{self, SqliteStorage, Storage};
 
+pub mod key_time;
 pub mod session;
 
 /// Whether this is a measurement: `cargo bench` runs a bench binary with `--bench`. `cargo

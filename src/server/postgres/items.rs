@@ -120,7 +120,8 @@ fn author_tallies(
         return Ok(tallies);
     }
     for r in tx.all(
-        "SELECT author_id, state, items FROM author_tally WHERE author_id = ANY(?1)",
+        "SELECT author_id, state, SUM(items)::BIGINT FROM author_tally
+         WHERE author_id = ANY(?1) GROUP BY author_id, state",
         &[&authors],
     )? {
         tallies
@@ -580,9 +581,10 @@ impl TallyChanges {
             let states: Vec<&str> = authors.iter().map(|((_, s), _)| s.as_str()).collect();
             let changes: Vec<i64> = authors.iter().map(|(_, c)| *c).collect();
             tx.exec(
-                "INSERT INTO author_tally (author_id, state, items)
-                 SELECT a, s, c FROM UNNEST(?1::TEXT[], ?2::TEXT[], ?3::BIGINT[]) AS u(a, s, c)
-                 ON CONFLICT (author_id, state)
+                "INSERT INTO author_tally (author_id, state, stripe, items)
+                 SELECT a, s, (pg_backend_pid() % 8)::SMALLINT, c
+                 FROM UNNEST(?1::TEXT[], ?2::TEXT[], ?3::BIGINT[]) AS u(a, s, c)
+                 ON CONFLICT (author_id, state, stripe)
                  DO UPDATE SET items = author_tally.items + excluded.items",
                 &[&ids, &states, &changes],
             )?;
