@@ -1197,3 +1197,166 @@ fn lane_counts_follow_reports_and_decisions() {
         assert_eq!(facts[1].lane, Lane::Urgent);
     });
 }
+
+// --- appeals (EU DSA Article 20) -----------------------------------------------------------
+
+fn appeal(decision: &str, statement: &str) -> modq::model::NewAppeal {
+    modq::model::NewAppeal {
+        decision: decision.into(),
+        statement: statement.into(),
+    }
+}
+
+/// A take down is appealed once, within six months; the appeal is an item of the appeals
+/// lane; its first decider may not decide it; an overturn restores the content and a
+/// replay changes nothing; an upheld appeal leaves the take down standing.
+#[test]
+fn an_appeal_is_lodged_once_and_decided_by_someone_else() {
+    use modq::server::AppealRefusal;
+    on_every_engine(|s| {
+        fill(s, 3);
+        let alice = token(s, "alice", Role::Moderator);
+        let bob = token(s, "bob", Role::Moderator);
+        let intake = token(s, "intake", Role::Admin);
+        assert_eq!(
+            decide(s, &alice, decision("a1", "p00", DecisionAction::TakeDown)),
+            DecisionOutcome::Applied
+        );
+        assert_eq!(
+            decide(s, &alice, decision("a2", "p01", DecisionAction::Keep)),
+            DecisionOutcome::Applied
+        );
+        assert_eq!(
+            decide(s, &alice, decision("a3", "p02", DecisionAction::TakeDown)),
+            DecisionOutcome::Applied
+        );
+        let log = s.audit(&everything()).unwrap();
+        let puid = |item: &str| {
+            let row = log.iter().find(|e| e.item_id == item).unwrap();
+            format!("modq-{}", row.id)
+        };
+        // Refusals change nothing.
+        let lodge = |d: &str, at| {
+            s.lodge_appeal(&intake, &appeal(d, "it was satire"), at)
+                .unwrap()
+        };
+        assert!(matches!(
+            lodge("modq-999", now()),
+            Err(AppealRefusal::UnknownDecision(_))
+        ));
+        assert!(matches!(
+            lodge(&puid("p01"), now()),
+            Err(AppealRefusal::NotAppealable(_))
+        ));
+        let late = now() + TimeDelta::days(200);
+        assert!(matches!(
+            lodge(&puid("p00"), late),
+            Err(AppealRefusal::TooLate(_))
+        ));
+        let blank = s
+            .lodge_appeal(&intake, &appeal(&puid("p00"), "  "), now())
+            .unwrap();
+        assert!(matches!(blank, Err(AppealRefusal::Invalid(_))));
+
+        let lodged = lodge(&puid("p00"), now()).expect("lodged");
+        assert!(matches!(
+            lodge(&puid("p00"), now()),
+            Err(AppealRefusal::AlreadyAppealed(_))
+        ));
+        let item = s.item(&lodged.item_id).unwrap().expect("the appeal item");
+        assert_eq!((item.lane, item.state), (Lane::Appeals, ReviewState::Open));
+        assert_eq!(item.text.as_deref(), Some("post p00"));
+        let records = s.appeals_of(std::slice::from_ref(&lodged.item_id)).unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].decided_by, "alice");
+        assert_eq!(records[0].statement, "it was satire");
+        assert_eq!(records[0].original.item.id, "p00");
+        assert!(records[0].original.appeal.is_none());
+
+        // Article 20: not the one who decided first; nor with a plain decision.
+        let overturn = decision("o1", &lodged.item_id, DecisionAction::Overturn);
+        assert_eq!(
+            decide(s, &alice, overturn.clone()),
+            DecisionOutcome::Conflict
+        );
+        assert_eq!(
+            decide(
+                s,
+                &bob,
+                decision("k1", &lodged.item_id, DecisionAction::Keep)
+            ),
+            DecisionOutcome::Invalid
+        );
+        assert_eq!(
+            decide(s, &bob, decision("u0", "p02", DecisionAction::Uphold)),
+            DecisionOutcome::Invalid,
+            "only appeals are upheld"
+        );
+        assert_eq!(decide(s, &bob, overturn.clone()), DecisionOutcome::Applied);
+        assert_eq!(decide(s, &bob, overturn), DecisionOutcome::Duplicate);
+        assert_eq!(
+            decide(
+                s,
+                &bob,
+                decision("u1", &lodged.item_id, DecisionAction::Uphold)
+            ),
+            DecisionOutcome::Conflict,
+            "decided once"
+        );
+        let restored = s.item("p00").unwrap().unwrap();
+        assert_eq!(restored.state, ReviewState::Kept);
+        assert_eq!(restored.restricted_in, None);
+        assert_eq!(
+            restored.history.last().map(|h| h.event),
+            Some(HistoryEvent::Reversal)
+        );
+        let records = s.appeals_of(std::slice::from_ref(&lodged.item_id)).unwrap();
+        let outcome = records[0].original.appeal.clone().expect("outcome");
+        assert_eq!(outcome.verdict, modq::model::AppealVerdict::Overturned);
+        assert_eq!(outcome.decided_by, "bob");
+        // The overturned take down keeps its statement, with its outcome.
+        let kept = s.take_downs_since(now() - TimeDelta::days(1)).unwrap();
+        let overturned = kept
+            .iter()
+            .find(|t| t.item.id == "p00")
+            .expect("still stated");
+        assert_eq!(
+            overturned.appeal.as_ref().map(|a| a.verdict),
+            Some(outcome.verdict)
+        );
+        let log = s.audit(&everything()).unwrap();
+        let reversal = log.iter().rev().find(|e| e.item_id == "p00").unwrap();
+        assert_eq!(reversal.action, DecisionAction::Reverse);
+        assert_eq!(reversal.actor, "bob");
+
+        // An upheld appeal: the take down stands.
+        let second = lodge(&puid("p02"), now()).expect("lodged");
+        assert_eq!(
+            decide(
+                s,
+                &bob,
+                decision("u2", &second.item_id, DecisionAction::Uphold)
+            ),
+            DecisionOutcome::Applied
+        );
+        assert_eq!(
+            s.item("p02").unwrap().unwrap().state,
+            ReviewState::TakenDown
+        );
+        let upheld = s.item(&second.item_id).unwrap().unwrap();
+        assert_eq!(upheld.state, ReviewState::TakenDown);
+        assert_eq!(
+            upheld.history.last().map(|h| h.event),
+            Some(HistoryEvent::Upheld)
+        );
+        assert_eq!(
+            s.queue_counts(now())
+                .unwrap()
+                .lanes
+                .iter()
+                .find(|l| l.lane == Lane::Appeals)
+                .map(|l| l.open),
+            Some(0)
+        );
+    });
+}

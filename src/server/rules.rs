@@ -469,8 +469,11 @@ pub fn judge(actor: &TokenInfo, d: &Decision, facts: &Facts<'_>) -> Verdict {
             },
             d.reason_code.clone(),
         ),
-        // Handled above; kept total rather than unreachable!() so no path can panic.
-        DecisionAction::Reverse => (current.clone(), None),
+        // Handled above (and appeals in `appeals::judge`); kept total rather than
+        // unreachable!() so no path can panic.
+        DecisionAction::Reverse | DecisionAction::Uphold | DecisionAction::Overturn => {
+            (current.clone(), None)
+        }
     };
     Verdict::Apply { after, reason_code }
 }

@@ -35,6 +35,9 @@ pub fn decision_why_not(caps: &Capabilities, action: DecisionAction) -> Option<S
         DecisionAction::Keep => caps.keep.why_not().map(str::to_string),
         DecisionAction::Escalate => escalation_why_not(caps),
         DecisionAction::Reverse => caps.undo.why_not().map(str::to_string),
+        DecisionAction::Uphold | DecisionAction::Overturn => {
+            caps.appeals.why_not().map(str::to_string)
+        }
     }
 }
 

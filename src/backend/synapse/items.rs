@@ -193,6 +193,7 @@ pub fn event_item(
         author_record: None,
         allowed_actions: None,
         leased_by: None,
+        appeal: None,
     };
     cx.apply(&mut item);
     Some(item)
@@ -243,6 +244,7 @@ pub fn user_item(
         author_record: None,
         allowed_actions: None,
         leased_by: None,
+        appeal: None,
     };
     cx.apply(&mut item);
     Some(item)

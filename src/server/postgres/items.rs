@@ -230,6 +230,8 @@ fn load_decision_history(
             DecisionAction::Keep => HistoryEvent::Keep,
             DecisionAction::Escalate => HistoryEvent::Escalate,
             DecisionAction::Reverse => HistoryEvent::Reversal,
+            DecisionAction::Uphold => HistoryEvent::Upheld,
+            DecisionAction::Overturn => HistoryEvent::Overturned,
         };
         entries
             .entry(r.try_get(0)?)

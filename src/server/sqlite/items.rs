@@ -82,6 +82,7 @@ impl ItemRow {
             author_record: None,
             allowed_actions: None,
             leased_by: None,
+            appeal: None,
             id: self.id,
         })
     }
@@ -327,6 +328,8 @@ pub(super) fn load_decision_history(
             DecisionAction::Keep => HistoryEvent::Keep,
             DecisionAction::Escalate => HistoryEvent::Escalate,
             DecisionAction::Reverse => HistoryEvent::Reversal,
+            DecisionAction::Uphold => HistoryEvent::Upheld,
+            DecisionAction::Overturn => HistoryEvent::Overturned,
         };
         entries.push(HistoryEntry {
             at: parse_ts(&at)?,
