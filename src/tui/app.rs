@@ -597,6 +597,8 @@ impl App {
             Action::LaneAppeals => self.show_lane(Some(crate::model::Lane::Appeals)),
             Action::TakeDownWith => self.open_take_down_picker(),
             Action::EscalateTo => self.open_escalation_picker(),
+            Action::Uphold => self.decide(DecisionAction::Uphold),
+            Action::Overturn => self.decide(DecisionAction::Overturn),
             Action::AuthorItems => self.show_author_items(),
             Action::ViewBack => match self.pop_view() {
                 Some(effects) => effects,
@@ -1406,6 +1408,7 @@ fn sanitize_item(item: Item) -> Item {
             .collect(),
         history: item.history.into_iter().map(sanitize_history).collect(),
         leased_by: item.leased_by.as_deref().map(clean_line),
+        appeal: item.appeal.map(super::appeal::sanitize),
         ..item
     }
 }

@@ -4,6 +4,7 @@
 pub mod action;
 pub mod ansi16;
 pub mod app;
+pub mod appeal;
 pub mod capable;
 pub mod context;
 pub mod deadline;
