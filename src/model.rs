@@ -350,6 +350,44 @@ pub struct Subject {
     #[serde(default)]
     #[schema(max_items = 32)]
     pub media: Vec<Media>,
+    /// The conversation around the content, where the platform has one (taken from an
+    /// intake only, like the author).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<Thread>,
+}
+
+/// The conversation around an item: what it replies to and the few messages before and
+/// after it. Every text in it is untrusted, like the item's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Thread {
+    /// The message the item replies to.
+    #[serde(default)]
+    pub parent: Option<ThreadMessage>,
+    /// Messages just before the item, oldest first; at most 5.
+    #[serde(default)]
+    #[schema(max_items = 5)]
+    pub before: Vec<ThreadMessage>,
+    /// Messages just after it, oldest first; at most 5.
+    #[serde(default)]
+    #[schema(max_items = 5)]
+    pub after: Vec<ThreadMessage>,
+}
+
+/// One message of a thread.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThreadMessage {
+    #[schema(max_length = 256)]
+    pub id: String,
+    #[serde(default)]
+    pub author: Option<Author>,
+    /// At most 4000 characters.
+    #[serde(default)]
+    #[schema(max_length = 4000)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub at: Option<DateTime<Utc>>,
 }
 
 /// A country named by a report: an ISO 3166-1 alpha-2 code, in upper or lower case (the
@@ -522,6 +560,9 @@ pub struct Item {
     /// someone other than the caller. Absent when free, or leased to the caller.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leased_by: Option<String>,
+    /// The conversation around the item (see [`Thread`]), where the platform gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<Thread>,
     /// Set on an appeal item: the decision appealed and what the appellant says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appeal: Option<Appeal>,

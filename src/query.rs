@@ -686,6 +686,7 @@ mod tests {
             allowed_actions: None,
             leased_by: None,
             appeal: None,
+            thread: None,
         }
     }
 

@@ -93,6 +93,7 @@ fn subject(id: &str, text: &str) -> Subject {
         language: None,
         countries: vec![],
         media: vec![],
+        thread: None,
     }
 }
 
@@ -1358,5 +1359,77 @@ fn an_appeal_is_lodged_once_and_decided_by_someone_else() {
                 .map(|l| l.open),
             Some(0)
         );
+    });
+}
+
+// --- the thread around an item -------------------------------------------------------------
+
+fn message(id: &str, text: &str) -> modq::model::ThreadMessage {
+    modq::model::ThreadMessage {
+        id: id.into(),
+        author: Some(Author {
+            id: format!("u-{id}"),
+            handle: None,
+        }),
+        text: Some(text.into()),
+        at: Some(now() - secs(600)),
+    }
+}
+
+/// The intake's thread (parent, before, after) is kept and read back with the item; an
+/// ordinary token's report cannot describe one; an oversized thread is refused whole.
+#[test]
+fn an_items_thread_is_the_intakes_bounded_and_read_back() {
+    on_every_engine(|s| {
+        let thread = modq::model::Thread {
+            parent: Some(message("root", "what do you all think?")),
+            before: vec![message("b1", "first reply")],
+            after: vec![message("a1", "later reply"), message("a2", "\u{1b}[2J")],
+        };
+        let mut with_thread = report(subject("r1", "the reply"), ReporterType::User, "harassment");
+        with_thread.subject.thread = Some(thread.clone());
+        s.add_report(&with_thread, now()).unwrap();
+        assert_eq!(s.item("r1").unwrap().unwrap().thread, Some(thread.clone()));
+        let page = s.queue_page(&open_queue(10)).unwrap();
+        assert_eq!(
+            page.items[0].thread,
+            Some(thread.clone()),
+            "pages carry it too"
+        );
+
+        // A moderator's report describes no thread, on a new item or an existing one.
+        let alice = token(s, "alice", Role::Moderator);
+        let mut forged = with_thread.clone();
+        forged.subject.thread = Some(modq::model::Thread {
+            parent: Some(message("fake", "forged")),
+            ..Default::default()
+        });
+        s.file_reports(Some(&alice), &[forged.clone()], now())
+            .unwrap();
+        assert_eq!(s.item("r1").unwrap().unwrap().thread, Some(thread));
+        forged.subject.id = "r2".into();
+        s.file_reports(Some(&alice), &[forged], now()).unwrap();
+        assert_eq!(s.item("r2").unwrap().unwrap().thread, None);
+
+        // Bounds: six on a side, or a text over 4000 characters, refuse the whole batch.
+        let mut crowded = report(subject("r3", "x"), ReporterType::User, "spam");
+        crowded.subject.thread = Some(modq::model::Thread {
+            before: (0..6).map(|i| message(&format!("m{i}"), "hi")).collect(),
+            ..Default::default()
+        });
+        assert!(matches!(
+            s.add_report(&crowded, now()),
+            Err(StorageError::Invalid(_))
+        ));
+        let mut long = report(subject("r3", "x"), ReporterType::User, "spam");
+        long.subject.thread = Some(modq::model::Thread {
+            parent: Some(message("p", &"y".repeat(4001))),
+            ..Default::default()
+        });
+        assert!(matches!(
+            s.add_report(&long, now()),
+            Err(StorageError::Invalid(_))
+        ));
+        assert!(s.item("r3").unwrap().is_none(), "nothing stored");
     });
 }

@@ -129,6 +129,7 @@ pub fn appeal_report(item: &Item, audit_id: i64, statement: &str, now: DateTime<
             language: item.language.clone(),
             countries: item.countries.clone(),
             media: item.media.clone(),
+            thread: item.thread.clone(),
         },
         reporter_type: ReporterType::User,
         category: APPEAL_CATEGORY.to_string(),

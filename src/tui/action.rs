@@ -62,6 +62,8 @@ pub enum Action {
     Uphold,
     /// On an appeal: the decision appealed is undone, the content restored.
     Overturn,
+    /// The thread around the item: what it replies to, the messages before and after.
+    Thread,
     /// Show every item by this item's author.
     AuthorItems,
     /// Go back to the view a jump (`A`, a saved view) left.
@@ -116,7 +118,7 @@ impl From<Action> for Message {
 
 impl Action {
     /// The actions a moderator can bind, in the order the help overlay lists them.
-    pub const BINDABLE: [Action; 45] = [
+    pub const BINDABLE: [Action; 46] = [
         Action::MoveDown,
         Action::MoveUp,
         Action::First,
@@ -154,6 +156,7 @@ impl Action {
         Action::YankLink,
         Action::Note,
         Action::History,
+        Action::Thread,
         Action::Stats,
         Action::DetailDown,
         Action::DetailUp,
@@ -211,6 +214,7 @@ impl Action {
             Action::EscalateTo => "escalate: pick the tier, write a note",
             Action::Uphold => "on an appeal: uphold the decision appealed",
             Action::Overturn => "on an appeal: overturn it (the content is restored)",
+            Action::Thread => "the thread: what the item replies to, the messages around it",
             Action::AuthorItems => "every item by this author (filter author:)",
             Action::ViewBack => "back to the view before the last jump (A, a saved view)",
             Action::Translate => "show or hide the item's translation under its text",

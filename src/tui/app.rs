@@ -588,6 +588,7 @@ impl App {
             Action::CycleSort => self.set_sort(self.sort.next()),
             Action::Note => self.open_note(),
             Action::History => self.open_history(),
+            Action::Thread => self.open_thread(),
             Action::Stats => self.open_stats(),
             Action::NextLane => self.next_lane(),
             Action::LaneUrgent => self.show_lane(Some(crate::model::Lane::Urgent)),
@@ -1409,6 +1410,7 @@ fn sanitize_item(item: Item) -> Item {
         history: item.history.into_iter().map(sanitize_history).collect(),
         leased_by: item.leased_by.as_deref().map(clean_line),
         appeal: item.appeal.map(super::appeal::sanitize),
+        thread: item.thread.map(super::thread::sanitize),
         ..item
     }
 }

@@ -21,6 +21,7 @@ pub mod panic_guard;
 pub mod picker;
 pub mod prompt;
 pub mod theme;
+pub mod thread;
 pub mod translate;
 pub mod view;
 

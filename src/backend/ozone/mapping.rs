@@ -282,6 +282,7 @@ pub fn item(
         allowed_actions: Some(role.allowed(state)),
         leased_by: None,
         appeal: None,
+        thread: None,
     })
 }
 

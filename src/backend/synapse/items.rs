@@ -194,6 +194,7 @@ pub fn event_item(
         allowed_actions: None,
         leased_by: None,
         appeal: None,
+        thread: None,
     };
     cx.apply(&mut item);
     Some(item)
@@ -245,6 +246,7 @@ pub fn user_item(
         allowed_actions: None,
         leased_by: None,
         appeal: None,
+        thread: None,
     };
     cx.apply(&mut item);
     Some(item)

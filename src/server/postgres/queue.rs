@@ -102,6 +102,7 @@ impl ItemRow {
             allowed_actions: None,
             leased_by: None,
             appeal: None,
+            thread: None,
             id: self.id,
         })
     }
