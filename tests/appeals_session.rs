@@ -169,6 +169,21 @@ async fn an_appeal_is_overturned_by_another_moderator_and_never_by_the_one_who_d
     assert!(flash.contains("upheld or overturned"), "{flash}");
     bob.press("r");
     bob.wait_delivered().await;
+    // An appeal's outcome is final: the server refuses its undo, and the overturn stands.
+    bob.press("u");
+    bob.wait_until("the server refuses the undo", |app| {
+        app.flash
+            .as_ref()
+            .is_some_and(|f| f.text.contains("UNDO REFUSED"))
+    })
+    .await;
+    let flash = bob
+        .app
+        .flash
+        .as_ref()
+        .map(|f| f.text.clone())
+        .unwrap_or_default();
+    assert!(flash.contains("outcome is final"), "{flash}");
 
     let p1 = server.item("p-1").await;
     assert_eq!(p1.state, ReviewState::Kept, "the post is back");
