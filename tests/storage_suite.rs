@@ -1274,6 +1274,27 @@ fn an_appeal_is_lodged_once_and_decided_by_someone_else() {
         assert_eq!(records[0].original.item.id, "p00");
         assert!(records[0].original.appeal.is_none());
 
+        // The one who decided first is never leased the appeal, by a walk or by name; the
+        // others are.
+        let appeals_lane = QueueQuery {
+            lane: Some(Lane::Appeals),
+            ..open_queue(50)
+        };
+        let walk_as = |who: &str| ids(&s.claim(who, &appeals_lane, 300, now()).unwrap().items);
+        assert_eq!(walk_as("alice"), Vec::<String>::new());
+        let named = s
+            .claim_items(
+                &alice,
+                std::slice::from_ref(&lodged.item_id),
+                300,
+                &ClaimLimits::unlimited(),
+                now(),
+            )
+            .unwrap();
+        assert!(named.leased.is_empty(), "{named:?}");
+        assert_eq!(named.refused[0].reason, RefusalReason::NotClaimable);
+        assert_eq!(walk_as("bob"), vec![lodged.item_id.clone()]);
+
         // Article 20: not the one who decided first; nor with a plain decision.
         let overturn = decision("o1", &lodged.item_id, DecisionAction::Overturn);
         assert_eq!(

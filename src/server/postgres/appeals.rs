@@ -186,3 +186,19 @@ pub fn appeals_of(tx: &mut Tx<'_>, item_ids: &[String]) -> Result<Vec<AppealReco
     }
     Ok(records)
 }
+
+/// The open appeals against decisions `holder` made: never leased to them (Article 20: they
+/// may not decide them, and holding one would keep the others from it).
+pub fn withheld_from(
+    tx: &mut Tx<'_>,
+    holder: &str,
+) -> Result<std::collections::HashSet<String>, StorageError> {
+    tx.all(
+        "SELECT p.appeal_item_id FROM appeals p JOIN audit a ON a.id = p.decision_id
+         WHERE a.actor = ?1 AND p.outcome IS NULL",
+        &[&holder],
+    )?
+    .iter()
+    .map(|r| Ok(r.try_get::<_, String>(0)?))
+    .collect()
+}

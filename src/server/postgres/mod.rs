@@ -214,6 +214,7 @@ impl Storage for PostgresStorage {
         let (mut page, taken_cursors) = self.run(|tx| {
             lock_holder(tx, holder)?;
             let mut allowance = allowance_of(tx, holder, limits, now)?;
+            let withheld = appeals::withheld_from(tx, holder)?;
             let mut taken: Vec<ItemRow> = Vec::new();
             let mut taken_cursors: Vec<Cursor> = Vec::new();
             let mut last_examined: Option<Cursor> = None;
@@ -224,12 +225,13 @@ impl Storage for PostgresStorage {
             // claim or a decision on another server) is passed over, not waited for.
             walk_queue(tx, query, None, |tx, row| {
                 let mut lease = row.lease.clone();
-                let mut skip = rules::claim_skips(lease.as_ref(), holder, now);
+                let withheld = withheld.contains(&row.id);
+                let mut skip = rules::claim_skips(lease.as_ref(), holder, now) || withheld;
                 if !skip && taken.len() < query.limit {
                     match lock_claimable(tx, &row.id, query.state)? {
                         Some(fresh) => {
                             lease = fresh;
-                            skip = rules::claim_skips(lease.as_ref(), holder, now);
+                            skip = rules::claim_skips(lease.as_ref(), holder, now) || withheld;
                         }
                         None => skip = true,
                     }
@@ -306,6 +308,7 @@ impl Storage for PostgresStorage {
             let ids = distinct(item_ids);
             lock_items(tx, &ids)?;
             let mut allowance = allowance_of(tx, holder, limits, now)?;
+            let withheld = appeals::withheld_from(tx, holder)?;
             let mut leased = Vec::new();
             let mut refused = Vec::new();
             let refusal = |id: &str, reason, leased_by| LeaseRefusal {
@@ -326,7 +329,7 @@ impl Storage for PostgresStorage {
                 let tier: Option<String> = r.try_get(1)?;
                 let lane: String = r.try_get(2)?;
                 let tier = opt_tier(tier.as_deref())?;
-                if !claims::may_claim(actor, parse_state(&state)?, tier) {
+                if !claims::may_claim(actor, parse_state(&state)?, tier) || withheld.contains(id) {
                     refused.push(refusal(id, RefusalReason::NotClaimable, None));
                     continue;
                 }

@@ -208,3 +208,21 @@ pub(super) fn appeals_of(
         Ok(records)
     })
 }
+
+/// The open appeals against decisions `holder` made: never leased to them (Article 20: they
+/// may not decide them, and holding one would keep the others from it).
+pub(super) fn withheld_from(
+    conn: &Connection,
+    holder: &str,
+) -> Result<std::collections::HashSet<String>, StorageError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT p.appeal_item_id FROM appeals p JOIN audit a ON a.id = p.decision_id
+         WHERE a.actor = ?1 AND p.outcome IS NULL",
+    )?;
+    let rows = stmt.query_map([holder], |r| r.get::<_, String>(0))?;
+    let mut ids = std::collections::HashSet::new();
+    for id in rows {
+        ids.insert(id?);
+    }
+    Ok(ids)
+}
