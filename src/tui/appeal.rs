@@ -84,7 +84,8 @@ pub fn withheld(item: &Item) -> Option<String> {
 pub fn refusal(item: &Item, action: DecisionAction) -> Option<String> {
     match (&item.appeal, action.decides_appeal()) {
         (None, true) => Some(format!(
-            "Only an appeal is {}: this item is not one (appeals are in the appeals lane)",
+            "Only an appeal lodged against a decision is {}: this item is not one, so it is \
+             decided like any other",
             if action == DecisionAction::Uphold {
                 "upheld"
             } else {
@@ -103,5 +104,111 @@ pub fn refusal(item: &Item, action: DecisionAction) -> Option<String> {
         )),
         (Some(_), true) => withheld(item).map(|why| format!("Not yours to decide: {why}")),
         (None, false) => None,
+    }
+}
+
+// Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AppealVerdict, ItemKind, Lane, ReviewState};
+
+    fn item(appeal: Option<Appeal>, allowed: Vec<DecisionAction>) -> Item {
+        Item {
+            id: "appeal-7".into(),
+            kind: ItemKind::Post,
+            text: None,
+            author: None,
+            language: None,
+            countries: vec![],
+            media: vec![],
+            reports: vec![],
+            priority: 10,
+            lane: Lane::Appeals,
+            deadline: None,
+            state: ReviewState::Open,
+            restricted_in: None,
+            escalation_target: None,
+            created_at: chrono::Utc::now(),
+            history: vec![],
+            author_record: None,
+            allowed_actions: Some(allowed),
+            leased_by: None,
+            appeal,
+            thread: None,
+        }
+    }
+
+    fn appeal() -> Appeal {
+        Appeal {
+            id: 3,
+            item_id: "p\u{202e}1".into(),
+            decision: AppealedDecision {
+                audit_id: 7,
+                action: DecisionAction::TakeDown,
+                reason_code: Some("spam".into()),
+                scope: None,
+                decided_by: "alice\u{1b}[2J".into(),
+                decided_at: chrono::Utc::now(),
+                statement: None,
+            },
+            appellant_statement: "mine \u{1b}]52;c;x\u{7}".into(),
+            lodged_by: "intake".into(),
+            lodged_at: chrono::Utc::now(),
+            outcome: None,
+        }
+    }
+
+    #[test]
+    fn keys_are_withheld_from_the_first_decider_and_after_the_outcome_with_the_reason() {
+        let open = item(
+            Some(appeal()),
+            vec![DecisionAction::Uphold, DecisionAction::Overturn],
+        );
+        assert_eq!(withheld(&open), None);
+        assert_eq!(refusal(&open, DecisionAction::Overturn), None);
+        let mine = item(Some(appeal()), vec![]);
+        let why = refusal(&mine, DecisionAction::Overturn).unwrap();
+        assert!(why.contains("Article 20"), "{why}");
+        let decided = item(
+            Some(Appeal {
+                outcome: Some(AppealOutcome {
+                    verdict: AppealVerdict::Upheld,
+                    decided_by: "bob".into(),
+                    decided_at: chrono::Utc::now(),
+                }),
+                ..appeal()
+            }),
+            vec![],
+        );
+        assert_eq!(withheld(&decided).unwrap(), "appeal 3 was upheld by bob");
+        assert!(
+            refusal(&open, DecisionAction::TakeDown)
+                .unwrap()
+                .contains("upheld or overturned")
+        );
+        let plain = item(None, vec![DecisionAction::TakeDown]);
+        assert!(
+            refusal(&plain, DecisionAction::Uphold)
+                .unwrap()
+                .contains("not one")
+        );
+        assert_eq!(refusal(&plain, DecisionAction::TakeDown), None);
+    }
+
+    #[test]
+    fn every_string_of_an_appeal_is_made_visible() {
+        let clean = sanitize(appeal());
+        for text in [
+            &clean.item_id,
+            &clean.decision.decided_by,
+            &clean.appellant_statement,
+        ] {
+            assert!(
+                !text.contains('\u{1b}') && !text.contains('\u{202e}'),
+                "{text:?}"
+            );
+        }
+        assert!(clean.appellant_statement.contains('␛'));
     }
 }
