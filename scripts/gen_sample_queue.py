@@ -579,6 +579,36 @@ def add_report(rng, item, forced=None):
 UNSAFE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u2028\u2029\ufeff]")
 
 
+# Threads: what some reported replies answer and the messages around them, as a platform's
+# intake gives them (fixed texts, no draw from the generator, so every other line stays).
+THREAD_LINES = [
+    ("u-70001", "@host_of_thread", "Anyone going to the town hall meeting on Thursday?"),
+    ("u-70002", "@neighbour_k", "Yes, I will ask about the bus lanes."),
+    ("u-70003", "@quiet_reader", "Please keep it civil this time."),
+    ("u-70004", "@late_reply", "Reported. This is not okay."),
+    ("u-70005", "@mod_watch", "Screenshots saved in case it gets deleted."),
+    ("u-70006", "@\u202etxet_desrever", "hidden \u200b marks and an \x1b[31mescape\x1b[0m in a reply"),
+]
+
+
+def add_threads(items):
+    replies = [it for it in items if it["category"] in ("harassment", "hate") and it["subject"]["kind"] == "post"]
+    for n, item in enumerate(sorted(replies, key=lambda it: it["subject"]["id"])[:6]):
+        base = int(item["subject"]["id"].split("-")[1])
+        first = min(r["received_at"] for r in item["reports"]) if item["reports"] else NOW
+
+        def message(k, minutes):
+            author_id, handle, text = THREAD_LINES[(n + k) % len(THREAD_LINES)]
+            return {"id": f"post-{base}-t{k}", "author": {"id": author_id, "handle": handle},
+                    "text": text, "at": ts(first - timedelta(minutes=minutes))}
+
+        item["subject"]["thread"] = {
+            "parent": message(0, 50),
+            "before": [message(1, 30), message(2, 20)],
+            "after": [message(3, -5)] if n % 2 == 0 else [message(3, -5), message(5, -9)],
+        }
+
+
 def to_line(item, report):
     out = {"subject": item["subject"]}
     for key in ("reporter_type", "category", "comment", "lane", "deadline", "received_at"):
@@ -593,6 +623,7 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=ROOT / "assets" / "sample-queue.jsonl")
     args = parser.parse_args(argv)
     items = generate(random.Random(SEED))
+    add_threads(items)
     rows = sorted((r["received_at"], item["subject"]["id"], to_line(item, r)) for item in items for r in item["reports"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "w", encoding="utf-8", newline="\n") as f:

@@ -350,6 +350,44 @@ pub struct Subject {
     #[serde(default)]
     #[schema(max_items = 32)]
     pub media: Vec<Media>,
+    /// The conversation around the content, where the platform has one (taken from an
+    /// intake only, like the author).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<Thread>,
+}
+
+/// The conversation around an item: what it replies to and the few messages before and
+/// after it. Every text in it is untrusted, like the item's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Thread {
+    /// The message the item replies to.
+    #[serde(default)]
+    pub parent: Option<ThreadMessage>,
+    /// Messages just before the item, oldest first; at most 5.
+    #[serde(default)]
+    #[schema(max_items = 5)]
+    pub before: Vec<ThreadMessage>,
+    /// Messages just after it, oldest first; at most 5.
+    #[serde(default)]
+    #[schema(max_items = 5)]
+    pub after: Vec<ThreadMessage>,
+}
+
+/// One message of a thread.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThreadMessage {
+    #[schema(max_length = 256)]
+    pub id: String,
+    #[serde(default)]
+    pub author: Option<Author>,
+    /// At most 4000 characters.
+    #[serde(default)]
+    #[schema(max_length = 4000)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub at: Option<DateTime<Utc>>,
 }
 
 /// A country named by a report: an ISO 3166-1 alpha-2 code, in upper or lower case (the
@@ -451,6 +489,10 @@ pub enum HistoryEvent {
     Escalate,
     Reversal,
     Note,
+    /// An appeal's outcome: the decision appealed stands.
+    Upheld,
+    /// An appeal's outcome: the decision appealed is undone.
+    Overturned,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -518,6 +560,12 @@ pub struct Item {
     /// someone other than the caller. Absent when free, or leased to the caller.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leased_by: Option<String>,
+    /// The conversation around the item (see [`Thread`]), where the platform gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<Thread>,
+    /// Set on an appeal item: the decision appealed and what the appellant says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appeal: Option<Appeal>,
 }
 
 /// The author's record on this platform: their other items, by where each stands now
@@ -532,6 +580,98 @@ pub struct AuthorRecord {
     pub escalated: u64,
     /// Other items still waiting for a first decision.
     pub open: u64,
+}
+
+/// An appeal against a decision (EU DSA Article 20), as it reaches the moderator deciding
+/// it: the decision as it was made and the appellant's statement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Appeal {
+    /// The appeal's number.
+    pub id: i64,
+    /// The item the appealed decision was made on (the appeal is an item of its own).
+    pub item_id: String,
+    pub decision: AppealedDecision,
+    /// What the appellant says, as they wrote it (untrusted text).
+    pub appellant_statement: String,
+    /// The token that lodged it (the platform's intake, on the user's behalf).
+    pub lodged_by: String,
+    pub lodged_at: DateTime<Utc>,
+    /// Absent while the appeal waits for a moderator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<AppealOutcome>,
+}
+
+/// The decision an appeal is against, as the audit log keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AppealedDecision {
+    /// The audit row: `modq-` and this number is its statement's `puid`.
+    pub audit_id: i64,
+    pub action: DecisionAction,
+    #[serde(default)]
+    pub reason_code: Option<String>,
+    #[serde(default)]
+    pub scope: Option<Scope>,
+    /// Who decided: they may not decide the appeal.
+    pub decided_by: String,
+    pub decided_at: DateTime<Utc>,
+    /// The statement of reasons the decision was given with, as exported now (absent for a
+    /// take down outside the EEA, which has none).
+    #[serde(default)]
+    pub statement: Option<StatementOfReasons>,
+}
+
+/// How an appeal was decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AppealVerdict {
+    Upheld,
+    Overturned,
+}
+
+impl AppealVerdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppealVerdict::Upheld => "upheld",
+            AppealVerdict::Overturned => "overturned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AppealVerdict> {
+        [AppealVerdict::Upheld, AppealVerdict::Overturned]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AppealOutcome {
+    pub verdict: AppealVerdict,
+    pub decided_by: String,
+    pub decided_at: DateTime<Utc>,
+}
+
+/// `POST /v1/appeals` body: an appeal lodged on the affected user's behalf.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAppeal {
+    /// The decision appealed: its statement of reasons' `puid` (`modq-` and a number).
+    #[schema(min_length = 1, max_length = 64)]
+    pub decision: String,
+    /// The appellant's statement; not blank, at most 4000 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 4000,
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
+    pub statement: String,
+}
+
+/// `POST /v1/appeals` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AppealLodged {
+    pub appeal_id: i64,
+    /// The queue item that carries the appeal (lane `appeals`).
+    pub item_id: String,
 }
 
 /// `POST /v1/items/{id}/notes` body.
@@ -648,6 +788,10 @@ pub enum DecisionAction {
     Escalate,
     /// Undo an applied decision; `reverses` names its idempotency key.
     Reverse,
+    /// On an appeal: the decision appealed stands.
+    Uphold,
+    /// On an appeal: the decision appealed is undone (the content is restored).
+    Overturn,
 }
 
 impl DecisionAction {
@@ -658,7 +802,14 @@ impl DecisionAction {
             DecisionAction::Keep => "keep",
             DecisionAction::Escalate => "escalate",
             DecisionAction::Reverse => "reverse",
+            DecisionAction::Uphold => "uphold",
+            DecisionAction::Overturn => "overturn",
         }
+    }
+
+    /// Whether this action decides an appeal (and only an appeal).
+    pub fn decides_appeal(self) -> bool {
+        matches!(self, DecisionAction::Uphold | DecisionAction::Overturn)
     }
 
     pub fn label(self) -> &'static str {
@@ -667,6 +818,8 @@ impl DecisionAction {
             DecisionAction::Keep => "keep",
             DecisionAction::Escalate => "escalate",
             DecisionAction::Reverse => "reverse",
+            DecisionAction::Uphold => "uphold",
+            DecisionAction::Overturn => "overturn",
         }
     }
 }
@@ -1130,6 +1283,9 @@ pub struct StatementOfReasons {
     /// `AUTOMATED_DECISION_NOT_AUTOMATED` for a decision on an item a person picked;
     /// `AUTOMATED_DECISION_PARTIALLY` when a filter or similarity picked it for a bulk action.
     pub automated_decision: String,
+    /// YYYY-MM-DD: when the restriction ended, for a take down overturned on appeal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_date_visibility_restriction: Option<String>,
 }
 
 /// `GET /v1/statements` answer, also the body the Transparency Database's batch endpoint takes.

@@ -685,6 +685,8 @@ mod tests {
             author_record: None,
             allowed_actions: None,
             leased_by: None,
+            appeal: None,
+            thread: None,
         }
     }
 

@@ -578,3 +578,78 @@ async fn a_reported_account_is_an_item_whose_take_down_suspends_it() {
     assert_eq!(hs.account(&w.offender).await["suspended"], true);
     assert!(b.item(&w.offender).await.is_err(), "its reports are closed");
 }
+
+/// A reported reply carries its thread, read from Synapse's event context: the message it
+/// replies to, the messages before it (oldest first) and after it.
+#[tokio::test]
+async fn a_reported_reply_carries_its_thread_from_synapses_event_context() {
+    let Some(hs) = matrix::homeserver(SUITE) else {
+        return;
+    };
+    let w = hs.world("thread", 0).await;
+    let question = hs
+        .send(&w.reporter_token, &w.room, "who is coming on Friday?")
+        .await;
+    let between = hs.send(&w.second_reporter_token, &w.room, "me!").await;
+    let (status, sent) = hs
+        .call(
+            reqwest::Method::PUT,
+            &format!(
+                "/_matrix/client/v3/rooms/{}/send/m.room.message/{}",
+                matrix::enc(&w.room),
+                modq::store::new_key()
+            ),
+            Some(serde_json::json!({
+                "msgtype": "m.text",
+                "body": "nobody wants you there",
+                "m.relates_to": {"m.in_reply_to": {"event_id": question}}
+            })),
+            &w.offender_token,
+        )
+        .await;
+    assert_eq!(status, 200, "{sent}");
+    let reply = sent["event_id"].as_str().expect("event id").to_string();
+    let after = hs
+        .send(&w.second_reporter_token, &w.room, "that was uncalled for")
+        .await;
+    hs.report(&w.reporter_token, &w.room, &reply, "harassment", Some(-80))
+        .await;
+
+    let b = hs.backend(&hs.admin_token, None);
+    let item = b
+        .item(&item_id(&w.room, &reply))
+        .await
+        .expect("the reply is an item");
+    let thread = item.thread.expect("its thread");
+    let parent = thread.parent.expect("what it replies to");
+    assert_eq!(parent.id, question);
+    assert_eq!(parent.text.as_deref(), Some("who is coming on Friday?"));
+    assert_eq!(
+        parent.author.map(|a| a.id).as_deref(),
+        Some(w.reporter.as_str())
+    );
+    let before: Vec<&str> = thread.before.iter().map(|m| m.id.as_str()).collect();
+    assert!(
+        before.ends_with(&[question.as_str(), between.as_str()]),
+        "oldest first, nearest last: {before:?}"
+    );
+    assert!(before.len() <= 5);
+    assert_eq!(
+        thread.after.first().map(|m| m.id.as_str()),
+        Some(after.as_str())
+    );
+    // The queue's page carries the same thread.
+    let items = whole_queue(&b, ReviewState::Open).await;
+    let listed = items
+        .iter()
+        .find(|i| i.id == item_id(&w.room, &reply))
+        .expect("listed");
+    assert_eq!(
+        listed
+            .thread
+            .as_ref()
+            .and_then(|t| t.parent.as_ref())
+            .map(|p| p.id.as_str()),
+        Some(question.as_str())
+    );
+}

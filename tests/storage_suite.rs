@@ -93,6 +93,7 @@ fn subject(id: &str, text: &str) -> Subject {
         language: None,
         countries: vec![],
         media: vec![],
+        thread: None,
     }
 }
 
@@ -1195,5 +1196,261 @@ fn lane_counts_follow_reports_and_decisions() {
                 .all(|f| f.report_category.is_some() && !f.reversed)
         );
         assert_eq!(facts[1].lane, Lane::Urgent);
+    });
+}
+
+// --- appeals (EU DSA Article 20) -----------------------------------------------------------
+
+fn appeal(decision: &str, statement: &str) -> modq::model::NewAppeal {
+    modq::model::NewAppeal {
+        decision: decision.into(),
+        statement: statement.into(),
+    }
+}
+
+/// A take down is appealed once, within six months; the appeal is an item of the appeals
+/// lane; its first decider may not decide it; an overturn restores the content and a
+/// replay changes nothing; an upheld appeal leaves the take down standing.
+#[test]
+fn an_appeal_is_lodged_once_and_decided_by_someone_else() {
+    use modq::server::AppealRefusal;
+    on_every_engine(|s| {
+        fill(s, 3);
+        let alice = token(s, "alice", Role::Moderator);
+        let bob = token(s, "bob", Role::Moderator);
+        let intake = token(s, "intake", Role::Admin);
+        assert_eq!(
+            decide(s, &alice, decision("a1", "p00", DecisionAction::TakeDown)),
+            DecisionOutcome::Applied
+        );
+        assert_eq!(
+            decide(s, &alice, decision("a2", "p01", DecisionAction::Keep)),
+            DecisionOutcome::Applied
+        );
+        assert_eq!(
+            decide(s, &alice, decision("a3", "p02", DecisionAction::TakeDown)),
+            DecisionOutcome::Applied
+        );
+        let log = s.audit(&everything()).unwrap();
+        let puid = |item: &str| {
+            let row = log.iter().find(|e| e.item_id == item).unwrap();
+            format!("modq-{}", row.id)
+        };
+        // Refusals change nothing.
+        let lodge = |d: &str, at| {
+            s.lodge_appeal(&intake, &appeal(d, "it was satire"), at)
+                .unwrap()
+        };
+        assert!(matches!(
+            lodge("modq-999", now()),
+            Err(AppealRefusal::UnknownDecision(_))
+        ));
+        assert!(matches!(
+            lodge(&puid("p01"), now()),
+            Err(AppealRefusal::NotAppealable(_))
+        ));
+        let late = now() + TimeDelta::days(200);
+        assert!(matches!(
+            lodge(&puid("p00"), late),
+            Err(AppealRefusal::TooLate(_))
+        ));
+        let blank = s
+            .lodge_appeal(&intake, &appeal(&puid("p00"), "  "), now())
+            .unwrap();
+        assert!(matches!(blank, Err(AppealRefusal::Invalid(_))));
+
+        let lodged = lodge(&puid("p00"), now()).expect("lodged");
+        assert!(matches!(
+            lodge(&puid("p00"), now()),
+            Err(AppealRefusal::AlreadyAppealed(_))
+        ));
+        let item = s.item(&lodged.item_id).unwrap().expect("the appeal item");
+        assert_eq!((item.lane, item.state), (Lane::Appeals, ReviewState::Open));
+        assert_eq!(item.text.as_deref(), Some("post p00"));
+        let records = s.appeals_of(std::slice::from_ref(&lodged.item_id)).unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].decided_by, "alice");
+        assert_eq!(records[0].statement, "it was satire");
+        assert_eq!(records[0].original.item.id, "p00");
+        assert!(records[0].original.appeal.is_none());
+
+        // The one who decided first is never leased the appeal, by a walk or by name; the
+        // others are.
+        let appeals_lane = QueueQuery {
+            lane: Some(Lane::Appeals),
+            ..open_queue(50)
+        };
+        let walk_as = |who: &str| ids(&s.claim(who, &appeals_lane, 300, now()).unwrap().items);
+        assert_eq!(walk_as("alice"), Vec::<String>::new());
+        let named = s
+            .claim_items(
+                &alice,
+                std::slice::from_ref(&lodged.item_id),
+                300,
+                &ClaimLimits::unlimited(),
+                now(),
+            )
+            .unwrap();
+        assert!(named.leased.is_empty(), "{named:?}");
+        assert_eq!(named.refused[0].reason, RefusalReason::NotClaimable);
+        assert_eq!(walk_as("bob"), vec![lodged.item_id.clone()]);
+
+        // Article 20: not the one who decided first; nor with a plain decision.
+        let overturn = decision("o1", &lodged.item_id, DecisionAction::Overturn);
+        assert_eq!(
+            decide(s, &alice, overturn.clone()),
+            DecisionOutcome::Conflict
+        );
+        assert_eq!(
+            decide(
+                s,
+                &bob,
+                decision("k1", &lodged.item_id, DecisionAction::Keep)
+            ),
+            DecisionOutcome::Invalid
+        );
+        assert_eq!(
+            decide(s, &bob, decision("u0", "p02", DecisionAction::Uphold)),
+            DecisionOutcome::Invalid,
+            "only appeals are upheld"
+        );
+        assert_eq!(decide(s, &bob, overturn.clone()), DecisionOutcome::Applied);
+        assert_eq!(decide(s, &bob, overturn), DecisionOutcome::Duplicate);
+        assert_eq!(
+            decide(
+                s,
+                &bob,
+                decision("u1", &lodged.item_id, DecisionAction::Uphold)
+            ),
+            DecisionOutcome::Conflict,
+            "decided once"
+        );
+        let restored = s.item("p00").unwrap().unwrap();
+        assert_eq!(restored.state, ReviewState::Kept);
+        assert_eq!(restored.restricted_in, None);
+        assert_eq!(
+            restored.history.last().map(|h| h.event),
+            Some(HistoryEvent::Reversal)
+        );
+        let records = s.appeals_of(std::slice::from_ref(&lodged.item_id)).unwrap();
+        let outcome = records[0].original.appeal.clone().expect("outcome");
+        assert_eq!(outcome.verdict, modq::model::AppealVerdict::Overturned);
+        assert_eq!(outcome.decided_by, "bob");
+        // The overturned take down keeps its statement, with its outcome.
+        let kept = s.take_downs_since(now() - TimeDelta::days(1)).unwrap();
+        let overturned = kept
+            .iter()
+            .find(|t| t.item.id == "p00")
+            .expect("still stated");
+        assert_eq!(
+            overturned.appeal.as_ref().map(|a| a.verdict),
+            Some(outcome.verdict)
+        );
+        let log = s.audit(&everything()).unwrap();
+        let reversal = log.iter().rev().find(|e| e.item_id == "p00").unwrap();
+        assert_eq!(reversal.action, DecisionAction::Reverse);
+        assert_eq!(reversal.actor, "bob");
+
+        // An upheld appeal: the take down stands.
+        let second = lodge(&puid("p02"), now()).expect("lodged");
+        assert_eq!(
+            decide(
+                s,
+                &bob,
+                decision("u2", &second.item_id, DecisionAction::Uphold)
+            ),
+            DecisionOutcome::Applied
+        );
+        assert_eq!(
+            s.item("p02").unwrap().unwrap().state,
+            ReviewState::TakenDown
+        );
+        let upheld = s.item(&second.item_id).unwrap().unwrap();
+        assert_eq!(upheld.state, ReviewState::TakenDown);
+        assert_eq!(
+            upheld.history.last().map(|h| h.event),
+            Some(HistoryEvent::Upheld)
+        );
+        assert_eq!(
+            s.queue_counts(now())
+                .unwrap()
+                .lanes
+                .iter()
+                .find(|l| l.lane == Lane::Appeals)
+                .map(|l| l.open),
+            Some(0)
+        );
+    });
+}
+
+// --- the thread around an item -------------------------------------------------------------
+
+fn message(id: &str, text: &str) -> modq::model::ThreadMessage {
+    modq::model::ThreadMessage {
+        id: id.into(),
+        author: Some(Author {
+            id: format!("u-{id}"),
+            handle: None,
+        }),
+        text: Some(text.into()),
+        at: Some(now() - secs(600)),
+    }
+}
+
+/// The intake's thread (parent, before, after) is kept and read back with the item; an
+/// ordinary token's report cannot describe one; an oversized thread is refused whole.
+#[test]
+fn an_items_thread_is_the_intakes_bounded_and_read_back() {
+    on_every_engine(|s| {
+        let thread = modq::model::Thread {
+            parent: Some(message("root", "what do you all think?")),
+            before: vec![message("b1", "first reply")],
+            after: vec![message("a1", "later reply"), message("a2", "\u{1b}[2J")],
+        };
+        let mut with_thread = report(subject("r1", "the reply"), ReporterType::User, "harassment");
+        with_thread.subject.thread = Some(thread.clone());
+        s.add_report(&with_thread, now()).unwrap();
+        assert_eq!(s.item("r1").unwrap().unwrap().thread, Some(thread.clone()));
+        let page = s.queue_page(&open_queue(10)).unwrap();
+        assert_eq!(
+            page.items[0].thread,
+            Some(thread.clone()),
+            "pages carry it too"
+        );
+
+        // A moderator's report describes no thread, on a new item or an existing one.
+        let alice = token(s, "alice", Role::Moderator);
+        let mut forged = with_thread.clone();
+        forged.subject.thread = Some(modq::model::Thread {
+            parent: Some(message("fake", "forged")),
+            ..Default::default()
+        });
+        s.file_reports(Some(&alice), &[forged.clone()], now())
+            .unwrap();
+        assert_eq!(s.item("r1").unwrap().unwrap().thread, Some(thread));
+        forged.subject.id = "r2".into();
+        s.file_reports(Some(&alice), &[forged], now()).unwrap();
+        assert_eq!(s.item("r2").unwrap().unwrap().thread, None);
+
+        // Bounds: six on a side, or a text over 4000 characters, refuse the whole batch.
+        let mut crowded = report(subject("r3", "x"), ReporterType::User, "spam");
+        crowded.subject.thread = Some(modq::model::Thread {
+            before: (0..6).map(|i| message(&format!("m{i}"), "hi")).collect(),
+            ..Default::default()
+        });
+        assert!(matches!(
+            s.add_report(&crowded, now()),
+            Err(StorageError::Invalid(_))
+        ));
+        let mut long = report(subject("r3", "x"), ReporterType::User, "spam");
+        long.subject.thread = Some(modq::model::Thread {
+            parent: Some(message("p", &"y".repeat(4001))),
+            ..Default::default()
+        });
+        assert!(matches!(
+            s.add_report(&long, now()),
+            Err(StorageError::Invalid(_))
+        ));
+        assert!(s.item("r3").unwrap().is_none(), "nothing stored");
     });
 }

@@ -66,6 +66,8 @@ pub struct Capabilities {
     pub stats: Support,
     /// The most decisions one call may carry.
     pub max_batch: usize,
+    /// Deciding appeals (EU DSA Article 20): uphold or overturn the decision appealed.
+    pub appeals: Support,
 }
 
 impl Capabilities {
@@ -90,6 +92,7 @@ impl Capabilities {
             counts: missing("queue counts"),
             stats: missing("daily statistics"),
             max_batch: 1,
+            appeals: missing("appeals"),
         }
     }
 }

@@ -8,6 +8,7 @@
 //! the trait and the types it speaks. Handlers see only `dyn Storage`; this root is the one
 //! place that names an engine.
 
+mod appeals;
 mod claims;
 mod clock;
 mod filter_sql;
@@ -55,6 +56,7 @@ pub use rules::{
     MIN_LEASE_SECONDS, check_report,
 };
 pub use sqlite::SqliteStorage;
+pub use storage::{AppealRecord, AppealRefusal};
 pub use storage::{
     AuditEntry, AuditQuery, ClaimLimits, Cursor, DEFAULT_PAGE_LIMIT, DecisionBasis, DecisionFact,
     Group, MAX_PAGE_LIMIT, MAX_SELECTION, QueueQuery, Selected, SortValue, Storage, StorageError,
@@ -131,6 +133,7 @@ pub fn router_with_policies(
         .route("/v1/items/{id}", get(handlers::item))
         .route("/v1/decisions", post(handlers::decisions))
         .route("/v1/reports", post(handlers::reports))
+        .route("/v1/appeals", post(http::appeals::lodge))
         .route("/v1/audit", get(audit::audit))
         // The last layer added runs first: the token is known before its rate is counted.
         .route_layer(middleware::from_fn_with_state(

@@ -54,6 +54,57 @@ pub fn check_report(report: &NewReport) -> Result<(), String> {
             ));
         }
     }
+    if let Some(thread) = &report.subject.thread {
+        check_thread(thread)?;
+    }
+    Ok(())
+}
+
+/// Most messages a thread keeps on each side of the item.
+pub const MAX_THREAD_SIDE: usize = 5;
+/// Longest text of one thread message, in characters.
+pub const MAX_THREAD_TEXT_CHARS: usize = 4000;
+
+/// Why a thread is refused: too many messages on a side, a message too long or without id.
+pub fn check_thread(thread: &crate::model::Thread) -> Result<(), String> {
+    for (side, messages) in [("before", &thread.before), ("after", &thread.after)] {
+        if messages.len() > MAX_THREAD_SIDE {
+            return Err(format!(
+                "subject.thread.{side} holds at most {MAX_THREAD_SIDE} messages"
+            ));
+        }
+    }
+    let all = thread
+        .parent
+        .iter()
+        .chain(&thread.before)
+        .chain(&thread.after);
+    for m in all {
+        if m.id.trim().is_empty() || m.id.chars().count() > MAX_SUBJECT_ID_CHARS {
+            return Err(format!(
+                "a thread message's id must be 1 to {MAX_SUBJECT_ID_CHARS} characters"
+            ));
+        }
+        if m.text
+            .as_deref()
+            .is_some_and(|t| t.chars().count() > MAX_THREAD_TEXT_CHARS)
+        {
+            return Err(format!(
+                "a thread message's text is at most {MAX_THREAD_TEXT_CHARS} characters"
+            ));
+        }
+        let handle = m
+            .author
+            .as_ref()
+            .and_then(|a| a.handle.as_deref())
+            .unwrap_or("");
+        let author = m.author.as_ref().map_or("", |a| a.id.as_str());
+        if author.chars().count() > 256 || handle.chars().count() > 256 {
+            return Err(
+                "a thread message's author id and handle are at most 256 characters".into(),
+            );
+        }
+    }
     Ok(())
 }
 
@@ -469,8 +520,11 @@ pub fn judge(actor: &TokenInfo, d: &Decision, facts: &Facts<'_>) -> Verdict {
             },
             d.reason_code.clone(),
         ),
-        // Handled above; kept total rather than unreachable!() so no path can panic.
-        DecisionAction::Reverse => (current.clone(), None),
+        // Handled above (and appeals in `appeals::judge`); kept total rather than
+        // unreachable!() so no path can panic.
+        DecisionAction::Reverse | DecisionAction::Uphold | DecisionAction::Overturn => {
+            (current.clone(), None)
+        }
     };
     Verdict::Apply { after, reason_code }
 }
@@ -891,6 +945,7 @@ mod tests {
                 language: None,
                 countries: vec![],
                 media: vec![],
+                thread: None,
             },
             reporter_type: ReporterType::User,
             category: "spam".into(),

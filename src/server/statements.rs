@@ -5,14 +5,17 @@
 //! Choices, documented in docs/api.md:
 //! - Only take downs still in force are exported; a reversed one is left out (it never
 //!   restricted anything for good, and a statement already submitted for it is withdrawn
-//!   through the Database, not by this export).
+//!   through the Database, not by this export). A take down overturned on appeal is the
+//!   exception: its statement stays, updated with the outcome and the day it ended.
 //! - The territorial scope keeps only EU and EEA countries; a global take down covers all
 //!   30. A take down only outside the EEA has no statement.
 //! - No personal data: no content text, no handles, no moderator notes.
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{DecisionMethod, ItemKind, ReporterType, Scope, StatementOfReasons};
+use crate::model::{
+    AppealOutcome, AppealVerdict, DecisionMethod, ItemKind, ReporterType, Scope, StatementOfReasons,
+};
 use crate::policy::{Ground, PolicyCatalog};
 
 use super::rules;
@@ -90,7 +93,14 @@ pub fn statement(td: &TakeDownRecord, policies: &PolicyCatalog) -> Option<Statem
         illegal_content_explanation: legal_explanation,
         incompatible_content_ground: contractual,
         incompatible_content_explanation: contractual_explanation,
-        decision_facts: clip(&facts(basis, &policy.title, &policy.code), 5000),
+        decision_facts: clip(
+            &format!(
+                "{}{}",
+                facts(basis, &policy.title, &policy.code),
+                appeal_facts(td.appeal.as_ref())
+            ),
+            5000,
+        ),
         content_type,
         content_type_other,
         category: policy.category.clone(),
@@ -107,7 +117,32 @@ pub fn statement(td: &TakeDownRecord, policies: &PolicyCatalog) -> Option<Statem
         }
         .to_string(),
         automated_decision: automated_decision(basis.method).to_string(),
+        end_date_visibility_restriction: td
+            .appeal
+            .as_ref()
+            .filter(|a| a.verdict == AppealVerdict::Overturned)
+            .map(|a| date(a.decided_at)),
     })
+}
+
+/// What the statement says of an appeal's outcome. The Transparency Database has no field
+/// for it: the facts say it, and an overturn also ends the restriction
+/// (`end_date_visibility_restriction`).
+fn appeal_facts(appeal: Option<&AppealOutcome>) -> String {
+    match appeal {
+        None => String::new(),
+        Some(a) => match a.verdict {
+            AppealVerdict::Upheld => format!(
+                " On appeal (EU DSA Article 20), another moderator upheld the decision on {}.",
+                date(a.decided_at)
+            ),
+            AppealVerdict::Overturned => format!(
+                " On appeal (EU DSA Article 20), another moderator overturned the decision on \
+                 {}; the content was restored that day.",
+                date(a.decided_at)
+            ),
+        },
+    }
 }
 
 /// A person chose the action in every case; for a filter's or a similarity's bulk action a

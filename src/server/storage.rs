@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::model::{
-    ClaimedPage, Decision, DecisionAction, DecisionMethod, DecisionResult, EscalationTier,
-    HistoryEntry, Item, ItemKind, Lane, LeaseGrant, LeaseRenewal, NewReport, QueueCounts,
-    QueuePage, ReportAccepted, ReporterType, ReviewState, Role, Scope,
+    AppealLodged, AppealOutcome, ClaimedPage, Decision, DecisionAction, DecisionMethod,
+    DecisionResult, EscalationTier, HistoryEntry, Item, ItemKind, Lane, LeaseGrant, LeaseRenewal,
+    NewAppeal, NewReport, QueueCounts, QueuePage, ReportAccepted, ReporterType, ReviewState, Role,
+    Scope,
 };
 use crate::policy::PolicyCatalog;
 use crate::query::{Query, Sort};
@@ -205,6 +206,52 @@ pub struct TakeDownRecord {
     /// downs recorded before schema 8, whose statements are written from `item`.
     pub basis: Option<DecisionBasis>,
     pub item: Item,
+    /// How an appeal against it was decided, when one was (an overturned take down is
+    /// still stated, with the day its restriction ended).
+    pub appeal: Option<AppealOutcome>,
+}
+
+/// One appeal as stored, with the take down it is against.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppealRecord {
+    pub id: i64,
+    /// The queue item that carries it.
+    pub appeal_item_id: String,
+    /// The appellant's statement.
+    pub statement: String,
+    pub lodged_by: String,
+    pub lodged_at: DateTime<Utc>,
+    /// The name of the token that made the decision appealed.
+    pub decided_by: String,
+    /// The decision appealed (its `appeal` is this appeal's outcome).
+    pub original: TakeDownRecord,
+}
+
+/// Why an appeal was not lodged; each message says what to do instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppealRefusal {
+    /// No applied decision has that number.
+    UnknownDecision(String),
+    /// A decision that restricts nothing, or no longer does.
+    NotAppealable(String),
+    /// That decision has an appeal already.
+    AlreadyAppealed(String),
+    /// Lodged after the time limit.
+    TooLate(String),
+    /// The statement is blank or too long, or the decision is not named right.
+    Invalid(String),
+}
+
+impl AppealRefusal {
+    pub fn message(&self) -> &str {
+        match self {
+            AppealRefusal::UnknownDecision(m)
+            | AppealRefusal::NotAppealable(m)
+            | AppealRefusal::AlreadyAppealed(m)
+            | AppealRefusal::TooLate(m)
+            | AppealRefusal::Invalid(m) => m,
+        }
+    }
 }
 
 /// One applied decision and the facts about its item the daily report counts by.
@@ -552,6 +599,20 @@ pub trait Storage: Send + Sync {
 
     /// Audit entries after `query.after_id`, oldest first, at most `query.limit`.
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StorageError>;
+
+    /// Lodges an appeal filed by `filer` against the decision `appeal.decision` names, when
+    /// [`appeals::may_lodge`](super::appeals::may_lodge) allows it: one transaction that
+    /// records it and puts its item (the content as decided, in the `appeals` lane) in the
+    /// queue. A refusal changes nothing.
+    fn lodge_appeal(
+        &self,
+        filer: &TokenInfo,
+        appeal: &NewAppeal,
+        now: DateTime<Utc>,
+    ) -> Result<Result<AppealLodged, AppealRefusal>, StorageError>;
+
+    /// The appeals carried by these items (ids that carry none are passed over).
+    fn appeals_of(&self, item_ids: &[String]) -> Result<Vec<AppealRecord>, StorageError>;
 }
 
 #[cfg(test)]

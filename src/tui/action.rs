@@ -58,6 +58,12 @@ pub enum Action {
     TakeDownWith,
     /// Escalate to a tier picked, with a note.
     EscalateTo,
+    /// On an appeal: the decision appealed stands.
+    Uphold,
+    /// On an appeal: the decision appealed is undone, the content restored.
+    Overturn,
+    /// The thread around the item: what it replies to, the messages before and after.
+    Thread,
     /// Show every item by this item's author.
     AuthorItems,
     /// Go back to the view a jump (`A`, a saved view) left.
@@ -112,7 +118,7 @@ impl From<Action> for Message {
 
 impl Action {
     /// The actions a moderator can bind, in the order the help overlay lists them.
-    pub const BINDABLE: [Action; 43] = [
+    pub const BINDABLE: [Action; 46] = [
         Action::MoveDown,
         Action::MoveUp,
         Action::First,
@@ -140,6 +146,8 @@ impl Action {
         Action::LaneAppeals,
         Action::TakeDownWith,
         Action::EscalateTo,
+        Action::Uphold,
+        Action::Overturn,
         Action::AuthorItems,
         Action::ViewBack,
         Action::Translate,
@@ -148,6 +156,7 @@ impl Action {
         Action::YankLink,
         Action::Note,
         Action::History,
+        Action::Thread,
         Action::Stats,
         Action::DetailDown,
         Action::DetailUp,
@@ -203,6 +212,9 @@ impl Action {
             Action::LaneAppeals => "lane: appeals",
             Action::TakeDownWith => "take down: pick reason, countries, note",
             Action::EscalateTo => "escalate: pick the tier, write a note",
+            Action::Uphold => "on an appeal: uphold the decision appealed",
+            Action::Overturn => "on an appeal: overturn it (the content is restored)",
+            Action::Thread => "the thread: what the item replies to, the messages around it",
             Action::AuthorItems => "every item by this author (filter author:)",
             Action::ViewBack => "back to the view before the last jump (A, a saved view)",
             Action::Translate => "show or hide the item's translation under its text",

@@ -588,6 +588,7 @@ impl App {
             Action::CycleSort => self.set_sort(self.sort.next()),
             Action::Note => self.open_note(),
             Action::History => self.open_history(),
+            Action::Thread => self.open_thread(),
             Action::Stats => self.open_stats(),
             Action::NextLane => self.next_lane(),
             Action::LaneUrgent => self.show_lane(Some(crate::model::Lane::Urgent)),
@@ -597,6 +598,8 @@ impl App {
             Action::LaneAppeals => self.show_lane(Some(crate::model::Lane::Appeals)),
             Action::TakeDownWith => self.open_take_down_picker(),
             Action::EscalateTo => self.open_escalation_picker(),
+            Action::Uphold => self.decide(DecisionAction::Uphold),
+            Action::Overturn => self.decide(DecisionAction::Overturn),
             Action::AuthorItems => self.show_author_items(),
             Action::ViewBack => match self.pop_view() {
                 Some(effects) => effects,
@@ -1406,6 +1409,8 @@ fn sanitize_item(item: Item) -> Item {
             .collect(),
         history: item.history.into_iter().map(sanitize_history).collect(),
         leased_by: item.leased_by.as_deref().map(clean_line),
+        appeal: item.appeal.map(super::appeal::sanitize),
+        thread: item.thread.map(super::thread::sanitize),
         ..item
     }
 }

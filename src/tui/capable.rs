@@ -14,6 +14,7 @@ pub fn why_not(caps: &Capabilities, action: &Action) -> Option<String> {
         Action::Keep => &caps.keep,
         Action::Escalate | Action::EscalateTo => return escalation_why_not(caps),
         Action::Undo => &caps.undo,
+        Action::Uphold | Action::Overturn => &caps.appeals,
         Action::Note => &caps.notes,
         Action::NextLane if caps.lanes.len() < 2 => {
             return Some(format!("{} sorts its queue into one lane", caps.platform));
@@ -35,6 +36,9 @@ pub fn decision_why_not(caps: &Capabilities, action: DecisionAction) -> Option<S
         DecisionAction::Keep => caps.keep.why_not().map(str::to_string),
         DecisionAction::Escalate => escalation_why_not(caps),
         DecisionAction::Reverse => caps.undo.why_not().map(str::to_string),
+        DecisionAction::Uphold | DecisionAction::Overturn => {
+            caps.appeals.why_not().map(str::to_string)
+        }
     }
 }
 

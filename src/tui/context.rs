@@ -14,6 +14,9 @@ pub fn allows(item: &Item, action: DecisionAction) -> bool {
 
 /// Why `action` is not open to this moderator on the item, in words, or `None` when it is.
 pub fn refusal(item: &Item, action: DecisionAction) -> Option<String> {
+    if let Some(why) = super::appeal::refusal(item, action) {
+        return Some(why);
+    }
     if allows(item, action) {
         return None;
     }

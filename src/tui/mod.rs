@@ -4,6 +4,7 @@
 pub mod action;
 pub mod ansi16;
 pub mod app;
+pub mod appeal;
 pub mod capable;
 pub mod context;
 pub mod deadline;
@@ -20,6 +21,7 @@ pub mod panic_guard;
 pub mod picker;
 pub mod prompt;
 pub mod theme;
+pub mod thread;
 pub mod translate;
 pub mod view;
 

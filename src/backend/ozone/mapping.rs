@@ -281,6 +281,8 @@ pub fn item(
         author_record: None,
         allowed_actions: Some(role.allowed(state)),
         leased_by: None,
+        appeal: None,
+        thread: None,
     })
 }
 
@@ -318,6 +320,11 @@ pub fn event_for(
         DecisionAction::Keep => wire::EVENT_ACKNOWLEDGE,
         DecisionAction::Escalate => wire::EVENT_ESCALATE,
         DecisionAction::Reverse => wire::EVENT_REVERSE_TAKEDOWN,
+        DecisionAction::Uphold | DecisionAction::Overturn => {
+            return Err(
+                "modq does not resolve appeals on Ozone yet: resolve them in Ozone".to_string(),
+            );
+        }
     };
     let mut event = serde_json::json!({ "$type": kind });
     if let (Some(comment), Some(map)) = (comment, event.as_object_mut()) {

@@ -326,6 +326,10 @@ impl Backend for OzoneBackend {
             "modq does not read Ozone's policy list; a reason code goes in the event's comment",
         );
         caps.max_batch = decide::MAX_BATCH;
+        caps.appeals = Support::no(
+            "Ozone's appealed subjects show in the appeals lane, but modq does not resolve \
+             appeals on Ozone yet (modEventResolveAppeal): resolve them in Ozone",
+        );
         if role == OzoneRole::Triage {
             let why = "a triage member of Ozone's team may acknowledge, escalate and comment, \
                        not take down (Ozone: \"Must be a full moderator to take this type of action\")";

@@ -176,6 +176,9 @@ impl Batch<'_> {
             DecisionAction::Keep => self.keep(d, &item).await?,
             DecisionAction::Escalate => self.escalate(d).await?,
             DecisionAction::Reverse => return self.reverse(d).await,
+            DecisionAction::Uphold | DecisionAction::Overturn => {
+                return Ok(answer(d, DecisionOutcome::Invalid, "Matrix has no appeals"));
+            }
         };
         let (record, said) = match done {
             Ok(done) => done,
@@ -482,6 +485,9 @@ impl Batch<'_> {
                 DecisionOutcome::Invalid,
                 "an undo is not undone: decide the item again",
             )),
+            DecisionAction::Uphold | DecisionAction::Overturn => {
+                Ok(answer(d, DecisionOutcome::Invalid, "Matrix has no appeals"))
+            }
         }
     }
 

@@ -5,9 +5,11 @@
 use chrono::{DateTime, Utc};
 
 use super::room::{Snapshot, from_ms};
-use super::wire::{Account, EventReport, StoredEvent, UserReport};
+use super::wire::{Account, ContextEvent, EventContext, EventReport, StoredEvent, UserReport};
 use crate::backend::BackendError;
-use crate::model::{Author, Item, ItemKind, Lane, Report, ReporterType, ReviewState};
+use crate::model::{
+    Author, Item, ItemKind, Lane, Report, ReporterType, ReviewState, Thread, ThreadMessage,
+};
 
 /// What an item id names.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -94,6 +96,56 @@ pub fn event_text(event: Option<&StoredEvent>) -> String {
             let short: String = content.chars().take(2000).collect();
             format!("[{kind}] {short}")
         }
+    }
+}
+
+/// Most messages of the thread shown on each side of a reported one.
+pub const THREAD_SIDE: usize = 5;
+
+/// The event a message replies to (`m.relates_to` → `m.in_reply_to`), if it is a reply.
+pub fn reply_to(event: &StoredEvent) -> Option<&str> {
+    event
+        .content
+        .get("m.relates_to")?
+        .get("m.in_reply_to")?
+        .get("event_id")?
+        .as_str()
+}
+
+fn thread_message(e: &ContextEvent) -> ThreadMessage {
+    ThreadMessage {
+        id: e.event_id.clone(),
+        author: e.event.sender.as_ref().map(|s| Author {
+            id: s.clone(),
+            handle: None,
+        }),
+        text: Some(event_text(Some(&e.event))),
+        at: e.event.origin_server_ts.map(from_ms),
+    }
+}
+
+/// The thread around a reported message from its room's context: the messages (not state
+/// events) just before and after it, oldest first, and the message it replies to.
+pub fn thread_of(context: &EventContext, parent: Option<&ContextEvent>) -> Thread {
+    let message = |e: &&ContextEvent| e.event.kind == "m.room.message";
+    let mut before: Vec<ThreadMessage> = context
+        .events_before
+        .iter()
+        .filter(message)
+        .take(THREAD_SIDE)
+        .map(thread_message)
+        .collect();
+    before.reverse();
+    Thread {
+        parent: parent.map(thread_message),
+        before,
+        after: context
+            .events_after
+            .iter()
+            .filter(message)
+            .take(THREAD_SIDE)
+            .map(thread_message)
+            .collect(),
     }
 }
 
@@ -193,6 +245,8 @@ pub fn event_item(
         author_record: None,
         allowed_actions: None,
         leased_by: None,
+        appeal: None,
+        thread: None,
     };
     cx.apply(&mut item);
     Some(item)
@@ -243,6 +297,8 @@ pub fn user_item(
         author_record: None,
         allowed_actions: None,
         leased_by: None,
+        appeal: None,
+        thread: None,
     };
     cx.apply(&mut item);
     Some(item)
@@ -252,6 +308,38 @@ pub fn user_item(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The context's sides come back oldest first, state events left out, the parent kept.
+    #[test]
+    fn a_thread_is_read_from_a_context_oldest_first_without_state_events() {
+        let event = |id: &str, kind: &str, ts: i64| -> ContextEvent {
+            serde_json::from_value(serde_json::json!({
+                "event_id": id, "type": kind, "sender": "@a:t", "origin_server_ts": ts,
+                "content": {"msgtype": "m.text", "body": format!("text {id}")}
+            }))
+            .unwrap()
+        };
+        let context = EventContext {
+            events_before: vec![
+                event("$b2", "m.room.message", 20),
+                event("$join", "m.room.member", 15),
+                event("$b1", "m.room.message", 10),
+            ],
+            event: Some(event("$it", "m.room.message", 30)),
+            events_after: vec![event("$a1", "m.room.message", 40)],
+        };
+        let thread = thread_of(&context, context.events_before.last());
+        let ids = |ms: &[ThreadMessage]| ms.iter().map(|m| m.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&thread.before), ["$b1", "$b2"]);
+        assert_eq!(ids(&thread.after), ["$a1"]);
+        assert_eq!(thread.parent.map(|p| p.text), Some(Some("text $b1".into())));
+        let reply: StoredEvent = serde_json::from_value(serde_json::json!({
+            "type": "m.room.message",
+            "content": {"body": "x", "m.relates_to": {"m.in_reply_to": {"event_id": "$q"}}}
+        }))
+        .unwrap();
+        assert_eq!(reply_to(&reply), Some("$q"));
+    }
 
     #[test]
     fn item_ids_name_a_message_or_an_account() {

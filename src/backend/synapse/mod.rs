@@ -273,6 +273,39 @@ impl SynapseBackend {
         }
     }
 
+    /// The thread around a reported message, from Synapse's event context; `None` when the
+    /// homeserver cannot say (the event or the room is gone): the item is shown without it.
+    async fn thread(
+        &self,
+        room: &str,
+        event: &str,
+        stored: Option<&wire::StoredEvent>,
+    ) -> Option<crate::model::Thread> {
+        // Synapse splits `limit` between the two sides; state events are left out after.
+        let around = self.context(room, event, 4 * items::THREAD_SIDE).await?;
+        let parent = match stored.and_then(items::reply_to) {
+            None => None,
+            Some(id) => match around.events_before.iter().find(|e| e.event_id == id) {
+                Some(found) => Some(found.clone()),
+                None => self.context(room, id, 0).await.and_then(|c| c.event),
+            },
+        };
+        Some(items::thread_of(&around, parent.as_ref()))
+    }
+
+    /// `GET /_synapse/admin/v1/rooms/{room}/context/{event}?limit=N`; `None` on any failure.
+    async fn context(&self, room: &str, event: &str, limit: usize) -> Option<wire::EventContext> {
+        let path = format!(
+            "/_synapse/admin/v1/rooms/{}/context/{}",
+            seg(room),
+            seg(event)
+        );
+        self.api
+            .get::<wire::EventContext>(&path, &[("limit", limit.to_string())])
+            .await
+            .ok()
+    }
+
     /// Items for report groups (each oldest first), with their events and senders read.
     async fn event_items(
         &self,
@@ -299,16 +332,40 @@ impl SynapseBackend {
             .iter()
             .filter_map(|g| g.first().and_then(|r| r.sender.clone()));
         let accounts = self.accounts(senders).await;
+        let events: Vec<Option<wire::StoredEvent>> = details
+            .into_iter()
+            .map(|d| d.and_then(|d| d.event_json))
+            .collect();
+        let wanted: Vec<(String, String, Option<wire::StoredEvent>)> = groups
+            .iter()
+            .zip(&events)
+            .map(|(g, e)| {
+                let (room, event) = g
+                    .first()
+                    .map(|r| (r.room_id.clone(), r.event_id.clone()))
+                    .unwrap_or_default();
+                (room, event, e.clone())
+            })
+            .collect();
+        let threads: Vec<Option<crate::model::Thread>> = futures::stream::iter(wanted)
+            .map(|(room, event, stored)| async move {
+                self.thread(&room, &event, stored.as_ref()).await
+            })
+            .buffered(CONCURRENCY)
+            .collect()
+            .await;
         Ok(groups
             .iter()
-            .zip(details)
-            .filter_map(|(group, detail)| {
-                let event = detail.and_then(|d| d.event_json);
+            .zip(events)
+            .zip(threads)
+            .filter_map(|((group, event), thread)| {
                 let account = group
                     .first()
                     .and_then(|r| r.sender.as_ref())
                     .and_then(|s| accounts.get(s));
-                items::event_item(group, event.as_ref(), account, cx)
+                let mut item = items::event_item(group, event.as_ref(), account, cx)?;
+                item.thread = thread;
+                Some(item)
             })
             .collect())
     }

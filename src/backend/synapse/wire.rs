@@ -51,6 +51,27 @@ pub struct StoredEvent {
     pub content: serde_json::Value,
 }
 
+/// `GET /_synapse/admin/v1/rooms/{room}/context/{event}` answer: the event and the room's
+/// events around it (`events_before` newest first, `events_after` oldest first).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct EventContext {
+    #[serde(default)]
+    pub events_before: Vec<ContextEvent>,
+    #[serde(default)]
+    pub event: Option<ContextEvent>,
+    #[serde(default)]
+    pub events_after: Vec<ContextEvent>,
+}
+
+/// One event of a context, with its id.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ContextEvent {
+    #[serde(default)]
+    pub event_id: String,
+    #[serde(flatten)]
+    pub event: StoredEvent,
+}
+
 /// `GET /_synapse/admin/v1/user_reports` answer.
 #[derive(Debug, Clone, Deserialize)]
 pub struct UserReportList {

@@ -39,7 +39,10 @@ pub type Policies = Arc<PolicyCatalog>;
 fn with_allowed_actions(actor: &TokenInfo, items: &mut [Item]) {
     for item in items {
         let status = rules::status_of(item);
-        item.allowed_actions = Some(rules::allowed_actions(actor, &status, &item.history));
+        item.allowed_actions = Some(match &item.appeal {
+            Some(appeal) => crate::server::appeals::allowed_actions(actor, appeal),
+            None => rules::allowed_actions(actor, &status, &item.history),
+        });
         rules::redact_history(actor.role, item);
     }
 }
@@ -291,6 +294,7 @@ pub async fn queue(
     Extension(clock): Extension<Clock>,
     Extension(budget): Extension<PageBytes>,
     Extension(activity): Extension<Activity>,
+    Extension(policies): Extension<Policies>,
     Query(params): Query<QueueParams>,
 ) -> Answer<axum::Json<QueuePage>> {
     let now = clock.now();
@@ -307,6 +311,7 @@ pub async fn queue(
         for item in &mut page.items {
             item.leased_by = holders.remove(&item.id).filter(|h| *h != me);
         }
+        super::appeals::attach(s, &policies, &mut page.items)?;
         Ok(page)
     })
     .await?;
@@ -341,6 +346,8 @@ pub async fn queue(
         (status = 413, description = "Body larger than 2 MiB", body = ApiError),
     )
 )]
+// An axum handler takes one extractor per argument; a claim needs each of these.
+#[allow(clippy::too_many_arguments)]
 pub async fn claim(
     State(storage): State<Arc<dyn Storage>>,
     Extension(actor): Extension<TokenInfo>,
@@ -348,6 +355,7 @@ pub async fn claim(
     Extension(budget): Extension<PageBytes>,
     Extension(policy): Extension<LeasePolicy>,
     Extension(activity): Extension<Activity>,
+    Extension(policies): Extension<Policies>,
     Json(request): Json<ClaimRequest>,
 ) -> Answer<axum::Json<ClaimedPage>> {
     let now = clock.now();
@@ -372,7 +380,9 @@ pub async fn claim(
     let lease_seconds = policy.lease_seconds(request.lease_seconds);
     let holder = actor.name.clone();
     let mut page = blocking(&storage, move |s| {
-        s.claim_within(&holder, &query, lease_seconds, &limits, now)
+        let mut page = s.claim_within(&holder, &query, lease_seconds, &limits, now)?;
+        super::appeals::attach(s, &policies, &mut page.items)?;
+        Ok(page)
     })
     .await?;
     with_allowed_actions(&actor, &mut page.items);
@@ -604,10 +614,17 @@ pub async fn release_leases(
 pub async fn item(
     State(storage): State<Arc<dyn Storage>>,
     Extension(actor): Extension<TokenInfo>,
+    Extension(policies): Extension<Policies>,
     Path(id): Path<String>,
 ) -> Answer<axum::Json<Item>> {
     let wanted = id.clone();
-    match blocking(&storage, move |s| s.item(&wanted)).await? {
+    let found = blocking(&storage, move |s| {
+        let mut item = s.item(&wanted)?;
+        super::appeals::attach(s, &policies, item.as_mut_slice())?;
+        Ok(item)
+    })
+    .await?;
+    match found {
         Some(item) => {
             check_readable(&actor, &rules::status_of(&item), &id)?;
             let mut items = [item];

@@ -2,6 +2,7 @@
 //! errors, the OpenAPI document and the request schemas from it, connections). It sees
 //! storage only as `dyn Storage`.
 
+pub mod appeals;
 pub mod audit;
 pub mod auth;
 pub mod connections;

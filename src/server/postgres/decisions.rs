@@ -7,15 +7,19 @@ use ::postgres::Row;
 use chrono::{DateTime, Utc};
 
 use crate::model::{
-    Decision, DecisionAction, DecisionOutcome, DecisionResult, ReporterType, ReviewState, Scope,
+    AppealVerdict, Decision, DecisionAction, DecisionMethod, DecisionOutcome, DecisionResult,
+    ReporterType, ReviewState, Scope,
 };
 use crate::policy::PolicyCatalog;
+use crate::server::appeals::{self, AppealFacts};
 use crate::server::claims::{self, Allowance, LaneHeld};
 use crate::server::rules::{self, AppliedDecision, Facts, ItemStatus, Lease, Verdict};
 use crate::server::storage::{ClaimLimits, DecisionBasis};
 use crate::server::storage::{StorageError, TokenInfo};
 
-use super::convert::{from_name, name_of, opt_json, opt_tier, parse_state, parse_ts, to_json, ts};
+use super::convert::{
+    corrupt, from_name, name_of, opt_json, opt_tier, parse_state, parse_ts, to_json, ts,
+};
 use super::db::{AUDIT_LOCK, Param, Tx};
 use super::items::{Tallied, TallyChanges, load_reports};
 use super::queue::{ITEM_COLUMNS, item_row};
@@ -56,6 +60,22 @@ fn applied_where(
 ) -> Result<Option<AppliedDecision>, StorageError> {
     let sql = format!("SELECT {APPLIED_COLUMNS} FROM audit WHERE {condition}");
     tx.opt(&sql, params)?.as_ref().map(applied).transpose()
+}
+
+/// The audit row with this number.
+pub fn applied_by_id(tx: &mut Tx<'_>, id: i64) -> Result<Option<AppliedDecision>, StorageError> {
+    applied_where(tx, "id = ?1", &[&id])
+}
+
+/// The number of an item's latest audit row.
+pub fn latest_of(tx: &mut Tx<'_>, item_id: &str) -> Result<Option<i64>, StorageError> {
+    Ok(tx
+        .opt(
+            "SELECT id FROM audit WHERE item_id = ?1 ORDER BY id DESC LIMIT 1",
+            &[&item_id],
+        )?
+        .map(|r| r.try_get(0))
+        .transpose()?)
 }
 
 /// An item's status, and where it is counted in the tallies.
@@ -195,7 +215,10 @@ pub fn apply_one(
         report_category: report_category.as_deref(),
         policies,
     };
-    let (after, reason_code) = match rules::judge(actor, d, &facts) {
+    let appeal = appeal_facts(tx, &d.item_id, |item| {
+        log.find(|a| a.item_id == item).map(|a| a.audit_id)
+    })?;
+    let (after, reason_code) = match appeals::judge(actor, d, &facts, appeal.as_ref()) {
         Verdict::Apply { after, reason_code } => (after, reason_code),
         Verdict::Refuse { outcome, message } => return Ok(result(d, outcome, Some(message))),
     };
@@ -274,9 +297,158 @@ pub fn apply_one(
             basis,
         },
     );
+    if let Some(appeal) = &appeal {
+        record_outcome(tx, tally, log, actor, d, appeal, now)?;
+    }
     // Decided: there is nothing left to review undisturbed, whoever was reviewing it.
     tx.exec("DELETE FROM leases WHERE item_id = ?1", &[&d.item_id])?;
     Ok(result(d, DecisionOutcome::Applied, None))
+}
+
+pub fn is_reversed(tx: &mut Tx<'_>, audit_id: i64) -> Result<bool, StorageError> {
+    Ok(tx
+        .one(
+            "SELECT EXISTS (SELECT 1 FROM audit WHERE reverses_id = ?1)",
+            &[&audit_id],
+        )?
+        .try_get(0)?)
+}
+
+/// The appeal an item carries, with what deciding it needs (`None`: not an appeal).
+/// `latest_in_batch` finds a decision of the batch not yet written.
+fn appeal_facts(
+    tx: &mut Tx<'_>,
+    item_id: &str,
+    latest_in_batch: impl Fn(&str) -> Option<i64>,
+) -> Result<Option<AppealFacts>, StorageError> {
+    let Some(r) = tx.opt(
+        "SELECT id, decision_id FROM appeals WHERE appeal_item_id = ?1",
+        &[&item_id],
+    )?
+    else {
+        return Ok(None);
+    };
+    let appeal_id: i64 = r.try_get(0)?;
+    let decision_id: i64 = r.try_get(1)?;
+    let original = applied_by_id(tx, decision_id)?
+        .ok_or_else(|| corrupt("appeal", format!("audit row {decision_id} is missing")))?;
+    let scope: Option<String> = tx
+        .one("SELECT scope FROM audit WHERE id = ?1", &[&decision_id])?
+        .try_get(0)?;
+    let (original_status, _) = item_status(tx, &original.item_id)?
+        .ok_or_else(|| corrupt("appeal", format!("item {:?} is missing", original.item_id)))?;
+    let latest = match latest_in_batch(&original.item_id) {
+        Some(id) => Some(id),
+        None => latest_of(tx, &original.item_id)?,
+    };
+    Ok(Some(AppealFacts {
+        appeal_id,
+        original_scope: opt_json::<Scope>("scope", scope.as_deref())?,
+        original_status,
+        original_reversed: is_reversed(tx, decision_id)?,
+        original_latest: latest == Some(original.audit_id),
+        original,
+    }))
+}
+
+/// Writes an appeal's outcome: the appeal row, and for an overturn the reversal of the
+/// take down on its item (the content restored), made by the same moderator, in this
+/// batch's audit rows.
+fn record_outcome(
+    tx: &mut Tx<'_>,
+    tally: &mut TallyChanges,
+    log: &mut AuditBatch,
+    actor: &TokenInfo,
+    d: &Decision,
+    appeal: &AppealFacts,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let verdict = match d.action {
+        DecisionAction::Overturn => AppealVerdict::Overturned,
+        _ => AppealVerdict::Upheld,
+    };
+    tx.exec(
+        "UPDATE appeals SET outcome = ?2, decided_by = ?3, decided_by_token_id = ?4,
+                            decided_at = ?5
+         WHERE id = ?1 AND outcome IS NULL",
+        &[
+            &appeal.appeal_id,
+            &verdict.as_str(),
+            &actor.name,
+            &actor.id,
+            &ts(now),
+        ],
+    )?;
+    if verdict != AppealVerdict::Overturned {
+        return Ok(());
+    }
+    let original = &appeal.original;
+    let Some((current, counted)) = item_status(tx, &original.item_id)? else {
+        return Err(super::convert::corrupt(
+            "appeal",
+            format!("item {:?} is missing", original.item_id),
+        ));
+    };
+    let after = appeals::restored();
+    tx.exec(
+        "UPDATE items SET state = ?2, restricted_in = NULL, escalation_target = NULL,
+                          hold_tier = NULL
+         WHERE id = ?1",
+        &[&original.item_id, &after.state.as_str()],
+    )?;
+    tally.moved(
+        Some(counted.clone()),
+        Tallied {
+            state: after.state.as_str().to_owned(),
+            tier: None,
+            ..counted
+        },
+    );
+    let key = appeals::reversal_key(appeal.appeal_id);
+    log.push(
+        AppliedDecision {
+            audit_id: 0,
+            idempotency_key: key.clone(),
+            item_id: original.item_id.clone(),
+            action: DecisionAction::Reverse,
+            actor: actor.name.clone(),
+            actor_token_id: Some(actor.id),
+            at: now,
+            body_hash: None,
+            before: current.clone(),
+        },
+        AuditRow {
+            at: ts(now),
+            actor: actor.name.clone(),
+            actor_token_id: actor.id,
+            role: actor.role.as_str().to_owned(),
+            action: DecisionAction::Reverse.as_str().to_owned(),
+            item_id: original.item_id.clone(),
+            reason_code: None,
+            scope: None,
+            note: Some(format!("appeal {} overturned", appeal.appeal_id)),
+            target: None,
+            reverses: Some(original.idempotency_key.clone()),
+            reverses_id: Some(original.audit_id),
+            // Made by the server, not sent: bound to nothing a client could send again.
+            body_hash: String::new(),
+            key,
+            method: DecisionMethod::Single.as_str().to_owned(),
+            decided_at: ts(now),
+            from_state: current.state.as_str().to_owned(),
+            from_scope: current.restricted_in.as_ref().map(to_json).transpose()?,
+            from_target: current.escalation_target.map(name_of).transpose()?,
+            from_tier: current.tier.map(name_of).transpose()?,
+            to_state: after.state.as_str().to_owned(),
+            to_tier: None,
+            basis: None,
+        },
+    );
+    tx.exec(
+        "DELETE FROM leases WHERE item_id = ?1",
+        &[&original.item_id],
+    )?;
+    Ok(())
 }
 
 /// One audit row, as it will be inserted.

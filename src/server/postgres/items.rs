@@ -50,7 +50,15 @@ pub fn fill_items(tx: &mut Tx<'_>, items: &mut [Item]) -> Result<(), StorageErro
         .filter_map(|i| i.author.as_ref().map(|a| a.id.as_str()))
         .collect();
     let tallies = author_tallies(tx, &authors)?;
+    let mut threads: HashMap<String, String> = HashMap::new();
+    for r in tx.all(
+        "SELECT id, thread FROM items WHERE id = ANY(?1) AND thread IS NOT NULL",
+        &[&ids],
+    )? {
+        threads.insert(r.try_get(0)?, r.try_get(1)?);
+    }
     for item in items.iter_mut() {
+        item.thread = opt_json("thread", threads.remove(&item.id).as_deref())?;
         item.reports = reports.remove(&item.id).unwrap_or_default();
         let mut history: Vec<HistoryEntry> = item
             .reports
@@ -231,6 +239,8 @@ fn load_decision_history(
             DecisionAction::Keep => HistoryEvent::Keep,
             DecisionAction::Escalate => HistoryEvent::Escalate,
             DecisionAction::Reverse => HistoryEvent::Reversal,
+            DecisionAction::Uphold => HistoryEvent::Upheld,
+            DecisionAction::Overturn => HistoryEvent::Overturned,
         };
         entries
             .entry(r.try_get(0)?)
@@ -418,6 +428,13 @@ pub fn add_report(
         }
     }
 
+    // The thread around the content is the intake's to describe, like the content.
+    if let Some(thread) = subject.thread.as_ref().filter(|_| intake) {
+        tx.exec(
+            "UPDATE items SET thread = ?2 WHERE id = ?1",
+            &[&subject.id, &to_json(thread)?],
+        )?;
+    }
     let report_id: i64 = tx
         .one(
             "INSERT INTO reports (item_id, reporter_type, category, comment, lane, deadline,

@@ -19,6 +19,7 @@
 //!
 //! The audit log and notes refuse UPDATE, DELETE and TRUNCATE in the database itself.
 
+mod appeals;
 mod convert;
 mod db;
 mod decisions;
@@ -27,6 +28,7 @@ mod queue;
 
 use chrono::{DateTime, Utc};
 
+use crate::model::{AppealLodged, NewAppeal};
 use crate::model::{
     ClaimCap, ClaimedPage, Decision, DecisionMethod, DecisionResult, EscalationTier, HistoryEntry,
     HistoryEvent, Item, Lane, LaneCount, LeaseGrant, LeaseRefusal, LeaseRenewal, NewReport,
@@ -36,6 +38,7 @@ use crate::policy::PolicyCatalog;
 
 use super::claims;
 use super::rules;
+use super::storage::{AppealRecord, AppealRefusal};
 use super::storage::{
     AuditEntry, AuditQuery, ClaimLimits, Cursor, DecisionFact, MAX_SELECTION, QueueQuery, Selected,
     Storage, StorageError, TakeDownRecord, TokenInfo, TokenRecord, within_budget,
@@ -211,6 +214,7 @@ impl Storage for PostgresStorage {
         let (mut page, taken_cursors) = self.run(|tx| {
             lock_holder(tx, holder)?;
             let mut allowance = allowance_of(tx, holder, limits, now)?;
+            let withheld = appeals::withheld_from(tx, holder)?;
             let mut taken: Vec<ItemRow> = Vec::new();
             let mut taken_cursors: Vec<Cursor> = Vec::new();
             let mut last_examined: Option<Cursor> = None;
@@ -221,12 +225,13 @@ impl Storage for PostgresStorage {
             // claim or a decision on another server) is passed over, not waited for.
             walk_queue(tx, query, None, |tx, row| {
                 let mut lease = row.lease.clone();
-                let mut skip = rules::claim_skips(lease.as_ref(), holder, now);
+                let withheld = withheld.contains(&row.id);
+                let mut skip = rules::claim_skips(lease.as_ref(), holder, now) || withheld;
                 if !skip && taken.len() < query.limit {
                     match lock_claimable(tx, &row.id, query.state)? {
                         Some(fresh) => {
                             lease = fresh;
-                            skip = rules::claim_skips(lease.as_ref(), holder, now);
+                            skip = rules::claim_skips(lease.as_ref(), holder, now) || withheld;
                         }
                         None => skip = true,
                     }
@@ -303,6 +308,7 @@ impl Storage for PostgresStorage {
             let ids = distinct(item_ids);
             lock_items(tx, &ids)?;
             let mut allowance = allowance_of(tx, holder, limits, now)?;
+            let withheld = appeals::withheld_from(tx, holder)?;
             let mut leased = Vec::new();
             let mut refused = Vec::new();
             let refusal = |id: &str, reason, leased_by| LeaseRefusal {
@@ -323,7 +329,7 @@ impl Storage for PostgresStorage {
                 let tier: Option<String> = r.try_get(1)?;
                 let lane: String = r.try_get(2)?;
                 let tier = opt_tier(tier.as_deref())?;
-                if !claims::may_claim(actor, parse_state(&state)?, tier) {
+                if !claims::may_claim(actor, parse_state(&state)?, tier) || withheld.contains(id) {
                     refused.push(refusal(id, RefusalReason::NotClaimable, None));
                     continue;
                 }
@@ -477,6 +483,10 @@ impl Storage for PostgresStorage {
     ) -> Result<Vec<DecisionResult>, StorageError> {
         self.run(|tx| {
             let ids: Vec<&str> = decisions.iter().map(|d| d.item_id.as_str()).collect();
+            // An overturned appeal changes its appealed item too: locked with the others.
+            let appealed = appeals::appealed_items(tx, &ids)?;
+            let mut ids = ids;
+            ids.extend(appealed.iter().map(String::as_str));
             lock_items(tx, &ids)?;
             let mut tally = TallyChanges::default();
             let mut log = AuditBatch::default();
@@ -630,7 +640,9 @@ impl Storage for PostgresStorage {
                 "SELECT a.id, a.at, a.reason_code, a.scope, a.item_id, a.basis
                  FROM audit a
                  WHERE a.action = 'take_down' AND a.at >= ?1
-                   AND NOT EXISTS (SELECT 1 FROM audit r WHERE r.reverses_id = a.id)
+                   AND (NOT EXISTS (SELECT 1 FROM audit r WHERE r.reverses_id = a.id)
+                        OR EXISTS (SELECT 1 FROM appeals p
+                                   WHERE p.decision_id = a.id AND p.outcome = 'overturned'))
                  ORDER BY a.id",
                 &[&ts(since)],
             )?;
@@ -649,6 +661,7 @@ impl Storage for PostgresStorage {
                     scope: opt_json::<Scope>("scope", scope.as_deref())?.unwrap_or_default(),
                     basis: opt_json("decision basis", basis.as_deref())?,
                     item,
+                    appeal: appeals::statement_outcome(tx, r.try_get(0)?)?,
                 });
             }
             Ok(records)
@@ -733,6 +746,19 @@ impl Storage for PostgresStorage {
             )?;
             token_record(&r).map(Some)
         })
+    }
+
+    fn lodge_appeal(
+        &self,
+        filer: &TokenInfo,
+        appeal: &NewAppeal,
+        now: DateTime<Utc>,
+    ) -> Result<Result<AppealLodged, AppealRefusal>, StorageError> {
+        self.run(|tx| appeals::lodge_appeal(tx, filer, appeal, now))
+    }
+
+    fn appeals_of(&self, item_ids: &[String]) -> Result<Vec<AppealRecord>, StorageError> {
+        self.run(|tx| appeals::appeals_of(tx, item_ids))
     }
 
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StorageError> {

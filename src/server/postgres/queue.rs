@@ -101,6 +101,8 @@ impl ItemRow {
             author_record: None,
             allowed_actions: None,
             leased_by: None,
+            appeal: None,
+            thread: None,
             id: self.id,
         })
     }

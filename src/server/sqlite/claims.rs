@@ -132,13 +132,15 @@ pub(super) fn claim_within(
         // and the leases it writes. (PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED instead.)
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut allowance = allowance_of(&tx, holder, limits, now)?;
+        let withheld = super::appeals::withheld_from(&tx, holder)?;
         let mut taken: Vec<ItemRow> = Vec::new();
         let mut taken_cursors: Vec<Cursor> = Vec::new();
         let mut last_examined: Option<Cursor> = None;
         let mut more = false;
         walk_queue(&tx, query, -1, |row| {
             let lease = lease_of(&tx, &row.id)?;
-            let skip = rules::claim_skips(lease.as_ref(), holder, now);
+            let skip =
+                rules::claim_skips(lease.as_ref(), holder, now) || withheld.contains(&row.id);
             let own = lease
                 .as_ref()
                 .is_some_and(|l| l.holder == holder && l.is_live(now));
@@ -222,6 +224,7 @@ pub(super) fn claim_items(
     storage.write(|conn| {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut allowance = allowance_of(&tx, holder, limits, now)?;
+        let withheld = super::appeals::withheld_from(&tx, holder)?;
         let mut leased = Vec::new();
         let mut refused = Vec::new();
         let refusal = |id: &str, reason, leased_by| LeaseRefusal {
@@ -239,7 +242,7 @@ pub(super) fn claim_items(
                 continue;
             };
             let tier = opt_tier(tier.as_deref())?;
-            if !claims::may_claim(actor, parse_state(&state)?, tier) {
+            if !claims::may_claim(actor, parse_state(&state)?, tier) || withheld.contains(id) {
                 refused.push(refusal(id, RefusalReason::NotClaimable, None));
                 continue;
             }

@@ -5,15 +5,18 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 
 use crate::model::{
-    Decision, DecisionAction, DecisionOutcome, DecisionResult, HistoryEntry, HistoryEvent,
-    ReporterType, Scope,
+    AppealVerdict, Decision, DecisionAction, DecisionOutcome, DecisionResult, HistoryEntry,
+    HistoryEvent, ReporterType, Scope,
 };
 use crate::policy::PolicyCatalog;
 
 use super::SqliteStorage;
-use super::convert::{from_name, name_of, opt_json, opt_tier, parse_state, parse_ts, to_json, ts};
+use super::convert::{
+    corrupt, from_name, name_of, opt_json, opt_tier, parse_state, parse_ts, to_json, ts,
+};
 use super::items::{ITEM_COLUMNS, item_row, load_reports};
 use super::tally::{Tallied, TallyChanges};
+use crate::server::appeals::{self, AppealFacts};
 use crate::server::rules::{self, AppliedDecision, Facts, ItemStatus, Verdict};
 use crate::server::storage::{DecisionBasis, StorageError, TokenInfo};
 
@@ -239,7 +242,8 @@ pub(super) fn apply_one(
         report_category: report_category.as_deref(),
         policies,
     };
-    let (after, reason_code) = match rules::judge(actor, d, &facts) {
+    let appeal = appeal_facts(tx, &d.item_id)?;
+    let (after, reason_code) = match appeals::judge(actor, d, &facts, appeal.as_ref()) {
         Verdict::Apply { after, reason_code } => (after, reason_code),
         Verdict::Refuse { outcome, message } => return Ok(result(d, outcome, Some(message))),
     };
@@ -315,10 +319,144 @@ pub(super) fn apply_one(
         after.tier.map(name_of).transpose()?,
         basis,
     ])?;
+    if let Some(appeal) = &appeal {
+        record_outcome(tx, tally, actor, d, appeal, now)?;
+    }
     // Decided: there is nothing left to review undisturbed, whoever was reviewing it.
     tx.prepare_cached("DELETE FROM leases WHERE item_id = ?1")?
         .execute([&d.item_id])?;
     Ok(result(d, DecisionOutcome::Applied, None))
+}
+
+// --- appeals ---------------------------------------------------------------------------
+
+pub(super) fn applied_by_id(
+    conn: &Connection,
+    id: i64,
+) -> Result<Option<AppliedDecision>, StorageError> {
+    let sql = format!("SELECT {APPLIED_COLUMNS} FROM audit WHERE id = ?1");
+    conn.prepare_cached(&sql)?
+        .query_row([id], applied_row)
+        .optional()?
+        .map(AppliedRow::into_applied)
+        .transpose()
+}
+
+pub(super) fn is_reversed(conn: &Connection, audit_id: i64) -> Result<bool, StorageError> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM audit WHERE reverses_id = ?1)")?
+        .query_row([audit_id], |r| r.get(0))?)
+}
+
+/// The appeal an item carries, with what deciding it needs (`None`: not an appeal).
+fn appeal_facts(tx: &Transaction<'_>, item_id: &str) -> Result<Option<AppealFacts>, StorageError> {
+    let Some((appeal_id, decision_id)) = tx
+        .prepare_cached("SELECT id, decision_id FROM appeals WHERE appeal_item_id = ?1")?
+        .query_row([item_id], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let original = applied_by_id(tx, decision_id)?
+        .ok_or_else(|| corrupt("appeal", format!("audit row {decision_id} is missing")))?;
+    let scope: Option<String> = tx
+        .prepare_cached("SELECT scope FROM audit WHERE id = ?1")?
+        .query_row([decision_id], |r| r.get(0))?;
+    let (original_status, _) = item_status(tx, &original.item_id)?
+        .ok_or_else(|| corrupt("appeal", format!("item {:?} is missing", original.item_id)))?;
+    let latest = latest_applied(tx, &original.item_id)?;
+    Ok(Some(AppealFacts {
+        appeal_id,
+        original_scope: opt_json::<Scope>("scope", scope.as_deref())?,
+        original_status,
+        original_reversed: is_reversed(tx, decision_id)?,
+        original_latest: latest.is_some_and(|l| l.audit_id == original.audit_id),
+        original,
+    }))
+}
+
+/// Writes an appeal's outcome: the appeal row, and for an overturn the reversal of the
+/// take down on its item (the content restored), made by the same moderator.
+fn record_outcome(
+    tx: &Transaction<'_>,
+    tally: &mut TallyChanges,
+    actor: &TokenInfo,
+    d: &Decision,
+    appeal: &AppealFacts,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let verdict = match d.action {
+        DecisionAction::Overturn => AppealVerdict::Overturned,
+        _ => AppealVerdict::Upheld,
+    };
+    tx.prepare_cached(
+        "UPDATE appeals SET outcome = ?2, decided_by = ?3, decided_by_token_id = ?4,
+                            decided_at = ?5
+         WHERE id = ?1 AND outcome IS NULL",
+    )?
+    .execute(params![
+        appeal.appeal_id,
+        verdict.as_str(),
+        actor.name,
+        actor.id,
+        ts(now)
+    ])?;
+    if verdict != AppealVerdict::Overturned {
+        return Ok(());
+    }
+    let original = &appeal.original;
+    let Some((current, counted)) = item_status(tx, &original.item_id)? else {
+        return Err(corrupt(
+            "appeal",
+            format!("item {:?} is missing", original.item_id),
+        ));
+    };
+    let after = appeals::restored();
+    tx.prepare_cached(
+        "UPDATE items SET state = ?2, restricted_in = NULL, escalation_target = NULL,
+                          hold_tier = NULL
+         WHERE id = ?1",
+    )?
+    .execute(params![original.item_id, after.state.as_str()])?;
+    tally.moved(
+        Some(counted.clone()),
+        Tallied {
+            state: after.state.as_str().to_owned(),
+            tier: None,
+            ..counted
+        },
+    );
+    // Made by the server, not sent: its body hash binds it to nothing a client could send.
+    tx.prepare_cached(
+        "INSERT INTO audit (at, actor, actor_token_id, role, action, item_id, note, reverses,
+                            reverses_id, idempotency_key, body_hash, method, decided_at,
+                            from_state, from_restricted_in, from_escalation_target, from_tier,
+                            to_state)
+         VALUES (?1, ?2, ?3, ?4, 'reverse', ?5, ?6, ?7, ?8, ?9, '', 'single', ?10, ?11, ?12,
+                 ?13, ?14, ?15)",
+    )?
+    .execute(params![
+        ts(now),
+        actor.name,
+        actor.id,
+        actor.role.as_str(),
+        original.item_id,
+        format!("appeal {} overturned", appeal.appeal_id),
+        original.idempotency_key,
+        original.audit_id,
+        appeals::reversal_key(appeal.appeal_id),
+        ts(now),
+        current.state.as_str(),
+        current.restricted_in.as_ref().map(to_json).transpose()?,
+        current.escalation_target.map(name_of).transpose()?,
+        current.tier.map(name_of).transpose()?,
+        after.state.as_str(),
+    ])?;
+    tx.prepare_cached("DELETE FROM leases WHERE item_id = ?1")?
+        .execute([&original.item_id])?;
+    Ok(())
 }
 
 /// The report category of the item's most trusted source; see [`rules::leading_category`].

@@ -82,6 +82,8 @@ impl ItemRow {
             author_record: None,
             allowed_actions: None,
             leased_by: None,
+            appeal: None,
+            thread: None,
             id: self.id,
         })
     }
@@ -174,6 +176,12 @@ pub(super) fn fill_item(conn: &Connection, item: &mut Item) -> Result<(), Storag
         })
         .collect();
     history.extend(load_decision_history(conn, &item.id)?);
+    let thread: Option<String> = conn
+        .prepare_cached("SELECT thread FROM items WHERE id = ?1")?
+        .query_row([&item.id], |r| r.get(0))
+        .optional()?
+        .flatten();
+    item.thread = opt_json("thread", thread.as_deref())?;
     history.extend(load_notes(conn, &item.id)?);
     // Stable: at equal times a report stays before the decision that followed it.
     history.sort_by_key(|h| h.at);
@@ -327,6 +335,8 @@ pub(super) fn load_decision_history(
             DecisionAction::Keep => HistoryEvent::Keep,
             DecisionAction::Escalate => HistoryEvent::Escalate,
             DecisionAction::Reverse => HistoryEvent::Reversal,
+            DecisionAction::Uphold => HistoryEvent::Upheld,
+            DecisionAction::Overturn => HistoryEvent::Overturned,
         };
         entries.push(HistoryEntry {
             at: parse_ts(&at)?,

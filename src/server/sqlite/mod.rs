@@ -7,6 +7,7 @@
 //! notes), `claims` (leases, their caps, and selections), `tokens`, `audit` and `stats`;
 //! `convert` says how values are stored.
 
+mod appeals;
 mod audit;
 mod claims;
 mod convert;
@@ -27,6 +28,7 @@ use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use crate::model::{AppealLodged, NewAppeal};
 use crate::model::{
     ClaimedPage, Decision, DecisionResult, HistoryEntry, Item, LeaseGrant, LeaseRenewal, NewReport,
     QueueCounts, QueuePage, ReportAccepted, Role,
@@ -35,6 +37,7 @@ use crate::policy::PolicyCatalog;
 use crate::wal_sync::WalSync;
 
 use crate::server::read_pool::ReadPool;
+use crate::server::storage::{AppealRecord, AppealRefusal};
 use crate::server::storage::{
     AuditEntry, AuditQuery, ClaimLimits, DecisionFact, QueueQuery, Selected, Storage, StorageError,
     TakeDownRecord, TokenInfo, TokenRecord,
@@ -303,6 +306,19 @@ impl Storage for SqliteStorage {
 
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StorageError> {
         audit::audit(self, query)
+    }
+
+    fn lodge_appeal(
+        &self,
+        filer: &TokenInfo,
+        appeal: &NewAppeal,
+        now: DateTime<Utc>,
+    ) -> Result<Result<AppealLodged, AppealRefusal>, StorageError> {
+        appeals::lodge_appeal(self, filer, appeal, now)
+    }
+
+    fn appeals_of(&self, item_ids: &[String]) -> Result<Vec<AppealRecord>, StorageError> {
+        appeals::appeals_of(self, item_ids)
     }
 }
 

@@ -139,6 +139,11 @@ pub(super) fn add_report(
         }
     }
 
+    // The thread around the content is the intake's to describe, like the content.
+    if let Some(thread) = subject.thread.as_ref().filter(|_| intake) {
+        tx.prepare_cached("UPDATE items SET thread = ?2 WHERE id = ?1")?
+            .execute(params![subject.id, to_json(thread)?])?;
+    }
     tx.prepare_cached(
         "INSERT INTO reports (item_id, reporter_type, category, comment, lane, deadline,
                               received_at, filed_by, filer_role)
@@ -307,6 +312,7 @@ mod tests {
                     description: None,
                     hash_match: Some("list".into()),
                 }],
+                thread: None,
             },
             reporter_type: ReporterType::User,
             category: "spam".into(),

@@ -130,7 +130,9 @@ pub(super) fn take_downs_since(
             "SELECT a.id, a.at, a.reason_code, a.scope, a.item_id, a.basis
              FROM audit a
              WHERE a.action = 'take_down' AND a.at >= ?1
-               AND NOT EXISTS (SELECT 1 FROM audit r WHERE r.reverses_id = a.id)
+               AND (NOT EXISTS (SELECT 1 FROM audit r WHERE r.reverses_id = a.id)
+                    OR EXISTS (SELECT 1 FROM appeals p
+                               WHERE p.decision_id = a.id AND p.outcome = 'overturned'))
              ORDER BY a.id",
         )?;
         let rows = stmt.query_map([ts(since)], |r| {
@@ -158,6 +160,7 @@ pub(super) fn take_downs_since(
                 scope: opt_json::<Scope>("scope", scope.as_deref())?.unwrap_or_default(),
                 basis: opt_json("decision basis", basis.as_deref())?,
                 item,
+                appeal: super::appeals::outcome_of(conn, audit_id)?,
             });
         }
         Ok(records)

@@ -107,6 +107,7 @@ mod tests {
                 language: None,
                 countries: vec![],
                 media: vec![],
+                thread: None,
             },
             reporter_type: reporter,
             category: "spam".into(),

@@ -57,6 +57,8 @@ fn counted(action: &Action) -> Counted {
         | Action::Escalate
         | Action::TakeDownWith
         | Action::EscalateTo
+        | Action::Uphold
+        | Action::Overturn
         | Action::TagPrefix
         | Action::Undo => Counted::Refuse,
         // A saved view's key moves nowhere and decides nothing; other commands may decide.

@@ -418,6 +418,30 @@ impl App {
         }
     }
 
+    /// `p`: the thread around the selected item, from what is in memory.
+    pub(super) fn open_thread(&mut self) -> Vec<Effect> {
+        let Some(entry) = self.selected_entry().filter(|_| !self.visible.is_empty()) else {
+            self.flash(Level::Info, "No item to show the thread of".into());
+            return Vec::new();
+        };
+        let Some(text) = crate::tui::thread::text(&entry.shown) else {
+            let why = format!(
+                "No thread for {}: {} gave none for it",
+                entry.shown.id, self.capabilities.platform
+            );
+            self.flash(Level::Info, why);
+            return Vec::new();
+        };
+        let title = format!("thread around {}", entry.shown.id);
+        self.flash = None;
+        self.layers.push(Layer::Output {
+            title,
+            text,
+            scroll: 0,
+        });
+        Vec::new()
+    }
+
     pub(super) fn show_output(&mut self, command: &str, output: &str) -> Vec<Effect> {
         let mut text: String = output.chars().take(MAX_OUTPUT_CHARS).collect();
         if output.chars().nth(MAX_OUTPUT_CHARS).is_some() {

@@ -59,7 +59,10 @@ impl App {
                 let Some(entry) = self.entries.get_mut(i) else {
                     continue;
                 };
-                if !entry.is_open() || entry.lease == Lease::Deferred {
+                // An appeal this moderator may not decide (they made the decision appealed)
+                // is left free for the others: holding it would keep them from it.
+                let withheld = crate::tui::appeal::withheld(&entry.shown).is_some();
+                if !entry.is_open() || entry.lease == Lease::Deferred || withheld {
                     continue;
                 }
                 taken += 1;
@@ -199,9 +202,11 @@ impl App {
         let at = self.visible.partition_point(|&j| j <= i);
         let (before, after) = self.visible.split_at(at);
         let claimable = |j: &&usize| {
-            self.entries
-                .get(**j)
-                .is_some_and(|e| e.is_open() && e.lease != Lease::Deferred)
+            self.entries.get(**j).is_some_and(|e| {
+                e.is_open()
+                    && e.lease != Lease::Deferred
+                    && crate::tui::appeal::withheld(&e.shown).is_none()
+            })
         };
         after
             .iter()

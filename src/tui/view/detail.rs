@@ -178,6 +178,7 @@ fn detail_lines<'a>(app: &'a App, entry: &'a Entry, room: usize) -> Vec<Line<'a>
     if let Some(basis) = basis_line(app, entry) {
         lines.push(basis);
     }
+    super::appeal::appeal_lines(app, item, &mut lines);
 
     lines.push(Line::default());
     lines.push(heading("Content"));

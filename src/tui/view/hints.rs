@@ -44,7 +44,25 @@ fn queue_line(app: &App, area: Rect) -> Line<'_> {
     let theme = &app.theme;
     let selected = app.selected_entry().filter(|_| !app.visible.is_empty());
     let mut spans = Vec::with_capacity(24);
-    for (action, decision, text, picker, picked) in [
+    // An appeal is decided with its own two keys, and only with them.
+    let on_appeal = selected.is_some_and(|e| e.shown.appeal.is_some());
+    let appeal_keys = [
+        (
+            Action::Uphold,
+            DecisionAction::Uphold,
+            " uphold  ",
+            Action::Uphold,
+            "",
+        ),
+        (
+            Action::Overturn,
+            DecisionAction::Overturn,
+            " overturn  ",
+            Action::Overturn,
+            "",
+        ),
+    ];
+    let decision_keys = [
         (
             Action::TakeDown,
             DecisionAction::TakeDown,
@@ -66,7 +84,14 @@ fn queue_line(app: &App, area: Rect) -> Line<'_> {
             Action::EscalateTo,
             " …to tier  ",
         ),
-    ] {
+    ];
+    let keys: &[_] = if on_appeal {
+        &appeal_keys
+    } else {
+        &decision_keys
+    };
+    for &(ref action, decision, text, ref picker, picked) in keys {
+        let (action, picker) = (action.clone(), picker.clone());
         // A decision the backend cannot make is not offered at all (`?` says why).
         if offered(app, &action).is_none() {
             continue;

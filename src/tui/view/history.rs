@@ -68,6 +68,8 @@ pub fn entry_lines(h: &HistoryEntry, theme: &Theme) -> Vec<Line<'static>> {
         HistoryEvent::Escalate => ("escalated", theme.escalate),
         HistoryEvent::Reversal => ("decision reversed", theme.warning),
         HistoryEvent::Note => ("note", theme.accent),
+        HistoryEvent::Upheld => ("appeal: decision upheld", theme.take_down),
+        HistoryEvent::Overturned => ("appeal: decision overturned", theme.keep),
     };
     let mut details = String::new();
     if let Some(tier) = h.escalation_target {

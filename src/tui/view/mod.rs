@@ -7,6 +7,7 @@
 //! `help`, `picker`, `history`, `stats`, `popup` (the box they and the others are drawn in).
 //! `layout` says where each region goes; `time` writes moments and countdowns.
 
+mod appeal;
 mod detail;
 mod help;
 mod hints;

@@ -85,6 +85,8 @@ fn decision_mark(entry: &Entry) -> &'static str {
             (DecisionAction::Keep, _) => "✓",
             (DecisionAction::Escalate, _) => "↑",
             (DecisionAction::Reverse, _) => "↺",
+            (DecisionAction::Uphold, _) => "=",
+            (DecisionAction::Overturn, _) => "↺",
         },
     }
 }

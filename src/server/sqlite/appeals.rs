@@ -1,0 +1,228 @@
+//! Appeals on SQLite: lodging one (the appeal row and its queue item in one transaction),
+//! the facts deciding one needs, and writing its outcome.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::model::{AppealLodged, AppealOutcome, AppealVerdict, DecisionAction, NewAppeal, Scope};
+use crate::server::appeals::{self, Target};
+use crate::server::storage::{
+    AppealRecord, AppealRefusal, StorageError, TakeDownRecord, TokenInfo,
+};
+
+use super::SqliteStorage;
+use super::convert::{corrupt, from_name, opt_json, parse_opt_ts, parse_ts, ts};
+use super::decisions::{applied_by_id, is_reversed};
+use super::items::{load_item, search_columns};
+use super::reports::add_report;
+use super::tally::TallyChanges;
+
+pub(super) fn lodge_appeal(
+    storage: &SqliteStorage,
+    filer: &TokenInfo,
+    appeal: &NewAppeal,
+    now: DateTime<Utc>,
+) -> Result<Result<AppealLodged, AppealRefusal>, StorageError> {
+    if let Err(message) = appeals::check_statement(&appeal.statement) {
+        return Ok(Err(AppealRefusal::Invalid(message)));
+    }
+    let number = appeals::decision_number(&appeal.decision);
+    storage.write(|conn| {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let decision = match number {
+            Some(n) => applied_by_id(&tx, n)?,
+            None => None,
+        };
+        let target = match decision {
+            Some(decision) => {
+                let appealed = tx
+                    .prepare_cached("SELECT id, outcome FROM appeals WHERE decision_id = ?1")?
+                    .query_row([decision.audit_id], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+                    })
+                    .optional()?;
+                Some(Target {
+                    reversed: is_reversed(&tx, decision.audit_id)?,
+                    appealed: appealed
+                        .map(|(id, o)| (id, o.as_deref().and_then(AppealVerdict::parse))),
+                    decision,
+                })
+            }
+            None => None,
+        };
+        if let Err(refusal) = appeals::may_lodge(&appeal.decision, target.as_ref(), now) {
+            return Ok(Err(refusal));
+        }
+        let Some(Target { decision, .. }) = target else {
+            return Err(corrupt(
+                "appeal",
+                "a decision passed the check without being found",
+            ));
+        };
+        let appeal_item = appeals::appeal_item_id(decision.audit_id);
+        let taken: bool = tx
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM items WHERE id = ?1)")?
+            .query_row([&appeal_item], |r| r.get(0))?;
+        if taken {
+            return Ok(Err(AppealRefusal::NotAppealable(format!(
+                "the appeal's item id {appeal_item:?} is taken by a reported item; ask the \
+                 operator"
+            ))));
+        }
+        let item = load_item(&tx, &decision.item_id)?.ok_or_else(|| {
+            corrupt(
+                "audit row",
+                format!("item {:?} is missing", decision.item_id),
+            )
+        })?;
+        let report = appeals::appeal_report(&item, decision.audit_id, &appeal.statement, now);
+        let columns = search_columns(report.subject.text.as_deref(), None)?;
+        let mut tally = TallyChanges::default();
+        let accepted = add_report(&tx, &mut tally, None, (&report, &columns), now)?;
+        tally.write(&tx)?;
+        tx.prepare_cached(
+            "INSERT INTO appeals (decision_id, item_id, appeal_item_id, statement, lodged_by,
+                                  lodged_by_token_id, lodged_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            decision.audit_id,
+            decision.item_id,
+            accepted.item_id,
+            appeal.statement,
+            filer.name,
+            filer.id,
+            ts(now),
+        ])?;
+        let appeal_id = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(Ok(AppealLodged {
+            appeal_id,
+            item_id: accepted.item_id,
+        }))
+    })
+}
+
+/// An appeal's outcome, from its row's columns.
+fn outcome(
+    verdict: Option<&str>,
+    by: Option<String>,
+    at: Option<&str>,
+) -> Result<Option<AppealOutcome>, StorageError> {
+    let (Some(verdict), Some(decided_by), Some(at)) = (verdict, by, parse_opt_ts(at)?) else {
+        return Ok(None);
+    };
+    let verdict =
+        AppealVerdict::parse(verdict).ok_or_else(|| corrupt("appeal outcome", verdict))?;
+    Ok(Some(AppealOutcome {
+        verdict,
+        decided_by,
+        decided_at: at,
+    }))
+}
+
+/// The outcome of the appeal against audit row `decision_id`, if one was decided.
+pub(super) fn outcome_of(
+    conn: &Connection,
+    decision_id: i64,
+) -> Result<Option<AppealOutcome>, StorageError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT outcome, decided_by, decided_at FROM appeals WHERE decision_id = ?1",
+        )?
+        .query_row([decision_id], |r| {
+            Ok((
+                r.get::<_, Option<String>>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })
+        .optional()?;
+    match row {
+        Some((verdict, by, at)) => outcome(verdict.as_deref(), by, at.as_deref()),
+        None => Ok(None),
+    }
+}
+
+pub(super) fn appeals_of(
+    storage: &SqliteStorage,
+    item_ids: &[String],
+) -> Result<Vec<AppealRecord>, StorageError> {
+    storage.read(|conn| {
+        let mut records = Vec::new();
+        for id in item_ids {
+            let row = conn
+                .prepare_cached(
+                    "SELECT p.id, p.statement, p.lodged_by, p.lodged_at, a.id, a.at,
+                            a.reason_code, a.scope, a.item_id, a.basis, a.actor, a.action
+                     FROM appeals p JOIN audit a ON a.id = p.decision_id
+                     WHERE p.appeal_item_id = ?1",
+                )?
+                .query_row([id], |r| {
+                    Ok((
+                        (
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                        ),
+                        (r.get::<_, i64>(4)?, r.get::<_, String>(5)?),
+                        (
+                            r.get::<_, Option<String>>(6)?,
+                            r.get::<_, Option<String>>(7)?,
+                            r.get::<_, String>(8)?,
+                            r.get::<_, Option<String>>(9)?,
+                        ),
+                        (r.get::<_, String>(10)?, r.get::<_, String>(11)?),
+                    ))
+                })
+                .optional()?;
+            let Some(((appeal_id, statement, lodged_by, lodged_at), (audit_id, at), rest, who)) =
+                row
+            else {
+                continue;
+            };
+            let (reason_code, scope, item_id, basis) = rest;
+            let (decided_by, action) = who;
+            let _: DecisionAction = from_name("action", &action)?;
+            let item = load_item(conn, &item_id)?
+                .ok_or_else(|| corrupt("appeal", format!("item {item_id:?} is missing")))?;
+            records.push(AppealRecord {
+                id: appeal_id,
+                appeal_item_id: id.clone(),
+                statement,
+                lodged_by,
+                lodged_at: parse_ts(&lodged_at)?,
+                decided_by,
+                original: TakeDownRecord {
+                    audit_id,
+                    applied_at: parse_ts(&at)?,
+                    reason_code,
+                    scope: opt_json::<Scope>("scope", scope.as_deref())?.unwrap_or_default(),
+                    basis: opt_json("decision basis", basis.as_deref())?,
+                    item,
+                    appeal: outcome_of(conn, audit_id)?,
+                },
+            });
+        }
+        Ok(records)
+    })
+}
+
+/// The open appeals against decisions `holder` made: never leased to them (Article 20: they
+/// may not decide them, and holding one would keep the others from it).
+pub(super) fn withheld_from(
+    conn: &Connection,
+    holder: &str,
+) -> Result<std::collections::HashSet<String>, StorageError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT p.appeal_item_id FROM appeals p JOIN audit a ON a.id = p.decision_id
+         WHERE a.actor = ?1 AND p.outcome IS NULL",
+    )?;
+    let rows = stmt.query_map([holder], |r| r.get::<_, String>(0))?;
+    let mut ids = std::collections::HashSet::new();
+    for id in rows {
+        ids.insert(id?);
+    }
+    Ok(ids)
+}
