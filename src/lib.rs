@@ -21,6 +21,7 @@
     )
 )]
 
+pub mod account;
 pub mod backend;
 pub mod config;
 pub mod credentials;

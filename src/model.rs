@@ -304,6 +304,9 @@ pub struct Author {
     #[serde(default)]
     #[schema(max_length = 256)]
     pub handle: Option<String>,
+    /// When the account was made, as the platform knows it: the item view shows its age.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<DateTime<Utc>>,
 }
 
 /// A piece of media attached to reported content. modq never carries the media itself:
@@ -518,6 +521,9 @@ pub struct Item {
     /// someone other than the caller. Absent when free, or leased to the caller.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leased_by: Option<String>,
+    /// How the author's account stands and what the policy catalog proposes for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<crate::account::AccountStanding>,
 }
 
 /// The author's record on this platform: their other items, by where each stands now
@@ -701,6 +707,10 @@ pub struct Decision {
     /// partly automated.
     #[serde(default)]
     pub method: DecisionMethod,
+    /// For take downs: a measure on the author's account that comes with it (a strike, a
+    /// restriction or suspension for some days, a ban). Reversing the take down lifts it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<crate::account::AccountMeasure>,
 }
 
 /// How a decision was taken: on the one item the moderator had open, or for many at once.
@@ -1130,6 +1140,19 @@ pub struct StatementOfReasons {
     /// `AUTOMATED_DECISION_NOT_AUTOMATED` for a decision on an item a person picked;
     /// `AUTOMATED_DECISION_PARTIALLY` when a filter or similarity picked it for a bulk action.
     pub automated_decision: String,
+    /// With an account suspension: `DECISION_ACCOUNT_SUSPENDED`; with a ban:
+    /// `DECISION_ACCOUNT_TERMINATED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_account: Option<String>,
+    /// With a restriction of reach: `DECISION_PROVISION_PARTIAL_SUSPENSION`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_provision: Option<String>,
+    /// YYYY-MM-DD: when a suspension ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_date_account_restriction: Option<String>,
+    /// YYYY-MM-DD: when a restriction of reach ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_date_service_restriction: Option<String>,
 }
 
 /// `GET /v1/statements` answer, also the body the Transparency Database's batch endpoint takes.

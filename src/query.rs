@@ -661,6 +661,7 @@ mod tests {
             author: Some(Author {
                 id: format!("u-{handle}"),
                 handle: Some(format!("@{handle}")),
+                created_at: None,
             }),
             language: Some("ru".into()),
             countries: vec!["DE".into(), "AT".into()],
@@ -685,6 +686,7 @@ mod tests {
             author_record: None,
             allowed_actions: None,
             leased_by: None,
+            account: None,
         }
     }
 

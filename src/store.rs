@@ -633,6 +633,7 @@ fn reversal_of(original: &Decision, key: String, now: DateTime<Utc>) -> Decision
         decided_at: now,
         // Undoing a bulk action is taken the way the action was.
         method: original.method,
+        account: None,
     }
 }
 
@@ -836,6 +837,7 @@ mod tests {
             reverses: None,
             decided_at: Utc::now(),
             method: crate::model::DecisionMethod::Single,
+            account: None,
         }
     }
 

@@ -146,6 +146,7 @@ fn decision(key: &str, item: &str, action: DecisionAction) -> Decision {
         reverses: None,
         decided_at: now(),
         method: DecisionMethod::Single,
+        account: None,
     }
 }
 
@@ -247,6 +248,7 @@ fn an_ordinary_tokens_report_never_describes_the_content() {
         forged.author = Some(Author {
             id: "u-victim".into(),
             handle: None,
+            created_at: None,
         });
         forged.countries = vec!["DE".into()];
         let alice = token(s, "alice", Role::Moderator);
@@ -263,6 +265,7 @@ fn an_ordinary_tokens_report_never_describes_the_content() {
         real.author = Some(Author {
             id: "u-real".into(),
             handle: Some("@Real".into()),
+            created_at: None,
         });
         real.countries = vec!["at".into()];
         let intake = token(s, "intake", Role::Admin);

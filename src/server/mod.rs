@@ -4,10 +4,11 @@
 //! Layers, imported one way only (`tests/module_graph.rs` holds them to it): HTTP
 //! (`http/`: handlers, audit, auth, limits, error, openapi, request_schema, connections;
 //! and `import`) over the engines (`sqlite/`, with `filter_sql` and `read_pool`)
-//! over the pure rules (`rules`, `claims`, `statements`, `stats`, `clock`) over `storage`,
+//! over the pure rules (`rules`, `account_rules`, `claims`, `statements`, `stats`, `clock`) over `storage`,
 //! the trait and the types it speaks. Handlers see only `dyn Storage`; this root is the one
 //! place that names an engine.
 
+mod account_rules;
 mod claims;
 mod clock;
 mod filter_sql;

@@ -284,6 +284,7 @@ pub fn check_decision_shape(d: &Decision) -> Result<(), String> {
     if let Some(scope) = &d.scope {
         check_scope(scope)?;
     }
+    super::account_rules::check_shape(d)?;
     match (d.action, &d.reverses) {
         (DecisionAction::Reverse, None) => {
             Err("a reverse decision must name the idempotency key it undoes in `reverses`".into())
@@ -336,6 +337,8 @@ pub struct Facts<'a> {
     /// See [`leading_category`].
     pub report_category: Option<&'a str>,
     pub policies: &'a PolicyCatalog,
+    /// The item's author's account id, which an account measure acts on.
+    pub author: Option<&'a str>,
 }
 
 /// Judges one well-shaped decision.
@@ -370,6 +373,13 @@ pub fn judge(actor: &TokenInfo, d: &Decision, facts: &Facts<'_>) -> Verdict {
     }
     if d.action == DecisionAction::Reverse {
         return judge_reversal(actor, d, latest, facts.reversed, current);
+    }
+    if let Some(message) = d
+        .account
+        .as_ref()
+        .and_then(|m| super::account_rules::refuse_measure(actor, m, facts.author))
+    {
+        return refuse(DecisionOutcome::Invalid, message);
     }
     let note_missing = d.note.as_deref().is_none_or(|n| n.trim().is_empty());
     let target = d.escalation_target.unwrap_or(EscalationTier::Senior);
@@ -792,6 +802,7 @@ mod tests {
                 reversed,
                 report_category: Some("spam"),
                 policies: &policies,
+                author: Some("author"),
             },
         )
     }
@@ -832,6 +843,7 @@ mod tests {
             reverses: None,
             decided_at: Utc::now(),
             method: crate::model::DecisionMethod::Single,
+            account: None,
         }
     }
 

@@ -205,6 +205,8 @@ pub struct TakeDownRecord {
     /// downs recorded before schema 8, whose statements are written from `item`.
     pub basis: Option<DecisionBasis>,
     pub item: Item,
+    /// The measure on the author's account the take down carried.
+    pub account: Option<crate::account::AccountMeasure>,
 }
 
 /// One applied decision and the facts about its item the daily report counts by.
@@ -335,6 +337,9 @@ pub struct AuditEntry {
     /// The escalation tier whose role the decision needed; absent: any moderator's.
     #[serde(default)]
     pub tier: Option<EscalationTier>,
+    /// Take downs: the measure on the author's account that came with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<crate::account::AccountMeasure>,
 }
 
 /// What the storage is asked for.

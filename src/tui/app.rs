@@ -1379,6 +1379,7 @@ fn sanitize_item(item: Item) -> Item {
     let author = |a: Author| Author {
         id: clean_line(&a.id),
         handle: a.handle.as_deref().map(clean_line),
+        created_at: a.created_at,
     };
     Item {
         id: clean_line(&item.id),
@@ -1406,7 +1407,22 @@ fn sanitize_item(item: Item) -> Item {
             .collect(),
         history: item.history.into_iter().map(sanitize_history).collect(),
         leased_by: item.leased_by.as_deref().map(clean_line),
+        account: item.account.map(sanitize_standing),
         ..item
+    }
+}
+
+/// An account standing with its strings (account id, reason codes) made safe to draw.
+fn sanitize_standing(s: crate::account::AccountStanding) -> crate::account::AccountStanding {
+    let record = |r: crate::account::AccountMeasureRecord| crate::account::AccountMeasureRecord {
+        reason_code: r.reason_code.as_deref().map(clean_line),
+        ..r
+    };
+    crate::account::AccountStanding {
+        account_id: clean_line(&s.account_id),
+        recent: s.recent.into_iter().map(record).collect(),
+        in_force: s.in_force.map(record),
+        ..s
     }
 }
 

@@ -30,6 +30,7 @@ impl Details {
             reverses: None,
             decided_at: now,
             method: DecisionMethod::Single,
+            account: None,
         }
     }
 }

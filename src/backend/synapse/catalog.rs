@@ -87,6 +87,7 @@ pub fn catalog() -> PolicyCatalog {
                 reports: Vec::new(),
             })
             .collect(),
+        account: crate::policy::AccountPolicy::default(),
     }
 }
 

@@ -725,6 +725,7 @@ mod tests {
             reverses: None,
             decided_at: chrono::Utc::now(),
             method: crate::model::DecisionMethod::Single,
+            account: None,
         }
     }
 

@@ -106,6 +106,7 @@ fn author(user: &str, account: Option<&Account>) -> Author {
     Author {
         id: user.to_string(),
         handle,
+        created_at: None,
     }
 }
 
@@ -193,6 +194,7 @@ pub fn event_item(
         author_record: None,
         allowed_actions: None,
         leased_by: None,
+        account: None,
     };
     cx.apply(&mut item);
     Some(item)
@@ -243,6 +245,7 @@ pub fn user_item(
         author_record: None,
         allowed_actions: None,
         leased_by: None,
+        account: None,
     };
     cx.apply(&mut item);
     Some(item)

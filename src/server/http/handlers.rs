@@ -29,7 +29,7 @@ use crate::server::storage::{
     ClaimLimits, Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, MAX_SELECTION, QueueQuery, Storage,
     StorageError, TokenInfo,
 };
-use crate::server::{statements, stats};
+use crate::server::{account_rules, statements, stats};
 
 /// The policy catalog the server was started with, shared by every request.
 pub type Policies = Arc<PolicyCatalog>;
@@ -37,11 +37,19 @@ pub type Policies = Arc<PolicyCatalog>;
 /// Sets what `actor` may do on each item, so clients can show it before a key is pressed,
 /// and takes out the notes its role may not read.
 fn with_allowed_actions(actor: &TokenInfo, items: &mut [Item]) {
+    // The account standing's proposal and strike window are set beside it, from the
+    // catalog, by [`with_account_standing`].
     for item in items {
         let status = rules::status_of(item);
         item.allowed_actions = Some(rules::allowed_actions(actor, &status, &item.history));
         rules::redact_history(actor.role, item);
     }
+}
+
+/// Weighs each author's measures with the catalog: strikes in its window, what still
+/// limits the account, and the measure proposed with a take down now.
+fn with_account_standing(policies: &PolicyCatalog, now: DateTime<Utc>, items: &mut [Item]) {
+    account_rules::assess_items(items, &policies.account, now);
 }
 
 /// Refuses (403) an item held by a tier `actor` may not read.
@@ -291,6 +299,7 @@ pub async fn queue(
     Extension(clock): Extension<Clock>,
     Extension(budget): Extension<PageBytes>,
     Extension(activity): Extension<Activity>,
+    Extension(policies): Extension<Policies>,
     Query(params): Query<QueueParams>,
 ) -> Answer<axum::Json<QueuePage>> {
     let now = clock.now();
@@ -311,6 +320,7 @@ pub async fn queue(
     })
     .await?;
     with_allowed_actions(&actor, &mut page.items);
+    with_account_standing(&policies, now, &mut page.items);
     Ok(axum::Json(page))
 }
 
@@ -348,6 +358,7 @@ pub async fn claim(
     Extension(budget): Extension<PageBytes>,
     Extension(policy): Extension<LeasePolicy>,
     Extension(activity): Extension<Activity>,
+    Extension(policies): Extension<Policies>,
     Json(request): Json<ClaimRequest>,
 ) -> Answer<axum::Json<ClaimedPage>> {
     let now = clock.now();
@@ -376,6 +387,7 @@ pub async fn claim(
     })
     .await?;
     with_allowed_actions(&actor, &mut page.items);
+    with_account_standing(&policies, now, &mut page.items);
     Ok(axum::Json(page))
 }
 
@@ -604,6 +616,8 @@ pub async fn release_leases(
 pub async fn item(
     State(storage): State<Arc<dyn Storage>>,
     Extension(actor): Extension<TokenInfo>,
+    Extension(clock): Extension<Clock>,
+    Extension(policies): Extension<Policies>,
     Path(id): Path<String>,
 ) -> Answer<axum::Json<Item>> {
     let wanted = id.clone();
@@ -612,6 +626,7 @@ pub async fn item(
             check_readable(&actor, &rules::status_of(&item), &id)?;
             let mut items = [item];
             with_allowed_actions(&actor, &mut items);
+            with_account_standing(&policies, clock.now(), &mut items);
             let [item] = items;
             Ok(axum::Json(item))
         }

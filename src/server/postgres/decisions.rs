@@ -194,11 +194,13 @@ pub fn apply_one(
         reversed: reversed.as_ref(),
         report_category: report_category.as_deref(),
         policies,
+        author: counted.author.as_deref(),
     };
     let (after, reason_code) = match rules::judge(actor, d, &facts) {
         Verdict::Apply { after, reason_code } => (after, reason_code),
         Verdict::Refuse { outcome, message } => return Ok(result(d, outcome, Some(message))),
     };
+    let recorded_reason = reason_code.clone();
 
     let after_target = after.escalation_target.map(name_of).transpose()?;
     let after_tier = after.tier.map(name_of).transpose()?;
@@ -219,6 +221,7 @@ pub fn apply_one(
         tier: after_target.clone(),
         ..counted.clone()
     };
+    let author = counted.author.clone();
     tally.moved(Some(counted), now_counted);
     let scope = match d.action {
         DecisionAction::TakeDown => Some(to_json(&d.scope.clone().unwrap_or_default())?),
@@ -274,6 +277,24 @@ pub fn apply_one(
             basis,
         },
     );
+    if let (Some(measure), Some(account_id)) = (d.account, author.as_deref()) {
+        super::accounts::record(
+            tx,
+            &super::accounts::NewMeasure {
+                account_id,
+                item_id: &d.item_id,
+                token_id: actor.id,
+                key: &d.idempotency_key,
+                measure,
+                reason_code: recorded_reason.as_deref(),
+                at: now,
+            },
+        )?;
+    }
+    if let Some(undone) = reversed.as_ref() {
+        // Undoing a take down lifts what it did to the account too.
+        super::accounts::lift(tx, undone.actor_token_id, &undone.idempotency_key, now)?;
+    }
     // Decided: there is nothing left to review undisturbed, whoever was reviewing it.
     tx.exec("DELETE FROM leases WHERE item_id = ?1", &[&d.item_id])?;
     Ok(result(d, DecisionOutcome::Applied, None))

@@ -77,6 +77,7 @@ pub fn fill_items(tx: &mut Tx<'_>, items: &mut [Item]) -> Result<(), StorageErro
             None => None,
         };
     }
+    super::accounts::fill_standings(tx, items)?;
     Ok(())
 }
 

@@ -19,6 +19,7 @@
 //!
 //! The audit log and notes refuse UPDATE, DELETE and TRUNCATE in the database itself.
 
+mod accounts;
 mod convert;
 mod db;
 mod decisions;
@@ -131,6 +132,7 @@ fn audit_entry(r: &::postgres::Row) -> Result<AuditEntry, StorageError> {
             .map(|m| DecisionMethod::parse(&m).ok_or_else(|| corrupt("method", m)))
             .transpose()?,
         tier: opt_tier(tier.as_deref())?,
+        account: None,
     })
 }
 
@@ -627,7 +629,8 @@ impl Storage for PostgresStorage {
     fn take_downs_since(&self, since: DateTime<Utc>) -> Result<Vec<TakeDownRecord>, StorageError> {
         self.run(|tx| {
             let rows = tx.all(
-                "SELECT a.id, a.at, a.reason_code, a.scope, a.item_id, a.basis
+                "SELECT a.id, a.at, a.reason_code, a.scope, a.item_id, a.basis,
+                        a.actor_token_id, a.idempotency_key
                  FROM audit a
                  WHERE a.action = 'take_down' AND a.at >= ?1
                    AND NOT EXISTS (SELECT 1 FROM audit r WHERE r.reverses_id = a.id)
@@ -640,6 +643,8 @@ impl Storage for PostgresStorage {
                 let scope: Option<String> = r.try_get(3)?;
                 let item_id: String = r.try_get(4)?;
                 let basis: Option<String> = r.try_get(5)?;
+                let key: String = r.try_get(7)?;
+                let account = accounts::measure_of(tx, r.try_get(6)?, &key)?;
                 let item = load_item(tx, &item_id)?
                     .ok_or_else(|| corrupt("audit row", format!("item {item_id:?} is missing")))?;
                 records.push(TakeDownRecord {
@@ -649,6 +654,7 @@ impl Storage for PostgresStorage {
                     scope: opt_json::<Scope>("scope", scope.as_deref())?.unwrap_or_default(),
                     basis: opt_json("decision basis", basis.as_deref())?,
                     item,
+                    account,
                 });
             }
             Ok(records)
@@ -748,7 +754,17 @@ impl Storage for PostgresStorage {
             )?
             .iter()
             .map(audit_entry)
-            .collect()
+            .collect::<Result<Vec<_>, _>>()
+            .and_then(|mut entries| {
+                // The measures of the take downs on this page (one lookup each by its key).
+                for e in entries
+                    .iter_mut()
+                    .filter(|e| e.action == crate::model::DecisionAction::TakeDown)
+                {
+                    e.account = accounts::measure_of(tx, e.actor_token_id, &e.idempotency_key)?;
+                }
+                Ok(entries)
+            })
         })
     }
 }

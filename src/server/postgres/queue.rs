@@ -101,6 +101,7 @@ impl ItemRow {
             author_record: None,
             allowed_actions: None,
             leased_by: None,
+            account: None,
             id: self.id,
         })
     }

@@ -238,6 +238,7 @@ pub(super) fn apply_one(
         reversed: reversed.as_ref(),
         report_category: report_category.as_deref(),
         policies,
+        author: counted.author.as_deref(),
     };
     let (after, reason_code) = match rules::judge(actor, d, &facts) {
         Verdict::Apply { after, reason_code } => (after, reason_code),
@@ -261,6 +262,7 @@ pub(super) fn apply_one(
         tier: after.escalation_target.map(name_of).transpose()?,
         ..counted.clone()
     };
+    let author = counted.author.clone();
     tally.moved(Some(counted), now_counted);
     // A take down records its own scope: what it restricts, which for one widening an
     // earlier restriction is more than the item's scope before it.
@@ -315,6 +317,24 @@ pub(super) fn apply_one(
         after.tier.map(name_of).transpose()?,
         basis,
     ])?;
+    if let (Some(measure), Some(account_id)) = (d.account, author.as_deref()) {
+        super::accounts::record(
+            tx,
+            &super::accounts::NewMeasure {
+                account_id,
+                item_id: &d.item_id,
+                token_id: actor.id,
+                key: &d.idempotency_key,
+                measure,
+                reason_code: reason_code.as_deref(),
+                at: now,
+            },
+        )?;
+    }
+    if let Some(undone) = reversed.as_ref() {
+        // Undoing a take down lifts what it did to the account too.
+        super::accounts::lift(tx, undone.actor_token_id, &undone.idempotency_key, now)?;
+    }
     // Decided: there is nothing left to review undisturbed, whoever was reviewing it.
     tx.prepare_cached("DELETE FROM leases WHERE item_id = ?1")?
         .execute([&d.item_id])?;

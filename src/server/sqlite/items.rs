@@ -82,6 +82,7 @@ impl ItemRow {
             author_record: None,
             allowed_actions: None,
             leased_by: None,
+            account: None,
             id: self.id,
         })
     }
@@ -182,6 +183,7 @@ pub(super) fn fill_item(conn: &Connection, item: &mut Item) -> Result<(), Storag
         Some(author) => Some(author_record(conn, &author.id, item.state)?),
         None => None,
     };
+    item.account = super::accounts::standing_of(conn, item)?;
     Ok(())
 }
 

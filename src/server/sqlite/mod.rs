@@ -7,6 +7,7 @@
 //! notes), `claims` (leases, their caps, and selections), `tokens`, `audit` and `stats`;
 //! `convert` says how values are stored.
 
+mod accounts;
 mod audit;
 mod claims;
 mod convert;

@@ -299,6 +299,7 @@ mod tests {
                 author: Some(Author {
                     id: author.into(),
                     handle: None,
+                    created_at: None,
                 }),
                 language: None,
                 countries: vec!["de".into()],

@@ -1,0 +1,17 @@
+-- modq server schema on PostgreSQL: account measures (issue 19, "The account"); the same
+-- table as SQLite's schema_9_account.sql, which says what each column holds.
+CREATE TABLE account_measures (
+    id              BIGSERIAL PRIMARY KEY,
+    account_id      TEXT NOT NULL,
+    item_id         TEXT NOT NULL,
+    token_id        BIGINT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    action          TEXT NOT NULL,
+    days            BIGINT,
+    reason_code     TEXT,
+    at              TEXT NOT NULL,
+    until           TEXT,
+    lifted_at       TEXT,
+    UNIQUE (token_id, idempotency_key)
+);
+CREATE INDEX account_measures_account ON account_measures (account_id, at);

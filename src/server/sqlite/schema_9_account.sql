@@ -1,0 +1,22 @@
+-- modq server schema: account measures (issue 19, "The account").
+--
+-- A take down may carry a measure on its author's account: a strike, a restriction or
+-- suspension for some days, a ban. One row per such take down, named by the decision's
+-- token and idempotency key (unique per token, like the audit's), so that the audit row
+-- and its statement of reasons find it, and a reversal of the take down lifts it.
+-- Rows are never deleted: a lifted measure keeps when and by which audit row.
+CREATE TABLE account_measures (
+    id              INTEGER PRIMARY KEY,
+    account_id      TEXT NOT NULL,
+    item_id         TEXT NOT NULL,
+    token_id        INTEGER NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    action          TEXT NOT NULL,     -- strike | restrict | suspend | ban
+    days            INTEGER,           -- restrict and suspend: 1 to 365
+    reason_code     TEXT,
+    at              TEXT NOT NULL,
+    until           TEXT,              -- restrict and suspend: at + days
+    lifted_at       TEXT,              -- set when the take down is reversed
+    UNIQUE (token_id, idempotency_key)
+);
+CREATE INDEX account_measures_account ON account_measures (account_id, at);
