@@ -159,9 +159,9 @@ impl AccountPolicy {
                 ));
             }
             last = step.strikes;
-            step.measure().check().map_err(|e| {
-                format!("account step at {} strikes: {e}", step.strikes)
-            })?;
+            step.measure()
+                .check()
+                .map_err(|e| format!("account step at {} strikes: {e}", step.strikes))?;
         }
         Ok(())
     }
@@ -310,7 +310,10 @@ mod tests {
         assert!(PolicyCatalog::parse(&text).is_err());
         let text = BUILTIN_TOML.replace("propose = \"suspend\"\ndays = 7", "propose = \"suspend\"");
         let error = PolicyCatalog::parse(&text).unwrap_err().to_string();
-        assert!(error.contains("3 strikes") && error.contains("days"), "{error}");
+        assert!(
+            error.contains("3 strikes") && error.contains("days"),
+            "{error}"
+        );
         let text = BUILTIN_TOML.replace("days = 7", "days = 400");
         let error = PolicyCatalog::parse(&text).unwrap_err().to_string();
         assert!(error.contains("400"), "{error}");

@@ -154,8 +154,14 @@ mod tests {
         );
         assert_eq!(proposal(&policy, 0), Some(AccountMeasure::strike()));
         assert_eq!(proposal(&policy, 1), Some(AccountMeasure::strike()));
-        assert_eq!(proposal(&policy, 3).map(|m| m.action), Some(AccountAction::Suspend));
-        assert_eq!(proposal(&policy, 4).map(|m| m.action), Some(AccountAction::Ban));
+        assert_eq!(
+            proposal(&policy, 3).map(|m| m.action),
+            Some(AccountAction::Suspend)
+        );
+        assert_eq!(
+            proposal(&policy, 4).map(|m| m.action),
+            Some(AccountAction::Ban)
+        );
         assert_eq!(proposal(&AccountPolicy::default(), 9), None);
     }
 
@@ -177,12 +183,20 @@ mod tests {
             proposal: None,
         };
         assess(&mut standing, &policy, now);
-        assert_eq!(standing.in_force.as_ref().map(|m| m.measure), Some(suspension));
+        assert_eq!(
+            standing.in_force.as_ref().map(|m| m.measure),
+            Some(suspension)
+        );
         assess(&mut standing, &policy, now + Duration::days(6));
         assert!(standing.in_force.is_none(), "ended after its 7 days");
-        standing
-            .recent
-            .push(record(AccountMeasure { action: AccountAction::Ban, days: None }, now, None));
+        standing.recent.push(record(
+            AccountMeasure {
+                action: AccountAction::Ban,
+                days: None,
+            },
+            now,
+            None,
+        ));
         assess(&mut standing, &policy, now);
         assert_eq!(standing.proposal, None);
     }

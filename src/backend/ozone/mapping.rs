@@ -250,7 +250,11 @@ pub fn item(
         .or(repo)
         .and_then(|r| r.handle.clone())
         .or_else(|| status.subject_repo_handle.clone());
-    let author = author_did.map(|id| Author { id, handle, created_at: None });
+    let author = author_did.map(|id| Author {
+        id,
+        handle,
+        created_at: None,
+    });
     let (reports, history) = match events {
         Some(events) => {
             let mut reports: Vec<Report> = events.iter().filter_map(|e| report(e, lane)).collect();

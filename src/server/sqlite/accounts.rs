@@ -90,7 +90,10 @@ fn measure(action: &str, days: Option<u32>) -> Result<AccountMeasure, StorageErr
 
 /// The author's standing as stored: every measure not lifted, newest first (at most
 /// [`MEASURES_LOADED`]); the HTTP layer weighs it with the catalog.
-pub(super) fn standing_of(conn: &Connection, item: &Item) -> Result<Option<AccountStanding>, StorageError> {
+pub(super) fn standing_of(
+    conn: &Connection,
+    item: &Item,
+) -> Result<Option<AccountStanding>, StorageError> {
     let Some(author) = item.author.as_ref() else {
         return Ok(None);
     };
