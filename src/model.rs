@@ -710,6 +710,7 @@ pub struct Decision {
     /// For take downs: a measure on the author's account that comes with it (a strike, a
     /// restriction or suspension for some days, a ban). Reversing the take down lifts it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub account: Option<crate::account::AccountMeasure>,
 }
 

@@ -1200,3 +1200,131 @@ fn lane_counts_follow_reports_and_decisions() {
         assert_eq!(facts[1].lane, Lane::Urgent);
     });
 }
+
+// --- account measures ----------------------------------------------------------------------
+
+fn measure(
+    action: modq::account::AccountAction,
+    days: Option<u32>,
+) -> modq::account::AccountMeasure {
+    modq::account::AccountMeasure { action, days }
+}
+
+#[test]
+fn account_measures_come_with_take_downs_and_go_with_their_reversal() {
+    use modq::account::AccountAction::{Ban, Strike, Suspend};
+    on_every_engine(|s| {
+        let made: DateTime<Utc> = "2026-11-18T09:00:00Z".parse().expect("time");
+        let by_author = |id: &str| {
+            let mut sub = subject(id, &format!("post {id}"));
+            sub.author = Some(Author {
+                id: "u-7".into(),
+                handle: Some("@seven".into()),
+                created_at: Some(made),
+            });
+            report(sub, ReporterType::User, "harassment")
+        };
+        let reports = vec![
+            by_author("a0"),
+            by_author("a1"),
+            by_author("a2"),
+            by_author("a3"),
+            report(subject("anon", "no author"), ReporterType::User, "spam"),
+        ];
+        s.add_reports(&reports, now()).expect("import");
+        let alice = token(s, "alice", Role::Moderator);
+        let sam = token(s, "sam", Role::Senior);
+        let with = |key: &str, item: &str, m| Decision {
+            account: Some(m),
+            ..decision(key, item, DecisionAction::TakeDown)
+        };
+
+        // A strike with a take down: recorded once, however often the key is sent.
+        let strike = with("k-strike", "a0", measure(Strike, None));
+        assert_eq!(decide(s, &alice, strike.clone()), DecisionOutcome::Applied);
+        assert_eq!(decide(s, &alice, strike), DecisionOutcome::Duplicate);
+        let standing = s.item("a3").unwrap().unwrap().account.expect("a standing");
+        assert_eq!(standing.account_id, "u-7");
+        assert_eq!(standing.created_at, Some(made));
+        assert_eq!(standing.recent.len(), 1, "{standing:?}");
+        assert_eq!(standing.recent[0].measure, measure(Strike, None));
+        assert_eq!(
+            standing.recent[0].reason_code.as_deref(),
+            Some("harassment")
+        );
+
+        // A suspension: its end is kept, the audit and the statement's record name it.
+        let week = measure(Suspend, Some(7));
+        assert_eq!(
+            decide(s, &alice, with("k-susp", "a1", week)),
+            DecisionOutcome::Applied
+        );
+        let standing = s.item("a3").unwrap().unwrap().account.expect("a standing");
+        assert_eq!(standing.recent.len(), 2);
+        assert_eq!(standing.recent[0].measure, week, "newest first");
+        assert_eq!(standing.recent[0].until, Some(now() + TimeDelta::days(7)));
+        let audit = s.audit(&everything()).unwrap();
+        let row = audit
+            .iter()
+            .find(|e| e.idempotency_key == "k-susp")
+            .expect("audited");
+        assert_eq!(row.account, Some(week));
+        let downs = s.take_downs_since(now() - secs(60)).unwrap();
+        let record = downs
+            .iter()
+            .find(|d| d.item.id == "a1")
+            .expect("a take down");
+        assert_eq!(record.account, Some(week));
+
+        // Reversing the take down lifts the suspension; the log still says what was done.
+        let mut undo = decision("k-undo", "a1", DecisionAction::Reverse);
+        undo.reverses = Some("k-susp".into());
+        assert_eq!(decide(s, &alice, undo), DecisionOutcome::Applied);
+        let standing = s.item("a3").unwrap().unwrap().account.expect("a standing");
+        assert_eq!(
+            standing.recent.len(),
+            1,
+            "the suspension is lifted: {standing:?}"
+        );
+        assert_eq!(standing.recent[0].measure, measure(Strike, None));
+        let audit = s.audit(&everything()).unwrap();
+        let row = audit
+            .iter()
+            .find(|e| e.idempotency_key == "k-susp")
+            .expect("audited");
+        assert_eq!(row.account, Some(week), "the audit keeps what was done");
+
+        // Refused, and nothing recorded: no author to act on, a period out of range, a
+        // measure on a keep, a ban by a moderator.
+        let refused = [
+            (&alice, with("k-anon", "anon", measure(Strike, None))),
+            (&alice, with("k-long", "a2", measure(Suspend, Some(366)))),
+            (&alice, with("k-none", "a2", measure(Suspend, None))),
+            (
+                &alice,
+                Decision {
+                    account: Some(measure(Strike, None)),
+                    ..decision("k-keep", "a2", DecisionAction::Keep)
+                },
+            ),
+            (&alice, with("k-ban", "a2", measure(Ban, None))),
+        ];
+        for (who, d) in refused {
+            let key = d.idempotency_key.clone();
+            assert_eq!(decide(s, who, d), DecisionOutcome::Invalid, "{key}");
+        }
+        assert_eq!(s.item("a2").unwrap().unwrap().state, ReviewState::Open);
+        assert_eq!(s.item("anon").unwrap().unwrap().state, ReviewState::Open);
+        let standing = s.item("a3").unwrap().unwrap().account.expect("a standing");
+        assert_eq!(standing.recent.len(), 1, "nothing refused was recorded");
+
+        // A senior may ban.
+        assert_eq!(
+            decide(s, &sam, with("k-ban", "a2", measure(Ban, None))),
+            DecisionOutcome::Applied
+        );
+        let standing = s.item("a3").unwrap().unwrap().account.expect("a standing");
+        assert_eq!(standing.recent[0].measure, measure(Ban, None));
+        assert!(s.item("anon").unwrap().unwrap().account.is_none());
+    });
+}

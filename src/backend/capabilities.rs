@@ -66,6 +66,9 @@ pub struct Capabilities {
     pub stats: Support,
     /// The most decisions one call may carry.
     pub max_batch: usize,
+    /// Measures on the author's account with a take down (`T`'s account step: strike,
+    /// restrict, suspend for a period, ban), with the catalog's proposal.
+    pub account_measures: Support,
 }
 
 impl Capabilities {
@@ -90,6 +93,7 @@ impl Capabilities {
             counts: missing("queue counts"),
             stats: missing("daily statistics"),
             max_batch: 1,
+            account_measures: missing("account measures (strikes, suspensions, bans)"),
         }
     }
 }

@@ -369,6 +369,7 @@ pub fn capabilities() -> Capabilities {
         counts: Support::Yes,
         stats: Support::Yes,
         max_batch: MAX_DECISIONS_PER_BATCH,
+        account_measures: Support::Yes,
     }
 }
 

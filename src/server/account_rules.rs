@@ -86,7 +86,7 @@ pub fn assess(standing: &mut AccountStanding, policy: &AccountPolicy, now: DateT
         .checked_sub_signed(Duration::days(i64::from(policy.strike_window_days)))
         .unwrap_or(DateTime::<Utc>::MIN_UTC);
     let mut all = std::mem::take(&mut standing.recent);
-    all.sort_by(|a, b| b.at.cmp(&a.at));
+    all.sort_by_key(|m| std::cmp::Reverse(m.at));
     standing.in_force = all
         .iter()
         .filter(|m| m.in_force(now))

@@ -1269,6 +1269,7 @@ impl App {
                     scope: original.scope.clone(),
                     note: original.note.clone(),
                     tier: original.escalation_target,
+                    account: original.account,
                 },
             });
         }

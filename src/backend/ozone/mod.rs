@@ -326,6 +326,10 @@ impl Backend for OzoneBackend {
             "modq does not read Ozone's policy list; a reason code goes in the event's comment",
         );
         caps.max_batch = decide::MAX_BATCH;
+        caps.account_measures = Support::no(
+            "modq does not send Ozone account actions: Ozone acts on an account as its own \
+             subject (a takedown of the DID), not as part of a post's take down",
+        );
         if role == OzoneRole::Triage {
             let why = "a triage member of Ozone's team may acknowledge, escalate and comment, \
                        not take down (Ozone: \"Must be a full moderator to take this type of action\")";

@@ -351,6 +351,10 @@ pub async fn queue(
         (status = 413, description = "Body larger than 2 MiB", body = ApiError),
     )
 )]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "axum extractors, one per concern of a claim"
+)]
 pub async fn claim(
     State(storage): State<Arc<dyn Storage>>,
     Extension(actor): Extension<TokenInfo>,
