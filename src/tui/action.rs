@@ -201,7 +201,7 @@ impl Action {
             Action::LaneTrustedFlagger => "lane: trusted flaggers",
             Action::LaneStandard => "lane: standard",
             Action::LaneAppeals => "lane: appeals",
-            Action::TakeDownWith => "take down: pick reason, countries, note",
+            Action::TakeDownWith => "take down: pick reason, countries, account measure, note",
             Action::EscalateTo => "escalate: pick the tier, write a note",
             Action::AuthorItems => "every item by this author (filter author:)",
             Action::ViewBack => "back to the view before the last jump (A, a saved view)",
