@@ -598,6 +598,14 @@ def to_line(item, report):
     for key in ("reporter_type", "category", "comment", "lane", "deadline", "received_at"):
         if key in report:
             out[key] = ts(report[key]) if isinstance(report[key], datetime) else report[key]
+    if report.get("reporter_type") == "user":
+        # Who reported, so support resources have someone to go to: a user id from a hash
+        # of the report (the seeded draws stay as they were), in the item's first country.
+        seed = f"{subject['id']}|{out.get('received_at')}"
+        number = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:4], "big") % 900000
+        out["reporter"] = {"id": f"r-{100000 + number}"}
+        if subject.get("countries"):
+            out["reporter"]["country"] = subject["countries"][0]
     # json escapes C0 controls itself; escape invisible/bidi characters too.
     return UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(out, ensure_ascii=False))
 

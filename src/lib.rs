@@ -35,6 +35,7 @@ pub mod sanitize;
 pub mod server;
 pub mod session;
 pub mod store;
+pub mod support;
 pub mod sync;
 pub mod tui;
 pub mod wal_sync;

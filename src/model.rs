@@ -424,6 +424,23 @@ pub struct NewReport {
     /// When the report was filed; the server's clock when absent.
     #[serde(default)]
     pub received_at: Option<DateTime<Utc>>,
+    /// The platform's user who reported, from the platform's intake (an admin token or an
+    /// import; ignored from other tokens): whom support resources are sent to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub reporter: Option<ReporterAccount>,
+}
+
+/// The user behind a report, as the platform names them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReporterAccount {
+    #[schema(min_length = 1, max_length = 256)]
+    pub id: String,
+    /// The country the user is in, ISO 3166-1 alpha-2: which helplines they are sent.
+    #[serde(default)]
+    #[schema(value_type = Option<CountryName>)]
+    pub country: Option<String>,
 }
 
 fn default_reporter() -> ReporterType {
@@ -454,6 +471,8 @@ pub enum HistoryEvent {
     Escalate,
     Reversal,
     Note,
+    /// Support resources were sent to the item's reporters.
+    SupportSent,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -654,6 +673,9 @@ pub enum DecisionAction {
     Escalate,
     /// Undo an applied decision; `reverses` names its idempotency key.
     Reverse,
+    /// Send the item's reporters the support resources for their country (self-harm items
+    /// only). Leaves the item as it is; a message sent is not taken back.
+    SendSupport,
 }
 
 impl DecisionAction {
@@ -664,6 +686,7 @@ impl DecisionAction {
             DecisionAction::Keep => "keep",
             DecisionAction::Escalate => "escalate",
             DecisionAction::Reverse => "reverse",
+            DecisionAction::SendSupport => "send_support",
         }
     }
 
@@ -673,7 +696,13 @@ impl DecisionAction {
             DecisionAction::Keep => "keep",
             DecisionAction::Escalate => "escalate",
             DecisionAction::Reverse => "reverse",
+            DecisionAction::SendSupport => "send support resources",
         }
+    }
+
+    /// Whether it decides the item (a support message leaves it to be decided).
+    pub fn decides(self) -> bool {
+        self != DecisionAction::SendSupport
     }
 }
 

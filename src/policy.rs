@@ -94,6 +94,12 @@ pub struct PolicyCatalog {
     /// What strikes on an account lead to; no proposals when absent.
     #[serde(default)]
     pub account: AccountPolicy,
+    /// The support resources sent to self-harm items' reporters: a catalog of its own
+    /// (`assets/support-resources.toml`, or `modq serve --support-resources FILE`), carried
+    /// here so that decisions are applied with both; not part of `GET /v1/policies`.
+    #[serde(skip, default = "crate::support::SupportCatalog::builtin")]
+    #[schema(ignore)]
+    pub support: crate::support::SupportCatalog,
 }
 
 /// The catalog's account rules: strikes count within a window, and the number a take down
@@ -187,6 +193,7 @@ impl PolicyCatalog {
                     reports: Vec::new(),
                 }],
                 account: AccountPolicy::default(),
+                support: crate::support::SupportCatalog::builtin(),
             }
         })
     }
@@ -200,6 +207,13 @@ impl PolicyCatalog {
 
     pub fn get(&self, code: &str) -> Option<&Policy> {
         self.policies.iter().find(|p| p.code == code)
+    }
+
+    /// Whether an item reported as `category` is a self-harm item: its default policy files
+    /// it under `STATEMENT_CATEGORY_SELF_HARM`. Support resources go to such items' reporters.
+    pub fn is_self_harm(&self, category: &str) -> bool {
+        self.get(self.default_code(category))
+            .is_some_and(|p| p.category == "STATEMENT_CATEGORY_SELF_HARM")
     }
 
     /// The code a take down without a reason cites for an item reported as `category`.

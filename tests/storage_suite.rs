@@ -105,6 +105,7 @@ fn report(subject: Subject, reporter: ReporterType, category: &str) -> NewReport
         lane: None,
         deadline: None,
         received_at: Some(now() - secs(3600)),
+        reporter: None,
     }
 }
 

@@ -69,6 +69,8 @@ pub struct Capabilities {
     /// Measures on the author's account with a take down (`T`'s account step: strike,
     /// restrict, suspend for a period, ban), with the catalog's proposal.
     pub account_measures: Support,
+    /// Sending a self-harm item's reporters the support resources for their country (`H`).
+    pub support_resources: Support,
 }
 
 impl Capabilities {
@@ -94,6 +96,7 @@ impl Capabilities {
             stats: missing("daily statistics"),
             max_batch: 1,
             account_measures: missing("account measures (strikes, suspensions, bans)"),
+            support_resources: missing("way to send a reporter support resources"),
         }
     }
 }

@@ -370,6 +370,7 @@ pub fn capabilities() -> Capabilities {
         stats: Support::Yes,
         max_batch: MAX_DECISIONS_PER_BATCH,
         account_measures: Support::Yes,
+        support_resources: Support::Yes,
     }
 }
 

@@ -63,7 +63,7 @@ pub use storage::{
 };
 
 use crate::policy::PolicyCatalog;
-use http::{audit, auth, connections, error, handlers, limits, openapi};
+use http::{audit, auth, connections, error, handlers, limits, messages, openapi};
 
 /// Largest request body accepted; larger ones get 413.
 pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
@@ -133,6 +133,7 @@ pub fn router_with_policies(
         .route("/v1/decisions", post(handlers::decisions))
         .route("/v1/reports", post(handlers::reports))
         .route("/v1/audit", get(audit::audit))
+        .route("/v1/messages", get(messages::messages))
         // The last layer added runs first: the token is known before its rate is counted.
         .route_layer(middleware::from_fn_with_state(
             RateLimiter::new(options.rate_per_second),

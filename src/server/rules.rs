@@ -6,7 +6,7 @@ use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 
 use crate::model::{
     Decision, DecisionAction, DecisionOutcome, EscalationTier, HistoryEntry, HistoryEvent, Item,
-    Lane, NewReport, ReporterType, ReviewState, Role, Scope,
+    Lane, NewReport, ReporterAccount, ReporterType, ReviewState, Role, Scope,
 };
 use crate::policy::PolicyCatalog;
 
@@ -339,6 +339,8 @@ pub struct Facts<'a> {
     pub policies: &'a PolicyCatalog,
     /// The item's author's account id, which an account measure acts on.
     pub author: Option<&'a str>,
+    /// How many of the item's reports name a reporter the server can message.
+    pub reachable_reporters: usize,
 }
 
 /// Judges one well-shaped decision.
@@ -373,6 +375,9 @@ pub fn judge(actor: &TokenInfo, d: &Decision, facts: &Facts<'_>) -> Verdict {
     }
     if d.action == DecisionAction::Reverse {
         return judge_reversal(actor, d, latest, facts.reversed, current);
+    }
+    if d.action == DecisionAction::SendSupport {
+        return judge_support(facts);
     }
     if let Some(message) = d
         .account
@@ -480,7 +485,7 @@ pub fn judge(actor: &TokenInfo, d: &Decision, facts: &Facts<'_>) -> Verdict {
             d.reason_code.clone(),
         ),
         // Handled above; kept total rather than unreachable!() so no path can panic.
-        DecisionAction::Reverse => (current.clone(), None),
+        DecisionAction::Reverse | DecisionAction::SendSupport => (current.clone(), None),
     };
     Verdict::Apply { after, reason_code }
 }
@@ -550,10 +555,12 @@ pub fn allowed_actions(
     status: &ItemStatus,
     history: &[HistoryEntry],
 ) -> Vec<DecisionAction> {
-    let latest = history
-        .iter()
-        .rev()
-        .find(|h| !matches!(h.event, HistoryEvent::Reported | HistoryEvent::Note));
+    let latest = history.iter().rev().find(|h| {
+        !matches!(
+            h.event,
+            HistoryEvent::Reported | HistoryEvent::Note | HistoryEvent::SupportSent
+        )
+    });
     if status
         .held_by()
         .is_some_and(|tier| !actor.role.decides(tier))
@@ -598,6 +605,69 @@ pub fn allowed_actions(
     actions
 }
 
+/// The reporter a report names, as stored: only from the intake (an ordinary token's report
+/// cannot make the server message someone), its country upper case and only if it is one.
+pub fn reporter_of(report: &NewReport, intake: bool) -> Option<ReporterAccount> {
+    let r = report.reporter.as_ref().filter(|_| intake)?;
+    let id = r.id.trim();
+    if id.is_empty() || id.chars().count() > MAX_SUBJECT_ID_CHARS {
+        return None;
+    }
+    let country = r
+        .country
+        .as_deref()
+        .map(str::to_ascii_uppercase)
+        .filter(|c| crate::model::ISO_3166_ALPHA_2.contains(&c.as_str()));
+    Some(ReporterAccount {
+        id: id.to_string(),
+        country,
+    })
+}
+
+/// What a support message holds: the resources for the reporter's country (or the
+/// fallback), frozen when sent, and whether the operator verified that entry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SupportBody {
+    pub resources: Vec<crate::support::SupportResource>,
+    pub verified: bool,
+}
+
+pub fn support_body(
+    catalog: &crate::support::SupportCatalog,
+    country: Option<&str>,
+) -> SupportBody {
+    let entry = catalog.for_country(country);
+    SupportBody {
+        resources: entry.resources.clone(),
+        verified: entry.verified,
+    }
+}
+
+/// A support message: only on a self-harm item (by its leading report category, through the
+/// catalog), only to reporters the server can message, in any state; the item stays as it is.
+fn judge_support(facts: &Facts<'_>) -> Verdict {
+    let category = facts.report_category.unwrap_or_default();
+    if !facts.policies.is_self_harm(category) {
+        return refuse(
+            DecisionOutcome::Invalid,
+            format!(
+                "support resources go to the reporters of self-harm items; this item is \
+                 reported as {category:?}"
+            ),
+        );
+    }
+    if facts.reachable_reporters == 0 {
+        return refuse(
+            DecisionOutcome::Invalid,
+            "no report on this item names a reporter the server can message".into(),
+        );
+    }
+    Verdict::Apply {
+        after: facts.current.clone(),
+        reason_code: None,
+    }
+}
+
 fn judge_reversal(
     actor: &TokenInfo,
     d: &Decision,
@@ -628,6 +698,12 @@ fn judge_reversal(
         return refuse(
             DecisionOutcome::Invalid,
             format!("decision {key:?} is itself a reversal; make a new decision instead"),
+        );
+    }
+    if target.action == DecisionAction::SendSupport {
+        return refuse(
+            DecisionOutcome::Invalid,
+            format!("decision {key:?} sent support resources: a message sent is not taken back"),
         );
     }
     match latest {
@@ -803,6 +879,7 @@ mod tests {
                 report_category: Some("spam"),
                 policies: &policies,
                 author: Some("author"),
+                reachable_reporters: 0,
             },
         )
     }
@@ -910,6 +987,7 @@ mod tests {
             lane: None,
             deadline: None,
             received_at: None,
+            reporter: None,
         };
         assert_eq!(check_report(&r), Ok(()));
         r.category = " ".into();

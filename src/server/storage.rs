@@ -555,6 +555,13 @@ pub trait Storage: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Option<TokenRecord>, StorageError>;
 
+    /// Messages to users (support resources) after `after_id`, oldest first, at most `limit`.
+    fn messages(
+        &self,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<crate::support::UserMessage>, StorageError>;
+
     /// Audit entries after `query.after_id`, oldest first, at most `query.limit`.
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StorageError>;
 }

@@ -56,6 +56,8 @@ pub enum Action {
     LaneAppeals,
     /// Take down with a reason, a scope and a note, picked.
     TakeDownWith,
+    /// Send a self-harm item's reporters the support resources for their country.
+    SendSupport,
     /// Escalate to a tier picked, with a note.
     EscalateTo,
     /// Show every item by this item's author.
@@ -112,7 +114,7 @@ impl From<Action> for Message {
 
 impl Action {
     /// The actions a moderator can bind, in the order the help overlay lists them.
-    pub const BINDABLE: [Action; 43] = [
+    pub const BINDABLE: [Action; 44] = [
         Action::MoveDown,
         Action::MoveUp,
         Action::First,
@@ -139,6 +141,7 @@ impl Action {
         Action::LaneStandard,
         Action::LaneAppeals,
         Action::TakeDownWith,
+        Action::SendSupport,
         Action::EscalateTo,
         Action::AuthorItems,
         Action::ViewBack,
@@ -202,6 +205,7 @@ impl Action {
             Action::LaneStandard => "lane: standard",
             Action::LaneAppeals => "lane: appeals",
             Action::TakeDownWith => "take down: pick reason, countries, account measure, note",
+            Action::SendSupport => "send the reporters support resources (self-harm items)",
             Action::EscalateTo => "escalate: pick the tier, write a note",
             Action::AuthorItems => "every item by this author (filter author:)",
             Action::ViewBack => "back to the view before the last jump (A, a saved view)",

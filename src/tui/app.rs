@@ -11,6 +11,7 @@ mod layers;
 mod leases;
 mod notes;
 mod stats;
+mod support;
 mod translations;
 mod views;
 mod wellbeing;
@@ -324,6 +325,9 @@ pub struct App {
     reading_from_top: bool,
     index: HashMap<String, usize>,
     in_flight: HashMap<String, String>,
+    /// Support messages on their way (by key): they decide nothing, so their answers touch
+    /// no entry.
+    support_in_flight: std::collections::HashSet<String>,
     /// Reversals on their way (by key), and the decision each undoes: should the server
     /// refuse one, that decision stands and the screen says so.
     reversing: HashMap<String, Decision>,
@@ -407,6 +411,7 @@ impl App {
             store: init.store,
             index: HashMap::new(),
             in_flight: HashMap::new(),
+            support_in_flight: std::collections::HashSet::new(),
             reversing: HashMap::new(),
             views: Vec::new(),
             jumps: Vec::new(),
@@ -596,6 +601,7 @@ impl App {
             Action::LaneStandard => self.show_lane(Some(crate::model::Lane::Standard)),
             Action::LaneAppeals => self.show_lane(Some(crate::model::Lane::Appeals)),
             Action::TakeDownWith => self.open_take_down_picker(),
+            Action::SendSupport => self.send_support(),
             Action::EscalateTo => self.open_escalation_picker(),
             Action::AuthorItems => self.show_author_items(),
             Action::ViewBack => match self.pop_view() {
@@ -1171,6 +1177,9 @@ impl App {
         let Some(item_id) = self.in_flight.remove(&key) else {
             return;
         };
+        if self.settle_support(&key, outcome, message.clone()) {
+            return;
+        }
         if let Some(original) = self.reversing.remove(&key) {
             if !outcome.is_settled_ok() {
                 self.reversal_refused(&original, outcome, message);

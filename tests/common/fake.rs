@@ -122,6 +122,7 @@ impl FakeBackend {
             DecisionAction::Keep => &self.capabilities.keep,
             DecisionAction::Escalate => &self.capabilities.escalate,
             DecisionAction::Reverse => &self.capabilities.undo,
+            DecisionAction::SendSupport => &self.capabilities.support_resources,
         };
         if let Some(why) = lacking.why_not() {
             state.applied.remove(&d.idempotency_key);

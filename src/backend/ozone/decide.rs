@@ -261,6 +261,8 @@ async fn carried(backend: &OzoneBackend, d: &Decision) -> Result<bool, BackendEr
         DecisionAction::Keep => wire::EVENT_ACKNOWLEDGE,
         DecisionAction::Escalate => wire::EVENT_ESCALATE,
         DecisionAction::Reverse => wire::EVENT_REVERSE_TAKEDOWN,
+        // Never emitted (see `mapping::event_for`): nothing of it can be on the subject.
+        DecisionAction::SendSupport => return Ok(false),
     };
     let events = backend.events(&d.item_id, &[kind], 1000).await?;
     Ok(events.iter().any(|e| {

@@ -323,6 +323,12 @@ pub fn event_for(
         DecisionAction::Keep => wire::EVENT_ACKNOWLEDGE,
         DecisionAction::Escalate => wire::EVENT_ESCALATE,
         DecisionAction::Reverse => wire::EVENT_REVERSE_TAKEDOWN,
+        DecisionAction::SendSupport => {
+            return Err(
+                "Ozone has no event that messages a reporter: modq sends no support resources there"
+                    .into(),
+            );
+        }
     };
     let mut event = serde_json::json!({ "$type": kind });
     if let (Some(comment), Some(map)) = (comment, event.as_object_mut()) {

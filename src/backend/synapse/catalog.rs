@@ -88,6 +88,7 @@ pub fn catalog() -> PolicyCatalog {
             })
             .collect(),
         account: crate::policy::AccountPolicy::default(),
+        support: crate::support::SupportCatalog::builtin(),
     }
 }
 

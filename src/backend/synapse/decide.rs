@@ -24,6 +24,9 @@ use crate::model::{
     Decision, DecisionAction, DecisionOutcome, DecisionResult, EscalationTier, Scope,
 };
 
+/// Why a support message is refused here (the capability says it before a key is pressed).
+const NO_SUPPORT_MESSAGES: &str = "Synapse's admin API has no way to message a reporter: modq sends no support resources on Matrix";
+
 /// What one batch knows before it acts: the room's state and every open report of the rooms
 /// and accounts it names, read once for the whole batch.
 struct Batch<'a> {
@@ -176,6 +179,9 @@ impl Batch<'_> {
             DecisionAction::Keep => self.keep(d, &item).await?,
             DecisionAction::Escalate => self.escalate(d).await?,
             DecisionAction::Reverse => return self.reverse(d).await,
+            DecisionAction::SendSupport => {
+                return Ok(answer(d, DecisionOutcome::Invalid, NO_SUPPORT_MESSAGES));
+            }
         };
         let (record, said) = match done {
             Ok(done) => done,
@@ -482,6 +488,9 @@ impl Batch<'_> {
                 DecisionOutcome::Invalid,
                 "an undo is not undone: decide the item again",
             )),
+            DecisionAction::SendSupport => {
+                Ok(answer(d, DecisionOutcome::Invalid, NO_SUPPORT_MESSAGES))
+            }
         }
     }
 

@@ -172,9 +172,14 @@ pub fn apply_one(
         let message = format!("no item has id {:?}", d.item_id);
         return Ok(result(d, DecisionOutcome::NotFound, Some(message)));
     };
-    let latest = match log.find(|a| a.item_id == d.item_id) {
+    // A support message decides nothing: the latest decision is the one before it.
+    let latest = match log.find(|a| a.item_id == d.item_id && a.action.decides()) {
         Some(found) => Some(found),
-        None => applied_where(tx, "item_id = ?1 ORDER BY id DESC LIMIT 1", &[&d.item_id])?,
+        None => applied_where(
+            tx,
+            "item_id = ?1 AND action <> 'send_support' ORDER BY id DESC LIMIT 1",
+            &[&d.item_id],
+        )?,
     };
     let reversed = match &d.reverses {
         Some(key) => match log.find(|a| a.item_id == d.item_id && a.idempotency_key == *key) {
@@ -195,6 +200,11 @@ pub fn apply_one(
         report_category: report_category.as_deref(),
         policies,
         author: counted.author.as_deref(),
+        reachable_reporters: if d.action == DecisionAction::SendSupport {
+            super::messages::reachable(tx, &d.item_id)?
+        } else {
+            0
+        },
     };
     let (after, reason_code) = match rules::judge(actor, d, &facts) {
         Verdict::Apply { after, reason_code } => (after, reason_code),
@@ -294,6 +304,11 @@ pub fn apply_one(
     if let Some(undone) = reversed.as_ref() {
         // Undoing a take down lifts what it did to the account too.
         super::accounts::lift(tx, undone.actor_token_id, &undone.idempotency_key, now)?;
+    }
+    if d.action == DecisionAction::SendSupport {
+        super::messages::send_support(tx, actor, d, &policies.support, now)?;
+        // The item is still to be decided: whoever reviews it keeps it.
+        return Ok(result(d, DecisionOutcome::Applied, None));
     }
     // Decided: there is nothing left to review undisturbed, whoever was reviewing it.
     tx.exec("DELETE FROM leases WHERE item_id = ?1", &[&d.item_id])?;

@@ -231,6 +231,7 @@ fn load_decision_history(
             DecisionAction::Keep => HistoryEvent::Keep,
             DecisionAction::Escalate => HistoryEvent::Escalate,
             DecisionAction::Reverse => HistoryEvent::Reversal,
+            DecisionAction::SendSupport => HistoryEvent::SupportSent,
         };
         entries
             .entry(r.try_get(0)?)
@@ -421,8 +422,8 @@ pub fn add_report(
     let report_id: i64 = tx
         .one(
             "INSERT INTO reports (item_id, reporter_type, category, comment, lane, deadline,
-                                  received_at, filed_by, filer_role)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
+                                  received_at, filed_by, filer_role, reporter)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
             &[
                 &subject.id,
                 &name_of(report.reporter_type)?,
@@ -433,6 +434,9 @@ pub fn add_report(
                 &ts(received_at),
                 &filer.map(|t| t.id),
                 &filer.map(|t| t.role.as_str()),
+                &rules::reporter_of(report, intake)
+                    .map(|r| to_json(&r))
+                    .transpose()?,
             ],
         )?
         .try_get(0)?;

@@ -24,6 +24,7 @@ mod convert;
 mod db;
 mod decisions;
 mod items;
+mod messages;
 mod queue;
 
 use chrono::{DateTime, Utc};
@@ -739,6 +740,14 @@ impl Storage for PostgresStorage {
             )?;
             token_record(&r).map(Some)
         })
+    }
+
+    fn messages(
+        &self,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<crate::support::UserMessage>, StorageError> {
+        self.run(|tx| messages::read(tx, after_id, limit))
     }
 
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StorageError> {

@@ -15,3 +15,19 @@ CREATE TABLE account_measures (
     UNIQUE (token_id, idempotency_key)
 );
 CREATE INDEX account_measures_account ON account_measures (account_id, at);
+
+-- Support resources: the reporter a report names, and the outbox of messages to users (see
+-- SQLite's schema_9_account.sql).
+ALTER TABLE reports ADD COLUMN reporter TEXT;
+CREATE TABLE user_messages (
+    id              BIGSERIAL PRIMARY KEY,
+    recipient       TEXT NOT NULL,
+    country         TEXT,
+    kind            TEXT NOT NULL,
+    item_id         TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    token_id        BIGINT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    UNIQUE (token_id, idempotency_key, recipient)
+);

@@ -114,8 +114,11 @@ pub(super) fn latest_applied(
     tx: &Transaction<'_>,
     item_id: &str,
 ) -> Result<Option<AppliedDecision>, StorageError> {
-    let sql =
-        format!("SELECT {APPLIED_COLUMNS} FROM audit WHERE item_id = ?1 ORDER BY id DESC LIMIT 1");
+    // A support message decides nothing: the latest decision is the one before it.
+    let sql = format!(
+        "SELECT {APPLIED_COLUMNS} FROM audit WHERE item_id = ?1 AND action <> 'send_support'
+         ORDER BY id DESC LIMIT 1"
+    );
     tx.prepare_cached(&sql)?
         .query_row([item_id], applied_row)
         .optional()?
@@ -239,6 +242,11 @@ pub(super) fn apply_one(
         report_category: report_category.as_deref(),
         policies,
         author: counted.author.as_deref(),
+        reachable_reporters: if d.action == DecisionAction::SendSupport {
+            super::messages::reachable(tx, &d.item_id)?
+        } else {
+            0
+        },
     };
     let (after, reason_code) = match rules::judge(actor, d, &facts) {
         Verdict::Apply { after, reason_code } => (after, reason_code),
@@ -334,6 +342,11 @@ pub(super) fn apply_one(
     if let Some(undone) = reversed.as_ref() {
         // Undoing a take down lifts what it did to the account too.
         super::accounts::lift(tx, undone.actor_token_id, &undone.idempotency_key, now)?;
+    }
+    if d.action == DecisionAction::SendSupport {
+        super::messages::send_support(tx, actor, d, &policies.support, now)?;
+        // The item is still to be decided: whoever reviews it keeps it.
+        return Ok(result(d, DecisionOutcome::Applied, None));
     }
     // Decided: there is nothing left to review undisturbed, whoever was reviewing it.
     tx.prepare_cached("DELETE FROM leases WHERE item_id = ?1")?
@@ -442,7 +455,8 @@ mod tests {
             leading_category(&tx, id).unwrap();
         }
         let latest = format!(
-            "SELECT {APPLIED_COLUMNS} FROM audit WHERE item_id = ?1 ORDER BY id DESC LIMIT 1"
+            "SELECT {APPLIED_COLUMNS} FROM audit WHERE item_id = ?1 AND action <> 'send_support'
+         ORDER BY id DESC LIMIT 1"
         );
         let category = "SELECT reporter_type, category FROM reports WHERE item_id = ?1 ORDER BY id";
         for sql in [latest.as_str(), category] {

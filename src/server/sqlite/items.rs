@@ -329,6 +329,7 @@ pub(super) fn load_decision_history(
             DecisionAction::Keep => HistoryEvent::Keep,
             DecisionAction::Escalate => HistoryEvent::Escalate,
             DecisionAction::Reverse => HistoryEvent::Reversal,
+            DecisionAction::SendSupport => HistoryEvent::SupportSent,
         };
         entries.push(HistoryEntry {
             at: parse_ts(&at)?,

@@ -141,8 +141,8 @@ pub(super) fn add_report(
 
     tx.prepare_cached(
         "INSERT INTO reports (item_id, reporter_type, category, comment, lane, deadline,
-                              received_at, filed_by, filer_role)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                              received_at, filed_by, filer_role, reporter)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         subject.id,
@@ -154,6 +154,9 @@ pub(super) fn add_report(
         ts(received_at),
         filer.map(|t| t.id),
         filer.map(|t| t.role.as_str()),
+        rules::reporter_of(report, intake)
+            .map(|r| to_json(&r))
+            .transpose()?,
     ])?;
     let report_id = tx.last_insert_rowid();
     let (priority, lane) = refresh_aggregates(tx, &subject.id)?;
@@ -315,6 +318,7 @@ mod tests {
             lane: None,
             deadline: None,
             received_at: None,
+            reporter: None,
         };
         let alice = TokenInfo {
             id: 1,

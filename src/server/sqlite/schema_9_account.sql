@@ -20,3 +20,22 @@ CREATE TABLE account_measures (
     UNIQUE (token_id, idempotency_key)
 );
 CREATE INDEX account_measures_account ON account_measures (account_id, at);
+
+-- Support resources (issue 19, point 7). A report may name the platform's user who filed it
+-- (JSON {"id", "country"}; from the intake only), and the server keeps an outbox of messages
+-- to users, read by the platform's delivery job through GET /v1/messages (admin only).
+-- A message row is written with the `send_support` decision that caused it, once per
+-- reporter, under the decision's token and key.
+ALTER TABLE reports ADD COLUMN reporter TEXT;
+CREATE TABLE user_messages (
+    id              INTEGER PRIMARY KEY,
+    recipient       TEXT NOT NULL,
+    country         TEXT,
+    kind            TEXT NOT NULL,     -- support_resources
+    item_id         TEXT NOT NULL,
+    body            TEXT NOT NULL,     -- JSON {"resources": [...], "verified": bool}
+    token_id        INTEGER NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    UNIQUE (token_id, idempotency_key, recipient)
+);

@@ -118,6 +118,7 @@ mod tests {
                 .is_multiple_of(3)
                 .then(|| now + chrono::TimeDelta::hours(i as i64 % 2 * 48 - 24)),
             received_at: Some(now),
+            reporter: None,
         };
         let reporters = [
             ReporterType::User,

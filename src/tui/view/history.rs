@@ -68,6 +68,7 @@ pub fn entry_lines(h: &HistoryEntry, theme: &Theme) -> Vec<Line<'static>> {
         HistoryEvent::Escalate => ("escalated", theme.escalate),
         HistoryEvent::Reversal => ("decision reversed", theme.warning),
         HistoryEvent::Note => ("note", theme.accent),
+        HistoryEvent::SupportSent => ("support resources sent to its reporters", theme.accent),
     };
     let mut details = String::new();
     if let Some(tier) = h.escalation_target {

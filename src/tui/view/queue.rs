@@ -85,6 +85,8 @@ fn decision_mark(entry: &Entry) -> &'static str {
             (DecisionAction::Keep, _) => "✓",
             (DecisionAction::Escalate, _) => "↑",
             (DecisionAction::Reverse, _) => "↺",
+            // Never an entry's own decision (it leaves the item to decide); kept total.
+            (DecisionAction::SendSupport, _) => " ",
         },
     }
 }
