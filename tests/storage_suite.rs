@@ -1329,3 +1329,91 @@ fn account_measures_come_with_take_downs_and_go_with_their_reversal() {
         assert!(s.item("anon").unwrap().unwrap().account.is_none());
     });
 }
+
+#[test]
+fn a_support_message_goes_once_to_each_reporter_and_decides_nothing() {
+    use modq::model::ReporterAccount;
+    on_every_engine(|s| {
+        let by = |id: &str, category: &str, reporter: Option<(&str, Option<&str>)>| NewReport {
+            reporter: reporter.map(|(id, country)| ReporterAccount {
+                id: id.into(),
+                country: country.map(str::to_string),
+            }),
+            ..report(subject(id, "text"), ReporterType::User, category)
+        };
+        s.add_reports(
+            &[
+                by("sh", "self_harm", Some(("r-1", Some("gb")))),
+                by("sh", "self_harm", Some(("r-1", Some("GB")))),
+                by("sh", "self_harm", Some(("r-2", Some("XX")))),
+                by("sh", "self_harm", None),
+                by("quiet", "self_harm", None),
+                by("sp", "spam", Some(("r-3", Some("FR")))),
+            ],
+            now(),
+        )
+        .expect("import");
+        // An ordinary token's report names no one the server would message.
+        let alice = token(s, "alice", Role::Moderator);
+        s.file_reports(
+            Some(&alice),
+            &[by("quiet", "self_harm", Some(("r-9", None)))],
+            now(),
+        )
+        .expect("report");
+        let send = |key: &str, item: &str| decision(key, item, DecisionAction::SendSupport);
+
+        assert_eq!(
+            decide(s, &alice, send("k1", "sh")),
+            DecisionOutcome::Applied
+        );
+        assert_eq!(
+            decide(s, &alice, send("k1", "sh")),
+            DecisionOutcome::Duplicate
+        );
+        assert_eq!(
+            decide(s, &alice, send("k2", "sp")),
+            DecisionOutcome::Invalid
+        );
+        assert_eq!(
+            decide(s, &alice, send("k3", "quiet")),
+            DecisionOutcome::Invalid
+        );
+        let messages = s.messages(0, 100).unwrap();
+        let to: Vec<(&str, Option<&str>)> = messages
+            .iter()
+            .map(|m| (m.recipient.as_str(), m.country.as_deref()))
+            .collect();
+        assert_eq!(to, [("r-1", Some("GB")), ("r-2", None)], "{messages:#?}");
+        let catalog = modq::support::SupportCatalog::builtin();
+        assert_eq!(
+            messages[0].resources,
+            catalog.for_country(Some("GB")).resources
+        );
+        assert_eq!(messages[1].resources, catalog.fallback.resources);
+        assert_eq!(
+            s.messages(messages[0].id, 100).unwrap().len(),
+            1,
+            "pages by id"
+        );
+
+        // It decides nothing: the item is open, its take down is the latest decision and
+        // undoable, and the message itself is never reversed.
+        assert_eq!(s.item("sh").unwrap().unwrap().state, ReviewState::Open);
+        assert_eq!(
+            decide(s, &alice, decision("t1", "sh", DecisionAction::TakeDown)),
+            DecisionOutcome::Applied
+        );
+        assert_eq!(
+            decide(s, &alice, send("k4", "sh")),
+            DecisionOutcome::Applied
+        );
+        let mut undo = decision("u1", "sh", DecisionAction::Reverse);
+        undo.reverses = Some("t1".into());
+        assert_eq!(decide(s, &alice, undo), DecisionOutcome::Applied);
+        let mut unsend = decision("u2", "sh", DecisionAction::Reverse);
+        unsend.reverses = Some("k4".into());
+        assert_eq!(decide(s, &alice, unsend), DecisionOutcome::Invalid);
+        assert_eq!(s.messages(0, 100).unwrap().len(), 4, "two reporters, twice");
+    });
+}
