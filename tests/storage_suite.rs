@@ -1417,3 +1417,40 @@ fn a_support_message_goes_once_to_each_reporter_and_decides_nothing() {
         assert_eq!(s.messages(0, 100).unwrap().len(), 4, "two reporters, twice");
     });
 }
+
+#[test]
+fn an_account_is_known_from_the_intake_with_when_it_was_made() {
+    on_every_engine(|s| {
+        let made: DateTime<Utc> = "2019-02-01T00:00:00Z".parse().expect("time");
+        let by = |id: &str, created_at: Option<DateTime<Utc>>| {
+            let mut sub = subject(id, "text");
+            sub.author = Some(Author {
+                id: "u-old".into(),
+                handle: None,
+                created_at,
+            });
+            report(sub, ReporterType::User, "spam")
+        };
+        s.add_reports(&[by("first", Some(made))], now())
+            .expect("import");
+        // A later report that does not say when the account was made: the server knows.
+        s.add_reports(&[by("later", None)], now()).expect("import");
+        let standing = s.item("later").unwrap().unwrap().account.expect("standing");
+        assert_eq!(standing.created_at, Some(made));
+        // An ordinary token's report names no account.
+        let alice = token(s, "alice", Role::Moderator);
+        let mut forged = subject("forged", "text");
+        forged.author = Some(Author {
+            id: "u-new".into(),
+            handle: None,
+            created_at: Some(now()),
+        });
+        s.file_reports(
+            Some(&alice),
+            &[report(forged, ReporterType::User, "spam")],
+            now(),
+        )
+        .expect("report");
+        assert!(s.item("forged").unwrap().unwrap().account.is_none());
+    });
+}

@@ -47,6 +47,21 @@ pub fn record(tx: &mut Tx<'_>, m: &NewMeasure<'_>) -> Result<(), StorageError> {
     Ok(())
 }
 
+/// Records an account the intake named (its creation date, when the intake says it).
+pub fn know(
+    tx: &mut Tx<'_>,
+    author: &crate::model::Author,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    tx.exec(
+        "INSERT INTO accounts (id, created_at, first_seen) VALUES (?1, ?2, ?3)
+         ON CONFLICT (id) DO UPDATE SET created_at = COALESCE(excluded.created_at,
+                                                                accounts.created_at)",
+        &[&author.id, &author.created_at.map(ts), &ts(now)],
+    )?;
+    Ok(())
+}
+
 /// Lifts the measure the decision (`token_id`, `key`) carried, if any and not lifted yet.
 pub fn lift(
     tx: &mut Tx<'_>,
@@ -128,10 +143,20 @@ pub fn fill_standings(tx: &mut Tx<'_>, items: &mut [Item]) -> Result<(), Storage
                 });
         }
     }
+    let mut made: HashMap<String, DateTime<Utc>> = HashMap::new();
+    if !authors.is_empty() {
+        for r in tx.all(
+            "SELECT id, created_at FROM accounts WHERE id = ANY(?1) AND created_at IS NOT NULL",
+            &[&authors],
+        )? {
+            let at: String = r.try_get(1)?;
+            made.insert(r.try_get(0)?, parse_ts(&at)?);
+        }
+    }
     for item in items.iter_mut() {
         item.account = item.author.as_ref().map(|author| AccountStanding {
             account_id: author.id.clone(),
-            created_at: author.created_at,
+            created_at: made.get(&author.id).copied().or(author.created_at),
             window_days: 0,
             strikes_in_window: 0,
             recent: by_account.get(&author.id).cloned().unwrap_or_default(),

@@ -347,6 +347,9 @@ pub fn add_report(
         Vec::new()
     };
     let author = subject.author.as_ref().filter(|_| intake);
+    if let Some(a) = author {
+        super::accounts::know(tx, a, now)?;
+    }
     let media: Vec<crate::model::Media> = subject
         .media
         .iter()

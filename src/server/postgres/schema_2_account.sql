@@ -31,3 +31,10 @@ CREATE TABLE user_messages (
     created_at      TEXT NOT NULL,
     UNIQUE (token_id, idempotency_key, recipient)
 );
+
+-- The accounts the server knows (see SQLite's schema_9_account.sql).
+CREATE TABLE accounts (
+    id         TEXT PRIMARY KEY,
+    created_at TEXT,
+    first_seen TEXT NOT NULL
+);

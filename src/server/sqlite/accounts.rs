@@ -43,6 +43,21 @@ pub(super) fn record(conn: &Connection, m: &NewMeasure<'_>) -> Result<(), Storag
     Ok(())
 }
 
+/// Records an account the intake named (its creation date, when the intake says it).
+pub(super) fn know(
+    conn: &Connection,
+    author: &crate::model::Author,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    conn.prepare_cached(
+        "INSERT INTO accounts (id, created_at, first_seen) VALUES (?1, ?2, ?3)
+         ON CONFLICT (id) DO UPDATE SET created_at = COALESCE(excluded.created_at,
+                                                                accounts.created_at)",
+    )?
+    .execute(params![author.id, author.created_at.map(ts), ts(now)])?;
+    Ok(())
+}
+
 /// Lifts the measure the decision (`token_id`, `key`) carried, if any and not lifted yet.
 pub(super) fn lift(
     conn: &Connection,
@@ -121,9 +136,17 @@ pub(super) fn standing_of(
             reason_code,
         });
     }
+    let known: Option<Option<String>> = conn
+        .prepare_cached("SELECT created_at FROM accounts WHERE id = ?1")?
+        .query_row([&author.id], |r| r.get(0))
+        .optional()?;
+    let created_at = match known.flatten() {
+        Some(at) => Some(parse_ts(&at)?),
+        None => author.created_at,
+    };
     Ok(Some(AccountStanding {
         account_id: author.id.clone(),
-        created_at: author.created_at,
+        created_at,
         window_days: 0,
         strikes_in_window: 0,
         recent,

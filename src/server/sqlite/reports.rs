@@ -69,6 +69,9 @@ pub(super) fn add_report(
         Vec::new()
     };
     let author = subject.author.as_ref().filter(|_| intake);
+    if let Some(a) = author {
+        super::accounts::know(tx, a, now)?;
+    }
     let media: Vec<crate::model::Media> = subject
         .media
         .iter()

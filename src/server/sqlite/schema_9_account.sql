@@ -39,3 +39,12 @@ CREATE TABLE user_messages (
     created_at      TEXT NOT NULL,
     UNIQUE (token_id, idempotency_key, recipient)
 );
+
+-- The accounts the server knows, from the intake's `author` of reports: when each was made
+-- (the item view shows its age) and when the server first heard of it. A later intake that
+-- says when an account was made replaces what an earlier one said.
+CREATE TABLE accounts (
+    id         TEXT PRIMARY KEY,
+    created_at TEXT,
+    first_seen TEXT NOT NULL
+);
