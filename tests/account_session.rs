@@ -71,6 +71,18 @@ async fn get(server: &TestServer, path: &str, token: &str) -> Value {
         .expect("JSON")
 }
 
+/// The whole export is in the Transparency Database's schema (docs/sor.schema.json).
+fn assert_in_schema(export: &Value) {
+    let schema: Value =
+        serde_json::from_str(include_str!("../docs/sor.schema.json")).expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+    let errors: Vec<String> = validator
+        .iter_errors(export)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{export:#}");
+}
+
 /// The statement of reasons exported for a take down of `item`, if any.
 async fn statement_for(server: &TestServer, lead: &str, item: &str) -> Option<Value> {
     let admin = token(
@@ -87,6 +99,7 @@ async fn statement_for(server: &TestServer, lead: &str, item: &str) -> Option<Va
         .map(|e| format!("modq-{}", e["id"]))
         .collect();
     let export = get(server, "/v1/statements?since=2020-01-01", lead).await;
+    assert_in_schema(&export);
     export["statements"]
         .as_array()
         .expect("statements")
