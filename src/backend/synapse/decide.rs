@@ -158,6 +158,15 @@ impl Batch<'_> {
                 "already carried out on the homeserver",
             ));
         }
+        if d.account.is_some() {
+            // Never sent by modq's TUI here (no account step on Matrix): refused, not dropped.
+            return Ok(answer(
+                d,
+                DecisionOutcome::Invalid,
+                "on Matrix an account action is one of T's reasons (suspend, shadow-ban, \
+                 deactivate), not a measure with the take down",
+            ));
+        }
         if d.action != DecisionAction::Reverse
             && let Some(holder) = self
                 .snapshot
