@@ -104,6 +104,7 @@ async fn claim_and_decide(client: Arc<ModqClient>, until: Instant) -> Tally {
                 reverses: None,
                 decided_at: chrono::Utc::now(),
                 method: modq::model::DecisionMethod::Single,
+                account: None,
             })
             .collect();
         let started = Instant::now();

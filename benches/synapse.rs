@@ -34,6 +34,7 @@ fn take_down(item: String) -> Decision {
         reverses: None,
         decided_at: chrono::Utc::now(),
         method: DecisionMethod::Tagged,
+        account: None,
     }
 }
 

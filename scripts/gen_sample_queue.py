@@ -20,6 +20,7 @@ characters) for robustness demos; the writer emits such characters as JSON escap
 """
 
 import argparse
+import hashlib
 import json
 import random
 import re
@@ -609,11 +610,32 @@ def add_threads(items):
         }
 
 
+def account_created(author_id):
+    """When the author's account was made: from a hash of its id, so the rest of the sample
+    (drawn from the seeded generator) stays as it was. Ids from 91200 on (the spam waves'
+    throwaway accounts) are days old; the rest from two weeks to eight years."""
+    digest = int.from_bytes(hashlib.sha256(author_id.encode()).digest()[:4], "big")
+    number = int(author_id.removeprefix("u-")) if author_id.removeprefix("u-").isdigit() else 0
+    days = 1 + digest % 5 if number >= 91200 else 14 + digest % 2900
+    return ts(NOW - timedelta(days=days, minutes=digest % 1440))
+
+
 def to_line(item, report):
-    out = {"subject": item["subject"]}
+    subject = dict(item["subject"])
+    if subject.get("author"):
+        subject["author"] = {**subject["author"], "created_at": account_created(subject["author"]["id"])}
+    out = {"subject": subject}
     for key in ("reporter_type", "category", "comment", "lane", "deadline", "received_at"):
         if key in report:
             out[key] = ts(report[key]) if isinstance(report[key], datetime) else report[key]
+    if report.get("reporter_type") == "user":
+        # Who reported, so support resources have someone to go to: a user id from a hash
+        # of the report (the seeded draws stay as they were), in the item's first country.
+        seed = f"{subject['id']}|{out.get('received_at')}"
+        number = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:4], "big") % 900000
+        out["reporter"] = {"id": f"r-{100000 + number}"}
+        if subject.get("countries"):
+            out["reporter"]["country"] = subject["countries"][0]
     # json escapes C0 controls itself; escape invisible/bidi characters too.
     return UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(out, ensure_ascii=False))
 

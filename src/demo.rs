@@ -70,6 +70,9 @@ pub fn shift_sample(sample: &str, now: DateTime<Utc>) -> anyhow::Result<String> 
             .map_err(|e| anyhow::anyhow!("sample queue line {}: {e}", n + 1))?;
         report.received_at = report.received_at.map(|t| t + delta);
         report.deadline = report.deadline.map(|t| t + delta);
+        if let Some(author) = report.subject.author.as_mut() {
+            author.created_at = author.created_at.map(|t| t + delta);
+        }
         out.push_str(&serde_json::to_string(&report)?);
         out.push('\n');
     }

@@ -21,6 +21,7 @@
     )
 )]
 
+pub mod account;
 pub mod backend;
 pub mod config;
 pub mod credentials;
@@ -34,6 +35,7 @@ pub mod sanitize;
 pub mod server;
 pub mod session;
 pub mod store;
+pub mod support;
 pub mod sync;
 pub mod tui;
 pub mod wal_sync;

@@ -182,6 +182,12 @@ struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     policies: Option<PathBuf>,
 
+    /// Support resources sent to self-harm items' reporters (TOML, like
+    /// assets/support-resources.toml, whose entries are examples to verify); the built-in
+    /// one when absent.
+    #[arg(long, value_name = "FILE")]
+    support_resources: Option<PathBuf>,
+
     /// Requests per second each token may make (bursts of twice that pass); more get 429.
     #[arg(long, value_name = "PER_SECOND", default_value_t = server::DEFAULT_RATE_PER_SECOND,
           value_parser = clap::value_parser!(u32).range(1..))]
@@ -589,7 +595,7 @@ async fn purge(cli: &Cli, args: &PurgeArgs) -> Result<ExitCode, String> {
 
 async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
     modq::logging::to_stderr();
-    let policies = match &args.policies {
+    let mut policies = match &args.policies {
         None => modq::policy::PolicyCatalog::builtin(),
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -598,6 +604,16 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
                 .map_err(|e| format!("the policy catalog {} is invalid: {e:#}", path.display()))?
         }
     };
+    if let Some(path) = &args.support_resources {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the support resources {}: {e}", path.display()))?;
+        policies.support = modq::support::SupportCatalog::parse(&text).map_err(|e| {
+            format!(
+                "the support resources {} are invalid: {e:#}",
+                path.display()
+            )
+        })?;
+    }
     // PostgreSQL's client blocks on a runtime of its own: it is opened, used by the
     // commands and finally dropped outside this async context.
     let storage: Arc<dyn Storage> = tokio::task::block_in_place(|| open_storage(&args))?;

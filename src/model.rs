@@ -304,6 +304,9 @@ pub struct Author {
     #[serde(default)]
     #[schema(max_length = 256)]
     pub handle: Option<String>,
+    /// When the account was made, as the platform knows it: the item view shows its age.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<DateTime<Utc>>,
 }
 
 /// A piece of media attached to reported content. modq never carries the media itself:
@@ -459,6 +462,23 @@ pub struct NewReport {
     /// When the report was filed; the server's clock when absent.
     #[serde(default)]
     pub received_at: Option<DateTime<Utc>>,
+    /// The platform's user who reported, from the platform's intake (an admin token or an
+    /// import; ignored from other tokens): whom support resources are sent to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub reporter: Option<ReporterAccount>,
+}
+
+/// The user behind a report, as the platform names them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReporterAccount {
+    #[schema(min_length = 1, max_length = 256)]
+    pub id: String,
+    /// The country the user is in, ISO 3166-1 alpha-2: which helplines they are sent.
+    #[serde(default)]
+    #[schema(value_type = Option<CountryName>)]
+    pub country: Option<String>,
 }
 
 fn default_reporter() -> ReporterType {
@@ -493,6 +513,8 @@ pub enum HistoryEvent {
     Upheld,
     /// An appeal's outcome: the decision appealed is undone.
     Overturned,
+    /// Support resources were sent to the item's reporters.
+    SupportSent,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -566,6 +588,9 @@ pub struct Item {
     /// Set on an appeal item: the decision appealed and what the appellant says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appeal: Option<Appeal>,
+    /// How the author's account stands and what the policy catalog proposes for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<crate::account::AccountStanding>,
 }
 
 /// The author's record on this platform: their other items, by where each stands now
@@ -792,6 +817,9 @@ pub enum DecisionAction {
     Uphold,
     /// On an appeal: the decision appealed is undone (the content is restored).
     Overturn,
+    /// Send the item's reporters the support resources for their country (self-harm items
+    /// only). Leaves the item as it is; a message sent is not taken back.
+    SendSupport,
 }
 
 impl DecisionAction {
@@ -804,6 +832,7 @@ impl DecisionAction {
             DecisionAction::Reverse => "reverse",
             DecisionAction::Uphold => "uphold",
             DecisionAction::Overturn => "overturn",
+            DecisionAction::SendSupport => "send_support",
         }
     }
 
@@ -820,7 +849,13 @@ impl DecisionAction {
             DecisionAction::Reverse => "reverse",
             DecisionAction::Uphold => "uphold",
             DecisionAction::Overturn => "overturn",
+            DecisionAction::SendSupport => "send support resources",
         }
+    }
+
+    /// Whether it decides the item (a support message leaves it to be decided).
+    pub fn decides(self) -> bool {
+        self != DecisionAction::SendSupport
     }
 }
 
@@ -854,6 +889,11 @@ pub struct Decision {
     /// partly automated.
     #[serde(default)]
     pub method: DecisionMethod,
+    /// For take downs: a measure on the author's account that comes with it (a strike, a
+    /// restriction or suspension for some days, a ban). Reversing the take down lifts it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub account: Option<crate::account::AccountMeasure>,
 }
 
 /// How a decision was taken: on the one item the moderator had open, or for many at once.
@@ -1286,6 +1326,19 @@ pub struct StatementOfReasons {
     /// YYYY-MM-DD: when the restriction ended, for a take down overturned on appeal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_date_visibility_restriction: Option<String>,
+    /// With an account suspension: `DECISION_ACCOUNT_SUSPENDED`; with a ban:
+    /// `DECISION_ACCOUNT_TERMINATED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_account: Option<String>,
+    /// With a restriction of reach: `DECISION_PROVISION_PARTIAL_SUSPENSION`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_provision: Option<String>,
+    /// YYYY-MM-DD: when a suspension ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_date_account_restriction: Option<String>,
+    /// YYYY-MM-DD: when a restriction of reach ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_date_service_restriction: Option<String>,
 }
 
 /// `GET /v1/statements` answer, also the body the Transparency Database's batch endpoint takes.

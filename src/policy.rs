@@ -8,6 +8,8 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::account::{AccountAction, AccountMeasure};
+
 /// The catalog modq ships.
 pub const BUILTIN_TOML: &str = include_str!("../assets/policies.toml");
 
@@ -89,6 +91,86 @@ pub struct PolicyCatalog {
     pub fallback: String,
     #[serde(rename = "policy", alias = "policies")]
     pub policies: Vec<Policy>,
+    /// What strikes on an account lead to; no proposals when absent.
+    #[serde(default)]
+    pub account: AccountPolicy,
+    /// The support resources sent to self-harm items' reporters: a catalog of its own
+    /// (`assets/support-resources.toml`, or `modq serve --support-resources FILE`), carried
+    /// here so that decisions are applied with both; not part of `GET /v1/policies`.
+    #[serde(skip, default = "crate::support::SupportCatalog::builtin")]
+    #[schema(ignore)]
+    pub support: crate::support::SupportCatalog,
+}
+
+/// The catalog's account rules: strikes count within a window, and the number a take down
+/// would bring the author to picks the measure proposed with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountPolicy {
+    /// Strikes older than this many days no longer count (1 to 3650).
+    #[serde(default = "default_window")]
+    pub strike_window_days: u32,
+    /// Ascending by `strikes`: the last step whose `strikes` the take down reaches is
+    /// proposed.
+    #[serde(default, rename = "step", alias = "steps")]
+    pub steps: Vec<AccountStep>,
+}
+
+impl Default for AccountPolicy {
+    fn default() -> AccountPolicy {
+        AccountPolicy {
+            strike_window_days: default_window(),
+            steps: Vec::new(),
+        }
+    }
+}
+
+fn default_window() -> u32 {
+    90
+}
+
+/// "The `strikes`th strike within the window proposes `propose` (for `days`)".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountStep {
+    pub strikes: u32,
+    pub propose: AccountAction,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<u32>,
+}
+
+impl AccountStep {
+    pub fn measure(&self) -> AccountMeasure {
+        AccountMeasure {
+            action: self.propose,
+            days: self.days,
+        }
+    }
+}
+
+impl AccountPolicy {
+    fn check(&self) -> Result<(), String> {
+        if !(1..=3650).contains(&self.strike_window_days) {
+            return Err(format!(
+                "account.strike_window_days is 1 to 3650, not {}",
+                self.strike_window_days
+            ));
+        }
+        let mut last = 0;
+        for step in &self.steps {
+            if step.strikes <= last {
+                return Err(format!(
+                    "account steps go up by strikes: {} after {last}",
+                    step.strikes
+                ));
+            }
+            last = step.strikes;
+            step.measure()
+                .check()
+                .map_err(|e| format!("account step at {} strikes: {e}", step.strikes))?;
+        }
+        Ok(())
+    }
 }
 
 impl PolicyCatalog {
@@ -110,6 +192,8 @@ impl PolicyCatalog {
                     keyword: None,
                     reports: Vec::new(),
                 }],
+                account: AccountPolicy::default(),
+                support: crate::support::SupportCatalog::builtin(),
             }
         })
     }
@@ -123,6 +207,13 @@ impl PolicyCatalog {
 
     pub fn get(&self, code: &str) -> Option<&Policy> {
         self.policies.iter().find(|p| p.code == code)
+    }
+
+    /// Whether an item reported as `category` is a self-harm item: its default policy files
+    /// it under `STATEMENT_CATEGORY_SELF_HARM`. Support resources go to such items' reporters.
+    pub fn is_self_harm(&self, category: &str) -> bool {
+        self.get(self.default_code(category))
+            .is_some_and(|p| p.category == "STATEMENT_CATEGORY_SELF_HARM")
     }
 
     /// The code a take down without a reason cites for an item reported as `category`.
@@ -184,6 +275,7 @@ impl PolicyCatalog {
                 }
             }
         }
+        self.account.check()?;
         if !codes.contains(self.fallback.as_str()) {
             return Err(format!(
                 "the fallback {:?} is not a policy code",
@@ -230,5 +322,16 @@ mod tests {
         );
         let text = BUILTIN_TOML.replace("fallback = \"other_tos\"", "fallback = \"nope\"");
         assert!(PolicyCatalog::parse(&text).is_err());
+        let text = BUILTIN_TOML.replace("propose = \"suspend\"\ndays = 7", "propose = \"suspend\"");
+        let error = PolicyCatalog::parse(&text).unwrap_err().to_string();
+        assert!(
+            error.contains("3 strikes") && error.contains("days"),
+            "{error}"
+        );
+        let text = BUILTIN_TOML.replace("days = 7", "days = 400");
+        let error = PolicyCatalog::parse(&text).unwrap_err().to_string();
+        assert!(error.contains("400"), "{error}");
+        let text = BUILTIN_TOML.replace("propose = \"ban\"", "propose = \"vanish\"");
+        assert!(PolicyCatalog::parse(&text).is_err(), "unknown measure");
     }
 }

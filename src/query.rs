@@ -661,6 +661,7 @@ mod tests {
             author: Some(Author {
                 id: format!("u-{handle}"),
                 handle: Some(format!("@{handle}")),
+                created_at: None,
             }),
             language: Some("ru".into()),
             countries: vec!["DE".into(), "AT".into()],
@@ -687,6 +688,7 @@ mod tests {
             leased_by: None,
             appeal: None,
             thread: None,
+            account: None,
         }
     }
 

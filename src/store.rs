@@ -220,7 +220,10 @@ impl Store {
                 Utc::now().to_rfc3339(),
             ],
         )?;
-        supersede_refusals(&tx, std::iter::once(decision.item_id.as_str()))?;
+        // A support message decides nothing: a refusal on the item still stands.
+        if decision.action.decides() {
+            supersede_refusals(&tx, std::iter::once(decision.item_id.as_str()))?;
+        }
         if let Some(id) = position {
             tx.execute(SET_STATE, params![POSITION_KEY, id])?;
         }
@@ -425,7 +428,7 @@ impl Store {
     /// them again, even though the server still lists them as open.
     pub fn undelivered_items(&self) -> Result<HashSet<String>> {
         let mut stmt = self.conn.prepare(
-            "SELECT item_id FROM outbox WHERE status IN ('pending', 'sending') AND undone = 0 AND action != 'reverse'",
+            "SELECT item_id FROM outbox WHERE status IN ('pending', 'sending') AND undone = 0 AND action NOT IN ('reverse', 'send_support')",
         )?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
@@ -438,7 +441,7 @@ impl Store {
     /// the server took then no longer counts: if the item is open again, someone reopened it.
     pub fn decided_here(&self, items: &[&str]) -> Result<HashSet<String>> {
         let mut decided = self.conn.prepare_cached(
-            "SELECT 1 FROM outbox WHERE item_id = ?1 AND undone = 0 AND action != 'reverse'
+            "SELECT 1 FROM outbox WHERE item_id = ?1 AND undone = 0 AND action NOT IN ('reverse', 'send_support')
              AND (status IN ('pending', 'sending') OR (status = 'sent' AND seq >= ?2))
              LIMIT 1",
         )?;
@@ -455,7 +458,7 @@ impl Store {
     pub fn session_decisions(&self, session: &str) -> Result<Vec<OutboxEntry>> {
         let mut stmt = self.conn.prepare(
             "SELECT seq, body, status, message FROM outbox
-             WHERE session = ?1 AND undone = 0 AND action != 'reverse' ORDER BY seq",
+             WHERE session = ?1 AND undone = 0 AND action NOT IN ('reverse', 'send_support') ORDER BY seq",
         )?;
         let rows = stmt.query_map([session], row_to_raw)?;
         rows.collect::<std::result::Result<Vec<_>, _>>()?
@@ -477,7 +480,7 @@ impl Store {
         let last = tx
             .query_row(
                 "SELECT seq, body, status, message FROM outbox
-                 WHERE session = ?1 AND undone = 0 AND action != 'reverse'
+                 WHERE session = ?1 AND undone = 0 AND action NOT IN ('reverse', 'send_support')
                  ORDER BY seq DESC LIMIT 1",
                 [session],
                 row_to_raw,
@@ -559,7 +562,7 @@ impl Store {
             .conn
             .query_row(
                 "SELECT item_id, action, bulk FROM outbox
-                 WHERE session = ?1 AND undone = 0 AND action != 'reverse'
+                 WHERE session = ?1 AND undone = 0 AND action NOT IN ('reverse', 'send_support')
                  ORDER BY seq DESC LIMIT 1",
                 [session],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -633,6 +636,7 @@ fn reversal_of(original: &Decision, key: String, now: DateTime<Utc>) -> Decision
         decided_at: now,
         // Undoing a bulk action is taken the way the action was.
         method: original.method,
+        account: None,
     }
 }
 
@@ -646,7 +650,7 @@ fn undo_bulk(
     let rows: Vec<(RawRow, i64)> = tx
         .prepare(
             "SELECT seq, body, status, message, attempts FROM outbox
-             WHERE session = ?1 AND bulk = ?2 AND undone = 0 AND action != 'reverse'
+             WHERE session = ?1 AND bulk = ?2 AND undone = 0 AND action NOT IN ('reverse', 'send_support')
              ORDER BY seq",
         )?
         .query_map(params![session, bulk], |r| {
@@ -836,6 +840,7 @@ mod tests {
             reverses: None,
             decided_at: Utc::now(),
             method: crate::model::DecisionMethod::Single,
+            account: None,
         }
     }
 

@@ -297,3 +297,64 @@ async fn a_triage_account_cannot_take_down_by_any_key_but_keeps_and_escalates() 
     );
     assert_eq!(backend.state_of("p2"), Some(ReviewState::Escalated));
 }
+
+#[tokio::test]
+async fn without_account_measures_or_support_messages_t_has_no_account_step_and_h_says_why() {
+    let caps = Capabilities::core("Matrix");
+    let mut items = three_posts();
+    // The item says all a server could say about its author's account: still no step.
+    items[0].author = Some(modq::model::Author {
+        id: "@spammer:example.org".into(),
+        handle: None,
+        created_at: Some(at(60 * 24 * 3)),
+    });
+    items[0].account = Some(modq::account::AccountStanding {
+        account_id: "@spammer:example.org".into(),
+        created_at: Some(at(60 * 24 * 3)),
+        window_days: 90,
+        strikes_in_window: 2,
+        recent: Vec::new(),
+        in_force: None,
+        proposal: Some(modq::account::AccountMeasure {
+            action: modq::account::AccountAction::Suspend,
+            days: Some(7),
+        }),
+    });
+    items[1].reports[0].category = "self_harm".into();
+    let backend = FakeBackend::new(caps, items);
+    let data = tempfile::tempdir().unwrap();
+    let mut s = open(backend.clone(), &data).await;
+    assert_eq!(s.selected_id(), "p1");
+
+    s.press("T");
+    match s.app.layers.last() {
+        Some(modq::tui::app::Layer::Picker { picker, .. }) => {
+            assert!(!picker.has_account_step(), "no account step on Matrix");
+            assert_eq!(picker.account, None);
+        }
+        other => panic!("the take-down picker is open, not {other:?}"),
+    }
+    s.press("<tab><tab><enter>");
+    s.wait_delivered().await;
+
+    // H on the self-harm item: the platform's reason, nothing journaled.
+    s.press("H");
+    assert_eq!(
+        flash(&s),
+        "Matrix has no way to send a reporter support resources"
+    );
+    assert_eq!(s.app.counts.unsent, 0);
+    let overlay = help(&mut s);
+    assert!(
+        !overlay.contains("send the reporters support resources"),
+        "{overlay}"
+    );
+    s.quit().await;
+    let sent: Vec<modq::model::Decision> = backend.received();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].action, DecisionAction::TakeDown);
+    assert_eq!(
+        sent[0].account, None,
+        "no measure goes to a platform without them"
+    );
+}

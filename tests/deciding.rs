@@ -87,7 +87,8 @@ fn field(screen: &str, name: &str) -> String {
         .find(|l| l.contains(&format!("▸ {label}")) || l.contains(&format!("  {label}")))
         .unwrap_or_else(|| panic!("no {name} field:\n{screen}"));
     let after = line.split_once(&label).map_or("", |(_, a)| a);
-    after.trim_end_matches([' ', '│']).to_string()
+    // Up to the popup's border: what the screen shows beside it is not the field's.
+    after.split('│').next().unwrap_or("").trim_end().to_string()
 }
 
 /// Decisions alice's desk sent through the proxy so far.
@@ -124,7 +125,8 @@ async fn typing_any_countrys_code_in_t_chooses_exactly_that_country() {
     // The cases, decided: `de` is Germany, and the server holds exactly that.
     s.press("T<enter>de<space>");
     assert_eq!(field(&s.screen(120, 40), "scope"), "DE Germany");
-    s.press("<enter>court order LG Berlin 4711<enter>");
+    // Enter goes on to the account step, Tab keeps its proposal (a strike), then the note.
+    s.press("<enter><tab>court order LG Berlin 4711<enter>");
     s.wait_delivered().await;
     let rows = applied(&server.db, "order-de");
     assert_eq!(rows.len(), 1, "{rows:?}");
@@ -137,7 +139,7 @@ async fn typing_any_countrys_code_in_t_chooses_exactly_that_country() {
         ("p-3", "nl", "NL"),
     ] {
         go_to(&mut s, id);
-        s.press(&format!("T<enter>{typed}<enter><enter>"));
+        s.press(&format!("T<enter>{typed}<enter><tab><enter>"));
         s.wait_delivered().await;
         let rows = applied(&server.db, id);
         assert_eq!(rows[0].scope, Some(countries_json(&[code])), "{typed}");
@@ -172,7 +174,7 @@ async fn names_prefixes_groups_and_ctrl_u_find_the_country_meant() {
         field(&s.screen(120, 40), "scope"),
         "EEA (30) + CH Switzerland"
     );
-    s.press("<enter>");
+    s.press("<enter><tab>");
     assert!(
         s.screen(120, 40)
             .contains("only in EEA (30) + CH Switzerland — t would take it down everywhere")
@@ -195,7 +197,7 @@ async fn t_tab_tab_enter_on_a_hash_match_takes_it_down_as_t_would_everywhere() {
     // `t` on one hash match: what the server makes of it.
     go_to(&mut s, "csam-jp-2");
     s.press("t");
-    // `T Tab Tab Enter` on the other: the same.
+    // `T Tab Tab Enter` on the other (one more Tab keeps the account step's proposal): the same.
     go_to(&mut s, "csam-jp");
     s.press("T");
     let screen = s.screen(120, 40);
@@ -209,7 +211,7 @@ async fn t_tab_tab_enter_on_a_hash_match_takes_it_down_as_t_would_everywhere() {
         "{screen}"
     );
     assert!(!screen.contains("✓ JP"), "{screen}");
-    s.press("<tab><enter>");
+    s.press("<tab><tab><enter>");
     s.wait_delivered().await;
     let by_t = applied(&server.db, "csam-jp-2");
     let by_picker = applied(&server.db, "csam-jp");
@@ -227,7 +229,7 @@ async fn t_tab_tab_enter_on_a_hash_match_takes_it_down_as_t_would_everywhere() {
 
     // Narrower is a choice the moderator makes, and the note step says so.
     go_to(&mut s, "order-de");
-    s.press("T<enter><down><down><space><enter>");
+    s.press("T<enter><down><down><space><enter><tab>");
     assert!(
         s.screen(120, 40)
             .contains("only in DE Germany — t would take it down everywhere")
@@ -469,7 +471,7 @@ async fn an_undo_the_server_refuses_leaves_the_decision_standing_on_screen() {
     let (server, direct, _proxy, _data, mut s) = desk_through_proxy().await;
     let bob = server.add_moderator("bob");
     let id = s.selected_id();
-    s.press("T<enter>de<enter><enter>");
+    s.press("T<enter>de<enter><tab><enter>");
     s.wait_delivered().await;
     // Bob widens it to France (a second court order): alice's is no longer the latest.
     let widen = modq::model::Decision {

@@ -134,7 +134,8 @@ async fn a_wheel_or_a_click_over_the_picker_never_moves_the_item_it_decides() {
     let elsewhere = s.app.visible[5];
     let other = s.app.entries[elsewhere].id.clone();
     s.app.selected = elsewhere;
-    s.press("<enter><enter><enter>");
+    // Reason, scope, the account step's proposal, the note.
+    s.press("<enter><enter><enter><enter>");
     s.wait_delivered().await;
     let item = server.item(&target).await;
     assert_eq!(item.state, ReviewState::TakenDown);

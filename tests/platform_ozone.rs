@@ -28,6 +28,7 @@ fn decision(item_id: &str, action: DecisionAction) -> Decision {
         reverses: None,
         decided_at: chrono::Utc::now(),
         method: DecisionMethod::Single,
+        account: None,
     }
 }
 

@@ -31,6 +31,7 @@ fn decision(item: &str, action: DecisionAction, reason: Option<&str>) -> Decisio
         reverses: None,
         decided_at: chrono::Utc::now(),
         method: DecisionMethod::Single,
+        account: None,
     }
 }
 

@@ -540,6 +540,9 @@ async fn the_hint_line_follows_the_context_and_the_item_says_what_was_decided() 
     assert!(hints.contains("space adds/removes"), "{hints}");
     s.press("austri<space><enter>");
     let hints = hint_row(&s.screen(120, 40));
+    assert!(hints.contains("tab keeps the proposal"), "{hints}");
+    s.press("<tab>");
+    let hints = hint_row(&s.screen(120, 40));
     assert!(hints.contains("enter decides"), "{hints}");
     s.press("court order 4711<enter>");
     // The item pane says what this moderator decided and on what basis.

@@ -91,6 +91,7 @@ fn decision(key: &str, item: &str, action: DecisionAction) -> Decision {
         reverses: None,
         decided_at: now(),
         method: DecisionMethod::Single,
+        account: None,
     }
 }
 

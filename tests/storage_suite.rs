@@ -106,6 +106,7 @@ fn report(subject: Subject, reporter: ReporterType, category: &str) -> NewReport
         lane: None,
         deadline: None,
         received_at: Some(now() - secs(3600)),
+        reporter: None,
     }
 }
 
@@ -147,6 +148,7 @@ fn decision(key: &str, item: &str, action: DecisionAction) -> Decision {
         reverses: None,
         decided_at: now(),
         method: DecisionMethod::Single,
+        account: None,
     }
 }
 
@@ -248,6 +250,7 @@ fn an_ordinary_tokens_report_never_describes_the_content() {
         forged.author = Some(Author {
             id: "u-victim".into(),
             handle: None,
+            created_at: None,
         });
         forged.countries = vec!["DE".into()];
         let alice = token(s, "alice", Role::Moderator);
@@ -264,6 +267,7 @@ fn an_ordinary_tokens_report_never_describes_the_content() {
         real.author = Some(Author {
             id: "u-real".into(),
             handle: Some("@Real".into()),
+            created_at: None,
         });
         real.countries = vec!["at".into()];
         let intake = token(s, "intake", Role::Admin);
@@ -1391,6 +1395,7 @@ fn message(id: &str, text: &str) -> modq::model::ThreadMessage {
         author: Some(Author {
             id: format!("u-{id}"),
             handle: None,
+            created_at: None,
         }),
         text: Some(text.into()),
         at: Some(now() - secs(600)),
@@ -1452,5 +1457,258 @@ fn an_items_thread_is_the_intakes_bounded_and_read_back() {
             Err(StorageError::Invalid(_))
         ));
         assert!(s.item("r3").unwrap().is_none(), "nothing stored");
+    });
+}
+
+// --- account measures ----------------------------------------------------------------------
+
+fn measure(
+    action: modq::account::AccountAction,
+    days: Option<u32>,
+) -> modq::account::AccountMeasure {
+    modq::account::AccountMeasure { action, days }
+}
+
+#[test]
+fn account_measures_come_with_take_downs_and_go_with_their_reversal() {
+    use modq::account::AccountAction::{Ban, Strike, Suspend};
+    on_every_engine(|s| {
+        let made: DateTime<Utc> = "2026-11-18T09:00:00Z".parse().expect("time");
+        let by_author = |id: &str| {
+            let mut sub = subject(id, &format!("post {id}"));
+            sub.author = Some(Author {
+                id: "u-7".into(),
+                handle: Some("@seven".into()),
+                created_at: Some(made),
+            });
+            report(sub, ReporterType::User, "harassment")
+        };
+        let reports = vec![
+            by_author("a0"),
+            by_author("a1"),
+            by_author("a2"),
+            by_author("a3"),
+            report(subject("anon", "no author"), ReporterType::User, "spam"),
+        ];
+        s.add_reports(&reports, now()).expect("import");
+        let alice = token(s, "alice", Role::Moderator);
+        let sam = token(s, "sam", Role::Senior);
+        let with = |key: &str, item: &str, m| Decision {
+            account: Some(m),
+            ..decision(key, item, DecisionAction::TakeDown)
+        };
+
+        // A strike with a take down: recorded once, however often the key is sent.
+        let strike = with("k-strike", "a0", measure(Strike, None));
+        assert_eq!(decide(s, &alice, strike.clone()), DecisionOutcome::Applied);
+        assert_eq!(decide(s, &alice, strike), DecisionOutcome::Duplicate);
+        let standing = s.item("a3").unwrap().unwrap().account.expect("a standing");
+        assert_eq!(standing.account_id, "u-7");
+        assert_eq!(standing.created_at, Some(made));
+        assert_eq!(standing.recent.len(), 1, "{standing:?}");
+        assert_eq!(standing.recent[0].measure, measure(Strike, None));
+        assert_eq!(
+            standing.recent[0].reason_code.as_deref(),
+            Some("harassment")
+        );
+
+        // A suspension: its end is kept, the audit and the statement's record name it.
+        let week = measure(Suspend, Some(7));
+        assert_eq!(
+            decide(s, &alice, with("k-susp", "a1", week)),
+            DecisionOutcome::Applied
+        );
+        let standing = s.item("a3").unwrap().unwrap().account.expect("a standing");
+        assert_eq!(standing.recent.len(), 2);
+        assert_eq!(standing.recent[0].measure, week, "newest first");
+        assert_eq!(standing.recent[0].until, Some(now() + TimeDelta::days(7)));
+        let audit = s.audit(&everything()).unwrap();
+        let row = audit
+            .iter()
+            .find(|e| e.idempotency_key == "k-susp")
+            .expect("audited");
+        assert_eq!(row.account, Some(week));
+        let downs = s.take_downs_since(now() - secs(60)).unwrap();
+        let record = downs
+            .iter()
+            .find(|d| d.item.id == "a1")
+            .expect("a take down");
+        assert_eq!(record.account, Some(week));
+
+        // Reversing the take down lifts the suspension; the log still says what was done.
+        let mut undo = decision("k-undo", "a1", DecisionAction::Reverse);
+        undo.reverses = Some("k-susp".into());
+        assert_eq!(decide(s, &alice, undo), DecisionOutcome::Applied);
+        let standing = s.item("a3").unwrap().unwrap().account.expect("a standing");
+        assert_eq!(
+            standing.recent.len(),
+            1,
+            "the suspension is lifted: {standing:?}"
+        );
+        assert_eq!(standing.recent[0].measure, measure(Strike, None));
+        let audit = s.audit(&everything()).unwrap();
+        let row = audit
+            .iter()
+            .find(|e| e.idempotency_key == "k-susp")
+            .expect("audited");
+        assert_eq!(row.account, Some(week), "the audit keeps what was done");
+
+        // Refused, and nothing recorded: no author to act on, a period out of range, a
+        // measure on a keep, a ban by a moderator.
+        let refused = [
+            (&alice, with("k-anon", "anon", measure(Strike, None))),
+            (&alice, with("k-long", "a2", measure(Suspend, Some(366)))),
+            (&alice, with("k-none", "a2", measure(Suspend, None))),
+            (
+                &alice,
+                Decision {
+                    account: Some(measure(Strike, None)),
+                    ..decision("k-keep", "a2", DecisionAction::Keep)
+                },
+            ),
+            (&alice, with("k-ban", "a2", measure(Ban, None))),
+        ];
+        for (who, d) in refused {
+            let key = d.idempotency_key.clone();
+            assert_eq!(decide(s, who, d), DecisionOutcome::Invalid, "{key}");
+        }
+        assert_eq!(s.item("a2").unwrap().unwrap().state, ReviewState::Open);
+        assert_eq!(s.item("anon").unwrap().unwrap().state, ReviewState::Open);
+        let standing = s.item("a3").unwrap().unwrap().account.expect("a standing");
+        assert_eq!(standing.recent.len(), 1, "nothing refused was recorded");
+
+        // A senior may ban.
+        assert_eq!(
+            decide(s, &sam, with("k-ban", "a2", measure(Ban, None))),
+            DecisionOutcome::Applied
+        );
+        let standing = s.item("a3").unwrap().unwrap().account.expect("a standing");
+        assert_eq!(standing.recent[0].measure, measure(Ban, None));
+        assert!(s.item("anon").unwrap().unwrap().account.is_none());
+    });
+}
+
+#[test]
+fn a_support_message_goes_once_to_each_reporter_and_decides_nothing() {
+    use modq::model::ReporterAccount;
+    on_every_engine(|s| {
+        let by = |id: &str, category: &str, reporter: Option<(&str, Option<&str>)>| NewReport {
+            reporter: reporter.map(|(id, country)| ReporterAccount {
+                id: id.into(),
+                country: country.map(str::to_string),
+            }),
+            ..report(subject(id, "text"), ReporterType::User, category)
+        };
+        s.add_reports(
+            &[
+                by("sh", "self_harm", Some(("r-1", Some("gb")))),
+                by("sh", "self_harm", Some(("r-1", Some("GB")))),
+                by("sh", "self_harm", Some(("r-2", Some("XX")))),
+                by("sh", "self_harm", None),
+                by("quiet", "self_harm", None),
+                by("sp", "spam", Some(("r-3", Some("FR")))),
+            ],
+            now(),
+        )
+        .expect("import");
+        // An ordinary token's report names no one the server would message.
+        let alice = token(s, "alice", Role::Moderator);
+        s.file_reports(
+            Some(&alice),
+            &[by("quiet", "self_harm", Some(("r-9", None)))],
+            now(),
+        )
+        .expect("report");
+        let send = |key: &str, item: &str| decision(key, item, DecisionAction::SendSupport);
+
+        assert_eq!(
+            decide(s, &alice, send("k1", "sh")),
+            DecisionOutcome::Applied
+        );
+        assert_eq!(
+            decide(s, &alice, send("k1", "sh")),
+            DecisionOutcome::Duplicate
+        );
+        assert_eq!(
+            decide(s, &alice, send("k2", "sp")),
+            DecisionOutcome::Invalid
+        );
+        assert_eq!(
+            decide(s, &alice, send("k3", "quiet")),
+            DecisionOutcome::Invalid
+        );
+        let messages = s.messages(0, 100).unwrap();
+        let to: Vec<(&str, Option<&str>)> = messages
+            .iter()
+            .map(|m| (m.recipient.as_str(), m.country.as_deref()))
+            .collect();
+        assert_eq!(to, [("r-1", Some("GB")), ("r-2", None)], "{messages:#?}");
+        let catalog = modq::support::SupportCatalog::builtin();
+        assert_eq!(
+            messages[0].resources,
+            catalog.for_country(Some("GB")).resources
+        );
+        assert_eq!(messages[1].resources, catalog.fallback.resources);
+        assert_eq!(
+            s.messages(messages[0].id, 100).unwrap().len(),
+            1,
+            "pages by id"
+        );
+
+        // It decides nothing: the item is open, its take down is the latest decision and
+        // undoable, and the message itself is never reversed.
+        assert_eq!(s.item("sh").unwrap().unwrap().state, ReviewState::Open);
+        assert_eq!(
+            decide(s, &alice, decision("t1", "sh", DecisionAction::TakeDown)),
+            DecisionOutcome::Applied
+        );
+        assert_eq!(
+            decide(s, &alice, send("k4", "sh")),
+            DecisionOutcome::Applied
+        );
+        let mut undo = decision("u1", "sh", DecisionAction::Reverse);
+        undo.reverses = Some("t1".into());
+        assert_eq!(decide(s, &alice, undo), DecisionOutcome::Applied);
+        let mut unsend = decision("u2", "sh", DecisionAction::Reverse);
+        unsend.reverses = Some("k4".into());
+        assert_eq!(decide(s, &alice, unsend), DecisionOutcome::Invalid);
+        assert_eq!(s.messages(0, 100).unwrap().len(), 4, "two reporters, twice");
+    });
+}
+
+#[test]
+fn an_account_is_known_from_the_intake_with_when_it_was_made() {
+    on_every_engine(|s| {
+        let made: DateTime<Utc> = "2019-02-01T00:00:00Z".parse().expect("time");
+        let by = |id: &str, created_at: Option<DateTime<Utc>>| {
+            let mut sub = subject(id, "text");
+            sub.author = Some(Author {
+                id: "u-old".into(),
+                handle: None,
+                created_at,
+            });
+            report(sub, ReporterType::User, "spam")
+        };
+        s.add_reports(&[by("first", Some(made))], now())
+            .expect("import");
+        // A later report that does not say when the account was made: the server knows.
+        s.add_reports(&[by("later", None)], now()).expect("import");
+        let standing = s.item("later").unwrap().unwrap().account.expect("standing");
+        assert_eq!(standing.created_at, Some(made));
+        // An ordinary token's report names no account.
+        let alice = token(s, "alice", Role::Moderator);
+        let mut forged = subject("forged", "text");
+        forged.author = Some(Author {
+            id: "u-new".into(),
+            handle: None,
+            created_at: Some(now()),
+        });
+        s.file_reports(
+            Some(&alice),
+            &[report(forged, ReporterType::User, "spam")],
+            now(),
+        )
+        .expect("report");
+        assert!(s.item("forged").unwrap().unwrap().account.is_none());
     });
 }

@@ -288,6 +288,7 @@ impl Moderator {
                 reverses: None,
                 decided_at: chrono::Utc::now(),
                 method: DecisionMethod::Single,
+                account: None,
             };
             self.store
                 .journal(&self.name, &decision, self.todo.first().map(String::as_str))

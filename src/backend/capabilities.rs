@@ -68,6 +68,11 @@ pub struct Capabilities {
     pub max_batch: usize,
     /// Deciding appeals (EU DSA Article 20): uphold or overturn the decision appealed.
     pub appeals: Support,
+    /// Measures on the author's account with a take down (`T`'s account step: strike,
+    /// restrict, suspend for a period, ban), with the catalog's proposal.
+    pub account_measures: Support,
+    /// Sending a self-harm item's reporters the support resources for their country (`H`).
+    pub support_resources: Support,
 }
 
 impl Capabilities {
@@ -93,6 +98,8 @@ impl Capabilities {
             stats: missing("daily statistics"),
             max_batch: 1,
             appeals: missing("appeals"),
+            account_measures: missing("account measures (strikes, suspensions, bans)"),
+            support_resources: missing("way to send a reporter support resources"),
         }
     }
 }

@@ -370,6 +370,8 @@ pub fn capabilities() -> Capabilities {
         stats: Support::Yes,
         max_batch: MAX_DECISIONS_PER_BATCH,
         appeals: Support::Yes,
+        account_measures: Support::Yes,
+        support_resources: Support::Yes,
     }
 }
 

@@ -137,6 +137,8 @@ pub fn appeal_report(item: &Item, audit_id: i64, statement: &str, now: DateTime<
         lane: Some(Lane::Appeals),
         deadline: None,
         received_at: Some(now),
+        // The appellant is no reporter to send support resources to.
+        reporter: None,
     }
 }
 

@@ -4,11 +4,12 @@
 //! Layers, imported one way only (`tests/module_graph.rs` holds them to it): HTTP
 //! (`http/`: handlers, audit, auth, limits, error, openapi, request_schema, connections;
 //! and `import`) over the engines (`sqlite/`, with `filter_sql` and `read_pool`)
-//! over the pure rules (`rules`, `claims`, `statements`, `stats`, `clock`) over `storage`,
+//! over the pure rules (`rules`, `account_rules`, `claims`, `statements`, `stats`, `clock`) over `storage`,
 //! the trait and the types it speaks. Handlers see only `dyn Storage`; this root is the one
 //! place that names an engine.
 
 mod appeals;
+mod account_rules;
 mod claims;
 mod clock;
 mod filter_sql;
@@ -64,7 +65,7 @@ pub use storage::{
 };
 
 use crate::policy::PolicyCatalog;
-use http::{audit, auth, connections, error, handlers, limits, openapi};
+use http::{audit, auth, connections, error, handlers, limits, messages, openapi};
 
 /// Largest request body accepted; larger ones get 413.
 pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
@@ -135,6 +136,7 @@ pub fn router_with_policies(
         .route("/v1/reports", post(handlers::reports))
         .route("/v1/appeals", post(http::appeals::lodge))
         .route("/v1/audit", get(audit::audit))
+        .route("/v1/messages", get(messages::messages))
         // The last layer added runs first: the token is known before its rate is counted.
         .route_layer(middleware::from_fn_with_state(
             RateLimiter::new(options.rate_per_second),

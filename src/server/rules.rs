@@ -6,7 +6,7 @@ use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 
 use crate::model::{
     Decision, DecisionAction, DecisionOutcome, EscalationTier, HistoryEntry, HistoryEvent, Item,
-    Lane, NewReport, ReporterType, ReviewState, Role, Scope,
+    Lane, NewReport, ReporterAccount, ReporterType, ReviewState, Role, Scope,
 };
 use crate::policy::PolicyCatalog;
 
@@ -335,6 +335,7 @@ pub fn check_decision_shape(d: &Decision) -> Result<(), String> {
     if let Some(scope) = &d.scope {
         check_scope(scope)?;
     }
+    super::account_rules::check_shape(d)?;
     match (d.action, &d.reverses) {
         (DecisionAction::Reverse, None) => {
             Err("a reverse decision must name the idempotency key it undoes in `reverses`".into())
@@ -387,6 +388,10 @@ pub struct Facts<'a> {
     /// See [`leading_category`].
     pub report_category: Option<&'a str>,
     pub policies: &'a PolicyCatalog,
+    /// The item's author's account id, which an account measure acts on.
+    pub author: Option<&'a str>,
+    /// How many of the item's reports name a reporter the server can message.
+    pub reachable_reporters: usize,
 }
 
 /// Judges one well-shaped decision.
@@ -421,6 +426,16 @@ pub fn judge(actor: &TokenInfo, d: &Decision, facts: &Facts<'_>) -> Verdict {
     }
     if d.action == DecisionAction::Reverse {
         return judge_reversal(actor, d, latest, facts.reversed, current);
+    }
+    if d.action == DecisionAction::SendSupport {
+        return judge_support(facts);
+    }
+    if let Some(message) = d
+        .account
+        .as_ref()
+        .and_then(|m| super::account_rules::refuse_measure(actor, m, facts.author))
+    {
+        return refuse(DecisionOutcome::Invalid, message);
     }
     let note_missing = d.note.as_deref().is_none_or(|n| n.trim().is_empty());
     let target = d.escalation_target.unwrap_or(EscalationTier::Senior);
@@ -522,9 +537,10 @@ pub fn judge(actor: &TokenInfo, d: &Decision, facts: &Facts<'_>) -> Verdict {
         ),
         // Handled above (and appeals in `appeals::judge`); kept total rather than
         // unreachable!() so no path can panic.
-        DecisionAction::Reverse | DecisionAction::Uphold | DecisionAction::Overturn => {
-            (current.clone(), None)
-        }
+        DecisionAction::Reverse
+        | DecisionAction::Uphold
+        | DecisionAction::Overturn
+        | DecisionAction::SendSupport => (current.clone(), None),
     };
     Verdict::Apply { after, reason_code }
 }
@@ -594,10 +610,12 @@ pub fn allowed_actions(
     status: &ItemStatus,
     history: &[HistoryEntry],
 ) -> Vec<DecisionAction> {
-    let latest = history
-        .iter()
-        .rev()
-        .find(|h| !matches!(h.event, HistoryEvent::Reported | HistoryEvent::Note));
+    let latest = history.iter().rev().find(|h| {
+        !matches!(
+            h.event,
+            HistoryEvent::Reported | HistoryEvent::Note | HistoryEvent::SupportSent
+        )
+    });
     if status
         .held_by()
         .is_some_and(|tier| !actor.role.decides(tier))
@@ -642,6 +660,69 @@ pub fn allowed_actions(
     actions
 }
 
+/// The reporter a report names, as stored: only from the intake (an ordinary token's report
+/// cannot make the server message someone), its country upper case and only if it is one.
+pub fn reporter_of(report: &NewReport, intake: bool) -> Option<ReporterAccount> {
+    let r = report.reporter.as_ref().filter(|_| intake)?;
+    let id = r.id.trim();
+    if id.is_empty() || id.chars().count() > MAX_SUBJECT_ID_CHARS {
+        return None;
+    }
+    let country = r
+        .country
+        .as_deref()
+        .map(str::to_ascii_uppercase)
+        .filter(|c| crate::model::ISO_3166_ALPHA_2.contains(&c.as_str()));
+    Some(ReporterAccount {
+        id: id.to_string(),
+        country,
+    })
+}
+
+/// What a support message holds: the resources for the reporter's country (or the
+/// fallback), frozen when sent, and whether the operator verified that entry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SupportBody {
+    pub resources: Vec<crate::support::SupportResource>,
+    pub verified: bool,
+}
+
+pub fn support_body(
+    catalog: &crate::support::SupportCatalog,
+    country: Option<&str>,
+) -> SupportBody {
+    let entry = catalog.for_country(country);
+    SupportBody {
+        resources: entry.resources.clone(),
+        verified: entry.verified,
+    }
+}
+
+/// A support message: only on a self-harm item (by its leading report category, through the
+/// catalog), only to reporters the server can message, in any state; the item stays as it is.
+fn judge_support(facts: &Facts<'_>) -> Verdict {
+    let category = facts.report_category.unwrap_or_default();
+    if !facts.policies.is_self_harm(category) {
+        return refuse(
+            DecisionOutcome::Invalid,
+            format!(
+                "support resources go to the reporters of self-harm items; this item is \
+                 reported as {category:?}"
+            ),
+        );
+    }
+    if facts.reachable_reporters == 0 {
+        return refuse(
+            DecisionOutcome::Invalid,
+            "no report on this item names a reporter the server can message".into(),
+        );
+    }
+    Verdict::Apply {
+        after: facts.current.clone(),
+        reason_code: None,
+    }
+}
+
 fn judge_reversal(
     actor: &TokenInfo,
     d: &Decision,
@@ -672,6 +753,12 @@ fn judge_reversal(
         return refuse(
             DecisionOutcome::Invalid,
             format!("decision {key:?} is itself a reversal; make a new decision instead"),
+        );
+    }
+    if target.action == DecisionAction::SendSupport {
+        return refuse(
+            DecisionOutcome::Invalid,
+            format!("decision {key:?} sent support resources: a message sent is not taken back"),
         );
     }
     match latest {
@@ -846,6 +933,8 @@ mod tests {
                 reversed,
                 report_category: Some("spam"),
                 policies: &policies,
+                author: Some("author"),
+                reachable_reporters: 0,
             },
         )
     }
@@ -886,6 +975,7 @@ mod tests {
             reverses: None,
             decided_at: Utc::now(),
             method: crate::model::DecisionMethod::Single,
+            account: None,
         }
     }
 
@@ -953,6 +1043,7 @@ mod tests {
             lane: None,
             deadline: None,
             received_at: None,
+            reporter: None,
         };
         assert_eq!(check_report(&r), Ok(()));
         r.category = " ".into();

@@ -13,6 +13,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::account::{AccountAction, AccountMeasure};
 use crate::model::{
     AppealOutcome, AppealVerdict, DecisionMethod, ItemKind, ReporterType, Scope, StatementOfReasons,
 };
@@ -85,6 +86,13 @@ pub fn statement(td: &TakeDownRecord, policies: &PolicyCatalog) -> Option<Statem
         Scope::Countries(_) => "DECISION_VISIBILITY_CONTENT_DISABLED",
     };
     let (content_type, content_type_other) = content_type(basis);
+    let account = account_fields(td.account.as_ref(), td.applied_at);
+    let mut decision_facts = facts(basis, &policy.title, &policy.code);
+    if let Some(sentence) = &account.fact {
+        decision_facts.push(' ');
+        decision_facts.push_str(sentence);
+    }
+    decision_facts.push_str(&appeal_facts(td.appeal.as_ref()));
     Some(StatementOfReasons {
         puid: format!("modq-{}", td.audit_id),
         decision_visibility: vec![visibility.to_string()],
@@ -93,14 +101,7 @@ pub fn statement(td: &TakeDownRecord, policies: &PolicyCatalog) -> Option<Statem
         illegal_content_explanation: legal_explanation,
         incompatible_content_ground: contractual,
         incompatible_content_explanation: contractual_explanation,
-        decision_facts: clip(
-            &format!(
-                "{}{}",
-                facts(basis, &policy.title, &policy.code),
-                appeal_facts(td.appeal.as_ref())
-            ),
-            5000,
-        ),
+        decision_facts: clip(&decision_facts, 5000),
         content_type,
         content_type_other,
         category: policy.category.clone(),
@@ -122,6 +123,10 @@ pub fn statement(td: &TakeDownRecord, policies: &PolicyCatalog) -> Option<Statem
             .as_ref()
             .filter(|a| a.verdict == AppealVerdict::Overturned)
             .map(|a| date(a.decided_at)),
+        decision_account: account.decision_account.map(str::to_string),
+        decision_provision: account.decision_provision.map(str::to_string),
+        end_date_account_restriction: account.end_account,
+        end_date_service_restriction: account.end_service,
     })
 }
 
@@ -141,6 +146,56 @@ fn appeal_facts(appeal: Option<&AppealOutcome>) -> String {
                  {}; the content was restored that day.",
                 date(a.decided_at)
             ),
+        },
+    }
+}
+
+/// What a measure on the author's account adds to a statement.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct AccountFields {
+    pub decision_account: Option<&'static str>,
+    pub decision_provision: Option<&'static str>,
+    pub end_account: Option<String>,
+    pub end_service: Option<String>,
+    /// A sentence for `decision_facts`.
+    pub fact: Option<String>,
+}
+
+/// A suspension suspends the account (until its end date), a ban terminates it, a
+/// restriction of reach partly suspends the service to it; a strike restricts nothing and
+/// is only stated as a fact.
+pub fn account_fields(measure: Option<&AccountMeasure>, applied: DateTime<Utc>) -> AccountFields {
+    let Some(m) = measure else {
+        return AccountFields::default();
+    };
+    let end = m.until(applied).map(date);
+    match m.action {
+        AccountAction::Strike => AccountFields {
+            fact: Some("A strike was recorded on the account.".into()),
+            ..AccountFields::default()
+        },
+        AccountAction::Restrict => AccountFields {
+            decision_provision: Some("DECISION_PROVISION_PARTIAL_SUSPENSION"),
+            fact: Some(format!(
+                "The account's reach was restricted for {} days.",
+                m.days.unwrap_or_default()
+            )),
+            end_service: end,
+            ..AccountFields::default()
+        },
+        AccountAction::Suspend => AccountFields {
+            decision_account: Some("DECISION_ACCOUNT_SUSPENDED"),
+            fact: Some(format!(
+                "The account was suspended for {} days.",
+                m.days.unwrap_or_default()
+            )),
+            end_account: end,
+            ..AccountFields::default()
+        },
+        AccountAction::Ban => AccountFields {
+            decision_account: Some("DECISION_ACCOUNT_TERMINATED"),
+            fact: Some("The account was terminated.".into()),
+            ..AccountFields::default()
         },
     }
 }

@@ -41,6 +41,12 @@ pub fn daily(date: NaiveDate, facts: &[DecisionFact]) -> DailyStats {
             reversed += 1;
             continue;
         }
+        // A support message is counted by its action only: it decides nothing, so it is no
+        // decision, wait or deadline of the item's.
+        if !f.action.decides() {
+            by_action.add(f.action.as_str());
+            continue;
+        }
         decisions += 1;
         by_action.add(f.action.as_str());
         if f.action == DecisionAction::TakeDown {
@@ -219,6 +225,31 @@ mod tests {
             report_category: Some("scam".into()),
             reversed: false,
         }
+    }
+
+    #[test]
+    fn a_support_message_is_counted_by_its_action_and_in_no_other_figure() {
+        let date = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        let stats = daily(
+            date,
+            &[
+                fact(DecisionAction::SendSupport, 5, Some(1)),
+                fact(DecisionAction::Keep, 10, None),
+            ],
+        );
+        assert_eq!(stats.decisions, 1);
+        assert_eq!(stats.deadlines_missed, 0);
+        assert_eq!(stats.by_lane.iter().map(|t| t.count).sum::<u64>(), 1);
+        let mut actions: Vec<(String, u64)> = stats
+            .by_action
+            .iter()
+            .map(|t| (t.key.clone(), t.count))
+            .collect();
+        actions.sort();
+        assert_eq!(
+            actions,
+            vec![("keep".to_string(), 1), ("send_support".to_string(), 1)]
+        );
     }
 
     #[test]

@@ -209,6 +209,8 @@ pub struct TakeDownRecord {
     /// How an appeal against it was decided, when one was (an overturned take down is
     /// still stated, with the day its restriction ended).
     pub appeal: Option<AppealOutcome>,
+    /// The measure on the author's account the take down carried.
+    pub account: Option<crate::account::AccountMeasure>,
 }
 
 /// One appeal as stored, with the take down it is against.
@@ -382,6 +384,9 @@ pub struct AuditEntry {
     /// The escalation tier whose role the decision needed; absent: any moderator's.
     #[serde(default)]
     pub tier: Option<EscalationTier>,
+    /// Take downs: the measure on the author's account that came with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<crate::account::AccountMeasure>,
 }
 
 /// What the storage is asked for.
@@ -596,6 +601,13 @@ pub trait Storage: Send + Sync {
         id_or_name: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<TokenRecord>, StorageError>;
+
+    /// Messages to users (support resources) after `after_id`, oldest first, at most `limit`.
+    fn messages(
+        &self,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<crate::support::UserMessage>, StorageError>;
 
     /// Audit entries after `query.after_id`, oldest first, at most `query.limit`.
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StorageError>;

@@ -56,6 +56,8 @@ pub enum Action {
     LaneAppeals,
     /// Take down with a reason, a scope and a note, picked.
     TakeDownWith,
+    /// Send a self-harm item's reporters the support resources for their country.
+    SendSupport,
     /// Escalate to a tier picked, with a note.
     EscalateTo,
     /// On an appeal: the decision appealed stands.
@@ -118,7 +120,7 @@ impl From<Action> for Message {
 
 impl Action {
     /// The actions a moderator can bind, in the order the help overlay lists them.
-    pub const BINDABLE: [Action; 46] = [
+    pub const BINDABLE: [Action; 47] = [
         Action::MoveDown,
         Action::MoveUp,
         Action::First,
@@ -145,6 +147,7 @@ impl Action {
         Action::LaneStandard,
         Action::LaneAppeals,
         Action::TakeDownWith,
+        Action::SendSupport,
         Action::EscalateTo,
         Action::Uphold,
         Action::Overturn,
@@ -210,7 +213,8 @@ impl Action {
             Action::LaneTrustedFlagger => "lane: trusted flaggers",
             Action::LaneStandard => "lane: standard",
             Action::LaneAppeals => "lane: appeals",
-            Action::TakeDownWith => "take down: pick reason, countries, note",
+            Action::TakeDownWith => "take down: pick reason, countries, account measure, note",
+            Action::SendSupport => "send the reporters support resources (self-harm items)",
             Action::EscalateTo => "escalate: pick the tier, write a note",
             Action::Uphold => "on an appeal: uphold the decision appealed",
             Action::Overturn => "on an appeal: overturn it (the content is restored)",

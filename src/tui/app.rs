@@ -11,6 +11,7 @@ mod layers;
 mod leases;
 mod notes;
 mod stats;
+mod support;
 mod translations;
 mod views;
 mod wellbeing;
@@ -324,6 +325,9 @@ pub struct App {
     reading_from_top: bool,
     index: HashMap<String, usize>,
     in_flight: HashMap<String, String>,
+    /// Support messages on their way (by key): they decide nothing, so their answers touch
+    /// no entry.
+    support_in_flight: std::collections::HashSet<String>,
     /// Reversals on their way (by key), and the decision each undoes: should the server
     /// refuse one, that decision stands and the screen says so.
     reversing: HashMap<String, Decision>,
@@ -407,6 +411,7 @@ impl App {
             store: init.store,
             index: HashMap::new(),
             in_flight: HashMap::new(),
+            support_in_flight: std::collections::HashSet::new(),
             reversing: HashMap::new(),
             views: Vec::new(),
             jumps: Vec::new(),
@@ -597,6 +602,7 @@ impl App {
             Action::LaneStandard => self.show_lane(Some(crate::model::Lane::Standard)),
             Action::LaneAppeals => self.show_lane(Some(crate::model::Lane::Appeals)),
             Action::TakeDownWith => self.open_take_down_picker(),
+            Action::SendSupport => self.send_support(),
             Action::EscalateTo => self.open_escalation_picker(),
             Action::Uphold => self.decide(DecisionAction::Uphold),
             Action::Overturn => self.decide(DecisionAction::Overturn),
@@ -1174,6 +1180,9 @@ impl App {
         let Some(item_id) = self.in_flight.remove(&key) else {
             return;
         };
+        if self.settle_support(&key, outcome, message.clone()) {
+            return;
+        }
         if let Some(original) = self.reversing.remove(&key) {
             if !outcome.is_settled_ok() {
                 self.reversal_refused(&original, outcome, message);
@@ -1272,6 +1281,7 @@ impl App {
                     scope: original.scope.clone(),
                     note: original.note.clone(),
                     tier: original.escalation_target,
+                    account: original.account,
                 },
             });
         }
@@ -1382,6 +1392,7 @@ fn sanitize_item(item: Item) -> Item {
     let author = |a: Author| Author {
         id: clean_line(&a.id),
         handle: a.handle.as_deref().map(clean_line),
+        created_at: a.created_at,
     };
     Item {
         id: clean_line(&item.id),
@@ -1411,7 +1422,22 @@ fn sanitize_item(item: Item) -> Item {
         leased_by: item.leased_by.as_deref().map(clean_line),
         appeal: item.appeal.map(super::appeal::sanitize),
         thread: item.thread.map(super::thread::sanitize),
+        account: item.account.map(sanitize_standing),
         ..item
+    }
+}
+
+/// An account standing with its strings (account id, reason codes) made safe to draw.
+fn sanitize_standing(s: crate::account::AccountStanding) -> crate::account::AccountStanding {
+    let record = |r: crate::account::AccountMeasureRecord| crate::account::AccountMeasureRecord {
+        reason_code: r.reason_code.as_deref().map(clean_line),
+        ..r
+    };
+    crate::account::AccountStanding {
+        account_id: clean_line(&s.account_id),
+        recent: s.recent.into_iter().map(record).collect(),
+        in_force: s.in_force.map(record),
+        ..s
     }
 }
 

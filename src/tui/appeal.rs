@@ -36,6 +36,10 @@ pub fn sanitize(a: Appeal) -> Appeal {
         automated_detection: clean_line(&s.automated_detection),
         automated_decision: clean_line(&s.automated_decision),
         end_date_visibility_restriction: line(s.end_date_visibility_restriction),
+        decision_account: line(s.decision_account),
+        decision_provision: line(s.decision_provision),
+        end_date_account_restriction: line(s.end_date_account_restriction),
+        end_date_service_restriction: line(s.end_date_service_restriction),
     });
     Appeal {
         item_id: clean_line(&a.item_id),
@@ -136,6 +140,7 @@ mod tests {
             leased_by: None,
             appeal,
             thread: None,
+            account: None,
         }
     }
 

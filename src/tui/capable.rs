@@ -11,6 +11,7 @@ use crate::tui::action::Action;
 pub fn why_not(caps: &Capabilities, action: &Action) -> Option<String> {
     let support = match action {
         Action::TakeDown | Action::TakeDownWith => &caps.take_down,
+        Action::SendSupport => &caps.support_resources,
         Action::Keep => &caps.keep,
         Action::Escalate | Action::EscalateTo => return escalation_why_not(caps),
         Action::Undo => &caps.undo,
@@ -39,6 +40,7 @@ pub fn decision_why_not(caps: &Capabilities, action: DecisionAction) -> Option<S
         DecisionAction::Uphold | DecisionAction::Overturn => {
             caps.appeals.why_not().map(str::to_string)
         }
+        DecisionAction::SendSupport => caps.support_resources.why_not().map(str::to_string),
     }
 }
 

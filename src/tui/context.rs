@@ -2,6 +2,9 @@
 //! decisions this moderator's role may make on it. Pure functions over a sanitized item, so
 //! the view and `App::update` word them the same way.
 
+use chrono::{DateTime, Utc};
+
+use crate::account::{AccountAction, AccountStanding};
 use crate::model::{AuthorRecord, DecisionAction, EscalationTier, Item, ReviewState};
 
 /// Whether the server lets this token make `action` on the item now. A server that does not
@@ -53,6 +56,66 @@ pub fn record_line(record: &AuthorRecord) -> String {
         record.escalated,
         record.open
     )
+}
+
+/// An age as a person says it: `5 d`, `7 mo`, `3 y`.
+pub fn age(days: i64) -> String {
+    match days.max(0) {
+        d @ 0..60 => format!("{d} d"),
+        d @ 60..730 => format!("{} mo", d / 30),
+        d => format!("{} y", d / 365),
+    }
+}
+
+/// "made 5 d ago · 2 strikes in 90 d · suspended until 2026-12-01": the account's age,
+/// its strikes within the catalog's window and what limits it now.
+pub fn account_line(standing: &AccountStanding, now: DateTime<Utc>) -> String {
+    let made = match standing.created_at {
+        Some(at) => format!("made {} ago", age((now - at).num_days())),
+        None => "age unknown".to_string(),
+    };
+    let strikes = match standing.strikes_in_window {
+        1 => format!("1 strike in {} d", standing.window_days),
+        n => format!("{n} strikes in {} d", standing.window_days),
+    };
+    let limited = standing.in_force.as_ref().map(|m| match m.until {
+        Some(until) => format!(
+            " · {} until {}",
+            in_force_word(m.measure.action),
+            until.format("%Y-%m-%d %H:%M")
+        ),
+        None => format!(" · {}", in_force_word(m.measure.action)),
+    });
+    format!("{made} · {strikes}{}", limited.unwrap_or_default())
+}
+
+fn in_force_word(action: AccountAction) -> &'static str {
+    match action {
+        AccountAction::Strike => "struck",
+        AccountAction::Restrict => "RESTRICTED",
+        AccountAction::Suspend => "SUSPENDED",
+        AccountAction::Ban => "BANNED",
+    }
+}
+
+/// "11-20 suspend 7 d (harassment) · 11-02 strike (spam)": the latest strikes in the window.
+pub fn strikes_line(standing: &AccountStanding) -> Option<String> {
+    if standing.recent.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = standing
+        .recent
+        .iter()
+        .map(|m| {
+            let why = m
+                .reason_code
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
+            format!("{} {}{why}", m.at.format("%m-%d"), m.measure.label())
+        })
+        .collect();
+    Some(parts.join(" · "))
 }
 
 #[cfg(test)]

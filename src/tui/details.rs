@@ -13,6 +13,8 @@ pub struct Details {
     pub scope: Option<Scope>,
     pub note: Option<String>,
     pub tier: Option<EscalationTier>,
+    /// A measure on the author's account, sent with a take down.
+    pub account: Option<crate::account::AccountMeasure>,
 }
 
 impl Details {
@@ -30,6 +32,7 @@ impl Details {
             reverses: None,
             decided_at: now,
             method: DecisionMethod::Single,
+            account: self.account.filter(|_| action == DecisionAction::TakeDown),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod countries;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::details::Details;
+use crate::account::{AccountAction, AccountMeasure};
 use crate::model::{DecisionAction, EscalationTier, Scope};
 use countries::{Group, Rank, aliases_of, rank};
 pub use countries::{countries, country_name};
@@ -26,6 +27,8 @@ pub const TIERS: [(EscalationTier, &str); 4] = [
 pub enum Step {
     Reason,
     Scope,
+    /// A measure on the author's account (backends with `account_measures` only).
+    Account,
     Tier,
     Note,
 }
@@ -75,6 +78,11 @@ pub struct Picker {
     pub note: String,
     /// Why Enter was refused.
     pub error: Option<String>,
+    /// The account step's lines; empty: no account step.
+    accounts: Vec<Choice>,
+    /// The measure on the author's account sent with the take down; the catalog's
+    /// proposal until the moderator picks otherwise.
+    pub account: Option<AccountMeasure>,
 }
 
 /// What a key did.
@@ -135,7 +143,64 @@ impl Picker {
             scoped: true,
             note: String::new(),
             error: None,
+            accounts: Vec::new(),
+            account: None,
         }
+    }
+
+    /// Adds the account step: no measure, a strike, restrictions and suspensions of a week
+    /// or a month, a ban, and the catalog's `proposal` (why: `because`), which starts chosen
+    /// and highlighted. Enter takes a line, Tab keeps what is chosen.
+    pub fn with_account(
+        mut self,
+        proposal: Option<AccountMeasure>,
+        because: Option<String>,
+    ) -> Picker {
+        let measure = |action, days| AccountMeasure { action, days };
+        let mut offered = vec![
+            None,
+            Some(AccountMeasure::strike()),
+            Some(measure(AccountAction::Restrict, Some(7))),
+            Some(measure(AccountAction::Restrict, Some(30))),
+            Some(measure(AccountAction::Suspend, Some(7))),
+            Some(measure(AccountAction::Suspend, Some(30))),
+            Some(measure(AccountAction::Ban, None)),
+        ];
+        if proposal.is_some() && !offered.contains(&proposal) {
+            let at = offered.len().saturating_sub(1);
+            offered.insert(at, proposal);
+        }
+        self.accounts = offered
+            .into_iter()
+            .map(|m| {
+                let proposed = m.is_some() && m == proposal;
+                let mut label = account_label(m.as_ref());
+                if proposed {
+                    label.push_str(" · proposed");
+                    if let Some(why) = &because {
+                        label.push_str(&format!(" ({why})"));
+                    }
+                }
+                Choice {
+                    value: account_value(m.as_ref()),
+                    label,
+                    target: Target::Plain,
+                    rank: None,
+                }
+            })
+            .collect();
+        self.account = proposal;
+        self
+    }
+
+    /// The account line as the summary shows it.
+    pub fn account_summary(&self) -> String {
+        account_label(self.account.as_ref())
+    }
+
+    /// Whether this picker has an account step.
+    pub fn has_account_step(&self) -> bool {
+        !self.accounts.is_empty()
     }
 
     /// A take down that is always global: the backend cannot limit one to countries, so the
@@ -173,6 +238,8 @@ impl Picker {
             scoped: true,
             note: String::new(),
             error: None,
+            accounts: Vec::new(),
+            account: None,
         }
     }
 
@@ -181,6 +248,7 @@ impl Picker {
         let all: Vec<Choice> = match self.step {
             Step::Reason => self.reasons.clone(),
             Step::Scope => return self.scope_choices(),
+            Step::Account => self.accounts.clone(),
             Step::Tier => TIERS
                 .iter()
                 .filter(|(tier, _)| self.tiers.contains(tier))
@@ -373,6 +441,7 @@ impl Picker {
                     match self.step {
                         Step::Reason => self.reason = Some(value),
                         Step::Scope => self.add(&choice.target),
+                        Step::Account => self.account = parse_account(&value),
                         Step::Tier => {
                             self.tier = TIERS
                                 .iter()
@@ -450,9 +519,19 @@ impl Picker {
     fn next_step(&mut self) {
         self.step = match self.step {
             Step::Reason if self.scoped => Step::Scope,
-            Step::Reason | Step::Scope | Step::Tier | Step::Note => Step::Note,
+            Step::Reason | Step::Scope if self.has_account_step() => Step::Account,
+            Step::Reason | Step::Scope | Step::Account | Step::Tier | Step::Note => Step::Note,
         };
         self.clear_search();
+        if self.step == Step::Account {
+            // On what is chosen: the catalog's proposal, until the moderator picks otherwise.
+            let chosen = account_value(self.account.as_ref());
+            self.cursor = self
+                .accounts
+                .iter()
+                .position(|c| c.value == chosen)
+                .unwrap_or(0);
+        }
     }
 
     fn note_key(&mut self, key: KeyEvent) -> Outcome {
@@ -469,6 +548,9 @@ impl Picker {
                     scope: (self.action == DecisionAction::TakeDown).then(|| self.scope()),
                     note: (!note.is_empty()).then_some(note),
                     tier: (self.action == DecisionAction::Escalate).then_some(self.tier),
+                    account: self
+                        .account
+                        .filter(|_| self.action == DecisionAction::TakeDown),
                 };
                 Outcome::Decide(self.action, details)
             }
@@ -487,6 +569,38 @@ impl Picker {
             _ => Outcome::Continue,
         }
     }
+}
+
+/// "suspend 7 d — no posting or login", for the account step's lines.
+pub fn account_label(m: Option<&AccountMeasure>) -> String {
+    let Some(m) = m else {
+        return "none — no account measure".into();
+    };
+    let what = match m.action {
+        AccountAction::Strike => "recorded; the account works as before",
+        AccountAction::Restrict => "reach limited to followers",
+        AccountAction::Suspend => "no posting or login",
+        AccountAction::Ban => "the account is terminated",
+    };
+    format!("{} — {what}", m.label())
+}
+
+fn account_value(m: Option<&AccountMeasure>) -> String {
+    match m {
+        None => "none".into(),
+        Some(m) => match m.days {
+            Some(d) => format!("{}:{d}", m.action.as_str()),
+            None => m.action.as_str().into(),
+        },
+    }
+}
+
+fn parse_account(value: &str) -> Option<AccountMeasure> {
+    let (action, days) = match value.split_once(':') {
+        Some((a, d)) => (a, d.parse().ok()),
+        None => (value, None),
+    };
+    AccountAction::parse(action).map(|action| AccountMeasure { action, days })
 }
 
 pub fn tier_name(t: EscalationTier) -> &'static str {

@@ -15,6 +15,7 @@ pub fn sanitize(thread: Thread) -> Thread {
         author: m.author.map(|a| Author {
             id: clean_line(&a.id),
             handle: a.handle.as_deref().map(clean_line),
+            created_at: a.created_at,
         }),
         text: m.text.as_deref().map(clean_text),
         at: m.at,
@@ -31,6 +32,7 @@ fn who(author: Option<&Author>) -> String {
         Some(Author {
             id,
             handle: Some(h),
+            ..
         }) => format!("{h} ({id})"),
         Some(a) => a.id.clone(),
         None => "unknown".into(),

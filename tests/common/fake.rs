@@ -123,6 +123,7 @@ impl FakeBackend {
             DecisionAction::Escalate => &self.capabilities.escalate,
             DecisionAction::Reverse => &self.capabilities.undo,
             DecisionAction::Uphold | DecisionAction::Overturn => &self.capabilities.appeals,
+            DecisionAction::SendSupport => &self.capabilities.support_resources,
         };
         if let Some(why) = lacking.why_not() {
             state.applied.remove(&d.idempotency_key);

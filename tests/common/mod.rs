@@ -199,6 +199,7 @@ pub fn decision(item_id: &str, action: modq::model::DecisionAction) -> modq::mod
         reverses: None,
         decided_at: sample_now(),
         method: modq::model::DecisionMethod::Single,
+        account: None,
     }
 }
 

@@ -139,6 +139,12 @@ async fn decide(backend: &OzoneBackend, d: &Decision) -> Result<DecisionResult, 
     {
         return Ok(answer(d, DecisionOutcome::Invalid, Some(refusal)));
     }
+    if d.account.is_some() {
+        // Never sent by modq's TUI here (no account step on Ozone): refused, not dropped.
+        let why = "modq sends no account measure with an Ozone take down: Ozone acts on an \
+                   account as a subject of its own";
+        return Ok(answer(d, DecisionOutcome::Invalid, Some(why.into())));
+    }
     let event = match mapping::event_for(d.action, d.note.as_deref(), d.reason_code.as_deref()) {
         Ok(event) => event,
         Err(why) => return Ok(answer(d, DecisionOutcome::Invalid, Some(why))),
@@ -263,6 +269,8 @@ async fn carried(backend: &OzoneBackend, d: &Decision) -> Result<bool, BackendEr
         DecisionAction::Reverse => wire::EVENT_REVERSE_TAKEDOWN,
         // Never emitted (see `mapping::event_for`), so never carried.
         DecisionAction::Uphold | DecisionAction::Overturn => return Ok(false),
+        // Never emitted (see `mapping::event_for`): nothing of it can be on the subject.
+        DecisionAction::SendSupport => return Ok(false),
     };
     let events = backend.events(&d.item_id, &[kind], 1000).await?;
     Ok(events.iter().any(|e| {

@@ -250,7 +250,11 @@ pub fn item(
         .or(repo)
         .and_then(|r| r.handle.clone())
         .or_else(|| status.subject_repo_handle.clone());
-    let author = author_did.map(|id| Author { id, handle });
+    let author = author_did.map(|id| Author {
+        id,
+        handle,
+        created_at: None,
+    });
     let (reports, history) = match events {
         Some(events) => {
             let mut reports: Vec<Report> = events.iter().filter_map(|e| report(e, lane)).collect();
@@ -283,6 +287,7 @@ pub fn item(
         leased_by: None,
         appeal: None,
         thread: None,
+        account: None,
     })
 }
 
@@ -323,6 +328,12 @@ pub fn event_for(
         DecisionAction::Uphold | DecisionAction::Overturn => {
             return Err(
                 "modq does not resolve appeals on Ozone yet: resolve them in Ozone".to_string(),
+            );
+        }
+        DecisionAction::SendSupport => {
+            return Err(
+                "Ozone has no event that messages a reporter: modq sends no support resources there"
+                    .into(),
             );
         }
     };

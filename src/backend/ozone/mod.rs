@@ -330,6 +330,10 @@ impl Backend for OzoneBackend {
             "Ozone's appealed subjects show in the appeals lane, but modq does not resolve \
              appeals on Ozone yet (modEventResolveAppeal): resolve them in Ozone",
         );
+        caps.account_measures = Support::no(
+            "modq does not send Ozone account actions: Ozone acts on an account as its own \
+             subject (a takedown of the DID), not as part of a post's take down",
+        );
         if role == OzoneRole::Triage {
             let why = "a triage member of Ozone's team may acknowledge, escalate and comment, \
                        not take down (Ozone: \"Must be a full moderator to take this type of action\")";

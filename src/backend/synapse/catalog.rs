@@ -87,6 +87,8 @@ pub fn catalog() -> PolicyCatalog {
                 reports: Vec::new(),
             })
             .collect(),
+        account: crate::policy::AccountPolicy::default(),
+        support: crate::support::SupportCatalog::builtin(),
     }
 }
 

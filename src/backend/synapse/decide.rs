@@ -24,6 +24,9 @@ use crate::model::{
     Decision, DecisionAction, DecisionOutcome, DecisionResult, EscalationTier, Scope,
 };
 
+/// Why a support message is refused here (the capability says it before a key is pressed).
+const NO_SUPPORT_MESSAGES: &str = "Synapse's admin API has no way to message a reporter: modq sends no support resources on Matrix";
+
 /// What one batch knows before it acts: the room's state and every open report of the rooms
 /// and accounts it names, read once for the whole batch.
 struct Batch<'a> {
@@ -155,6 +158,15 @@ impl Batch<'_> {
                 "already carried out on the homeserver",
             ));
         }
+        if d.account.is_some() {
+            // Never sent by modq's TUI here (no account step on Matrix): refused, not dropped.
+            return Ok(answer(
+                d,
+                DecisionOutcome::Invalid,
+                "on Matrix an account action is one of T's reasons (suspend, shadow-ban, \
+                 deactivate), not a measure with the take down",
+            ));
+        }
         if d.action != DecisionAction::Reverse
             && let Some(holder) = self
                 .snapshot
@@ -178,6 +190,9 @@ impl Batch<'_> {
             DecisionAction::Reverse => return self.reverse(d).await,
             DecisionAction::Uphold | DecisionAction::Overturn => {
                 return Ok(answer(d, DecisionOutcome::Invalid, "Matrix has no appeals"));
+            }
+            DecisionAction::SendSupport => {
+                return Ok(answer(d, DecisionOutcome::Invalid, NO_SUPPORT_MESSAGES));
             }
         };
         let (record, said) = match done {
@@ -488,6 +503,9 @@ impl Batch<'_> {
             DecisionAction::Uphold | DecisionAction::Overturn => {
                 Ok(answer(d, DecisionOutcome::Invalid, "Matrix has no appeals"))
             }
+            DecisionAction::SendSupport => {
+                Ok(answer(d, DecisionOutcome::Invalid, NO_SUPPORT_MESSAGES))
+            }
         }
     }
 
@@ -731,6 +749,7 @@ mod tests {
             reverses: None,
             decided_at: chrono::Utc::now(),
             method: crate::model::DecisionMethod::Single,
+            account: None,
         }
     }
 

@@ -118,6 +118,7 @@ fn thread_message(e: &ContextEvent) -> ThreadMessage {
         author: e.event.sender.as_ref().map(|s| Author {
             id: s.clone(),
             handle: None,
+            created_at: None,
         }),
         text: Some(event_text(Some(&e.event))),
         at: e.event.origin_server_ts.map(from_ms),
@@ -158,6 +159,7 @@ fn author(user: &str, account: Option<&Account>) -> Author {
     Author {
         id: user.to_string(),
         handle,
+        created_at: None,
     }
 }
 
@@ -247,6 +249,7 @@ pub fn event_item(
         leased_by: None,
         appeal: None,
         thread: None,
+        account: None,
     };
     cx.apply(&mut item);
     Some(item)
@@ -299,6 +302,7 @@ pub fn user_item(
         leased_by: None,
         appeal: None,
         thread: None,
+        account: None,
     };
     cx.apply(&mut item);
     Some(item)

@@ -476,6 +476,10 @@ impl Backend for SynapseBackend {
         caps.counts = Support::no("Synapse does not count reports by lane");
         caps.stats = Support::no("Synapse keeps no record of decisions to count");
         caps.max_batch = 200;
+        caps.account_measures = Support::no(
+            "on Matrix, T's reasons carry Synapse's own account actions (suspend, shadow-ban, \
+             deactivate); Synapse keeps no strikes and its suspensions have no end date",
+        );
         if self.room_name.is_some() {
             caps.tiers = EscalationTier::ALL.to_vec();
             caps.escalate = Support::Yes;

@@ -29,7 +29,7 @@ use crate::server::storage::{
     ClaimLimits, Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, MAX_SELECTION, QueueQuery, Storage,
     StorageError, TokenInfo,
 };
-use crate::server::{statements, stats};
+use crate::server::{account_rules, statements, stats};
 
 /// The policy catalog the server was started with, shared by every request.
 pub type Policies = Arc<PolicyCatalog>;
@@ -37,6 +37,8 @@ pub type Policies = Arc<PolicyCatalog>;
 /// Sets what `actor` may do on each item, so clients can show it before a key is pressed,
 /// and takes out the notes its role may not read.
 fn with_allowed_actions(actor: &TokenInfo, items: &mut [Item]) {
+    // The account standing's proposal and strike window are set beside it, from the
+    // catalog, by [`with_account_standing`].
     for item in items {
         let status = rules::status_of(item);
         item.allowed_actions = Some(match &item.appeal {
@@ -45,6 +47,12 @@ fn with_allowed_actions(actor: &TokenInfo, items: &mut [Item]) {
         });
         rules::redact_history(actor.role, item);
     }
+}
+
+/// Weighs each author's measures with the catalog: strikes in its window, what still
+/// limits the account, and the measure proposed with a take down now.
+fn with_account_standing(policies: &PolicyCatalog, now: DateTime<Utc>, items: &mut [Item]) {
+    account_rules::assess_items(items, &policies.account, now);
 }
 
 /// Refuses (403) an item held by a tier `actor` may not read.
@@ -304,6 +312,7 @@ pub async fn queue(
     let query = params.into_query(now, &actor, budget)?;
     check_similar_anchors(&storage, &actor, &query).await?;
     let me = actor.name.clone();
+    let catalog = policies.clone();
     let mut page = blocking(&storage, move |s| {
         let mut page = s.queue_page(&query)?;
         let ids: Vec<String> = page.items.iter().map(|i| i.id.clone()).collect();
@@ -311,11 +320,12 @@ pub async fn queue(
         for item in &mut page.items {
             item.leased_by = holders.remove(&item.id).filter(|h| *h != me);
         }
-        super::appeals::attach(s, &policies, &mut page.items)?;
+        super::appeals::attach(s, &catalog, &mut page.items)?;
         Ok(page)
     })
     .await?;
     with_allowed_actions(&actor, &mut page.items);
+    with_account_standing(&policies, now, &mut page.items);
     Ok(axum::Json(page))
 }
 
@@ -346,8 +356,10 @@ pub async fn queue(
         (status = 413, description = "Body larger than 2 MiB", body = ApiError),
     )
 )]
-// An axum handler takes one extractor per argument; a claim needs each of these.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "axum extractors, one per concern of a claim"
+)]
 pub async fn claim(
     State(storage): State<Arc<dyn Storage>>,
     Extension(actor): Extension<TokenInfo>,
@@ -379,13 +391,15 @@ pub async fn claim(
     check_similar_anchors(&storage, &actor, &query).await?;
     let lease_seconds = policy.lease_seconds(request.lease_seconds);
     let holder = actor.name.clone();
+    let catalog = policies.clone();
     let mut page = blocking(&storage, move |s| {
         let mut page = s.claim_within(&holder, &query, lease_seconds, &limits, now)?;
-        super::appeals::attach(s, &policies, &mut page.items)?;
+        super::appeals::attach(s, &catalog, &mut page.items)?;
         Ok(page)
     })
     .await?;
     with_allowed_actions(&actor, &mut page.items);
+    with_account_standing(&policies, now, &mut page.items);
     Ok(axum::Json(page))
 }
 
@@ -614,13 +628,15 @@ pub async fn release_leases(
 pub async fn item(
     State(storage): State<Arc<dyn Storage>>,
     Extension(actor): Extension<TokenInfo>,
+    Extension(clock): Extension<Clock>,
     Extension(policies): Extension<Policies>,
     Path(id): Path<String>,
 ) -> Answer<axum::Json<Item>> {
     let wanted = id.clone();
+    let catalog = policies.clone();
     let found = blocking(&storage, move |s| {
         let mut item = s.item(&wanted)?;
-        super::appeals::attach(s, &policies, item.as_mut_slice())?;
+        super::appeals::attach(s, &catalog, item.as_mut_slice())?;
         Ok(item)
     })
     .await?;
@@ -629,6 +645,7 @@ pub async fn item(
             check_readable(&actor, &rules::status_of(&item), &id)?;
             let mut items = [item];
             with_allowed_actions(&actor, &mut items);
+            with_account_standing(&policies, clock.now(), &mut items);
             let [item] = items;
             Ok(axum::Json(item))
         }

@@ -9,5 +9,6 @@ pub mod connections;
 pub mod error;
 pub mod handlers;
 pub mod limits;
+pub mod messages;
 pub mod openapi;
 pub mod request_schema;

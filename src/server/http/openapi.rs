@@ -54,6 +54,7 @@ use super::request_schema::RequestSchemas;
         handlers::daily_stats,
         handlers::statements,
         super::audit::audit,
+        super::messages::messages,
     ),
     components(schemas(
         ApiError, Author, ClaimRequest, ClaimedPage, Decision, DecisionAction, DecisionBatch,
@@ -65,6 +66,10 @@ use super::request_schema::RequestSchemas;
         Ground, Policy, PolicyCatalog, crate::model::Appeal, crate::model::AppealedDecision,
         crate::model::AppealVerdict, crate::model::AppealOutcome, crate::model::NewAppeal,
         crate::model::AppealLodged, crate::server::storage::AuditEntry, super::audit::AuditPage,
+        Ground, Policy, PolicyCatalog, crate::server::storage::AuditEntry, super::audit::AuditPage,
+        crate::support::UserMessages, crate::support::UserMessage, crate::support::SupportResource,
+        crate::model::ReporterAccount, crate::account::AccountMeasure, crate::account::AccountAction,
+        crate::account::AccountStanding, crate::account::AccountMeasureRecord,
     )),
     modifiers(&BearerAuth, &CommonAnswers),
     security(("bearer" = [])),
@@ -79,6 +84,7 @@ use super::request_schema::RequestSchemas;
         (name = "policies", description = "The reason codes a take down may cite"),
         (name = "transparency", description = "Daily transparency report and statements of reasons (EU DSA)"),
         (name = "audit", description = "Reading the audit log (admin tokens only)"),
+        (name = "messages", description = "Messages to users, e.g. support resources (admin tokens only)"),
     )
 )]
 struct ApiDoc;

@@ -150,7 +150,8 @@ pub fn appeals_of(tx: &mut Tx<'_>, item_ids: &[String]) -> Result<Vec<AppealReco
     let ids: Vec<&str> = item_ids.iter().map(String::as_str).collect();
     let rows = tx.all(
         "SELECT p.id, p.statement, p.lodged_by, p.lodged_at, a.id, a.at, a.reason_code,
-                a.scope, a.item_id, a.basis, a.actor, p.appeal_item_id
+                a.scope, a.item_id, a.basis, a.actor, p.appeal_item_id, a.actor_token_id,
+                a.idempotency_key
          FROM appeals p JOIN audit a ON a.id = p.decision_id
          WHERE p.appeal_item_id = ANY(?1)
          ORDER BY p.id",
@@ -164,6 +165,8 @@ pub fn appeals_of(tx: &mut Tx<'_>, item_ids: &[String]) -> Result<Vec<AppealReco
         let at: String = r.try_get(5)?;
         let scope: Option<String> = r.try_get(7)?;
         let basis: Option<String> = r.try_get(9)?;
+        let token_id: Option<i64> = r.try_get(12)?;
+        let key: String = r.try_get(13)?;
         let item = load_item(tx, &item_id)?
             .ok_or_else(|| corrupt("appeal", format!("item {item_id:?} is missing")))?;
         records.push(AppealRecord {
@@ -181,6 +184,7 @@ pub fn appeals_of(tx: &mut Tx<'_>, item_ids: &[String]) -> Result<Vec<AppealReco
                 basis: opt_json("decision basis", basis.as_deref())?,
                 item,
                 appeal: outcome_of(tx, audit_id)?,
+                account: super::accounts::measure_of(tx, token_id, &key)?,
             },
         });
     }

@@ -192,9 +192,14 @@ pub fn apply_one(
         let message = format!("no item has id {:?}", d.item_id);
         return Ok(result(d, DecisionOutcome::NotFound, Some(message)));
     };
-    let latest = match log.find(|a| a.item_id == d.item_id) {
+    // A support message decides nothing: the latest decision is the one before it.
+    let latest = match log.find(|a| a.item_id == d.item_id && a.action.decides()) {
         Some(found) => Some(found),
-        None => applied_where(tx, "item_id = ?1 ORDER BY id DESC LIMIT 1", &[&d.item_id])?,
+        None => applied_where(
+            tx,
+            "item_id = ?1 AND action <> 'send_support' ORDER BY id DESC LIMIT 1",
+            &[&d.item_id],
+        )?,
     };
     let reversed = match &d.reverses {
         Some(key) => match log.find(|a| a.item_id == d.item_id && a.idempotency_key == *key) {
@@ -214,6 +219,12 @@ pub fn apply_one(
         reversed: reversed.as_ref(),
         report_category: report_category.as_deref(),
         policies,
+        author: counted.author.as_deref(),
+        reachable_reporters: if d.action == DecisionAction::SendSupport {
+            super::messages::reachable(tx, &d.item_id)?
+        } else {
+            0
+        },
     };
     let appeal = appeal_facts(tx, &d.item_id, |item| {
         log.find(|a| a.item_id == item).map(|a| a.audit_id)
@@ -222,6 +233,7 @@ pub fn apply_one(
         Verdict::Apply { after, reason_code } => (after, reason_code),
         Verdict::Refuse { outcome, message } => return Ok(result(d, outcome, Some(message))),
     };
+    let recorded_reason = reason_code.clone();
 
     let after_target = after.escalation_target.map(name_of).transpose()?;
     let after_tier = after.tier.map(name_of).transpose()?;
@@ -242,6 +254,7 @@ pub fn apply_one(
         tier: after_target.clone(),
         ..counted.clone()
     };
+    let author = counted.author.clone();
     tally.moved(Some(counted), now_counted);
     let scope = match d.action {
         DecisionAction::TakeDown => Some(to_json(&d.scope.clone().unwrap_or_default())?),
@@ -299,6 +312,29 @@ pub fn apply_one(
     );
     if let Some(appeal) = &appeal {
         record_outcome(tx, tally, log, actor, d, appeal, now)?;
+    }
+    if let (Some(measure), Some(account_id)) = (d.account, author.as_deref()) {
+        super::accounts::record(
+            tx,
+            &super::accounts::NewMeasure {
+                account_id,
+                item_id: &d.item_id,
+                token_id: actor.id,
+                key: &d.idempotency_key,
+                measure,
+                reason_code: recorded_reason.as_deref(),
+                at: now,
+            },
+        )?;
+    }
+    if let Some(undone) = reversed.as_ref() {
+        // Undoing a take down lifts what it did to the account too.
+        super::accounts::lift(tx, undone.actor_token_id, &undone.idempotency_key, now)?;
+    }
+    if d.action == DecisionAction::SendSupport {
+        super::messages::send_support(tx, actor, d, &policies.support, now)?;
+        // The item is still to be decided: whoever reviews it keeps it.
+        return Ok(result(d, DecisionOutcome::Applied, None));
     }
     // Decided: there is nothing left to review undisturbed, whoever was reviewing it.
     tx.exec("DELETE FROM leases WHERE item_id = ?1", &[&d.item_id])?;

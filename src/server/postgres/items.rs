@@ -85,6 +85,7 @@ pub fn fill_items(tx: &mut Tx<'_>, items: &mut [Item]) -> Result<(), StorageErro
             None => None,
         };
     }
+    super::accounts::fill_standings(tx, items)?;
     Ok(())
 }
 
@@ -241,6 +242,7 @@ fn load_decision_history(
             DecisionAction::Reverse => HistoryEvent::Reversal,
             DecisionAction::Uphold => HistoryEvent::Upheld,
             DecisionAction::Overturn => HistoryEvent::Overturned,
+            DecisionAction::SendSupport => HistoryEvent::SupportSent,
         };
         entries
             .entry(r.try_get(0)?)
@@ -356,6 +358,9 @@ pub fn add_report(
         Vec::new()
     };
     let author = subject.author.as_ref().filter(|_| intake);
+    if let Some(a) = author {
+        super::accounts::know(tx, a, now)?;
+    }
     let media: Vec<crate::model::Media> = subject
         .media
         .iter()
@@ -438,8 +443,8 @@ pub fn add_report(
     let report_id: i64 = tx
         .one(
             "INSERT INTO reports (item_id, reporter_type, category, comment, lane, deadline,
-                                  received_at, filed_by, filer_role)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
+                                  received_at, filed_by, filer_role, reporter)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
             &[
                 &subject.id,
                 &name_of(report.reporter_type)?,
@@ -450,6 +455,9 @@ pub fn add_report(
                 &ts(received_at),
                 &filer.map(|t| t.id),
                 &filer.map(|t| t.role.as_str()),
+                &rules::reporter_of(report, intake)
+                    .map(|r| to_json(&r))
+                    .transpose()?,
             ],
         )?
         .try_get(0)?;

@@ -20,10 +20,12 @@
 //! The audit log and notes refuse UPDATE, DELETE and TRUNCATE in the database itself.
 
 mod appeals;
+mod accounts;
 mod convert;
 mod db;
 mod decisions;
 mod items;
+mod messages;
 mod queue;
 
 use chrono::{DateTime, Utc};
@@ -134,6 +136,7 @@ fn audit_entry(r: &::postgres::Row) -> Result<AuditEntry, StorageError> {
             .map(|m| DecisionMethod::parse(&m).ok_or_else(|| corrupt("method", m)))
             .transpose()?,
         tier: opt_tier(tier.as_deref())?,
+        account: None,
     })
 }
 
@@ -637,7 +640,8 @@ impl Storage for PostgresStorage {
     fn take_downs_since(&self, since: DateTime<Utc>) -> Result<Vec<TakeDownRecord>, StorageError> {
         self.run(|tx| {
             let rows = tx.all(
-                "SELECT a.id, a.at, a.reason_code, a.scope, a.item_id, a.basis
+                "SELECT a.id, a.at, a.reason_code, a.scope, a.item_id, a.basis,
+                        a.actor_token_id, a.idempotency_key
                  FROM audit a
                  WHERE a.action = 'take_down' AND a.at >= ?1
                    AND (NOT EXISTS (SELECT 1 FROM audit r WHERE r.reverses_id = a.id)
@@ -652,6 +656,8 @@ impl Storage for PostgresStorage {
                 let scope: Option<String> = r.try_get(3)?;
                 let item_id: String = r.try_get(4)?;
                 let basis: Option<String> = r.try_get(5)?;
+                let key: String = r.try_get(7)?;
+                let account = accounts::measure_of(tx, r.try_get(6)?, &key)?;
                 let item = load_item(tx, &item_id)?
                     .ok_or_else(|| corrupt("audit row", format!("item {item_id:?} is missing")))?;
                 records.push(TakeDownRecord {
@@ -662,6 +668,7 @@ impl Storage for PostgresStorage {
                     basis: opt_json("decision basis", basis.as_deref())?,
                     item,
                     appeal: appeals::statement_outcome(tx, r.try_get(0)?)?,
+                    account,
                 });
             }
             Ok(records)
@@ -761,6 +768,14 @@ impl Storage for PostgresStorage {
         self.run(|tx| appeals::appeals_of(tx, item_ids))
     }
 
+    fn messages(
+        &self,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<crate::support::UserMessage>, StorageError> {
+        self.run(|tx| messages::read(tx, after_id, limit))
+    }
+
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StorageError> {
         let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
         self.run(|tx| {
@@ -774,7 +789,17 @@ impl Storage for PostgresStorage {
             )?
             .iter()
             .map(audit_entry)
-            .collect()
+            .collect::<Result<Vec<_>, _>>()
+            .and_then(|mut entries| {
+                // The measures of the take downs on this page (one lookup each by its key).
+                for e in entries
+                    .iter_mut()
+                    .filter(|e| e.action == crate::model::DecisionAction::TakeDown)
+                {
+                    e.account = accounts::measure_of(tx, e.actor_token_id, &e.idempotency_key)?;
+                }
+                Ok(entries)
+            })
         })
     }
 }

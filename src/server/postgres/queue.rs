@@ -103,6 +103,7 @@ impl ItemRow {
             leased_by: None,
             appeal: None,
             thread: None,
+            account: None,
             id: self.id,
         })
     }

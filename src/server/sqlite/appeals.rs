@@ -154,7 +154,8 @@ pub(super) fn appeals_of(
             let row = conn
                 .prepare_cached(
                     "SELECT p.id, p.statement, p.lodged_by, p.lodged_at, a.id, a.at,
-                            a.reason_code, a.scope, a.item_id, a.basis, a.actor, a.action
+                            a.reason_code, a.scope, a.item_id, a.basis, a.actor, a.action,
+                            a.actor_token_id, a.idempotency_key
                      FROM appeals p JOIN audit a ON a.id = p.decision_id
                      WHERE p.appeal_item_id = ?1",
                 )?
@@ -174,11 +175,17 @@ pub(super) fn appeals_of(
                             r.get::<_, Option<String>>(9)?,
                         ),
                         (r.get::<_, String>(10)?, r.get::<_, String>(11)?),
+                        (r.get::<_, Option<i64>>(12)?, r.get::<_, String>(13)?),
                     ))
                 })
                 .optional()?;
-            let Some(((appeal_id, statement, lodged_by, lodged_at), (audit_id, at), rest, who)) =
-                row
+            let Some((
+                (appeal_id, statement, lodged_by, lodged_at),
+                (audit_id, at),
+                rest,
+                who,
+                (token_id, key),
+            )) = row
             else {
                 continue;
             };
@@ -202,6 +209,7 @@ pub(super) fn appeals_of(
                     basis: opt_json("decision basis", basis.as_deref())?,
                     item,
                     appeal: outcome_of(conn, audit_id)?,
+                    account: super::accounts::measure_of(conn, token_id, &key)?,
                 },
             });
         }

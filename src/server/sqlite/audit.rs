@@ -70,7 +70,15 @@ pub(super) fn read_audit(
                 .map(|m| DecisionMethod::parse(&m).ok_or_else(|| corrupt("method", m)))
                 .transpose()?,
             tier: opt_tier(tier.as_deref())?,
+            account: None,
         });
+    }
+    // The measures of the take downs on this page (few: one lookup each by its key).
+    for e in entries
+        .iter_mut()
+        .filter(|e| e.action == crate::model::DecisionAction::TakeDown)
+    {
+        e.account = super::accounts::measure_of(conn, e.actor_token_id, &e.idempotency_key)?;
     }
     Ok(entries)
 }

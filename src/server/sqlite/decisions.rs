@@ -117,8 +117,11 @@ pub(super) fn latest_applied(
     tx: &Transaction<'_>,
     item_id: &str,
 ) -> Result<Option<AppliedDecision>, StorageError> {
-    let sql =
-        format!("SELECT {APPLIED_COLUMNS} FROM audit WHERE item_id = ?1 ORDER BY id DESC LIMIT 1");
+    // A support message decides nothing: the latest decision is the one before it.
+    let sql = format!(
+        "SELECT {APPLIED_COLUMNS} FROM audit WHERE item_id = ?1 AND action <> 'send_support'
+         ORDER BY id DESC LIMIT 1"
+    );
     tx.prepare_cached(&sql)?
         .query_row([item_id], applied_row)
         .optional()?
@@ -241,6 +244,12 @@ pub(super) fn apply_one(
         reversed: reversed.as_ref(),
         report_category: report_category.as_deref(),
         policies,
+        author: counted.author.as_deref(),
+        reachable_reporters: if d.action == DecisionAction::SendSupport {
+            super::messages::reachable(tx, &d.item_id)?
+        } else {
+            0
+        },
     };
     let appeal = appeal_facts(tx, &d.item_id)?;
     let (after, reason_code) = match appeals::judge(actor, d, &facts, appeal.as_ref()) {
@@ -265,6 +274,7 @@ pub(super) fn apply_one(
         tier: after.escalation_target.map(name_of).transpose()?,
         ..counted.clone()
     };
+    let author = counted.author.clone();
     tally.moved(Some(counted), now_counted);
     // A take down records its own scope: what it restricts, which for one widening an
     // earlier restriction is more than the item's scope before it.
@@ -321,6 +331,29 @@ pub(super) fn apply_one(
     ])?;
     if let Some(appeal) = &appeal {
         record_outcome(tx, tally, actor, d, appeal, now)?;
+    }
+    if let (Some(measure), Some(account_id)) = (d.account, author.as_deref()) {
+        super::accounts::record(
+            tx,
+            &super::accounts::NewMeasure {
+                account_id,
+                item_id: &d.item_id,
+                token_id: actor.id,
+                key: &d.idempotency_key,
+                measure,
+                reason_code: reason_code.as_deref(),
+                at: now,
+            },
+        )?;
+    }
+    if let Some(undone) = reversed.as_ref() {
+        // Undoing a take down lifts what it did to the account too.
+        super::accounts::lift(tx, undone.actor_token_id, &undone.idempotency_key, now)?;
+    }
+    if d.action == DecisionAction::SendSupport {
+        super::messages::send_support(tx, actor, d, &policies.support, now)?;
+        // The item is still to be decided: whoever reviews it keeps it.
+        return Ok(result(d, DecisionOutcome::Applied, None));
     }
     // Decided: there is nothing left to review undisturbed, whoever was reviewing it.
     tx.prepare_cached("DELETE FROM leases WHERE item_id = ?1")?
@@ -560,7 +593,8 @@ mod tests {
             leading_category(&tx, id).unwrap();
         }
         let latest = format!(
-            "SELECT {APPLIED_COLUMNS} FROM audit WHERE item_id = ?1 ORDER BY id DESC LIMIT 1"
+            "SELECT {APPLIED_COLUMNS} FROM audit WHERE item_id = ?1 AND action <> 'send_support'
+         ORDER BY id DESC LIMIT 1"
         );
         let category = "SELECT reporter_type, category FROM reports WHERE item_id = ?1 ORDER BY id";
         for sql in [latest.as_str(), category] {

@@ -84,6 +84,7 @@ impl ItemRow {
             leased_by: None,
             appeal: None,
             thread: None,
+            account: None,
             id: self.id,
         })
     }
@@ -190,6 +191,7 @@ pub(super) fn fill_item(conn: &Connection, item: &mut Item) -> Result<(), Storag
         Some(author) => Some(author_record(conn, &author.id, item.state)?),
         None => None,
     };
+    item.account = super::accounts::standing_of(conn, item)?;
     Ok(())
 }
 
@@ -337,6 +339,7 @@ pub(super) fn load_decision_history(
             DecisionAction::Reverse => HistoryEvent::Reversal,
             DecisionAction::Uphold => HistoryEvent::Upheld,
             DecisionAction::Overturn => HistoryEvent::Overturned,
+            DecisionAction::SendSupport => HistoryEvent::SupportSent,
         };
         entries.push(HistoryEntry {
             at: parse_ts(&at)?,

@@ -8,11 +8,13 @@
 //! `convert` says how values are stored.
 
 mod appeals;
+mod accounts;
 mod audit;
 mod claims;
 mod convert;
 mod decisions;
 mod items;
+mod messages;
 mod queue;
 mod reports;
 mod schema;
@@ -302,6 +304,14 @@ impl Storage for SqliteStorage {
         now: DateTime<Utc>,
     ) -> Result<Option<TokenRecord>, StorageError> {
         tokens::revoke_token(self, id_or_name, now)
+    }
+
+    fn messages(
+        &self,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<crate::support::UserMessage>, StorageError> {
+        self.read(|conn| messages::read(conn, after_id, limit))
     }
 
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StorageError> {

@@ -69,6 +69,9 @@ pub(super) fn add_report(
         Vec::new()
     };
     let author = subject.author.as_ref().filter(|_| intake);
+    if let Some(a) = author {
+        super::accounts::know(tx, a, now)?;
+    }
     let media: Vec<crate::model::Media> = subject
         .media
         .iter()
@@ -146,8 +149,8 @@ pub(super) fn add_report(
     }
     tx.prepare_cached(
         "INSERT INTO reports (item_id, reporter_type, category, comment, lane, deadline,
-                              received_at, filed_by, filer_role)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                              received_at, filed_by, filer_role, reporter)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         subject.id,
@@ -159,6 +162,9 @@ pub(super) fn add_report(
         ts(received_at),
         filer.map(|t| t.id),
         filer.map(|t| t.role.as_str()),
+        rules::reporter_of(report, intake)
+            .map(|r| to_json(&r))
+            .transpose()?,
     ])?;
     let report_id = tx.last_insert_rowid();
     let (priority, lane) = refresh_aggregates(tx, &subject.id)?;
@@ -304,6 +310,7 @@ mod tests {
                 author: Some(Author {
                     id: author.into(),
                     handle: None,
+                    created_at: None,
                 }),
                 language: None,
                 countries: vec!["de".into()],
@@ -320,6 +327,7 @@ mod tests {
             lane: None,
             deadline: None,
             received_at: None,
+            reporter: None,
         };
         let alice = TokenInfo {
             id: 1,

@@ -10,7 +10,7 @@ use super::convert::{opt_json, parse_ts};
 use super::items::write_search_columns;
 
 /// Step `i` takes the schema from version `i` to `i + 1`; a new database runs them all.
-pub(super) const MIGRATIONS: [&str; 10] = [
+pub(super) const MIGRATIONS: [&str; 11] = [
     include_str!("schema.sql"),
     include_str!("schema_2_leases.sql"),
     include_str!("schema_3_search.sql"),
@@ -21,6 +21,7 @@ pub(super) const MIGRATIONS: [&str; 10] = [
     include_str!("schema_8_roles.sql"),
     include_str!("schema_9_appeals.sql"),
     include_str!("schema_10_thread.sql"),
+    include_str!("schema_11_account.sql"),
 ];
 /// The version whose script adds the columns [`search_columns`] fills.
 pub(super) const SEARCH_VERSION: usize = 3;
@@ -332,6 +333,7 @@ mod tests {
             reverses: None,
             decided_at: Utc::now(),
             method: DecisionMethod::Single,
+            account: None,
         };
         let results = storage
             .apply_decisions(&lee, &[keep.clone()], &PolicyCatalog::builtin(), Utc::now())

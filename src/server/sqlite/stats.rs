@@ -127,7 +127,8 @@ pub(super) fn take_downs_since(
 ) -> Result<Vec<TakeDownRecord>, StorageError> {
     storage.read(|conn| {
         let mut stmt = conn.prepare_cached(
-            "SELECT a.id, a.at, a.reason_code, a.scope, a.item_id, a.basis
+            "SELECT a.id, a.at, a.reason_code, a.scope, a.item_id, a.basis, a.actor_token_id,
+                    a.idempotency_key
              FROM audit a
              WHERE a.action = 'take_down' AND a.at >= ?1
                AND (NOT EXISTS (SELECT 1 FROM audit r WHERE r.reverses_id = a.id)
@@ -142,6 +143,7 @@ pub(super) fn take_downs_since(
                 r.get::<_, Option<String>>(3)?,
                 r.get::<_, String>(4)?,
                 r.get::<_, Option<String>>(5)?,
+                (r.get::<_, Option<i64>>(6)?, r.get::<_, String>(7)?),
             ))
         })?;
         let mut found = Vec::new();
@@ -150,7 +152,7 @@ pub(super) fn take_downs_since(
         }
         drop(stmt);
         let mut records = Vec::with_capacity(found.len());
-        for ((audit_id, at), reason_code, scope, item_id, basis) in found {
+        for ((audit_id, at), reason_code, scope, item_id, basis, (token, key)) in found {
             let item = load_item(conn, &item_id)?
                 .ok_or_else(|| corrupt("audit row", format!("item {item_id:?} is missing")))?;
             records.push(TakeDownRecord {
@@ -161,6 +163,7 @@ pub(super) fn take_downs_since(
                 basis: opt_json("decision basis", basis.as_deref())?,
                 item,
                 appeal: super::appeals::outcome_of(conn, audit_id)?,
+                account: super::accounts::measure_of(conn, token, &key)?,
             });
         }
         Ok(records)

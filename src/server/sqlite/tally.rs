@@ -103,6 +103,7 @@ mod tests {
                 author: (!i.is_multiple_of(6)).then(|| crate::model::Author {
                     id: format!("u{}", i % 5),
                     handle: None,
+                    created_at: None,
                 }),
                 language: None,
                 countries: vec![],
@@ -118,6 +119,7 @@ mod tests {
                 .is_multiple_of(3)
                 .then(|| now + chrono::TimeDelta::hours(i as i64 % 2 * 48 - 24)),
             received_at: Some(now),
+            reporter: None,
         };
         let reporters = [
             ReporterType::User,
@@ -151,6 +153,7 @@ mod tests {
                 reverses,
                 decided_at: now,
                 method: crate::model::DecisionMethod::Single,
+                account: None,
             };
         let mut decisions: Vec<Decision> = (0..8)
             .map(|i| decide(i, DecisionAction::TakeDown, None, None))

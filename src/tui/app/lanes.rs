@@ -108,6 +108,20 @@ impl App {
         if !self.capabilities.country_scope.is_yes() {
             picker = picker.without_scope();
         }
+        // The account step, where the backend acts on accounts and the item names its
+        // author: the server's proposal (from the catalog's strike steps) starts chosen.
+        if self.capabilities.account_measures.is_yes()
+            && let Some(standing) = &item.account
+        {
+            let because = standing.proposal.map(|_| {
+                format!(
+                    "strike {} within {} d",
+                    standing.strikes_in_window.saturating_add(1),
+                    standing.window_days
+                )
+            });
+            picker = picker.with_account(standing.proposal, because);
+        }
         self.layers.push(Layer::Picker {
             item_id,
             picker: Box::new(picker),

@@ -348,6 +348,7 @@ impl App {
                         scope,
                         note,
                         tier: None,
+                        account: None,
                     },
                 )
             }

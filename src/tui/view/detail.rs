@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::time::{ago, countdown, timestamp};
+use crate::account::AccountAction;
 use crate::model::{DecisionAction, Item, Lane, ReviewState, Scope};
 use crate::sanitize::clean_line;
 use crate::tui::action::Action;
@@ -162,6 +163,29 @@ fn detail_lines<'a>(app: &'a App, entry: &'a Entry, room: usize) -> Vec<Line<'a>
             label("record "),
             Span::styled(crate::tui::context::record_line(record), style),
         ]));
+    }
+    if let Some(standing) = &item.account {
+        let limited = standing.in_force.is_some() || standing.strikes_in_window > 0;
+        let style = if limited { theme.warning } else { Style::new() };
+        lines.push(Line::from(vec![
+            label("account "),
+            Span::styled(crate::tui::context::account_line(standing, app.now), style),
+        ]));
+        if let Some(strikes) = crate::tui::context::strikes_line(standing) {
+            lines.push(Line::from(vec![label("strikes "), Span::raw(strikes)]));
+        }
+        if let Some(proposal) = standing
+            .proposal
+            .filter(|m| m.action != AccountAction::Strike)
+        {
+            lines.push(Line::from(vec![
+                label("proposal "),
+                Span::styled(
+                    format!("{} with a take down (T)", proposal.label()),
+                    theme.warning,
+                ),
+            ]));
+        }
     }
     lines.push(Line::from(vec![
         label("language "),

@@ -199,6 +199,12 @@ fn layer_line<'a>(app: &'a App, layer: &Layer) -> Line<'a> {
                 ("enter", "goes on"),
                 ("esc", "cancels"),
             ],
+            Step::Account => &[
+                ("↑/↓", "choose"),
+                ("enter", "picks"),
+                ("tab", "keeps the proposal"),
+                ("esc", "cancels"),
+            ],
             Step::Reason | Step::Tier => &[
                 ("type", "to search"),
                 ("↑/↓", "choose"),

@@ -70,6 +70,7 @@ pub fn entry_lines(h: &HistoryEntry, theme: &Theme) -> Vec<Line<'static>> {
         HistoryEvent::Note => ("note", theme.accent),
         HistoryEvent::Upheld => ("appeal: decision upheld", theme.take_down),
         HistoryEvent::Overturned => ("appeal: decision overturned", theme.keep),
+        HistoryEvent::SupportSent => ("support resources sent to its reporters", theme.accent),
     };
     let mut details = String::new();
     if let Some(tier) = h.escalation_target {

@@ -30,6 +30,11 @@ pub(super) fn draw_picker(frame: &mut Frame, app: &App, picker: &Picker, area: R
                 .unwrap_or_else(|| "(server default)".into()),
         ));
         lines.push(field(Step::Scope, "scope", picker.scope_summary()));
+        if picker.has_account_step() {
+            // One letter longer than the other names: a space keeps the value apart.
+            let summary = format!(" {}", picker.account_summary());
+            lines.push(field(Step::Account, "account", summary));
+        }
     } else {
         lines.push(field(
             Step::Tier,

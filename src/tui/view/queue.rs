@@ -87,6 +87,8 @@ fn decision_mark(entry: &Entry) -> &'static str {
             (DecisionAction::Reverse, _) => "↺",
             (DecisionAction::Uphold, _) => "=",
             (DecisionAction::Overturn, _) => "↺",
+            // Never an entry's own decision (it leaves the item to decide); kept total.
+            (DecisionAction::SendSupport, _) => " ",
         },
     }
 }
