@@ -281,7 +281,7 @@ fn layer_of(module: &str, is_folder: bool) -> Option<Layer> {
     }
     Some(match module {
         "storage" => Layer::Storage,
-        "rules" | "claims" | "statements" | "stats" | "clock" => Layer::Rules,
+        "rules" | "claims" | "statements" | "stats" | "clock" | "media_rules" => Layer::Rules,
         "filter_sql" | "read_pool" => Layer::Engine,
         "import" => Layer::Http,
         _ => return None,

@@ -12,7 +12,10 @@ use anyhow::{Context, anyhow};
 use crate::server::storage::StorageError;
 
 /// Step `i` takes the schema from version `i` to `i + 1`; a new database runs them all.
-const MIGRATIONS: [&str; 1] = [include_str!("schema_1.sql")];
+const MIGRATIONS: [&str; 2] = [
+    include_str!("schema_1.sql"),
+    include_str!("schema_2_media.sql"),
+];
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Transaction-level advisory lock keys (any two distinct numbers of our own).

@@ -306,6 +306,7 @@ mod tests {
                     kind: "image".into(),
                     description: None,
                     hash_match: Some("list".into()),
+                    ..Media::default()
                 }],
             },
             reporter_type: ReporterType::User,

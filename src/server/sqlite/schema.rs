@@ -10,7 +10,7 @@ use super::convert::{opt_json, parse_ts};
 use super::items::write_search_columns;
 
 /// Step `i` takes the schema from version `i` to `i + 1`; a new database runs them all.
-pub(super) const MIGRATIONS: [&str; 8] = [
+pub(super) const MIGRATIONS: [&str; 9] = [
     include_str!("schema.sql"),
     include_str!("schema_2_leases.sql"),
     include_str!("schema_3_search.sql"),
@@ -19,6 +19,7 @@ pub(super) const MIGRATIONS: [&str; 8] = [
     include_str!("schema_6_open_queues.sql"),
     include_str!("schema_7_tallies.sql"),
     include_str!("schema_8_roles.sql"),
+    include_str!("schema_9_media.sql"),
 ];
 /// The version whose script adds the columns [`search_columns`] fills.
 pub(super) const SEARCH_VERSION: usize = 3;
