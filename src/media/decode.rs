@@ -156,3 +156,103 @@ impl Decoder {
             .map_err(|_| "the image decoder stopped".to_string())?
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(width: u32, height: u32) -> Vec<u8> {
+        let image = image::RgbImage::from_fn(width, height, |x, y| {
+            image::Rgb([(x * 9) as u8, (y * 5) as u8, 200])
+        });
+        let mut bytes = Vec::new();
+        image
+            .write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Png)
+            .unwrap();
+        bytes
+    }
+
+    /// CRC-32 as PNG chunks carry it.
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xffff_ffffu32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    /// A real PNG whose header claims `width`x`height`: a few hundred bytes that would
+    /// decode to gigabytes.
+    fn bomb(width: u32, height: u32) -> Vec<u8> {
+        let mut bytes = png(1, 1);
+        // Signature (8), then the IHDR chunk: length (4), type (4), width, height, …
+        bytes[16..20].copy_from_slice(&width.to_be_bytes());
+        bytes[20..24].copy_from_slice(&height.to_be_bytes());
+        let crc = crc32(&bytes[12..29]);
+        bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+        bytes
+    }
+
+    #[test]
+    fn an_image_is_prepared_hidden_grey_and_revealed_in_colour_unless_graphic() {
+        let picker = Picker::halfblocks();
+        let prepared = prepare(&png(300, 200), &picker, false).unwrap();
+        assert_eq!((prepared.width, prepared.height), (300, 200));
+        assert!(!prepared.revealed_grey);
+        assert!(
+            prepare(&png(300, 200), &picker, true)
+                .unwrap()
+                .revealed_grey
+        );
+    }
+
+    #[test]
+    fn a_decompression_bomb_is_refused_before_its_pixels_are_decoded() {
+        let picker = Picker::halfblocks();
+        let bytes = bomb(60_000, 60_000);
+        assert!(bytes.len() < 200);
+        let error = prepare(&bytes, &picker, false).unwrap_err();
+        assert!(error.contains("limit"), "{error}");
+        // Within the side limit but past the allocation limit: refused too.
+        let error = prepare(&bomb(8000, 8000), &picker, false).unwrap_err();
+        assert!(error.contains("limit"), "{error}");
+        // Garbage is an error, never a panic.
+        assert!(prepare(b"\x89PNG\r\n\x1a\nnot really", &picker, false).is_err());
+        assert!(prepare(b"", &picker, false).is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_decoder_answers_and_refuses_past_its_queue_instead_of_waiting() {
+        let decoder = Decoder::start();
+        let answer = decoder
+            .decode(png(64, 64), Picker::halfblocks(), false)
+            .await;
+        assert!(answer.is_ok());
+        // Many at once: each answered, decoded or refused as busy; none waits for room.
+        let jobs: Vec<_> = (0..40)
+            .map(|_| {
+                let decoder = decoder.clone();
+                tokio::spawn(async move {
+                    decoder
+                        .decode(png(256, 256), Picker::halfblocks(), false)
+                        .await
+                })
+            })
+            .collect();
+        let mut done = 0;
+        for job in jobs {
+            match job.await.unwrap() {
+                Ok(_) => done += 1,
+                Err(why) => assert!(why.contains("busy"), "{why}"),
+            }
+        }
+        assert!(done >= 1);
+    }
+}

@@ -63,7 +63,8 @@ pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
         None | Some(Slot::Pending) => format!("{place} · loading…"),
         Some(Slot::Failed(why)) => format!("{place} · not shown: {why}"),
         Some(Slot::Ready(_)) if !fits => {
-            format!("{place} · the pane is too small for it (z: whole screen)")
+            let zoom = app.keymap.first_key_label(&Action::Zoom).unwrap_or(":zoom");
+            format!("{place} · too small here ({zoom}: whole screen)")
         }
         Some(Slot::Ready(p)) if revealed && p.revealed_grey => format!(
             "{place} · {}×{} · revealed, greyscale (graphic) · {key} blurs",
