@@ -33,13 +33,13 @@ const CSAM: &str = "post-media-904";
 fn sample_images() -> Vec<(String, Vec<u8>)> {
     modq::demo::SAMPLE_MEDIA
         .lines()
-        .map(|line| {
+        .filter_map(|line| {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
-            let data = v["subject"]["media"][0]["data"].as_str().unwrap();
+            let data = v["subject"]["media"][0]["data"].as_str()?;
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(data)
                 .unwrap();
-            (v["subject"]["id"].as_str().unwrap().to_string(), bytes)
+            Some((v["subject"]["id"].as_str().unwrap().to_string(), bytes))
         })
         .collect()
 }
@@ -238,6 +238,7 @@ async fn images_arrive_blurred_one_key_reveals_this_item_only_and_csam_is_never_
     assert!(item_db.starts_with(data.path()));
     let server_dir = server.db.parent().unwrap().to_path_buf();
     let images = sample_images();
+    assert_eq!(images.len(), 4);
     let (found, read) = files_holding(data.path(), &images, started, &server_dir);
     assert!(read > 0, "the data folder holds files to search");
     assert!(found.is_empty(), "images on disk: {found:?}");

@@ -92,10 +92,28 @@ fn lines() -> String {
             "reporter_type": "automated", "category": "child_safety",
             "comment": "hash match; report to the hotline", "received_at": "2026-11-23T11:55:00Z"}),
     ];
-    reports
-        .iter()
-        .map(|r| format!("{}\n", serde_json::to_string(r).unwrap()))
-        .collect()
+    // Each also flagged by a classifier and a user, in the urgent lane: the demo opens on them.
+    let mut lines = String::new();
+    for r in &reports {
+        let mut first = r.clone();
+        first["lane"] = json!("urgent");
+        lines.push_str(&format!("{}\n", serde_json::to_string(&first).unwrap()));
+        for (reporter, minutes) in [("automated", 1), ("user", 2)] {
+            let mut more = json!({
+                "subject": {"id": r["subject"]["id"], "kind": "post"},
+                "reporter_type": reporter,
+                "category": r["category"],
+                "received_at": r["received_at"],
+            });
+            let at = r["received_at"]
+                .as_str()
+                .unwrap()
+                .replace(":00Z", &format!(":{minutes:02}Z"));
+            more["received_at"] = json!(at);
+            lines.push_str(&format!("{}\n", serde_json::to_string(&more).unwrap()));
+        }
+    }
+    lines
 }
 
 #[test]
