@@ -52,7 +52,13 @@ fn hostile_report() -> String {
         "reporter_type": "automated", "category": "spam",
         "received_at": "2026-11-23T11:00:00Z"
     });
-    format!("{line}\n")
+    // A second item, lower in the queue, without an image.
+    let plain = json!({
+        "subject": {"id": "post-plain", "kind": "post", "text": "nothing to see"},
+        "reporter_type": "user", "category": "spam",
+        "received_at": "2026-11-23T11:30:00Z"
+    });
+    format!("{line}\n{plain}\n")
 }
 
 /// The real crossterm backend writing into memory, a new terminal each frame so each frame
@@ -60,6 +66,8 @@ fn hostile_report() -> String {
 struct ByteScreen {
     width: u16,
     height: u16,
+    /// How often the loop cleared the screen.
+    wipes: usize,
     terminal: Terminal<GapFill<CrosstermBackend<Captured>>>,
     written: Captured,
     last: Vec<u8>,
@@ -71,6 +79,7 @@ impl ByteScreen {
         ByteScreen {
             width,
             height,
+            wipes: 0,
             terminal: common::modq_screen(&written, width, height),
             written,
             last: Vec::new(),
@@ -89,6 +98,7 @@ impl LoopScreen for ByteScreen {
     }
 
     fn wipe(&mut self) -> io::Result<()> {
+        self.wipes += 1;
         self.terminal.wipe()
     }
 }
@@ -217,7 +227,13 @@ async fn session_on_hostile_item(protocol: &str) -> (TestServer, tempfile::TempD
     s.resize(20, 6);
     s.app.media.picker = modq::media::protocol::choose(protocol, |_| None).unwrap();
     let wanted = s.app.media.picker.as_ref().unwrap().protocol_type();
-    let id = s.app.entries[0].shown.media[0].id.clone().unwrap();
+    let entry = s
+        .app
+        .entries
+        .iter()
+        .find(|e| e.id == "post-hostile")
+        .unwrap();
+    let id = entry.shown.media[0].id.clone().unwrap();
     // The session asked for the image with its first picker when it opened: until an answer
     // made with this one is in, ask again.
     let made_for = |app: &App| match app.media.cache.get(&id) {
@@ -325,6 +341,17 @@ async fn sixel_is_one_well_formed_image_and_nothing_of_the_items() {
         assert!(!parsed.dcss[0].contains("#9;2;99;0;0#9!40~"));
         the_attacks_show_as_text(&parsed);
     }
+    // Sixel pixels lie over the cells: leaving the item clears the screen, so the picture
+    // does not stay behind the next item's blank cells. Coming back draws it again.
+    let mut screen = ByteScreen::new(80, 24);
+    s.press_on("j", &mut screen);
+    assert_eq!(s.selected_id(), "post-plain");
+    assert_eq!(screen.wipes, 1, "the sixel picture was not cleared");
+    let parsed = parse(&screen.last, Protocol::Sixel).unwrap();
+    assert!(parsed.dcss.is_empty());
+    s.press_on("k", &mut screen);
+    assert_eq!(screen.wipes, 1, "nothing to clear on arriving");
+    assert_eq!(parse(&screen.last, Protocol::Sixel).unwrap().dcss.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

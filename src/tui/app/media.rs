@@ -3,7 +3,7 @@
 //! (`v`), for that item only: moving on hides them again. Media that must never be looked at
 //! (child sexual abuse material) are never asked for. Everything stays in memory.
 
-use ratatui_image::picker::Picker;
+use ratatui_image::picker::{Picker, ProtocolType};
 
 use super::{App, Effect, Level};
 use crate::media::cache::{MediaCache, Slot};
@@ -19,6 +19,8 @@ pub struct MediaView {
     pub revealed: Option<String>,
     /// The terminal's image protocol; `None`: images are not drawn at all (`protocol = "off"`).
     pub picker: Option<Picker>,
+    /// The item selected after the last update, and whether it had an image to draw.
+    last: Option<(String, bool)>,
 }
 
 impl Default for MediaView {
@@ -28,6 +30,7 @@ impl Default for MediaView {
             revealed: None,
             // Half-blocks work on every terminal and over any SSH link.
             picker: Some(Picker::halfblocks()),
+            last: None,
         }
     }
 }
@@ -51,6 +54,7 @@ impl App {
     /// After every update: a revealed image is hidden once its item is no longer selected,
     /// and the selected item's image is asked for once.
     pub(super) fn media_after_update(&mut self, effects: &mut Vec<Effect>) {
+        self.clear_inline_pictures();
         let selected_id = self
             .selected_entry()
             .filter(|_| !self.visible.is_empty())
@@ -83,6 +87,31 @@ impl App {
         };
         self.media.cache.set(&media_id, Slot::Pending);
         effects.push(Effect::FetchMedia(job));
+    }
+
+    /// Sixel and iTerm2 pictures are pixels laid over the cells, not cells: when the item
+    /// changes, cells ratatui finds unchanged (blank under blank) would leave the last
+    /// picture on screen. Leaving an item that had one clears the screen before the next frame.
+    fn clear_inline_pictures(&mut self) {
+        let now = self
+            .selected_entry()
+            .filter(|_| !self.visible.is_empty())
+            .map(|e| (e.shown.id.clone(), shown_media(&e.shown).is_some()));
+        let inline = self.media.picker.as_ref().is_some_and(|p| {
+            matches!(
+                p.protocol_type(),
+                ProtocolType::Sixel | ProtocolType::Iterm2
+            )
+        });
+        let left_a_picture = match (&self.media.last, &now) {
+            (Some((was, true)), Some((is, _))) => was != is,
+            (Some((_, true)), None) => true,
+            _ => false,
+        };
+        if inline && left_a_picture {
+            self.redraw = true;
+        }
+        self.media.last = now;
     }
 
     /// An image arrived, or why not.
