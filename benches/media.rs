@@ -2,10 +2,10 @@
 //!
 //! `cargo bench --bench media` serves a queue whose every item carries its own small image
 //! (a distinct PNG each, so nothing is shared between items) from the reference server on
-//! 127.0.0.1, and walks it with `j` as a moderator does, timing each key until the next
-//! item's frame is drawn (App::update plus drawing through GapFill into ratatui's in-memory
-//! backend). The image is fetched and decoded off the key path, on modq's own media fetcher
-//! and decoder: the timed frame shows what the moderator sees at that moment.
+//! 127.0.0.1, opens a session as `modq` does, and walks the queue with `j` as a moderator
+//! does, timing each key as one turn of modq's own event loop: the key to the App, every
+//! effect carried out (the image's fetch handed to the fetcher, which decodes on its own
+//! threads), the frame drawn into ratatui's in-memory backend.
 //!
 //! Two walks per protocol: cold (each key lands on an item whose image is not fetched yet:
 //! the frame shows the placeholder; the image is then awaited and its frame drawn, untimed,
@@ -14,27 +14,19 @@
 //! 120x40 and 80x24 over half-blocks, and at 120x40 with kitty and sixel.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use base64::Engine;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
+use tokio::runtime::Runtime;
 
-use modq::backend::modq::ModqClient;
-use modq::backend::{Backend, QueueQuery};
 use modq::media::cache::Slot;
-use modq::model::{QueuePage, Role};
-use modq::server::{self, SqliteStorage, Storage};
-use modq::store::Store;
-use modq::tui::action::Message;
-use modq::tui::app::{App, AppInit, Effect};
-use modq::tui::gap_fill::GapFill;
-use modq::tui::keymap::KeyMap;
-use modq::tui::theme::Theme;
+use modq::model::Role;
+use modq::server::{self, SqliteStorage};
+use modq::tui::app::App;
 
 mod support;
 
+use support::session::{Server, Session};
 use support::{median, p50_p99};
 
 /// A distinct picture for item `n`: stripes whose angle and colours follow `n`.
@@ -71,90 +63,26 @@ fn report(n: usize) -> String {
     format!("{line}\n")
 }
 
-struct Served {
-    page: QueuePage,
-    backend: Arc<dyn Backend>,
-    _dir: tempfile::TempDir,
-}
-
-/// The reference server holding `items` items with an image each; its whole queue read.
-fn serve(rt: &tokio::runtime::Runtime, items: usize) -> Served {
-    rt.block_on(async {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let storage = SqliteStorage::open(&dir.path().join("s.sqlite")).expect("db");
-        let lines: String = (0..items).map(report).collect();
-        server::import_jsonl(&storage, lines.as_bytes()).expect("import");
-        let token = server::add_token(&storage, "bench", Role::Moderator).expect("token");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let api = format!("http://{}", listener.local_addr().expect("addr"));
-        let storage: Arc<dyn Storage> = Arc::new(storage);
-        tokio::spawn(server::serve(listener, storage, std::future::pending()));
-        let client = ModqClient::new(&api, &token).expect("client");
-        let page = client
-            .queue_page(&QueueQuery {
-                limit: Some(500),
-                ..QueueQuery::default()
-            })
-            .await
-            .expect("read the queue");
-        Served {
-            page: QueuePage {
-                items: page.items,
-                next_cursor: None,
-            },
-            backend: Arc::new(client),
-            _dir: dir,
-        }
-    })
-}
-
-fn new_app(page: &QueuePage, dir: &tempfile::TempDir, protocol: &str) -> App {
-    let store = Store::open(&dir.path().join("bench.sqlite")).expect("store");
-    let mut app = App::new(AppInit {
-        profile: "bench@127.0.0.1".into(),
-        api: "http://127.0.0.1".into(),
-        capabilities: modq::backend::modq::capabilities(),
-        store,
-        first_page: page.clone(),
-        keymap: KeyMap::default_keymap(),
-        theme: Theme::default_theme(),
-        now: chrono::Utc::now(),
-    })
-    .expect("app");
-    app.media.picker = modq::media::protocol::choose(protocol, |_| None).expect("protocol");
-    app
-}
-
-fn key(c: char) -> KeyEvent {
-    KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
-}
-
-/// Carries out the image fetches among `effects` as the event loop does: on the runtime,
-/// answering on `answers`. Other effects are dropped (no sync runs here).
-fn perform(
-    effects: Vec<Effect>,
-    rt: &tokio::runtime::Runtime,
-    backend: &Arc<dyn Backend>,
-    answers: &std::sync::mpsc::Sender<Message>,
-) {
-    for effect in effects {
-        if let Effect::FetchMedia(job) = effect {
-            let backend = backend.clone();
-            let answers = answers.clone();
-            rt.spawn(async move {
-                let answer = modq::tui::media_fetch::fetch(backend, &job).await;
-                let _ = answers.send(Message::MediaReady {
-                    media_id: job.media_id,
-                    answer,
-                });
-            });
-        }
+/// The reference server holding `items` items with an image each.
+fn serve(rt: &Runtime, items: usize) -> Server {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("server.sqlite");
+    let storage = SqliteStorage::open(&db).expect("db");
+    let lines: String = (0..items).map(report).collect();
+    server::import_jsonl(&storage, lines.as_bytes()).expect("import");
+    let token = server::add_token(&storage, "bench", Role::Moderator).expect("token");
+    let router = server::router(Arc::new(storage));
+    let api = rt.block_on(support::serve_router(router));
+    Server {
+        api,
+        token,
+        db,
+        _dir: dir,
     }
 }
 
-fn image_ready(app: &App) -> bool {
+/// Whether the selected item's image is in (decoded, or refused).
+fn image_in(app: &App) -> bool {
     let Some(entry) = app.selected_entry() else {
         return true;
     };
@@ -167,60 +95,38 @@ fn image_ready(app: &App) -> bool {
     )
 }
 
-/// One cold walk down and one warm walk back up; the sorted key-to-frame times of each.
+/// One cold walk down and one warm walk back up: (p50, p99) of each, in µs.
 fn walk(
-    served: &Served,
-    rt: &tokio::runtime::Runtime,
+    rt: &Runtime,
+    server: &Server,
+    items: usize,
     protocol: &str,
     w: u16,
     h: u16,
-) -> (Vec<Duration>, Vec<Duration>) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut app = new_app(&served.page, &dir, protocol);
-    let mut terminal = Terminal::new(GapFill::new(TestBackend::new(w, h))).expect("terminal");
-    let (answers, answered) = std::sync::mpsc::channel::<Message>();
-    let draw = |terminal: &mut Terminal<GapFill<TestBackend>>, app: &App| {
-        terminal
-            .draw(|f| modq::tui::view::draw(f, app))
-            .expect("draw");
-    };
-    // The first item's image, as at start.
-    let effects = app.update(Message::Tick(chrono::Utc::now()));
-    perform(effects, rt, &served.backend, &answers);
-    let settle = |app: &mut App, terminal: &mut Terminal<GapFill<TestBackend>>| {
-        // A moderator's pace: the image arrives, its frame is drawn.
-        while !image_ready(app) {
-            let message = answered
-                .recv_timeout(Duration::from_secs(30))
-                .expect("an image within 30 s");
-            let effects = app.update(message);
-            perform(effects, rt, &served.backend, &answers);
+) -> [(f64, f64); 2] {
+    let mut session = Session::open_sized(rt, server, w, h);
+    session.app.media.picker = modq::media::protocol::choose(protocol, |_| None).expect("protocol");
+    assert_eq!(
+        session.app.entries.len(),
+        items,
+        "the whole queue in one page"
+    );
+    // Back to the first item, its image asked for with this protocol.
+    session.key(rt, 'g');
+    session.pump_until(rt, image_in);
+    let steps = items - 1;
+    let mut walks = [Vec::with_capacity(steps), Vec::with_capacity(steps)];
+    for (times, key) in walks.iter_mut().zip(['j', 'k']) {
+        for _ in 0..steps {
+            let started = Instant::now();
+            session.key(rt, key);
+            times.push(started.elapsed());
+            // A moderator's pace: the image arrives, its frame is drawn.
+            session.pump_until(rt, image_in);
         }
-        draw(terminal, app);
-    };
-    settle(&mut app, &mut terminal);
-    let steps = served.page.items.len() - 1;
-    let mut cold = Vec::with_capacity(steps);
-    for _ in 0..steps {
-        let started = Instant::now();
-        let effects = app.handle_key(key('j'));
-        draw(&mut terminal, &app);
-        cold.push(started.elapsed());
-        perform(effects, rt, &served.backend, &answers);
-        settle(&mut app, &mut terminal);
     }
-    let mut warm = Vec::with_capacity(steps);
-    for _ in 0..steps {
-        let started = Instant::now();
-        let effects = app.handle_key(key('k'));
-        draw(&mut terminal, &app);
-        warm.push(started.elapsed());
-        perform(effects, rt, &served.backend, &answers);
-        settle(&mut app, &mut terminal);
-    }
-    cold.sort();
-    warm.sort();
-    (cold, warm)
+    session.close(rt);
+    walks.map(p50_p99)
 }
 
 fn main() {
@@ -232,34 +138,28 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let served = serve(&rt, items);
-    assert_eq!(served.page.items.len(), items);
-    println!("modq media benchmark: {items} items, each with its own image, {runs} runs, key j/k");
+    let server = serve(&rt, items);
+    println!(
+        "modq media benchmark: {items} items, each with its own image, {runs} runs, keys j then k"
+    );
     for (protocol, w, h) in [
         ("halfblocks", 120u16, 40u16),
         ("halfblocks", 80, 24),
         ("kitty", 120, 40),
         ("sixel", 120, 40),
     ] {
-        let (mut cold_p50, mut cold_p99, mut warm_p50, mut warm_p99) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut figures: [Vec<f64>; 4] = Default::default();
         for _ in 0..runs {
-            let (cold, warm) = walk(&served, &rt, protocol, w, h);
-            let (p50, p99) = p50_p99(cold);
-            cold_p50.push(p50);
-            cold_p99.push(p99);
-            let (p50, p99) = p50_p99(warm);
-            warm_p50.push(p50);
-            warm_p99.push(p99);
+            let [(cold50, cold99), (warm50, warm99)] = walk(&rt, &server, items, protocol, w, h);
+            for (slot, value) in figures.iter_mut().zip([cold50, cold99, warm50, warm99]) {
+                slot.push(value);
+            }
         }
+        let [cold50, cold99, warm50, warm99] = figures.map(median);
         println!(
             "{protocol} {w}x{h}: key to next item drawn, image not yet fetched (placeholder) \
-             p50 {:.0} µs, p99 {:.0} µs; image decoded (blurred picture drawn) p50 {:.0} µs, \
-             p99 {:.0} µs (medians of {runs} runs)",
-            median(cold_p50),
-            median(cold_p99),
-            median(warm_p50),
-            median(warm_p99)
+             p50 {cold50:.0} µs, p99 {cold99:.0} µs; image decoded (blurred picture drawn) \
+             p50 {warm50:.0} µs, p99 {warm99:.0} µs (medians of {runs} runs)"
         );
     }
 }

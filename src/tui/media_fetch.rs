@@ -15,6 +15,10 @@ use crate::media::decode::{Decoder, Prepared};
 pub const MAX_MEDIA_BYTES: usize = 1024 * 1024;
 /// How long fetching and decoding one image may take.
 pub const MEDIA_TIMEOUT: Duration = Duration::from_secs(20);
+/// The fetch starts this long after it is asked for: the loop asks while the key's frame is
+/// still to be drawn, and on a two-core laptop a request built and an image decoded at the
+/// same moment would take the frame's core.
+pub const FETCH_AFTER: Duration = Duration::from_millis(5);
 
 /// What to fetch, and how to draw it.
 #[derive(Debug, Clone)]
@@ -60,6 +64,7 @@ fn decoder() -> &'static Decoder {
 /// Fetch and decode `job`'s image within [`MEDIA_TIMEOUT`].
 pub async fn fetch(backend: Arc<dyn Backend>, job: &MediaJob) -> MediaAnswer {
     let work = async {
+        tokio::time::sleep(FETCH_AFTER).await;
         let bytes = backend
             .media(&job.item_id, &job.media_id, MAX_MEDIA_BYTES)
             .await
