@@ -91,7 +91,7 @@ fn image_in(app: &App) -> bool {
     };
     matches!(
         app.media.cache.get(id),
-        Some(Slot::Ready(_) | Slot::Failed(_))
+        Some(Slot::Ready(_) | Slot::Failed(_) | Slot::Retry(_))
     )
 }
 

@@ -24,6 +24,10 @@ use modq::media::cache::Slot;
 use modq::profile::Dirs;
 use modq::session;
 
+/// The tests of this file run one at a time: one searches the temporary folder for image
+/// bytes, where another's server would keep its own.
+static ALONE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 const SPAM: &str = "post-media-901";
 const VIOLENCE: &str = "post-media-902";
 const SCAM: &str = "post-media-903";
@@ -109,6 +113,10 @@ fn files_holding(
     let mut read = 0;
     let mut stack = vec![dir.to_path_buf()];
     while let Some(dir) = stack.pop() {
+        // A reference server's own folder (any test's) keeps images: that is the server's job.
+        if dir.join("server.sqlite").exists() {
+            continue;
+        }
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
@@ -144,6 +152,7 @@ fn files_holding(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn images_arrive_blurred_one_key_reveals_this_item_only_and_csam_is_never_fetched() {
+    let _alone = ALONE.lock().await;
     let started = std::time::SystemTime::now();
     let server = TestServer::with_reports(modq::demo::SAMPLE_MEDIA).await;
     let proxy = FaultProxy::start(server.addr).await;
@@ -245,6 +254,67 @@ async fn images_arrive_blurred_one_key_reveals_this_item_only_and_csam_is_never_
     let (found, _) = files_holding(&std::env::temp_dir(), &images, started, &server_dir);
     assert!(found.is_empty(), "images in the temp folder: {found:?}");
     // The search finds them where they are: the server keeps them.
-    let (found, _) = files_holding(&server_dir, &images, started, Path::new("/nonexistent"));
-    assert!(!found.is_empty(), "the search would find an image on disk");
+    let mut server_db = std::fs::read(&server.db).unwrap();
+    let wal = server.db.with_file_name("server.sqlite-wal");
+    server_db.extend(std::fs::read(wal).unwrap_or_default());
+    assert!(
+        images
+            .iter()
+            .any(|(_, b)| server_db.windows(b.len()).any(|w| w == b.as_slice())),
+        "the search would find an image on disk"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_that_failed_for_now_is_asked_again_when_its_item_is_shown_again() {
+    let _alone = ALONE.lock().await;
+    let server = TestServer::with_reports(modq::demo::SAMPLE_MEDIA).await;
+    let proxy = FaultProxy::start(server.addr).await;
+    // The API fails the violence item's image (a 500) until told otherwise.
+    proxy.set_for(
+        "GET /v1/items/post-media-902/media",
+        fault_proxy::Fault::Http500,
+    );
+    let data = tempfile::tempdir().unwrap();
+    let dirs = Dirs::resolve(Some(data.path())).unwrap();
+    let prepared = session::prepare(&proxy.url(), &server.token, &dirs, Config::default())
+        .await
+        .expect("session opens");
+    let mut s = Session::from_prepared(prepared, sample_now());
+    s.app.media.picker = modq::media::protocol::choose("halfblocks", |_| None).unwrap();
+    go(&mut s, VIOLENCE);
+    s.wait_until("the failure", |app| {
+        matches!(slot_of(app, VIOLENCE), Some(Slot::Retry(_)))
+    })
+    .await;
+    s.press("K");
+    assert!(
+        s.frame().contains("not shown: the API failed (HTTP 500)"),
+        "{}",
+        s.frame()
+    );
+    // Staying on the item asks nothing more; coming back asks again, and it arrives.
+    let asked = |proxy: &FaultProxy| {
+        proxy
+            .log()
+            .iter()
+            .filter(|seen| seen.request.contains("post-media-902/media"))
+            .count()
+    };
+    s.advance(Duration::from_secs(2));
+    s.pump_wait(Duration::from_millis(200)).await;
+    assert_eq!(asked(&proxy), 1);
+    proxy.set_for(
+        "GET /v1/items/post-media-902/media",
+        fault_proxy::Fault::Pass,
+    );
+    go(&mut s, SPAM);
+    go(&mut s, VIOLENCE);
+    s.wait_until("the violence image, asked again", |app| {
+        ready(app, VIOLENCE)
+    })
+    .await;
+    assert_eq!(asked(&proxy), 2);
+    // What is refused for good (never served) is not asked again: there is nothing to ask.
+    s.quit().await;
 }

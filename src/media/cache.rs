@@ -15,8 +15,11 @@ pub enum Slot {
     /// Asked for; the placeholder shows.
     Pending,
     Ready(Arc<Prepared>),
-    /// Why there is no image (said in the pane, once).
+    /// Why there is no image, for good (refused, not an image it can decode).
     Failed(String),
+    /// Why there is no image for now (offline, a server error, the decoder busy): asked
+    /// again when the item is shown again.
+    Retry(String),
 }
 
 /// Media by id, the most recently used last.

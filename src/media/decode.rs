@@ -25,6 +25,9 @@ pub const THREADS: usize = 2;
 /// Jobs waiting at most; past it a job is refused at once (asked again when shown again).
 pub const QUEUE: usize = 8;
 
+/// Why a job was refused at once: the queue was full.
+pub const BUSY: &str = "the image decoder is busy; shown again, it is asked again";
+
 /// The cells an image takes in the item pane.
 pub const CELLS: Size = Size {
     width: 32,
@@ -146,9 +149,7 @@ impl Decoder {
             answer,
         };
         self.jobs.try_send(job).map_err(|e| match e {
-            mpsc::TrySendError::Full(_) => {
-                "the image decoder is busy; shown again, it is asked again".to_string()
-            }
+            mpsc::TrySendError::Full(_) => BUSY.to_string(),
             mpsc::TrySendError::Disconnected(_) => "the image decoder stopped".to_string(),
         })?;
         answered

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use ratatui_image::picker::Picker;
 
-use crate::backend::Backend;
-use crate::media::decode::{Decoder, Prepared};
+use crate::backend::{Backend, BackendError};
+use crate::media::decode::{BUSY, Decoder, Prepared};
 
 /// Bytes of one image at most (the server keeps none larger).
 pub const MAX_MEDIA_BYTES: usize = 1024 * 1024;
@@ -41,9 +41,28 @@ impl PartialEq for MediaJob {
 
 impl Eq for MediaJob {}
 
+/// Why there is no image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoImage {
+    pub why: String,
+    /// It may come another time (offline, a server's failure, the decoder busy).
+    pub retry: bool,
+}
+
+/// Whether a backend's failure may pass: the network, the server's own trouble.
+fn passing(e: &BackendError) -> bool {
+    matches!(
+        e,
+        BackendError::NoConnection(_)
+            | BackendError::Unreachable(_)
+            | BackendError::Timeout(_)
+            | BackendError::Server { .. }
+    )
+}
+
 /// The image ready to draw, or why there is none.
 #[derive(Debug, Clone)]
-pub struct MediaAnswer(pub Result<Arc<Prepared>, String>);
+pub struct MediaAnswer(pub Result<Arc<Prepared>, NoImage>);
 
 impl PartialEq for MediaAnswer {
     fn eq(&self, other: &MediaAnswer) -> bool {
@@ -68,13 +87,23 @@ pub async fn fetch(backend: Arc<dyn Backend>, job: &MediaJob) -> MediaAnswer {
         let bytes = backend
             .media(&job.item_id, &job.media_id, MAX_MEDIA_BYTES)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| NoImage {
+                why: e.to_string(),
+                retry: passing(&e),
+            })?;
         decoder()
             .decode(bytes, job.picker.clone(), job.graphic)
             .await
+            .map_err(|why| NoImage {
+                retry: why == BUSY,
+                why,
+            })
     };
     MediaAnswer(match tokio::time::timeout(MEDIA_TIMEOUT, work).await {
         Ok(answer) => answer,
-        Err(_) => Err(format!("no image within {} s", MEDIA_TIMEOUT.as_secs())),
+        Err(_) => Err(NoImage {
+            why: format!("no image within {} s", MEDIA_TIMEOUT.as_secs()),
+            retry: true,
+        }),
     })
 }

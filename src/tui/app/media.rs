@@ -54,7 +54,7 @@ impl App {
     /// After every update: a revealed image is hidden once its item is no longer selected,
     /// and the selected item's image is asked for once.
     pub(super) fn media_after_update(&mut self, effects: &mut Vec<Effect>) {
-        self.clear_inline_pictures();
+        let arrived = self.clear_inline_pictures();
         let selected_id = self
             .selected_entry()
             .filter(|_| !self.visible.is_empty())
@@ -76,8 +76,11 @@ impl App {
         let Some(media_id) = media.id.clone() else {
             return;
         };
-        if self.media.cache.get(&media_id).is_some() {
-            return;
+        match self.media.cache.get(&media_id) {
+            // What failed for now is asked again when its item is shown again.
+            Some(Slot::Retry(_)) if arrived => {}
+            Some(_) => return,
+            None => {}
         }
         let job = MediaJob {
             item_id: item.id.clone(),
@@ -92,7 +95,8 @@ impl App {
     /// Sixel and iTerm2 pictures are pixels laid over the cells, not cells: when the item
     /// changes, cells ratatui finds unchanged (blank under blank) would leave the last
     /// picture on screen. Leaving an item that had one clears the screen before the next frame.
-    fn clear_inline_pictures(&mut self) {
+    /// Answers whether the selection moved to another item since the last update.
+    fn clear_inline_pictures(&mut self) -> bool {
         let now = self
             .selected_entry()
             .filter(|_| !self.visible.is_empty())
@@ -111,17 +115,28 @@ impl App {
         if inline && left_a_picture {
             self.redraw = true;
         }
+        let arrived = match (&self.media.last, &now) {
+            (Some((was, _)), Some((is, _))) => was != is,
+            (None, Some(_)) => true,
+            _ => false,
+        };
         self.media.last = now;
+        arrived
     }
 
     /// An image arrived, or why not.
     pub(super) fn media_ready(&mut self, media_id: &str, answer: MediaAnswer) {
         match answer.0 {
             Ok(prepared) => self.media.cache.set(media_id, Slot::Ready(prepared)),
-            Err(why) => self
-                .media
-                .cache
-                .set(media_id, Slot::Failed(crate::sanitize::clean_line(&why))),
+            Err(no) => {
+                let why = crate::sanitize::clean_line(&no.why);
+                let slot = if no.retry {
+                    Slot::Retry(why)
+                } else {
+                    Slot::Failed(why)
+                };
+                self.media.cache.set(media_id, slot);
+            }
         }
     }
 

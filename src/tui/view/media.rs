@@ -61,7 +61,7 @@ pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let place = format!("image {} of {}", index + 1, item.media.len());
     let caption = match slot {
         None | Some(Slot::Pending) => format!("{place} · loading…"),
-        Some(Slot::Failed(why)) => format!("{place} · not shown: {why}"),
+        Some(Slot::Failed(why) | Slot::Retry(why)) => format!("{place} · not shown: {why}"),
         Some(Slot::Ready(_)) if !fits => {
             let zoom = app.keymap.first_key_label(&Action::Zoom).unwrap_or(":zoom");
             format!("{place} · too small here ({zoom}: whole screen)")
