@@ -166,13 +166,29 @@ async fn images_arrive_blurred_one_key_reveals_this_item_only_and_csam_is_never_
     s.app.media.picker = modq::media::protocol::choose("halfblocks", |_| None).unwrap();
     assert_eq!(s.app.visible.len(), 4);
 
-    // The spam item: drawn at once with a placeholder, the image after it.
-    go(&mut s, SPAM);
-    if !ready(&s.app, SPAM) {
-        assert!(s.frame().contains("loading…"), "{}", s.frame());
-    }
+    // A burst of keys in one turn, from the first item to the third: only the image of the
+    // item the frame shows is asked for, none of those passed over.
+    s.press("gjj");
+    assert_eq!(s.selected_id(), SPAM);
+    // The item is drawn at once, the image's place saying it is on its way.
+    assert!(
+        s.frame().contains("image 1 of 1 · loading…"),
+        "{}",
+        s.frame()
+    );
     s.wait_until("the spam image", |app| ready(app, SPAM)).await;
-    s.press("K"); // any key: a frame with the image
+    let asked_for = |proxy: &FaultProxy, item: &str| {
+        proxy
+            .log()
+            .iter()
+            .filter(|seen| seen.request.contains(&format!("{item}/media/")))
+            .count()
+    };
+    assert_eq!(asked_for(&proxy, VIOLENCE), 0, "{:?}", proxy.log());
+    s.press("K");
+
+    // The spam item's image, arrived: blurred and greyscale.
+    go(&mut s, SPAM);
     let frame = s.frame();
     assert!(frame.contains("blurred, greyscale · v reveals"), "{frame}");
     let hidden = picture_colours(s.buffer());

@@ -524,8 +524,8 @@ impl App {
 
     #[must_use = "effects are work the event loop must carry out"]
     pub fn update(&mut self, message: impl Into<Message>) -> Vec<Effect> {
-        let mut effects = self.update_inner(message.into());
-        self.media_after_update(&mut effects);
+        let effects = self.update_inner(message.into());
+        self.media_after_update();
         effects
     }
 

@@ -25,9 +25,9 @@ impl App {
     /// under it (a wheel over a picker never moves the selection the picker decides on).
     #[must_use = "effects are work the event loop must carry out"]
     pub fn handle_input(&mut self, input: UserInput) -> Vec<Effect> {
-        let mut effects = self.layer_input(input);
-        // Whatever layer took it, the selection may have moved: its image follows.
-        self.media_after_update(&mut effects);
+        let effects = self.layer_input(input);
+        // Whatever layer took it, the selection may have moved: a revealed image is hidden.
+        self.media_after_update();
         effects
     }
 

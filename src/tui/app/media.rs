@@ -21,6 +21,8 @@ pub struct MediaView {
     pub picker: Option<Picker>,
     /// The item selected after the last update, and whether it had an image to draw.
     last: Option<(String, bool)>,
+    /// The item selected when images were last asked for (once a turn).
+    asked_on: Option<String>,
 }
 
 impl Default for MediaView {
@@ -31,6 +33,7 @@ impl Default for MediaView {
             // Half-blocks work on every terminal and over any SSH link.
             picker: Some(Picker::halfblocks()),
             last: None,
+            asked_on: None,
         }
     }
 }
@@ -52,9 +55,9 @@ pub fn stays_grey(app: &App, item: &Item) -> bool {
 
 impl App {
     /// After every update: a revealed image is hidden once its item is no longer selected,
-    /// and the selected item's image is asked for once.
-    pub(super) fn media_after_update(&mut self, effects: &mut Vec<Effect>) {
-        let arrived = self.clear_inline_pictures();
+    /// and a sixel or iTerm2 picture left behind is cleared.
+    pub(super) fn media_after_update(&mut self) {
+        self.clear_inline_pictures();
         let selected_id = self
             .selected_entry()
             .filter(|_| !self.visible.is_empty())
@@ -62,24 +65,38 @@ impl App {
         if self.media.revealed.is_some() && self.media.revealed.as_deref() != selected_id {
             self.media.revealed = None;
         }
+    }
+
+    /// Once a turn of the loop, after its inputs: the image of the item the frame will show,
+    /// asked for once. Items a burst of keys passed over are never asked for.
+    #[must_use = "effects are work the event loop must carry out"]
+    pub fn want_media(&mut self) -> Vec<Effect> {
+        let selected_id = self
+            .selected_entry()
+            .filter(|_| !self.visible.is_empty())
+            .map(|e| e.shown.id.clone());
+        let arrived = selected_id != self.media.asked_on;
+        self.media.asked_on = selected_id;
         let selected = self
             .selected_entry()
             .filter(|_| !self.visible.is_empty())
             .map(|e| &e.shown);
         let Some(picker) = self.media.picker.clone() else {
-            return;
+            return Vec::new();
         };
-        let Some(item) = selected else { return };
+        let Some(item) = selected else {
+            return Vec::new();
+        };
         let Some((_, media)) = shown_media(item) else {
-            return;
+            return Vec::new();
         };
         let Some(media_id) = media.id.clone() else {
-            return;
+            return Vec::new();
         };
         match self.media.cache.get(&media_id) {
             // What failed for now is asked again when its item is shown again.
             Some(Slot::Retry(_)) if arrived => {}
-            Some(_) => return,
+            Some(_) => return Vec::new(),
             None => {}
         }
         let job = MediaJob {
@@ -89,14 +106,13 @@ impl App {
             graphic: stays_grey(self, item),
         };
         self.media.cache.set(&media_id, Slot::Pending);
-        effects.push(Effect::FetchMedia(job));
+        vec![Effect::FetchMedia(job)]
     }
 
     /// Sixel and iTerm2 pictures are pixels laid over the cells, not cells: when the item
     /// changes, cells ratatui finds unchanged (blank under blank) would leave the last
     /// picture on screen. Leaving an item that had one clears the screen before the next frame.
-    /// Answers whether the selection moved to another item since the last update.
-    fn clear_inline_pictures(&mut self) -> bool {
+    fn clear_inline_pictures(&mut self) {
         let now = self
             .selected_entry()
             .filter(|_| !self.visible.is_empty())
@@ -115,13 +131,7 @@ impl App {
         if inline && left_a_picture {
             self.redraw = true;
         }
-        let arrived = match (&self.media.last, &now) {
-            (Some((was, _)), Some((is, _))) => was != is,
-            (None, Some(_)) => true,
-            _ => false,
-        };
         self.media.last = now;
-        arrived
     }
 
     /// An image arrived, or why not.
