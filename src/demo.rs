@@ -13,6 +13,9 @@ use crate::server::{self, SqliteStorage, Storage};
 /// The sample queue (`scripts/gen_sample_queue.py` writes it).
 pub const SAMPLE_QUEUE: &str = include_str!("../assets/sample-queue.jsonl");
 
+/// A few reports with small generated images (tests/sample_media.rs writes them).
+pub const SAMPLE_MEDIA: &str = include_str!("../assets/sample-media.jsonl");
+
 /// The moment the sample's timestamps are written around; the demo shifts them so that this
 /// moment is "now", and deadlines stay as near as they were meant to be.
 pub const SAMPLE_ANCHOR: &str = "2026-11-23T12:00:00Z";
@@ -32,6 +35,8 @@ impl Demo {
         let storage = SqliteStorage::open(&dir.path().join("demo.sqlite"))?;
         let shifted = shift_sample(SAMPLE_QUEUE, Utc::now())?;
         server::import_jsonl(&storage, shifted.as_bytes())?;
+        let with_media = shift_sample(SAMPLE_MEDIA, Utc::now())?;
+        server::import_jsonl(&storage, with_media.as_bytes())?;
         let token = server::add_token(&storage, "demo-moderator", Role::Moderator)?;
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let api = format!("http://{}", listener.local_addr()?);

@@ -27,6 +27,7 @@ pub mod config;
 pub mod credentials;
 pub mod demo;
 pub mod logging;
+pub mod media;
 pub mod model;
 pub mod policy;
 pub mod profile;

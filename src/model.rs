@@ -309,9 +309,11 @@ pub struct Author {
     pub created_at: Option<DateTime<Utc>>,
 }
 
-/// A piece of media attached to reported content. modq never carries the media itself:
-/// a description and, where a hash list matched, the name of the match.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// A piece of media attached to reported content: a description, where a hash list matched
+/// the name of the match, and, when the server keeps its bytes, the `id` to fetch them by
+/// (`GET /v1/items/{item}/media/{id}`). An item never carries the bytes themselves; an
+/// intake's report hands them over once, in `data`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Media {
     /// image, video, audio, file…
@@ -324,6 +326,21 @@ pub struct Media {
     #[serde(default)]
     #[schema(max_length = 256)]
     pub hash_match: Option<String>,
+    /// Set by the server when it keeps the bytes: their SHA-256 in hex. Refused in a report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 64)]
+    pub id: Option<String>,
+    /// What the server found the bytes to be (`image/png`, `image/jpeg`, `image/gif`,
+    /// `image/webp`), read from the bytes themselves. Refused in a report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 32)]
+    pub content_type: Option<String>,
+    /// In a report only, and from an intake (an admin token or `modq serve import`) only: the
+    /// image, base64 (standard alphabet, padded), at most 1 MiB once decoded. The server keeps
+    /// it apart and answers the item with `id` and `content_type` instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 1398104)]
+    pub data: Option<String>,
 }
 
 /// The content a report is about, as the platform describes it.

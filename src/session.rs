@@ -321,6 +321,10 @@ async fn prepare_connected(
     app.views = config.views;
     app.translations.command = config.translate;
     app.wellbeing = crate::tui::app::Wellbeing::new(config.wellbeing);
+    // Images: the protocol modq speaks, from MODQ_IMAGES or the terminal's environment.
+    let images = std::env::var("MODQ_IMAGES").unwrap_or_default();
+    app.media.picker = crate::media::protocol::choose(&images, |name| std::env::var(name).ok())
+        .map_err(|e| SessionError::Local(format!("MODQ_IMAGES: {e}")))?;
     let (lease_seconds, left) = claim_first_window(&*backend, &mut app, lease_seconds_asked).await;
     let (tx, events) = mpsc::unbounded_channel();
     let window = Window {

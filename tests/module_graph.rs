@@ -281,9 +281,8 @@ fn layer_of(module: &str, is_folder: bool) -> Option<Layer> {
     }
     Some(match module {
         "storage" => Layer::Storage,
-        "rules" | "claims" | "statements" | "stats" | "clock" | "appeals" | "account_rules" => {
-            Layer::Rules
-        }
+        "rules" | "claims" | "statements" | "stats" | "clock" | "appeals" | "account_rules"
+        | "media_rules" => Layer::Rules,
         "filter_sql" | "read_pool" => Layer::Engine,
         "import" => Layer::Http,
         _ => return None,

@@ -475,6 +475,15 @@ fn a_database_from_a_newer_modq_is_refused_and_an_older_one_migrated_once() {
         return;
     };
     drop(PostgresStorage::open(&db.url).unwrap());
+    let mut sql = db.client();
+    let count = |sql: &mut postgres::Client| -> i64 {
+        sql.query_one("SELECT COUNT(*) FROM modq_schema", &[])
+            .unwrap()
+            .get(0)
+    };
+    // One row per migration (schema_1, then each topic's), however many this build has.
+    let versions = count(&mut sql);
+    assert!(versions >= 1);
     // A second start finds it done and changes nothing.
     drop(PostgresStorage::open(&db.url).unwrap());
     let mut sql = db.client();
@@ -487,6 +496,7 @@ fn a_database_from_a_newer_modq_is_refused_and_an_older_one_migrated_once() {
         .unwrap();
     let (rows, distinct, last): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
     assert_eq!((rows, distinct), (last, last), "every step once");
+    assert_eq!(count(&mut sql), versions, "a second start adds none");
     sql.batch_execute("INSERT INTO modq_schema (version) VALUES (99)")
         .unwrap();
     let e = PostgresStorage::open(&db.url).err().expect("refused");

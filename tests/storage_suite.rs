@@ -1712,3 +1712,129 @@ fn an_account_is_known_from_the_intake_with_when_it_was_made() {
         assert!(s.item("forged").unwrap().unwrap().account.is_none());
     });
 }
+
+// --- media ---------------------------------------------------------------------------------
+
+/// A PNG of `side`×`side` pixels, its first pixel `shade`: a different image for each shade.
+fn png(side: u32, shade: u8) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(side, side, |x, y| {
+        if x == 0 && y == 0 {
+            image::Rgb([shade, 0, 0])
+        } else {
+            image::Rgb([(x * 7) as u8, (y * 5) as u8, 90])
+        }
+    })
+    .into_raw();
+    let image = image::RgbImage::from_raw(side, side, image).expect("pixels");
+    let mut bytes = Vec::new();
+    image
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        )
+        .expect("png");
+    bytes
+}
+
+fn media_line(id: &str, category: &str, hash_match: Option<&str>, bytes: &[u8]) -> String {
+    use base64::Engine;
+    let data = base64::engine::general_purpose::STANDARD.encode(bytes);
+    format!(
+        "{}\n",
+        serde_json::json!({
+            "subject": {"id": id, "kind": "post", "text": "look",
+                "media": [{"kind": "image", "hash_match": hash_match, "data": data}]},
+            "reporter_type": "automated", "category": category,
+            "received_at": "2026-11-23T11:00:00Z"
+        })
+    )
+}
+
+#[test]
+fn media_bytes_are_kept_apart_by_their_hash_and_never_served_where_viewing_harms() {
+    on_every_engine(|storage| {
+        let photo = png(16, 1);
+        let matched = png(8, 2);
+        let file = [
+            media_line("m-photo", "spam", None, &photo),
+            media_line("m-again", "scam", None, &photo),
+            media_line("m-csam", "child_safety", Some("csam-hashlist"), &matched),
+        ]
+        .concat();
+        server::import_jsonl(storage, file.as_bytes()).expect("import");
+
+        // The item lists the bytes by their SHA-256 and sniffed type; it never carries them.
+        let item = storage.item("m-photo").unwrap().unwrap();
+        let media = &item.media[0];
+        let id = media.id.clone().expect("an id");
+        assert_eq!(id.len(), 64);
+        assert_eq!(media.content_type.as_deref(), Some("image/png"));
+        assert_eq!(media.data, None);
+        let json = serde_json::to_string(&item).unwrap();
+        assert!(!json.contains("\"data\""), "{json}");
+        // The same image on two items is one blob.
+        let again = storage.item("m-again").unwrap().unwrap();
+        assert_eq!(again.media[0].id.as_deref(), Some(id.as_str()));
+        let blob = storage.media(&id).unwrap().expect("kept");
+        assert_eq!(blob.bytes, photo);
+        assert_eq!(blob.content_type, "image/png");
+        assert_eq!(server::may_serve(&item, &id), Ok(()));
+        // Another item's media id is not this item's to serve.
+        let csam = storage.item("m-csam").unwrap().unwrap();
+        let csam_id = csam.media[0].id.clone().expect("kept as evidence");
+        assert!(matches!(
+            server::may_serve(&item, &csam_id),
+            Err(server::MediaRefusal::NotListed(_))
+        ));
+        // Where viewing harms, the bytes are kept but never served, to anyone.
+        assert!(matches!(
+            server::may_serve(&csam, &csam_id),
+            Err(server::MediaRefusal::NeverShown(_))
+        ));
+        // A later report in a category where viewing harms closes an item's media too.
+        let mut flagged = report(subject("m-photo", "look"), ReporterType::User, "csam");
+        flagged.received_at = Some(now());
+        storage.add_report(&flagged, now()).unwrap();
+        let item = storage.item("m-photo").unwrap().unwrap();
+        assert!(matches!(
+            server::may_serve(&item, &id),
+            Err(server::MediaRefusal::NeverShown(_))
+        ));
+    });
+}
+
+#[test]
+fn an_import_with_a_bad_image_stores_nothing_and_names_the_line() {
+    on_every_engine(|storage| {
+        let good = png(16, 3);
+        let too_big = {
+            let mut b = png(8, 4);
+            b.resize(server::MAX_MEDIA_BYTES + 1, 0);
+            b
+        };
+        let cases: [(&[u8], &str); 3] = [
+            (&too_big, "larger than 1048576 bytes"),
+            (
+                b"<svg xmlns='http://www.w3.org/2000/svg'/>",
+                "not an image modq takes",
+            ),
+            (b"GIF8", "not an image modq takes"),
+        ];
+        for (bad, says) in cases {
+            let file = [
+                media_line("m-good", "spam", None, &good),
+                media_line("m-bad", "spam", None, bad),
+            ]
+            .concat();
+            let error = server::import_jsonl(storage, file.as_bytes()).unwrap_err();
+            let text = format!("{error:#}");
+            assert!(text.contains("line 2") && text.contains(says), "{text}");
+            assert_eq!(storage.item("m-good").unwrap(), None);
+            assert_eq!(storage.item("m-bad").unwrap(), None);
+        }
+        // The good image of the refused file was not kept either.
+        use sha2::Digest;
+        let id = hex::encode(sha2::Sha256::digest(&good));
+        assert_eq!(storage.media(&id).unwrap(), None);
+    });
+}

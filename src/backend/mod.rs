@@ -276,4 +276,17 @@ pub trait Backend: Send + Sync {
     async fn daily_stats(&self, _date: Option<&str>) -> Result<DailyStats, BackendError> {
         Err(unsupported(&self.capabilities().stats, "count the day"))
     }
+    /// The bytes of one image the item lists (its [`Media::id`](crate::model::Media::id)),
+    /// at most `max_bytes` (a larger answer is dropped as it arrives, never buffered). Held
+    /// in memory only by the caller. A platform whose media modq does not fetch yet says so.
+    async fn media(
+        &self,
+        _item_id: &str,
+        _media_id: &str,
+        _max_bytes: usize,
+    ) -> Result<Vec<u8>, BackendError> {
+        Err(BackendError::Unsupported(
+            "modq does not fetch this platform's media yet: only its description is shown".into(),
+        ))
+    }
 }

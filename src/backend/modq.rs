@@ -452,6 +452,66 @@ impl Backend for ModqClient {
             .await
     }
 
+    async fn media(
+        &self,
+        item_id: &str,
+        media_id: &str,
+        max_bytes: usize,
+    ) -> Result<Vec<u8>, BackendError> {
+        let mut url = self.url("v1/items/")?;
+        url.path_segments_mut()
+            .map_err(|_| BackendError::Malformed("base URL cannot take a path".into()))?
+            .pop_if_empty()
+            .push(item_id)
+            .push("media")
+            .push(media_id);
+        let mut response = self
+            .http
+            .get(url)
+            .header(AUTHORIZATION, self.authorization.clone())
+            .send()
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        let status = response.status();
+        let too_large = || BackendError::Malformed(format!("image larger than {max_bytes} bytes"));
+        if status.is_success()
+            && response
+                .content_length()
+                .is_some_and(|n| n > max_bytes as u64)
+        {
+            return Err(too_large());
+        }
+        // Error bodies are small JSON: read within the same cap.
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(e))?
+        {
+            if body.len() + chunk.len() > max_bytes {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        if status.is_success() {
+            return Ok(body);
+        }
+        let message = serde_json::from_slice::<ApiError>(&body)
+            .map(|e| clean_short(&e.message, MAX_MESSAGE_CHARS))
+            .unwrap_or_else(|_| format!("HTTP {status} without an error message"));
+        Err(if status.is_server_error() {
+            BackendError::Server {
+                status: status.as_u16(),
+                message,
+            }
+        } else {
+            BackendError::Rejected {
+                status: status.as_u16(),
+                message,
+            }
+        })
+    }
+
     async fn item(&self, id: &str) -> Result<Item, BackendError> {
         let mut url = self.url("v1/items/")?;
         url.path_segments_mut()

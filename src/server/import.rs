@@ -10,6 +10,7 @@ use chrono::Utc;
 use crate::model::NewReport;
 
 use super::http::openapi;
+use super::media_rules;
 use super::rules;
 use super::storage::Storage;
 
@@ -27,13 +28,14 @@ pub struct ImportSummary {
 /// line.
 pub fn import_jsonl(storage: &dyn Storage, reader: impl BufRead) -> anyhow::Result<ImportSummary> {
     let mut reports = Vec::new();
+    let mut blobs = Vec::new();
     for (index, line) in reader.lines().enumerate() {
         let number = index + 1;
         let line = line.with_context(|| format!("line {number}: cannot read"))?;
         if line.trim().is_empty() {
             continue;
         }
-        let report: NewReport = serde_json::from_str(&line)
+        let mut report: NewReport = serde_json::from_str(&line)
             .map_err(|e| anyhow!("line {number}: {}", without_position(&e)))?;
         // The caps of POST /v1/reports hold for imported reports too.
         let value = serde_json::to_value(&report).map_err(|e| anyhow!("line {number}: {e}"))?;
@@ -43,8 +45,15 @@ pub fn import_jsonl(storage: &dyn Storage, reader: impl BufRead) -> anyhow::Resu
                 Ok(message) | Err(message) => anyhow!("line {number}: {message}"),
             })?;
         rules::check_report(&report).map_err(|why| anyhow!("line {number}: {why}"))?;
+        let taken = media_rules::take_media(&mut report, media_rules::may_attach(None))
+            .map_err(|why| anyhow!("line {number}: {why}"))?;
+        blobs.extend(taken);
         reports.push(report);
     }
+    // The bytes first: an item never lists media whose bytes are missing.
+    storage
+        .put_media(&blobs, Utc::now())
+        .context("cannot store the media")?;
     let accepted = storage
         .add_reports(&reports, Utc::now())
         .context("cannot store the reports")?;

@@ -15,6 +15,7 @@ mod clock;
 mod filter_sql;
 mod http;
 mod import;
+mod media_rules;
 mod postgres;
 mod read_pool;
 mod rules;
@@ -51,6 +52,7 @@ pub use import::{ImportSummary, import_jsonl};
 pub use limits::{
     DEFAULT_PAGE_BYTES, DEFAULT_RATE_PER_SECOND, MAX_HEADER_BYTES, MAX_URI_BYTES, RateLimiter,
 };
+pub use media_rules::{MAX_MEDIA_BYTES, MediaRefusal, may_serve};
 pub use openapi::openapi_json;
 pub use rules::{
     DEFAULT_LEASE_SECONDS, MAX_DECISIONS_PER_BATCH, MAX_LEASE_IDS, MAX_LEASE_SECONDS,
@@ -60,8 +62,8 @@ pub use sqlite::SqliteStorage;
 pub use storage::{AppealRecord, AppealRefusal};
 pub use storage::{
     AuditEntry, AuditQuery, ClaimLimits, Cursor, DEFAULT_PAGE_LIMIT, DecisionBasis, DecisionFact,
-    Group, MAX_PAGE_LIMIT, MAX_SELECTION, QueueQuery, Selected, SortValue, Storage, StorageError,
-    TakeDownRecord, TokenInfo, TokenRecord, sorts_first,
+    Group, MAX_PAGE_LIMIT, MAX_SELECTION, MediaBlob, QueueQuery, Selected, SortValue, Storage,
+    StorageError, TakeDownRecord, TokenInfo, TokenRecord, sorts_first,
 };
 
 use crate::policy::PolicyCatalog;
@@ -132,6 +134,7 @@ pub fn router_with_policies(
         .route("/v1/leases/release", post(handlers::release_leases))
         .route("/v1/leases/claim", post(handlers::claim_items))
         .route("/v1/items/{id}", get(handlers::item))
+        .route("/v1/items/{id}/media/{media_id}", get(handlers::media))
         .route("/v1/decisions", post(handlers::decisions))
         .route("/v1/reports", post(handlers::reports))
         .route("/v1/appeals", post(http::appeals::lodge))

@@ -408,6 +408,16 @@ pub enum StorageError {
     Backend(#[from] anyhow::Error),
 }
 
+/// An image's bytes as the server keeps them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaBlob {
+    /// SHA-256 of `bytes`, lowercase hex.
+    pub id: String,
+    /// Sniffed from the bytes (one of [`crate::media::sniff::ACCEPTED`]).
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
 /// Everything the API needs from its data. Each method is one transaction.
 pub trait Storage: Send + Sync {
     /// Records reports filed by `filer` (`None`: the operator's `modq serve import`),
@@ -625,6 +635,14 @@ pub trait Storage: Send + Sync {
 
     /// The appeals carried by these items (ids that carry none are passed over).
     fn appeals_of(&self, item_ids: &[String]) -> Result<Vec<AppealRecord>, StorageError>;
+
+    /// Keeps media bytes, each under its id (the SHA-256 of its bytes), in one transaction;
+    /// bytes kept already stay as they are.
+    fn put_media(&self, blobs: &[MediaBlob], now: DateTime<Utc>) -> Result<(), StorageError>;
+
+    /// The bytes kept under `id`. Reading them is for the HTTP layer, after
+    /// [`media_rules`](super::media_rules) allowed it for the item that lists them.
+    fn media(&self, id: &str) -> Result<Option<MediaBlob>, StorageError>;
 }
 
 #[cfg(test)]

@@ -239,6 +239,11 @@ impl SyncHandle {
         });
     }
 
+    /// The backend, for work that goes straight to it (an image, fetched on demand).
+    pub fn backend(&self) -> Arc<dyn Backend> {
+        self.backend.clone()
+    }
+
     /// Read an item afresh (for its history). Reports `ItemFetched` or `ItemFetchFailed`.
     pub fn fetch_item(&self, item_id: String) {
         let backend = self.backend.clone();

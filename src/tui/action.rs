@@ -72,6 +72,9 @@ pub enum Action {
     ViewBack,
     /// Show the item's translation under its text, or hide it (the configured command).
     Translate,
+    /// Show this item's image unblurred (in colour unless its category is graphic); moving
+    /// to another item hides it again.
+    RevealMedia,
     Help,
     /// Scroll the item pane down (its reports and history below what shows).
     DetailDown,
@@ -110,6 +113,11 @@ pub enum Message {
         item_id: String,
         result: Result<String, String>,
     },
+    /// An image was fetched and decoded, or why not.
+    MediaReady {
+        media_id: String,
+        answer: crate::tui::media_fetch::MediaAnswer,
+    },
 }
 
 impl From<Action> for Message {
@@ -120,7 +128,7 @@ impl From<Action> for Message {
 
 impl Action {
     /// The actions a moderator can bind, in the order the help overlay lists them.
-    pub const BINDABLE: [Action; 47] = [
+    pub const BINDABLE: [Action; 48] = [
         Action::MoveDown,
         Action::MoveUp,
         Action::First,
@@ -154,6 +162,7 @@ impl Action {
         Action::AuthorItems,
         Action::ViewBack,
         Action::Translate,
+        Action::RevealMedia,
         Action::Pipe,
         Action::Yank,
         Action::YankLink,
@@ -222,6 +231,7 @@ impl Action {
             Action::AuthorItems => "every item by this author (filter author:)",
             Action::ViewBack => "back to the view before the last jump (A, a saved view)",
             Action::Translate => "show or hide the item's translation under its text",
+            Action::RevealMedia => "reveal the image of this item only (again: blur it)",
             Action::Pipe => "pipe the item as JSON to a shell command",
             Action::Yank => "copy the item id (OSC 52)",
             Action::YankLink => "copy the item's link (OSC 52)",

@@ -9,6 +9,7 @@ mod filter_hints;
 mod lanes;
 mod layers;
 mod leases;
+mod media;
 mod notes;
 mod stats;
 mod support;
@@ -40,6 +41,7 @@ pub use super::details::Details;
 pub use bulk::{Breakdown, BulkPlan, BulkProgress, count as bulk_count};
 pub use count::PendingCount;
 pub use leases::{LEASE_WINDOW, Lease, WAIT_POLL_SECS};
+pub use media::{MediaView, shown_media, stays_grey};
 pub use notes::{Freshness, Notes};
 pub use stats::{Logged, Stats};
 pub use translations::{Translation, Translations};
@@ -84,6 +86,8 @@ pub enum Effect {
     Pipe { command: String, input: String },
     /// Put this text on the terminal's clipboard (OSC 52).
     Clipboard(String),
+    /// Fetch and decode an image; answered with `Message::MediaReady`.
+    FetchMedia(crate::tui::media_fetch::MediaJob),
     /// Add a note to an item; answered with `SyncEvent::NoteAdded` or `NoteFailed`.
     AddNote { item_id: String, note: String },
     /// Read an item afresh for the history view.
@@ -343,6 +347,8 @@ pub struct App {
     pub translations: Translations,
     /// Time on graphic categories this session, and the break proposed after a while.
     pub wellbeing: Wellbeing,
+    /// The images of this session, in memory only, and which one is revealed.
+    pub media: MediaView,
 }
 
 pub struct AppInit {
@@ -419,6 +425,7 @@ impl App {
             count: None,
             translations: Translations::default(),
             wellbeing: Wellbeing::new(WellbeingSettings::default()),
+            media: MediaView::default(),
         };
         let resume_at = app.store.get_state(POSITION_KEY)?;
         app.add_page(init.first_page.items, init.first_page.next_cursor)?;
@@ -522,14 +529,24 @@ impl App {
 
     #[must_use = "effects are work the event loop must carry out"]
     pub fn update(&mut self, message: impl Into<Message>) -> Vec<Effect> {
+        let effects = self.update_inner(message.into());
+        self.media_after_update();
+        effects
+    }
+
+    fn update_inner(&mut self, message: Message) -> Vec<Effect> {
         // What is not the moderator's intent passes under any layer.
-        match message.into() {
+        match message {
             Message::Intent(action) => self.act(action),
             Message::Sync(e) => self.on_sync(e),
             Message::Tick(now) => self.tick(now),
             Message::PipeDone { command, output } => self.show_output(&command, &output),
             Message::Translated { item_id, result } => {
                 self.translated(item_id, result);
+                Vec::new()
+            }
+            Message::MediaReady { media_id, answer } => {
+                self.media_ready(&media_id, answer);
                 Vec::new()
             }
             Message::Select(i) => {
@@ -618,6 +635,7 @@ impl App {
                 }
             },
             Action::Translate => self.toggle_translation(),
+            Action::RevealMedia => self.toggle_reveal(),
             Action::Help => {
                 self.layers.push(Layer::Help { scroll: 0 });
                 Vec::new()
@@ -1407,6 +1425,10 @@ fn sanitize_item(item: Item) -> Item {
                 kind: clean_line(&m.kind),
                 description: m.description.as_deref().map(clean_text),
                 hash_match: m.hash_match.as_deref().map(clean_line),
+                id: m.id.as_deref().map(clean_line),
+                content_type: m.content_type.as_deref().map(clean_line),
+                // Bytes are fetched on demand, never kept on the item.
+                data: None,
             })
             .collect(),
         reports: item

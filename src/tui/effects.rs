@@ -58,6 +58,17 @@ pub fn perform(
                 let _ = answers.send(Message::Translated { item_id, result });
             });
         }
+        Effect::FetchMedia(job) => {
+            let backend = sync.backend();
+            let answers = answers.clone();
+            tokio::spawn(async move {
+                let answer = super::media_fetch::fetch(backend, &job).await;
+                let _ = answers.send(Message::MediaReady {
+                    media_id: job.media_id,
+                    answer,
+                });
+            });
+        }
         Effect::Clipboard(text) => {
             if let Err(e) = terminal
                 .write_all(osc52(&text).as_bytes())

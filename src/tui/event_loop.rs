@@ -180,6 +180,9 @@ impl EventLoop {
                 input => effects.extend(self.apply(app, input)),
             }
         }
+        // The image of the item this turn's frame shows, asked for once: none for the items a
+        // burst of keys passed over.
+        effects.extend(app.want_media());
         for effect in effects {
             effects::perform(effect, outlets.sync, &self.answers, outlets.terminal);
         }

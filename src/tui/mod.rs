@@ -15,6 +15,7 @@ pub mod gap_fill;
 pub mod key;
 pub mod keymap;
 pub mod layer_keys;
+pub mod media_fetch;
 pub mod mouse;
 mod paint;
 pub mod panic_guard;

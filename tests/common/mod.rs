@@ -486,6 +486,11 @@ impl Session {
         self.send([Event::Resize(width, height)]);
     }
 
+    /// The last frame the loop drew, cells and colours.
+    pub fn buffer(&self) -> &ratatui::buffer::Buffer {
+        self.frame.terminal.backend().buffer()
+    }
+
     /// The last frame the loop drew, as text.
     pub fn frame(&self) -> String {
         buffer_text(self.frame.terminal.backend().buffer())

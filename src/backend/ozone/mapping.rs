@@ -232,6 +232,7 @@ pub fn item(
                         .to_string(),
                     description: None,
                     hash_match: None,
+                    ..Media::default()
                 })
                 .collect(),
         ),

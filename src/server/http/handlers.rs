@@ -24,6 +24,7 @@ use super::error::{Answer, Failure, Json, Path, Query, blocking};
 use super::limits::PageBytes;
 use crate::server::claims::{Activity, LeasePolicy};
 use crate::server::clock::Clock;
+use crate::server::media_rules;
 use crate::server::rules::{self, ItemStatus, MAX_DECISIONS_PER_BATCH, MAX_LEASE_IDS};
 use crate::server::storage::{
     ClaimLimits, Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, MAX_SELECTION, QueueQuery, Storage,
@@ -653,6 +654,72 @@ pub async fn item(
     }
 }
 
+/// The bytes of one image an item lists (`media[].id`), as the server keeps them: its type
+/// read from the bytes, never stored by caches. Media the item was reported for in a category
+/// where viewing harms (child sexual abuse material), or matched against such a hash list,
+/// are never served, whoever asks.
+#[utoipa::path(
+    get,
+    path = "/v1/items/{id}/media/{media_id}",
+    tag = "queue",
+    params(
+        ("id" = String, Path, description = "The item id, percent-encoded"),
+        ("media_id" = String, Path, description = "The media's `id` in the item"),
+    ),
+    responses(
+        (status = 200, description = "The image's bytes (`image/png`, `image/jpeg`, `image/gif` or `image/webp`)", content_type = "application/octet-stream"),
+        (status = 401, description = "Missing or unknown token", body = ApiError),
+        (status = 403, description = "`media_not_viewable`: viewing this media harms (child sexual abuse material), its bytes are never served; or the item is with a tier this token's role may not read", body = ApiError),
+        (status = 404, description = "No item has this id, or it lists no media with this id", body = ApiError),
+    )
+)]
+pub async fn media(
+    State(storage): State<Arc<dyn Storage>>,
+    Extension(actor): Extension<TokenInfo>,
+    Path((id, media_id)): Path<(String, String)>,
+) -> Answer<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let wanted = id.clone();
+    let Some(item) = blocking(&storage, move |s| s.item(&wanted)).await? else {
+        return Err(Failure::not_found(format!("no item has id {id:?}")));
+    };
+    check_readable(&actor, &rules::status_of(&item), &id)?;
+    media_rules::may_serve(&item, &media_id).map_err(media_failure)?;
+    let wanted = media_id.clone();
+    let Some(blob) = blocking(&storage, move |s| s.media(&wanted)).await? else {
+        return Err(media_failure(media_rules::MediaRefusal::NotListed(
+            format!("the server keeps no bytes for media {media_id:?}"),
+        )));
+    };
+    let headers = [
+        (axum::http::header::CONTENT_TYPE, blob.content_type),
+        (axum::http::header::CACHE_CONTROL, "no-store".to_string()),
+        (
+            axum::http::header::X_CONTENT_TYPE_OPTIONS,
+            "nosniff".to_string(),
+        ),
+    ];
+    Ok((headers, blob.bytes).into_response())
+}
+
+/// The answer for refused media.
+fn media_failure(why: media_rules::MediaRefusal) -> Failure {
+    use media_rules::MediaRefusal as R;
+    let message = why.to_string();
+    match why {
+        R::Invalid(_) => Failure::bad_request(message),
+        R::NotIntake(_) => Failure::forbidden(message),
+        R::TooLarge(_) => Failure::new(StatusCode::PAYLOAD_TOO_LARGE, "media_too_large", message),
+        R::WrongType(_) => Failure::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            message,
+        ),
+        R::NotListed(_) => Failure::not_found(message),
+        R::NeverShown(_) => Failure::new(StatusCode::FORBIDDEN, "media_not_viewable", message),
+    }
+}
+
 /// Adds a note to an item's history, recorded with the token's name and the server's clock.
 #[utoipa::path(
     post,
@@ -885,7 +952,8 @@ pub async fn decisions(
         (status = 400, description = "Malformed or invalid report", body = ApiError),
         (status = 401, description = "Missing or unknown token", body = ApiError),
         (status = 403, description = "Only admins file reports for others (as a trusted flagger, authority or automated source) or set their lane, deadline or receipt time", body = ApiError),
-        (status = 413, description = "Body larger than 2 MiB", body = ApiError),
+        (status = 413, description = "Body larger than 2 MiB, or an image (`media[].data`) larger than 1 MiB once decoded", body = ApiError),
+        (status = 415, description = "`media[].data` is not a PNG, JPEG, GIF or WebP image by its bytes", body = ApiError),
     )
 )]
 pub async fn reports(
@@ -896,8 +964,13 @@ pub async fn reports(
 ) -> Answer<(StatusCode, axum::Json<ReportAccepted>)> {
     super::auth::check_reporter(&actor, &report)?;
     rules::check_report(&report).map_err(Failure::bad_request)?;
+    let mut report = report;
+    let blobs = media_rules::take_media(&mut report, media_rules::may_attach(Some(&actor)))
+        .map_err(media_failure)?;
     let now = clock.now();
     let accepted = blocking(&storage, move |s| {
+        // The bytes first: an item never lists media whose bytes are missing.
+        s.put_media(&blobs, now)?;
         s.file_reports(Some(&actor), std::slice::from_ref(&report), now)?
             .pop()
             .ok_or_else(|| {

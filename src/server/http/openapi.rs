@@ -45,6 +45,7 @@ use super::request_schema::RequestSchemas;
         handlers::release_leases,
         handlers::claim_items,
         handlers::item,
+        handlers::media,
         handlers::add_note,
         handlers::decisions,
         handlers::reports,

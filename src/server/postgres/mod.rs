@@ -692,6 +692,43 @@ impl Storage for PostgresStorage {
         }))
     }
 
+    fn put_media(
+        &self,
+        blobs: &[crate::server::storage::MediaBlob],
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        if blobs.is_empty() {
+            return Ok(());
+        }
+        let created_at = ts(now);
+        self.run(|tx| {
+            for blob in blobs {
+                tx.exec(
+                    "INSERT INTO media_blobs (id, content_type, bytes, created_at)
+                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO NOTHING",
+                    &[&blob.id, &blob.content_type, &blob.bytes, &created_at],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn media(&self, id: &str) -> Result<Option<crate::server::storage::MediaBlob>, StorageError> {
+        let Some(r) = db::read_one(
+            &self.pool,
+            "SELECT id, content_type, bytes FROM media_blobs WHERE id = ?1",
+            &[&id],
+        )?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(crate::server::storage::MediaBlob {
+            id: r.try_get(0)?,
+            content_type: r.try_get(1)?,
+            bytes: r.try_get(2)?,
+        }))
+    }
+
     fn create_token(&self, name: &str, role: Role, hash: &str) -> Result<i64, StorageError> {
         self.run(|tx| {
             let taken = tx.opt(

@@ -14,6 +14,7 @@ mod claims;
 mod convert;
 mod decisions;
 mod items;
+mod media;
 mod messages;
 mod queue;
 mod reports;
@@ -288,6 +289,18 @@ impl Storage for SqliteStorage {
 
     fn token_lookup(&self, hash: &str) -> Result<Option<TokenInfo>, StorageError> {
         tokens::token_lookup(self, hash)
+    }
+
+    fn put_media(
+        &self,
+        blobs: &[crate::server::storage::MediaBlob],
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        media::put_media(self, blobs, now)
+    }
+
+    fn media(&self, id: &str) -> Result<Option<crate::server::storage::MediaBlob>, StorageError> {
+        media::media(self, id)
     }
 
     fn create_token(&self, name: &str, role: Role, hash: &str) -> Result<i64, StorageError> {

@@ -318,6 +318,7 @@ mod tests {
                     kind: "image".into(),
                     description: None,
                     hash_match: Some("list".into()),
+                    ..Media::default()
                 }],
                 thread: None,
             },

@@ -25,6 +25,13 @@ impl App {
     /// under it (a wheel over a picker never moves the selection the picker decides on).
     #[must_use = "effects are work the event loop must carry out"]
     pub fn handle_input(&mut self, input: UserInput) -> Vec<Effect> {
+        let effects = self.layer_input(input);
+        // Whatever layer took it, the selection may have moved: a revealed image is hidden.
+        self.media_after_update();
+        effects
+    }
+
+    fn layer_input(&mut self, input: UserInput) -> Vec<Effect> {
         // Someone is at the keyboard: their time on graphic items counts (`wellbeing`).
         self.wellbeing.input(self.now);
         if self.layers.is_empty() {

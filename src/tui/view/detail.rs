@@ -40,7 +40,11 @@ pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
         return;
     };
     let title = Span::styled(format!(" {} ", entry.shown.id), theme.accent);
-    let inner = paint::bordered(frame.buffer_mut(), area, &title);
+    let whole = paint::bordered(frame.buffer_mut(), area, &title);
+    let (inner, strip) = with_media_strip(app, whole);
+    if let Some(strip) = strip {
+        super::media::draw(frame, app, strip);
+    }
     let height = usize::from(inner.height);
     // One build serves both the count of rows ("more below", how far to scroll) and the
     // drawing: the lines reach past the pane's last row, which is all either needs.
@@ -69,7 +73,11 @@ pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
     if rows > usize::from(skip) + height && area.width > 12 {
         let text = sign(app.keymap.first_key_label(&Action::DetailDown), "↓");
         let x = area.right().saturating_sub(1 + text.chars().count() as u16);
-        let y = area.bottom().saturating_sub(1);
+        // Below the text: on the border, or on the image strip's top row when there is one.
+        let y = match strip {
+            Some(s) => s.y.saturating_sub(1).max(inner.y),
+            None => area.bottom().saturating_sub(1),
+        };
         paint::put(
             buf,
             x,
@@ -93,6 +101,20 @@ fn extent<'a>(app: &'a App, entry: &'a Entry, inner: Rect) -> (Vec<Line<'a>>, us
     (lines, rows, limit)
 }
 
+/// The pane's inside split into the text and, at its foot, the selected item's image strip.
+fn with_media_strip(app: &App, inner: Rect) -> (Rect, Option<Rect>) {
+    match super::media::strip(app, inner) {
+        Some(strip) => (
+            Rect {
+                height: inner.height.saturating_sub(strip.height),
+                ..inner
+            },
+            Some(strip),
+        ),
+        None => (inner, None),
+    }
+}
+
 /// How far the item pane can scroll in a frame whose item pane is `area`.
 pub(super) fn scroll_limit(app: &App, area: Rect) -> u16 {
     let inner = Rect {
@@ -101,6 +123,7 @@ pub(super) fn scroll_limit(app: &App, area: Rect) -> u16 {
         width: area.width.saturating_sub(2),
         height: area.height.saturating_sub(2),
     };
+    let (inner, _) = with_media_strip(app, inner);
     match app.selected_entry().filter(|_| !app.visible.is_empty()) {
         Some(entry) if !inner.is_empty() => extent(app, entry, inner).2,
         _ => 0,
@@ -229,11 +252,20 @@ fn detail_lines<'a>(app: &'a App, entry: &'a Entry, room: usize) -> Vec<Line<'a>
                 m.description.as_deref().unwrap_or("(no description)")
             )),
         ];
-        if let Some(hash) = &m.hash_match {
-            spans.push(Span::styled(
-                format!("  [hash match: {hash}]"),
+        match crate::media::policy::never_shown(item, m) {
+            // Never fetched, never drawn: the reason alone.
+            Some(why) => spans.push(Span::styled(
+                format!("  [never shown · {why}]"),
                 theme.urgent,
-            ));
+            )),
+            None => {
+                if let Some(hash) = &m.hash_match {
+                    spans.push(Span::styled(
+                        format!("  [hash match: {hash}]"),
+                        theme.urgent,
+                    ));
+                }
+            }
         }
         lines.push(Line::from(spans));
     }

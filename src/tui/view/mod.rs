@@ -13,6 +13,7 @@ mod help;
 mod hints;
 mod history;
 mod layout;
+mod media;
 mod picker;
 mod popup;
 mod prompt_line;

@@ -1,0 +1,66 @@
+//! Which media may be looked at, and how. One place for the server (which refuses to serve
+//! the bytes) and the client (which never asks for them), so the two cannot disagree.
+
+use crate::model::{Item, Media};
+
+/// Report categories where looking at the content is itself the harm (child sexual abuse
+/// material): their media are never fetched, served or drawn; only the hash match is shown.
+pub const HARMFUL_TO_VIEW: &[&str] = &[
+    "child_safety",
+    "csam",
+    "child_sexual_abuse",
+    "child_sexual_abuse_material",
+    "child_sexual_exploitation",
+];
+
+/// Whether a report category is one where viewing harms.
+pub fn harmful_to_view(category: &str) -> bool {
+    HARMFUL_TO_VIEW
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case(category.trim()))
+}
+
+/// Whether a hash list's name says it lists child sexual abuse material.
+fn csam_list(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name.contains("csam") || name.contains("child")
+}
+
+/// Why `media` of `item` is never looked at, or `None` when it may be. An item reported in
+/// a category where viewing harms shows none of its media; a medium matched against a CSAM
+/// hash list is never shown, whatever the item was reported for.
+pub fn never_shown(item: &Item, media: &Media) -> Option<String> {
+    if let Some(list) = media.hash_match.as_deref().filter(|l| csam_list(l)) {
+        return Some(format!("hash match: {list}"));
+    }
+    let category = item
+        .reports
+        .iter()
+        .map(|r| r.category.as_str())
+        .find(|c| harmful_to_view(c))?;
+    Some(match media.hash_match.as_deref() {
+        Some(list) => format!("hash match: {list}"),
+        None => format!("reported as {category}: never shown"),
+    })
+}
+
+/// Categories whose images stay greyscale even revealed, whatever the config says:
+/// violence, gore, self-harm and their kin.
+pub const ALWAYS_GREY: &[&str] = &[
+    "violence",
+    "gore",
+    "self_harm",
+    "suicide",
+    "terrorism",
+    "violent_extremism",
+    "animal_cruelty",
+];
+
+/// Whether `item` was reported in one of [`ALWAYS_GREY`].
+pub fn always_grey(item: &Item) -> bool {
+    item.reports.iter().any(|r| {
+        ALWAYS_GREY
+            .iter()
+            .any(|g| g.eq_ignore_ascii_case(r.category.trim()))
+    })
+}
