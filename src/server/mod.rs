@@ -8,8 +8,8 @@
 //! the trait and the types it speaks. Handlers see only `dyn Storage`; this root is the one
 //! place that names an engine.
 
-mod appeals;
 mod account_rules;
+mod appeals;
 mod claims;
 mod clock;
 mod filter_sql;

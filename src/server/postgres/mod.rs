@@ -19,8 +19,8 @@
 //!
 //! The audit log and notes refuse UPDATE, DELETE and TRUNCATE in the database itself.
 
-mod appeals;
 mod accounts;
+mod appeals;
 mod convert;
 mod db;
 mod decisions;

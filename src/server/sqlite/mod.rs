@@ -7,8 +7,8 @@
 //! notes), `claims` (leases, their caps, and selections), `tokens`, `audit` and `stats`;
 //! `convert` says how values are stored.
 
-mod appeals;
 mod accounts;
+mod appeals;
 mod audit;
 mod claims;
 mod convert;
