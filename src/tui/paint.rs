@@ -412,6 +412,14 @@ pub fn settle_clusters(buf: &mut Buffer) {
             break;
         };
         let symbol = cell.symbol();
+        // An image protocol's sequence (kitty's transmission is the whole picture, hundreds of
+        // kilobytes in one cell): modq's own, never text to lay out. Item text never carries
+        // an ESC (it is sanitized), so only the image encoder puts one here; walking it
+        // character by character cost the kitty frame 2 ms.
+        if symbol.starts_with('\u{1b}') {
+            i += 1;
+            continue;
+        }
         // Nearly every cell is one ASCII byte.
         if symbol.len() == 1 || symbol.chars().nth(1).is_none() {
             i += usize::from(cell.cell_width().max(1));
@@ -488,6 +496,23 @@ mod tests {
     use ratatui::widgets::{Block, Paragraph, Wrap};
 
     use super::*;
+
+    /// An image protocol's cell (kitty puts the whole transmission in one) is left as the
+    /// encoder wrote it, and the cells after it are still settled.
+    #[test]
+    fn an_image_sequence_cell_is_left_whole() {
+        let mut buf = Buffer::empty(Rect::new(0, 0, 6, 1));
+        let sequence = format!("\u{1b}_Gf=32,s=1,v=1;{}\u{1b}\\", "QUFB".repeat(10_000));
+        buf.content[0].set_symbol(&sequence);
+        buf.content[3].set_symbol("👍\u{1f3fd}");
+        settle_clusters(&mut buf);
+        assert_eq!(buf.content[0].symbol(), sequence);
+        assert_eq!(
+            buf.content[3].symbol(),
+            "👍",
+            "the tinted emoji after it is settled"
+        );
+    }
 
     /// Text that is plain, wide, combining, hostile-looking (already made visible) or a mix.
     fn samples() -> Vec<&'static str> {
