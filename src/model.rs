@@ -398,7 +398,12 @@ pub struct Thread {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ThreadMessage {
-    #[schema(max_length = 256)]
+    /// Not blank; at most 256 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 256,
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub id: String,
     #[serde(default)]
     pub author: Option<Author>,
@@ -490,7 +495,12 @@ pub struct NewReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReporterAccount {
-    #[schema(min_length = 1, max_length = 256)]
+    /// Not blank; at most 256 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 256,
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub id: String,
     /// The country the user is in, ISO 3166-1 alpha-2: which helplines they are sent.
     #[serde(default)]
