@@ -7,6 +7,8 @@ grammar lives in docs/api.md. Loaded by scripts/schemathesis.sh (SCHEMATHESIS_HO
 - `modq-cursor`: a `next_cursor` the server made. No string the fuzzer could invent is one,
   so positive tests leave the cursor out; negative tests still send made-up cursors, which
   the server must refuse.
+- `modq-image`: an intake's image, base64. The server sniffs the bytes and takes only PNG,
+  JPEG, GIF or WebP (`415` otherwise), so positive tests send a real (tiny, generated) PNG.
 """
 
 import schemathesis
@@ -36,3 +38,8 @@ TERMS = st.sampled_from(
 
 schemathesis.openapi.format("modq-filter", st.lists(TERMS, max_size=4).map(" ".join))
 schemathesis.openapi.format("modq-cursor", st.nothing())
+# A 2x2 PNG, made with zlib and struct (no image library needed here).
+TINY_PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEElEQVR4nGM4IScHRAwQCgAfJgQRoo8irwAAAABJRU5ErkJggg=="
+)
+schemathesis.openapi.format("modq-image", st.just(TINY_PNG))

@@ -328,18 +328,19 @@ pub struct Media {
     pub hash_match: Option<String>,
     /// Set by the server when it keeps the bytes: their SHA-256 in hex. Refused in a report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 64)]
+    #[schema(max_length = 64, read_only)]
     pub id: Option<String>,
     /// What the server found the bytes to be (`image/png`, `image/jpeg`, `image/gif`,
     /// `image/webp`), read from the bytes themselves. Refused in a report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 32)]
+    #[schema(max_length = 32, read_only)]
     pub content_type: Option<String>,
     /// In a report only, and from an intake (an admin token or `modq serve import`) only: the
     /// image, base64 (standard alphabet, padded), at most 1 MiB once decoded. The server keeps
     /// it apart and answers the item with `id` and `content_type` instead.
+    /// (`modq-image`: the bytes must be one of those images, which no JSON schema can say.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 1398104)]
+    #[schema(max_length = 1398104, format = "modq-image", write_only)]
     pub data: Option<String>,
 }
 
