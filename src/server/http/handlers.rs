@@ -667,7 +667,12 @@ pub async fn item(
         ("media_id" = String, Path, description = "The media's `id` in the item"),
     ),
     responses(
-        (status = 200, description = "The image's bytes (`image/png`, `image/jpeg`, `image/gif` or `image/webp`)", content_type = "application/octet-stream"),
+        (status = 200, description = "The image's bytes, with the type the server read from them", content(
+            ([u8] = "image/png"),
+            ([u8] = "image/jpeg"),
+            ([u8] = "image/gif"),
+            ([u8] = "image/webp"),
+        )),
         (status = 401, description = "Missing or unknown token", body = ApiError),
         (status = 403, description = "`media_not_viewable`: viewing this media harms (child sexual abuse material), its bytes are never served; or the item is with a tier this token's role may not read", body = ApiError),
         (status = 404, description = "No item has this id, or it lists no media with this id", body = ApiError),
