@@ -326,6 +326,58 @@ fn varied(storage: &dyn Storage) -> Vec<String> {
     (0..40).map(|i| format!("v{i:02}")).collect()
 }
 
+/// A backlog of overdue items in other lanes, more than one read of the walk takes, among
+/// urgent and ordinary ones: a claim takes them in the priority order, the urgent and the
+/// overdue merged by priority first, on every engine.
+#[test]
+fn a_claim_merges_a_long_overdue_backlog_with_the_urgent_lane_in_order() {
+    on_every_engine(|s| {
+        let mut reports = Vec::new();
+        for i in 0..700usize {
+            let mut r = report(
+                subject(&format!("b{i:03}"), "text"),
+                [ReporterType::User, ReporterType::TrustedFlagger][i % 2],
+                "spam",
+            );
+            r.received_at = Some(now() - secs((i % 13) as i64 * 60));
+            match i % 7 {
+                0 => r.lane = Some(Lane::Urgent),
+                1..=3 => r.deadline = Some(now() - secs(60 + i as i64)),
+                _ => {}
+            }
+            reports.push(r);
+        }
+        s.add_reports(&reports, now()).unwrap();
+        let mut expected: Vec<Item> = (0..700)
+            .map(|i| s.item(&format!("b{i:03}")).unwrap().unwrap())
+            .collect();
+        let first = |i: &Item| server::sorts_first(i.lane, i.deadline, now());
+        assert!(
+            expected
+                .iter()
+                .filter(|i| first(i) && i.lane != Lane::Urgent)
+                .count()
+                > 256
+        );
+        expected.sort_by(|a, b| {
+            (
+                !first(a),
+                std::cmp::Reverse(a.priority),
+                a.created_at,
+                &a.id,
+            )
+                .cmp(&(
+                    !first(b),
+                    std::cmp::Reverse(b.priority),
+                    b.created_at,
+                    &b.id,
+                ))
+        });
+        let claimed = s.claim("alice", &open_queue(500), 300, now()).unwrap();
+        assert_eq!(ids(&claimed.items), ids(&expected[..500]));
+    });
+}
+
 #[test]
 fn every_order_walked_in_pages_under_a_byte_budget_sees_each_item_once_in_its_order() {
     on_every_engine(|s| {

@@ -53,6 +53,7 @@ fn detect(env: &impl Fn(&str) -> Option<String>) -> ProtocolType {
     }
 }
 
+// Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
 #[cfg(test)]
 mod tests {
     use super::*;

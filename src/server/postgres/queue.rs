@@ -378,25 +378,20 @@ pub fn walk_queue(
     Ok(())
 }
 
-/// The first group: the overdue items of other lanes read whole, merged in order into the
-/// walk of the urgent lane. How many rows it handed over, and whether `visit` wants more.
+/// The first group: the overdue items of other lanes merged in order into the walk of the
+/// urgent lane. How many rows it handed over, and whether `visit` wants more.
 fn walk_first_group(
     tx: &mut Tx<'_>,
     query: &QueueQuery,
     row_limit: Option<i64>,
     visit: &mut impl FnMut(&mut Tx<'_>, ItemRow) -> Result<bool, StorageError>,
 ) -> Result<(i64, bool), StorageError> {
-    let mut overdue = Vec::new();
-    walk_part(tx, query, row_limit, Part::Overdue, &mut |_, row| {
-        overdue.push(row);
-        Ok(true)
-    })?;
-    let mut overdue = overdue.into_iter().peekable();
+    let mut overdue = OverdueFeed::new(query);
     let mut seen = 0;
     let mut go_on = true;
     let room = |seen: i64| row_limit.is_none_or(|n| seen < n);
     walk_part(tx, query, row_limit, Part::Urgent, &mut |tx, row| {
-        while let Some(before) = overdue.next_if(|o| sorts_before(o, &row)) {
+        while let Some(before) = overdue.next_before(tx, Some(&row))? {
             if !room(seen) {
                 return Ok(false);
             }
@@ -413,14 +408,75 @@ fn walk_first_group(
         go_on = visit(tx, row)?;
         Ok(go_on)
     })?;
-    for row in overdue {
-        if !go_on || !room(seen) {
+    while go_on && room(seen) {
+        let Some(row) = overdue.next_before(tx, None)? else {
             break;
-        }
+        };
         seen += 1;
         go_on = visit(tx, row)?;
     }
     Ok((seen, go_on))
+}
+
+/// The overdue items of the lanes other than urgent, read a chunk at a time as the merge
+/// reaches them: usually few, but a backlog of a trusted flagger's deadlines may be thousands,
+/// and a claim that wants five must not read them all.
+struct OverdueFeed {
+    from: QueueQuery,
+    rows: std::collections::VecDeque<ItemRow>,
+    done: bool,
+}
+
+impl OverdueFeed {
+    fn new(query: &QueueQuery) -> OverdueFeed {
+        OverdueFeed {
+            from: query.clone(),
+            rows: std::collections::VecDeque::new(),
+            done: false,
+        }
+    }
+
+    /// The next overdue row if it sorts before `next` (`None`: the urgent walk has ended).
+    fn next_before(
+        &mut self,
+        tx: &mut Tx<'_>,
+        next: Option<&ItemRow>,
+    ) -> Result<Option<ItemRow>, StorageError> {
+        if self.rows.is_empty() && !self.done {
+            let mut got = Vec::new();
+            walk_once(tx, &self.from, Some(CHUNK), Part::Overdue, &mut |_, row| {
+                got.push(row);
+                Ok(true)
+            })?;
+            self.done = i64::try_from(got.len()).unwrap_or(i64::MAX) < CHUNK;
+            if let Some(last) = got.last() {
+                self.from.after = Some(cursor_after(last));
+            }
+            self.rows.extend(got);
+        }
+        let comes_first = self
+            .rows
+            .front()
+            .is_some_and(|o| next.is_none_or(|r| sorts_before(o, r)));
+        Ok(if comes_first {
+            self.rows.pop_front()
+        } else {
+            None
+        })
+    }
+}
+
+/// A priority-order position just past `row`.
+fn cursor_after(row: &ItemRow) -> Cursor {
+    Cursor {
+        sort: Sort::Priority,
+        keys: [
+            SortValue::Int(row.priority),
+            SortValue::Text(row.created_at.clone()),
+        ],
+        id: row.id.clone(),
+        group: None,
+    }
 }
 
 /// Rows one query of a priority-order part asks for when the walk has no limit of its own.
@@ -446,19 +502,14 @@ fn walk_part(
     loop {
         let mut last = None;
         let (got, go_on) = walk_once(tx, &from, Some(CHUNK), part, &mut |tx, row| {
-            last = Some((row.priority, row.created_at.clone(), row.id.clone()));
+            last = Some(cursor_after(&row));
             visit(tx, row)
         })?;
         seen += got;
-        let Some((priority, created_at, id)) = last.filter(|_| go_on && got == CHUNK) else {
+        let Some(after) = last.filter(|_| go_on && got == CHUNK) else {
             return Ok((seen, go_on));
         };
-        from.after = Some(Cursor {
-            sort: Sort::Priority,
-            keys: [SortValue::Int(priority), SortValue::Text(created_at)],
-            id,
-            group: None,
-        });
+        from.after = Some(after);
     }
 }
 
