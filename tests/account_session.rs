@@ -140,6 +140,8 @@ async fn the_third_strike_proposes_a_suspension_the_moderator_confirms_and_undo_
 
     // T: the account step has the proposal chosen; Tab through keeps it.
     s.press("T<tab><tab>");
+    // Every size down to 1x1 draws it, no panic.
+    s.draw_at_every_size();
     let screen = s.screen(120, 40);
     assert!(
         screen.contains("▸ account suspend 7 d — no posting or login"),

@@ -101,6 +101,8 @@ async fn an_appeal_is_overturned_by_another_moderator_and_never_by_the_one_who_d
 
     // Alice sees the appeal, with the keys withheld and why; her key is refused at once.
     open_appeal(&mut alice, &appeal_id).await;
+    // Every size down to 1x1 draws it, no panic.
+    alice.draw_at_every_size();
     let screen = alice.screen(160, 50);
     assert!(screen.contains("Appeal 1"), "{screen}");
     assert!(

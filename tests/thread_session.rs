@@ -27,6 +27,8 @@ async fn p_shows_the_thread_around_a_reply_with_the_item_marked_and_hostile_text
     );
 
     s.press("p");
+    // Every size down to 1x1 draws it, no panic.
+    s.draw_at_every_size();
     let screen = s.screen(160, 45);
     // Parent first, then the messages before, the item marked, then those after: each found
     // after the one before it, from the overlay's title on.
