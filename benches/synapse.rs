@@ -113,7 +113,7 @@ fn main() {
     let bulk = support::size(1_000, 20);
 
     // Key to next item, through the loop, on a Matrix profile with a management room.
-    let w = rt.block_on(hs.world("bench-keys", 2 * keys + 10));
+    let w = rt.block_on(hs.world("bench-keys", 3 * keys + 10));
     drop(w);
     let room = rt.block_on(hs.management_room(&[]));
     let mut options = BackendOptions::new();
@@ -130,18 +130,31 @@ fn main() {
     // Back to back: each key as soon as the next item is there, while Synapse (on the same
     // two cores) is still writing the previous escalation into the management room.
     let mut back_to_back = KeyTimes::default();
+    let mut moves_back_to_back = KeyTimes::default();
+    let mut moves_paced = KeyTimes::default();
     for _ in 0..keys {
         session.pump_until(&rt, |app| open_items(app) >= 2);
         back_to_back.push(time_key(|| session.key(&rt, 'e')));
+        // A key that journals and sends nothing, as a control: what a key costs here when
+        // modq's own work is the same in both runs.
+        session.pump(&rt);
+        moves_back_to_back.push(time_key(|| session.key(&rt, 'j')));
+        moves_back_to_back.push(time_key(|| session.key(&rt, 'k')));
     }
     // Paced as a moderator reads: each key once the previous decision is delivered and the
     // homeserver has had a moment, as when it runs on its own machine.
     let mut paced = KeyTimes::default();
-    for _ in 0..keys {
+    for round in 0..2 * keys {
         session.pump_until(&rt, |app| open_items(app) >= 2 && app.counts.unsent == 0);
         std::thread::sleep(Duration::from_millis(30));
         session.pump(&rt);
-        paced.push(time_key(|| session.key(&rt, 'e')));
+        if round % 2 == 0 {
+            paced.push(time_key(|| session.key(&rt, 'e')));
+        } else {
+            moves_paced.push(time_key(|| session.key(&rt, 'j')));
+            moves_paced.push(time_key(|| session.key(&rt, 'k')));
+            session.key(&rt, 'e');
+        }
     }
     session.close(&rt);
     println!(
@@ -152,6 +165,14 @@ fn main() {
     println!(
         "  paced (previous decision delivered, 30 ms pause): {}",
         paced.summary()
+    );
+    println!(
+        "  control, j/k right after a decision's key: {}",
+        moves_back_to_back.summary()
+    );
+    println!(
+        "  control, j/k after the pause (every other paced key): {}",
+        moves_paced.summary()
     );
 
     // Bulk take down: modq's backend against a plain script, each on a room of its own.

@@ -208,10 +208,11 @@ impl Store {
         let body = serde_json::to_string(decision)
             .map_err(|e| StoreError::Corrupt(format!("cannot encode decision: {e}")))?;
         let tx = self.write()?;
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO outbox (idempotency_key, session, item_id, action, body, status, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",
-            params![
+        )?
+        .execute(params![
                 decision.idempotency_key,
                 session,
                 decision.item_id,
@@ -225,7 +226,8 @@ impl Store {
             supersede_refusals(&tx, std::iter::once(decision.item_id.as_str()))?;
         }
         if let Some(id) = position {
-            tx.execute(SET_STATE, params![POSITION_KEY, id])?;
+            tx.prepare_cached(SET_STATE)?
+                .execute(params![POSITION_KEY, id])?;
         }
         tx.commit()?;
         self.durable.request();
@@ -708,11 +710,11 @@ fn supersede_refusals<'a>(
     items: impl Iterator<Item = &'a str>,
 ) -> Result<()> {
     // Nearly always none: one look at the status index spares a bulk action a look-up each.
-    let any: bool = tx.query_row(
-        "SELECT EXISTS (SELECT 1 FROM outbox WHERE status = 'failed' AND undone = 0)",
-        [],
-        |r| r.get(0),
-    )?;
+    let any: bool = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE status = 'failed' AND undone = 0)",
+        )?
+        .query_row([], |r| r.get(0))?;
     if !any {
         return Ok(());
     }

@@ -45,8 +45,10 @@ install_synapse() {
     local venv=$1/venv
     python3 -c 'import venv, ensurepip' 2>/dev/null \
         || die "python3 cannot make a venv with pip (Debian: apt-get install -y python3-venv)"
+    # The package's own version: synapse.__version__ appends the git branch of whatever
+    # checkout the script runs in, so it never equals the pin inside a git clone.
     if [[ -x $venv/bin/python ]] \
-        && "$venv/bin/python" -c "import sys, synapse; sys.exit(synapse.__version__ != '$SYNAPSE_VERSION')" 2>/dev/null; then
+        && "$venv/bin/python" -c "import sys, importlib.metadata as m; sys.exit(m.version('matrix-synapse') != '$SYNAPSE_VERSION')" 2>/dev/null; then
         say "reusing $venv (matrix-synapse $SYNAPSE_VERSION)"
         return
     fi

@@ -183,15 +183,21 @@ impl EventLoop {
         // The image of the item this turn's frame shows, asked for once: none for the items a
         // burst of keys passed over.
         effects.extend(app.want_media());
+        // The frame first, then the background work this turn asks for: a flush wakes the
+        // sender, the sender the platform, and on a shared machine they would take the CPU
+        // from the frame the moderator is waiting for. The decision is journaled already.
+        let flow = match failed {
+            Some(e) => Err(e),
+            None if app.quit.is_some() || panic_guard::tripped() => Ok(Flow::Quit),
+            None => self.show(app, screen),
+        };
         for effect in effects {
             effects::perform(effect, outlets.sync, &self.answers, outlets.terminal);
         }
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        if app.quit.is_some() || panic_guard::tripped() {
-            return Ok(Flow::Quit);
-        }
+        flow
+    }
+
+    fn show(&mut self, app: &mut App, screen: &mut impl Screen) -> io::Result<Flow> {
         if std::mem::take(&mut app.redraw) {
             // What the terminal shows is in doubt: the next frame writes every cell.
             screen.wipe()?;
