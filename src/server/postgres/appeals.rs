@@ -4,15 +4,15 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{AppealLodged, AppealOutcome, AppealVerdict, NewAppeal, Scope};
-use crate::server::appeals::{self, Target};
+use crate::model::{AppealLodged, AppealOutcome, NewAppeal, Scope};
+use crate::server::appeals;
+use crate::server::decision_steps as steps;
 use crate::server::storage::{
     AppealRecord, AppealRefusal, StorageError, TakeDownRecord, TokenInfo,
 };
 
-use super::convert::{corrupt, opt_json, parse_opt_ts, parse_ts, ts};
+use super::convert::{corrupt, opt_json, parse_ts, ts};
 use super::db::Tx;
-use super::decisions::{applied_by_id, is_reversed};
 use super::items::{TallyChanges, add_report, load_item, search_columns};
 
 pub fn lodge_appeal(
@@ -21,60 +21,10 @@ pub fn lodge_appeal(
     appeal: &NewAppeal,
     now: DateTime<Utc>,
 ) -> Result<Result<AppealLodged, AppealRefusal>, StorageError> {
-    if let Err(message) = appeals::check_statement(&appeal.statement) {
-        return Ok(Err(AppealRefusal::Invalid(message)));
-    }
-    let decision = match appeals::decision_number(&appeal.decision) {
-        Some(n) => applied_by_id(tx, n)?,
-        None => None,
+    let (decision, item) = match steps::appeal_to_lodge(tx, appeal, now)? {
+        Ok(found) => found,
+        Err(refusal) => return Ok(Err(refusal)),
     };
-    let target = match decision {
-        Some(decision) => {
-            let appealed = match tx.opt(
-                "SELECT id, outcome FROM appeals WHERE decision_id = ?1",
-                &[&decision.audit_id],
-            )? {
-                Some(r) => {
-                    let outcome: Option<String> = r.try_get(1)?;
-                    Some((
-                        r.try_get::<_, i64>(0)?,
-                        outcome.as_deref().and_then(AppealVerdict::parse),
-                    ))
-                }
-                None => None,
-            };
-            Some(Target {
-                reversed: is_reversed(tx, decision.audit_id)?,
-                appealed,
-                decision,
-            })
-        }
-        None => None,
-    };
-    if let Err(refusal) = appeals::may_lodge(&appeal.decision, target.as_ref(), now) {
-        return Ok(Err(refusal));
-    }
-    let Some(Target { decision, .. }) = target else {
-        return Err(corrupt(
-            "appeal",
-            "a decision passed the check without being found",
-        ));
-    };
-    let appeal_item = appeals::appeal_item_id(decision.audit_id);
-    if tx
-        .opt("SELECT 1 FROM items WHERE id = ?1", &[&appeal_item])?
-        .is_some()
-    {
-        return Ok(Err(AppealRefusal::NotAppealable(format!(
-            "the appeal's item id {appeal_item:?} is taken by a reported item; ask the operator"
-        ))));
-    }
-    let item = load_item(tx, &decision.item_id)?.ok_or_else(|| {
-        corrupt(
-            "audit row",
-            format!("item {:?} is missing", decision.item_id),
-        )
-    })?;
     let report = appeals::appeal_report(&item, decision.audit_id, &appeal.statement, now);
     let columns = search_columns(report.subject.text.as_deref(), None)?;
     let mut tally = TallyChanges::default();
@@ -122,20 +72,8 @@ fn outcome_of(tx: &mut Tx<'_>, decision_id: i64) -> Result<Option<AppealOutcome>
         return Ok(None);
     };
     let verdict: Option<String> = r.try_get(0)?;
-    let by: Option<String> = r.try_get(1)?;
     let at: Option<String> = r.try_get(2)?;
-    let (Some(verdict), Some(decided_by), Some(decided_at)) =
-        (verdict, by, parse_opt_ts(at.as_deref())?)
-    else {
-        return Ok(None);
-    };
-    let verdict =
-        AppealVerdict::parse(&verdict).ok_or_else(|| corrupt("appeal outcome", &verdict))?;
-    Ok(Some(AppealOutcome {
-        verdict,
-        decided_by,
-        decided_at,
-    }))
+    steps::appeal_outcome(verdict.as_deref(), r.try_get(1)?, at.as_deref())
 }
 
 /// [`outcome_of`] for statements.

@@ -7,21 +7,22 @@ use ::postgres::Row;
 use chrono::{DateTime, Utc};
 
 use crate::model::{
-    AppealVerdict, Decision, DecisionAction, DecisionMethod, DecisionOutcome, DecisionResult,
-    ReporterType, ReviewState, Scope,
+    AppealVerdict, Decision, DecisionAction, DecisionMethod, DecisionOutcome, DecisionResult, Item,
+    ReviewState, Scope,
 };
 use crate::policy::PolicyCatalog;
 use crate::server::appeals::{self, AppealFacts};
 use crate::server::claims::{self, Allowance, LaneHeld};
+use crate::server::decision_steps::{
+    self as steps, Judged, MeasureRow, StepStore, SupportRow, result,
+};
 use crate::server::rules::{self, AppliedDecision, Facts, ItemStatus, Lease, Verdict};
 use crate::server::storage::{ClaimLimits, DecisionBasis};
 use crate::server::storage::{StorageError, TokenInfo};
 
-use super::convert::{
-    corrupt, from_name, name_of, opt_json, opt_tier, parse_state, parse_ts, to_json, ts,
-};
+use super::convert::{from_name, name_of, opt_json, opt_tier, parse_state, parse_ts, to_json, ts};
 use super::db::{AUDIT_LOCK, Param, Tx};
-use super::items::{Tallied, TallyChanges, load_reports};
+use super::items::{Tallied, TallyChanges, load_item, load_reports};
 use super::queue::{ITEM_COLUMNS, item_row};
 
 const APPLIED_COLUMNS: &str = "id, idempotency_key, item_id, action, actor, actor_token_id, at, \
@@ -135,14 +136,6 @@ fn decision_basis(
     Ok(Some(DecisionBasis::of(&item, method)))
 }
 
-fn result(d: &Decision, outcome: DecisionOutcome, message: Option<String>) -> DecisionResult {
-    DecisionResult {
-        idempotency_key: d.idempotency_key.clone(),
-        outcome,
-        message,
-    }
-}
-
 /// Applies one decision of a batch whose items are locked (see `Storage::apply_decisions`).
 /// The same key sent twice at once, to two servers, meets at the audit table's unique
 /// key: the loser's transaction runs again and answers "duplicate".
@@ -170,23 +163,7 @@ pub fn apply_one(
         )?,
     };
     if let Some(earlier) = earlier {
-        if earlier.body_hash.as_ref().is_some_and(|h| *h != body_hash) {
-            let message = format!(
-                "idempotency key {:?} was already used by this token for another decision \
-                 ({} on item {:?}); a new decision needs a new key",
-                d.idempotency_key,
-                earlier.describe(),
-                earlier.item_id
-            );
-            return Ok(result(d, DecisionOutcome::Invalid, Some(message)));
-        }
-        let elsewhere = if earlier.item_id == d.item_id {
-            String::new()
-        } else {
-            format!(" on item {:?}", earlier.item_id)
-        };
-        let message = format!("already applied: {}{elsewhere}", earlier.describe());
-        return Ok(result(d, DecisionOutcome::Duplicate, Some(message)));
+        return Ok(steps::already_applied(d, &earlier, &body_hash));
     }
     let Some((current, counted)) = item_status(tx, &d.item_id)? else {
         let message = format!("no item has id {:?}", d.item_id);
@@ -212,7 +189,7 @@ pub fn apply_one(
         },
         None => None,
     };
-    let report_category = leading_category(tx, &d.item_id)?;
+    let report_category = steps::leading_category(tx, &d.item_id)?;
     let facts = Facts {
         current: &current,
         latest: latest.as_ref(),
@@ -221,12 +198,12 @@ pub fn apply_one(
         policies,
         author: counted.author.as_deref(),
         reachable_reporters: if d.action == DecisionAction::SendSupport {
-            super::messages::reachable(tx, &d.item_id)?
+            steps::reachable(tx, &d.item_id)?
         } else {
             0
         },
     };
-    let appeal = appeal_facts(tx, &d.item_id, |item| {
+    let appeal = steps::appeal_facts(tx, &d.item_id, |item| {
         log.find(|a| a.item_id == item).map(|a| a.audit_id)
     })?;
     let (after, reason_code) = match appeals::judge(actor, d, &facts, appeal.as_ref()) {
@@ -313,32 +290,18 @@ pub fn apply_one(
     if let Some(appeal) = &appeal {
         record_outcome(tx, tally, log, actor, d, appeal, now)?;
     }
-    if let (Some(measure), Some(account_id)) = (d.account, author.as_deref()) {
-        super::accounts::record(
-            tx,
-            &super::accounts::NewMeasure {
-                account_id,
-                item_id: &d.item_id,
-                token_id: actor.id,
-                key: &d.idempotency_key,
-                measure,
-                reason_code: recorded_reason.as_deref(),
-                at: now,
-            },
-        )?;
-    }
-    if let Some(undone) = reversed.as_ref() {
-        // Undoing a take down lifts what it did to the account too.
-        super::accounts::lift(tx, undone.actor_token_id, &undone.idempotency_key, now)?;
-    }
-    if d.action == DecisionAction::SendSupport {
-        super::messages::send_support(tx, actor, d, &policies.support, now)?;
-        // The item is still to be decided: whoever reviews it keeps it.
-        return Ok(result(d, DecisionOutcome::Applied, None));
-    }
-    // Decided: there is nothing left to review undisturbed, whoever was reviewing it.
-    tx.exec("DELETE FROM leases WHERE item_id = ?1", &[&d.item_id])?;
-    Ok(result(d, DecisionOutcome::Applied, None))
+    steps::finish(
+        tx,
+        &Judged {
+            actor,
+            decision: d,
+            author: author.as_deref(),
+            reason_code: recorded_reason.as_deref(),
+            reversed: reversed.as_ref(),
+            support: &policies.support,
+            now,
+        },
+    )
 }
 
 pub fn is_reversed(tx: &mut Tx<'_>, audit_id: i64) -> Result<bool, StorageError> {
@@ -348,43 +311,6 @@ pub fn is_reversed(tx: &mut Tx<'_>, audit_id: i64) -> Result<bool, StorageError>
             &[&audit_id],
         )?
         .try_get(0)?)
-}
-
-/// The appeal an item carries, with what deciding it needs (`None`: not an appeal).
-/// `latest_in_batch` finds a decision of the batch not yet written.
-fn appeal_facts(
-    tx: &mut Tx<'_>,
-    item_id: &str,
-    latest_in_batch: impl Fn(&str) -> Option<i64>,
-) -> Result<Option<AppealFacts>, StorageError> {
-    let Some(r) = tx.opt(
-        "SELECT id, decision_id FROM appeals WHERE appeal_item_id = ?1",
-        &[&item_id],
-    )?
-    else {
-        return Ok(None);
-    };
-    let appeal_id: i64 = r.try_get(0)?;
-    let decision_id: i64 = r.try_get(1)?;
-    let original = applied_by_id(tx, decision_id)?
-        .ok_or_else(|| corrupt("appeal", format!("audit row {decision_id} is missing")))?;
-    let scope: Option<String> = tx
-        .one("SELECT scope FROM audit WHERE id = ?1", &[&decision_id])?
-        .try_get(0)?;
-    let (original_status, _) = item_status(tx, &original.item_id)?
-        .ok_or_else(|| corrupt("appeal", format!("item {:?} is missing", original.item_id)))?;
-    let latest = match latest_in_batch(&original.item_id) {
-        Some(id) => Some(id),
-        None => latest_of(tx, &original.item_id)?,
-    };
-    Ok(Some(AppealFacts {
-        appeal_id,
-        original_scope: opt_json::<Scope>("scope", scope.as_deref())?,
-        original_status,
-        original_reversed: is_reversed(tx, decision_id)?,
-        original_latest: latest == Some(original.audit_id),
-        original,
-    }))
 }
 
 /// Writes an appeal's outcome: the appeal row, and for an overturn the reversal of the
@@ -399,10 +325,7 @@ fn record_outcome(
     appeal: &AppealFacts,
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
-    let verdict = match d.action {
-        DecisionAction::Overturn => AppealVerdict::Overturned,
-        _ => AppealVerdict::Upheld,
-    };
+    let verdict = steps::appeal_verdict(d);
     tx.exec(
         "UPDATE appeals SET outcome = ?2, decided_by = ?3, decided_by_token_id = ?4,
                             decided_at = ?5
@@ -480,11 +403,7 @@ fn record_outcome(
             basis: None,
         },
     );
-    tx.exec(
-        "DELETE FROM leases WHERE item_id = ?1",
-        &[&original.item_id],
-    )?;
-    Ok(())
+    tx.end_leases(&original.item_id)
 }
 
 /// One audit row, as it will be inserted.
@@ -698,20 +617,7 @@ const AUDIT_COLUMNS: [(&str, &str); 23] = [
 
 /// The report category of the item's most trusted source; see [`rules::leading_category`].
 pub fn leading_category(tx: &mut Tx<'_>, item_id: &str) -> Result<Option<String>, StorageError> {
-    let rows = tx.all(
-        "SELECT reporter_type, category FROM reports WHERE item_id = ?1 ORDER BY id",
-        &[&item_id],
-    )?;
-    let mut reports = Vec::with_capacity(rows.len());
-    for r in rows {
-        let reporter: String = r.try_get(0)?;
-        let category: String = r.try_get(1)?;
-        reports.push((
-            from_name::<ReporterType>("reporter type", &reporter)?,
-            category,
-        ));
-    }
-    Ok(rules::leading_category(reports.iter().map(|(r, c)| (*r, c.as_str()))).map(str::to_owned))
+    steps::leading_category(tx, item_id)
 }
 
 // --- leases -------------------------------------------------------------------------------
@@ -850,4 +756,136 @@ pub fn allowance_of(
         });
     }
     Ok(Allowance::new(limits.max_leases, held, lanes, active))
+}
+
+// --- the shared steps' reads and writes (see `decision_steps`) ----------------------------
+
+impl StepStore for Tx<'_> {
+    fn applied_by_id(&mut self, audit_id: i64) -> Result<Option<AppliedDecision>, StorageError> {
+        applied_by_id(self, audit_id)
+    }
+
+    fn is_reversed(&mut self, audit_id: i64) -> Result<bool, StorageError> {
+        is_reversed(self, audit_id)
+    }
+
+    fn decision_scope(&mut self, audit_id: i64) -> Result<Option<String>, StorageError> {
+        Ok(self
+            .one("SELECT scope FROM audit WHERE id = ?1", &[&audit_id])?
+            .try_get(0)?)
+    }
+
+    /// Any audit row counts, a support message's too.
+    fn latest_audit_id(&mut self, item_id: &str) -> Result<Option<i64>, StorageError> {
+        latest_of(self, item_id)
+    }
+
+    fn status_of(&mut self, item_id: &str) -> Result<Option<ItemStatus>, StorageError> {
+        Ok(item_status(self, item_id)?.map(|(status, _)| status))
+    }
+
+    fn item_exists(&mut self, item_id: &str) -> Result<bool, StorageError> {
+        Ok(self
+            .opt("SELECT 1 FROM items WHERE id = ?1", &[&item_id])?
+            .is_some())
+    }
+
+    fn item(&mut self, item_id: &str) -> Result<Option<Item>, StorageError> {
+        load_item(self, item_id)
+    }
+
+    fn report_categories(&mut self, item_id: &str) -> Result<Vec<(String, String)>, StorageError> {
+        self.all(
+            "SELECT reporter_type, category FROM reports WHERE item_id = ?1 ORDER BY id",
+            &[&item_id],
+        )?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+    }
+
+    fn reporter_texts(&mut self, item_id: &str) -> Result<Vec<String>, StorageError> {
+        self.all(
+            "SELECT reporter FROM reports WHERE item_id = ?1 AND reporter IS NOT NULL ORDER BY id",
+            &[&item_id],
+        )?
+        .iter()
+        .map(|r| Ok(r.try_get(0)?))
+        .collect()
+    }
+
+    fn appeal_on(&mut self, appeal_item_id: &str) -> Result<Option<(i64, i64)>, StorageError> {
+        self.opt(
+            "SELECT id, decision_id FROM appeals WHERE appeal_item_id = ?1",
+            &[&appeal_item_id],
+        )?
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .transpose()
+    }
+
+    fn appeal_against(
+        &mut self,
+        audit_id: i64,
+    ) -> Result<Option<(i64, Option<String>)>, StorageError> {
+        self.opt(
+            "SELECT id, outcome FROM appeals WHERE decision_id = ?1",
+            &[&audit_id],
+        )?
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .transpose()
+    }
+
+    fn insert_measure(&mut self, m: &MeasureRow<'_>) -> Result<(), StorageError> {
+        let days = m.days.map(i64::from);
+        self.exec(
+            "INSERT INTO account_measures (account_id, item_id, token_id, idempotency_key, action,
+                                           days, reason_code, at, until)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            &[
+                &m.account_id,
+                &m.item_id,
+                &m.token_id,
+                &m.key,
+                &m.action,
+                &days,
+                &m.reason_code,
+                &m.at,
+                &m.until,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn lift_measure(&mut self, token_id: i64, key: &str, at: &str) -> Result<(), StorageError> {
+        self.exec(
+            "UPDATE account_measures SET lifted_at = ?3
+             WHERE token_id = ?1 AND idempotency_key = ?2 AND lifted_at IS NULL",
+            &[&token_id, &key, &at],
+        )?;
+        Ok(())
+    }
+
+    fn queue_support(&mut self, m: &SupportRow<'_>) -> Result<(), StorageError> {
+        self.exec(
+            "INSERT INTO user_messages (recipient, country, kind, item_id, body, token_id,
+                                        idempotency_key, created_at)
+             VALUES (?1, ?2, 'support_resources', ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT DO NOTHING",
+            &[
+                &m.recipient,
+                &m.country,
+                &m.item_id,
+                &m.body,
+                &m.token_id,
+                &m.key,
+                &m.created_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn end_leases(&mut self, item_id: &str) -> Result<(), StorageError> {
+        self.exec("DELETE FROM leases WHERE item_id = ?1", &[&item_id])?;
+        Ok(())
+    }
 }

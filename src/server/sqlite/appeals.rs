@@ -4,15 +4,16 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use crate::model::{AppealLodged, AppealOutcome, AppealVerdict, DecisionAction, NewAppeal, Scope};
-use crate::server::appeals::{self, Target};
+use crate::model::{AppealLodged, AppealOutcome, DecisionAction, NewAppeal, Scope};
+use crate::server::appeals;
+use crate::server::decision_steps as steps;
 use crate::server::storage::{
     AppealRecord, AppealRefusal, StorageError, TakeDownRecord, TokenInfo,
 };
 
 use super::SqliteStorage;
-use super::convert::{corrupt, from_name, opt_json, parse_opt_ts, parse_ts, ts};
-use super::decisions::{applied_by_id, is_reversed};
+use super::convert::{corrupt, from_name, opt_json, parse_ts, ts};
+use super::decisions::Sql;
 use super::items::{load_item, search_columns};
 use super::reports::add_report;
 use super::tally::TallyChanges;
@@ -23,58 +24,16 @@ pub(super) fn lodge_appeal(
     appeal: &NewAppeal,
     now: DateTime<Utc>,
 ) -> Result<Result<AppealLodged, AppealRefusal>, StorageError> {
+    // A statement refused is refused before the writer is taken (and again by the step).
     if let Err(message) = appeals::check_statement(&appeal.statement) {
         return Ok(Err(AppealRefusal::Invalid(message)));
     }
-    let number = appeals::decision_number(&appeal.decision);
     storage.write(|conn| {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let decision = match number {
-            Some(n) => applied_by_id(&tx, n)?,
-            None => None,
+        let (decision, item) = match steps::appeal_to_lodge(&mut Sql(&tx), appeal, now)? {
+            Ok(found) => found,
+            Err(refusal) => return Ok(Err(refusal)),
         };
-        let target = match decision {
-            Some(decision) => {
-                let appealed = tx
-                    .prepare_cached("SELECT id, outcome FROM appeals WHERE decision_id = ?1")?
-                    .query_row([decision.audit_id], |r| {
-                        Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
-                    })
-                    .optional()?;
-                Some(Target {
-                    reversed: is_reversed(&tx, decision.audit_id)?,
-                    appealed: appealed
-                        .map(|(id, o)| (id, o.as_deref().and_then(AppealVerdict::parse))),
-                    decision,
-                })
-            }
-            None => None,
-        };
-        if let Err(refusal) = appeals::may_lodge(&appeal.decision, target.as_ref(), now) {
-            return Ok(Err(refusal));
-        }
-        let Some(Target { decision, .. }) = target else {
-            return Err(corrupt(
-                "appeal",
-                "a decision passed the check without being found",
-            ));
-        };
-        let appeal_item = appeals::appeal_item_id(decision.audit_id);
-        let taken: bool = tx
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM items WHERE id = ?1)")?
-            .query_row([&appeal_item], |r| r.get(0))?;
-        if taken {
-            return Ok(Err(AppealRefusal::NotAppealable(format!(
-                "the appeal's item id {appeal_item:?} is taken by a reported item; ask the \
-                 operator"
-            ))));
-        }
-        let item = load_item(&tx, &decision.item_id)?.ok_or_else(|| {
-            corrupt(
-                "audit row",
-                format!("item {:?} is missing", decision.item_id),
-            )
-        })?;
         let report = appeals::appeal_report(&item, decision.audit_id, &appeal.statement, now);
         let columns = search_columns(report.subject.text.as_deref(), None)?;
         let mut tally = TallyChanges::default();
@@ -103,24 +62,6 @@ pub(super) fn lodge_appeal(
     })
 }
 
-/// An appeal's outcome, from its row's columns.
-fn outcome(
-    verdict: Option<&str>,
-    by: Option<String>,
-    at: Option<&str>,
-) -> Result<Option<AppealOutcome>, StorageError> {
-    let (Some(verdict), Some(decided_by), Some(at)) = (verdict, by, parse_opt_ts(at)?) else {
-        return Ok(None);
-    };
-    let verdict =
-        AppealVerdict::parse(verdict).ok_or_else(|| corrupt("appeal outcome", verdict))?;
-    Ok(Some(AppealOutcome {
-        verdict,
-        decided_by,
-        decided_at: at,
-    }))
-}
-
 /// The outcome of the appeal against audit row `decision_id`, if one was decided.
 pub(super) fn outcome_of(
     conn: &Connection,
@@ -139,7 +80,7 @@ pub(super) fn outcome_of(
         })
         .optional()?;
     match row {
-        Some((verdict, by, at)) => outcome(verdict.as_deref(), by, at.as_deref()),
+        Some((verdict, by, at)) => steps::appeal_outcome(verdict.as_deref(), by, at.as_deref()),
         None => Ok(None),
     }
 }

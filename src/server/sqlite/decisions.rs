@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehav
 
 use crate::model::{
     AppealVerdict, Decision, DecisionAction, DecisionOutcome, DecisionResult, HistoryEntry,
-    HistoryEvent, ReporterType, Scope,
+    HistoryEvent, Item, Scope,
 };
 use crate::policy::PolicyCatalog;
 
@@ -14,9 +14,12 @@ use super::SqliteStorage;
 use super::convert::{
     corrupt, from_name, name_of, opt_json, opt_tier, parse_state, parse_ts, to_json, ts,
 };
-use super::items::{ITEM_COLUMNS, item_row, load_reports};
+use super::items::{ITEM_COLUMNS, item_row, load_item, load_reports};
 use super::tally::{Tallied, TallyChanges};
 use crate::server::appeals::{self, AppealFacts};
+use crate::server::decision_steps::{
+    self as steps, Judged, MeasureRow, StepStore, SupportRow, result,
+};
 use crate::server::rules::{self, AppliedDecision, Facts, ItemStatus, Verdict};
 use crate::server::storage::{DecisionBasis, StorageError, TokenInfo};
 
@@ -114,7 +117,7 @@ pub(super) fn applied_on_item(
 }
 
 pub(super) fn latest_applied(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     item_id: &str,
 ) -> Result<Option<AppliedDecision>, StorageError> {
     // A support message decides nothing: the latest decision is the one before it.
@@ -131,7 +134,7 @@ pub(super) fn latest_applied(
 
 /// An item's status, and where it is counted in the tallies.
 pub(super) fn item_status(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     item_id: &str,
 ) -> Result<Option<(ItemStatus, Tallied)>, StorageError> {
     let row = tx
@@ -183,18 +186,6 @@ pub(super) fn decision_basis(
     Ok(Some(DecisionBasis::of(&item, method)))
 }
 
-pub(super) fn result(
-    d: &Decision,
-    outcome: DecisionOutcome,
-    message: Option<String>,
-) -> DecisionResult {
-    DecisionResult {
-        idempotency_key: d.idempotency_key.clone(),
-        outcome,
-        message,
-    }
-}
-
 pub(super) fn apply_one(
     tx: &Transaction<'_>,
     tally: &mut TallyChanges,
@@ -208,25 +199,7 @@ pub(super) fn apply_one(
     }
     let body_hash = rules::body_hash(d);
     if let Some(earlier) = applied_by_key(tx, actor.id, &d.idempotency_key)? {
-        // A key stands for one decision: the same key with another body is a client's
-        // mistake, and answering "duplicate" would tell it a decision it never made is done.
-        if earlier.body_hash.as_ref().is_some_and(|h| *h != body_hash) {
-            let message = format!(
-                "idempotency key {:?} was already used by this token for another decision \
-                 ({} on item {:?}); a new decision needs a new key",
-                d.idempotency_key,
-                earlier.describe(),
-                earlier.item_id
-            );
-            return Ok(result(d, DecisionOutcome::Invalid, Some(message)));
-        }
-        let elsewhere = if earlier.item_id == d.item_id {
-            String::new()
-        } else {
-            format!(" on item {:?}", earlier.item_id)
-        };
-        let message = format!("already applied: {}{elsewhere}", earlier.describe());
-        return Ok(result(d, DecisionOutcome::Duplicate, Some(message)));
+        return Ok(steps::already_applied(d, &earlier, &body_hash));
     }
     let Some((current, counted)) = item_status(tx, &d.item_id)? else {
         let message = format!("no item has id {:?}", d.item_id);
@@ -237,7 +210,7 @@ pub(super) fn apply_one(
         Some(key) => applied_on_item(tx, &d.item_id, key)?,
         None => None,
     };
-    let report_category = leading_category(tx, &d.item_id)?;
+    let report_category = steps::leading_category(&mut Sql(tx), &d.item_id)?;
     let facts = Facts {
         current: &current,
         latest: latest.as_ref(),
@@ -246,12 +219,12 @@ pub(super) fn apply_one(
         policies,
         author: counted.author.as_deref(),
         reachable_reporters: if d.action == DecisionAction::SendSupport {
-            super::messages::reachable(tx, &d.item_id)?
+            steps::reachable(&mut Sql(tx), &d.item_id)?
         } else {
             0
         },
     };
-    let appeal = appeal_facts(tx, &d.item_id)?;
+    let appeal = steps::appeal_facts(&mut Sql(tx), &d.item_id, |_| None)?;
     let (after, reason_code) = match appeals::judge(actor, d, &facts, appeal.as_ref()) {
         Verdict::Apply { after, reason_code } => (after, reason_code),
         Verdict::Refuse { outcome, message } => return Ok(result(d, outcome, Some(message))),
@@ -332,33 +305,18 @@ pub(super) fn apply_one(
     if let Some(appeal) = &appeal {
         record_outcome(tx, tally, actor, d, appeal, now)?;
     }
-    if let (Some(measure), Some(account_id)) = (d.account, author.as_deref()) {
-        super::accounts::record(
-            tx,
-            &super::accounts::NewMeasure {
-                account_id,
-                item_id: &d.item_id,
-                token_id: actor.id,
-                key: &d.idempotency_key,
-                measure,
-                reason_code: reason_code.as_deref(),
-                at: now,
-            },
-        )?;
-    }
-    if let Some(undone) = reversed.as_ref() {
-        // Undoing a take down lifts what it did to the account too.
-        super::accounts::lift(tx, undone.actor_token_id, &undone.idempotency_key, now)?;
-    }
-    if d.action == DecisionAction::SendSupport {
-        super::messages::send_support(tx, actor, d, &policies.support, now)?;
-        // The item is still to be decided: whoever reviews it keeps it.
-        return Ok(result(d, DecisionOutcome::Applied, None));
-    }
-    // Decided: there is nothing left to review undisturbed, whoever was reviewing it.
-    tx.prepare_cached("DELETE FROM leases WHERE item_id = ?1")?
-        .execute([&d.item_id])?;
-    Ok(result(d, DecisionOutcome::Applied, None))
+    steps::finish(
+        &mut Sql(tx),
+        &Judged {
+            actor,
+            decision: d,
+            author: author.as_deref(),
+            reason_code: reason_code.as_deref(),
+            reversed: reversed.as_ref(),
+            support: &policies.support,
+            now,
+        },
+    )
 }
 
 // --- appeals ---------------------------------------------------------------------------
@@ -381,35 +339,6 @@ pub(super) fn is_reversed(conn: &Connection, audit_id: i64) -> Result<bool, Stor
         .query_row([audit_id], |r| r.get(0))?)
 }
 
-/// The appeal an item carries, with what deciding it needs (`None`: not an appeal).
-fn appeal_facts(tx: &Transaction<'_>, item_id: &str) -> Result<Option<AppealFacts>, StorageError> {
-    let Some((appeal_id, decision_id)) = tx
-        .prepare_cached("SELECT id, decision_id FROM appeals WHERE appeal_item_id = ?1")?
-        .query_row([item_id], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-        })
-        .optional()?
-    else {
-        return Ok(None);
-    };
-    let original = applied_by_id(tx, decision_id)?
-        .ok_or_else(|| corrupt("appeal", format!("audit row {decision_id} is missing")))?;
-    let scope: Option<String> = tx
-        .prepare_cached("SELECT scope FROM audit WHERE id = ?1")?
-        .query_row([decision_id], |r| r.get(0))?;
-    let (original_status, _) = item_status(tx, &original.item_id)?
-        .ok_or_else(|| corrupt("appeal", format!("item {:?} is missing", original.item_id)))?;
-    let latest = latest_applied(tx, &original.item_id)?;
-    Ok(Some(AppealFacts {
-        appeal_id,
-        original_scope: opt_json::<Scope>("scope", scope.as_deref())?,
-        original_status,
-        original_reversed: is_reversed(tx, decision_id)?,
-        original_latest: latest.is_some_and(|l| l.audit_id == original.audit_id),
-        original,
-    }))
-}
-
 /// Writes an appeal's outcome: the appeal row, and for an overturn the reversal of the
 /// take down on its item (the content restored), made by the same moderator.
 fn record_outcome(
@@ -420,10 +349,7 @@ fn record_outcome(
     appeal: &AppealFacts,
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
-    let verdict = match d.action {
-        DecisionAction::Overturn => AppealVerdict::Overturned,
-        _ => AppealVerdict::Upheld,
-    };
+    let verdict = steps::appeal_verdict(d);
     tx.prepare_cached(
         "UPDATE appeals SET outcome = ?2, decided_by = ?3, decided_by_token_id = ?4,
                             decided_at = ?5
@@ -487,9 +413,7 @@ fn record_outcome(
         current.tier.map(name_of).transpose()?,
         after.state.as_str(),
     ])?;
-    tx.prepare_cached("DELETE FROM leases WHERE item_id = ?1")?
-        .execute([&original.item_id])?;
-    Ok(())
+    Sql(tx).end_leases(&original.item_id)
 }
 
 /// The report category of the item's most trusted source; see [`rules::leading_category`].
@@ -497,21 +421,7 @@ pub(super) fn leading_category(
     conn: &Connection,
     item_id: &str,
 ) -> Result<Option<String>, StorageError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT reporter_type, category FROM reports WHERE item_id = ?1 ORDER BY id",
-    )?;
-    let rows = stmt.query_map([item_id], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-    })?;
-    let mut reports = Vec::new();
-    for row in rows {
-        let (reporter, category) = row?;
-        reports.push((
-            from_name::<ReporterType>("reporter type", &reporter)?,
-            category,
-        ));
-    }
-    Ok(rules::leading_category(reports.iter().map(|(r, c)| (*r, c.as_str()))).map(str::to_owned))
+    steps::leading_category(&mut Sql(conn), item_id)
 }
 
 pub(super) fn apply_decisions(
@@ -575,6 +485,146 @@ pub(super) fn add_note(
             visible_to: rules::note_visible_to(tier, None),
         }))
     })
+}
+
+// --- the shared steps' reads and writes (see `decision_steps`) ------------------------
+
+/// The shared steps over one connection (inside the caller's transaction).
+pub(super) struct Sql<'a>(pub(super) &'a Connection);
+
+impl StepStore for Sql<'_> {
+    fn applied_by_id(&mut self, audit_id: i64) -> Result<Option<AppliedDecision>, StorageError> {
+        applied_by_id(self.0, audit_id)
+    }
+
+    fn is_reversed(&mut self, audit_id: i64) -> Result<bool, StorageError> {
+        is_reversed(self.0, audit_id)
+    }
+
+    fn decision_scope(&mut self, audit_id: i64) -> Result<Option<String>, StorageError> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT scope FROM audit WHERE id = ?1")?
+            .query_row([audit_id], |r| r.get(0))?)
+    }
+
+    /// A support message decides nothing: the latest decision is the one before it.
+    fn latest_audit_id(&mut self, item_id: &str) -> Result<Option<i64>, StorageError> {
+        Ok(latest_applied(self.0, item_id)?.map(|l| l.audit_id))
+    }
+
+    fn status_of(&mut self, item_id: &str) -> Result<Option<ItemStatus>, StorageError> {
+        Ok(item_status(self.0, item_id)?.map(|(status, _)| status))
+    }
+
+    fn item_exists(&mut self, item_id: &str) -> Result<bool, StorageError> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM items WHERE id = ?1)")?
+            .query_row([item_id], |r| r.get(0))?)
+    }
+
+    fn item(&mut self, item_id: &str) -> Result<Option<Item>, StorageError> {
+        load_item(self.0, item_id)
+    }
+
+    fn report_categories(&mut self, item_id: &str) -> Result<Vec<(String, String)>, StorageError> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT reporter_type, category FROM reports WHERE item_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([item_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn reporter_texts(&mut self, item_id: &str) -> Result<Vec<String>, StorageError> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT reporter FROM reports WHERE item_id = ?1 AND reporter IS NOT NULL ORDER BY id",
+        )?;
+        let rows = stmt.query_map([item_id], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn appeal_on(&mut self, appeal_item_id: &str) -> Result<Option<(i64, i64)>, StorageError> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT id, decision_id FROM appeals WHERE appeal_item_id = ?1")?
+            .query_row([appeal_item_id], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+            })
+            .optional()?)
+    }
+
+    fn appeal_against(
+        &mut self,
+        audit_id: i64,
+    ) -> Result<Option<(i64, Option<String>)>, StorageError> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT id, outcome FROM appeals WHERE decision_id = ?1")?
+            .query_row([audit_id], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+            })
+            .optional()?)
+    }
+
+    fn insert_measure(&mut self, m: &MeasureRow<'_>) -> Result<(), StorageError> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO account_measures (account_id, item_id, token_id, idempotency_key,
+                                               action, days, reason_code, at, until)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                m.account_id,
+                m.item_id,
+                m.token_id,
+                m.key,
+                m.action,
+                m.days,
+                m.reason_code,
+                m.at,
+                m.until,
+            ])?;
+        Ok(())
+    }
+
+    fn lift_measure(&mut self, token_id: i64, key: &str, at: &str) -> Result<(), StorageError> {
+        self.0
+            .prepare_cached(
+                "UPDATE account_measures SET lifted_at = ?3
+                 WHERE token_id = ?1 AND idempotency_key = ?2 AND lifted_at IS NULL",
+            )?
+            .execute(params![token_id, key, at])?;
+        Ok(())
+    }
+
+    fn queue_support(&mut self, m: &SupportRow<'_>) -> Result<(), StorageError> {
+        self.0
+            .prepare_cached(
+                "INSERT OR IGNORE INTO user_messages (recipient, country, kind, item_id, body,
+                                                      token_id, idempotency_key, created_at)
+                 VALUES (?1, ?2, 'support_resources', ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                m.recipient,
+                m.country,
+                m.item_id,
+                m.body,
+                m.token_id,
+                m.key,
+                m.created_at,
+            ])?;
+        Ok(())
+    }
+
+    fn end_leases(&mut self, item_id: &str) -> Result<(), StorageError> {
+        self.0
+            .prepare_cached("DELETE FROM leases WHERE item_id = ?1")?
+            .execute([item_id])?;
+        Ok(())
+    }
 }
 
 // Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
