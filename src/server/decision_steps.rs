@@ -11,16 +11,17 @@ use chrono::{DateTime, Utc};
 
 use crate::account::{AccountAction, AccountMeasure, AccountMeasureRecord, AccountStanding};
 use crate::model::{
-    AppealOutcome, AppealVerdict, Author, Decision, DecisionAction, DecisionOutcome,
-    DecisionResult, Item, NewAppeal, ReporterAccount, ReporterType, Scope,
+    AppealOutcome, AppealVerdict, Author, Decision, DecisionAction, DecisionMethod,
+    DecisionOutcome, DecisionResult, Item, NewAppeal, ReporterAccount, ReporterType, Scope,
 };
+use crate::policy::PolicyCatalog;
 use crate::support::SupportCatalog;
 
 use super::account_rules;
 use super::appeals::{self, AppealFacts, Target};
-use super::rules::{self, AppliedDecision, ItemStatus};
+use super::rules::{self, AppliedDecision, Facts, ItemStatus, Verdict};
 use super::storage::{AppealRefusal, StorageError, TokenInfo};
-use super::stored::{corrupt, from_json, from_name, opt_json, parse_opt_ts, to_json, ts};
+use super::stored::{corrupt, from_json, from_name, name_of, opt_json, parse_opt_ts, to_json, ts};
 
 /// The reads and writes the shared steps need from an engine, inside its transaction.
 pub trait StepStore {
@@ -59,6 +60,14 @@ pub trait StepStore {
     fn queue_support(&mut self, row: &SupportRow<'_>) -> Result<(), StorageError>;
     /// Ends every lease on an item.
     fn end_leases(&mut self, item_id: &str) -> Result<(), StorageError>;
+    /// Records the verdict on an appeal not decided yet.
+    fn set_appeal_verdict(
+        &mut self,
+        appeal_id: i64,
+        verdict: AppealVerdict,
+        actor: &TokenInfo,
+        at: &str,
+    ) -> Result<(), StorageError>;
 }
 
 /// An `account_measures` row, as stored.
@@ -164,11 +173,200 @@ pub fn appeal_facts(
     }))
 }
 
-/// The verdict deciding an appeal with `d` records.
-pub fn appeal_verdict(d: &Decision) -> AppealVerdict {
-    match d.action {
+/// What an item was when a decision on it was judged, as the engine read it.
+pub struct Before<'a> {
+    pub current: &'a ItemStatus,
+    /// The item's author, when the item names one.
+    pub author: Option<&'a str>,
+    /// The item's latest decision (a support message decides nothing).
+    pub latest: Option<&'a AppliedDecision>,
+    /// The decision `d.reverses` names on the item, if found.
+    pub reversed: Option<&'a AppliedDecision>,
+}
+
+/// A decision the rules let through: the item's status after it, the reason code it
+/// records, and the appeal it decides when its item is one.
+pub struct Judgement {
+    pub after: ItemStatus,
+    pub reason_code: Option<String>,
+    pub appeal: Option<AppealFacts>,
+}
+
+/// Reads what the rules weigh besides `before` and asks them about `d`: `Err` is the
+/// answer to a decision they refuse. `latest_in_batch` as for [`appeal_facts`].
+pub fn judge(
+    store: &mut impl StepStore,
+    actor: &TokenInfo,
+    d: &Decision,
+    policies: &PolicyCatalog,
+    before: &Before<'_>,
+    latest_in_batch: impl Fn(&str) -> Option<i64>,
+) -> Result<Result<Judgement, DecisionResult>, StorageError> {
+    let report_category = leading_category(store, &d.item_id)?;
+    let facts = Facts {
+        current: before.current,
+        latest: before.latest,
+        reversed: before.reversed,
+        report_category: report_category.as_deref(),
+        policies,
+        author: before.author,
+        reachable_reporters: if d.action == DecisionAction::SendSupport {
+            reachable(store, &d.item_id)?
+        } else {
+            0
+        },
+    };
+    let appeal = appeal_facts(store, &d.item_id, latest_in_batch)?;
+    Ok(match appeals::judge(actor, d, &facts, appeal.as_ref()) {
+        Verdict::Apply { after, reason_code } => Ok(Judgement {
+            after,
+            reason_code,
+            appeal,
+        }),
+        Verdict::Refuse { outcome, message } => Err(result(d, outcome, Some(message))),
+    })
+}
+
+/// Records the verdict deciding `appeal` with `d` gives; `true` when it overturns the
+/// decision appealed, which the engine then reverses (see [`AuditRow::overturn`]).
+pub fn decide_appeal(
+    store: &mut impl StepStore,
+    actor: &TokenInfo,
+    d: &Decision,
+    appeal: &AppealFacts,
+    now: DateTime<Utc>,
+) -> Result<bool, StorageError> {
+    let verdict = match d.action {
         DecisionAction::Overturn => AppealVerdict::Overturned,
         _ => AppealVerdict::Upheld,
+    };
+    store.set_appeal_verdict(appeal.appeal_id, verdict, actor, &ts(now))?;
+    Ok(verdict == AppealVerdict::Overturned)
+}
+
+/// One audit row, in the stored forms, as both engines write it.
+pub struct AuditRow {
+    pub at: String,
+    pub actor: String,
+    pub actor_token_id: i64,
+    pub role: String,
+    pub action: String,
+    pub item_id: String,
+    pub reason_code: Option<String>,
+    pub scope: Option<String>,
+    pub note: Option<String>,
+    /// `escalation_target`: escalations only.
+    pub target: Option<String>,
+    pub reverses: Option<String>,
+    /// The audit row undone. On PostgreSQL, negative: a row of the batch not yet numbered.
+    pub reverses_id: Option<i64>,
+    pub key: String,
+    pub body_hash: String,
+    pub method: String,
+    pub decided_at: String,
+    pub from_state: String,
+    pub from_scope: Option<String>,
+    pub from_target: Option<String>,
+    pub from_tier: Option<String>,
+    pub to_state: String,
+    pub to_tier: Option<String>,
+    pub basis: Option<String>,
+}
+
+/// What a decision's audit row is written from, besides the decision.
+pub struct Applied<'a> {
+    pub actor: &'a TokenInfo,
+    pub current: &'a ItemStatus,
+    pub after: &'a ItemStatus,
+    pub reason_code: Option<String>,
+    /// The audit row of the decision it reverses.
+    pub reversed_id: Option<i64>,
+    pub body_hash: String,
+    /// A take down's statement basis, as stored.
+    pub basis: Option<String>,
+    pub now: DateTime<Utc>,
+}
+
+impl AuditRow {
+    /// The row a decision appends.
+    pub fn decision(d: &Decision, a: Applied<'_>) -> Result<Self, StorageError> {
+        // A take down records its own scope: what it restricts, which for one widening an
+        // earlier restriction is more than the item's scope before it.
+        let scope = match d.action {
+            DecisionAction::TakeDown => Some(to_json(&d.scope.clone().unwrap_or_default())?),
+            _ => None,
+        };
+        let target = match d.action {
+            DecisionAction::Escalate => a.after.escalation_target.map(name_of).transpose()?,
+            _ => None,
+        };
+        Ok(AuditRow {
+            at: ts(a.now),
+            actor: a.actor.name.clone(),
+            actor_token_id: a.actor.id,
+            role: a.actor.role.as_str().to_owned(),
+            action: d.action.as_str().to_owned(),
+            item_id: d.item_id.clone(),
+            reason_code: a.reason_code,
+            scope,
+            note: d
+                .note
+                .as_deref()
+                .filter(|n| !n.trim().is_empty())
+                .map(str::to_owned),
+            target,
+            reverses: d.reverses.clone(),
+            reverses_id: a.reversed_id,
+            key: d.idempotency_key.clone(),
+            body_hash: a.body_hash,
+            method: d.method.as_str().to_owned(),
+            decided_at: ts(rules::clamp_decided_at(d.decided_at, a.now)),
+            from_state: a.current.state.as_str().to_owned(),
+            from_scope: a.current.restricted_in.as_ref().map(to_json).transpose()?,
+            from_target: a.current.escalation_target.map(name_of).transpose()?,
+            from_tier: a.current.tier.map(name_of).transpose()?,
+            to_state: a.after.state.as_str().to_owned(),
+            to_tier: a.after.tier.map(name_of).transpose()?,
+            basis: a.basis,
+        })
+    }
+
+    /// The reversal an overturned appeal makes of the take down appealed, by the moderator
+    /// who overturned it; `current` is its item's status before, `after` restored.
+    pub fn overturn(
+        actor: &TokenInfo,
+        appeal: &AppealFacts,
+        current: &ItemStatus,
+        after: &ItemStatus,
+        now: DateTime<Utc>,
+    ) -> Result<Self, StorageError> {
+        let original = &appeal.original;
+        Ok(AuditRow {
+            at: ts(now),
+            actor: actor.name.clone(),
+            actor_token_id: actor.id,
+            role: actor.role.as_str().to_owned(),
+            action: DecisionAction::Reverse.as_str().to_owned(),
+            item_id: original.item_id.clone(),
+            reason_code: None,
+            scope: None,
+            note: Some(format!("appeal {} overturned", appeal.appeal_id)),
+            target: None,
+            reverses: Some(original.idempotency_key.clone()),
+            reverses_id: Some(original.audit_id),
+            key: appeals::reversal_key(appeal.appeal_id),
+            // Made by the server, not sent: bound to nothing a client could send again.
+            body_hash: String::new(),
+            method: DecisionMethod::Single.as_str().to_owned(),
+            decided_at: ts(now),
+            from_state: current.state.as_str().to_owned(),
+            from_scope: current.restricted_in.as_ref().map(to_json).transpose()?,
+            from_target: current.escalation_target.map(name_of).transpose()?,
+            from_tier: current.tier.map(name_of).transpose()?,
+            to_state: after.state.as_str().to_owned(),
+            to_tier: after.tier.map(name_of).transpose()?,
+            basis: None,
+        })
     }
 }
 

@@ -7,16 +7,17 @@ use ::postgres::Row;
 use chrono::{DateTime, Utc};
 
 use crate::model::{
-    AppealVerdict, Decision, DecisionAction, DecisionMethod, DecisionOutcome, DecisionResult, Item,
-    ReviewState, Scope,
+    AppealVerdict, Decision, DecisionAction, DecisionOutcome, DecisionResult, Item, ReviewState,
+    Scope,
 };
 use crate::policy::PolicyCatalog;
 use crate::server::appeals::{self, AppealFacts};
 use crate::server::claims::{self, Allowance, LaneHeld};
 use crate::server::decision_steps::{
-    self as steps, Judged, MeasureRow, StepStore, SupportRow, result,
+    self as steps, Applied, AuditRow, Before, Judged, Judgement, MeasureRow, StepStore, SupportRow,
+    result,
 };
-use crate::server::rules::{self, AppliedDecision, Facts, ItemStatus, Lease, Verdict};
+use crate::server::rules::{self, AppliedDecision, ItemStatus, Lease};
 use crate::server::storage::{ClaimLimits, DecisionBasis};
 use crate::server::storage::{StorageError, TokenInfo};
 
@@ -189,26 +190,22 @@ pub fn apply_one(
         },
         None => None,
     };
-    let report_category = steps::leading_category(tx, &d.item_id)?;
-    let facts = Facts {
+    let before = Before {
         current: &current,
+        author: counted.author.as_deref(),
         latest: latest.as_ref(),
         reversed: reversed.as_ref(),
-        report_category: report_category.as_deref(),
-        policies,
-        author: counted.author.as_deref(),
-        reachable_reporters: if d.action == DecisionAction::SendSupport {
-            steps::reachable(tx, &d.item_id)?
-        } else {
-            0
-        },
     };
-    let appeal = steps::appeal_facts(tx, &d.item_id, |item| {
+    let judged = steps::judge(tx, actor, d, policies, &before, |item| {
         log.find(|a| a.item_id == item).map(|a| a.audit_id)
     })?;
-    let (after, reason_code) = match appeals::judge(actor, d, &facts, appeal.as_ref()) {
-        Verdict::Apply { after, reason_code } => (after, reason_code),
-        Verdict::Refuse { outcome, message } => return Ok(result(d, outcome, Some(message))),
+    let Judgement {
+        after,
+        reason_code,
+        appeal,
+    } = match judged {
+        Ok(judged) => judged,
+        Err(refused) => return Ok(refused),
     };
     let recorded_reason = reason_code.clone();
 
@@ -233,15 +230,6 @@ pub fn apply_one(
     };
     let author = counted.author.clone();
     tally.moved(Some(counted), now_counted);
-    let scope = match d.action {
-        DecisionAction::TakeDown => Some(to_json(&d.scope.clone().unwrap_or_default())?),
-        _ => None,
-    };
-    let note = d.note.as_deref().filter(|n| !n.trim().is_empty());
-    let target = match d.action {
-        DecisionAction::Escalate => after_target.clone(),
-        _ => None,
-    };
     let basis = match d.action {
         DecisionAction::TakeDown => decision_basis(tx, &d.item_id, d.method)?
             .as_ref()
@@ -261,31 +249,19 @@ pub fn apply_one(
             body_hash: Some(body_hash.clone()),
             before: current.clone(),
         },
-        AuditRow {
-            at: ts(now),
-            actor: actor.name.clone(),
-            actor_token_id: actor.id,
-            role: actor.role.as_str().to_owned(),
-            action: d.action.as_str().to_owned(),
-            item_id: d.item_id.clone(),
-            reason_code,
-            scope,
-            note: note.map(str::to_owned),
-            target,
-            reverses: d.reverses.clone(),
-            reverses_id: reversed.as_ref().map(|r| r.audit_id),
-            key: d.idempotency_key.clone(),
-            body_hash,
-            method: d.method.as_str().to_owned(),
-            decided_at: ts(rules::clamp_decided_at(d.decided_at, now)),
-            from_state: current.state.as_str().to_owned(),
-            from_scope: current.restricted_in.as_ref().map(to_json).transpose()?,
-            from_target: current.escalation_target.map(name_of).transpose()?,
-            from_tier: current.tier.map(name_of).transpose()?,
-            to_state: after.state.as_str().to_owned(),
-            to_tier: after_tier,
-            basis,
-        },
+        AuditRow::decision(
+            d,
+            Applied {
+                actor,
+                current: &current,
+                after: &after,
+                reason_code,
+                reversed_id: reversed.as_ref().map(|r| r.audit_id),
+                body_hash,
+                basis,
+                now,
+            },
+        )?,
     );
     if let Some(appeal) = &appeal {
         record_outcome(tx, tally, log, actor, d, appeal, now)?;
@@ -325,20 +301,7 @@ fn record_outcome(
     appeal: &AppealFacts,
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
-    let verdict = steps::appeal_verdict(d);
-    tx.exec(
-        "UPDATE appeals SET outcome = ?2, decided_by = ?3, decided_by_token_id = ?4,
-                            decided_at = ?5
-         WHERE id = ?1 AND outcome IS NULL",
-        &[
-            &appeal.appeal_id,
-            &verdict.as_str(),
-            &actor.name,
-            &actor.id,
-            &ts(now),
-        ],
-    )?;
-    if verdict != AppealVerdict::Overturned {
+    if !steps::decide_appeal(tx, actor, d, appeal, now)? {
         return Ok(());
     }
     let original = &appeal.original;
@@ -376,62 +339,9 @@ fn record_outcome(
             body_hash: None,
             before: current.clone(),
         },
-        AuditRow {
-            at: ts(now),
-            actor: actor.name.clone(),
-            actor_token_id: actor.id,
-            role: actor.role.as_str().to_owned(),
-            action: DecisionAction::Reverse.as_str().to_owned(),
-            item_id: original.item_id.clone(),
-            reason_code: None,
-            scope: None,
-            note: Some(format!("appeal {} overturned", appeal.appeal_id)),
-            target: None,
-            reverses: Some(original.idempotency_key.clone()),
-            reverses_id: Some(original.audit_id),
-            // Made by the server, not sent: bound to nothing a client could send again.
-            body_hash: String::new(),
-            key,
-            method: DecisionMethod::Single.as_str().to_owned(),
-            decided_at: ts(now),
-            from_state: current.state.as_str().to_owned(),
-            from_scope: current.restricted_in.as_ref().map(to_json).transpose()?,
-            from_target: current.escalation_target.map(name_of).transpose()?,
-            from_tier: current.tier.map(name_of).transpose()?,
-            to_state: after.state.as_str().to_owned(),
-            to_tier: None,
-            basis: None,
-        },
+        AuditRow::overturn(actor, appeal, &current, &after, now)?,
     );
     tx.end_leases(&original.item_id)
-}
-
-/// One audit row, as it will be inserted.
-pub struct AuditRow {
-    at: String,
-    actor: String,
-    actor_token_id: i64,
-    role: String,
-    action: String,
-    item_id: String,
-    reason_code: Option<String>,
-    scope: Option<String>,
-    note: Option<String>,
-    target: Option<String>,
-    reverses: Option<String>,
-    /// Negative: a row of this batch not yet numbered (see [`AuditBatch`]).
-    reverses_id: Option<i64>,
-    key: String,
-    body_hash: String,
-    method: String,
-    decided_at: String,
-    from_state: String,
-    from_scope: Option<String>,
-    from_target: Option<String>,
-    from_tier: Option<String>,
-    to_state: String,
-    to_tier: Option<String>,
-    basis: Option<String>,
 }
 
 /// The audit rows a batch of decisions makes, written together at its end.
@@ -886,6 +796,22 @@ impl StepStore for Tx<'_> {
 
     fn end_leases(&mut self, item_id: &str) -> Result<(), StorageError> {
         self.exec("DELETE FROM leases WHERE item_id = ?1", &[&item_id])?;
+        Ok(())
+    }
+
+    fn set_appeal_verdict(
+        &mut self,
+        appeal_id: i64,
+        verdict: AppealVerdict,
+        actor: &TokenInfo,
+        at: &str,
+    ) -> Result<(), StorageError> {
+        self.exec(
+            "UPDATE appeals SET outcome = ?2, decided_by = ?3, decided_by_token_id = ?4,
+                                decided_at = ?5
+             WHERE id = ?1 AND outcome IS NULL",
+            &[&appeal_id, &verdict.as_str(), &actor.name, &actor.id, &at],
+        )?;
         Ok(())
     }
 }

@@ -18,9 +18,10 @@ use super::items::{ITEM_COLUMNS, item_row, load_item, load_reports};
 use super::tally::{Tallied, TallyChanges};
 use crate::server::appeals::{self, AppealFacts};
 use crate::server::decision_steps::{
-    self as steps, Judged, MeasureRow, StepStore, SupportRow, result,
+    self as steps, Applied, AuditRow, Before, Judged, Judgement, MeasureRow, StepStore, SupportRow,
+    result,
 };
-use crate::server::rules::{self, AppliedDecision, Facts, ItemStatus, Verdict};
+use crate::server::rules::{self, AppliedDecision, ItemStatus};
 use crate::server::storage::{DecisionBasis, StorageError, TokenInfo};
 
 pub(super) const APPLIED_COLUMNS: &str = "id, idempotency_key, item_id, action, actor, actor_token_id, at, \
@@ -210,25 +211,21 @@ pub(super) fn apply_one(
         Some(key) => applied_on_item(tx, &d.item_id, key)?,
         None => None,
     };
-    let report_category = steps::leading_category(&mut Sql(tx), &d.item_id)?;
-    let facts = Facts {
+    let before = Before {
         current: &current,
+        author: counted.author.as_deref(),
         latest: latest.as_ref(),
         reversed: reversed.as_ref(),
-        report_category: report_category.as_deref(),
-        policies,
-        author: counted.author.as_deref(),
-        reachable_reporters: if d.action == DecisionAction::SendSupport {
-            steps::reachable(&mut Sql(tx), &d.item_id)?
-        } else {
-            0
-        },
     };
-    let appeal = steps::appeal_facts(&mut Sql(tx), &d.item_id, |_| None)?;
-    let (after, reason_code) = match appeals::judge(actor, d, &facts, appeal.as_ref()) {
-        Verdict::Apply { after, reason_code } => (after, reason_code),
-        Verdict::Refuse { outcome, message } => return Ok(result(d, outcome, Some(message))),
+    let judged = match steps::judge(&mut Sql(tx), actor, d, policies, &before, |_| None)? {
+        Ok(judged) => judged,
+        Err(refused) => return Ok(refused),
     };
+    let Judgement {
+        after,
+        reason_code,
+        appeal,
+    } = judged;
 
     tx.prepare_cached(
         "UPDATE items SET state = ?2, restricted_in = ?3, escalation_target = ?4,
@@ -249,17 +246,6 @@ pub(super) fn apply_one(
     };
     let author = counted.author.clone();
     tally.moved(Some(counted), now_counted);
-    // A take down records its own scope: what it restricts, which for one widening an
-    // earlier restriction is more than the item's scope before it.
-    let scope = match d.action {
-        DecisionAction::TakeDown => Some(to_json(&d.scope.clone().unwrap_or_default())?),
-        _ => None,
-    };
-    let note = d.note.as_deref().filter(|n| !n.trim().is_empty());
-    let target = match d.action {
-        DecisionAction::Escalate => after.escalation_target.map(name_of).transpose()?,
-        _ => None,
-    };
     // A take down's statement is written from the item as the moderator decided it.
     let basis = match d.action {
         DecisionAction::TakeDown => decision_basis(tx, &d.item_id, d.method)?
@@ -268,40 +254,20 @@ pub(super) fn apply_one(
             .transpose()?,
         _ => None,
     };
-    tx.prepare_cached(
-        "INSERT INTO audit (at, actor, actor_token_id, role, action, item_id, reason_code,
-                            scope, note, escalation_target, reverses, reverses_id,
-                            idempotency_key, body_hash, method, decided_at, from_state,
-                            from_restricted_in, from_escalation_target, from_tier, to_state,
-                            to_tier, basis)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18, ?19, ?20, ?21, ?22, ?23)",
-    )?
-    .execute(params![
-        ts(now),
-        actor.name,
-        actor.id,
-        actor.role.as_str(),
-        d.action.as_str(),
-        d.item_id,
-        reason_code,
-        scope,
-        note,
-        target,
-        d.reverses,
-        reversed.as_ref().map(|r| r.audit_id),
-        d.idempotency_key,
-        body_hash,
-        d.method.as_str(),
-        ts(rules::clamp_decided_at(d.decided_at, now)),
-        current.state.as_str(),
-        current.restricted_in.as_ref().map(to_json).transpose()?,
-        current.escalation_target.map(name_of).transpose()?,
-        current.tier.map(name_of).transpose()?,
-        after.state.as_str(),
-        after.tier.map(name_of).transpose()?,
-        basis,
-    ])?;
+    let row = AuditRow::decision(
+        d,
+        Applied {
+            actor,
+            current: &current,
+            after: &after,
+            reason_code: reason_code.clone(),
+            reversed_id: reversed.as_ref().map(|r| r.audit_id),
+            body_hash,
+            basis,
+            now,
+        },
+    )?;
+    insert_audit(tx, &row)?;
     if let Some(appeal) = &appeal {
         record_outcome(tx, tally, actor, d, appeal, now)?;
     }
@@ -317,6 +283,45 @@ pub(super) fn apply_one(
             now,
         },
     )
+}
+
+/// Appends one audit row.
+fn insert_audit(conn: &Connection, row: &AuditRow) -> Result<(), StorageError> {
+    conn.prepare_cached(
+        "INSERT INTO audit (at, actor, actor_token_id, role, action, item_id, reason_code,
+                            scope, note, escalation_target, reverses, reverses_id,
+                            idempotency_key, body_hash, method, decided_at, from_state,
+                            from_restricted_in, from_escalation_target, from_tier, to_state,
+                            to_tier, basis)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                 ?18, ?19, ?20, ?21, ?22, ?23)",
+    )?
+    .execute(params![
+        row.at,
+        row.actor,
+        row.actor_token_id,
+        row.role,
+        row.action,
+        row.item_id,
+        row.reason_code,
+        row.scope,
+        row.note,
+        row.target,
+        row.reverses,
+        row.reverses_id,
+        row.key,
+        row.body_hash,
+        row.method,
+        row.decided_at,
+        row.from_state,
+        row.from_scope,
+        row.from_target,
+        row.from_tier,
+        row.to_state,
+        row.to_tier,
+        row.basis,
+    ])?;
+    Ok(())
 }
 
 // --- appeals ---------------------------------------------------------------------------
@@ -349,20 +354,7 @@ fn record_outcome(
     appeal: &AppealFacts,
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
-    let verdict = steps::appeal_verdict(d);
-    tx.prepare_cached(
-        "UPDATE appeals SET outcome = ?2, decided_by = ?3, decided_by_token_id = ?4,
-                            decided_at = ?5
-         WHERE id = ?1 AND outcome IS NULL",
-    )?
-    .execute(params![
-        appeal.appeal_id,
-        verdict.as_str(),
-        actor.name,
-        actor.id,
-        ts(now)
-    ])?;
-    if verdict != AppealVerdict::Overturned {
+    if !steps::decide_appeal(&mut Sql(tx), actor, d, appeal, now)? {
         return Ok(());
     }
     let original = &appeal.original;
@@ -387,32 +379,10 @@ fn record_outcome(
             ..counted
         },
     );
-    // Made by the server, not sent: its body hash binds it to nothing a client could send.
-    tx.prepare_cached(
-        "INSERT INTO audit (at, actor, actor_token_id, role, action, item_id, note, reverses,
-                            reverses_id, idempotency_key, body_hash, method, decided_at,
-                            from_state, from_restricted_in, from_escalation_target, from_tier,
-                            to_state)
-         VALUES (?1, ?2, ?3, ?4, 'reverse', ?5, ?6, ?7, ?8, ?9, '', 'single', ?10, ?11, ?12,
-                 ?13, ?14, ?15)",
-    )?
-    .execute(params![
-        ts(now),
-        actor.name,
-        actor.id,
-        actor.role.as_str(),
-        original.item_id,
-        format!("appeal {} overturned", appeal.appeal_id),
-        original.idempotency_key,
-        original.audit_id,
-        appeals::reversal_key(appeal.appeal_id),
-        ts(now),
-        current.state.as_str(),
-        current.restricted_in.as_ref().map(to_json).transpose()?,
-        current.escalation_target.map(name_of).transpose()?,
-        current.tier.map(name_of).transpose()?,
-        after.state.as_str(),
-    ])?;
+    insert_audit(
+        tx,
+        &AuditRow::overturn(actor, appeal, &current, &after, now)?,
+    )?;
     Sql(tx).end_leases(&original.item_id)
 }
 
@@ -623,6 +593,29 @@ impl StepStore for Sql<'_> {
         self.0
             .prepare_cached("DELETE FROM leases WHERE item_id = ?1")?
             .execute([item_id])?;
+        Ok(())
+    }
+
+    fn set_appeal_verdict(
+        &mut self,
+        appeal_id: i64,
+        verdict: AppealVerdict,
+        actor: &TokenInfo,
+        at: &str,
+    ) -> Result<(), StorageError> {
+        self.0
+            .prepare_cached(
+                "UPDATE appeals SET outcome = ?2, decided_by = ?3, decided_by_token_id = ?4,
+                                    decided_at = ?5
+                 WHERE id = ?1 AND outcome IS NULL",
+            )?
+            .execute(params![
+                appeal_id,
+                verdict.as_str(),
+                actor.name,
+                actor.id,
+                at
+            ])?;
         Ok(())
     }
 }
