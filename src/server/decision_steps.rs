@@ -12,7 +12,8 @@ use chrono::{DateTime, Utc};
 use crate::account::{AccountAction, AccountMeasure, AccountMeasureRecord, AccountStanding};
 use crate::model::{
     AppealOutcome, AppealVerdict, Author, Decision, DecisionAction, DecisionMethod,
-    DecisionOutcome, DecisionResult, Item, NewAppeal, ReporterAccount, ReporterType, Scope,
+    DecisionOutcome, DecisionResult, HistoryEntry, HistoryEvent, Item, NewAppeal, ReporterAccount,
+    ReporterType, Scope,
 };
 use crate::policy::PolicyCatalog;
 use crate::support::SupportCatalog;
@@ -21,7 +22,10 @@ use super::account_rules;
 use super::appeals::{self, AppealFacts, Target};
 use super::rules::{self, AppliedDecision, Facts, ItemStatus, Verdict};
 use super::storage::{AppealRefusal, StorageError, TokenInfo};
-use super::stored::{corrupt, from_json, from_name, name_of, opt_json, parse_opt_ts, to_json, ts};
+use super::stored::{
+    corrupt, from_json, from_name, name_of, opt_json, opt_tier, parse_opt_ts, parse_state,
+    parse_ts, to_json, ts,
+};
 
 /// The reads and writes the shared steps need from an engine, inside its transaction.
 pub trait StepStore {
@@ -60,6 +64,15 @@ pub trait StepStore {
     fn queue_support(&mut self, row: &SupportRow<'_>) -> Result<(), StorageError>;
     /// Ends every lease on an item.
     fn end_leases(&mut self, item_id: &str) -> Result<(), StorageError>;
+    /// Inserts one note row; `tier` as stored.
+    fn insert_note(
+        &mut self,
+        actor: &TokenInfo,
+        item_id: &str,
+        note: &str,
+        tier: Option<String>,
+        at: &str,
+    ) -> Result<(), StorageError>;
     /// Records the verdict on an appeal not decided yet.
     fn set_appeal_verdict(
         &mut self,
@@ -92,6 +105,97 @@ pub struct SupportRow<'a> {
     pub token_id: i64,
     pub key: &'a str,
     pub created_at: String,
+}
+
+/// The columns an [`AppliedRow`] is read from, in its order.
+pub const APPLIED_COLUMNS: &str = "id, idempotency_key, item_id, action, actor, actor_token_id, \
+                                   at, body_hash, from_state, from_restricted_in, \
+                                   from_escalation_target, from_tier";
+
+/// An audit row as far as judging later decisions needs it, as stored.
+pub struct AppliedRow {
+    pub id: i64,
+    pub key: String,
+    pub item_id: String,
+    pub action: String,
+    pub actor: String,
+    pub actor_token_id: Option<i64>,
+    pub at: String,
+    pub body_hash: Option<String>,
+    pub from_state: String,
+    pub from_scope: Option<String>,
+    pub from_target: Option<String>,
+    pub from_tier: Option<String>,
+}
+
+impl AppliedRow {
+    pub fn into_applied(self) -> Result<AppliedDecision, StorageError> {
+        Ok(AppliedDecision {
+            audit_id: self.id,
+            idempotency_key: self.key,
+            item_id: self.item_id,
+            action: from_name("action", &self.action)?,
+            actor: self.actor,
+            actor_token_id: self.actor_token_id,
+            at: parse_ts(&self.at)?,
+            body_hash: self.body_hash,
+            before: stored_status(
+                &self.from_state,
+                self.from_scope.as_deref(),
+                self.from_target.as_deref(),
+                self.from_tier.as_deref(),
+            )?,
+        })
+    }
+}
+
+/// An item's status from its stored columns: state, scope (JSON), escalation target, tier.
+pub fn stored_status(
+    state: &str,
+    scope: Option<&str>,
+    target: Option<&str>,
+    tier: Option<&str>,
+) -> Result<ItemStatus, StorageError> {
+    Ok(ItemStatus {
+        state: parse_state(state)?,
+        restricted_in: opt_json::<Scope>("scope", scope)?,
+        escalation_target: opt_tier(target)?,
+        tier: opt_tier(tier)?,
+    })
+}
+
+/// Adds `actor`'s note to an item (`None`: no such item).
+pub fn add_note(
+    store: &mut impl StepStore,
+    actor: &TokenInfo,
+    item_id: &str,
+    note: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<HistoryEntry>, StorageError> {
+    let Some(status) = store.status_of(item_id)? else {
+        return Ok(None);
+    };
+    // A note belongs to the tier holding the item when it is written: one written for
+    // child safety stays theirs after the item moves on.
+    let tier = status.held_by();
+    store.insert_note(
+        actor,
+        item_id,
+        note,
+        tier.map(name_of).transpose()?,
+        &ts(now),
+    )?;
+    Ok(Some(HistoryEntry {
+        at: now,
+        actor: actor.name.clone(),
+        event: HistoryEvent::Note,
+        reason_code: None,
+        scope: None,
+        note: Some(note.to_owned()),
+        escalation_target: None,
+        tier,
+        visible_to: rules::note_visible_to(tier, None),
+    }))
 }
 
 /// A decision's answer.

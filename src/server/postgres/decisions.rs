@@ -8,51 +8,39 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{
     AppealVerdict, Decision, DecisionAction, DecisionOutcome, DecisionResult, Item, ReviewState,
-    Scope,
 };
 use crate::policy::PolicyCatalog;
 use crate::server::appeals::{self, AppealFacts};
 use crate::server::claims::{self, Allowance, LaneHeld};
 use crate::server::decision_steps::{
-    self as steps, Applied, AuditRow, Before, Judged, Judgement, MeasureRow, StepStore, SupportRow,
-    result,
+    self as steps, APPLIED_COLUMNS, Applied, AppliedRow, AuditRow, Before, Judged, Judgement,
+    MeasureRow, StepStore, SupportRow, result, stored_status,
 };
 use crate::server::rules::{self, AppliedDecision, ItemStatus, Lease};
 use crate::server::storage::{ClaimLimits, DecisionBasis};
 use crate::server::storage::{StorageError, TokenInfo};
 
-use super::convert::{from_name, name_of, opt_json, opt_tier, parse_state, parse_ts, to_json, ts};
+use super::convert::{name_of, parse_ts, to_json, ts};
 use super::db::{AUDIT_LOCK, Param, Tx};
 use super::items::{Tallied, TallyChanges, load_item, load_reports};
 use super::queue::{ITEM_COLUMNS, item_row};
 
-const APPLIED_COLUMNS: &str = "id, idempotency_key, item_id, action, actor, actor_token_id, at, \
-                               body_hash, from_state, from_restricted_in, \
-                               from_escalation_target, from_tier";
-
 fn applied(r: &Row) -> Result<AppliedDecision, StorageError> {
-    let action: String = r.try_get(3)?;
-    let at: String = r.try_get(6)?;
-    let from_state: String = r.try_get(8)?;
-    let from_scope: Option<String> = r.try_get(9)?;
-    let from_target: Option<String> = r.try_get(10)?;
-    let from_tier: Option<String> = r.try_get(11)?;
-    Ok(AppliedDecision {
-        audit_id: r.try_get(0)?,
-        idempotency_key: r.try_get(1)?,
+    AppliedRow {
+        id: r.try_get(0)?,
+        key: r.try_get(1)?,
         item_id: r.try_get(2)?,
-        action: from_name("action", &action)?,
+        action: r.try_get(3)?,
         actor: r.try_get(4)?,
         actor_token_id: r.try_get(5)?,
-        at: parse_ts(&at)?,
+        at: r.try_get(6)?,
         body_hash: r.try_get(7)?,
-        before: ItemStatus {
-            state: parse_state(&from_state)?,
-            restricted_in: opt_json::<Scope>("scope", from_scope.as_deref())?,
-            escalation_target: opt_tier(from_target.as_deref())?,
-            tier: opt_tier(from_tier.as_deref())?,
-        },
-    })
+        from_state: r.try_get(8)?,
+        from_scope: r.try_get(9)?,
+        from_target: r.try_get(10)?,
+        from_tier: r.try_get(11)?,
+    }
+    .into_applied()
 }
 
 fn applied_where(
@@ -101,12 +89,12 @@ pub fn item_status(
         tier: r.try_get(2)?,
         author: r.try_get(4)?,
     };
-    let status = ItemStatus {
-        state: parse_state(&tallied.state)?,
-        restricted_in: opt_json("scope", scope.as_deref())?,
-        escalation_target: opt_tier(tallied.tier.as_deref())?,
-        tier: opt_tier(hold.as_deref())?,
-    };
+    let status = stored_status(
+        &tallied.state,
+        scope.as_deref(),
+        tallied.tier.as_deref(),
+        hold.as_deref(),
+    )?;
     Ok(Some((status, tallied)))
 }
 
@@ -796,6 +784,30 @@ impl StepStore for Tx<'_> {
 
     fn end_leases(&mut self, item_id: &str) -> Result<(), StorageError> {
         self.exec("DELETE FROM leases WHERE item_id = ?1", &[&item_id])?;
+        Ok(())
+    }
+
+    fn insert_note(
+        &mut self,
+        actor: &TokenInfo,
+        item_id: &str,
+        note: &str,
+        tier: Option<String>,
+        at: &str,
+    ) -> Result<(), StorageError> {
+        self.exec(
+            "INSERT INTO notes (item_id, at, actor, role, note, actor_token_id, tier)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            &[
+                &item_id,
+                &at,
+                &actor.name,
+                &actor.role.as_str(),
+                &note,
+                &actor.id,
+                &tier,
+            ],
+        )?;
         Ok(())
     }
 

@@ -33,8 +33,8 @@ use chrono::{DateTime, Utc};
 use crate::model::{AppealLodged, NewAppeal};
 use crate::model::{
     ClaimCap, ClaimedPage, Decision, DecisionMethod, DecisionResult, EscalationTier, HistoryEntry,
-    HistoryEvent, Item, Lane, LaneCount, LeaseGrant, LeaseRefusal, LeaseRenewal, NewReport,
-    QueueCounts, QueuePage, RefusalReason, ReportAccepted, Role, Scope, TierCount,
+    Item, Lane, LaneCount, LeaseGrant, LeaseRefusal, LeaseRenewal, NewReport, QueueCounts,
+    QueuePage, RefusalReason, ReportAccepted, Role, Scope, TierCount,
 };
 use crate::policy::PolicyCatalog;
 
@@ -47,13 +47,13 @@ use super::storage::{
 };
 
 use convert::{
-    corrupt, count, from_json, from_name, name_of, opt_json, opt_tier, parse_lane, parse_opt_ts,
+    corrupt, count, from_json, from_name, opt_json, opt_tier, parse_lane, parse_opt_ts,
     parse_state, parse_ts, ts,
 };
 use db::{Pool, Tx, transaction};
 use decisions::{
-    AuditBatch, allowance_of, apply_one, distinct, item_status, leading_category, lease_of,
-    live_leases_of, lock_claimable, lock_holder, lock_items, put_lease,
+    AuditBatch, allowance_of, apply_one, distinct, leading_category, lease_of, live_leases_of,
+    lock_claimable, lock_holder, lock_items, put_lease,
 };
 use items::{TallyChanges, add_report, fill_items, is_intake, load_item, search_columns};
 use queue::{ItemRow, walk_queue};
@@ -515,34 +515,7 @@ impl Storage for PostgresStorage {
     ) -> Result<Option<HistoryEntry>, StorageError> {
         self.run(|tx| {
             lock_items(tx, &[item_id])?;
-            let Some((status, _)) = item_status(tx, item_id)? else {
-                return Ok(None);
-            };
-            let tier = status.held_by();
-            tx.exec(
-                "INSERT INTO notes (item_id, at, actor, role, note, actor_token_id, tier)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                &[
-                    &item_id,
-                    &ts(now),
-                    &actor.name,
-                    &actor.role.as_str(),
-                    &note,
-                    &actor.id,
-                    &tier.map(name_of).transpose()?,
-                ],
-            )?;
-            Ok(Some(HistoryEntry {
-                at: now,
-                actor: actor.name.clone(),
-                event: HistoryEvent::Note,
-                reason_code: None,
-                scope: None,
-                note: Some(note.to_owned()),
-                escalation_target: None,
-                tier,
-                visible_to: rules::note_visible_to(tier, None),
-            }))
+            super::decision_steps::add_note(tx, actor, item_id, note, now)
         })
     }
 

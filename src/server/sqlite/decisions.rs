@@ -5,44 +5,21 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 
 use crate::model::{
-    AppealVerdict, Decision, DecisionAction, DecisionOutcome, DecisionResult, HistoryEntry,
-    HistoryEvent, Item, Scope,
+    AppealVerdict, Decision, DecisionAction, DecisionOutcome, DecisionResult, HistoryEntry, Item,
 };
 use crate::policy::PolicyCatalog;
 
 use super::SqliteStorage;
-use super::convert::{
-    corrupt, from_name, name_of, opt_json, opt_tier, parse_state, parse_ts, to_json, ts,
-};
+use super::convert::{corrupt, name_of, to_json};
 use super::items::{ITEM_COLUMNS, item_row, load_item, load_reports};
 use super::tally::{Tallied, TallyChanges};
 use crate::server::appeals::{self, AppealFacts};
 use crate::server::decision_steps::{
-    self as steps, Applied, AuditRow, Before, Judged, Judgement, MeasureRow, StepStore, SupportRow,
-    result,
+    self as steps, APPLIED_COLUMNS, Applied, AppliedRow, AuditRow, Before, Judged, Judgement,
+    MeasureRow, StepStore, SupportRow, result, stored_status,
 };
 use crate::server::rules::{self, AppliedDecision, ItemStatus};
 use crate::server::storage::{DecisionBasis, StorageError, TokenInfo};
-
-pub(super) const APPLIED_COLUMNS: &str = "id, idempotency_key, item_id, action, actor, actor_token_id, at, \
-                               body_hash, from_state, from_restricted_in, \
-                               from_escalation_target, from_tier";
-
-/// An audit row as far as judging later decisions needs it.
-pub(super) struct AppliedRow {
-    pub(super) id: i64,
-    pub(super) key: String,
-    pub(super) item_id: String,
-    pub(super) action: String,
-    pub(super) actor: String,
-    pub(super) actor_token_id: Option<i64>,
-    pub(super) at: String,
-    pub(super) body_hash: Option<String>,
-    pub(super) from_state: String,
-    pub(super) from_scope: Option<String>,
-    pub(super) from_target: Option<String>,
-    pub(super) from_tier: Option<String>,
-}
 
 pub(super) fn applied_row(r: &Row<'_>) -> rusqlite::Result<AppliedRow> {
     Ok(AppliedRow {
@@ -59,27 +36,6 @@ pub(super) fn applied_row(r: &Row<'_>) -> rusqlite::Result<AppliedRow> {
         from_target: r.get(10)?,
         from_tier: r.get(11)?,
     })
-}
-
-impl AppliedRow {
-    pub(super) fn into_applied(self) -> Result<AppliedDecision, StorageError> {
-        Ok(AppliedDecision {
-            audit_id: self.id,
-            idempotency_key: self.key,
-            item_id: self.item_id,
-            action: from_name("action", &self.action)?,
-            actor: self.actor,
-            actor_token_id: self.actor_token_id,
-            at: parse_ts(&self.at)?,
-            body_hash: self.body_hash,
-            before: ItemStatus {
-                state: parse_state(&self.from_state)?,
-                restricted_in: opt_json::<Scope>("scope", self.from_scope.as_deref())?,
-                escalation_target: opt_tier(self.from_target.as_deref())?,
-                tier: opt_tier(self.from_tier.as_deref())?,
-            },
-        })
-    }
 }
 
 /// The decision `token` sent with idempotency key `key`: keys are the sender's own.
@@ -159,12 +115,12 @@ pub(super) fn item_status(
     let Some((scope, hold, tallied)) = row else {
         return Ok(None);
     };
-    let status = ItemStatus {
-        state: parse_state(&tallied.state)?,
-        restricted_in: opt_json("scope", scope.as_deref())?,
-        escalation_target: opt_tier(tallied.tier.as_deref())?,
-        tier: opt_tier(hold.as_deref())?,
-    };
+    let status = stored_status(
+        &tallied.state,
+        scope.as_deref(),
+        tallied.tier.as_deref(),
+        hold.as_deref(),
+    )?;
     Ok(Some((status, tallied)))
 }
 
@@ -423,37 +379,9 @@ pub(super) fn add_note(
 ) -> Result<Option<HistoryEntry>, StorageError> {
     storage.write(|conn| {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let Some((status, _)) = item_status(&tx, item_id)? else {
-            return Ok(None);
-        };
-        // A note belongs to the tier holding the item when it is written: one written
-        // for child safety stays theirs after the item moves on.
-        let tier = status.held_by();
-        tx.execute(
-            "INSERT INTO notes (item_id, at, actor, role, note, actor_token_id, tier)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                item_id,
-                ts(now),
-                actor.name,
-                actor.role.as_str(),
-                note,
-                actor.id,
-                tier.map(name_of).transpose()?
-            ],
-        )?;
+        let entry = steps::add_note(&mut Sql(&tx), actor, item_id, note, now)?;
         tx.commit()?;
-        Ok(Some(HistoryEntry {
-            at: now,
-            actor: actor.name.clone(),
-            event: HistoryEvent::Note,
-            reason_code: None,
-            scope: None,
-            note: Some(note.to_owned()),
-            escalation_target: None,
-            tier,
-            visible_to: rules::note_visible_to(tier, None),
-        }))
+        Ok(entry)
     })
 }
 
@@ -593,6 +521,30 @@ impl StepStore for Sql<'_> {
         self.0
             .prepare_cached("DELETE FROM leases WHERE item_id = ?1")?
             .execute([item_id])?;
+        Ok(())
+    }
+
+    fn insert_note(
+        &mut self,
+        actor: &TokenInfo,
+        item_id: &str,
+        note: &str,
+        tier: Option<String>,
+        at: &str,
+    ) -> Result<(), StorageError> {
+        self.0.execute(
+            "INSERT INTO notes (item_id, at, actor, role, note, actor_token_id, tier)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                item_id,
+                at,
+                actor.name,
+                actor.role.as_str(),
+                note,
+                actor.id,
+                tier
+            ],
+        )?;
         Ok(())
     }
 
