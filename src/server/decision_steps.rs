@@ -21,7 +21,7 @@ use crate::support::SupportCatalog;
 use super::account_rules;
 use super::appeals::{self, AppealFacts, Target};
 use super::rules::{self, AppliedDecision, Facts, ItemStatus, Verdict};
-use super::storage::{AppealRefusal, StorageError, TokenInfo};
+use super::storage::{AppealRefusal, StorageError, TakeDownRecord, TokenInfo};
 use super::stored::{
     corrupt, from_json, from_name, name_of, opt_json, opt_tier, parse_opt_ts, parse_state,
     parse_ts, to_json, ts,
@@ -64,6 +64,14 @@ pub trait StepStore {
     fn queue_support(&mut self, row: &SupportRow<'_>) -> Result<(), StorageError>;
     /// Ends every lease on an item.
     fn end_leases(&mut self, item_id: &str) -> Result<(), StorageError>;
+    /// The outcome of the appeal against audit row `audit_id`, if one was decided.
+    fn appeal_outcome(&mut self, audit_id: i64) -> Result<Option<AppealOutcome>, StorageError>;
+    /// The measure the decision (`token_id`, `key`) carried, lifted or not.
+    fn measure_of(
+        &mut self,
+        token_id: Option<i64>,
+        key: &str,
+    ) -> Result<Option<AccountMeasure>, StorageError>;
     /// Inserts one note row; `tier` as stored.
     fn insert_note(
         &mut self,
@@ -611,6 +619,47 @@ pub fn appeal_to_lodge(
         )
     })?;
     Ok(Ok((decision, item)))
+}
+
+/// The columns of audit row `a` a [`TakeDownRow`] is read from, in its order.
+pub const TAKE_DOWN_COLUMNS: &str =
+    "a.id, a.at, a.reason_code, a.scope, a.item_id, a.basis, a.actor_token_id, a.idempotency_key";
+
+/// A take down's audit row as stored, before its item, appeal and account measure are read.
+pub struct TakeDownRow {
+    pub audit_id: i64,
+    pub at: String,
+    pub reason_code: Option<String>,
+    pub scope: Option<String>,
+    pub item_id: String,
+    pub basis: Option<String>,
+    pub token_id: Option<i64>,
+    pub key: String,
+}
+
+impl TakeDownRow {
+    /// The take down whole, as statements of reasons and appeals state it: its item now, the
+    /// outcome of its appeal and the account measure it carried. A missing item is a
+    /// corrupt `what`.
+    pub fn read(
+        self,
+        store: &mut impl StepStore,
+        what: &str,
+    ) -> Result<TakeDownRecord, StorageError> {
+        let item = store
+            .item(&self.item_id)?
+            .ok_or_else(|| corrupt(what, format!("item {:?} is missing", self.item_id)))?;
+        Ok(TakeDownRecord {
+            audit_id: self.audit_id,
+            applied_at: parse_ts(&self.at)?,
+            reason_code: self.reason_code,
+            scope: opt_json::<Scope>("scope", self.scope.as_deref())?.unwrap_or_default(),
+            basis: opt_json("decision basis", self.basis.as_deref())?,
+            item,
+            appeal: store.appeal_outcome(self.audit_id)?,
+            account: store.measure_of(self.token_id, &self.key)?,
+        })
+    }
 }
 
 /// An appeal's outcome, from its row's columns (`None`: not decided yet).

@@ -6,8 +6,10 @@
 use ::postgres::Row;
 use chrono::{DateTime, Utc};
 
+use crate::account::AccountMeasure;
 use crate::model::{
-    AppealVerdict, Decision, DecisionAction, DecisionOutcome, DecisionResult, Item, ReviewState,
+    AppealOutcome, AppealVerdict, Decision, DecisionAction, DecisionOutcome, DecisionResult, Item,
+    ReviewState,
 };
 use crate::policy::PolicyCatalog;
 use crate::server::appeals::{self, AppealFacts};
@@ -785,6 +787,18 @@ impl StepStore for Tx<'_> {
     fn end_leases(&mut self, item_id: &str) -> Result<(), StorageError> {
         self.exec("DELETE FROM leases WHERE item_id = ?1", &[&item_id])?;
         Ok(())
+    }
+
+    fn appeal_outcome(&mut self, audit_id: i64) -> Result<Option<AppealOutcome>, StorageError> {
+        super::appeals::outcome_of(self, audit_id)
+    }
+
+    fn measure_of(
+        &mut self,
+        token_id: Option<i64>,
+        key: &str,
+    ) -> Result<Option<AccountMeasure>, StorageError> {
+        super::accounts::measure_of(self, token_id, key)
     }
 
     fn insert_note(

@@ -2,19 +2,17 @@
 //! the facts deciding one needs, and writing its outcome.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
-use crate::model::{AppealLodged, AppealOutcome, DecisionAction, NewAppeal, Scope};
+use crate::model::{AppealLodged, DecisionAction, NewAppeal};
 use crate::server::appeals;
-use crate::server::decision_steps as steps;
-use crate::server::storage::{
-    AppealRecord, AppealRefusal, StorageError, TakeDownRecord, TokenInfo,
-};
+use crate::server::decision_steps::{self as steps, TAKE_DOWN_COLUMNS, TakeDownRow};
+use crate::server::storage::{AppealRecord, AppealRefusal, StorageError, TokenInfo};
 
 use super::SqliteStorage;
-use super::convert::{corrupt, from_name, opt_json, parse_ts, ts};
+use super::convert::{from_name, parse_ts, ts};
 use super::decisions::Sql;
-use super::items::{load_item, search_columns};
+use super::items::search_columns;
 use super::reports::add_report;
 use super::tally::TallyChanges;
 
@@ -62,44 +60,21 @@ pub(super) fn lodge_appeal(
     })
 }
 
-/// The outcome of the appeal against audit row `decision_id`, if one was decided.
-pub(super) fn outcome_of(
-    conn: &Connection,
-    decision_id: i64,
-) -> Result<Option<AppealOutcome>, StorageError> {
-    let row = conn
-        .prepare_cached(
-            "SELECT outcome, decided_by, decided_at FROM appeals WHERE decision_id = ?1",
-        )?
-        .query_row([decision_id], |r| {
-            Ok((
-                r.get::<_, Option<String>>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, Option<String>>(2)?,
-            ))
-        })
-        .optional()?;
-    match row {
-        Some((verdict, by, at)) => steps::appeal_outcome(verdict.as_deref(), by, at.as_deref()),
-        None => Ok(None),
-    }
-}
-
 pub(super) fn appeals_of(
     storage: &SqliteStorage,
     item_ids: &[String],
 ) -> Result<Vec<AppealRecord>, StorageError> {
+    let sql = format!(
+        "SELECT p.id, p.statement, p.lodged_by, p.lodged_at, a.actor, a.action,
+                {TAKE_DOWN_COLUMNS}
+         FROM appeals p JOIN audit a ON a.id = p.decision_id
+         WHERE p.appeal_item_id = ?1"
+    );
     storage.read(|conn| {
         let mut records = Vec::new();
         for id in item_ids {
             let row = conn
-                .prepare_cached(
-                    "SELECT p.id, p.statement, p.lodged_by, p.lodged_at, a.id, a.at,
-                            a.reason_code, a.scope, a.item_id, a.basis, a.actor, a.action,
-                            a.actor_token_id, a.idempotency_key
-                     FROM appeals p JOIN audit a ON a.id = p.decision_id
-                     WHERE p.appeal_item_id = ?1",
-                )?
+                .prepare_cached(&sql)?
                 .query_row([id], |r| {
                     Ok((
                         (
@@ -108,33 +83,20 @@ pub(super) fn appeals_of(
                             r.get::<_, String>(2)?,
                             r.get::<_, String>(3)?,
                         ),
-                        (r.get::<_, i64>(4)?, r.get::<_, String>(5)?),
-                        (
-                            r.get::<_, Option<String>>(6)?,
-                            r.get::<_, Option<String>>(7)?,
-                            r.get::<_, String>(8)?,
-                            r.get::<_, Option<String>>(9)?,
-                        ),
-                        (r.get::<_, String>(10)?, r.get::<_, String>(11)?),
-                        (r.get::<_, Option<i64>>(12)?, r.get::<_, String>(13)?),
+                        (r.get::<_, String>(4)?, r.get::<_, String>(5)?),
+                        take_down_row(r, 6)?,
                     ))
                 })
                 .optional()?;
             let Some((
                 (appeal_id, statement, lodged_by, lodged_at),
-                (audit_id, at),
-                rest,
-                who,
-                (token_id, key),
+                (decided_by, action),
+                original,
             )) = row
             else {
                 continue;
             };
-            let (reason_code, scope, item_id, basis) = rest;
-            let (decided_by, action) = who;
             let _: DecisionAction = from_name("action", &action)?;
-            let item = load_item(conn, &item_id)?
-                .ok_or_else(|| corrupt("appeal", format!("item {item_id:?} is missing")))?;
             records.push(AppealRecord {
                 id: appeal_id,
                 appeal_item_id: id.clone(),
@@ -142,19 +104,24 @@ pub(super) fn appeals_of(
                 lodged_by,
                 lodged_at: parse_ts(&lodged_at)?,
                 decided_by,
-                original: TakeDownRecord {
-                    audit_id,
-                    applied_at: parse_ts(&at)?,
-                    reason_code,
-                    scope: opt_json::<Scope>("scope", scope.as_deref())?.unwrap_or_default(),
-                    basis: opt_json("decision basis", basis.as_deref())?,
-                    item,
-                    appeal: outcome_of(conn, audit_id)?,
-                    account: super::accounts::measure_of(conn, token_id, &key)?,
-                },
+                original: original.read(&mut Sql(conn), "appeal")?,
             });
         }
         Ok(records)
+    })
+}
+
+/// A [`TakeDownRow`] read from [`TAKE_DOWN_COLUMNS`], starting at column `from`.
+pub(super) fn take_down_row(r: &Row<'_>, from: usize) -> rusqlite::Result<TakeDownRow> {
+    Ok(TakeDownRow {
+        audit_id: r.get(from)?,
+        at: r.get(from + 1)?,
+        reason_code: r.get(from + 2)?,
+        scope: r.get(from + 3)?,
+        item_id: r.get(from + 4)?,
+        basis: r.get(from + 5)?,
+        token_id: r.get(from + 6)?,
+        key: r.get(from + 7)?,
     })
 }
 

@@ -4,8 +4,10 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 
+use crate::account::AccountMeasure;
 use crate::model::{
-    AppealVerdict, Decision, DecisionAction, DecisionOutcome, DecisionResult, HistoryEntry, Item,
+    AppealOutcome, AppealVerdict, Decision, DecisionAction, DecisionOutcome, DecisionResult,
+    HistoryEntry, Item,
 };
 use crate::policy::PolicyCatalog;
 
@@ -522,6 +524,34 @@ impl StepStore for Sql<'_> {
             .prepare_cached("DELETE FROM leases WHERE item_id = ?1")?
             .execute([item_id])?;
         Ok(())
+    }
+
+    fn appeal_outcome(&mut self, audit_id: i64) -> Result<Option<AppealOutcome>, StorageError> {
+        let row = self
+            .0
+            .prepare_cached(
+                "SELECT outcome, decided_by, decided_at FROM appeals WHERE decision_id = ?1",
+            )?
+            .query_row([audit_id], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
+            })
+            .optional()?;
+        match row {
+            Some((verdict, by, at)) => steps::appeal_outcome(verdict.as_deref(), by, at.as_deref()),
+            None => Ok(None),
+        }
+    }
+
+    fn measure_of(
+        &mut self,
+        token_id: Option<i64>,
+        key: &str,
+    ) -> Result<Option<AccountMeasure>, StorageError> {
+        super::accounts::measure_of(self.0, token_id, key)
     }
 
     fn insert_note(
