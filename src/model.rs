@@ -348,12 +348,8 @@ pub struct Media {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Subject {
-    /// Not blank; at most 256 characters.
-    #[schema(
-        min_length = 1,
-        max_length = 256,
-        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
-    )]
+    // Not blank; at most 256 characters: the schema (and its description) is NotBlankId's.
+    #[schema(value_type = NotBlankId, inline)]
     pub id: String,
     pub kind: ItemKind,
     /// At most 65536 characters.
@@ -399,12 +395,8 @@ pub struct Thread {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ThreadMessage {
-    /// Not blank; at most 256 characters.
-    #[schema(
-        min_length = 1,
-        max_length = 256,
-        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
-    )]
+    // Not blank; at most 256 characters: the schema (and its description) is NotBlankId's.
+    #[schema(value_type = NotBlankId, inline)]
     pub id: String,
     #[serde(default)]
     pub author: Option<Author>,
@@ -496,12 +488,8 @@ pub struct NewReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReporterAccount {
-    /// Not blank; at most 256 characters.
-    #[schema(
-        min_length = 1,
-        max_length = 256,
-        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
-    )]
+    // Not blank; at most 256 characters: the schema (and its description) is NotBlankId's.
+    #[schema(value_type = NotBlankId, inline)]
     pub id: String,
     /// The country the user is in, ISO 3166-1 alpha-2: which helplines they are sent.
     #[serde(default)]
@@ -1120,6 +1108,19 @@ pub enum ClaimCap {
     /// the other active moderators.
     FairShare,
 }
+
+// The schema of the ids an intake sends (a subject's, a thread message's, a reporter's),
+// said once: each such field inlines it, description and all. The pattern asks for one
+// character that is not white space.
+/// Not blank; at most 256 characters.
+#[derive(ToSchema)]
+#[schema(
+    min_length = 1,
+    max_length = 256,
+    pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+)]
+#[allow(dead_code)]
+struct NotBlankId(String);
 
 /// An item's id as a request names it: not blank (an empty id names no item, and in a path
 /// it names another route).

@@ -133,9 +133,7 @@ async fn closing_reports_while_paging_skips_none() {
     let Some(hs) = matrix::homeserver(SUITE) else {
         return;
     };
-    let w = hs.world("paging", 130).await;
-    let b = hs.backend(&hs.admin_token, None);
-    b.me().await.unwrap();
+    let (w, b) = hs.admin_world("paging", 130).await;
     let mine: HashSet<String> = w.events.iter().map(|e| item_id(&w.room, e)).collect();
     let mut seen = Vec::new();
     let mut cursor = None;
@@ -188,11 +186,9 @@ async fn a_take_down_redacts_once_and_closes_every_report_even_sent_again_after_
     let Some(hs) = matrix::homeserver(SUITE) else {
         return;
     };
-    let w = hs.world("takedown", 2).await;
+    let (w, b) = hs.admin_world("takedown", 2).await;
     let item = item_id(&w.room, &w.events[0]);
     let d = decision(&item, DecisionAction::TakeDown, None);
-    let b = hs.backend(&hs.admin_token, None);
-    b.me().await.unwrap();
     let first = b.send_decisions(std::slice::from_ref(&d)).await.unwrap();
     assert_eq!(first[0].outcome, DecisionOutcome::Applied, "{first:?}");
     let redaction = hs
@@ -236,9 +232,7 @@ async fn account_and_room_actions_from_the_catalog_and_what_undo_lifts() {
     let Some(hs) = matrix::homeserver(SUITE) else {
         return;
     };
-    let w = hs.world("accounts", 4).await;
-    let b = hs.backend(&hs.admin_token, None);
-    b.me().await.unwrap();
+    let (w, b) = hs.admin_world("accounts", 4).await;
     let codes: Vec<String> = b
         .policies()
         .await
@@ -493,9 +487,7 @@ async fn deleting_a_room_from_the_catalog_purges_it_and_its_reports_and_undo_say
     let Some(hs) = matrix::homeserver(SUITE) else {
         return;
     };
-    let w = hs.world("delete", 2).await;
-    let b = hs.backend(&hs.admin_token, None);
-    b.me().await.unwrap();
+    let (w, b) = hs.admin_world("delete", 2).await;
     let d = decision(
         &item_id(&w.room, &w.events[0]),
         DecisionAction::TakeDown,

@@ -3,7 +3,8 @@
 //!
 //! Layers, imported one way only (`tests/module_graph.rs` holds them to it): HTTP
 //! (`http/`: handlers, audit, auth, limits, error, openapi, request_schema, connections;
-//! and `import`) over the engines (`sqlite/`, with `filter_sql` and `read_pool`)
+//! and `import`) over the engines (`sqlite/`, `postgres/`, with `filter_sql`, `read_pool`,
+//! `decision_steps` and `stored`)
 //! over the pure rules (`rules`, `account_rules`, `claims`, `statements`, `stats`, `clock`) over `storage`,
 //! the trait and the types it speaks. Handlers see only `dyn Storage`; this root is the one
 //! place that names an engine.
@@ -12,6 +13,7 @@ mod account_rules;
 mod appeals;
 mod claims;
 mod clock;
+mod decision_steps;
 mod filter_sql;
 mod http;
 mod import;
@@ -23,6 +25,7 @@ mod sqlite;
 pub mod statements;
 pub mod stats;
 mod storage;
+mod stored;
 
 use std::future::Future;
 use std::sync::Arc;

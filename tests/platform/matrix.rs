@@ -318,6 +318,20 @@ impl Homeserver {
         out
     }
 
+    /// A fresh world of `n` reported messages (see [`Homeserver::world`]) and a backend with
+    /// the admin's token, checked as modq checks it on start (`me`): most tests begin so.
+    pub async fn admin_world(
+        &self,
+        tag: &str,
+        n: usize,
+    ) -> (World, modq::backend::synapse::SynapseBackend) {
+        use modq::backend::Backend;
+        let world = self.world(tag, n).await;
+        let backend = self.backend(&self.admin_token, None);
+        backend.me().await.expect("the admin token works");
+        (world, backend)
+    }
+
     pub fn backend(
         &self,
         token: &str,

@@ -56,6 +56,23 @@ fn with_account_standing(policies: &PolicyCatalog, now: DateTime<Utc>, items: &m
     account_rules::assess_items(items, &policies.account, now);
 }
 
+/// Makes items as read from storage into items as `actor` is shown them, wherever items
+/// are served (the queue, a claim, one item): each appeal item's appeal, what `actor` may
+/// do on each and the notes it may read, and each author's standing weighed at `now`.
+/// Reads storage: called inside [`blocking`].
+fn for_token(
+    s: &dyn Storage,
+    actor: &TokenInfo,
+    policies: &PolicyCatalog,
+    now: DateTime<Utc>,
+    items: &mut [Item],
+) -> Result<(), StorageError> {
+    super::appeals::attach(s, policies, items)?;
+    with_allowed_actions(actor, items);
+    with_account_standing(policies, now, items);
+    Ok(())
+}
+
 /// Refuses (403) an item held by a tier `actor` may not read.
 fn check_readable(actor: &TokenInfo, status: &ItemStatus, id: &str) -> Answer<()> {
     let held = status.held_by();
@@ -312,21 +329,17 @@ pub async fn queue(
     activity.seen(&actor.name, now);
     let query = params.into_query(now, &actor, budget)?;
     check_similar_anchors(&storage, &actor, &query).await?;
-    let me = actor.name.clone();
-    let catalog = policies.clone();
-    let mut page = blocking(&storage, move |s| {
+    let page = blocking(&storage, move |s| {
         let mut page = s.queue_page(&query)?;
         let ids: Vec<String> = page.items.iter().map(|i| i.id.clone()).collect();
         let mut holders = s.live_holders(&ids, now)?;
         for item in &mut page.items {
-            item.leased_by = holders.remove(&item.id).filter(|h| *h != me);
+            item.leased_by = holders.remove(&item.id).filter(|h| *h != actor.name);
         }
-        super::appeals::attach(s, &catalog, &mut page.items)?;
+        for_token(s, &actor, &policies, now, &mut page.items)?;
         Ok(page)
     })
     .await?;
-    with_allowed_actions(&actor, &mut page.items);
-    with_account_standing(&policies, now, &mut page.items);
     Ok(axum::Json(page))
 }
 
@@ -391,16 +404,12 @@ pub async fn claim(
     };
     check_similar_anchors(&storage, &actor, &query).await?;
     let lease_seconds = policy.lease_seconds(request.lease_seconds);
-    let holder = actor.name.clone();
-    let catalog = policies.clone();
-    let mut page = blocking(&storage, move |s| {
-        let mut page = s.claim_within(&holder, &query, lease_seconds, &limits, now)?;
-        super::appeals::attach(s, &catalog, &mut page.items)?;
+    let page = blocking(&storage, move |s| {
+        let mut page = s.claim_within(&actor.name, &query, lease_seconds, &limits, now)?;
+        for_token(s, &actor, &policies, now, &mut page.items)?;
         Ok(page)
     })
     .await?;
-    with_allowed_actions(&actor, &mut page.items);
-    with_account_standing(&policies, now, &mut page.items);
     Ok(axum::Json(page))
 }
 
@@ -634,20 +643,18 @@ pub async fn item(
     Path(id): Path<String>,
 ) -> Answer<axum::Json<Item>> {
     let wanted = id.clone();
-    let catalog = policies.clone();
+    let reader = actor.clone();
+    let now = clock.now();
     let found = blocking(&storage, move |s| {
         let mut item = s.item(&wanted)?;
-        super::appeals::attach(s, &catalog, item.as_mut_slice())?;
+        for_token(s, &reader, &policies, now, item.as_mut_slice())?;
         Ok(item)
     })
     .await?;
     match found {
+        // What a decoration sets never changes the status read here.
         Some(item) => {
             check_readable(&actor, &rules::status_of(&item), &id)?;
-            let mut items = [item];
-            with_allowed_actions(&actor, &mut items);
-            with_account_standing(&policies, clock.now(), &mut items);
-            let [item] = items;
             Ok(axum::Json(item))
         }
         None => Err(Failure::not_found(format!("no item has id {id:?}"))),

@@ -1,51 +1,20 @@
 //! Account measures on PostgreSQL (schema 2): the same rows and rules as SQLite's
-//! `sqlite/accounts.rs`, recorded with the take down that carries them, lifted by its
-//! reversal, and loaded for a page's authors at once.
+//! `sqlite/accounts.rs`, loaded for a page's authors at once. They are recorded with the
+//! take down that carries them and lifted by its reversal in the shared decision steps
+//! (`decision_steps`).
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::account::{AccountAction, AccountMeasure, AccountMeasureRecord, AccountStanding};
+use crate::account::{AccountMeasure, AccountMeasureRecord};
 use crate::model::Item;
-use crate::server::account_rules::{self, MEASURES_LOADED};
+use crate::server::account_rules::MEASURES_LOADED;
+use crate::server::decision_steps::{standing, stored_measure};
 use crate::server::storage::StorageError;
 
 use super::convert::{corrupt, parse_opt_ts, parse_ts, ts};
 use super::db::Tx;
-
-/// The facts one recorded measure is written from.
-pub struct NewMeasure<'a> {
-    pub account_id: &'a str,
-    pub item_id: &'a str,
-    pub token_id: i64,
-    pub key: &'a str,
-    pub measure: AccountMeasure,
-    pub reason_code: Option<&'a str>,
-    pub at: DateTime<Utc>,
-}
-
-pub fn record(tx: &mut Tx<'_>, m: &NewMeasure<'_>) -> Result<(), StorageError> {
-    let until = account_rules::record(m.measure, m.at, None).until.map(ts);
-    let days = m.measure.days.map(i64::from);
-    tx.exec(
-        "INSERT INTO account_measures (account_id, item_id, token_id, idempotency_key, action,
-                                       days, reason_code, at, until)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        &[
-            &m.account_id,
-            &m.item_id,
-            &m.token_id,
-            &m.key,
-            &m.measure.action.as_str(),
-            &days,
-            &m.reason_code,
-            &ts(m.at),
-            &until,
-        ],
-    )?;
-    Ok(())
-}
 
 /// Records an account the intake named (its creation date, when the intake says it).
 pub fn know(
@@ -58,24 +27,6 @@ pub fn know(
          ON CONFLICT (id) DO UPDATE SET created_at = COALESCE(excluded.created_at,
                                                                 accounts.created_at)",
         &[&author.id, &author.created_at.map(ts), &ts(now)],
-    )?;
-    Ok(())
-}
-
-/// Lifts the measure the decision (`token_id`, `key`) carried, if any and not lifted yet.
-pub fn lift(
-    tx: &mut Tx<'_>,
-    token_id: Option<i64>,
-    key: &str,
-    now: DateTime<Utc>,
-) -> Result<(), StorageError> {
-    let Some(token_id) = token_id else {
-        return Ok(());
-    };
-    tx.exec(
-        "UPDATE account_measures SET lifted_at = ?3
-         WHERE token_id = ?1 AND idempotency_key = ?2 AND lifted_at IS NULL",
-        &[&token_id, &key, &ts(now)],
     )?;
     Ok(())
 }
@@ -101,12 +52,12 @@ pub fn measure_of(
     measure(&action, days).map(Some)
 }
 
+/// A measure from its columns: `days` is stored as BIGINT here.
 fn measure(action: &str, days: Option<i64>) -> Result<AccountMeasure, StorageError> {
-    let action = AccountAction::parse(action).ok_or_else(|| corrupt("account action", action))?;
     let days = days
         .map(|d| u32::try_from(d).map_err(|_| corrupt("account measure days", d)))
         .transpose()?;
-    Ok(AccountMeasure { action, days })
+    stored_measure(action, days)
 }
 
 /// Each item's author standing as stored (every measure not lifted, newest first, at most
@@ -154,14 +105,9 @@ pub fn fill_standings(tx: &mut Tx<'_>, items: &mut [Item]) -> Result<(), Storage
         }
     }
     for item in items.iter_mut() {
-        item.account = item.author.as_ref().map(|author| AccountStanding {
-            account_id: author.id.clone(),
-            created_at: made.get(&author.id).copied().or(author.created_at),
-            window_days: 0,
-            strikes_in_window: 0,
-            recent: by_account.get(&author.id).cloned().unwrap_or_default(),
-            in_force: None,
-            proposal: None,
+        item.account = item.author.as_ref().map(|author| {
+            let recent = by_account.get(&author.id).cloned().unwrap_or_default();
+            standing(author, made.get(&author.id).copied(), recent)
         });
     }
     Ok(())

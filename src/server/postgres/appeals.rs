@@ -4,16 +4,16 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{AppealLodged, AppealOutcome, AppealVerdict, NewAppeal, Scope};
-use crate::server::appeals::{self, Target};
-use crate::server::storage::{
-    AppealRecord, AppealRefusal, StorageError, TakeDownRecord, TokenInfo,
-};
+use crate::model::{AppealLodged, AppealOutcome, NewAppeal};
+use crate::server::appeals;
+use ::postgres::Row;
 
-use super::convert::{corrupt, opt_json, parse_opt_ts, parse_ts, ts};
+use crate::server::decision_steps::{self as steps, TAKE_DOWN_COLUMNS, TakeDownRow};
+use crate::server::storage::{AppealRecord, AppealRefusal, StorageError, TokenInfo};
+
+use super::convert::{parse_ts, ts};
 use super::db::Tx;
-use super::decisions::{applied_by_id, is_reversed};
-use super::items::{TallyChanges, add_report, load_item, search_columns};
+use super::items::{TallyChanges, add_report, search_columns};
 
 pub fn lodge_appeal(
     tx: &mut Tx<'_>,
@@ -21,60 +21,10 @@ pub fn lodge_appeal(
     appeal: &NewAppeal,
     now: DateTime<Utc>,
 ) -> Result<Result<AppealLodged, AppealRefusal>, StorageError> {
-    if let Err(message) = appeals::check_statement(&appeal.statement) {
-        return Ok(Err(AppealRefusal::Invalid(message)));
-    }
-    let decision = match appeals::decision_number(&appeal.decision) {
-        Some(n) => applied_by_id(tx, n)?,
-        None => None,
+    let (decision, item) = match steps::appeal_to_lodge(tx, appeal, now)? {
+        Ok(found) => found,
+        Err(refusal) => return Ok(Err(refusal)),
     };
-    let target = match decision {
-        Some(decision) => {
-            let appealed = match tx.opt(
-                "SELECT id, outcome FROM appeals WHERE decision_id = ?1",
-                &[&decision.audit_id],
-            )? {
-                Some(r) => {
-                    let outcome: Option<String> = r.try_get(1)?;
-                    Some((
-                        r.try_get::<_, i64>(0)?,
-                        outcome.as_deref().and_then(AppealVerdict::parse),
-                    ))
-                }
-                None => None,
-            };
-            Some(Target {
-                reversed: is_reversed(tx, decision.audit_id)?,
-                appealed,
-                decision,
-            })
-        }
-        None => None,
-    };
-    if let Err(refusal) = appeals::may_lodge(&appeal.decision, target.as_ref(), now) {
-        return Ok(Err(refusal));
-    }
-    let Some(Target { decision, .. }) = target else {
-        return Err(corrupt(
-            "appeal",
-            "a decision passed the check without being found",
-        ));
-    };
-    let appeal_item = appeals::appeal_item_id(decision.audit_id);
-    if tx
-        .opt("SELECT 1 FROM items WHERE id = ?1", &[&appeal_item])?
-        .is_some()
-    {
-        return Ok(Err(AppealRefusal::NotAppealable(format!(
-            "the appeal's item id {appeal_item:?} is taken by a reported item; ask the operator"
-        ))));
-    }
-    let item = load_item(tx, &decision.item_id)?.ok_or_else(|| {
-        corrupt(
-            "audit row",
-            format!("item {:?} is missing", decision.item_id),
-        )
-    })?;
     let report = appeals::appeal_report(&item, decision.audit_id, &appeal.statement, now);
     let columns = search_columns(report.subject.text.as_deref(), None)?;
     let mut tally = TallyChanges::default();
@@ -113,7 +63,11 @@ pub fn appealed_items(tx: &mut Tx<'_>, item_ids: &[&str]) -> Result<Vec<String>,
     .collect()
 }
 
-fn outcome_of(tx: &mut Tx<'_>, decision_id: i64) -> Result<Option<AppealOutcome>, StorageError> {
+/// The outcome of the appeal against audit row `decision_id`, if one was decided.
+pub fn outcome_of(
+    tx: &mut Tx<'_>,
+    decision_id: i64,
+) -> Result<Option<AppealOutcome>, StorageError> {
     let Some(r) = tx.opt(
         "SELECT outcome, decided_by, decided_at FROM appeals WHERE decision_id = ?1",
         &[&decision_id],
@@ -122,73 +76,51 @@ fn outcome_of(tx: &mut Tx<'_>, decision_id: i64) -> Result<Option<AppealOutcome>
         return Ok(None);
     };
     let verdict: Option<String> = r.try_get(0)?;
-    let by: Option<String> = r.try_get(1)?;
     let at: Option<String> = r.try_get(2)?;
-    let (Some(verdict), Some(decided_by), Some(decided_at)) =
-        (verdict, by, parse_opt_ts(at.as_deref())?)
-    else {
-        return Ok(None);
-    };
-    let verdict =
-        AppealVerdict::parse(&verdict).ok_or_else(|| corrupt("appeal outcome", &verdict))?;
-    Ok(Some(AppealOutcome {
-        verdict,
-        decided_by,
-        decided_at,
-    }))
-}
-
-/// [`outcome_of`] for statements.
-pub fn statement_outcome(
-    tx: &mut Tx<'_>,
-    decision_id: i64,
-) -> Result<Option<AppealOutcome>, StorageError> {
-    outcome_of(tx, decision_id)
+    steps::appeal_outcome(verdict.as_deref(), r.try_get(1)?, at.as_deref())
 }
 
 pub fn appeals_of(tx: &mut Tx<'_>, item_ids: &[String]) -> Result<Vec<AppealRecord>, StorageError> {
     let ids: Vec<&str> = item_ids.iter().map(String::as_str).collect();
     let rows = tx.all(
-        "SELECT p.id, p.statement, p.lodged_by, p.lodged_at, a.id, a.at, a.reason_code,
-                a.scope, a.item_id, a.basis, a.actor, p.appeal_item_id, a.actor_token_id,
-                a.idempotency_key
-         FROM appeals p JOIN audit a ON a.id = p.decision_id
-         WHERE p.appeal_item_id = ANY(?1)
-         ORDER BY p.id",
+        &format!(
+            "SELECT p.id, p.statement, p.lodged_by, p.lodged_at, a.actor, p.appeal_item_id,
+                    {TAKE_DOWN_COLUMNS}
+             FROM appeals p JOIN audit a ON a.id = p.decision_id
+             WHERE p.appeal_item_id = ANY(?1)
+             ORDER BY p.id"
+        ),
         &[&ids],
     )?;
     let mut records = Vec::with_capacity(rows.len());
     for r in rows {
-        let audit_id: i64 = r.try_get(4)?;
-        let item_id: String = r.try_get(8)?;
         let lodged_at: String = r.try_get(3)?;
-        let at: String = r.try_get(5)?;
-        let scope: Option<String> = r.try_get(7)?;
-        let basis: Option<String> = r.try_get(9)?;
-        let token_id: Option<i64> = r.try_get(12)?;
-        let key: String = r.try_get(13)?;
-        let item = load_item(tx, &item_id)?
-            .ok_or_else(|| corrupt("appeal", format!("item {item_id:?} is missing")))?;
+        let original = take_down_row(&r, 6)?;
         records.push(AppealRecord {
             id: r.try_get(0)?,
-            appeal_item_id: r.try_get(11)?,
+            appeal_item_id: r.try_get(5)?,
             statement: r.try_get(1)?,
             lodged_by: r.try_get(2)?,
             lodged_at: parse_ts(&lodged_at)?,
-            decided_by: r.try_get(10)?,
-            original: TakeDownRecord {
-                audit_id,
-                applied_at: parse_ts(&at)?,
-                reason_code: r.try_get(6)?,
-                scope: opt_json::<Scope>("scope", scope.as_deref())?.unwrap_or_default(),
-                basis: opt_json("decision basis", basis.as_deref())?,
-                item,
-                appeal: outcome_of(tx, audit_id)?,
-                account: super::accounts::measure_of(tx, token_id, &key)?,
-            },
+            decided_by: r.try_get(4)?,
+            original: original.read(tx, "appeal")?,
         });
     }
     Ok(records)
+}
+
+/// A [`TakeDownRow`] read from [`TAKE_DOWN_COLUMNS`], starting at column `from`.
+pub fn take_down_row(r: &Row, from: usize) -> Result<TakeDownRow, StorageError> {
+    Ok(TakeDownRow {
+        audit_id: r.try_get(from)?,
+        at: r.try_get(from + 1)?,
+        reason_code: r.try_get(from + 2)?,
+        scope: r.try_get(from + 3)?,
+        item_id: r.try_get(from + 4)?,
+        basis: r.try_get(from + 5)?,
+        token_id: r.try_get(from + 6)?,
+        key: r.try_get(from + 7)?,
+    })
 }
 
 /// The open appeals against decisions `holder` made: never leased to them (Article 20: they

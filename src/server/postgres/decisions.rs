@@ -6,51 +6,43 @@
 use ::postgres::Row;
 use chrono::{DateTime, Utc};
 
+use crate::account::AccountMeasure;
 use crate::model::{
-    AppealVerdict, Decision, DecisionAction, DecisionMethod, DecisionOutcome, DecisionResult,
-    ReporterType, ReviewState, Scope,
+    AppealOutcome, AppealVerdict, Decision, DecisionAction, DecisionOutcome, DecisionResult, Item,
+    ReviewState,
 };
 use crate::policy::PolicyCatalog;
 use crate::server::appeals::{self, AppealFacts};
 use crate::server::claims::{self, Allowance, LaneHeld};
-use crate::server::rules::{self, AppliedDecision, Facts, ItemStatus, Lease, Verdict};
+use crate::server::decision_steps::{
+    self as steps, APPLIED_COLUMNS, Applied, AppliedRow, AuditRow, Before, Judged, Judgement,
+    MeasureRow, StepStore, SupportRow, result, stored_status,
+};
+use crate::server::rules::{self, AppliedDecision, ItemStatus, Lease};
 use crate::server::storage::{ClaimLimits, DecisionBasis};
 use crate::server::storage::{StorageError, TokenInfo};
 
-use super::convert::{
-    corrupt, from_name, name_of, opt_json, opt_tier, parse_state, parse_ts, to_json, ts,
-};
+use super::convert::{name_of, parse_ts, to_json, ts};
 use super::db::{AUDIT_LOCK, Param, Tx};
-use super::items::{Tallied, TallyChanges, load_reports};
+use super::items::{Tallied, TallyChanges, load_item, load_reports};
 use super::queue::{ITEM_COLUMNS, item_row};
 
-const APPLIED_COLUMNS: &str = "id, idempotency_key, item_id, action, actor, actor_token_id, at, \
-                               body_hash, from_state, from_restricted_in, \
-                               from_escalation_target, from_tier";
-
 fn applied(r: &Row) -> Result<AppliedDecision, StorageError> {
-    let action: String = r.try_get(3)?;
-    let at: String = r.try_get(6)?;
-    let from_state: String = r.try_get(8)?;
-    let from_scope: Option<String> = r.try_get(9)?;
-    let from_target: Option<String> = r.try_get(10)?;
-    let from_tier: Option<String> = r.try_get(11)?;
-    Ok(AppliedDecision {
-        audit_id: r.try_get(0)?,
-        idempotency_key: r.try_get(1)?,
+    AppliedRow {
+        id: r.try_get(0)?,
+        key: r.try_get(1)?,
         item_id: r.try_get(2)?,
-        action: from_name("action", &action)?,
+        action: r.try_get(3)?,
         actor: r.try_get(4)?,
         actor_token_id: r.try_get(5)?,
-        at: parse_ts(&at)?,
+        at: r.try_get(6)?,
         body_hash: r.try_get(7)?,
-        before: ItemStatus {
-            state: parse_state(&from_state)?,
-            restricted_in: opt_json::<Scope>("scope", from_scope.as_deref())?,
-            escalation_target: opt_tier(from_target.as_deref())?,
-            tier: opt_tier(from_tier.as_deref())?,
-        },
-    })
+        from_state: r.try_get(8)?,
+        from_scope: r.try_get(9)?,
+        from_target: r.try_get(10)?,
+        from_tier: r.try_get(11)?,
+    }
+    .into_applied()
 }
 
 fn applied_where(
@@ -99,12 +91,12 @@ pub fn item_status(
         tier: r.try_get(2)?,
         author: r.try_get(4)?,
     };
-    let status = ItemStatus {
-        state: parse_state(&tallied.state)?,
-        restricted_in: opt_json("scope", scope.as_deref())?,
-        escalation_target: opt_tier(tallied.tier.as_deref())?,
-        tier: opt_tier(hold.as_deref())?,
-    };
+    let status = stored_status(
+        &tallied.state,
+        scope.as_deref(),
+        tallied.tier.as_deref(),
+        hold.as_deref(),
+    )?;
     Ok(Some((status, tallied)))
 }
 
@@ -135,14 +127,6 @@ fn decision_basis(
     Ok(Some(DecisionBasis::of(&item, method)))
 }
 
-fn result(d: &Decision, outcome: DecisionOutcome, message: Option<String>) -> DecisionResult {
-    DecisionResult {
-        idempotency_key: d.idempotency_key.clone(),
-        outcome,
-        message,
-    }
-}
-
 /// Applies one decision of a batch whose items are locked (see `Storage::apply_decisions`).
 /// The same key sent twice at once, to two servers, meets at the audit table's unique
 /// key: the loser's transaction runs again and answers "duplicate".
@@ -170,23 +154,7 @@ pub fn apply_one(
         )?,
     };
     if let Some(earlier) = earlier {
-        if earlier.body_hash.as_ref().is_some_and(|h| *h != body_hash) {
-            let message = format!(
-                "idempotency key {:?} was already used by this token for another decision \
-                 ({} on item {:?}); a new decision needs a new key",
-                d.idempotency_key,
-                earlier.describe(),
-                earlier.item_id
-            );
-            return Ok(result(d, DecisionOutcome::Invalid, Some(message)));
-        }
-        let elsewhere = if earlier.item_id == d.item_id {
-            String::new()
-        } else {
-            format!(" on item {:?}", earlier.item_id)
-        };
-        let message = format!("already applied: {}{elsewhere}", earlier.describe());
-        return Ok(result(d, DecisionOutcome::Duplicate, Some(message)));
+        return Ok(steps::already_applied(d, &earlier, &body_hash));
     }
     let Some((current, counted)) = item_status(tx, &d.item_id)? else {
         let message = format!("no item has id {:?}", d.item_id);
@@ -212,26 +180,22 @@ pub fn apply_one(
         },
         None => None,
     };
-    let report_category = leading_category(tx, &d.item_id)?;
-    let facts = Facts {
+    let before = Before {
         current: &current,
+        author: counted.author.as_deref(),
         latest: latest.as_ref(),
         reversed: reversed.as_ref(),
-        report_category: report_category.as_deref(),
-        policies,
-        author: counted.author.as_deref(),
-        reachable_reporters: if d.action == DecisionAction::SendSupport {
-            super::messages::reachable(tx, &d.item_id)?
-        } else {
-            0
-        },
     };
-    let appeal = appeal_facts(tx, &d.item_id, |item| {
+    let judged = steps::judge(tx, actor, d, policies, &before, |item| {
         log.find(|a| a.item_id == item).map(|a| a.audit_id)
     })?;
-    let (after, reason_code) = match appeals::judge(actor, d, &facts, appeal.as_ref()) {
-        Verdict::Apply { after, reason_code } => (after, reason_code),
-        Verdict::Refuse { outcome, message } => return Ok(result(d, outcome, Some(message))),
+    let Judgement {
+        after,
+        reason_code,
+        appeal,
+    } = match judged {
+        Ok(judged) => judged,
+        Err(refused) => return Ok(refused),
     };
     let recorded_reason = reason_code.clone();
 
@@ -256,15 +220,6 @@ pub fn apply_one(
     };
     let author = counted.author.clone();
     tally.moved(Some(counted), now_counted);
-    let scope = match d.action {
-        DecisionAction::TakeDown => Some(to_json(&d.scope.clone().unwrap_or_default())?),
-        _ => None,
-    };
-    let note = d.note.as_deref().filter(|n| !n.trim().is_empty());
-    let target = match d.action {
-        DecisionAction::Escalate => after_target.clone(),
-        _ => None,
-    };
     let basis = match d.action {
         DecisionAction::TakeDown => decision_basis(tx, &d.item_id, d.method)?
             .as_ref()
@@ -284,61 +239,35 @@ pub fn apply_one(
             body_hash: Some(body_hash.clone()),
             before: current.clone(),
         },
-        AuditRow {
-            at: ts(now),
-            actor: actor.name.clone(),
-            actor_token_id: actor.id,
-            role: actor.role.as_str().to_owned(),
-            action: d.action.as_str().to_owned(),
-            item_id: d.item_id.clone(),
-            reason_code,
-            scope,
-            note: note.map(str::to_owned),
-            target,
-            reverses: d.reverses.clone(),
-            reverses_id: reversed.as_ref().map(|r| r.audit_id),
-            key: d.idempotency_key.clone(),
-            body_hash,
-            method: d.method.as_str().to_owned(),
-            decided_at: ts(rules::clamp_decided_at(d.decided_at, now)),
-            from_state: current.state.as_str().to_owned(),
-            from_scope: current.restricted_in.as_ref().map(to_json).transpose()?,
-            from_target: current.escalation_target.map(name_of).transpose()?,
-            from_tier: current.tier.map(name_of).transpose()?,
-            to_state: after.state.as_str().to_owned(),
-            to_tier: after_tier,
-            basis,
-        },
+        AuditRow::decision(
+            d,
+            Applied {
+                actor,
+                current: &current,
+                after: &after,
+                reason_code,
+                reversed_id: reversed.as_ref().map(|r| r.audit_id),
+                body_hash,
+                basis,
+                now,
+            },
+        )?,
     );
     if let Some(appeal) = &appeal {
         record_outcome(tx, tally, log, actor, d, appeal, now)?;
     }
-    if let (Some(measure), Some(account_id)) = (d.account, author.as_deref()) {
-        super::accounts::record(
-            tx,
-            &super::accounts::NewMeasure {
-                account_id,
-                item_id: &d.item_id,
-                token_id: actor.id,
-                key: &d.idempotency_key,
-                measure,
-                reason_code: recorded_reason.as_deref(),
-                at: now,
-            },
-        )?;
-    }
-    if let Some(undone) = reversed.as_ref() {
-        // Undoing a take down lifts what it did to the account too.
-        super::accounts::lift(tx, undone.actor_token_id, &undone.idempotency_key, now)?;
-    }
-    if d.action == DecisionAction::SendSupport {
-        super::messages::send_support(tx, actor, d, &policies.support, now)?;
-        // The item is still to be decided: whoever reviews it keeps it.
-        return Ok(result(d, DecisionOutcome::Applied, None));
-    }
-    // Decided: there is nothing left to review undisturbed, whoever was reviewing it.
-    tx.exec("DELETE FROM leases WHERE item_id = ?1", &[&d.item_id])?;
-    Ok(result(d, DecisionOutcome::Applied, None))
+    steps::finish(
+        tx,
+        &Judged {
+            actor,
+            decision: d,
+            author: author.as_deref(),
+            reason_code: recorded_reason.as_deref(),
+            reversed: reversed.as_ref(),
+            support: &policies.support,
+            now,
+        },
+    )
 }
 
 pub fn is_reversed(tx: &mut Tx<'_>, audit_id: i64) -> Result<bool, StorageError> {
@@ -348,43 +277,6 @@ pub fn is_reversed(tx: &mut Tx<'_>, audit_id: i64) -> Result<bool, StorageError>
             &[&audit_id],
         )?
         .try_get(0)?)
-}
-
-/// The appeal an item carries, with what deciding it needs (`None`: not an appeal).
-/// `latest_in_batch` finds a decision of the batch not yet written.
-fn appeal_facts(
-    tx: &mut Tx<'_>,
-    item_id: &str,
-    latest_in_batch: impl Fn(&str) -> Option<i64>,
-) -> Result<Option<AppealFacts>, StorageError> {
-    let Some(r) = tx.opt(
-        "SELECT id, decision_id FROM appeals WHERE appeal_item_id = ?1",
-        &[&item_id],
-    )?
-    else {
-        return Ok(None);
-    };
-    let appeal_id: i64 = r.try_get(0)?;
-    let decision_id: i64 = r.try_get(1)?;
-    let original = applied_by_id(tx, decision_id)?
-        .ok_or_else(|| corrupt("appeal", format!("audit row {decision_id} is missing")))?;
-    let scope: Option<String> = tx
-        .one("SELECT scope FROM audit WHERE id = ?1", &[&decision_id])?
-        .try_get(0)?;
-    let (original_status, _) = item_status(tx, &original.item_id)?
-        .ok_or_else(|| corrupt("appeal", format!("item {:?} is missing", original.item_id)))?;
-    let latest = match latest_in_batch(&original.item_id) {
-        Some(id) => Some(id),
-        None => latest_of(tx, &original.item_id)?,
-    };
-    Ok(Some(AppealFacts {
-        appeal_id,
-        original_scope: opt_json::<Scope>("scope", scope.as_deref())?,
-        original_status,
-        original_reversed: is_reversed(tx, decision_id)?,
-        original_latest: latest == Some(original.audit_id),
-        original,
-    }))
 }
 
 /// Writes an appeal's outcome: the appeal row, and for an overturn the reversal of the
@@ -399,23 +291,7 @@ fn record_outcome(
     appeal: &AppealFacts,
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
-    let verdict = match d.action {
-        DecisionAction::Overturn => AppealVerdict::Overturned,
-        _ => AppealVerdict::Upheld,
-    };
-    tx.exec(
-        "UPDATE appeals SET outcome = ?2, decided_by = ?3, decided_by_token_id = ?4,
-                            decided_at = ?5
-         WHERE id = ?1 AND outcome IS NULL",
-        &[
-            &appeal.appeal_id,
-            &verdict.as_str(),
-            &actor.name,
-            &actor.id,
-            &ts(now),
-        ],
-    )?;
-    if verdict != AppealVerdict::Overturned {
+    if !steps::decide_appeal(tx, actor, d, appeal, now)? {
         return Ok(());
     }
     let original = &appeal.original;
@@ -453,66 +329,9 @@ fn record_outcome(
             body_hash: None,
             before: current.clone(),
         },
-        AuditRow {
-            at: ts(now),
-            actor: actor.name.clone(),
-            actor_token_id: actor.id,
-            role: actor.role.as_str().to_owned(),
-            action: DecisionAction::Reverse.as_str().to_owned(),
-            item_id: original.item_id.clone(),
-            reason_code: None,
-            scope: None,
-            note: Some(format!("appeal {} overturned", appeal.appeal_id)),
-            target: None,
-            reverses: Some(original.idempotency_key.clone()),
-            reverses_id: Some(original.audit_id),
-            // Made by the server, not sent: bound to nothing a client could send again.
-            body_hash: String::new(),
-            key,
-            method: DecisionMethod::Single.as_str().to_owned(),
-            decided_at: ts(now),
-            from_state: current.state.as_str().to_owned(),
-            from_scope: current.restricted_in.as_ref().map(to_json).transpose()?,
-            from_target: current.escalation_target.map(name_of).transpose()?,
-            from_tier: current.tier.map(name_of).transpose()?,
-            to_state: after.state.as_str().to_owned(),
-            to_tier: None,
-            basis: None,
-        },
+        AuditRow::overturn(actor, appeal, &current, &after, now)?,
     );
-    tx.exec(
-        "DELETE FROM leases WHERE item_id = ?1",
-        &[&original.item_id],
-    )?;
-    Ok(())
-}
-
-/// One audit row, as it will be inserted.
-pub struct AuditRow {
-    at: String,
-    actor: String,
-    actor_token_id: i64,
-    role: String,
-    action: String,
-    item_id: String,
-    reason_code: Option<String>,
-    scope: Option<String>,
-    note: Option<String>,
-    target: Option<String>,
-    reverses: Option<String>,
-    /// Negative: a row of this batch not yet numbered (see [`AuditBatch`]).
-    reverses_id: Option<i64>,
-    key: String,
-    body_hash: String,
-    method: String,
-    decided_at: String,
-    from_state: String,
-    from_scope: Option<String>,
-    from_target: Option<String>,
-    from_tier: Option<String>,
-    to_state: String,
-    to_tier: Option<String>,
-    basis: Option<String>,
+    tx.end_leases(&original.item_id)
 }
 
 /// The audit rows a batch of decisions makes, written together at its end.
@@ -698,20 +517,7 @@ const AUDIT_COLUMNS: [(&str, &str); 23] = [
 
 /// The report category of the item's most trusted source; see [`rules::leading_category`].
 pub fn leading_category(tx: &mut Tx<'_>, item_id: &str) -> Result<Option<String>, StorageError> {
-    let rows = tx.all(
-        "SELECT reporter_type, category FROM reports WHERE item_id = ?1 ORDER BY id",
-        &[&item_id],
-    )?;
-    let mut reports = Vec::with_capacity(rows.len());
-    for r in rows {
-        let reporter: String = r.try_get(0)?;
-        let category: String = r.try_get(1)?;
-        reports.push((
-            from_name::<ReporterType>("reporter type", &reporter)?,
-            category,
-        ));
-    }
-    Ok(rules::leading_category(reports.iter().map(|(r, c)| (*r, c.as_str()))).map(str::to_owned))
+    steps::leading_category(tx, item_id)
 }
 
 // --- leases -------------------------------------------------------------------------------
@@ -850,4 +656,188 @@ pub fn allowance_of(
         });
     }
     Ok(Allowance::new(limits.max_leases, held, lanes, active))
+}
+
+// --- the shared steps' reads and writes (see `decision_steps`) ----------------------------
+
+impl StepStore for Tx<'_> {
+    fn applied_by_id(&mut self, audit_id: i64) -> Result<Option<AppliedDecision>, StorageError> {
+        applied_by_id(self, audit_id)
+    }
+
+    fn is_reversed(&mut self, audit_id: i64) -> Result<bool, StorageError> {
+        is_reversed(self, audit_id)
+    }
+
+    fn decision_scope(&mut self, audit_id: i64) -> Result<Option<String>, StorageError> {
+        Ok(self
+            .one("SELECT scope FROM audit WHERE id = ?1", &[&audit_id])?
+            .try_get(0)?)
+    }
+
+    /// Any audit row counts, a support message's too.
+    fn latest_audit_id(&mut self, item_id: &str) -> Result<Option<i64>, StorageError> {
+        latest_of(self, item_id)
+    }
+
+    fn status_of(&mut self, item_id: &str) -> Result<Option<ItemStatus>, StorageError> {
+        Ok(item_status(self, item_id)?.map(|(status, _)| status))
+    }
+
+    fn item_exists(&mut self, item_id: &str) -> Result<bool, StorageError> {
+        Ok(self
+            .opt("SELECT 1 FROM items WHERE id = ?1", &[&item_id])?
+            .is_some())
+    }
+
+    fn item(&mut self, item_id: &str) -> Result<Option<Item>, StorageError> {
+        load_item(self, item_id)
+    }
+
+    fn report_categories(&mut self, item_id: &str) -> Result<Vec<(String, String)>, StorageError> {
+        self.all(
+            "SELECT reporter_type, category FROM reports WHERE item_id = ?1 ORDER BY id",
+            &[&item_id],
+        )?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+    }
+
+    fn reporter_texts(&mut self, item_id: &str) -> Result<Vec<String>, StorageError> {
+        self.all(
+            "SELECT reporter FROM reports WHERE item_id = ?1 AND reporter IS NOT NULL ORDER BY id",
+            &[&item_id],
+        )?
+        .iter()
+        .map(|r| Ok(r.try_get(0)?))
+        .collect()
+    }
+
+    fn appeal_on(&mut self, appeal_item_id: &str) -> Result<Option<(i64, i64)>, StorageError> {
+        self.opt(
+            "SELECT id, decision_id FROM appeals WHERE appeal_item_id = ?1",
+            &[&appeal_item_id],
+        )?
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .transpose()
+    }
+
+    fn appeal_against(
+        &mut self,
+        audit_id: i64,
+    ) -> Result<Option<(i64, Option<String>)>, StorageError> {
+        self.opt(
+            "SELECT id, outcome FROM appeals WHERE decision_id = ?1",
+            &[&audit_id],
+        )?
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .transpose()
+    }
+
+    fn insert_measure(&mut self, m: &MeasureRow<'_>) -> Result<(), StorageError> {
+        let days = m.days.map(i64::from);
+        self.exec(
+            "INSERT INTO account_measures (account_id, item_id, token_id, idempotency_key, action,
+                                           days, reason_code, at, until)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            &[
+                &m.account_id,
+                &m.item_id,
+                &m.token_id,
+                &m.key,
+                &m.action,
+                &days,
+                &m.reason_code,
+                &m.at,
+                &m.until,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn lift_measure(&mut self, token_id: i64, key: &str, at: &str) -> Result<(), StorageError> {
+        self.exec(
+            "UPDATE account_measures SET lifted_at = ?3
+             WHERE token_id = ?1 AND idempotency_key = ?2 AND lifted_at IS NULL",
+            &[&token_id, &key, &at],
+        )?;
+        Ok(())
+    }
+
+    fn queue_support(&mut self, m: &SupportRow<'_>) -> Result<(), StorageError> {
+        self.exec(
+            "INSERT INTO user_messages (recipient, country, kind, item_id, body, token_id,
+                                        idempotency_key, created_at)
+             VALUES (?1, ?2, 'support_resources', ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT DO NOTHING",
+            &[
+                &m.recipient,
+                &m.country,
+                &m.item_id,
+                &m.body,
+                &m.token_id,
+                &m.key,
+                &m.created_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn end_leases(&mut self, item_id: &str) -> Result<(), StorageError> {
+        self.exec("DELETE FROM leases WHERE item_id = ?1", &[&item_id])?;
+        Ok(())
+    }
+
+    fn appeal_outcome(&mut self, audit_id: i64) -> Result<Option<AppealOutcome>, StorageError> {
+        super::appeals::outcome_of(self, audit_id)
+    }
+
+    fn measure_of(
+        &mut self,
+        token_id: Option<i64>,
+        key: &str,
+    ) -> Result<Option<AccountMeasure>, StorageError> {
+        super::accounts::measure_of(self, token_id, key)
+    }
+
+    fn insert_note(
+        &mut self,
+        actor: &TokenInfo,
+        item_id: &str,
+        note: &str,
+        tier: Option<String>,
+        at: &str,
+    ) -> Result<(), StorageError> {
+        self.exec(
+            "INSERT INTO notes (item_id, at, actor, role, note, actor_token_id, tier)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            &[
+                &item_id,
+                &at,
+                &actor.name,
+                &actor.role.as_str(),
+                &note,
+                &actor.id,
+                &tier,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn set_appeal_verdict(
+        &mut self,
+        appeal_id: i64,
+        verdict: AppealVerdict,
+        actor: &TokenInfo,
+        at: &str,
+    ) -> Result<(), StorageError> {
+        self.exec(
+            "UPDATE appeals SET outcome = ?2, decided_by = ?3, decided_by_token_id = ?4,
+                                decided_at = ?5
+             WHERE id = ?1 AND outcome IS NULL",
+            &[&appeal_id, &verdict.as_str(), &actor.name, &actor.id, &at],
+        )?;
+        Ok(())
+    }
 }

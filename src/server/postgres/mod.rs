@@ -33,12 +33,13 @@ use chrono::{DateTime, Utc};
 use crate::model::{AppealLodged, NewAppeal};
 use crate::model::{
     ClaimCap, ClaimedPage, Decision, DecisionMethod, DecisionResult, EscalationTier, HistoryEntry,
-    HistoryEvent, Item, Lane, LaneCount, LeaseGrant, LeaseRefusal, LeaseRenewal, NewReport,
-    QueueCounts, QueuePage, RefusalReason, ReportAccepted, Role, Scope, TierCount,
+    Item, Lane, LaneCount, LeaseGrant, LeaseRefusal, LeaseRenewal, NewReport, QueueCounts,
+    QueuePage, RefusalReason, ReportAccepted, Role, TierCount,
 };
 use crate::policy::PolicyCatalog;
 
 use super::claims;
+use super::decision_steps::TAKE_DOWN_COLUMNS;
 use super::rules;
 use super::storage::{AppealRecord, AppealRefusal};
 use super::storage::{
@@ -47,13 +48,13 @@ use super::storage::{
 };
 
 use convert::{
-    corrupt, count, from_json, from_name, name_of, opt_json, opt_tier, parse_lane, parse_opt_ts,
+    corrupt, count, from_json, from_name, opt_json, opt_tier, parse_lane, parse_opt_ts,
     parse_state, parse_ts, ts,
 };
 use db::{Pool, Tx, transaction};
 use decisions::{
-    AuditBatch, allowance_of, apply_one, distinct, item_status, leading_category, lease_of,
-    live_leases_of, lock_claimable, lock_holder, lock_items, put_lease,
+    AuditBatch, allowance_of, apply_one, distinct, leading_category, lease_of, live_leases_of,
+    lock_claimable, lock_holder, lock_items, put_lease,
 };
 use items::{TallyChanges, add_report, fill_items, is_intake, load_item, search_columns};
 use queue::{ItemRow, walk_queue};
@@ -515,34 +516,7 @@ impl Storage for PostgresStorage {
     ) -> Result<Option<HistoryEntry>, StorageError> {
         self.run(|tx| {
             lock_items(tx, &[item_id])?;
-            let Some((status, _)) = item_status(tx, item_id)? else {
-                return Ok(None);
-            };
-            let tier = status.held_by();
-            tx.exec(
-                "INSERT INTO notes (item_id, at, actor, role, note, actor_token_id, tier)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                &[
-                    &item_id,
-                    &ts(now),
-                    &actor.name,
-                    &actor.role.as_str(),
-                    &note,
-                    &actor.id,
-                    &tier.map(name_of).transpose()?,
-                ],
-            )?;
-            Ok(Some(HistoryEntry {
-                at: now,
-                actor: actor.name.clone(),
-                event: HistoryEvent::Note,
-                reason_code: None,
-                scope: None,
-                note: Some(note.to_owned()),
-                escalation_target: None,
-                tier,
-                visible_to: rules::note_visible_to(tier, None),
-            }))
+            super::decision_steps::add_note(tx, actor, item_id, note, now)
         })
     }
 
@@ -640,36 +614,20 @@ impl Storage for PostgresStorage {
     fn take_downs_since(&self, since: DateTime<Utc>) -> Result<Vec<TakeDownRecord>, StorageError> {
         self.run(|tx| {
             let rows = tx.all(
-                "SELECT a.id, a.at, a.reason_code, a.scope, a.item_id, a.basis,
-                        a.actor_token_id, a.idempotency_key
-                 FROM audit a
-                 WHERE a.action = 'take_down' AND a.at >= ?1
-                   AND (NOT EXISTS (SELECT 1 FROM audit r WHERE r.reverses_id = a.id)
-                        OR EXISTS (SELECT 1 FROM appeals p
-                                   WHERE p.decision_id = a.id AND p.outcome = 'overturned'))
-                 ORDER BY a.id",
+                &format!(
+                    "SELECT {TAKE_DOWN_COLUMNS}
+                     FROM audit a
+                     WHERE a.action = 'take_down' AND a.at >= ?1
+                       AND (NOT EXISTS (SELECT 1 FROM audit r WHERE r.reverses_id = a.id)
+                            OR EXISTS (SELECT 1 FROM appeals p
+                                       WHERE p.decision_id = a.id AND p.outcome = 'overturned'))
+                     ORDER BY a.id"
+                ),
                 &[&ts(since)],
             )?;
             let mut records = Vec::with_capacity(rows.len());
             for r in rows {
-                let at: String = r.try_get(1)?;
-                let scope: Option<String> = r.try_get(3)?;
-                let item_id: String = r.try_get(4)?;
-                let basis: Option<String> = r.try_get(5)?;
-                let key: String = r.try_get(7)?;
-                let account = accounts::measure_of(tx, r.try_get(6)?, &key)?;
-                let item = load_item(tx, &item_id)?
-                    .ok_or_else(|| corrupt("audit row", format!("item {item_id:?} is missing")))?;
-                records.push(TakeDownRecord {
-                    audit_id: r.try_get(0)?,
-                    applied_at: parse_ts(&at)?,
-                    reason_code: r.try_get(2)?,
-                    scope: opt_json::<Scope>("scope", scope.as_deref())?.unwrap_or_default(),
-                    basis: opt_json("decision basis", basis.as_deref())?,
-                    item,
-                    appeal: appeals::statement_outcome(tx, r.try_get(0)?)?,
-                    account,
-                });
+                records.push(appeals::take_down_row(&r, 0)?.read(tx, "audit row")?);
             }
             Ok(records)
         })

@@ -2,18 +2,17 @@
 //! the facts deciding one needs, and writing its outcome.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
-use crate::model::{AppealLodged, AppealOutcome, AppealVerdict, DecisionAction, NewAppeal, Scope};
-use crate::server::appeals::{self, Target};
-use crate::server::storage::{
-    AppealRecord, AppealRefusal, StorageError, TakeDownRecord, TokenInfo,
-};
+use crate::model::{AppealLodged, DecisionAction, NewAppeal};
+use crate::server::appeals;
+use crate::server::decision_steps::{self as steps, TAKE_DOWN_COLUMNS, TakeDownRow};
+use crate::server::storage::{AppealRecord, AppealRefusal, StorageError, TokenInfo};
 
 use super::SqliteStorage;
-use super::convert::{corrupt, from_name, opt_json, parse_opt_ts, parse_ts, ts};
-use super::decisions::{applied_by_id, is_reversed};
-use super::items::{load_item, search_columns};
+use super::convert::{from_name, parse_ts, ts};
+use super::decisions::Sql;
+use super::items::search_columns;
 use super::reports::add_report;
 use super::tally::TallyChanges;
 
@@ -23,58 +22,16 @@ pub(super) fn lodge_appeal(
     appeal: &NewAppeal,
     now: DateTime<Utc>,
 ) -> Result<Result<AppealLodged, AppealRefusal>, StorageError> {
+    // A statement refused is refused before the writer is taken (and again by the step).
     if let Err(message) = appeals::check_statement(&appeal.statement) {
         return Ok(Err(AppealRefusal::Invalid(message)));
     }
-    let number = appeals::decision_number(&appeal.decision);
     storage.write(|conn| {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let decision = match number {
-            Some(n) => applied_by_id(&tx, n)?,
-            None => None,
+        let (decision, item) = match steps::appeal_to_lodge(&mut Sql(&tx), appeal, now)? {
+            Ok(found) => found,
+            Err(refusal) => return Ok(Err(refusal)),
         };
-        let target = match decision {
-            Some(decision) => {
-                let appealed = tx
-                    .prepare_cached("SELECT id, outcome FROM appeals WHERE decision_id = ?1")?
-                    .query_row([decision.audit_id], |r| {
-                        Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
-                    })
-                    .optional()?;
-                Some(Target {
-                    reversed: is_reversed(&tx, decision.audit_id)?,
-                    appealed: appealed
-                        .map(|(id, o)| (id, o.as_deref().and_then(AppealVerdict::parse))),
-                    decision,
-                })
-            }
-            None => None,
-        };
-        if let Err(refusal) = appeals::may_lodge(&appeal.decision, target.as_ref(), now) {
-            return Ok(Err(refusal));
-        }
-        let Some(Target { decision, .. }) = target else {
-            return Err(corrupt(
-                "appeal",
-                "a decision passed the check without being found",
-            ));
-        };
-        let appeal_item = appeals::appeal_item_id(decision.audit_id);
-        let taken: bool = tx
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM items WHERE id = ?1)")?
-            .query_row([&appeal_item], |r| r.get(0))?;
-        if taken {
-            return Ok(Err(AppealRefusal::NotAppealable(format!(
-                "the appeal's item id {appeal_item:?} is taken by a reported item; ask the \
-                 operator"
-            ))));
-        }
-        let item = load_item(&tx, &decision.item_id)?.ok_or_else(|| {
-            corrupt(
-                "audit row",
-                format!("item {:?} is missing", decision.item_id),
-            )
-        })?;
         let report = appeals::appeal_report(&item, decision.audit_id, &appeal.statement, now);
         let columns = search_columns(report.subject.text.as_deref(), None)?;
         let mut tally = TallyChanges::default();
@@ -103,62 +60,21 @@ pub(super) fn lodge_appeal(
     })
 }
 
-/// An appeal's outcome, from its row's columns.
-fn outcome(
-    verdict: Option<&str>,
-    by: Option<String>,
-    at: Option<&str>,
-) -> Result<Option<AppealOutcome>, StorageError> {
-    let (Some(verdict), Some(decided_by), Some(at)) = (verdict, by, parse_opt_ts(at)?) else {
-        return Ok(None);
-    };
-    let verdict =
-        AppealVerdict::parse(verdict).ok_or_else(|| corrupt("appeal outcome", verdict))?;
-    Ok(Some(AppealOutcome {
-        verdict,
-        decided_by,
-        decided_at: at,
-    }))
-}
-
-/// The outcome of the appeal against audit row `decision_id`, if one was decided.
-pub(super) fn outcome_of(
-    conn: &Connection,
-    decision_id: i64,
-) -> Result<Option<AppealOutcome>, StorageError> {
-    let row = conn
-        .prepare_cached(
-            "SELECT outcome, decided_by, decided_at FROM appeals WHERE decision_id = ?1",
-        )?
-        .query_row([decision_id], |r| {
-            Ok((
-                r.get::<_, Option<String>>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, Option<String>>(2)?,
-            ))
-        })
-        .optional()?;
-    match row {
-        Some((verdict, by, at)) => outcome(verdict.as_deref(), by, at.as_deref()),
-        None => Ok(None),
-    }
-}
-
 pub(super) fn appeals_of(
     storage: &SqliteStorage,
     item_ids: &[String],
 ) -> Result<Vec<AppealRecord>, StorageError> {
+    let sql = format!(
+        "SELECT p.id, p.statement, p.lodged_by, p.lodged_at, a.actor, a.action,
+                {TAKE_DOWN_COLUMNS}
+         FROM appeals p JOIN audit a ON a.id = p.decision_id
+         WHERE p.appeal_item_id = ?1"
+    );
     storage.read(|conn| {
         let mut records = Vec::new();
         for id in item_ids {
             let row = conn
-                .prepare_cached(
-                    "SELECT p.id, p.statement, p.lodged_by, p.lodged_at, a.id, a.at,
-                            a.reason_code, a.scope, a.item_id, a.basis, a.actor, a.action,
-                            a.actor_token_id, a.idempotency_key
-                     FROM appeals p JOIN audit a ON a.id = p.decision_id
-                     WHERE p.appeal_item_id = ?1",
-                )?
+                .prepare_cached(&sql)?
                 .query_row([id], |r| {
                     Ok((
                         (
@@ -167,33 +83,20 @@ pub(super) fn appeals_of(
                             r.get::<_, String>(2)?,
                             r.get::<_, String>(3)?,
                         ),
-                        (r.get::<_, i64>(4)?, r.get::<_, String>(5)?),
-                        (
-                            r.get::<_, Option<String>>(6)?,
-                            r.get::<_, Option<String>>(7)?,
-                            r.get::<_, String>(8)?,
-                            r.get::<_, Option<String>>(9)?,
-                        ),
-                        (r.get::<_, String>(10)?, r.get::<_, String>(11)?),
-                        (r.get::<_, Option<i64>>(12)?, r.get::<_, String>(13)?),
+                        (r.get::<_, String>(4)?, r.get::<_, String>(5)?),
+                        take_down_row(r, 6)?,
                     ))
                 })
                 .optional()?;
             let Some((
                 (appeal_id, statement, lodged_by, lodged_at),
-                (audit_id, at),
-                rest,
-                who,
-                (token_id, key),
+                (decided_by, action),
+                original,
             )) = row
             else {
                 continue;
             };
-            let (reason_code, scope, item_id, basis) = rest;
-            let (decided_by, action) = who;
             let _: DecisionAction = from_name("action", &action)?;
-            let item = load_item(conn, &item_id)?
-                .ok_or_else(|| corrupt("appeal", format!("item {item_id:?} is missing")))?;
             records.push(AppealRecord {
                 id: appeal_id,
                 appeal_item_id: id.clone(),
@@ -201,19 +104,24 @@ pub(super) fn appeals_of(
                 lodged_by,
                 lodged_at: parse_ts(&lodged_at)?,
                 decided_by,
-                original: TakeDownRecord {
-                    audit_id,
-                    applied_at: parse_ts(&at)?,
-                    reason_code,
-                    scope: opt_json::<Scope>("scope", scope.as_deref())?.unwrap_or_default(),
-                    basis: opt_json("decision basis", basis.as_deref())?,
-                    item,
-                    appeal: outcome_of(conn, audit_id)?,
-                    account: super::accounts::measure_of(conn, token_id, &key)?,
-                },
+                original: original.read(&mut Sql(conn), "appeal")?,
             });
         }
         Ok(records)
+    })
+}
+
+/// A [`TakeDownRow`] read from [`TAKE_DOWN_COLUMNS`], starting at column `from`.
+pub(super) fn take_down_row(r: &Row<'_>, from: usize) -> rusqlite::Result<TakeDownRow> {
+    Ok(TakeDownRow {
+        audit_id: r.get(from)?,
+        at: r.get(from + 1)?,
+        reason_code: r.get(from + 2)?,
+        scope: r.get(from + 3)?,
+        item_id: r.get(from + 4)?,
+        basis: r.get(from + 5)?,
+        token_id: r.get(from + 6)?,
+        key: r.get(from + 7)?,
     })
 }
 

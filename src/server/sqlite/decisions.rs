@@ -4,41 +4,24 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 
+use crate::account::AccountMeasure;
 use crate::model::{
-    AppealVerdict, Decision, DecisionAction, DecisionOutcome, DecisionResult, HistoryEntry,
-    HistoryEvent, ReporterType, Scope,
+    AppealOutcome, AppealVerdict, Decision, DecisionAction, DecisionOutcome, DecisionResult,
+    HistoryEntry, Item,
 };
 use crate::policy::PolicyCatalog;
 
 use super::SqliteStorage;
-use super::convert::{
-    corrupt, from_name, name_of, opt_json, opt_tier, parse_state, parse_ts, to_json, ts,
-};
-use super::items::{ITEM_COLUMNS, item_row, load_reports};
+use super::convert::{corrupt, name_of, to_json};
+use super::items::{ITEM_COLUMNS, item_row, load_item, load_reports};
 use super::tally::{Tallied, TallyChanges};
 use crate::server::appeals::{self, AppealFacts};
-use crate::server::rules::{self, AppliedDecision, Facts, ItemStatus, Verdict};
+use crate::server::decision_steps::{
+    self as steps, APPLIED_COLUMNS, Applied, AppliedRow, AuditRow, Before, Judged, Judgement,
+    MeasureRow, StepStore, SupportRow, result, stored_status,
+};
+use crate::server::rules::{self, AppliedDecision, ItemStatus};
 use crate::server::storage::{DecisionBasis, StorageError, TokenInfo};
-
-pub(super) const APPLIED_COLUMNS: &str = "id, idempotency_key, item_id, action, actor, actor_token_id, at, \
-                               body_hash, from_state, from_restricted_in, \
-                               from_escalation_target, from_tier";
-
-/// An audit row as far as judging later decisions needs it.
-pub(super) struct AppliedRow {
-    pub(super) id: i64,
-    pub(super) key: String,
-    pub(super) item_id: String,
-    pub(super) action: String,
-    pub(super) actor: String,
-    pub(super) actor_token_id: Option<i64>,
-    pub(super) at: String,
-    pub(super) body_hash: Option<String>,
-    pub(super) from_state: String,
-    pub(super) from_scope: Option<String>,
-    pub(super) from_target: Option<String>,
-    pub(super) from_tier: Option<String>,
-}
 
 pub(super) fn applied_row(r: &Row<'_>) -> rusqlite::Result<AppliedRow> {
     Ok(AppliedRow {
@@ -55,27 +38,6 @@ pub(super) fn applied_row(r: &Row<'_>) -> rusqlite::Result<AppliedRow> {
         from_target: r.get(10)?,
         from_tier: r.get(11)?,
     })
-}
-
-impl AppliedRow {
-    pub(super) fn into_applied(self) -> Result<AppliedDecision, StorageError> {
-        Ok(AppliedDecision {
-            audit_id: self.id,
-            idempotency_key: self.key,
-            item_id: self.item_id,
-            action: from_name("action", &self.action)?,
-            actor: self.actor,
-            actor_token_id: self.actor_token_id,
-            at: parse_ts(&self.at)?,
-            body_hash: self.body_hash,
-            before: ItemStatus {
-                state: parse_state(&self.from_state)?,
-                restricted_in: opt_json::<Scope>("scope", self.from_scope.as_deref())?,
-                escalation_target: opt_tier(self.from_target.as_deref())?,
-                tier: opt_tier(self.from_tier.as_deref())?,
-            },
-        })
-    }
 }
 
 /// The decision `token` sent with idempotency key `key`: keys are the sender's own.
@@ -114,7 +76,7 @@ pub(super) fn applied_on_item(
 }
 
 pub(super) fn latest_applied(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     item_id: &str,
 ) -> Result<Option<AppliedDecision>, StorageError> {
     // A support message decides nothing: the latest decision is the one before it.
@@ -131,7 +93,7 @@ pub(super) fn latest_applied(
 
 /// An item's status, and where it is counted in the tallies.
 pub(super) fn item_status(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     item_id: &str,
 ) -> Result<Option<(ItemStatus, Tallied)>, StorageError> {
     let row = tx
@@ -155,12 +117,12 @@ pub(super) fn item_status(
     let Some((scope, hold, tallied)) = row else {
         return Ok(None);
     };
-    let status = ItemStatus {
-        state: parse_state(&tallied.state)?,
-        restricted_in: opt_json("scope", scope.as_deref())?,
-        escalation_target: opt_tier(tallied.tier.as_deref())?,
-        tier: opt_tier(hold.as_deref())?,
-    };
+    let status = stored_status(
+        &tallied.state,
+        scope.as_deref(),
+        tallied.tier.as_deref(),
+        hold.as_deref(),
+    )?;
     Ok(Some((status, tallied)))
 }
 
@@ -183,18 +145,6 @@ pub(super) fn decision_basis(
     Ok(Some(DecisionBasis::of(&item, method)))
 }
 
-pub(super) fn result(
-    d: &Decision,
-    outcome: DecisionOutcome,
-    message: Option<String>,
-) -> DecisionResult {
-    DecisionResult {
-        idempotency_key: d.idempotency_key.clone(),
-        outcome,
-        message,
-    }
-}
-
 pub(super) fn apply_one(
     tx: &Transaction<'_>,
     tally: &mut TallyChanges,
@@ -208,25 +158,7 @@ pub(super) fn apply_one(
     }
     let body_hash = rules::body_hash(d);
     if let Some(earlier) = applied_by_key(tx, actor.id, &d.idempotency_key)? {
-        // A key stands for one decision: the same key with another body is a client's
-        // mistake, and answering "duplicate" would tell it a decision it never made is done.
-        if earlier.body_hash.as_ref().is_some_and(|h| *h != body_hash) {
-            let message = format!(
-                "idempotency key {:?} was already used by this token for another decision \
-                 ({} on item {:?}); a new decision needs a new key",
-                d.idempotency_key,
-                earlier.describe(),
-                earlier.item_id
-            );
-            return Ok(result(d, DecisionOutcome::Invalid, Some(message)));
-        }
-        let elsewhere = if earlier.item_id == d.item_id {
-            String::new()
-        } else {
-            format!(" on item {:?}", earlier.item_id)
-        };
-        let message = format!("already applied: {}{elsewhere}", earlier.describe());
-        return Ok(result(d, DecisionOutcome::Duplicate, Some(message)));
+        return Ok(steps::already_applied(d, &earlier, &body_hash));
     }
     let Some((current, counted)) = item_status(tx, &d.item_id)? else {
         let message = format!("no item has id {:?}", d.item_id);
@@ -237,25 +169,21 @@ pub(super) fn apply_one(
         Some(key) => applied_on_item(tx, &d.item_id, key)?,
         None => None,
     };
-    let report_category = leading_category(tx, &d.item_id)?;
-    let facts = Facts {
+    let before = Before {
         current: &current,
+        author: counted.author.as_deref(),
         latest: latest.as_ref(),
         reversed: reversed.as_ref(),
-        report_category: report_category.as_deref(),
-        policies,
-        author: counted.author.as_deref(),
-        reachable_reporters: if d.action == DecisionAction::SendSupport {
-            super::messages::reachable(tx, &d.item_id)?
-        } else {
-            0
-        },
     };
-    let appeal = appeal_facts(tx, &d.item_id)?;
-    let (after, reason_code) = match appeals::judge(actor, d, &facts, appeal.as_ref()) {
-        Verdict::Apply { after, reason_code } => (after, reason_code),
-        Verdict::Refuse { outcome, message } => return Ok(result(d, outcome, Some(message))),
+    let judged = match steps::judge(&mut Sql(tx), actor, d, policies, &before, |_| None)? {
+        Ok(judged) => judged,
+        Err(refused) => return Ok(refused),
     };
+    let Judgement {
+        after,
+        reason_code,
+        appeal,
+    } = judged;
 
     tx.prepare_cached(
         "UPDATE items SET state = ?2, restricted_in = ?3, escalation_target = ?4,
@@ -276,17 +204,6 @@ pub(super) fn apply_one(
     };
     let author = counted.author.clone();
     tally.moved(Some(counted), now_counted);
-    // A take down records its own scope: what it restricts, which for one widening an
-    // earlier restriction is more than the item's scope before it.
-    let scope = match d.action {
-        DecisionAction::TakeDown => Some(to_json(&d.scope.clone().unwrap_or_default())?),
-        _ => None,
-    };
-    let note = d.note.as_deref().filter(|n| !n.trim().is_empty());
-    let target = match d.action {
-        DecisionAction::Escalate => after.escalation_target.map(name_of).transpose()?,
-        _ => None,
-    };
     // A take down's statement is written from the item as the moderator decided it.
     let basis = match d.action {
         DecisionAction::TakeDown => decision_basis(tx, &d.item_id, d.method)?
@@ -295,7 +212,40 @@ pub(super) fn apply_one(
             .transpose()?,
         _ => None,
     };
-    tx.prepare_cached(
+    let row = AuditRow::decision(
+        d,
+        Applied {
+            actor,
+            current: &current,
+            after: &after,
+            reason_code: reason_code.clone(),
+            reversed_id: reversed.as_ref().map(|r| r.audit_id),
+            body_hash,
+            basis,
+            now,
+        },
+    )?;
+    insert_audit(tx, &row)?;
+    if let Some(appeal) = &appeal {
+        record_outcome(tx, tally, actor, d, appeal, now)?;
+    }
+    steps::finish(
+        &mut Sql(tx),
+        &Judged {
+            actor,
+            decision: d,
+            author: author.as_deref(),
+            reason_code: reason_code.as_deref(),
+            reversed: reversed.as_ref(),
+            support: &policies.support,
+            now,
+        },
+    )
+}
+
+/// Appends one audit row.
+fn insert_audit(conn: &Connection, row: &AuditRow) -> Result<(), StorageError> {
+    conn.prepare_cached(
         "INSERT INTO audit (at, actor, actor_token_id, role, action, item_id, reason_code,
                             scope, note, escalation_target, reverses, reverses_id,
                             idempotency_key, body_hash, method, decided_at, from_state,
@@ -305,60 +255,31 @@ pub(super) fn apply_one(
                  ?18, ?19, ?20, ?21, ?22, ?23)",
     )?
     .execute(params![
-        ts(now),
-        actor.name,
-        actor.id,
-        actor.role.as_str(),
-        d.action.as_str(),
-        d.item_id,
-        reason_code,
-        scope,
-        note,
-        target,
-        d.reverses,
-        reversed.as_ref().map(|r| r.audit_id),
-        d.idempotency_key,
-        body_hash,
-        d.method.as_str(),
-        ts(rules::clamp_decided_at(d.decided_at, now)),
-        current.state.as_str(),
-        current.restricted_in.as_ref().map(to_json).transpose()?,
-        current.escalation_target.map(name_of).transpose()?,
-        current.tier.map(name_of).transpose()?,
-        after.state.as_str(),
-        after.tier.map(name_of).transpose()?,
-        basis,
+        row.at,
+        row.actor,
+        row.actor_token_id,
+        row.role,
+        row.action,
+        row.item_id,
+        row.reason_code,
+        row.scope,
+        row.note,
+        row.target,
+        row.reverses,
+        row.reverses_id,
+        row.key,
+        row.body_hash,
+        row.method,
+        row.decided_at,
+        row.from_state,
+        row.from_scope,
+        row.from_target,
+        row.from_tier,
+        row.to_state,
+        row.to_tier,
+        row.basis,
     ])?;
-    if let Some(appeal) = &appeal {
-        record_outcome(tx, tally, actor, d, appeal, now)?;
-    }
-    if let (Some(measure), Some(account_id)) = (d.account, author.as_deref()) {
-        super::accounts::record(
-            tx,
-            &super::accounts::NewMeasure {
-                account_id,
-                item_id: &d.item_id,
-                token_id: actor.id,
-                key: &d.idempotency_key,
-                measure,
-                reason_code: reason_code.as_deref(),
-                at: now,
-            },
-        )?;
-    }
-    if let Some(undone) = reversed.as_ref() {
-        // Undoing a take down lifts what it did to the account too.
-        super::accounts::lift(tx, undone.actor_token_id, &undone.idempotency_key, now)?;
-    }
-    if d.action == DecisionAction::SendSupport {
-        super::messages::send_support(tx, actor, d, &policies.support, now)?;
-        // The item is still to be decided: whoever reviews it keeps it.
-        return Ok(result(d, DecisionOutcome::Applied, None));
-    }
-    // Decided: there is nothing left to review undisturbed, whoever was reviewing it.
-    tx.prepare_cached("DELETE FROM leases WHERE item_id = ?1")?
-        .execute([&d.item_id])?;
-    Ok(result(d, DecisionOutcome::Applied, None))
+    Ok(())
 }
 
 // --- appeals ---------------------------------------------------------------------------
@@ -381,35 +302,6 @@ pub(super) fn is_reversed(conn: &Connection, audit_id: i64) -> Result<bool, Stor
         .query_row([audit_id], |r| r.get(0))?)
 }
 
-/// The appeal an item carries, with what deciding it needs (`None`: not an appeal).
-fn appeal_facts(tx: &Transaction<'_>, item_id: &str) -> Result<Option<AppealFacts>, StorageError> {
-    let Some((appeal_id, decision_id)) = tx
-        .prepare_cached("SELECT id, decision_id FROM appeals WHERE appeal_item_id = ?1")?
-        .query_row([item_id], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-        })
-        .optional()?
-    else {
-        return Ok(None);
-    };
-    let original = applied_by_id(tx, decision_id)?
-        .ok_or_else(|| corrupt("appeal", format!("audit row {decision_id} is missing")))?;
-    let scope: Option<String> = tx
-        .prepare_cached("SELECT scope FROM audit WHERE id = ?1")?
-        .query_row([decision_id], |r| r.get(0))?;
-    let (original_status, _) = item_status(tx, &original.item_id)?
-        .ok_or_else(|| corrupt("appeal", format!("item {:?} is missing", original.item_id)))?;
-    let latest = latest_applied(tx, &original.item_id)?;
-    Ok(Some(AppealFacts {
-        appeal_id,
-        original_scope: opt_json::<Scope>("scope", scope.as_deref())?,
-        original_status,
-        original_reversed: is_reversed(tx, decision_id)?,
-        original_latest: latest.is_some_and(|l| l.audit_id == original.audit_id),
-        original,
-    }))
-}
-
 /// Writes an appeal's outcome: the appeal row, and for an overturn the reversal of the
 /// take down on its item (the content restored), made by the same moderator.
 fn record_outcome(
@@ -420,23 +312,7 @@ fn record_outcome(
     appeal: &AppealFacts,
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
-    let verdict = match d.action {
-        DecisionAction::Overturn => AppealVerdict::Overturned,
-        _ => AppealVerdict::Upheld,
-    };
-    tx.prepare_cached(
-        "UPDATE appeals SET outcome = ?2, decided_by = ?3, decided_by_token_id = ?4,
-                            decided_at = ?5
-         WHERE id = ?1 AND outcome IS NULL",
-    )?
-    .execute(params![
-        appeal.appeal_id,
-        verdict.as_str(),
-        actor.name,
-        actor.id,
-        ts(now)
-    ])?;
-    if verdict != AppealVerdict::Overturned {
+    if !steps::decide_appeal(&mut Sql(tx), actor, d, appeal, now)? {
         return Ok(());
     }
     let original = &appeal.original;
@@ -461,35 +337,11 @@ fn record_outcome(
             ..counted
         },
     );
-    // Made by the server, not sent: its body hash binds it to nothing a client could send.
-    tx.prepare_cached(
-        "INSERT INTO audit (at, actor, actor_token_id, role, action, item_id, note, reverses,
-                            reverses_id, idempotency_key, body_hash, method, decided_at,
-                            from_state, from_restricted_in, from_escalation_target, from_tier,
-                            to_state)
-         VALUES (?1, ?2, ?3, ?4, 'reverse', ?5, ?6, ?7, ?8, ?9, '', 'single', ?10, ?11, ?12,
-                 ?13, ?14, ?15)",
-    )?
-    .execute(params![
-        ts(now),
-        actor.name,
-        actor.id,
-        actor.role.as_str(),
-        original.item_id,
-        format!("appeal {} overturned", appeal.appeal_id),
-        original.idempotency_key,
-        original.audit_id,
-        appeals::reversal_key(appeal.appeal_id),
-        ts(now),
-        current.state.as_str(),
-        current.restricted_in.as_ref().map(to_json).transpose()?,
-        current.escalation_target.map(name_of).transpose()?,
-        current.tier.map(name_of).transpose()?,
-        after.state.as_str(),
-    ])?;
-    tx.prepare_cached("DELETE FROM leases WHERE item_id = ?1")?
-        .execute([&original.item_id])?;
-    Ok(())
+    insert_audit(
+        tx,
+        &AuditRow::overturn(actor, appeal, &current, &after, now)?,
+    )?;
+    Sql(tx).end_leases(&original.item_id)
 }
 
 /// The report category of the item's most trusted source; see [`rules::leading_category`].
@@ -497,21 +349,7 @@ pub(super) fn leading_category(
     conn: &Connection,
     item_id: &str,
 ) -> Result<Option<String>, StorageError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT reporter_type, category FROM reports WHERE item_id = ?1 ORDER BY id",
-    )?;
-    let rows = stmt.query_map([item_id], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-    })?;
-    let mut reports = Vec::new();
-    for row in rows {
-        let (reporter, category) = row?;
-        reports.push((
-            from_name::<ReporterType>("reporter type", &reporter)?,
-            category,
-        ));
-    }
-    Ok(rules::leading_category(reports.iter().map(|(r, c)| (*r, c.as_str()))).map(str::to_owned))
+    steps::leading_category(&mut Sql(conn), item_id)
 }
 
 pub(super) fn apply_decisions(
@@ -543,38 +381,225 @@ pub(super) fn add_note(
 ) -> Result<Option<HistoryEntry>, StorageError> {
     storage.write(|conn| {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let Some((status, _)) = item_status(&tx, item_id)? else {
-            return Ok(None);
-        };
-        // A note belongs to the tier holding the item when it is written: one written
-        // for child safety stays theirs after the item moves on.
-        let tier = status.held_by();
-        tx.execute(
+        let entry = steps::add_note(&mut Sql(&tx), actor, item_id, note, now)?;
+        tx.commit()?;
+        Ok(entry)
+    })
+}
+
+// --- the shared steps' reads and writes (see `decision_steps`) ------------------------
+
+/// The shared steps over one connection (inside the caller's transaction).
+pub(super) struct Sql<'a>(pub(super) &'a Connection);
+
+impl StepStore for Sql<'_> {
+    fn applied_by_id(&mut self, audit_id: i64) -> Result<Option<AppliedDecision>, StorageError> {
+        applied_by_id(self.0, audit_id)
+    }
+
+    fn is_reversed(&mut self, audit_id: i64) -> Result<bool, StorageError> {
+        is_reversed(self.0, audit_id)
+    }
+
+    fn decision_scope(&mut self, audit_id: i64) -> Result<Option<String>, StorageError> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT scope FROM audit WHERE id = ?1")?
+            .query_row([audit_id], |r| r.get(0))?)
+    }
+
+    /// A support message decides nothing: the latest decision is the one before it.
+    fn latest_audit_id(&mut self, item_id: &str) -> Result<Option<i64>, StorageError> {
+        Ok(latest_applied(self.0, item_id)?.map(|l| l.audit_id))
+    }
+
+    fn status_of(&mut self, item_id: &str) -> Result<Option<ItemStatus>, StorageError> {
+        Ok(item_status(self.0, item_id)?.map(|(status, _)| status))
+    }
+
+    fn item_exists(&mut self, item_id: &str) -> Result<bool, StorageError> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM items WHERE id = ?1)")?
+            .query_row([item_id], |r| r.get(0))?)
+    }
+
+    fn item(&mut self, item_id: &str) -> Result<Option<Item>, StorageError> {
+        load_item(self.0, item_id)
+    }
+
+    fn report_categories(&mut self, item_id: &str) -> Result<Vec<(String, String)>, StorageError> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT reporter_type, category FROM reports WHERE item_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([item_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn reporter_texts(&mut self, item_id: &str) -> Result<Vec<String>, StorageError> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT reporter FROM reports WHERE item_id = ?1 AND reporter IS NOT NULL ORDER BY id",
+        )?;
+        let rows = stmt.query_map([item_id], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn appeal_on(&mut self, appeal_item_id: &str) -> Result<Option<(i64, i64)>, StorageError> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT id, decision_id FROM appeals WHERE appeal_item_id = ?1")?
+            .query_row([appeal_item_id], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+            })
+            .optional()?)
+    }
+
+    fn appeal_against(
+        &mut self,
+        audit_id: i64,
+    ) -> Result<Option<(i64, Option<String>)>, StorageError> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT id, outcome FROM appeals WHERE decision_id = ?1")?
+            .query_row([audit_id], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+            })
+            .optional()?)
+    }
+
+    fn insert_measure(&mut self, m: &MeasureRow<'_>) -> Result<(), StorageError> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO account_measures (account_id, item_id, token_id, idempotency_key,
+                                               action, days, reason_code, at, until)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                m.account_id,
+                m.item_id,
+                m.token_id,
+                m.key,
+                m.action,
+                m.days,
+                m.reason_code,
+                m.at,
+                m.until,
+            ])?;
+        Ok(())
+    }
+
+    fn lift_measure(&mut self, token_id: i64, key: &str, at: &str) -> Result<(), StorageError> {
+        self.0
+            .prepare_cached(
+                "UPDATE account_measures SET lifted_at = ?3
+                 WHERE token_id = ?1 AND idempotency_key = ?2 AND lifted_at IS NULL",
+            )?
+            .execute(params![token_id, key, at])?;
+        Ok(())
+    }
+
+    fn queue_support(&mut self, m: &SupportRow<'_>) -> Result<(), StorageError> {
+        self.0
+            .prepare_cached(
+                "INSERT OR IGNORE INTO user_messages (recipient, country, kind, item_id, body,
+                                                      token_id, idempotency_key, created_at)
+                 VALUES (?1, ?2, 'support_resources', ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                m.recipient,
+                m.country,
+                m.item_id,
+                m.body,
+                m.token_id,
+                m.key,
+                m.created_at,
+            ])?;
+        Ok(())
+    }
+
+    fn end_leases(&mut self, item_id: &str) -> Result<(), StorageError> {
+        self.0
+            .prepare_cached("DELETE FROM leases WHERE item_id = ?1")?
+            .execute([item_id])?;
+        Ok(())
+    }
+
+    fn appeal_outcome(&mut self, audit_id: i64) -> Result<Option<AppealOutcome>, StorageError> {
+        let row = self
+            .0
+            .prepare_cached(
+                "SELECT outcome, decided_by, decided_at FROM appeals WHERE decision_id = ?1",
+            )?
+            .query_row([audit_id], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
+            })
+            .optional()?;
+        match row {
+            Some((verdict, by, at)) => steps::appeal_outcome(verdict.as_deref(), by, at.as_deref()),
+            None => Ok(None),
+        }
+    }
+
+    fn measure_of(
+        &mut self,
+        token_id: Option<i64>,
+        key: &str,
+    ) -> Result<Option<AccountMeasure>, StorageError> {
+        super::accounts::measure_of(self.0, token_id, key)
+    }
+
+    fn insert_note(
+        &mut self,
+        actor: &TokenInfo,
+        item_id: &str,
+        note: &str,
+        tier: Option<String>,
+        at: &str,
+    ) -> Result<(), StorageError> {
+        self.0.execute(
             "INSERT INTO notes (item_id, at, actor, role, note, actor_token_id, tier)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 item_id,
-                ts(now),
+                at,
                 actor.name,
                 actor.role.as_str(),
                 note,
                 actor.id,
-                tier.map(name_of).transpose()?
+                tier
             ],
         )?;
-        tx.commit()?;
-        Ok(Some(HistoryEntry {
-            at: now,
-            actor: actor.name.clone(),
-            event: HistoryEvent::Note,
-            reason_code: None,
-            scope: None,
-            note: Some(note.to_owned()),
-            escalation_target: None,
-            tier,
-            visible_to: rules::note_visible_to(tier, None),
-        }))
-    })
+        Ok(())
+    }
+
+    fn set_appeal_verdict(
+        &mut self,
+        appeal_id: i64,
+        verdict: AppealVerdict,
+        actor: &TokenInfo,
+        at: &str,
+    ) -> Result<(), StorageError> {
+        self.0
+            .prepare_cached(
+                "UPDATE appeals SET outcome = ?2, decided_by = ?3, decided_by_token_id = ?4,
+                                    decided_at = ?5
+                 WHERE id = ?1 AND outcome IS NULL",
+            )?
+            .execute(params![
+                appeal_id,
+                verdict.as_str(),
+                actor.name,
+                actor.id,
+                at
+            ])?;
+        Ok(())
+    }
 }
 
 // Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.

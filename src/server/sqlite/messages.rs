@@ -1,64 +1,14 @@
 //! The outbox of messages to users on SQLite (schema 9): support resources written with the
-//! `send_support` decision that sends them, read by the platform's delivery job.
+//! `send_support` decision that sends them (by the shared decision steps,
+//! `decision_steps`), read by the platform's delivery job.
 
-use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
-use crate::model::{Decision, ReporterAccount};
 use crate::server::rules;
-use crate::server::storage::{StorageError, TokenInfo};
-use crate::support::{SupportCatalog, UserMessage};
+use crate::server::storage::StorageError;
+use crate::support::UserMessage;
 
-use super::convert::{from_json, parse_ts, to_json, ts};
-
-/// The reporters of an item the server can message, each once, in the order they reported.
-fn reporters(conn: &Connection, item_id: &str) -> Result<Vec<ReporterAccount>, StorageError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT reporter FROM reports WHERE item_id = ?1 AND reporter IS NOT NULL ORDER BY id",
-    )?;
-    let rows = stmt.query_map([item_id], |r| r.get::<_, String>(0))?;
-    let mut found: Vec<ReporterAccount> = Vec::new();
-    for row in rows {
-        let reporter: ReporterAccount = from_json("reporter", &row?)?;
-        if !found.iter().any(|r| r.id == reporter.id) {
-            found.push(reporter);
-        }
-    }
-    Ok(found)
-}
-
-pub(super) fn reachable(conn: &Connection, item_id: &str) -> Result<usize, StorageError> {
-    Ok(reporters(conn, item_id)?.len())
-}
-
-/// One message per reporter of `d`'s item, with the resources for their country as the
-/// catalog has them now.
-pub(super) fn send_support(
-    conn: &Connection,
-    actor: &TokenInfo,
-    d: &Decision,
-    catalog: &SupportCatalog,
-    now: DateTime<Utc>,
-) -> Result<(), StorageError> {
-    for reporter in reporters(conn, &d.item_id)? {
-        let body = rules::support_body(catalog, reporter.country.as_deref());
-        conn.prepare_cached(
-            "INSERT OR IGNORE INTO user_messages (recipient, country, kind, item_id, body,
-                                                  token_id, idempotency_key, created_at)
-             VALUES (?1, ?2, 'support_resources', ?3, ?4, ?5, ?6, ?7)",
-        )?
-        .execute(params![
-            reporter.id,
-            reporter.country,
-            d.item_id,
-            to_json(&body)?,
-            actor.id,
-            d.idempotency_key,
-            ts(now),
-        ])?;
-    }
-    Ok(())
-}
+use super::convert::{from_json, parse_ts};
 
 pub(super) fn read(
     conn: &Connection,

@@ -2,14 +2,13 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{EscalationTier, Lane, LaneCount, QueueCounts, Scope, TierCount};
+use crate::model::{EscalationTier, Lane, LaneCount, QueueCounts, TierCount};
 
 use super::SqliteStorage;
-use super::convert::{
-    corrupt, from_json, from_name, opt_json, parse_lane, parse_opt_ts, parse_ts, ts,
-};
-use super::decisions::leading_category;
-use super::items::load_item;
+use super::appeals::take_down_row;
+use super::convert::{from_json, from_name, parse_lane, parse_opt_ts, parse_ts, ts};
+use super::decisions::{Sql, leading_category};
+use crate::server::decision_steps::TAKE_DOWN_COLUMNS;
 use crate::server::storage::{DecisionFact, StorageError, TakeDownRecord};
 
 /// Open and overdue items per lane, from the tally (schema 7) and from the overdue items
@@ -125,46 +124,26 @@ pub(super) fn take_downs_since(
     storage: &SqliteStorage,
     since: DateTime<Utc>,
 ) -> Result<Vec<TakeDownRecord>, StorageError> {
+    let sql = format!(
+        "SELECT {TAKE_DOWN_COLUMNS}
+         FROM audit a
+         WHERE a.action = 'take_down' AND a.at >= ?1
+           AND (NOT EXISTS (SELECT 1 FROM audit r WHERE r.reverses_id = a.id)
+                OR EXISTS (SELECT 1 FROM appeals p
+                           WHERE p.decision_id = a.id AND p.outcome = 'overturned'))
+         ORDER BY a.id"
+    );
     storage.read(|conn| {
-        let mut stmt = conn.prepare_cached(
-            "SELECT a.id, a.at, a.reason_code, a.scope, a.item_id, a.basis, a.actor_token_id,
-                    a.idempotency_key
-             FROM audit a
-             WHERE a.action = 'take_down' AND a.at >= ?1
-               AND (NOT EXISTS (SELECT 1 FROM audit r WHERE r.reverses_id = a.id)
-                    OR EXISTS (SELECT 1 FROM appeals p
-                               WHERE p.decision_id = a.id AND p.outcome = 'overturned'))
-             ORDER BY a.id",
-        )?;
-        let rows = stmt.query_map([ts(since)], |r| {
-            Ok((
-                (r.get::<_, i64>(0)?, r.get::<_, String>(1)?),
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, Option<String>>(5)?,
-                (r.get::<_, Option<i64>>(6)?, r.get::<_, String>(7)?),
-            ))
-        })?;
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([ts(since)], |r| take_down_row(r, 0))?;
         let mut found = Vec::new();
         for row in rows {
             found.push(row?);
         }
         drop(stmt);
         let mut records = Vec::with_capacity(found.len());
-        for ((audit_id, at), reason_code, scope, item_id, basis, (token, key)) in found {
-            let item = load_item(conn, &item_id)?
-                .ok_or_else(|| corrupt("audit row", format!("item {item_id:?} is missing")))?;
-            records.push(TakeDownRecord {
-                audit_id,
-                applied_at: parse_ts(&at)?,
-                reason_code,
-                scope: opt_json::<Scope>("scope", scope.as_deref())?.unwrap_or_default(),
-                basis: opt_json("decision basis", basis.as_deref())?,
-                item,
-                appeal: super::appeals::outcome_of(conn, audit_id)?,
-                account: super::accounts::measure_of(conn, token, &key)?,
-            });
+        for row in found {
+            records.push(row.read(&mut Sql(conn), "audit row")?);
         }
         Ok(records)
     })
