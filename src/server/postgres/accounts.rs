@@ -162,6 +162,7 @@ pub fn fill_standings(tx: &mut Tx<'_>, items: &mut [Item]) -> Result<(), Storage
             recent: by_account.get(&author.id).cloned().unwrap_or_default(),
             in_force: None,
             proposal: None,
+            counts: None,
         });
     }
     Ok(())

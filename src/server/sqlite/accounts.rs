@@ -152,5 +152,6 @@ pub(super) fn standing_of(
         recent,
         in_force: None,
         proposal: None,
+        counts: None,
     }))
 }
