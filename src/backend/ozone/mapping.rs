@@ -522,4 +522,96 @@ mod tests {
             Some(OzoneRole::Triage)
         );
     }
+
+    fn event(id: i64, kind: &str, by: &str, minute: u32, report_type: Option<&str>) -> EventView {
+        EventView {
+            id,
+            event: wire::EventBody {
+                kind: kind.to_string(),
+                comment: Some(format!("comment {id}")),
+                report_type: report_type.map(str::to_string),
+            },
+            created_by: by.to_string(),
+            created_at: chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 12, 1, 10, minute, 0)
+                .unwrap(),
+            creator_handle: Some(format!("{by}.test")),
+            mod_tool: None,
+        }
+    }
+
+    fn appealed_status(takendown: bool) -> SubjectStatus {
+        serde_json::from_value(serde_json::json!({
+            "subject": {"$type": wire::STRONG_REF, "uri": "at://did:plc:m/app.bsky.feed.post/1", "cid": "c"},
+            "reviewState": REVIEW_ESCALATED,
+            "createdAt": "2026-12-01T10:00:00Z",
+            "takendown": takendown,
+            "appealed": true,
+            "accountStats": {"reportCount": 2, "takedownCount": 0},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_appealed_take_down_is_an_appeal_withheld_from_its_taker() {
+        // Newest first, as Ozone lists them: the author's appeal, the take down, a report.
+        let events = [
+            event(
+                3,
+                wire::EVENT_REPORT,
+                "did:plc:m",
+                3,
+                Some(wire::APPEAL_REASONS[0]),
+            ),
+            event(2, wire::EVENT_TAKEDOWN, "did:plc:senior", 2, None),
+            event(
+                1,
+                wire::EVENT_REPORT,
+                "did:plc:alice",
+                1,
+                Some("com.atproto.moderation.defs#reasonSpam"),
+            ),
+        ];
+        let status = appealed_status(true);
+        let fill = |me: &str, role| {
+            let mut item = item(&status, None, None, role).unwrap();
+            fill_appeal(&mut item, &events, Some(me), role);
+            item
+        };
+        let other = fill("did:plc:mod", OzoneRole::Moderator);
+        let appeal = other.appeal.clone().unwrap();
+        assert_eq!(appeal.id, 3);
+        assert_eq!(appeal.decision.audit_id, 2);
+        assert_eq!(appeal.decision.decided_by, "did:plc:senior.test");
+        assert_eq!(appeal.appellant_statement, "comment 3");
+        assert_eq!(
+            other.allowed_actions,
+            Some(vec![DecisionAction::Uphold, DecisionAction::Overturn])
+        );
+        let taker = fill("did:plc:senior", OzoneRole::Moderator);
+        assert_eq!(taker.allowed_actions, Some(vec![]));
+        let why = crate::tui::appeal::withheld(&taker).unwrap();
+        assert!(why.contains("Article 20"), "{why}");
+        assert_eq!(
+            fill("did:plc:t", OzoneRole::Triage).allowed_actions,
+            Some(vec![DecisionAction::Uphold])
+        );
+        // Not taken down (a label appealed, or reversed already): not an appeal modq decides.
+        let up = appealed_status(false);
+        let mut item = item(&up, None, None, OzoneRole::Moderator).unwrap();
+        fill_appeal(
+            &mut item,
+            &events,
+            Some("did:plc:mod"),
+            OzoneRole::Moderator,
+        );
+        assert_eq!(item.appeal, None);
+        // The account as Ozone counts it, without a strike window.
+        let account = other.account.unwrap();
+        assert_eq!(account.window_days, 0);
+        let counts = account.counts.unwrap();
+        assert_eq!(
+            (counts.reports, counts.takedowns, counts.appeals),
+            (Some(2), Some(0), None)
+        );
+    }
 }
