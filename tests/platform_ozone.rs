@@ -1101,4 +1101,29 @@ async fn an_appeal_decision_sent_again_is_applied_once_by_its_external_id() {
     let status = net.status(&moderator, &appeals[1]).await;
     assert_eq!(status["takendown"], false);
     assert_eq!(status["appealed"], false);
+
+    // An appeal's outcome is final: an undo of either says so and sends nothing.
+    let undos: Vec<Decision> = [&uphold, &overturn]
+        .into_iter()
+        .map(|d| Decision {
+            reverses: Some(d.idempotency_key.clone()),
+            ..decision(&d.item_id, DecisionAction::Reverse)
+        })
+        .collect();
+    let answers = backend.send_decisions(&undos).await.expect("undos");
+    for a in &answers {
+        assert_eq!(a.outcome, DecisionOutcome::Invalid, "{answers:?}");
+        assert!(
+            a.message.as_deref().unwrap_or_default().contains("final"),
+            "{answers:?}"
+        );
+    }
+    for (d, undo) in [&uphold, &overturn].into_iter().zip(&undos) {
+        assert!(
+            net.events_of(&moderator, &d.item_id, &undo.idempotency_key)
+                .await
+                .is_empty()
+        );
+    }
+    assert_eq!(net.status(&moderator, &appeals[0]).await["takendown"], true);
 }

@@ -180,17 +180,20 @@ async fn reversible(backend: &OzoneBackend, d: &Decision) -> Result<Option<Strin
                 wire::EVENT_TAKEDOWN,
                 wire::EVENT_ACKNOWLEDGE,
                 wire::EVENT_ESCALATE,
+                wire::EVENT_RESOLVE_APPEAL,
             ],
             1000,
         )
         .await?;
-    let found = events.iter().find(|e| {
-        e.mod_tool
-            .as_ref()
-            .and_then(|t| t.meta.as_ref())
-            .and_then(|m| m.decision.as_deref())
-            == Some(original)
-    });
+    if events
+        .iter()
+        .any(|e| e.event.kind == wire::EVENT_RESOLVE_APPEAL && carries(e, original))
+    {
+        return Ok(Some(
+            "an appeal's outcome is final: Ozone holds this appeal resolved".into(),
+        ));
+    }
+    let found = events.iter().find(|e| carries(e, original));
     Ok(match found.map(|e| e.event.kind.as_str()) {
         Some(wire::EVENT_TAKEDOWN) => None,
         Some(wire::EVENT_ACKNOWLEDGE) => Some(
