@@ -159,6 +159,29 @@ pub struct AccountStanding {
     /// What the catalog proposes with a take down now (the next strike counted).
     #[serde(default)]
     pub proposal: Option<AccountMeasure>,
+    /// What a platform without a strike window counts for the account instead (Bluesky
+    /// Ozone's `accountStats`); `window_days` is then 0 and no strike is counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counts: Option<AccountCounts>,
+}
+
+/// A platform's own counts for an account, each absent where the platform gave none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AccountCounts {
+    /// Reports on the account itself.
+    #[serde(default)]
+    pub reports: Option<u64>,
+    /// Take downs of the account.
+    #[serde(default)]
+    pub takedowns: Option<u64>,
+    /// Suspensions (take downs for a period) of the account.
+    #[serde(default)]
+    pub suspensions: Option<u64>,
+    /// Appeals its author lodged.
+    #[serde(default)]
+    pub appeals: Option<u64>,
+    #[serde(default)]
+    pub escalations: Option<u64>,
 }
 
 // Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.

@@ -319,6 +319,7 @@ async fn without_account_measures_or_support_messages_t_has_no_account_step_and_
             action: modq::account::AccountAction::Suspend,
             days: Some(7),
         }),
+        counts: None,
     });
     items[1].reports[0].category = "self_harm".into();
     let backend = FakeBackend::new(caps, items);

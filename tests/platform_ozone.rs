@@ -790,3 +790,340 @@ async fn crash_child_session() {
     s.close(Duration::from_secs(10)).await;
     writeln!(out, "DONE").expect("stdout");
 }
+
+// ---- Judgement in context (issue 19): the thread, appeals and the account on Ozone ---------
+
+/// Press `keys` on the item `id` of the escalated queue (where Ozone puts an appealed
+/// subject), once its appeal has arrived.
+async fn open_ozone_appeal(s: &mut common::Session, id: &str) {
+    s.wait_until("the appeal arrives", |app| {
+        app.entries
+            .iter()
+            .any(|e| e.id == id && e.shown.appeal.is_some())
+    })
+    .await;
+    select_item(s, id);
+    s.press("<esc>");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn p_on_a_reported_reply_shows_its_parent_and_neighbours_from_the_appview() {
+    let Some(net) = Net::find("platform_ozone") else {
+        return;
+    };
+    let _turn = TURN.lock().await;
+    let reply = net.var("OZONE_THREAD_REPLY_URI");
+    let orphan = net.var("OZONE_ORPHAN_URI");
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut s = open_session(&net, "MODERATOR", data.path()).await;
+    s.load_whole_queue().await;
+    s.wait_until("the reported reply is in the list", |app| {
+        app.entries.iter().any(|e| e.id == reply)
+    })
+    .await;
+
+    // The thread came with the page: `p` draws it from memory.
+    select_item(&mut s, &reply);
+    s.press("p");
+    let screen = s.screen(160, 60);
+    assert!(screen.contains("thread around"), "{screen}");
+    assert!(screen.contains("replies to"), "{screen}");
+    assert!(
+        screen.contains("Me! Bringing cake."),
+        "the parent: {screen}"
+    );
+    assert!(screen.contains("bob.test"), "{screen}");
+    assert!(
+        screen.contains("Who is coming to the meetup on Saturday?"),
+        "the post above the parent: {screen}"
+    );
+    assert!(
+        screen.contains("nobody wants your cake"),
+        "the item: {screen}"
+    );
+    // The whole overlay (it scrolls), as the App made it from the sanitized item.
+    let item = &s
+        .app
+        .entries
+        .iter()
+        .find(|e| e.id == reply)
+        .expect("entry")
+        .shown;
+    let text = modq::tui::thread::text(item).expect("the overlay's text");
+    assert!(text.contains("That was uncalled for."), "a reply: {text}");
+    // The hostile reply is there, inert.
+    assert!(text.contains("⟪RLO⟫gnp.exe⟪PDF⟫"), "{text}");
+    for shown in [&screen, &text] {
+        assert!(
+            !shown.contains(['\u{1b}', '\u{202e}', '\u{200b}', '\u{7f}']),
+            "raw control or bidi characters on screen:\n{shown}"
+        );
+    }
+    let thread = item.thread.as_ref().expect("a thread");
+    assert_eq!(
+        thread.parent.as_ref().map(|p| p.id.clone()),
+        Some(net.var("OZONE_THREAD_PARENT_URI"))
+    );
+    assert_eq!(
+        thread
+            .before
+            .iter()
+            .map(|m| m.id.clone())
+            .collect::<Vec<_>>(),
+        [net.var("OZONE_THREAD_ROOT_URI")]
+    );
+    let after: Vec<String> = thread.after.iter().map(|m| m.id.clone()).collect();
+    let expected: Vec<String> = net
+        .var("OZONE_THREAD_AFTER_URIS")
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    assert_eq!(after, expected, "the replies below, oldest first");
+    s.press("<esc>");
+
+    // A reply whose parent was deleted: the item shows, the parent only named, no error.
+    s.wait_until("the orphaned reply is in the list", |app| {
+        app.entries.iter().any(|e| e.id == orphan)
+    })
+    .await;
+    select_item(&mut s, &orphan);
+    s.press("p");
+    let screen = s.screen(160, 60);
+    assert!(screen.contains("orphaned insult"), "{screen}");
+    assert!(screen.contains("not shown"), "{screen}");
+    assert!(!screen.contains("this post will be deleted"), "{screen}");
+    s.press("<esc>");
+
+    // The author's account: its age from the AppView's profile, and Ozone's own counts
+    // once its statistics (refreshed every 30 s or so) have taken the account in.
+    let backend = net.backend("MODERATOR");
+    backend.me().await.expect("me");
+    let signed_up: chrono::DateTime<chrono::Utc> =
+        net.var("OZONE_SIGNED_UP").parse().expect("a time");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
+    let item = loop {
+        let item = backend.item(&reply).await.expect("the reply");
+        if item
+            .account
+            .as_ref()
+            .and_then(|a| a.counts.as_ref())
+            .is_some_and(|c| c.reports.is_some())
+        {
+            break item;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Ozone never counted the account: {:?}",
+            item.account
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    };
+    assert_eq!(
+        item.author.as_ref().and_then(|a| a.created_at),
+        Some(signed_up)
+    );
+    let account = item.account.expect("the account");
+    assert_eq!(account.created_at, Some(signed_up));
+    assert_eq!(account.window_days, 0, "Ozone keeps no strike window");
+    let counts = account.counts.expect("counts");
+    // Alice reported mallory's account once in the seed.
+    assert_eq!(counts.reports, Some(1), "{counts:?}");
+    s.quit().await;
+    // The account line as the moderator reads it, in a fresh session (its page reads the
+    // counts Ozone has now).
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut s = open_session(&net, "MODERATOR", data.path()).await;
+    s.load_whole_queue().await;
+    select_item(&mut s, &reply);
+    let screen = s.screen(160, 60);
+    let age = modq::tui::context::age((chrono::Utc::now() - signed_up).num_days());
+    assert!(
+        screen.contains(&format!("made {age} ago")),
+        "the account's age: {screen}"
+    );
+    assert!(screen.contains("on the account: 1 report"), "{screen}");
+    s.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_appeal_on_ozone_is_refused_to_its_taker_then_upheld_and_overturned_by_another() {
+    let Some(net) = Net::find("platform_ozone") else {
+        return;
+    };
+    let _turn = TURN.lock().await;
+    let upheld = net.var("OZONE_APPEAL_UPHOLD_URI");
+    let overturned = net.var("OZONE_APPEAL_OVERTURN_URI");
+    let moderator = net.login("MODERATOR").await;
+    for id in [&upheld, &overturned] {
+        let status = net.status(&moderator, id).await;
+        assert_eq!(status["appealed"], true, "seeded as appealed: {status}");
+        assert_eq!(status["takendown"], true);
+    }
+
+    // Senior took both down: the appeal keys are withheld from them, with the reason, and
+    // nothing is sent.
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut senior = open_session(&net, "SENIOR", data.path()).await;
+    senior.press(":queue escalated<enter>");
+    open_ozone_appeal(&mut senior, &upheld).await;
+    let screen = senior.screen(160, 60);
+    assert!(
+        screen.contains("keys withheld: you made the decision appealed"),
+        "{screen}"
+    );
+    assert!(screen.contains("under EU DSA Article"), "{screen}");
+    assert!(
+        screen.contains("this was my honest opinion, please restore it"),
+        "{screen}"
+    );
+    senior.press("c");
+    let flash = senior
+        .app
+        .flash
+        .as_ref()
+        .map(|f| f.text.clone())
+        .unwrap_or_default();
+    assert!(flash.contains("Article 20"), "{flash}");
+    assert_eq!(senior.app.counts.unsent, 0);
+    senior.quit().await;
+    // Sent anyway (an old client, a script): modq's backend refuses it before Ozone.
+    let senior_backend = net.backend("SENIOR");
+    senior_backend.me().await.expect("me");
+    let refused = senior_backend
+        .send_decisions(&[decision(&upheld, DecisionAction::Uphold)])
+        .await
+        .expect("answered");
+    assert_eq!(refused[0].outcome, DecisionOutcome::Conflict, "{refused:?}");
+    assert!(
+        refused[0]
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("Article 20")
+    );
+    assert_eq!(net.status(&moderator, &upheld).await["appealed"], true);
+
+    // Another moderator upholds one (c) and overturns the other (r).
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut s = open_session(&net, "MODERATOR", data.path()).await;
+    s.press(":queue escalated<enter>");
+    open_ozone_appeal(&mut s, &upheld).await;
+    let screen = s.screen(160, 60);
+    assert!(screen.contains("against take down"), "{screen}");
+    let appeal = s
+        .app
+        .entries
+        .iter()
+        .find(|e| e.id == upheld)
+        .and_then(|e| e.shown.appeal.clone())
+        .expect("the appeal");
+    assert_eq!(appeal.decision.decided_by, "senior.test");
+    assert_eq!(appeal.lodged_by, "mallory.test");
+    assert!(screen.contains("c uphold"), "{screen}");
+    s.press("c");
+    open_ozone_appeal(&mut s, &overturned).await;
+    s.press("r");
+    s.wait_delivered().await;
+    s.quit().await;
+
+    // Ozone: the take down stands on one, is reversed on the other; both appeals resolved
+    // and their reviews closed.
+    let status = net
+        .wait_status(&moderator, &upheld, "the appeal resolved", |s| {
+            s["appealed"] == false
+        })
+        .await;
+    assert_eq!(status["takendown"], true, "{status}");
+    assert_eq!(status["reviewState"], CLOSED, "{status}");
+    let status = net
+        .wait_status(&moderator, &overturned, "the appeal resolved", |s| {
+            s["appealed"] == false
+        })
+        .await;
+    assert_eq!(status["takendown"], false, "{status}");
+    assert_eq!(status["reviewState"], CLOSED, "{status}");
+    assert_eq!(
+        modq_events(&net, &moderator, &upheld).await,
+        ["modEventAcknowledge", "modEventResolveAppeal"]
+    );
+    assert_eq!(
+        modq_events(&net, &moderator, &overturned).await,
+        ["modEventResolveAppeal", "modEventReverseTakedown"]
+    );
+}
+
+#[tokio::test]
+async fn an_appeal_decision_sent_again_is_applied_once_by_its_external_id() {
+    let Some(net) = Net::find("platform_ozone") else {
+        return;
+    };
+    let _turn = TURN.lock().await;
+    // A fresh appeal: the reporter's own post, taken down by senior, appealed by its author.
+    let alice = net.login("REPORTER").await;
+    let senior = net.login("SENIOR").await;
+    let moderator = net.login("MODERATOR").await;
+    let mut appeals = Vec::new();
+    for text in ["appeal once a", "appeal once b"] {
+        let (uri, cid) = net.post(&alice, text).await;
+        net.take_down(&senior, &uri, &cid).await;
+        net.appeal(&alice, &uri, &cid, "please look again").await;
+        appeals.push(uri);
+    }
+    let backend = net.backend("MODERATOR");
+    backend.me().await.expect("me");
+    let uphold = decision(&appeals[0], DecisionAction::Uphold);
+    let overturn = decision(&appeals[1], DecisionAction::Overturn);
+    let first = backend
+        .send_decisions(&[uphold.clone(), overturn.clone()])
+        .await
+        .expect("sent");
+    assert!(
+        first.iter().all(|r| r.outcome == DecisionOutcome::Applied),
+        "{first:?}"
+    );
+    let again = net
+        .backend("MODERATOR")
+        .send_decisions(&[uphold.clone(), overturn.clone()])
+        .await
+        .expect("sent again");
+    assert!(
+        again
+            .iter()
+            .all(|r| r.outcome == DecisionOutcome::Duplicate),
+        "{again:?}"
+    );
+    for (d, events) in [(&uphold, 2), (&overturn, 2)] {
+        let held = net
+            .events_of(&moderator, &d.item_id, &d.idempotency_key)
+            .await;
+        assert_eq!(held.len(), events, "{held:?}");
+    }
+    let status = net.status(&moderator, &appeals[1]).await;
+    assert_eq!(status["takendown"], false);
+    assert_eq!(status["appealed"], false);
+
+    // An appeal's outcome is final: an undo of either says so and sends nothing.
+    let undos: Vec<Decision> = [&uphold, &overturn]
+        .into_iter()
+        .map(|d| Decision {
+            reverses: Some(d.idempotency_key.clone()),
+            ..decision(&d.item_id, DecisionAction::Reverse)
+        })
+        .collect();
+    let answers = backend.send_decisions(&undos).await.expect("undos");
+    for a in &answers {
+        assert_eq!(a.outcome, DecisionOutcome::Invalid, "{answers:?}");
+        assert!(
+            a.message.as_deref().unwrap_or_default().contains("final"),
+            "{answers:?}"
+        );
+    }
+    for (d, undo) in [&uphold, &overturn].into_iter().zip(&undos) {
+        assert!(
+            net.events_of(&moderator, &d.item_id, &undo.idempotency_key)
+                .await
+                .is_empty()
+        );
+    }
+    assert_eq!(net.status(&moderator, &appeals[0]).await["takendown"], true);
+}

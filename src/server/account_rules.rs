@@ -142,6 +142,7 @@ mod tests {
             recent: vec![at(10, now), at(100, now), at(30, now)],
             in_force: None,
             proposal: None,
+            counts: None,
         };
         assess(&mut standing, &policy, now);
         assert_eq!(standing.strikes_in_window, 2, "the one 100 days ago is out");
@@ -181,6 +182,7 @@ mod tests {
             recent: vec![record(suspension, now - Duration::days(2), None)],
             in_force: None,
             proposal: None,
+            counts: None,
         };
         assess(&mut standing, &policy, now);
         assert_eq!(

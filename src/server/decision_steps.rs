@@ -704,5 +704,6 @@ pub fn standing(
         recent,
         in_force: None,
         proposal: None,
+        counts: None,
     }
 }

@@ -74,9 +74,11 @@ pub fn account_line(standing: &AccountStanding, now: DateTime<Utc>) -> String {
         Some(at) => format!("made {} ago", age((now - at).num_days())),
         None => "age unknown".to_string(),
     };
-    let strikes = match standing.strikes_in_window {
-        1 => format!("1 strike in {} d", standing.window_days),
-        n => format!("{n} strikes in {} d", standing.window_days),
+    let strikes = match (&standing.counts, standing.strikes_in_window) {
+        // A platform without a strike window says what it counts instead.
+        (Some(counts), _) => counts_line(counts),
+        (None, 1) => format!("1 strike in {} d", standing.window_days),
+        (None, n) => format!("{n} strikes in {} d", standing.window_days),
     };
     let limited = standing.in_force.as_ref().map(|m| match m.until {
         Some(until) => format!(
@@ -87,6 +89,29 @@ pub fn account_line(standing: &AccountStanding, now: DateTime<Utc>) -> String {
         None => format!(" · {}", in_force_word(m.measure.action)),
     });
     format!("{made} · {strikes}{}", limited.unwrap_or_default())
+}
+
+/// "platform counts 2 reports, 1 take down, 0 suspensions, 0 appeals": a platform's own
+/// counts for the account, each only where it gave one.
+fn counts_line(c: &crate::account::AccountCounts) -> String {
+    let part = |n: Option<u64>, one: &str, many: &str| {
+        n.map(|n| format!("{n} {}", if n == 1 { one } else { many }))
+    };
+    let parts: Vec<String> = [
+        part(c.reports, "report", "reports"),
+        part(c.takedowns, "take down", "take downs"),
+        part(c.suspensions, "suspension", "suspensions"),
+        part(c.appeals, "appeal", "appeals"),
+        part(c.escalations, "escalation", "escalations"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if parts.is_empty() {
+        "no counts yet".into()
+    } else {
+        format!("on the account: {}", parts.join(", "))
+    }
 }
 
 fn in_force_word(action: AccountAction) -> &'static str {

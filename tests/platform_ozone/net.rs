@@ -168,6 +168,57 @@ impl Net {
         );
     }
 
+    /// `moderator` takes the post down (Ozone's own `emitEvent`, as Ozone's web UI sends it).
+    pub async fn take_down(&self, moderator: &Account, uri: &str, cid: &str) {
+        let response = self
+            .http
+            .post(format!(
+                "{}/xrpc/tools.ozone.moderation.emitEvent",
+                self.pds()
+            ))
+            .bearer_auth(&moderator.jwt)
+            .header("atproto-proxy", self.proxy())
+            .json(&json!({
+                "event": {"$type": "tools.ozone.moderation.defs#modEventTakedown"},
+                "subject": {"$type": "com.atproto.repo.strongRef", "uri": uri, "cid": cid},
+                "createdBy": moderator.did,
+            }))
+            .send()
+            .await
+            .expect("emitEvent");
+        assert!(
+            response.status().is_success(),
+            "emitEvent: {}",
+            response.text().await.unwrap_or_default()
+        );
+    }
+
+    /// The post's author appeals its take down, as the Bluesky app does
+    /// (`createReport` with `reasonAppeal` on their own post).
+    pub async fn appeal(&self, author: &Account, uri: &str, cid: &str, statement: &str) {
+        let response = self
+            .http
+            .post(format!(
+                "{}/xrpc/com.atproto.moderation.createReport",
+                self.pds()
+            ))
+            .bearer_auth(&author.jwt)
+            .header("atproto-proxy", self.proxy())
+            .json(&json!({
+                "reasonType": "com.atproto.moderation.defs#reasonAppeal",
+                "reason": statement,
+                "subject": {"$type": "com.atproto.repo.strongRef", "uri": uri, "cid": cid},
+            }))
+            .send()
+            .await
+            .expect("createReport");
+        assert!(
+            response.status().is_success(),
+            "appeal: {}",
+            response.text().await.unwrap_or_default()
+        );
+    }
+
     /// `n` fresh posts by the reporter, each reported once: subjects no other test touches.
     /// Their URIs, in the order made.
     pub async fn reported_posts(&self, n: usize, label: &str) -> Vec<String> {

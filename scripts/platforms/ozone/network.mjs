@@ -88,6 +88,9 @@ async function account(handle) {
 // The moderation team: accounts on the PDS that Ozone knows by role.
 const moderator = await account('moderator.test')
 await network.ozone.addModeratorDid(moderator.did)
+// A second full moderator: the one who takes down what is later appealed.
+const senior = await account('senior.test')
+await network.ozone.addModeratorDid(senior.did)
 const triage = await account('triage.test')
 await network.ozone.addTriageDid(triage.did)
 
@@ -95,6 +98,17 @@ await network.ozone.addTriageDid(triage.did)
 const alice = await account('alice.test')
 const bob = await account('bob.test')
 const mallory = await account('mallory.test')
+
+// Profiles as the Bluesky app writes one at sign-up (the AppView's profile `createdAt`).
+const SIGNED_UP = '2026-01-15T09:00:00.000Z'
+for (const user of [alice, bob, mallory]) {
+  await user.agent.com.atproto.repo.putRecord({
+    repo: user.did,
+    collection: 'app.bsky.actor.profile',
+    rkey: 'self',
+    record: { $type: 'app.bsky.actor.profile', displayName: user.handle, createdAt: SIGNED_UP },
+  })
+}
 
 const fine = await alice.agent.post({ text: 'Morning all! Coffee meetup at 10?' })
 const spam = await mallory.agent.post({ text: 'CHEAP FOLLOWERS!!! 10k for $5, DM me now' })
@@ -121,6 +135,45 @@ await reportAs(
 )
 await network.processAll()
 
+// A reply thread: alice starts it, bob answers, mallory's reply to bob is reported, and two
+// replies follow it (one of them hostile text a terminal must show inert).
+const reply = (parent, root) => ({
+  parent: { uri: parent.uri, cid: parent.cid },
+  root: { uri: root.uri, cid: root.cid },
+})
+const root = await alice.agent.post({ text: 'Who is coming to the meetup on Saturday?' })
+const answer = await bob.agent.post({ text: 'Me! Bringing cake.', reply: reply(root, root) })
+const rude = await mallory.agent.post({
+  text: 'nobody wants your cake, stay home',
+  reply: reply(answer, root),
+})
+const calm = await alice.agent.post({ text: 'That was uncalled for.', reply: reply(rude, root) })
+const hostileReply = await bob.agent.post({ text: `reply ${HOSTILE_TEXT}`, reply: reply(rude, root) })
+// A reply whose parent its author deleted: the reply still shows, without it.
+const deleted = await bob.agent.post({ text: 'this post will be deleted' })
+const orphan = await mallory.agent.post({ text: 'orphaned insult', reply: reply(deleted, deleted) })
+await network.processAll()
+await bob.agent.deletePost(deleted.uri)
+await reportAs(alice, record(rude), `${defs}#reasonRude`, 'rude reply in the meetup thread')
+await reportAs(alice, record(orphan), `${defs}#reasonRude`, 'rude reply')
+
+// Appeals: posts a moderator (senior) takes down, which their author appeals through her
+// own PDS as the Bluesky app does (createReport with reasonAppeal on her own post).
+const moderatorProxy = (user) => user.agent.withProxy('atproto_labeler', ozoneDid)
+const appealed = []
+for (const text of ['my review of the new cafe: terrible coffee', 'the cafe owner is a fraud']) {
+  const post = await mallory.agent.post({ text })
+  await reportAs(alice, record(post), `${defs}#reasonMisleading`, 'misleading')
+  await moderatorProxy(senior).tools.ozone.moderation.emitEvent({
+    event: { $type: 'tools.ozone.moderation.defs#modEventTakedown', comment: 'misleading claims' },
+    subject: record(post),
+    createdBy: senior.did,
+  })
+  await reportAs(mallory, record(post), `${defs}#reasonAppeal`, 'this was my honest opinion, please restore it')
+  appealed.push(post)
+}
+await network.processAll()
+
 const values = {
   OZONE_URL: loopbackUrl(network.ozone.url),
   OZONE_DID: ozoneDid,
@@ -132,6 +185,9 @@ const values = {
   OZONE_MODERATOR_HANDLE: moderator.handle,
   OZONE_MODERATOR_PASSWORD: moderator.password,
   OZONE_MODERATOR_DID: moderator.did,
+  OZONE_SENIOR_HANDLE: senior.handle,
+  OZONE_SENIOR_PASSWORD: senior.password,
+  OZONE_SENIOR_DID: senior.did,
   OZONE_TRIAGE_HANDLE: triage.handle,
   OZONE_TRIAGE_PASSWORD: triage.password,
   OZONE_TRIAGE_DID: triage.did,
@@ -149,7 +205,16 @@ const values = {
   OZONE_HOSTILE_CID: hostile.cid,
   OZONE_UNREPORTED_URI: fine.uri,
   OZONE_REPORTED_ACCOUNT_DID: mallory.did,
-  OZONE_REPORTS: '5',
+  OZONE_SIGNED_UP: SIGNED_UP,
+  OZONE_THREAD_ROOT_URI: root.uri,
+  OZONE_THREAD_PARENT_URI: answer.uri,
+  OZONE_THREAD_REPLY_URI: rude.uri,
+  OZONE_THREAD_AFTER_URIS: [calm.uri, hostileReply.uri].join(','),
+  OZONE_ORPHAN_URI: orphan.uri,
+  OZONE_DELETED_PARENT_URI: deleted.uri,
+  OZONE_APPEAL_UPHOLD_URI: appealed[0].uri,
+  OZONE_APPEAL_OVERTURN_URI: appealed[1].uri,
+  OZONE_REPORTS: '11',
   OZONE_PID: String(process.pid),
 }
 const text = Object.entries(values).map(([k, v]) => `${k}=${v}\n`).join('')

@@ -10,6 +10,18 @@
 //!   An acknowledge or an escalation cannot be undone on Ozone: the undo is answered
 //!   `invalid` with that sentence, and the event stays in Ozone's history.
 //!
+//! - uphold an appeal: `modEventResolveAppeal` (the take down stands), then
+//!   `modEventAcknowledge`: on the installed Ozone (0.4.2) resolving an appeal only clears
+//!   `appealed`, and the subject would stay in the escalated queue the appeal put it in;
+//! - overturn an appeal: `modEventReverseTakedown` (up again, review closed), then
+//!   `modEventResolveAppeal`.
+//!
+//! Each event of an appeal's decision carries the decision's key as its `externalId`
+//! (Ozone refuses a repeat per event type and subject, `DuplicateExternalId`), so a decision
+//! sent again after a crash between its two events completes it and adds nothing. Ozone
+//! itself lets anyone on the team resolve any appeal: modq refuses the moderator who took
+//! the subject down (EU DSA Article 20) before sending anything.
+//!
 //! Decisions on different subjects go out side by side (a few at a time); those on one
 //! subject go in the order they were made.
 
@@ -139,6 +151,9 @@ async fn decide(backend: &OzoneBackend, d: &Decision) -> Result<DecisionResult, 
     {
         return Ok(answer(d, DecisionOutcome::Invalid, Some(refusal)));
     }
+    if d.action.decides_appeal() {
+        return decide_appeal(backend, d, &subject).await;
+    }
     if d.account.is_some() {
         // Never sent by modq's TUI here (no account step on Ozone): refused, not dropped.
         let why = "modq sends no account measure with an Ozone take down: Ozone acts on an \
@@ -165,17 +180,20 @@ async fn reversible(backend: &OzoneBackend, d: &Decision) -> Result<Option<Strin
                 wire::EVENT_TAKEDOWN,
                 wire::EVENT_ACKNOWLEDGE,
                 wire::EVENT_ESCALATE,
+                wire::EVENT_RESOLVE_APPEAL,
             ],
             1000,
         )
         .await?;
-    let found = events.iter().find(|e| {
-        e.mod_tool
-            .as_ref()
-            .and_then(|t| t.meta.as_ref())
-            .and_then(|m| m.decision.as_deref())
-            == Some(original)
-    });
+    if events
+        .iter()
+        .any(|e| e.event.kind == wire::EVENT_RESOLVE_APPEAL && carries(e, original))
+    {
+        return Ok(Some(
+            "an appeal's outcome is final: Ozone holds this appeal resolved".into(),
+        ));
+    }
+    let found = events.iter().find(|e| carries(e, original));
     Ok(match found.map(|e| e.event.kind.as_str()) {
         Some(wire::EVENT_TAKEDOWN) => None,
         Some(wire::EVENT_ACKNOWLEDGE) => Some(
@@ -195,11 +213,166 @@ async fn reversible(backend: &OzoneBackend, d: &Decision) -> Result<Option<Strin
     })
 }
 
+/// Uphold or overturn an appeal: checked against Ozone's status and the take down appealed,
+/// then its two events in order (see the module's head). A decision whose events are on the
+/// subject already is completed, not checked again (its first event changed the status).
+async fn decide_appeal(
+    backend: &OzoneBackend,
+    d: &Decision,
+    subject: &SubjectRef,
+) -> Result<DecisionResult, BackendError> {
+    let ours = backend
+        .events(
+            &d.item_id,
+            &[
+                wire::EVENT_RESOLVE_APPEAL,
+                wire::EVENT_REVERSE_TAKEDOWN,
+                wire::EVENT_ACKNOWLEDGE,
+            ],
+            1000,
+        )
+        .await?
+        .iter()
+        .any(|e| carries(e, &d.idempotency_key));
+    if !ours && let Some(refusal) = appeal_refusal(backend, d).await? {
+        return Ok(refusal);
+    }
+    let comment = mapping::event_for(
+        DecisionAction::Keep,
+        d.note.as_deref(),
+        d.reason_code.as_deref(),
+    )
+    .ok()
+    .and_then(|e| e.get("comment").cloned());
+    let event = |kind: &str| {
+        let mut event = serde_json::json!({ "$type": kind });
+        if let (Some(comment), Some(map)) = (comment.clone(), event.as_object_mut()) {
+            map.insert("comment".into(), comment);
+        }
+        event
+    };
+    let steps = if d.action == DecisionAction::Uphold {
+        [wire::EVENT_RESOLVE_APPEAL, wire::EVENT_ACKNOWLEDGE]
+    } else {
+        [wire::EVENT_REVERSE_TAKEDOWN, wire::EVENT_RESOLVE_APPEAL]
+    };
+    let mut applied = false;
+    let mut last = None;
+    for kind in steps {
+        let result = emit_kind(backend, d, subject, event(kind), kind).await?;
+        match result.outcome {
+            DecisionOutcome::Applied => applied = true,
+            DecisionOutcome::Duplicate => {}
+            _ => return Ok(result),
+        }
+        last = Some(result);
+    }
+    Ok(if applied {
+        answer(d, DecisionOutcome::Applied, None)
+    } else {
+        last.unwrap_or_else(|| answer(d, DecisionOutcome::Duplicate, None))
+    })
+}
+
+/// Why Ozone's subject is not an appeal this moderator may decide now, as the answer to the
+/// decision; `None` when it is.
+async fn appeal_refusal(
+    backend: &OzoneBackend,
+    d: &Decision,
+) -> Result<Option<DecisionResult>, BackendError> {
+    let status = backend
+        .subjects(std::slice::from_ref(&d.item_id))
+        .await?
+        .remove(&d.item_id)
+        .and_then(|v| v.status);
+    let Some(status) = status else {
+        return Ok(Some(answer(
+            d,
+            DecisionOutcome::NotFound,
+            Some("Ozone has no review status for this subject".into()),
+        )));
+    };
+    if status.appealed != Some(true) || !status.takendown {
+        return Ok(Some(answer(
+            d,
+            DecisionOutcome::Conflict,
+            Some(
+                "Ozone holds no open appeal of a take down on this subject (decided already, \
+                 or never appealed)"
+                    .into(),
+            ),
+        )));
+    }
+    let events = backend
+        .events(&d.item_id, &mapping::APPEAL_EVENTS, 1000)
+        .await?;
+    let Some(takedown) = mapping::appealed_takedown(&events) else {
+        return Ok(Some(answer(
+            d,
+            DecisionOutcome::Invalid,
+            Some(
+                "Ozone holds no take down on this subject: modq decides appeals of take downs only"
+                    .into(),
+            ),
+        )));
+    };
+    if takedown.created_by == backend.did().await? {
+        let why = mapping::first_decider_refusal(takedown, mapping::appeal_id(&events, takedown));
+        return Ok(Some(answer(d, DecisionOutcome::Conflict, Some(why))));
+    }
+    if d.action == DecisionAction::Overturn && backend.role() == mapping::OzoneRole::Triage {
+        return Ok(Some(answer(
+            d,
+            DecisionOutcome::Invalid,
+            Some(
+                "a triage member cannot reverse a take down on Ozone (\"Must be a full \
+                 moderator to take this type of action\")"
+                    .into(),
+            ),
+        )));
+    }
+    Ok(None)
+}
+
+/// Whether an event was emitted by modq for the decision `key`.
+fn carries(e: &wire::EventView, key: &str) -> bool {
+    e.mod_tool
+        .as_ref()
+        .and_then(|t| t.meta.as_ref())
+        .and_then(|m| m.decision.as_deref())
+        == Some(key)
+}
+
 async fn emit(
     backend: &OzoneBackend,
     d: &Decision,
     subject: &SubjectRef,
     event: serde_json::Value,
+) -> Result<DecisionResult, BackendError> {
+    let kind = match d.action {
+        DecisionAction::TakeDown => wire::EVENT_TAKEDOWN,
+        DecisionAction::Keep => wire::EVENT_ACKNOWLEDGE,
+        DecisionAction::Escalate => wire::EVENT_ESCALATE,
+        DecisionAction::Reverse => wire::EVENT_REVERSE_TAKEDOWN,
+        // Never emitted through here (see `decide` and `mapping::event_for`).
+        DecisionAction::Uphold | DecisionAction::Overturn | DecisionAction::SendSupport => {
+            return Ok(answer(
+                d,
+                DecisionOutcome::Invalid,
+                Some("modq sends no single Ozone event for this decision".into()),
+            ));
+        }
+    };
+    emit_kind(backend, d, subject, event, kind).await
+}
+
+/// Emit one event of type `kind` for the decision, its key as `externalId`.
+async fn emit_kind(
+    backend: &OzoneBackend,
+    d: &Decision,
+    subject: &SubjectRef,
+    event: serde_json::Value,
+    kind: &str,
 ) -> Result<DecisionResult, BackendError> {
     let created_by = backend.did().await?;
     let body = EmitEvent {
@@ -232,7 +405,7 @@ async fn emit(
             // again answers "Subject is already taken down", a reversal sent again "Subject
             // is not taken down". Whether it is this decision's own event tells a repeat
             // from another moderator's decision.
-            if r.status == 400 && carried(backend, d).await? {
+            if r.status == 400 && carried(backend, d, kind).await? {
                 return Ok(answer(
                     d,
                     DecisionOutcome::Duplicate,
@@ -260,24 +433,8 @@ async fn emit(
     }
 }
 
-/// Whether an event modq emitted for this very decision is on the subject already.
-async fn carried(backend: &OzoneBackend, d: &Decision) -> Result<bool, BackendError> {
-    let kind = match d.action {
-        DecisionAction::TakeDown => wire::EVENT_TAKEDOWN,
-        DecisionAction::Keep => wire::EVENT_ACKNOWLEDGE,
-        DecisionAction::Escalate => wire::EVENT_ESCALATE,
-        DecisionAction::Reverse => wire::EVENT_REVERSE_TAKEDOWN,
-        // Never emitted (see `mapping::event_for`), so never carried.
-        DecisionAction::Uphold | DecisionAction::Overturn => return Ok(false),
-        // Never emitted (see `mapping::event_for`): nothing of it can be on the subject.
-        DecisionAction::SendSupport => return Ok(false),
-    };
+/// Whether an event of type `kind` modq emitted for this very decision is on the subject.
+async fn carried(backend: &OzoneBackend, d: &Decision, kind: &str) -> Result<bool, BackendError> {
     let events = backend.events(&d.item_id, &[kind], 1000).await?;
-    Ok(events.iter().any(|e| {
-        e.mod_tool
-            .as_ref()
-            .and_then(|t| t.meta.as_ref())
-            .and_then(|m| m.decision.as_deref())
-            == Some(d.idempotency_key.as_str())
-    }))
+    Ok(events.iter().any(|e| carries(e, &d.idempotency_key)))
 }

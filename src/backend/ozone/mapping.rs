@@ -10,9 +10,10 @@ use super::wire::{
     self, EventView, REVIEW_CLOSED, REVIEW_ESCALATED, REVIEW_OPEN, SubjectRef, SubjectStatus,
     SubjectView,
 };
+use crate::account::{AccountCounts, AccountStanding};
 use crate::model::{
-    Author, DecisionAction, EscalationTier, HistoryEntry, HistoryEvent, Item, ItemKind, Lane,
-    Media, Report, ReporterType, ReviewState,
+    Appeal, AppealedDecision, Author, DecisionAction, EscalationTier, HistoryEntry, HistoryEvent,
+    Item, ItemKind, Lane, Media, Report, ReporterType, ReviewState,
 };
 
 /// The role a member has on Ozone's team (`tools.ozone.team.defs#role*`).
@@ -251,11 +252,13 @@ pub fn item(
         .or(repo)
         .and_then(|r| r.handle.clone())
         .or_else(|| status.subject_repo_handle.clone());
+    let created_at = view.and_then(account_created_at);
     let author = author_did.map(|id| Author {
         id,
         handle,
-        created_at: None,
+        created_at,
     });
+    let account = author.as_ref().map(|a| standing(a, status));
     let (reports, history) = match events {
         Some(events) => {
             let mut reports: Vec<Report> = events.iter().filter_map(|e| report(e, lane)).collect();
@@ -288,8 +291,134 @@ pub fn item(
         leased_by: None,
         appeal: None,
         thread: None,
-        account: None,
+        account,
     })
+}
+
+/// When the account was made, as the AppView's profile says (`createdAt`). The repo view's
+/// `indexedAt` is not read: the installed Ozone answers 1970-01-01 there.
+fn account_created_at(view: &SubjectView) -> Option<DateTime<Utc>> {
+    view.profile
+        .as_ref()?
+        .get("createdAt")?
+        .as_str()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The author's account as Ozone counts it. Ozone keeps no strike window and proposes no
+/// measure: those stay empty (`window_days` 0), and its own counts are carried as they are.
+fn standing(author: &Author, status: &SubjectStatus) -> AccountStanding {
+    let counts = status.account_stats.as_ref().and_then(|s| {
+        let counts = AccountCounts {
+            reports: s.report_count,
+            takedowns: s.takedown_count,
+            suspensions: s.suspend_count,
+            appeals: s.appeal_count,
+            escalations: s.escalate_count,
+        };
+        (counts != AccountCounts::default()).then_some(counts)
+    });
+    AccountStanding {
+        account_id: author.id.clone(),
+        created_at: author.created_at,
+        window_days: 0,
+        strikes_in_window: 0,
+        recent: Vec::new(),
+        in_force: None,
+        proposal: None,
+        counts,
+    }
+}
+
+/// The events an appeal is read from: the take down appealed and the appeal itself.
+pub const APPEAL_EVENTS: [&str; 2] = [wire::EVENT_TAKEDOWN, wire::EVENT_REPORT];
+
+/// Why the moderator who took the subject down may not decide its appeal (EU DSA Article
+/// 20), in the words of modq's own server.
+pub fn first_decider_refusal(takedown: &EventView, appeal_id: i64) -> String {
+    format!(
+        "you made the decision appealed (take down on {}); under EU DSA Article 20 another \
+         moderator decides appeal {appeal_id}",
+        takedown.created_at.format("%Y-%m-%d %H:%M UTC")
+    )
+}
+
+/// The appeal's number as `fill_appeal` gives it: the author's appeal report, else the take
+/// down's event.
+pub fn appeal_id(events: &[EventView], takedown: &EventView) -> i64 {
+    events
+        .iter()
+        .filter(|e| e.created_at >= takedown.created_at)
+        .find(|e| is_appeal_report(e))
+        .map_or(takedown.id, |a| a.id)
+}
+
+/// The take down an appeal is against: the newest take down event (`events` newest first).
+pub fn appealed_takedown(events: &[EventView]) -> Option<&EventView> {
+    events.iter().find(|e| e.event.kind == wire::EVENT_TAKEDOWN)
+}
+
+fn is_appeal_report(event: &EventView) -> bool {
+    event.event.kind == wire::EVENT_REPORT
+        && event
+            .event
+            .report_type
+            .as_deref()
+            .is_some_and(|t| wire::APPEAL_REASONS.contains(&t))
+}
+
+/// Make an appealed, taken down subject an appeal modq decides: the take down appealed (who
+/// made it, when, its comment), the author's appeal, and the keys this moderator may use:
+/// none for the one who took it down (EU DSA Article 20), uphold only for a triage member
+/// (Ozone lets triage resolve an appeal, not reverse a take down). An appeal of anything
+/// else (a label, an acknowledge) is left as an escalated subject: modq maps only take downs.
+pub fn fill_appeal(item: &mut Item, events: &[EventView], me: Option<&str>, role: OzoneRole) {
+    if item.lane != Lane::Appeals || item.state != ReviewState::TakenDown {
+        return;
+    }
+    let Some(takedown) = appealed_takedown(events) else {
+        return;
+    };
+    let appeal = events
+        .iter()
+        .filter(|e| e.created_at >= takedown.created_at)
+        .find(|e| is_appeal_report(e));
+    debug_assert_eq!(
+        appeal.map_or(takedown.id, |a| a.id),
+        appeal_id(events, takedown)
+    );
+    let who = |e: &EventView| {
+        e.creator_handle
+            .clone()
+            .unwrap_or_else(|| e.created_by.clone())
+    };
+    item.appeal = Some(Appeal {
+        id: appeal.map_or(takedown.id, |a| a.id),
+        item_id: item.id.clone(),
+        decision: AppealedDecision {
+            audit_id: takedown.id,
+            action: DecisionAction::TakeDown,
+            reason_code: None,
+            scope: None,
+            decided_by: who(takedown),
+            decided_at: takedown.created_at,
+            statement: None,
+        },
+        appellant_statement: appeal
+            .and_then(|a| a.event.comment.clone())
+            .unwrap_or_default(),
+        lodged_by: appeal.map_or_else(|| "the author".into(), who),
+        lodged_at: appeal.map_or(takedown.created_at, |a| a.created_at),
+        outcome: None,
+    });
+    item.allowed_actions = Some(if me == Some(takedown.created_by.as_str()) {
+        Vec::new()
+    } else if role == OzoneRole::Triage {
+        vec![DecisionAction::Uphold]
+    } else {
+        vec![DecisionAction::Uphold, DecisionAction::Overturn]
+    });
 }
 
 /// What a record says: a post's `text`; for other records (lists, feeds, profiles) their
@@ -326,10 +455,9 @@ pub fn event_for(
         DecisionAction::Keep => wire::EVENT_ACKNOWLEDGE,
         DecisionAction::Escalate => wire::EVENT_ESCALATE,
         DecisionAction::Reverse => wire::EVENT_REVERSE_TAKEDOWN,
+        // Each is two events (see `decide::decide_appeal`), never one from here.
         DecisionAction::Uphold | DecisionAction::Overturn => {
-            return Err(
-                "modq does not resolve appeals on Ozone yet: resolve them in Ozone".to_string(),
-            );
+            return Err("an appeal is decided by its own events".to_string());
         }
         DecisionAction::SendSupport => {
             return Err(
@@ -392,6 +520,98 @@ mod tests {
         assert_eq!(
             OzoneRole::parse("tools.ozone.team.defs#roleTriage"),
             Some(OzoneRole::Triage)
+        );
+    }
+
+    fn event(id: i64, kind: &str, by: &str, minute: u32, report_type: Option<&str>) -> EventView {
+        EventView {
+            id,
+            event: wire::EventBody {
+                kind: kind.to_string(),
+                comment: Some(format!("comment {id}")),
+                report_type: report_type.map(str::to_string),
+            },
+            created_by: by.to_string(),
+            created_at: chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 12, 1, 10, minute, 0)
+                .unwrap(),
+            creator_handle: Some(format!("{by}.test")),
+            mod_tool: None,
+        }
+    }
+
+    fn appealed_status(takendown: bool) -> SubjectStatus {
+        serde_json::from_value(serde_json::json!({
+            "subject": {"$type": wire::STRONG_REF, "uri": "at://did:plc:m/app.bsky.feed.post/1", "cid": "c"},
+            "reviewState": REVIEW_ESCALATED,
+            "createdAt": "2026-12-01T10:00:00Z",
+            "takendown": takendown,
+            "appealed": true,
+            "accountStats": {"reportCount": 2, "takedownCount": 0},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_appealed_take_down_is_an_appeal_withheld_from_its_taker() {
+        // Newest first, as Ozone lists them: the author's appeal, the take down, a report.
+        let events = [
+            event(
+                3,
+                wire::EVENT_REPORT,
+                "did:plc:m",
+                3,
+                Some(wire::APPEAL_REASONS[0]),
+            ),
+            event(2, wire::EVENT_TAKEDOWN, "did:plc:senior", 2, None),
+            event(
+                1,
+                wire::EVENT_REPORT,
+                "did:plc:alice",
+                1,
+                Some("com.atproto.moderation.defs#reasonSpam"),
+            ),
+        ];
+        let status = appealed_status(true);
+        let fill = |me: &str, role| {
+            let mut item = item(&status, None, None, role).unwrap();
+            fill_appeal(&mut item, &events, Some(me), role);
+            item
+        };
+        let other = fill("did:plc:mod", OzoneRole::Moderator);
+        let appeal = other.appeal.clone().unwrap();
+        assert_eq!(appeal.id, 3);
+        assert_eq!(appeal.decision.audit_id, 2);
+        assert_eq!(appeal.decision.decided_by, "did:plc:senior.test");
+        assert_eq!(appeal.appellant_statement, "comment 3");
+        assert_eq!(
+            other.allowed_actions,
+            Some(vec![DecisionAction::Uphold, DecisionAction::Overturn])
+        );
+        let taker = fill("did:plc:senior", OzoneRole::Moderator);
+        assert_eq!(taker.allowed_actions, Some(vec![]));
+        let why = crate::tui::appeal::withheld(&taker).unwrap();
+        assert!(why.contains("Article 20"), "{why}");
+        assert_eq!(
+            fill("did:plc:t", OzoneRole::Triage).allowed_actions,
+            Some(vec![DecisionAction::Uphold])
+        );
+        // Not taken down (a label appealed, or reversed already): not an appeal modq decides.
+        let up = appealed_status(false);
+        let mut item = item(&up, None, None, OzoneRole::Moderator).unwrap();
+        fill_appeal(
+            &mut item,
+            &events,
+            Some("did:plc:mod"),
+            OzoneRole::Moderator,
+        );
+        assert_eq!(item.appeal, None);
+        // The account as Ozone counts it, without a strike window.
+        let account = other.account.unwrap();
+        assert_eq!(account.window_days, 0);
+        let counts = account.counts.unwrap();
+        assert_eq!(
+            (counts.reports, counts.takedowns, counts.appeals),
+            (Some(2), Some(0), None)
         );
     }
 }

@@ -17,6 +17,7 @@ mod auth;
 mod claims;
 mod decide;
 pub mod mapping;
+mod thread;
 pub mod wire;
 mod xrpc;
 
@@ -24,6 +25,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, RwLock};
 
 use async_trait::async_trait;
+use futures::StreamExt;
 use serde::de::DeserializeOwned;
 
 use auth::Auth;
@@ -52,6 +54,8 @@ pub const OPTIONS: &[&str] = &[
 
 /// The most subjects `getSubjects` and `queryStatuses` take or give at once.
 const MAX_PAGE: u32 = 100;
+/// Subjects whose thread and appeal are read side by side while a page is fetched.
+const CONTEXT_AT_ONCE: usize = 8;
 
 /// One moderator's share of the queue, by Ozone's own split (`queryStatuses`' `queueCount`,
 /// `queueIndex`, `queueSeed`): accounts are dealt to `count` queues by a hash of their DID
@@ -170,25 +174,90 @@ impl OzoneBackend {
         Ok(self.auth.session(&self.xrpc).await?.did)
     }
 
-    /// A query through the PDS proxy as the moderator, the session renewed once if expired.
+    /// A query through the PDS proxy to Ozone as the moderator, the session renewed once if
+    /// expired.
     async fn query<T: DeserializeOwned>(
         &self,
         nsid: &str,
         params: &[(&str, String)],
     ) -> Result<T, Failure> {
+        self.query_to(nsid, params, true).await
+    }
+
+    /// A query as the moderator to Ozone (`to_ozone`) or to wherever the PDS sends it by
+    /// default (`app.bsky.*`: its AppView), the session renewed once if expired.
+    async fn query_to<T: DeserializeOwned>(
+        &self,
+        nsid: &str,
+        params: &[(&str, String)],
+        to_ozone: bool,
+    ) -> Result<T, Failure> {
         let session = self.auth.session(&self.xrpc).await?;
         match self
             .xrpc
-            .query(nsid, params, Some(&session.access_jwt), true)
+            .query(nsid, params, Some(&session.access_jwt), to_ozone)
             .await
         {
             Err(f) if f.is_expired_token() => {
                 let fresh = self.auth.renew(&self.xrpc, &session.access_jwt).await?;
                 self.xrpc
-                    .query(nsid, params, Some(&fresh.access_jwt), true)
+                    .query(nsid, params, Some(&fresh.access_jwt), to_ozone)
                     .await
             }
             answer => answer,
+        }
+    }
+
+    /// The thread around a post, from the AppView the moderator's PDS reaches; `None` when
+    /// it cannot say (no AppView behind the PDS, the post gone, any failure): the item is
+    /// shown without it.
+    async fn thread(&self, uri: &str) -> Option<crate::model::Thread> {
+        let answer: serde_json::Value = self
+            .query_to("app.bsky.feed.getPostThread", &thread::params(uri), false)
+            .await
+            .map_err(|e| {
+                let e = e.into_backend();
+                tracing::debug!(error = %e, "no thread from the AppView");
+            })
+            .ok()?;
+        thread::from_answer(&answer)
+    }
+
+    /// What a page's items need beyond their status: the thread of each post, and for each
+    /// appealed subject the take down appealed and the appeal (its events). A few subjects
+    /// at a time, in the background fetch of the page, never on a key.
+    async fn fill_context(&self, items: &mut [Item], events_read: bool) {
+        let me = self.did().await.ok();
+        let wanted: Vec<(String, bool)> = items
+            .iter()
+            .map(|i| (i.id.clone(), !events_read && i.lane == Lane::Appeals))
+            .collect();
+        let found: Vec<(Option<crate::model::Thread>, Option<Vec<wire::EventView>>)> =
+            futures::stream::iter(wanted)
+                .map(|(id, appealed)| async move {
+                    let thread = if thread::is_post(&id) {
+                        self.thread(&id).await
+                    } else {
+                        None
+                    };
+                    let events = if appealed {
+                        self.events(&id, &mapping::APPEAL_EVENTS, MAX_PAGE as usize)
+                            .await
+                            .ok()
+                    } else {
+                        None
+                    };
+                    (thread, events)
+                })
+                .buffered(CONTEXT_AT_ONCE)
+                .collect()
+                .await;
+        let role = self.role();
+        for (item, (thread, events)) in items.iter_mut().zip(found) {
+            item.thread = thread;
+            if let Some(events) = events {
+                mapping::fill_appeal(item, &events, me.as_deref(), role);
+            }
         }
     }
 
@@ -326,10 +395,7 @@ impl Backend for OzoneBackend {
             "modq does not read Ozone's policy list; a reason code goes in the event's comment",
         );
         caps.max_batch = decide::MAX_BATCH;
-        caps.appeals = Support::no(
-            "Ozone's appealed subjects show in the appeals lane, but modq does not resolve \
-             appeals on Ozone yet (modEventResolveAppeal): resolve them in Ozone",
-        );
+        caps.appeals = Support::Yes;
         caps.account_measures = Support::no(
             "modq does not send Ozone account actions: Ozone acts on an account as its own \
              subject (a takedown of the DID), not as part of a post's take down",
@@ -414,7 +480,7 @@ impl Backend for OzoneBackend {
             self.subjects(&ids).await?
         };
         let role = self.role();
-        let items = page
+        let mut items: Vec<Item> = page
             .subject_statuses
             .iter()
             .filter_map(|status| {
@@ -422,6 +488,7 @@ impl Backend for OzoneBackend {
                 mapping::item(status, view, None, role)
             })
             .collect();
+        self.fill_context(&mut items, false).await;
         // Ozone answers a cursor on its last page too; only an empty page ends the queue.
         let next_cursor = if page.subject_statuses.is_empty() {
             None
@@ -444,9 +511,15 @@ impl Backend for OzoneBackend {
                     ),
                 })?;
         let events = self.events(id, &[], 500).await?;
-        mapping::item(status, view, Some(&events), self.role()).ok_or_else(|| {
-            BackendError::Malformed("Ozone named a subject modq cannot review".into())
-        })
+        let mut item =
+            mapping::item(status, view, Some(&events), self.role()).ok_or_else(|| {
+                BackendError::Malformed("Ozone named a subject modq cannot review".into())
+            })?;
+        let me = self.did().await.ok();
+        mapping::fill_appeal(&mut item, &events, me.as_deref(), self.role());
+        self.fill_context(std::slice::from_mut(&mut item), true)
+            .await;
+        Ok(item)
     }
 
     async fn send_decisions(

@@ -18,6 +18,14 @@ pub const EVENT_ACKNOWLEDGE: &str = "tools.ozone.moderation.defs#modEventAcknowl
 pub const EVENT_ESCALATE: &str = "tools.ozone.moderation.defs#modEventEscalate";
 pub const EVENT_COMMENT: &str = "tools.ozone.moderation.defs#modEventComment";
 pub const EVENT_REPORT: &str = "tools.ozone.moderation.defs#modEventReport";
+pub const EVENT_RESOLVE_APPEAL: &str = "tools.ozone.moderation.defs#modEventResolveAppeal";
+
+/// The report reasons Ozone reads as an appeal by the subject's author (both spellings the
+/// installed server checks in `isAppealReport`).
+pub const APPEAL_REASONS: [&str; 2] = [
+    "com.atproto.moderation.defs#reasonAppeal",
+    "tools.ozone.report.defs#reasonAppeal",
+];
 
 pub const REPO_REF: &str = "com.atproto.admin.defs#repoRef";
 pub const STRONG_REF: &str = "com.atproto.repo.strongRef";
@@ -119,6 +127,26 @@ pub struct SubjectStatus {
     pub tags: Vec<String>,
     #[serde(default)]
     pub priority_score: Option<i64>,
+    /// What Ozone counts for the subject's account (refreshed by Ozone every 30 s or so).
+    #[serde(default)]
+    pub account_stats: Option<AccountStats>,
+}
+
+/// `accountStats`: Ozone's counts for an account as a subject of its own. Every count is
+/// absent until Ozone's statistics have taken the account in.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountStats {
+    #[serde(default)]
+    pub report_count: Option<u64>,
+    #[serde(default)]
+    pub appeal_count: Option<u64>,
+    #[serde(default)]
+    pub suspend_count: Option<u64>,
+    #[serde(default)]
+    pub escalate_count: Option<u64>,
+    #[serde(default)]
+    pub takedown_count: Option<u64>,
 }
 
 /// `tools.ozone.moderation.getSubjects`.
@@ -139,6 +167,10 @@ pub struct SubjectView {
     pub repo: Option<RepoView>,
     #[serde(default)]
     pub record: Option<RecordView>,
+    /// The author's profile as the AppView shows it (`app.bsky.actor.defs#profileViewDetailed`;
+    /// modq reads its `createdAt`).
+    #[serde(default)]
+    pub profile: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -60,9 +60,14 @@ pub(super) fn appeal_lines<'a>(app: &'a App, item: &'a Item, lines: &mut Vec<Lin
                     .map(|l| Line::styled(format!("    {l}"), theme.muted)),
             );
         }
-        None => lines.push(Line::from(vec![
+        None if app.capabilities.platform == "modq" => lines.push(Line::from(vec![
             label("statement "),
             Span::raw("none (the take down restricts nothing in the EEA)"),
+        ])),
+        // A platform backend's take down: modq's server did not make it, so holds none.
+        None => lines.push(Line::from(vec![
+            label("statement "),
+            Span::raw(format!("none kept by {}", app.capabilities.platform)),
         ])),
     }
     lines.push(Line::from(label("appellant says")));
