@@ -1728,6 +1728,87 @@ fn a_support_message_goes_once_to_each_reporter_and_decides_nothing() {
     });
 }
 
+/// A support message decides nothing, on either engine: sent after a take down, alone or in
+/// the same batch as the overturn, it does not stop the take down's appeal being overturned.
+#[test]
+fn a_support_message_after_a_take_down_does_not_stand_in_the_way_of_its_appeal() {
+    use modq::model::ReporterAccount;
+    on_every_engine(|s| {
+        let reported = |id: &str| NewReport {
+            reporter: Some(ReporterAccount {
+                id: format!("r-{id}"),
+                country: Some("GB".into()),
+            }),
+            ..report(subject(id, "text"), ReporterType::User, "self_harm")
+        };
+        s.add_reports(&[reported("sh1"), reported("sh2")], now())
+            .expect("import");
+        let alice = token(s, "alice", Role::Moderator);
+        let bob = token(s, "bob", Role::Moderator);
+        let intake = token(s, "intake", Role::Admin);
+        let log_before = s.audit(&everything()).unwrap().len();
+        for item in ["sh1", "sh2"] {
+            let key = format!("t-{item}");
+            assert_eq!(
+                decide(s, &alice, decision(&key, item, DecisionAction::TakeDown)),
+                DecisionOutcome::Applied
+            );
+        }
+        let log = s.audit(&everything()).unwrap();
+        assert_eq!(log.len(), log_before + 2);
+        let mut appeals = Vec::new();
+        for item in ["sh1", "sh2"] {
+            let row = log.iter().find(|e| e.item_id == item).unwrap();
+            let lodged = s
+                .lodge_appeal(
+                    &intake,
+                    &appeal(&format!("modq-{}", row.id), "I am safe"),
+                    now(),
+                )
+                .unwrap()
+                .expect("lodged");
+            appeals.push(lodged.item_id);
+        }
+        let send = |key: &str, item: &str| decision(key, item, DecisionAction::SendSupport);
+
+        // Sent before the overturn, in a batch of its own.
+        assert_eq!(decide(s, &bob, send("m1", "sh1")), DecisionOutcome::Applied);
+        assert_eq!(
+            decide(
+                s,
+                &bob,
+                decision("o1", &appeals[0], DecisionAction::Overturn)
+            ),
+            DecisionOutcome::Applied
+        );
+        // Sent in the same batch, just before the overturn.
+        let results = s
+            .apply_decisions(
+                &bob,
+                &[
+                    send("m2", "sh2"),
+                    decision("o2", &appeals[1], DecisionAction::Overturn),
+                ],
+                &PolicyCatalog::builtin(),
+                now(),
+            )
+            .expect("apply");
+        let outcomes: Vec<DecisionOutcome> = results.iter().map(|r| r.outcome).collect();
+        assert_eq!(
+            outcomes,
+            [DecisionOutcome::Applied, DecisionOutcome::Applied],
+            "{results:#?}"
+        );
+        for item in ["sh1", "sh2"] {
+            assert_eq!(
+                s.item(item).unwrap().unwrap().state,
+                ReviewState::Kept,
+                "{item} is restored: kept by the overturn's reversal"
+            );
+        }
+    });
+}
+
 #[test]
 fn an_account_is_known_from_the_intake_with_when_it_was_made() {
     on_every_engine(|s| {

@@ -35,8 +35,8 @@ pub trait StepStore {
     fn is_reversed(&mut self, audit_id: i64) -> Result<bool, StorageError>;
     /// The scope audit row `audit_id` recorded, as stored.
     fn decision_scope(&mut self, audit_id: i64) -> Result<Option<String>, StorageError>;
-    /// The number of the item's latest audit row, as the engine counts one that an overturn
-    /// must still find latest.
+    /// The number of the audit row of the item's latest decision (a support message decides
+    /// nothing): an overturn must find the decision appealed still latest.
     fn latest_audit_id(&mut self, item_id: &str) -> Result<Option<i64>, StorageError>;
     /// An item's status (`None`: no such item).
     fn status_of(&mut self, item_id: &str) -> Result<Option<ItemStatus>, StorageError>;

@@ -59,11 +59,12 @@ pub fn applied_by_id(tx: &mut Tx<'_>, id: i64) -> Result<Option<AppliedDecision>
     applied_where(tx, "id = ?1", &[&id])
 }
 
-/// The number of an item's latest audit row.
+/// The number of an item's latest decision's audit row (a support message decides nothing).
 pub fn latest_of(tx: &mut Tx<'_>, item_id: &str) -> Result<Option<i64>, StorageError> {
     Ok(tx
         .opt(
-            "SELECT id FROM audit WHERE item_id = ?1 ORDER BY id DESC LIMIT 1",
+            "SELECT id FROM audit WHERE item_id = ?1 AND action <> 'send_support'
+             ORDER BY id DESC LIMIT 1",
             &[&item_id],
         )?
         .map(|r| r.try_get(0))
@@ -187,7 +188,8 @@ pub fn apply_one(
         reversed: reversed.as_ref(),
     };
     let judged = steps::judge(tx, actor, d, policies, &before, |item| {
-        log.find(|a| a.item_id == item).map(|a| a.audit_id)
+        log.find(|a| a.item_id == item && a.action.decides())
+            .map(|a| a.audit_id)
     })?;
     let Judgement {
         after,
