@@ -145,76 +145,52 @@ impl Net {
 
     /// `who` reports a post through `com.atproto.moderation.createReport`, as the app does.
     pub async fn report(&self, who: &Account, uri: &str, cid: &str, reason: &str) {
-        let response = self
-            .http
-            .post(format!(
-                "{}/xrpc/com.atproto.moderation.createReport",
-                self.pds()
-            ))
-            .bearer_auth(&who.jwt)
-            .header("atproto-proxy", self.proxy())
-            .json(&json!({
-                "reasonType": "com.atproto.moderation.defs#reasonSpam",
-                "reason": reason,
-                "subject": {"$type": "com.atproto.repo.strongRef", "uri": uri, "cid": cid},
-            }))
-            .send()
-            .await
-            .expect("createReport");
-        assert!(
-            response.status().is_success(),
-            "createReport: {}",
-            response.text().await.unwrap_or_default()
-        );
+        let body = json!({
+            "reasonType": "com.atproto.moderation.defs#reasonSpam",
+            "reason": reason,
+            "subject": {"$type": "com.atproto.repo.strongRef", "uri": uri, "cid": cid},
+        });
+        self.proxied(who, "com.atproto.moderation.createReport", body)
+            .await;
     }
 
     /// `moderator` takes the post down (Ozone's own `emitEvent`, as Ozone's web UI sends it).
     pub async fn take_down(&self, moderator: &Account, uri: &str, cid: &str) {
-        let response = self
-            .http
-            .post(format!(
-                "{}/xrpc/tools.ozone.moderation.emitEvent",
-                self.pds()
-            ))
-            .bearer_auth(&moderator.jwt)
-            .header("atproto-proxy", self.proxy())
-            .json(&json!({
-                "event": {"$type": "tools.ozone.moderation.defs#modEventTakedown"},
-                "subject": {"$type": "com.atproto.repo.strongRef", "uri": uri, "cid": cid},
-                "createdBy": moderator.did,
-            }))
-            .send()
-            .await
-            .expect("emitEvent");
-        assert!(
-            response.status().is_success(),
-            "emitEvent: {}",
-            response.text().await.unwrap_or_default()
-        );
+        let body = json!({
+            "event": {"$type": "tools.ozone.moderation.defs#modEventTakedown"},
+            "subject": {"$type": "com.atproto.repo.strongRef", "uri": uri, "cid": cid},
+            "createdBy": moderator.did,
+        });
+        self.proxied(moderator, "tools.ozone.moderation.emitEvent", body)
+            .await;
     }
 
     /// The post's author appeals its take down, as the Bluesky app does
     /// (`createReport` with `reasonAppeal` on their own post).
     pub async fn appeal(&self, author: &Account, uri: &str, cid: &str, statement: &str) {
+        let body = json!({
+            "reasonType": "com.atproto.moderation.defs#reasonAppeal",
+            "reason": statement,
+            "subject": {"$type": "com.atproto.repo.strongRef", "uri": uri, "cid": cid},
+        });
+        self.proxied(author, "com.atproto.moderation.createReport", body)
+            .await;
+    }
+
+    /// A procedure sent by `who` through their PDS to Ozone, which must succeed.
+    async fn proxied(&self, who: &Account, nsid: &str, body: Value) {
         let response = self
             .http
-            .post(format!(
-                "{}/xrpc/com.atproto.moderation.createReport",
-                self.pds()
-            ))
-            .bearer_auth(&author.jwt)
+            .post(format!("{}/xrpc/{nsid}", self.pds()))
+            .bearer_auth(&who.jwt)
             .header("atproto-proxy", self.proxy())
-            .json(&json!({
-                "reasonType": "com.atproto.moderation.defs#reasonAppeal",
-                "reason": statement,
-                "subject": {"$type": "com.atproto.repo.strongRef", "uri": uri, "cid": cid},
-            }))
+            .json(&body)
             .send()
             .await
-            .expect("createReport");
+            .unwrap_or_else(|e| panic!("{nsid}: {e}"));
         assert!(
             response.status().is_success(),
-            "appeal: {}",
+            "{nsid}: {}",
             response.text().await.unwrap_or_default()
         );
     }
