@@ -116,12 +116,7 @@ async fn an_appeal_is_overturned_by_another_moderator_and_never_by_the_one_who_d
     );
     assert!(screen.contains("I run that shop"), "{screen}");
     alice.press("r");
-    let flash = alice
-        .app
-        .flash
-        .as_ref()
-        .map(|f| f.text.clone())
-        .unwrap_or_default();
+    let flash = alice.flash_text();
     assert!(flash.contains("Article 20"), "{flash}");
     assert_eq!(alice.app.counts.unsent, 0, "nothing journaled");
     // Nor does she hold it: the others may take it.
@@ -162,12 +157,7 @@ async fn an_appeal_is_overturned_by_another_moderator_and_never_by_the_one_who_d
     );
     // t is not for appeals.
     bob.press("t");
-    let flash = bob
-        .app
-        .flash
-        .as_ref()
-        .map(|f| f.text.clone())
-        .unwrap_or_default();
+    let flash = bob.flash_text();
     assert!(flash.contains("upheld or overturned"), "{flash}");
     bob.press("r");
     bob.wait_delivered().await;
@@ -179,12 +169,7 @@ async fn an_appeal_is_overturned_by_another_moderator_and_never_by_the_one_who_d
             .is_some_and(|f| f.text.contains("UNDO REFUSED"))
     })
     .await;
-    let flash = bob
-        .app
-        .flash
-        .as_ref()
-        .map(|f| f.text.clone())
-        .unwrap_or_default();
+    let flash = bob.flash_text();
     assert!(flash.contains("outcome is final"), "{flash}");
 
     let p1 = server.item("p-1").await;

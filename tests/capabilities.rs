@@ -84,14 +84,6 @@ fn help(s: &mut Session) -> String {
     screen
 }
 
-fn flash(s: &Session) -> String {
-    s.app
-        .flash
-        .as_ref()
-        .map(|f| f.text.clone())
-        .unwrap_or_default()
-}
-
 #[tokio::test]
 async fn without_escalation_or_claims_e_is_not_offered_says_why_and_decisions_go_out_once() {
     let mut caps = Capabilities::core("Matrix");
@@ -127,9 +119,9 @@ async fn without_escalation_or_claims_e_is_not_offered_says_why_and_decisions_go
 
     // Pressed anyway (from habit), `e` and `E` say why and journal nothing.
     s.press("e");
-    assert_eq!(flash(&s), "Matrix has no escalation");
+    assert_eq!(s.flash_text(), "Matrix has no escalation");
     s.press("E");
-    assert_eq!(flash(&s), "Matrix has no escalation");
+    assert_eq!(s.flash_text(), "Matrix has no escalation");
     assert!(s.app.layers.is_empty(), "no picker opened");
     assert_eq!(s.app.decided, 0);
     assert_eq!(s.app.counts.unsent, 0);
@@ -196,7 +188,7 @@ async fn a_platform_with_two_lanes_shows_two_tabs_and_tab_goes_round_them() {
 
     // A lane key of modq's own API the platform lacks says so, and the tab stays.
     s.press("2<enter>");
-    assert_eq!(flash(&s), "Ozone has no authority lane");
+    assert_eq!(s.flash_text(), "Ozone has no authority lane");
     assert_eq!(s.app.lane(), None);
 
     // Tab: every lane, then the platform's two, and round again.
@@ -233,7 +225,7 @@ async fn without_undo_u_says_what_cannot_be_undone_and_nothing_is_reversed() {
     s.wait_delivered().await;
     s.press("u");
     assert_eq!(
-        flash(&s),
+        s.flash_text(),
         "Matrix cannot bring back a redacted event: a take down is final"
     );
     assert_eq!(s.app.decided, 1, "the take down stands");
@@ -263,16 +255,16 @@ async fn a_triage_account_cannot_take_down_by_any_key_but_keeps_and_escalates() 
 
     // t, T, ;t on a tagged item, and the command line: each says why, none journals.
     s.press("t");
-    assert_eq!(flash(&s), why);
+    assert_eq!(s.flash_text(), why);
     s.press("T");
-    assert_eq!(flash(&s), why);
+    assert_eq!(s.flash_text(), why);
     assert!(s.app.layers.is_empty(), "no take-down picker");
     s.press("<space>");
     s.press(";t");
-    assert_eq!(flash(&s), why);
+    assert_eq!(s.flash_text(), why);
     s.press(":");
     s.press("take_down<enter>");
-    assert!(flash(&s).contains(why), "{}", flash(&s));
+    assert!(s.flash_text().contains(why), "{}", s.flash_text());
     s.press("U");
     assert_eq!(s.app.decided, 0);
     assert_eq!(s.app.counts.unsent, 0);
@@ -341,7 +333,7 @@ async fn without_account_measures_or_support_messages_t_has_no_account_step_and_
     // H on the self-harm item: the platform's reason, nothing journaled.
     s.press("H");
     assert_eq!(
-        flash(&s),
+        s.flash_text(),
         "Matrix has no way to send a reporter support resources"
     );
     assert_eq!(s.app.counts.unsent, 0);

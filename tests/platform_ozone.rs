@@ -977,12 +977,7 @@ async fn an_appeal_on_ozone_is_refused_to_its_taker_then_upheld_and_overturned_b
         "{screen}"
     );
     senior.press("c");
-    let flash = senior
-        .app
-        .flash
-        .as_ref()
-        .map(|f| f.text.clone())
-        .unwrap_or_default();
+    let flash = senior.flash_text();
     assert!(flash.contains("Article 20"), "{flash}");
     assert_eq!(senior.app.counts.unsent, 0);
     senior.quit().await;

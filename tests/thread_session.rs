@@ -72,12 +72,7 @@ async fn p_shows_the_thread_around_a_reply_with_the_item_marked_and_hostile_text
     s.select(plain);
     s.press("p");
     assert!(s.app.layers.is_empty());
-    let flash = s
-        .app
-        .flash
-        .as_ref()
-        .map(|f| f.text.clone())
-        .unwrap_or_default();
+    let flash = s.flash_text();
     assert!(flash.starts_with("No thread for"), "{flash}");
     s.quit().await;
 }

@@ -263,6 +263,15 @@ pub const AWKWARD_SIZES: [(u16, u16); 15] = [
 ];
 
 impl Session {
+    /// What the status line's message says now; empty when there is none.
+    pub fn flash_text(&self) -> String {
+        self.app
+            .flash
+            .as_ref()
+            .map(|f| f.text.clone())
+            .unwrap_or_default()
+    }
+
     /// Open a session as the TUI would, with the cache under `data`, at the sample's time,
     /// with monochrome or default colours (snapshots are text, colours do not show).
     pub async fn open(server: &TestServer, data: &Path) -> Session {

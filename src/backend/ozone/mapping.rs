@@ -493,6 +493,7 @@ pub fn note_entry(actor: &str, note: &str, at: DateTime<Utc>) -> HistoryEntry {
     }
 }
 
+// Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
 #[cfg(test)]
 mod tests {
     use super::*;
