@@ -1,6 +1,7 @@
 //! The moderation APIs modq speaks. Each backend translates its wire format to `model` types;
 //! everything above this module sees only `Backend`.
 
+pub mod body;
 pub mod capabilities;
 pub mod modq;
 pub mod ozone;

@@ -8,6 +8,7 @@ use reqwest::{StatusCode, Url};
 use serde::de::DeserializeOwned;
 
 use super::{Backend, BackendError, Capabilities, QueueQuery, Support};
+use crate::backend::body::{Capped, read_capped};
 use crate::model::{
     ApiError, ClaimRequest, ClaimedPage, DailyStats, Decision, DecisionBatch, DecisionOutcome,
     DecisionResult, DecisionResults, EscalationTier, HistoryEntry, Item, Lane, LeaseGrant,
@@ -229,23 +230,13 @@ impl ModqClient {
     }
 
     /// The body, counted as it arrives: a body past the cap is dropped, never buffered.
-    async fn read_limited(&self, mut response: reqwest::Response) -> Result<Vec<u8>, BackendError> {
-        let max = self.limits.max_response_bytes;
-        if response.content_length().is_some_and(|n| n > max as u64) {
-            return Err(self.too_large());
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
+    async fn read_limited(&self, response: reqwest::Response) -> Result<Vec<u8>, BackendError> {
+        read_capped(response, self.limits.max_response_bytes)
             .await
-            .map_err(|e| self.transport_error(e))?
-        {
-            if body.len() + chunk.len() > max {
-                return Err(self.too_large());
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+            .map_err(|e| match e {
+                Capped::TooLarge => self.too_large(),
+                Capped::Transport(e) => self.transport_error(e),
+            })
     }
 
     fn too_large(&self) -> BackendError {
@@ -465,7 +456,7 @@ impl Backend for ModqClient {
             .push(item_id)
             .push("media")
             .push(media_id);
-        let mut response = self
+        let response = self
             .http
             .get(url)
             .header(AUTHORIZATION, self.authorization.clone())
@@ -473,26 +464,15 @@ impl Backend for ModqClient {
             .await
             .map_err(|e| self.transport_error(e))?;
         let status = response.status();
-        let too_large = || BackendError::Malformed(format!("image larger than {max_bytes} bytes"));
-        if status.is_success()
-            && response
-                .content_length()
-                .is_some_and(|n| n > max_bytes as u64)
-        {
-            return Err(too_large());
-        }
         // Error bodies are small JSON: read within the same cap.
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
+        let body = read_capped(response, max_bytes)
             .await
-            .map_err(|e| self.transport_error(e))?
-        {
-            if body.len() + chunk.len() > max_bytes {
-                return Err(too_large());
-            }
-            body.extend_from_slice(&chunk);
-        }
+            .map_err(|e| match e {
+                Capped::TooLarge => {
+                    BackendError::Malformed(format!("image larger than {max_bytes} bytes"))
+                }
+                Capped::Transport(e) => self.transport_error(e),
+            })?;
         if status.is_success() {
             return Ok(body);
         }

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use super::wire::XrpcError;
 use crate::backend::BackendError;
+use crate::backend::body::{Capped, read_capped};
 use crate::backend::modq::Limits;
 use crate::sanitize::clean_short;
 
@@ -237,27 +238,13 @@ impl Xrpc {
     }
 
     /// The body, counted as it arrives: past the cap it is dropped, never buffered.
-    async fn read_limited(&self, mut response: reqwest::Response) -> Result<Vec<u8>, BackendError> {
+    async fn read_limited(&self, response: reqwest::Response) -> Result<Vec<u8>, BackendError> {
         let max = self.limits.max_response_bytes;
-        let too_large = || {
-            BackendError::Malformed(format!(
+        read_capped(response, max).await.map_err(|e| match e {
+            Capped::TooLarge => BackendError::Malformed(format!(
                 "answer larger than the {max}-byte limit (--max-response-mb)"
-            ))
-        };
-        if response.content_length().is_some_and(|n| n > max as u64) {
-            return Err(too_large());
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| self.transport_error(e))?
-        {
-            if body.len() + chunk.len() > max {
-                return Err(too_large());
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+            )),
+            Capped::Transport(e) => self.transport_error(e),
+        })
     }
 }

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use super::wire::MatrixError;
 use crate::backend::BackendError;
+use crate::backend::body::{Capped, read_capped};
 use crate::backend::modq::Limits;
 use crate::sanitize::clean_short;
 
@@ -208,26 +209,18 @@ impl MatrixApi {
     }
 
     /// The body, counted as it arrives: past the cap it is dropped, never buffered.
-    async fn read_limited(&self, mut response: reqwest::Response) -> Result<Vec<u8>, Failure> {
+    async fn read_limited(&self, response: reqwest::Response) -> Result<Vec<u8>, Failure> {
         let max = self.limits.max_response_bytes;
-        let too_large = || Failure {
-            error: BackendError::Malformed(format!(
-                "answer larger than the {max}-byte limit (--max-response-mb)"
-            )),
-            errcode: None,
-            status: None,
-        };
-        if response.content_length().is_some_and(|n| n > max as u64) {
-            return Err(too_large());
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport(e))? {
-            if body.len() + chunk.len() > max {
-                return Err(too_large());
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+        read_capped(response, max).await.map_err(|e| match e {
+            Capped::TooLarge => Failure {
+                error: BackendError::Malformed(format!(
+                    "answer larger than the {max}-byte limit (--max-response-mb)"
+                )),
+                errcode: None,
+                status: None,
+            },
+            Capped::Transport(e) => self.transport(e),
+        })
     }
 }
 
