@@ -9,7 +9,6 @@ use chrono::{DateTime, Utc};
 use crate::account::AccountMeasure;
 use crate::model::{
     AppealOutcome, AppealVerdict, Decision, DecisionAction, DecisionOutcome, DecisionResult, Item,
-    ReviewState,
 };
 use crate::policy::PolicyCatalog;
 use crate::server::appeals::{self, AppealFacts};
@@ -537,32 +536,6 @@ pub fn lease_of(tx: &mut Tx<'_>, item_id: &str) -> Result<Option<Lease>, Storage
         holder: r.try_get(0)?,
         expires_at: parse_ts(&expires_at)?,
     }))
-}
-
-/// Locks an item a claim is about to take, unless another transaction holds it, and reads
-/// its lease again under the lock: `None` when the item is held elsewhere or no longer in
-/// `state` (decided meanwhile), else its lease now.
-///
-/// The lease is read by a statement of its own, after the lock: a statement sees what was
-/// committed when it began, so a lease written by a claim that committed while this one
-/// waited for its turn on the row would be invisible to the locking statement itself.
-pub fn lock_claimable(
-    tx: &mut Tx<'_>,
-    item_id: &str,
-    state: ReviewState,
-) -> Result<Option<Option<Lease>>, StorageError> {
-    let Some(r) = tx.opt(
-        "SELECT state FROM items WHERE id = ?1 FOR UPDATE SKIP LOCKED",
-        &[&item_id],
-    )?
-    else {
-        return Ok(None);
-    };
-    let now_state: String = r.try_get(0)?;
-    if now_state != state.as_str() {
-        return Ok(None);
-    }
-    lease_of(tx, item_id).map(Some)
 }
 
 /// Gives `holder` the lease on an item, replacing whatever lease was there.

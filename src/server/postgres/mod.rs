@@ -5,9 +5,10 @@
 //! Where SQLite has one writer at a time, here transactions run side by side, from several
 //! servers, and the database keeps them apart:
 //! - a transaction that changes an item's state or lease locks its row first;
-//! - a claim walks the queue without locks and locks each item it takes `FOR UPDATE SKIP
-//!   LOCKED`, passing over items another claim or a decision holds at that moment (and
-//!   never holding up decisions on the items it only passes);
+//! - a claim walks the queue without locks and locks the items it means to take `FOR UPDATE
+//!   SKIP LOCKED`, as many at a time as it still wants, passing over items another claim or
+//!   a decision holds at that moment (and never holding up decisions on the items it only
+//!   passes);
 //! - an idempotency key applies once by the audit table's unique key `(token, key)`;
 //! - one holder's claims run one at a time (an advisory lock on the holder), so a cap on
 //!   live leases holds across servers;
@@ -21,6 +22,7 @@
 
 mod accounts;
 mod appeals;
+mod claim_walk;
 mod convert;
 mod db;
 mod decisions;
@@ -47,6 +49,7 @@ use super::storage::{
     Storage, StorageError, TakeDownRecord, TokenInfo, TokenRecord, within_budget,
 };
 
+use claim_walk::{ClaimWalk, put_leases};
 use convert::{
     corrupt, count, from_json, from_name, opt_json, opt_tier, parse_lane, parse_opt_ts,
     parse_state, parse_ts, ts,
@@ -54,7 +57,7 @@ use convert::{
 use db::{Pool, Tx, transaction};
 use decisions::{
     AuditBatch, allowance_of, apply_one, distinct, leading_category, lease_of, live_leases_of,
-    lock_claimable, lock_holder, lock_items, put_lease,
+    lock_holder, lock_items, put_lease,
 };
 use items::{TallyChanges, add_report, fill_items, is_intake, load_item, search_columns};
 use queue::{ItemRow, walk_queue};
@@ -217,70 +220,31 @@ impl Storage for PostgresStorage {
         let expires_at = rules::lease_expiry(now, lease_seconds);
         let (mut page, taken_cursors) = self.run(|tx| {
             lock_holder(tx, holder)?;
-            let mut allowance = allowance_of(tx, holder, limits, now)?;
+            let allowance = allowance_of(tx, holder, limits, now)?;
             let withheld = appeals::withheld_from(tx, holder)?;
-            let mut taken: Vec<ItemRow> = Vec::new();
-            let mut taken_cursors: Vec<Cursor> = Vec::new();
-            let mut last_examined: Option<Cursor> = None;
-            let mut more = false;
-            // The walk reads without locking, so that it never holds up decisions on the
-            // items it passes (most of them others' leases). Only an item it is about to
-            // take is locked, `FOR UPDATE SKIP LOCKED`: one another transaction holds (a
-            // claim or a decision on another server) is passed over, not waited for.
-            walk_queue(tx, query, None, |tx, row| {
-                let mut lease = row.lease.clone();
-                let withheld = withheld.contains(&row.id);
-                let mut skip = rules::claim_skips(lease.as_ref(), holder, now) || withheld;
-                if !skip && taken.len() < query.limit {
-                    match lock_claimable(tx, &row.id, query.state)? {
-                        Some(fresh) => {
-                            lease = fresh;
-                            skip = rules::claim_skips(lease.as_ref(), holder, now) || withheld;
-                        }
-                        None => skip = true,
-                    }
-                }
-                let own = lease
-                    .as_ref()
-                    .is_some_and(|l| l.holder == holder && l.is_live(now));
-                if taken.len() >= query.limit {
-                    if !skip {
-                        more = true;
-                        return Ok(false);
-                    }
-                } else if !skip {
-                    match allowance.take(&row.state, &row.lane, own) {
-                        Ok(()) => {
-                            last_examined = Some(row.cursor(query.sort, query.as_of)?);
-                            taken_cursors.push(row.cursor(query.sort, query.as_of)?);
-                            taken.push(row);
-                            return Ok(true);
-                        }
-                        Err(ClaimCap::MaxLeases) => {
-                            more = true;
-                            return Ok(false);
-                        }
-                        Err(ClaimCap::FairShare) => {}
-                    }
-                }
-                last_examined = Some(row.cursor(query.sort, query.as_of)?);
-                Ok(true)
-            })?;
-            let mut items = Vec::with_capacity(taken.len());
-            for row in taken {
-                put_lease(tx, &row.id, holder, expires_at)?;
-                items.push(row.into_item()?);
-            }
+            let mut walk = ClaimWalk::new(holder, query, now, &withheld, allowance);
+            walk_queue(tx, query, None, |tx, row| walk.visit(tx, row))?;
+            walk.finish(tx)?;
+            let ids: Vec<&str> = walk.taken.iter().map(|r| r.id.as_str()).collect();
+            put_leases(tx, &ids, holder, expires_at)?;
+            let limited_by = walk.limited_by();
+            let next_cursor = walk.last_examined.filter(|_| walk.more).map(|c| c.encode());
+            let items = walk
+                .taken
+                .into_iter()
+                .map(ItemRow::into_item)
+                .collect::<Result<Vec<Item>, StorageError>>()?;
             let held = live_leases_of(tx, holder, &ts(now))?;
             let page = ClaimedPage {
                 items,
-                next_cursor: last_examined.filter(|_| more).map(|c| c.encode()),
+                next_cursor,
                 lease_expires_at: expires_at,
                 lease_seconds,
                 held: u32::try_from(held).unwrap_or(u32::MAX),
                 max_leases: u32::try_from(limits.max_leases).unwrap_or(u32::MAX),
-                limited_by: std::mem::take(&mut allowance.limited_by),
+                limited_by,
             };
+            let taken_cursors = walk.taken_cursors;
             Ok((page, taken_cursors))
         })?;
         // Reports, history and the author's record are read once the leases are committed:
