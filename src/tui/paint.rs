@@ -17,6 +17,8 @@ use ratatui::text::{Line, Span, StyledGrapheme};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
+mod plain_wrap;
+
 /// Whether every byte of `s` is a printable ASCII character: one grapheme, one cell, never a
 /// control, and whitespace only if it is a space.
 fn plain(s: &str) -> bool {
@@ -243,7 +245,14 @@ fn wrapped_unclipped(buf: &mut Buffer, area: Rect, lines: &[Line]) {
                 }
                 y += 1;
             }
-            _ => {
+            Some(_) => {
+                plain_wrap::rows(plain_bytes(line), width, |row| {
+                    put_plain_row(buf, area.left(), y, line, row);
+                    y += 1;
+                    y < area.bottom()
+                });
+            }
+            None => {
                 let left = area.bottom() - y;
                 // Of a long line, only the start that could show: see `visible_part`.
                 let cut = collect_start(&mut graphemes, line, start_budget(width, left));
@@ -281,6 +290,31 @@ fn wrapped_unclipped(buf: &mut Buffer, area: Rect, lines: &[Line]) {
         if y >= area.bottom() {
             return;
         }
+    }
+}
+
+/// The bytes of a line whose spans are all printable ASCII.
+fn plain_bytes<'a>(line: &'a Line) -> impl Iterator<Item = u8> + 'a {
+    line.spans.iter().flat_map(|s| s.content.bytes())
+}
+
+/// Draws the bytes `row` of a printable-ASCII `line` (positions across its spans) from
+/// column `x` of row `y`, each in its span's style.
+fn put_plain_row(buf: &mut Buffer, x: u16, y: u16, line: &Line, row: std::ops::Range<usize>) {
+    let mut at = 0usize;
+    for span in &line.spans {
+        let span_end = at + span.content.len();
+        let from = row.start.max(at);
+        let to = row.end.min(span_end);
+        if from < to
+            && let Some(text) = span.content.get(from - at..to - at)
+        {
+            let style = Style::default().patch(line.style).patch(span.style);
+            let left = x.saturating_add(u16::try_from(from - row.start).unwrap_or(u16::MAX));
+            let right = left.saturating_add(u16::try_from(text.len()).unwrap_or(u16::MAX));
+            put_plain(buf, left, y, right, text, style);
+        }
+        at = span_end;
     }
 }
 
@@ -350,6 +384,12 @@ pub fn rows(lines: &[Line], width: u16, cap: usize) -> usize {
             total += 1;
         } else if columns > (cap - total).saturating_mul(width) {
             return cap;
+        } else if line.spans.iter().all(|s| plain(&s.content)) {
+            let width = u16::try_from(width).unwrap_or(u16::MAX);
+            plain_wrap::rows(plain_bytes(line), width, |_| {
+                total += 1;
+                total < cap
+            });
         } else {
             total += Paragraph::new(line.clone())
                 .wrap(Wrap { trim: false })
@@ -689,6 +729,55 @@ mod tests {
                 let mut got = Buffer::empty(whole);
                 super::line(&mut got, area, &lines[0]);
                 prop_assert_eq!(got, expected);
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    /// Printable ASCII alone takes a path of its own (`plain_wrap`): random words and runs of
+    /// spaces, in several styled spans, at widths around where they break, drawn and counted.
+    #[test]
+    fn plain_text_wraps_and_counts_as_paragraph_does() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        let pieces = prop::sample::select(vec![
+            "a",
+            "word",
+            "longerword",
+            " ",
+            "  ",
+            "     ",
+            "x.",
+            "-",
+            "averyveryverylongword",
+        ]);
+        let text = prop::collection::vec(pieces, 0..30).prop_map(|p| p.concat());
+        let spans = prop::collection::vec((text, 0usize..3), 1..4);
+        let lines = prop::collection::vec(spans, 1..5);
+        let mut runner = TestRunner::new(Config::with_cases(2000));
+        runner
+            .run(&(lines, 1u16..30, 1u16..12), |(lines, width, height)| {
+                let lines: Vec<Line> = lines
+                    .iter()
+                    .map(|spans| {
+                        Line::from(
+                            spans
+                                .iter()
+                                .map(|(t, s)| Span::styled(t.as_str(), styles()[*s]))
+                                .collect::<Vec<_>>(),
+                        )
+                    })
+                    .collect();
+                let area = Rect::new(1, 1, width, height);
+                let whole = Rect::new(0, 0, width + 10, height + 2);
+                let (got, expected) = wrapped_beside_paragraph(&lines, area, whole);
+                prop_assert_eq!(got, expected);
+                let all = Paragraph::new(lines.clone())
+                    .wrap(Wrap { trim: false })
+                    .line_count(width);
+                for cap in [1usize, 3, 1000] {
+                    prop_assert_eq!(rows(&lines, width, cap), all.min(cap), "cap {}", cap);
+                }
                 Ok(())
             })
             .unwrap();
