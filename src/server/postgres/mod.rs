@@ -30,6 +30,9 @@ mod items;
 mod messages;
 mod queue;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use chrono::{DateTime, Utc};
 
 use crate::model::{AppealLodged, NewAppeal};
@@ -67,6 +70,8 @@ pub const DEFAULT_CONNECTIONS: u32 = 16;
 
 pub struct PostgresStorage {
     pool: Pool,
+    /// Statements sent, see [`PostgresStorage::statements_sent`].
+    sent: Arc<AtomicU64>,
 }
 
 impl PostgresStorage {
@@ -78,9 +83,17 @@ impl PostgresStorage {
 
     /// [`PostgresStorage::open`] with a pool of at most `connections`.
     pub fn open_with(url: &str, connections: u32) -> anyhow::Result<PostgresStorage> {
+        let sent = Arc::default();
         Ok(PostgresStorage {
-            pool: db::open(url, connections.max(1))?,
+            pool: db::open(url, connections.max(1), Arc::clone(&sent))?,
+            sent,
         })
+    }
+
+    /// Statements this storage has sent PostgreSQL so far, BEGIN and COMMIT included: each
+    /// a round trip. Tests bound what a request costs with it.
+    pub fn statements_sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
     }
 
     fn run<T>(
