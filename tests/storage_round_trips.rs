@@ -124,9 +124,9 @@ fn a_moderators_turn_costs_few_round_trips() {
          take down {take_down}, undo {undo}, replayed key {again}"
     );
     let bounds = [
-        ("claim of 5", claim, 27),
-        ("item read", read, 10),
-        ("missing item read", missing, 3),
+        ("claim of 5", claim, 21),
+        ("item read", read, 1),
+        ("missing item read", missing, 1),
         ("keep", keep, 14),
         ("take down", take_down, 16),
         ("undo", undo, 16),

@@ -62,7 +62,7 @@ use decisions::{
     AuditBatch, allowance_of, apply_one, distinct, leading_category, lease_of, live_leases_of,
     lock_holder, lock_items, put_lease,
 };
-use items::{TallyChanges, add_report, fill_items, is_intake, load_item, search_columns};
+use items::{TallyChanges, add_report, fill_items, is_intake, search_columns};
 use queue::{ItemRow, walk_queue};
 
 /// Connections one server keeps open by default (`modq serve --db-connections`).
@@ -219,7 +219,11 @@ impl Storage for PostgresStorage {
     }
 
     fn item(&self, id: &str) -> Result<Option<Item>, StorageError> {
-        self.run(|tx| load_item(tx, id))
+        // One statement, one snapshot: no transaction needed around it.
+        db::read_one(&self.pool, &items::ITEM_WHOLE, &[&id])?
+            .as_ref()
+            .map(items::item_whole)
+            .transpose()
     }
 
     fn claim_within(
