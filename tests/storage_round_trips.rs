@@ -127,10 +127,10 @@ fn a_moderators_turn_costs_few_round_trips() {
         ("claim of 5", claim, 21),
         ("item read", read, 1),
         ("missing item read", missing, 1),
-        ("keep", keep, 14),
-        ("take down", take_down, 16),
-        ("undo", undo, 16),
-        ("replayed key", again, 5),
+        ("keep", keep, 10),
+        ("take down", take_down, 10),
+        ("undo", undo, 11),
+        ("replayed key", again, 4),
     ];
     for (what, n, most) in bounds {
         assert!(n <= most, "a {what} sent {n} statements, more than {most}");

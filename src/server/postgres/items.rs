@@ -314,7 +314,7 @@ pub fn load_reports(tx: &mut Tx<'_>, item_id: &str) -> Result<Vec<Report>, Stora
 }
 
 /// Each item's reports, oldest first.
-fn load_reports_of(
+pub fn load_reports_of(
     tx: &mut Tx<'_>,
     ids: &[&str],
 ) -> Result<HashMap<String, Vec<Report>>, StorageError> {

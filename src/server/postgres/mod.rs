@@ -25,6 +25,7 @@ mod appeals;
 mod claim_walk;
 mod convert;
 mod db;
+mod decision_reads;
 mod decisions;
 mod items;
 mod messages;
@@ -469,16 +470,13 @@ impl Storage for PostgresStorage {
         self.run(|tx| {
             let ids: Vec<&str> = decisions.iter().map(|d| d.item_id.as_str()).collect();
             // An overturned appeal changes its appealed item too: locked with the others.
-            let appealed = appeals::appealed_items(tx, &ids)?;
-            let mut ids = ids;
-            ids.extend(appealed.iter().map(String::as_str));
-            lock_items(tx, &ids)?;
+            let mut known = decision_reads::Known::lock(tx, &ids)?;
             let mut tally = TallyChanges::default();
             let mut log = AuditBatch::default();
             let mut results = Vec::with_capacity(decisions.len());
             for d in decisions {
                 results.push(apply_one(
-                    tx, &mut tally, &mut log, actor, d, policies, now,
+                    tx, &mut known, &mut tally, &mut log, actor, d, policies, now,
                 )?);
             }
             tally.write(tx)?;
