@@ -127,9 +127,9 @@ fn a_moderators_turn_costs_few_round_trips() {
         ("claim of 5", claim, 21),
         ("item read", read, 1),
         ("missing item read", missing, 1),
-        ("keep", keep, 10),
-        ("take down", take_down, 10),
-        ("undo", undo, 11),
+        ("keep", keep, 8),
+        ("take down", take_down, 8),
+        ("undo", undo, 9),
         ("replayed key", again, 4),
     ];
     for (what, n, most) in bounds {

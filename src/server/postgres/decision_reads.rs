@@ -7,7 +7,7 @@
 //! (`decision_steps`) ask through [`Decide`], which answers from what is known and asks
 //! PostgreSQL the rest, as before.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use ::postgres::Row;
 
@@ -41,6 +41,9 @@ pub struct Known {
     items: HashMap<String, Locked>,
     /// Each locked item's reports, oldest first, once a decision needed them.
     reports: Option<HashMap<String, Vec<Report>>>,
+    /// Items whose leases this batch has ended already (with the decision's own update):
+    /// no lease can come back while the item is locked.
+    leases_ended: HashSet<String>,
 }
 
 impl Known {
@@ -109,6 +112,11 @@ impl Known {
         if let Some(locked) = self.items.get_mut(item_id) {
             locked.status = None;
         }
+    }
+
+    /// The item's leases are ended: asking again is not needed.
+    pub fn leases_ended(&mut self, item_id: &str) {
+        self.leases_ended.insert(item_id.to_owned());
     }
 
     /// A locked item's content with its reports (`None`: not one the batch locked).
@@ -270,6 +278,9 @@ impl StepStore for Decide<'_, '_> {
     }
 
     fn end_leases(&mut self, item_id: &str) -> Result<(), StorageError> {
+        if self.known.leases_ended.contains(item_id) {
+            return Ok(());
+        }
         self.tx.end_leases(item_id)
     }
 

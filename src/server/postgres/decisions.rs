@@ -162,8 +162,12 @@ pub fn apply_one(
 
     let after_target = after.escalation_target.map(name_of).transpose()?;
     let after_tier = after.tier.map(name_of).transpose()?;
+    // A decision ends the item's leases (see `steps::finish`; a support message decides
+    // nothing): in the same statement, so that `finish` finds them ended.
+    let decides = d.action.decides();
     tx.exec(
-        "UPDATE items SET state = ?2, restricted_in = ?3, escalation_target = ?4,
+        "WITH ended AS (DELETE FROM leases WHERE item_id = ?1 AND ?6)
+         UPDATE items SET state = ?2, restricted_in = ?3, escalation_target = ?4,
                           hold_tier = ?5
          WHERE id = ?1",
         &[
@@ -172,9 +176,13 @@ pub fn apply_one(
             &after.restricted_in.as_ref().map(to_json).transpose()?,
             &after_target,
             &after_tier,
+            &decides,
         ],
     )?;
     known.changed(&d.item_id);
+    if decides {
+        known.leases_ended(&d.item_id);
+    }
     let now_counted = Tallied {
         state: after.state.as_str().to_owned(),
         tier: after_target.clone(),
