@@ -49,7 +49,10 @@ pub struct Known {
 impl Known {
     /// Locks the rows of these items and of the items they appeal (those that exist), in id
     /// order, until the transaction ends; one statement, which returns what they are once
-    /// locked (`FOR UPDATE` answers a row's latest version).
+    /// locked (`FOR UPDATE` answers a row's latest version, even one committed while it
+    /// waited). Its appeal columns are read in the statement's snapshot, which is enough: an
+    /// appeal row is committed with its appeal item and never moves. Reports are not read
+    /// here: one committed while the lock waited would be missed.
     pub fn lock(tx: &mut Tx<'_>, ids: &[&str]) -> Result<Known, StorageError> {
         let mut sorted: Vec<&str> = ids.to_vec();
         sorted.sort_unstable();
