@@ -103,8 +103,8 @@ pub fn fill_items(tx: &mut Tx<'_>, items: &mut [Item]) -> Result<(), StorageErro
     for item in items.iter_mut() {
         match rows.get(&item.id) {
             Some(row) => fill_from(item, row, 1)?,
-            // Gone since the page was read (items are never deleted; kept for safety):
-            // nothing to add, as before.
+            // Gone since the page was read: cannot happen, items are never deleted; were
+            // it to, the item goes out with no children rather than failing the page.
             None => fill_absent(item)?,
         }
     }
