@@ -700,3 +700,45 @@ fn connections_cut_by_the_database_are_replaced_without_failing_a_request() {
     }
     assert_eq!(open.len(), 3);
 }
+
+/// An item read is one statement on PostgreSQL (issue 18), its children carried as JSON:
+/// what has none of them, and text that JSON must escape, read back the same as SQLite's.
+#[test]
+fn an_item_read_whole_at_once_answers_the_same_at_the_edges() {
+    let Some(p) = Pair::new() else { return };
+    let hostile = "\"]}, {\"at\": \"x\"} \\ \u{1b}[2J \u{7f} 'quoted' ∅ \t end";
+    let lines = [
+        // No author, no thread, no comment, no note: nothing to aggregate but one report.
+        r#"{"subject": {"id": "bare", "kind": "post"}, "reporter_type": "user", "category": "spam", "received_at": "2026-11-20T00:00:00Z"}"#.to_owned(),
+        format!(
+            r#"{{"subject": {{"id": "loud", "kind": "post", "text": {text}, "author": {{"id": "u-\"]", "handle": "@x"}}}}, "reporter_type": "user", "category": "spam", "comment": {text}, "received_at": "2026-11-20T00:01:00Z"}}"#,
+            text = serde_json::to_string(hostile).unwrap()
+        ),
+    ];
+    p.same("import", |s| {
+        server::import_jsonl(s, lines.join("\n").as_bytes())
+            .map(|summary| format!("{summary:?}"))
+            .map_err(|e| e.to_string())
+    });
+    let alice = token(&p, "alice", Role::Moderator);
+    p.same("hostile note", |s| {
+        ok(s.add_note(&alice, "loud", hostile, now()))
+    });
+    for id in ["bare", "loud", "missing"] {
+        p.same(&format!("item {id}"), |s| ok(s.item(id)));
+    }
+    let query = QueueQuery {
+        limit: 10,
+        as_of: now(),
+        ..QueueQuery::default()
+    };
+    p.same("the page", |s| ok(s.queue_page(&query)));
+    let item = p.postgres.item("loud").unwrap().unwrap();
+    assert!(
+        item.history
+            .iter()
+            .any(|h| h.note.as_deref() == Some(hostile)),
+        "the note came back as written: {:?}",
+        item.history
+    );
+}

@@ -1672,11 +1672,18 @@ fn a_support_message_goes_once_to_each_reporter_and_decides_nothing() {
         )
         .expect("report");
         let send = |key: &str, item: &str| decision(key, item, DecisionAction::SendSupport);
+        let bob = token(s, "bob", Role::Moderator);
+        let sh = ["sh".to_owned()];
+        s.claim_items(&bob, &sh, 300, &ClaimLimits::unlimited(), now())
+            .unwrap();
 
         assert_eq!(
             decide(s, &alice, send("k1", "sh")),
             DecisionOutcome::Applied
         );
+        // A support message decides nothing: whoever reviews the item keeps it.
+        let holders = s.live_holders(&sh, now()).unwrap();
+        assert_eq!(holders.keys().collect::<Vec<_>>(), [&sh[0]]);
         assert_eq!(
             decide(s, &alice, send("k1", "sh")),
             DecisionOutcome::Duplicate

@@ -3,13 +3,10 @@
 //! take down that carries them and lifted by its reversal in the shared decision steps
 //! (`decision_steps`).
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 
-use crate::account::{AccountMeasure, AccountMeasureRecord};
-use crate::model::Item;
-use crate::server::account_rules::MEASURES_LOADED;
+use crate::account::{AccountMeasure, AccountMeasureRecord, AccountStanding};
+use crate::model::Author;
 use crate::server::decision_steps::{standing, stored_measure};
 use crate::server::storage::StorageError;
 
@@ -60,55 +57,26 @@ fn measure(action: &str, days: Option<i64>) -> Result<AccountMeasure, StorageErr
     stored_measure(action, days)
 }
 
-/// Each item's author standing as stored (every measure not lifted, newest first, at most
-/// [`MEASURES_LOADED`] per account); the HTTP layer weighs it with the catalog.
-pub fn fill_standings(tx: &mut Tx<'_>, items: &mut [Item]) -> Result<(), StorageError> {
-    let authors: Vec<&str> = items
-        .iter()
-        .filter_map(|i| i.author.as_ref().map(|a| a.id.as_str()))
-        .collect();
-    let mut by_account: HashMap<String, Vec<AccountMeasureRecord>> = HashMap::new();
-    if !authors.is_empty() {
-        let limit = i64::try_from(MEASURES_LOADED).unwrap_or(i64::MAX);
-        let rows = tx.all(
-            "SELECT account_id, action, days, at, until, reason_code FROM (
-                 SELECT m.*, row_number() OVER (PARTITION BY account_id
-                                                ORDER BY at DESC, id DESC) AS n
-                 FROM account_measures m
-                 WHERE account_id = ANY(?1) AND lifted_at IS NULL
-             ) ranked WHERE n <= ?2 ORDER BY account_id, at DESC, id DESC",
-            &[&authors, &limit],
-        )?;
-        for r in rows {
-            let action: String = r.try_get(1)?;
-            let at: String = r.try_get(3)?;
-            let until: Option<String> = r.try_get(4)?;
-            by_account
-                .entry(r.try_get(0)?)
-                .or_default()
-                .push(AccountMeasureRecord {
-                    measure: measure(&action, r.try_get(2)?)?,
-                    at: parse_ts(&at)?,
-                    until: parse_opt_ts(until.as_deref())?,
-                    reason_code: r.try_get(5)?,
-                });
-        }
-    }
-    let mut made: HashMap<String, DateTime<Utc>> = HashMap::new();
-    if !authors.is_empty() {
-        for r in tx.all(
-            "SELECT id, created_at FROM accounts WHERE id = ANY(?1) AND created_at IS NOT NULL",
-            &[&authors],
-        )? {
-            let at: String = r.try_get(1)?;
-            made.insert(r.try_get(0)?, parse_ts(&at)?);
-        }
-    }
-    for item in items.iter_mut() {
-        item.account = item.author.as_ref().map(|author| {
-            let recent = by_account.get(&author.id).cloned().unwrap_or_default();
-            standing(author, made.get(&author.id).copied(), recent)
+/// A standing measure's columns as an item read carries them (see `items::CHILDREN`):
+/// action, days, at, until, reason code.
+pub type MeasureColumns = (String, Option<i64>, String, Option<String>, Option<String>);
+
+/// An author's standing as stored (every measure not lifted, newest first, at most
+/// [`MEASURES_LOADED`](crate::server::account_rules::MEASURES_LOADED) per account); the HTTP
+/// layer weighs it with the catalog.
+pub fn standing_of(
+    author: &Author,
+    created_at: Option<DateTime<Utc>>,
+    measures: Vec<MeasureColumns>,
+) -> Result<AccountStanding, StorageError> {
+    let mut recent = Vec::with_capacity(measures.len());
+    for (action, days, at, until, reason_code) in measures {
+        recent.push(AccountMeasureRecord {
+            measure: measure(&action, days)?,
+            at: parse_ts(&at)?,
+            until: parse_opt_ts(until.as_deref())?,
+            reason_code,
         });
     }
-    Ok(())
+    Ok(standing(author, created_at, recent))
 }

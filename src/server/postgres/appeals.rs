@@ -50,19 +50,6 @@ pub fn lodge_appeal(
     }))
 }
 
-/// The items whose rows deciding `item_ids` also changes: the appealed items of those that
-/// are appeals (locked with the batch's, in one order).
-pub fn appealed_items(tx: &mut Tx<'_>, item_ids: &[&str]) -> Result<Vec<String>, StorageError> {
-    let ids: Vec<&str> = item_ids.to_vec();
-    tx.all(
-        "SELECT item_id FROM appeals WHERE appeal_item_id = ANY(?1)",
-        &[&ids],
-    )?
-    .iter()
-    .map(|r| Ok(r.try_get::<_, String>(0)?))
-    .collect()
-}
-
 /// The outcome of the appeal against audit row `decision_id`, if one was decided.
 pub fn outcome_of(
     tx: &mut Tx<'_>,

@@ -2,6 +2,8 @@
 //! transaction's calls, the retry of a transaction that lost a race, and the migrations.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use ::postgres::error::SqlState;
@@ -44,10 +46,21 @@ impl From<::postgres::Error> for StorageError {
 pub struct Conn {
     client: Client,
     statements: HashMap<String, Statement>,
+    sent: Arc<AtomicU64>,
 }
 
 pub struct Manager {
     config: Config,
+    /// Statements this pool's connections have run, BEGIN and COMMIT included (a
+    /// statement's first PREPARE on a connection is not counted): each is a round trip,
+    /// and tests bound how many a request makes.
+    sent: Arc<AtomicU64>,
+}
+
+impl Conn {
+    fn sent(&self, n: u64) {
+        self.sent.fetch_add(n, Ordering::Relaxed);
+    }
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -58,6 +71,7 @@ impl r2d2::ManageConnection for Manager {
         Ok(Conn {
             client: self.config.connect(NoTls)?,
             statements: HashMap::new(),
+            sent: Arc::clone(&self.sent),
         })
     }
 
@@ -72,8 +86,9 @@ impl r2d2::ManageConnection for Manager {
 
 pub type Pool = r2d2::Pool<Manager>;
 
-/// Connects to `url` and brings its schema up to date.
-pub fn open(url: &str, max_connections: u32) -> anyhow::Result<Pool> {
+/// Connects to `url` and brings its schema up to date; `sent` counts the statements the
+/// pool's connections run from then on.
+pub fn open(url: &str, max_connections: u32, sent: Arc<AtomicU64>) -> anyhow::Result<Pool> {
     let config: Config = url
         .parse()
         .with_context(|| "the PostgreSQL URL is not one the client understands")?;
@@ -86,7 +101,7 @@ pub fn open(url: &str, max_connections: u32) -> anyhow::Result<Pool> {
         // dead is dropped and the transaction run again on another (see `transaction`).
         .test_on_check_out(false)
         .connection_timeout(Duration::from_secs(30))
-        .build(Manager { config })
+        .build(Manager { config, sent })
         .context("cannot connect to PostgreSQL")?;
     let mut conn = pool.get().context("cannot connect to PostgreSQL")?;
     migrate(&mut conn.client)?;
@@ -161,10 +176,12 @@ pub type Param<'a> = &'a (dyn ToSql + Sync);
 pub struct Tx<'c> {
     tx: Transaction<'c>,
     statements: &'c mut HashMap<String, Statement>,
+    sent: &'c AtomicU64,
 }
 
 impl Tx<'_> {
     fn statement(&mut self, sql: &str) -> Result<Statement, StorageError> {
+        self.sent.fetch_add(1, Ordering::Relaxed);
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
@@ -210,6 +227,8 @@ impl Tx<'_> {
         let s = self.statement(sql)?;
         let portal = self.tx.bind(&s, params)?;
         loop {
+            // The bind is a round trip of its own (counted above), and each fetch another.
+            self.sent.fetch_add(1, Ordering::Relaxed);
             let rows = self.tx.query_portal(&portal, batch)?;
             let fetched = rows.len();
             for row in rows {
@@ -253,7 +272,10 @@ fn worth_again(e: &StorageError) -> bool {
 /// are a single statement: the token lookup every request makes.
 pub fn read_one(pool: &Pool, sql: &str, params: &[Param<'_>]) -> Result<Option<Row>, StorageError> {
     on_a_connection(pool, |conn| {
-        let Conn { client, statements } = conn;
+        conn.sent(1);
+        let Conn {
+            client, statements, ..
+        } = conn;
         let statement = match statements.get(sql) {
             Some(s) => s.clone(),
             None => {
@@ -274,10 +296,17 @@ pub fn transaction<T>(
     mut work: impl FnMut(&mut Tx<'_>) -> Result<T, StorageError>,
 ) -> Result<T, StorageError> {
     on_a_connection(pool, |conn| {
-        let Conn { client, statements } = conn;
+        // BEGIN and COMMIT.
+        conn.sent(2);
+        let Conn {
+            client,
+            statements,
+            sent,
+        } = conn;
         let mut tx = Tx {
             tx: client.transaction()?,
             statements,
+            sent,
         };
         let answer = work(&mut tx)?;
         tx.tx.commit()?;

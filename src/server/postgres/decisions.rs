@@ -3,7 +3,6 @@
 //! renewals and releases on one item from several servers run one after another, and a
 //! claim walking `FOR UPDATE SKIP LOCKED` passes over an item while they do.
 
-use ::postgres::Row;
 use chrono::{DateTime, Utc};
 
 use crate::account::AccountMeasure;
@@ -14,8 +13,8 @@ use crate::policy::PolicyCatalog;
 use crate::server::appeals::{self, AppealFacts};
 use crate::server::claims::{self, Allowance, LaneHeld};
 use crate::server::decision_steps::{
-    self as steps, APPLIED_COLUMNS, Applied, AppliedRow, AuditRow, Before, Judged, Judgement,
-    MeasureRow, StepStore, SupportRow, result, stored_status,
+    self as steps, APPLIED_COLUMNS, Applied, AuditRow, Before, Judged, Judgement, MeasureRow,
+    StepStore, SupportRow, result,
 };
 use crate::server::rules::{self, AppliedDecision, ItemStatus, Lease};
 use crate::server::storage::{ClaimLimits, DecisionBasis};
@@ -23,26 +22,9 @@ use crate::server::storage::{StorageError, TokenInfo};
 
 use super::convert::{name_of, parse_ts, to_json, ts};
 use super::db::{AUDIT_LOCK, Param, Tx};
+use super::decision_reads::{Decide, Earlier, Known, applied, item_status};
 use super::items::{Tallied, TallyChanges, load_item, load_reports};
 use super::queue::{ITEM_COLUMNS, item_row};
-
-fn applied(r: &Row) -> Result<AppliedDecision, StorageError> {
-    AppliedRow {
-        id: r.try_get(0)?,
-        key: r.try_get(1)?,
-        item_id: r.try_get(2)?,
-        action: r.try_get(3)?,
-        actor: r.try_get(4)?,
-        actor_token_id: r.try_get(5)?,
-        at: r.try_get(6)?,
-        body_hash: r.try_get(7)?,
-        from_state: r.try_get(8)?,
-        from_scope: r.try_get(9)?,
-        from_target: r.try_get(10)?,
-        from_tier: r.try_get(11)?,
-    }
-    .into_applied()
-}
 
 fn applied_where(
     tx: &mut Tx<'_>,
@@ -70,36 +52,6 @@ pub fn latest_of(tx: &mut Tx<'_>, item_id: &str) -> Result<Option<i64>, StorageE
         .transpose()?)
 }
 
-/// An item's status, and where it is counted in the tallies.
-pub fn item_status(
-    tx: &mut Tx<'_>,
-    item_id: &str,
-) -> Result<Option<(ItemStatus, Tallied)>, StorageError> {
-    let Some(r) = tx.opt(
-        "SELECT state, restricted_in, escalation_target, lane, author_id, hold_tier
-         FROM items WHERE id = ?1",
-        &[&item_id],
-    )?
-    else {
-        return Ok(None);
-    };
-    let scope: Option<String> = r.try_get(1)?;
-    let hold: Option<String> = r.try_get(5)?;
-    let tallied = Tallied {
-        state: r.try_get(0)?,
-        lane: r.try_get(3)?,
-        tier: r.try_get(2)?,
-        author: r.try_get(4)?,
-    };
-    let status = stored_status(
-        &tallied.state,
-        scope.as_deref(),
-        tallied.tier.as_deref(),
-        hold.as_deref(),
-    )?;
-    Ok(Some((status, tallied)))
-}
-
 /// Locks the rows of these items (those that exist), in id order, until the transaction
 /// ends.
 pub fn lock_items(tx: &mut Tx<'_>, ids: &[&str]) -> Result<(), StorageError> {
@@ -115,9 +67,14 @@ pub fn lock_items(tx: &mut Tx<'_>, ids: &[&str]) -> Result<(), StorageError> {
 
 fn decision_basis(
     tx: &mut Tx<'_>,
+    known: &mut Known,
     item_id: &str,
     method: crate::model::DecisionMethod,
 ) -> Result<Option<DecisionBasis>, StorageError> {
+    // The basis is the item's content and reports, which no decision changes: as locked.
+    if let Some(item) = known.item_with_reports(tx, item_id)? {
+        return Ok(Some(DecisionBasis::of(&item, method)));
+    }
     let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = ?1");
     let Some(row) = tx.opt(&sql, &[&item_id])? else {
         return Ok(None);
@@ -127,11 +84,14 @@ fn decision_basis(
     Ok(Some(DecisionBasis::of(&item, method)))
 }
 
-/// Applies one decision of a batch whose items are locked (see `Storage::apply_decisions`).
+/// Applies one decision of a batch whose items are locked (see `Storage::apply_decisions`),
+/// `known` what the lock read of them.
 /// The same key sent twice at once, to two servers, meets at the audit table's unique
 /// key: the loser's transaction runs again and answers "duplicate".
+#[allow(clippy::too_many_arguments)]
 pub fn apply_one(
     tx: &mut Tx<'_>,
+    known: &mut Known,
     tally: &mut TallyChanges,
     log: &mut AuditBatch,
     actor: &TokenInfo,
@@ -143,41 +103,34 @@ pub fn apply_one(
         return Ok(result(d, DecisionOutcome::Invalid, Some(message)));
     }
     let body_hash = rules::body_hash(d);
-    let earlier = match log
-        .find(|a| a.actor_token_id == Some(actor.id) && a.idempotency_key == d.idempotency_key)
+    // This batch's own rows first: they are not in the audit table yet.
+    if let Some(earlier) =
+        log.find(|a| a.actor_token_id == Some(actor.id) && a.idempotency_key == d.idempotency_key)
     {
-        Some(found) => Some(found),
-        None => applied_where(
-            tx,
-            "actor_token_id = ?1 AND idempotency_key = ?2",
-            &[&actor.id, &d.idempotency_key],
-        )?,
-    };
-    if let Some(earlier) = earlier {
         return Ok(steps::already_applied(d, &earlier, &body_hash));
     }
-    let Some((current, counted)) = item_status(tx, &d.item_id)? else {
+    let stored = Earlier::read(
+        tx,
+        actor.id,
+        &d.idempotency_key,
+        &d.item_id,
+        d.reverses.as_deref(),
+    )?;
+    if let Some(earlier) = stored.with_key {
+        return Ok(steps::already_applied(d, &earlier, &body_hash));
+    }
+    let Some((current, counted)) = known.status(tx, &d.item_id)? else {
         let message = format!("no item has id {:?}", d.item_id);
         return Ok(result(d, DecisionOutcome::NotFound, Some(message)));
     };
     // A support message decides nothing: the latest decision is the one before it.
-    let latest = match log.find(|a| a.item_id == d.item_id && a.action.decides()) {
-        Some(found) => Some(found),
-        None => applied_where(
-            tx,
-            "item_id = ?1 AND action <> 'send_support' ORDER BY id DESC LIMIT 1",
-            &[&d.item_id],
-        )?,
-    };
+    let latest = log
+        .find(|a| a.item_id == d.item_id && a.action.decides())
+        .or(stored.latest);
     let reversed = match &d.reverses {
-        Some(key) => match log.find(|a| a.item_id == d.item_id && a.idempotency_key == *key) {
-            Some(found) => Some(found),
-            None => applied_where(
-                tx,
-                "item_id = ?1 AND idempotency_key = ?2 ORDER BY id DESC LIMIT 1",
-                &[&d.item_id, key],
-            )?,
-        },
+        Some(key) => log
+            .find(|a| a.item_id == d.item_id && a.idempotency_key == *key)
+            .or(stored.reversed),
         None => None,
     };
     let before = Before {
@@ -186,10 +139,17 @@ pub fn apply_one(
         latest: latest.as_ref(),
         reversed: reversed.as_ref(),
     };
-    let judged = steps::judge(tx, actor, d, policies, &before, |item| {
-        log.find(|a| a.item_id == item && a.action.decides())
-            .map(|a| a.audit_id)
-    })?;
+    let judged = steps::judge(
+        &mut Decide { tx, known },
+        actor,
+        d,
+        policies,
+        &before,
+        |item| {
+            log.find(|a| a.item_id == item && a.action.decides())
+                .map(|a| a.audit_id)
+        },
+    )?;
     let Judgement {
         after,
         reason_code,
@@ -202,8 +162,12 @@ pub fn apply_one(
 
     let after_target = after.escalation_target.map(name_of).transpose()?;
     let after_tier = after.tier.map(name_of).transpose()?;
+    // A decision ends the item's leases (see `steps::finish`; a support message decides
+    // nothing): in the same statement, so that `finish` finds them ended.
+    let decides = d.action.decides();
     tx.exec(
-        "UPDATE items SET state = ?2, restricted_in = ?3, escalation_target = ?4,
+        "WITH ended AS (DELETE FROM leases WHERE item_id = ?1 AND ?6)
+         UPDATE items SET state = ?2, restricted_in = ?3, escalation_target = ?4,
                           hold_tier = ?5
          WHERE id = ?1",
         &[
@@ -212,8 +176,13 @@ pub fn apply_one(
             &after.restricted_in.as_ref().map(to_json).transpose()?,
             &after_target,
             &after_tier,
+            &decides,
         ],
     )?;
+    known.changed(&d.item_id);
+    if decides {
+        known.leases_ended(&d.item_id);
+    }
     let now_counted = Tallied {
         state: after.state.as_str().to_owned(),
         tier: after_target.clone(),
@@ -222,7 +191,7 @@ pub fn apply_one(
     let author = counted.author.clone();
     tally.moved(Some(counted), now_counted);
     let basis = match d.action {
-        DecisionAction::TakeDown => decision_basis(tx, &d.item_id, d.method)?
+        DecisionAction::TakeDown => decision_basis(tx, known, &d.item_id, d.method)?
             .as_ref()
             .map(to_json)
             .transpose()?,
@@ -255,10 +224,10 @@ pub fn apply_one(
         )?,
     );
     if let Some(appeal) = &appeal {
-        record_outcome(tx, tally, log, actor, d, appeal, now)?;
+        record_outcome(tx, known, tally, log, actor, d, appeal, now)?;
     }
     steps::finish(
-        tx,
+        &mut Decide { tx, known },
         &Judged {
             actor,
             decision: d,
@@ -283,8 +252,10 @@ pub fn is_reversed(tx: &mut Tx<'_>, audit_id: i64) -> Result<bool, StorageError>
 /// Writes an appeal's outcome: the appeal row, and for an overturn the reversal of the
 /// take down on its item (the content restored), made by the same moderator, in this
 /// batch's audit rows.
+#[allow(clippy::too_many_arguments)]
 fn record_outcome(
     tx: &mut Tx<'_>,
+    known: &mut Known,
     tally: &mut TallyChanges,
     log: &mut AuditBatch,
     actor: &TokenInfo,
@@ -292,11 +263,11 @@ fn record_outcome(
     appeal: &AppealFacts,
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
-    if !steps::decide_appeal(tx, actor, d, appeal, now)? {
+    if !steps::decide_appeal(&mut Decide { tx, known }, actor, d, appeal, now)? {
         return Ok(());
     }
     let original = &appeal.original;
-    let Some((current, counted)) = item_status(tx, &original.item_id)? else {
+    let Some((current, counted)) = known.status(tx, &original.item_id)? else {
         return Err(super::convert::corrupt(
             "appeal",
             format!("item {:?} is missing", original.item_id),
@@ -309,6 +280,7 @@ fn record_outcome(
          WHERE id = ?1",
         &[&original.item_id, &after.state.as_str()],
     )?;
+    known.changed(&original.item_id);
     tally.moved(
         Some(counted.clone()),
         Tallied {

@@ -25,10 +25,14 @@ mod appeals;
 mod claim_walk;
 mod convert;
 mod db;
+mod decision_reads;
 mod decisions;
 mod items;
 mod messages;
 mod queue;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 
@@ -59,7 +63,7 @@ use decisions::{
     AuditBatch, allowance_of, apply_one, distinct, leading_category, lease_of, live_leases_of,
     lock_holder, lock_items, put_lease,
 };
-use items::{TallyChanges, add_report, fill_items, is_intake, load_item, search_columns};
+use items::{TallyChanges, add_report, fill_items, is_intake, search_columns};
 use queue::{ItemRow, walk_queue};
 
 /// Connections one server keeps open by default (`modq serve --db-connections`).
@@ -67,6 +71,8 @@ pub const DEFAULT_CONNECTIONS: u32 = 16;
 
 pub struct PostgresStorage {
     pool: Pool,
+    /// Statements sent, see [`PostgresStorage::statements_sent`].
+    sent: Arc<AtomicU64>,
 }
 
 impl PostgresStorage {
@@ -78,9 +84,17 @@ impl PostgresStorage {
 
     /// [`PostgresStorage::open`] with a pool of at most `connections`.
     pub fn open_with(url: &str, connections: u32) -> anyhow::Result<PostgresStorage> {
+        let sent = Arc::default();
         Ok(PostgresStorage {
-            pool: db::open(url, connections.max(1))?,
+            pool: db::open(url, connections.max(1), Arc::clone(&sent))?,
+            sent,
         })
+    }
+
+    /// Statements this storage has sent PostgreSQL so far, BEGIN and COMMIT included: each
+    /// a round trip. Tests bound what a request costs with it.
+    pub fn statements_sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
     }
 
     fn run<T>(
@@ -206,7 +220,11 @@ impl Storage for PostgresStorage {
     }
 
     fn item(&self, id: &str) -> Result<Option<Item>, StorageError> {
-        self.run(|tx| load_item(tx, id))
+        // One statement, one snapshot: no transaction needed around it.
+        db::read_one(&self.pool, &items::ITEM_WHOLE, &[&id])?
+            .as_ref()
+            .map(items::item_whole)
+            .transpose()
     }
 
     fn claim_within(
@@ -452,16 +470,13 @@ impl Storage for PostgresStorage {
         self.run(|tx| {
             let ids: Vec<&str> = decisions.iter().map(|d| d.item_id.as_str()).collect();
             // An overturned appeal changes its appealed item too: locked with the others.
-            let appealed = appeals::appealed_items(tx, &ids)?;
-            let mut ids = ids;
-            ids.extend(appealed.iter().map(String::as_str));
-            lock_items(tx, &ids)?;
+            let mut known = decision_reads::Known::lock(tx, &ids)?;
             let mut tally = TallyChanges::default();
             let mut log = AuditBatch::default();
             let mut results = Vec::with_capacity(decisions.len());
             for d in decisions {
                 results.push(apply_one(
-                    tx, &mut tally, &mut log, actor, d, policies, now,
+                    tx, &mut known, &mut tally, &mut log, actor, d, policies, now,
                 )?);
             }
             tally.write(tx)?;
