@@ -74,20 +74,7 @@ impl Known {
         let mut known = Known::default();
         for r in tx.all(&sql, &[&sorted])? {
             let item = item_row(&r)?.into_item()?;
-            let scope: Option<String> = r.try_get(11)?;
-            let hold: Option<String> = r.try_get(17)?;
-            let tallied = Tallied {
-                state: r.try_get(10)?,
-                lane: r.try_get(8)?,
-                tier: r.try_get(12)?,
-                author: r.try_get(18)?,
-            };
-            let status = stored_status(
-                &tallied.state,
-                scope.as_deref(),
-                tallied.tier.as_deref(),
-                hold.as_deref(),
-            )?;
+            let (status, tallied) = status_at(&r, [10, 11, 12, 8, 18, 17])?;
             let appeal_id: Option<i64> = r.try_get(19)?;
             let decision_id: Option<i64> = r.try_get(20)?;
             known.items.insert(
@@ -357,13 +344,20 @@ pub fn item_status(
     else {
         return Ok(None);
     };
-    let scope: Option<String> = r.try_get(1)?;
-    let hold: Option<String> = r.try_get(5)?;
+    status_at(&r, [0, 1, 2, 3, 4, 5]).map(Some)
+}
+
+/// An item's status and tally key from a row, its columns at `at`: state, restricted_in,
+/// escalation_target, lane, author_id, hold_tier.
+fn status_at(r: &::postgres::Row, at: [usize; 6]) -> Result<(ItemStatus, Tallied), StorageError> {
+    let [state, scope, tier, lane, author, hold] = at;
+    let scope: Option<String> = r.try_get(scope)?;
+    let hold: Option<String> = r.try_get(hold)?;
     let tallied = Tallied {
-        state: r.try_get(0)?,
-        lane: r.try_get(3)?,
-        tier: r.try_get(2)?,
-        author: r.try_get(4)?,
+        state: r.try_get(state)?,
+        lane: r.try_get(lane)?,
+        tier: r.try_get(tier)?,
+        author: r.try_get(author)?,
     };
     let status = stored_status(
         &tallied.state,
@@ -371,5 +365,5 @@ pub fn item_status(
         tallied.tier.as_deref(),
         hold.as_deref(),
     )?;
-    Ok(Some((status, tallied)))
+    Ok((status, tallied))
 }
