@@ -912,6 +912,31 @@ pub struct Decision {
     pub account: Option<crate::account::AccountMeasure>,
 }
 
+impl Decision {
+    /// The decision with nothing beside its action: no reason, note, scope, tier, reversal
+    /// or account measure, taken on the one item open.
+    pub fn bare(
+        idempotency_key: &str,
+        item_id: &str,
+        action: DecisionAction,
+        decided_at: DateTime<Utc>,
+    ) -> Decision {
+        Decision {
+            idempotency_key: idempotency_key.to_owned(),
+            item_id: item_id.to_owned(),
+            action,
+            reason_code: None,
+            note: None,
+            scope: None,
+            escalation_target: None,
+            reverses: None,
+            decided_at,
+            method: DecisionMethod::Single,
+            account: None,
+        }
+    }
+}
+
 /// How a decision was taken: on the one item the moderator had open, or for many at once.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

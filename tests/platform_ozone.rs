@@ -11,25 +11,11 @@
 mod net;
 
 use modq::backend::{Backend, QueueQuery};
-use modq::model::{
-    Decision, DecisionAction, DecisionMethod, DecisionOutcome, ItemKind, ReviewState, Role,
-};
+use modq::model::{Decision, DecisionAction, DecisionOutcome, ItemKind, ReviewState, Role};
 use net::{CLOSED, ESCALATED, Net, TURN};
 
 fn decision(item_id: &str, action: DecisionAction) -> Decision {
-    Decision {
-        idempotency_key: modq::store::new_key(),
-        item_id: item_id.to_string(),
-        action,
-        reason_code: None,
-        note: None,
-        scope: None,
-        escalation_target: None,
-        reverses: None,
-        decided_at: chrono::Utc::now(),
-        method: DecisionMethod::Single,
-        account: None,
-    }
+    Decision::bare(&modq::store::new_key(), item_id, action, chrono::Utc::now())
 }
 
 /// Every open item of the queue, paged through as modq pages.

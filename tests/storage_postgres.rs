@@ -19,9 +19,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-use modq::model::{
-    Decision, DecisionAction, DecisionMethod, EscalationTier, Lane, ReviewState, Role, Scope,
-};
+use modq::model::{Decision, DecisionAction, EscalationTier, Lane, ReviewState, Role, Scope};
 use modq::policy::PolicyCatalog;
 use modq::query::{Query, Sort};
 use modq::server::{
@@ -80,19 +78,7 @@ fn token(p: &Pair, name: &str, role: Role) -> TokenInfo {
 }
 
 fn decision(key: &str, item: &str, action: DecisionAction) -> Decision {
-    Decision {
-        idempotency_key: key.into(),
-        item_id: item.into(),
-        action,
-        reason_code: None,
-        note: None,
-        scope: None,
-        escalation_target: None,
-        reverses: None,
-        decided_at: now(),
-        method: DecisionMethod::Single,
-        account: None,
-    }
+    Decision::bare(key, item, action, now())
 }
 
 fn ok<T>(r: Result<T, StorageError>) -> Result<T, String> {

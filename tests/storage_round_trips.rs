@@ -13,7 +13,7 @@ mod pg;
 
 use chrono::{DateTime, Utc};
 
-use modq::model::{Decision, DecisionAction, DecisionMethod, DecisionOutcome, Role};
+use modq::model::{Decision, DecisionAction, DecisionOutcome, Role};
 use modq::policy::PolicyCatalog;
 use modq::server::{self, ClaimLimits, PostgresStorage, QueueQuery, Storage, TokenInfo};
 
@@ -22,19 +22,7 @@ fn now() -> DateTime<Utc> {
 }
 
 fn decision(key: &str, item: &str, action: DecisionAction) -> Decision {
-    Decision {
-        idempotency_key: key.into(),
-        item_id: item.into(),
-        action,
-        reason_code: None,
-        note: None,
-        scope: None,
-        escalation_target: None,
-        reverses: None,
-        decided_at: now(),
-        method: DecisionMethod::Single,
-        account: None,
-    }
+    Decision::bare(key, item, action, now())
 }
 
 /// Statements `request` sends, and what it answered.

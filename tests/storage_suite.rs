@@ -14,9 +14,9 @@ use std::collections::{BTreeSet, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use modq::model::{
-    Author, ClaimCap, Decision, DecisionAction, DecisionMethod, DecisionOutcome, EscalationTier,
-    HistoryEvent, Item, ItemKind, Lane, NewReport, RefusalReason, ReporterType, ReviewState, Role,
-    Scope, Subject,
+    Author, ClaimCap, Decision, DecisionAction, DecisionOutcome, EscalationTier, HistoryEvent,
+    Item, ItemKind, Lane, NewReport, RefusalReason, ReporterType, ReviewState, Role, Scope,
+    Subject,
 };
 use modq::policy::PolicyCatalog;
 use modq::query::{Likeness, Query, Sort};
@@ -137,19 +137,7 @@ fn token(storage: &dyn Storage, name: &str, role: Role) -> TokenInfo {
 }
 
 fn decision(key: &str, item: &str, action: DecisionAction) -> Decision {
-    Decision {
-        idempotency_key: key.into(),
-        item_id: item.into(),
-        action,
-        reason_code: None,
-        note: None,
-        scope: None,
-        escalation_target: None,
-        reverses: None,
-        decided_at: now(),
-        method: DecisionMethod::Single,
-        account: None,
-    }
+    Decision::bare(key, item, action, now())
 }
 
 fn decide(storage: &dyn Storage, actor: &TokenInfo, d: Decision) -> DecisionOutcome {
@@ -893,6 +881,16 @@ fn a_decision_ends_whatever_lease_the_item_had() {
     });
 }
 
+/// The transparency export's view of the last minute: each decision and whether it was
+/// reversed since.
+fn decided_and_reversed(s: &dyn Storage) -> Vec<(DecisionAction, bool)> {
+    s.decisions_between(now() - secs(60), now() + secs(60))
+        .unwrap()
+        .iter()
+        .map(|f| (f.action, f.reversed))
+        .collect()
+}
+
 #[test]
 fn a_reversal_restores_the_item_and_the_log_keeps_both() {
     on_every_engine(|s| {
@@ -940,13 +938,8 @@ fn a_reversal_restores_the_item_and_the_log_keeps_both() {
             "not latest"
         );
 
-        let facts = s
-            .decisions_between(now() - secs(60), now() + secs(60))
-            .unwrap();
-        let seen: Vec<(DecisionAction, bool)> =
-            facts.iter().map(|f| (f.action, f.reversed)).collect();
         assert_eq!(
-            seen,
+            decided_and_reversed(s),
             [
                 (DecisionAction::TakeDown, false),
                 (DecisionAction::TakeDown, true),
@@ -981,6 +974,38 @@ fn a_reversal_restores_the_item_and_the_log_keeps_both() {
                 HistoryEvent::TakeDown,
                 HistoryEvent::Reversal
             ]
+        );
+    });
+}
+
+/// Idempotency keys are each token's own: two moderators' clients may pick the same one. The
+/// transparency figures count as reversed only the decision a reversal undid, never another
+/// moderator's that shares its key.
+#[test]
+fn a_reversal_counts_against_its_own_decision_only_when_keys_coincide() {
+    on_every_engine(|s| {
+        let all = fill(s, 2);
+        let alice = token(s, "alice", Role::Moderator);
+        let bob = token(s, "bob", Role::Moderator);
+        let down = |item: &str| {
+            let mut d = decision("same-key", item, DecisionAction::TakeDown);
+            d.reason_code = Some("spam".into());
+            d
+        };
+        assert_eq!(decide(s, &alice, down(&all[0])), DecisionOutcome::Applied);
+        assert_eq!(decide(s, &bob, down(&all[1])), DecisionOutcome::Applied);
+        let mut undo = decision("bob-undo", &all[1], DecisionAction::Reverse);
+        undo.reverses = Some("same-key".into());
+        assert_eq!(decide(s, &bob, undo), DecisionOutcome::Applied);
+
+        assert_eq!(
+            decided_and_reversed(s),
+            [
+                (DecisionAction::TakeDown, false),
+                (DecisionAction::TakeDown, true),
+                (DecisionAction::Reverse, false),
+            ],
+            "alice's take down stands; only bob's was undone"
         );
     });
 }

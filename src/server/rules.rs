@@ -964,19 +964,7 @@ mod tests {
     }
 
     fn decision(action: DecisionAction) -> Decision {
-        Decision {
-            idempotency_key: "k2".into(),
-            item_id: "i".into(),
-            action,
-            reason_code: None,
-            note: None,
-            scope: None,
-            escalation_target: None,
-            reverses: None,
-            decided_at: Utc::now(),
-            method: crate::model::DecisionMethod::Single,
-            account: None,
-        }
+        Decision::bare("k2", "i", action, Utc::now())
     }
 
     fn applied(action: DecisionAction, actor: &str, before: ItemStatus) -> AppliedDecision {

@@ -188,19 +188,7 @@ impl TestServer {
 
 /// A decision as another client (a second moderator, a crashed session) would send it.
 pub fn decision(item_id: &str, action: modq::model::DecisionAction) -> modq::model::Decision {
-    modq::model::Decision {
-        idempotency_key: modq::store::new_key(),
-        item_id: item_id.to_string(),
-        action,
-        reason_code: None,
-        note: None,
-        scope: None,
-        escalation_target: None,
-        reverses: None,
-        decided_at: sample_now(),
-        method: modq::model::DecisionMethod::Single,
-        account: None,
-    }
+    modq::model::Decision::bare(&modq::store::new_key(), item_id, action, sample_now())
 }
 
 /// One moderator at the keyboard, driving modq's own event loop: keys, the sync's reports

@@ -50,6 +50,11 @@ impl TestDb {
         })
     }
 
+    /// This test's database's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// A plain connection to this test's database, as any client of it would have.
     pub fn client(&self) -> postgres::Client {
         postgres::Client::connect(&self.url, postgres::NoTls).unwrap()

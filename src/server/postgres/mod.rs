@@ -558,8 +558,7 @@ impl Storage for PostgresStorage {
             let rows = tx.all(
                 "SELECT a.action, a.at, a.reason_code, i.lane, i.countries, i.created_at,
                         i.deadline, i.id,
-                        EXISTS (SELECT 1 FROM audit r
-                                WHERE r.reverses = a.idempotency_key AND r.action = 'reverse')
+                        EXISTS (SELECT 1 FROM audit r WHERE r.reverses_id = a.id)
                  FROM audit a JOIN items i ON i.id = a.item_id
                  WHERE a.at >= ?1 AND a.at < ?2
                  ORDER BY a.id",

@@ -81,8 +81,7 @@ pub(super) fn decisions_between(
         let mut stmt = conn.prepare_cached(
             "SELECT a.action, a.at, a.reason_code, i.lane, i.countries, i.created_at,
                     i.deadline, i.id,
-                    EXISTS (SELECT 1 FROM audit r
-                            WHERE r.reverses = a.idempotency_key AND r.action = 'reverse')
+                    EXISTS (SELECT 1 FROM audit r WHERE r.reverses_id = a.id)
              FROM audit a JOIN items i ON i.id = a.item_id
              WHERE a.at >= ?1 AND a.at < ?2
              ORDER BY a.id",

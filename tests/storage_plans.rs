@@ -1,0 +1,316 @@
+//! Query plans on PostgreSQL (issue 18): every statement of a moderator's day finds its rows
+//! through an index. A plan that scans a whole table is invisible on the sample queue and
+//! ruinous at 150,000 items: last time one (a collation that no index could serve, and an
+//! `OR` over a subquery) took decisions from ~350 to 7 a second while every test passed.
+//!
+//! Deterministic, not timed: the day runs with `enable_seqscan = off`, under which the
+//! planner takes any index that can serve a statement, however small the table. A sequential
+//! scan that is still counted in `pg_stat_user_tables` is then one no index could avoid: the
+//! statement or the schema has to change. Counters are read after every connection of the day
+//! has closed (a backend hands its counts in as it exits).
+//!
+//! When it fails, the statement is found by logging every plan: in the test's `ALTER
+//! DATABASE` add `SET session_preload_libraries = 'auto_explain'` and
+//! `SET auto_explain.log_min_duration = 0`, rerun, and look for `Seq Scan on` in the
+//! cluster's log (`target/pg/postgres.log`). Making it fail on purpose (giving
+//! `reports.item_id` the default collation again, as before migration 7) scans `reports` 45
+//! times in this day.
+//!
+//! Runs when `MODQ_TEST_POSTGRES_URL` names a PostgreSQL the tests may create databases in
+//! (`scripts/postgres.sh up target/pg`); without it the test says it did not run.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod pg;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use modq::model::{
+    Author, Decision, DecisionAction, DecisionOutcome, ItemKind, Lane, NewAppeal, NewReport,
+    ReporterAccount, ReporterType, Role, Subject,
+};
+use modq::policy::PolicyCatalog;
+use modq::server::{
+    self, AuditQuery, ClaimLimits, PostgresStorage, QueueQuery, Storage, TokenInfo,
+};
+
+/// Tables whose rows grow with the queue: a whole scan of any of them is the cost this
+/// test exists to catch. (Tokens, tallies and the schema's own bookkeeping stay small.)
+const GROWING: [&str; 9] = [
+    "items",
+    "reports",
+    "audit",
+    "notes",
+    "leases",
+    "appeals",
+    "account_measures",
+    "user_messages",
+    "accounts",
+];
+
+fn now() -> DateTime<Utc> {
+    "2026-11-23T12:00:00Z".parse().unwrap()
+}
+
+fn post(id: usize, author: usize) -> Subject {
+    Subject {
+        id: format!("at://plans/post {id}"),
+        kind: ItemKind::Post,
+        text: Some(format!("post number {id}")),
+        author: Some(Author {
+            id: format!("did:plc:author{author}"),
+            handle: Some(format!("author{author}.test")),
+            created_at: None,
+        }),
+        language: Some("en".into()),
+        countries: vec!["DE".into()],
+        media: vec![],
+        thread: None,
+    }
+}
+
+fn report(subject: Subject, reporter_type: ReporterType, category: &str) -> NewReport {
+    NewReport {
+        subject,
+        reporter_type,
+        category: category.into(),
+        comment: Some("seen in my feed".into()),
+        lane: None,
+        deadline: None,
+        received_at: Some(now() - TimeDelta::hours(2)),
+        reporter: Some(ReporterAccount {
+            id: "user:reporter".into(),
+            country: Some("DE".into()),
+        }),
+    }
+}
+
+fn decision(key: &str, item: &str, action: DecisionAction) -> Decision {
+    Decision::bare(key, item, action, now())
+}
+
+fn token(storage: &dyn Storage, name: &str, role: Role) -> TokenInfo {
+    let hash = server::hash_token(&format!("secret-{name}"));
+    storage.create_token(name, role, &hash).unwrap();
+    storage.token_lookup(&hash).unwrap().unwrap()
+}
+
+/// Sequential scans so far of each growing table, once every other connection to the
+/// database has gone (and so handed in its counts).
+fn seq_scans(db: &pg::TestDb) -> BTreeMap<String, i64> {
+    let mut client = db.client();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let others: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if others == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{others} connections still open a minute after the storage was dropped"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    client
+        .query(
+            "SELECT relname::TEXT, seq_scan FROM pg_stat_user_tables WHERE relname = ANY($1)",
+            &[&GROWING.as_slice()],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect()
+}
+
+/// A moderator's day on a queue of a few hundred items: claims, reads, every kind of
+/// decision, an undo, a note, an appeal, lease renewals and releases, a selection, the lane
+/// counts, the audit and the exports.
+fn a_moderators_day(storage: &dyn Storage) {
+    let alice = token(storage, "alice", Role::Moderator);
+    let senior = token(storage, "senior", Role::Admin);
+    let intake = token(storage, "intake", Role::Admin);
+    let policies = PolicyCatalog::builtin();
+    assert_eq!(storage.token_lookup("no such hash").unwrap(), None);
+
+    // Reports keep arriving on items already in the queue, and on new ones.
+    let more: Vec<NewReport> = (0..20)
+        .map(|i| report(post(i * 7, i), ReporterType::User, "spam"))
+        .chain([report(post(9_999, 3), ReporterType::TrustedFlagger, "csam")])
+        .collect();
+    storage.file_reports(Some(&intake), &more, now()).unwrap();
+
+    let query = QueueQuery {
+        limit: 10,
+        as_of: now(),
+        ..QueueQuery::default()
+    };
+    let limits = ClaimLimits {
+        max_leases: 20,
+        active_elsewhere: vec!["bob".into()],
+    };
+    let claimed = storage
+        .claim_within("alice", &query, 300, &limits, now())
+        .unwrap();
+    let ids: Vec<String> = claimed.items.iter().map(|i| i.id.clone()).collect();
+    assert_eq!(ids.len(), 10, "a claim of ten from a queue of hundreds");
+    let page = storage.queue_page(&query).unwrap();
+    assert!(!page.items.is_empty());
+    let filtered = QueueQuery {
+        lane: Some(Lane::Standard),
+        filter: modq::query::Query::parse("cat:spam lang:en").unwrap(),
+        ..query.clone()
+    };
+    storage.queue_page(&filtered).unwrap();
+    storage.live_holders(&ids, now()).unwrap();
+    storage.renew_leases("alice", &ids, 300, now()).unwrap();
+
+    for id in &ids {
+        assert!(storage.item(id).unwrap().is_some());
+    }
+    assert!(storage.item("no such item").unwrap().is_none());
+
+    let decide = |d: Decision| {
+        let results = storage
+            .apply_decisions(&alice, &[d], &policies, now())
+            .unwrap();
+        assert_eq!(results[0].outcome, DecisionOutcome::Applied, "{results:?}");
+    };
+    decide(decision("d-keep", &ids[0], DecisionAction::Keep));
+    let mut down = decision("d-down", &ids[1], DecisionAction::TakeDown);
+    down.reason_code = Some("spam".into());
+    decide(down);
+    let mut undone = decision("d-down-2", &ids[2], DecisionAction::TakeDown);
+    undone.reason_code = Some("spam".into());
+    decide(undone);
+    let mut undo = decision("d-undo", &ids[2], DecisionAction::Reverse);
+    undo.reverses = Some("d-down-2".into());
+    decide(undo);
+    let mut up = decision("d-escalate", &ids[3], DecisionAction::Escalate);
+    up.escalation_target = Some(modq::model::EscalationTier::Senior);
+    up.note = Some("not sure this is satire".into());
+    decide(up);
+    // The same key again, as a client replaying its outbox after a crash.
+    let replay = storage
+        .apply_decisions(
+            &alice,
+            &[decision("d-keep", &ids[0], DecisionAction::Keep)],
+            &policies,
+            now(),
+        )
+        .unwrap();
+    assert_eq!(replay[0].outcome, DecisionOutcome::Duplicate);
+    storage
+        .add_note(&senior, &ids[3], "looking at it", now())
+        .unwrap()
+        .unwrap();
+
+    let selected = storage
+        .select("alice", &query, 5, now())
+        .expect("a selection");
+    let _ = selected;
+    storage
+        .claim_items(&alice, &ids[4..6], 300, &limits, now())
+        .unwrap();
+    storage.release_leases("alice", &ids[4..]).unwrap();
+
+    // The appellant of the take down, through the intake; the appeal read as an item.
+    let log = storage
+        .audit(&AuditQuery {
+            after_id: 0,
+            item: Some(ids[1].clone()),
+            limit: 100,
+        })
+        .unwrap();
+    let taken_down = log.iter().find(|e| e.item_id == ids[1]).unwrap();
+    let lodged = storage
+        .lodge_appeal(
+            &intake,
+            &NewAppeal {
+                decision: format!("modq-{}", taken_down.id),
+                statement: "it was a joke between friends".into(),
+            },
+            now(),
+        )
+        .unwrap()
+        .expect("appealable");
+    storage.item(&lodged.item_id).unwrap().unwrap();
+    storage
+        .appeals_of(std::slice::from_ref(&lodged.item_id))
+        .unwrap();
+
+    storage.queue_counts(now()).unwrap();
+    storage
+        .audit(&AuditQuery {
+            after_id: 0,
+            item: None,
+            limit: 100,
+        })
+        .unwrap();
+    storage.messages(0, 100).unwrap();
+    storage
+        .decisions_between(now() - TimeDelta::hours(1), now() + TimeDelta::hours(1))
+        .unwrap();
+    storage
+        .take_downs_since(now() - TimeDelta::hours(1))
+        .unwrap();
+}
+
+#[test]
+fn a_moderators_day_scans_no_growing_table_whole() {
+    let Some(db) = pg::TestDb::create("plans") else {
+        return;
+    };
+    {
+        let storage = PostgresStorage::open(&db.url).unwrap();
+        let queue: Vec<NewReport> = (0..400)
+            .map(|i| {
+                let reporter = match i % 10 {
+                    0 => ReporterType::TrustedFlagger,
+                    1 => ReporterType::Authority,
+                    _ => ReporterType::User,
+                };
+                report(post(i, i % 40), reporter, ["spam", "hate", "csam"][i % 3])
+            })
+            .collect();
+        storage.add_reports(&queue, now()).unwrap();
+    }
+    db.client()
+        .batch_execute(&format!(
+            "ANALYZE; ALTER DATABASE {} SET enable_seqscan = off",
+            db.name()
+        ))
+        .unwrap();
+    let before = seq_scans(&db);
+    {
+        let storage = PostgresStorage::open(&db.url).unwrap();
+        a_moderators_day(&storage);
+    }
+    let after = seq_scans(&db);
+    assert_eq!(
+        after.len(),
+        GROWING.len(),
+        "every growing table is one of the schema's: {after:?}"
+    );
+    let scanned: Vec<String> = GROWING
+        .iter()
+        .filter_map(|table| {
+            let n =
+                after.get(*table).copied().unwrap_or(0) - before.get(*table).copied().unwrap_or(0);
+            (n > 0).then(|| format!("{table}: {n}"))
+        })
+        .collect();
+    assert!(
+        scanned.is_empty(),
+        "statements of a moderator's day scanned whole tables that an index should serve \
+         (see this file's header for how to find them): {scanned:?}"
+    );
+}
