@@ -29,6 +29,13 @@ pub enum ReporterType {
 }
 
 impl ReporterType {
+    pub const ALL: [ReporterType; 4] = [
+        ReporterType::User,
+        ReporterType::TrustedFlagger,
+        ReporterType::Authority,
+        ReporterType::Automated,
+    ];
+
     /// How much one report from this source raises an item's priority.
     pub fn weight(self) -> i64 {
         match self {

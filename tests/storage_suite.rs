@@ -1010,6 +1010,65 @@ fn a_reversal_counts_against_its_own_decision_only_when_keys_coincide() {
     });
 }
 
+/// The transparency figures file each decision under the report category of its item's most
+/// trusted source, the earliest on a tie: the same choice as the one the decision's default
+/// reason comes from, read by the export in its own statement.
+#[test]
+fn the_export_files_each_decision_under_its_most_trusted_reports_category() {
+    on_every_engine(|s| {
+        let alice = token(s, "alice", Role::Moderator);
+        let reports = [
+            ("mixed", ReporterType::User, "spam"),
+            ("mixed", ReporterType::Automated, "scam"),
+            ("mixed", ReporterType::TrustedFlagger, "hate"),
+            ("mixed", ReporterType::User, "other"),
+            ("mixed", ReporterType::TrustedFlagger, "csam"),
+            ("users", ReporterType::User, "harassment"),
+            ("users", ReporterType::User, "spam"),
+            ("official", ReporterType::TrustedFlagger, "hate"),
+            ("official", ReporterType::Authority, "terrorism"),
+        ];
+        for (id, reporter, category) in reports {
+            s.add_report(&report(subject(id, id), reporter, category), now())
+                .unwrap();
+        }
+        for id in ["mixed", "users", "official"] {
+            let key = format!("keep-{id}");
+            assert_eq!(
+                decide(s, &alice, decision(&key, id, DecisionAction::Keep)),
+                DecisionOutcome::Applied
+            );
+        }
+        let filed: Vec<Option<String>> = s
+            .decisions_between(now() - secs(60), now() + secs(60))
+            .unwrap()
+            .into_iter()
+            .map(|f| f.report_category)
+            .collect();
+        let by_rule = |id: &str| {
+            modq::server::leading_category(
+                reports
+                    .iter()
+                    .filter(|(item, ..)| *item == id)
+                    .map(|(_, reporter, category)| (*reporter, *category)),
+            )
+            .map(str::to_owned)
+        };
+        assert_eq!(
+            filed,
+            [by_rule("mixed"), by_rule("users"), by_rule("official")]
+        );
+        assert_eq!(
+            filed,
+            [
+                Some("hate".to_owned()),
+                Some("harassment".to_owned()),
+                Some("terrorism".to_owned())
+            ]
+        );
+    });
+}
+
 // --- tiers ---------------------------------------------------------------------------------
 
 #[test]

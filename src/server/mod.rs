@@ -59,7 +59,7 @@ pub use media_rules::{MAX_MEDIA_BYTES, MediaRefusal, may_serve};
 pub use openapi::openapi_json;
 pub use rules::{
     DEFAULT_LEASE_SECONDS, MAX_DECISIONS_PER_BATCH, MAX_LEASE_IDS, MAX_LEASE_SECONDS,
-    MIN_LEASE_SECONDS, check_report,
+    MIN_LEASE_SECONDS, check_report, leading_category,
 };
 pub use sqlite::SqliteStorage;
 pub use storage::{AppealRecord, AppealRefusal};

@@ -7,7 +7,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::model::{EscalationTier, Lane, ReviewState};
+use crate::model::{EscalationTier, Lane, ReporterType, ReviewState};
 use crate::server::storage::StorageError;
 
 pub fn ts(t: DateTime<Utc>) -> String {
@@ -67,4 +67,39 @@ pub fn parse_lane(s: &str) -> Result<Lane, StorageError> {
 
 pub fn parse_state(s: &str) -> Result<ReviewState, StorageError> {
     ReviewState::parse(s).ok_or_else(|| corrupt("review state", s))
+}
+
+/// An SQL expression (the same on both engines) for the category
+/// [`rules::leading_category`](super::rules::leading_category) picks from the reports of the
+/// item whose id is the SQL expression `item_id`: its most trusted source's, the earliest on
+/// a tie. One index walk of the item's reports, inside the statement that needs it, instead
+/// of a statement per item.
+pub fn leading_category_sql(item_id: &str) -> Result<String, StorageError> {
+    let mut weights = String::new();
+    for reporter in ReporterType::ALL {
+        weights.push_str(&format!(
+            " WHEN '{}' THEN {}",
+            name_of(reporter)?,
+            reporter.weight()
+        ));
+    }
+    Ok(format!(
+        "(SELECT r.category FROM reports r WHERE r.item_id = {item_id} \
+          ORDER BY CASE r.reporter_type{weights} ELSE 0 END DESC, r.id LIMIT 1)"
+    ))
+}
+
+/// The statement (the same on both engines) reading the decisions applied in `[?1, ?2)` for
+/// the transparency figures, oldest first: action, time, reason, the item's lane, countries,
+/// first report and deadline, its leading report category, and whether it was reversed since.
+pub fn decisions_between_sql() -> Result<String, StorageError> {
+    Ok(format!(
+        "SELECT a.action, a.at, a.reason_code, i.lane, i.countries, i.created_at, i.deadline,
+                {},
+                EXISTS (SELECT 1 FROM audit r WHERE r.reverses_id = a.id)
+         FROM audit a JOIN items i ON i.id = a.item_id
+         WHERE a.at >= ?1 AND a.at < ?2
+         ORDER BY a.id",
+        leading_category_sql("i.id")?
+    ))
 }

@@ -488,11 +488,6 @@ const AUDIT_COLUMNS: [(&str, &str); 23] = [
     ("basis", "TEXT"),
 ];
 
-/// The report category of the item's most trusted source; see [`rules::leading_category`].
-pub fn leading_category(tx: &mut Tx<'_>, item_id: &str) -> Result<Option<String>, StorageError> {
-    steps::leading_category(tx, item_id)
-}
-
 // --- leases -------------------------------------------------------------------------------
 
 pub fn lease_of(tx: &mut Tx<'_>, item_id: &str) -> Result<Option<Lease>, StorageError> {

@@ -52,6 +52,7 @@ use super::storage::{
     AuditEntry, AuditQuery, ClaimLimits, Cursor, DecisionFact, MAX_SELECTION, QueueQuery, Selected,
     Storage, StorageError, TakeDownRecord, TokenInfo, TokenRecord, within_budget,
 };
+use super::stored::decisions_between_sql;
 
 use claim_walk::{ClaimWalk, put_leases};
 use convert::{
@@ -60,8 +61,8 @@ use convert::{
 };
 use db::{Pool, Tx, transaction};
 use decisions::{
-    AuditBatch, allowance_of, apply_one, distinct, leading_category, lease_of, live_leases_of,
-    lock_holder, lock_items, put_lease,
+    AuditBatch, allowance_of, apply_one, distinct, lease_of, live_leases_of, lock_holder,
+    lock_items, put_lease,
 };
 use items::{TallyChanges, add_report, fill_items, is_intake, search_columns};
 use queue::{ItemRow, walk_queue};
@@ -555,15 +556,7 @@ impl Storage for PostgresStorage {
         to: DateTime<Utc>,
     ) -> Result<Vec<DecisionFact>, StorageError> {
         self.run(|tx| {
-            let rows = tx.all(
-                "SELECT a.action, a.at, a.reason_code, i.lane, i.countries, i.created_at,
-                        i.deadline, i.id,
-                        EXISTS (SELECT 1 FROM audit r WHERE r.reverses_id = a.id)
-                 FROM audit a JOIN items i ON i.id = a.item_id
-                 WHERE a.at >= ?1 AND a.at < ?2
-                 ORDER BY a.id",
-                &[&ts(from), &ts(to)],
-            )?;
+            let rows = tx.all(&decisions_between_sql()?, &[&ts(from), &ts(to)])?;
             let mut facts = Vec::with_capacity(rows.len());
             for r in rows {
                 let action: String = r.try_get(0)?;
@@ -572,7 +565,6 @@ impl Storage for PostgresStorage {
                 let countries: String = r.try_get(4)?;
                 let created: String = r.try_get(5)?;
                 let deadline: Option<String> = r.try_get(6)?;
-                let item_id: String = r.try_get(7)?;
                 facts.push(DecisionFact {
                     action: from_name("action", &action)?,
                     applied_at: parse_ts(&at)?,
@@ -581,7 +573,7 @@ impl Storage for PostgresStorage {
                     countries: from_json("countries", &countries)?,
                     reported_at: parse_ts(&created)?,
                     deadline: parse_opt_ts(deadline.as_deref())?,
-                    report_category: leading_category(tx, &item_id)?,
+                    report_category: r.try_get(7)?,
                     reversed: r.try_get(8)?,
                 });
             }

@@ -344,14 +344,6 @@ fn record_outcome(
     Sql(tx).end_leases(&original.item_id)
 }
 
-/// The report category of the item's most trusted source; see [`rules::leading_category`].
-pub(super) fn leading_category(
-    conn: &Connection,
-    item_id: &str,
-) -> Result<Option<String>, StorageError> {
-    steps::leading_category(&mut Sql(conn), item_id)
-}
-
 pub(super) fn apply_decisions(
     storage: &SqliteStorage,
     actor: &TokenInfo,
@@ -615,7 +607,7 @@ mod tests {
         let tx = conn.transaction().unwrap();
         for id in ["p1", "p2", "p3", "p4"] {
             latest_applied(&tx, id).unwrap();
-            leading_category(&tx, id).unwrap();
+            steps::leading_category(&mut Sql(&tx), id).unwrap();
         }
         let latest = format!(
             "SELECT {APPLIED_COLUMNS} FROM audit WHERE item_id = ?1 AND action <> 'send_support'

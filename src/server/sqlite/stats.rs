@@ -7,9 +7,10 @@ use crate::model::{EscalationTier, Lane, LaneCount, QueueCounts, TierCount};
 use super::SqliteStorage;
 use super::appeals::take_down_row;
 use super::convert::{from_json, from_name, parse_lane, parse_opt_ts, parse_ts, ts};
-use super::decisions::{Sql, leading_category};
+use super::decisions::Sql;
 use crate::server::decision_steps::TAKE_DOWN_COLUMNS;
 use crate::server::storage::{DecisionFact, StorageError, TakeDownRecord};
+use crate::server::stored::decisions_between_sql;
 
 /// Open and overdue items per lane, from the tally (schema 7) and from the overdue items
 /// alone: never a walk over the queue, whatever its size.
@@ -78,14 +79,7 @@ pub(super) fn decisions_between(
     to: DateTime<Utc>,
 ) -> Result<Vec<DecisionFact>, StorageError> {
     storage.read(|conn| {
-        let mut stmt = conn.prepare_cached(
-            "SELECT a.action, a.at, a.reason_code, i.lane, i.countries, i.created_at,
-                    i.deadline, i.id,
-                    EXISTS (SELECT 1 FROM audit r WHERE r.reverses_id = a.id)
-             FROM audit a JOIN items i ON i.id = a.item_id
-             WHERE a.at >= ?1 AND a.at < ?2
-             ORDER BY a.id",
-        )?;
+        let mut stmt = conn.prepare_cached(&decisions_between_sql()?)?;
         let rows = stmt.query_map([ts(from), ts(to)], |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -95,13 +89,13 @@ pub(super) fn decisions_between(
                 r.get::<_, String>(4)?,
                 r.get::<_, String>(5)?,
                 r.get::<_, Option<String>>(6)?,
-                r.get::<_, String>(7)?,
+                r.get::<_, Option<String>>(7)?,
                 r.get::<_, bool>(8)?,
             ))
         })?;
         let mut facts = Vec::new();
         for row in rows {
-            let (action, at, reason_code, lane, countries, created, deadline, item_id, reversed) =
+            let (action, at, reason_code, lane, countries, created, deadline, category, reversed) =
                 row?;
             facts.push(DecisionFact {
                 action: from_name("action", &action)?,
@@ -111,7 +105,7 @@ pub(super) fn decisions_between(
                 countries: from_json("countries", &countries)?,
                 reported_at: parse_ts(&created)?,
                 deadline: parse_opt_ts(deadline.as_deref())?,
-                report_category: leading_category(conn, &item_id)?,
+                report_category: category,
                 reversed,
             });
         }
