@@ -170,6 +170,7 @@ pub fn router_with_policies(
         )))
         .layer(Extension(options.leases))
         .layer(Extension(claims::Activity::default()))
+        .layer(Extension(handlers::DayFigures::default()))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(limits::request_head))
         .layer(middleware::from_fn(log_request))

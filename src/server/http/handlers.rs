@@ -20,6 +20,7 @@ use crate::model::{
 use crate::policy::PolicyCatalog;
 use crate::query::{Query as Filter, Sort};
 
+use super::coalesce::Coalesced;
 use super::error::{Answer, Failure, Json, Path, Query, blocking};
 use super::limits::PageBytes;
 use crate::server::claims::{Activity, LeasePolicy};
@@ -843,6 +844,10 @@ fn parse_date(name: &str, text: &str) -> Result<NaiveDate, Failure> {
     })
 }
 
+/// The day's figures being computed, shared by the requests for them (see
+/// [`Coalesced`]): any token may ask, and each computation reads a whole day of the audit.
+pub type DayFigures = Arc<Coalesced<NaiveDate, Arc<DailyStats>>>;
+
 /// The daily transparency report: one UTC day of decisions from the audit table.
 #[utoipa::path(
     get,
@@ -858,15 +863,21 @@ fn parse_date(name: &str, text: &str) -> Result<NaiveDate, Failure> {
 pub async fn daily_stats(
     State(storage): State<Arc<dyn Storage>>,
     Extension(clock): Extension<Clock>,
+    Extension(figures): Extension<DayFigures>,
     Query(params): Query<StatsParams>,
 ) -> Answer<axum::Json<DailyStats>> {
     let date = match params.date {
         Some(d) => parse_date("date", &d)?,
         None => clock.now().date_naive(),
     };
-    let (from, to) = stats::day_bounds(date);
-    let facts = blocking(&storage, move |s| s.decisions_between(from, to)).await?;
-    Ok(axum::Json(stats::daily(date, &facts)))
+    let day = figures
+        .get(date, || async {
+            let (from, to) = stats::day_bounds(date);
+            let facts = blocking(&storage, move |s| s.decisions_between(from, to)).await?;
+            Ok::<_, Failure>(Arc::new(stats::daily(date, &facts)))
+        })
+        .await?;
+    Ok(axum::Json(DailyStats::clone(&day)))
 }
 
 /// Statements of reasons for take downs still in force, in the EU DSA Transparency

@@ -5,6 +5,7 @@
 pub mod appeals;
 pub mod audit;
 pub mod auth;
+pub mod coalesce;
 pub mod connections;
 pub mod error;
 pub mod handlers;
