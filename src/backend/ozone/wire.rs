@@ -128,25 +128,42 @@ pub struct SubjectStatus {
     #[serde(default)]
     pub priority_score: Option<i64>,
     /// What Ozone counts for the subject's account (refreshed by Ozone every 30 s or so).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "account_stats")]
     pub account_stats: Option<AccountStats>,
 }
 
 /// `accountStats`: Ozone's counts for an account as a subject of its own. Every count is
-/// absent until Ozone's statistics have taken the account in.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// absent until Ozone's statistics have taken the account in, and a count that is not a
+/// whole number from 0 up (negative, fractional, text) is read as absent: it is shown
+/// beside an item, and one bad count must not cost the moderator the whole page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountStats {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub report_count: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub appeal_count: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub suspend_count: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub escalate_count: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub takedown_count: Option<u64>,
+}
+
+/// A count as [`AccountStats`] reads it: any JSON value, kept only when it is one.
+fn count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Ok(serde_json::Value::deserialize(d)?.as_u64())
+}
+
+/// What [`AccountStats`] reads from whatever `accountStats` holds: nothing when it is not
+/// an object.
+fn account_stats<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<AccountStats>, D::Error> {
+    // serde would also read a struct from an array of its fields in order.
+    Ok(match serde_json::Value::deserialize(d)? {
+        object @ serde_json::Value::Object(_) => serde_json::from_value(object).ok(),
+        _ => None,
+    })
 }
 
 /// `tools.ozone.moderation.getSubjects`.
@@ -264,4 +281,50 @@ pub struct EmitEvent<'a> {
 pub struct Emitted {
     pub id: i64,
     pub created_at: DateTime<Utc>,
+}
+
+// Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status_with(account_stats: &str) -> SubjectStatus {
+        let json = format!(
+            r#"{{"subject": {{"$type": "com.atproto.admin.defs#repoRef", "did": "did:plc:a"}},
+                "reviewState": "{REVIEW_OPEN}", "createdAt": "2026-11-23T12:00:00Z",
+                "accountStats": {account_stats}}}"#
+        );
+        serde_json::from_str(&json).unwrap()
+    }
+
+    #[test]
+    fn account_counts_that_are_no_counts_are_absent_and_the_status_still_reads() {
+        let stats = status_with(
+            r#"{"reportCount": 3, "appealCount": -1, "suspendCount": 2.5,
+                "escalateCount": "many", "takedownCount": null}"#,
+        )
+        .account_stats
+        .unwrap();
+        assert_eq!(
+            stats,
+            AccountStats {
+                report_count: Some(3),
+                ..AccountStats::default()
+            }
+        );
+        for not_an_object in ["[1, 2]", "\"none\"", "7", "null"] {
+            assert_eq!(
+                status_with(not_an_object).account_stats,
+                None,
+                "{not_an_object}"
+            );
+        }
+        assert_eq!(
+            status_with(r#"{"reportCount": 18446744073709551615}"#)
+                .account_stats
+                .unwrap()
+                .report_count,
+            Some(u64::MAX)
+        );
+    }
 }
