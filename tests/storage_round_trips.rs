@@ -112,7 +112,7 @@ fn a_moderators_turn_costs_few_round_trips() {
          take down {take_down}, undo {undo}, replayed key {again}"
     );
     let bounds = [
-        ("claim of 5", claim, 21),
+        ("claim of 5", claim, 16),
         ("item read", read, 1),
         ("missing item read", missing, 1),
         ("keep", keep, 8),

@@ -551,7 +551,8 @@ pub fn lock_holder(tx: &mut Tx<'_>, holder: &str) -> Result<(), StorageError> {
     Ok(())
 }
 
-/// What `holder` may still take in one claim, from this transaction's counts.
+/// What `holder` may still take in one claim, from this transaction's counts: in one
+/// statement (a claim is made on every few keys, and each statement is a round trip).
 pub fn allowance_of(
     tx: &mut Tx<'_>,
     holder: &str,
@@ -559,45 +560,53 @@ pub fn allowance_of(
     now: DateTime<Utc>,
 ) -> Result<Allowance, StorageError> {
     let now = ts(now);
-    let held = live_leases_of(tx, holder, &now)?;
+    let lanes: Vec<String> = claims::SHARED_LANES
+        .iter()
+        .map(|lane| name_of(*lane))
+        .collect::<Result<_, _>>()?;
+    // One row per shared lane, in their order (one with no lane if there were none); the
+    // holder's live leases and the other holders at work repeated on each (CTEs used twice
+    // are computed once).
+    let rows = tx.all(
+        "WITH held AS (SELECT COUNT(*) AS n FROM leases WHERE holder = ?1 AND expires_at > ?2),
+              others AS (SELECT ARRAY(SELECT DISTINCT holder FROM leases
+                                      WHERE expires_at > ?2 AND holder <> ?1) AS names)
+         SELECT l.lane,
+                (SELECT COALESCE(SUM(items), 0)::BIGINT FROM queue_tally
+                  WHERE state = 'open' AND lane = l.lane),
+                (SELECT COUNT(*) FROM leases JOIN items ON items.id = leases.item_id
+                  WHERE leases.holder = ?1 AND leases.expires_at > ?2
+                    AND items.state = 'open' AND items.lane = l.lane),
+                (SELECT n FROM held), (SELECT names FROM others)
+         FROM (SELECT 1) AS one
+              LEFT JOIN unnest(?3::TEXT[]) WITH ORDINALITY AS l(lane, n) ON true
+         ORDER BY l.n",
+        &[&holder, &now, &lanes],
+    )?;
     let mut active: std::collections::HashSet<String> = limits
         .active_elsewhere
         .iter()
         .filter(|name| name.as_str() != holder)
         .cloned()
         .collect();
-    for r in tx.all(
-        "SELECT DISTINCT holder FROM leases WHERE expires_at > ?1 AND holder <> ?2",
-        &[&now, &holder],
-    )? {
-        active.insert(r.try_get(0)?);
-    }
-    let active = active.len().saturating_add(1);
-    let mut lanes = Vec::new();
-    for lane in claims::SHARED_LANES {
-        let lane = name_of(lane)?;
-        let open: i64 = tx
-            .one(
-                "SELECT COALESCE(SUM(items), 0)::BIGINT FROM queue_tally
-                     WHERE state = 'open' AND lane = ?1",
-                &[&lane],
-            )?
-            .try_get(0)?;
-        let mine: i64 = tx
-            .one(
-                "SELECT COUNT(*) FROM leases JOIN items ON items.id = leases.item_id
-                     WHERE leases.holder = ?1 AND leases.expires_at > ?2
-                       AND items.state = 'open' AND items.lane = ?3",
-                &[&holder, &now, &lane],
-            )?
-            .try_get(0)?;
-        lanes.push(LaneHeld {
+    let mut held = 0;
+    let mut shared = Vec::with_capacity(rows.len());
+    for r in rows {
+        held = usize::try_from(r.try_get::<_, i64>(3)?).unwrap_or_default();
+        active.extend(r.try_get::<_, Vec<String>>(4)?);
+        let Some(lane) = r.try_get::<_, Option<String>>(0)? else {
+            continue;
+        };
+        let open: i64 = r.try_get(1)?;
+        let mine: i64 = r.try_get(2)?;
+        shared.push(LaneHeld {
             lane,
             open: u64::try_from(open).unwrap_or_default(),
             mine: u64::try_from(mine).unwrap_or_default(),
         });
     }
-    Ok(Allowance::new(limits.max_leases, held, lanes, active))
+    let active = active.len().saturating_add(1);
+    Ok(Allowance::new(limits.max_leases, held, shared, active))
 }
 
 // --- the shared steps' reads and writes (see `decision_steps`) ----------------------------
