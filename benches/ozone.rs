@@ -90,14 +90,24 @@ fn main() {
     // first half back to back (Ozone, on the same two cores, still busy with the previous
     // decision), the second paced as a moderator reads (the previous decision delivered, then
     // a moment, as when Ozone runs on its own machines).
+    // As a control, `j`/`k` (which journal and send nothing): right after each back-to-back
+    // key, and after the pause instead of every other paced key, which is then pressed
+    // untimed. What a key costs here when modq's own work is the same in both runs.
     let mut back_to_back = KeyTimes::default();
     let mut paced = KeyTimes::default();
+    let mut moves_back_to_back = KeyTimes::default();
+    let mut moves_paced = KeyTimes::default();
     for (i, (uri, _)) in key_posts.iter().enumerate() {
         let pacing = i >= keys;
         if pacing {
             s.pump_until(&rt, |app| app.counts.unsent == 0);
             std::thread::sleep(std::time::Duration::from_millis(30));
             s.pump(&rt);
+        }
+        let control_round = pacing && (i - keys) % 2 == 1;
+        if control_round {
+            moves_paced.push(time_key(|| s.key(&rt, 'j')));
+            moves_paced.push(time_key(|| s.key(&rt, 'k')));
         }
         let at = s
             .app
@@ -107,10 +117,13 @@ fn main() {
             .expect("the bench's post is open in the list");
         s.message(&rt, Message::Select(at));
         let sample = time_key(|| s.key(&rt, ['t', 'a', 'e'][i % 3]));
-        if pacing {
-            paced.push(sample);
-        } else {
+        if !pacing {
             back_to_back.push(sample);
+            s.pump(&rt);
+            moves_back_to_back.push(time_key(|| s.key(&rt, 'j')));
+            moves_back_to_back.push(time_key(|| s.key(&rt, 'k')));
+        } else if !control_round {
+            paced.push(sample);
         }
         s.pump(&rt);
     }
@@ -192,8 +205,16 @@ fn main() {
     println!("key to next item drawn on Ozone, {keys} decisions each:");
     println!("  back to back: {}", back_to_back.summary());
     println!(
-        "  paced (previous decision delivered, 30 ms pause): {}",
+        "  paced (previous decision delivered, 30 ms pause; every other one): {}",
         paced.summary()
+    );
+    println!(
+        "  control, j/k right after a decision's key: {}",
+        moves_back_to_back.summary()
+    );
+    println!(
+        "  control, j/k after the pause (every other paced key): {}",
+        moves_paced.summary()
     );
     println!(
         "bulk take down of {bulk}: modq {:.1} s from `y` to Ozone holding every one ({:.0}/s); \
