@@ -1402,10 +1402,14 @@ pub struct StatementOfReasons {
     pub end_date_service_restriction: Option<String>,
 }
 
-/// `GET /v1/statements` answer, also the body the Transparency Database's batch endpoint takes.
+/// `GET /v1/statements` answer: one page of statements; `{"statements": [...]}` alone is the
+/// body the Transparency Database's batch endpoint takes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Statements {
     pub statements: Vec<StatementOfReasons>,
+    /// Pass back as `after` for the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<i64>,
 }
 
 // Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.

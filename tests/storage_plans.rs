@@ -260,7 +260,7 @@ fn a_moderators_day(storage: &dyn Storage) {
         .decisions_between(now() - TimeDelta::hours(1), now() + TimeDelta::hours(1))
         .unwrap();
     storage
-        .take_downs_since(now() - TimeDelta::hours(1))
+        .take_downs_since(now() - TimeDelta::hours(1), 0, 1000)
         .unwrap();
 }
 

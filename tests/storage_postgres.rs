@@ -378,7 +378,8 @@ fn a_teams_day_answers_the_same_on_postgresql_as_on_sqlite() {
             .unwrap()
     });
     p.same("take downs in force", |s| {
-        s.take_downs_since(now() - Duration::days(1)).unwrap()
+        s.take_downs_since(now() - Duration::days(1), 0, 1000)
+            .unwrap()
     });
     for (after_id, item) in [(0, None), (2, None), (0, Some(first_id.clone()))] {
         let q = AuditQuery {

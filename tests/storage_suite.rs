@@ -905,7 +905,7 @@ fn a_reversal_restores_the_item_and_the_log_keeps_both() {
             item.restricted_in,
             Some(Scope::Countries(vec!["DE".into()]))
         );
-        let downs = s.take_downs_since(now() - secs(60)).unwrap();
+        let downs = s.take_downs_since(now() - secs(60), 0, 1000).unwrap();
         assert_eq!(downs.len(), 1);
         assert_eq!(downs[0].item.id, all[0]);
         assert_eq!(downs[0].scope, Scope::Countries(vec!["DE".into()]));
@@ -946,7 +946,7 @@ fn a_reversal_restores_the_item_and_the_log_keeps_both() {
                 (DecisionAction::Reverse, false),
             ]
         );
-        let downs = s.take_downs_since(now() - secs(60)).unwrap();
+        let downs = s.take_downs_since(now() - secs(60), 0, 1000).unwrap();
         assert_eq!(
             downs.len(),
             1,
@@ -1006,6 +1006,47 @@ fn a_reversal_counts_against_its_own_decision_only_when_keys_coincide() {
                 (DecisionAction::Reverse, false),
             ],
             "alice's take down stands; only bob's was undone"
+        );
+    });
+}
+
+/// The statements' export reads take downs in force a page at a time, in the order of their
+/// audit rows: a reversed one is passed over without shortening the walk, and each page
+/// starts after the last one the previous page gave.
+#[test]
+fn take_downs_in_force_are_read_a_page_at_a_time() {
+    on_every_engine(|s| {
+        let all = fill(s, 5);
+        let alice = token(s, "alice", Role::Moderator);
+        for id in &all {
+            let key = format!("down-{id}");
+            assert_eq!(
+                decide(s, &alice, decision(&key, id, DecisionAction::TakeDown)),
+                DecisionOutcome::Applied
+            );
+        }
+        let mut undo = decision("undo-p01", &all[1], DecisionAction::Reverse);
+        undo.reverses = Some("down-p01".into());
+        assert_eq!(decide(s, &alice, undo), DecisionOutcome::Applied);
+
+        let since = now() - secs(60);
+        let mut seen = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = s.take_downs_since(since, after, 2).unwrap();
+            assert!(page.len() <= 2);
+            seen.extend(page.iter().map(|td| td.item.id.clone()));
+            match page.last() {
+                Some(last) if page.len() == 2 => after = last.audit_id,
+                _ => break,
+            }
+        }
+        assert_eq!(seen, ["p00", "p02", "p03", "p04"]);
+        assert!(s.take_downs_since(since, i64::MAX, 2).unwrap().is_empty());
+        assert!(
+            s.take_downs_since(now() + secs(60), 0, 2)
+                .unwrap()
+                .is_empty()
         );
     });
 }
@@ -1477,7 +1518,9 @@ fn an_appeal_is_lodged_once_and_decided_by_someone_else() {
         assert_eq!(outcome.verdict, modq::model::AppealVerdict::Overturned);
         assert_eq!(outcome.decided_by, "bob");
         // The overturned take down keeps its statement, with its outcome.
-        let kept = s.take_downs_since(now() - TimeDelta::days(1)).unwrap();
+        let kept = s
+            .take_downs_since(now() - TimeDelta::days(1), 0, 1000)
+            .unwrap();
         let overturned = kept
             .iter()
             .find(|t| t.item.id == "p00")
@@ -1664,7 +1707,7 @@ fn account_measures_come_with_take_downs_and_go_with_their_reversal() {
             .find(|e| e.idempotency_key == "k-susp")
             .expect("audited");
         assert_eq!(row.account, Some(week));
-        let downs = s.take_downs_since(now() - secs(60)).unwrap();
+        let downs = s.take_downs_since(now() - secs(60), 0, 1000).unwrap();
         let record = downs
             .iter()
             .find(|d| d.item.id == "a1")

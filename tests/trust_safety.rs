@@ -350,6 +350,73 @@ fn assert_valid(validator: &jsonschema::Validator, export: &Value) {
     assert!(errors.is_empty(), "{errors:#?}\n{export:#}");
 }
 
+/// A year of take downs is not one answer: the export comes in pages of at most 1,000 take
+/// downs, each page valid on its own, and `modq report sor` follows them to the end. A
+/// nonsensical page is refused before anything is read.
+#[tokio::test]
+async fn the_statements_export_comes_in_pages_that_modq_report_follows_to_the_end() {
+    let s = Server::start().await;
+    let alice = s.token("alice", Role::Moderator);
+    let sam = s.token("sam", Role::Senior);
+    let ids: Vec<String> = (0..1_005).map(|i| format!("p{i:04}")).collect();
+    let reports: Vec<Value> = ids.iter().map(|id| report(id, "user", "hate")).collect();
+    s.import(&reports);
+    let batch: Vec<Value> = ids
+        .iter()
+        .map(|id| take_down(&format!("k-{id}"), id))
+        .collect();
+    let (status, body) = s
+        .client
+        .post("/v1/decisions", &alice, &json!({ "decisions": batch }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let validator = sor_schema();
+    let mut puids = Vec::new();
+    let mut after: Option<i64> = None;
+    let mut pages = 0;
+    loop {
+        let path = match after {
+            None => "/v1/statements?limit=400".to_owned(),
+            Some(n) => format!("/v1/statements?limit=400&after={n}"),
+        };
+        let (status, mut page) = s.client.get(&path, &sam).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        pages += 1;
+        let next = page.as_object_mut().and_then(|p| p.remove("next_after"));
+        assert_valid(&validator, &page);
+        puids.extend(
+            page["statements"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|st| st["puid"].as_str().unwrap().to_owned()),
+        );
+        match next {
+            Some(n) => after = Some(n.as_i64().expect("a number")),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3, "400 + 400 + 205");
+    assert_eq!(puids.len(), 1_005);
+    let distinct: std::collections::HashSet<&String> = puids.iter().collect();
+    assert_eq!(distinct.len(), 1_005, "no statement twice");
+
+    // The default page is 1,000 take downs; modq follows next_after to the end.
+    let (_, first) = s.client.get("/v1/statements", &sam).await;
+    assert_eq!(first["statements"].as_array().map(Vec::len), Some(1_000));
+    assert!(first["next_after"].is_i64());
+    let printed = s.modq(&sam, &["report", "sor"]).await;
+    let export: Value = serde_json::from_str(&printed).expect("modq prints JSON");
+    assert_eq!(export["statements"].as_array().map(Vec::len), Some(1_005));
+    assert_eq!(export.get("next_after"), None);
+
+    for bad in ["limit=0", "limit=1001", "after=-1", "limit=many"] {
+        let (status, body) = s.client.get(&format!("/v1/statements?{bad}"), &sam).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+    }
+}
+
 #[tokio::test]
 async fn every_take_down_in_force_has_a_statement_of_reasons_in_the_databases_schema() {
     let s = Server::start().await;

@@ -295,13 +295,37 @@ fn response_location(headers: &reqwest::header::HeaderMap) -> String {
 
 /// The trust & safety reads only modq's own API has (notes and daily stats are in `Backend`).
 impl ModqClient {
-    /// `GET /v1/statements`: statements of reasons for take downs on or after `since`.
+    /// `GET /v1/statements`: statements of reasons for take downs on or after `since`, every
+    /// page of them.
     pub async fn statements(&self, since: Option<&str>) -> Result<Statements, BackendError> {
-        let mut url = self.url("v1/statements")?;
-        if let Some(since) = since {
-            url.query_pairs_mut().append_pair("since", since);
+        let mut all = Statements {
+            statements: Vec::new(),
+            next_after: None,
+        };
+        let mut after: Option<i64> = None;
+        loop {
+            let mut url = self.url("v1/statements")?;
+            if let Some(since) = since {
+                url.query_pairs_mut().append_pair("since", since);
+            }
+            if let Some(after) = after {
+                url.query_pairs_mut()
+                    .append_pair("after", &after.to_string());
+            }
+            let page: Statements = self.send(self.http.get(url)).await?;
+            all.statements.extend(page.statements);
+            match page.next_after {
+                // A server answering a cursor that does not move on would page forever.
+                Some(next) if after.is_none_or(|before| next > before) => after = Some(next),
+                Some(next) => {
+                    return Err(BackendError::Malformed(format!(
+                        "the statements' next page starts at {next}, not after {}",
+                        after.unwrap_or_default()
+                    )));
+                }
+                None => return Ok(all),
+            }
         }
-        self.send(self.http.get(url)).await
     }
 
     pub async fn policies(&self) -> Result<PolicyCatalog, BackendError> {

@@ -586,8 +586,15 @@ pub trait Storage: Send + Sync {
         to: DateTime<Utc>,
     ) -> Result<Vec<DecisionFact>, StorageError>;
 
-    /// Take downs applied at or after `since` and not reversed since, oldest first.
-    fn take_downs_since(&self, since: DateTime<Utc>) -> Result<Vec<TakeDownRecord>, StorageError>;
+    /// Take downs applied at or after `since` and not reversed since (or overturned on
+    /// appeal), oldest first: at most `limit` of them, from the first whose audit row is
+    /// numbered above `after_id`.
+    fn take_downs_since(
+        &self,
+        since: DateTime<Utc>,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<TakeDownRecord>, StorageError>;
 
     /// `hash` is the lowercase hex SHA-256 of the token; plaintext never reaches storage.
     fn token_lookup(&self, hash: &str) -> Result<Option<TokenInfo>, StorageError>;

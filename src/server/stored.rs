@@ -103,3 +103,19 @@ pub fn decisions_between_sql() -> Result<String, StorageError> {
         leading_category_sql("i.id")?
     ))
 }
+
+/// The statement (the same on both engines) reading the take downs in force, or overturned on
+/// appeal, applied at or after `?1`, oldest first: at most `?3` from the first whose audit row
+/// is numbered above `?2`. `columns` are the ones the take down's record is read from.
+pub fn take_downs_sql(columns: &str) -> String {
+    format!(
+        "SELECT {columns}
+         FROM audit a
+         WHERE a.action = 'take_down' AND a.at >= ?1 AND a.id > ?2
+           AND (NOT EXISTS (SELECT 1 FROM audit r WHERE r.reverses_id = a.id)
+                OR EXISTS (SELECT 1 FROM appeals p
+                           WHERE p.decision_id = a.id AND p.outcome = 'overturned'))
+         ORDER BY a.id
+         LIMIT ?3"
+    )
+}

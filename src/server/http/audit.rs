@@ -12,6 +12,7 @@ use crate::model::ApiError;
 use super::auth::require_admin;
 use super::error::blocking;
 use super::error::{Failure, Query};
+use super::limits::rows_limit;
 use crate::server::storage::{AuditEntry, AuditQuery, Storage, TokenInfo};
 
 pub const DEFAULT_AUDIT_LIMIT: usize = 100;
@@ -59,15 +60,7 @@ pub async fn audit(
     Query(params): Query<AuditParams>,
 ) -> Result<axum::Json<AuditPage>, Failure> {
     require_admin(&actor, "read the audit log")?;
-    let limit = match params.limit.map(usize::try_from) {
-        None => DEFAULT_AUDIT_LIMIT,
-        Some(Ok(n)) if (1..=MAX_AUDIT_LIMIT).contains(&n) => n,
-        Some(_) => {
-            return Err(Failure::bad_request(format!(
-                "limit: outside 1 to {MAX_AUDIT_LIMIT}"
-            )));
-        }
-    };
+    let limit = rows_limit(params.limit, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT)?;
     let query = AuditQuery {
         after_id: params.since.unwrap_or(0),
         item: params.item.filter(|s| !s.is_empty()),

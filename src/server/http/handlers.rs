@@ -22,7 +22,7 @@ use crate::query::{Query as Filter, Sort};
 
 use super::coalesce::Coalesced;
 use super::error::{Answer, Failure, Json, Path, Query, blocking};
-use super::limits::PageBytes;
+use super::limits::{PageBytes, rows_limit};
 use crate::server::claims::{Activity, LeasePolicy};
 use crate::server::clock::Clock;
 use crate::server::media_rules;
@@ -505,15 +505,7 @@ pub async fn select(
         now,
     )?;
     check_similar_anchors(&storage, &actor, &query).await?;
-    let limit = match request.limit.map(usize::try_from) {
-        None => MAX_SELECTION,
-        Some(Ok(n)) if (1..=MAX_SELECTION).contains(&n) => n,
-        Some(_) => {
-            return Err(Failure::bad_request(format!(
-                "limit: outside 1 to {MAX_SELECTION}"
-            )));
-        }
-    };
+    let limit = rows_limit(request.limit.map(u64::from), MAX_SELECTION, MAX_SELECTION)?;
     let selected = blocking(&storage, move |s| s.select(&actor.name, &query, limit, now)).await?;
     Ok(axum::Json(Selection {
         ids: selected.ids,
@@ -823,7 +815,19 @@ pub struct StatementsParams {
     /// Take downs applied on or after this UTC day, YYYY-MM-DD; all when absent.
     #[param(format = Date)]
     pub since: Option<String>,
+    /// Only take downs after the one with this number (`next_after` of the previous page;
+    /// a statement's `puid` is `modq-` and its number); from the first when absent.
+    #[param(minimum = 0)]
+    pub after: Option<i64>,
+    /// Take downs per page, 1 to 1000; 1000 when absent. A page holds a statement for each
+    /// of them in force in the EU or EEA, so it may hold fewer.
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u64>,
 }
+
+/// Take downs read for one page of `GET /v1/statements`, at most: each is a statement of a
+/// few kilobytes, and a page is built in memory.
+pub const MAX_STATEMENTS_PAGE: usize = 1000;
 
 /// A `format: date` parameter: exactly YYYY-MM-DD, a day that exists.
 fn parse_date(name: &str, text: &str) -> Result<NaiveDate, Failure> {
@@ -912,12 +916,28 @@ pub async fn statements(
         Some(d) => stats::day_bounds(parse_date("since", &d)?).0,
         None => DateTime::<Utc>::MIN_UTC,
     };
-    let records = blocking(&storage, move |s| s.take_downs_since(since)).await?;
+    let after = match params.after {
+        None => 0,
+        Some(n) if n >= 0 => n,
+        Some(n) => {
+            return Err(Failure::bad_request(format!(
+                "after: a take down's number, 0 or more, not {n}"
+            )));
+        }
+    };
+    let limit = rows_limit(params.limit, MAX_STATEMENTS_PAGE, MAX_STATEMENTS_PAGE)?;
+    let records = blocking(&storage, move |s| s.take_downs_since(since, after, limit)).await?;
+    let next_after = (records.len() == limit)
+        .then(|| records.last().map(|td| td.audit_id))
+        .flatten();
     let statements = records
         .iter()
         .filter_map(|td| statements::statement(td, &policies))
         .collect();
-    Ok(axum::Json(Statements { statements }))
+    Ok(axum::Json(Statements {
+        statements,
+        next_after,
+    }))
 }
 
 /// Applies a batch of decisions in one transaction, each idempotency key at most once.

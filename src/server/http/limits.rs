@@ -29,6 +29,16 @@ pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 /// of the 16 MiB a modq client accepts, so a page always fits with room to spare.
 pub const DEFAULT_PAGE_BYTES: usize = 4 * 1024 * 1024;
 
+/// A request's `limit` on how many rows it reads: `default` when absent, `400` outside
+/// `1..=max`.
+pub fn rows_limit(asked: Option<u64>, default: usize, max: usize) -> Result<usize, Failure> {
+    match asked.map(usize::try_from) {
+        None => Ok(default),
+        Some(Ok(n)) if (1..=max).contains(&n) => Ok(n),
+        Some(_) => Err(Failure::bad_request(format!("limit: outside 1 to {max}"))),
+    }
+}
+
 /// The page budget the server runs with, for the handlers.
 #[derive(Debug, Clone, Copy)]
 pub struct PageBytes(pub usize);

@@ -12,6 +12,7 @@ use crate::support::UserMessages;
 
 use super::auth::require_admin;
 use super::error::{Failure, Query, blocking};
+use super::limits::rows_limit;
 use crate::server::storage::{Storage, TokenInfo};
 
 const DEFAULT_LIMIT: usize = 100;
@@ -48,15 +49,7 @@ pub async fn messages(
     Query(params): Query<MessageParams>,
 ) -> Result<axum::Json<UserMessages>, Failure> {
     require_admin(&actor, "read messages to users")?;
-    let limit = match params.limit.map(usize::try_from) {
-        None => DEFAULT_LIMIT,
-        Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => n,
-        Some(_) => {
-            return Err(Failure::bad_request(format!(
-                "limit: outside 1 to {MAX_LIMIT}"
-            )));
-        }
-    };
+    let limit = rows_limit(params.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
     let after = params.since.unwrap_or(0);
     let messages = blocking(&storage, move |s| s.messages(after, limit)).await?;
     Ok(axum::Json(UserMessages { messages }))

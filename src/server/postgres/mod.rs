@@ -52,7 +52,7 @@ use super::storage::{
     AuditEntry, AuditQuery, ClaimLimits, Cursor, DecisionFact, MAX_SELECTION, QueueQuery, Selected,
     Storage, StorageError, TakeDownRecord, TokenInfo, TokenRecord, within_budget,
 };
-use super::stored::decisions_between_sql;
+use super::stored::{decisions_between_sql, take_downs_sql};
 
 use claim_walk::{ClaimWalk, put_leases};
 use convert::{
@@ -581,19 +581,17 @@ impl Storage for PostgresStorage {
         })
     }
 
-    fn take_downs_since(&self, since: DateTime<Utc>) -> Result<Vec<TakeDownRecord>, StorageError> {
+    fn take_downs_since(
+        &self,
+        since: DateTime<Utc>,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<TakeDownRecord>, StorageError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.run(|tx| {
             let rows = tx.all(
-                &format!(
-                    "SELECT {TAKE_DOWN_COLUMNS}
-                     FROM audit a
-                     WHERE a.action = 'take_down' AND a.at >= ?1
-                       AND (NOT EXISTS (SELECT 1 FROM audit r WHERE r.reverses_id = a.id)
-                            OR EXISTS (SELECT 1 FROM appeals p
-                                       WHERE p.decision_id = a.id AND p.outcome = 'overturned'))
-                     ORDER BY a.id"
-                ),
-                &[&ts(since)],
+                &take_downs_sql(TAKE_DOWN_COLUMNS),
+                &[&ts(since), &after_id, &limit],
             )?;
             let mut records = Vec::with_capacity(rows.len());
             for r in rows {

@@ -283,8 +283,13 @@ impl Storage for SqliteStorage {
         stats::decisions_between(self, from, to)
     }
 
-    fn take_downs_since(&self, since: DateTime<Utc>) -> Result<Vec<TakeDownRecord>, StorageError> {
-        stats::take_downs_since(self, since)
+    fn take_downs_since(
+        &self,
+        since: DateTime<Utc>,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<TakeDownRecord>, StorageError> {
+        stats::take_downs_since(self, since, after_id, limit)
     }
 
     fn token_lookup(&self, hash: &str) -> Result<Option<TokenInfo>, StorageError> {

@@ -10,7 +10,7 @@ use super::convert::{from_json, from_name, parse_lane, parse_opt_ts, parse_ts, t
 use super::decisions::Sql;
 use crate::server::decision_steps::TAKE_DOWN_COLUMNS;
 use crate::server::storage::{DecisionFact, StorageError, TakeDownRecord};
-use crate::server::stored::decisions_between_sql;
+use crate::server::stored::{decisions_between_sql, take_downs_sql};
 
 /// Open and overdue items per lane, from the tally (schema 7) and from the overdue items
 /// alone: never a walk over the queue, whatever its size.
@@ -116,19 +116,16 @@ pub(super) fn decisions_between(
 pub(super) fn take_downs_since(
     storage: &SqliteStorage,
     since: DateTime<Utc>,
+    after_id: i64,
+    limit: usize,
 ) -> Result<Vec<TakeDownRecord>, StorageError> {
-    let sql = format!(
-        "SELECT {TAKE_DOWN_COLUMNS}
-         FROM audit a
-         WHERE a.action = 'take_down' AND a.at >= ?1
-           AND (NOT EXISTS (SELECT 1 FROM audit r WHERE r.reverses_id = a.id)
-                OR EXISTS (SELECT 1 FROM appeals p
-                           WHERE p.decision_id = a.id AND p.outcome = 'overturned'))
-         ORDER BY a.id"
-    );
+    let sql = take_downs_sql(TAKE_DOWN_COLUMNS);
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     storage.read(|conn| {
         let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map([ts(since)], |r| take_down_row(r, 0))?;
+        let rows = stmt.query_map(rusqlite::params![ts(since), after_id, limit], |r| {
+            take_down_row(r, 0)
+        })?;
         let mut found = Vec::new();
         for row in rows {
             found.push(row?);
