@@ -249,7 +249,8 @@ pub fn status_of(item: &Item) -> ItemStatus {
 }
 
 /// The item as `role` may see it: entries whose note is for a tier it may not read lose
-/// the note (decisions) or are left out (notes).
+/// the note (decisions) or are left out (notes), and the history's total no longer counts
+/// the notes left out, listed or not.
 pub fn redact_history(role: Role, item: &mut Item) {
     item.history.retain_mut(|h| {
         if may_read(role, h.visible_to) {
@@ -258,6 +259,13 @@ pub fn redact_history(role: Role, item: &mut Item) {
         h.note = None;
         h.event != HistoryEvent::Note
     });
+    if let Some(totals) = &mut item.totals {
+        for (tier, notes) in std::mem::take(&mut totals.restricted_notes) {
+            if !may_read(role, Some(tier)) {
+                totals.history = totals.history.saturating_sub(notes);
+            }
+        }
+    }
 }
 
 /// The tier a note or decision note belongs to when it is one only that tier may read:

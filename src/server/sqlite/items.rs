@@ -4,8 +4,8 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::model::{
-    Author, AuthorRecord, DecisionAction, HistoryEntry, HistoryEvent, Item, ItemKind, Report,
-    ReporterType, ReviewState,
+    Author, AuthorRecord, DecisionAction, HistoryEntry, HistoryEvent, Item, ItemKind, ItemTotals,
+    Report, ReporterType, ReviewState,
 };
 use crate::query;
 
@@ -15,7 +15,10 @@ use super::convert::{
     to_json,
 };
 use crate::server::rules;
-use crate::server::storage::StorageError;
+use crate::server::storage::{
+    CATEGORIES_LISTED, DECISIONS_LISTED, NOTES_LISTED, REPORTS_LISTED, StorageError,
+};
+use crate::server::stored::{CountedRecord, TALLY_CATEGORY, TALLY_REPORTER_TYPE};
 
 pub(super) const ITEM_COLUMNS: &str = "id, kind, text, author, language, countries, media, priority, lane, \
                             deadline, state, restricted_in, escalation_target, created_at, \
@@ -85,6 +88,7 @@ impl ItemRow {
             appeal: None,
             thread: None,
             account: None,
+            totals: None,
             id: self.id,
         })
     }
@@ -158,9 +162,12 @@ pub(super) fn load_item(conn: &Connection, id: &str) -> Result<Option<Item>, Sto
     Ok(Some(item))
 }
 
-/// Adds an item's reports and its history (reports and audit rows, oldest first).
+/// Adds an item's newest reports, its history (the newest reports, audit rows and notes,
+/// each kind capped apart, oldest first) and its totals (see `storage::REPORTS_LISTED`).
+/// Each list is read newest first through its `(item_id, id)` index and stops at its cap,
+/// so an item with 100,000 reports reads as fast as one with a hundred.
 pub(super) fn fill_item(conn: &Connection, item: &mut Item) -> Result<(), StorageError> {
-    item.reports = load_reports(conn, &item.id)?;
+    item.reports = load_newest_reports(conn, &item.id)?;
     let mut history: Vec<HistoryEntry> = item
         .reports
         .iter()
@@ -187,6 +194,7 @@ pub(super) fn fill_item(conn: &Connection, item: &mut Item) -> Result<(), Storag
     // Stable: at equal times a report stays before the decision that followed it.
     history.sort_by_key(|h| h.at);
     item.history = history;
+    item.totals = Some(item_totals(conn, &item.id)?);
     item.author_record = match &item.author {
         Some(author) => Some(author_record(conn, &author.id, item.state)?),
         None => None,
@@ -195,13 +203,56 @@ pub(super) fn fill_item(conn: &Connection, item: &mut Item) -> Result<(), Storag
     Ok(())
 }
 
+/// What an item holds in all: the report tally (every reporter type, the categories
+/// listed first), and its audit rows and notes counted through their indexes.
+fn item_totals(conn: &Connection, item_id: &str) -> Result<ItemTotals, StorageError> {
+    let tally = |dimension: &str, limit: i64| -> Result<Vec<(String, i64)>, StorageError> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT name, reports FROM report_tally WHERE item_id = ?1 AND dimension = ?2
+             ORDER BY shown_first DESC, reports DESC, name LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![item_id, dimension, limit], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    };
+    // Reporter types are few (an enum): all of them, so the reports total is their sum.
+    let reporter_types = tally(TALLY_REPORTER_TYPE, i64::MAX)?;
+    let categories = tally(TALLY_CATEGORY, limit_of(CATEGORIES_LISTED))?;
+    let decisions: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM audit WHERE item_id = ?1")?
+        .query_row([item_id], |r| r.get(0))?;
+    let mut stmt =
+        conn.prepare_cached("SELECT tier, COUNT(*) FROM notes WHERE item_id = ?1 GROUP BY tier")?;
+    let mut notes_by_tier = Vec::new();
+    for row in stmt.query_map([item_id], |r| {
+        Ok((r.get::<_, Option<String>>(0)?, r.get::<_, i64>(1)?))
+    })? {
+        let (tier, n) = row?;
+        notes_by_tier.push((opt_tier(tier.as_deref())?, n));
+    }
+    crate::server::stored::item_totals(CountedRecord {
+        reporter_types,
+        categories,
+        decisions,
+        notes_by_tier,
+    })
+}
+
+/// A cap as SQLite's `LIMIT` takes it.
+fn limit_of(cap: usize) -> i64 {
+    i64::try_from(cap).unwrap_or(i64::MAX)
+}
+
+/// The item's newest notes (see `storage::NOTES_LISTED`), oldest first.
 pub(super) fn load_notes(
     conn: &Connection,
     item_id: &str,
 ) -> Result<Vec<HistoryEntry>, StorageError> {
-    let mut stmt = conn
-        .prepare_cached("SELECT at, actor, note, tier FROM notes WHERE item_id = ?1 ORDER BY id")?;
-    let rows = stmt.query_map([item_id], |r| {
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, actor, note, tier FROM notes WHERE item_id = ?1 ORDER BY id DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![item_id, limit_of(NOTES_LISTED)], |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,
@@ -225,6 +276,8 @@ pub(super) fn load_notes(
             visible_to: rules::note_visible_to(tier, None),
         });
     }
+    // Read newest first to stop at the cap; the history is oldest first.
+    notes.reverse();
     Ok(notes)
 }
 
@@ -266,12 +319,39 @@ pub(super) fn author_record(
     Ok(record)
 }
 
+/// Every report on the item, oldest first: what a decision's basis states. Item reads
+/// list only the newest ([`load_newest_reports`]).
 pub(super) fn load_reports(conn: &Connection, item_id: &str) -> Result<Vec<Report>, StorageError> {
-    let mut stmt = conn.prepare_cached(
+    reports_where(
+        conn,
         "SELECT id, reporter_type, category, comment, lane, deadline, received_at
          FROM reports WHERE item_id = ?1 ORDER BY id",
+        params![item_id],
+    )
+}
+
+/// The item's newest reports (see `storage::REPORTS_LISTED`), oldest first.
+pub(super) fn load_newest_reports(
+    conn: &Connection,
+    item_id: &str,
+) -> Result<Vec<Report>, StorageError> {
+    let mut reports = reports_where(
+        conn,
+        "SELECT id, reporter_type, category, comment, lane, deadline, received_at
+         FROM reports WHERE item_id = ?1 ORDER BY id DESC LIMIT ?2",
+        params![item_id, limit_of(REPORTS_LISTED)],
     )?;
-    let rows = stmt.query_map([item_id], |r| {
+    reports.reverse();
+    Ok(reports)
+}
+
+fn reports_where(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Report>, StorageError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params, |r| {
         Ok((
             r.get::<_, i64>(0)?,
             r.get::<_, String>(1)?,
@@ -298,6 +378,7 @@ pub(super) fn load_reports(conn: &Connection, item_id: &str) -> Result<Vec<Repor
     Ok(reports)
 }
 
+/// The item's newest audit rows as history (see `storage::DECISIONS_LISTED`), oldest first.
 pub(super) fn load_decision_history(
     conn: &Connection,
     item_id: &str,
@@ -305,9 +386,9 @@ pub(super) fn load_decision_history(
     let mut stmt = conn.prepare_cached(
         "SELECT at, actor, action, reason_code, scope, note, escalation_target, from_tier,
                 to_tier
-         FROM audit WHERE item_id = ?1 ORDER BY id",
+         FROM audit WHERE item_id = ?1 ORDER BY id DESC LIMIT ?2",
     )?;
-    let rows = stmt.query_map([item_id], |r| {
+    let rows = stmt.query_map(params![item_id, limit_of(DECISIONS_LISTED)], |r| {
         Ok((
             (
                 r.get::<_, String>(0)?,
@@ -353,6 +434,8 @@ pub(super) fn load_decision_history(
             visible_to,
         });
     }
+    // Read newest first to stop at the cap; the history is oldest first.
+    entries.reverse();
     Ok(entries)
 }
 

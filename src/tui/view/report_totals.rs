@@ -1,0 +1,112 @@
+//! What the item pane says of an item's whole record where a read lists only its newest
+//! reports or history: "showing the newest 100 of 100,000 reports", and the tally of all
+//! of them by reporter type and by category, so a mass report keeps its shape on screen.
+//! The tally's categories were sanitized with the item (see `app::sanitize_item`).
+
+use ratatui::text::{Line, Span};
+
+use crate::model::Item;
+use crate::tui::theme::Theme;
+
+/// The reports heading: their count, and how many are listed when that is not all.
+pub fn reports_heading(item: &Item, theme: &Theme) -> Line<'static> {
+    let total = item.report_total();
+    let listed = listed(item.reports.len());
+    let text = if listed < total {
+        format!(
+            "Reports: showing the newest {} of {}",
+            grouped(listed),
+            grouped(total)
+        )
+    } else {
+        format!("Reports ({})", grouped(total))
+    };
+    Line::from(Span::styled(text, theme.accent))
+}
+
+/// The tally of every report, when the list leaves some out: one line by reporter type,
+/// one by category (the rest summed up). Nothing when every report is listed.
+pub fn tally_lines(item: &Item, theme: &Theme) -> Vec<Line<'static>> {
+    let Some(totals) = item.totals.as_ref() else {
+        return Vec::new();
+    };
+    if listed(item.reports.len()) >= totals.reports {
+        return Vec::new();
+    }
+    let mut lines = Vec::new();
+    if !totals.by_reporter_type.is_empty() {
+        let parts: Vec<String> = totals
+            .by_reporter_type
+            .iter()
+            .map(|c| format!("{} {}", grouped(c.reports), c.reporter_type.label()))
+            .collect();
+        lines.push(tally_line("by reporter", parts.join(" · "), theme));
+    }
+    if !totals.by_category.is_empty() || totals.other_categories > 0 {
+        let mut parts: Vec<String> = totals
+            .by_category
+            .iter()
+            .map(|c| format!("{} {}", grouped(c.reports), c.category))
+            .collect();
+        if totals.other_categories > 0 {
+            parts.push(format!(
+                "{} in other categories",
+                grouped(totals.other_categories)
+            ));
+        }
+        lines.push(tally_line("by category", parts.join(" · "), theme));
+    }
+    lines
+}
+
+/// The history heading: how many entries are listed when that is not all.
+pub fn history_heading(item: &Item) -> String {
+    let listed = listed(item.history.len());
+    match item.totals.as_ref().map(|t| t.history) {
+        Some(total) if listed < total => format!(
+            "History: showing the newest {} of {} entries",
+            grouped(listed),
+            grouped(total)
+        ),
+        _ => "History".to_string(),
+    }
+}
+
+fn tally_line(label: &'static str, text: String, theme: &Theme) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!("  {label}: "), theme.muted),
+        Span::raw(text),
+    ])
+}
+
+fn listed(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// A count with its thousands grouped, as a moderator reads it: 100,000.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+// Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
+#[cfg(test)]
+mod tests {
+    use super::grouped;
+
+    #[test]
+    fn counts_read_with_their_thousands_grouped() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1,000");
+        assert_eq!(grouped(100_000), "100,000");
+        assert_eq!(grouped(1_234_567), "1,234,567");
+    }
+}
