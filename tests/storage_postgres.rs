@@ -772,3 +772,49 @@ fn an_item_read_whole_at_once_answers_the_same_at_the_edges() {
         item.history
     );
 }
+
+/// An item read stays fast however many reports the item has: each capped list (reports,
+/// audit rows, notes, the report tally's categories) is read newest first through its
+/// `(item_id, …)` index, and stops at its cap, with no sort of all the item's rows.
+#[test]
+fn an_item_read_reaches_each_capped_list_through_its_index() {
+    let Some(db) = pg::TestDb::create("item_plan") else {
+        return;
+    };
+    let storage = PostgresStorage::open(&db.url).unwrap();
+    // The viral post's 300 reports in 70 categories, then 3,000 on 1,000 other posts.
+    let line = |id: String, category: usize| {
+        format!(
+            r#"{{"subject": {{"id": "{id}", "kind": "post"}}, "reporter_type": "user", "category": "c{category}", "received_at": "2026-11-20T00:00:00Z"}}"#
+        )
+    };
+    let lines: Vec<String> = (0..300)
+        .map(|i| line("viral".into(), i % 70))
+        .chain((0..3000).map(|i| line(format!("p{}", i % 1000), 0)))
+        .collect();
+    server::import_jsonl(&storage, lines.join("\n").as_bytes()).unwrap();
+    // Statistics as autovacuum would gather them on a live server.
+    db.client().batch_execute("ANALYZE").unwrap();
+    let plan = storage.item_read_plan("viral").unwrap().join("\n");
+    for scan in [
+        "Index Scan Backward using reports_item on reports",
+        "Index Scan Backward using audit_item on audit",
+        "Index Scan Backward using notes_item on notes",
+        "using report_tally_listed on report_tally",
+    ] {
+        assert!(plan.contains(scan), "{scan}:\n{plan}");
+    }
+    for table in ["reports", "audit", "notes", "report_tally"] {
+        assert!(
+            !plan.contains(&format!("Seq Scan on {table}")),
+            "{table}:\n{plan}"
+        );
+    }
+    // No sort of all an item's reports, audit rows, notes or categories.
+    for table in ["reports", "audit", "notes", "report_tally"] {
+        assert!(
+            !plan.contains(&format!("Sort Key: {table}.")),
+            "{table}:\n{plan}"
+        );
+    }
+}

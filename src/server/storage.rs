@@ -222,8 +222,9 @@ pub struct TakeDownRecord {
     pub reason_code: Option<String>,
     /// This decision's own scope (a widening take down names only what it added).
     pub scope: Scope,
-    /// What the statement states, as it was when the take down was made; `None` for take
-    /// downs recorded before schema 8, whose statements are written from `item`.
+    /// What the statement states, as it was when the take down was made; for take downs
+    /// recorded before schema 8, which froze none, `item` as it is now with every report
+    /// (`None` only from a store that does not say).
     pub basis: Option<DecisionBasis>,
     pub item: Item,
     /// How an appeal against it was decided, when one was (an overturned take down is
