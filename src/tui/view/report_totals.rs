@@ -8,6 +8,9 @@ use ratatui::text::{Line, Span};
 use crate::model::Item;
 use crate::tui::theme::Theme;
 
+/// The categories the tally line names at most.
+const CATEGORIES_SHOWN: usize = 50;
+
 /// The reports heading: their count, and how many are listed when that is not all.
 pub fn reports_heading(item: &Item, theme: &Theme) -> Line<'static> {
     let total = item.report_total();
@@ -43,16 +46,19 @@ pub fn tally_lines(item: &Item, theme: &Theme) -> Vec<Line<'static>> {
         lines.push(tally_line("by reporter", parts.join(" · "), theme));
     }
     if !totals.by_category.is_empty() || totals.other_categories > 0 {
-        let mut parts: Vec<String> = totals
-            .by_category
-            .iter()
+        // A server that lists more categories than a modq server does gets the same line:
+        // the rest are summed, however many it sent.
+        let shown = totals.by_category.iter().take(CATEGORIES_SHOWN);
+        let mut parts: Vec<String> = shown
             .map(|c| format!("{} {}", grouped(c.reports), c.category))
             .collect();
-        if totals.other_categories > 0 {
-            parts.push(format!(
-                "{} in other categories",
-                grouped(totals.other_categories)
-            ));
+        let unshown = totals
+            .by_category
+            .iter()
+            .skip(CATEGORIES_SHOWN)
+            .fold(totals.other_categories, |n, c| n.saturating_add(c.reports));
+        if unshown > 0 {
+            parts.push(format!("{} in other categories", grouped(unshown)));
         }
         lines.push(tally_line("by category", parts.join(" · "), theme));
     }
@@ -99,7 +105,46 @@ pub fn grouped(n: u64) -> String {
 // Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
 #[cfg(test)]
 mod tests {
-    use super::grouped;
+    use super::*;
+    use crate::model::{CategoryCount, ItemTotals};
+
+    /// A server listing more categories than the pane names gets them summed up, and an
+    /// item whose every report is listed shows no tally.
+    #[test]
+    fn the_tally_line_names_fifty_categories_and_sums_the_rest() {
+        let mut item: Item = serde_json::from_value(serde_json::json!({
+            "id": "i", "kind": "post", "reports": [], "priority": 0, "lane": "standard",
+            "state": "open", "created_at": "2026-11-23T12:00:00Z",
+        }))
+        .unwrap();
+        let theme = Theme::default_theme();
+        item.totals = Some(ItemTotals {
+            reports: 65,
+            history: 65,
+            by_category: (0..60)
+                .map(|i| CategoryCount {
+                    category: format!("c{i:02}"),
+                    reports: 1,
+                })
+                .collect(),
+            other_categories: 5,
+            ..ItemTotals::default()
+        });
+        let lines = tally_lines(&item, &theme);
+        let text: String = lines[0].spans.iter().map(|s| s.content.as_ref()).collect();
+        assert!(text.contains("1 c49 · 15 in other categories"), "{text}");
+        assert!(!text.contains("c50"), "{text}");
+        assert_eq!(
+            reports_heading(&item, &theme).spans[0].content,
+            "Reports: showing the newest 0 of 65"
+        );
+        item.totals = None;
+        assert!(tally_lines(&item, &theme).is_empty());
+        assert_eq!(
+            reports_heading(&item, &theme).spans[0].content,
+            "Reports (0)"
+        );
+    }
 
     #[test]
     fn counts_read_with_their_thousands_grouped() {
