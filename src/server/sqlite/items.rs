@@ -457,6 +457,94 @@ pub(super) fn item(storage: &SqliteStorage, id: &str) -> Result<Option<Item>, St
 mod tests {
     use super::*;
 
+    /// A take down from before schema 8 froze no basis: its statement of reasons stands in
+    /// with the item as it is, and must weigh every report, not the newest the read lists:
+    /// the trusted flagger who reported first is still the statement's source.
+    #[test]
+    fn a_take_down_without_a_frozen_basis_states_every_report() {
+        use crate::model::{
+            Decision, DecisionAction, DecisionMethod, DecisionOutcome, NewReport, Role, Scope,
+            Subject,
+        };
+        use crate::policy::PolicyCatalog;
+        use crate::server::storage::{Storage, TokenInfo};
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(&dir.path().join("modq.db")).unwrap();
+        let now: chrono::DateTime<chrono::Utc> = "2026-11-23T12:00:00Z".parse().unwrap();
+        let reports: Vec<NewReport> = (0..=REPORTS_LISTED)
+            .map(|i| NewReport {
+                subject: Subject {
+                    id: "p1".into(),
+                    kind: ItemKind::Post,
+                    text: Some("viral".into()),
+                    author: None,
+                    language: None,
+                    countries: vec![],
+                    media: vec![],
+                    thread: None,
+                },
+                reporter_type: if i == 0 {
+                    ReporterType::TrustedFlagger
+                } else {
+                    ReporterType::User
+                },
+                category: "hate".into(),
+                comment: None,
+                lane: None,
+                deadline: None,
+                received_at: Some(
+                    now - chrono::TimeDelta::seconds(1000)
+                        + chrono::TimeDelta::seconds(i64::try_from(i).unwrap()),
+                ),
+                reporter: None,
+            })
+            .collect();
+        storage.add_reports(&reports, now).unwrap();
+        let alice = TokenInfo {
+            id: storage.create_token("alice", Role::Moderator, "h").unwrap(),
+            name: "alice".into(),
+            role: Role::Moderator,
+        };
+        let take_down = Decision {
+            idempotency_key: "k1".into(),
+            item_id: "p1".into(),
+            action: DecisionAction::TakeDown,
+            reason_code: None,
+            note: None,
+            scope: Some(Scope::Global),
+            escalation_target: None,
+            reverses: None,
+            decided_at: now,
+            method: DecisionMethod::Single,
+            account: None,
+        };
+        let applied = storage
+            .apply_decisions(&alice, &[take_down], &PolicyCatalog::builtin(), now)
+            .unwrap();
+        assert_eq!(applied[0].outcome, DecisionOutcome::Applied);
+        // As schema 8's backfill left older take downs: no basis.
+        storage
+            .writer
+            .lock()
+            .unwrap()
+            .execute_batch("DROP TRIGGER audit_no_update; UPDATE audit SET basis = NULL;")
+            .unwrap();
+        let item = storage.item("p1").unwrap().unwrap();
+        assert!(
+            item.reports
+                .iter()
+                .all(|r| r.reporter_type == ReporterType::User)
+        );
+        let downs = storage
+            .take_downs_since(now - chrono::TimeDelta::seconds(60))
+            .unwrap();
+        let basis = downs[0].basis.as_ref().unwrap();
+        assert_eq!(basis.reports.len(), REPORTS_LISTED + 1);
+        let statement =
+            crate::server::statements::statement(&downs[0], &PolicyCatalog::builtin()).unwrap();
+        assert_eq!(statement.source_type, "SOURCE_TRUSTED_FLAGGER");
+    }
+
     /// An item with 100,000 reports reads as fast as one with a hundred: SQLite's plan for
     /// each capped read searches an index by the item and sorts nothing.
     #[test]
