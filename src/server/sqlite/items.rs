@@ -545,6 +545,83 @@ mod tests {
         assert_eq!(statement.source_type, "SOURCE_TRUSTED_FLAGGER");
     }
 
+    /// Reports filed before the report tally existed are counted by its migration as filing
+    /// counts them: the same rows, and the same categories listed first (matched as
+    /// `media::policy::acts_on` matches, white space of any kind trimmed, case folded).
+    #[test]
+    fn the_tally_migration_counts_old_reports_as_filing_does() {
+        use crate::model::{NewReport, Subject};
+        use crate::server::storage::Storage;
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(&dir.path().join("modq.db")).unwrap();
+        let now: chrono::DateTime<chrono::Utc> = "2026-11-23T12:00:00Z".parse().unwrap();
+        let categories = [
+            "\u{3000}CSAM\t",
+            "Gore",
+            "spam",
+            "spam",
+            "csam-ish",
+            "\u{200b}csam",
+            "Self_Harm\u{a0}",
+        ];
+        let reports: Vec<NewReport> = categories
+            .iter()
+            .enumerate()
+            .map(|(i, category)| NewReport {
+                subject: Subject {
+                    id: format!("p{}", i % 2),
+                    kind: ItemKind::Post,
+                    text: None,
+                    author: None,
+                    language: None,
+                    countries: vec![],
+                    media: vec![],
+                    thread: None,
+                },
+                reporter_type: if i == 0 {
+                    ReporterType::Authority
+                } else {
+                    ReporterType::User
+                },
+                category: (*category).into(),
+                comment: None,
+                lane: None,
+                deadline: None,
+                received_at: None,
+                reporter: None,
+            })
+            .collect();
+        storage.add_reports(&reports, now).unwrap();
+        let tally = |conn: &Connection| -> Vec<(String, String, String, i64, bool)> {
+            conn.prepare(
+                "SELECT item_id, dimension, name, reports, shown_first FROM report_tally
+                 ORDER BY item_id, dimension, name",
+            )
+            .unwrap()
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+        };
+        let conn = storage.writer.lock().unwrap();
+        let filed = tally(&conn);
+        let first: Vec<&str> = filed.iter().filter(|t| t.4).map(|t| t.2.as_str()).collect();
+        assert_eq!(first, ["Self_Harm\u{a0}", "\u{3000}CSAM\t", "Gore"]);
+        let migration = super::super::schema::MIGRATIONS
+            .iter()
+            .find(|m| m.contains("CREATE TABLE report_tally"))
+            .unwrap();
+        let backfill = migration
+            .find("INSERT INTO report_tally")
+            .and_then(|at| migration.get(at..))
+            .unwrap();
+        conn.execute_batch(&format!("DELETE FROM report_tally; {backfill}"))
+            .unwrap();
+        assert_eq!(tally(&conn), filed);
+    }
+
     /// An item with 100,000 reports reads as fast as one with a hundred: SQLite's plan for
     /// each capped read searches an index by the item and sorts nothing.
     #[test]
