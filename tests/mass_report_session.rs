@@ -59,4 +59,12 @@ async fn a_mass_reported_post_shows_its_newest_reports_the_total_and_the_tally()
         "{screen}"
     );
     insta::assert_snapshot!("mass_report_120x40", screen);
+
+    // The history view says it holds the newest entries, and of how many.
+    s.press("h");
+    let screen = s.screen(120, 40);
+    assert!(
+        screen.contains("showing the newest 100 of 150 entries"),
+        "{screen}"
+    );
 }

@@ -67,15 +67,23 @@ pub fn tally_lines(item: &Item, theme: &Theme) -> Vec<Line<'static>> {
 
 /// The history heading: how many entries are listed when that is not all.
 pub fn history_heading(item: &Item) -> String {
+    match history_shown(item) {
+        Some(shown) => format!("History: {shown}"),
+        None => "History".to_string(),
+    }
+}
+
+/// "showing the newest 102 of 224 entries" when the history lists only part of it.
+pub fn history_shown(item: &Item) -> Option<String> {
     let listed = listed(item.history.len());
-    match item.totals.as_ref().map(|t| t.history) {
-        Some(total) if listed < total => format!(
-            "History: showing the newest {} of {} entries",
+    let total = item.totals.as_ref()?.history;
+    (listed < total).then(|| {
+        format!(
+            "showing the newest {} of {} entries",
             grouped(listed),
             grouped(total)
-        ),
-        _ => "History".to_string(),
-    }
+        )
+    })
 }
 
 fn tally_line(label: &'static str, text: String, theme: &Theme) -> Line<'static> {
