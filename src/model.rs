@@ -614,6 +614,83 @@ pub struct Item {
     /// How the author's account stands and what the policy catalog proposes for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<crate::account::AccountStanding>,
+    /// How many reports and history entries the item has in all, with every report tallied
+    /// by reporter type and category, where `reports` and `history` list only the newest (a
+    /// modq server lists at most 100 reports). Absent from platforms that do not say: then
+    /// the lists are all there is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totals: Option<ItemTotals>,
+}
+
+impl Item {
+    /// How many reports the item has in all, listed or not.
+    pub fn report_total(&self) -> u64 {
+        let listed = u64::try_from(self.reports.len()).unwrap_or(u64::MAX);
+        self.totals
+            .as_ref()
+            .map_or(listed, |t| t.reports.max(listed))
+    }
+
+    /// Every category the item was reported in that the read names: those of the reports
+    /// listed and those of the tally, which counts every report (a category can appear twice).
+    pub fn reported_categories(&self) -> impl Iterator<Item = &str> {
+        let tallied = self.totals.iter().flat_map(|t| &t.by_category);
+        self.reports
+            .iter()
+            .map(|r| r.category.as_str())
+            .chain(tallied.map(|c| c.category.as_str()))
+    }
+
+    /// Whether any report on the item, listed or only tallied, came from `reporter`.
+    pub fn reported_by(&self, reporter: ReporterType) -> bool {
+        self.reports.iter().any(|r| r.reporter_type == reporter)
+            || self.totals.as_ref().is_some_and(|t| {
+                t.by_reporter_type
+                    .iter()
+                    .any(|c| c.reporter_type == reporter && c.reports > 0)
+            })
+    }
+}
+
+/// An item's whole record in numbers, where a read lists only the newest of it: a post
+/// reported 100,000 times reads as the newest reports and these counts, not as 10 MB.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ItemTotals {
+    /// Every report filed about the item; the item's `reports` are the newest of them.
+    pub reports: u64,
+    /// Every entry of its history the reader may see: reports, decisions and notes. The
+    /// item's `history` holds the newest reports, the newest decisions and the newest notes,
+    /// each kind capped apart (so that no flood of reports pushes a decision out).
+    pub history: u64,
+    /// Every report by who filed it: one row per reporter type that reported.
+    #[serde(default)]
+    pub by_reporter_type: Vec<ReporterTypeCount>,
+    /// Every report by category, most reported first; categories whose media are never
+    /// shown or always greyscale come before all others. At most 50 rows: a category is
+    /// free text, and one row per distinct text would let reports make the read large again.
+    #[serde(default)]
+    pub by_category: Vec<CategoryCount>,
+    /// Reports in the categories `by_category` leaves out.
+    #[serde(default)]
+    pub other_categories: u64,
+    /// The server's own: notes kept for a restricted tier, by tier, which `history` counts
+    /// until the reader's role is known (see `rules::redact_history`). Never sent.
+    #[serde(skip)]
+    pub restricted_notes: Vec<(EscalationTier, u64)>,
+}
+
+/// How many of an item's reports one reporter type filed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReporterTypeCount {
+    pub reporter_type: ReporterType,
+    pub reports: u64,
+}
+
+/// How many of an item's reports name one category.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CategoryCount {
+    pub category: String,
+    pub reports: u64,
 }
 
 /// The author's record on this platform: their other items, by where each stands now

@@ -259,10 +259,10 @@ fn term_matches(term: &Term, item: &Item, likeness: &dyn Fn(&str) -> Option<Like
             .text
             .as_deref()
             .is_some_and(|t| t.to_lowercase().contains(needle.as_str())),
-        Term::Category(c) => item.reports.iter().any(|r| r.category.to_lowercase() == *c),
+        Term::Category(c) => item.reported_categories().any(|r| r.to_lowercase() == *c),
         Term::From(who) => author_id == Some(who.as_str()) || handle.as_deref() == Some(who),
         Term::Author(id) => author_id == Some(id.as_str()),
-        Term::Reporter(t) => item.reports.iter().any(|r| r.reporter_type == *t),
+        Term::Reporter(t) => item.reported_by(*t),
         Term::Lane(l) => item.lane == *l,
         Term::Country(c) => item.countries.iter().any(|x| x.eq_ignore_ascii_case(c)),
         Term::Language(l) => item
@@ -689,6 +689,7 @@ mod tests {
             appeal: None,
             thread: None,
             account: None,
+            totals: None,
         }
     }
 

@@ -759,3 +759,106 @@ fn an_item_read_whole_at_once_answers_the_same_at_the_edges() {
         item.history
     );
 }
+
+/// An item read stays fast however many reports the item has: each capped list (reports,
+/// audit rows, notes, the report tally's categories) is read newest first through its
+/// `(item_id, …)` index, and stops at its cap, with no sort of all the item's rows.
+#[test]
+fn an_item_read_reaches_each_capped_list_through_its_index() {
+    let Some(db) = pg::TestDb::create("item_plan") else {
+        return;
+    };
+    let storage = PostgresStorage::open(&db.url).unwrap();
+    // The viral post's 300 reports in 70 categories, then 3,000 on 1,000 other posts.
+    let line = |id: String, category: usize| {
+        format!(
+            r#"{{"subject": {{"id": "{id}", "kind": "post"}}, "reporter_type": "user", "category": "c{category}", "received_at": "2026-11-20T00:00:00Z"}}"#
+        )
+    };
+    let lines: Vec<String> = (0..300)
+        .map(|i| line("viral".into(), i % 70))
+        .chain((0..3000).map(|i| line(format!("p{}", i % 1000), 0)))
+        .collect();
+    server::import_jsonl(&storage, lines.join("\n").as_bytes()).unwrap();
+    // Statistics as autovacuum would gather them on a live server.
+    db.client().batch_execute("ANALYZE").unwrap();
+    let plan = storage.item_read_plan("viral").unwrap().join("\n");
+    for scan in [
+        "Index Scan Backward using reports_item on reports",
+        "Index Scan Backward using audit_item on audit",
+        "Index Scan Backward using notes_item on notes",
+        "using report_tally_listed on report_tally",
+    ] {
+        assert!(plan.contains(scan), "{scan}:\n{plan}");
+    }
+    for table in ["reports", "audit", "notes", "report_tally"] {
+        assert!(
+            !plan.contains(&format!("Seq Scan on {table}")),
+            "{table}:\n{plan}"
+        );
+    }
+    // No sort of all an item's reports, audit rows, notes or categories.
+    for table in ["reports", "audit", "notes", "report_tally"] {
+        assert!(
+            !plan.contains(&format!("Sort Key: {table}.")),
+            "{table}:\n{plan}"
+        );
+    }
+}
+
+/// Reports filed before the report tally existed are counted by its migration as filing
+/// counts them: the same rows, and the same categories listed first (white space of any
+/// kind trimmed, case folded, as `media::policy::acts_on` matches).
+#[test]
+fn the_tally_migration_counts_old_reports_as_filing_does() {
+    let Some(db) = pg::TestDb::create("tally_backfill") else {
+        return;
+    };
+    let storage = PostgresStorage::open(&db.url).unwrap();
+    let lines: Vec<String> = [
+        "\u{3000}CSAM\t",
+        "Gore",
+        "spam",
+        "spam",
+        "csam-ish",
+        "\u{200b}csam",
+        "Self_Harm\u{a0}",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, category)| {
+        serde_json::json!({
+            "subject": {"id": format!("p{}", i % 2), "kind": "post"},
+            "reporter_type": if i == 0 { "authority" } else { "user" },
+            "category": category,
+            "received_at": "2026-11-20T00:00:00Z",
+        })
+        .to_string()
+    })
+    .collect();
+    server::import_jsonl(&storage, lines.join("\n").as_bytes()).unwrap();
+    let mut sql = db.client();
+    let tally = |sql: &mut postgres::Client| -> Vec<(String, String, String, i64, bool)> {
+        sql.query(
+            "SELECT item_id, dimension, name, reports, shown_first FROM report_tally
+             ORDER BY item_id, dimension, name",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .collect()
+    };
+    let filed = tally(&mut sql);
+    let first: Vec<&str> = filed.iter().filter(|t| t.4).map(|t| t.2.as_str()).collect();
+    assert_eq!(first, ["Self_Harm\u{a0}", "\u{3000}CSAM\t", "Gore"]);
+    // The migration's backfill, run again over the same reports.
+    let migration = include_str!("../src/server/postgres/schema_8_report_tally.sql");
+    let backfill = migration
+        .find("INSERT INTO report_tally")
+        .and_then(|at| migration.get(at..))
+        .unwrap();
+    sql.batch_execute(&format!("DELETE FROM report_tally; {backfill}"))
+        .unwrap();
+    assert_eq!(tally(&mut sql), filed);
+}

@@ -274,6 +274,159 @@ fn an_ordinary_tokens_report_never_describes_the_content() {
     });
 }
 
+// --- an item reported 100,000 times ---------------------------------------------------------
+
+/// `n` reports on `id`, received one second apart from `first`, each with its number as its
+/// comment, by `reporter` in the category `category(i)` names.
+fn reports_on(
+    id: &str,
+    numbers: std::ops::Range<usize>,
+    reporter: ReporterType,
+    category: impl Fn(usize) -> String,
+) -> Vec<NewReport> {
+    numbers
+        .map(|i| {
+            let mut r = report(subject(id, "a viral post"), reporter, &category(i));
+            r.comment = Some(format!("r{i}"));
+            r.received_at = Some(now() - secs(7200) + secs(i64::try_from(i).unwrap()));
+            r
+        })
+        .collect()
+}
+
+/// A moderator's day with a viral post: a trusted flagger and one user (CSAM) report it
+/// first, a colleague notes it, a hundred reports pile on, it is escalated, and 120 more
+/// follow. Every read of it carries the newest 100 reports and counts the rest; the
+/// escalation and the note stay in its history however many reports come after; the
+/// tally keeps the CSAM report in sight; and the take down's statement of reasons still
+/// names the trusted flagger, whose report no read lists any more.
+#[test]
+fn an_item_reported_past_the_cap_reads_its_newest_reports_with_totals_and_decides_on_all() {
+    use modq::model::{Media, ReporterTypeCount};
+    use modq::server::{CATEGORIES_LISTED, REPORTS_LISTED};
+    on_every_engine(|s| {
+        let first = [
+            reports_on("viral", 0..1, ReporterType::TrustedFlagger, |_| {
+                "hate".into()
+            }),
+            reports_on("viral", 1..2, ReporterType::User, |_| "csam".into()),
+        ]
+        .concat();
+        s.add_reports(&first, now()).unwrap();
+        let alice = token(s, "alice", Role::Moderator);
+        s.add_note(&alice, "viral", "watching this one", now())
+            .unwrap()
+            .unwrap();
+        // A hundred more: 60 in categories of their own, 40 spam.
+        let topics = reports_on("viral", 2..102, ReporterType::User, |i| {
+            if i < 62 {
+                format!("topic-{:02}", i - 2)
+            } else {
+                "spam".into()
+            }
+        });
+        s.add_reports(&topics, now()).unwrap();
+
+        // The queue's page and a claim carry the item as one read of it does.
+        let page = s.queue_page(&open_queue(50)).unwrap();
+        let paged = page.items.iter().find(|i| i.id == "viral").unwrap();
+        assert_eq!(paged.reports.len(), REPORTS_LISTED);
+        assert_eq!(paged.totals.as_ref().unwrap().reports, 102);
+        let claimed = s.claim("bob", &open_queue(50), 300, now()).unwrap();
+        let claimed = claimed.items.iter().find(|i| i.id == "viral").unwrap();
+        assert_eq!(claimed.reports, paged.reports);
+        assert_eq!(claimed.totals, paged.totals);
+        assert_eq!(&s.item("viral").unwrap().unwrap().reports, &paged.reports);
+
+        let mut escalate = decision("e1", "viral", DecisionAction::Escalate);
+        escalate.escalation_target = Some(EscalationTier::Senior);
+        assert_eq!(decide(s, &alice, escalate), DecisionOutcome::Applied);
+        let hate = reports_on("viral", 102..222, ReporterType::User, |_| "hate".into());
+        s.add_reports(&hate, now()).unwrap();
+
+        let item = s.item("viral").unwrap().unwrap();
+        // The newest hundred, oldest first.
+        let comments: Vec<&str> = item
+            .reports
+            .iter()
+            .map(|r| r.comment.as_deref().unwrap())
+            .collect();
+        let newest: Vec<String> = (122..222).map(|i| format!("r{i}")).collect();
+        assert_eq!(comments, newest);
+        let totals = item.totals.clone().unwrap();
+        assert_eq!(totals.reports, 222);
+        assert_eq!(item.report_total(), 222);
+        assert_eq!(
+            totals.by_reporter_type,
+            [
+                ReporterTypeCount {
+                    reporter_type: ReporterType::User,
+                    reports: 221
+                },
+                ReporterTypeCount {
+                    reporter_type: ReporterType::TrustedFlagger,
+                    reports: 1
+                },
+            ]
+        );
+        // CSAM first though reported once, then the most reported; 50 rows, the rest summed.
+        let listed: Vec<(&str, u64)> = totals
+            .by_category
+            .iter()
+            .map(|c| (c.category.as_str(), c.reports))
+            .collect();
+        assert_eq!(listed.len(), CATEGORIES_LISTED);
+        assert_eq!(listed[..3], [("csam", 1), ("hate", 121), ("spam", 40)]);
+        assert_eq!(listed[3], ("topic-00", 1));
+        assert_eq!(listed[49], ("topic-46", 1));
+        assert_eq!(totals.other_categories, 13, "topic-47 to topic-59");
+        // Media of an item once reported as CSAM stay unseen, whatever buried the report.
+        assert!(item.reports.iter().all(|r| r.category != "csam"));
+        let image = Media {
+            kind: "image".into(),
+            ..Media::default()
+        };
+        assert!(modq::media::policy::never_shown(&item, &image).is_some());
+
+        // The history: the newest reports, and the note and the escalation that 120 reports
+        // came after; the total counts everything.
+        let reported = item
+            .history
+            .iter()
+            .filter(|h| h.event == HistoryEvent::Reported)
+            .count();
+        assert_eq!(reported, REPORTS_LISTED);
+        let escalation = item
+            .history
+            .iter()
+            .find(|h| h.event == HistoryEvent::Escalate)
+            .expect("the escalation is in the history");
+        assert_eq!(escalation.tier, Some(EscalationTier::Senior));
+        assert!(
+            item.history
+                .iter()
+                .any(|h| h.note.as_deref() == Some("watching this one"))
+        );
+        assert_eq!(item.history.len(), REPORTS_LISTED + 2);
+        assert_eq!(totals.history, 222 + 2);
+
+        // The senior tier decides it; the statement of reasons weighs every report.
+        let senior = token(s, "sam", Role::Senior);
+        let mut take_down = decision("t1", "viral", DecisionAction::TakeDown);
+        take_down.scope = Some(Scope::Global);
+        assert_eq!(decide(s, &senior, take_down), DecisionOutcome::Applied);
+        let downs = s.take_downs_since(now() - secs(60), 0, 1000).unwrap();
+        let basis = downs[0].basis.as_ref().unwrap();
+        assert_eq!(basis.reports.len(), 222);
+        let statement =
+            server::statements::statement(&downs[0], &PolicyCatalog::builtin()).unwrap();
+        assert_eq!(statement.source_type, "SOURCE_TRUSTED_FLAGGER");
+        let item = s.item("viral").unwrap().unwrap();
+        assert_eq!(item.totals.unwrap().history, 222 + 3);
+        assert_eq!(item.history.len(), REPORTS_LISTED + 3);
+    });
+}
+
 // --- the queue -----------------------------------------------------------------------------
 
 /// Items of many priorities, lanes and deadlines, some urgent and some overdue, with

@@ -33,11 +33,9 @@ pub fn never_shown(item: &Item, media: &Media) -> Option<String> {
     if let Some(list) = media.hash_match.as_deref().filter(|l| csam_list(l)) {
         return Some(format!("hash match: {list}"));
     }
-    let category = item
-        .reports
-        .iter()
-        .map(|r| r.category.as_str())
-        .find(|c| harmful_to_view(c))?;
+    // The tally too: a read lists only the newest reports, and a flood of spam reports must
+    // not push the one that said CSAM out of sight.
+    let category = item.reported_categories().find(|c| harmful_to_view(c))?;
     Some(match media.hash_match.as_deref() {
         Some(list) => format!("hash match: {list}"),
         None => format!("reported as {category}: never shown"),
@@ -58,9 +56,18 @@ pub const ALWAYS_GREY: &[&str] = &[
 
 /// Whether `item` was reported in one of [`ALWAYS_GREY`].
 pub fn always_grey(item: &Item) -> bool {
-    item.reports.iter().any(|r| {
-        ALWAYS_GREY
-            .iter()
-            .any(|g| g.eq_ignore_ascii_case(r.category.trim()))
-    })
+    item.reported_categories().any(grey_category)
+}
+
+fn grey_category(category: &str) -> bool {
+    ALWAYS_GREY
+        .iter()
+        .any(|g| g.eq_ignore_ascii_case(category.trim()))
+}
+
+/// Whether this policy acts on a report category: an item's tally lists such categories
+/// before any other (see `server::storage::CATEGORIES_LISTED`), so that the client and the
+/// server see them however many other categories an item was reported in.
+pub fn acts_on(category: &str) -> bool {
+    harmful_to_view(category) || grey_category(category)
 }

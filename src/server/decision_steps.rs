@@ -21,7 +21,7 @@ use crate::support::SupportCatalog;
 use super::account_rules;
 use super::appeals::{self, AppealFacts, Target};
 use super::rules::{self, AppliedDecision, Facts, ItemStatus, Verdict};
-use super::storage::{AppealRefusal, StorageError, TakeDownRecord, TokenInfo};
+use super::storage::{AppealRefusal, DecisionBasis, StorageError, TakeDownRecord, TokenInfo};
 use super::stored::{
     corrupt, from_json, from_name, name_of, opt_json, opt_tier, parse_opt_ts, parse_state,
     parse_ts, to_json, ts,
@@ -244,6 +244,16 @@ pub fn leading_category(
     store: &mut impl StepStore,
     item_id: &str,
 ) -> Result<Option<String>, StorageError> {
+    let reports = every_report(store, item_id)?;
+    Ok(rules::leading_category(reports.iter().map(|(r, c)| (*r, c.as_str()))).map(str::to_owned))
+}
+
+/// Every report on the item, oldest first: its source and category. What decides reads
+/// these, never an item read's reports, which are only the newest.
+fn every_report(
+    store: &mut impl StepStore,
+    item_id: &str,
+) -> Result<Vec<(ReporterType, String)>, StorageError> {
     let mut reports = Vec::new();
     for (reporter, category) in store.report_categories(item_id)? {
         reports.push((
@@ -251,7 +261,7 @@ pub fn leading_category(
             category,
         ));
     }
-    Ok(rules::leading_category(reports.iter().map(|(r, c)| (*r, c.as_str()))).map(str::to_owned))
+    Ok(reports)
 }
 
 /// The appeal an item carries, with what deciding it needs (`None`: not an appeal).
@@ -649,12 +659,22 @@ impl TakeDownRow {
         let item = store
             .item(&self.item_id)?
             .ok_or_else(|| corrupt(what, format!("item {:?} is missing", self.item_id)))?;
+        let basis = match opt_json("decision basis", self.basis.as_deref())? {
+            Some(basis) => basis,
+            // Take downs from before schema 8 froze no basis: the item as it is now stands
+            // in, with every report (the item read lists only the newest, and a trusted
+            // flagger's report older than those still makes the statement's source).
+            None => DecisionBasis {
+                reports: every_report(store, &self.item_id)?,
+                ..DecisionBasis::of(&item, DecisionMethod::Single)
+            },
+        };
         Ok(TakeDownRecord {
             audit_id: self.audit_id,
             applied_at: parse_ts(&self.at)?,
             reason_code: self.reason_code,
             scope: opt_json::<Scope>("scope", self.scope.as_deref())?.unwrap_or_default(),
-            basis: opt_json("decision basis", self.basis.as_deref())?,
+            basis: Some(basis),
             item,
             appeal: store.appeal_outcome(self.audit_id)?,
             account: store.measure_of(self.token_id, &self.key)?,

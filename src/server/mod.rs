@@ -64,8 +64,9 @@ pub use rules::{
 pub use sqlite::SqliteStorage;
 pub use storage::{AppealRecord, AppealRefusal};
 pub use storage::{
-    AuditEntry, AuditQuery, ClaimLimits, Cursor, DEFAULT_PAGE_LIMIT, DecisionBasis, DecisionFact,
-    Group, MAX_PAGE_LIMIT, MAX_SELECTION, MediaBlob, QueueQuery, Selected, SortValue, Storage,
+    AuditEntry, AuditQuery, CATEGORIES_LISTED, ClaimLimits, Cursor, DECISIONS_LISTED,
+    DEFAULT_PAGE_LIMIT, DecisionBasis, DecisionFact, Group, MAX_PAGE_LIMIT, MAX_SELECTION,
+    MediaBlob, NOTES_LISTED, QueueQuery, REPORTS_LISTED, Selected, SortValue, Storage,
     StorageError, TakeDownRecord, TokenInfo, TokenRecord, sorts_first,
 };
 

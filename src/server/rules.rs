@@ -249,7 +249,8 @@ pub fn status_of(item: &Item) -> ItemStatus {
 }
 
 /// The item as `role` may see it: entries whose note is for a tier it may not read lose
-/// the note (decisions) or are left out (notes).
+/// the note (decisions) or are left out (notes), and the history's total no longer counts
+/// the notes left out, listed or not.
 pub fn redact_history(role: Role, item: &mut Item) {
     item.history.retain_mut(|h| {
         if may_read(role, h.visible_to) {
@@ -258,6 +259,13 @@ pub fn redact_history(role: Role, item: &mut Item) {
         h.note = None;
         h.event != HistoryEvent::Note
     });
+    if let Some(totals) = &mut item.totals {
+        for (tier, notes) in std::mem::take(&mut totals.restricted_notes) {
+            if !may_read(role, Some(tier)) {
+                totals.history = totals.history.saturating_sub(notes);
+            }
+        }
+    }
 }
 
 /// The tier a note or decision note belongs to when it is one only that tier may read:
@@ -911,6 +919,34 @@ pub fn may_renew(state: Option<ReviewState>, lease: Option<&Lease>, caller: &str
 mod tests {
     use super::*;
     use crate::model::{ItemKind, Role, Subject};
+
+    /// An item read counts every note; a role that may not read a restricted tier's notes
+    /// is shown neither them nor their number, listed or only counted.
+    #[test]
+    fn the_history_total_leaves_out_the_notes_a_role_may_not_read() {
+        let mut item: Item = serde_json::from_value(serde_json::json!({
+            "id": "i", "kind": "post", "reports": [], "priority": 0, "lane": "standard",
+            "state": "escalated", "created_at": "2026-11-23T12:00:00Z",
+            "history": [{"at": "2026-11-23T12:00:00Z", "actor": "cs", "event": "note",
+                         "note": "evidence", "tier": "child_safety",
+                         "visible_to": "child_safety"}],
+        }))
+        .unwrap();
+        item.totals = Some(crate::model::ItemTotals {
+            history: 10,
+            restricted_notes: vec![(EscalationTier::ChildSafety, 3)],
+            ..Default::default()
+        });
+        let mut specialist = item.clone();
+        redact_history(Role::ChildSafety, &mut specialist);
+        assert_eq!(specialist.history.len(), 1);
+        assert_eq!(specialist.totals.unwrap().history, 10);
+        redact_history(Role::Moderator, &mut item);
+        assert!(item.history.is_empty());
+        let totals = item.totals.unwrap();
+        assert_eq!(totals.history, 7);
+        assert!(totals.restricted_notes.is_empty());
+    }
 
     fn catalog() -> PolicyCatalog {
         PolicyCatalog::builtin()

@@ -102,6 +102,26 @@ pub const MAX_PAGE_LIMIT: usize = 500;
 /// Most ids one selection answers (`*` on a filter): a flood, not the whole platform.
 pub const MAX_SELECTION: usize = 200_000;
 
+/// The newest reports an item read lists, at most (the rest are counted in its
+/// `totals`). A viral post or a token filing reports on purpose can give an item 100,000
+/// reports; listed whole, every read of it, by each of thirty moderators and in every page
+/// that carries it, would be megabytes. A hundred shows the moderator what people say now;
+/// the tally by category and reporter type shows the shape of the rest.
+pub const REPORTS_LISTED: usize = 100;
+/// The newest decisions (audit rows) an item's history carries, at most; the newest notes
+/// likewise [`NOTES_LISTED`]. Each kind is capped apart, so a flood of reports can push
+/// neither the latest decision (which the item's tier and allowed actions are read from) nor
+/// a colleague's note out of the history. Decisions and notes are moderators' work: a
+/// hundred is more than any item gathers in a normal life.
+pub const DECISIONS_LISTED: usize = 100;
+/// The newest notes an item's history carries, at most (see [`DECISIONS_LISTED`]).
+pub const NOTES_LISTED: usize = 100;
+/// The categories an item's tally lists, at most. A category is free text: one row per
+/// distinct text would let a flood of reports make the read large again. Categories whose
+/// media are never shown or always greyscale are listed first, whatever their count, so no
+/// flood of other categories hides them.
+pub const CATEGORIES_LISTED: usize = 50;
+
 /// One value of a sort key, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(untagged)]
@@ -202,8 +222,9 @@ pub struct TakeDownRecord {
     pub reason_code: Option<String>,
     /// This decision's own scope (a widening take down names only what it added).
     pub scope: Scope,
-    /// What the statement states, as it was when the take down was made; `None` for take
-    /// downs recorded before schema 8, whose statements are written from `item`.
+    /// What the statement states, as it was when the take down was made; for take downs
+    /// recorded before schema 8, which froze none, `item` as it is now with every report
+    /// (`None` only from a store that does not say).
     pub basis: Option<DecisionBasis>,
     pub item: Item,
     /// How an appeal against it was decided, when one was (an overturned take down is
@@ -464,7 +485,8 @@ pub trait Storage: Send + Sync {
 
     fn queue_page(&self, query: &QueueQuery) -> Result<QueuePage, StorageError>;
 
-    /// One item with its reports and full history.
+    /// One item with its newest reports and history (see [`REPORTS_LISTED`]) and its
+    /// totals. What decides anything reads the reports it needs itself, never this list.
     fn item(&self, id: &str) -> Result<Option<Item>, StorageError>;
 
     /// Leases the next page of the queue to `holder` for `lease_seconds` (already clamped by

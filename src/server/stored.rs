@@ -7,7 +7,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::model::{EscalationTier, Lane, ReporterType, ReviewState};
+use crate::model::{
+    CategoryCount, EscalationTier, ItemTotals, Lane, ReporterType, ReporterTypeCount, ReviewState,
+};
 use crate::server::storage::StorageError;
 
 pub fn ts(t: DateTime<Utc>) -> String {
@@ -118,4 +120,62 @@ pub fn take_downs_sql(columns: &str) -> String {
          ORDER BY a.id
          LIMIT ?3"
     )
+}
+
+/// The report tally's dimensions (its `dimension` column, on both engines).
+pub const TALLY_REPORTER_TYPE: &str = "reporter_type";
+pub const TALLY_CATEGORY: &str = "category";
+
+/// What an item read counted of an item's whole record, as both engines read it.
+pub struct CountedRecord {
+    /// Every reporter type's row of the report tally: (name, reports).
+    pub reporter_types: Vec<(String, i64)>,
+    /// The category rows the read listed (at most `CATEGORIES_LISTED`): (name, reports).
+    pub categories: Vec<(String, i64)>,
+    /// Every audit row on the item.
+    pub decisions: i64,
+    /// Every note on the item, by the tier it was written at.
+    pub notes_by_tier: Vec<(Option<EscalationTier>, i64)>,
+}
+
+/// An item's totals from what its read counted. Every report is in the reporter type tally
+/// once, so the reports total is its sum; what the categories listed leave out is the rest.
+pub fn item_totals(counted: CountedRecord) -> Result<ItemTotals, StorageError> {
+    let count = |n: i64| u64::try_from(n).unwrap_or_default();
+    let mut totals = ItemTotals::default();
+    for (name, reports) in counted.reporter_types {
+        let reporter_type = from_name::<ReporterType>("report tally's reporter type", &name)?;
+        totals.reports = totals.reports.saturating_add(count(reports));
+        totals.by_reporter_type.push(ReporterTypeCount {
+            reporter_type,
+            reports: count(reports),
+        });
+    }
+    // Most reported first, then by name: one order on both engines, whatever they returned.
+    totals.by_reporter_type.sort_by(|a, b| {
+        b.reports
+            .cmp(&a.reports)
+            .then(a.reporter_type.label().cmp(b.reporter_type.label()))
+    });
+    let mut listed: u64 = 0;
+    for (category, reports) in counted.categories {
+        listed = listed.saturating_add(count(reports));
+        totals.by_category.push(CategoryCount {
+            category,
+            reports: count(reports),
+        });
+    }
+    totals.other_categories = totals.reports.saturating_sub(listed);
+    let mut notes: u64 = 0;
+    for (tier, n) in counted.notes_by_tier {
+        notes = notes.saturating_add(count(n));
+        if let Some(tier) = crate::server::rules::note_visible_to(tier, None) {
+            totals.restricted_notes.push((tier, count(n)));
+        }
+    }
+    totals.history = totals
+        .reports
+        .saturating_add(count(counted.decisions))
+        .saturating_add(notes);
+    Ok(totals)
 }

@@ -1445,7 +1445,23 @@ fn sanitize_item(item: Item) -> Item {
         appeal: item.appeal.map(super::appeal::sanitize),
         thread: item.thread.map(super::thread::sanitize),
         account: item.account.map(sanitize_standing),
+        totals: item.totals.map(sanitize_totals),
         ..item
+    }
+}
+
+/// An item's totals with the tally's categories (reporters' free text) made safe to draw.
+fn sanitize_totals(t: crate::model::ItemTotals) -> crate::model::ItemTotals {
+    crate::model::ItemTotals {
+        by_category: t
+            .by_category
+            .into_iter()
+            .map(|c| crate::model::CategoryCount {
+                category: clean_line(&c.category),
+                ..c
+            })
+            .collect(),
+        ..t
     }
 }
 

@@ -141,6 +141,7 @@ mod tests {
             appeal,
             thread: None,
             account: None,
+            totals: None,
         }
     }
 

@@ -292,6 +292,7 @@ pub fn item(
         appeal: None,
         thread: None,
         account,
+        totals: None,
     })
 }
 

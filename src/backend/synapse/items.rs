@@ -250,6 +250,7 @@ pub fn event_item(
         appeal: None,
         thread: None,
         account: None,
+        totals: None,
     };
     cx.apply(&mut item);
     Some(item)
@@ -303,6 +304,7 @@ pub fn user_item(
         appeal: None,
         thread: None,
         account: None,
+        totals: None,
     };
     cx.apply(&mut item);
     Some(item)

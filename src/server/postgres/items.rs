@@ -7,12 +7,15 @@ use anyhow::anyhow;
 use chrono::{DateTime, Utc};
 
 use crate::model::{
-    Author, AuthorRecord, DecisionAction, HistoryEntry, HistoryEvent, Item, Lane, NewReport,
-    Report, ReportAccepted, ReporterType, ReviewState, Role,
+    Author, AuthorRecord, DecisionAction, HistoryEntry, HistoryEvent, Item, ItemTotals, Lane,
+    NewReport, Report, ReportAccepted, ReporterType, ReviewState, Role,
 };
 use crate::query;
 use crate::server::rules;
-use crate::server::storage::{StorageError, TokenInfo};
+use crate::server::storage::{
+    CATEGORIES_LISTED, DECISIONS_LISTED, NOTES_LISTED, REPORTS_LISTED, StorageError, TokenInfo,
+};
+use crate::server::stored::{CountedRecord, TALLY_CATEGORY, TALLY_REPORTER_TYPE, item_totals};
 
 use super::convert::{
     from_json, from_name, name_of, opt_json, opt_tier, parse_lane, parse_opt_ts, parse_state,
@@ -26,21 +29,27 @@ use super::db::Tx;
 use super::queue::{ITEM_COLUMNS, item_row};
 
 /// What an item read adds to an item's own columns, in one statement: its thread, its
-/// reports, audit rows and notes (each a JSON array of rows in id order), and of its author
-/// the tally by state, the account's creation date and the standing measures. One round
-/// trip where each was a statement of its own; `?1` is the id (or the ids).
+/// newest reports, audit rows and notes (each a JSON array of rows in id order, each kind
+/// capped apart: see `storage::REPORTS_LISTED`), its totals (the report tally, the audit rows
+/// and notes counted), and of its author the tally by state, the account's creation date and
+/// the standing measures. One round trip where each was a statement of its own; `?1` is the
+/// id (or the ids). Each capped list is read newest first through its `(item_id, id)` index
+/// and stops at its cap, so an item with 100,000 reports reads as fast as one with a hundred.
 static CHILDREN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "items.thread,
          (SELECT json_agg(json_build_array(r.id, r.reporter_type, r.category, r.comment,
                                            r.lane, r.deadline, r.received_at) ORDER BY r.id)::TEXT
-          FROM reports r WHERE r.item_id = items.id),
+          FROM (SELECT * FROM reports WHERE reports.item_id = items.id
+                ORDER BY reports.id DESC LIMIT {REPORTS_LISTED}) r),
          (SELECT json_agg(json_build_array(a.at, a.actor, a.action, a.reason_code, a.scope,
                                            a.note, a.escalation_target, a.from_tier, a.to_tier)
                           ORDER BY a.id)::TEXT
-          FROM audit a WHERE a.item_id = items.id),
+          FROM (SELECT * FROM audit WHERE audit.item_id = items.id
+                ORDER BY audit.id DESC LIMIT {DECISIONS_LISTED}) a),
          (SELECT json_agg(json_build_array(n.at, n.actor, n.note, n.tier) ORDER BY n.id)::TEXT
-          FROM notes n WHERE n.item_id = items.id),
+          FROM (SELECT * FROM notes WHERE notes.item_id = items.id
+                ORDER BY notes.id DESC LIMIT {NOTES_LISTED}) n),
          (SELECT json_agg(json_build_array(t.state, t.n))::TEXT FROM (
               SELECT author_tally.state, SUM(author_tally.items)::BIGINT AS n
               FROM author_tally WHERE author_tally.author_id = items.author::json->>'id'
@@ -51,12 +60,27 @@ static CHILDREN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
                           ORDER BY m.at DESC, m.id DESC)::TEXT FROM (
               SELECT * FROM account_measures am
               WHERE am.account_id = items.author::json->>'id' AND am.lifted_at IS NULL
-              ORDER BY am.at DESC, am.id DESC LIMIT {MEASURES_LOADED}) m)"
+              ORDER BY am.at DESC, am.id DESC LIMIT {MEASURES_LOADED}) m),
+         (SELECT json_agg(json_build_array(t.name, t.reports))::TEXT
+          FROM report_tally t
+          WHERE t.item_id = items.id AND t.dimension = '{TALLY_REPORTER_TYPE}'),
+         (SELECT json_agg(json_build_array(t.name, t.reports)
+                          ORDER BY t.shown_first DESC, t.reports DESC, t.name)::TEXT
+          FROM (SELECT * FROM report_tally
+                WHERE report_tally.item_id = items.id
+                  AND report_tally.dimension = '{TALLY_CATEGORY}'
+                ORDER BY report_tally.shown_first DESC, report_tally.reports DESC,
+                         report_tally.name
+                LIMIT {CATEGORIES_LISTED}) t),
+         (SELECT COUNT(*) FROM audit WHERE audit.item_id = items.id),
+         (SELECT json_agg(json_build_array(c.tier, c.n))::TEXT FROM (
+              SELECT notes.tier, COUNT(*) AS n FROM notes WHERE notes.item_id = items.id
+              GROUP BY notes.tier) c)"
     )
 });
 
 /// Statement columns [`CHILDREN`] adds.
-const CHILD_COLUMNS: usize = 7;
+const CHILD_COLUMNS: usize = 11;
 
 /// An item whole, in one statement (inside a transaction: a decision's steps read it).
 pub fn load_item(tx: &mut Tx<'_>, id: &str) -> Result<Option<Item>, StorageError> {
@@ -121,6 +145,10 @@ fn fill_from(item: &mut Item, row: &Row, at: usize) -> Result<(), StorageError> 
     let tally: Option<String> = row.try_get(col(4))?;
     let created_at: Option<String> = row.try_get(col(5))?;
     let measures: Option<String> = row.try_get(col(6))?;
+    let reporter_types: Option<String> = row.try_get(col(7))?;
+    let categories: Option<String> = row.try_get(col(8))?;
+    let decisions: i64 = row.try_get(col(9))?;
+    let notes_by_tier: Option<String> = row.try_get(col(10))?;
     item.thread = opt_json("thread", thread.as_deref())?;
     item.reports = rows_of::<ReportColumns>("reports", reports.as_deref())?
         .into_iter()
@@ -136,6 +164,16 @@ fn fill_from(item: &mut Item, row: &Row, at: usize) -> Result<(), StorageError> 
     // Stable: at equal times a report stays before the decision that followed it.
     history.sort_by_key(|h| h.at);
     item.history = history;
+    let mut notes_counted = Vec::new();
+    for (tier, n) in rows_of::<(Option<String>, i64)>("notes", notes_by_tier.as_deref())? {
+        notes_counted.push((opt_tier(tier.as_deref())?, n));
+    }
+    item.totals = Some(item_totals(CountedRecord {
+        reporter_types: rows_of("report tally", reporter_types.as_deref())?,
+        categories: rows_of("report tally", categories.as_deref())?,
+        decisions,
+        notes_by_tier: notes_counted,
+    })?);
     let tallies: Vec<(String, i64)> = rows_of("author tally", tally.as_deref())?;
     item.author_record = match &item.author {
         Some(author) => Some(author_record(&tallies, &author.id, item.state)?),
@@ -155,6 +193,7 @@ fn fill_absent(item: &mut Item) -> Result<(), StorageError> {
     item.thread = None;
     item.reports = Vec::new();
     item.history = Vec::new();
+    item.totals = Some(ItemTotals::default());
     item.author_record = match &item.author {
         Some(author) => Some(author_record(&[], &author.id, item.state)?),
         None => None,
@@ -541,6 +580,7 @@ pub fn add_report(
             ],
         )?
         .try_get(0)?;
+    count_report(tx, &subject.id, report)?;
     let (priority, lane) = refresh_aggregates(tx, &subject.id)?;
     let before = existing.map(|(_, _, tallied)| tallied);
     let mut after = Tallied {
@@ -562,6 +602,29 @@ pub fn add_report(
         merged,
         priority,
     })
+}
+
+/// Counts a report filed on `item_id` in the item's report tally (migration 8), which item
+/// reads list in a few rows however many reports there are. The item's row is locked: two
+/// reports on one item count one after the other.
+fn count_report(tx: &mut Tx<'_>, item_id: &str, report: &NewReport) -> Result<(), StorageError> {
+    let reporter = name_of(report.reporter_type)?;
+    let shown_first = crate::media::policy::acts_on(&report.category);
+    tx.exec(
+        "INSERT INTO report_tally (item_id, dimension, name, reports, shown_first)
+         VALUES (?1, ?2, ?3, 1, FALSE), (?1, ?4, ?5, 1, ?6)
+         ON CONFLICT (item_id, dimension, name)
+         DO UPDATE SET reports = report_tally.reports + 1",
+        &[
+            &item_id,
+            &TALLY_REPORTER_TYPE,
+            &reporter,
+            &TALLY_CATEGORY,
+            &report.category,
+            &shown_first,
+        ],
+    )?;
+    Ok(())
 }
 
 /// Recomputes what an item derives from all its reports: priority, most urgent lane,

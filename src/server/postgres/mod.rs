@@ -98,6 +98,23 @@ impl PostgresStorage {
         self.sent.load(Ordering::Relaxed)
     }
 
+    /// PostgreSQL's plan for reading item `id` (`Storage::item`), one line a row, with
+    /// scans of whole tables and sorts priced out: whether an index can serve each of the
+    /// item's capped lists in its order, however few rows the test's tables hold. Tests
+    /// read it.
+    pub fn item_read_plan(&self, id: &str) -> Result<Vec<String>, StorageError> {
+        self.run(|tx| {
+            for off in ["enable_seqscan", "enable_bitmapscan", "enable_sort"] {
+                tx.exec(&format!("SET LOCAL {off} = off"), &[])?;
+            }
+            let explain = format!("EXPLAIN {}", *items::ITEM_WHOLE);
+            tx.all(&explain, &[&id])?
+                .iter()
+                .map(|r| Ok(r.try_get::<_, String>(0)?))
+                .collect()
+        })
+    }
+
     fn run<T>(
         &self,
         work: impl FnMut(&mut Tx<'_>) -> Result<T, StorageError>,

@@ -105,6 +105,7 @@ impl ItemRow {
             thread: None,
             account: None,
             id: self.id,
+            totals: None,
         })
     }
 

@@ -4,8 +4,8 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::model::{
-    Author, AuthorRecord, DecisionAction, HistoryEntry, HistoryEvent, Item, ItemKind, Report,
-    ReporterType, ReviewState,
+    Author, AuthorRecord, DecisionAction, HistoryEntry, HistoryEvent, Item, ItemKind, ItemTotals,
+    Report, ReporterType, ReviewState,
 };
 use crate::query;
 
@@ -15,11 +15,33 @@ use super::convert::{
     to_json,
 };
 use crate::server::rules;
-use crate::server::storage::StorageError;
+use crate::server::storage::{
+    CATEGORIES_LISTED, DECISIONS_LISTED, NOTES_LISTED, REPORTS_LISTED, StorageError,
+};
+use crate::server::stored::{CountedRecord, TALLY_CATEGORY, TALLY_REPORTER_TYPE};
 
 pub(super) const ITEM_COLUMNS: &str = "id, kind, text, author, language, countries, media, priority, lane, \
                             deadline, state, restricted_in, escalation_target, created_at, \
                             report_count";
+
+// Each capped read goes through its `(item_id, id)` index (the tally through
+// `report_tally_listed`) newest first and stops at its cap: no sort of all an item's rows
+// (see the test `capped_reads_walk_an_index_and_sort_nothing`).
+/// The report tally of one dimension, categories acted on first, then the most reported.
+const TALLY_LISTED: &str =
+    "SELECT name, reports FROM report_tally WHERE item_id = ?1 AND dimension = ?2
+     ORDER BY shown_first DESC, reports DESC, name LIMIT ?3";
+/// An item's newest notes, newest first.
+const NEWEST_NOTES: &str =
+    "SELECT at, actor, note, tier FROM notes WHERE item_id = ?1 ORDER BY id DESC LIMIT ?2";
+/// An item's newest reports, newest first.
+const NEWEST_REPORTS: &str =
+    "SELECT id, reporter_type, category, comment, lane, deadline, received_at
+     FROM reports WHERE item_id = ?1 ORDER BY id DESC LIMIT ?2";
+/// An item's newest audit rows, newest first.
+const NEWEST_AUDIT: &str =
+    "SELECT at, actor, action, reason_code, scope, note, escalation_target, from_tier, to_tier
+     FROM audit WHERE item_id = ?1 ORDER BY id DESC LIMIT ?2";
 
 /// An items row as stored, converted after the statement is done with it.
 pub(super) struct ItemRow {
@@ -85,6 +107,7 @@ impl ItemRow {
             appeal: None,
             thread: None,
             account: None,
+            totals: None,
             id: self.id,
         })
     }
@@ -158,9 +181,12 @@ pub(super) fn load_item(conn: &Connection, id: &str) -> Result<Option<Item>, Sto
     Ok(Some(item))
 }
 
-/// Adds an item's reports and its history (reports and audit rows, oldest first).
+/// Adds an item's newest reports, its history (the newest reports, audit rows and notes,
+/// each kind capped apart, oldest first) and its totals (see `storage::REPORTS_LISTED`).
+/// Each list is read newest first through its `(item_id, id)` index and stops at its cap,
+/// so an item with 100,000 reports reads as fast as one with a hundred.
 pub(super) fn fill_item(conn: &Connection, item: &mut Item) -> Result<(), StorageError> {
-    item.reports = load_reports(conn, &item.id)?;
+    item.reports = load_newest_reports(conn, &item.id)?;
     let mut history: Vec<HistoryEntry> = item
         .reports
         .iter()
@@ -187,6 +213,7 @@ pub(super) fn fill_item(conn: &Connection, item: &mut Item) -> Result<(), Storag
     // Stable: at equal times a report stays before the decision that followed it.
     history.sort_by_key(|h| h.at);
     item.history = history;
+    item.totals = Some(item_totals(conn, &item.id)?);
     item.author_record = match &item.author {
         Some(author) => Some(author_record(conn, &author.id, item.state)?),
         None => None,
@@ -195,13 +222,51 @@ pub(super) fn fill_item(conn: &Connection, item: &mut Item) -> Result<(), Storag
     Ok(())
 }
 
+/// What an item holds in all: the report tally (every reporter type, the categories
+/// listed first), and its audit rows and notes counted through their indexes.
+fn item_totals(conn: &Connection, item_id: &str) -> Result<ItemTotals, StorageError> {
+    let tally = |dimension: &str, limit: i64| -> Result<Vec<(String, i64)>, StorageError> {
+        let mut stmt = conn.prepare_cached(TALLY_LISTED)?;
+        let rows = stmt.query_map(params![item_id, dimension, limit], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    };
+    // Reporter types are few (an enum): all of them, so the reports total is their sum.
+    let reporter_types = tally(TALLY_REPORTER_TYPE, i64::MAX)?;
+    let categories = tally(TALLY_CATEGORY, limit_of(CATEGORIES_LISTED))?;
+    let decisions: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM audit WHERE item_id = ?1")?
+        .query_row([item_id], |r| r.get(0))?;
+    let mut stmt =
+        conn.prepare_cached("SELECT tier, COUNT(*) FROM notes WHERE item_id = ?1 GROUP BY tier")?;
+    let mut notes_by_tier = Vec::new();
+    for row in stmt.query_map([item_id], |r| {
+        Ok((r.get::<_, Option<String>>(0)?, r.get::<_, i64>(1)?))
+    })? {
+        let (tier, n) = row?;
+        notes_by_tier.push((opt_tier(tier.as_deref())?, n));
+    }
+    crate::server::stored::item_totals(CountedRecord {
+        reporter_types,
+        categories,
+        decisions,
+        notes_by_tier,
+    })
+}
+
+/// A cap as SQLite's `LIMIT` takes it.
+fn limit_of(cap: usize) -> i64 {
+    i64::try_from(cap).unwrap_or(i64::MAX)
+}
+
+/// The item's newest notes (see `storage::NOTES_LISTED`), oldest first.
 pub(super) fn load_notes(
     conn: &Connection,
     item_id: &str,
 ) -> Result<Vec<HistoryEntry>, StorageError> {
-    let mut stmt = conn
-        .prepare_cached("SELECT at, actor, note, tier FROM notes WHERE item_id = ?1 ORDER BY id")?;
-    let rows = stmt.query_map([item_id], |r| {
+    let mut stmt = conn.prepare_cached(NEWEST_NOTES)?;
+    let rows = stmt.query_map(params![item_id, limit_of(NOTES_LISTED)], |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,
@@ -225,6 +290,8 @@ pub(super) fn load_notes(
             visible_to: rules::note_visible_to(tier, None),
         });
     }
+    // Read newest first to stop at the cap; the history is oldest first.
+    notes.reverse();
     Ok(notes)
 }
 
@@ -266,12 +333,38 @@ pub(super) fn author_record(
     Ok(record)
 }
 
+/// Every report on the item, oldest first: what a decision's basis states. Item reads
+/// list only the newest ([`load_newest_reports`]).
 pub(super) fn load_reports(conn: &Connection, item_id: &str) -> Result<Vec<Report>, StorageError> {
-    let mut stmt = conn.prepare_cached(
+    reports_where(
+        conn,
         "SELECT id, reporter_type, category, comment, lane, deadline, received_at
          FROM reports WHERE item_id = ?1 ORDER BY id",
+        params![item_id],
+    )
+}
+
+/// The item's newest reports (see `storage::REPORTS_LISTED`), oldest first.
+pub(super) fn load_newest_reports(
+    conn: &Connection,
+    item_id: &str,
+) -> Result<Vec<Report>, StorageError> {
+    let mut reports = reports_where(
+        conn,
+        NEWEST_REPORTS,
+        params![item_id, limit_of(REPORTS_LISTED)],
     )?;
-    let rows = stmt.query_map([item_id], |r| {
+    reports.reverse();
+    Ok(reports)
+}
+
+fn reports_where(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Report>, StorageError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params, |r| {
         Ok((
             r.get::<_, i64>(0)?,
             r.get::<_, String>(1)?,
@@ -298,16 +391,13 @@ pub(super) fn load_reports(conn: &Connection, item_id: &str) -> Result<Vec<Repor
     Ok(reports)
 }
 
+/// The item's newest audit rows as history (see `storage::DECISIONS_LISTED`), oldest first.
 pub(super) fn load_decision_history(
     conn: &Connection,
     item_id: &str,
 ) -> Result<Vec<HistoryEntry>, StorageError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT at, actor, action, reason_code, scope, note, escalation_target, from_tier,
-                to_tier
-         FROM audit WHERE item_id = ?1 ORDER BY id",
-    )?;
-    let rows = stmt.query_map([item_id], |r| {
+    let mut stmt = conn.prepare_cached(NEWEST_AUDIT)?;
+    let rows = stmt.query_map(params![item_id, limit_of(DECISIONS_LISTED)], |r| {
         Ok((
             (
                 r.get::<_, String>(0)?,
@@ -353,9 +443,221 @@ pub(super) fn load_decision_history(
             visible_to,
         });
     }
+    // Read newest first to stop at the cap; the history is oldest first.
+    entries.reverse();
     Ok(entries)
 }
 
 pub(super) fn item(storage: &SqliteStorage, id: &str) -> Result<Option<Item>, StorageError> {
     storage.read(|conn| load_item(conn, id))
+}
+
+// Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A take down from before schema 8 froze no basis: its statement of reasons stands in
+    /// with the item as it is, and must weigh every report, not the newest the read lists:
+    /// the trusted flagger who reported first is still the statement's source.
+    #[test]
+    fn a_take_down_without_a_frozen_basis_states_every_report() {
+        use crate::model::{
+            Decision, DecisionAction, DecisionMethod, DecisionOutcome, NewReport, Role, Scope,
+            Subject,
+        };
+        use crate::policy::PolicyCatalog;
+        use crate::server::storage::{Storage, TokenInfo};
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(&dir.path().join("modq.db")).unwrap();
+        let now: chrono::DateTime<chrono::Utc> = "2026-11-23T12:00:00Z".parse().unwrap();
+        let reports: Vec<NewReport> = (0..=REPORTS_LISTED)
+            .map(|i| NewReport {
+                subject: Subject {
+                    id: "p1".into(),
+                    kind: ItemKind::Post,
+                    text: Some("viral".into()),
+                    author: None,
+                    language: None,
+                    countries: vec![],
+                    media: vec![],
+                    thread: None,
+                },
+                reporter_type: if i == 0 {
+                    ReporterType::TrustedFlagger
+                } else {
+                    ReporterType::User
+                },
+                category: "hate".into(),
+                comment: None,
+                lane: None,
+                deadline: None,
+                received_at: Some(
+                    now - chrono::TimeDelta::seconds(1000)
+                        + chrono::TimeDelta::seconds(i64::try_from(i).unwrap()),
+                ),
+                reporter: None,
+            })
+            .collect();
+        storage.add_reports(&reports, now).unwrap();
+        let alice = TokenInfo {
+            id: storage.create_token("alice", Role::Moderator, "h").unwrap(),
+            name: "alice".into(),
+            role: Role::Moderator,
+        };
+        let take_down = Decision {
+            idempotency_key: "k1".into(),
+            item_id: "p1".into(),
+            action: DecisionAction::TakeDown,
+            reason_code: None,
+            note: None,
+            scope: Some(Scope::Global),
+            escalation_target: None,
+            reverses: None,
+            decided_at: now,
+            method: DecisionMethod::Single,
+            account: None,
+        };
+        let applied = storage
+            .apply_decisions(&alice, &[take_down], &PolicyCatalog::builtin(), now)
+            .unwrap();
+        assert_eq!(applied[0].outcome, DecisionOutcome::Applied);
+        // As schema 8's backfill left older take downs: no basis.
+        storage
+            .writer
+            .lock()
+            .unwrap()
+            .execute_batch("DROP TRIGGER audit_no_update; UPDATE audit SET basis = NULL;")
+            .unwrap();
+        let item = storage.item("p1").unwrap().unwrap();
+        assert!(
+            item.reports
+                .iter()
+                .all(|r| r.reporter_type == ReporterType::User)
+        );
+        let downs = storage
+            .take_downs_since(now - chrono::TimeDelta::seconds(60), 0, 1000)
+            .unwrap();
+        let basis = downs[0].basis.as_ref().unwrap();
+        assert_eq!(basis.reports.len(), REPORTS_LISTED + 1);
+        let statement =
+            crate::server::statements::statement(&downs[0], &PolicyCatalog::builtin()).unwrap();
+        assert_eq!(statement.source_type, "SOURCE_TRUSTED_FLAGGER");
+    }
+
+    /// Reports filed before the report tally existed are counted by its migration as filing
+    /// counts them: the same rows, and the same categories listed first (matched as
+    /// `media::policy::acts_on` matches, white space of any kind trimmed, case folded).
+    #[test]
+    fn the_tally_migration_counts_old_reports_as_filing_does() {
+        use crate::model::{NewReport, Subject};
+        use crate::server::storage::Storage;
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(&dir.path().join("modq.db")).unwrap();
+        let now: chrono::DateTime<chrono::Utc> = "2026-11-23T12:00:00Z".parse().unwrap();
+        let categories = [
+            "\u{3000}CSAM\t",
+            "Gore",
+            "spam",
+            "spam",
+            "csam-ish",
+            "\u{200b}csam",
+            "Self_Harm\u{a0}",
+        ];
+        let reports: Vec<NewReport> = categories
+            .iter()
+            .enumerate()
+            .map(|(i, category)| NewReport {
+                subject: Subject {
+                    id: format!("p{}", i % 2),
+                    kind: ItemKind::Post,
+                    text: None,
+                    author: None,
+                    language: None,
+                    countries: vec![],
+                    media: vec![],
+                    thread: None,
+                },
+                reporter_type: if i == 0 {
+                    ReporterType::Authority
+                } else {
+                    ReporterType::User
+                },
+                category: (*category).into(),
+                comment: None,
+                lane: None,
+                deadline: None,
+                received_at: None,
+                reporter: None,
+            })
+            .collect();
+        storage.add_reports(&reports, now).unwrap();
+        let tally = |conn: &Connection| -> Vec<(String, String, String, i64, bool)> {
+            conn.prepare(
+                "SELECT item_id, dimension, name, reports, shown_first FROM report_tally
+                 ORDER BY item_id, dimension, name",
+            )
+            .unwrap()
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+        };
+        let conn = storage.writer.lock().unwrap();
+        let filed = tally(&conn);
+        let first: Vec<&str> = filed.iter().filter(|t| t.4).map(|t| t.2.as_str()).collect();
+        assert_eq!(first, ["Self_Harm\u{a0}", "\u{3000}CSAM\t", "Gore"]);
+        let migration = super::super::schema::MIGRATIONS
+            .iter()
+            .find(|m| m.contains("CREATE TABLE report_tally"))
+            .unwrap();
+        let backfill = migration
+            .find("INSERT INTO report_tally")
+            .and_then(|at| migration.get(at..))
+            .unwrap();
+        conn.execute_batch(&format!("DELETE FROM report_tally; {backfill}"))
+            .unwrap();
+        assert_eq!(tally(&conn), filed);
+    }
+
+    /// An item with 100,000 reports reads as fast as one with a hundred: SQLite's plan for
+    /// each capped read searches an index by the item and sorts nothing.
+    #[test]
+    fn capped_reads_walk_an_index_and_sort_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(&dir.path().join("modq.db")).unwrap();
+        let conn = storage.writer.lock().unwrap();
+        for (sql, index, params) in [
+            (NEWEST_REPORTS, "reports_item", params!["p1", 10]),
+            (NEWEST_AUDIT, "audit_item", params!["p1", 10]),
+            (NEWEST_NOTES, "notes_item", params!["p1", 10]),
+            (
+                TALLY_LISTED,
+                "report_tally_listed",
+                params!["p1", "category", 10],
+            ),
+        ] {
+            let plan: Vec<String> = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map(params, |r| r.get(3))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            assert!(
+                plan.iter().any(|l| l.contains(&format!("INDEX {index}"))),
+                "{sql}: {plan:?}"
+            );
+            assert!(
+                !plan.iter().any(|l| l.contains("TEMP B-TREE")),
+                "{sql}: {plan:?}"
+            );
+            assert!(
+                !plan.iter().any(|l| l.starts_with("SCAN")),
+                "{sql}: {plan:?}"
+            );
+        }
+    }
 }

@@ -167,6 +167,7 @@ pub(super) fn add_report(
             .transpose()?,
     ])?;
     let report_id = tx.last_insert_rowid();
+    count_report(tx, &subject.id, report)?;
     let (priority, lane) = refresh_aggregates(tx, &subject.id)?;
     let before = existing.map(|(_, _, tallied)| tallied);
     let mut after = Tallied {
@@ -188,6 +189,33 @@ pub(super) fn add_report(
         merged,
         priority,
     })
+}
+
+/// Counts a report filed on `item_id` in the item's report tally (schema 13), which item
+/// reads list in a few rows however many reports there are.
+fn count_report(
+    tx: &Transaction<'_>,
+    item_id: &str,
+    report: &NewReport,
+) -> Result<(), StorageError> {
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO report_tally (item_id, dimension, name, reports, shown_first)
+         VALUES (?1, ?2, ?3, 1, ?4)
+         ON CONFLICT (item_id, dimension, name) DO UPDATE SET reports = reports + 1",
+    )?;
+    upsert.execute(params![
+        item_id,
+        crate::server::stored::TALLY_REPORTER_TYPE,
+        name_of(report.reporter_type)?,
+        false
+    ])?;
+    upsert.execute(params![
+        item_id,
+        crate::server::stored::TALLY_CATEGORY,
+        report.category,
+        crate::media::policy::acts_on(&report.category)
+    ])?;
+    Ok(())
 }
 
 /// Recomputes what an item derives from all its reports: priority, most urgent lane,

@@ -58,12 +58,8 @@ impl WellbeingSettings {
         let graphic = |c: &str| self.graphic.iter().any(|g| g.eq_ignore_ascii_case(c));
         super::stats::leading_category(item)
             .filter(|c| graphic(c))
-            .or_else(|| {
-                item.reports
-                    .iter()
-                    .map(|r| r.category.as_str())
-                    .find(|c| graphic(c))
-            })
+            // The tally too: a read lists only an item's newest reports.
+            .or_else(|| item.reported_categories().find(|c| graphic(c)))
     }
 }
 

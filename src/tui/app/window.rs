@@ -232,7 +232,7 @@ fn order_key(
         Sort::Age => (false, 0, i.created_at, -i.priority, &entry.id),
         Sort::Reports => (
             false,
-            -i64::try_from(i.reports.len()).unwrap_or(i64::MAX),
+            -i64::try_from(i.report_total()).unwrap_or(i64::MAX),
             no_deadline,
             -i.priority,
             &entry.id,

@@ -271,10 +271,8 @@ fn detail_lines<'a>(app: &'a App, entry: &'a Entry, room: usize) -> Vec<Line<'a>
     }
 
     lines.push(Line::default());
-    lines.push(Line::from(Span::styled(
-        format!("Reports ({})", item.reports.len()),
-        theme.accent,
-    )));
+    lines.push(super::report_totals::reports_heading(item, theme));
+    lines.extend(super::report_totals::tally_lines(item, theme));
     for r in &item.reports {
         if lines.len() >= room {
             return lines;
@@ -307,7 +305,10 @@ fn detail_lines<'a>(app: &'a App, entry: &'a Entry, room: usize) -> Vec<Line<'a>
         return lines;
     }
     lines.push(Line::default());
-    lines.push(heading("History"));
+    lines.push(Line::from(Span::styled(
+        super::report_totals::history_heading(item),
+        theme.accent,
+    )));
     history_lines(item, &mut lines, app);
     lines
 }

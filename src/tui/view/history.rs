@@ -1,4 +1,5 @@
-//! Drawing the history view (`h`): every event of one item with who and when, oldest first.
+//! Drawing the history view (`h`): every event of one item with who and when, oldest first
+//! (of a long history, the newest the server lists, and how many there are in all).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -47,6 +48,12 @@ pub(super) fn lines<'a>(app: &'a App, item_id: &str, fresh: &Freshness) -> Vec<L
             lines.push(Line::styled("(nothing has happened yet)", theme.muted));
         }
         Some(entry) => {
+            if let Some(shown) = super::report_totals::history_shown(&entry.shown) {
+                lines.push(Line::styled(
+                    format!("{shown} (the newest reports, decisions and notes):"),
+                    theme.muted,
+                ));
+            }
             for h in &entry.shown.history {
                 lines.extend(entry_lines(h, theme));
             }

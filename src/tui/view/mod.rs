@@ -4,7 +4,8 @@
 //! One file per region of the screen: `tabs` (the lane tabs on top), `queue` (the list),
 //! `detail` (the item pane), `status` (the status row and the bulk gauge), `hints` (the bottom
 //! row), `prompt_line` (the `/`, `:` and `|` prompt in the bottom rows); and one per overlay:
-//! `help`, `picker`, `history`, `stats`, `popup` (the box they and the others are drawn in).
+//! `help`, `picker`, `history`, `stats`, `popup` (the box they and the others are drawn in);
+//! `report_totals` says how much of an item's record the item pane lists.
 //! `layout` says where each region goes; `time` writes moments and countdowns.
 
 mod appeal;
@@ -18,6 +19,7 @@ mod picker;
 mod popup;
 mod prompt_line;
 mod queue;
+mod report_totals;
 mod stats;
 mod status;
 mod tabs;
