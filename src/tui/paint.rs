@@ -371,7 +371,8 @@ fn visible_part<'a>(
 }
 
 /// How many rows `lines` take wrapped at `width`, counting no further than `cap`: a line
-/// wider than the rows left can fill is not laid out (a row holds at most `width` columns).
+/// whose [`fixed_columns`] more than fill the rows left is not laid out (a row holds at most
+/// `width` columns).
 pub fn rows(lines: &[Line], width: u16, cap: usize) -> usize {
     let width = usize::from(width.max(1));
     let mut total = 0usize;
@@ -380,9 +381,10 @@ pub fn rows(lines: &[Line], width: u16, cap: usize) -> usize {
             return cap;
         }
         let columns = line.width();
+        let room = (cap - total).saturating_mul(width);
         if columns <= width {
             total += 1;
-        } else if columns > (cap - total).saturating_mul(width) {
+        } else if columns > room && fixed_columns(line, width) > room {
             return cap;
         } else if line.spans.iter().all(|s| plain(&s.content)) {
             let width = u16::try_from(width).unwrap_or(u16::MAX);
@@ -397,6 +399,20 @@ pub fn rows(lines: &[Line], width: u16, cap: usize) -> usize {
         }
     }
     total.min(cap)
+}
+
+/// The columns of `line` that take room at `width` however it wraps: not its whitespace,
+/// which the wrapper drops where a row breaks, nor a grapheme wider than a row, which it
+/// skips. So a line takes at least this many columns' worth of rows.
+fn fixed_columns(line: &Line, width: usize) -> usize {
+    if line.spans.iter().all(|s| plain(&s.content)) {
+        return plain_bytes(line).filter(|b| *b != b' ').count();
+    }
+    line.styled_graphemes(Style::default())
+        .filter(|g| !g.is_whitespace())
+        .map(|g| g.symbol.width())
+        .filter(|w| *w <= width)
+        .sum()
 }
 
 /// Draws `lines` wrapped into `area` as [`wrapped`] does, starting `skip` rows down.
@@ -732,6 +748,32 @@ mod tests {
                 Ok(())
             })
             .unwrap();
+    }
+
+    /// A line wider than the rows left is not laid out only when it cannot fit in them:
+    /// whitespace dropped where rows break, and graphemes too wide for a row, take none.
+    /// (Found by the property test below: at width 1, a thousand columns of mostly spaces
+    /// counted as the cap where they wrap into fewer rows.)
+    #[test]
+    fn a_line_of_whitespace_or_wide_graphemes_counts_the_rows_it_wraps_into() {
+        let spaced = format!("a{}b{}c", " ".repeat(40), " ".repeat(40));
+        let wide = "漢字".repeat(30);
+        let mixed = format!("{}x \u{00a0} y", "  漢 ".repeat(20));
+        for text in [spaced.as_str(), wide.as_str(), mixed.as_str()] {
+            let line = Line::raw(text);
+            for width in 1u16..5 {
+                let all = Paragraph::new(line.clone())
+                    .wrap(Wrap { trim: false })
+                    .line_count(width);
+                for cap in all.max(1)..all + 4 {
+                    assert_eq!(
+                        rows(std::slice::from_ref(&line), width, cap),
+                        all.min(cap),
+                        "{text:?} at width {width}, cap {cap}"
+                    );
+                }
+            }
+        }
     }
 
     /// Printable ASCII alone takes a path of its own (`plain_wrap`): random words and runs of
