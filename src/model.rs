@@ -623,6 +623,27 @@ pub struct Item {
 }
 
 impl Item {
+    /// The category of the item's most trusted report (authority, then trusted flagger,
+    /// automated, user), the earliest on a tie: the one the server's figures use. The server
+    /// says it where it lists only an item's newest reports (a trusted flagger's report may be
+    /// behind a flood of others); from a backend that does not, the listed reports give it.
+    pub fn leading_category(&self) -> Option<&str> {
+        if let Some(leading) = self
+            .totals
+            .as_ref()
+            .and_then(|t| t.leading_category.as_deref())
+        {
+            return Some(leading);
+        }
+        let mut best: Option<&Report> = None;
+        for r in &self.reports {
+            if best.is_none_or(|b| r.reporter_type.weight() > b.reporter_type.weight()) {
+                best = Some(r);
+            }
+        }
+        best.map(|r| r.category.as_str())
+    }
+
     /// How many reports the item has in all, listed or not.
     pub fn report_total(&self) -> u64 {
         let listed = u64::try_from(self.reports.len()).unwrap_or(u64::MAX);
@@ -673,6 +694,11 @@ pub struct ItemTotals {
     /// Reports in the categories `by_category` leaves out.
     #[serde(default)]
     pub other_categories: u64,
+    /// The category of the most trusted report of all (authority, then trusted flagger,
+    /// automated, user), the earliest on a tie: the one a default reason and the
+    /// transparency figures use. It may be a report `reports` no longer lists.
+    #[serde(default)]
+    pub leading_category: Option<String>,
     /// The server's own: notes kept for a restricted tier, by tier, which `history` counts
     /// until the reader's role is known (see `rules::redact_history`). Never sent.
     #[serde(skip)]

@@ -131,8 +131,9 @@ fn check_stream(bytes: &[u8]) -> Result<String, String> {
     }
     let text = String::from_utf8(text).map_err(|e| format!("invalid UTF-8 drawn: {e}"))?;
     if let Some(c) = text.chars().find(|&c| c.is_control() || hidden(c)) {
-        let at = text.find(c).unwrap_or(0);
-        let around: String = text[at.saturating_sub(40)..].chars().take(60).collect();
+        // Forty characters before it and twenty after (never a byte index: the text is UTF-8).
+        let at = text.chars().position(|x| x == c).unwrap_or(0);
+        let around: String = text.chars().skip(at.saturating_sub(40)).take(60).collect();
         return Err(format!("raw U+{:04X} drawn, near {around:?}", c as u32));
     }
     Ok(text)

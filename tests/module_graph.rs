@@ -282,7 +282,7 @@ fn layer_of(module: &str, is_folder: bool) -> Option<Layer> {
     Some(match module {
         "storage" => Layer::Storage,
         "rules" | "claims" | "statements" | "stats" | "clock" | "appeals" | "account_rules"
-        | "media_rules" => Layer::Rules,
+        | "media_rules" | "report_figures" => Layer::Rules,
         "filter_sql" | "read_pool" | "decision_steps" | "stored" => Layer::Engine,
         "import" => Layer::Http,
         _ => return None,

@@ -44,6 +44,9 @@ pub trait StepStore {
     fn item_exists(&mut self, item_id: &str) -> Result<bool, StorageError>;
     /// An item, whole.
     fn item(&mut self, item_id: &str) -> Result<Option<Item>, StorageError>;
+    /// The category of the item's most trusted report (see [`rules::leading_category`]), as
+    /// filing keeps it on the item (`None`: no such item, or no report).
+    fn leading_category(&mut self, item_id: &str) -> Result<Option<String>, StorageError>;
     /// An item's reports as (reporter type, category), stored text, in the order they came.
     fn report_categories(&mut self, item_id: &str) -> Result<Vec<(String, String)>, StorageError>;
     /// The stored reporter accounts (JSON) of an item's reports that name one, in order.
@@ -239,15 +242,6 @@ pub fn already_applied(d: &Decision, earlier: &AppliedDecision, body_hash: &str)
     result(d, DecisionOutcome::Duplicate, Some(message))
 }
 
-/// The report category of the item's most trusted source; see [`rules::leading_category`].
-pub fn leading_category(
-    store: &mut impl StepStore,
-    item_id: &str,
-) -> Result<Option<String>, StorageError> {
-    let reports = every_report(store, item_id)?;
-    Ok(rules::leading_category(reports.iter().map(|(r, c)| (*r, c.as_str()))).map(str::to_owned))
-}
-
 /// Every report on the item, oldest first: its source and category. What decides reads
 /// these, never an item read's reports, which are only the newest.
 fn every_report(
@@ -324,7 +318,7 @@ pub fn judge(
     before: &Before<'_>,
     latest_in_batch: impl Fn(&str) -> Option<i64>,
 ) -> Result<Result<Judgement, DecisionResult>, StorageError> {
-    let report_category = leading_category(store, &d.item_id)?;
+    let report_category = store.leading_category(&d.item_id)?;
     let facts = Facts {
         current: before.current,
         latest: before.latest,

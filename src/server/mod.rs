@@ -20,6 +20,7 @@ mod import;
 mod media_rules;
 mod postgres;
 mod read_pool;
+mod report_figures;
 mod rules;
 mod sqlite;
 pub mod statements;

@@ -171,18 +171,6 @@ pub fn report_lane(report: &NewReport) -> Lane {
         .unwrap_or_else(|| Lane::for_reporter(report.reporter_type))
 }
 
-/// Priority of an item from its reports: the most urgent lane's base, plus every report's
-/// weight, so that more reports and more trusted sources both move an item up.
-pub fn priority(reports: impl IntoIterator<Item = (Lane, ReporterType)>) -> i64 {
-    let mut base = 0;
-    let mut weights = 0;
-    for (lane, reporter) in reports {
-        base = base.max(lane.base_priority());
-        weights += reporter.weight();
-    }
-    base + weights
-}
-
 /// Where an item stands, as far as decisions are concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemStatus {
@@ -1033,19 +1021,6 @@ mod tests {
             escalation_target: Some(EscalationTier::Senior),
             tier: Some(EscalationTier::Senior),
         }
-    }
-
-    #[test]
-    fn priority_is_top_lane_base_plus_weights() {
-        assert_eq!(priority([]), 0);
-        assert_eq!(priority([(Lane::Standard, ReporterType::User)]), 10);
-        assert_eq!(
-            priority([
-                (Lane::Standard, ReporterType::User),
-                (Lane::Authority, ReporterType::Authority)
-            ]),
-            200 + 10 + 50
-        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use crate::model::{
     CategoryCount, EscalationTier, ItemTotals, Lane, ReporterType, ReporterTypeCount, ReviewState,
 };
+use crate::server::report_figures::{FiledReport, ReportFigures};
 use crate::server::storage::StorageError;
 
 pub fn ts(t: DateTime<Utc>) -> String {
@@ -71,40 +72,15 @@ pub fn parse_state(s: &str) -> Result<ReviewState, StorageError> {
     ReviewState::parse(s).ok_or_else(|| corrupt("review state", s))
 }
 
-/// An SQL expression (the same on both engines) for the category
-/// [`rules::leading_category`](super::rules::leading_category) picks from the reports of the
-/// item whose id is the SQL expression `item_id`: its most trusted source's, the earliest on
-/// a tie. One index walk of the item's reports, inside the statement that needs it, instead
-/// of a statement per item.
-pub fn leading_category_sql(item_id: &str) -> Result<String, StorageError> {
-    let mut weights = String::new();
-    for reporter in ReporterType::ALL {
-        weights.push_str(&format!(
-            " WHEN '{}' THEN {}",
-            name_of(reporter)?,
-            reporter.weight()
-        ));
-    }
-    Ok(format!(
-        "(SELECT r.category FROM reports r WHERE r.item_id = {item_id} \
-          ORDER BY CASE r.reporter_type{weights} ELSE 0 END DESC, r.id LIMIT 1)"
-    ))
-}
-
 /// The statement (the same on both engines) reading the decisions applied in `[?1, ?2)` for
 /// the transparency figures, oldest first: action, time, reason, the item's lane, countries,
-/// first report and deadline, its leading report category, and whether it was reversed since.
-pub fn decisions_between_sql() -> Result<String, StorageError> {
-    Ok(format!(
-        "SELECT a.action, a.at, a.reason_code, i.lane, i.countries, i.created_at, i.deadline,
-                {},
-                EXISTS (SELECT 1 FROM audit r WHERE r.reverses_id = a.id)
-         FROM audit a JOIN items i ON i.id = a.item_id
-         WHERE a.at >= ?1 AND a.at < ?2
-         ORDER BY a.id",
-        leading_category_sql("i.id")?
-    ))
-}
+/// first report and deadline, its leading report category (`items.leading_category`), and whether it was reversed since.
+pub const DECISIONS_BETWEEN: &str =
+    "SELECT a.action, a.at, a.reason_code, i.lane, i.countries, i.created_at, i.deadline,
+            i.leading_category, EXISTS (SELECT 1 FROM audit r WHERE r.reverses_id = a.id)
+     FROM audit a JOIN items i ON i.id = a.item_id
+     WHERE a.at >= ?1 AND a.at < ?2
+     ORDER BY a.id";
 
 /// The statement (the same on both engines) reading the take downs in force, or overturned on
 /// appeal, applied at or after `?1`, oldest first: at most `?3` from the first whose audit row
@@ -136,13 +112,18 @@ pub struct CountedRecord {
     pub decisions: i64,
     /// Every note on the item, by the tier it was written at.
     pub notes_by_tier: Vec<(Option<EscalationTier>, i64)>,
+    /// `items.leading_category`.
+    pub leading_category: Option<String>,
 }
 
 /// An item's totals from what its read counted. Every report is in the reporter type tally
 /// once, so the reports total is its sum; what the categories listed leave out is the rest.
 pub fn item_totals(counted: CountedRecord) -> Result<ItemTotals, StorageError> {
     let count = |n: i64| u64::try_from(n).unwrap_or_default();
-    let mut totals = ItemTotals::default();
+    let mut totals = ItemTotals {
+        leading_category: counted.leading_category,
+        ..ItemTotals::default()
+    };
     for (name, reports) in counted.reporter_types {
         let reporter_type = from_name::<ReporterType>("report tally's reporter type", &name)?;
         totals.reports = totals.reports.saturating_add(count(reports));
@@ -179,3 +160,56 @@ pub fn item_totals(counted: CountedRecord) -> Result<ItemTotals, StorageError> {
         .saturating_add(notes);
     Ok(totals)
 }
+
+/// An item row's report figures as stored.
+pub struct StoredFigures {
+    pub lane: String,
+    pub priority: i64,
+    pub report_weight: i64,
+    pub report_count: i64,
+    pub deadline: Option<String>,
+    pub created_at: String,
+    /// NULL only on a row no report was ever counted into.
+    pub leading_reporter_type: Option<String>,
+    pub leading_category: Option<String>,
+}
+
+/// An item's report figures after `filed`, from those its row stored before (`None`: the
+/// item is new).
+pub fn figures_after(
+    before: Option<&StoredFigures>,
+    filed: &FiledReport,
+) -> Result<ReportFigures, StorageError> {
+    let before = match before {
+        Some(b) => Some(ReportFigures::stored(
+            parse_lane(&b.lane)?,
+            b.priority,
+            b.report_weight,
+            b.report_count,
+            parse_opt_ts(b.deadline.as_deref())?,
+            parse_ts(&b.created_at)?,
+            match (&b.leading_reporter_type, &b.leading_category) {
+                (Some(reporter), Some(category)) => Some((
+                    from_name("leading reporter type", reporter)?,
+                    category.clone(),
+                )),
+                _ => None,
+            },
+        )),
+        None => None,
+    };
+    Ok(ReportFigures::after(before.as_ref(), filed))
+}
+
+/// Whether token `?2` already filed an ordinary (non-admin, `?3`) report on item `?1`:
+/// through the index of reports by item and filer, never the item's other reports.
+pub const FILED_BEFORE: &str = "SELECT EXISTS (SELECT 1 FROM reports
+                                  WHERE item_id = ?1 AND filed_by = ?2 AND filer_role <> ?3)";
+
+/// Writes an item's report figures (`?1` the item, then as [`ReportFigures`] lists them,
+/// the priority first).
+pub const WRITE_REPORT_FIGURES: &str =
+    "UPDATE items SET priority = ?2, lane = ?3, deadline = ?4, created_at = ?5,
+                      report_count = ?6, report_weight = ?7, leading_reporter_type = ?8,
+                      leading_category = ?9
+     WHERE id = ?1";

@@ -1450,18 +1450,32 @@ fn sanitize_item(item: Item) -> Item {
     }
 }
 
-/// An item's totals with the tally's categories (reporters' free text) made safe to draw.
+/// An item's totals with the categories (reporters' free text) made safe to draw. Every
+/// field is named, so that a string added to the totals cannot reach the screen unseen.
 fn sanitize_totals(t: crate::model::ItemTotals) -> crate::model::ItemTotals {
+    let crate::model::ItemTotals {
+        reports,
+        history,
+        by_reporter_type,
+        by_category,
+        other_categories,
+        leading_category,
+        restricted_notes,
+    } = t;
     crate::model::ItemTotals {
-        by_category: t
-            .by_category
+        reports,
+        history,
+        by_reporter_type,
+        by_category: by_category
             .into_iter()
             .map(|c| crate::model::CategoryCount {
                 category: clean_line(&c.category),
                 ..c
             })
             .collect(),
-        ..t
+        other_categories,
+        leading_category: leading_category.as_deref().map(clean_line),
+        restricted_notes,
     }
 }
 

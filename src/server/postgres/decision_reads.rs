@@ -19,7 +19,6 @@ use crate::server::decision_steps::{
 use crate::server::rules::{AppliedDecision, ItemStatus};
 use crate::server::storage::{StorageError, TokenInfo};
 
-use super::convert::name_of;
 use super::db::Tx;
 use super::items::{Tallied, load_reports_of};
 use super::queue::{ITEM_COLUMNS, item_row};
@@ -32,6 +31,8 @@ struct Locked {
     item: Item,
     /// The appeal this item is: (appeal id, audit id of the decision appealed).
     appeal: Option<(i64, i64)>,
+    /// See `StepStore::leading_category`: the item is locked, and a report locks it first.
+    leading_category: Option<String>,
 }
 
 /// What a batch of decisions knows of its locked items. An item it does not know (none
@@ -65,7 +66,8 @@ impl Known {
         let sql = format!(
             "SELECT {ITEM_COLUMNS}, NULL::TEXT, NULL::TEXT, hold_tier, author_id,
                     (SELECT a.id FROM appeals a WHERE a.appeal_item_id = items.id),
-                    (SELECT a.decision_id FROM appeals a WHERE a.appeal_item_id = items.id)
+                    (SELECT a.decision_id FROM appeals a WHERE a.appeal_item_id = items.id),
+                    leading_category
              FROM items
              WHERE id = ANY(?1::TEXT[] || ARRAY(SELECT a.item_id FROM appeals a
                                                   WHERE a.appeal_item_id = ANY(?1)))
@@ -77,12 +79,14 @@ impl Known {
             let (status, tallied) = status_at(&r, [10, 11, 12, 8, 18, 17])?;
             let appeal_id: Option<i64> = r.try_get(19)?;
             let decision_id: Option<i64> = r.try_get(20)?;
+            let leading_category: Option<String> = r.try_get(21)?;
             known.items.insert(
                 item.id.clone(),
                 Locked {
                     status: Some((status, tallied)),
                     item,
                     appeal: appeal_id.zip(decision_id),
+                    leading_category,
                 },
             );
         }
@@ -207,14 +211,15 @@ impl StepStore for Decide<'_, '_> {
             .map(|(status, _)| status))
     }
 
-    fn report_categories(&mut self, item_id: &str) -> Result<Vec<(String, String)>, StorageError> {
-        match self.known.reports(self.tx, item_id)? {
-            Some(reports) => reports
-                .into_iter()
-                .map(|r| Ok((name_of(r.reporter_type)?, r.category)))
-                .collect(),
-            None => self.tx.report_categories(item_id),
+    fn leading_category(&mut self, item_id: &str) -> Result<Option<String>, StorageError> {
+        match self.known.items.get(item_id) {
+            Some(locked) => Ok(locked.leading_category.clone()),
+            None => self.tx.leading_category(item_id),
         }
+    }
+
+    fn report_categories(&mut self, item_id: &str) -> Result<Vec<(String, String)>, StorageError> {
+        self.tx.report_categories(item_id)
     }
 
     fn appeal_on(&mut self, appeal_item_id: &str) -> Result<Option<(i64, i64)>, StorageError> {

@@ -645,6 +645,16 @@ impl StepStore for Tx<'_> {
         load_item(self, item_id)
     }
 
+    fn leading_category(&mut self, item_id: &str) -> Result<Option<String>, StorageError> {
+        match self.opt(
+            "SELECT leading_category FROM items WHERE id = ?1",
+            &[&item_id],
+        )? {
+            Some(r) => Ok(r.try_get(0)?),
+            None => Ok(None),
+        }
+    }
+
     fn report_categories(&mut self, item_id: &str) -> Result<Vec<(String, String)>, StorageError> {
         self.all(
             "SELECT reporter_type, category FROM reports WHERE item_id = ?1 ORDER BY id",

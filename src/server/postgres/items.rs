@@ -7,15 +7,19 @@ use anyhow::anyhow;
 use chrono::{DateTime, Utc};
 
 use crate::model::{
-    Author, AuthorRecord, DecisionAction, HistoryEntry, HistoryEvent, Item, ItemTotals, Lane,
-    NewReport, Report, ReportAccepted, ReporterType, ReviewState, Role,
+    Author, AuthorRecord, DecisionAction, HistoryEntry, HistoryEvent, Item, ItemTotals, NewReport,
+    Report, ReportAccepted, ReporterType, ReviewState, Role,
 };
 use crate::query;
+use crate::server::report_figures::{self, FiledReport};
 use crate::server::rules;
 use crate::server::storage::{
     CATEGORIES_LISTED, DECISIONS_LISTED, NOTES_LISTED, REPORTS_LISTED, StorageError, TokenInfo,
 };
-use crate::server::stored::{CountedRecord, TALLY_CATEGORY, TALLY_REPORTER_TYPE, item_totals};
+use crate::server::stored::{
+    CountedRecord, FILED_BEFORE, StoredFigures, TALLY_CATEGORY, TALLY_REPORTER_TYPE,
+    WRITE_REPORT_FIGURES, figures_after, item_totals,
+};
 
 use super::convert::{
     from_json, from_name, name_of, opt_json, opt_tier, parse_lane, parse_opt_ts, parse_state,
@@ -75,12 +79,13 @@ static CHILDREN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
          (SELECT COUNT(*) FROM audit WHERE audit.item_id = items.id),
          (SELECT json_agg(json_build_array(c.tier, c.n))::TEXT FROM (
               SELECT notes.tier, COUNT(*) AS n FROM notes WHERE notes.item_id = items.id
-              GROUP BY notes.tier) c)"
+              GROUP BY notes.tier) c),
+         items.leading_category"
     )
 });
 
 /// Statement columns [`CHILDREN`] adds.
-const CHILD_COLUMNS: usize = 11;
+const CHILD_COLUMNS: usize = 12;
 
 /// An item whole, in one statement (inside a transaction: a decision's steps read it).
 pub fn load_item(tx: &mut Tx<'_>, id: &str) -> Result<Option<Item>, StorageError> {
@@ -149,6 +154,7 @@ fn fill_from(item: &mut Item, row: &Row, at: usize) -> Result<(), StorageError> 
     let categories: Option<String> = row.try_get(col(8))?;
     let decisions: i64 = row.try_get(col(9))?;
     let notes_by_tier: Option<String> = row.try_get(col(10))?;
+    let leading_category: Option<String> = row.try_get(col(11))?;
     item.thread = opt_json("thread", thread.as_deref())?;
     item.reports = rows_of::<ReportColumns>("reports", reports.as_deref())?
         .into_iter()
@@ -173,6 +179,7 @@ fn fill_from(item: &mut Item, row: &Row, at: usize) -> Result<(), StorageError> 
         categories: rows_of("report tally", categories.as_deref())?,
         decisions,
         notes_by_tier: notes_counted,
+        leading_category,
     })?);
     let tallies: Vec<(String, i64)> = rows_of("author tally", tally.as_deref())?;
     item.author_record = match &item.author {
@@ -449,8 +456,10 @@ pub fn add_report(
     let lane = rules::report_lane(report);
     let intake = is_intake(filer);
 
-    let existing: Option<(String, String, Tallied)> = match tx.opt(
-        "SELECT countries, content_source, state, lane, escalation_target, author_id
+    let existing: Option<(String, String, Tallied, StoredFigures)> = match tx.opt(
+        "SELECT countries, content_source, state, lane, escalation_target, author_id,
+                priority, report_weight, report_count, deadline, created_at,
+                leading_reporter_type, leading_category
          FROM items WHERE id = ?1 FOR UPDATE",
         &[&subject.id],
     )? {
@@ -462,6 +471,16 @@ pub fn add_report(
                 lane: r.try_get(3)?,
                 tier: r.try_get(4)?,
                 author: r.try_get(5)?,
+            },
+            StoredFigures {
+                lane: r.try_get(3)?,
+                priority: r.try_get(6)?,
+                report_weight: r.try_get(7)?,
+                report_count: r.try_get(8)?,
+                deadline: r.try_get(9)?,
+                created_at: r.try_get(10)?,
+                leading_reporter_type: r.try_get(11)?,
+                leading_category: r.try_get(12)?,
             },
         )),
         None => None,
@@ -489,7 +508,7 @@ pub fn add_report(
         })
         .collect();
     let mut countries: Vec<String> = match &existing {
-        Some((stored, _, _)) => from_json("countries", stored)?,
+        Some((stored, _, _, _)) => from_json("countries", stored)?,
         None => Vec::new(),
     };
     for c in &described_countries {
@@ -503,7 +522,7 @@ pub fn add_report(
     let countries_json = to_json(&countries)?;
     let media_json = to_json(&media)?;
     match &existing {
-        Some((_, source, _)) if intake && source == FROM_REPORTER => {
+        Some((_, source, _, _)) if intake && source == FROM_REPORTER => {
             tx.exec(
                 "UPDATE items SET kind = ?2, text = ?3, author = ?4, language = ?5,
                                   countries = ?6, media = ?7, content_source = ?8
@@ -559,6 +578,17 @@ pub fn add_report(
             &[&subject.id, &to_json(thread)?],
         )?;
     }
+    // Whether this token already reported the item, asked before its report is in.
+    let ordinary = !intake;
+    let filed_before = match filer {
+        Some(token) if ordinary && merged => tx
+            .one(
+                FILED_BEFORE,
+                &[&subject.id, &token.id, &Role::Admin.as_str()],
+            )?
+            .try_get(0)?,
+        _ => false,
+    };
     let report_id: i64 = tx
         .one(
             "INSERT INTO reports (item_id, reporter_type, category, comment, lane, deadline,
@@ -581,8 +611,32 @@ pub fn add_report(
         )?
         .try_get(0)?;
     count_report(tx, &subject.id, report)?;
-    let (priority, lane) = refresh_aggregates(tx, &subject.id)?;
-    let before = existing.map(|(_, _, tallied)| tallied);
+    let filed = FiledReport::of(
+        report,
+        received_at,
+        report_figures::counts(ordinary, filed_before),
+    );
+    let figures = figures_after(existing.as_ref().map(|e| &e.3), &filed)?;
+    tx.exec(
+        WRITE_REPORT_FIGURES,
+        &[
+            &subject.id,
+            &figures.priority(),
+            &figures.lane.as_str(),
+            &figures.deadline.map(ts),
+            &ts(figures.first_reported),
+            &figures.counted,
+            &figures.weight,
+            &figures
+                .leading
+                .as_ref()
+                .map(|(reporter, _)| name_of(*reporter))
+                .transpose()?,
+            &figures.leading.as_ref().map(|(_, category)| category),
+        ],
+    )?;
+    let (priority, lane) = (figures.priority(), figures.lane);
+    let before = existing.map(|(_, _, tallied, _)| tallied);
     let mut after = Tallied {
         lane: lane.as_str().to_owned(),
         ..before.clone().unwrap_or_else(|| Tallied {
@@ -625,64 +679,6 @@ fn count_report(tx: &mut Tx<'_>, item_id: &str, report: &NewReport) -> Result<()
         ],
     )?;
     Ok(())
-}
-
-/// Recomputes what an item derives from all its reports: priority, most urgent lane,
-/// earliest deadline, and first-reported time. Returns the priority and the lane.
-fn refresh_aggregates(tx: &mut Tx<'_>, item_id: &str) -> Result<(i64, Lane), StorageError> {
-    let rows = tx.all(
-        "SELECT lane, reporter_type, deadline, received_at, filed_by, filer_role
-         FROM reports WHERE item_id = ?1 ORDER BY id",
-        &[&item_id],
-    )?;
-    let mut weighed = Vec::new();
-    let mut most_urgent: Option<Lane> = None;
-    let mut ordinary_filers = std::collections::HashSet::new();
-    let mut deadline: Option<DateTime<Utc>> = None;
-    let mut created_at: Option<DateTime<Utc>> = None;
-    for r in rows {
-        let lane: String = r.try_get(0)?;
-        let reporter: String = r.try_get(1)?;
-        let report_deadline: Option<String> = r.try_get(2)?;
-        let received: String = r.try_get(3)?;
-        let filed_by: Option<i64> = r.try_get(4)?;
-        let filer_role: Option<String> = r.try_get(5)?;
-        let lane = parse_lane(&lane)?;
-        most_urgent = Some(most_urgent.map_or(lane, |l| l.min(lane)));
-        // An intake relays many people's reports; an ordinary token is one person, who
-        // counts once however often they report.
-        let ordinary = filer_role.is_some_and(|r| r != Role::Admin.as_str());
-        let counted = match filed_by {
-            Some(id) if ordinary => ordinary_filers.insert(id),
-            _ => true,
-        };
-        if counted {
-            weighed.push((lane, from_name::<ReporterType>("reporter type", &reporter)?));
-        }
-        if let Some(d) = parse_opt_ts(report_deadline.as_deref())? {
-            deadline = Some(deadline.map_or(d, |e| e.min(d)));
-        }
-        let received = parse_ts(&received)?;
-        created_at = Some(created_at.map_or(received, |c| c.min(received)));
-    }
-    let lane = most_urgent
-        .ok_or_else(|| StorageError::Backend(anyhow!("item {item_id:?} has no reports")))?;
-    let report_count = i64::try_from(weighed.len()).unwrap_or(i64::MAX);
-    let priority = rules::priority(weighed);
-    tx.exec(
-        "UPDATE items SET priority = ?2, lane = ?3, deadline = ?4,
-                          created_at = COALESCE(?5, created_at), report_count = ?6
-         WHERE id = ?1",
-        &[
-            &item_id,
-            &priority,
-            &lane.as_str(),
-            &deadline.map(ts),
-            &created_at.map(ts),
-            &report_count,
-        ],
-    )?;
-    Ok((priority, lane))
 }
 
 // --- the tallies --------------------------------------------------------------------------

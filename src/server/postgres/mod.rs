@@ -52,7 +52,7 @@ use super::storage::{
     AuditEntry, AuditQuery, ClaimLimits, Cursor, DecisionFact, MAX_SELECTION, QueueQuery, Selected,
     Storage, StorageError, TakeDownRecord, TokenInfo, TokenRecord, within_budget,
 };
-use super::stored::{decisions_between_sql, take_downs_sql};
+use super::stored::{DECISIONS_BETWEEN, take_downs_sql};
 
 use claim_walk::{ClaimWalk, put_leases};
 use convert::{
@@ -573,7 +573,7 @@ impl Storage for PostgresStorage {
         to: DateTime<Utc>,
     ) -> Result<Vec<DecisionFact>, StorageError> {
         self.run(|tx| {
-            let rows = tx.all(&decisions_between_sql()?, &[&ts(from), &ts(to)])?;
+            let rows = tx.all(DECISIONS_BETWEEN, &[&ts(from), &ts(to)])?;
             let mut facts = Vec::with_capacity(rows.len());
             for r in rows {
                 let action: String = r.try_get(0)?;

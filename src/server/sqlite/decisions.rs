@@ -420,6 +420,15 @@ impl StepStore for Sql<'_> {
         load_item(self.0, item_id)
     }
 
+    fn leading_category(&mut self, item_id: &str) -> Result<Option<String>, StorageError> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT leading_category FROM items WHERE id = ?1")?
+            .query_row([item_id], |r| r.get(0))
+            .optional()?
+            .flatten())
+    }
+
     fn report_categories(&mut self, item_id: &str) -> Result<Vec<(String, String)>, StorageError> {
         let mut stmt = self.0.prepare_cached(
             "SELECT reporter_type, category FROM reports WHERE item_id = ?1 ORDER BY id",
@@ -607,13 +616,13 @@ mod tests {
         let tx = conn.transaction().unwrap();
         for id in ["p1", "p2", "p3", "p4"] {
             latest_applied(&tx, id).unwrap();
-            steps::leading_category(&mut Sql(&tx), id).unwrap();
+            Sql(&tx).leading_category(id).unwrap();
         }
         let latest = format!(
             "SELECT {APPLIED_COLUMNS} FROM audit WHERE item_id = ?1 AND action <> 'send_support'
          ORDER BY id DESC LIMIT 1"
         );
-        let category = "SELECT reporter_type, category FROM reports WHERE item_id = ?1 ORDER BY id";
+        let category = "SELECT leading_category FROM items WHERE id = ?1";
         for sql in [latest.as_str(), category] {
             let stmt = tx.prepare_cached(sql).unwrap();
             assert_eq!(

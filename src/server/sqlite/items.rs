@@ -238,6 +238,11 @@ fn item_totals(conn: &Connection, item_id: &str) -> Result<ItemTotals, StorageEr
     let decisions: i64 = conn
         .prepare_cached("SELECT COUNT(*) FROM audit WHERE item_id = ?1")?
         .query_row([item_id], |r| r.get(0))?;
+    let leading_category: Option<String> = conn
+        .prepare_cached("SELECT leading_category FROM items WHERE id = ?1")?
+        .query_row([item_id], |r| r.get(0))
+        .optional()?
+        .flatten();
     let mut stmt =
         conn.prepare_cached("SELECT tier, COUNT(*) FROM notes WHERE item_id = ?1 GROUP BY tier")?;
     let mut notes_by_tier = Vec::new();
@@ -252,6 +257,7 @@ fn item_totals(conn: &Connection, item_id: &str) -> Result<ItemTotals, StorageEr
         categories,
         decisions,
         notes_by_tier,
+        leading_category,
     })
 }
 

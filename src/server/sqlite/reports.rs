@@ -1,20 +1,19 @@
-//! Filing reports: merging each into the item for its subject, and what an item derives
-//! from all its reports.
+//! Filing reports: merging each into the item for its subject, and keeping what the item
+//! derives from its reports (`server::report_figures`).
 
-use anyhow::anyhow;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
-use crate::model::{Lane, NewReport, ReportAccepted, ReporterType, ReviewState, Role};
+use crate::model::{NewReport, ReportAccepted, ReviewState, Role};
 
 use super::SqliteStorage;
-use super::convert::{
-    from_json, from_name, name_of, parse_lane, parse_opt_ts, parse_ts, to_json, ts,
-};
+use super::convert::{from_json, name_of, to_json, ts};
 use super::items::{SearchColumns, search_columns, write_columns};
 use super::tally::{Tallied, TallyChanges};
+use crate::server::report_figures::{self, FiledReport, ReportFigures};
 use crate::server::rules;
 use crate::server::storage::{StorageError, TokenInfo};
+use crate::server::stored::{FILED_BEFORE, StoredFigures, WRITE_REPORT_FIGURES, figures_after};
 
 /// Whether reports by `filer` describe content: an admin's intake and the operator's
 /// import do; an ordinary token's report quotes what its holder saw.
@@ -38,9 +37,11 @@ pub(super) fn add_report(
     let lane = rules::report_lane(report);
     let intake = is_intake(filer);
 
-    let existing: Option<(String, String, Tallied)> = tx
+    let existing: Option<(String, String, Tallied, StoredFigures)> = tx
         .prepare_cached(
-            "SELECT countries, content_source, state, lane, escalation_target, author_id
+            "SELECT countries, content_source, state, lane, escalation_target, author_id,
+                    priority, report_weight, report_count, deadline, created_at,
+                    leading_reporter_type, leading_category
              FROM items WHERE id = ?1",
         )?
         .query_row([&subject.id], |r| {
@@ -52,6 +53,16 @@ pub(super) fn add_report(
                     lane: r.get(3)?,
                     tier: r.get(4)?,
                     author: r.get(5)?,
+                },
+                StoredFigures {
+                    lane: r.get(3)?,
+                    priority: r.get(6)?,
+                    report_weight: r.get(7)?,
+                    report_count: r.get(8)?,
+                    deadline: r.get(9)?,
+                    created_at: r.get(10)?,
+                    leading_reporter_type: r.get(11)?,
+                    leading_category: r.get(12)?,
                 },
             ))
         })
@@ -81,7 +92,7 @@ pub(super) fn add_report(
         })
         .collect();
     let mut countries: Vec<String> = match &existing {
-        Some((stored, _, _)) => from_json("countries", stored)?,
+        Some((stored, _, _, _)) => from_json("countries", stored)?,
         None => Vec::new(),
     };
     for c in &described_countries {
@@ -91,7 +102,7 @@ pub(super) fn add_report(
     }
     let mut new_author = None;
     match &existing {
-        Some((_, source, _)) if intake && source == FROM_REPORTER => {
+        Some((_, source, _, _)) if intake && source == FROM_REPORTER => {
             // The intake's description replaces the one a reporter gave first.
             tx.prepare_cached(
                 "UPDATE items SET kind = ?2, text = ?3, author = ?4, language = ?5,
@@ -147,6 +158,16 @@ pub(super) fn add_report(
         tx.prepare_cached("UPDATE items SET thread = ?2 WHERE id = ?1")?
             .execute(params![subject.id, to_json(thread)?])?;
     }
+    // Whether this token already reported the item, asked before its report is in.
+    let ordinary = !intake;
+    let filed_before = match filer {
+        Some(token) if ordinary && merged => tx
+            .prepare_cached(FILED_BEFORE)?
+            .query_row(params![subject.id, token.id, Role::Admin.as_str()], |r| {
+                r.get(0)
+            })?,
+        _ => false,
+    };
     tx.prepare_cached(
         "INSERT INTO reports (item_id, reporter_type, category, comment, lane, deadline,
                               received_at, filed_by, filer_role, reporter)
@@ -168,8 +189,15 @@ pub(super) fn add_report(
     ])?;
     let report_id = tx.last_insert_rowid();
     count_report(tx, &subject.id, report)?;
-    let (priority, lane) = refresh_aggregates(tx, &subject.id)?;
-    let before = existing.map(|(_, _, tallied)| tallied);
+    let filed = FiledReport::of(
+        report,
+        received_at,
+        report_figures::counts(ordinary, filed_before),
+    );
+    let figures = figures_after(existing.as_ref().map(|e| &e.3), &filed)?;
+    write_figures(tx, &subject.id, &figures)?;
+    let (priority, lane) = (figures.priority(), figures.lane);
+    let before = existing.map(|(_, _, tallied, _)| tallied);
     let mut after = Tallied {
         lane: lane.as_str().to_owned(),
         ..before.clone().unwrap_or_else(|| Tallied {
@@ -218,69 +246,27 @@ fn count_report(
     Ok(())
 }
 
-/// Recomputes what an item derives from all its reports: priority, most urgent lane,
-/// earliest deadline, and first-reported time. Returns the priority and the lane.
-pub(super) fn refresh_aggregates(
+fn write_figures(
     tx: &Transaction<'_>,
     item_id: &str,
-) -> Result<(i64, Lane), StorageError> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT lane, reporter_type, deadline, received_at, filed_by, filer_role
-         FROM reports WHERE item_id = ?1 ORDER BY id",
-    )?;
-    let rows = stmt.query_map([item_id], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, Option<String>>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, Option<i64>>(4)?,
-            r.get::<_, Option<String>>(5)?,
-        ))
-    })?;
-    let mut weighed = Vec::new();
-    let mut most_urgent: Option<Lane> = None;
-    let mut ordinary_filers = std::collections::HashSet::new();
-    let mut deadline: Option<DateTime<Utc>> = None;
-    let mut created_at: Option<DateTime<Utc>> = None;
-    for row in rows {
-        let (lane, reporter, report_deadline, received, filed_by, filer_role) = row?;
-        let lane = parse_lane(&lane)?;
-        most_urgent = Some(most_urgent.map_or(lane, |l| l.min(lane)));
-        // An intake relays many people's reports; an ordinary token is one person, who
-        // counts once however often they report.
-        let ordinary = filer_role.is_some_and(|r| r != Role::Admin.as_str());
-        let counted = match filed_by {
-            Some(id) if ordinary => ordinary_filers.insert(id),
-            _ => true,
-        };
-        if counted {
-            weighed.push((lane, from_name::<ReporterType>("reporter type", &reporter)?));
-        }
-        if let Some(d) = parse_opt_ts(report_deadline.as_deref())? {
-            deadline = Some(deadline.map_or(d, |e| e.min(d)));
-        }
-        let received = parse_ts(&received)?;
-        created_at = Some(created_at.map_or(received, |c| c.min(received)));
-    }
-    let lane = most_urgent
-        .ok_or_else(|| StorageError::Backend(anyhow!("item {item_id:?} has no reports")))?;
-    let report_count = i64::try_from(weighed.len()).unwrap_or(i64::MAX);
-    let priority = rules::priority(weighed);
-    tx.prepare_cached(
-        "UPDATE items SET priority = ?2, lane = ?3, deadline = ?4,
-                          created_at = COALESCE(?5, created_at), report_count = ?6
-         WHERE id = ?1",
-    )?
-    .execute(params![
+    figures: &ReportFigures,
+) -> Result<(), StorageError> {
+    tx.prepare_cached(WRITE_REPORT_FIGURES)?.execute(params![
         item_id,
-        priority,
-        lane.as_str(),
-        deadline.map(ts),
-        created_at.map(ts),
-        report_count,
+        figures.priority(),
+        figures.lane.as_str(),
+        figures.deadline.map(ts),
+        ts(figures.first_reported),
+        figures.counted,
+        figures.weight,
+        figures
+            .leading
+            .as_ref()
+            .map(|(reporter, _)| name_of(*reporter))
+            .transpose()?,
+        figures.leading.as_ref().map(|(_, category)| category),
     ])?;
-    Ok((priority, lane))
+    Ok(())
 }
 
 pub(super) fn file_reports(
@@ -392,5 +378,26 @@ mod tests {
             .collect::<rusqlite::Result<_>>()
             .unwrap();
         assert_eq!(tallied, [("u-real".to_string(), 1)]);
+    }
+
+    /// Whether a token reported an item before is found through the index by item and filer:
+    /// an item reported 100,000 times takes its next report as fast as its first.
+    #[test]
+    fn a_filers_earlier_report_is_found_through_its_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(&dir.path().join("modq.db")).unwrap();
+        let conn = storage.writer.lock().unwrap();
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {FILED_BEFORE}"))
+            .unwrap()
+            .query_map(params!["p1", 2, "admin"], |r| r.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|l| l.contains("INDEX reports_filer (item_id=? AND filed_by=?)")),
+            "{plan:?}"
+        );
     }
 }

@@ -10,7 +10,7 @@ use super::convert::{from_json, from_name, parse_lane, parse_opt_ts, parse_ts, t
 use super::decisions::Sql;
 use crate::server::decision_steps::TAKE_DOWN_COLUMNS;
 use crate::server::storage::{DecisionFact, StorageError, TakeDownRecord};
-use crate::server::stored::{decisions_between_sql, take_downs_sql};
+use crate::server::stored::{DECISIONS_BETWEEN, take_downs_sql};
 
 /// Open and overdue items per lane, from the tally (schema 7) and from the overdue items
 /// alone: never a walk over the queue, whatever its size.
@@ -79,7 +79,7 @@ pub(super) fn decisions_between(
     to: DateTime<Utc>,
 ) -> Result<Vec<DecisionFact>, StorageError> {
     storage.read(|conn| {
-        let mut stmt = conn.prepare_cached(&decisions_between_sql()?)?;
+        let mut stmt = conn.prepare_cached(DECISIONS_BETWEEN)?;
         let rows = stmt.query_map([ts(from), ts(to)], |r| {
             Ok((
                 r.get::<_, String>(0)?,

@@ -43,7 +43,7 @@ impl Breakdown {
                 continue;
             };
             *lanes.entry(item.lane.as_str().to_string()).or_default() += 1;
-            let category = super::stats::leading_category(item).unwrap_or("no report");
+            let category = item.leading_category().unwrap_or("no report");
             *categories.entry(category.to_string()).or_default() += 1;
         }
         let ranked = |m: HashMap<String, usize>| {

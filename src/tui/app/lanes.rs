@@ -81,7 +81,7 @@ impl App {
             Some(catalog) => {
                 // The reason the server would give a plain `t`: the category of the most
                 // trusted report, through the catalog.
-                let category = super::stats::leading_category(item).map(str::to_lowercase);
+                let category = item.leading_category().map(str::to_lowercase);
                 let default = category
                     .and_then(|c| {
                         catalog

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 
 use super::{App, Effect, Entry, Freshness, Layer};
-use crate::model::{DailyStats, Decision, DecisionAction, Item, Tally};
+use crate::model::{DailyStats, Decision, DecisionAction, Tally};
 use crate::policy::PolicyCatalog;
 use crate::sanitize::clean_line;
 use crate::tui::action::Action;
@@ -39,7 +39,7 @@ pub struct Logged {
 impl Logged {
     pub fn of(entry: &Entry, decision: &Decision, catalog: Option<&PolicyCatalog>) -> Logged {
         let item = &entry.shown;
-        let leading = leading_category(item);
+        let leading = item.leading_category();
         let reason_code = match (decision.action, &decision.reason_code, catalog) {
             (DecisionAction::TakeDown, Some(code), _) => Some(clean_line(code)),
             (DecisionAction::TakeDown, None, Some(catalog)) => Some(
@@ -210,18 +210,6 @@ impl Stats {
         }
         buckets
     }
-}
-
-/// The category of the item's most trusted report (authority, then trusted flagger,
-/// automated, user), the earliest on a tie: the one the server's figures use.
-pub fn leading_category(item: &Item) -> Option<&str> {
-    let mut best: Option<&crate::model::Report> = None;
-    for r in &item.reports {
-        if best.is_none_or(|b| r.reporter_type.weight() > b.reporter_type.weight()) {
-            best = Some(r);
-        }
-    }
-    best.map(|r| r.category.as_str())
 }
 
 fn tallies(counts: HashMap<String, u64>) -> Vec<Tally> {

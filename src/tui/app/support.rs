@@ -21,7 +21,7 @@ impl App {
             self.flash(Level::Info, "Nothing selected to send support for".into());
             return Vec::new();
         };
-        let category = super::stats::leading_category(&entry.shown).unwrap_or_default();
+        let category = entry.shown.leading_category().unwrap_or_default();
         let self_harm = self
             .policies
             .as_ref()

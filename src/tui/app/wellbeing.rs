@@ -56,7 +56,7 @@ impl WellbeingSettings {
     /// the first graphic one among its reports.
     pub fn graphic_category<'a>(&self, item: &'a Item) -> Option<&'a str> {
         let graphic = |c: &str| self.graphic.iter().any(|g| g.eq_ignore_ascii_case(c));
-        super::stats::leading_category(item)
+        item.leading_category()
             .filter(|c| graphic(c))
             // The tally too: a read lists only an item's newest reports.
             .or_else(|| item.reported_categories().find(|c| graphic(c)))

@@ -170,12 +170,7 @@ pub(super) fn draw_queue(frame: &mut Frame, app: &App, area: Rect) {
         scratch.clear();
         let _ = write!(scratch, "{:>4} ", e.shown.priority);
         x = paint::put(buf, x, y, right, &scratch, Style::new());
-        let category = e
-            .shown
-            .reports
-            .first()
-            .map(|r| r.category.as_str())
-            .unwrap_or("");
+        let category = e.shown.leading_category().unwrap_or("");
         scratch.clear();
         scratch.push_str(category);
         scratch.push(' ');
