@@ -56,6 +56,20 @@ impl ReporterType {
     }
 }
 
+/// The report category an item's default reason comes from: that of its most trusted
+/// source (authority, then trusted flagger, automated, user), the earliest on a tie.
+pub fn leading_category<'a>(
+    reports: impl IntoIterator<Item = (ReporterType, &'a str)>,
+) -> Option<&'a str> {
+    let mut best: Option<(i64, &str)> = None;
+    for (reporter, category) in reports {
+        if best.is_none_or(|(w, _)| reporter.weight() > w) {
+            best = Some((reporter.weight(), category));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
 /// A priority lane. Declared from most to least urgent: the derived `Ord` is that order.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
@@ -635,13 +649,11 @@ impl Item {
         {
             return Some(leading);
         }
-        let mut best: Option<&Report> = None;
-        for r in &self.reports {
-            if best.is_none_or(|b| r.reporter_type.weight() > b.reporter_type.weight()) {
-                best = Some(r);
-            }
-        }
-        best.map(|r| r.category.as_str())
+        leading_category(
+            self.reports
+                .iter()
+                .map(|r| (r.reporter_type, r.category.as_str())),
+        )
     }
 
     /// How many reports the item has in all, listed or not.

@@ -280,7 +280,7 @@ fn layer_of(module: &str, is_folder: bool) -> Option<Layer> {
         return Some(Layer::Engine);
     }
     Some(match module {
-        "storage" => Layer::Storage,
+        "storage" | "basis" => Layer::Storage,
         "rules" | "claims" | "statements" | "stats" | "clock" | "appeals" | "account_rules"
         | "media_rules" | "report_figures" => Layer::Rules,
         "filter_sql" | "read_pool" | "decision_steps" | "stored" => Layer::Engine,

@@ -417,13 +417,67 @@ fn an_item_reported_past_the_cap_reads_its_newest_reports_with_totals_and_decide
         assert_eq!(decide(s, &senior, take_down), DecisionOutcome::Applied);
         let downs = s.take_downs_since(now() - secs(60), 0, 1000).unwrap();
         let basis = downs[0].basis.as_ref().unwrap();
-        assert_eq!(basis.reports.len(), 222);
+        assert_eq!(basis.tally().total, 222);
         let statement =
             server::statements::statement(&downs[0], &PolicyCatalog::builtin()).unwrap();
         assert_eq!(statement.source_type, "SOURCE_TRUSTED_FLAGGER");
         let item = s.item("viral").unwrap().unwrap();
         assert_eq!(item.totals.unwrap().history, 222 + 3);
         assert_eq!(item.history.len(), REPORTS_LISTED + 3);
+    });
+}
+
+/// A take down on an item reported 2,000 times in 2,000 categories (free text any token may
+/// send) freezes its reports as a tally: a few kilobytes in the audit log, where a list of
+/// every report was tens of kilobytes written under the audit log's lock, and the statement
+/// still counts them all and names the trusted flagger behind the flood.
+#[test]
+fn a_take_down_freezes_a_flood_of_reports_as_a_bounded_tally() {
+    on_every_engine(|s| {
+        let mut flood = vec![report(
+            subject("flooded", "a post"),
+            ReporterType::TrustedFlagger,
+            "terrorism",
+        )];
+        flood.extend((1..2000).map(|n| {
+            report(
+                subject("flooded", "a post"),
+                ReporterType::User,
+                &format!("category {n}"),
+            )
+        }));
+        s.add_reports(&flood, now()).unwrap();
+        let alice = token(s, "alice", Role::Moderator);
+        let mut take_down = decision("t1", "flooded", DecisionAction::TakeDown);
+        take_down.scope = Some(Scope::Global);
+        assert_eq!(decide(s, &alice, take_down), DecisionOutcome::Applied);
+        let downs = s.take_downs_since(now() - secs(60), 0, 1000).unwrap();
+        let basis = downs[0].basis.as_ref().unwrap();
+        let frozen = serde_json::to_string(basis).unwrap();
+        assert!(frozen.len() < 4096, "{} bytes frozen", frozen.len());
+        let tally = basis.tally();
+        assert_eq!(tally.total, 2000);
+        assert_eq!(tally.categories.len(), server::CATEGORIES_LISTED);
+        assert_eq!(
+            tally.other_categories,
+            2000 - server::CATEGORIES_LISTED as u64
+        );
+        assert_eq!(tally.leading_category.as_deref(), Some("terrorism"));
+        let statement =
+            server::statements::statement(&downs[0], &PolicyCatalog::builtin()).unwrap();
+        assert_eq!(statement.source_type, "SOURCE_TRUSTED_FLAGGER");
+        assert!(
+            statement
+                .decision_facts
+                .contains("after 2000 report(s) (1999 from user, 1 from trusted flagger)")
+                && statement.decision_facts.contains(&format!(
+                    "and {} report(s) in other categories; the most trusted report's category was \
+                 terrorism",
+                    2000 - server::CATEGORIES_LISTED
+                )),
+            "{}",
+            statement.decision_facts
+        );
     });
 }
 

@@ -13,7 +13,7 @@ use crate::account::{AccountAction, AccountMeasure, AccountMeasureRecord, Accoun
 use crate::model::{
     AppealOutcome, AppealVerdict, Author, Decision, DecisionAction, DecisionMethod,
     DecisionOutcome, DecisionResult, HistoryEntry, HistoryEvent, Item, NewAppeal, ReporterAccount,
-    ReporterType, Scope,
+    Scope,
 };
 use crate::policy::PolicyCatalog;
 use crate::support::SupportCatalog;
@@ -47,8 +47,6 @@ pub trait StepStore {
     /// The category of the item's most trusted report (see [`rules::leading_category`]), as
     /// filing keeps it on the item (`None`: no such item, or no report).
     fn leading_category(&mut self, item_id: &str) -> Result<Option<String>, StorageError>;
-    /// An item's reports as (reporter type, category), stored text, in the order they came.
-    fn report_categories(&mut self, item_id: &str) -> Result<Vec<(String, String)>, StorageError>;
     /// The stored reporter accounts (JSON) of an item's reports that name one, in order.
     fn reporter_texts(&mut self, item_id: &str) -> Result<Vec<String>, StorageError>;
     /// The appeal whose item this is: (appeal id, audit id of the decision appealed).
@@ -240,22 +238,6 @@ pub fn already_applied(d: &Decision, earlier: &AppliedDecision, body_hash: &str)
     };
     let message = format!("already applied: {}{elsewhere}", earlier.describe());
     result(d, DecisionOutcome::Duplicate, Some(message))
-}
-
-/// Every report on the item, oldest first: its source and category. What decides reads
-/// these, never an item read's reports, which are only the newest.
-fn every_report(
-    store: &mut impl StepStore,
-    item_id: &str,
-) -> Result<Vec<(ReporterType, String)>, StorageError> {
-    let mut reports = Vec::new();
-    for (reporter, category) in store.report_categories(item_id)? {
-        reports.push((
-            from_name::<ReporterType>("reporter type", &reporter)?,
-            category,
-        ));
-    }
-    Ok(reports)
 }
 
 /// The appeal an item carries, with what deciding it needs (`None`: not an appeal).
@@ -656,12 +638,9 @@ impl TakeDownRow {
         let basis = match opt_json("decision basis", self.basis.as_deref())? {
             Some(basis) => basis,
             // Take downs from before schema 8 froze no basis: the item as it is now stands
-            // in, with every report (the item read lists only the newest, and a trusted
-            // flagger's report older than those still makes the statement's source).
-            None => DecisionBasis {
-                reports: every_report(store, &self.item_id)?,
-                ..DecisionBasis::of(&item, DecisionMethod::Single)
-            },
+            // in, with its tally of every report (the item read lists only the newest, and a
+            // trusted flagger's report older than those still makes the statement's source).
+            None => DecisionBasis::of(&item, DecisionMethod::Single),
         };
         Ok(TakeDownRecord {
             audit_id: self.audit_id,

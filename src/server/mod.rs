@@ -11,6 +11,7 @@
 
 mod account_rules;
 mod appeals;
+mod basis;
 mod claims;
 mod clock;
 mod decision_steps;

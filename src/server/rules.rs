@@ -6,7 +6,7 @@ use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 
 use crate::model::{
     Decision, DecisionAction, DecisionOutcome, EscalationTier, HistoryEntry, HistoryEvent, Item,
-    Lane, NewReport, ReporterAccount, ReporterType, ReviewState, Role, Scope,
+    Lane, NewReport, ReporterAccount, ReviewState, Role, Scope,
 };
 use crate::policy::PolicyCatalog;
 
@@ -360,19 +360,7 @@ pub fn check_note(note: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The report category an item's default reason comes from: that of its most trusted
-/// source (authority, then trusted flagger, automated, user), the earliest on a tie.
-pub fn leading_category<'a>(
-    reports: impl IntoIterator<Item = (ReporterType, &'a str)>,
-) -> Option<&'a str> {
-    let mut best: Option<(i64, &str)> = None;
-    for (reporter, category) in reports {
-        if best.is_none_or(|(w, _)| reporter.weight() > w) {
-            best = Some((reporter.weight(), category));
-        }
-    }
-    best.map(|(_, c)| c)
-}
+pub use crate::model::leading_category;
 
 /// What a judge needs besides the decision and the actor.
 pub struct Facts<'a> {
@@ -906,7 +894,7 @@ pub fn may_renew(state: Option<ReviewState>, lease: Option<&Lease>, caller: &str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ItemKind, Role, Subject};
+    use crate::model::{ItemKind, ReporterType, Role, Subject};
 
     /// An item read counts every note; a role that may not read a restricted tier's notes
     /// is shown neither them nor their number, listed or only counted.

@@ -19,8 +19,7 @@ use crate::model::{
 };
 use crate::policy::{Ground, PolicyCatalog};
 
-use super::rules;
-use super::storage::{DecisionBasis, TakeDownRecord};
+use super::storage::{DecisionBasis, ReportTally, TakeDownRecord};
 
 /// The 27 EU member states and the three EEA countries (IS, LI, NO), as the Database takes them.
 pub const EEA: [&str; 30] = [
@@ -51,6 +50,7 @@ pub fn statement(td: &TakeDownRecord, policies: &PolicyCatalog) -> Option<Statem
         .clone()
         .unwrap_or_else(|| DecisionBasis::of(&td.item, DecisionMethod::Single));
     let basis = &basis;
+    let tally = basis.tally();
     // A code the catalog no longer has (it was edited since) is stated as the fallback.
     let policy = td
         .reason_code
@@ -87,7 +87,7 @@ pub fn statement(td: &TakeDownRecord, policies: &PolicyCatalog) -> Option<Statem
     };
     let (content_type, content_type_other) = content_type(basis);
     let account = account_fields(td.account.as_ref(), td.applied_at);
-    let mut decision_facts = facts(basis, &policy.title, &policy.code);
+    let mut decision_facts = facts(basis, &tally, &policy.title, &policy.code);
     if let Some(sentence) = &account.fact {
         decision_facts.push(' ');
         decision_facts.push_str(sentence);
@@ -110,8 +110,8 @@ pub fn statement(td: &TakeDownRecord, policies: &PolicyCatalog) -> Option<Statem
         territorial_scope,
         content_date: date(basis.first_reported),
         application_date: date(td.applied_at),
-        source_type: source_type(basis.reports.iter().map(|(r, _)| *r)).to_string(),
-        automated_detection: if automated_detection(basis) {
+        source_type: source_type(tally.by_source.iter().map(|(r, _)| *r)).to_string(),
+        automated_detection: if automated_detection(basis, &tally) {
             "Yes"
         } else {
             "No"
@@ -225,11 +225,11 @@ pub fn source_type(reporters: impl IntoIterator<Item = ReporterType>) -> &'stati
     source
 }
 
-fn automated_detection(basis: &DecisionBasis) -> bool {
-    basis
-        .reports
+fn automated_detection(basis: &DecisionBasis, tally: &ReportTally) -> bool {
+    tally
+        .by_source
         .iter()
-        .any(|(r, _)| *r == ReporterType::Automated)
+        .any(|(r, n)| *r == ReporterType::Automated && *n > 0)
         || basis.hash_matched
 }
 
@@ -271,23 +271,20 @@ fn content_type(basis: &DecisionBasis) -> (Vec<String>, Option<String>) {
 
 /// The facts relied on, without personal data: how the decision was taken, the policy, how
 /// the item came to review.
-fn facts(basis: &DecisionBasis, title: &str, code: &str) -> String {
-    let mut by_source: Vec<(ReporterType, usize)> = Vec::new();
-    for (reporter, _) in &basis.reports {
-        match by_source.iter_mut().find(|(t, _)| t == reporter) {
-            Some((_, n)) => *n += 1,
-            None => by_source.push((*reporter, 1)),
-        }
-    }
-    let sources: Vec<String> = by_source
+fn facts(basis: &DecisionBasis, tally: &ReportTally, title: &str, code: &str) -> String {
+    let sources: Vec<String> = tally
+        .by_source
         .iter()
         .map(|(t, n)| format!("{n} from {}", t.label()))
         .collect();
-    let mut categories: Vec<&str> = basis.reports.iter().map(|(_, c)| c.as_str()).collect();
-    categories.sort_unstable();
-    categories.dedup();
-    let leading = rules::leading_category(basis.reports.iter().map(|(r, c)| (*r, c.as_str())))
-        .unwrap_or("none");
+    let mut categories = tally.categories.join(", ");
+    if tally.other_categories > 0 {
+        categories.push_str(&format!(
+            " and {} report(s) in other categories",
+            tally.other_categories
+        ));
+    }
+    let leading = tally.leading_category.as_deref().unwrap_or("none");
     let how = match basis.method {
         DecisionMethod::Single => "Reviewed by a human moderator",
         DecisionMethod::Tagged => {
@@ -312,9 +309,9 @@ fn facts(basis: &DecisionBasis, title: &str, code: &str) -> String {
     let mut facts = format!(
         "{how}, after {} report(s) ({}), reported as {}; the most trusted report's category \
          was {leading}. The moderator found a breach of the policy \"{title}\" ({code}).",
-        basis.reports.len(),
+        tally.total,
         sources.join(", "),
-        categories.join(", "),
+        categories,
     );
     if basis.hash_matched {
         facts.push_str(" Attached media matched a list of known hashes.");

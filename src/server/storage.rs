@@ -11,9 +11,8 @@ use utoipa::ToSchema;
 
 use crate::model::{
     AppealLodged, AppealOutcome, ClaimedPage, Decision, DecisionAction, DecisionMethod,
-    DecisionResult, EscalationTier, HistoryEntry, Item, ItemKind, Lane, LeaseGrant, LeaseRenewal,
-    NewAppeal, NewReport, QueueCounts, QueuePage, ReportAccepted, ReporterType, ReviewState, Role,
-    Scope,
+    DecisionResult, EscalationTier, HistoryEntry, Item, Lane, LeaseGrant, LeaseRenewal, NewAppeal,
+    NewReport, QueueCounts, QueuePage, ReportAccepted, ReviewState, Role, Scope,
 };
 use crate::policy::PolicyCatalog;
 use crate::query::{Query, Sort};
@@ -324,45 +323,7 @@ impl ClaimLimits {
     }
 }
 
-/// The facts about an item a take down's statement states, taken when the take down is
-/// made and stored with it: reports and hash matches that arrive later do not rewrite what
-/// the decision was based on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DecisionBasis {
-    pub kind: ItemKind,
-    pub has_text: bool,
-    /// The kinds of the attached media (image, video…).
-    pub media_kinds: Vec<String>,
-    /// Whether attached media matched a list of known hashes.
-    pub hash_matched: bool,
-    pub language: Option<String>,
-    /// The item's first report: the statement's `content_date`.
-    pub first_reported: DateTime<Utc>,
-    /// Each report's source and category, in the order received.
-    pub reports: Vec<(ReporterType, String)>,
-    /// How the moderator took the decision.
-    pub method: DecisionMethod,
-}
-
-impl DecisionBasis {
-    /// The basis of a decision taken by `method` on `item` as it is now.
-    pub fn of(item: &Item, method: DecisionMethod) -> DecisionBasis {
-        DecisionBasis {
-            kind: item.kind,
-            has_text: item.text.as_deref().is_some_and(|t| !t.trim().is_empty()),
-            media_kinds: item.media.iter().map(|m| m.kind.clone()).collect(),
-            hash_matched: item.media.iter().any(|m| m.hash_match.is_some()),
-            language: item.language.clone(),
-            first_reported: item.created_at,
-            reports: item
-                .reports
-                .iter()
-                .map(|r| (r.reporter_type, r.category.clone()))
-                .collect(),
-            method,
-        }
-    }
-}
+pub use super::basis::{DecisionBasis, ReportTally};
 
 /// One applied decision, as the audit log keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -12,15 +12,16 @@ use std::collections::{HashMap, HashSet};
 use ::postgres::Row;
 
 use crate::account::AccountMeasure;
-use crate::model::{AppealOutcome, AppealVerdict, Item, Report};
+use crate::model::{AppealOutcome, AppealVerdict, Item, ItemTotals};
 use crate::server::decision_steps::{
     APPLIED_COLUMNS, AppliedRow, MeasureRow, StepStore, SupportRow, stored_status,
 };
 use crate::server::rules::{AppliedDecision, ItemStatus};
-use crate::server::storage::{StorageError, TokenInfo};
+use crate::server::storage::{CATEGORIES_LISTED, StorageError, TokenInfo};
+use crate::server::stored::{CountedRecord, TALLY_CATEGORY, TALLY_REPORTER_TYPE, item_totals};
 
 use super::db::Tx;
-use super::items::{Tallied, load_reports_of};
+use super::items::Tallied;
 use super::queue::{ITEM_COLUMNS, item_row};
 
 /// An item of the batch as the lock found it.
@@ -40,8 +41,8 @@ struct Locked {
 #[derive(Default)]
 pub struct Known {
     items: HashMap<String, Locked>,
-    /// Each locked item's reports, oldest first, once a decision needed them.
-    reports: Option<HashMap<String, Vec<Report>>>,
+    /// Each locked item's report tally rows, once a take down needed them.
+    tallies: Option<Tallies>,
     /// Items whose leases this batch has ended already (with the decision's own update):
     /// no lease can come back while the item is locked.
     leases_ended: HashSet<String>,
@@ -117,40 +118,81 @@ impl Known {
         self.leases_ended.insert(item_id.to_owned());
     }
 
-    /// A locked item's content with its reports (`None`: not one the batch locked).
-    pub fn item_with_reports(
+    /// A locked item's content with its report tally (`None`: not one the batch locked).
+    pub fn item_with_totals(
         &mut self,
         tx: &mut Tx<'_>,
         item_id: &str,
     ) -> Result<Option<Item>, StorageError> {
-        let Some(reports) = self.reports(tx, item_id)? else {
+        let Some(totals) = self.totals(tx, item_id)? else {
             return Ok(None);
         };
         Ok(self.items.get(item_id).map(|locked| Item {
-            reports,
+            totals: Some(totals),
             ..locked.item.clone()
         }))
     }
 
-    /// A locked item's reports, oldest first (`None`: not one the batch locked). The first
-    /// ask reads those of every item locked, in one statement.
-    fn reports(
+    /// A locked item's report tally (`None`: not one the batch locked). The first ask reads
+    /// those of every item locked, in one statement: every reporter type's row, and of the
+    /// categories the ones an item read lists, however many reports there are.
+    fn totals(
         &mut self,
         tx: &mut Tx<'_>,
         item_id: &str,
-    ) -> Result<Option<Vec<Report>>, StorageError> {
-        if !self.items.contains_key(item_id) {
+    ) -> Result<Option<ItemTotals>, StorageError> {
+        let Some(locked) = self.items.get(item_id) else {
             return Ok(None);
-        }
-        let reports = match &mut self.reports {
-            Some(reports) => reports,
+        };
+        let leading_category = locked.leading_category.clone();
+        let tallies = match &mut self.tallies {
+            Some(tallies) => tallies,
             None => {
                 let ids: Vec<&str> = self.items.keys().map(String::as_str).collect();
-                self.reports.insert(load_reports_of(tx, &ids)?)
+                self.tallies.insert(tallies_of(tx, &ids)?)
             }
         };
-        Ok(Some(reports.get(item_id).cloned().unwrap_or_default()))
+        let (reporter_types, categories) = tallies.get(item_id).cloned().unwrap_or_default();
+        // Decisions and notes are not counted: a basis states only the reports.
+        Ok(Some(item_totals(CountedRecord {
+            reporter_types,
+            categories,
+            decisions: 0,
+            notes_by_tier: Vec::new(),
+            leading_category,
+        })?))
     }
+}
+
+/// Each item's report tally rows: (reporter types, listed categories).
+type Tallies = HashMap<String, (Vec<(String, i64)>, Vec<(String, i64)>)>;
+
+fn tallies_of(tx: &mut Tx<'_>, ids: &[&str]) -> Result<Tallies, StorageError> {
+    let sql = format!(
+        "SELECT i.id, t.dimension, t.name, t.reports
+         FROM items i
+         CROSS JOIN LATERAL (
+             (SELECT dimension, name, reports FROM report_tally
+              WHERE item_id = i.id AND dimension = '{TALLY_REPORTER_TYPE}')
+             UNION ALL
+             (SELECT dimension, name, reports FROM report_tally
+              WHERE item_id = i.id AND dimension = '{TALLY_CATEGORY}'
+              ORDER BY shown_first DESC, reports DESC, name LIMIT {CATEGORIES_LISTED})
+         ) t
+         WHERE i.id = ANY(?1)"
+    );
+    let mut tallies = Tallies::new();
+    for r in tx.all(&sql, &[&ids])? {
+        let (types, categories) = tallies.entry(r.try_get(0)?).or_default();
+        let dimension: String = r.try_get(1)?;
+        let row = (r.try_get(2)?, r.try_get(3)?);
+        if dimension == TALLY_REPORTER_TYPE {
+            types.push(row);
+        } else {
+            categories.push(row);
+        }
+    }
+    Ok(tallies)
 }
 
 /// The audit rows a decision by `token_id` with `key` on `item_id` is judged by, in one
@@ -216,10 +258,6 @@ impl StepStore for Decide<'_, '_> {
             Some(locked) => Ok(locked.leading_category.clone()),
             None => self.tx.leading_category(item_id),
         }
-    }
-
-    fn report_categories(&mut self, item_id: &str) -> Result<Vec<(String, String)>, StorageError> {
-        self.tx.report_categories(item_id)
     }
 
     fn appeal_on(&mut self, appeal_item_id: &str) -> Result<Option<(i64, i64)>, StorageError> {

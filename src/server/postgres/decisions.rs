@@ -23,8 +23,7 @@ use crate::server::storage::{StorageError, TokenInfo};
 use super::convert::{name_of, parse_ts, to_json, ts};
 use super::db::{AUDIT_LOCK, Param, Tx};
 use super::decision_reads::{Decide, Earlier, Known, applied, item_status};
-use super::items::{Tallied, TallyChanges, load_item, load_reports};
-use super::queue::{ITEM_COLUMNS, item_row};
+use super::items::{Tallied, TallyChanges, load_item};
 
 fn applied_where(
     tx: &mut Tx<'_>,
@@ -71,17 +70,12 @@ fn decision_basis(
     item_id: &str,
     method: crate::model::DecisionMethod,
 ) -> Result<Option<DecisionBasis>, StorageError> {
-    // The basis is the item's content and reports, which no decision changes: as locked.
-    if let Some(item) = known.item_with_reports(tx, item_id)? {
+    // The basis is the item's content and report tally, which no decision changes: as
+    // locked.
+    if let Some(item) = known.item_with_totals(tx, item_id)? {
         return Ok(Some(DecisionBasis::of(&item, method)));
     }
-    let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = ?1");
-    let Some(row) = tx.opt(&sql, &[&item_id])? else {
-        return Ok(None);
-    };
-    let mut item = item_row(&row)?.into_item()?;
-    item.reports = load_reports(tx, item_id)?;
-    Ok(Some(DecisionBasis::of(&item, method)))
+    Ok(load_item(tx, item_id)?.map(|item| DecisionBasis::of(&item, method)))
 }
 
 /// Applies one decision of a batch whose items are locked (see `Storage::apply_decisions`),
@@ -653,16 +647,6 @@ impl StepStore for Tx<'_> {
             Some(r) => Ok(r.try_get(0)?),
             None => Ok(None),
         }
-    }
-
-    fn report_categories(&mut self, item_id: &str) -> Result<Vec<(String, String)>, StorageError> {
-        self.all(
-            "SELECT reporter_type, category FROM reports WHERE item_id = ?1 ORDER BY id",
-            &[&item_id],
-        )?
-        .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect()
     }
 
     fn reporter_texts(&mut self, item_id: &str) -> Result<Vec<String>, StorageError> {

@@ -353,41 +353,6 @@ fn author_record(
     Ok(record)
 }
 
-pub fn load_reports(tx: &mut Tx<'_>, item_id: &str) -> Result<Vec<Report>, StorageError> {
-    Ok(load_reports_of(tx, &[item_id])?
-        .remove(item_id)
-        .unwrap_or_default())
-}
-
-/// Each item's reports, oldest first.
-pub fn load_reports_of(
-    tx: &mut Tx<'_>,
-    ids: &[&str],
-) -> Result<HashMap<String, Vec<Report>>, StorageError> {
-    let rows = tx.all(
-        "SELECT item_id, id, reporter_type, category, comment, lane, deadline, received_at
-         FROM reports WHERE item_id = ANY(?1) ORDER BY item_id, id",
-        &[&ids],
-    )?;
-    let mut reports: HashMap<String, Vec<Report>> = HashMap::new();
-    for r in rows {
-        let reporter: String = r.try_get(2)?;
-        let lane: String = r.try_get(5)?;
-        let deadline: Option<String> = r.try_get(6)?;
-        let received: String = r.try_get(7)?;
-        reports.entry(r.try_get(0)?).or_default().push(Report {
-            id: r.try_get(1)?,
-            reporter_type: from_name::<ReporterType>("reporter type", &reporter)?,
-            category: r.try_get(3)?,
-            comment: r.try_get(4)?,
-            lane: parse_lane(&lane)?,
-            deadline: parse_opt_ts(deadline.as_deref())?,
-            received_at: parse_ts(&received)?,
-        });
-    }
-    Ok(reports)
-}
-
 // --- reports ------------------------------------------------------------------------------
 
 /// The derived columns filters read, from an item's content.

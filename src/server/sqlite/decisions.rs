@@ -13,7 +13,7 @@ use crate::policy::PolicyCatalog;
 
 use super::SqliteStorage;
 use super::convert::{corrupt, name_of, to_json};
-use super::items::{ITEM_COLUMNS, item_row, load_item, load_reports};
+use super::items::{ITEM_COLUMNS, item_row, item_totals, load_item};
 use super::tally::{Tallied, TallyChanges};
 use crate::server::appeals::{self, AppealFacts};
 use crate::server::decision_steps::{
@@ -141,7 +141,8 @@ pub(super) fn decision_basis(
         return Ok(None);
     };
     let mut item = row.into_item()?;
-    item.reports = load_reports(tx, item_id)?;
+    // The tally counts every report in a few rows; the basis freezes that, never the list.
+    item.totals = Some(item_totals(tx, item_id)?);
     Ok(Some(DecisionBasis::of(&item, method)))
 }
 
@@ -427,16 +428,6 @@ impl StepStore for Sql<'_> {
             .query_row([item_id], |r| r.get(0))
             .optional()?
             .flatten())
-    }
-
-    fn report_categories(&mut self, item_id: &str) -> Result<Vec<(String, String)>, StorageError> {
-        let mut stmt = self.0.prepare_cached(
-            "SELECT reporter_type, category FROM reports WHERE item_id = ?1 ORDER BY id",
-        )?;
-        let rows = stmt.query_map([item_id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn reporter_texts(&mut self, item_id: &str) -> Result<Vec<String>, StorageError> {

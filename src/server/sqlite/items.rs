@@ -224,7 +224,7 @@ pub(super) fn fill_item(conn: &Connection, item: &mut Item) -> Result<(), Storag
 
 /// What an item holds in all: the report tally (every reporter type, the categories
 /// listed first), and its audit rows and notes counted through their indexes.
-fn item_totals(conn: &Connection, item_id: &str) -> Result<ItemTotals, StorageError> {
+pub(super) fn item_totals(conn: &Connection, item_id: &str) -> Result<ItemTotals, StorageError> {
     let tally = |dimension: &str, limit: i64| -> Result<Vec<(String, i64)>, StorageError> {
         let mut stmt = conn.prepare_cached(TALLY_LISTED)?;
         let rows = stmt.query_map(params![item_id, dimension, limit], |r| {
@@ -337,17 +337,6 @@ pub(super) fn author_record(
         }
     }
     Ok(record)
-}
-
-/// Every report on the item, oldest first: what a decision's basis states. Item reads
-/// list only the newest ([`load_newest_reports`]).
-pub(super) fn load_reports(conn: &Connection, item_id: &str) -> Result<Vec<Report>, StorageError> {
-    reports_where(
-        conn,
-        "SELECT id, reporter_type, category, comment, lane, deadline, received_at
-         FROM reports WHERE item_id = ?1 ORDER BY id",
-        params![item_id],
-    )
 }
 
 /// The item's newest reports (see `storage::REPORTS_LISTED`), oldest first.
@@ -545,7 +534,7 @@ mod tests {
             .take_downs_since(now - chrono::TimeDelta::seconds(60), 0, 1000)
             .unwrap();
         let basis = downs[0].basis.as_ref().unwrap();
-        assert_eq!(basis.reports.len(), REPORTS_LISTED + 1);
+        assert_eq!(basis.tally().total, REPORTS_LISTED as u64 + 1);
         let statement =
             crate::server::statements::statement(&downs[0], &PolicyCatalog::builtin()).unwrap();
         assert_eq!(statement.source_type, "SOURCE_TRUSTED_FLAGGER");
