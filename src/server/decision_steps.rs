@@ -519,10 +519,12 @@ fn reporters(
     store: &mut impl StepStore,
     item_id: &str,
 ) -> Result<Vec<ReporterAccount>, StorageError> {
+    // A set, not a scan of those found: a post 100,000 people reported names 100,000.
+    let mut seen = std::collections::HashSet::new();
     let mut found: Vec<ReporterAccount> = Vec::new();
     for text in store.reporter_texts(item_id)? {
         let reporter: ReporterAccount = from_json("reporter", &text)?;
-        if !found.iter().any(|r| r.id == reporter.id) {
+        if seen.insert(reporter.id.clone()) {
             found.push(reporter);
         }
     }
