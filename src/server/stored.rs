@@ -8,9 +8,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::model::{
-    CategoryCount, EscalationTier, ItemTotals, Lane, ReporterType, ReporterTypeCount, ReviewState,
+    CategoryCount, DecisionAction, EscalationTier, HistoryEntry, HistoryEvent, ItemTotals, Lane,
+    Report, ReporterType, ReporterTypeCount, ReviewState,
 };
 use crate::server::report_figures::{FiledReport, ReportFigures};
+use crate::server::rules;
 use crate::server::storage::StorageError;
 
 pub fn ts(t: DateTime<Utc>) -> String {
@@ -213,3 +215,105 @@ pub const WRITE_REPORT_FIGURES: &str =
                       report_count = ?6, report_weight = ?7, leading_reporter_type = ?8,
                       leading_category = ?9
      WHERE id = ?1";
+
+// --- an item's history, from its rows (the same columns on both engines) -----------------
+
+/// A report's columns: id, reporter type, category, comment, lane, deadline, received.
+pub type ReportColumns = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    String,
+);
+
+pub fn report_of(r: ReportColumns) -> Result<Report, StorageError> {
+    let (id, reporter, category, comment, lane, deadline, received) = r;
+    Ok(Report {
+        id,
+        reporter_type: from_name::<ReporterType>("reporter type", &reporter)?,
+        category,
+        comment,
+        lane: parse_lane(&lane)?,
+        deadline: parse_opt_ts(deadline.as_deref())?,
+        received_at: parse_ts(&received)?,
+    })
+}
+
+/// A report as its item's history tells it.
+pub fn reported(r: &Report) -> HistoryEntry {
+    HistoryEntry {
+        at: r.received_at,
+        actor: r.reporter_type.label().to_string(),
+        event: HistoryEvent::Reported,
+        reason_code: Some(r.category.clone()),
+        scope: None,
+        note: r.comment.clone(),
+        escalation_target: None,
+        tier: None,
+        visible_to: None,
+    }
+}
+
+/// A note's columns: at, actor, note, tier.
+pub type NoteColumns = (String, String, String, Option<String>);
+
+pub fn note_entry((at, actor, note, tier): NoteColumns) -> Result<HistoryEntry, StorageError> {
+    let tier = opt_tier(tier.as_deref())?;
+    Ok(HistoryEntry {
+        at: parse_ts(&at)?,
+        actor,
+        event: HistoryEvent::Note,
+        reason_code: None,
+        scope: None,
+        note: Some(note),
+        escalation_target: None,
+        tier,
+        visible_to: rules::note_visible_to(tier, None),
+    })
+}
+
+/// An audit row's columns as history: at, actor, action, reason code, scope, note,
+/// escalation target, from tier, to tier.
+pub type AuditColumns = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+pub fn audit_entry(a: AuditColumns) -> Result<HistoryEntry, StorageError> {
+    let (at, actor, action, reason_code, scope, note, target, from_tier, to_tier) = a;
+    let to_tier = opt_tier(to_tier.as_deref())?;
+    let visible_to = match &note {
+        Some(_) => rules::note_visible_to(opt_tier(from_tier.as_deref())?, to_tier),
+        None => None,
+    };
+    let event = match from_name::<DecisionAction>("action", &action)? {
+        DecisionAction::TakeDown => HistoryEvent::TakeDown,
+        DecisionAction::Keep => HistoryEvent::Keep,
+        DecisionAction::Escalate => HistoryEvent::Escalate,
+        DecisionAction::Reverse => HistoryEvent::Reversal,
+        DecisionAction::Uphold => HistoryEvent::Upheld,
+        DecisionAction::Overturn => HistoryEvent::Overturned,
+        DecisionAction::SendSupport => HistoryEvent::SupportSent,
+    };
+    Ok(HistoryEntry {
+        at: parse_ts(&at)?,
+        actor,
+        event,
+        reason_code,
+        scope: opt_json("scope", scope.as_deref())?,
+        note,
+        escalation_target: opt_tier(target.as_deref())?,
+        tier: to_tier,
+        visible_to,
+    })
+}

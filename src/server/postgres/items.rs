@@ -7,8 +7,8 @@ use anyhow::anyhow;
 use chrono::{DateTime, Utc};
 
 use crate::model::{
-    Author, AuthorRecord, DecisionAction, HistoryEntry, HistoryEvent, Item, ItemTotals, NewReport,
-    Report, ReportAccepted, ReporterType, ReviewState, Role,
+    Author, AuthorRecord, HistoryEntry, Item, ItemTotals, NewReport, ReportAccepted, ReviewState,
+    Role,
 };
 use crate::query;
 use crate::server::report_figures::{self, FiledReport};
@@ -17,13 +17,13 @@ use crate::server::storage::{
     CATEGORIES_LISTED, DECISIONS_LISTED, NOTES_LISTED, REPORTS_LISTED, StorageError, TokenInfo,
 };
 use crate::server::stored::{
-    CountedRecord, FILED_BEFORE, StoredFigures, TALLY_CATEGORY, TALLY_REPORTER_TYPE,
-    WRITE_REPORT_FIGURES, figures_after, item_totals,
+    AuditColumns, CountedRecord, FILED_BEFORE, NoteColumns, ReportColumns, StoredFigures,
+    TALLY_CATEGORY, TALLY_REPORTER_TYPE, WRITE_REPORT_FIGURES, audit_entry, figures_after,
+    item_totals, note_entry, report_of, reported,
 };
 
 use super::convert::{
-    from_json, from_name, name_of, opt_json, opt_tier, parse_lane, parse_opt_ts, parse_state,
-    parse_ts, to_json, ts,
+    from_json, name_of, opt_json, opt_tier, parse_opt_ts, parse_state, to_json, ts,
 };
 use ::postgres::Row;
 
@@ -221,106 +221,6 @@ fn rows_of<T: serde::de::DeserializeOwned>(
         Some(json) => from_json(what, json),
         None => Ok(Vec::new()),
     }
-}
-
-/// A report's columns: id, reporter type, category, comment, lane, deadline, received.
-type ReportColumns = (
-    i64,
-    String,
-    String,
-    Option<String>,
-    String,
-    Option<String>,
-    String,
-);
-
-fn report_of(r: ReportColumns) -> Result<Report, StorageError> {
-    let (id, reporter, category, comment, lane, deadline, received) = r;
-    Ok(Report {
-        id,
-        reporter_type: from_name::<ReporterType>("reporter type", &reporter)?,
-        category,
-        comment,
-        lane: parse_lane(&lane)?,
-        deadline: parse_opt_ts(deadline.as_deref())?,
-        received_at: parse_ts(&received)?,
-    })
-}
-
-/// A report as its item's history tells it.
-fn reported(r: &Report) -> HistoryEntry {
-    HistoryEntry {
-        at: r.received_at,
-        actor: r.reporter_type.label().to_string(),
-        event: HistoryEvent::Reported,
-        reason_code: Some(r.category.clone()),
-        scope: None,
-        note: r.comment.clone(),
-        escalation_target: None,
-        tier: None,
-        visible_to: None,
-    }
-}
-
-/// A note's columns: at, actor, note, tier.
-type NoteColumns = (String, String, String, Option<String>);
-
-fn note_entry((at, actor, note, tier): NoteColumns) -> Result<HistoryEntry, StorageError> {
-    let tier = opt_tier(tier.as_deref())?;
-    Ok(HistoryEntry {
-        at: parse_ts(&at)?,
-        actor,
-        event: HistoryEvent::Note,
-        reason_code: None,
-        scope: None,
-        note: Some(note),
-        escalation_target: None,
-        tier,
-        visible_to: rules::note_visible_to(tier, None),
-    })
-}
-
-/// An audit row's columns as history: at, actor, action, reason code, scope, note,
-/// escalation target, from tier, to tier.
-type AuditColumns = (
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
-fn audit_entry(a: AuditColumns) -> Result<HistoryEntry, StorageError> {
-    let (at, actor, action, reason_code, scope, note, target, from_tier, to_tier) = a;
-    let to_tier = opt_tier(to_tier.as_deref())?;
-    let visible_to = match &note {
-        Some(_) => rules::note_visible_to(opt_tier(from_tier.as_deref())?, to_tier),
-        None => None,
-    };
-    let event = match from_name::<DecisionAction>("action", &action)? {
-        DecisionAction::TakeDown => HistoryEvent::TakeDown,
-        DecisionAction::Keep => HistoryEvent::Keep,
-        DecisionAction::Escalate => HistoryEvent::Escalate,
-        DecisionAction::Reverse => HistoryEvent::Reversal,
-        DecisionAction::Uphold => HistoryEvent::Upheld,
-        DecisionAction::Overturn => HistoryEvent::Overturned,
-        DecisionAction::SendSupport => HistoryEvent::SupportSent,
-    };
-    Ok(HistoryEntry {
-        at: parse_ts(&at)?,
-        actor,
-        event,
-        reason_code,
-        scope: opt_json("scope", scope.as_deref())?,
-        note,
-        escalation_target: opt_tier(target.as_deref())?,
-        tier: to_tier,
-        visible_to,
-    })
 }
 
 /// The author's other items by state, from the author tally.

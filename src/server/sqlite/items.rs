@@ -4,8 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::model::{
-    Author, AuthorRecord, DecisionAction, HistoryEntry, HistoryEvent, Item, ItemKind, ItemTotals,
-    Report, ReporterType, ReviewState,
+    Author, AuthorRecord, HistoryEntry, Item, ItemKind, ItemTotals, Report, ReviewState,
 };
 use crate::query;
 
@@ -14,11 +13,13 @@ use super::convert::{
     from_json, from_name, opt_json, opt_tier, parse_lane, parse_opt_ts, parse_state, parse_ts,
     to_json,
 };
-use crate::server::rules;
 use crate::server::storage::{
     CATEGORIES_LISTED, DECISIONS_LISTED, NOTES_LISTED, REPORTS_LISTED, StorageError,
 };
-use crate::server::stored::{CountedRecord, TALLY_CATEGORY, TALLY_REPORTER_TYPE};
+use crate::server::stored::{
+    CountedRecord, TALLY_CATEGORY, TALLY_REPORTER_TYPE, audit_entry, note_entry, report_of,
+    reported,
+};
 
 pub(super) const ITEM_COLUMNS: &str = "id, kind, text, author, language, countries, media, priority, lane, \
                             deadline, state, restricted_in, escalation_target, created_at, \
@@ -187,21 +188,7 @@ pub(super) fn load_item(conn: &Connection, id: &str) -> Result<Option<Item>, Sto
 /// so an item with 100,000 reports reads as fast as one with a hundred.
 pub(super) fn fill_item(conn: &Connection, item: &mut Item) -> Result<(), StorageError> {
     item.reports = load_newest_reports(conn, &item.id)?;
-    let mut history: Vec<HistoryEntry> = item
-        .reports
-        .iter()
-        .map(|r| HistoryEntry {
-            at: r.received_at,
-            actor: r.reporter_type.label().to_string(),
-            event: HistoryEvent::Reported,
-            reason_code: Some(r.category.clone()),
-            scope: None,
-            note: r.comment.clone(),
-            escalation_target: None,
-            tier: None,
-            visible_to: None,
-        })
-        .collect();
+    let mut history: Vec<HistoryEntry> = item.reports.iter().map(reported).collect();
     history.extend(load_decision_history(conn, &item.id)?);
     let thread: Option<String> = conn
         .prepare_cached("SELECT thread FROM items WHERE id = ?1")?
@@ -273,28 +260,11 @@ pub(super) fn load_notes(
 ) -> Result<Vec<HistoryEntry>, StorageError> {
     let mut stmt = conn.prepare_cached(NEWEST_NOTES)?;
     let rows = stmt.query_map(params![item_id, limit_of(NOTES_LISTED)], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, Option<String>>(3)?,
-        ))
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
     })?;
     let mut notes = Vec::new();
     for row in rows {
-        let (at, actor, note, tier) = row?;
-        let tier = opt_tier(tier.as_deref())?;
-        notes.push(HistoryEntry {
-            at: parse_ts(&at)?,
-            actor,
-            event: HistoryEvent::Note,
-            reason_code: None,
-            scope: None,
-            note: Some(note),
-            escalation_target: None,
-            tier,
-            visible_to: rules::note_visible_to(tier, None),
-        });
+        notes.push(note_entry(row?)?);
     }
     // Read newest first to stop at the cap; the history is oldest first.
     notes.reverse();
@@ -361,27 +331,18 @@ fn reports_where(
     let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(params, |r| {
         Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, Option<String>>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, Option<String>>(5)?,
-            r.get::<_, String>(6)?,
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
         ))
     })?;
     let mut reports = Vec::new();
     for row in rows {
-        let (id, reporter, category, comment, lane, deadline, received) = row?;
-        reports.push(Report {
-            id,
-            reporter_type: from_name::<ReporterType>("reporter type", &reporter)?,
-            category,
-            comment,
-            lane: parse_lane(&lane)?,
-            deadline: parse_opt_ts(deadline.as_deref())?,
-            received_at: parse_ts(&received)?,
-        });
+        reports.push(report_of(row?)?);
     }
     Ok(reports)
 }
@@ -394,49 +355,20 @@ pub(super) fn load_decision_history(
     let mut stmt = conn.prepare_cached(NEWEST_AUDIT)?;
     let rows = stmt.query_map(params![item_id, limit_of(DECISIONS_LISTED)], |r| {
         Ok((
-            (
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ),
-            r.get::<_, Option<String>>(3)?,
-            r.get::<_, Option<String>>(4)?,
-            r.get::<_, Option<String>>(5)?,
-            r.get::<_, Option<String>>(6)?,
-            (
-                r.get::<_, Option<String>>(7)?,
-                r.get::<_, Option<String>>(8)?,
-            ),
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+            r.get(7)?,
+            r.get(8)?,
         ))
     })?;
     let mut entries = Vec::new();
     for row in rows {
-        let ((at, actor, action), reason_code, scope, note, target, (from_tier, to_tier)) = row?;
-        let to_tier = opt_tier(to_tier.as_deref())?;
-        let visible_to = match &note {
-            Some(_) => rules::note_visible_to(opt_tier(from_tier.as_deref())?, to_tier),
-            None => None,
-        };
-        let event = match from_name::<DecisionAction>("action", &action)? {
-            DecisionAction::TakeDown => HistoryEvent::TakeDown,
-            DecisionAction::Keep => HistoryEvent::Keep,
-            DecisionAction::Escalate => HistoryEvent::Escalate,
-            DecisionAction::Reverse => HistoryEvent::Reversal,
-            DecisionAction::Uphold => HistoryEvent::Upheld,
-            DecisionAction::Overturn => HistoryEvent::Overturned,
-            DecisionAction::SendSupport => HistoryEvent::SupportSent,
-        };
-        entries.push(HistoryEntry {
-            at: parse_ts(&at)?,
-            actor,
-            event,
-            reason_code,
-            scope: opt_json("scope", scope.as_deref())?,
-            note,
-            escalation_target: opt_tier(target.as_deref())?,
-            tier: to_tier,
-            visible_to,
-        });
+        entries.push(audit_entry(row?)?);
     }
     // Read newest first to stop at the cap; the history is oldest first.
     entries.reverse();
@@ -451,6 +383,7 @@ pub(super) fn item(storage: &SqliteStorage, id: &str) -> Result<Option<Item>, St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ReporterType;
 
     /// A take down from before schema 8 froze no basis: its statement of reasons stands in
     /// with the item as it is, and must weigh every report, not the newest the read lists:
