@@ -699,7 +699,7 @@ pub struct ItemTotals {
     #[serde(default)]
     pub by_reporter_type: Vec<ReporterTypeCount>,
     /// Every report by category, most reported first; categories whose media are never
-    /// shown or always greyscale come before all others. At most 50 rows: a category is
+    /// shown come before all others, then those always greyscale. At most 50 rows: a category is
     /// free text, and one row per distinct text would let reports make the read large again.
     #[serde(default)]
     pub by_category: Vec<CategoryCount>,

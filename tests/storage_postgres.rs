@@ -823,6 +823,8 @@ fn the_tally_migration_counts_old_reports_as_filing_does() {
         "csam-ish",
         "\u{200b}csam",
         "Self_Harm\u{a0}",
+        // Not "suicide" to Rust's ASCII folding, though PostgreSQL's `lower` folds it so.
+        "SU\u{130}C\u{130}DE",
     ]
     .iter()
     .enumerate()
@@ -838,7 +840,7 @@ fn the_tally_migration_counts_old_reports_as_filing_does() {
     .collect();
     server::import_jsonl(&storage, lines.join("\n").as_bytes()).unwrap();
     let mut sql = db.client();
-    let tally = |sql: &mut postgres::Client| -> Vec<(String, String, String, i64, bool)> {
+    let tally = |sql: &mut postgres::Client| -> Vec<(String, String, String, i64, i16)> {
         sql.query(
             "SELECT item_id, dimension, name, reports, shown_first FROM report_tally
              ORDER BY item_id, dimension, name",
@@ -850,15 +852,31 @@ fn the_tally_migration_counts_old_reports_as_filing_does() {
         .collect()
     };
     let filed = tally(&mut sql);
-    let first: Vec<&str> = filed.iter().filter(|t| t.4).map(|t| t.2.as_str()).collect();
-    assert_eq!(first, ["Self_Harm\u{a0}", "\u{3000}CSAM\t", "Gore"]);
+    let ranked: Vec<(&str, i16)> = filed
+        .iter()
+        .filter(|t| t.4 > 0)
+        .map(|t| (t.2.as_str(), t.4))
+        .collect();
+    assert_eq!(
+        ranked,
+        [("Self_Harm\u{a0}", 1), ("\u{3000}CSAM\t", 2), ("Gore", 1)]
+    );
     // The migration's backfill, run again over the same reports.
     let migration = include_str!("../src/server/postgres/schema_8_report_tally.sql");
     let backfill = migration
         .find("INSERT INTO report_tally")
         .and_then(|at| migration.get(at..))
         .unwrap();
-    sql.batch_execute(&format!("DELETE FROM report_tally; {backfill}"))
-        .unwrap();
+    // As an upgrade runs them: migration 8's backfill into its boolean column, then
+    // migration 10, which ranks again every category row.
+    let ranks = include_str!("../src/server/postgres/schema_10_listing_rank.sql");
+    sql.batch_execute(&format!(
+        "DELETE FROM report_tally;
+         ALTER TABLE report_tally ALTER COLUMN shown_first DROP DEFAULT;
+         ALTER TABLE report_tally ALTER COLUMN shown_first TYPE BOOLEAN USING shown_first > 0;
+         ALTER TABLE report_tally ALTER COLUMN shown_first SET DEFAULT FALSE;
+         {backfill}; {ranks}"
+    ))
+    .unwrap();
     assert_eq!(tally(&mut sql), filed);
 }

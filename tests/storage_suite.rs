@@ -427,6 +427,67 @@ fn an_item_reported_past_the_cap_reads_its_newest_reports_with_totals_and_decide
     });
 }
 
+/// Any token may report in any category. A flood in sixty spellings of "violence" (media
+/// always grey) and a hundred more "GORE" reports must not push the one report that said
+/// CSAM out of an item read, newest reports and tally alike: its media would be served and
+/// drawn. The tally lists never-shown categories before grey ones.
+#[test]
+fn a_flood_of_grey_spellings_cannot_bring_csam_reported_media_into_view() {
+    use modq::model::Media;
+    on_every_engine(|s| {
+        s.add_reports(
+            &[report(
+                subject("p1", "a post"),
+                ReporterType::TrustedFlagger,
+                "csam",
+            )],
+            now(),
+        )
+        .unwrap();
+        let mallory = token(s, "mallory", Role::Moderator);
+        let spellings: Vec<String> = (0..60u32)
+            .map(|bits| {
+                "violence"
+                    .chars()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        if bits & (1 << i) != 0 {
+                            c.to_ascii_uppercase()
+                        } else {
+                            c
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut flood: Vec<NewReport> = Vec::new();
+        for spelling in &spellings {
+            for _ in 0..2 {
+                flood.push(report(
+                    subject("p1", "a post"),
+                    ReporterType::User,
+                    spelling,
+                ));
+            }
+        }
+        for _ in 0..100 {
+            flood.push(report(subject("p1", "a post"), ReporterType::User, "GORE"));
+        }
+        s.file_reports(Some(&mallory), &flood, now()).unwrap();
+        let item = s.item("p1").unwrap().unwrap();
+        assert!(item.reports.iter().all(|r| r.category != "csam"));
+        let image = Media {
+            kind: "image".into(),
+            ..Media::default()
+        };
+        assert!(
+            modq::media::policy::never_shown(&item, &image).is_some(),
+            "{:?}",
+            item.totals
+        );
+    });
+}
+
 /// A take down on an item reported 2,000 times in 2,000 categories (free text any token may
 /// send) freezes its reports as a tally: a few kilobytes in the audit log, where a list of
 /// every report was tens of kilobytes written under the audit log's lock, and the statement

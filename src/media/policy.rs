@@ -65,9 +65,17 @@ fn grey_category(category: &str) -> bool {
         .any(|g| g.eq_ignore_ascii_case(category.trim()))
 }
 
-/// Whether this policy acts on a report category: an item's tally lists such categories
-/// before any other (see `server::storage::CATEGORIES_LISTED`), so that the client and the
-/// server see them however many other categories an item was reported in.
-pub fn acts_on(category: &str) -> bool {
-    harmful_to_view(category) || grey_category(category)
+/// Where an item's tally lists a report category (see `server::storage::CATEGORIES_LISTED`):
+/// those whose media are never shown first (2), then those always grey (1), then the rest
+/// (0), so that the client and the server see them however many other categories an item was
+/// reported in. Two ranks, not one: a flood of reports in fifty spellings of "gore" must not
+/// push the one report that said CSAM out of the list, and its media into view.
+pub fn listing_rank(category: &str) -> i16 {
+    if harmful_to_view(category) {
+        2
+    } else if grey_category(category) {
+        1
+    } else {
+        0
+    }
 }

@@ -117,8 +117,8 @@ pub const DECISIONS_LISTED: usize = 100;
 pub const NOTES_LISTED: usize = 100;
 /// The categories an item's tally lists, at most. A category is free text: one row per
 /// distinct text would let a flood of reports make the read large again. Categories whose
-/// media are never shown or always greyscale are listed first, whatever their count, so no
-/// flood of other categories hides them.
+/// media are never shown are listed first, then those always greyscale, whatever their
+/// count, so no flood of other categories (nor of greyscale ones) hides them.
 pub const CATEGORIES_LISTED: usize = 50;
 
 /// One value of a sort key, as stored.

@@ -528,10 +528,10 @@ pub fn add_report(
 /// reports on one item count one after the other.
 fn count_report(tx: &mut Tx<'_>, item_id: &str, report: &NewReport) -> Result<(), StorageError> {
     let reporter = name_of(report.reporter_type)?;
-    let shown_first = crate::media::policy::acts_on(&report.category);
+    let shown_first = crate::media::policy::listing_rank(&report.category);
     tx.exec(
         "INSERT INTO report_tally (item_id, dimension, name, reports, shown_first)
-         VALUES (?1, ?2, ?3, 1, FALSE), (?1, ?4, ?5, 1, ?6)
+         VALUES (?1, ?2, ?3, 1, 0), (?1, ?4, ?5, 1, ?6)
          ON CONFLICT (item_id, dimension, name)
          DO UPDATE SET reports = report_tally.reports + 1",
         &[

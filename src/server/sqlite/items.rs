@@ -475,7 +475,7 @@ mod tests {
 
     /// Reports filed before the report tally existed are counted by its migration as filing
     /// counts them: the same rows, and the same categories listed first (matched as
-    /// `media::policy::acts_on` matches, white space of any kind trimmed, case folded).
+    /// `media::policy::listing_rank` matches, white space of any kind trimmed, case folded).
     #[test]
     fn the_tally_migration_counts_old_reports_as_filing_does() {
         use crate::model::{NewReport, Subject};
@@ -520,7 +520,7 @@ mod tests {
             })
             .collect();
         storage.add_reports(&reports, now).unwrap();
-        let tally = |conn: &Connection| -> Vec<(String, String, String, i64, bool)> {
+        let tally = |conn: &Connection| -> Vec<(String, String, String, i64, i64)> {
             conn.prepare(
                 "SELECT item_id, dimension, name, reports, shown_first FROM report_tally
                  ORDER BY item_id, dimension, name",
@@ -535,8 +535,15 @@ mod tests {
         };
         let conn = storage.writer.lock().unwrap();
         let filed = tally(&conn);
-        let first: Vec<&str> = filed.iter().filter(|t| t.4).map(|t| t.2.as_str()).collect();
-        assert_eq!(first, ["Self_Harm\u{a0}", "\u{3000}CSAM\t", "Gore"]);
+        let ranked: Vec<(&str, i64)> = filed
+            .iter()
+            .filter(|t| t.4 > 0)
+            .map(|t| (t.2.as_str(), t.4))
+            .collect();
+        assert_eq!(
+            ranked,
+            [("Self_Harm\u{a0}", 1), ("\u{3000}CSAM\t", 2), ("Gore", 1)]
+        );
         let migration = super::super::schema::MIGRATIONS
             .iter()
             .find(|m| m.contains("CREATE TABLE report_tally"))
@@ -545,7 +552,12 @@ mod tests {
             .find("INSERT INTO report_tally")
             .and_then(|at| migration.get(at..))
             .unwrap();
-        conn.execute_batch(&format!("DELETE FROM report_tally; {backfill}"))
+        // Then migration 15 ranks what 13 flagged, as an upgrade runs them.
+        let ranks = super::super::schema::MIGRATIONS
+            .iter()
+            .find(|m| m.contains("UPDATE report_tally SET shown_first"))
+            .unwrap();
+        conn.execute_batch(&format!("DELETE FROM report_tally; {backfill}; {ranks}"))
             .unwrap();
         assert_eq!(tally(&conn), filed);
     }

@@ -235,13 +235,13 @@ fn count_report(
         item_id,
         crate::server::stored::TALLY_REPORTER_TYPE,
         name_of(report.reporter_type)?,
-        false
+        0
     ])?;
     upsert.execute(params![
         item_id,
         crate::server::stored::TALLY_CATEGORY,
         report.category,
-        crate::media::policy::acts_on(&report.category)
+        crate::media::policy::listing_rank(&report.category)
     ])?;
     Ok(())
 }
