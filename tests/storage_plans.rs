@@ -135,16 +135,16 @@ fn seq_scans(db: &pg::TestDb) -> BTreeMap<String, i64> {
         .collect()
 }
 
-/// Rows of `reports` read so far, by whole-table scans and through any of its indexes.
-fn report_rows_read(db: &pg::TestDb) -> i64 {
+/// Rows of `table` read so far, by whole-table scans and through any of its indexes.
+fn rows_read(db: &pg::TestDb, table: &str) -> i64 {
     quiet(db)
         .query_one(
             "SELECT t.seq_tup_read + COALESCE(SUM(i.idx_tup_read), 0)::BIGINT
              FROM pg_stat_user_tables t
              LEFT JOIN pg_stat_user_indexes i ON i.relid = t.relid
-             WHERE t.relname = 'reports'
+             WHERE t.relname = $1
              GROUP BY t.seq_tup_read",
-            &[],
+            &[&table],
         )
         .unwrap()
         .get(0)
@@ -363,7 +363,7 @@ fn filing_on_an_item_reported_a_thousand_times_rereads_none_of_its_reports() {
             db.name()
         ))
         .unwrap();
-    let before = report_rows_read(&db);
+    let before = rows_read(&db, "reports");
     {
         let storage = PostgresStorage::open(&db.url).unwrap();
         for name in ["alice", "bob", "intake"] {
@@ -378,10 +378,50 @@ fn filing_on_an_item_reported_a_thousand_times_rereads_none_of_its_reports() {
         let item = storage.item(&brigade[0].subject.id).unwrap().unwrap();
         assert_eq!(item.priority, 1003 * ReporterType::User.weight());
     }
-    let read = report_rows_read(&db) - before;
+    let read = rows_read(&db, "reports") - before;
     // Alice's earlier report, and the newest hundred the item read lists.
     assert!(
         read <= 1 + 100 + 5,
         "three reports and one item read took {read} rows of reports"
+    );
+}
+
+/// An item a token wrote a thousand notes on (any token that may read an item may write on
+/// it, hundreds a second) reads its newest hundred notes and the counts the database keeps,
+/// never the other nine hundred.
+#[test]
+fn an_item_read_counts_a_thousand_notes_without_reading_them() {
+    let Some(db) = pg::TestDb::create("notes") else {
+        return;
+    };
+    let id = post(1, 1).id;
+    {
+        let storage = PostgresStorage::open(&db.url).unwrap();
+        storage
+            .add_reports(&[report(post(1, 1), ReporterType::User, "spam")], now())
+            .unwrap();
+        let mallory = token(&storage, "mallory", Role::Moderator);
+        for n in 0..1000 {
+            storage
+                .add_note(&mallory, &id, &format!("note {n}"), now())
+                .unwrap();
+        }
+    }
+    db.client()
+        .batch_execute(&format!(
+            "ANALYZE; ALTER DATABASE {} SET enable_seqscan = off",
+            db.name()
+        ))
+        .unwrap();
+    let before = rows_read(&db, "notes");
+    {
+        let storage = PostgresStorage::open(&db.url).unwrap();
+        let item = storage.item(&id).unwrap().unwrap();
+        assert_eq!(item.totals.unwrap().history, 1 + 1000);
+    }
+    let read = rows_read(&db, "notes") - before;
+    assert!(
+        read <= server::NOTES_LISTED as i64,
+        "one item read took {read} rows of notes"
     );
 }

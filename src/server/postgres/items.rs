@@ -35,7 +35,7 @@ use super::queue::{ITEM_COLUMNS, item_row};
 /// What an item read adds to an item's own columns, in one statement: its thread, its
 /// newest reports, audit rows and notes (each a JSON array of rows in id order, each kind
 /// capped apart: see `storage::REPORTS_LISTED`), its totals (the report tally, the audit rows
-/// and notes counted), and of its author the tally by state, the account's creation date and
+/// and notes as the database counts them, migration 11), and of its author the tally by state, the account's creation date and
 /// the standing measures. One round trip where each was a statement of its own; `?1` is the
 /// id (or the ids). Each capped list is read newest first through its `(item_id, id)` index
 /// and stops at its cap, so an item with 100,000 reports reads as fast as one with a hundred.
@@ -76,10 +76,9 @@ static CHILDREN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
                 ORDER BY report_tally.shown_first DESC, report_tally.reports DESC,
                          report_tally.name
                 LIMIT {CATEGORIES_LISTED}) t),
-         (SELECT COUNT(*) FROM audit WHERE audit.item_id = items.id),
-         (SELECT json_agg(json_build_array(c.tier, c.n))::TEXT FROM (
-              SELECT notes.tier, COUNT(*) AS n FROM notes WHERE notes.item_id = items.id
-              GROUP BY notes.tier) c),
+         items.decision_count,
+         (SELECT json_agg(json_build_array(NULLIF(c.tier, ''), c.notes))::TEXT
+          FROM note_tally c WHERE c.item_id = items.id),
          items.leading_category"
     )
 });

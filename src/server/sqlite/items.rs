@@ -210,7 +210,7 @@ pub(super) fn fill_item(conn: &Connection, item: &mut Item) -> Result<(), Storag
 }
 
 /// What an item holds in all: the report tally (every reporter type, the categories
-/// listed first), and its audit rows and notes counted through their indexes.
+/// listed first), and its audit rows and notes as the database counts them (migration 16).
 pub(super) fn item_totals(conn: &Connection, item_id: &str) -> Result<ItemTotals, StorageError> {
     let tally = |dimension: &str, limit: i64| -> Result<Vec<(String, i64)>, StorageError> {
         let mut stmt = conn.prepare_cached(TALLY_LISTED)?;
@@ -222,16 +222,13 @@ pub(super) fn item_totals(conn: &Connection, item_id: &str) -> Result<ItemTotals
     // Reporter types are few (an enum): all of them, so the reports total is their sum.
     let reporter_types = tally(TALLY_REPORTER_TYPE, i64::MAX)?;
     let categories = tally(TALLY_CATEGORY, limit_of(CATEGORIES_LISTED))?;
-    let decisions: i64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM audit WHERE item_id = ?1")?
-        .query_row([item_id], |r| r.get(0))?;
-    let leading_category: Option<String> = conn
-        .prepare_cached("SELECT leading_category FROM items WHERE id = ?1")?
-        .query_row([item_id], |r| r.get(0))
+    let (decisions, leading_category): (i64, Option<String>) = conn
+        .prepare_cached("SELECT decision_count, leading_category FROM items WHERE id = ?1")?
+        .query_row([item_id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?
-        .flatten();
+        .unwrap_or_default();
     let mut stmt =
-        conn.prepare_cached("SELECT tier, COUNT(*) FROM notes WHERE item_id = ?1 GROUP BY tier")?;
+        conn.prepare_cached("SELECT NULLIF(tier, ''), notes FROM note_tally WHERE item_id = ?1")?;
     let mut notes_by_tier = Vec::new();
     for row in stmt.query_map([item_id], |r| {
         Ok((r.get::<_, Option<String>>(0)?, r.get::<_, i64>(1)?))
