@@ -2116,9 +2116,31 @@ fn a_support_message_goes_once_to_each_reporter_and_decides_nothing() {
             decide(s, &alice, decision("t1", "sh", DecisionAction::TakeDown)),
             DecisionOutcome::Applied
         );
+        // A reporter hears once about an item: a second send, by anyone with any key, has no
+        // one left to reach; one who reports it later is reached by the next, alone.
+        let bob = token(s, "bob-senior", Role::Senior);
+        assert_eq!(decide(s, &bob, send("k4", "sh")), DecisionOutcome::Conflict);
+        s.add_reports(&[by("sh", "self_harm", Some(("r-4", Some("FR"))))], now())
+            .expect("a later report");
+        // Twice in one batch: the first reaches r-4, the second no one.
+        let outcomes: Vec<DecisionOutcome> = s
+            .apply_decisions(
+                &bob,
+                &[send("k4", "sh"), send("k4b", "sh")],
+                &PolicyCatalog::builtin(),
+                now(),
+            )
+            .expect("apply")
+            .iter()
+            .map(|r| r.outcome)
+            .collect();
         assert_eq!(
-            decide(s, &alice, send("k4", "sh")),
-            DecisionOutcome::Applied
+            outcomes,
+            [DecisionOutcome::Applied, DecisionOutcome::Conflict]
+        );
+        assert_eq!(
+            decide(s, &alice, send("k5", "sh")),
+            DecisionOutcome::Conflict
         );
         let mut undo = decision("u1", "sh", DecisionAction::Reverse);
         undo.reverses = Some("t1".into());
@@ -2126,7 +2148,13 @@ fn a_support_message_goes_once_to_each_reporter_and_decides_nothing() {
         let mut unsend = decision("u2", "sh", DecisionAction::Reverse);
         unsend.reverses = Some("k4".into());
         assert_eq!(decide(s, &alice, unsend), DecisionOutcome::Invalid);
-        assert_eq!(s.messages(0, 100).unwrap().len(), 4, "two reporters, twice");
+        let to: Vec<String> = s
+            .messages(0, 100)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.recipient)
+            .collect();
+        assert_eq!(to, ["r-1", "r-2", "r-4"], "each reporter once");
     });
 }
 

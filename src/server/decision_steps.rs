@@ -49,6 +49,8 @@ pub trait StepStore {
     fn leading_category(&mut self, item_id: &str) -> Result<Option<String>, StorageError>;
     /// The stored reporter accounts (JSON) of an item's reports that name one, in order.
     fn reporter_texts(&mut self, item_id: &str) -> Result<Vec<String>, StorageError>;
+    /// The users already sent support resources about an item, each once.
+    fn messaged(&mut self, item_id: &str) -> Result<Vec<String>, StorageError>;
     /// The appeal whose item this is: (appeal id, audit id of the decision appealed).
     fn appeal_on(&mut self, appeal_item_id: &str) -> Result<Option<(i64, i64)>, StorageError>;
     /// The appeal against audit row `audit_id`: its id and stored outcome.
@@ -308,10 +310,10 @@ pub fn judge(
         report_category: report_category.as_deref(),
         policies,
         author: before.author,
-        reachable_reporters: if d.action == DecisionAction::SendSupport {
-            reachable(store, &d.item_id)?
+        support: if d.action == DecisionAction::SendSupport {
+            support_reach(store, &d.item_id)?
         } else {
-            0
+            rules::SupportReach::default()
         },
     };
     let appeal = appeal_facts(store, &d.item_id, latest_in_batch)?;
@@ -514,30 +516,42 @@ pub fn finish(store: &mut impl StepStore, j: &Judged<'_>) -> Result<DecisionResu
     Ok(result(d, DecisionOutcome::Applied, None))
 }
 
-/// The reporters of an item the server can message, each once, in the order they reported.
-fn reporters(
+/// The reporters of an item the server can message and has not sent support resources about
+/// it yet, each once, in the order they reported. A reporter hears from the server once about
+/// an item, however many moderators press `H` on it and with whatever keys: a token must not
+/// be able to message someone who reported a post about suicide over and over.
+fn unmessaged_reporters(
     store: &mut impl StepStore,
     item_id: &str,
-) -> Result<Vec<ReporterAccount>, StorageError> {
-    // A set, not a scan of those found: a post 100,000 people reported names 100,000.
+) -> Result<(Vec<ReporterAccount>, usize), StorageError> {
+    // Sets, not scans of those found: a post 100,000 people reported names 100,000.
+    let messaged: std::collections::HashSet<String> =
+        store.messaged(item_id)?.into_iter().collect();
     let mut seen = std::collections::HashSet::new();
     let mut found: Vec<ReporterAccount> = Vec::new();
     for text in store.reporter_texts(item_id)? {
         let reporter: ReporterAccount = from_json("reporter", &text)?;
-        if seen.insert(reporter.id.clone()) {
+        if !messaged.contains(&reporter.id) && seen.insert(reporter.id.clone()) {
             found.push(reporter);
         }
     }
-    Ok(found)
+    Ok((found, messaged.len()))
 }
 
-/// How many reporters of an item a support message would reach.
-pub fn reachable(store: &mut impl StepStore, item_id: &str) -> Result<usize, StorageError> {
-    Ok(reporters(store, item_id)?.len())
+/// Whom a support message about an item would reach, and whom earlier ones reached.
+fn support_reach(
+    store: &mut impl StepStore,
+    item_id: &str,
+) -> Result<rules::SupportReach, StorageError> {
+    let (reachable, messaged) = unmessaged_reporters(store, item_id)?;
+    Ok(rules::SupportReach {
+        reachable: reachable.len(),
+        messaged,
+    })
 }
 
-/// One message per reporter of `d`'s item, with the resources for their country as the
-/// catalog has them now.
+/// One message per reporter of `d`'s item not sent one about it yet, with the resources for
+/// their country as the catalog has them now.
 fn send_support(
     store: &mut impl StepStore,
     actor: &TokenInfo,
@@ -545,7 +559,7 @@ fn send_support(
     catalog: &SupportCatalog,
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
-    for reporter in reporters(store, &d.item_id)? {
+    for reporter in unmessaged_reporters(store, &d.item_id)?.0 {
         let body = rules::support_body(catalog, reporter.country.as_deref());
         store.queue_support(&SupportRow {
             recipient: &reporter.id,

@@ -374,8 +374,16 @@ pub struct Facts<'a> {
     pub policies: &'a PolicyCatalog,
     /// The item's author's account id, which an account measure acts on.
     pub author: Option<&'a str>,
-    /// How many of the item's reports name a reporter the server can message.
-    pub reachable_reporters: usize,
+    /// Whom a support message would reach (looked up only for support messages).
+    pub support: SupportReach,
+}
+
+/// The reporters of an item a support message would reach: those the server can message and
+/// has not sent resources about the item yet; and those it has sent them already.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SupportReach {
+    pub reachable: usize,
+    pub messaged: usize,
 }
 
 /// Judges one well-shaped decision.
@@ -695,11 +703,29 @@ fn judge_support(facts: &Facts<'_>) -> Verdict {
             ),
         );
     }
-    if facts.reachable_reporters == 0 {
-        return refuse(
-            DecisionOutcome::Invalid,
-            "no report on this item names a reporter the server can message".into(),
-        );
+    match facts.support {
+        SupportReach {
+            reachable: 0,
+            messaged: 0,
+        } => {
+            return refuse(
+                DecisionOutcome::Invalid,
+                "no report on this item names a reporter the server can message".into(),
+            );
+        }
+        SupportReach {
+            reachable: 0,
+            messaged,
+        } => {
+            return refuse(
+                DecisionOutcome::Conflict,
+                format!(
+                    "support resources about this item went to its {messaged} reporter(s) \
+                     already; a reporter is sent them once"
+                ),
+            );
+        }
+        _ => {}
     }
     Verdict::Apply {
         after: facts.current.clone(),
@@ -946,7 +972,7 @@ mod tests {
                 report_category: Some("spam"),
                 policies: &policies,
                 author: Some("author"),
-                reachable_reporters: 0,
+                support: SupportReach::default(),
             },
         )
     }

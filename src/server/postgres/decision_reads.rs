@@ -295,6 +295,10 @@ impl StepStore for Decide<'_, '_> {
         self.tx.reporter_texts(item_id)
     }
 
+    fn messaged(&mut self, item_id: &str) -> Result<Vec<String>, StorageError> {
+        self.tx.messaged(item_id)
+    }
+
     fn appeal_against(
         &mut self,
         audit_id: i64,

@@ -659,6 +659,17 @@ impl StepStore for Tx<'_> {
         .collect()
     }
 
+    fn messaged(&mut self, item_id: &str) -> Result<Vec<String>, StorageError> {
+        self.all(
+            "SELECT DISTINCT recipient FROM user_messages
+             WHERE item_id = ?1 AND kind = 'support_resources'",
+            &[&item_id],
+        )?
+        .iter()
+        .map(|r| Ok(r.try_get(0)?))
+        .collect()
+    }
+
     fn appeal_on(&mut self, appeal_item_id: &str) -> Result<Option<(i64, i64)>, StorageError> {
         self.opt(
             "SELECT id, decision_id FROM appeals WHERE appeal_item_id = ?1",

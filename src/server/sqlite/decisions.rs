@@ -438,6 +438,15 @@ impl StepStore for Sql<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn messaged(&mut self, item_id: &str) -> Result<Vec<String>, StorageError> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT DISTINCT recipient FROM user_messages
+             WHERE item_id = ?1 AND kind = 'support_resources'",
+        )?;
+        let rows = stmt.query_map([item_id], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn appeal_on(&mut self, appeal_item_id: &str) -> Result<Option<(i64, i64)>, StorageError> {
         Ok(self
             .0
