@@ -875,7 +875,7 @@ pub async fn daily_stats(
         None => clock.now().date_naive(),
     };
     let day = figures
-        .get(date, || async {
+        .get(date, move || async move {
             let (from, to) = stats::day_bounds(date);
             let facts = blocking(&storage, move |s| s.decisions_between(from, to)).await?;
             Ok::<_, Failure>(Arc::new(stats::daily(date, &facts)))
