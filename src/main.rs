@@ -500,11 +500,8 @@ async fn report(cli: &Cli, command: &ReportCommand) -> Result<ExitCode, String> 
         .map_err(|e| session::explain(api, &e))?;
     let out = match command {
         ReportCommand::Sor { since } => {
-            let statements = client
-                .statements(since.as_deref())
-                .await
-                .map_err(|e| e.to_string())?;
-            pretty(&statements)?
+            print_statements(&client, since.as_deref()).await?;
+            return Ok(ExitCode::SUCCESS);
         }
         ReportCommand::Daily { date, format } => {
             let stats = client
@@ -528,6 +525,33 @@ async fn report(cli: &Cli, command: &ReportCommand) -> Result<ExitCode, String> 
         println!();
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The statements of reasons as the Transparency Database's batch body,
+/// `{"statements": [...]}`, one statement a line, each page written as it arrives. A failure
+/// part way leaves the output unfinished JSON (and the exit status says so), never an
+/// export that looks whole.
+async fn print_statements(client: &ModqClient, since: Option<&str>) -> Result<(), String> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let wrote = |e: std::io::Error| format!("writing the statements: {e}");
+    out.write_all(b"{\"statements\": [").map_err(wrote)?;
+    let mut pages = client.statements(since);
+    let mut first = true;
+    while let Some(page) = pages.next().await.map_err(|e| e.to_string())? {
+        for statement in page {
+            let line = serde_json::to_string(&statement).map_err(|e| e.to_string())?;
+            let sep: &[u8] = if first { b"\n" } else { b",\n" };
+            first = false;
+            out.write_all(sep)
+                .and_then(|()| out.write_all(line.as_bytes()))
+                .map_err(wrote)?;
+        }
+        out.flush().map_err(wrote)?;
+    }
+    out.write_all(b"\n]}\n")
+        .and_then(|()| out.flush())
+        .map_err(wrote)
 }
 
 fn pretty<T: serde::Serialize>(value: &T) -> Result<String, String> {

@@ -563,3 +563,106 @@ async fn hostile_answers_to_decisions_never_lose_one() {
     assert_eq!(store.counts().expect("counts").unsent, 0);
     desk.close(Duration::from_secs(2)).await;
 }
+
+// --- the statements of reasons export ---------------------------------------------------------
+
+fn statement(n: usize) -> Value {
+    json!({
+        "puid": format!("modq-{n}"),
+        "decision_visibility": ["DECISION_VISIBILITY_CONTENT_REMOVED"],
+        "decision_ground": "DECISION_GROUND_INCOMPATIBLE_CONTENT",
+        "incompatible_content_ground": "spam",
+        "decision_facts": "facts",
+        "content_type": ["CONTENT_TYPE_TEXT"],
+        "category": "STATEMENT_CATEGORY_SCAMS_AND_FRAUD",
+        "territorial_scope": ["DE"],
+        "content_date": "2026-11-23",
+        "application_date": "2026-11-23",
+        "source_type": "SOURCE_ARTICLE_16",
+        "automated_detection": "No",
+        "automated_decision": "AUTOMATED_DECISION_NOT_AUTOMATED",
+    })
+}
+
+/// `modq report sor` against `api`, its standard output read as it comes.
+fn report_sor(api: &HostileApi) -> tokio::process::Child {
+    let data = TempDir::new().expect("temp dir").keep();
+    tokio::process::Command::new(MODQ)
+        .args(["report", "sor", "--api", &api.base, "--timeout", "60"])
+        .arg("--data-dir")
+        .arg(data)
+        .env_remove("MODQ_TOKEN_COMMAND")
+        .env("MODQ_TOKEN", "t")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run modq report sor")
+}
+
+/// The statements pages: the first holds `modq-1` and `modq-2` and points after 2; what
+/// comes after 2 is `then`.
+fn statement_pages(then: Answer) -> impl Fn(&str, &[u8]) -> Answer + Send + Sync + 'static {
+    move |target, body| {
+        if target.contains("/v1/statements?after=2") {
+            then.clone()
+        } else if target.contains("/v1/statements") {
+            ok(&json!({"statements": [statement(1), statement(2)], "next_after": 2}))
+        } else {
+            well_behaved(target, body)
+        }
+    }
+}
+
+/// An export is written a page at a time: the first page is on standard output while the
+/// second is still awaited, so a million take downs never sit whole in memory.
+#[tokio::test]
+async fn the_statements_export_is_written_as_its_pages_arrive() {
+    let api = hostile_api(statement_pages(Answer::Silence)).await;
+    let mut export = report_sor(&api);
+    let mut stdout = export.stdout.take().expect("stdout");
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("modq-2") {
+        let n = tokio::time::timeout(HANG_GUARD, stdout.read(&mut buf))
+            .await
+            .expect("the first page is written before the second arrives")
+            .expect("read stdout");
+        assert!(n > 0, "stdout ended: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let printed = String::from_utf8_lossy(&seen);
+    assert!(printed.starts_with("{\"statements\": [\n"), "{printed}");
+    assert!(printed.contains("modq-1"), "{printed}");
+    assert!(
+        export.try_wait().expect("modq's status").is_none(),
+        "still waiting for the second page (60 s timeout)"
+    );
+}
+
+/// A server whose cursor does not move on is named, not followed for ever; the export is
+/// left unfinished JSON and the exit status says it failed.
+#[tokio::test]
+async fn a_statements_cursor_that_stands_still_stops_the_export_unfinished() {
+    let standing = ok(&json!({"statements": [statement(3)], "next_after": 2}));
+    let api = hostile_api(statement_pages(standing)).await;
+    let output = tokio::time::timeout(HANG_GUARD, report_sor(&api).wait_with_output())
+        .await
+        .expect("modq hung")
+        .expect("modq ran");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("next page starts at 2, not after 2"),
+        "{stderr}"
+    );
+    let printed = String::from_utf8_lossy(&output.stdout);
+    // The pages before it are written; the page that stood still is refused whole.
+    assert!(printed.contains("modq-2"), "{printed}");
+    assert!(!printed.contains("modq-3"), "{printed}");
+    assert!(
+        serde_json::from_str::<Value>(&printed).is_err(),
+        "an export cut short is never whole JSON: {printed}"
+    );
+}

@@ -13,7 +13,7 @@ use crate::model::{
     ApiError, ClaimRequest, ClaimedPage, DailyStats, Decision, DecisionBatch, DecisionOutcome,
     DecisionResult, DecisionResults, EscalationTier, HistoryEntry, Item, Lane, LeaseGrant,
     LeaseRelease, LeaseRenewal, LeaseRequest, Me, NewNote, QueueCounts, QueuePage, SelectRequest,
-    Selection, Statements,
+    Selection, StatementOfReasons, Statements,
 };
 use crate::policy::PolicyCatalog;
 use crate::sanitize::clean_short;
@@ -285,6 +285,48 @@ impl ModqClient {
     }
 }
 
+/// The pages of `GET /v1/statements`, read one at a time as the caller takes them: an
+/// export of a million take downs is never held whole, and a server whose cursor never ends
+/// costs the caller one page at a time, never all of its memory.
+pub struct StatementPages<'a> {
+    client: &'a ModqClient,
+    since: Option<&'a str>,
+    after: Option<i64>,
+    done: bool,
+}
+
+impl StatementPages<'_> {
+    /// The next page's statements; `None` after the last page.
+    pub async fn next(&mut self) -> Result<Option<Vec<StatementOfReasons>>, BackendError> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut url = self.client.url("v1/statements")?;
+        if let Some(since) = self.since {
+            url.query_pairs_mut().append_pair("since", since);
+        }
+        if let Some(after) = self.after {
+            url.query_pairs_mut()
+                .append_pair("after", &after.to_string());
+        }
+        let page: Statements = self.client.send(self.client.http.get(url)).await?;
+        match page.next_after {
+            // A server answering a cursor that does not move on would page forever.
+            Some(next) if self.after.is_none_or(|before| next > before) => {
+                self.after = Some(next);
+            }
+            Some(next) => {
+                return Err(BackendError::Malformed(format!(
+                    "the statements' next page starts at {next}, not after {}",
+                    self.after.unwrap_or_default()
+                )));
+            }
+            None => self.done = true,
+        }
+        Ok(Some(page.statements))
+    }
+}
+
 fn response_location(headers: &reqwest::header::HeaderMap) -> String {
     headers
         .get(reqwest::header::LOCATION)
@@ -295,36 +337,14 @@ fn response_location(headers: &reqwest::header::HeaderMap) -> String {
 
 /// The trust & safety reads only modq's own API has (notes and daily stats are in `Backend`).
 impl ModqClient {
-    /// `GET /v1/statements`: statements of reasons for take downs on or after `since`, every
-    /// page of them.
-    pub async fn statements(&self, since: Option<&str>) -> Result<Statements, BackendError> {
-        let mut all = Statements {
-            statements: Vec::new(),
-            next_after: None,
-        };
-        let mut after: Option<i64> = None;
-        loop {
-            let mut url = self.url("v1/statements")?;
-            if let Some(since) = since {
-                url.query_pairs_mut().append_pair("since", since);
-            }
-            if let Some(after) = after {
-                url.query_pairs_mut()
-                    .append_pair("after", &after.to_string());
-            }
-            let page: Statements = self.send(self.http.get(url)).await?;
-            all.statements.extend(page.statements);
-            match page.next_after {
-                // A server answering a cursor that does not move on would page forever.
-                Some(next) if after.is_none_or(|before| next > before) => after = Some(next),
-                Some(next) => {
-                    return Err(BackendError::Malformed(format!(
-                        "the statements' next page starts at {next}, not after {}",
-                        after.unwrap_or_default()
-                    )));
-                }
-                None => return Ok(all),
-            }
+    /// `GET /v1/statements`: statements of reasons for take downs on or after `since`, a
+    /// page at a time (see [`StatementPages`]).
+    pub fn statements<'a>(&'a self, since: Option<&'a str>) -> StatementPages<'a> {
+        StatementPages {
+            client: self,
+            since,
+            after: None,
+            done: false,
         }
     }
 
