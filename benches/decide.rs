@@ -221,23 +221,35 @@ fn main() {
     }
     // The same items, each holding as much text as modq shows (a wall of spam, a manifesto).
     let long = long_texts(&page);
-    let (mut p50s, mut p99s) = (Vec::new(), Vec::new());
-    for run in 0..runs {
-        let times = key_to_frame(&long, 120, 40, run);
-        p50s.push(percentile(&times, 0.50).as_secs_f64() * 1e6);
-        p99s.push(percentile(&times, 0.99).as_secs_f64() * 1e6);
-    }
+    let (p50, p99) = key_to_frame_medians(&long, runs);
     println!(
-        "120x40, every item {} characters long: key to next item drawn p50 {:.0} µs, p99 {:.0} µs \
-         (medians of {runs} runs); bytes per decision, median {:.0} ({:.0} without GapFill)",
+        "120x40, every item {} characters long: key to next item drawn p50 {p50:.0} µs, p99 \
+         {p99:.0} µs (medians of {runs} runs); bytes per decision, median {:.0} ({:.0} without \
+         GapFill)",
         modq::sanitize::MAX_CHARS,
-        median(p50s),
-        median(p99s),
         bytes_per_decision(&long, 120, 40, |out| GapFill::new(CrosstermBackend::new(
             out
         ))),
         bytes_per_decision(&long, 120, 40, CrosstermBackend::new)
     );
+    let (p50, p99) = key_to_frame_medians(&whitespace_texts(&page), runs);
+    println!(
+        "120x40, every item's text padded to {} characters with ideographic spaces: key to next \
+         item drawn p50 {p50:.0} µs, p99 {p99:.0} µs (medians of {runs} runs)",
+        modq::sanitize::MAX_CHARS,
+    );
+}
+
+/// Key to next item drawn at 120x40 over `runs` runs: the medians of each run's p50 and p99,
+/// in µs.
+fn key_to_frame_medians(page: &QueuePage, runs: usize) -> (f64, f64) {
+    let (mut p50s, mut p99s) = (Vec::new(), Vec::new());
+    for run in 0..runs {
+        let times = key_to_frame(page, 120, 40, run);
+        p50s.push(percentile(&times, 0.50).as_secs_f64() * 1e6);
+        p99s.push(percentile(&times, 0.99).as_secs_f64() * 1e6);
+    }
+    (median(p50s), median(p99s))
 }
 
 /// The median bytes a decision writes to the terminal at `w`x`h`, through the backend that
@@ -293,6 +305,19 @@ fn key_to_frame(page: &QueuePage, w: u16, h: u16, run: usize) -> Vec<std::time::
     }
     times.sort();
     times
+}
+
+/// `page` with each item's text followed by ideographic spaces (U+3000, two columns wide
+/// and whitespace, so a row break drops them) up to the most modq shows of it: text that
+/// wraps into few rows however long it is.
+fn whitespace_texts(page: &QueuePage) -> QueuePage {
+    let mut spaced = page.clone();
+    for item in &mut spaced.items {
+        let text = item.text.get_or_insert_with(|| "no text".into());
+        let pad = modq::sanitize::MAX_CHARS.saturating_sub(text.chars().count());
+        text.extend(std::iter::repeat_n('\u{3000}', pad));
+    }
+    spaced
 }
 
 /// `page` with each item's text repeated up to the most modq shows of it.

@@ -258,14 +258,7 @@ fn wrapped_unclipped(buf: &mut Buffer, area: Rect, lines: &[Line]) {
                 let cut = collect_start(&mut graphemes, line, start_budget(width, left));
                 // Without zero-width graphemes, a line that fits is one row here too. (With
                 // them the wrapper may start a row holding only those.)
-                let fits = !cut
-                    && graphemes
-                        .iter()
-                        .try_fold(0u16, |w, g| match g.symbol.cell_width() {
-                            0 => None,
-                            n => w.checked_add(n).filter(|&w| w <= width),
-                        })
-                        .is_some();
+                let fits = !cut && one_row(graphemes.iter().map(|g| g.symbol.cell_width()), width);
                 if fits {
                     put_graphemes(buf, area.left(), y, &graphemes);
                     y += 1;
@@ -318,9 +311,11 @@ fn put_plain_row(buf: &mut Buffer, x: u16, y: u16, line: &Line, row: std::ops::R
     }
 }
 
-/// Columns of a line worth laying out when `left` rows remain: see [`visible_part`].
+/// Columns of a line worth laying out when `left` rows remain: `left + 2` rows' worth of
+/// [`per_row`] columns, so that a line longer than that needs more rows than are left
+/// however much of it is whitespace (see [`visible_part`]).
 fn start_budget(width: u16, left: u16) -> usize {
-    (usize::from(left) + 2) * usize::from(width)
+    (usize::from(left) + 2) * per_row(usize::from(width))
 }
 
 /// Fills `graphemes` with those of `line`, up to `budget` columns; says whether it stopped
@@ -348,9 +343,9 @@ fn collect_start<'a>(
 /// word wrapper walks a whole line even to draw a few rows of it, which for an item's text of
 /// 16,000 characters took half a millisecond, twice (counting its rows, then drawing them).
 ///
-/// `start` holds the line's first graphemes, [`start_budget`] columns' worth: `left + 2`
-/// rows. A row holds at most `width` columns, and where a row breaks depends only on the
-/// word that follows it, so the start's rows break where the whole line's do. The start is
+/// `start` holds the line's first graphemes, [`start_budget`] columns' worth: more than
+/// `left + 1` rows. Where a row breaks depends only on the word that follows it, so the
+/// start's rows break where the whole line's do. The start is
 /// kept only if it needs more rows than are left, which proves it: its last visible row was
 /// followed by more of it, and a word it cut short that did not fit would not have fitted
 /// whole either. Else `None`, and the caller lays out the whole line.
@@ -371,48 +366,88 @@ fn visible_part<'a>(
 }
 
 /// How many rows `lines` take wrapped at `width`, counting no further than `cap`: a line
-/// whose [`fixed_columns`] more than fill the rows left is not laid out (a row holds at most
-/// `width` columns).
+/// whose start shows it fills the rows left (see [`takes_more_rows`]) is not laid out.
 pub fn rows(lines: &[Line], width: u16, cap: usize) -> usize {
-    let width = usize::from(width.max(1));
+    let width = width.max(1);
+    let columns_per_row = usize::from(width);
     let mut total = 0usize;
     for line in lines {
         if total >= cap {
             return cap;
         }
-        let columns = line.width();
-        let room = (cap - total).saturating_mul(width);
-        if columns <= width {
-            total += 1;
-        } else if columns > room && fixed_columns(line, width) > room {
-            return cap;
-        } else if line.spans.iter().all(|s| plain(&s.content)) {
-            let width = u16::try_from(width).unwrap_or(u16::MAX);
-            plain_wrap::rows(plain_bytes(line), width, |_| {
+        let left = cap - total;
+        let plain_columns = line.spans.iter().try_fold(0usize, |w, s| {
+            plain(&s.content).then(|| w + s.content.len())
+        });
+        match plain_columns {
+            Some(columns) if columns <= columns_per_row => total += 1,
+            Some(columns)
+                if columns
+                    >= left
+                        .saturating_add(1)
+                        .saturating_mul(per_row(columns_per_row)) =>
+            {
+                return cap;
+            }
+            Some(_) => plain_wrap::rows(plain_bytes(line), width, |_| {
                 total += 1;
                 total < cap
-            });
-        } else {
-            total += Paragraph::new(line.clone())
-                .wrap(Wrap { trim: false })
-                .line_count(u16::try_from(width).unwrap_or(u16::MAX));
+            }),
+            None if one_row(
+                line.styled_graphemes(Style::default())
+                    .map(|g| g.symbol.cell_width()),
+                width,
+            ) =>
+            {
+                total += 1;
+            }
+            None if takes_more_rows(line, columns_per_row, left) => return cap,
+            None => {
+                total += Paragraph::new(line.clone())
+                    .wrap(Wrap { trim: false })
+                    .line_count(width);
+            }
         }
     }
     total.min(cap)
 }
 
-/// The columns of `line` that take room at `width` however it wraps: not its whitespace,
-/// which the wrapper drops where a row breaks, nor a grapheme wider than a row, which it
-/// skips. So a line takes at least this many columns' worth of rows.
-fn fixed_columns(line: &Line, width: usize) -> usize {
-    if line.spans.iter().all(|s| plain(&s.content)) {
-        return plain_bytes(line).filter(|b| *b != b' ').count();
-    }
-    line.styled_graphemes(Style::default())
-        .filter(|g| !g.is_whitespace())
-        .map(|g| g.symbol.width())
-        .filter(|w| *w <= width)
-        .sum()
+/// Whether graphemes of these widths make one row at `width` for ratatui's word wrapper:
+/// they fit, and none is zero-width (with them the wrapper may start a row holding only
+/// those). Stops at the first that does not fit.
+fn one_row(widths: impl IntoIterator<Item = u16>, width: u16) -> bool {
+    widths
+        .into_iter()
+        .try_fold(0u16, |w, n| match n {
+            0 => None,
+            n => w.checked_add(n).filter(|&w| w <= width),
+        })
+        .is_some()
+}
+
+/// The most columns of a line that one row accounts for at `width`, however it wraps: the
+/// row's own (`width`, one more where the wrapper ends a row with a two-column grapheme), the
+/// whitespace the wrapper drops where the row breaks (up to the row's end) and the whitespace
+/// grapheme that broke it (two columns at most), with a column to spare.
+fn per_row(width: usize) -> usize {
+    width + 4
+}
+
+/// Whether `line` takes more than `rows` rows at `width`, as its start shows: at least
+/// `rows + 1` rows' worth of [`per_row`] columns, not counting graphemes wider than a row
+/// (the wrapper skips them). Reading stops once that is shown: a line of 16,000 ideographic
+/// spaces (whitespace, which the wrapper partly drops, so no count that leaves whitespace out
+/// can show it) costs a screenful, not a layout of the whole line at every frame.
+fn takes_more_rows(line: &Line, width: usize, rows: usize) -> bool {
+    let need = rows.saturating_add(1).saturating_mul(per_row(width));
+    let mut seen = 0usize;
+    line.styled_graphemes(Style::default()).any(|g| {
+        let w = usize::from(g.symbol.cell_width());
+        if w <= width {
+            seen += w;
+        }
+        seen >= need
+    })
 }
 
 /// Draws `lines` wrapped into `area` as [`wrapped`] does, starting `skip` rows down.
@@ -719,6 +754,10 @@ mod tests {
             "🇩🇪",
             "x\u{200b}",
             "٠",
+            "\u{3000}",
+            "\u{3000}\u{3000}\u{3000}\u{3000}\u{3000}\u{3000}",
+            "\u{2003}\u{2003}\u{2003}\u{2003}",
+            "           ",
         ]);
         let text = prop::collection::vec(pieces, 0..40).prop_map(|p| p.concat());
         let lines = prop::collection::vec((text.clone(), text, 0usize..3), 1..6);
@@ -745,9 +784,55 @@ mod tests {
                 let mut got = Buffer::empty(whole);
                 super::line(&mut got, area, &lines[0]);
                 prop_assert_eq!(got, expected);
+                let all = Paragraph::new(lines.clone())
+                    .wrap(Wrap { trim: false })
+                    .line_count(width);
+                for cap in [
+                    1usize,
+                    2,
+                    usize::from(height),
+                    all.saturating_sub(1),
+                    all,
+                    1000,
+                ] {
+                    prop_assert_eq!(rows(&lines, width, cap.max(1)), all.min(cap.max(1)));
+                }
                 Ok(())
             })
             .unwrap();
+    }
+
+    /// Hostile whitespace: thousands of ideographic or em spaces (two and one columns wide)
+    /// after a word wrap into many rows, some of which the wrapper drops, and are counted and
+    /// drawn as the wrapper does at every width and cap (counted from their start alone,
+    /// without laying out the whole line).
+    #[test]
+    fn thousands_of_wide_or_unicode_spaces_count_and_draw_as_the_wrapper_lays_them_out() {
+        let ideographic = format!("下{}", "\u{3000}".repeat(2000));
+        let em = format!("ab{}c{}", "\u{2003}".repeat(1500), "\u{3000}".repeat(300));
+        for text in [ideographic.as_str(), em.as_str()] {
+            let line = Line::raw(text);
+            for width in [1u16, 2, 3, 4, 7, 40, 118] {
+                let all = Paragraph::new(line.clone())
+                    .wrap(Wrap { trim: false })
+                    .line_count(width);
+                for cap in [1, 2, all / 2, all.saturating_sub(1), all, all + 1] {
+                    let cap = cap.max(1);
+                    assert_eq!(
+                        rows(std::slice::from_ref(&line), width, cap),
+                        all.min(cap),
+                        "width {width}, cap {cap}"
+                    );
+                }
+                for height in [1u16, 5, 38] {
+                    let area = Rect::new(1, 1, width, height);
+                    let whole = Rect::new(0, 0, width + 10, height + 2);
+                    let (got, expected) =
+                        wrapped_beside_paragraph(std::slice::from_ref(&line), area, whole);
+                    assert_eq!(got, expected, "width {width}, height {height}");
+                }
+            }
+        }
     }
 
     /// A line wider than the rows left is not laid out only when it cannot fit in them:

@@ -46,9 +46,10 @@ pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
         super::media::draw(frame, app, strip);
     }
     let height = usize::from(inner.height);
-    // One build serves both the count of rows ("more below", how far to scroll) and the
-    // drawing: the lines reach past the pane's last row, which is all either needs.
-    let (lines, rows, limit) = extent(app, entry, inner);
+    // One build serves both the count of rows ("more below", how far it may be scrolled
+    // now) and the drawing: the lines reach one row past the pane's last, which is all
+    // either needs. (A scroll key counts further: `scroll_limit`.)
+    let (lines, rows, limit) = extent(app, entry, inner, 1);
     let skip = app.detail_offset().min(limit);
     // What `Paragraph::wrap` drew, without its copying of every grapheme (see `paint`).
     paint::wrapped_from(frame.buffer_mut(), inner, &lines, skip);
@@ -89,12 +90,19 @@ pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
     }
 }
 
-/// The selected item's lines up to three panes below where it is scrolled (each line takes
-/// at least one row, so lines further down could be neither drawn nor counted), the rows they
-/// take in the pane whose inside is `inner`, and how far the pane can scroll.
-fn extent<'a>(app: &'a App, entry: &'a Entry, inner: Rect) -> (Vec<Line<'a>>, usize, u16) {
+/// The selected item's lines up to `panes` panes and a row below where it is scrolled (each
+/// line takes at least one row, so lines further down could be neither drawn nor counted),
+/// the rows they take in the pane whose inside is `inner`, and how far the pane can scroll
+/// (as far as they show). Counting rows means wrapping the text: a frame counts one pane, as
+/// much as it draws, not the three a scroll key may need (a wall of text took 0.3 ms more).
+fn extent<'a>(
+    app: &'a App,
+    entry: &'a Entry,
+    inner: Rect,
+    panes: usize,
+) -> (Vec<Line<'a>>, usize, u16) {
     let height = usize::from(inner.height);
-    let cap = usize::from(app.detail_offset()) + 3 * height.max(1);
+    let cap = usize::from(app.detail_offset()) + panes * height.max(1) + 1;
     let lines = detail_lines(app, entry, cap);
     let rows = paint::rows(&lines, inner.width, cap);
     let limit = u16::try_from(rows.saturating_sub(height)).unwrap_or(u16::MAX);
@@ -125,7 +133,7 @@ pub(super) fn scroll_limit(app: &App, area: Rect) -> u16 {
     };
     let (inner, _) = with_media_strip(app, inner);
     match app.selected_entry().filter(|_| !app.visible.is_empty()) {
-        Some(entry) if !inner.is_empty() => extent(app, entry, inner).2,
+        Some(entry) if !inner.is_empty() => extent(app, entry, inner, 3).2,
         _ => 0,
     }
 }
