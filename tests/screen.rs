@@ -567,3 +567,33 @@ async fn the_hint_line_follows_the_context_and_the_item_says_what_was_decided() 
         "{hints}"
     );
 }
+
+/// Scrolled to the end in a small terminal, then the terminal grows: the pane shows the
+/// text's end as scrolled there in the larger one, not the same offset over blank rows.
+#[tokio::test]
+async fn a_pane_that_grows_while_scrolled_shows_the_texts_end() {
+    let (_server, _data, mut s) = session().await;
+    let at = s
+        .app
+        .entries
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, e)| e.shown.reports.len())
+        .map(|(i, _)| i)
+        .unwrap();
+    s.select(at);
+    let to_the_end = |s: &mut Session, width: u16, height: u16| {
+        let mut screen = frame(s, width, height);
+        while screen.contains("↓ J more") {
+            s.press("J");
+            screen = frame(s, width, height);
+        }
+        screen
+    };
+    to_the_end(&mut s, 60, 16);
+    let grown = frame(&mut s, 80, 24);
+    s.press(&"K".repeat(50));
+    let scrolled_there = to_the_end(&mut s, 80, 24);
+    assert!(scrolled_there.contains("↑ K more"), "{scrolled_there}");
+    assert_eq!(grown, scrolled_there);
+}

@@ -192,14 +192,31 @@ pub fn line(buf: &mut Buffer, area: Rect, line: &Line) {
 
 /// Renders `lines` into `area` exactly as `Paragraph::new(lines).wrap(Wrap { trim: false })`
 /// (default style, no block, no scroll, every line left-aligned) would, except that a wide
-/// character never hangs over the right edge (see [`keep_inside`]).
-pub fn wrapped(buf: &mut Buffer, area: Rect, lines: &[Line]) {
+/// character never hangs over the right edge (see [`keep_inside`]). Says where the lines end:
+/// see [`Filled`].
+pub fn wrapped(buf: &mut Buffer, area: Rect, lines: &[Line]) -> Filled {
     let area = area.intersection(buf.area);
     if area.is_empty() {
-        return;
+        return if lines.is_empty() {
+            Filled::Ends(0)
+        } else {
+            Filled::GoesOn
+        };
     }
-    wrapped_unclipped(buf, area, lines);
+    let filled = wrapped_unclipped(buf, area, lines);
     keep_inside(buf, area);
+    filled
+}
+
+/// Where wrapped lines end, as drawing them found: so a pane that draws its text knows
+/// whether there is more below without laying it out a second time to count its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filled {
+    /// Every line was drawn, in this many rows (from the first row of the text, any rows
+    /// scrolled past included).
+    Ends(u16),
+    /// The lines go on below the area.
+    GoesOn,
 }
 
 /// ratatui's word wrapper may end a row with a character two columns wide in the row's last
@@ -223,12 +240,16 @@ pub fn keep_inside(buf: &mut Buffer, area: Rect) {
     }
 }
 
-fn wrapped_unclipped(buf: &mut Buffer, area: Rect, lines: &[Line]) {
+fn wrapped_unclipped(buf: &mut Buffer, area: Rect, lines: &[Line]) -> Filled {
     let width = area.width;
     let mut y = area.top();
     // The graphemes of a line that is not plain ASCII, kept between lines for the allocation.
     let mut graphemes: Vec<StyledGrapheme> = Vec::with_capacity(256);
     for line in lines {
+        if y >= area.bottom() {
+            // A line left and no row for it.
+            return Filled::GoesOn;
+        }
         let plain_width = line.spans.iter().try_fold(0usize, |w, s| {
             plain(&s.content).then(|| w + s.content.len())
         });
@@ -246,11 +267,19 @@ fn wrapped_unclipped(buf: &mut Buffer, area: Rect, lines: &[Line]) {
                 y += 1;
             }
             Some(_) => {
+                let mut goes_on = false;
                 plain_wrap::rows(plain_bytes(line), width, |row| {
-                    put_plain_row(buf, area.left(), y, line, row);
-                    y += 1;
-                    y < area.bottom()
+                    // Handed a row past the last: the line goes on below.
+                    goes_on = y >= area.bottom();
+                    if !goes_on {
+                        put_plain_row(buf, area.left(), y, line, row);
+                        y += 1;
+                    }
+                    !goes_on
                 });
+                if goes_on {
+                    return Filled::GoesOn;
+                }
             }
             None => {
                 let left = area.bottom() - y;
@@ -268,22 +297,22 @@ fn wrapped_unclipped(buf: &mut Buffer, area: Rect, lines: &[Line]) {
                 {
                     // The line fills every row left: only its start was laid out.
                     visible.render(Rect::new(area.left(), y, width, left), buf);
-                    return;
+                    return Filled::GoesOn;
                 } else {
                     // A line that must break goes through ratatui's own word wrapper, so it
                     // breaks where it always did.
                     let paragraph = Paragraph::new(line.clone()).wrap(Wrap { trim: false });
                     let rows = u16::try_from(paragraph.line_count(width)).unwrap_or(u16::MAX);
-                    let height = rows.min(area.bottom() - y);
-                    paragraph.render(Rect::new(area.left(), y, width, height), buf);
-                    y = y.saturating_add(rows);
+                    paragraph.render(Rect::new(area.left(), y, width, rows.min(left)), buf);
+                    if rows > left {
+                        return Filled::GoesOn;
+                    }
+                    y += rows;
                 }
             }
         }
-        if y >= area.bottom() {
-            return;
-        }
     }
+    Filled::Ends(y - area.top())
 }
 
 /// The bytes of a line whose spans are all printable ASCII.
@@ -343,12 +372,15 @@ fn collect_start<'a>(
 /// word wrapper walks a whole line even to draw a few rows of it, which for an item's text of
 /// 16,000 characters took half a millisecond, twice (counting its rows, then drawing them).
 ///
-/// `start` holds the line's first graphemes, [`start_budget`] columns' worth: more than
-/// `left + 1` rows. Where a row breaks depends only on the word that follows it, so the
-/// start's rows break where the whole line's do. The start is
-/// kept only if it needs more rows than are left, which proves it: its last visible row was
-/// followed by more of it, and a word it cut short that did not fit would not have fitted
-/// whole either. Else `None`, and the caller lays out the whole line.
+/// `start` holds the line's first graphemes, [`start_budget`] columns' worth. Where a row
+/// breaks depends only on the word that follows it, so the start's rows break where the
+/// whole line's do. The start is kept only if it needs more rows than are left, which proves
+/// it: its last visible row was followed by more of it, and a word it cut short that did not
+/// fit would not have fitted whole either. It always does at two columns or more: no
+/// grapheme is wider than a row there, so the start's `left + 2` rows' worth of [`per_row`]
+/// columns (less the grapheme that overflowed the budget) take at least `left + 1` rows, and
+/// it is not laid out a second time to count them. At one column it is counted. Else `None`,
+/// and the caller lays out the whole line.
 fn visible_part<'a>(
     start: &[StyledGrapheme<'a>],
     line: &Line,
@@ -362,7 +394,7 @@ fn visible_part<'a>(
         .map(|g| Span::styled(g.symbol, g.style))
         .collect();
     let start = Paragraph::new(Line::from(spans).style(line.style)).wrap(Wrap { trim: false });
-    (start.line_count(width) > usize::from(left)).then_some(start)
+    (width >= 2 || start.line_count(width) > usize::from(left)).then_some(start)
 }
 
 /// How many rows `lines` take wrapped at `width`, counting no further than `cap`: a line
@@ -451,20 +483,24 @@ fn takes_more_rows(line: &Line, width: usize, rows: usize) -> bool {
 }
 
 /// Draws `lines` wrapped into `area` as [`wrapped`] does, starting `skip` rows down.
-pub fn wrapped_from(buf: &mut Buffer, area: Rect, lines: &[Line], skip: u16) {
+pub fn wrapped_from(buf: &mut Buffer, area: Rect, lines: &[Line], skip: u16) -> Filled {
     if skip == 0 {
-        wrapped(buf, area, lines);
-        return;
+        return wrapped(buf, area, lines);
     }
     let area = area.intersection(buf.area);
     if area.is_empty() {
-        return;
+        return Filled::GoesOn;
     }
     // Laid out in a buffer of its own as tall as the rows skipped and shown, then the rows
     // shown are copied: the pane's rows break exactly where they do unscrolled.
     let tall = Rect::new(0, 0, area.width, area.height.saturating_add(skip));
-    let mut scratch = Buffer::empty(tall);
-    wrapped(&mut scratch, tall, lines);
+    // Two columns to spare: ratatui's wrapper may set a wide grapheme past the area's right
+    // edge, and panics if that is past the buffer's (`keep_inside` then cuts it).
+    let mut scratch = Buffer::empty(Rect {
+        width: tall.width.saturating_add(2),
+        ..tall
+    });
+    let filled = wrapped(&mut scratch, tall, lines);
     for y in 0..area.height {
         for x in 0..area.width {
             if let (Some(from), Some(to)) = (
@@ -475,6 +511,7 @@ pub fn wrapped_from(buf: &mut Buffer, area: Rect, lines: &[Line], skip: u16) {
             }
         }
     }
+    filled
 }
 
 /// Makes every cell of a finished frame hold what any terminal draws in that one cell.
@@ -640,6 +677,21 @@ mod tests {
 
     /// `lines` drawn into `area` of a `whole` buffer by `wrapped`, and by a wrapping `Paragraph`
     /// cut at the area's right edge.
+    /// What drawing `lines` into `area` scrolled `skip` rows says of where they end.
+    fn filled_from(lines: &[Line], area: Rect, skip: u16) -> Filled {
+        let mut buf = Buffer::empty(Rect::new(0, 0, area.right() + 10, area.bottom() + 2));
+        wrapped_from(&mut buf, area, lines, skip)
+    }
+
+    /// What it should say, from the rows ratatui's `Paragraph` counts (`all`).
+    fn filled_as_counted(all: usize, area: Rect, skip: u16) -> Filled {
+        if all <= usize::from(skip + area.height) {
+            Filled::Ends(u16::try_from(all).unwrap())
+        } else {
+            Filled::GoesOn
+        }
+    }
+
     fn wrapped_beside_paragraph(lines: &[Line], area: Rect, whole: Rect) -> (Buffer, Buffer) {
         let mut got = Buffer::empty(whole);
         wrapped(&mut got, area, lines);
@@ -797,6 +849,12 @@ mod tests {
                 ] {
                     prop_assert_eq!(rows(&lines, width, cap.max(1)), all.min(cap.max(1)));
                 }
+                for skip in [0u16, 1, 3] {
+                    prop_assert_eq!(
+                        filled_from(&lines, area, skip),
+                        filled_as_counted(all, area, skip)
+                    );
+                }
                 Ok(())
             })
             .unwrap();
@@ -827,9 +885,14 @@ mod tests {
                 for height in [1u16, 5, 38] {
                     let area = Rect::new(1, 1, width, height);
                     let whole = Rect::new(0, 0, width + 10, height + 2);
-                    let (got, expected) =
-                        wrapped_beside_paragraph(std::slice::from_ref(&line), area, whole);
+                    let lines = std::slice::from_ref(&line);
+                    let (got, expected) = wrapped_beside_paragraph(lines, area, whole);
                     assert_eq!(got, expected, "width {width}, height {height}");
+                    assert_eq!(
+                        filled_from(lines, area, 0),
+                        filled_as_counted(all, area, 0),
+                        "width {width}, height {height}"
+                    );
                 }
             }
         }
@@ -904,6 +967,12 @@ mod tests {
                     .line_count(width);
                 for cap in [1usize, 3, 1000] {
                     prop_assert_eq!(rows(&lines, width, cap), all.min(cap), "cap {}", cap);
+                }
+                for skip in [0u16, 2] {
+                    prop_assert_eq!(
+                        filled_from(&lines, area, skip),
+                        filled_as_counted(all, area, skip)
+                    );
                 }
                 Ok(())
             })

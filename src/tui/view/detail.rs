@@ -45,14 +45,27 @@ pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
     if let Some(strip) = strip {
         super::media::draw(frame, app, strip);
     }
-    let height = usize::from(inner.height);
-    // One build serves both the count of rows ("more below", how far it may be scrolled
-    // now) and the drawing: the lines reach one row past the pane's last, which is all
-    // either needs. (A scroll key counts further: `scroll_limit`.)
-    let (lines, rows, limit) = extent(app, entry, inner, 1);
-    let skip = app.detail_offset().min(limit);
-    // What `Paragraph::wrap` drew, without its copying of every grapheme (see `paint`).
-    paint::wrapped_from(frame.buffer_mut(), inner, &lines, skip);
+    // The lines up to one past the pane's last row, drawn where the pane is scrolled to;
+    // the drawing says whether there is more below, so the text is laid out once a frame.
+    // (A scroll key counts rows further ahead: `scroll_limit`.)
+    let offset = app.detail_offset();
+    let lines = detail_lines(
+        app,
+        entry,
+        usize::from(offset) + usize::from(inner.height) + 1,
+    );
+    let mut skip = offset;
+    let mut filled = paint::wrapped_from(frame.buffer_mut(), inner, &lines, skip);
+    if let paint::Filled::Ends(rows) = filled
+        && skip > 0
+        && rows < skip.saturating_add(inner.height)
+    {
+        // Scrolled past where the text now ends (the pane grew, the item changed): drawn
+        // again from as far as it scrolls.
+        skip = rows.saturating_sub(inner.height);
+        clear(frame.buffer_mut(), inner);
+        filled = paint::wrapped_from(frame.buffer_mut(), inner, &lines, skip);
+    }
     // Say there is more, and which key shows it, on the borders.
     let buf = frame.buffer_mut();
     let sign = |key: Option<&str>, arrow: &str| match key {
@@ -71,7 +84,7 @@ pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
             theme.accent,
         );
     }
-    if rows > usize::from(skip) + height && area.width > 12 {
+    if filled == paint::Filled::GoesOn && area.width > 12 {
         let text = sign(app.keymap.first_key_label(&Action::DetailDown), "↓");
         let x = area.right().saturating_sub(1 + text.chars().count() as u16);
         // Below the text: on the border, or on the image strip's top row when there is one.
@@ -90,23 +103,26 @@ pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
     }
 }
 
-/// The selected item's lines up to `panes` panes and a row below where it is scrolled (each
-/// line takes at least one row, so lines further down could be neither drawn nor counted),
-/// the rows they take in the pane whose inside is `inner`, and how far the pane can scroll
-/// (as far as they show). Counting rows means wrapping the text: a frame counts one pane, as
-/// much as it draws, not the three a scroll key may need (a wall of text took 0.3 ms more).
-fn extent<'a>(
-    app: &'a App,
-    entry: &'a Entry,
-    inner: Rect,
-    panes: usize,
-) -> (Vec<Line<'a>>, usize, u16) {
+/// How far the pane whose inside is `inner` can scroll the selected item, as far as its
+/// lines up to three panes below where it is scrolled show (each line takes at least one row,
+/// so lines further down could not be counted).
+fn scroll_extent(app: &App, entry: &Entry, inner: Rect) -> u16 {
     let height = usize::from(inner.height);
-    let cap = usize::from(app.detail_offset()) + panes * height.max(1) + 1;
+    let cap = usize::from(app.detail_offset()) + 3 * height.max(1);
     let lines = detail_lines(app, entry, cap);
     let rows = paint::rows(&lines, inner.width, cap);
-    let limit = u16::try_from(rows.saturating_sub(height)).unwrap_or(u16::MAX);
-    (lines, rows, limit)
+    u16::try_from(rows.saturating_sub(height)).unwrap_or(u16::MAX)
+}
+
+/// Blanks every cell of `area`.
+fn clear(buf: &mut ratatui::buffer::Buffer, area: Rect) {
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            if let Some(cell) = buf.cell_mut((x, y)) {
+                cell.reset();
+            }
+        }
+    }
 }
 
 /// The pane's inside split into the text and, at its foot, the selected item's image strip.
@@ -133,7 +149,7 @@ pub(super) fn scroll_limit(app: &App, area: Rect) -> u16 {
     };
     let (inner, _) = with_media_strip(app, inner);
     match app.selected_entry().filter(|_| !app.visible.is_empty()) {
-        Some(entry) if !inner.is_empty() => extent(app, entry, inner, 3).2,
+        Some(entry) if !inner.is_empty() => scroll_extent(app, entry, inner),
         _ => 0,
     }
 }
