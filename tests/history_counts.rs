@@ -198,3 +198,55 @@ fn on_postgres_the_database_counts_decisions_and_notes_as_the_migration_does() {
     .unwrap();
     assert_eq!(counts(&mut sql), expected());
 }
+
+/// After the morning, the child-safety specialist works the case with 150 notes and keeps
+/// the post. A moderator reading it sees their colleagues' three notes (the specialist's, at
+/// a tier they may not read, used to push every one of them out of the newest hundred
+/// listed); the specialist sees the newest hundred notes of all.
+fn a_case_worked_in_notes(storage: &dyn Storage) {
+    a_morning(storage);
+    let carol = storage
+        .token_lookup(&server::hash_token("secret-carol"))
+        .unwrap()
+        .unwrap();
+    for n in 0..150 {
+        storage
+            .add_note(&carol, "p1", &format!("case note {n}"), now())
+            .unwrap();
+    }
+    let results = storage
+        .apply_decisions(
+            &carol,
+            &[Decision::bare("c1", "p1", DecisionAction::Keep, now())],
+            &PolicyCatalog::builtin(),
+            now(),
+        )
+        .unwrap();
+    assert_eq!(results[0].outcome, modq::model::DecisionOutcome::Applied);
+    let notes_seen_by = |role: Role| -> Vec<String> {
+        let mut item = storage.item("p1").unwrap().unwrap();
+        server::redact_history(role, &mut item);
+        item.history
+            .iter()
+            .filter(|h| h.event == modq::model::HistoryEvent::Note)
+            .filter_map(|h| h.note.clone())
+            .collect()
+    };
+    assert_eq!(
+        notes_seen_by(Role::Moderator),
+        ["note 0", "note 1", "note 2"]
+    );
+    let carols = notes_seen_by(Role::ChildSafety);
+    assert_eq!(carols.len(), server::NOTES_LISTED);
+    assert_eq!(carols.last().map(String::as_str), Some("case note 149"));
+    assert_eq!(carols.first().map(String::as_str), Some("case note 50"));
+}
+
+#[test]
+fn notes_a_role_may_not_read_never_push_those_it_may_out_of_its_view() {
+    let dir = tempfile::tempdir().unwrap();
+    a_case_worked_in_notes(&SqliteStorage::open(&dir.path().join("modq.db")).unwrap());
+    if let Some(db) = pg::TestDb::create("notes_by_tier") {
+        a_case_worked_in_notes(&PostgresStorage::open(&db.url).unwrap());
+    }
+}

@@ -386,6 +386,24 @@ fn filing_on_an_item_reported_a_thousand_times_rereads_none_of_its_reports() {
     );
 }
 
+/// Item `id` read once, with statistics gathered and whole scans off, and the rows of notes
+/// that read took.
+fn notes_read_by_an_item_read(db: &pg::TestDb, id: &str) -> (modq::model::Item, i64) {
+    db.client()
+        .batch_execute(&format!(
+            "ANALYZE; ALTER DATABASE {} SET enable_seqscan = off",
+            db.name()
+        ))
+        .unwrap();
+    let before = rows_read(db, "notes");
+    let item = PostgresStorage::open(&db.url)
+        .unwrap()
+        .item(id)
+        .unwrap()
+        .unwrap();
+    (item, rows_read(db, "notes") - before)
+}
+
 /// An item a token wrote a thousand notes on (any token that may read an item may write on
 /// it, hundreds a second) reads its newest hundred notes and the counts the database keeps,
 /// never the other nine hundred.
@@ -407,21 +425,53 @@ fn an_item_read_counts_a_thousand_notes_without_reading_them() {
                 .unwrap();
         }
     }
-    db.client()
-        .batch_execute(&format!(
-            "ANALYZE; ALTER DATABASE {} SET enable_seqscan = off",
-            db.name()
-        ))
-        .unwrap();
-    let before = rows_read(&db, "notes");
-    {
-        let storage = PostgresStorage::open(&db.url).unwrap();
-        let item = storage.item(&id).unwrap().unwrap();
-        assert_eq!(item.totals.unwrap().history, 1 + 1000);
-    }
-    let read = rows_read(&db, "notes") - before;
+    let (item, read) = notes_read_by_an_item_read(&db, &id);
+    assert_eq!(item.totals.unwrap().history, 1 + 1000);
     assert!(
         read <= server::NOTES_LISTED as i64,
+        "one item read took {read} rows of notes"
+    );
+}
+
+/// A case worked in a thousand notes at the child-safety tier, after one moderator's note:
+/// the item read lists each tier's newest notes apart through the `(item_id, tier, id)`
+/// index, so finding the moderator's note does not walk the thousand.
+#[test]
+fn an_item_read_finds_each_tiers_notes_through_its_index() {
+    let Some(db) = pg::TestDb::create("notes_tier") else {
+        return;
+    };
+    let id = post(1, 1).id;
+    {
+        let storage = PostgresStorage::open(&db.url).unwrap();
+        storage
+            .add_reports(&[report(post(1, 1), ReporterType::User, "csam")], now())
+            .unwrap();
+        let alice = token(&storage, "alice", Role::Moderator);
+        storage.add_note(&alice, &id, "escalating", now()).unwrap();
+        let mut escalate = Decision::bare("e1", &id, DecisionAction::Escalate, now());
+        escalate.escalation_target = Some(modq::model::EscalationTier::ChildSafety);
+        escalate.note = Some("the image".into());
+        let results = storage
+            .apply_decisions(&alice, &[escalate], &PolicyCatalog::builtin(), now())
+            .unwrap();
+        assert_eq!(results[0].outcome, DecisionOutcome::Applied);
+        let carol = token(&storage, "carol", Role::ChildSafety);
+        for n in 0..1000 {
+            storage
+                .add_note(&carol, &id, &format!("case note {n}"), now())
+                .unwrap();
+        }
+    }
+    let (item, read) = notes_read_by_an_item_read(&db, &id);
+    let notes = item
+        .history
+        .iter()
+        .filter(|h| h.event == modq::model::HistoryEvent::Note)
+        .count();
+    assert_eq!(notes, 1 + server::NOTES_LISTED);
+    assert!(
+        read <= 1 + server::NOTES_LISTED as i64 + 5,
         "one item read took {read} rows of notes"
     );
 }

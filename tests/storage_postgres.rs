@@ -761,8 +761,8 @@ fn an_item_read_whole_at_once_answers_the_same_at_the_edges() {
 }
 
 /// An item read stays fast however many reports the item has: each capped list (reports,
-/// audit rows, notes, the report tally's categories) is read newest first through its
-/// `(item_id, …)` index, and stops at its cap, with no sort of all the item's rows.
+/// audit rows, each tier's notes, the report tally's categories) is read newest first through
+/// its `(item_id, …)` index, and stops at its cap, with no sort of all the item's rows.
 #[test]
 fn an_item_read_reaches_each_capped_list_through_its_index() {
     let Some(db) = pg::TestDb::create("item_plan") else {
@@ -786,7 +786,7 @@ fn an_item_read_reaches_each_capped_list_through_its_index() {
     for scan in [
         "Index Scan Backward using reports_item on reports",
         "Index Scan Backward using audit_item on audit",
-        "Index Scan Backward using notes_item on notes",
+        "Index Scan Backward using notes_item_tier on notes",
         "using report_tally_listed on report_tally",
     ] {
         assert!(plan.contains(scan), "{scan}:\n{plan}");

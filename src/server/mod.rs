@@ -61,7 +61,7 @@ pub use media_rules::{MAX_MEDIA_BYTES, MediaRefusal, may_serve};
 pub use openapi::openapi_json;
 pub use rules::{
     DEFAULT_LEASE_SECONDS, MAX_DECISIONS_PER_BATCH, MAX_LEASE_IDS, MAX_LEASE_SECONDS,
-    MIN_LEASE_SECONDS, check_report, leading_category,
+    MIN_LEASE_SECONDS, check_report, leading_category, redact_history,
 };
 pub use sqlite::SqliteStorage;
 pub use storage::{AppealRecord, AppealRefusal};

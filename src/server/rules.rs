@@ -238,7 +238,9 @@ pub fn status_of(item: &Item) -> ItemStatus {
 
 /// The item as `role` may see it: entries whose note is for a tier it may not read lose
 /// the note (decisions) or are left out (notes), and the history's total no longer counts
-/// the notes left out, listed or not.
+/// the notes left out, listed or not. Of the notes it may read, the newest
+/// [`NOTES_LISTED`](super::NOTES_LISTED) stay (storage lists that many at each tier apart, so
+/// that notes a role may not read never push out those it may).
 pub fn redact_history(role: Role, item: &mut Item) {
     item.history.retain_mut(|h| {
         if may_read(role, h.visible_to) {
@@ -246,6 +248,17 @@ pub fn redact_history(role: Role, item: &mut Item) {
         }
         h.note = None;
         h.event != HistoryEvent::Note
+    });
+    let notes = item
+        .history
+        .iter()
+        .filter(|h| h.event == HistoryEvent::Note)
+        .count();
+    let mut older = notes.saturating_sub(super::NOTES_LISTED);
+    item.history.retain(|h| {
+        let drop = older > 0 && h.event == HistoryEvent::Note;
+        older -= usize::from(drop);
+        !drop
     });
     if let Some(totals) = &mut item.totals {
         for (tier, notes) in std::mem::take(&mut totals.restricted_notes) {

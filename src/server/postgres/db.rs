@@ -14,7 +14,7 @@ use anyhow::{Context, anyhow};
 use crate::server::storage::StorageError;
 
 /// Step `i` takes the schema from version `i` to `i + 1`; a new database runs them all.
-const MIGRATIONS: [&str; 12] = [
+const MIGRATIONS: [&str; 13] = [
     include_str!("schema_1.sql"),
     include_str!("schema_2_appeals.sql"),
     include_str!("schema_3_thread.sql"),
@@ -27,6 +27,7 @@ const MIGRATIONS: [&str; 12] = [
     include_str!("schema_10_listing_rank.sql"),
     include_str!("schema_11_history_counts.sql"),
     include_str!("schema_12_support_once.sql"),
+    include_str!("schema_13_notes_by_tier.sql"),
 ];
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 

@@ -7,8 +7,8 @@ use anyhow::anyhow;
 use chrono::{DateTime, Utc};
 
 use crate::model::{
-    Author, AuthorRecord, HistoryEntry, Item, ItemTotals, NewReport, ReportAccepted, ReviewState,
-    Role,
+    Author, AuthorRecord, EscalationTier, HistoryEntry, Item, ItemTotals, NewReport,
+    ReportAccepted, ReviewState, Role,
 };
 use crate::query;
 use crate::server::report_figures::{self, FiledReport};
@@ -34,12 +34,26 @@ use super::queue::{ITEM_COLUMNS, item_row};
 
 /// What an item read adds to an item's own columns, in one statement: its thread, its
 /// newest reports, audit rows and notes (each a JSON array of rows in id order, each kind
-/// capped apart: see `storage::REPORTS_LISTED`), its totals (the report tally, the audit rows
-/// and notes as the database counts them, migration 11), and of its author the tally by state, the account's creation date and
-/// the standing measures. One round trip where each was a statement of its own; `?1` is the
+/// capped apart, notes at each tier apart: see `storage::REPORTS_LISTED`), its totals (the
+/// report tally, the audit rows and notes as the database counts them, migration 11), and of
+/// its author the tally by state, the account's creation date and the standing measures. One round trip where each was a statement of its own; `?1` is the
 /// id (or the ids). Each capped list is read newest first through its `(item_id, id)` index
 /// and stops at its cap, so an item with 100,000 reports reads as fast as one with a hundred.
 static CHILDREN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    // Each tier's newest notes apart, the tier a constant: with it PostgreSQL walks the
+    // `(item_id, tier, id)` index backwards and stops at the cap (with the tier a parameter
+    // its generic plan read every note at it and sorted them).
+    let notes_by_tier = std::iter::once("")
+        .chain(EscalationTier::ALL.map(EscalationTier::as_str))
+        .map(|tier| {
+            format!(
+                "(SELECT * FROM notes WHERE notes.item_id = items.id
+                    AND (COALESCE(notes.tier, '') COLLATE \"C\") = '{tier}'
+                  ORDER BY notes.id DESC LIMIT {NOTES_LISTED})"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
     format!(
         "items.thread,
          (SELECT json_agg(json_build_array(r.id, r.reporter_type, r.category, r.comment,
@@ -52,8 +66,7 @@ static CHILDREN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
           FROM (SELECT * FROM audit WHERE audit.item_id = items.id
                 ORDER BY audit.id DESC LIMIT {DECISIONS_LISTED}) a),
          (SELECT json_agg(json_build_array(n.at, n.actor, n.note, n.tier) ORDER BY n.id)::TEXT
-          FROM (SELECT * FROM notes WHERE notes.item_id = items.id
-                ORDER BY notes.id DESC LIMIT {NOTES_LISTED}) n),
+          FROM ({notes_by_tier}) n),
          (SELECT json_agg(json_build_array(t.state, t.n))::TEXT FROM (
               SELECT author_tally.state, SUM(author_tally.items)::BIGINT AS n
               FROM author_tally WHERE author_tally.author_id = items.author::json->>'id'

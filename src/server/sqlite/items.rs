@@ -32,9 +32,9 @@ pub(super) const ITEM_COLUMNS: &str = "id, kind, text, author, language, countri
 const TALLY_LISTED: &str =
     "SELECT name, reports FROM report_tally WHERE item_id = ?1 AND dimension = ?2
      ORDER BY shown_first DESC, reports DESC, name LIMIT ?3";
-/// An item's newest notes, newest first.
-const NEWEST_NOTES: &str =
-    "SELECT at, actor, note, tier FROM notes WHERE item_id = ?1 ORDER BY id DESC LIMIT ?2";
+/// An item's newest notes at one tier ('' for none: see migration 18), newest first.
+const NEWEST_NOTES: &str = "SELECT id, at, actor, note, tier FROM notes
+     WHERE item_id = ?1 AND COALESCE(tier, '') = ?2 ORDER BY id DESC LIMIT ?3";
 /// An item's newest reports, newest first.
 const NEWEST_REPORTS: &str =
     "SELECT id, reporter_type, category, comment, lane, deadline, received_at
@@ -250,22 +250,34 @@ fn limit_of(cap: usize) -> i64 {
     i64::try_from(cap).unwrap_or(i64::MAX)
 }
 
-/// The item's newest notes (see `storage::NOTES_LISTED`), oldest first.
+/// The item's newest notes at each tier it has notes at (see `storage::NOTES_LISTED`),
+/// oldest first. Each tier is capped apart, so that notes a role may not read cannot push
+/// those it may out of its view: a specialist tier's hundred notes on a case left a
+/// moderator none of their colleagues'. `rules::redact_history` then keeps the newest the
+/// reader may read.
 pub(super) fn load_notes(
     conn: &Connection,
     item_id: &str,
 ) -> Result<Vec<HistoryEntry>, StorageError> {
+    let tiers: Vec<String> = conn
+        .prepare_cached("SELECT tier FROM note_tally WHERE item_id = ?1")?
+        .query_map([item_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
     let mut stmt = conn.prepare_cached(NEWEST_NOTES)?;
-    let rows = stmt.query_map(params![item_id, limit_of(NOTES_LISTED)], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-    })?;
-    let mut notes = Vec::new();
-    for row in rows {
-        notes.push(note_entry(row?)?);
+    let mut rows = Vec::new();
+    for tier in &tiers {
+        for row in stmt.query_map(params![item_id, tier, limit_of(NOTES_LISTED)], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?),
+            ))
+        })? {
+            rows.push(row?);
+        }
     }
-    // Read newest first to stop at the cap; the history is oldest first.
-    notes.reverse();
-    Ok(notes)
+    // The history is oldest first.
+    rows.sort_by_key(|(id, _)| *id);
+    rows.into_iter().map(|(_, row)| note_entry(row)).collect()
 }
 
 /// The author's other items by state (through the `items_author` index).
@@ -569,7 +581,7 @@ mod tests {
         for (sql, index, params) in [
             (NEWEST_REPORTS, "reports_item", params!["p1", 10]),
             (NEWEST_AUDIT, "audit_item", params!["p1", 10]),
-            (NEWEST_NOTES, "notes_item", params!["p1", 10]),
+            (NEWEST_NOTES, "notes_item_tier", params!["p1", "", 10]),
             (
                 TALLY_LISTED,
                 "report_tally_listed",

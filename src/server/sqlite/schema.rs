@@ -10,7 +10,7 @@ use super::convert::{opt_json, parse_ts};
 use super::items::write_search_columns;
 
 /// Step `i` takes the schema from version `i` to `i + 1`; a new database runs them all.
-pub(super) const MIGRATIONS: [&str; 17] = [
+pub(super) const MIGRATIONS: [&str; 18] = [
     include_str!("schema.sql"),
     include_str!("schema_2_leases.sql"),
     include_str!("schema_3_search.sql"),
@@ -28,6 +28,7 @@ pub(super) const MIGRATIONS: [&str; 17] = [
     include_str!("schema_15_listing_rank.sql"),
     include_str!("schema_16_history_counts.sql"),
     include_str!("schema_17_support_once.sql"),
+    include_str!("schema_18_notes_by_tier.sql"),
 ];
 /// The version whose script adds the columns [`search_columns`] fills.
 pub(super) const SEARCH_VERSION: usize = 3;
