@@ -42,6 +42,11 @@ async fn moderate(server: &TestServer, name: String, seed: u64) -> (usize, usize
     let mut n = seed;
     loop {
         s.pump();
+        // A refused decision is this test's failure: said at the end, not waited on for ever
+        // (the refused item stays open here, so the loop would never drain).
+        if s.app.counts.failed > 0 {
+            break;
+        }
         // A moderator decides what is theirs to review: the item on screen, once its lease
         // is granted (the window claims it as the selection arrives).
         if s.app

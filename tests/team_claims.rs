@@ -532,3 +532,100 @@ async fn the_caps_are_the_servers_options() {
     assert_eq!(next.items.len(), 1);
     assert_eq!(next.items[0].id, "post-003");
 }
+
+/// A page of `count` open posts, `post-0` first.
+fn page_of_posts(count: usize) -> modq::model::QueuePage {
+    let items: Vec<serde_json::Value> = (0..count)
+        .map(|n| {
+            serde_json::json!({
+                "id": format!("post-{n}"), "kind": "post", "text": format!("post {n}"),
+                "reports": [{"id": n, "reporter_type": "user", "category": "spam",
+                             "lane": "standard", "received_at": "2026-11-23T12:00:00Z"}],
+                "priority": 10, "lane": "standard", "state": "open",
+                "created_at": "2026-11-23T12:00:00Z"
+            })
+        })
+        .collect();
+    serde_json::from_value(serde_json::json!({"items": items, "next_cursor": null}))
+        .expect("a page")
+}
+
+fn grant(leased: &[String], taken_by_bob: &[&str]) -> modq::sync::SyncEvent {
+    modq::sync::SyncEvent::Claimed(modq::model::LeaseGrant {
+        leased: leased.to_vec(),
+        refused: taken_by_bob
+            .iter()
+            .map(|id| modq::model::LeaseRefusal {
+                item_id: (*id).to_string(),
+                reason: modq::model::RefusalReason::LeasedElsewhere,
+                leased_by: Some("bob".into()),
+            })
+            .collect(),
+        lease_expires_at: sample_now() + Span::seconds(300),
+        lease_seconds: 300,
+        held: 8,
+        max_leases: 25,
+    })
+}
+
+/// Alice moves away from the head of the queue and back before the server answers: her lease
+/// worker sends claim, release, claim, one after another, and the server takes them in that
+/// order. The first claim's grant says nothing of what she holds now (the release after it
+/// let go, and bob claimed `post-0` in between): only the last claim's answer does. Taken on
+/// the first grant's word, `post-0` was held here while bob held it on the server, and both
+/// decided it (the eight-moderator drain caught it as a refused decision).
+#[test]
+fn only_the_answer_to_an_items_last_claim_says_whether_it_is_held() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut app = modq::tui::app::App::new(modq::tui::app::AppInit {
+        profile: "alice@127.0.0.1".into(),
+        api: "http://127.0.0.1".into(),
+        capabilities: modq::backend::modq::capabilities(),
+        store: modq::store::Store::open(&dir.path().join("alice.sqlite")).expect("store"),
+        first_page: page_of_posts(40),
+        keymap: modq::tui::keymap::KeyMap::default_keymap(),
+        theme: modq::tui::theme::Theme::default_theme(),
+        now: sample_now(),
+    })
+    .expect("app");
+    let claims = |effects: &[modq::tui::app::Effect]| -> Vec<String> {
+        effects
+            .iter()
+            .find_map(|e| match e {
+                modq::tui::app::Effect::Claim(ids) => Some(ids.clone()),
+                _ => None,
+            })
+            .unwrap_or_default()
+    };
+    let first = claims(&app.start_leases());
+    assert_eq!(first.len(), LEASE_WINDOW);
+    let key = |c: char| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+    // The effects (claims and releases) are the worker's to send; this test answers them.
+    for _ in 0..30 {
+        let _effects = app.handle_key(key('j'));
+    }
+    let back = app.handle_key(key('g'));
+    assert!(claims(&back).contains(&"post-0".to_string()), "{back:?}");
+    let lease_of = |app: &modq::tui::app::App, id: &str| {
+        app.entries
+            .iter()
+            .find(|e| e.id == id)
+            .map(|e| e.lease)
+            .expect("entry")
+    };
+
+    // The first claim's grant: not the last word on post-0.
+    let _effects = app.update(modq::tui::action::Message::Sync(grant(&first, &[])));
+    assert_eq!(lease_of(&app, "post-0"), Lease::Claiming);
+    // The second claim's answer: bob holds it now.
+    let rest: Vec<String> = first.iter().skip(1).cloned().collect();
+    let _effects = app.update(modq::tui::action::Message::Sync(grant(&rest, &["post-0"])));
+    assert_eq!(lease_of(&app, "post-0"), Lease::None);
+    assert_eq!(lease_of(&app, "post-1"), Lease::Held);
+    assert_ne!(
+        app.selected_entry().map(|e| e.id.as_str()),
+        Some("post-0"),
+        "the selection moved on from bob's item"
+    );
+}

@@ -321,6 +321,10 @@ pub struct App {
     browsing: bool,
     /// Ids this session has a lease on, or has asked for one.
     leased: HashSet<String>,
+    /// Claims sent and not answered yet, by item. The lease worker sends claims and releases
+    /// in order, so only the answer to an item's last claim says whether the server holds
+    /// it: an earlier claim's grant may be followed by a release sent before the last claim.
+    claims_out: HashMap<String, u32>,
     /// When the list last looked for freed items while others held every open one.
     last_wait_poll: DateTime<Utc>,
     /// The waiting line last shown, so it can be taken down once work comes back.
@@ -411,6 +415,7 @@ impl App {
             last_refill: init.now,
             browsing: false,
             leased: HashSet::new(),
+            claims_out: HashMap::new(),
             last_wait_poll: init.now,
             waiting_said: None,
             reading_from_top: false,

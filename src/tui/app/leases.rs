@@ -70,6 +70,7 @@ impl App {
                 if entry.lease == Lease::None && !reopening.contains(&entry.id) {
                     entry.lease = Lease::Claiming;
                     self.leased.insert(entry.id.clone());
+                    *self.claims_out.entry(entry.id.clone()).or_default() += 1;
                     claim.push(entry.id.clone());
                 }
             }
@@ -133,9 +134,30 @@ impl App {
         ids
     }
 
+    /// Counts one answer to a claim of `id`; true when it answers the last claim sent for
+    /// it. An earlier claim's answer says nothing of what the server holds now: after it came
+    /// a release (the moderator moved away) and another claim (they came back), which the
+    /// server takes in that order. Taken for the last, a grant to the first made an item held
+    /// here while the server had let it go, and another moderator decided it too.
+    fn last_claim_answered(&mut self, id: &str) -> bool {
+        match self.claims_out.get_mut(id) {
+            Some(n) if *n > 1 => {
+                *n -= 1;
+                false
+            }
+            _ => {
+                self.claims_out.remove(id);
+                true
+            }
+        }
+    }
+
     /// The server answered a claim.
     pub fn claimed(&mut self, grant: LeaseGrant) -> Vec<Effect> {
         for id in &grant.leased {
+            if !self.last_claim_answered(id) {
+                continue;
+            }
             if let Some(entry) = self.index.get(id).and_then(|&i| self.entries.get_mut(i)) {
                 // Handed back meanwhile: that release went out after this claim, so the
                 // server has let go of it again.
@@ -145,6 +167,9 @@ impl App {
             }
         }
         for refusal in grant.refused {
+            if !self.last_claim_answered(&refusal.item_id) {
+                continue;
+            }
             self.leased.remove(&refusal.item_id);
             let Some(entry) = self
                 .index
@@ -218,6 +243,9 @@ impl App {
     /// A claim did not get through: those items are free to ask for again.
     pub(super) fn claim_failed(&mut self, ids: &[String], error: &str) -> Vec<Effect> {
         for id in ids {
+            if !self.last_claim_answered(id) {
+                continue;
+            }
             if let Some(entry) = self.index.get(id).and_then(|&i| self.entries.get_mut(i))
                 && entry.lease == Lease::Claiming
             {
