@@ -100,6 +100,31 @@ async fn the_moderator_reads_ozones_queue_with_each_subjects_text_and_reports() 
     );
 }
 
+/// A post's thread is asked of the AppView once while it is fresh: the page read brings it,
+/// and the page read again and the item read after it take it from memory.
+#[tokio::test]
+async fn each_posts_thread_is_asked_of_the_appview_once_while_fresh() {
+    let Some(net) = Net::find("platform_ozone") else {
+        return;
+    };
+    let _turn = TURN.lock().await;
+    let backend = net.backend("MODERATOR");
+    let reply = net.var("OZONE_THREAD_REPLY_URI");
+    let queue = whole_queue(&backend, ReviewState::Open).await;
+    assert!(queue.iter().any(|i| i.id == reply), "the reply is open");
+    let posts = queue
+        .iter()
+        .filter(|i| i.id.contains("/app.bsky.feed.post/"))
+        .count();
+    assert!(posts > 1, "the seeded queue has posts");
+    let asked = backend.threads_fetched();
+    assert_eq!(asked, posts as u64, "one ask per post");
+    whole_queue(&backend, ReviewState::Open).await;
+    let item = backend.item(&reply).await.expect("the reported reply");
+    assert!(item.thread.is_some(), "its thread, from memory");
+    assert_eq!(backend.threads_fetched(), asked, "nothing asked again");
+}
+
 #[tokio::test]
 async fn a_decision_sent_again_after_a_crash_is_applied_once_by_its_external_id() {
     let Some(net) = Net::find("platform_ozone") else {

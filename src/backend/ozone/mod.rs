@@ -18,11 +18,14 @@ mod claims;
 mod decide;
 pub mod mapping;
 mod thread;
+mod thread_cache;
 pub mod wire;
 mod xrpc;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -141,6 +144,10 @@ pub struct OzoneBackend {
     role: RwLock<Option<OzoneRole>>,
     /// Each record's CID as last read: a record subject is named by URI and CID together.
     cids: Mutex<HashMap<String, String>>,
+    /// Posts' threads as the AppView last gave them.
+    threads: thread_cache::ThreadCache,
+    /// Threads asked of the AppView so far (those not taken from `threads`).
+    threads_fetched: AtomicU64,
 }
 
 impl OzoneBackend {
@@ -151,6 +158,8 @@ impl OzoneBackend {
             split: config.split,
             role: RwLock::new(None),
             cids: Mutex::new(HashMap::new()),
+            threads: thread_cache::ThreadCache::default(),
+            threads_fetched: AtomicU64::new(0),
         })
     }
 
@@ -211,7 +220,13 @@ impl OzoneBackend {
     /// The thread around a post, from the AppView the moderator's PDS reaches; `None` when
     /// it cannot say (no AppView behind the PDS, the post gone, any failure): the item is
     /// shown without it.
+    /// Taken from memory while fresh (see `thread_cache`); a failure is not kept, so the
+    /// next read asks again.
     async fn thread(&self, uri: &str) -> Option<crate::model::Thread> {
+        if let Some(kept) = self.threads.get(uri, Instant::now()) {
+            return kept;
+        }
+        self.threads_fetched.fetch_add(1, Ordering::Relaxed);
         let answer: serde_json::Value = self
             .query_to("app.bsky.feed.getPostThread", &thread::params(uri), false)
             .await
@@ -220,7 +235,14 @@ impl OzoneBackend {
                 tracing::debug!(error = %e, "no thread from the AppView");
             })
             .ok()?;
-        thread::from_answer(&answer)
+        let thread = thread::from_answer(&answer);
+        self.threads.put(uri, thread.clone(), Instant::now());
+        thread
+    }
+
+    /// How many threads this backend has asked the AppView for (the rest came from memory).
+    pub fn threads_fetched(&self) -> u64 {
+        self.threads_fetched.load(Ordering::Relaxed)
     }
 
     /// What a page's items need beyond their status: the thread of each post, and for each
