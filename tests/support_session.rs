@@ -172,6 +172,52 @@ async fn h_sends_each_reporter_of_a_self_harm_item_their_countrys_resources_once
     assert_eq!(server.item("sh-1").await.state, ReviewState::Open);
 }
 
+/// `H` again on an item whose reporters were sent resources says so and sends nothing:
+/// from the session that sent them, and from another moderator's reading the item after. No
+/// refusal joins anyone's failed count, and each reporter still has one message.
+#[tokio::test]
+async fn h_again_on_an_item_whose_reporters_heard_says_so_and_sends_nothing() {
+    let server = TestServer::with_reports(QUEUE).await;
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut alice = desk(&server, data.path()).await;
+    go_to(&mut alice, "sh-1");
+    alice.press("H");
+    // At once: still on its way, or already answered.
+    alice.press("H");
+    let said = alice.flash_text();
+    assert!(
+        said.contains("on their way") || said.contains("already"),
+        "{said}"
+    );
+    alice.wait_delivered().await;
+    assert_eq!(messages(&server).await.messages.len(), 2);
+    alice.press("H");
+    assert!(
+        alice
+            .flash_text()
+            .contains("went to this item's reporters already (from this session"),
+        "{}",
+        alice.flash_text()
+    );
+    assert_eq!((alice.app.counts.unsent, alice.app.counts.failed), (0, 0));
+
+    let bob_token = server.add_moderator("bob");
+    let other = tempfile::tempdir().expect("tempdir");
+    let mut bob = Session::open_as(&server, &bob_token, other.path()).await;
+    bob.wait_until("the catalog arrives", |app| app.policies.is_some())
+        .await;
+    go_to(&mut bob, "sh-1");
+    bob.press("H");
+    assert!(
+        bob.flash_text()
+            .contains("went to this item's reporters already (by "),
+        "{}",
+        bob.flash_text()
+    );
+    assert_eq!((bob.app.counts.unsent, bob.app.counts.failed), (0, 0));
+    assert_eq!(messages(&server).await.messages.len(), 2, "one each");
+}
+
 #[tokio::test]
 async fn the_api_sends_support_only_on_self_harm_items_with_reporters_and_never_takes_it_back() {
     let server = TestServer::with_reports(QUEUE).await;

@@ -336,6 +336,9 @@ pub struct App {
     /// Support messages on their way (by key): they decide nothing, so their answers touch
     /// no entry.
     support_in_flight: std::collections::HashSet<String>,
+    /// Items this session sent support resources for, and when the server took it: the
+    /// item's history as read may not show it yet.
+    support_sent: HashMap<String, DateTime<Utc>>,
     /// Reversals on their way (by key), and the decision each undoes: should the server
     /// refuse one, that decision stands and the screen says so.
     reversing: HashMap<String, Decision>,
@@ -423,6 +426,7 @@ impl App {
             index: HashMap::new(),
             in_flight: HashMap::new(),
             support_in_flight: std::collections::HashSet::new(),
+            support_sent: HashMap::new(),
             reversing: HashMap::new(),
             views: Vec::new(),
             jumps: Vec::new(),
@@ -1203,7 +1207,7 @@ impl App {
         let Some(item_id) = self.in_flight.remove(&key) else {
             return;
         };
-        if self.settle_support(&key, outcome, message.clone()) {
+        if self.settle_support(&key, &item_id, outcome, message.clone()) {
             return;
         }
         if let Some(original) = self.reversing.remove(&key) {

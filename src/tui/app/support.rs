@@ -34,6 +34,10 @@ impl App {
             self.flash(Level::Info, text);
             return Vec::new();
         }
+        if let Some(why) = self.support_already_sent(entry) {
+            self.flash(Level::Info, why);
+            return Vec::new();
+        }
         let decision =
             Details::default().decision(&entry.id, DecisionAction::SendSupport, self.now);
         // Durable first, like every decision; the cursor stays on the item.
@@ -62,15 +66,61 @@ impl App {
         vec![Effect::Flush]
     }
 
+    /// Why `H` would reach no one new: a support message for this item is on its way from
+    /// this session, or one was sent after its newest report. The server sends each reporter
+    /// resources about an item once and would refuse it; said here, nothing is journaled and
+    /// no refusal joins the failed count. A report since may name someone new: then it goes.
+    fn support_already_sent(&self, entry: &super::Entry) -> Option<String> {
+        let on_its_way = self
+            .support_in_flight
+            .iter()
+            .any(|key| self.in_flight.get(key) == Some(&entry.id));
+        if on_its_way {
+            return Some("Support resources for this item's reporters are on their way".into());
+        }
+        let newest_report = entry.shown.reports.iter().map(|r| r.received_at).max();
+        let since_newest =
+            |at: &chrono::DateTime<chrono::Utc>| newest_report.is_none_or(|newest| *at >= newest);
+        let by_whom = match self
+            .support_sent
+            .get(&entry.id)
+            .filter(|at| since_newest(at))
+        {
+            Some(at) => format!("from this session at {}", at.format("%H:%M UTC")),
+            None => {
+                let sent = entry
+                    .shown
+                    .history
+                    .iter()
+                    .rev()
+                    .find(|h| h.event == crate::model::HistoryEvent::SupportSent)
+                    .filter(|h| since_newest(&h.at))?;
+                format!(
+                    "by {} at {}",
+                    clean_line(&sent.actor),
+                    sent.at.format("%Y-%m-%d %H:%M UTC")
+                )
+            }
+        };
+        Some(format!(
+            "Support resources went to this item's reporters already ({by_whom}); each is sent \
+             them once, and nobody has reported it since"
+        ))
+    }
+
     /// The server's answer to a support message (`true`: it was one).
     pub(super) fn settle_support(
         &mut self,
         key: &str,
+        item_id: &str,
         outcome: crate::model::DecisionOutcome,
         message: Option<String>,
     ) -> bool {
         if !self.support_in_flight.remove(key) {
             return false;
+        }
+        if outcome.is_settled_ok() {
+            self.support_sent.insert(item_id.to_string(), self.now);
         }
         if !outcome.is_settled_ok() {
             let why = clean_line(&message.unwrap_or_else(|| outcome.as_str().to_string()));
