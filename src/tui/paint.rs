@@ -296,14 +296,25 @@ fn wrapped_unclipped(buf: &mut Buffer, area: Rect, lines: &[Line]) -> Filled {
                     .flatten()
                 {
                     // The line fills every row left: only its start was laid out.
-                    visible.render(Rect::new(area.left(), y, width, left), buf);
+                    let widest = graphemes.iter().map(|g| g.symbol.cell_width()).max();
+                    render_clipped(
+                        &visible,
+                        Rect::new(area.left(), y, width, left),
+                        widest,
+                        buf,
+                    );
                     return Filled::GoesOn;
                 } else {
                     // A line that must break goes through ratatui's own word wrapper, so it
                     // breaks where it always did.
                     let paragraph = Paragraph::new(line.clone()).wrap(Wrap { trim: false });
                     let rows = u16::try_from(paragraph.line_count(width)).unwrap_or(u16::MAX);
-                    paragraph.render(Rect::new(area.left(), y, width, rows.min(left)), buf);
+                    let widest = line
+                        .styled_graphemes(Style::default())
+                        .map(|g| g.symbol.cell_width())
+                        .max();
+                    let rows_shown = Rect::new(area.left(), y, width, rows.min(left));
+                    render_clipped(&paragraph, rows_shown, widest, buf);
                     if rows > left {
                         return Filled::GoesOn;
                     }
@@ -313,6 +324,29 @@ fn wrapped_unclipped(buf: &mut Buffer, area: Rect, lines: &[Line]) -> Filled {
         }
     }
     Filled::Ends(y - area.top())
+}
+
+/// Renders a wrapping `paragraph` into `area` and nothing beyond its right edge. ratatui's
+/// wrapper lets a row run past its width by all but one column of its widest grapheme (a
+/// letter with a run of vowel signs is one cluster several columns wide), and `Paragraph`
+/// writes such a row cell after cell past the area, and panics past the buffer's edge (the
+/// property test below found it in `wrapped_from`'s scratch buffer). Laid out in a buffer as
+/// much wider as the `widest` grapheme needs, then the area's own columns copied.
+fn render_clipped(paragraph: &Paragraph, area: Rect, widest: Option<u16>, buf: &mut Buffer) {
+    let overhang = widest.unwrap_or(0).saturating_sub(1);
+    let wide = Rect::new(0, 0, area.width.saturating_add(overhang), area.height);
+    let mut scratch = Buffer::empty(wide);
+    paragraph.render(Rect::new(0, 0, area.width, area.height), &mut scratch);
+    for y in 0..area.height {
+        for x in 0..area.width {
+            if let (Some(from), Some(to)) = (
+                scratch.cell((x, y)),
+                buf.cell_mut((area.x.saturating_add(x), area.y.saturating_add(y))),
+            ) {
+                *to = from.clone();
+            }
+        }
+    }
 }
 
 /// The bytes of a line whose spans are all printable ASCII.
@@ -376,11 +410,13 @@ fn collect_start<'a>(
 /// breaks depends only on the word that follows it, so the start's rows break where the
 /// whole line's do. The start is kept only if it needs more rows than are left, which proves
 /// it: its last visible row was followed by more of it, and a word it cut short that did not
-/// fit would not have fitted whole either. It always does at two columns or more: no
-/// grapheme is wider than a row there, so the start's `left + 2` rows' worth of [`per_row`]
-/// columns (less the grapheme that overflowed the budget) take at least `left + 1` rows, and
-/// it is not laid out a second time to count them. At one column it is counted. Else `None`,
-/// and the caller lays out the whole line.
+/// fit would not have fitted whole either. It always does when every grapheme in it is
+/// [`narrow`]: its `left + 2` rows' worth of [`per_row`] columns (less the grapheme that
+/// overflowed the budget) take at least `left + 1` rows, and it is not laid out a second
+/// time to count them. A wider grapheme (a letter with dozens of spacing vowel signs is one
+/// cluster as wide as they are: a row may run past its width by all but one of its columns,
+/// or the wrapper skips it) makes it counted. Else `None`, and the caller lays out the whole
+/// line.
 fn visible_part<'a>(
     start: &[StyledGrapheme<'a>],
     line: &Line,
@@ -393,8 +429,9 @@ fn visible_part<'a>(
         .iter()
         .map(|g| Span::styled(g.symbol, g.style))
         .collect();
+    let bounded = start.iter().all(|g| narrow(g.symbol, usize::from(width)));
     let start = Paragraph::new(Line::from(spans).style(line.style)).wrap(Wrap { trim: false });
-    (width >= 2 || start.line_count(width) > usize::from(left)).then_some(start)
+    (bounded || start.line_count(width) > usize::from(left)).then_some(start)
 }
 
 /// How many rows `lines` take wrapped at `width`, counting no further than `cap`: a line
@@ -457,29 +494,48 @@ fn one_row(widths: impl IntoIterator<Item = u16>, width: u16) -> bool {
         .is_some()
 }
 
-/// The most columns of a line that one row accounts for at `width`, however it wraps: the
-/// row's own (`width`, one more where the wrapper ends a row with a two-column grapheme), the
-/// whitespace the wrapper drops where the row breaks (up to the row's end) and the whitespace
-/// grapheme that broke it (two columns at most), with a column to spare.
+/// The most columns of a line of [`narrow`] graphemes that one row accounts for at `width`,
+/// however it wraps: the row's own (`width`, one more where the wrapper ends a row with a
+/// two-column grapheme), the whitespace the wrapper drops where the row breaks (up to the
+/// row's end) and the whitespace grapheme that broke it (two columns at most), with a column
+/// to spare.
 fn per_row(width: usize) -> usize {
     width + 4
 }
 
+/// Whether a grapheme keeps [`per_row`]'s bound at `width`: at most two columns (a wider
+/// cluster may run a row past its width by all but one of its columns), and not wider than a
+/// row (which the wrapper skips).
+fn narrow(symbol: &str, width: usize) -> bool {
+    let w = usize::from(symbol.cell_width());
+    w <= 2 && w <= width
+}
+
 /// Whether `line` takes more than `rows` rows at `width`, as its start shows: at least
 /// `rows + 1` rows' worth of [`per_row`] columns, not counting graphemes wider than a row
-/// (the wrapper skips them). Reading stops once that is shown: a line of 16,000 ideographic
+/// (the wrapper skips them); never shown by a start holding a cluster wider than two columns
+/// (see [`narrow`]). Reading stops once that is shown: a line of 16,000 ideographic
 /// spaces (whitespace, which the wrapper partly drops, so no count that leaves whitespace out
 /// can show it) costs a screenful, not a layout of the whole line at every frame.
 fn takes_more_rows(line: &Line, width: usize, rows: usize) -> bool {
     let need = rows.saturating_add(1).saturating_mul(per_row(width));
     let mut seen = 0usize;
-    line.styled_graphemes(Style::default()).any(|g| {
+    for g in line.styled_graphemes(Style::default()) {
         let w = usize::from(g.symbol.cell_width());
-        if w <= width {
-            seen += w;
+        if w > width {
+            // Skipped by the wrapper: no room taken.
+            continue;
         }
-        seen >= need
-    })
+        if w > 2 {
+            // A cluster wider than two columns breaks the bound: laid out instead.
+            return false;
+        }
+        seen += w;
+        if seen >= need {
+            return true;
+        }
+    }
+    false
 }
 
 /// Draws `lines` wrapped into `area` as [`wrapped`] does, starting `skip` rows down.
@@ -701,6 +757,13 @@ mod tests {
             .render(area, &mut expected);
         // Less what hangs over the right edge, which `wrapped` cuts on purpose.
         keep_inside(&mut expected, area);
+        for y in area.top()..area.bottom() {
+            for x in area.right()..whole.right() {
+                if let Some(cell) = expected.cell_mut((x, y)) {
+                    cell.reset();
+                }
+            }
+        }
         (got, expected)
     }
 
@@ -810,6 +873,7 @@ mod tests {
             "\u{3000}\u{3000}\u{3000}\u{3000}\u{3000}\u{3000}",
             "\u{2003}\u{2003}\u{2003}\u{2003}",
             "           ",
+            "क\u{93e}\u{93e}\u{93e}\u{93e}\u{93e}",
         ]);
         let text = prop::collection::vec(pieces, 0..40).prop_map(|p| p.concat());
         let lines = prop::collection::vec((text.clone(), text, 0usize..3), 1..6);
@@ -868,7 +932,10 @@ mod tests {
     fn thousands_of_wide_or_unicode_spaces_count_and_draw_as_the_wrapper_lays_them_out() {
         let ideographic = format!("下{}", "\u{3000}".repeat(2000));
         let em = format!("ab{}c{}", "\u{2003}".repeat(1500), "\u{3000}".repeat(300));
-        for text in [ideographic.as_str(), em.as_str()] {
+        // Clusters of a letter and 45 spacing vowel signs: each 46 columns, wider than most
+        // rows here, which the wrapper skips.
+        let clusters = format!("{} tail", format!("क{} ", "\u{93e}".repeat(45)).repeat(300));
+        for text in [ideographic.as_str(), em.as_str(), clusters.as_str()] {
             let line = Line::raw(text);
             for width in [1u16, 2, 3, 4, 7, 40, 118] {
                 let all = Paragraph::new(line.clone())
