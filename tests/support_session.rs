@@ -172,11 +172,11 @@ async fn h_sends_each_reporter_of_a_self_harm_item_their_countrys_resources_once
     assert_eq!(server.item("sh-1").await.state, ReviewState::Open);
 }
 
-/// `H` again on an item whose reporters were sent resources says so and sends nothing:
-/// from the session that sent them, and from another moderator's reading the item after. No
-/// refusal joins anyone's failed count, and each reporter still has one message.
+/// `H` again on an item whose reporters were sent resources says so first and sends nothing:
+/// from the session that sent them, and from another moderator's reading the item after. A
+/// further `H` sends, and the server reaches no one twice.
 #[tokio::test]
-async fn h_again_on_an_item_whose_reporters_heard_says_so_and_sends_nothing() {
+async fn h_again_on_an_item_whose_reporters_heard_says_so_before_sending() {
     let server = TestServer::with_reports(QUEUE).await;
     let data = tempfile::tempdir().expect("tempdir");
     let mut alice = desk(&server, data.path()).await;
@@ -216,6 +216,15 @@ async fn h_again_on_an_item_whose_reporters_heard_says_so_and_sends_nothing() {
     );
     assert_eq!((bob.app.counts.unsent, bob.app.counts.failed), (0, 0));
     assert_eq!(messages(&server).await.messages.len(), 2, "one each");
+
+    // Asked, not refused: H again sends (a report since might name someone new the list does
+    // not show), and the server, which knows, reaches no one twice.
+    bob.press("H");
+    assert_eq!(bob.app.counts.unsent, 1, "journaled");
+    bob.wait_delivered().await;
+    assert_eq!(bob.app.counts.failed, 1, "the server refused it: nobody new");
+    assert!(bob.flash_text().contains("REFUSED"), "{}", bob.flash_text());
+    assert_eq!(messages(&server).await.messages.len(), 2, "still one each");
 }
 
 #[tokio::test]

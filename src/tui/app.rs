@@ -339,6 +339,9 @@ pub struct App {
     /// Items this session sent support resources for, and when the server took it: the
     /// item's history as read may not show it yet.
     support_sent: HashMap<String, DateTime<Utc>>,
+    /// The item `H` last asked about (resources went to its reporters already): `H` again
+    /// on it sends.
+    support_asked: Option<String>,
     /// Reversals on their way (by key), and the decision each undoes: should the server
     /// refuse one, that decision stands and the screen says so.
     reversing: HashMap<String, Decision>,
@@ -427,6 +430,7 @@ impl App {
             in_flight: HashMap::new(),
             support_in_flight: std::collections::HashSet::new(),
             support_sent: HashMap::new(),
+            support_asked: None,
             reversing: HashMap::new(),
             views: Vec::new(),
             jumps: Vec::new(),

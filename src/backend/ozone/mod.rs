@@ -220,8 +220,9 @@ impl OzoneBackend {
     /// The thread around a post, from the AppView the moderator's PDS reaches; `None` when
     /// it cannot say (no AppView behind the PDS, the post gone, any failure): the item is
     /// shown without it.
-    /// Taken from memory while fresh (see `thread_cache`); a failure is not kept, so the
-    /// next read asks again.
+    /// Taken from memory while fresh (see `thread_cache`). An answer without a thread (the
+    /// post deleted, or not indexed yet) is kept like any answer; a failed request is not, so
+    /// the next read asks again.
     async fn thread(&self, uri: &str) -> Option<crate::model::Thread> {
         if let Some(kept) = self.threads.get(uri, Instant::now()) {
             return kept;

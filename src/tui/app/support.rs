@@ -34,10 +34,31 @@ impl App {
             self.flash(Level::Info, text);
             return Vec::new();
         }
-        if let Some(why) = self.support_already_sent(entry) {
-            self.flash(Level::Info, why);
+        if self.support_on_its_way(&entry.id) {
+            let text = "Support resources for this item's reporters are on their way".into();
+            self.flash(Level::Info, text);
             return Vec::new();
         }
+        let id = entry.id.clone();
+        if let Some(sent) = self.support_already_sent(entry)
+            && self.support_asked.as_deref() != Some(id.as_str())
+        {
+            // Asked, not refused: a report since may name someone new, which the list as read
+            // may not show. The server sends each reporter resources once either way.
+            self.support_asked = Some(id);
+            self.flash(
+                Level::Info,
+                format!(
+                    "Support resources went to this item's reporters already ({sent}); each is \
+                     sent them once. H again sends them to anyone who reported since"
+                ),
+            );
+            return Vec::new();
+        }
+        self.support_asked = None;
+        let Some(entry) = self.selected_entry() else {
+            return Vec::new();
+        };
         let decision =
             Details::default().decision(&entry.id, DecisionAction::SendSupport, self.now);
         // Durable first, like every decision; the cursor stays on the item.
@@ -66,45 +87,29 @@ impl App {
         vec![Effect::Flush]
     }
 
-    /// Why `H` would reach no one new: a support message for this item is on its way from
-    /// this session, or one was sent after its newest report. The server sends each reporter
-    /// resources about an item once and would refuse it; said here, nothing is journaled and
-    /// no refusal joins the failed count. A report since may name someone new: then it goes.
-    fn support_already_sent(&self, entry: &super::Entry) -> Option<String> {
-        let on_its_way = self
-            .support_in_flight
+    /// Whether a support message for item `id` is on its way from this session.
+    fn support_on_its_way(&self, id: &str) -> bool {
+        self.support_in_flight
             .iter()
-            .any(|key| self.in_flight.get(key) == Some(&entry.id));
-        if on_its_way {
-            return Some("Support resources for this item's reporters are on their way".into());
+            .any(|key| self.in_flight.get(key).is_some_and(|item| item == id))
+    }
+
+    /// Who sent support resources about the item, as this session or the item's history
+    /// knows: `H` then asks before sending (see `send_support`).
+    fn support_already_sent(&self, entry: &super::Entry) -> Option<String> {
+        if let Some(at) = self.support_sent.get(&entry.id) {
+            return Some(format!("from this session at {}", at.format("%H:%M UTC")));
         }
-        let newest_report = entry.shown.reports.iter().map(|r| r.received_at).max();
-        let since_newest =
-            |at: &chrono::DateTime<chrono::Utc>| newest_report.is_none_or(|newest| *at >= newest);
-        let by_whom = match self
-            .support_sent
-            .get(&entry.id)
-            .filter(|at| since_newest(at))
-        {
-            Some(at) => format!("from this session at {}", at.format("%H:%M UTC")),
-            None => {
-                let sent = entry
-                    .shown
-                    .history
-                    .iter()
-                    .rev()
-                    .find(|h| h.event == crate::model::HistoryEvent::SupportSent)
-                    .filter(|h| since_newest(&h.at))?;
-                format!(
-                    "by {} at {}",
-                    clean_line(&sent.actor),
-                    sent.at.format("%Y-%m-%d %H:%M UTC")
-                )
-            }
-        };
+        let sent = entry
+            .shown
+            .history
+            .iter()
+            .rev()
+            .find(|h| h.event == crate::model::HistoryEvent::SupportSent)?;
         Some(format!(
-            "Support resources went to this item's reporters already ({by_whom}); each is sent \
-             them once, and nobody has reported it since"
+            "by {} at {}",
+            clean_line(&sent.actor),
+            sent.at.format("%Y-%m-%d %H:%M UTC")
         ))
     }
 
