@@ -222,7 +222,10 @@ async fn h_again_on_an_item_whose_reporters_heard_says_so_before_sending() {
     bob.press("H");
     assert_eq!(bob.app.counts.unsent, 1, "journaled");
     bob.wait_delivered().await;
-    assert_eq!(bob.app.counts.failed, 1, "the server refused it: nobody new");
+    assert_eq!(
+        bob.app.counts.failed, 1,
+        "the server refused it: nobody new"
+    );
     assert!(bob.flash_text().contains("REFUSED"), "{}", bob.flash_text());
     assert_eq!(messages(&server).await.messages.len(), 2, "still one each");
 }
