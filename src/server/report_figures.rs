@@ -142,6 +142,7 @@ impl ReportFigures {
     }
 }
 
+// Tests: an unwrap or expect that fails here fails the test; none of this runs in modq.
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;

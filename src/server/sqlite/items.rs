@@ -17,8 +17,8 @@ use crate::server::storage::{
     CATEGORIES_LISTED, DECISIONS_LISTED, NOTES_LISTED, REPORTS_LISTED, StorageError,
 };
 use crate::server::stored::{
-    CountedRecord, TALLY_CATEGORY, TALLY_REPORTER_TYPE, audit_entry, note_entry, report_of,
-    reported,
+    AuditColumns, CountedRecord, NoteColumns, ReportColumns, TALLY_CATEGORY, TALLY_REPORTER_TYPE,
+    audit_entry, note_entry, report_of, reported,
 };
 
 pub(super) const ITEM_COLUMNS: &str = "id, kind, text, author, language, countries, media, priority, lane, \
@@ -33,7 +33,7 @@ const TALLY_LISTED: &str =
     "SELECT name, reports FROM report_tally WHERE item_id = ?1 AND dimension = ?2
      ORDER BY shown_first DESC, reports DESC, name LIMIT ?3";
 /// An item's newest notes at one tier ('' for none: see migration 18), newest first.
-const NEWEST_NOTES: &str = "SELECT id, at, actor, note, tier FROM notes
+const NEWEST_NOTES: &str = "SELECT at, actor, note, tier, id FROM notes
      WHERE item_id = ?1 AND COALESCE(tier, '') = ?2 ORDER BY id DESC LIMIT ?3";
 /// An item's newest reports, newest first.
 const NEWEST_REPORTS: &str =
@@ -267,10 +267,7 @@ pub(super) fn load_notes(
     let mut rows = Vec::new();
     for tier in &tiers {
         for row in stmt.query_map(params![item_id, tier, limit_of(NOTES_LISTED)], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?),
-            ))
+            Ok((r.get::<_, i64>(4)?, NoteColumns::try_from(r)?))
         })? {
             rows.push(row?);
         }
@@ -338,17 +335,7 @@ fn reports_where(
     params: impl rusqlite::Params,
 ) -> Result<Vec<Report>, StorageError> {
     let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map(params, |r| {
-        Ok((
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-            r.get(6)?,
-        ))
-    })?;
+    let rows = stmt.query_map(params, |r| ReportColumns::try_from(r))?;
     let mut reports = Vec::new();
     for row in rows {
         reports.push(report_of(row?)?);
@@ -363,17 +350,7 @@ pub(super) fn load_decision_history(
 ) -> Result<Vec<HistoryEntry>, StorageError> {
     let mut stmt = conn.prepare_cached(NEWEST_AUDIT)?;
     let rows = stmt.query_map(params![item_id, limit_of(DECISIONS_LISTED)], |r| {
-        Ok((
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-            r.get(6)?,
-            r.get(7)?,
-            r.get(8)?,
-        ))
+        AuditColumns::try_from(r)
     })?;
     let mut entries = Vec::new();
     for row in rows {
