@@ -290,6 +290,9 @@ pub struct Judgement {
     pub after: ItemStatus,
     pub reason_code: Option<String>,
     pub appeal: Option<AppealFacts>,
+    /// For a support message, the reporters it reaches, as judging found them (read once:
+    /// a post 100,000 people reported names 100,000).
+    pub reporters: Vec<ReporterAccount>,
 }
 
 /// Reads what the rules weigh besides `before` and asks them about `d`: `Err` is the
@@ -303,6 +306,11 @@ pub fn judge(
     latest_in_batch: impl Fn(&str) -> Option<i64>,
 ) -> Result<Result<Judgement, DecisionResult>, StorageError> {
     let report_category = store.leading_category(&d.item_id)?;
+    let (reporters, messaged) = if d.action == DecisionAction::SendSupport {
+        unmessaged_reporters(store, &d.item_id)?
+    } else {
+        (Vec::new(), 0)
+    };
     let facts = Facts {
         current: before.current,
         latest: before.latest,
@@ -310,10 +318,9 @@ pub fn judge(
         report_category: report_category.as_deref(),
         policies,
         author: before.author,
-        support: if d.action == DecisionAction::SendSupport {
-            support_reach(store, &d.item_id)?
-        } else {
-            rules::SupportReach::default()
+        support: rules::SupportReach {
+            reachable: reporters.len(),
+            messaged,
         },
     };
     let appeal = appeal_facts(store, &d.item_id, latest_in_batch)?;
@@ -322,6 +329,7 @@ pub fn judge(
             after,
             reason_code,
             appeal,
+            reporters,
         }),
         Verdict::Refuse { outcome, message } => Err(result(d, outcome, Some(message))),
     })
@@ -481,6 +489,8 @@ pub struct Judged<'a> {
     pub reason_code: Option<&'a str>,
     pub reversed: Option<&'a AppliedDecision>,
     pub support: &'a SupportCatalog,
+    /// A support message's reporters, from its [`Judgement`].
+    pub reporters: &'a [ReporterAccount],
     pub now: DateTime<Utc>,
 }
 
@@ -507,7 +517,7 @@ pub fn finish(store: &mut impl StepStore, j: &Judged<'_>) -> Result<DecisionResu
         }
     }
     if d.action == DecisionAction::SendSupport {
-        send_support(store, j.actor, d, j.support, j.now)?;
+        send_support(store, j, d)?;
         // The item is still to be decided: whoever reviews it keeps it.
         return Ok(result(d, DecisionOutcome::Applied, None));
     }
@@ -538,37 +548,23 @@ fn unmessaged_reporters(
     Ok((found, messaged.len()))
 }
 
-/// Whom a support message about an item would reach, and whom earlier ones reached.
-fn support_reach(
-    store: &mut impl StepStore,
-    item_id: &str,
-) -> Result<rules::SupportReach, StorageError> {
-    let (reachable, messaged) = unmessaged_reporters(store, item_id)?;
-    Ok(rules::SupportReach {
-        reachable: reachable.len(),
-        messaged,
-    })
-}
-
-/// One message per reporter of `d`'s item not sent one about it yet, with the resources for
-/// their country as the catalog has them now.
+/// One message per reporter of `d`'s item not sent one about it yet (as judging found them),
+/// with the resources for their country as the catalog has them now.
 fn send_support(
     store: &mut impl StepStore,
-    actor: &TokenInfo,
+    j: &Judged<'_>,
     d: &Decision,
-    catalog: &SupportCatalog,
-    now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
-    for reporter in unmessaged_reporters(store, &d.item_id)?.0 {
-        let body = rules::support_body(catalog, reporter.country.as_deref());
+    for reporter in j.reporters {
+        let body = rules::support_body(j.support, reporter.country.as_deref());
         store.queue_support(&SupportRow {
             recipient: &reporter.id,
             country: reporter.country.as_deref(),
             item_id: &d.item_id,
             body: to_json(&body)?,
-            token_id: actor.id,
+            token_id: j.actor.id,
             key: &d.idempotency_key,
-            created_at: ts(now),
+            created_at: ts(j.now),
         })?;
     }
     Ok(())

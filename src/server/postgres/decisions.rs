@@ -148,6 +148,7 @@ pub fn apply_one(
         after,
         reason_code,
         appeal,
+        reporters,
     } = match judged {
         Ok(judged) => judged,
         Err(refused) => return Ok(refused),
@@ -229,6 +230,7 @@ pub fn apply_one(
             reason_code: recorded_reason.as_deref(),
             reversed: reversed.as_ref(),
             support: &policies.support,
+            reporters: &reporters,
             now,
         },
     )

@@ -184,6 +184,7 @@ pub(super) fn apply_one(
         after,
         reason_code,
         appeal,
+        reporters,
     } = judged;
 
     tx.prepare_cached(
@@ -239,6 +240,7 @@ pub(super) fn apply_one(
             reason_code: reason_code.as_deref(),
             reversed: reversed.as_ref(),
             support: &policies.support,
+            reporters: &reporters,
             now,
         },
     )
